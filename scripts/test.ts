@@ -1,0 +1,22 @@
+// The one test command (`npm test`, also what CI runs): typecheck, lint, then every test file in one `node --test`
+// run so the summary at the end covers the whole suite. Extra arguments are passed to node --test (e.g. a file).
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+
+const root = path.resolve(import.meta.dirname, '..');
+const bin = (name: string) => path.join(root, 'node_modules', '.bin', name);
+
+function step(title: string, cmd: string, args: string[]): void {
+  console.log(`\n== ${title}`);
+  const started = Date.now();
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env: { ...process.env, BULWARK_FAST_PASSWORD_HASH: '1' } });
+  console.log(`== ${title}: ${r.status === 0 ? 'ok' : 'FAILED'} in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
+
+const files = process.argv.slice(2);
+if (files.length === 0) {
+  step('typecheck', bin('tsc'), ['--noEmit', '-p', 'tsconfig.json']);
+  step('lint', bin('eslint'), ['--max-warnings', '0', 'src', 'test', 'scripts']);
+}
+step('tests', process.execPath, ['--test', '--test-concurrency=2', '--test-reporter=spec', ...(files.length ? files : ['test/**/*.test.ts'])]);

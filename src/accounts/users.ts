@@ -1,0 +1,59 @@
+// User accounts: creation, lookup and password sign-in.
+import { badRequest, conflict } from '../errors.ts';
+import { isUniqueViolation, type Db } from '../store/db.ts';
+import { EventKind, recordEvent } from '../store/events.ts';
+import type { UserRow } from '../store/schema.ts';
+import { hashPassword, passwordProblem, verifyPassword } from './passwords.ts';
+
+const USERNAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+const EMAIL = /^[^\s@]{1,64}@[^\s@]+\.[^\s@]{2,}$/;
+
+export function usernameProblem(name: string): string | null {
+  if (!USERNAME.test(name)) return 'username must be 1-64 lowercase letters, digits, ".", "-" or "_", starting with a letter or digit';
+  return null;
+}
+
+export function emailProblem(email: string): string | null {
+  if (email.length > 254 || !EMAIL.test(email)) return 'a valid email address is required';
+  return null;
+}
+
+export type NewUser = { name: string; email: string; password: string; isAdmin?: boolean; emailVerified?: boolean; actorId?: number | null };
+
+export async function createUser(db: Db, input: NewUser, now = Date.now()): Promise<UserRow> {
+  const problem = usernameProblem(input.name) ?? emailProblem(input.email) ?? passwordProblem(input.password, input.name);
+  if (problem) throw badRequest(problem);
+  const password_hash = await hashPassword(input.password);
+  try {
+    return await db.transaction().execute(async (trx) => {
+      const user = await trx
+        .insertInto('users')
+        .values({ name: input.name, email: input.email, password_hash, email_verified: input.emailVerified ? 1 : 0, is_admin: input.isAdmin ? 1 : 0, created_at: now })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await recordEvent(trx, { kind: EventKind.UserCreated, subject: user.name, actorId: input.actorId ?? user.id, data: { admin: !!input.isAdmin, emailVerified: !!input.emailVerified } }, now);
+      return user;
+    });
+  } catch (err) {
+    if (isUniqueViolation(err)) throw conflict(`the username "${input.name}" is already taken`);
+    throw err;
+  }
+}
+
+export async function findUser(db: Db, name: string): Promise<UserRow | undefined> {
+  return db.selectFrom('users').selectAll().where('name', '=', name).executeTakeFirst();
+}
+
+/** Returns the user when the password is right. Takes as long for unknown users as for known ones. */
+export async function checkPassword(db: Db, name: string, password: string): Promise<UserRow | null> {
+  const user = await findUser(db, name);
+  const ok = await verifyPassword(user?.password_hash ?? null, password);
+  return ok && user ? user : null;
+}
+
+export async function markEmailVerified(db: Db, user: UserRow, actorId: number | null, now = Date.now()): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    await trx.updateTable('users').set({ email_verified: 1 }).where('id', '=', user.id).execute();
+    await recordEvent(trx, { kind: EventKind.UserEmailVerified, subject: user.name, actorId, data: { email: user.email } }, now);
+  });
+}

@@ -1,0 +1,179 @@
+// Every setting Bulwark reads, declared once: the CLI help, the environment variables, the config file and the
+// validation all come from this table, so a setting cannot be documented in one place and parsed differently in another.
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import path from 'node:path';
+
+export type Settings = {
+  host: string;
+  port: number;
+  dataDir: string;
+  database: string | null;
+  publicUrl: string | null;
+  trustProxy: string[];
+  signup: 'open' | 'closed';
+  readAccess: 'public' | 'authenticated';
+  maxTarballSize: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+};
+
+type Spec = {
+  key: keyof Settings;
+  flag: string;
+  env: string;
+  help: string;
+  default: string;
+  parse: (raw: string) => Settings[keyof Settings];
+};
+
+class SettingError extends Error {}
+
+const oneOf =
+  <T extends string>(...values: T[]) =>
+  (raw: string): T => {
+    if (!(values as string[]).includes(raw)) throw new SettingError(`must be one of ${values.join(', ')}`);
+    return raw as T;
+  };
+
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1024, k: 1024, mb: 1024 ** 2, m: 1024 ** 2, gb: 1024 ** 3, g: 1024 ** 3 };
+
+export function parseSize(raw: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(raw.trim());
+  const unit = m ? SIZE_UNITS[m[2]!.toLowerCase()] : undefined;
+  if (!m || unit === undefined) throw new SettingError('must be a size such as 50mb, 512kb or a number of bytes');
+  const bytes = Math.floor(Number(m[1]) * unit);
+  if (bytes < 1024) throw new SettingError('must be at least 1kb');
+  return bytes;
+}
+
+function parsePort(raw: string): number {
+  if (!/^\d+$/.test(raw) || Number(raw) > 65535) throw new SettingError('must be a whole number from 0 to 65535');
+  return Number(raw);
+}
+
+function parseHost(raw: string): string {
+  if (!raw.trim()) throw new SettingError('must not be empty');
+  if (!isIP(raw) && !/^[a-z0-9.-]+$/i.test(raw)) throw new SettingError('must be an IP address or a host name');
+  return raw;
+}
+
+function parsePublicUrl(raw: string): string | null {
+  if (raw === '') return null;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new SettingError('must be an absolute http(s) URL such as https://npm.example.com');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new SettingError('must use http or https');
+  if (url.search || url.hash || url.username || url.password) throw new SettingError('must not contain a query, fragment or credentials');
+  return url.href.replace(/\/+$/, '');
+}
+
+function parseDatabase(raw: string): string | null {
+  if (raw === '') return null;
+  if (!/^postgres(ql)?:\/\//.test(raw)) throw new SettingError('must be a postgres:// URL (leave it unset for SQLite in the data directory)');
+  try {
+    new URL(raw);
+  } catch {
+    throw new SettingError('is not a valid URL');
+  }
+  return raw;
+}
+
+/** A comma-separated list of IP addresses or CIDR ranges whose X-Forwarded-For header is believed. */
+function parseTrustProxy(raw: string): string[] {
+  if (raw.trim() === '') return [];
+  return raw.split(',').map((entry) => {
+    const item = entry.trim();
+    const [addr, bits, extra] = item.split('/');
+    const family = isIP(addr ?? '');
+    const max = family === 4 ? 32 : 128;
+    if (!family || extra !== undefined || (bits !== undefined && (!/^\d+$/.test(bits) || Number(bits) > max))) {
+      throw new SettingError(`"${item}" is not an IP address or CIDR range (for example 10.0.0.0/8 or 127.0.0.1)`);
+    }
+    return item;
+  });
+}
+
+export const SETTINGS: readonly Spec[] = [
+  { key: 'host', flag: 'host', env: 'BULWARK_HOST', default: '127.0.0.1', help: 'address to listen on', parse: parseHost },
+  { key: 'port', flag: 'port', env: 'BULWARK_PORT', default: '4873', help: 'port to listen on (0 picks a free one)', parse: parsePort },
+  { key: 'dataDir', flag: 'data-dir', env: 'BULWARK_DATA_DIR', default: './data', help: 'folder for the SQLite database, blobs and the generated secret key', parse: (r) => { if (!r.trim()) throw new SettingError('must not be empty'); return path.resolve(r); } },
+  { key: 'database', flag: 'database', env: 'BULWARK_DATABASE_URL', default: '', help: 'postgres:// URL of the metadata database (default: SQLite in the data dir)', parse: parseDatabase },
+  { key: 'publicUrl', flag: 'public-url', env: 'BULWARK_PUBLIC_URL', default: '', help: 'base URL clients reach the registry at, used in tarball links (default: http://HOST:PORT)', parse: parsePublicUrl },
+  { key: 'trustProxy', flag: 'trust-proxy', env: 'BULWARK_TRUST_PROXY', default: '', help: 'comma-separated proxy addresses/CIDRs whose X-Forwarded-For is believed (default: none)', parse: parseTrustProxy },
+  { key: 'signup', flag: 'signup', env: 'BULWARK_SIGNUP', default: 'open', help: 'self sign-up through npm adduser and the web: open or closed', parse: oneOf('open', 'closed') },
+  { key: 'readAccess', flag: 'read-access', env: 'BULWARK_READ_ACCESS', default: 'public', help: 'public (anonymous reads of public packages) or authenticated (every read needs a token)', parse: oneOf('public', 'authenticated') },
+  { key: 'maxTarballSize', flag: 'max-tarball-size', env: 'BULWARK_MAX_TARBALL_SIZE', default: '50mb', help: 'largest tarball accepted on publish', parse: parseSize },
+  { key: 'logLevel', flag: 'log-level', env: 'BULWARK_LOG_LEVEL', default: 'info', help: 'fatal, error, warn, info, debug, trace or silent', parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent') },
+];
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.problems = problems;
+  }
+}
+
+export type ConfigSources = {
+  flags: Partial<Record<string, string>>;
+  env: NodeJS.ProcessEnv;
+  /** Path of a JSON config file whose keys are the flag names (e.g. "data-dir"). */
+  file?: string | undefined;
+};
+
+/** Resolves settings with precedence flag > environment > config file > default and reports every mistake at once. */
+export function loadSettings({ flags, env, file }: ConfigSources): Settings {
+  const problems: string[] = [];
+  let fromFile: Record<string, unknown> = {};
+  const configPath = file ?? env.BULWARK_CONFIG;
+  if (configPath) {
+    try {
+      const parsed: unknown = JSON.parse(readFileSync(configPath, 'utf8'));
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('the file must hold a JSON object');
+      fromFile = parsed as Record<string, unknown>;
+      for (const key of Object.keys(fromFile)) {
+        if (!SETTINGS.some((s) => s.flag === key)) problems.push(`config file ${configPath}: unknown setting "${key}"`);
+      }
+    } catch (err) {
+      problems.push(`config file ${configPath}: ${(err as Error).message}`);
+    }
+  }
+  const out: Partial<Record<keyof Settings, unknown>> = {};
+  for (const spec of SETTINGS) {
+    let raw: string = spec.default;
+    let origin = 'default';
+    const fileValue = fromFile[spec.flag];
+    if (fileValue !== undefined) {
+      raw = Array.isArray(fileValue) ? fileValue.join(',') : String(fileValue);
+      origin = `config file key "${spec.flag}"`;
+    }
+    if (env[spec.env] !== undefined) {
+      raw = env[spec.env]!;
+      origin = `environment variable ${spec.env}`;
+    }
+    if (flags[spec.flag] !== undefined) {
+      raw = flags[spec.flag]!;
+      origin = `--${spec.flag}`;
+    }
+    try {
+      out[spec.key] = spec.parse(raw);
+    } catch (err) {
+      if (!(err instanceof SettingError)) throw err;
+      problems.push(`${origin} = "${raw}" ${err.message}`);
+    }
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return out as Settings;
+}
+
+export function settingsHelp(): string {
+  const width = Math.max(...SETTINGS.map((s) => s.flag.length)) + 10;
+  return SETTINGS.map((s) => {
+    const head = `  --${s.flag} <value>`.padEnd(width + 4);
+    const dflt = s.default === '' ? '' : ` (default: ${s.default})`;
+    return `${head}${s.help}${dflt}\n${' '.repeat(width + 4)}env ${s.env}`;
+  }).join('\n');
+}

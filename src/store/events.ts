@@ -1,0 +1,111 @@
+// The domain-event stream. Every state change records its event in the same transaction as the change; consumers
+// (transparency log, mail, feeds, cache invalidation) read the stream in order through durable cursors.
+import { randomUUID } from 'node:crypto';
+import type { Kysely, Transaction } from 'kysely';
+import type { Database, EventRow } from './schema.ts';
+
+export const EventKind = {
+  DistTagRemoved: 'package.dist-tag-removed',
+  DistTagSet: 'package.dist-tag-set',
+  PackageCreated: 'package.created',
+  TokenCreated: 'token.created',
+  TokenRevoked: 'token.revoked',
+  UserCreated: 'user.created',
+  UserEmailVerified: 'user.email-verified',
+  VersionPublished: 'package.version-published',
+} as const;
+export type EventKindValue = (typeof EventKind)[keyof typeof EventKind];
+
+export type NewEvent = { kind: EventKindValue; subject: string; actorId: number | null; data?: Record<string, unknown> };
+
+/** Records an event. Callers MUST pass the transaction that makes the change the event describes. */
+export async function recordEvent(trx: Transaction<Database>, event: NewEvent, now: number): Promise<void> {
+  await trx
+    .insertInto('events')
+    .values({ kind: event.kind, subject: event.subject, actor_id: event.actorId, data: JSON.stringify(event.data ?? {}), created_at: now })
+    .execute();
+}
+
+export async function latestSeq(db: Kysely<Database>): Promise<number> {
+  const row = await db.selectFrom('events').select((eb) => eb.fn.max('seq').as('seq')).executeTakeFirst();
+  return Number(row?.seq ?? 0);
+}
+
+export async function eventsAfter(db: Kysely<Database>, seq: number, limit: number): Promise<EventRow[]> {
+  return db.selectFrom('events').selectAll().where('seq', '>', seq).orderBy('seq').limit(limit).execute();
+}
+
+export type ConsumerOptions = {
+  name: string;
+  /** Applies one event. Database writes go through trx, which also advances the cursor: both commit or neither does. */
+  handle: (event: EventRow, trx: Transaction<Database>) => Promise<void>;
+  leaseMs?: number;
+  batch?: number;
+  clock?: () => number;
+};
+
+/**
+ * A durable consumer. Only the node holding the consumer's lease processes events, and the cursor moves in the same
+ * transaction as the handler's writes, so with any number of nodes each event's effect happens once.
+ */
+export class Consumer {
+  readonly owner = randomUUID();
+  readonly #db: Kysely<Database>;
+  readonly #opts: Required<Omit<ConsumerOptions, 'clock'>> & { clock: () => number };
+  constructor(db: Kysely<Database>, opts: ConsumerOptions) {
+    this.#db = db;
+    this.#opts = { leaseMs: 30_000, batch: 100, clock: Date.now, ...opts };
+  }
+
+  async #acquire(): Promise<boolean> {
+    const { name, leaseMs, clock } = this.#opts;
+    const now = clock();
+    await this.#db
+      .insertInto('consumer_cursors')
+      .values({ name, position: 0, lease_owner: null, lease_until: 0 })
+      .onConflict((oc) => oc.column('name').doNothing())
+      .execute();
+    const res = await this.#db
+      .updateTable('consumer_cursors')
+      .set({ lease_owner: this.owner, lease_until: now + leaseMs })
+      .where('name', '=', name)
+      .where((eb) => eb.or([eb('lease_owner', 'is', null), eb('lease_owner', '=', this.owner), eb('lease_until', '<', now)]))
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
+  }
+
+  /** Processes what is pending; returns how many events were handled (0 when another node holds the lease). */
+  async runOnce(): Promise<number> {
+    if (!(await this.#acquire())) return 0;
+    const { name, batch, handle } = this.#opts;
+    let handled = 0;
+    for (;;) {
+      const done = await this.#db.transaction().execute(async (trx) => {
+        const cursor = await trx.selectFrom('consumer_cursors').select(['position', 'lease_owner']).where('name', '=', name).executeTakeFirstOrThrow();
+        if (cursor.lease_owner !== this.owner) return -1;
+        const events = await trx.selectFrom('events').selectAll().where('seq', '>', cursor.position).orderBy('seq').limit(batch).execute();
+        for (const event of events) await handle(event, trx);
+        if (events.length) {
+          // Conditional on still owning the lease: a node that lost it mid-batch rolls its work back.
+          const res = await trx
+            .updateTable('consumer_cursors')
+            .set({ position: events.at(-1)!.seq })
+            .where('name', '=', name)
+            .where('lease_owner', '=', this.owner)
+            .where('position', '=', cursor.position)
+            .executeTakeFirst();
+          if (Number(res.numUpdatedRows) !== 1) throw new Error(`consumer ${name} lost its lease`);
+        }
+        return events.length;
+      });
+      if (done <= 0) break;
+      handled += done;
+      if (done < batch) break;
+    }
+    return handled;
+  }
+
+  async release(): Promise<void> {
+    await this.#db.updateTable('consumer_cursors').set({ lease_owner: null, lease_until: 0 }).where('name', '=', this.#opts.name).where('lease_owner', '=', this.owner).execute();
+  }
+}

@@ -1,0 +1,137 @@
+// Versioned schema migrations, applied in order on start. A migration, once released, is never edited: add a new one.
+import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
+import type { Dialect } from './db.ts';
+
+type Builder = (dialect: Dialect) => Migration;
+
+const MIGRATIONS: Record<string, Builder> = {
+  '0001-core': (dialect) => ({
+    async up(db: Kysely<unknown>) {
+      const id = (t: string) =>
+        dialect === 'sqlite'
+          ? db.schema.createTable(t).addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+          : db.schema.createTable(t).addColumn('id', 'bigserial', (c) => c.primaryKey());
+      await id('users')
+        .addColumn('name', 'text', (c) => c.notNull().unique())
+        .addColumn('email', 'text', (c) => c.notNull())
+        .addColumn('password_hash', 'text', (c) => c.notNull())
+        .addColumn('email_verified', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('is_admin', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await id('tokens')
+        .addColumn('user_id', 'bigint', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+        .addColumn('display', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('readonly', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('restrictions', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint')
+        .addColumn('last_used_at', 'bigint')
+        .addColumn('last_used_ip', 'text')
+        .addColumn('revoked_at', 'bigint')
+        .execute();
+      await db.schema.createIndex('tokens_user').on('tokens').column('user_id').execute();
+      await db.schema
+        .createTable('scopes')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('owner_user_id', 'bigint', (c) => c.notNull().references('users.id'))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await id('packages')
+        .addColumn('name', 'text', (c) => c.notNull().unique())
+        .addColumn('scope', 'text')
+        .addColumn('access', 'text', (c) => c.notNull())
+        .addColumn('description', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('keywords', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('latest_version', 'text')
+        .addColumn('rev', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('modified_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('maintainers')
+        .addColumn('package_id', 'bigint', (c) => c.notNull().references('packages.id').onDelete('cascade'))
+        .addColumn('user_id', 'bigint', (c) => c.notNull().references('users.id'))
+        .addPrimaryKeyConstraint('maintainers_pk', ['package_id', 'user_id'])
+        .execute();
+      await db.schema.createIndex('maintainers_user').on('maintainers').column('user_id').execute();
+      await id('versions')
+        .addColumn('package_id', 'bigint', (c) => c.notNull().references('packages.id').onDelete('cascade'))
+        .addColumn('version', 'text', (c) => c.notNull())
+        .addColumn('manifest', 'text', (c) => c.notNull())
+        .addColumn('integrity', 'text', (c) => c.notNull())
+        .addColumn('shasum', 'text', (c) => c.notNull())
+        .addColumn('blob', 'text', (c) => c.notNull())
+        .addColumn('size', 'bigint', (c) => c.notNull())
+        .addColumn('readme', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('published_at', 'bigint', (c) => c.notNull())
+        .addColumn('publisher_id', 'bigint', (c) => c.notNull().references('users.id'))
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addUniqueConstraint('versions_package_version', ['package_id', 'version'])
+        .execute();
+      await db.schema
+        .createTable('published_versions')
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('version', 'text', (c) => c.notNull())
+        .addColumn('integrity', 'text', (c) => c.notNull())
+        .addColumn('published_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('published_versions_pk', ['name', 'version'])
+        .execute();
+      await db.schema
+        .createTable('dist_tags')
+        .addColumn('package_id', 'bigint', (c) => c.notNull().references('packages.id').onDelete('cascade'))
+        .addColumn('tag', 'text', (c) => c.notNull())
+        .addColumn('version', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('dist_tags_pk', ['package_id', 'tag'])
+        .execute();
+      await (dialect === 'sqlite'
+        ? db.schema.createTable('events').addColumn('seq', 'integer', (c) => c.primaryKey().autoIncrement())
+        : db.schema.createTable('events').addColumn('seq', 'bigserial', (c) => c.primaryKey())
+      )
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('subject', 'text', (c) => c.notNull())
+        .addColumn('actor_id', 'bigint')
+        .addColumn('data', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('consumer_cursors')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('position', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('lease_owner', 'text')
+        .addColumn('lease_until', 'bigint', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema
+        .createTable('downloads')
+        .addColumn('package_id', 'bigint', (c) => c.notNull().references('packages.id').onDelete('cascade'))
+        .addColumn('version', 'text', (c) => c.notNull())
+        .addColumn('day', 'text', (c) => c.notNull())
+        .addColumn('count', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('downloads_pk', ['package_id', 'version', 'day'])
+        .execute();
+      await db.schema.createIndex('downloads_day').on('downloads').columns(['day', 'package_id']).execute();
+    },
+  }),
+};
+
+class CodeMigrations implements MigrationProvider {
+  readonly #dialect: Dialect;
+  constructor(dialect: Dialect) {
+    this.#dialect = dialect;
+  }
+  async getMigrations(): Promise<Record<string, Migration>> {
+    return Object.fromEntries(Object.entries(MIGRATIONS).map(([name, build]) => [name, build(this.#dialect)]));
+  }
+}
+
+export async function migrate(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
+  const migrator = new Migrator({ db, provider: new CodeMigrations(dialect), migrationTableName: 'bulwark_migrations', migrationLockTableName: 'bulwark_migrations_lock' });
+  const { error, results } = await migrator.migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (error || failed) {
+    throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${(error as Error | undefined)?.message ?? 'unknown error'}`, { cause: error });
+  }
+}

@@ -1,0 +1,133 @@
+// Table types for Kysely. Times are integer milliseconds since the epoch; flags are 0/1 integers, so the same
+// rows round-trip identically through SQLite and PostgreSQL.
+import type { Generated, Selectable } from 'kysely';
+
+export type Database = {
+  users: UsersTable;
+  tokens: TokensTable;
+  scopes: ScopesTable;
+  packages: PackagesTable;
+  maintainers: MaintainersTable;
+  versions: VersionsTable;
+  published_versions: PublishedVersionsTable;
+  dist_tags: DistTagsTable;
+  events: EventsTable;
+  consumer_cursors: ConsumerCursorsTable;
+  downloads: DownloadsTable;
+};
+
+export type UsersTable = {
+  id: Generated<number>;
+  name: string;
+  email: string;
+  password_hash: string;
+  email_verified: number;
+  is_admin: number;
+  created_at: number;
+};
+
+export type TokensTable = {
+  id: Generated<number>;
+  user_id: number;
+  /** hex SHA-256 of the whole token string; the token itself is never stored. */
+  token_hash: string;
+  /** the first characters, shown in listings so a user can tell tokens apart. */
+  display: string;
+  name: string;
+  /** 'session' (from npm login) or 'publish' (created by an operator or the user). */
+  kind: string;
+  readonly: number;
+  /** JSON restrictions (packages, scopes, CIDR ranges…); null means none. Filled by later capabilities. */
+  restrictions: string | null;
+  created_at: number;
+  expires_at: number | null;
+  last_used_at: number | null;
+  last_used_ip: string | null;
+  revoked_at: number | null;
+};
+
+export type ScopesTable = {
+  name: string;
+  owner_user_id: number;
+  created_at: number;
+};
+
+export type PackagesTable = {
+  id: Generated<number>;
+  name: string;
+  scope: string | null;
+  access: string;
+  description: string;
+  keywords: string;
+  latest_version: string | null;
+  rev: number;
+  created_at: number;
+  modified_at: number;
+};
+
+export type MaintainersTable = {
+  package_id: number;
+  user_id: number;
+};
+
+export type VersionsTable = {
+  id: Generated<number>;
+  package_id: number;
+  version: string;
+  /** The version document as served (without dist.tarball, which depends on the public URL). */
+  manifest: string;
+  integrity: string;
+  shasum: string;
+  /** hex sha512 of the tarball: its key in the blob store. */
+  blob: string;
+  size: number;
+  readme: string;
+  published_at: number;
+  publisher_id: number;
+  /** 'visible' now; scanning adds 'pending' and 'quarantined'. */
+  state: string;
+};
+
+/** Every name@version ever published. Rows are never deleted, so a pair can never be published twice. */
+export type PublishedVersionsTable = {
+  name: string;
+  version: string;
+  integrity: string;
+  published_at: number;
+};
+
+export type DistTagsTable = {
+  package_id: number;
+  tag: string;
+  version: string;
+};
+
+export type EventsTable = {
+  seq: Generated<number>;
+  kind: string;
+  /** what the event is about, e.g. a package name or user name. */
+  subject: string;
+  actor_id: number | null;
+  data: string;
+  created_at: number;
+};
+
+export type ConsumerCursorsTable = {
+  name: string;
+  position: number;
+  lease_owner: string | null;
+  lease_until: number;
+};
+
+export type DownloadsTable = {
+  package_id: number;
+  version: string;
+  day: string;
+  count: number;
+};
+
+export type UserRow = Selectable<UsersTable>;
+export type TokenRow = Selectable<TokensTable>;
+export type PackageRow = Selectable<PackagesTable>;
+export type VersionRow = Selectable<VersionsTable>;
+export type EventRow = Selectable<EventsTable>;

@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Consumer, EventKind, eventsAfter, latestSeq, recordEvent } from '../../src/store/events.ts';
+import { DB_KINDS, testStore } from '../helpers/db.ts';
+
+for (const kind of DB_KINDS) {
+  describe(`event stream (${kind})`, () => {
+    it('assigns increasing sequence numbers and rolls events back with their transaction', async () => {
+      const store = await testStore(kind);
+      try {
+        await store.db.transaction().execute(async (trx) => {
+          await recordEvent(trx, { kind: EventKind.UserCreated, subject: 'a', actorId: null }, 1);
+          await recordEvent(trx, { kind: EventKind.UserCreated, subject: 'b', actorId: null }, 2);
+        });
+        await assert.rejects(
+          store.db.transaction().execute(async (trx) => {
+            await recordEvent(trx, { kind: EventKind.UserCreated, subject: 'lost', actorId: null }, 3);
+            throw new Error('boom');
+          }),
+          /boom/,
+        );
+        const events = await eventsAfter(store.db, 0, 10);
+        assert.deepEqual(events.map((e) => e.subject), ['a', 'b']);
+        assert.ok(events[1]!.seq > events[0]!.seq);
+        assert.equal(await latestSeq(store.db), events[1]!.seq);
+      } finally {
+        await store.cleanup();
+      }
+    });
+
+    it('lets only the lease holder consume, and each event is handled once across consumers', async () => {
+      const store = await testStore(kind);
+      try {
+        for (let i = 0; i < 5; i++) {
+          await store.db.transaction().execute((trx) => recordEvent(trx, { kind: EventKind.UserCreated, subject: `u${i}`, actorId: null }, i));
+        }
+        const seen: string[] = [];
+        const handle = async (e: { subject: string }) => void seen.push(e.subject);
+        const a = new Consumer(store.db, { name: 'mail', handle, batch: 2 });
+        const b = new Consumer(store.db, { name: 'mail', handle, batch: 2 });
+        assert.equal(await a.runOnce(), 5);
+        assert.equal(await b.runOnce(), 0, 'b must not run while a holds the lease');
+        await a.release();
+        assert.equal(await b.runOnce(), 0, 'nothing new: the cursor is durable');
+        await store.db.transaction().execute((trx) => recordEvent(trx, { kind: EventKind.UserCreated, subject: 'late', actorId: null }, 9));
+        assert.equal(await b.runOnce(), 1);
+        assert.deepEqual(seen, ['u0', 'u1', 'u2', 'u3', 'u4', 'late']);
+      } finally {
+        await store.cleanup();
+      }
+    });
+
+    it('rolls the cursor back when the handler fails, so the event is retried', async () => {
+      const store = await testStore(kind);
+      try {
+        await store.db.transaction().execute((trx) => recordEvent(trx, { kind: EventKind.UserCreated, subject: 'x', actorId: null }, 1));
+        let fail = true;
+        const handled: string[] = [];
+        const c = new Consumer(store.db, {
+          name: 'log',
+          handle: async (e) => {
+            if (fail) throw new Error('transient');
+            handled.push(e.subject);
+          },
+        });
+        await assert.rejects(c.runOnce(), /transient/);
+        fail = false;
+        assert.equal(await c.runOnce(), 1);
+        assert.deepEqual(handled, ['x']);
+      } finally {
+        await store.cleanup();
+      }
+    });
+
+    it('lets another node take over an expired lease', async () => {
+      const store = await testStore(kind);
+      try {
+        let now = 1000;
+        const clock = () => now;
+        await store.db.transaction().execute((trx) => recordEvent(trx, { kind: EventKind.UserCreated, subject: 'x', actorId: null }, 1));
+        const a = new Consumer(store.db, { name: 'feed', handle: async () => {}, leaseMs: 100, clock });
+        const b = new Consumer(store.db, { name: 'feed', handle: async () => {}, leaseMs: 100, clock });
+        assert.equal(await a.runOnce(), 1);
+        await store.db.transaction().execute((trx) => recordEvent(trx, { kind: EventKind.UserCreated, subject: 'y', actorId: null }, 2));
+        assert.equal(await b.runOnce(), 0);
+        now += 500;
+        assert.equal(await b.runOnce(), 1);
+      } finally {
+        await store.cleanup();
+      }
+    });
+  });
+}
