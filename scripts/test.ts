@@ -17,6 +17,6 @@ function step(title: string, cmd: string, args: string[]): void {
 const files = process.argv.slice(2);
 if (files.length === 0) {
   step('typecheck', bin('tsc'), ['--noEmit', '-p', 'tsconfig.json']);
-  step('lint', bin('eslint'), ['--max-warnings', '0', 'src', 'test', 'scripts']);
+  step('lint', bin('eslint'), ['--max-warnings', '0', 'src', 'test', 'scripts', 'bin']);
 }
-step('tests', process.execPath, ['--test', '--test-concurrency=2', '--test-reporter=spec', ...(files.length ? files : ['test/**/*.test.ts'])]);
+step('tests', process.execPath, ['--test', '--test-concurrency=2', '--test-force-exit', '--test-timeout=900000', '--test-reporter=spec', ...(files.length ? files : ['test/**/*.test.ts'])]);

@@ -55,8 +55,9 @@ export function decide(principal: Principal | null, action: ActionValue, pkg: Pa
 }
 
 function decideRead(principal: Principal | null, pkg: PackageFacts, policy: Policy): Decision {
-  if (pkg.access === null) return deny(404, 'Not found');
+  // Asked first, so an anonymous client of a private registry cannot even learn which names exist.
   if (!principal && policy.readAccess === 'authenticated') return deny(401, 'this registry requires authentication for every read: run `npm login`');
+  if (pkg.access === null) return deny(404, 'Not found');
   if (pkg.access === 'public') return ALLOW;
   if (principal && (principal.isAdmin || pkg.maintainerIds.includes(principal.userId) || pkg.scopeOwnerId === principal.userId)) return ALLOW;
   return deny(404, 'Not found');

@@ -17,11 +17,13 @@ pg.types.setTypeParser(20, (v) => Number(v));
 export async function openStore(opts: { dataDir: string; database: string | null; poolSize?: number }): Promise<Store> {
   let db: Db;
   let dialect: Dialect;
+  let schema: string | null = null;
   if (opts.database) {
     dialect = 'postgres';
     const url = new URL(opts.database);
     // A "schema" query parameter selects a PostgreSQL schema, so several registries (or test runs) can share a database.
-    const schema = url.searchParams.get('schema');
+    schema = url.searchParams.get('schema');
+    if (schema !== null && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error('the "schema" parameter of the database URL must be a plain lowercase identifier');
     url.searchParams.delete('schema');
     const pool = new pg.Pool({
       connectionString: url.href,
@@ -36,7 +38,7 @@ export async function openStore(opts: { dataDir: string; database: string | null
     db = new Kysely<Database>({ dialect: new SqliteDialect({ database: openSqlite(file) }) });
   }
   try {
-    await migrate(db as Kysely<unknown>, dialect);
+    await migrate(db as Kysely<unknown>, dialect, dialect === 'postgres' ? (schema ?? 'public') : undefined);
   } catch (err) {
     await db.destroy();
     throw err;

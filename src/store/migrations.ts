@@ -127,8 +127,15 @@ class CodeMigrations implements MigrationProvider {
   }
 }
 
-export async function migrate(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
-  const migrator = new Migrator({ db, provider: new CodeMigrations(dialect), migrationTableName: 'bulwark_migrations', migrationLockTableName: 'bulwark_migrations_lock' });
+/** schema: PostgreSQL's schema for the bookkeeping tables; named explicitly so registries in other schemas of the same database are not mistaken for this one. */
+export async function migrate(db: Kysely<unknown>, dialect: Dialect, schema?: string): Promise<void> {
+  const migrator = new Migrator({
+    db,
+    provider: new CodeMigrations(dialect),
+    migrationTableName: 'bulwark_migrations',
+    migrationLockTableName: 'bulwark_migrations_lock',
+    ...(schema ? { migrationTableSchema: schema } : {}),
+  });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {

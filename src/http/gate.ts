@@ -1,0 +1,82 @@
+// The one gate every request passes: who is asking (the bearer token), then may they (decide()), then — for writes —
+// the checks later capabilities add (second factor, token scopes). Routes never carry their own access rules.
+import type { FastifyRequest } from 'fastify';
+import { Action, decide, type ActionValue, type PackageFacts, type Policy } from '../access/decide.ts';
+import type { Principal } from '../access/principal.ts';
+import { ClientError, unauthorized } from '../errors.ts';
+import type { Db } from '../store/db.ts';
+import { resolveToken } from '../tokens/service.ts';
+
+/** A rule applied to every write after authorization; throws a ClientError to refuse. */
+export type WriteCheck = (req: FastifyRequest, principal: Principal, action: ActionValue, facts: PackageFacts) => Promise<void>;
+
+type Identity = { principal: Principal | null; badToken: boolean };
+
+const BAD_TOKEN = 'the token you sent is invalid, expired or revoked: run `npm login` or replace it in your .npmrc';
+
+export class Gate {
+  readonly #db: Db;
+  readonly #policy: Policy;
+  readonly #checks: WriteCheck[] = [];
+  readonly #identities = new WeakMap<FastifyRequest, Promise<Identity>>();
+
+  constructor(db: Db, policy: Policy) {
+    this.#db = db;
+    this.#policy = policy;
+  }
+
+  get policy(): Policy {
+    return this.#policy;
+  }
+
+  addWriteCheck(check: WriteCheck): void {
+    this.#checks.push(check);
+  }
+
+  #identity(req: FastifyRequest): Promise<Identity> {
+    let id = this.#identities.get(req);
+    if (!id) {
+      id = this.#resolve(req);
+      this.#identities.set(req, id);
+    }
+    return id;
+  }
+
+  async #resolve(req: FastifyRequest): Promise<Identity> {
+    const header = req.headers.authorization;
+    if (!header) return { principal: null, badToken: false };
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    const principal = m ? await resolveToken(this.#db, m[1]!, req.ip) : null;
+    return { principal, badToken: principal === null };
+  }
+
+  /** The caller's principal, or null when anonymous. A bad token counts as anonymous for reads of public data. */
+  async principal(req: FastifyRequest): Promise<Principal | null> {
+    return (await this.#identity(req)).principal;
+  }
+
+  /** For reads that are not about one package (search, download totals): only the registry-wide read policy applies. */
+  async read(req: FastifyRequest): Promise<Principal | null> {
+    const { principal, badToken } = await this.#identity(req);
+    if (!principal && this.#policy.readAccess === 'authenticated') throw unauthorized(badToken ? BAD_TOKEN : 'this registry requires authentication for every read: run `npm login`');
+    return principal;
+  }
+
+  /** Reads of one package: refuses with 401/404 as decide() says (404 keeps restricted packages invisible). */
+  async readPackage(req: FastifyRequest, facts: PackageFacts): Promise<Principal | null> {
+    const { principal, badToken } = await this.#identity(req);
+    const d = decide(principal, Action.PackageRead, facts, this.#policy);
+    if (!d.allow) throw new ClientError(d.status, d.status === 401 && badToken ? BAD_TOKEN : d.reason);
+    return principal;
+  }
+
+  /** Every write: authenticate, authorize, then the registered checks, in that order. */
+  async write(req: FastifyRequest, action: ActionValue, facts: PackageFacts): Promise<Principal> {
+    const { principal, badToken } = await this.#identity(req);
+    if (!principal) throw unauthorized(badToken ? BAD_TOKEN : undefined);
+    const d = decide(principal, action, facts, this.#policy);
+    if (!d.allow) throw new ClientError(d.status, d.reason);
+    for (const check of this.#checks) await check(req, principal, action, facts);
+    return principal;
+  }
+}

@@ -1,0 +1,146 @@
+// The npm registry protocol: packuments, tarballs, publish, dist-tags, search and download counts. Handlers parse
+// the request, pass the gate, and call the packages service; they hold no rules of their own.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Action } from '../access/decide.ts';
+import { badRequest, notFound } from '../errors.ts';
+import { etagMatches, negotiateEncoding } from '../packages/cache.ts';
+import { downloadsByDay, parsePeriod, type DownloadCounter } from '../packages/downloads.ts';
+import { nameProblem } from '../packages/names.ts';
+import { search } from '../packages/search.ts';
+import type { Packages } from '../packages/service.ts';
+import type { Gate } from './gate.ts';
+
+export type NpmRouteDeps = { packages: Packages; gate: Gate; downloads: DownloadCounter; clock: () => number };
+
+type NameParams = { name?: string; scope?: string; file?: string; tag?: string };
+
+/** The package name from either URL form: /@scope%2fname (decoded by the router) or /@scope/name. */
+function packageName(params: NameParams): string {
+  return params.scope !== undefined ? `@${params.scope}/${params.name}` : (params.name ?? '');
+}
+
+const ABBREVIATED = 'application/vnd.npm.install-v1+json';
+
+export function registerNpmRoutes(app: FastifyInstance, deps: NpmRouteDeps): void {
+  const { packages, gate, downloads, clock } = deps;
+
+  async function packument(req: FastifyRequest<{ Params: NameParams }>, reply: FastifyReply) {
+    const name = packageName(req.params);
+    const entry = await packages.entry(name);
+    await gate.readPackage(req, entry.facts);
+    const abbreviated = (req.headers.accept ?? '').includes(ABBREVIATED);
+    const rep = abbreviated ? entry.abbreviated : entry.full;
+    if (!rep) throw notFound();
+    const enc = negotiateEncoding(req.headers['accept-encoding'], rep.body.length);
+    const etag = rep.etag(enc);
+    reply
+      .header('content-type', abbreviated ? ABBREVIATED : 'application/json')
+      .header('etag', etag)
+      .header('vary', 'Accept, Accept-Encoding, Authorization')
+      // Revalidation with the ETag is cheap (a 304 from memory) and makes a new publish visible at once.
+      .header('cache-control', entry.facts.access === 'public' ? 'public, max-age=0, must-revalidate' : 'private, no-cache');
+    if (etagMatches(req.headers['if-none-match'], etag)) return reply.code(304).send();
+    if (enc !== 'identity') reply.header('content-encoding', enc);
+    return reply.send(rep.bytes(enc));
+  }
+
+  async function tarball(req: FastifyRequest<{ Params: NameParams }>, reply: FastifyReply) {
+    const name = packageName(req.params);
+    const entry = await packages.entry(name);
+    await gate.readPackage(req, entry.facts);
+    const ref = entry.tarballs.get(req.params.file ?? '');
+    if (!ref) throw notFound(`${name} has no tarball named ${req.params.file}`);
+    const etag = `"${ref.blob.slice(0, 40)}"`;
+    reply
+      .header('content-type', 'application/octet-stream')
+      .header('etag', etag)
+      // A published tarball never changes, so caches may keep it forever.
+      .header('cache-control', entry.facts.access === 'public' ? 'public, max-age=31536000, immutable' : 'private, max-age=31536000, immutable');
+    if (etagMatches(req.headers['if-none-match'], etag)) return reply.code(304).send();
+    const bytes = await packages.tarball(ref);
+    if (req.method === 'GET') downloads.record(ref.packageId, ref.version);
+    return reply.send(bytes);
+  }
+
+  async function publish(req: FastifyRequest<{ Params: NameParams }>, reply: FastifyReply) {
+    const name = packageName(req.params);
+    const problem = nameProblem(name);
+    if (problem) throw badRequest(problem);
+    const body = req.body as Record<string, unknown> | null;
+    if (body && typeof body === 'object' && !('_attachments' in body)) {
+      throw badRequest('this request changes package metadata without publishing a version (deprecate, owner or unpublish); that is not supported by this registry yet');
+    }
+    const facts = await packages.facts(name);
+    const principal = await gate.write(req, facts.access === null ? Action.PackageCreate : Action.PackagePublish, facts);
+    const { version, rev } = await packages.publish(principal, name, body);
+    req.log.info({ package: name, version, user: principal.name }, 'published');
+    return reply.code(201).send({ ok: true, id: name, rev: String(rev), success: true });
+  }
+
+  async function writableFacts(req: FastifyRequest<{ Params: NameParams }>) {
+    const name = packageName(req.params);
+    const facts = await packages.facts(name);
+    if (facts.id === null) throw notFound();
+    const principal = await gate.write(req, Action.DistTagsWrite, facts);
+    return { name, principal, id: facts.id };
+  }
+
+  // base64 makes the tarball a third larger; the rest of the document is small.
+  const limit = { bodyLimit: Math.ceil(packages.maxTarballSize * 1.4) + 1024 * 1024 };
+  for (const prefix of ['/:name', '/@:scope/:name']) {
+    app.get(prefix, packument);
+    app.put(prefix, limit, publish);
+    app.get(`${prefix}/-/:file`, tarball);
+  }
+
+  app.get<{ Params: NameParams }>('/-/package/:name/dist-tags', async (req) => {
+    const name = packageName(req.params);
+    const entry = await packages.entry(name);
+    await gate.readPackage(req, entry.facts);
+    return packages.distTags(name);
+  });
+  app.put<{ Params: NameParams }>('/-/package/:name/dist-tags/:tag', async (req, reply) => {
+    const { name, principal, id } = await writableFacts(req);
+    await packages.setDistTag(principal, id, name, req.params.tag ?? '', req.body);
+    return reply.code(201).send({ ok: true });
+  });
+  app.delete<{ Params: NameParams }>('/-/package/:name/dist-tags/:tag', async (req) => {
+    const { name, principal, id } = await writableFacts(req);
+    await packages.removeDistTag(principal, id, name, req.params.tag ?? '');
+    return { ok: true };
+  });
+
+  app.get<{ Querystring: { text?: string; size?: string; from?: string } }>('/-/v1/search', async (req) => {
+    const principal = await gate.read(req);
+    const size = intParam(req.query.size, 20, 1, 250, 'size');
+    const from = intParam(req.query.from, 0, 0, 10_000, 'from');
+    return search(packages.db, { text: String(req.query.text ?? '').slice(0, 256), size, from, principal, now: clock() });
+  });
+
+  for (const kind of ['point', 'range'] as const) {
+    const handler = async (req: FastifyRequest<{ Params: { period: string; '*'?: string } }>) => {
+      await gate.read(req);
+      const period = parsePeriod(req.params.period, clock());
+      const name = req.params['*'] ?? '';
+      let packageId: number | null = null;
+      if (name) {
+        const entry = await packages.entry(name);
+        await gate.readPackage(req, entry.facts);
+        packageId = entry.facts.id;
+      }
+      await downloads.flush();
+      const days = await downloadsByDay(packages.db, packageId, period);
+      const head = { start: period.start, end: period.end, ...(name ? { package: name } : {}) };
+      if (kind === 'range') return { ...head, downloads: days };
+      return { downloads: days.reduce((n, d) => n + d.downloads, 0), ...head };
+    };
+    app.get(`/downloads/${kind}/:period`, handler);
+    app.get(`/downloads/${kind}/:period/*`, handler);
+  }
+}
+
+function intParam(raw: string | undefined, dflt: number, min: number, max: number, name: string): number {
+  if (raw === undefined || raw === '') return dflt;
+  if (!/^\d+$/.test(raw)) throw badRequest(`"${name}" must be a whole number`);
+  return Math.min(max, Math.max(min, Number(raw)));
+}

@@ -1,0 +1,111 @@
+// Assembles the HTTP server: one Fastify instance, the gate, the npm protocol and identity routes, health checks,
+// structured logs without secrets, and npm-style errors.
+import { randomUUID } from 'node:crypto';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyRequest, type FastifyError, type FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
+import type { Logger } from 'pino';
+import type { Settings } from '../config.ts';
+import { ClientError } from '../errors.ts';
+import { DownloadCounter } from '../packages/downloads.ts';
+import { Packages } from '../packages/service.ts';
+import type { FsBlobStore } from '../store/blobs.ts';
+import type { Store } from '../store/db.ts';
+import { Gate } from './gate.ts';
+import { registerNpmRoutes } from './npm-routes.ts';
+import { registerUserRoutes } from './user-routes.ts';
+
+export type App = { app: FastifyInstance; packages: Packages; gate: Gate; url: string; close(): Promise<void> };
+
+export type AppDeps = { settings: Settings; store: Store; blobs: FsBlobStore; logger: Logger; clock?: () => number };
+
+/** Tokens appear in logout URLs (DELETE /-/user/token/…): never let one reach a log line. */
+export const redactUrl = (url: string) => url.replace(/(\/-\/user\/token\/)[^/?]+/, '$1[redacted]').replace(/bwk_[0-9A-Za-z]{42}/g, 'bwk_[redacted]');
+
+/** One line per request, after the response, with the URL's secrets removed. */
+class RequestLog extends LogController {
+  override incomingRequest(): void {}
+  override requestCompleted(error: Error | null, req: FastifyRequest, reply: FastifyReply): void {
+    req.log.info({ method: req.method, url: redactUrl(req.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime), ip: req.ip }, 'request');
+  }
+}
+
+const REQUEST_ID = /^[\w.:-]{1,64}$/;
+
+export async function startApp({ settings, store, blobs, logger, clock = Date.now }: AppDeps): Promise<App> {
+  const base: { url: string } = { url: settings.publicUrl ?? '' };
+  const packages = new Packages({
+    db: store.db,
+    blobs,
+    publicUrl: () => base.url,
+    maxTarballSize: settings.maxTarballSize,
+    clock,
+  });
+  const gate = new Gate(store.db, { readAccess: settings.readAccess });
+  const downloads = new DownloadCounter(store.db, clock);
+
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    logController: new RequestLog(),
+    trustProxy: settings.trustProxy.length ? settings.trustProxy : false,
+    bodyLimit: 1024 * 1024,
+    return503OnClosing: true,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 512 },
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+  });
+
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
+
+  app.setErrorHandler((err: FastifyError | ClientError, req, reply) => {
+    if (err instanceof ClientError) {
+      for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
+      return reply.code(err.status).send({ error: err.message });
+    }
+    const status = (err as FastifyError).statusCode;
+    if (status && status >= 400 && status < 500) {
+      const message = status === 413 ? `request body too large (this registry accepts tarballs up to ${settings.maxTarballSize} bytes)` : err.message;
+      return reply.code(status).send({ error: message });
+    }
+    req.log.error({ err }, 'request failed');
+    return reply.code(500).send({ error: `internal server error (request id ${req.id})` });
+  });
+  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: 'Not found' }));
+
+  app.get('/-/health', async () => ({ status: 'ok' }));
+  app.get('/-/ready', async (_req, reply) => {
+    const problems: string[] = [];
+    await sql`select 1`.execute(store.db).catch(() => problems.push('database unreachable'));
+    if (!(await blobs.writable())) problems.push('blob store not writable');
+    return reply.code(problems.length ? 503 : 200).send({ status: problems.length ? 'unavailable' : 'ok', problems });
+  });
+  app.get('/', async () => ({ registry: 'bulwark', ok: true }));
+
+  registerUserRoutes(app, { db: store.db, gate, signup: settings.signup });
+  registerNpmRoutes(app, { packages, gate, downloads, clock });
+
+  await app.listen({ host: settings.host, port: settings.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : settings.port;
+  const wildcard = settings.host === '0.0.0.0' || settings.host === '::';
+  const host = wildcard ? 'localhost' : settings.host.includes(':') ? `[${settings.host}]` : settings.host;
+  base.url ||= `http://${host}:${port}`;
+  if (wildcard && !settings.publicUrl) logger.warn(`listening on all interfaces without --public-url: tarball links will say ${base.url}, which other machines cannot reach`);
+
+  const watcher = packages.watchEvents();
+  downloads.start();
+  return {
+    app,
+    packages,
+    gate,
+    url: `http://${host}:${port}`,
+    async close() {
+      watcher.stop();
+      await app.close();
+      await downloads.stop();
+    },
+  };
+}

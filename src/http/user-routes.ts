@@ -1,0 +1,65 @@
+// Identity routes npm uses: ping, whoami, the legacy CouchDB-style login/adduser that returns a token, and logout.
+import type { FastifyInstance } from 'fastify';
+import { checkPassword, createUser, findUser } from '../accounts/users.ts';
+import { badRequest, forbidden, notFound, unauthorized } from '../errors.ts';
+import type { Db } from '../store/db.ts';
+import { createToken, revokeTokenBySecret } from '../tokens/service.ts';
+import type { Gate } from './gate.ts';
+
+export type UserRouteDeps = { db: Db; gate: Gate; signup: 'open' | 'closed' };
+
+type CouchUser = { name?: unknown; password?: unknown; email?: unknown };
+
+export function registerUserRoutes(app: FastifyInstance, { db, gate, signup }: UserRouteDeps): void {
+  app.get('/-/ping', async () => ({}));
+
+  app.get('/-/whoami', async (req) => {
+    const principal = await gate.principal(req);
+    if (!principal) throw unauthorized();
+    return { username: principal.name };
+  });
+
+  // npm login / npm adduser (auth-type=legacy, and the fallback when web login is unavailable).
+  app.put<{ Params: { name: string }; Body: CouchUser }>('/-/user/org.couchdb.user::name', async (req, reply) => {
+    const body = req.body ?? {};
+    const name = req.params.name;
+    if (typeof body !== 'object' || (body.name !== undefined && body.name !== name)) throw badRequest('the user name in the body must match the URL');
+    if (typeof body.password !== 'string' || body.password === '') throw badRequest('a password is required');
+    const clientName = String(req.headers['user-agent'] ?? 'npm').split(' ')[0]!.slice(0, 64);
+    const existing = await findUser(db, name);
+    let user = existing ? await checkPassword(db, name, body.password) : null;
+    if (existing && !user) throw unauthorized('incorrect username or password');
+    if (!existing) {
+      if (typeof body.email !== 'string') {
+        // npm login (not adduser) for an unknown name: answer as for a wrong password, revealing nothing.
+        await checkPassword(db, name, body.password);
+        throw unauthorized('incorrect username or password');
+      }
+      if (signup === 'closed') throw forbidden('sign-up is closed on this registry: ask an administrator to create your account');
+      user = await createUser(db, { name, email: body.email, password: body.password });
+      req.log.info({ user: name }, 'user signed up');
+    }
+    const { token } = await createToken(db, { userId: user!.id, userName: name, name: `login from ${clientName}`, kind: 'session' });
+    return reply.code(201).send({
+      ok: true,
+      id: `org.couchdb.user:${name}`,
+      token,
+      ...(user!.email_verified ? {} : { message: 'Your email address is not verified yet: you can install, but publishing waits until it is.' }),
+    });
+  });
+
+  app.get<{ Params: { name: string } }>('/-/user/org.couchdb.user::name', async (req) => {
+    const principal = await gate.principal(req);
+    if (!principal) throw unauthorized();
+    const user = await findUser(db, req.params.name);
+    if (!user) throw notFound(`no user named ${req.params.name}`);
+    return { _id: `org.couchdb.user:${user.name}`, name: user.name, email: user.email };
+  });
+
+  // npm logout: the token to revoke is in the URL, and holding it is what authorizes revoking it.
+  app.delete<{ Params: { token: string } }>('/-/user/token/:token', async (req) => {
+    const principal = await gate.principal(req);
+    if (!(await revokeTokenBySecret(db, req.params.token, principal))) throw notFound('token not found or already revoked');
+    return { ok: true };
+  });
+}

@@ -1,0 +1,88 @@
+// Builds the two packument documents npm clients read: the full one (npm view, publish tooling) and the abbreviated
+// "corgi" one (Accept: application/vnd.npm.install-v1+json) that installers use. Pure: rows in, bytes out.
+import { createHash } from 'node:crypto';
+import { tarballFile } from './names.ts';
+
+export type VersionData = {
+  version: string;
+  manifest: Record<string, unknown>;
+  readme: string;
+  publishedAt: number;
+};
+
+export type PackageData = {
+  name: string;
+  rev: number;
+  createdAt: number;
+  modifiedAt: number;
+  /** in publish order. */
+  versions: VersionData[];
+  distTags: Record<string, string>;
+  maintainers: Array<{ name: string; email: string }>;
+};
+
+// The fields pacote and arborist read from an abbreviated packument (npm/pacote README, "corgi" documents).
+const CORGI_FIELDS = [
+  'name',
+  'version',
+  'deprecated',
+  'dependencies',
+  'optionalDependencies',
+  'devDependencies',
+  'bundleDependencies',
+  'peerDependencies',
+  'peerDependenciesMeta',
+  'acceptDependencies',
+  'bin',
+  'directories',
+  'engines',
+  'os',
+  'cpu',
+  'libc',
+  'funding',
+  'license',
+  '_hasShrinkwrap',
+  'hasInstallScript',
+] as const;
+
+// Package-level fields npm view shows from the top of the document, taken from the latest version.
+const TOP_LEVEL_FIELDS = ['description', 'keywords', 'license', 'homepage', 'repository', 'bugs', 'author', 'contributors'] as const;
+
+export const tarballUrl = (base: string, name: string, version: string) => `${base}/${name}/-/${tarballFile(name, version)}`;
+
+export function revision(data: PackageData): string {
+  return `${data.rev}-${createHash('sha256').update(`${data.name}\0${data.rev}\0${data.modifiedAt}`).digest('hex').slice(0, 32)}`;
+}
+
+function withTarball(v: VersionData, name: string, base: string): Record<string, unknown> {
+  const dist = { ...(v.manifest.dist as Record<string, unknown>), tarball: tarballUrl(base, name, v.version) };
+  return { ...v.manifest, dist };
+}
+
+export function fullPackument(data: PackageData, base: string): Record<string, unknown> {
+  const latest = data.versions.find((v) => v.version === data.distTags.latest) ?? data.versions.at(-1);
+  const doc: Record<string, unknown> = { _id: data.name, _rev: revision(data), name: data.name };
+  for (const f of TOP_LEVEL_FIELDS) if (latest?.manifest[f] !== undefined) doc[f] = latest.manifest[f];
+  doc['dist-tags'] = data.distTags;
+  doc.versions = Object.fromEntries(data.versions.map((v) => [v.version, withTarball(v, data.name, base)]));
+  doc.time = {
+    created: new Date(data.createdAt).toISOString(),
+    modified: new Date(data.modifiedAt).toISOString(),
+    ...Object.fromEntries(data.versions.map((v) => [v.version, new Date(v.publishedAt).toISOString()])),
+  };
+  doc.maintainers = data.maintainers;
+  doc.readme = latest?.readme ?? '';
+  return doc;
+}
+
+export function abbreviatedPackument(data: PackageData, base: string): Record<string, unknown> {
+  const versions: Record<string, unknown> = {};
+  for (const v of data.versions) {
+    const m = withTarball(v, data.name, base);
+    const corgi: Record<string, unknown> = {};
+    for (const f of CORGI_FIELDS) if (m[f] !== undefined) corgi[f] = m[f];
+    corgi.dist = m.dist;
+    versions[v.version] = corgi;
+  }
+  return { name: data.name, modified: new Date(data.modifiedAt).toISOString(), 'dist-tags': data.distTags, versions };
+}

@@ -1,0 +1,274 @@
+// Packages: publish, dist-tags and the precomputed read path. HTTP handlers call this; authorization decisions are
+// made by the write gate with the facts this service loads.
+import type { Transaction } from 'kysely';
+import semver from 'semver';
+import type { PackageFacts } from '../access/decide.ts';
+import type { Principal } from '../access/principal.ts';
+import { badRequest, conflict, forbidden, notFound } from '../errors.ts';
+import type { FsBlobStore } from '../store/blobs.ts';
+import { isUniqueViolation, type Db } from '../store/db.ts';
+import type { Database } from '../store/schema.ts';
+import { EventKind, eventsAfter, latestSeq, recordEvent } from '../store/events.ts';
+import { LruCache, Representation } from './cache.ts';
+import { scopeOf, tagProblem, tarballFile } from './names.ts';
+import { abbreviatedPackument, fullPackument, type PackageData } from './packument.ts';
+import { checkTarballAgrees, parsePublish, storedManifest, type Access } from './publish.ts';
+import { inspectTarball } from './tarball.ts';
+
+export type TarballRef = { blob: string; size: number; version: string; packageId: number };
+
+/** Everything the read path needs about one package, precomputed. A missing package has facts.access === null. */
+export type PackageEntry = {
+  name: string;
+  facts: PackageFacts & { id: number | null };
+  full: Representation | null;
+  abbreviated: Representation | null;
+  tarballs: Map<string, TarballRef>;
+  size: number;
+};
+
+export type PackagesOptions = {
+  db: Db;
+  blobs: FsBlobStore;
+  /** base URL for dist.tarball links, without a trailing slash (known once the server listens). */
+  publicUrl: () => string;
+  maxTarballSize: number;
+  cacheBytes?: number;
+  clock?: () => number;
+};
+
+type Bytes = { bytes: Buffer; size: number };
+
+export class Packages {
+  readonly #db: Db;
+  readonly #blobs: FsBlobStore;
+  readonly #publicUrl: () => string;
+  readonly #maxTarballSize: number;
+  readonly #clock: () => number;
+  readonly #entries: LruCache<PackageEntry>;
+  readonly #tarballs: LruCache<Bytes>;
+
+  constructor(opts: PackagesOptions) {
+    this.#db = opts.db;
+    this.#blobs = opts.blobs;
+    this.#publicUrl = opts.publicUrl;
+    this.#maxTarballSize = opts.maxTarballSize;
+    this.#clock = opts.clock ?? Date.now;
+    this.#entries = new LruCache(opts.cacheBytes ?? 48 * 1024 * 1024);
+    this.#tarballs = new LruCache(opts.cacheBytes ?? 48 * 1024 * 1024);
+  }
+
+  get db(): Db {
+    return this.#db;
+  }
+
+  get maxTarballSize(): number {
+    return this.#maxTarballSize;
+  }
+
+  /** The cached read-path entry for a package. */
+  entry(name: string): Promise<PackageEntry> {
+    return this.#entries.get(name, (n) => this.#build(n));
+  }
+
+  invalidate(name: string): void {
+    this.#entries.invalidate(name);
+  }
+
+  /** Tarball bytes by blob key, verified against their hash when first read from the blob store. */
+  async tarball(ref: TarballRef): Promise<Buffer> {
+    const { bytes } = await this.#tarballs.get(ref.blob, async (key) => {
+      const bytes = await this.#blobs.get(key);
+      if (!bytes) throw new Error(`blob ${key.slice(0, 16)}… of a published version is missing from the blob store`);
+      return { bytes, size: bytes.length };
+    });
+    return bytes;
+  }
+
+  /** Authorization facts read straight from the database (writes must not decide on a cached view). */
+  async facts(name: string): Promise<PackageFacts & { id: number | null }> {
+    const scope = scopeOf(name);
+    const pkg = await this.#db.selectFrom('packages').select(['id', 'access']).where('name', '=', name).executeTakeFirst();
+    const maintainerIds = pkg ? (await this.#db.selectFrom('maintainers').select('user_id').where('package_id', '=', pkg.id).execute()).map((m) => m.user_id) : [];
+    return { id: pkg?.id ?? null, access: (pkg?.access as Access | undefined) ?? null, maintainerIds, scope, ...(await this.#scopeOwners(scope)) };
+  }
+
+  async #scopeOwners(scope: string | null): Promise<{ scopeOwnerId: number | null; scopeNamesakeId: number | null }> {
+    if (scope === null) return { scopeOwnerId: null, scopeNamesakeId: null };
+    const owner = await this.#db.selectFrom('scopes').select('owner_user_id').where('name', '=', scope).executeTakeFirst();
+    const namesake = await this.#db.selectFrom('users').select('id').where('name', '=', scope).executeTakeFirst();
+    return { scopeOwnerId: owner?.owner_user_id ?? null, scopeNamesakeId: namesake?.id ?? null };
+  }
+
+  async #build(name: string): Promise<PackageEntry> {
+    const facts = await this.facts(name);
+    const empty: PackageEntry = { name, facts, full: null, abbreviated: null, tarballs: new Map(), size: 256 };
+    if (facts.id === null) return empty;
+    const db = this.#db;
+    const pkg = await db.selectFrom('packages').selectAll().where('id', '=', facts.id).executeTakeFirst();
+    if (!pkg) return empty;
+    const [versions, tags, maintainers] = await Promise.all([
+      db.selectFrom('versions').select(['version', 'manifest', 'readme', 'published_at', 'blob', 'size']).where('package_id', '=', pkg.id).where('state', '=', 'visible').orderBy('id').execute(),
+      db.selectFrom('dist_tags').select(['tag', 'version']).where('package_id', '=', pkg.id).orderBy('tag').execute(),
+      db.selectFrom('maintainers').innerJoin('users', 'users.id', 'maintainers.user_id').select(['users.name', 'users.email']).where('package_id', '=', pkg.id).orderBy('users.name').execute(),
+    ]);
+    const data: PackageData = {
+      name,
+      rev: pkg.rev,
+      createdAt: pkg.created_at,
+      modifiedAt: pkg.modified_at,
+      versions: versions.map((v) => ({ version: v.version, manifest: JSON.parse(v.manifest) as Record<string, unknown>, readme: v.readme, publishedAt: v.published_at })),
+      distTags: Object.fromEntries(tags.map((t) => [t.tag, t.version])),
+      maintainers,
+    };
+    const full = new Representation(Buffer.from(JSON.stringify(fullPackument(data, this.#publicUrl()))));
+    const abbreviated = new Representation(Buffer.from(JSON.stringify(abbreviatedPackument(data, this.#publicUrl()))));
+    const tarballs = new Map(versions.map((v) => [tarballFile(name, v.version), { blob: v.blob, size: v.size, version: v.version, packageId: pkg.id }]));
+    // Compressed forms are added lazily; count them in advance so the cache bound holds.
+    return { name, facts, full, abbreviated, tarballs, size: 2 * (full.body.length + abbreviated.body.length) + 512 };
+  }
+
+  /**
+   * Publishes one version. The caller has passed the write gate with facts(name). The tarball blob is written before
+   * the metadata transaction, so a crash leaves at most an unreferenced blob, never a version without its bytes.
+   */
+  async publish(principal: Principal, name: string, doc: unknown): Promise<{ version: string; rev: number }> {
+    const req = parsePublish(doc, name, this.#maxTarballSize);
+    const info = await inspectTarball(req.tarball);
+    checkTarballAgrees(req, info);
+    const manifest = storedManifest(req, info, { name: principal.name, email: principal.email });
+    const blob = await this.#blobs.put(req.tarball);
+    const now = this.#clock();
+    const scope = scopeOf(name);
+    try {
+      const rev = await this.#db.transaction().execute(async (trx) => {
+        const taken = await trx.selectFrom('published_versions').select('version').where('name', '=', name).where('version', '=', req.version).executeTakeFirst();
+        if (taken) throw forbidden(`You cannot publish over the previously published versions: ${req.version}.`);
+        let pkg = await trx.selectFrom('packages').selectAll().where('name', '=', name).executeTakeFirst();
+        const created = !pkg;
+        if (!pkg) {
+          pkg = await trx
+            .insertInto('packages')
+            .values({ name, scope, access: req.access ?? (scope ? 'restricted' : 'public'), description: '', keywords: '', latest_version: null, rev: 0, created_at: now, modified_at: now })
+            .returningAll()
+            .executeTakeFirstOrThrow();
+          await trx.insertInto('maintainers').values({ package_id: pkg.id, user_id: principal.userId }).execute();
+          if (scope) {
+            await trx.insertInto('scopes').values({ name: scope, owner_user_id: principal.userId, created_at: now }).onConflict((oc) => oc.column('name').doNothing()).execute();
+          }
+          await recordEvent(trx, { kind: EventKind.PackageCreated, subject: name, actorId: principal.userId, data: { access: pkg.access } }, now);
+        }
+        await trx.insertInto('published_versions').values({ name, version: req.version, integrity: req.integrity, published_at: now }).execute();
+        await trx
+          .insertInto('versions')
+          .values({ package_id: pkg.id, version: req.version, manifest: JSON.stringify(manifest), integrity: req.integrity, shasum: req.shasum, blob, size: req.tarball.length, readme: info.readme, published_at: now, publisher_id: principal.userId, state: 'visible' })
+          .execute();
+        await upsertTag(trx, pkg.id, req.tag, req.version);
+        // The first version is always "latest" too, whatever tag it was published under, so installs resolve.
+        if (created && req.tag !== 'latest') await upsertTag(trx, pkg.id, 'latest', req.version);
+        const latest = req.tag === 'latest' || created ? req.version : pkg.latest_version;
+        const describe = latest === req.version;
+        await trx
+          .updateTable('packages')
+          .set({
+            rev: pkg.rev + 1,
+            modified_at: now,
+            latest_version: latest,
+            ...(describe ? { description: stringField(req.manifest.description), keywords: keywordsOf(req.manifest.keywords) } : {}),
+          })
+          .where('id', '=', pkg.id)
+          .execute();
+        await recordEvent(trx, { kind: EventKind.VersionPublished, subject: name, actorId: principal.userId, data: { version: req.version, integrity: req.integrity, tag: req.tag, tokenId: principal.tokenId } }, now);
+        return pkg.rev + 1;
+      });
+      return { version: req.version, rev };
+    } catch (err) {
+      if (isUniqueViolation(err)) throw conflict(`another publish of ${name}@${req.version} happened at the same moment; run the publish again`);
+      throw err;
+    } finally {
+      this.invalidate(name);
+    }
+  }
+
+  async distTags(name: string): Promise<Record<string, string>> {
+    const entry = await this.entry(name);
+    const doc = entry.abbreviated ? (JSON.parse(entry.abbreviated.body.toString()) as { 'dist-tags': Record<string, string> }) : null;
+    if (!doc) throw notFound();
+    return doc['dist-tags'];
+  }
+
+  async setDistTag(principal: Principal, packageId: number, name: string, tag: string, version: unknown): Promise<void> {
+    const problem = tagProblem(tag, semver.validRange);
+    if (problem) throw badRequest(problem);
+    if (typeof version !== 'string' || !semver.valid(version)) throw badRequest('the request body must be a JSON string holding a version, e.g. "1.2.3"');
+    const now = this.#clock();
+    await this.#db.transaction().execute(async (trx) => {
+      const exists = await trx.selectFrom('versions').select('id').where('package_id', '=', packageId).where('version', '=', version).where('state', '=', 'visible').executeTakeFirst();
+      if (!exists) throw notFound(`${name}@${version} does not exist: publish it before tagging it`);
+      await upsertTag(trx, packageId, tag, version);
+      await this.#touch(trx, packageId, now, tag === 'latest' ? { latest_version: version } : {});
+      await recordEvent(trx, { kind: EventKind.DistTagSet, subject: name, actorId: principal.userId, data: { tag, version } }, now);
+    });
+    this.invalidate(name);
+  }
+
+  async removeDistTag(principal: Principal, packageId: number, name: string, tag: string): Promise<void> {
+    if (tag === 'latest') throw badRequest('the "latest" dist-tag cannot be removed: point it at another version instead');
+    const now = this.#clock();
+    await this.#db.transaction().execute(async (trx) => {
+      const res = await trx.deleteFrom('dist_tags').where('package_id', '=', packageId).where('tag', '=', tag).executeTakeFirst();
+      if (Number(res.numDeletedRows) === 0) throw notFound(`${name} has no dist-tag "${tag}"`);
+      await this.#touch(trx, packageId, now, {});
+      await recordEvent(trx, { kind: EventKind.DistTagRemoved, subject: name, actorId: principal.userId, data: { tag } }, now);
+    });
+    this.invalidate(name);
+  }
+
+  async #touch(trx: Tx, packageId: number, now: number, extra: { latest_version?: string }) {
+    const pkg = await trx.selectFrom('packages').select('rev').where('id', '=', packageId).executeTakeFirstOrThrow();
+    await trx.updateTable('packages').set({ rev: pkg.rev + 1, modified_at: now, ...extra }).where('id', '=', packageId).execute();
+  }
+
+  /**
+   * Follows the event stream and drops cached entries changed by any node. Local writes already invalidated their
+   * entry; this catches writes made by other nodes sharing the database.
+   */
+  watchEvents(intervalMs = 1000): { stop(): void } {
+    let last = -1;
+    let running = false;
+    const tick = async () => {
+      if (running) return;
+      running = true;
+      try {
+        if (last < 0) last = await latestSeq(this.#db);
+        for (;;) {
+          const events = await eventsAfter(this.#db, last, 500);
+          for (const e of events) if (e.kind.startsWith('package.')) this.invalidate(e.subject);
+          if (events.length) last = events.at(-1)!.seq;
+          if (events.length < 500) break;
+        }
+      } catch {
+        // The database being briefly unreachable only delays invalidation; /-/ready reports the outage.
+      } finally {
+        running = false;
+      }
+    };
+    void tick();
+    const timer = setInterval(() => void tick(), intervalMs);
+    timer.unref();
+    return { stop: () => clearInterval(timer) };
+  }
+}
+
+type Tx = Transaction<Database>;
+
+async function upsertTag(trx: Tx, packageId: number, tag: string, version: string): Promise<void> {
+  await trx
+    .insertInto('dist_tags')
+    .values({ package_id: packageId, tag, version })
+    .onConflict((oc) => oc.columns(['package_id', 'tag']).doUpdateSet({ version }))
+    .execute();
+}
+
+const stringField = (v: unknown): string => (typeof v === 'string' ? v.slice(0, 1024) : '');
+const keywordsOf = (v: unknown): string => (Array.isArray(v) ? v.filter((k): k is string => typeof k === 'string').join(' ').slice(0, 1024) : '');
