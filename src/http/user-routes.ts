@@ -20,7 +20,7 @@ export function registerUserRoutes(app: FastifyInstance, { db, gate, signup }: U
   });
 
   // npm login / npm adduser (auth-type=legacy, and the fallback when web login is unavailable).
-  app.put<{ Params: { name: string }; Body: CouchUser }>('/-/user/org.couchdb.user::name', async (req, reply) => {
+  app.put<{ Params: { name: string }; Body: CouchUser }>('/-/user/org.couchdb.user:::name', async (req, reply) => {
     const body = req.body ?? {};
     const name = req.params.name;
     if (typeof body !== 'object' || (body.name !== undefined && body.name !== name)) throw badRequest('the user name in the body must match the URL');
@@ -48,7 +48,7 @@ export function registerUserRoutes(app: FastifyInstance, { db, gate, signup }: U
     });
   });
 
-  app.get<{ Params: { name: string } }>('/-/user/org.couchdb.user::name', async (req) => {
+  app.get<{ Params: { name: string } }>('/-/user/org.couchdb.user:::name', async (req) => {
     const principal = await gate.principal(req);
     if (!principal) throw unauthorized();
     const user = await findUser(db, req.params.name);
