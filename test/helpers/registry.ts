@@ -10,7 +10,7 @@ import { openStore, type Store } from '../../src/store/db.ts';
 import { createToken } from '../../src/tokens/service.ts';
 import { testDatabase, type DbKind } from './db.ts';
 
-export type Response = { status: number; headers: Headers; text: string; json: () => unknown; bytes: Buffer };
+export type Response = { status: number; headers: Headers; text: string; json: () => any; bytes: Buffer };
 export type RequestOptions = { token?: string | null; body?: unknown; headers?: Record<string, string>; raw?: Buffer | string };
 
 export type TestRegistry = {
