@@ -139,12 +139,12 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Resident set size of a process in MiB, from /proc/PID/status (VmRSS). */
-export function rssMiB(pid: number | undefined): number | null {
+/** Resident set size of a process in MB (10^6 bytes), from /proc/PID/status (VmRSS, in KiB). */
+export function rssMB(pid: number | undefined): number | null {
   if (pid === undefined) return null;
   try {
     const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : null;
+    return m ? (Number(m[1]) * 1024) / 1e6 : null;
   } catch {
     return null;
   }

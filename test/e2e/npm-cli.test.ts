@@ -16,7 +16,7 @@ async function makePackage(dir: string, manifest: Record<string, unknown>, main 
 }
 
 for (const npm of ['npm11', 'npm10'] as const satisfies ClientName[]) {
-  const kind = process.env.BULWARK_E2E_DB === 'postgres' ? 'postgres' : 'sqlite';
+  const kind = 'sqlite';
   describe(`${npm} against Bulwark (${kind})`, () => {
     let r: TestRegistry;
     let sb: Sandbox;
