@@ -1,0 +1,11 @@
+// Compiles src/ to dist/ for the published package: Node does not strip types of files under node_modules, so
+// an installed bulwark must run JavaScript.
+import { spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import path from 'node:path';
+
+const root = path.resolve(import.meta.dirname, '..');
+rmSync(path.join(root, 'dist'), { recursive: true, force: true });
+const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+const r = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+process.exit(r.status ?? 1);

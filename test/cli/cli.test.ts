@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { SETTINGS } from '../../src/config.ts';
+import { TOKEN_PATTERN } from '../../src/tokens/format.ts';
+import { bulwark, serve } from '../helpers/bulwark-process.ts';
+import { DB_KINDS, testDatabase } from '../helpers/db.ts';
+
+describe('bulwark command line', () => {
+  it('explains itself: --help for the program, every command and command group', async () => {
+    const top = await bulwark(['--help']);
+    assert.equal(top.code, 0);
+    for (const cmd of ['serve', 'admin user create', 'admin user verify-email', 'admin token create']) assert.match(top.stdout, new RegExp(cmd));
+    const serveHelp = await bulwark(['serve', '--help']);
+    assert.equal(serveHelp.code, 0);
+    for (const s of SETTINGS) {
+      assert.match(serveHelp.stdout, new RegExp(`--${s.flag} `), `serve --help lists --${s.flag}`);
+      assert.match(serveHelp.stdout, new RegExp(s.env), `serve --help names ${s.env}`);
+    }
+    for (const cmd of [['admin', 'user', 'create'], ['admin', 'user', 'verify-email'], ['admin', 'token', 'create'], ['admin']]) {
+      const r = await bulwark([...cmd, '--help']);
+      assert.equal(r.code, 0, cmd.join(' '));
+      assert.match(r.stdout, /usage|Commands/i);
+    }
+    const unknown = await bulwark(['frobnicate']);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /unknown command "frobnicate"/);
+    const badFlag = await bulwark(['serve', '--no-such-flag']);
+    assert.equal(badFlag.code, 2);
+    assert.match(badFlag.stderr, /no-such-flag/);
+  });
+
+  it('validates every setting at start and reports each mistake', async () => {
+    const r = await bulwark(['serve', '--port', '99999', '--signup', 'maybe', '--public-url', 'ftp://x', '--trust-proxy', '10.0.0.0/99'], { env: { BULWARK_DATABASE_URL: 'mysql://nope' } });
+    assert.equal(r.code, 1);
+    for (const m of [/--port = "99999"/, /--signup = "maybe" must be one of open, closed/, /--public-url = "ftp:\/\/x" must use http or https/, /10\.0\.0\.0\/99/, /BULWARK_DATABASE_URL = "mysql:\/\/nope" must be a postgres:\/\/ URL/]) assert.match(r.stderr, m);
+    const short = await bulwark(['serve', '--data-dir', '/nonexistent-never'], { env: { BULWARK_SECRET_KEY: 'too-short' } });
+    assert.equal(short.code, 1);
+    assert.match(short.stderr, /BULWARK_SECRET_KEY must be at least 32 characters/);
+  });
+
+  for (const kind of DB_KINDS) {
+    it(`creates the first admin and a token that the served registry accepts (${kind})`, async () => {
+      const t = await testDatabase(kind);
+      const store = ['--data-dir', t.dataDir, ...(t.database ? ['--database', t.database] : [])];
+      try {
+        let r = await bulwark(['admin', 'user', 'create', 'root', '--email', 'root@example.com', '--admin', '--password-stdin', ...store], { input: 'a-long-admin-passphrase\n' });
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stdout, /created administrator root <root@example.com>/);
+        r = await bulwark(['admin', 'user', 'create', 'root', '--email', 'root@example.com', '--password-stdin', ...store], { input: 'another-long-passphrase' });
+        assert.equal(r.code, 1);
+        assert.match(r.stderr, /already taken/);
+        r = await bulwark(['admin', 'user', 'create', 'weak', '--email', 'weak@example.com', '--password-stdin', ...store], { input: 'short' });
+        assert.equal(r.code, 1);
+        assert.match(r.stderr, /at least 10 characters/);
+        r = await bulwark(['admin', 'user', 'create', 'nopw', '--email', 'n@example.com', ...store]);
+        assert.equal(r.code, 2);
+        assert.match(r.stderr, /--password-stdin is required/);
+
+        const tok = await bulwark(['admin', 'token', 'create', 'root', ...store]);
+        assert.equal(tok.code, 0, tok.stderr);
+        const token = tok.stdout.trim();
+        assert.match(token, new RegExp(`^${TOKEN_PATTERN.source.replace(/\\b/g, '')}$`), 'the token, alone on its line');
+        assert.equal(tok.stdout, `${token}\n`);
+        assert.equal((await bulwark(['admin', 'token', 'create', 'ghost', ...store])).code, 1);
+
+        const server = await serve(store, { env: { BULWARK_SECRET_KEY: 'x'.repeat(40) } });
+        try {
+          const who = await fetch(`${server.url}/-/whoami`, { headers: { authorization: `Bearer ${token}` } });
+          assert.deepEqual(await who.json(), { username: 'root' });
+          const line = server.logs.find((l) => l.includes('listening on'))!;
+          assert.equal(JSON.parse(line).database, kind);
+        } finally {
+          assert.equal(await server.stop(), 0, 'SIGTERM shuts down cleanly');
+        }
+        // The token is stored only as its hash.
+        if (kind === 'sqlite') {
+          const raw = await readFile(path.join(t.dataDir, 'bulwark.sqlite'));
+          assert.equal(raw.includes(Buffer.from(token)), false);
+        }
+      } finally {
+        await t.cleanup();
+      }
+    });
+  }
+
+  it('reads settings from environment variables and a config file, and generates a secret key with a warning', async () => {
+    const t = await testDatabase('sqlite');
+    try {
+      const config = path.join(t.dataDir, 'bulwark.json');
+      await writeFile(config, JSON.stringify({ 'data-dir': t.dataDir, signup: 'closed', 'public-url': 'https://npm.example.com/' }));
+      const env = { BULWARK_CONFIG: config };
+      const server = await serve([], { env: { ...env, BULWARK_READ_ACCESS: 'authenticated' } });
+      try {
+        assert.ok(server.logs.some((l) => /generated a new secret key/.test(l) && /back it up/.test(l)));
+        assert.ok((await stat(path.join(t.dataDir, 'secret.key'))).mode.toString(8).endsWith('600'));
+        assert.equal((await fetch(`${server.url}/anything`)).status, 401, 'BULWARK_READ_ACCESS applied');
+        const res = await fetch(`${server.url}/-/user/org.couchdb.user:newbie`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'newbie', password: 'a-long-passphrase', email: 'n@example.com' }) });
+        assert.equal(res.status, 403, 'signup closed by the config file');
+      } finally {
+        await server.stop();
+      }
+      const again = await serve([], { env });
+      try {
+        assert.ok(!again.logs.some((l) => /generated a new secret key/.test(l)), 'the key is reused on the next start');
+      } finally {
+        await again.stop();
+      }
+    } finally {
+      await t.cleanup();
+    }
+  });
+});

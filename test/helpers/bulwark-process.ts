@@ -1,0 +1,57 @@
+// Runs the real `bulwark` binary as a child process: admin commands to completion, `serve` until it reports the
+// URL it listens on.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+
+export const BIN = path.resolve(import.meta.dirname, '../../bin/bulwark.js');
+
+export type Exit = { code: number; stdout: string; stderr: string };
+
+export function bulwark(args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; bin?: string; cwd?: string } = {}): Promise<Exit> {
+  return new Promise((resolve) => {
+    const child = execFile(process.execPath, [opts.bin ?? BIN, ...args], { env: { ...process.env, BULWARK_FAST_PASSWORD_HASH: '1', ...opts.env }, cwd: opts.cwd, timeout: 60_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout: String(stdout), stderr: String(stderr) });
+    });
+    child.stdin!.end(opts.input ?? '');
+  });
+}
+
+export type Served = { url: string; child: ChildProcess; logs: string[]; stop(): Promise<number> };
+
+/** Starts `bulwark serve` and resolves once it logs the URL it listens on. */
+export function serve(args: string[], opts: { env?: NodeJS.ProcessEnv; bin?: string; cwd?: string } = {}): Promise<Served> {
+  const child = spawn(process.execPath, [opts.bin ?? BIN, 'serve', '--port', '0', ...args], { env: { ...process.env, BULWARK_FAST_PASSWORD_HASH: '1', ...opts.env }, cwd: opts.cwd });
+  const logs: string[] = [];
+  let buffered = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`bulwark serve did not start:\n${logs.join('\n')}`)), 30_000);
+    const onLine = (line: string) => {
+      logs.push(line);
+      const m = /listening on (http:\/\/\S+)"/.exec(line);
+      if (m) {
+        clearTimeout(timer);
+        resolve({
+          url: m[1]!,
+          child,
+          logs,
+          stop: () =>
+            new Promise((done) => {
+              child.once('exit', (code) => done(code ?? 1));
+              child.kill('SIGTERM');
+            }),
+        });
+      }
+    };
+    child.stdout.on('data', (d: Buffer) => {
+      buffered += d;
+      const lines = buffered.split('\n');
+      buffered = lines.pop()!;
+      lines.forEach(onLine);
+    });
+    child.stderr.on('data', (d: Buffer) => logs.push(String(d)));
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`bulwark serve exited with ${code}:\n${logs.join('\n')}`));
+    });
+  });
+}
