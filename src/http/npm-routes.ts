@@ -5,7 +5,7 @@ import { Action } from '../access/decide.ts';
 import { badRequest, notFound } from '../errors.ts';
 import { etagMatches, negotiateEncoding } from '../packages/cache.ts';
 import { downloadsByDay, parsePeriod, type DownloadCounter } from '../packages/downloads.ts';
-import { nameProblem } from '../packages/names.ts';
+import { isServableName, nameProblem } from '../packages/names.ts';
 import { search } from '../packages/search.ts';
 import type { Packages } from '../packages/service.ts';
 import type { Gate } from './gate.ts';
@@ -16,7 +16,10 @@ type NameParams = { name?: string; scope?: string; file?: string; tag?: string }
 
 /** The package name from either URL form: /@scope%2fname (decoded by the router) or /@scope/name. */
 function packageName(params: NameParams): string {
-  return params.scope !== undefined ? `@${params.scope}/${params.name}` : (params.name ?? '');
+  const name = params.scope !== undefined ? `@${params.scope}/${params.name}` : (params.name ?? '');
+  // A name npm could never have published cannot exist here: answer without touching the database.
+  if (!isServableName(name)) throw notFound();
+  return name;
 }
 
 const ABBREVIATED = 'application/vnd.npm.install-v1+json';
@@ -63,7 +66,7 @@ export function registerNpmRoutes(app: FastifyInstance, deps: NpmRouteDeps): voi
   }
 
   async function publish(req: FastifyRequest<{ Params: NameParams }>, reply: FastifyReply) {
-    const name = packageName(req.params);
+    const name = req.params.scope !== undefined ? `@${req.params.scope}/${req.params.name}` : (req.params.name ?? '');
     const problem = nameProblem(name);
     if (problem) throw badRequest(problem);
     const body = req.body as Record<string, unknown> | null;
@@ -122,6 +125,7 @@ export function registerNpmRoutes(app: FastifyInstance, deps: NpmRouteDeps): voi
       await gate.read(req);
       const period = parsePeriod(req.params.period, clock());
       const name = req.params['*'] ?? '';
+      if (name && !isServableName(name)) throw notFound();
       let packageId: number | null = null;
       if (name) {
         const entry = await packages.entry(name);

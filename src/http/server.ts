@@ -5,7 +5,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyReply, type
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { Settings } from '../config.ts';
-import { ClientError } from '../errors.ts';
+import { ClientError, badRequest } from '../errors.ts';
 import { DownloadCounter } from '../packages/downloads.ts';
 import { Packages } from '../packages/service.ts';
 import type { FsBlobStore } from '../store/blobs.ts';
@@ -58,6 +58,13 @@ export async function startApp({ settings, store, blobs, logger, clock = Date.no
 
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
+    // NUL is never valid in the npm protocol, and PostgreSQL refuses it in text: stop it at the door.
+    if (/%00/.test(req.url)) throw badRequest('the URL contains a NUL character');
+  });
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, text, done) => {
+    if ((text as string).includes('\\u0000')) return done(badRequest('the request body contains a NUL character'), undefined);
+    return parseJson(req, text as string, done);
   });
 
   app.setErrorHandler((err: FastifyError | ClientError, req, reply) => {

@@ -1,6 +1,6 @@
 // Identity routes npm uses: ping, whoami, the legacy CouchDB-style login/adduser that returns a token, and logout.
 import type { FastifyInstance } from 'fastify';
-import { checkPassword, createUser, findUser } from '../accounts/users.ts';
+import { checkPassword, createUser, findUser, usernameProblem } from '../accounts/users.ts';
 import { badRequest, forbidden, notFound, unauthorized } from '../errors.ts';
 import type { Db } from '../store/db.ts';
 import { createToken, revokeTokenBySecret } from '../tokens/service.ts';
@@ -25,6 +25,8 @@ export function registerUserRoutes(app: FastifyInstance, { db, gate, signup }: U
     const name = req.params.name;
     if (typeof body !== 'object' || (body.name !== undefined && body.name !== name)) throw badRequest('the user name in the body must match the URL');
     if (typeof body.password !== 'string' || body.password === '') throw badRequest('a password is required');
+    const nameIssue = usernameProblem(name);
+    if (nameIssue) throw badRequest(nameIssue);
     const clientName = String(req.headers['user-agent'] ?? 'npm').split(' ')[0]!.slice(0, 64);
     const existing = await findUser(db, name);
     let user = existing ? await checkPassword(db, name, body.password) : null;

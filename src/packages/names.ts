@@ -7,6 +7,11 @@ export function nameProblem(name: string): string | null {
   return `invalid package name "${name}": ${[...(r.errors ?? []), ...(r.warnings ?? [])].join('; ')}`;
 }
 
+/** Names that may exist in a registry: npm's rules for old packages (which allowed capitals and longer names). */
+export function isServableName(name: string): boolean {
+  return name.length <= 214 && validate(name).validForOldPackages;
+}
+
 export function scopeOf(name: string): string | null {
   return name.startsWith('@') ? name.slice(1, name.indexOf('/')) : null;
 }

@@ -11,7 +11,9 @@ export type SearchQuery = { terms: string[]; keywords: string[]; scope: string |
 /** Splits npm's search text: plain words plus keywords:a,b, scope:name and maintainer:/author: qualifiers. */
 export function parseQuery(text: string): SearchQuery {
   const q: SearchQuery = { terms: [], keywords: [], scope: null, maintainer: null };
-  for (const word of text.toLowerCase().split(/\s+/).filter(Boolean).slice(0, 16)) {
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is being removed
+  const clean = text.replace(/[\u0000-\u001f\u007f]/g, ' ');
+  for (const word of clean.toLowerCase().split(/\s+/).filter(Boolean).slice(0, 16)) {
     const [key, value] = word.includes(':') ? [word.slice(0, word.indexOf(':')), word.slice(word.indexOf(':') + 1)] : ['', word];
     if (key === 'keywords' && value) q.keywords.push(...value.split(',').filter(Boolean));
     else if (key === 'scope' && value) q.scope = value.replace(/^@/, '');
