@@ -39,7 +39,7 @@ export function registerNpmRoutes(app: FastifyInstance, deps: NpmRouteDeps): voi
     reply
       .header('content-type', abbreviated ? ABBREVIATED : 'application/json')
       .header('etag', etag)
-      .header('vary', 'Accept, Accept-Encoding, Authorization')
+      .header('vary', 'Accept, Accept-Encoding')
       // Revalidation with the ETag is cheap (a 304 from memory) and makes a new publish visible at once.
       .header('cache-control', entry.facts.access === 'public' ? 'public, max-age=0, must-revalidate' : 'private, no-cache');
     if (etagMatches(req.headers['if-none-match'], etag)) return reply.code(304).send();
@@ -100,7 +100,7 @@ export function registerNpmRoutes(app: FastifyInstance, deps: NpmRouteDeps): voi
     const name = packageName(req.params);
     const entry = await packages.entry(name);
     await gate.readPackage(req, entry.facts);
-    return packages.distTags(name);
+    return entry.distTags;
   });
   app.put<{ Params: NameParams }>('/-/package/:name/dist-tags/:tag', async (req, reply) => {
     const { name, principal, id } = await writableFacts(req);

@@ -11,6 +11,16 @@ export type UserRouteDeps = { db: Db; gate: Gate; signup: 'open' | 'closed' };
 type CouchUser = { name?: unknown; password?: unknown; email?: unknown };
 
 export function registerUserRoutes(app: FastifyInstance, { db, gate, signup }: UserRouteDeps): void {
+  /** npm adduser for a new name; npm login (no email) for an unknown name fails like a wrong password, revealing nothing. */
+  async function signUp(name: string, password: string, email: unknown) {
+    if (typeof email !== 'string') {
+      await checkPassword(db, name, password);
+      return null;
+    }
+    if (signup === 'closed') throw forbidden('sign-up is closed on this registry: ask an administrator to create your account');
+    return createUser(db, { name, email, password });
+  }
+
   app.get('/-/ping', async () => ({}));
 
   app.get('/-/whoami', async (req) => {
@@ -28,25 +38,14 @@ export function registerUserRoutes(app: FastifyInstance, { db, gate, signup }: U
     const nameIssue = usernameProblem(name);
     if (nameIssue) throw badRequest(nameIssue);
     const clientName = String(req.headers['user-agent'] ?? 'npm').split(' ')[0]!.slice(0, 64);
-    const existing = await findUser(db, name);
-    let user = existing ? await checkPassword(db, name, body.password) : null;
-    if (existing && !user) throw unauthorized('incorrect username or password');
-    if (!existing) {
-      if (typeof body.email !== 'string') {
-        // npm login (not adduser) for an unknown name: answer as for a wrong password, revealing nothing.
-        await checkPassword(db, name, body.password);
-        throw unauthorized('incorrect username or password');
-      }
-      if (signup === 'closed') throw forbidden('sign-up is closed on this registry: ask an administrator to create your account');
-      user = await createUser(db, { name, email: body.email, password: body.password });
-      req.log.info({ user: name }, 'user signed up');
-    }
-    const { token } = await createToken(db, { userId: user!.id, userName: name, name: `login from ${clientName}`, kind: 'session' });
+    const user = (await findUser(db, name)) ? await checkPassword(db, name, body.password) : await signUp(name, body.password, body.email);
+    if (!user) throw unauthorized('incorrect username or password');
+    const { token } = await createToken(db, { userId: user.id, userName: name, name: `login from ${clientName}`, kind: 'session' });
     return reply.code(201).send({
       ok: true,
       id: `org.couchdb.user:${name}`,
       token,
-      ...(user!.email_verified ? {} : { message: 'Your email address is not verified yet: you can install, but publishing waits until it is.' }),
+      ...(user.email_verified ? {} : { message: 'Your email address is not verified yet: you can install, but publishing waits until it is.' }),
     });
   });
 

@@ -24,6 +24,7 @@ export type PackageEntry = {
   full: Representation | null;
   abbreviated: Representation | null;
   tarballs: Map<string, TarballRef>;
+  distTags: Record<string, string>;
   size: number;
 };
 
@@ -102,7 +103,7 @@ export class Packages {
 
   async #build(name: string): Promise<PackageEntry> {
     const facts = await this.facts(name);
-    const empty: PackageEntry = { name, facts, full: null, abbreviated: null, tarballs: new Map(), size: 256 };
+    const empty: PackageEntry = { name, facts, full: null, abbreviated: null, tarballs: new Map(), distTags: {}, size: 256 };
     if (facts.id === null) return empty;
     const db = this.#db;
     const pkg = await db.selectFrom('packages').selectAll().where('id', '=', facts.id).executeTakeFirst();
@@ -125,7 +126,7 @@ export class Packages {
     const abbreviated = new Representation(Buffer.from(JSON.stringify(abbreviatedPackument(data, this.#publicUrl()))));
     const tarballs = new Map(versions.map((v) => [tarballFile(name, v.version), { blob: v.blob, size: v.size, version: v.version, packageId: pkg.id }]));
     // Compressed forms are added lazily; count them in advance so the cache bound holds.
-    return { name, facts, full, abbreviated, tarballs, size: 2 * (full.body.length + abbreviated.body.length) + 512 };
+    return { name, facts, full, abbreviated, tarballs, distTags: data.distTags, size: 2 * (full.body.length + abbreviated.body.length) + 512 };
   }
 
   /**
@@ -188,13 +189,6 @@ export class Packages {
     } finally {
       this.invalidate(name);
     }
-  }
-
-  async distTags(name: string): Promise<Record<string, string>> {
-    const entry = await this.entry(name);
-    const doc = entry.abbreviated ? (JSON.parse(entry.abbreviated.body.toString()) as { 'dist-tags': Record<string, string> }) : null;
-    if (!doc) throw notFound();
-    return doc['dist-tags'];
   }
 
   async setDistTag(principal: Principal, packageId: number, name: string, tag: string, version: unknown): Promise<void> {
