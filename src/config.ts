@@ -14,6 +14,10 @@ export type Settings = {
   signup: 'open' | 'closed';
   readAccess: 'public' | 'authenticated';
   maxTarballSize: number;
+  smtpUrl: string | null;
+  mailFrom: string;
+  rateLimitStore: 'database' | 'redis';
+  redisUrl: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 };
 
@@ -81,6 +85,17 @@ function parseDatabase(raw: string): string | null {
   return raw;
 }
 
+function parseSmtpUrl(raw: string): string | null {
+  if (raw === '') return null;
+  if (!/^smtps?:\/\//.test(raw)) throw new SettingError('must be an smtp:// or smtps:// URL');
+  try {
+    new URL(raw);
+  } catch {
+    throw new SettingError('is not a valid URL');
+  }
+  return raw;
+}
+
 /** A comma-separated list of IP addresses or CIDR ranges whose X-Forwarded-For header is believed. */
 function parseTrustProxy(raw: string): string[] {
   if (raw.trim() === '') return [];
@@ -106,6 +121,10 @@ export const SETTINGS: readonly Spec[] = [
   { key: 'signup', flag: 'signup', env: 'BULWARK_SIGNUP', default: 'open', help: 'self sign-up through npm adduser and the web: open or closed', parse: oneOf('open', 'closed') },
   { key: 'readAccess', flag: 'read-access', env: 'BULWARK_READ_ACCESS', default: 'public', help: 'public (anonymous reads of public packages) or authenticated (every read needs a token)', parse: oneOf('public', 'authenticated') },
   { key: 'maxTarballSize', flag: 'max-tarball-size', env: 'BULWARK_MAX_TARBALL_SIZE', default: '50mb', help: 'largest tarball accepted on publish', parse: parseSize },
+  { key: 'smtpUrl', flag: 'smtp-url', env: 'BULWARK_SMTP_URL', default: '', help: 'SMTP server for verification and security emails, e.g. smtps://user:pass@mail.example.com (default: no email is sent)', parse: parseSmtpUrl },
+  { key: 'mailFrom', flag: 'mail-from', env: 'BULWARK_MAIL_FROM', default: 'Bulwark <bulwark@localhost>', help: 'sender address of the emails', parse: (r) => { if (!/@/.test(r)) throw new SettingError('must contain an email address'); return r; } },
+  { key: 'rateLimitStore', flag: 'rate-limit-store', env: 'BULWARK_RATE_LIMIT_STORE', default: 'database', help: 'where brute-force counters live, shared by all nodes: database or redis', parse: oneOf('database', 'redis') },
+  { key: 'redisUrl', flag: 'redis-url', env: 'BULWARK_REDIS_URL', default: 'redis://127.0.0.1:6379', help: 'Redis server used when --rate-limit-store is redis', parse: (r) => { if (!/^rediss?:\/\//.test(r)) throw new SettingError('must be a redis:// or rediss:// URL'); return r; } },
   { key: 'logLevel', flag: 'log-level', env: 'BULWARK_LOG_LEVEL', default: 'info', help: 'fatal, error, warn, info, debug, trace or silent', parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent') },
 ];
 

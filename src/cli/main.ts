@@ -47,12 +47,12 @@ directory on first start: back that file up.`,
     async run({ values }) {
       const settings = settingsFrom(values);
       const logger = pino({ level: settings.logLevel, base: { service: 'bulwark' }, redact: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["npm-otp"]'] });
-      loadSecretKey(settings.dataDir, process.env, (msg) => logger.warn(msg));
+      const { key: secretKey } = loadSecretKey(settings.dataDir, process.env, (msg) => logger.warn(msg));
       const store = await openStore({ dataDir: settings.dataDir, database: settings.database });
       const blobs = new FsBlobStore(path.join(settings.dataDir, 'blobs'));
       let app;
       try {
-        app = await startApp({ settings, store, blobs, logger });
+        app = await startApp({ settings, store, blobs, logger, secretKey });
       } catch (err) {
         await store.close();
         throw err;

@@ -16,7 +16,15 @@ import { registerUserRoutes } from './user-routes.ts';
 
 export type App = { app: FastifyInstance; packages: Packages; gate: Gate; url: string; close(): Promise<void> };
 
-export type AppDeps = { settings: Settings; store: Store; blobs: FsBlobStore; logger: Logger; clock?: () => number };
+export type AppDeps = {
+  settings: Settings;
+  store: Store;
+  blobs: FsBlobStore;
+  logger: Logger;
+  /** the instance key that seals secrets at rest (see crypto/secret-key.ts). */
+  secretKey: Buffer;
+  clock?: () => number;
+};
 
 /** Tokens appear in logout URLs (DELETE /-/user/token/…): never let one reach a log line. */
 export const redactUrl = (url: string) => url.replace(/(\/-\/user\/token\/)[^/?]+/, '$1[redacted]').replace(/bwk_[0-9A-Za-z]{42}/g, 'bwk_[redacted]');

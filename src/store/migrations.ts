@@ -115,6 +115,64 @@ const MIGRATIONS: Record<string, Builder> = {
       await db.schema.createIndex('downloads_day').on('downloads').columns(['day', 'package_id']).execute();
     },
   }),
+  '0002-accounts': (dialect) => ({
+    async up(db: Kysely<unknown>) {
+      const id = (t: string) =>
+        dialect === 'sqlite'
+          ? db.schema.createTable(t).addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+          : db.schema.createTable(t).addColumn('id', 'bigserial', (c) => c.primaryKey());
+      // Sealed with the instance key; null when no authenticator app is enrolled.
+      await db.schema.alterTable('users').addColumn('totp_secret', 'text').execute();
+      await db.schema.alterTable('users').addColumn('totp_mode', 'text', (c) => c.notNull().defaultTo('disabled')).execute();
+      // The highest TOTP time step accepted so far: a code is never accepted twice (replay).
+      await db.schema.alterTable('users').addColumn('totp_last_step', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema.alterTable('users').addColumn('disabled_at', 'bigint').execute();
+      await id('sessions')
+        .addColumn('user_id', 'bigint', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('session_hash', 'text', (c) => c.notNull().unique())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('last_seen_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('ip', 'text', (c) => c.notNull())
+        .addColumn('user_agent', 'text', (c) => c.notNull())
+        .addColumn('revoked_at', 'bigint')
+        .execute();
+      await db.schema.createIndex('sessions_user').on('sessions').column('user_id').execute();
+      await id('email_tokens')
+        .addColumn('user_id', 'bigint', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('purpose', 'text', (c) => c.notNull())
+        .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+        .addColumn('email', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('used_at', 'bigint')
+        .execute();
+      await id('recovery_codes')
+        .addColumn('user_id', 'bigint', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('code_hash', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('used_at', 'bigint')
+        .execute();
+      await db.schema.createIndex('recovery_codes_user').on('recovery_codes').column('user_id').execute();
+      await id('web_logins')
+        .addColumn('login_hash', 'text', (c) => c.notNull().unique())
+        .addColumn('done_hash', 'text', (c) => c.notNull().unique())
+        .addColumn('create_account', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('user_id', 'bigint', (c) => c.references('users.id').onDelete('cascade'))
+        .addColumn('token_sealed', 'text')
+        .addColumn('delivered_at', 'bigint')
+        .execute();
+      await db.schema
+        .createTable('rate_limits')
+        .addColumn('key', 'text', (c) => c.primaryKey())
+        .addColumn('failures', 'bigint', (c) => c.notNull())
+        .addColumn('window_start', 'bigint', (c) => c.notNull())
+        .addColumn('blocked_until', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+  }),
 };
 
 class CodeMigrations implements MigrationProvider {

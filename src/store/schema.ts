@@ -14,6 +14,11 @@ export type Database = {
   events: EventsTable;
   consumer_cursors: ConsumerCursorsTable;
   downloads: DownloadsTable;
+  sessions: SessionsTable;
+  email_tokens: EmailTokensTable;
+  recovery_codes: RecoveryCodesTable;
+  web_logins: WebLoginsTable;
+  rate_limits: RateLimitsTable;
 };
 
 export type UsersTable = {
@@ -24,6 +29,12 @@ export type UsersTable = {
   email_verified: number;
   is_admin: number;
   created_at: number;
+  /** sealed TOTP seed, or null. */
+  totp_secret: Generated<string | null>;
+  /** 'disabled', 'auth-only' or 'auth-and-writes', as on npmjs.com. */
+  totp_mode: Generated<string>;
+  totp_last_step: Generated<number>;
+  disabled_at: Generated<number | null>;
 };
 
 export type TokensTable = {
@@ -126,8 +137,61 @@ export type DownloadsTable = {
   count: number;
 };
 
+export type SessionsTable = {
+  id: Generated<number>;
+  user_id: number;
+  session_hash: string;
+  created_at: number;
+  last_seen_at: number;
+  expires_at: number;
+  ip: string;
+  user_agent: string;
+  revoked_at: number | null;
+};
+
+/** Single-use links sent by email (verify-email, reset-password), bound to the address they went to. */
+export type EmailTokensTable = {
+  id: Generated<number>;
+  user_id: number;
+  purpose: string;
+  token_hash: string;
+  email: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+};
+
+export type RecoveryCodesTable = {
+  id: Generated<number>;
+  user_id: number;
+  code_hash: string;
+  created_at: number;
+  used_at: number | null;
+};
+
+/** npm's web login: the CLI polls done_hash's URL while the user signs in at login_hash's URL. */
+export type WebLoginsTable = {
+  id: Generated<number>;
+  login_hash: string;
+  done_hash: string;
+  create_account: number;
+  created_at: number;
+  expires_at: number;
+  user_id: number | null;
+  token_sealed: string | null;
+  delivered_at: number | null;
+};
+
+export type RateLimitsTable = {
+  key: string;
+  failures: number;
+  window_start: number;
+  blocked_until: number;
+};
+
 export type UserRow = Selectable<UsersTable>;
 export type TokenRow = Selectable<TokensTable>;
 export type PackageRow = Selectable<PackagesTable>;
 export type VersionRow = Selectable<VersionsTable>;
 export type EventRow = Selectable<EventsTable>;
+export type SessionRow = Selectable<SessionsTable>;

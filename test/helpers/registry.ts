@@ -30,7 +30,7 @@ export async function startRegistry(kind: DbKind, flags: Record<string, string> 
   const settings: Settings = loadSettings({ flags: { port: '0', 'data-dir': t.dataDir, ...(t.database ? { database: t.database } : {}), ...flags }, env: {} });
   const store = await openStore({ dataDir: settings.dataDir, database: settings.database, poolSize: 4 });
   const logger = pino({ level: process.env.BULWARK_TEST_LOG ?? 'silent' });
-  const app = await startApp({ settings, store, blobs: new FsBlobStore(path.join(t.dataDir, 'blobs')), logger });
+  const app = await startApp({ settings, store, blobs: new FsBlobStore(path.join(t.dataDir, 'blobs')), logger, secretKey: Buffer.alloc(32, 7) });
 
   async function user(name: string, opts: { verified?: boolean; admin?: boolean } = {}) {
     const row = await createUser(store.db, { name, email: `${name}@example.com`, password: 'correct-horse-battery', emailVerified: opts.verified ?? true, isAdmin: opts.admin ?? false });

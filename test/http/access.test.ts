@@ -229,7 +229,7 @@ describe('registry-wide settings', () => {
       const pino = (await import('pino')).default;
       const store = await openStore({ dataDir: a.dataDir, database: null });
       const settings = loadSettings({ flags: { port: '0', 'data-dir': a.dataDir }, env: {} });
-      const b = await startApp({ settings, store, blobs: new FsBlobStore(`${a.dataDir}/blobs`), logger: pino({ level: 'silent' }) });
+      const b = await startApp({ settings, store, blobs: new FsBlobStore(`${a.dataDir}/blobs`), logger: pino({ level: 'silent' }), secretKey: Buffer.alloc(32, 7) });
       try {
         await a.request('PUT', '/multi', { token: a.adminToken, body: body(publishDoc({ name: 'multi', version: '1.0.0' })) });
         assert.equal((await fetch(`${b.url}/multi`)).status, 200);

@@ -87,7 +87,7 @@ describe('logs', () => {
     const sink = new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) });
     const store = await openStore({ dataDir: t.dataDir, database: null });
     const settings = loadSettings({ flags: { port: '0', 'data-dir': t.dataDir }, env: {} });
-    const app = await startApp({ settings, store, blobs: new FsBlobStore(path.join(t.dataDir, 'blobs')), logger: pino({ level: 'trace' }, sink) });
+    const app = await startApp({ settings, store, blobs: new FsBlobStore(path.join(t.dataDir, 'blobs')), logger: pino({ level: 'trace' }, sink), secretKey: Buffer.alloc(32, 7) });
     try {
       const password = 'a-very-secret-passphrase';
       const signup = await fetch(`${app.url}/-/user/org.couchdb.user:logger`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'logger', password, email: 'l@example.com' }) });
