@@ -13,6 +13,9 @@ import type { Store } from '../store/db.ts';
 import { Gate } from './gate.ts';
 import { registerNpmRoutes } from './npm-routes.ts';
 import { registerUserRoutes } from './user-routes.ts';
+import { registerEmailRoutes } from './email-routes.ts';
+import { createMailer } from '../notify/mailer.ts';
+import { startNotifier } from '../notify/notifications.ts';
 
 export type App = { app: FastifyInstance; packages: Packages; gate: Gate; url: string; close(): Promise<void> };
 
@@ -100,6 +103,7 @@ export async function startApp({ settings, store, blobs, logger, clock = Date.no
   app.get('/', async () => ({ registry: 'bulwark', ok: true }));
 
   registerUserRoutes(app, { db: store.db, gate, signup: settings.signup });
+  registerEmailRoutes(app, { db: store.db, clock });
   registerNpmRoutes(app, { packages, gate, downloads, clock });
 
   await app.listen({ host: settings.host, port: settings.port });
@@ -112,6 +116,7 @@ export async function startApp({ settings, store, blobs, logger, clock = Date.no
 
   const watcher = packages.watchEvents();
   downloads.start();
+  const notifier = startNotifier({ db: store.db, mailer: createMailer(settings.smtpUrl, settings.mailFrom), publicUrl: () => base.url, logger, clock });
   return {
     app,
     packages,
@@ -121,6 +126,7 @@ export async function startApp({ settings, store, blobs, logger, clock = Date.no
       watcher.stop();
       await app.close();
       await downloads.stop();
+      await notifier.stop();
     },
   };
 }

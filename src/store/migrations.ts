@@ -164,6 +164,18 @@ const MIGRATIONS: Record<string, Builder> = {
         .addColumn('token_sealed', 'text')
         .addColumn('delivered_at', 'bigint')
         .execute();
+      // Emails waiting to be sent: written in the transaction that decided to send them, sent outside any transaction.
+      await id('outbox')
+        .addColumn('recipient', 'text', (c) => c.notNull())
+        .addColumn('subject', 'text', (c) => c.notNull())
+        .addColumn('body', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('next_attempt_at', 'bigint', (c) => c.notNull())
+        .addColumn('sent_at', 'bigint')
+        .addColumn('last_error', 'text')
+        .execute();
+      await db.schema.createIndex('outbox_pending').on('outbox').columns(['sent_at', 'next_attempt_at']).execute();
       await db.schema
         .createTable('rate_limits')
         .addColumn('key', 'text', (c) => c.primaryKey())

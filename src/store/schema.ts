@@ -19,6 +19,7 @@ export type Database = {
   recovery_codes: RecoveryCodesTable;
   web_logins: WebLoginsTable;
   rate_limits: RateLimitsTable;
+  outbox: OutboxTable;
 };
 
 export type UsersTable = {
@@ -180,6 +181,19 @@ export type WebLoginsTable = {
   user_id: number | null;
   token_sealed: string | null;
   delivered_at: number | null;
+};
+
+export type OutboxTable = {
+  id: Generated<number>;
+  recipient: string;
+  subject: string;
+  body: string;
+  created_at: number;
+  attempts: Generated<number>;
+  /** also the claim: a sender moves it forward before sending, so two nodes never send the same email. */
+  next_attempt_at: number;
+  sent_at: number | null;
+  last_error: string | null;
 };
 
 export type RateLimitsTable = {

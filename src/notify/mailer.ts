@@ -1,0 +1,20 @@
+// Outgoing email over SMTP (nodemailer). Without an SMTP URL nothing is sent: the caller logs that instead, and an
+// operator can verify accounts with `bulwark admin user verify-email`.
+import nodemailer from 'nodemailer';
+
+export type Message = { to: string; subject: string; text: string };
+export type Mailer = { send(message: Message): Promise<void>; readonly enabled: boolean };
+
+export function createMailer(smtpUrl: string | null, from: string): Mailer {
+  if (!smtpUrl) return { enabled: false, send: async () => {} };
+  // Short timeouts: an unreachable mail server must not hold the mail consumer's transaction for minutes.
+  const url = new URL(smtpUrl);
+  for (const [k, v] of Object.entries({ connectionTimeout: '10000', greetingTimeout: '10000', socketTimeout: '15000' })) if (!url.searchParams.has(k)) url.searchParams.set(k, v);
+  const transport = nodemailer.createTransport(url.href);
+  return {
+    enabled: true,
+    async send(message) {
+      await transport.sendMail({ from, to: message.to, subject: message.subject, text: message.text });
+    },
+  };
+}

@@ -1,0 +1,34 @@
+// The emails Bulwark sends, as plain text. Pure: each function turns facts into a message, so wording is reviewed
+// and tested in one place.
+import type { Message } from './mailer.ts';
+
+type Account = { name: string; email: string };
+
+const footer = (base: string) =>
+  `\n\n--\nSent by the package registry at ${base}. If you did not expect this email, sign in and review your account's security history, or contact the registry's operators.`;
+
+export function verificationEmail(user: Account, link: string, base: string): Message {
+  return {
+    to: user.email,
+    subject: 'Verify your email address',
+    text: `Hello ${user.name},\n\nPlease confirm that ${user.email} is your email address by opening this link within 24 hours:\n\n${link}\n\nUntil it is verified you can install packages but not publish them.${footer(base)}`,
+  };
+}
+
+export function passwordResetEmail(user: Account, link: string, base: string): Message {
+  return {
+    to: user.email,
+    subject: 'Reset your password',
+    text: `Hello ${user.name},\n\nSomeone asked to reset the password of your account. If it was you, open this link within one hour:\n\n${link}\n\nResetting the password signs out every session. If it was not you, ignore this email: your password has not changed.${footer(base)}`,
+  };
+}
+
+/** A notice that something security-relevant happened to the account. */
+export function securityNotice(to: string, user: Account, what: string, details: string[], base: string): Message {
+  const lines = details.length ? `\n\n${details.map((d) => `  ${d}`).join('\n')}` : '';
+  return {
+    to,
+    subject: `Security notice: ${what}`,
+    text: `Hello ${user.name},\n\n${what} on your account "${user.name}".${lines}\n\nIf this was you, there is nothing to do. If it was not, reset your password now and review your tokens and sessions.${footer(base)}`,
+  };
+}

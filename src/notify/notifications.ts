@@ -1,0 +1,108 @@
+// Emails driven by the domain events: verification links, password-reset links and security notices. A durable,
+// leased consumer reads the event stream and queues each email once in the outbox, however many nodes run; the
+// outbox sends them. No request waits for SMTP.
+import type { Transaction } from 'kysely';
+import type { Logger } from 'pino';
+import { EmailPurpose, issueEmailToken } from '../accounts/email-tokens.ts';
+import type { Db } from '../store/db.ts';
+import { Consumer, EventKind } from '../store/events.ts';
+import type { Database, EventRow } from '../store/schema.ts';
+import type { Mailer, Message } from './mailer.ts';
+import { drainOutbox, enqueue } from './outbox.ts';
+import { passwordResetEmail, securityNotice, verificationEmail } from './messages.ts';
+
+export type NotifierDeps = { db: Db; mailer: Mailer; publicUrl: () => string; logger: Logger; clock?: () => number };
+
+type Data = Record<string, unknown>;
+
+/** Security notices: event kind → what happened, and the details worth showing. */
+const NOTICES: Partial<Record<string, (d: Data) => { what: string; details: string[] }>> = {
+  [EventKind.UserPasswordChanged]: (d) => ({ what: d.reset ? 'Your password was reset' : 'Your password was changed', details: [] }),
+  [EventKind.UserMfaEnabled]: () => ({ what: 'Two-factor authentication was enabled', details: [] }),
+  [EventKind.UserMfaDisabled]: () => ({ what: 'Two-factor authentication was disabled', details: [] }),
+  [EventKind.RecoveryCodeUsed]: (d) => ({ what: 'A recovery code was used to sign in', details: [`recovery codes left: ${String(d.remaining ?? '?')}`] }),
+  [EventKind.RecoveryCodesRegenerated]: () => ({ what: 'New recovery codes were generated (the old ones no longer work)', details: [] }),
+  [EventKind.TokenCreated]: (d) => ({ what: 'A new access token was created', details: [`name: ${String(d.name)}`, `read-only: ${d.readonly ? 'yes' : 'no'}`] }),
+  [EventKind.SessionCreated]: (d) => ({ what: 'There was a new sign-in from a new device or address', details: [`address: ${String(d.ip)}`, `browser: ${String(d.userAgent)}`] }),
+};
+
+/** Turns an event into queued emails. The link token, the queued email and the cursor commit together. */
+export function mailHandler({ publicUrl, clock = Date.now }: Pick<NotifierDeps, 'publicUrl' | 'clock'>) {
+  return async (event: EventRow, trx: Transaction<Database>): Promise<void> => {
+    const data = JSON.parse(event.data) as Data;
+    const user = await trx.selectFrom('users').select(['id', 'name', 'email', 'email_verified']).where('name', '=', event.subject).executeTakeFirst();
+    if (!user) return;
+    const base = publicUrl();
+    const messages: Message[] = [];
+    switch (event.kind) {
+      case EventKind.UserCreated:
+      case EventKind.UserVerificationRequested:
+      case EventKind.UserEmailChanged: {
+        if (event.kind === EventKind.UserCreated && data.emailVerified) break;
+        if (user.email_verified) break;
+        const token = await issueEmailToken(trx, user.id, user.email, EmailPurpose.VerifyEmail, clock());
+        messages.push(verificationEmail(user, `${base}/-/web/verify-email?token=${token}`, base));
+        if (event.kind === EventKind.UserEmailChanged && typeof data.oldEmail === 'string') {
+          messages.push(securityNotice(data.oldEmail, user, 'The email address was changed', [`new address: ${user.email}`], base));
+        }
+        break;
+      }
+      case EventKind.UserPasswordResetRequested: {
+        // An unverified address cannot be used to take over the account.
+        if (!user.email_verified) break;
+        const token = await issueEmailToken(trx, user.id, user.email, EmailPurpose.ResetPassword, clock());
+        messages.push(passwordResetEmail(user, `${base}/-/web/reset-password?token=${token}`, base));
+        break;
+      }
+      case EventKind.SessionCreated: {
+        const known = await trx
+          .selectFrom('sessions')
+          .select('id')
+          .where('user_id', '=', user.id)
+          .where('id', '!=', Number(data.sessionId))
+          .where('ip', '=', String(data.ip))
+          .where('user_agent', '=', String(data.userAgent))
+          .executeTakeFirst();
+        if (!known) messages.push(notice(event.kind, data, user, base)!);
+        break;
+      }
+      default: {
+        const m = notice(event.kind, data, user, base);
+        if (m) messages.push(m);
+      }
+    }
+    for (const m of messages) await enqueue(trx, m, clock());
+  };
+}
+
+function notice(kind: string, data: Data, user: { name: string; email: string }, base: string): Message | null {
+  const make = NOTICES[kind];
+  if (!make) return null;
+  const { what, details } = make(data);
+  return securityNotice(user.email, user, what, details, base);
+}
+
+/** Runs the mail consumer and the outbox every interval until stopped. */
+export function startNotifier(deps: NotifierDeps, intervalMs = 500): { stop(): Promise<void>; runOnce(): Promise<void> } {
+  const consumer = new Consumer(deps.db, { name: 'mail', handle: mailHandler(deps) });
+  const runOnce = async () => {
+    await consumer.runOnce();
+    await drainOutbox(deps);
+  };
+  let running: Promise<unknown> | null = null;
+  const tick = () => {
+    running ??= runOnce()
+      .catch((err: unknown) => deps.logger.warn({ err }, 'email notifications failed; will retry'))
+      .finally(() => (running = null));
+  };
+  const timer = setInterval(tick, intervalMs);
+  timer.unref();
+  return {
+    runOnce,
+    async stop() {
+      clearInterval(timer);
+      await running;
+      await consumer.release().catch(() => {});
+    },
+  };
+}
