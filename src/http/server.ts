@@ -14,6 +14,7 @@ import { Gate } from './gate.ts';
 import { registerNpmRoutes } from './npm-routes.ts';
 import { registerUserRoutes } from './user-routes.ts';
 import { registerEmailRoutes } from './email-routes.ts';
+import { secondFactorCheck } from './second-factor.ts';
 import { createMailer } from '../notify/mailer.ts';
 import { startNotifier } from '../notify/notifications.ts';
 
@@ -42,7 +43,7 @@ class RequestLog extends LogController {
 
 const REQUEST_ID = /^[\w.:-]{1,64}$/;
 
-export async function startApp({ settings, store, blobs, logger, clock = Date.now }: AppDeps): Promise<App> {
+export async function startApp({ settings, store, blobs, logger, secretKey, clock = Date.now }: AppDeps): Promise<App> {
   const base: { url: string } = { url: settings.publicUrl ?? '' };
   const packages = new Packages({
     db: store.db,
@@ -102,7 +103,8 @@ export async function startApp({ settings, store, blobs, logger, clock = Date.no
   });
   app.get('/', async () => ({ registry: 'bulwark', ok: true }));
 
-  registerUserRoutes(app, { db: store.db, gate, signup: settings.signup });
+  gate.addWriteCheck(secondFactorCheck(store.db, secretKey, clock));
+  registerUserRoutes(app, { db: store.db, gate, signup: settings.signup, secretKey, clock });
   registerEmailRoutes(app, { db: store.db, clock });
   registerNpmRoutes(app, { packages, gate, downloads, clock });
 

@@ -5,12 +5,13 @@ import { badRequest, forbidden, notFound, unauthorized } from '../errors.ts';
 import type { Db } from '../store/db.ts';
 import { createToken, revokeTokenBySecret } from '../tokens/service.ts';
 import type { Gate } from './gate.ts';
+import { requireOtp } from './second-factor.ts';
 
-export type UserRouteDeps = { db: Db; gate: Gate; signup: 'open' | 'closed' };
+export type UserRouteDeps = { db: Db; gate: Gate; signup: 'open' | 'closed'; secretKey: Buffer; clock: () => number };
 
 type CouchUser = { name?: unknown; password?: unknown; email?: unknown };
 
-export function registerUserRoutes(app: FastifyInstance, { db, gate, signup }: UserRouteDeps): void {
+export function registerUserRoutes(app: FastifyInstance, { db, gate, signup, secretKey, clock }: UserRouteDeps): void {
   /** npm adduser for a new name; npm login (no email) for an unknown name fails like a wrong password, revealing nothing. */
   async function signUp(name: string, password: string, email: unknown) {
     if (typeof email !== 'string') {
@@ -40,6 +41,7 @@ export function registerUserRoutes(app: FastifyInstance, { db, gate, signup }: U
     const clientName = String(req.headers['user-agent'] ?? 'npm').split(' ')[0]!.slice(0, 64);
     const user = (await findUser(db, name)) ? await checkPassword(db, name, body.password) : await signUp(name, body.password, body.email);
     if (!user) throw unauthorized('incorrect username or password');
+    if (user.totp_mode !== 'disabled') await requireOtp(db, secretKey, req, user.id, 'signing in', clock());
     const { token } = await createToken(db, { userId: user.id, userName: name, name: `login from ${clientName}`, kind: 'session' });
     return reply.code(201).send({
       ok: true,
