@@ -1,7 +1,8 @@
 // The second-factor rule of the write gate: accounts in "auth-and-writes" mode must send a current one-time password
 // (npm's `npm-otp` header, from --otp or npm's prompt) with every write. npm retries a 401 carrying
-// `WWW-Authenticate: OTP` after asking the user for the code.
+// `WWW-Authenticate: OTP` after asking the user for the code. Wrong codes count against the account's limit.
 import type { FastifyRequest } from 'fastify';
+import { Rules, type Limiter } from '../accounts/limits.ts';
 import { checkSecondFactor } from '../accounts/totp.ts';
 import { ClientError } from '../errors.ts';
 import type { Db } from '../store/db.ts';
@@ -9,20 +10,28 @@ import type { WriteCheck } from './gate.ts';
 
 const OTP = { 'www-authenticate': 'OTP' };
 
+export type SecondFactorDeps = { db: Db; key: Buffer; limiter: Limiter; clock: () => number };
+
 /** Asks for and checks the one-time password of a user who has a second factor. */
-export async function requireOtp(db: Db, key: Buffer, req: FastifyRequest, userId: number, what: string, now: number): Promise<void> {
+export async function requireOtp({ db, key, limiter, clock }: SecondFactorDeps, req: FastifyRequest, userId: number, what: string): Promise<void> {
   const otp = req.headers['npm-otp'];
   if (typeof otp !== 'string' || otp.trim() === '') {
     throw new ClientError(401, `${what} requires a one-time password from your authenticator app: run the command again with --otp=CODE`, OTP);
   }
-  const result = await checkSecondFactor(db, key, userId, otp, now);
-  if (!result.ok) throw new ClientError(401, 'the one-time password is wrong, expired or was already used: wait for the next code and try again', OTP);
+  const attempt: Array<[typeof Rules.secondFactor, string]> = [[Rules.secondFactor, String(userId)]];
+  await limiter.check(attempt, 'one-time passwords');
+  const result = await checkSecondFactor(db, key, userId, otp, clock());
+  if (!result.ok) {
+    await limiter.fail(attempt);
+    throw new ClientError(401, 'the one-time password is wrong, expired or was already used: wait for the next code and try again', OTP);
+  }
+  await limiter.reset(attempt);
 }
 
-export function secondFactorCheck(db: Db, key: Buffer, clock: () => number): WriteCheck {
+export function secondFactorCheck(deps: SecondFactorDeps): WriteCheck {
   return async (req, principal) => {
-    const user = await db.selectFrom('users').select('totp_mode').where('id', '=', principal.userId).executeTakeFirst();
+    const user = await deps.db.selectFrom('users').select('totp_mode').where('id', '=', principal.userId).executeTakeFirst();
     if (user?.totp_mode !== 'auth-and-writes') return;
-    await requireOtp(db, key, req, principal.userId, 'this change', clock());
+    await requireOtp(deps, req, principal.userId, 'this change');
   };
 }

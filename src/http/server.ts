@@ -13,12 +13,14 @@ import type { Store } from '../store/db.ts';
 import { Gate } from './gate.ts';
 import { registerNpmRoutes } from './npm-routes.ts';
 import { registerUserRoutes } from './user-routes.ts';
+import { WebUi, wantsHtml } from '../web/routes.ts';
 import { registerEmailRoutes } from './email-routes.ts';
 import { secondFactorCheck } from './second-factor.ts';
+import { DbCounterStore, Limiter, RedisCounterStore } from '../accounts/limits.ts';
 import { createMailer } from '../notify/mailer.ts';
 import { startNotifier } from '../notify/notifications.ts';
 
-export type App = { app: FastifyInstance; packages: Packages; gate: Gate; url: string; close(): Promise<void> };
+export type App = { app: FastifyInstance; packages: Packages; gate: Gate; limiter: Limiter; url: string; close(): Promise<void> };
 
 export type AppDeps = {
   settings: Settings;
@@ -80,19 +82,21 @@ export async function startApp({ settings, store, blobs, logger, secretKey, cloc
   });
 
   app.setErrorHandler((err: FastifyError | ClientError, req, reply) => {
+    // Browsers asking for a page get the message as a page; npm clients keep npm's JSON body.
+    const send = (status: number, error: string) => (wantsHtml(req) ? web.sendError(req, reply, status, error) : reply.code(status).send({ error }));
     if (err instanceof ClientError) {
       for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
-      return reply.code(err.status).send({ error: err.message });
+      return send(err.status, err.message);
     }
     const status = (err as FastifyError).statusCode;
     if (status && status >= 400 && status < 500) {
       const message = status === 413 ? `request body too large (this registry accepts tarballs up to ${settings.maxTarballSize} bytes)` : err.message;
-      return reply.code(status).send({ error: message });
+      return send(status, message);
     }
     req.log.error({ err }, 'request failed');
-    return reply.code(500).send({ error: `internal server error (request id ${req.id})` });
+    return send(500, `internal server error (request id ${req.id})`);
   });
-  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: 'Not found' }));
+  app.setNotFoundHandler((req, reply) => (wantsHtml(req) ? web.sendError(req, reply, 404, 'Not found') : reply.code(404).send({ error: 'Not found' })));
 
   app.get('/-/health', async () => ({ status: 'ok' }));
   app.get('/-/ready', async (_req, reply) => {
@@ -101,12 +105,16 @@ export async function startApp({ settings, store, blobs, logger, secretKey, cloc
     if (!(await blobs.writable())) problems.push('blob store not writable');
     return reply.code(problems.length ? 503 : 200).send({ status: problems.length ? 'unavailable' : 'ok', problems });
   });
-  app.get('/', async () => ({ registry: 'bulwark', ok: true }));
 
-  gate.addWriteCheck(secondFactorCheck(store.db, secretKey, clock));
-  registerUserRoutes(app, { db: store.db, gate, signup: settings.signup, secretKey, clock });
+  const limiter = new Limiter(settings.rateLimitStore === 'redis' ? new RedisCounterStore(settings.redisUrl) : new DbCounterStore(store.db), clock);
+  const secondFactor = { db: store.db, key: secretKey, limiter, clock };
+  gate.addWriteCheck(secondFactorCheck(secondFactor));
+  registerUserRoutes(app, { db: store.db, gate, signup: settings.signup, secondFactor });
   registerEmailRoutes(app, { db: store.db, clock });
   registerNpmRoutes(app, { packages, gate, downloads, clock });
+  // GET / (JSON for clients, the home page for browsers) and the pages under /-/web/.
+  const web = new WebUi({ db: store.db, packages, gate, signup: settings.signup, secondFactor, clock, publicUrl: () => base.url });
+  web.register(app);
 
   await app.listen({ host: settings.host, port: settings.port });
   const address = app.server.address();
@@ -123,12 +131,14 @@ export async function startApp({ settings, store, blobs, logger, secretKey, cloc
     app,
     packages,
     gate,
+    limiter,
     url: `http://${host}:${port}`,
     async close() {
       watcher.stop();
       await app.close();
       await downloads.stop();
       await notifier.stop();
+      await limiter.close();
     },
   };
 }

@@ -5,19 +5,16 @@ import { badRequest, forbidden, notFound, unauthorized } from '../errors.ts';
 import type { Db } from '../store/db.ts';
 import { createToken, revokeTokenBySecret } from '../tokens/service.ts';
 import type { Gate } from './gate.ts';
-import { requireOtp } from './second-factor.ts';
+import { requireOtp, type SecondFactorDeps } from './second-factor.ts';
+import { limitedPasswordCheck } from '../accounts/limits.ts';
 
-export type UserRouteDeps = { db: Db; gate: Gate; signup: 'open' | 'closed'; secretKey: Buffer; clock: () => number };
+export type UserRouteDeps = { db: Db; gate: Gate; signup: 'open' | 'closed'; secondFactor: SecondFactorDeps };
 
 type CouchUser = { name?: unknown; password?: unknown; email?: unknown };
 
-export function registerUserRoutes(app: FastifyInstance, { db, gate, signup, secretKey, clock }: UserRouteDeps): void {
-  /** npm adduser for a new name; npm login (no email) for an unknown name fails like a wrong password, revealing nothing. */
-  async function signUp(name: string, password: string, email: unknown) {
-    if (typeof email !== 'string') {
-      await checkPassword(db, name, password);
-      return null;
-    }
+export function registerUserRoutes(app: FastifyInstance, { db, gate, signup, secondFactor }: UserRouteDeps): void {
+  /** npm adduser for a new name. (npm login of an unknown name fails like a wrong password, revealing nothing.) */
+  async function signUp(name: string, password: string, email: string) {
     if (signup === 'closed') throw forbidden('sign-up is closed on this registry: ask an administrator to create your account');
     return createUser(db, { name, email, password });
   }
@@ -39,9 +36,13 @@ export function registerUserRoutes(app: FastifyInstance, { db, gate, signup, sec
     const nameIssue = usernameProblem(name);
     if (nameIssue) throw badRequest(nameIssue);
     const clientName = String(req.headers['user-agent'] ?? 'npm').split(' ')[0]!.slice(0, 64);
-    const user = (await findUser(db, name)) ? await checkPassword(db, name, body.password) : await signUp(name, body.password, body.email);
+    const password = body.password;
+    const user =
+      !(await findUser(db, name)) && typeof body.email === 'string'
+        ? await signUp(name, password, body.email)
+        : await limitedPasswordCheck(secondFactor.limiter, name, req.ip, () => checkPassword(db, name, password));
     if (!user) throw unauthorized('incorrect username or password');
-    if (user.totp_mode !== 'disabled') await requireOtp(db, secretKey, req, user.id, 'signing in', clock());
+    if (user.totp_mode !== 'disabled') await requireOtp(secondFactor, req, user.id, 'signing in');
     const { token } = await createToken(db, { userId: user.id, userName: name, name: `login from ${clientName}`, kind: 'session' });
     return reply.code(201).send({
       ok: true,

@@ -1,0 +1,182 @@
+// Brute-force defence (AUTH-1e). Failures are counted per account+address, per address and per account, in the
+// database (default) or Redis, so every node sees the same counts. Past a few free failures each counter blocks with
+// exponential back-off; a blocked caller gets 429 with Retry-After. An attacker spraying one account from many
+// addresses blocks the account only for addresses that have never signed in to it: its owner, signing in from a
+// known address, is not locked out.
+import { createClient } from 'redis';
+import { ClientError } from '../errors.ts';
+import type { Db } from '../store/db.ts';
+
+export type Rule = { name: string; free: number; baseMs: number; maxMs: number; windowMs: number };
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+
+export const Rules = {
+  /** one address guessing one account's password. */
+  passwordAccountAddress: { name: 'pw-acct-ip', free: 5, baseMs: 2_000, maxMs: 15 * MINUTE, windowMs: 24 * HOUR },
+  /** one address trying many accounts (spraying). */
+  passwordAddress: { name: 'pw-ip', free: 30, baseMs: MINUTE, maxMs: HOUR, windowMs: HOUR },
+  /** many addresses trying one account; addresses the account has signed in from are exempt. */
+  passwordAccount: { name: 'pw-acct', free: 20, baseMs: MINUTE, maxMs: HOUR, windowMs: 24 * HOUR },
+  /** one-time passwords and recovery codes for one account, from anywhere: the password is already known. */
+  secondFactor: { name: 'otp-acct', free: 5, baseMs: 5_000, maxMs: HOUR, windowMs: 24 * HOUR },
+  /** password-reset and verification emails asked for one account. */
+  emailAccount: { name: 'mail-acct', free: 3, baseMs: 10 * MINUTE, maxMs: 6 * HOUR, windowMs: 24 * HOUR },
+  emailAddress: { name: 'mail-ip', free: 20, baseMs: 10 * MINUTE, maxMs: 6 * HOUR, windowMs: 24 * HOUR },
+} as const satisfies Record<string, Rule>;
+
+/** How long a key is blocked after its nth failure (pure). */
+export function blockFor(rule: Rule, failures: number): number {
+  if (failures <= rule.free) return 0;
+  return Math.min(rule.maxMs, rule.baseMs * 2 ** (failures - rule.free - 1));
+}
+
+export interface CounterStore {
+  /** Adds a failure and returns the count within the window (the window restarts when it has passed). */
+  fail(key: string, now: number, windowMs: number): Promise<number>;
+  blockedUntil(key: string): Promise<number>;
+  /** True when the key has counted something within the window. */
+  exists(key: string, now: number, windowMs: number): Promise<boolean>;
+  block(key: string, until: number, windowMs: number): Promise<void>;
+  reset(key: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class DbCounterStore implements CounterStore {
+  readonly #db: Db;
+  constructor(db: Db) {
+    this.#db = db;
+  }
+  async fail(key: string, now: number, windowMs: number): Promise<number> {
+    return this.#db.transaction().execute(async (trx) => {
+      const row = await trx.selectFrom('rate_limits').selectAll().where('key', '=', key).executeTakeFirst();
+      const fresh = !row || row.window_start + windowMs <= now;
+      if (!row) await trx.insertInto('rate_limits').values({ key, failures: 1, window_start: now, blocked_until: 0 }).execute();
+      else await trx.updateTable('rate_limits').set(fresh ? { failures: 1, window_start: now, blocked_until: 0 } : { failures: row.failures + 1 }).where('key', '=', key).execute();
+      return fresh ? 1 : row.failures + 1;
+    });
+  }
+  async blockedUntil(key: string): Promise<number> {
+    const row = await this.#db.selectFrom('rate_limits').select('blocked_until').where('key', '=', key).executeTakeFirst();
+    return row?.blocked_until ?? 0;
+  }
+  async exists(key: string, now: number, windowMs: number): Promise<boolean> {
+    const row = await this.#db.selectFrom('rate_limits').select('window_start').where('key', '=', key).executeTakeFirst();
+    return !!row && row.window_start + windowMs > now;
+  }
+  async block(key: string, until: number): Promise<void> {
+    await this.#db.updateTable('rate_limits').set({ blocked_until: until }).where('key', '=', key).execute();
+  }
+  async reset(key: string): Promise<void> {
+    await this.#db.deleteFrom('rate_limits').where('key', '=', key).execute();
+  }
+  async close(): Promise<void> {}
+}
+
+export class RedisCounterStore implements CounterStore {
+  readonly #client: ReturnType<typeof createClient>;
+  readonly #ready: Promise<unknown>;
+  constructor(url: string) {
+    this.#client = createClient({ url });
+    this.#client.on('error', () => {});
+    this.#ready = this.#client.connect();
+  }
+  async fail(key: string, _now: number, windowMs: number): Promise<number> {
+    await this.#ready;
+    const k = `bulwark:limit:${key}`;
+    const [count] = (await this.#client.multi().hIncrBy(k, 'failures', 1).pExpire(k, windowMs, 'NX').exec()) as unknown as [number];
+    return Number(count);
+  }
+  async blockedUntil(key: string): Promise<number> {
+    await this.#ready;
+    return Number((await this.#client.hGet(`bulwark:limit:${key}`, 'blocked_until')) ?? 0);
+  }
+  async exists(key: string): Promise<boolean> {
+    await this.#ready;
+    return (await this.#client.exists(`bulwark:limit:${key}`)) === 1;
+  }
+  async block(key: string, until: number): Promise<void> {
+    await this.#ready;
+    await this.#client.hSet(`bulwark:limit:${key}`, 'blocked_until', String(until));
+  }
+  async reset(key: string): Promise<void> {
+    await this.#ready;
+    await this.#client.del(`bulwark:limit:${key}`);
+  }
+  async close(): Promise<void> {
+    await this.#ready.catch(() => {});
+    await this.#client.quit().catch(() => {});
+  }
+}
+
+export type Attempt = Array<[Rule, string]>;
+
+export class Limiter {
+  readonly #store: CounterStore;
+  readonly #clock: () => number;
+  constructor(store: CounterStore, clock: () => number = Date.now) {
+    this.#store = store;
+    this.#clock = clock;
+  }
+
+  /** Throws 429 with Retry-After when any of the counters is blocked. */
+  async check(attempt: Attempt, what: string): Promise<void> {
+    const now = this.#clock();
+    let until = 0;
+    for (const [rule, key] of attempt) until = Math.max(until, await this.#store.blockedUntil(`${rule.name}:${key}`));
+    if (until > now) {
+      const seconds = Math.ceil((until - now) / 1000);
+      throw new ClientError(429, `too many failed ${what}: try again in ${seconds} seconds`, { 'retry-after': String(seconds) });
+    }
+  }
+
+  async fail(attempt: Attempt): Promise<void> {
+    const now = this.#clock();
+    for (const [rule, key] of attempt) {
+      const k = `${rule.name}:${key}`;
+      const failures = await this.#store.fail(k, now, rule.windowMs);
+      const ms = blockFor(rule, failures);
+      if (ms > 0) await this.#store.block(k, now + ms, rule.windowMs);
+    }
+  }
+
+  async reset(attempt: Attempt): Promise<void> {
+    for (const [rule, key] of attempt) await this.#store.reset(`${rule.name}:${key}`);
+  }
+
+  /** Records that an account signed in from an address, which exempts that address from the account-wide block. */
+  async rememberAddress(account: string, address: string): Promise<void> {
+    await this.#store.fail(`known:${account}:${address}`, this.#clock(), 90 * 24 * HOUR);
+  }
+
+  isKnownAddress(account: string, address: string): Promise<boolean> {
+    return this.#store.exists(`known:${account}:${address}`, this.#clock(), 90 * 24 * HOUR);
+  }
+
+  close(): Promise<void> {
+    return this.#store.close();
+  }
+}
+
+/**
+ * Runs a password check under the limits: refuses while blocked, counts a failure, clears the account+address counter
+ * on success and remembers the address.
+ */
+export async function limitedPasswordCheck<T>(limiter: Limiter, account: string, address: string, check: () => Promise<T | null>): Promise<T | null> {
+  const known = await limiter.isKnownAddress(account, address);
+  const attempt: Attempt = [
+    [Rules.passwordAccountAddress, `${account}:${address}`],
+    [Rules.passwordAddress, address],
+  ];
+  const accountWide: Attempt = [[Rules.passwordAccount, account]];
+  await limiter.check(known ? attempt : [...attempt, ...accountWide], 'sign-in attempts');
+  const result = await check();
+  if (result === null) {
+    await limiter.fail([...attempt, ...accountWide]);
+    return null;
+  }
+  await limiter.reset([attempt[0]!]);
+  await limiter.rememberAddress(account, address);
+  return result;
+}
