@@ -1,5 +1,6 @@
-// The one gate every request passes: who is asking (the bearer token), then may they (decide()), then — for writes —
-// the checks later capabilities add (second factor, token scopes). Routes never carry their own access rules.
+// The one gate every request passes: who is asking (the bearer token, or another principal source such as the web
+// session cookie), then may they (decide()), then — for writes — the checks later capabilities add (second factor,
+// token scopes). Routes never carry their own access rules.
 import type { FastifyRequest } from 'fastify';
 import { Action, decide, type ActionValue, type PackageFacts, type Policy } from '../access/decide.ts';
 import type { Principal } from '../access/principal.ts';
@@ -10,6 +11,13 @@ import { resolveToken } from '../tokens/service.ts';
 /** A rule applied to every write after authorization; throws a ClientError to refuse. */
 export type WriteCheck = (req: FastifyRequest, principal: Principal, action: ActionValue, facts: PackageFacts) => Promise<void>;
 
+/**
+ * Resolves a principal from something other than a bearer token (the web UI's session cookie). It is asked only when
+ * the request carries no Authorization header, and MUST return null for requests it does not apply to: a source
+ * decides which routes it serves, so ambient credentials like cookies never reach the npm protocol routes.
+ */
+export type PrincipalSource = (req: FastifyRequest) => Promise<Principal | null>;
+
 type Identity = { principal: Principal | null; badToken: boolean };
 
 const BAD_TOKEN = 'the token you sent is invalid, expired or revoked: run `npm login` or replace it in your .npmrc';
@@ -18,6 +26,7 @@ export class Gate {
   readonly #db: Db;
   readonly #policy: Policy;
   readonly #checks: WriteCheck[] = [];
+  readonly #sources: PrincipalSource[] = [];
   readonly #identities = new WeakMap<FastifyRequest, Promise<Identity>>();
 
   constructor(db: Db, policy: Policy) {
@@ -33,6 +42,10 @@ export class Gate {
     this.#checks.push(check);
   }
 
+  addPrincipalSource(source: PrincipalSource): void {
+    this.#sources.push(source);
+  }
+
   #identity(req: FastifyRequest): Promise<Identity> {
     let id = this.#identities.get(req);
     if (!id) {
@@ -44,7 +57,13 @@ export class Gate {
 
   async #resolve(req: FastifyRequest): Promise<Identity> {
     const header = req.headers.authorization;
-    if (!header) return { principal: null, badToken: false };
+    if (!header) {
+      for (const source of this.#sources) {
+        const principal = await source(req);
+        if (principal) return { principal, badToken: false };
+      }
+      return { principal: null, badToken: false };
+    }
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
     const principal = m ? await resolveToken(this.#db, m[1]!, req.ip) : null;
     return { principal, badToken: principal === null };

@@ -1,0 +1,93 @@
+// The page shell every HTML response shares: header with search and account links, the content, a footer. No inline
+// script or style anywhere (the Content-Security-Policy forbids both), so everything visual is in style.css.
+import { html, raw, type Html } from './html.ts';
+import { stylesheetHref } from './static.ts';
+
+/** Who is looking at the page; null when signed out. */
+export type Viewer = { name: string } | null;
+
+export type PageOptions = {
+  title: string;
+  viewer: Viewer;
+  /** The CSRF token for the header's sign-out form; without it a signed-in header shows no sign-out button. */
+  csrf?: string | null | undefined;
+  /** Prefills the header's search box. */
+  query?: string | undefined;
+  /** 'narrow' centres a card-sized column (forms); the default is the full content width. */
+  width?: 'narrow' | 'wide';
+  body: Html;
+};
+
+// The shield mark, drawn inline so the header needs no image request. Presentation attributes only (no style=).
+export const LOGO = raw(
+  '<svg class="logo" viewBox="0 0 24 24" width="24" height="24" aria-hidden="true"><path d="M12 2 4 5v6c0 5 3.4 9.4 8 11 4.6-1.6 8-6 8-11V5l-8-3z" fill="currentColor"/><path d="M8.5 12.5 11 15l4.5-5" fill="none" stroke="#fff" stroke-width="2" stroke-linecap="round" stroke-linejoin="round"/></svg>',
+);
+
+// A data: URI icon spares every page a /favicon.ico request (which would land on the npm routes as a package name).
+const FAVICON =
+  "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 24 24'%3E%3Cpath d='M12 2 4 5v6c0 5 3.4 9.4 8 11 4.6-1.6 8-6 8-11V5l-8-3z' fill='%23c2410c'/%3E%3C/svg%3E";
+
+function accountNav(viewer: Viewer, csrf: string | null | undefined): Html {
+  if (!viewer) return html`<a href="/-/web/signin">Sign in</a><a class="button small" href="/-/web/signup">Sign up</a>`;
+  const signOut = csrf
+    ? html`<form method="post" action="/-/web/signout" class="inline"><input type="hidden" name="_csrf" value="${csrf}"><button type="submit" class="link">Sign out</button></form>`
+    : null;
+  return html`<a href="/-/web/account" class="who">${viewer.name}</a>${signOut}`;
+}
+
+export function page(opts: PageOptions): Html {
+  return html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${opts.title} · Bulwark</title>
+<link rel="stylesheet" href="${stylesheetHref}">
+<link rel="icon" href="${FAVICON}">
+</head>
+<body>
+<header class="top">
+  <div class="bar">
+    <a class="brand" href="/">${LOGO}<span>Bulwark</span></a>
+    <form class="search" action="/-/web/search" method="get" role="search">
+      <input type="search" name="q" value="${opts.query ?? ''}" placeholder="Search packages" aria-label="Search packages">
+      <button type="submit">Search</button>
+    </form>
+    <nav class="account">${accountNav(opts.viewer, opts.csrf)}</nav>
+  </div>
+</header>
+<main class="${opts.width === 'narrow' ? 'narrow' : 'wide'}">
+${opts.body}
+</main>
+<footer class="bottom"><div class="bar">Bulwark — an npm-compatible package registry</div></footer>
+</body>
+</html>
+`;
+}
+
+/** A hidden CSRF field for a form. */
+export const csrfField = (token: string): Html => html`<input type="hidden" name="_csrf" value="${token}">`;
+
+/** An error or notice box above a form. */
+export const alertBox = (kind: 'error' | 'notice', text: string | null | undefined): Html | null =>
+  text ? html`<div class="alert ${kind}" role="${kind === 'error' ? 'alert' : 'status'}">${text}</div>` : null;
+
+const DAY = 24 * 60 * 60 * 1000;
+
+/** "3 days ago", "just now": readable at a glance; the exact time goes in a title attribute. */
+export function ago(then: number, now: number): string {
+  const s = Math.max(0, Math.round((now - then) / 1000));
+  if (s < 60) return 'just now';
+  const units: Array<[number, string]> = [[365 * DAY, 'year'], [30 * DAY, 'month'], [DAY, 'day'], [3_600_000, 'hour'], [60_000, 'minute']];
+  for (const [ms, name] of units) {
+    const n = Math.floor((now - then) / ms);
+    if (n >= 1) return `${n} ${name}${n === 1 ? '' : 's'} ago`;
+  }
+  return 'just now';
+}
+
+/** A timestamp shown relative, with the exact UTC time on hover and in the markup. */
+export const time = (then: number, now: number): Html => {
+  const iso = new Date(then).toISOString();
+  return html`<time datetime="${iso}" title="${iso.replace('T', ' ').slice(0, 16)} UTC">${ago(then, now)}</time>`;
+};

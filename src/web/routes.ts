@@ -1,0 +1,204 @@
+// The web UI: server-rendered pages under /-/web/ (and / for browsers), each with a strict Content-Security-Policy.
+// Everything here runs in its own Fastify scope, so the form parser, the CSRF check on every POST and the session
+// cookie apply to these routes only; the npm protocol routes never see a cookie-based principal.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Gate } from '../http/gate.ts';
+import type { SecondFactorDeps } from '../http/second-factor.ts';
+import { notFound } from '../errors.ts';
+import type { Representation } from '../packages/cache.ts';
+import { isServableName } from '../packages/names.ts';
+import { search } from '../packages/search.ts';
+import type { Packages } from '../packages/service.ts';
+import type { Db } from '../store/db.ts';
+import type { UserRow } from '../store/schema.ts';
+import { registerAccountRoutes } from './account-routes.ts';
+import { CSRF_FIELD, Csrf } from './csrf.ts';
+import type { Html } from './html.ts';
+import type { Viewer } from './layout.ts';
+import { AccountSlot, placeholderSection, type AccountSlotValue } from './pages/account.ts';
+import { errorPage, homePage, searchPage, type Listed } from './pages/browse.ts';
+import { packagePage, packageView, type PackageView } from './pages/package.ts';
+import { STYLESHEET_PATH, stylesheet } from './static.ts';
+import { sessionPrincipal, WebSessions, type WebSession } from './session.ts';
+
+export type WebDeps = {
+  db: Db;
+  packages: Packages;
+  gate: Gate;
+  signup: 'open' | 'closed';
+  secretKey: Buffer;
+  /** the limiter and one-time-password check npm sign-in uses, so the web sign-in is no weaker. */
+  secondFactor: SecondFactorDeps;
+  clock: () => number;
+  /** the registry's base URL, shown in the "use it with npm" hint. */
+  publicUrl: () => string;
+};
+
+// https://cheatsheetseries.owasp.org/cheatsheets/Content_Security_Policy_Cheat_Sheet.html: nothing loads unless
+// listed; no inline script or style at all; forms post only here; no framing (clickjacking); no <base> hijack.
+export const CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+const SECURITY_HEADERS: Record<string, string> = {
+  'content-security-policy': CONTENT_SECURITY_POLICY,
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'same-origin',
+  'x-frame-options': 'DENY',
+};
+
+/** True for requests from a browser that asked for a page: they get HTML errors instead of npm's JSON ones. */
+export function wantsHtml(req: FastifyRequest): boolean {
+  const accept = req.headers.accept;
+  return typeof accept === 'string' && /\btext\/html\b/i.test(accept);
+}
+
+/** What an account-settings slot renders for the signed-in user. */
+export type AccountSectionRenderer = (ctx: { req: FastifyRequest; reply: FastifyReply; user: UserRow; csrf: string; now: number }) => Promise<Html>;
+
+/** What a page handler knows about the viewer: the session (if any), and the CSRF token for the header's forms. */
+export type PageContext = { session: WebSession | null; viewer: Viewer; csrf: string | null };
+
+type FormBody = Record<string, string>;
+
+export class WebUi {
+  readonly deps: WebDeps;
+  readonly sessions: WebSessions;
+  readonly csrf: Csrf;
+  readonly #webRequests = new WeakSet<FastifyRequest>();
+  readonly #slots = new Map<AccountSlotValue, AccountSectionRenderer>();
+  readonly #extensions: Array<(scope: FastifyInstance, web: WebUi) => void> = [];
+  readonly #views = new WeakMap<Representation, PackageView>();
+
+  constructor(deps: WebDeps) {
+    this.deps = deps;
+    this.sessions = new WebSessions(deps.db, deps.clock);
+    this.csrf = new Csrf(deps.secretKey, this.sessions);
+    // The session cookie identifies the viewer only on the web UI's own routes (marked in register()); anywhere else
+    // this source answers null, so a browser's cookie can never stand in for an npm token.
+    deps.gate.addPrincipalSource(async (req) => {
+      if (!this.#webRequests.has(req)) return null;
+      const session = await this.sessions.current(req);
+      return session ? sessionPrincipal(session) : null;
+    });
+  }
+
+  /** Lets a capability fill an account-settings slot (password change, two-factor, security history). */
+  setAccountSection(slot: AccountSlotValue, render: AccountSectionRenderer): void {
+    this.#slots.set(slot, render);
+  }
+
+  /** Adds routes to the web scope (form parsing, CSRF on POST, session cookie). Call before register(). */
+  extend(registrar: (scope: FastifyInstance, web: WebUi) => void): void {
+    this.#extensions.push(registrar);
+  }
+
+  async accountSlots(ctx: Parameters<AccountSectionRenderer>[0]): Promise<Record<AccountSlotValue, Html>> {
+    const out = {} as Record<AccountSlotValue, Html>;
+    for (const slot of Object.values(AccountSlot)) {
+      const render = this.#slots.get(slot);
+      out[slot] = render ? await render(ctx) : placeholderSection(slot);
+    }
+    return out;
+  }
+
+  async context(req: FastifyRequest, reply: FastifyReply): Promise<PageContext> {
+    const session = await this.sessions.current(req);
+    return { session, viewer: session ? { name: session.user.name } : null, csrf: session ? await this.csrf.token(req, reply) : null };
+  }
+
+  send(reply: FastifyReply, status: number, body: Html): FastifyReply {
+    return reply.code(status).type('text/html; charset=utf-8').send(body.value);
+  }
+
+  /** The error page for a browser. Uses the viewer only if this request already looked the session up. */
+  sendError(req: FastifyRequest, reply: FastifyReply, status: number, message: string): FastifyReply {
+    const session = this.sessions.known(req);
+    return this.send(reply, status, errorPage({ status, message, viewer: session ? { name: session.user.name } : null }));
+  }
+
+  register(app: FastifyInstance): void {
+    // On the root instance: every HTML response gets the headers, including error pages and other capabilities' pages.
+    app.addHook('onSend', async (_req, reply, payload) => {
+      const type = String(reply.getHeader('content-type') ?? '');
+      if (type.startsWith('text/html')) {
+        for (const [k, v] of Object.entries(SECURITY_HEADERS)) reply.header(k, v);
+        // Pages can show who is signed in: never store them in shared or back-button caches.
+        reply.header('cache-control', 'no-store');
+      }
+      return payload;
+    });
+
+    app.get('/', async (req, reply) => {
+      reply.header('vary', 'Accept');
+      if (!wantsHtml(req)) return { registry: 'bulwark', ok: true };
+      return this.#webScoped(req, () => this.#home(req, reply));
+    });
+
+    app.register(async (scope) => {
+      scope.addHook('onRequest', async (req) => {
+        this.#webRequests.add(req);
+      });
+      scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 64 * 1024 }, (_req, body, done) => {
+        // First value wins; defineProperty (not assignment) keeps a field named "__proto__" a plain field.
+        const form: FormBody = {};
+        for (const [k, v] of new URLSearchParams(body as string)) if (!Object.hasOwn(form, k)) Object.defineProperty(form, k, { value: v, enumerable: true });
+        done(null, form);
+      });
+      scope.addHook('preHandler', async (req) => {
+        if (req.method === 'POST') await this.csrf.verify(req, (req.body as FormBody | null)?.[CSRF_FIELD]);
+      });
+
+      scope.get(STYLESHEET_PATH, async (_req, reply) =>
+        reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=31536000, immutable').header('x-content-type-options', 'nosniff').send(stylesheet),
+      );
+      scope.get<{ Querystring: { q?: string; from?: string } }>('/-/web/search', (req, reply) => this.#search(req, reply));
+      scope.get<{ Params: { name: string } }>('/-/web/package/:name', (req, reply) => this.#package(req, reply, req.params.name));
+      scope.get<{ Params: { scope: string; name: string } }>('/-/web/package/@:scope/:name', (req, reply) => this.#package(req, reply, `@${req.params.scope}/${req.params.name}`));
+      registerAccountRoutes(scope, this);
+      for (const extension of this.#extensions) extension(scope, this);
+    });
+  }
+
+  // GET / is registered outside the web scope (it also answers non-browsers), so it marks itself as a web request.
+  #webScoped<T>(req: FastifyRequest, fn: () => Promise<T>): Promise<T> {
+    this.#webRequests.add(req);
+    return fn();
+  }
+
+  async #home(req: FastifyRequest, reply: FastifyReply) {
+    const principal = await this.deps.gate.read(req);
+    const now = this.deps.clock();
+    // search() is the one place that knows what this viewer may see; recency is applied to what it returns.
+    const all = await search(this.deps.db, { text: '', size: 2000, from: 0, principal, now });
+    const recent: Listed[] = all.objects.map((o) => o.package).sort((a, b) => Date.parse(b.date) - Date.parse(a.date)).slice(0, 10);
+    const ctx = await this.context(req, reply);
+    return this.send(reply, 200, homePage({ viewer: ctx.viewer, csrf: ctx.csrf, recent, registryUrl: this.deps.publicUrl(), now }));
+  }
+
+  async #search(req: FastifyRequest<{ Querystring: { q?: string; from?: string } }>, reply: FastifyReply) {
+    const principal = await this.deps.gate.read(req);
+    const query = String(req.query.q ?? '').slice(0, 256);
+    const rawFrom = String(req.query.from ?? '');
+    const from = /^\d{1,5}$/.test(rawFrom) ? Math.min(Number(rawFrom), 10_000) : 0;
+    const size = 20;
+    const now = this.deps.clock();
+    const results = await search(this.deps.db, { text: query, size, from, principal, now });
+    const ctx = await this.context(req, reply);
+    return this.send(reply, 200, searchPage({ viewer: ctx.viewer, csrf: ctx.csrf, query, results, from, size, now }));
+  }
+
+  async #package(req: FastifyRequest, reply: FastifyReply, name: string) {
+    if (!isServableName(name)) throw notFound();
+    const entry = await this.deps.packages.entry(name);
+    // The same read decision as the packument: a restricted package is a 404 to anyone who may not read it.
+    await this.deps.gate.readPackage(req, entry.facts);
+    if (!entry.full || entry.facts.access === null) throw notFound();
+    let view = this.#views.get(entry.full);
+    if (!view) {
+      // Keyed by the cached representation: a publish replaces it, and the rendered README goes with it.
+      view = packageView(JSON.parse(entry.full.body.toString('utf8')) as Record<string, unknown>);
+      this.#views.set(entry.full, view);
+    }
+    const ctx = await this.context(req, reply);
+    return this.send(reply, 200, packagePage({ view, access: entry.facts.access, viewer: ctx.viewer, csrf: ctx.csrf, now: this.deps.clock() }));
+  }
+}
