@@ -77,7 +77,11 @@ export function interact(client: ClientName, args: string[], answers: Array<[Reg
     let stderr = '';
     let pending = '';
     const queue = [...answers];
-    const timer = setTimeout(() => child.kill(), opts.timeoutMs ?? 60_000);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill();
+    }, opts.timeoutMs ?? 60_000);
     child.stdout.on('data', (d: Buffer) => {
       stdout += d;
       pending += d;
@@ -91,6 +95,8 @@ export function interact(client: ClientName, args: string[], answers: Array<[Reg
     child.stderr.on('data', (d: Buffer) => (stderr += d));
     child.on('close', (code) => {
       clearTimeout(timer);
+      // A hung prompt says which answer it was waiting for and what it had seen, so a failure explains itself.
+      if (timedOut) stderr += `\n[timed out waiting for ${String(queue[0]?.[0] ?? 'exit')}; stdout so far: ${JSON.stringify(stdout.slice(-500))}]`;
       resolve({ code: code ?? 1, stdout, stderr });
     });
   });
