@@ -183,3 +183,37 @@ export async function mustRun(label: string, cmd: string, args: string[], opts: 
   if (r.code !== 0) throw new Error(`${label} exited ${r.code}\n--- stdout\n${r.stdout.slice(-4000)}\n--- stderr\n${r.stderr.slice(-4000)}`);
   return r;
 }
+
+/** CPU time counters, in clock ticks: the whole machine's busy time and each given process's own. */
+export type CpuSample = { busy: number; steal: number; procs: number[] };
+
+function procTicks(pid: number): number {
+  try {
+    // Fields after the ")" that ends the command name: state is the 1st, utime the 12th, stime the 13th.
+    const rest = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ').at(-1)!.split(' ');
+    return Number(rest[11]) + Number(rest[12]);
+  } catch {
+    return 0;
+  }
+}
+
+export function cpuSample(pids: number[]): CpuSample {
+  let busy = 0;
+  let steal = 0;
+  try {
+    // cpu  user nice system idle iowait irq softirq steal …: interrupts are left out (loopback traffic lands there).
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    busy = f[0]! + f[1]! + f[2]!;
+    steal = f[7] ?? 0;
+  } catch {
+    // not Linux: no contention figures
+  }
+  return { busy, steal, procs: pids.map(procTicks) };
+}
+
+/** Share of one core (0–1 = one core) that other processes, and the hypervisor (steal), took between two samples. */
+export function otherCpu(a: CpuSample, b: CpuSample, seconds: number): { other: number; steal: number } {
+  const hz = 100; // USER_HZ on Linux
+  const own = b.procs.reduce((sum, t, i) => sum + t - (a.procs[i] ?? 0), 0);
+  return { other: Math.max(0, b.busy - a.busy - own) / hz / seconds, steal: (b.steal - a.steal) / hz / seconds };
+}
