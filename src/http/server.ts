@@ -113,7 +113,7 @@ export async function startApp({ settings, store, blobs, logger, secretKey, cloc
   registerEmailRoutes(app, { db: store.db, clock });
   registerNpmRoutes(app, { packages, gate, downloads, clock });
   // GET / (JSON for clients, the home page for browsers) and the pages under /-/web/.
-  const web = new WebUi({ db: store.db, packages, gate, signup: settings.signup, secondFactor, clock, publicUrl: () => base.url });
+  const web = new WebUi({ db: store.db, packages, gate, signup: settings.signup, secretKey, secondFactor, clock, publicUrl: () => base.url });
   web.register(app);
 
   await app.listen({ host: settings.host, port: settings.port });
