@@ -4,23 +4,43 @@
 import type { FastifyRequest } from 'fastify';
 import { Rules, type Limiter } from '../accounts/limits.ts';
 import { checkSecondFactor } from '../accounts/totp.ts';
+import { consumeGrant, looksLikeGrant } from '../accounts/web-logins.ts';
 import { ClientError } from '../errors.ts';
 import type { Db } from '../store/db.ts';
 import type { WriteCheck } from './gate.ts';
 
 const OTP = { 'www-authenticate': 'OTP' };
 
-export type SecondFactorDeps = { db: Db; key: Buffer; limiter: Limiter; clock: () => number };
+export type SecondFactorDeps = {
+  db: Db;
+  key: Buffer;
+  limiter: Limiter;
+  clock: () => number;
+  /** Starts npm's web OTP flow (see http/web-login.ts): a page where the user enters the code, and a URL npm polls. */
+  offerWebOtp?: (req: FastifyRequest, userId: number, what: string) => Promise<{ authUrl: string; doneUrl: string }>;
+};
+
+/** The 401 asking for a one-time password, with npm's web OTP URLs in the body (npm 11 opens authUrl on a terminal). */
+export class OtpRequired extends ClientError {
+  readonly body: { authUrl: string; doneUrl: string };
+  constructor(message: string, body: { authUrl: string; doneUrl: string }) {
+    super(401, message, OTP);
+    this.body = body;
+  }
+}
 
 /** Asks for and checks the one-time password of a user who has a second factor. */
-export async function requireOtp({ db, key, limiter, clock }: SecondFactorDeps, req: FastifyRequest, userId: number, what: string): Promise<void> {
+export async function requireOtp({ db, key, limiter, clock, offerWebOtp }: SecondFactorDeps, req: FastifyRequest, userId: number, what: string): Promise<void> {
   const otp = req.headers['npm-otp'];
   if (typeof otp !== 'string' || otp.trim() === '') {
-    throw new ClientError(401, `${what} requires a one-time password from your authenticator app: run the command again with --otp=CODE`, OTP);
+    const message = `${what} requires a one-time password from your authenticator app: run the command again with --otp=CODE`;
+    if (offerWebOtp) throw new OtpRequired(message, await offerWebOtp(req, userId, what));
+    throw new ClientError(401, message, OTP);
   }
   const attempt: Array<[typeof Rules.secondFactor, string]> = [[Rules.secondFactor, String(userId)]];
   await limiter.check(attempt, 'one-time passwords');
-  const result = await checkSecondFactor(db, key, userId, otp, clock());
+  // A grant from the web OTP flow stands for a code the user already entered in the browser; it works once.
+  const result = looksLikeGrant(otp.trim()) ? { ok: await consumeGrant(db, userId, otp.trim(), clock()) } : await checkSecondFactor(db, key, userId, otp, clock());
   if (!result.ok) {
     await limiter.fail(attempt);
     throw new ClientError(401, 'the one-time password is wrong, expired or was already used: wait for the next code and try again', OTP);

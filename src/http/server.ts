@@ -15,7 +15,10 @@ import { registerNpmRoutes } from './npm-routes.ts';
 import { registerUserRoutes } from './user-routes.ts';
 import { WebUi, wantsHtml } from '../web/routes.ts';
 import { registerEmailRoutes } from './email-routes.ts';
-import { secondFactorCheck } from './second-factor.ts';
+import { OtpRequired, secondFactorCheck } from './second-factor.ts';
+import { registerWebLoginRoutes, webOtpOffer } from './web-login.ts';
+import { registerTwoFactor } from '../web/two-factor-routes.ts';
+import { registerWebLoginPages } from '../web/web-login-routes.ts';
 import { DbCounterStore, Limiter, RedisCounterStore } from '../accounts/limits.ts';
 import { createMailer } from '../notify/mailer.ts';
 import { startNotifier } from '../notify/notifications.ts';
@@ -86,6 +89,8 @@ export async function startApp({ settings, store, blobs, logger, secretKey, cloc
     const send = (status: number, error: string) => (wantsHtml(req) ? web.sendError(req, reply, status, error) : reply.code(status).send({ error }));
     if (err instanceof ClientError) {
       for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
+      // npm's web OTP reads authUrl/doneUrl from the 401's JSON body.
+      if (err instanceof OtpRequired && !wantsHtml(req)) return reply.code(err.status).send({ error: err.message, ...err.body });
       return send(err.status, err.message);
     }
     const status = (err as FastifyError).statusCode;
@@ -107,13 +112,19 @@ export async function startApp({ settings, store, blobs, logger, secretKey, cloc
   });
 
   const limiter = new Limiter(settings.rateLimitStore === 'redis' ? new RedisCounterStore(settings.redisUrl) : new DbCounterStore(store.db), clock);
-  const secondFactor = { db: store.db, key: secretKey, limiter, clock };
+  const webLogins = { db: store.db, key: secretKey, limiter, clock, publicUrl: () => base.url };
+  const secondFactor = { db: store.db, key: secretKey, limiter, clock, offerWebOtp: webOtpOffer(webLogins) };
   gate.addWriteCheck(secondFactorCheck(secondFactor));
   registerUserRoutes(app, { db: store.db, gate, signup: settings.signup, secondFactor });
+  // npm login/adduser in the browser, and npm's web OTP (the pages are in the web UI below).
+  registerWebLoginRoutes(app, webLogins);
   registerEmailRoutes(app, { db: store.db, clock });
   registerNpmRoutes(app, { packages, gate, downloads, clock });
   // GET / (JSON for clients, the home page for browsers) and the pages under /-/web/.
   const web = new WebUi({ db: store.db, packages, gate, signup: settings.signup, secretKey, secondFactor, clock, publicUrl: () => base.url });
+  // Two-factor settings on the account page, and the pages npm's web login and web OTP send the user to.
+  registerTwoFactor(web);
+  web.extend((scope) => registerWebLoginPages(scope, web));
   web.register(app);
 
   await app.listen({ host: settings.host, port: settings.port });

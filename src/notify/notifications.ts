@@ -20,6 +20,7 @@ const NOTICES: Partial<Record<string, (d: Data) => { what: string; details: stri
   [EventKind.UserPasswordChanged]: (d) => ({ what: d.reset ? 'Your password was reset' : 'Your password was changed', details: [] }),
   [EventKind.UserMfaEnabled]: () => ({ what: 'Two-factor authentication was enabled', details: [] }),
   [EventKind.UserMfaDisabled]: () => ({ what: 'Two-factor authentication was disabled', details: [] }),
+  [EventKind.UserMfaModeChanged]: (d) => ({ what: 'The two-factor authentication mode was changed', details: [`from: ${String(d.from)}`, `to: ${String(d.mode)}`] }),
   [EventKind.RecoveryCodeUsed]: (d) => ({ what: 'A recovery code was used to sign in', details: [`recovery codes left: ${String(d.remaining ?? '?')}`] }),
   [EventKind.RecoveryCodesRegenerated]: () => ({ what: 'New recovery codes were generated (the old ones no longer work)', details: [] }),
   [EventKind.TokenCreated]: (d) => ({ what: 'A new access token was created', details: [`name: ${String(d.name)}`, `read-only: ${d.readonly ? 'yes' : 'no'}`] }),

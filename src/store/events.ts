@@ -18,6 +18,7 @@ export const EventKind = {
   UserEmailVerified: 'user.email-verified',
   UserMfaDisabled: 'user.mfa-disabled',
   UserMfaEnabled: 'user.mfa-enabled',
+  UserMfaModeChanged: 'user.mfa-mode-changed',
   UserPasswordChanged: 'user.password-changed',
   UserPasswordResetRequested: 'user.password-reset-requested',
   UserVerificationRequested: 'user.verification-requested',

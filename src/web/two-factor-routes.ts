@@ -1,0 +1,148 @@
+// Two-factor settings on the web: enrol, confirm, change mode, new recovery codes, turn off. Each change records
+// its event through the accounts functions (user.mfa-enabled, user.mfa-mode-changed, user.recovery-codes-regenerated,
+// user.recovery-code-used, user.mfa-disabled), and the notifier emails the account from those events. Every code
+// typed here counts against the same per-account limit as npm's one-time passwords.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Rules } from '../accounts/limits.ts';
+import { isEnabledMode, setMfaMode } from '../accounts/mfa-mode.ts';
+import { beginEnrolment, confirmEnrolment, disableMfa, regenerateRecoveryCodes } from '../accounts/totp.ts';
+import { ClientError } from '../errors.ts';
+import type { UserRow } from '../store/schema.ts';
+import { checkCode } from './code-check.ts';
+import { AccountSlot } from './pages/account.ts';
+import { actionPage, enrolPage, recoveryCodesPage, twoFactorSection, type TwoFactorAction } from './pages/two-factor.ts';
+import type { WebUi } from './routes.ts';
+
+type Form = Record<string, string | undefined>;
+
+const field = (req: FastifyRequest, name: string): string => {
+  const v = (req.body as Form | null)?.[name];
+  return typeof v === 'string' ? v : '';
+};
+
+const see = (reply: FastifyReply, location: string) => reply.code(303).header('location', location).send();
+
+const NOTICES: Record<string, string> = {
+  disabled: 'Two-factor authentication is off.',
+  mode: 'The two-factor mode was changed.',
+  unchanged: 'That is already the mode.',
+};
+
+const ACTIONS = new Set<TwoFactorAction>(['mode', 'recovery-codes', 'disable']);
+
+export function registerTwoFactor(web: WebUi): void {
+  const { db, clock, publicUrl } = web.deps;
+  const secondFactor = web.deps.secondFactor;
+  const key = secondFactor.key;
+  const issuer = () => {
+    try {
+      return `Bulwark (${new URL(publicUrl()).host})`;
+    } catch {
+      return 'Bulwark';
+    }
+  };
+
+  web.setAccountSection(AccountSlot.TwoFactor, async ({ req, user, csrf }) => {
+    const left = user.totp_mode === 'disabled' ? 0 : (await db.selectFrom('recovery_codes').select('id').where('user_id', '=', user.id).where('used_at', 'is', null).execute()).length;
+    const flag = (req.query as Record<string, unknown> | undefined)?.['two-factor'];
+    return twoFactorSection({ mode: isEnabledMode(user.totp_mode) ? user.totp_mode : 'disabled', csrf, recoveryCodesLeft: left, notice: typeof flag === 'string' ? (NOTICES[flag] ?? null) : null });
+  });
+
+  web.extend((scope: FastifyInstance) => {
+    /** The signed-in user, or null after sending the browser to sign in (and back to the account page). */
+    async function signedIn(req: FastifyRequest, reply: FastifyReply) {
+      const session = await web.sessions.current(req);
+      if (!session) {
+        await see(reply, '/-/web/signin?next=%2F-%2Fweb%2Faccount');
+        return null;
+      }
+      return session.user;
+    }
+
+    scope.post('/-/web/account/two-factor/enrol', async (req, reply) => {
+      const user = await signedIn(req, reply);
+      if (!user) return reply;
+      if (user.totp_mode !== 'disabled') return see(reply, '/-/web/account#two-factor');
+      const { secret, qrSvg } = await beginEnrolment(db, key, user, issuer());
+      return web.send(reply, 200, enrolPage({ viewer: { name: user.name }, csrf: await web.csrf.token(req, reply), qrSvg, secret, mode: 'auth-and-writes' }));
+    });
+
+    scope.post('/-/web/account/two-factor/confirm', async (req, reply) => {
+      const user = await signedIn(req, reply);
+      if (!user) return reply;
+      const csrf = await web.csrf.token(req, reply);
+      if (user.totp_mode !== 'disabled') return web.sendError(req, reply, 409, 'Two-factor authentication is already on. To use another device, turn it off and set it up again.');
+      if (!user.totp_secret) return see(reply, '/-/web/account#two-factor');
+      const mode = field(req, 'mode');
+      const again = (status: number, error: string) => web.send(reply, status, enrolPage({ viewer: { name: user.name }, csrf, mode: isEnabledMode(mode) ? mode : 'auth-and-writes', error }));
+      if (!isEnabledMode(mode)) return again(400, 'Choose when a code is asked for.');
+      const attempt: Array<[typeof Rules.secondFactor, string]> = [[Rules.secondFactor, String(user.id)]];
+      try {
+        await secondFactor.limiter.check(attempt, 'one-time passwords');
+      } catch (err) {
+        if (!(err instanceof ClientError) || err.status !== 429) throw err;
+        for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
+        return again(429, err.message.replace(/^./, (c) => c.toUpperCase()) + '.');
+      }
+      let codes: string[];
+      try {
+        codes = await confirmEnrolment(db, key, user.id, field(req, 'otp').trim(), mode, clock());
+      } catch (err) {
+        if (!(err instanceof ClientError)) throw err;
+        await secondFactor.limiter.fail(attempt);
+        return again(401, 'That code is not right. Check that the time on your phone is correct, and enter the code the app shows now.');
+      }
+      await secondFactor.limiter.reset(attempt);
+      return web.send(reply, 200, recoveryCodesPage({ viewer: { name: user.name }, csrf, codes, fresh: true }));
+    });
+
+    scope.get<{ Params: { action: string } }>('/-/web/account/two-factor/:action', async (req, reply) => {
+      const user = await signedIn(req, reply);
+      if (!user) return reply;
+      const action = req.params.action as TwoFactorAction;
+      if (!ACTIONS.has(action)) return web.sendError(req, reply, 404, 'Not found');
+      if (!isEnabledMode(user.totp_mode)) return see(reply, '/-/web/account#two-factor');
+      return web.send(reply, 200, actionPage({ action, viewer: { name: user.name }, csrf: await web.csrf.token(req, reply), mode: user.totp_mode }));
+    });
+
+    /** A management step: needs two-factor on and a current code; a wrong one comes back on the step's own page. */
+    const step = (action: TwoFactorAction, totpOnly: boolean, apply: (user: UserRow, req: FastifyRequest, reply: FastifyReply, csrf: string) => Promise<unknown>) => async (req: FastifyRequest, reply: FastifyReply) => {
+      const user = await signedIn(req, reply);
+      if (!user) return reply;
+      if (!isEnabledMode(user.totp_mode)) return see(reply, '/-/web/account#two-factor');
+      const csrf = await web.csrf.token(req, reply);
+      const checked = await checkCode(secondFactor, reply, user.id, field(req, 'otp'), { totpOnly });
+      if (!checked.ok) {
+        req.log.info({ cause: `two-factor-${action}-refused` }, 'second factor refused');
+        return web.send(reply, checked.status, actionPage({ action, viewer: { name: user.name }, csrf, mode: user.totp_mode, error: checked.message }));
+      }
+      return apply(user, req, reply, csrf);
+    };
+
+    scope.post(
+      '/-/web/account/two-factor/mode',
+      step('mode', true, async (user, req, reply) => {
+        const mode = field(req, 'mode');
+        if (!isEnabledMode(mode)) return web.sendError(req, reply, 400, 'Choose “Authorization and writes” or “Authorization only”.');
+        const changed = await setMfaMode(db, user.id, mode, clock());
+        return see(reply, `/-/web/account?two-factor=${changed ? 'mode' : 'unchanged'}#two-factor`);
+      }),
+    );
+
+    scope.post(
+      '/-/web/account/two-factor/recovery-codes',
+      step('recovery-codes', true, async (user, _req, reply, csrf) => {
+        const codes = await regenerateRecoveryCodes(db, user.id, clock());
+        return web.send(reply, 200, recoveryCodesPage({ viewer: { name: user.name }, csrf, codes, fresh: false }));
+      }),
+    );
+
+    scope.post(
+      '/-/web/account/two-factor/disable',
+      step('disable', false, async (user, _req, reply) => {
+        await disableMfa(db, user.id, user.id, clock());
+        return see(reply, '/-/web/account?two-factor=disabled#two-factor');
+      }),
+    );
+  });
+}
