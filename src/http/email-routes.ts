@@ -1,35 +1,30 @@
-// The pages behind the links Bulwark emails: verifying an address. (Password reset joins it with the account pages.)
-import type { FastifyInstance, FastifyReply } from 'fastify';
+// The pages behind the links Bulwark emails: verifying an address (the password-reset page lives with the account
+// settings in web/settings-routes.ts). Registered inside the web UI's scope, so the page has the site's layout,
+// security headers and signed-in header.
+import type { FastifyInstance } from 'fastify';
 import { EmailPurpose, consumeEmailToken } from '../accounts/email-tokens.ts';
 import { ClientError } from '../errors.ts';
-import type { Db } from '../store/db.ts';
 import { EventKind, recordEvent } from '../store/events.ts';
+import { linkResultPage } from '../web/pages/settings.ts';
+import type { WebUi } from '../web/routes.ts';
 
-export type EmailRouteDeps = { db: Db; clock: () => number };
-
-const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-
-function page(reply: FastifyReply, status: number, title: string, message: string) {
-  return reply
-    .code(status)
-    .header('content-type', 'text/html; charset=utf-8')
-    .header('content-security-policy', "default-src 'none'; base-uri 'none'; frame-ancestors 'none'")
-    .header('cache-control', 'no-store')
-    .send(`<!doctype html><html lang="en"><meta charset="utf-8"><title>${escape(title)}</title><h1>${escape(title)}</h1><p>${escape(message)}</p></html>`);
-}
-
-export function registerEmailRoutes(app: FastifyInstance, { db, clock }: EmailRouteDeps): void {
-  app.get<{ Querystring: { token?: string } }>('/-/web/verify-email', async (req, reply) => {
+export function registerEmailRoutes(scope: FastifyInstance, web: WebUi): void {
+  const { db, clock } = web.deps;
+  scope.get<{ Querystring: { token?: string } }>('/-/web/verify-email', async (req, reply) => {
+    const ctx = await web.context(req, reply);
+    const next = ctx.viewer ? { href: '/-/web/account', label: 'Go to your account' } : { href: '/-/web/signin', label: 'Sign in' };
     try {
       const user = await consumeEmailToken(db, String(req.query.token ?? ''), EmailPurpose.VerifyEmail, clock(), async (trx, user) => {
         await trx.updateTable('users').set({ email_verified: 1 }).where('id', '=', user.id).execute();
         await recordEvent(trx, { kind: EventKind.UserEmailVerified, subject: user.name, actorId: user.id, data: { email: user.email } }, clock());
         return user;
       });
-      return page(reply, 200, 'Email address verified', `Thank you, ${user.name}: ${user.email} is verified. You can now publish packages.`);
+      const message = `Thank you, ${user.name}: ${user.email} is verified. You can now publish packages.`;
+      return web.send(reply, 200, linkResultPage({ ok: true, title: 'Email address verified', message, viewer: ctx.viewer, action: next }));
     } catch (err) {
-      if (err instanceof ClientError) return page(reply, err.status, 'This link cannot be used', err.message);
-      throw err;
+      if (!(err instanceof ClientError)) throw err;
+      const action = ctx.viewer ? { href: '/-/web/account#email', label: 'Send a new link from your account' } : { href: '/-/web/signin?next=%2F-%2Fweb%2Faccount', label: 'Sign in to send a new link' };
+      return web.send(reply, err.status, linkResultPage({ ok: false, title: 'This link cannot be used', message: err.message, viewer: ctx.viewer, action }));
     }
   });
 }

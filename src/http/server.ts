@@ -15,6 +15,7 @@ import { registerNpmRoutes } from './npm-routes.ts';
 import { registerUserRoutes } from './user-routes.ts';
 import { WebUi, wantsHtml } from '../web/routes.ts';
 import { registerEmailRoutes } from './email-routes.ts';
+import { registerSettings } from '../web/settings-routes.ts';
 import { OtpRequired, secondFactorCheck } from './second-factor.ts';
 import { registerWebLoginRoutes, webOtpOffer } from './web-login.ts';
 import { registerTwoFactor } from '../web/two-factor-routes.ts';
@@ -35,8 +36,13 @@ export type AppDeps = {
   clock?: () => number;
 };
 
-/** Tokens appear in logout URLs (DELETE /-/user/token/…): never let one reach a log line. */
-export const redactUrl = (url: string) => url.replace(/(\/-\/user\/token\/)[^/?]+/, '$1[redacted]').replace(/bwk_[0-9A-Za-z]{42}/g, 'bwk_[redacted]');
+/** Tokens appear in logout URLs (DELETE /-/user/token/…) and emailed links: never let one reach a log line. */
+export const redactUrl = (url: string) =>
+  url
+    .replace(/(\/-\/user\/token\/)[^/?]+/, '$1[redacted]')
+    .replace(/bwk_[0-9A-Za-z]{42}/g, 'bwk_[redacted]')
+    // Emailed links (verify-email, reset-password) carry their single-use secret in the query.
+    .replace(/([?&]token=)[^&#]+/g, '$1[redacted]');
 
 /** One line per request, after the response, with the URL's secrets removed. */
 class RequestLog extends LogController {
@@ -118,10 +124,12 @@ export async function startApp({ settings, store, blobs, logger, secretKey, cloc
   registerUserRoutes(app, { db: store.db, gate, signup: settings.signup, secondFactor });
   // npm login/adduser in the browser, and npm's web OTP (the pages are in the web UI below).
   registerWebLoginRoutes(app, webLogins);
-  registerEmailRoutes(app, { db: store.db, clock });
   registerNpmRoutes(app, { packages, gate, downloads, clock });
   // GET / (JSON for clients, the home page for browsers) and the pages under /-/web/.
   const web = new WebUi({ db: store.db, packages, gate, signup: settings.signup, secretKey, secondFactor, clock, publicUrl: () => base.url });
+  // The pages behind emailed links, and the account settings (email, password, security history, password reset).
+  web.extend((scope) => registerEmailRoutes(scope, web));
+  registerSettings(web);
   // Two-factor settings on the account page, and the pages npm's web login and web OTP send the user to.
   registerTwoFactor(web);
   web.extend((scope) => registerWebLoginPages(scope, web));

@@ -17,7 +17,10 @@ type Data = Record<string, unknown>;
 
 /** Security notices: event kind → what happened, and the details worth showing. */
 const NOTICES: Partial<Record<string, (d: Data) => { what: string; details: string[] }>> = {
-  [EventKind.UserPasswordChanged]: (d) => ({ what: d.reset ? 'Your password was reset' : 'Your password was changed', details: [] }),
+  [EventKind.UserPasswordChanged]: (d) => ({
+    what: d.reset ? 'Your password was reset' : 'Your password was changed',
+    details: [...(typeof d.ip === 'string' ? [`from address: ${d.ip}`] : []), ...(d.reset ? ['every session was signed out'] : ['your other sessions were signed out; your access tokens still work'])],
+  }),
   [EventKind.UserMfaEnabled]: () => ({ what: 'Two-factor authentication was enabled', details: [] }),
   [EventKind.UserMfaDisabled]: () => ({ what: 'Two-factor authentication was disabled', details: [] }),
   [EventKind.UserMfaModeChanged]: (d) => ({ what: 'The two-factor authentication mode was changed', details: [`from: ${String(d.from)}`, `to: ${String(d.mode)}`] }),
@@ -36,16 +39,23 @@ export function mailHandler({ publicUrl, clock = Date.now }: Pick<NotifierDeps, 
     const base = publicUrl();
     const messages: Message[] = [];
     switch (event.kind) {
-      case EventKind.UserCreated:
-      case EventKind.UserVerificationRequested:
       case EventKind.UserEmailChanged: {
+        // The old address is told in every case, even if the new one was verified (or changed again) meanwhile.
+        if (typeof data.oldEmail === 'string') {
+          messages.push(securityNotice(data.oldEmail, user, 'The email address was changed', [`new address: ${typeof data.newEmail === 'string' ? data.newEmail : user.email}`], base));
+        }
+        // A later change supersedes this one, and its own event sends the link to the address the account has now.
+        if (user.email_verified || (typeof data.newEmail === 'string' && data.newEmail !== user.email)) break;
+        const token = await issueEmailToken(trx, user.id, user.email, EmailPurpose.VerifyEmail, clock());
+        messages.push(verificationEmail(user, `${base}/-/web/verify-email?token=${token}`, base));
+        break;
+      }
+      case EventKind.UserCreated:
+      case EventKind.UserVerificationRequested: {
         if (event.kind === EventKind.UserCreated && data.emailVerified) break;
         if (user.email_verified) break;
         const token = await issueEmailToken(trx, user.id, user.email, EmailPurpose.VerifyEmail, clock());
         messages.push(verificationEmail(user, `${base}/-/web/verify-email?token=${token}`, base));
-        if (event.kind === EventKind.UserEmailChanged && typeof data.oldEmail === 'string') {
-          messages.push(securityNotice(data.oldEmail, user, 'The email address was changed', [`new address: ${user.email}`], base));
-        }
         break;
       }
       case EventKind.UserPasswordResetRequested: {

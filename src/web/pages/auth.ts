@@ -21,6 +21,7 @@ export function signInPage(f: SignInForm): Html {
     </label>
     <button type="submit" class="primary">Sign in</button>
   </form>
+  <p class="center"><a href="/-/web/forgot-password">Forgot password?</a></p>
   <p class="muted center">New to this registry? <a href="/-/web/signup">Create an account</a></p>
 </section>`;
   return page({ title: 'Sign in', viewer: f.viewer, width: 'narrow', body });
