@@ -4,22 +4,14 @@
 // CSRF tokens, and the limit on guessing. Then the enrolment page in a real Chromium, with a screenshot.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Secret, TOTP } from 'otpauth';
 import { browserUrl, launchBrowser, type TestBrowser } from '../helpers/browser.ts';
 import { DB_KINDS } from '../helpers/db.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
 import { startSmtp, type Smtp } from '../helpers/smtp.ts';
+import { codeAt, wrongCodeAt } from '../helpers/totp.ts';
 import { WebClient, csrfIn } from '../helpers/web-client.ts';
 
 const PASSWORD = 'correct-horse-battery'; // what the registry helper gives its users
-
-export const codeAt = (secret: string, t: number): string => new TOTP({ secret: Secret.fromBase32(secret), algorithm: 'SHA1', digits: 6, period: 30 }).generate({ timestamp: t });
-
-/** A code that is wrong now: the right one with its first digit changed. */
-const wrongCodeAt = (secret: string, t: number): string => {
-  const right = codeAt(secret, t);
-  return `${(Number(right[0]) + 5) % 10}${right.slice(1)}`;
-};
 
 function movableClock() {
   let now = Date.now();
