@@ -21,7 +21,7 @@ function emailSection(v: CredentialsView): Html {
   const unverified = u.email_verified === 1
     ? null
     : html`<div class="verify-box">
-    <p><strong>${u.email}</strong> is not verified yet. Open the link we emailed to it; until then you can install packages but not publish them, and the address cannot be used to reset your password.</p>
+    <p><strong>${u.email}</strong> is not verified yet. Until it is, you cannot publish or reset your password by email.</p>
     <form method="post" action="/-/web/account/email/verify" class="inline">${csrfField(v.csrf)}<button type="submit" class="secondary small">Resend verification email</button></form>
   </div>`;
   return html`<section class="panel settings" id="email">
