@@ -31,6 +31,7 @@ const DESCRIBE: Record<string, (d: Data) => { what: string; details: string[] }>
   [EventKind.UserEmailVerified]: (d) => ({ what: 'Email address verified', details: text(d.email) ? [text(d.email)!] : [] }),
   [EventKind.UserMfaEnabled]: (d) => ({ what: 'Two-factor authentication enabled', details: typeof d.mode === 'string' && MODES[d.mode] ? [MODES[d.mode]!] : [] }),
   [EventKind.UserMfaDisabled]: () => ({ what: 'Two-factor authentication disabled', details: [] }),
+  [EventKind.UserMfaModeChanged]: (d) => ({ what: 'Two-factor authentication mode changed', details: typeof d.mode === 'string' && MODES[d.mode] ? [`now ${MODES[d.mode]!}`] : [] }),
   [EventKind.RecoveryCodeUsed]: (d) => ({ what: 'Signed in with a recovery code', details: typeof d.remaining === 'number' ? [`${d.remaining} recovery ${d.remaining === 1 ? 'code' : 'codes'} left`] : [] }),
   [EventKind.RecoveryCodesRegenerated]: () => ({ what: 'New recovery codes generated', details: ['the previous codes no longer work'] }),
   [EventKind.TokenCreated]: (d) => ({

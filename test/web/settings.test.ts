@@ -447,6 +447,7 @@ describe('security events as sentences (pure)', () => {
     assert.deepEqual(describeSecurityEvent(row('user.email-changed', { oldEmail: 'a@x.org', newEmail: 'b@x.org' }))?.details, ['from a@x.org', 'to b@x.org']);
     assert.deepEqual(describeSecurityEvent(row('user.mfa-enabled', { mode: 'auth-and-writes' }))?.details, ['for signing in and for publishing and other changes']);
     assert.equal(describeSecurityEvent(row('user.mfa-disabled', {}))?.what, 'Two-factor authentication disabled');
+    assert.deepEqual(describeSecurityEvent(row('user.mfa-mode-changed', { from: 'auth-only', mode: 'auth-and-writes' }))?.details, ['now for signing in and for publishing and other changes']);
     assert.deepEqual(describeSecurityEvent(row('user.recovery-code-used', { remaining: 1 }))?.details, ['1 recovery code left']);
     assert.equal(describeSecurityEvent(row('user.recovery-codes-regenerated', {}))?.what, 'New recovery codes generated');
     assert.deepEqual(describeSecurityEvent(row('token.created', { tokenId: 9, name: 'ci', kind: 'session', readonly: true }))?.details, ['named “ci”', 'read-only', 'by npm login']);
