@@ -5,13 +5,12 @@
 // grant twice or for another account.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { beginEnrolment, confirmEnrolment } from '../../src/accounts/totp.ts';
 import { DB_KINDS } from '../helpers/db.ts';
 import { body, publishDoc } from '../helpers/packages.ts';
-import { TEST_SECRET_KEY, startRegistry, type TestRegistry } from '../helpers/registry.ts';
+import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
 import { startSmtp, type Smtp } from '../helpers/smtp.ts';
 import { WebClient, csrfIn } from '../helpers/web-client.ts';
-import { codeAt } from '../helpers/totp.ts';
+import { codeAt, enableMfa, signInWithCode } from '../helpers/totp.ts';
 
 const PASSWORD = 'correct-horse-battery';
 
@@ -21,24 +20,6 @@ function movableClock() {
 }
 
 const pathOf = (url: string) => new URL(url).pathname;
-
-/** Turns on two-factor authentication for a user directly; returns the seed. */
-export async function enableMfa(r: TestRegistry, name: string, mode: 'auth-only' | 'auth-and-writes', now: number): Promise<string> {
-  const user = await r.store.db.selectFrom('users').selectAll().where('name', '=', name).executeTakeFirstOrThrow();
-  const { secret } = await beginEnrolment(r.store.db, TEST_SECRET_KEY, user, 'test');
-  await confirmEnrolment(r.store.db, TEST_SECRET_KEY, user.id, codeAt(secret, now), mode, now);
-  return secret;
-}
-
-/** Signs in through both steps (password, then code); the caller must have moved the clock past the last code used. */
-export async function signInWithCode(web: WebClient, name: string, secret: string, now: number, next?: string) {
-  const first = await web.signIn(name, PASSWORD, next);
-  assert.equal(first.status, 200, 'the code step');
-  const ticket = /name="ticket" value="([^"]+)"/.exec(first.text)![1]!;
-  const done = await web.post('/-/web/signin/otp', { _csrf: csrfIn(first.text), ticket, otp: codeAt(secret, now), ...(next ? { next } : {}) });
-  assert.equal(done.status, 303, done.text);
-  return done;
-}
 
 async function startLogin(r: TestRegistry, body: unknown = {}) {
   const res = await r.request('POST', '/-/v1/login', { body });
