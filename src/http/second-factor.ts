@@ -1,6 +1,8 @@
 // The second-factor rule of the write gate: accounts in "auth-and-writes" mode must send a current one-time password
 // (npm's `npm-otp` header, from --otp or npm's prompt) with every write. npm retries a 401 carrying
-// `WWW-Authenticate: OTP` after asking the user for the code. Wrong codes count against the account's limit.
+// `WWW-Authenticate: OTP` after asking the user for the code; on a terminal npm 11 instead opens the authUrl the 401's
+// body names (web OTP, see web-login.ts) and retries with the grant it then collects. Wrong codes count against the
+// account's limit.
 import type { FastifyRequest } from 'fastify';
 import { Rules, type Limiter } from '../accounts/limits.ts';
 import { checkSecondFactor } from '../accounts/totp.ts';
