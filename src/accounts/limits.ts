@@ -131,14 +131,18 @@ export class Limiter {
     }
   }
 
-  async fail(attempt: Attempt): Promise<void> {
+  /** Counts a failure against every counter; returns the rules whose counter this failure blocked for the first time in its window. */
+  async fail(attempt: Attempt): Promise<Rule[]> {
     const now = this.#clock();
+    const newlyBlocked: Rule[] = [];
     for (const [rule, key] of attempt) {
       const k = `${rule.name}:${key}`;
       const failures = await this.#store.fail(k, now, rule.windowMs);
       const ms = blockFor(rule, failures);
       if (ms > 0) await this.#store.block(k, now + ms, rule.windowMs);
+      if (failures === rule.free + 1) newlyBlocked.push(rule);
     }
+    return newlyBlocked;
   }
 
   async reset(attempt: Attempt): Promise<void> {
@@ -161,9 +165,10 @@ export class Limiter {
 
 /**
  * Runs a password check under the limits: refuses while blocked, counts a failure, clears the account+address counter
- * on success and remembers the address.
+ * on success and remembers the address. onAccountLocked runs once per window, when the account-wide counter first
+ * blocks (the account is under attack: its owner is told).
  */
-export async function limitedPasswordCheck<T>(limiter: Limiter, account: string, address: string, check: () => Promise<T | null>): Promise<T | null> {
+export async function limitedPasswordCheck<T>(limiter: Limiter, account: string, address: string, check: () => Promise<T | null>, onAccountLocked?: () => Promise<void>): Promise<T | null> {
   const known = await limiter.isKnownAddress(account, address);
   const attempt: Attempt = [
     [Rules.passwordAccountAddress, `${account}:${address}`],
@@ -173,7 +178,8 @@ export async function limitedPasswordCheck<T>(limiter: Limiter, account: string,
   await limiter.check(known ? attempt : [...attempt, ...accountWide], 'sign-in attempts');
   const result = await check();
   if (result === null) {
-    await limiter.fail([...attempt, ...accountWide]);
+    const newlyBlocked = await limiter.fail([...attempt, ...accountWide]);
+    if (onAccountLocked && newlyBlocked.includes(Rules.passwordAccount)) await onAccountLocked();
     return null;
   }
   await limiter.reset([attempt[0]!]);

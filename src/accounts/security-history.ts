@@ -13,6 +13,9 @@ type Data = Record<string, unknown>;
 const text = (v: unknown): string | null => (typeof v === 'string' && v ? v.slice(0, 200) : typeof v === 'number' ? String(v) : null);
 const from = (d: Data): string[] => (text(d.ip) ? [`from ${text(d.ip)}`] : []);
 
+const by = (d: Data): string[] => (text(d.by) ? [`by ${text(d.by)}`] : []);
+const reason = (d: Data): string[] => (text(d.reason) ? [`reason: ${text(d.reason)}`] : []);
+
 const MODES: Record<string, string> = { 'auth-only': 'for signing in', 'auth-and-writes': 'for signing in and for publishing and other changes' };
 
 const DESCRIBE: Record<string, (d: Data) => { what: string; details: string[] }> = {
@@ -38,6 +41,17 @@ const DESCRIBE: Record<string, (d: Data) => { what: string; details: string[] }>
     what: 'Access token created',
     details: [...(text(d.name) ? [`named “${text(d.name)}”`] : []), ...(d.readonly ? ['read-only'] : []), ...(d.kind === 'session' ? ['by npm login'] : [])],
   }),
+  [EventKind.UserDisabled]: (d) => ({ what: 'Account disabled by an administrator', details: [...by(d), ...reason(d)] }),
+  [EventKind.UserEnabled]: (d) => ({ what: 'Account enabled again by an administrator', details: [...by(d), ...reason(d)] }),
+  [EventKind.UserDeleted]: (d) => ({ what: 'Account deleted by an administrator', details: [...by(d), ...reason(d)] }),
+  [EventKind.UserPasswordResetForced]: (d) => ({ what: 'Password reset by an administrator; everything signed out', details: [...by(d), ...reason(d)] }),
+  [EventKind.UserRecoveryStarted]: (d) => ({
+    what: 'Account recovery started by an administrator',
+    details: [...by(d), ...reason(d), ...(text(d.newEmail) ? [`new address ${text(d.newEmail)}`] : []), ...(d.disableMfa ? ['removes two-factor authentication'] : [])],
+  }),
+  [EventKind.UserRecoveredByAdmin]: (d) => ({ what: 'Account recovered by an administrator; everything signed out', details: by(d) }),
+  [EventKind.UserRecoveryCancelled]: (d) => ({ what: 'Account recovery cancelled', details: [...by(d), ...reason(d)] }),
+  [EventKind.UserSignInLocked]: (d) => ({ what: 'Sign-in blocked after many wrong passwords', details: from(d) }),
   [EventKind.TokenRevoked]: (d) => ({ what: 'Access token revoked', details: typeof d.tokenId === 'number' ? [`token #${d.tokenId}`] : [] }),
 };
 

@@ -57,3 +57,13 @@ export async function markEmailVerified(db: Db, user: UserRow, actorId: number |
     await recordEvent(trx, { kind: EventKind.UserEmailVerified, subject: user.name, actorId, data: { email: user.email } }, now);
   });
 }
+
+/**
+ * Records that sign-in to an account was blocked after many wrong passwords (its owner is emailed). Names that are
+ * not accounts record nothing, so guessing names cannot fill the event log.
+ */
+export async function recordSignInLocked(db: Db, name: string, ip: string, now = Date.now()): Promise<void> {
+  const user = await findUser(db, name);
+  if (!user || user.deleted_at !== null) return;
+  await db.transaction().execute((trx) => recordEvent(trx, { kind: EventKind.UserSignInLocked, subject: user.name, actorId: null, data: { ip } }, now));
+}

@@ -13,6 +13,7 @@ import type { Store } from '../store/db.ts';
 import { Gate } from './gate.ts';
 import { registerNpmRoutes } from './npm-routes.ts';
 import { registerUserRoutes } from './user-routes.ts';
+import { registerAdminRoutes } from '../web/admin-routes.ts';
 import { WebUi, wantsHtml } from '../web/routes.ts';
 import { registerEmailRoutes } from './email-routes.ts';
 import { registerSettings } from '../web/settings-routes.ts';
@@ -130,6 +131,8 @@ export async function startApp({ settings, store, blobs, logger, secretKey, cloc
   // The pages behind emailed links, and the account settings (email, password, security history, password reset).
   web.extend((scope) => registerEmailRoutes(scope, web));
   registerSettings(web);
+  // Administrators' account pages (list, find, disable, enable, delete, force a reset, recovery).
+  web.extend((scope) => registerAdminRoutes(scope, web));
   // Two-factor settings on the account page, and the pages npm's web login and web OTP send the user to.
   registerTwoFactor(web);
   web.extend((scope) => registerWebLoginPages(scope, web));

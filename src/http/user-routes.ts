@@ -1,6 +1,6 @@
 // Identity routes npm uses: ping, whoami, the legacy CouchDB-style login/adduser that returns a token, and logout.
 import type { FastifyInstance } from 'fastify';
-import { checkPassword, createUser, findUser, usernameProblem } from '../accounts/users.ts';
+import { checkPassword, createUser, findUser, recordSignInLocked, usernameProblem } from '../accounts/users.ts';
 import { badRequest, forbidden, notFound, unauthorized } from '../errors.ts';
 import type { Db } from '../store/db.ts';
 import { createToken, revokeTokenBySecret } from '../tokens/service.ts';
@@ -40,8 +40,10 @@ export function registerUserRoutes(app: FastifyInstance, { db, gate, signup, sec
     const user =
       !(await findUser(db, name)) && typeof body.email === 'string'
         ? await signUp(name, password, body.email)
-        : await limitedPasswordCheck(secondFactor.limiter, name, req.ip, () => checkPassword(db, name, password));
+        : await limitedPasswordCheck(secondFactor.limiter, name, req.ip, () => checkPassword(db, name, password), () => recordSignInLocked(db, name, req.ip, secondFactor.clock()));
     if (!user) throw unauthorized('incorrect username or password');
+    // Said only to someone who knew the password.
+    if (user.disabled_at !== null) throw forbidden('this account has been disabled: contact the registry’s administrators');
     if (user.totp_mode !== 'disabled') await requireOtp(secondFactor, req, user.id, 'signing in');
     const { token } = await createToken(db, { userId: user.id, userName: name, name: `login from ${clientName}`, kind: 'session' });
     return reply.code(201).send({

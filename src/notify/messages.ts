@@ -23,6 +23,14 @@ export function passwordResetEmail(user: Account, link: string, base: string): M
   };
 }
 
+export function forcedResetEmail(user: Account, link: string, reason: string, base: string): Message {
+  return {
+    to: user.email,
+    subject: 'Your password must be reset',
+    text: `Hello ${user.name},\n\nThe registry's administrators have reset the password of your account and signed out every session and token (reason: ${reason}). Choose a new password by opening this link within one hour:\n\n${link}\n\nIf the link has expired, use "Forgot password" on the sign-in page. Then create new tokens for your tools.${footer(base)}`,
+  };
+}
+
 /** A notice that something security-relevant happened to the account. */
 export function securityNotice(to: string, user: Account, what: string, details: string[], base: string): Message {
   const lines = details.length ? `\n\n${details.map((d) => `  ${d}`).join('\n')}` : '';

@@ -9,7 +9,7 @@ import { Consumer, EventKind } from '../store/events.ts';
 import type { Database, EventRow } from '../store/schema.ts';
 import type { Mailer, Message } from './mailer.ts';
 import { drainOutbox, enqueue } from './outbox.ts';
-import { passwordResetEmail, securityNotice, verificationEmail } from './messages.ts';
+import { forcedResetEmail, passwordResetEmail, securityNotice, verificationEmail } from './messages.ts';
 
 export type NotifierDeps = { db: Db; mailer: Mailer; publicUrl: () => string; logger: Logger; clock?: () => number };
 
@@ -28,6 +28,26 @@ const NOTICES: Partial<Record<string, (d: Data) => { what: string; details: stri
   [EventKind.RecoveryCodesRegenerated]: () => ({ what: 'New recovery codes were generated (the old ones no longer work)', details: [] }),
   [EventKind.TokenCreated]: (d) => ({ what: 'A new access token was created', details: [`name: ${String(d.name)}`, `read-only: ${d.readonly ? 'yes' : 'no'}`] }),
   [EventKind.SessionCreated]: (d) => ({ what: 'There was a new sign-in from a new device or address', details: [`address: ${String(d.ip)}`, `browser: ${String(d.userAgent)}`] }),
+  [EventKind.UserDisabled]: (d) => ({ what: 'Your account was disabled by the registry’s administrators', details: [`reason: ${String(d.reason)}`] }),
+  [EventKind.UserEnabled]: (d) => ({ what: 'Your account was enabled again by the registry’s administrators', details: [`reason: ${String(d.reason)}`] }),
+  [EventKind.UserRecoveryStarted]: (d) => ({
+    what: 'An administrator started an account recovery',
+    details: [
+      ...(d.newEmail ? [`the email address will change to: ${String(d.newEmail)}`] : []),
+      ...(d.disableMfa ? ['two-factor authentication will be removed'] : []),
+      `it takes effect after: ${new Date(Number(d.notBefore)).toUTCString()}`,
+      'if you did not ask for this, contact the registry’s administrators before then to stop it',
+    ],
+  }),
+  [EventKind.UserRecoveredByAdmin]: (d) => ({
+    what: 'An administrator completed the recovery of your account',
+    details: ['every session and token was signed out', 'choose a new password with “Forgot password” on the sign-in page', ...(d.newEmail ? ['verify the new email address first, with the link sent to it'] : [])],
+  }),
+  [EventKind.UserRecoveryCancelled]: (d) => ({ what: 'The pending recovery of your account was cancelled', details: [`reason: ${String(d.reason)}`] }),
+  [EventKind.UserSignInLocked]: (d) => ({
+    what: 'Sign-in was temporarily blocked after many wrong passwords',
+    details: [`from address: ${String(d.ip)}`, 'your own sign-ins from addresses you used before are not blocked', 'if these were not you, consider enabling two-factor authentication'],
+  }),
 };
 
 /** Turns an event into queued emails. The link token, the queued email and the cursor commit together. */
@@ -63,6 +83,12 @@ export function mailHandler({ publicUrl, clock = Date.now }: Pick<NotifierDeps, 
         if (!user.email_verified) break;
         const token = await issueEmailToken(trx, user.id, user.email, EmailPurpose.ResetPassword, clock());
         messages.push(passwordResetEmail(user, `${base}/-/web/reset-password?token=${token}`, base));
+        break;
+      }
+      case EventKind.UserPasswordResetForced: {
+        if (!user.email_verified) break;
+        const token = await issueEmailToken(trx, user.id, user.email, EmailPurpose.ResetPassword, clock());
+        messages.push(forcedResetEmail(user, `${base}/-/web/reset-password?token=${token}`, String(data.reason ?? ''), base));
         break;
       }
       case EventKind.SessionCreated: {

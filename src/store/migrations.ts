@@ -185,6 +185,13 @@ const MIGRATIONS: Record<string, Builder> = {
         .execute();
     },
   }),
+  '0005-admin-users': () => ({
+    async up(db: Kysely<unknown>) {
+      // A deleted account keeps its row (published versions and events name it) and its name stays taken for good,
+      // so no one can later sign up under the name of a removed account and inherit its reputation.
+      await db.schema.alterTable('users').addColumn('deleted_at', 'bigint').execute();
+    },
+  }),
 };
 
 class CodeMigrations implements MigrationProvider {

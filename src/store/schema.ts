@@ -36,6 +36,8 @@ export type UsersTable = {
   totp_mode: Generated<string>;
   totp_last_step: Generated<number>;
   disabled_at: Generated<number | null>;
+  /** set when an administrator deleted the account: disabled for good, email and secrets scrubbed, name kept. */
+  deleted_at: Generated<number | null>;
 };
 
 export type TokensTable = {

@@ -46,6 +46,8 @@ export async function resolveToken(db: Db, token: string, ip: string, now = Date
     .innerJoin('users', 'users.id', 'tokens.user_id')
     .select(['tokens.id as tokenId', 'tokens.readonly', 'tokens.expires_at', 'tokens.revoked_at', 'tokens.last_used_at', 'users.id as userId', 'users.name', 'users.email', 'users.is_admin', 'users.email_verified'])
     .where('tokens.token_hash', '=', hash)
+    // Disabling an account revokes its tokens too; this also covers a token made in the same instant.
+    .where('users.disabled_at', 'is', null)
     .executeTakeFirst();
   if (!row) return null;
   if (row.revoked_at !== null || (row.expires_at !== null && row.expires_at <= now)) return null;

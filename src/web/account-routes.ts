@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Rules, limitedPasswordCheck } from '../accounts/limits.ts';
 import { listSessions, revokeSession } from '../accounts/sessions.ts';
 import { checkSecondFactor } from '../accounts/totp.ts';
-import { checkPassword, createUser } from '../accounts/users.ts';
+import { checkPassword, createUser, recordSignInLocked } from '../accounts/users.ts';
 import { ClientError, notFound } from '../errors.ts';
 import { appendSetCookie, isHttps, setCookieLine } from './cookies.ts';
 import { safeNext } from './next-url.ts';
@@ -57,7 +57,7 @@ export function registerAccountRoutes(scope: FastifyInstance, web: WebUi): void 
     if (!username || !password) return again(401, SIGNIN_FAILED);
     // The same limits as npm login. checkPassword takes as long for unknown names as for known ones, and the message
     // does not say which of the two was wrong.
-    const checked = await limited(reply, () => limitedPasswordCheck(limiter, username, req.ip, () => checkPassword(db, username, password)));
+    const checked = await limited(reply, () => limitedPasswordCheck(limiter, username, req.ip, () => checkPassword(db, username, password), () => recordSignInLocked(db, username, req.ip, clock())));
     if ('refused' in checked) return again(429, checked.refused);
     const user = checked.value;
     if (!user) {

@@ -11,14 +11,15 @@ describe('bulwark command line', () => {
   it('explains itself: --help for the program, every command and command group', async () => {
     const top = await bulwark(['--help']);
     assert.equal(top.code, 0);
-    for (const cmd of ['serve', 'admin user create', 'admin user verify-email', 'admin token create']) assert.match(top.stdout, new RegExp(cmd));
+    const commands = ['serve', 'admin user create', 'admin user verify-email', 'admin user list', 'admin user show', 'admin user disable', 'admin user enable', 'admin user delete', 'admin user force-reset', 'admin user recover', 'admin token create'];
+    for (const cmd of commands) assert.match(top.stdout, new RegExp(cmd));
     const serveHelp = await bulwark(['serve', '--help']);
     assert.equal(serveHelp.code, 0);
     for (const s of SETTINGS) {
       assert.match(serveHelp.stdout, new RegExp(`--${s.flag} `), `serve --help lists --${s.flag}`);
       assert.match(serveHelp.stdout, new RegExp(s.env), `serve --help names ${s.env}`);
     }
-    for (const cmd of [['admin', 'user', 'create'], ['admin', 'user', 'verify-email'], ['admin', 'token', 'create'], ['admin']]) {
+    for (const cmd of [...commands.slice(1).map((c) => c.split(' ')), ['admin']]) {
       const r = await bulwark([...cmd, '--help']);
       assert.equal(r.code, 0, cmd.join(' '));
       assert.match(r.stdout, /usage|Commands/i);
@@ -84,6 +85,51 @@ describe('bulwark command line', () => {
       }
     });
   }
+
+  it('administers accounts: list, show, disable, enable, force a reset, recover and delete, each needing a reason', async () => {
+    const t = await testDatabase('sqlite');
+    const store = ['--data-dir', t.dataDir];
+    try {
+      for (const name of ['alice', 'bob']) {
+        assert.equal((await bulwark(['admin', 'user', 'create', name, '--email', `${name}@example.com`, '--password-stdin', ...store], { input: 'a-long-passphrase' })).code, 0);
+      }
+      assert.equal((await bulwark(['admin', 'token', 'create', 'alice', ...store])).code, 0);
+      const list = await bulwark(['admin', 'user', 'list', '--query', 'ali', ...store]);
+      assert.equal(list.code, 0, list.stderr);
+      assert.match(list.stdout, /^alice\talice@example\.com\tactive\t/m);
+      assert.doesNotMatch(list.stdout, /bob/);
+
+      const noReason = await bulwark(['admin', 'user', 'disable', 'alice', ...store]);
+      assert.equal(noReason.code, 2);
+      assert.match(noReason.stderr, /--reason is required/);
+      const disabled = await bulwark(['admin', 'user', 'disable', 'alice', '--reason', 'compromised laptop', ...store]);
+      assert.equal(disabled.code, 0, disabled.stderr);
+      assert.match(disabled.stdout, /revoked 0 session\(s\) and 1 token\(s\)/);
+      assert.equal((await bulwark(['admin', 'user', 'disable', 'alice', '--reason', 'twice', ...store])).code, 1);
+      assert.equal((await bulwark(['admin', 'user', 'disable', 'nobody', '--reason', 'missing', ...store])).code, 1);
+      assert.equal((await bulwark(['admin', 'user', 'enable', 'alice', '--reason', 'laptop wiped', ...store])).code, 0);
+
+      const started = await bulwark(['admin', 'user', 'recover', 'alice', '--email', 'alice@new.example.com', '--reason', 'lost mailbox', '--evidence', 'id checked on a call', ...store]);
+      assert.equal(started.code, 0, started.stderr);
+      const early = await bulwark(['admin', 'user', 'recover', 'alice', '--complete', ...store]);
+      assert.equal(early.code, 1);
+      assert.match(early.stderr, /waiting period/);
+      assert.equal((await bulwark(['admin', 'user', 'recover', 'alice', '--cancel', '--reason', 'owner objected', ...store])).code, 0);
+
+      const show = await bulwark(['admin', 'user', 'show', 'alice', ...store]);
+      assert.equal(show.code, 0, show.stderr);
+      for (const line of [/status: +active/, /Account disabled by an administrator \(by operator \(command line\), reason: compromised laptop\)/, /Account recovery cancelled/, /Access token created/]) assert.match(show.stdout, line);
+
+      assert.equal((await bulwark(['admin', 'user', 'force-reset', 'bob', '--reason', 'password reuse', ...store])).code, 0);
+      const deleted = await bulwark(['admin', 'user', 'delete', 'bob', '--reason', 'owner asked', ...store]);
+      assert.equal(deleted.code, 0, deleted.stderr);
+      const again = await bulwark(['admin', 'user', 'create', 'bob', '--email', 'other@example.com', '--password-stdin', ...store], { input: 'a-long-passphrase' });
+      assert.equal(again.code, 1, 'a deleted name stays reserved');
+      assert.match((await bulwark(['admin', 'user', 'list', '--status', 'deleted', ...store])).stdout, /^bob\t-\tdeleted/m);
+    } finally {
+      await t.cleanup();
+    }
+  });
 
   it('reads settings from environment variables and a config file, and generates a secret key with a warning', async () => {
     const t = await testDatabase('sqlite');

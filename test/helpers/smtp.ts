@@ -15,7 +15,10 @@ function parse(m: { from: string | null; to: string[]; raw: string }): Mail {
   const [head = '', ...rest] = m.raw.split(/\r?\n\r?\n/);
   const unfolded = head.replace(/\r?\n[ \t]+/g, ' ');
   const subject = /^Subject: (.*)$/im.exec(unfolded)?.[1] ?? '';
-  const decodedSubject = subject.replace(/=\?utf-8\?Q\?(.*?)\?=/gi, (_, q: string) => decodeQuotedPrintable(q.replace(/_/g, ' ')));
+  // RFC 2047: whitespace between adjacent encoded words is not part of the text; the bytes are UTF-8.
+  const decodedSubject = subject
+    .replace(/\?=\s+=\?utf-8\?Q\?/gi, '')
+    .replace(/=\?utf-8\?Q\?(.*?)\?=/gi, (_, q: string) => Buffer.from(decodeQuotedPrintable(q.replace(/_/g, ' ')), 'latin1').toString('utf8'));
   const body = rest.join('\n\n');
   const text = /quoted-printable/i.test(unfolded) ? decodeQuotedPrintable(body) : body;
   return { ...m, subject: decodedSubject, text };

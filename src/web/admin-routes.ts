@@ -1,0 +1,101 @@
+// The administrators' account pages under /-/web/admin/. Anyone who is not a signed-in administrator gets the same
+// 404 as for a page that does not exist, so the pages do not advertise themselves. Every action is a POST (CSRF-checked
+// by the web scope) that records who did it and why, then redirects back to the user's page.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { cancelRecovery, completeRecovery, deleteUser, disableUser, enableUser, forcePasswordReset, listUsers, startRecovery, userDetail, type Actor, type UserQuery } from '../accounts/admin.ts';
+import { securityHistory } from '../accounts/security-history.ts';
+import { ClientError, badRequest, notFound } from '../errors.ts';
+import type { Db } from '../store/db.ts';
+import { adminUserHref, userListPage, userPage } from './pages/admin.ts';
+import type { WebUi } from './routes.ts';
+import type { WebSession } from './session.ts';
+
+type Form = Record<string, string | undefined>;
+type NameParams = { Params: { name: string } };
+
+const DONE: Record<string, string> = {
+  disabled: 'The account was disabled and everything it was signed in with was revoked.',
+  enabled: 'The account was enabled again.',
+  reset: 'The password was reset and everything was signed out. A reset link is emailed if the address is verified.',
+  'recovery-started': 'The recovery was started and the account’s current address told.',
+  'recovery-completed': 'The recovery was completed.',
+  'recovery-cancelled': 'The recovery was cancelled.',
+  deleted: 'The account was deleted.',
+};
+
+const ACTIONS: Record<string, (db: Db, name: string, actor: Actor, form: Form, now: number) => Promise<string>> = {
+  disable: async (db, name, actor, f, now) => (await disableUser(db, name, actor, f.reason ?? '', now), 'disabled'),
+  enable: async (db, name, actor, f, now) => (await enableUser(db, name, actor, f.reason ?? '', now), 'enabled'),
+  'force-reset': async (db, name, actor, f, now) => (await forcePasswordReset(db, name, actor, f.reason ?? '', now), 'reset'),
+  delete: async (db, name, actor, f, now) => {
+    if (f.confirm !== name) throw badRequest('type the username exactly to confirm the deletion');
+    await deleteUser(db, name, actor, f.reason ?? '', now);
+    return 'deleted';
+  },
+  'recover/start': async (db, name, actor, f, now) => {
+    await startRecovery(db, name, actor, { newEmail: f.email || null, disableMfa: f.removeMfa === '1', reason: f.reason ?? '', evidence: f.evidence ?? '' }, now);
+    return 'recovery-started';
+  },
+  'recover/complete': async (db, name, actor, _f, now) => (await completeRecovery(db, name, actor, now), 'recovery-completed'),
+  'recover/cancel': async (db, name, actor, f, now) => (await cancelRecovery(db, name, actor, f.reason ?? '', now), 'recovery-cancelled'),
+};
+
+export function registerAdminRoutes(scope: FastifyInstance, web: WebUi): void {
+  const { db, clock } = web.deps;
+
+  /** The signed-in administrator, or a redirect to sign in / a plain 404 for everyone else. */
+  async function admin(req: FastifyRequest, reply: FastifyReply): Promise<WebSession | null> {
+    const session = await web.sessions.current(req);
+    if (!session) {
+      await reply.code(303).header('location', `/-/web/signin?next=${encodeURIComponent(req.url)}`).send();
+      return null;
+    }
+    if (session.user.is_admin !== 1) throw notFound();
+    return session;
+  }
+
+  async function renderUser(req: FastifyRequest, reply: FastifyReply, session: WebSession, name: string, opts: { status?: number; notice?: string | null; error?: string | null; before?: number | null }) {
+    const detail = await userDetail(db, name, clock());
+    const history = await securityHistory(db, detail.user.id, { limit: 30, before: opts.before ?? null });
+    const csrf = await web.csrf.token(req, reply);
+    return web.send(reply, opts.status ?? 200, userPage({ viewer: { name: session.user.name }, csrf, detail, history, notice: opts.notice ?? null, error: opts.error ?? null, now: clock() }));
+  }
+
+  scope.get<{ Querystring: { q?: string; status?: string; from?: string } }>('/-/web/admin/users', async (req, reply) => {
+    const session = await admin(req, reply);
+    if (!session) return reply;
+    const query = String(req.query.q ?? '').slice(0, 100);
+    const status = ['active', 'disabled', 'deleted', 'admin'].includes(String(req.query.status)) ? (req.query.status as UserQuery['status']) : undefined;
+    const offset = /^\d{1,6}$/.test(String(req.query.from ?? '')) ? Number(req.query.from) : 0;
+    const size = 50;
+    const { users, total } = await listUsers(db, { text: query, status, limit: size, offset });
+    const csrf = await web.csrf.token(req, reply);
+    return web.send(reply, 200, userListPage({ viewer: { name: session.user.name }, csrf, users, total, query, status: status ?? '', offset, size, now: clock() }));
+  });
+
+  scope.get<NameParams & { Querystring: { done?: string; before?: string } }>('/-/web/admin/users/:name', async (req, reply) => {
+    const session = await admin(req, reply);
+    if (!session) return reply;
+    const before = /^\d{1,15}$/.test(String(req.query.before ?? '')) ? Number(req.query.before) : null;
+    return renderUser(req, reply, session, req.params.name, { notice: DONE[String(req.query.done)] ?? null, before });
+  });
+
+  for (const [path, act] of Object.entries(ACTIONS)) {
+    scope.post<NameParams>(`/-/web/admin/users/:name/${path}`, async (req, reply) => {
+      const session = await admin(req, reply);
+      if (!session) return reply;
+      const name = req.params.name;
+      const actor: Actor = { id: session.user.id, name: session.user.name };
+      let done: string;
+      try {
+        done = await act(db, name, actor, (req.body ?? {}) as Form, clock());
+      } catch (err) {
+        if (!(err instanceof ClientError) || err.status === 404) throw err;
+        req.log.info({ cause: 'admin-action-refused', action: path }, err.message);
+        return renderUser(req, reply, session, name, { status: err.status, error: err.message.replace(/^./, (c) => c.toUpperCase()) });
+      }
+      req.log.info({ action: path, subject: name }, 'admin action');
+      return reply.code(303).header('location', `${adminUserHref(name)}?done=${done}`).send();
+    });
+  }
+}
