@@ -65,7 +65,7 @@ export type EmailChange = Who & { email: string; password: string };
  */
 export async function changeEmail(db: Db, limiter: Limiter, change: EmailChange, now: number): Promise<{ oldEmail: string; newEmail: string }> {
   const email = change.email.trim();
-  const problem = emailProblem(email);
+  const problem = email.includes('\0') ? 'a valid email address is required' : emailProblem(email);
   if (problem) throw badRequest(problem);
   if (!change.password) throw new ClientError(401, WRONG_PASSWORD);
   await confirmPassword(db, limiter, change, change.password);
@@ -114,6 +114,8 @@ export const FORGOT_PASSWORD_FLOOR_MS = 400;
 export async function requestPasswordReset(db: Db, limiter: Limiter, { identifier, ip }: { identifier: string; ip: string }, now: number): Promise<void> {
   const wanted = identifier.trim().toLowerCase().slice(0, 254);
   if (!wanted) throw badRequest('Enter your username or email address.');
+  // No account has one, and PostgreSQL refuses NUL in text: answer as for any other bad input, not with a 500.
+  if (wanted.includes('\0')) throw badRequest('Enter your username or email address, without control characters.');
   await chargeEmailRequest(limiter, `reset:${wanted}`, ip);
   const byEmail = wanted.includes('@');
   const users = await db

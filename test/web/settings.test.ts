@@ -164,6 +164,8 @@ for (const kind of DB_KINDS) {
       res = await change({ email: 'not an address', password: PASSWORD });
       assert.equal(res.status, 400);
       assert.match(section(res.text, 'email'), /A valid email address is required\./);
+      res = await change({ email: 'quinn\0@example.com', password: PASSWORD });
+      assert.equal(res.status, 400, 'a NUL is bad input, not a database error');
       res = await change({ email: 'QUINN@example.com', password: PASSWORD });
       assert.equal(res.status, 400);
       assert.match(section(res.text, 'email'), /already your email address/);
@@ -294,6 +296,8 @@ for (const kind of DB_KINDS) {
       res = await web.post('/-/web/forgot-password', { _csrf: csrfIn(form.text), identifier: '   ' });
       assert.equal(res.status, 400);
       assert.match(res.text, /Enter your username or email address/);
+      res = await web.post('/-/web/forgot-password', { _csrf: csrfIn(form.text), identifier: 'sam\0' });
+      assert.equal(res.status, 400, 'a NUL is bad input, not a database error');
 
       // Limited per what was typed, existing or not, so the limit itself reveals nothing: four pass, the fifth waits.
       for (const who of ['sam', 'nobody-at-all']) {
