@@ -212,6 +212,29 @@ for (const kind of DB_KINDS) {
       // And the classic path still works beside it.
       clock.tick(30_000);
       assert.equal((await publish('1.0.1', { 'npm-otp': codeAt(secret, clock.now()) })).status, 201);
+
+      // Guessing codes on the web OTP page hits the same per-account limit: 429 with Retry-After, right code or not.
+      const next = await publish('1.0.2');
+      const otpPage = pathOf((next.json() as { authUrl: string }).authUrl);
+      const form = await web.get(otpPage);
+      const statuses: number[] = [];
+      for (let i = 0; i < 7; i++) statuses.push((await web.post(`${otpPage}/approve`, { _csrf: csrfIn(form.text), otp: String(100000 + i) })).status);
+      assert.deepEqual(statuses, [401, 401, 401, 401, 401, 401, 429]);
+      const blocked = await web.post(`${otpPage}/approve`, { _csrf: csrfIn(form.text), otp: codeAt(secret, clock.now()) });
+      assert.equal(blocked.status, 429);
+      assert.match(blocked.headers.get('retry-after') ?? '', /^\d+$/);
+      assert.equal((await r.request('GET', pathOf((next.json() as { doneUrl: string }).doneUrl))).status, 202);
+    });
+
+    it('limits how many web logins one address starts', async () => {
+      const statuses: number[] = [];
+      // Earlier tests in this file started a few from this address already; the 61st within the hour is refused.
+      for (let i = 0; i < 61; i++) statuses.push((await r.request('POST', '/-/v1/login', { body: {} })).status);
+      const refused = await r.request('POST', '/-/v1/login', { body: {} });
+      assert.equal(refused.status, 429);
+      assert.match(refused.headers.get('retry-after') ?? '', /^\d+$/);
+      assert.match((refused.json() as { error: string }).error, /too many failed web logins started|try again/);
+      assert.ok(statuses.includes(200) && statuses.at(-1) === 429, statuses.join(','));
     });
   });
 }
