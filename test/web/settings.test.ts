@@ -379,6 +379,17 @@ for (const kind of DB_KINDS) {
       assert.equal(res.status, 400);
       assert.equal((await new WebClient(r.url).signIn('vic', 'yet-another-passphrase')).status, 401);
 
+      // A link already sent is refused once the address is no longer verified (an operator marked it so, say).
+      await forgot('vic');
+      await smtp.waitFor(() => mailsTo('vic@example.com', /Reset your password/).length === 3);
+      const third = resetLinkIn(mailsTo('vic@example.com', /Reset your password/)[2]!)!;
+      await r.store.db.updateTable('users').set({ email_verified: 0 }).where('id', '=', vic.id).execute();
+      res = await web.get(third);
+      assert.equal(res.status, 400);
+      assert.match(res.text, /cannot be recovered by email/);
+      await r.store.db.updateTable('users').set({ email_verified: 1 }).where('id', '=', vic.id).execute();
+      assert.equal((await web.get(third)).status, 200, 'and works again once it is');
+
       // The link's secret never reaches a log line.
       assert.equal(redactUrl(`/-/web/reset-password?token=${token}`), '/-/web/reset-password?token=[redacted]');
       assert.equal(redactUrl(`/-/web/verify-email?x=1&token=${token}#a`), '/-/web/verify-email?x=1&token=[redacted]#a');
