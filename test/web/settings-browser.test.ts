@@ -44,6 +44,7 @@ describe('password reset and account settings in a browser', () => {
     await page.fill('input[name=identifier]', 'yara@example.com');
     await page.click('form.stack button[type=submit]');
     assert.match(await page.textContent('.alert.notice') ?? '', /we have sent it a link to reset the password/);
+    await b.screenshot(page, 'forgot-password');
 
     const mail = await smtp.waitFor((m) => m.to.includes('yara@example.com') && /Reset your password/.test(m.subject));
     const path = /http:\/\/\S+(\/-\/web\/reset-password\?token=[\w-]+)/.exec(mail.text)?.[1];
