@@ -19,7 +19,11 @@ export type Settings = {
   rateLimitStore: 'database' | 'redis';
   redisUrl: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  passwordHash: PasswordHashParams;
 };
+
+/** argon2id cost: memory in KiB, iterations, lanes. */
+export type PasswordHashParams = { memoryCost: number; timeCost: number; parallelism: number };
 
 type Spec = {
   key: keyof Settings;
@@ -125,8 +129,22 @@ export const SETTINGS: readonly Spec[] = [
   { key: 'mailFrom', flag: 'mail-from', env: 'BULWARK_MAIL_FROM', default: 'Bulwark <bulwark@localhost>', help: 'sender address of the emails', parse: (r) => { if (!/@/.test(r)) throw new SettingError('must contain an email address'); return r; } },
   { key: 'rateLimitStore', flag: 'rate-limit-store', env: 'BULWARK_RATE_LIMIT_STORE', default: 'database', help: 'where brute-force counters live, shared by all nodes: database or redis', parse: oneOf('database', 'redis') },
   { key: 'redisUrl', flag: 'redis-url', env: 'BULWARK_REDIS_URL', default: 'redis://127.0.0.1:6379', help: 'Redis server used when --rate-limit-store is redis', parse: (r) => { if (!/^rediss?:\/\//.test(r)) throw new SettingError('must be a redis:// or rediss:// URL'); return r; } },
+  { key: 'passwordHash', flag: 'password-hash', env: 'BULWARK_PASSWORD_HASH', default: 'm=19456,t=2,p=1', help: 'argon2id cost for new password hashes: memory KiB, iterations, lanes (OWASP minimum m=19456,t=2 or m=7168,t=5)', parse: parsePasswordHash },
   { key: 'logLevel', flag: 'log-level', env: 'BULWARK_LOG_LEVEL', default: 'info', help: 'fatal, error, warn, info, debug, trace or silent', parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent') },
 ];
+
+// OWASP's password storage cheat sheet: argon2id with at least these memory/iteration pairs (equivalent strength).
+const OWASP_MINIMUMS: Array<[number, number]> = [[47104, 1], [19456, 2], [12288, 3], [9216, 4], [7168, 5]];
+
+function parsePasswordHash(raw: string): PasswordHashParams {
+  const m = /^m=(\d{1,8}),t=(\d{1,3}),p=(\d{1,2})$/.exec(raw.trim());
+  if (!m) throw new SettingError('must look like m=19456,t=2,p=1 (memory in KiB, iterations, lanes)');
+  const [memoryCost, timeCost, parallelism] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  if (parallelism < 1 || parallelism > 16) throw new SettingError('lanes (p) must be from 1 to 16');
+  if (memoryCost > 4 * 1024 * 1024) throw new SettingError('memory (m) must be at most 4 GiB (4194304 KiB)');
+  if (!OWASP_MINIMUMS.some(([mem, t]) => memoryCost >= mem && timeCost >= t)) throw new SettingError('is weaker than OWASP’s minimum for argon2id (m=19456,t=2, or m=7168,t=5 …)');
+  return { memoryCost, timeCost, parallelism };
+}
 
 export class ConfigError extends Error {
   readonly problems: string[];

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import pino from 'pino';
 import { OPERATOR, RECOVERY_WAIT_MS, cancelRecovery, completeRecovery, deleteUser, disableUser, enableUser, forcePasswordReset, listUsers, startRecovery, userDetail, type UserQuery } from '../accounts/admin.ts';
+import { setPasswordHashParams } from '../accounts/passwords.ts';
 import { securityHistory } from '../accounts/security-history.ts';
 import { createUser, findUser, markEmailVerified } from '../accounts/users.ts';
 import { ConfigError, SETTINGS, loadSettings, settingsHelp, type Settings } from '../config.ts';
@@ -307,7 +308,10 @@ const usageError = (msg: string) => new UsageError(msg);
 
 function settingsFrom(values: Record<string, string | boolean | undefined>): Settings {
   const flags = Object.fromEntries(SETTINGS.filter((s) => typeof values[s.flag] === 'string').map((s) => [s.flag, values[s.flag] as string]));
-  return loadSettings({ flags, env: process.env, file: typeof values.config === 'string' ? values.config : undefined });
+  const settings = loadSettings({ flags, env: process.env, file: typeof values.config === 'string' ? values.config : undefined });
+  // Every command that may hash a password (serve, admin user create) uses the configured cost.
+  setPasswordHashParams(settings.passwordHash);
+  return settings;
 }
 
 async function withStore(values: Record<string, string | boolean | undefined>, fn: (store: Store) => Promise<number>): Promise<number> {

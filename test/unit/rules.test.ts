@@ -73,6 +73,11 @@ describe('settings', () => {
       assert.ok(err instanceof ConfigError);
       assert.equal(err.problems.length, 3);
     }
+    assert.deepEqual(s.passwordHash, { memoryCost: 19456, timeCost: 2, parallelism: 1 }, 'OWASP’s recommended argon2id cost by default');
+    assert.deepEqual(loadSettings({ flags: { 'password-hash': 'm=65536,t=3,p=4' }, env: {} }).passwordHash, { memoryCost: 65536, timeCost: 3, parallelism: 4 });
+    for (const weak of ['m=1024,t=1,p=1', 'm=19456,t=1,p=1', 'm=7168,t=4,p=1', 'm=19456,t=2,p=0', 'argon2', 'm=19456;t=2;p=1']) {
+      assert.throws(() => loadSettings({ flags: { 'password-hash': weak }, env: {} }), ConfigError, weak);
+    }
     assert.equal(parseSize('1.5mb'), 1.5 * 1024 * 1024);
     assert.throws(() => parseSize('12'), /at least 1kb/);
   });
