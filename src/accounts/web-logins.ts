@@ -27,7 +27,7 @@ const KEEP_AFTER_EXPIRY_MS = 60 * 60_000;
 
 const GRANT_PREFIX = 'web-otp.';
 const RANDOM = /^[A-Za-z0-9_-]{43}$/;
-const PAGE_ID = /^([A-Za-z0-9_-]{1,400})\.([A-Za-z0-9_-]{43})$/;
+const PAGE_ID = /^([A-Za-z0-9_-]{1,440})\.([A-Za-z0-9_-]{43})$/;
 
 const hashId = (use: string, id: string): string => createHash('sha256').update(`${use}:${id}`).digest('hex');
 const random = (): string => randomBytes(32).toString('base64url');
@@ -48,8 +48,11 @@ export function cleanHostname(value: unknown): string | null {
   return /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(s) ? s : null;
 }
 
+// Printable ASCII without quotes or backslashes, so the id stays well inside the router's 512-character limit.
+const ascii = (value: string, max: number): string => value.replace(/[^\x20-\x7e]|["\\]/g, '').slice(0, max);
+
 function encodeInfo(info: ClientInfo): string {
-  const compact = { h: info.hostname, i: clip(info.ip, 45), a: clip(info.agent, 60), ...(info.what ? { w: clip(info.what, 40) } : {}) };
+  const compact = { h: info.hostname, i: ascii(info.ip, 45), a: ascii(info.agent, 60), ...(info.what ? { w: ascii(info.what, 40) } : {}) };
   return Buffer.from(JSON.stringify(compact)).toString('base64url');
 }
 

@@ -25,7 +25,9 @@ const clientInfo = (req: FastifyRequest, hostname: string | null, what?: string)
 /** What WriteCheck's second-factor rule calls when a write has no `npm-otp`: the URLs for npm's web OTP flow. */
 export function webOtpOffer({ db, clock, publicUrl }: WebLoginDeps) {
   return async (req: FastifyRequest, userId: number, what: string) => {
-    const { pageId, doneId } = await startRequest(db, { purpose: 'otp', userId, info: clientInfo(req, null, what) }, clock());
+    const now = clock();
+    await sweep(db, now);
+    const { pageId, doneId } = await startRequest(db, { purpose: 'otp', userId, info: clientInfo(req, null, what) }, now);
     const base = publicUrl();
     return { authUrl: `${base}/-/web/otp/${pageId}`, doneUrl: `${base}/-/v1/otp/done/${doneId}` };
   };

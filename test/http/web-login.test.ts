@@ -125,6 +125,13 @@ for (const kind of DB_KINDS) {
       const tokens = await r.store.db.selectFrom('tokens').innerJoin('users', 'users.id', 'tokens.user_id').select('tokens.id').where('users.name', '=', 'mika').execute();
       assert.equal(tokens.length, 2, 'the test token and the one approved login');
 
+      // Whatever the client sends about itself, the page shows only clean text and its link still works.
+      const odd = await r.request('POST', '/-/v1/login', { body: { hostname: '<b>bold</b>' }, headers: { 'user-agent': 'é"\\<script>'.repeat(200) } });
+      const oddPage = await web.get(pathOf((odd.json() as { loginUrl: string }).loginUrl));
+      assert.equal(oddPage.status, 200);
+      assert.match(oddPage.text, /<h1>Log in to npm\?<\/h1>/);
+      assert.doesNotMatch(oddPage.text, /<script>|<b>/);
+
       // Nonsense bodies still start a login (npm falls back to username and password on any 4xx).
       assert.equal((await r.request('POST', '/-/v1/login', { raw: 'null', headers: { 'content-type': 'application/json' } })).status, 200);
     });
