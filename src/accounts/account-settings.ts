@@ -9,20 +9,24 @@ import type { Database, UserRow } from '../store/schema.ts';
 import { EmailPurpose, consumeEmailToken, peekEmailToken } from './email-tokens.ts';
 import { Rules, limitedPasswordCheck, type Attempt, type Limiter } from './limits.ts';
 import { hashPassword, passwordProblem, verifyPassword } from './passwords.ts';
-import { emailProblem } from './users.ts';
+import { emailProblem, recordSignInLocked } from './users.ts';
 
 /** Thrown for a wrong current password, so the page can say so without a generic 400. */
 export const WRONG_PASSWORD = 'Your current password is not right.';
 
 type Who = { user: Pick<UserRow, 'id' | 'name'>; ip: string };
 
-/** The stored password hash checked under the same limits as sign-in; throws 401 when it is wrong, 429 when blocked. */
-async function confirmPassword(db: Db, limiter: Limiter, { user, ip }: Who, password: string): Promise<void> {
-  const ok = await limitedPasswordCheck(limiter, user.name, ip, async () => {
+/**
+ * The stored password hash checked under the same limits as sign-in (and, like sign-in, the owner is told when the
+ * account-wide limit first blocks); throws 401 when it is wrong, 429 when blocked.
+ */
+async function confirmPassword(db: Db, limiter: Limiter, { user, ip }: Who, password: string, now: number): Promise<void> {
+  const check = async () => {
     // Read fresh: another tab may have changed the password since this request's session was loaded.
     const row = await db.selectFrom('users').select('password_hash').where('id', '=', user.id).executeTakeFirst();
     return (await verifyPassword(row?.password_hash ?? null, password)) ? true : null;
-  });
+  };
+  const ok = await limitedPasswordCheck(limiter, user.name, ip, check, () => recordSignInLocked(db, user.name, ip, now));
   if (!ok) throw new ClientError(401, WRONG_PASSWORD);
 }
 
@@ -43,7 +47,7 @@ export async function changePassword(db: Db, limiter: Limiter, change: PasswordC
   if (!change.current) throw new ClientError(401, WRONG_PASSWORD);
   const problem = newPasswordProblem(change.user.name, change.next, change.confirmation);
   if (problem) throw badRequest(problem);
-  await confirmPassword(db, limiter, change, change.current);
+  await confirmPassword(db, limiter, change, change.current, now);
   if (change.next === change.current) throw badRequest('The new password must be different from the current one.');
   const password_hash = await hashPassword(change.next);
   return db.transaction().execute(async (trx) => {
@@ -68,7 +72,7 @@ export async function changeEmail(db: Db, limiter: Limiter, change: EmailChange,
   const problem = email.includes('\0') ? 'a valid email address is required' : emailProblem(email);
   if (problem) throw badRequest(problem);
   if (!change.password) throw new ClientError(401, WRONG_PASSWORD);
-  await confirmPassword(db, limiter, change, change.password);
+  await confirmPassword(db, limiter, change, change.password, now);
   return db.transaction().execute(async (trx) => {
     const row = await trx.selectFrom('users').select('email').where('id', '=', change.user.id).executeTakeFirstOrThrow();
     if (row.email.toLowerCase() === email.toLowerCase()) throw badRequest(`${email} is already your email address.`);

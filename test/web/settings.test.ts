@@ -144,6 +144,21 @@ for (const kind of DB_KINDS) {
       assert.doesNotMatch(mail.text, new RegExp(NEW_PASSWORD));
     });
 
+    it('tells the owner when wrong current passwords reach the account-wide limit, as sign-in does', async () => {
+      nextDay();
+      await r.user('tess');
+      const web = await signedIn('tess');
+      const csrf = await accountCsrf(web);
+      for (let i = 0; i < 21; i++) {
+        const res = await web.post('/-/web/account/password', { _csrf: csrf, current: `guess-${i}`, password: NEW_PASSWORD, confirm: NEW_PASSWORD });
+        assert.equal(res.status, 401, `guess ${i}`);
+        clock.tick(16 * 60_000); // past this address's back-off, so every guess is checked
+      }
+      const locked = await events('tess', 'user.sign-in-locked');
+      assert.equal(locked.length, 1, 'recorded once, when the account-wide counter first blocks');
+      await mailTo('tess@example.com', /Sign-in was temporarily blocked/);
+    });
+
     it('changes the email address: unverified until the new address verifies, the old one is told, old links die', async () => {
       nextDay();
       const quinn = await r.user('quinn');
