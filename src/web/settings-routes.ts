@@ -2,9 +2,6 @@
 // into an account (forgot password, reset password). Every POST has passed the CSRF check (routes.ts) before its
 // handler runs; successes answer with a 303 so a reload never submits twice, failures re-render the form with the
 // reason and the right status (401 wrong password, 400 bad input, 429 with Retry-After while limited).
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -24,7 +21,6 @@ import { ClientError } from '../errors.ts';
 import { appendSetCookie, isHttps, setCookieLine } from './cookies.ts';
 import { AccountSlot, accountPage } from './pages/account.ts';
 import {
-  SETTINGS_STYLESHEET_PATH,
   credentialsSections,
   forgotPasswordPage,
   historySection,
@@ -35,8 +31,6 @@ import {
 import type { WebUi } from './routes.ts';
 import { SESSION_COOKIE } from './session.ts';
 
-const STYLESHEET = readFileSync(path.join(import.meta.dirname, 'static', 'settings.css'));
-const STYLESHEET_HREF = `${SETTINGS_STYLESHEET_PATH}?v=${createHash('sha256').update(STYLESHEET).digest('hex').slice(0, 12)}`;
 
 export const HISTORY_PAGE_SIZE = 20;
 
@@ -86,14 +80,14 @@ export function registerSettings(web: WebUi): void {
     const changed = (req.query as Record<string, unknown> | undefined)?.changed;
     const notice = typeof changed === 'string' ? NOTICES[changed] : undefined;
     if (notice && !states.has(req)) state[notice.slot] = { ...state[notice.slot], notice: notice.text };
-    return credentialsSections({ user, csrf, stylesheetHref: STYLESHEET_HREF, ...state });
+    return credentialsSections({ user, csrf, ...state });
   });
 
   web.setAccountSection(AccountSlot.SecurityHistory, async ({ req, user, now }) => {
     const raw = (req.query as Record<string, unknown> | undefined)?.history;
     const before = typeof raw === 'string' && /^\d{1,15}$/.test(raw) ? Number(raw) : null;
     const history = await securityHistory(db, user.id, { limit: HISTORY_PAGE_SIZE, before });
-    return historySection({ history, now, newer: before !== null, stylesheetHref: STYLESHEET_HREF });
+    return historySection({ history, now, newer: before !== null });
   });
 
   /** The account page again, for this request, with a section showing why the form was refused. */
@@ -107,10 +101,6 @@ export function registerSettings(web: WebUi): void {
   }
 
   web.extend((scope) => {
-    scope.get(SETTINGS_STYLESHEET_PATH, async (_req, reply) =>
-      reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=31536000, immutable').header('x-content-type-options', 'nosniff').send(STYLESHEET),
-    );
-
     scope.post('/-/web/account/password', async (req, reply) => {
       const session = await web.sessions.current(req);
       if (!session) return see(reply, SIGN_IN_FIRST);

@@ -7,14 +7,11 @@ import type { UserRow } from '../../store/schema.ts';
 import { html, type Html } from '../html.ts';
 import { alertBox, csrfField, page, time, type Viewer } from '../layout.ts';
 
-/** The small stylesheet these sections add to the site's own (narrow forms inside wide panels, the history list). */
-export const SETTINGS_STYLESHEET_PATH = '/-/web/static/settings.css';
 
 export type SectionState = { error?: string | null; notice?: string | null; email?: string };
 
-const stylesheet = (href: string) => html`<link rel="stylesheet" href="${href}">`;
 
-export type CredentialsView = { user: UserRow; csrf: string; stylesheetHref: string; email: SectionState; password: SectionState };
+export type CredentialsView = { user: UserRow; csrf: string; email: SectionState; password: SectionState };
 
 function emailSection(v: CredentialsView): Html {
   const u = v.user;
@@ -67,12 +64,12 @@ function passwordSection(v: CredentialsView): Html {
 
 /** What the Password slot renders: the email section, then the password section (both are credentials). */
 export function credentialsSections(v: CredentialsView): Html {
-  return html`${stylesheet(v.stylesheetHref)}
+  return html`
 ${emailSection(v)}
 ${passwordSection(v)}`;
 }
 
-export type HistoryView = { history: HistoryPage; now: number; newer: boolean; stylesheetHref: string };
+export type HistoryView = { history: HistoryPage; now: number; newer: boolean };
 
 export function historySection(v: HistoryView): Html {
   const rows = v.history.entries.map(
@@ -83,7 +80,7 @@ export function historySection(v: HistoryView): Html {
   );
   const older = v.history.next === null ? html`<span></span>` : html`<a href="/-/web/account?history=${String(v.history.next)}#security-history">Older events →</a>`;
   const newer = v.newer ? html`<a href="/-/web/account#security-history">← Newest events</a>` : html`<span></span>`;
-  return html`${stylesheet(v.stylesheetHref)}
+  return html`
 <section class="panel" id="security-history">
   <h2>Security history</h2>
   <p class="muted">Sign-ins and changes to your account’s security, newest first. If you see something you did not do, change your password and review your sessions and tokens.</p>
