@@ -100,16 +100,19 @@ export function registerAccountRoutes(scope: FastifyInstance, web: WebUi): void 
     return see(reply, next ?? '/-/web/account');
   });
 
-  scope.get('/-/web/signup', async (req, reply) => {
-    if (await web.sessions.current(req)) return see(reply, '/-/web/account');
-    return web.send(reply, 200, signUpPage({ csrf: await web.csrf.token(req, reply), open: web.deps.signup === 'open', viewer: null }));
+  scope.get<{ Querystring: { next?: string } }>('/-/web/signup', async (req, reply) => {
+    const next = safeNext(req.query.next);
+    if (await web.sessions.current(req)) return see(reply, next ?? '/-/web/account');
+    return web.send(reply, 200, signUpPage({ csrf: await web.csrf.token(req, reply), open: web.deps.signup === 'open', next, viewer: null }));
   });
 
   scope.post('/-/web/signup', async (req, reply) => {
     const open = web.deps.signup === 'open';
     const username = field(req, 'username').trim().toLowerCase();
     const email = field(req, 'email').trim();
-    const again = async (status: number, error: string | null) => web.send(reply, status, signUpPage({ csrf: await web.csrf.token(req, reply), open, username, email, error, viewer: null }));
+    // Where to go afterwards, e.g. back to the page approving an `npm adduser` that sent the user here.
+    const next = safeNext(field(req, 'next'));
+    const again = async (status: number, error: string | null) => web.send(reply, status, signUpPage({ csrf: await web.csrf.token(req, reply), open, username, email, next, error, viewer: null }));
     if (!open) return again(403, null);
     let user;
     try {
@@ -120,7 +123,7 @@ export function registerAccountRoutes(scope: FastifyInstance, web: WebUi): void 
       throw err;
     }
     await web.sessions.start(req, reply, user);
-    return see(reply, '/-/web/account?welcome=1');
+    return see(reply, next ?? '/-/web/account?welcome=1');
   });
 
   scope.post('/-/web/signout', async (req, reply) => {

@@ -27,7 +27,7 @@ export function signInPage(f: SignInForm): Html {
   return page({ title: 'Sign in', viewer: f.viewer, width: 'narrow', body });
 }
 
-export type SignUpForm = { csrf: string; open: boolean; username?: string; email?: string; error?: string | null; viewer: Viewer };
+export type SignUpForm = { csrf: string; open: boolean; username?: string; email?: string; next?: string | null; error?: string | null; viewer: Viewer };
 
 export function signUpPage(f: SignUpForm): Html {
   const closed = html`<section class="card">
@@ -40,6 +40,7 @@ export function signUpPage(f: SignUpForm): Html {
   ${alertBox('error', f.error)}
   <form method="post" action="/-/web/signup" class="stack">
     ${csrfField(f.csrf)}
+    ${f.next ? html`<input type="hidden" name="next" value="${f.next}">` : null}
     <label>Username
       <input name="username" autocomplete="username" autocapitalize="none" spellcheck="false" required maxlength="64" pattern="[a-z0-9][a-z0-9._\\-]*" value="${f.username ?? ''}" autofocus>
       <small>Lowercase letters, digits, “.”, “-” and “_”. It is also your package scope: @name.</small>
@@ -54,7 +55,7 @@ export function signUpPage(f: SignUpForm): Html {
     </label>
     <button type="submit" class="primary">Create account</button>
   </form>
-  <p class="muted center">Already have an account? <a href="/-/web/signin">Sign in</a></p>
+  <p class="muted center">Already have an account? <a href="/-/web/signin${f.next ? `?next=${encodeURIComponent(f.next)}` : ''}">Sign in</a></p>
 </section>`;
   return page({ title: 'Create an account', viewer: f.viewer, width: 'narrow', body: f.open ? form : closed });
 }

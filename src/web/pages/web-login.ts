@@ -50,7 +50,7 @@ export function webAdduserSignedOutPage(v: { next: string; signupOpen: boolean }
   <p>A command line ran <code>npm adduser</code> and asks for an account on this registry.</p>
   ${v.signupOpen
     ? html`<p><a class="button primary" href="/-/web/signup?next=${next}">Create an account</a></p>
-  <p class="muted">Once the account exists, open this page again (keep its address) to approve the login.</p>`
+  <p class="muted">Once the account exists you come back here to approve the login.</p>`
     : html`<div class="alert notice" role="status">Sign-up is closed on this registry. Ask an administrator for an account.</div>`}
   <p>Already have one? <a href="/-/web/signin?next=${next}">Sign in</a> to approve.</p>
 </section>`;
