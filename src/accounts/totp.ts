@@ -33,7 +33,17 @@ export async function beginEnrolment(db: Db, key: Buffer, user: { id: number; na
   if (user.totp_mode !== 'disabled') throw badRequest('two-factor authentication is already enabled: disable it first to enrol a new device');
   const secret = new Secret({ size: 20 }).base32;
   await db.updateTable('users').set({ totp_secret: seal(key, PURPOSE, Buffer.from(secret)), totp_last_step: 0 }).where('id', '=', user.id).execute();
-  const uri = totp(secret, user.name, issuer).toString();
+  return enrolment(secret, user.name, issuer);
+}
+
+/** The enrolment begun but not yet confirmed, shown again after a wrong code; null when there is none. */
+export async function pendingEnrolment(key: Buffer, user: { name: string; totp_mode: string; totp_secret: string | null }, issuer: string): Promise<Enrolment | null> {
+  if (user.totp_mode !== 'disabled' || !user.totp_secret) return null;
+  return enrolment(open(key, PURPOSE, user.totp_secret).toString(), user.name, issuer);
+}
+
+async function enrolment(secret: string, name: string, issuer: string): Promise<Enrolment> {
+  const uri = totp(secret, name, issuer).toString();
   const qrSvg = await QRCode.toString(uri, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' });
   return { secret, uri, qrSvg };
 }

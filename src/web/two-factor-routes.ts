@@ -5,7 +5,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Rules } from '../accounts/limits.ts';
 import { isEnabledMode, setMfaMode } from '../accounts/mfa-mode.ts';
-import { beginEnrolment, confirmEnrolment, disableMfa, regenerateRecoveryCodes } from '../accounts/totp.ts';
+import { beginEnrolment, confirmEnrolment, disableMfa, pendingEnrolment, regenerateRecoveryCodes } from '../accounts/totp.ts';
 import { ClientError } from '../errors.ts';
 import type { UserRow } from '../store/schema.ts';
 import { checkCode } from './code-check.ts';
@@ -74,7 +74,10 @@ export function registerTwoFactor(web: WebUi): void {
       if (user.totp_mode !== 'disabled') return web.sendError(req, reply, 409, 'Two-factor authentication is already on. To use another device, turn it off and set it up again.');
       if (!user.totp_secret) return see(reply, '/-/web/account#two-factor');
       const mode = field(req, 'mode');
-      const again = (status: number, error: string) => web.send(reply, status, enrolPage({ viewer: { name: user.name }, csrf, mode: isEnabledMode(mode) ? mode : 'auth-and-writes', error }));
+      // After a wrong code the same QR code is shown again: the app may not have the entry yet.
+      const pending = await pendingEnrolment(key, user, issuer());
+      const again = (status: number, error: string) =>
+        web.send(reply, status, enrolPage({ viewer: { name: user.name }, csrf, mode: isEnabledMode(mode) ? mode : 'auth-and-writes', error, ...(pending ? { qrSvg: pending.qrSvg, secret: pending.secret } : {}) }));
       if (!isEnabledMode(mode)) return again(400, 'Choose when a code is asked for.');
       const attempt: Array<[typeof Rules.secondFactor, string]> = [[Rules.secondFactor, String(user.id)]];
       try {

@@ -76,6 +76,7 @@ for (const kind of DB_KINDS) {
       const wrong = await web.post('/-/web/account/two-factor/confirm', { _csrf: csrf, mode: 'auth-and-writes', otp: wrongCodeAt(secret, clock.now()) });
       assert.equal(wrong.status, 401);
       assert.match(wrong.text, /That code is not right/);
+      assert.equal(secretIn(wrong.text), secret, 'the same QR code and secret are shown again');
       const noMode = await web.post('/-/web/account/two-factor/confirm', { _csrf: csrf, mode: 'sometimes', otp: codeAt(secret, clock.now()) });
       assert.equal(noMode.status, 400);
       assert.equal((await r.store.db.selectFrom('users').select('totp_mode').where('name', '=', 'tess').executeTakeFirstOrThrow()).totp_mode, 'disabled');

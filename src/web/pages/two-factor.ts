@@ -106,7 +106,7 @@ export function actionPage(v: { action: TwoFactorAction; viewer: NonNullable<Vie
 /** The secret in groups of four, easier to type into an app by hand. */
 export const groupSecret = (secret: string): string => secret.replace(/(.{4})(?=.)/g, '$1 ');
 
-export type EnrolView = { viewer: NonNullable<Viewer>; csrf: string; /** absent when the page comes back after a wrong code. */ qrSvg?: string; secret?: string; mode: EnabledMode; error?: string | null };
+export type EnrolView = { viewer: NonNullable<Viewer>; csrf: string; /** absent when there is no pending enrolment to show. */ qrSvg?: string; secret?: string; mode: EnabledMode; error?: string | null };
 
 export function enrolPage(v: EnrolView): Html {
   // A data: image, not inline markup: the page's CSP allows img-src data:, and nothing from the generator is
