@@ -1,6 +1,7 @@
 // The one place that decides whether a principal may do something. Pure: the caller loads the facts about the
 // resource, this function only reasons about them, and deny is the default answer.
 import type { Principal } from './principal.ts';
+import { tokenScopeDecision } from '../tokens/scope.ts';
 
 export const Action = {
   DistTagsWrite: 'package:dist-tags:write',
@@ -11,6 +12,8 @@ export const Action = {
 export type ActionValue = (typeof Action)[keyof typeof Action];
 
 export type PackageFacts = {
+  /** the package's name, which token scopes are checked against (a token limited to other packages is refused). */
+  name?: string;
   /** null when the package does not exist yet. */
   access: 'public' | 'restricted' | null;
   maintainerIds: readonly number[];
@@ -30,6 +33,9 @@ const ALLOW: Decision = { allow: true };
 const deny = (status: 401 | 403 | 404, reason: string): Decision => ({ allow: false, status, reason });
 
 export function decide(principal: Principal | null, action: ActionValue, pkg: PackageFacts, policy: Policy): Decision {
+  // A token can only narrow what its owner may do, so its scope is asked first (tokens/scope.ts).
+  const scoped = tokenScopeDecision(principal, action, pkg.name, pkg.scope, pkg.access);
+  if (scoped) return scoped;
   if (action === Action.PackageRead) return decideRead(principal, pkg, policy);
 
   if (!principal) return deny(401, 'authentication required: run `npm login` or add a token to your .npmrc');

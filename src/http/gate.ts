@@ -6,7 +6,7 @@ import { Action, decide, type ActionValue, type PackageFacts, type Policy } from
 import type { Principal } from '../access/principal.ts';
 import { ClientError, unauthorized } from '../errors.ts';
 import type { Db } from '../store/db.ts';
-import { resolveToken } from '../tokens/service.ts';
+import { resolveTokenDetailed } from '../tokens/service.ts';
 
 /** A rule applied to every write after authorization; throws a ClientError to refuse. */
 export type WriteCheck = (req: FastifyRequest, principal: Principal, action: ActionValue, facts: PackageFacts) => Promise<void>;
@@ -21,6 +21,8 @@ export type PrincipalSource = (req: FastifyRequest) => Promise<Principal | null>
 type Identity = { principal: Principal | null; badToken: boolean };
 
 const BAD_TOKEN = 'the token you sent is invalid, expired or revoked: run `npm login` or replace it in your .npmrc';
+// npm turns a 401 whose WWW-Authenticate names "ipaddress" into its EAUTHIP error.
+const WRONG_ADDRESS = (ip: string) => `this token cannot be used from your address ${ip}: it is limited to other addresses by its CIDR allow-list`;
 
 export class Gate {
   readonly #db: Db;
@@ -64,8 +66,12 @@ export class Gate {
       }
       return { principal: null, badToken: false };
     }
+    // Whatever was sent is looked up (a malformed value as a hash that cannot match), so every refusal takes as long.
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    const principal = m ? await resolveToken(this.#db, m[1]!, req.ip) : null;
+    const r = await resolveTokenDetailed(this.#db, m ? m[1]! : '', req.ip);
+    // A live token used from outside its CIDR allow-list is refused outright, saying why: only its holder gets here.
+    if ('refused' in r && r.refused === 'address') throw new ClientError(401, WRONG_ADDRESS(req.ip), { 'www-authenticate': 'ipaddress' });
+    const principal = 'principal' in r ? r.principal : null;
     return { principal, badToken: principal === null };
   }
 

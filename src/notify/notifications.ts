@@ -26,7 +26,17 @@ const NOTICES: Partial<Record<string, (d: Data) => { what: string; details: stri
   [EventKind.UserMfaModeChanged]: (d) => ({ what: 'The two-factor authentication mode was changed', details: [`from: ${String(d.from)}`, `to: ${String(d.mode)}`] }),
   [EventKind.RecoveryCodeUsed]: (d) => ({ what: 'A recovery code was used to sign in', details: [`recovery codes left: ${String(d.remaining ?? '?')}`] }),
   [EventKind.RecoveryCodesRegenerated]: () => ({ what: 'New recovery codes were generated (the old ones no longer work)', details: [] }),
-  [EventKind.TokenCreated]: (d) => ({ what: 'A new access token was created', details: [`name: ${String(d.name)}`, `read-only: ${d.readonly ? 'yes' : 'no'}`] }),
+  [EventKind.TokenCreated]: (d) => ({
+    what: 'A new access token was created',
+    details: [
+      `name: ${String(d.name)}`,
+      `read-only: ${d.readonly ? 'yes' : 'no'}`,
+      ...(typeof d.scope === 'string' ? [`scope: ${d.scope}`] : []),
+      ...(typeof d.expiresAt === 'number' ? [`expires: ${new Date(d.expiresAt).toUTCString()}`] : []),
+      ...(typeof d.ip === 'string' ? [`from address: ${d.ip}`] : []),
+    ],
+  }),
+  [EventKind.TokenRevoked]: (d) => ({ what: 'An access token was revoked', details: [`name: ${String(d.name ?? '?')}`] }),
   [EventKind.SessionCreated]: (d) => ({ what: 'There was a new sign-in from a new device or address', details: [`address: ${String(d.ip)}`, `browser: ${String(d.userAgent)}`] }),
   [EventKind.UserDisabled]: (d) => ({ what: 'Your account was disabled by the registry’s administrators', details: [`reason: ${String(d.reason)}`] }),
   [EventKind.UserEnabled]: (d) => ({ what: 'Your account was enabled again by the registry’s administrators', details: [`reason: ${String(d.reason)}`] }),
@@ -101,6 +111,11 @@ export function mailHandler({ publicUrl, clock = Date.now }: Pick<NotifierDeps, 
           .where('user_agent', '=', String(data.userAgent))
           .executeTakeFirst();
         if (!known) messages.push(notice(event.kind, data, user, base)!);
+        break;
+      }
+      case EventKind.TokenRevoked: {
+        // `npm logout` ends its own two-hour session: nothing the owner needs to be told about.
+        if (data.kind !== 'session') messages.push(notice(event.kind, data, user, base)!);
         break;
       }
       default: {

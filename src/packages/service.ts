@@ -91,7 +91,7 @@ export class Packages {
     const scope = scopeOf(name);
     const pkg = await this.#db.selectFrom('packages').select(['id', 'access']).where('name', '=', name).executeTakeFirst();
     const maintainerIds = pkg ? (await this.#db.selectFrom('maintainers').select('user_id').where('package_id', '=', pkg.id).execute()).map((m) => m.user_id) : [];
-    return { id: pkg?.id ?? null, access: (pkg?.access as Access | undefined) ?? null, maintainerIds, scope, ...(await this.#scopeOwners(scope)) };
+    return { id: pkg?.id ?? null, name, access: (pkg?.access as Access | undefined) ?? null, maintainerIds, scope, ...(await this.#scopeOwners(scope)) };
   }
 
   async #scopeOwners(scope: string | null): Promise<{ scopeOwnerId: number | null; scopeNamesakeId: number | null }> {
