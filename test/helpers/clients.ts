@@ -89,7 +89,9 @@ export function interact(client: ClientName, args: string[], answers: Array<[Reg
       if (next && next[0].test(pending)) {
         queue.shift();
         pending = '';
-        child.stdin.write(next[1]);
+        // npm prints a prompt a moment before its reader is listening; an answer that arrives earlier can be read by
+        // the previous prompt's reader as it closes (seen with npm 10 on a loaded machine). Answer after a pause.
+        setTimeout(() => child.stdin.write(next[1]), 150);
       }
     });
     child.stderr.on('data', (d: Buffer) => (stderr += d));
