@@ -13,6 +13,8 @@ import type { Store } from '../store/db.ts';
 import { Gate } from './gate.ts';
 import { registerNpmRoutes } from './npm-routes.ts';
 import { registerUserRoutes } from './user-routes.ts';
+import { registerTokenRoutes } from './token-routes.ts';
+import { registerTokenPages } from '../web/token-routes.ts';
 import { registerAdminRoutes } from '../web/admin-routes.ts';
 import { WebUi, wantsHtml } from '../web/routes.ts';
 import { registerEmailRoutes } from './email-routes.ts';
@@ -123,6 +125,8 @@ export async function startApp({ settings, store, blobs, logger, secretKey, cloc
   const secondFactor = { db: store.db, key: secretKey, limiter, clock, offerWebOtp: webOtpOffer(webLogins) };
   gate.addWriteCheck(secondFactorCheck(secondFactor));
   registerUserRoutes(app, { db: store.db, gate, signup: settings.signup, secondFactor });
+  // npm token list/create/revoke (/-/npm/v1/tokens).
+  registerTokenRoutes(app, { db: store.db, gate, secondFactor, clock });
   // npm login/adduser in the browser, and npm's web OTP (the pages are in the web UI below).
   registerWebLoginRoutes(app, webLogins);
   registerNpmRoutes(app, { packages, gate, downloads, clock });
@@ -135,6 +139,8 @@ export async function startApp({ settings, store, blobs, logger, secretKey, cloc
   web.extend((scope) => registerAdminRoutes(scope, web));
   // Two-factor settings on the account page, and the pages npm's web login and web OTP send the user to.
   registerTwoFactor(web);
+  // The access-tokens page (/-/web/account/tokens).
+  web.extend((scope) => registerTokenPages(scope, web));
   web.extend((scope) => registerWebLoginPages(scope, web));
   web.register(app);
 

@@ -92,6 +92,11 @@ ${alertBox('notice', v.notice)}
 ${v.slots[AccountSlot.Password]}
 ${v.slots[AccountSlot.TwoFactor]}
 ${sessionsSection(v)}
+<section class="panel" id="access-tokens">
+  <h2>Access tokens</h2>
+  <p class="muted">Tokens for npm and CI, each limited to the packages, addresses and time it needs.</p>
+  <p><a href="/-/web/account/tokens">Manage access tokens</a></p>
+</section>
 ${v.slots[AccountSlot.SecurityHistory]}`;
   return page({ title: 'Account settings', viewer: { name: u.name }, csrf: v.csrf, body });
 }
