@@ -1,15 +1,54 @@
 // The one place that decides whether a principal may do something. Pure: the caller loads the facts about the
-// resource, this function only reasons about them, and deny is the default answer.
+// resource (and the principal's relation to it), this function only reasons about them, and deny is the default answer.
+//
+// Two kinds of rights are kept apart on purpose (AUTHZ-2): managing people (org roles: owner, admin, developer) and
+// changing packages (maintainership, or a team's read-write grant). No org role by itself lets anyone publish.
 import type { Principal } from './principal.ts';
 import { tokenScopeDecision } from '../tokens/scope.ts';
 
 export const Action = {
   DistTagsWrite: 'package:dist-tags:write',
+  OrgCreate: 'org:create',
+  OrgDelete: 'org:delete',
+  OrgMembersWrite: 'org:members:write',
+  OrgRead: 'org:read',
+  OrgTeamsWrite: 'org:teams:write',
+  /** creating a token that carries org-administration rights for this org. */
+  OrgTokenAdmin: 'org:tokens:admin',
+  PackageAccessWrite: 'package:access:write',
   PackageCreate: 'package:create',
+  /** placeholder for the deprecate capability. */
+  PackageDeprecate: 'package:versions:deprecate',
+  PackageModerate: 'package:moderate',
+  PackageOwnersWrite: 'package:owners:write',
   PackagePublish: 'package:versions:publish',
   PackageRead: 'package:read',
+  /** placeholder for the unpublish capability. */
+  PackageUnpublish: 'package:versions:unpublish',
 } as const;
 export type ActionValue = (typeof Action)[keyof typeof Action];
+
+/** The actions whose resource is an organisation (OrgFacts); every other action is about a package (PackageFacts). */
+export const ORG_ACTIONS: readonly ActionValue[] = [Action.OrgCreate, Action.OrgDelete, Action.OrgMembersWrite, Action.OrgRead, Action.OrgTeamsWrite, Action.OrgTokenAdmin];
+
+export const ORG_ROLES = ['owner', 'admin', 'developer'] as const;
+export type OrgRole = (typeof ORG_ROLES)[number];
+export const TEAM_PERMISSIONS = ['read-only', 'read-write'] as const;
+export type TeamPermission = (typeof TEAM_PERMISSIONS)[number];
+
+/**
+ * What the asking principal is to the resource. It is loaded for that principal on each decision that needs it (the
+ * write gate, reads of restricted packages), never cached with the package, so membership changes apply at once.
+ * Absent means "not loaded": decide() then treats the principal as a stranger.
+ */
+export type Relation = {
+  /** the principal's role in the org the resource belongs to (the package's scope), if any. */
+  orgRole: OrgRole | null;
+  /** the strongest grant any of the principal's teams holds on the package. */
+  teamGrant: TeamPermission | null;
+  /** for a package not published yet in an org scope: the principal is on the org's "developers" team. */
+  developer: boolean;
+};
 
 export type PackageFacts = {
   /** the package's name, which token scopes are checked against (a token limited to other packages is refused). */
@@ -22,7 +61,27 @@ export type PackageFacts = {
   scopeOwnerId: number | null;
   /** the user, if any, whose name equals the scope: a user's own scope is theirs even before first use. */
   scopeNamesakeId: number | null;
+  /** the package's id, when it exists (loaders use it to find the principal's relation). */
+  id?: number | null;
+  /** the package's scope is an organisation. */
+  scopeIsOrg?: boolean;
+  relation?: Relation;
 };
+
+/** Facts about an organisation (a scope with members) for the org actions. */
+export type OrgFacts = {
+  kind: 'org';
+  org: string;
+  /** the scope is an organisation already. */
+  exists: boolean;
+  scopeOwnerId: number | null;
+  scopeNamesakeId: number | null;
+  relation?: Pick<Relation, 'orgRole'>;
+  /** for OrgMembersWrite: the member being changed, their current and requested role (null = not a member / removal). */
+  target?: { currentRole: OrgRole | null; newRole: OrgRole | null; ownerCount: number };
+};
+
+export type Facts = PackageFacts | OrgFacts;
 
 export type Policy = { readAccess: 'public' | 'authenticated' };
 
@@ -31,11 +90,15 @@ export type Decision = { allow: true } | { allow: false; status: 401 | 403 | 404
 
 const ALLOW: Decision = { allow: true };
 const deny = (status: 401 | 403 | 404, reason: string): Decision => ({ allow: false, status, reason });
+const NOT_FOUND = deny(404, 'Not found');
 
-export function decide(principal: Principal | null, action: ActionValue, pkg: PackageFacts, policy: Policy): Decision {
+export const isOrgFacts = (facts: Facts): facts is OrgFacts => (facts as OrgFacts).kind === 'org';
+
+export function decide(principal: Principal | null, action: ActionValue, pkg: Facts, policy: Policy): Decision {
   // A token can only narrow what its owner may do, so its scope is asked first (tokens/scope.ts).
-  const scoped = tokenScopeDecision(principal, action, pkg.name, pkg.scope, pkg.access);
+  const scoped = isOrgFacts(pkg) ? tokenScopeDecision(principal, action, null, pkg.org) : tokenScopeDecision(principal, action, pkg.name, pkg.scope, pkg.access);
   if (scoped) return scoped;
+  if (isOrgFacts(pkg)) return decideOrg(principal, action, pkg);
   if (action === Action.PackageRead) return decideRead(principal, pkg, policy);
 
   if (!principal) return deny(401, 'authentication required: run `npm login` or add a token to your .npmrc');
@@ -46,25 +109,94 @@ export function decide(principal: Principal | null, action: ActionValue, pkg: Pa
     case Action.PackageCreate: {
       if (pkg.access !== null) return deny(403, 'package already exists');
       if (pkg.scope === null) return ALLOW;
+      if (pkg.scopeIsOrg) {
+        // Creating a package in an org is publishing: it takes the developers team, not an org role.
+        if (pkg.relation?.developer) return ALLOW;
+        return deny(403, `publishing a new package in @${pkg.scope} needs membership of the @${pkg.scope}:developers team`);
+      }
       const owner = pkg.scopeOwnerId ?? pkg.scopeNamesakeId;
       if (owner === null || owner === principal.userId) return ALLOW;
       return deny(403, `the scope @${pkg.scope} belongs to another account: you cannot publish packages in it`);
     }
     case Action.PackagePublish:
     case Action.DistTagsWrite:
-      if (pkg.access !== null && pkg.maintainerIds.includes(principal.userId)) return ALLOW;
-      if (pkg.access === 'restricted' && !principal.isAdmin) return deny(404, 'Not found');
-      return deny(403, `you do not have permission to change this package: you are not one of its maintainers`);
+    case Action.PackageDeprecate:
+    case Action.PackageUnpublish:
+      if (pkg.access === null) return NOT_FOUND;
+      if (pkg.maintainerIds.includes(principal.userId) || pkg.relation?.teamGrant === 'read-write') return ALLOW;
+      if (!canRead(principal, pkg)) return NOT_FOUND;
+      return deny(403, 'you do not have permission to change this package: you are not one of its maintainers and no team of yours has read-write access to it');
+    case Action.PackageOwnersWrite:
+      if (pkg.access === null) return NOT_FOUND;
+      if (pkg.maintainerIds.includes(principal.userId)) return ALLOW;
+      if (!canRead(principal, pkg)) return NOT_FOUND;
+      return deny(403, 'only a maintainer of this package can change its maintainers');
+    case Action.PackageAccessWrite: {
+      if (pkg.access === null) return NOT_FOUND;
+      const role = pkg.relation?.orgRole ?? null;
+      if (pkg.scopeIsOrg && (role === 'owner' || role === 'admin' || principal.isAdmin)) return ALLOW;
+      if (!canRead(principal, pkg)) return NOT_FOUND;
+      if (!pkg.scopeIsOrg) return deny(403, 'team access can only be granted on packages in an organisation scope');
+      return deny(403, `only an owner or admin of @${pkg.scope} can change which teams may use this package`);
+    }
+    case Action.PackageModerate:
+      if (principal.isModerator || principal.isAdmin) return ALLOW;
+      if (pkg.access === null || !canRead(principal, pkg)) return NOT_FOUND;
+      return deny(403, 'only registry moderators can do this');
     default:
-      return deny(403, 'unknown action');
+      return deny(403, 'this action does not apply to a package');
   }
+}
+
+/** Everyone who may see a restricted package: maintainers, its teams, the scope's owner, administrators. */
+function canRead(principal: Principal | null, pkg: PackageFacts): boolean {
+  if (pkg.access === 'public') return true;
+  if (!principal || pkg.access === null) return false;
+  return principal.isAdmin || pkg.maintainerIds.includes(principal.userId) || pkg.scopeOwnerId === principal.userId || (pkg.relation?.teamGrant ?? null) !== null;
 }
 
 function decideRead(principal: Principal | null, pkg: PackageFacts, policy: Policy): Decision {
   // Asked first, so an anonymous client of a private registry cannot even learn which names exist.
   if (!principal && policy.readAccess === 'authenticated') return deny(401, 'this registry requires authentication for every read: run `npm login`');
-  if (pkg.access === null) return deny(404, 'Not found');
-  if (pkg.access === 'public') return ALLOW;
-  if (principal && (principal.isAdmin || pkg.maintainerIds.includes(principal.userId) || pkg.scopeOwnerId === principal.userId)) return ALLOW;
-  return deny(404, 'Not found');
+  if (pkg.access === null) return NOT_FOUND;
+  return canRead(principal, pkg) ? ALLOW : NOT_FOUND;
+}
+
+function decideOrg(principal: Principal | null, action: ActionValue, org: OrgFacts): Decision {
+  if (!principal) return deny(401, 'authentication required: run `npm login` or add a token to your .npmrc');
+  if (action === Action.OrgCreate) {
+    if (principal.tokenReadonly) return deny(403, 'this token is read-only and cannot be used to change anything');
+    if (!principal.emailVerified) return deny(403, `the email address of "${principal.name}" is not verified yet`);
+    if (org.exists) return deny(403, `@${org.org} is already an organisation`);
+    const owner = org.scopeOwnerId ?? org.scopeNamesakeId;
+    if (owner === null || owner === principal.userId || principal.isAdmin) return ALLOW;
+    return deny(403, `the scope @${org.org} belongs to another account: only its owner can turn it into an organisation`);
+  }
+  if (!org.exists) return NOT_FOUND;
+  const role = org.relation?.orgRole ?? null;
+  // Administrators act as owners everywhere (recovering an org whose owners are gone); nobody else sees a foreign org.
+  const effective: OrgRole | null = principal.isAdmin ? 'owner' : role;
+  if (effective === null) return NOT_FOUND;
+  if (action === Action.OrgRead) return ALLOW;
+  if (principal.tokenReadonly) return deny(403, 'this token is read-only and cannot be used to change anything');
+  if (!principal.emailVerified) return deny(403, `the email address of "${principal.name}" is not verified yet`);
+  const manager = effective === 'owner' || effective === 'admin';
+  switch (action) {
+    case Action.OrgDelete:
+      return effective === 'owner' ? ALLOW : deny(403, `only an owner of @${org.org} can delete it`);
+    case Action.OrgTeamsWrite:
+    case Action.OrgTokenAdmin:
+      return manager ? ALLOW : deny(403, `only an owner or admin of @${org.org} can manage its teams`);
+    case Action.OrgMembersWrite: {
+      if (!manager) return deny(403, `only an owner or admin of @${org.org} can manage its members`);
+      const t = org.target;
+      if (!t) return deny(403, 'no member named');
+      const touchesOwner = t.currentRole === 'owner' || t.newRole === 'owner';
+      if (touchesOwner && effective !== 'owner') return deny(403, `only an owner of @${org.org} can add, remove or change owners`);
+      if (t.currentRole === 'owner' && t.newRole !== 'owner' && t.ownerCount <= 1) return deny(403, `@${org.org} must keep at least one owner: make someone else an owner first`);
+      return ALLOW;
+    }
+    default:
+      return deny(403, 'this action does not apply to an organisation');
+  }
 }

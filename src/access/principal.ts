@@ -14,4 +14,6 @@ export type Principal = {
    * session, an `npm login` session, tokens made before scopes existed), which only tokenReadonly restricts.
    */
   tokenScope?: TokenScope | null;
+  /** registry moderator; filled in by the gate before it decides (token and session lookups need not know it). */
+  isModerator?: boolean;
 };

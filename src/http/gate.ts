@@ -2,14 +2,15 @@
 // session cookie), then may they (decide()), then — for writes — the checks later capabilities add (second factor,
 // token scopes). Routes never carry their own access rules.
 import type { FastifyRequest } from 'fastify';
-import { Action, decide, type ActionValue, type PackageFacts, type Policy } from '../access/decide.ts';
+import { Action, decide, isOrgFacts, type ActionValue, type Facts, type PackageFacts, type Policy } from '../access/decide.ts';
 import type { Principal } from '../access/principal.ts';
+import { isModerator, orgRoleOf, packageRelation } from '../access/relations.ts';
 import { ClientError, unauthorized } from '../errors.ts';
 import type { Db } from '../store/db.ts';
 import { resolveTokenDetailed } from '../tokens/service.ts';
 
 /** A rule applied to every write after authorization; throws a ClientError to refuse. */
-export type WriteCheck = (req: FastifyRequest, principal: Principal, action: ActionValue, facts: PackageFacts) => Promise<void>;
+export type WriteCheck = (req: FastifyRequest, principal: Principal, action: ActionValue, facts: Facts) => Promise<void>;
 
 /**
  * Resolves a principal from something other than a bearer token (the web UI's session cookie). It is asked only when
@@ -90,15 +91,46 @@ export class Gate {
   /** Reads of one package: refuses with 401/404 as decide() says (404 keeps restricted packages invisible). */
   async readPackage(req: FastifyRequest, facts: PackageFacts): Promise<Principal | null> {
     const { principal, badToken } = await this.#identity(req);
+    // Only a restricted package can depend on who asks, so only then is the reader's relation (teams) loaded.
+    if (principal && facts.access === 'restricted' && !facts.relation) facts = await this.#withRelation(principal, facts);
     const d = decide(principal, Action.PackageRead, facts, this.#policy);
     if (!d.allow) throw new ClientError(d.status, d.status === 401 && badToken ? BAD_TOKEN : d.reason);
     return principal;
   }
 
+  /** Loads the principal's relation to a package (org role, team grants) into a copy of its facts. */
+  async #withRelation(principal: Principal, facts: PackageFacts): Promise<PackageFacts> {
+    const { relation, scopeIsOrg } = await packageRelation(this.#db, principal.userId, facts);
+    return { ...facts, relation, scopeIsOrg };
+  }
+
+  /** The principal with its registry roles, and the facts with the principal's relation, as decide() needs them. */
+  async #complete(principal: Principal, facts: Facts): Promise<{ principal: Principal; facts: Facts }> {
+    const full = principal.isModerator === undefined ? { ...principal, isModerator: await isModerator(this.#db, principal.userId) } : principal;
+    if (isOrgFacts(facts)) {
+      return { principal: full, facts: facts.relation || !facts.exists ? facts : { ...facts, relation: { orgRole: await orgRoleOf(this.#db, facts.org, full.userId) } } };
+    }
+    return { principal: full, facts: facts.relation ? facts : await this.#withRelation(full, facts) };
+  }
+
+  /**
+   * Reads that need a signed-in principal and a decision but change nothing (org rosters, team lists): authenticate
+   * and decide, without the write checks (a second factor is for changes).
+   */
+  async authorize(req: FastifyRequest, action: ActionValue, facts: Facts): Promise<Principal> {
+    const { principal: found, badToken } = await this.#identity(req);
+    if (!found) throw unauthorized(badToken ? BAD_TOKEN : undefined);
+    const { principal, facts: complete } = await this.#complete(found, facts);
+    const d = decide(principal, action, complete, this.#policy);
+    if (!d.allow) throw new ClientError(d.status, d.reason);
+    return principal;
+  }
+
   /** Every write: authenticate, authorize, then the registered checks, in that order. */
-  async write(req: FastifyRequest, action: ActionValue, facts: PackageFacts): Promise<Principal> {
-    const { principal, badToken } = await this.#identity(req);
-    if (!principal) throw unauthorized(badToken ? BAD_TOKEN : undefined);
+  async write(req: FastifyRequest, action: ActionValue, given: Facts): Promise<Principal> {
+    const { principal: found, badToken } = await this.#identity(req);
+    if (!found) throw unauthorized(badToken ? BAD_TOKEN : undefined);
+    const { principal, facts } = await this.#complete(found, given);
     const d = decide(principal, action, facts, this.#policy);
     if (!d.allow) throw new ClientError(d.status, d.reason);
     for (const check of this.#checks) await check(req, principal, action, facts);

@@ -12,6 +12,7 @@ import type { FsBlobStore } from '../store/blobs.ts';
 import type { Store } from '../store/db.ts';
 import { Gate } from './gate.ts';
 import { registerNpmRoutes } from './npm-routes.ts';
+import { registerOrgRoutes } from './org-routes.ts';
 import { registerUserRoutes } from './user-routes.ts';
 import { registerTokenRoutes } from './token-routes.ts';
 import { registerTokenPages } from '../web/token-routes.ts';
@@ -130,6 +131,8 @@ export async function startApp({ settings, store, blobs, logger, secretKey, cloc
   // npm login/adduser in the browser, and npm's web OTP (the pages are in the web UI below).
   registerWebLoginRoutes(app, webLogins);
   registerNpmRoutes(app, { packages, gate, downloads, clock });
+  // npm org, team, access and owner: organisations, teams, grants and maintainers (AUTHZ-2).
+  registerOrgRoutes(app, { db: store.db, gate, packages, clock });
   // GET / (JSON for clients, the home page for browsers) and the pages under /-/web/.
   const web = new WebUi({ db: store.db, packages, gate, signup: settings.signup, secretKey, secondFactor, clock, publicUrl: () => base.url });
   // The pages behind emailed links, and the account settings (email, password, security history, password reset).

@@ -192,6 +192,55 @@ const MIGRATIONS: Record<string, Builder> = {
       await db.schema.alterTable('users').addColumn('deleted_at', 'bigint').execute();
     },
   }),
+  '0007-orgs': (dialect) => ({
+    async up(db: Kysely<unknown>) {
+      const id = (t: string) =>
+        dialect === 'sqlite'
+          ? db.schema.createTable(t).addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+          : db.schema.createTable(t).addColumn('id', 'bigserial', (c) => c.primaryKey());
+      // A registry-level role for the moderation work (reports, quarantine review); it grants no package rights.
+      await db.schema.alterTable('users').addColumn('is_moderator', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      // An organisation is a scope that has members instead of a single owner. The scope row stays (it is what claims
+      // the name); the org row marks it as shared, and scopes.owner_user_id keeps naming who created it.
+      await db.schema
+        .createTable('orgs')
+        .addColumn('name', 'text', (c) => c.primaryKey().references('scopes.name'))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('org_members')
+        .addColumn('org', 'text', (c) => c.notNull().references('orgs.name').onDelete('cascade'))
+        .addColumn('user_id', 'bigint', (c) => c.notNull().references('users.id'))
+        .addColumn('role', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('org_members_pk', ['org', 'user_id'])
+        .execute();
+      await db.schema.createIndex('org_members_user').on('org_members').column('user_id').execute();
+      await id('teams')
+        .addColumn('org', 'text', (c) => c.notNull().references('orgs.name').onDelete('cascade'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('description', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addUniqueConstraint('teams_org_name', ['org', 'name'])
+        .execute();
+      await db.schema
+        .createTable('team_members')
+        .addColumn('team_id', 'bigint', (c) => c.notNull().references('teams.id').onDelete('cascade'))
+        .addColumn('user_id', 'bigint', (c) => c.notNull().references('users.id'))
+        .addPrimaryKeyConstraint('team_members_pk', ['team_id', 'user_id'])
+        .execute();
+      await db.schema.createIndex('team_members_user').on('team_members').column('user_id').execute();
+      // npm access grant: 'read-only' or 'read-write' for one team on one package.
+      await db.schema
+        .createTable('team_packages')
+        .addColumn('team_id', 'bigint', (c) => c.notNull().references('teams.id').onDelete('cascade'))
+        .addColumn('package_id', 'bigint', (c) => c.notNull().references('packages.id').onDelete('cascade'))
+        .addColumn('permission', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('team_packages_pk', ['team_id', 'package_id'])
+        .execute();
+      await db.schema.createIndex('team_packages_package').on('team_packages').column('package_id').execute();
+    },
+  }),
 };
 
 class CodeMigrations implements MigrationProvider {

@@ -20,6 +20,11 @@ export type Database = {
   web_logins: WebLoginsTable;
   rate_limits: RateLimitsTable;
   outbox: OutboxTable;
+  orgs: OrgsTable;
+  org_members: OrgMembersTable;
+  teams: TeamsTable;
+  team_members: TeamMembersTable;
+  team_packages: TeamPackagesTable;
 };
 
 export type UsersTable = {
@@ -38,6 +43,8 @@ export type UsersTable = {
   disabled_at: Generated<number | null>;
   /** set when an administrator deleted the account: disabled for good, email and secrets scrubbed, name kept. */
   deleted_at: Generated<number | null>;
+  /** registry-level moderator (reports, quarantine review); grants no rights on packages. */
+  is_moderator: Generated<number>;
 };
 
 export type TokensTable = {
@@ -203,6 +210,40 @@ export type RateLimitsTable = {
   failures: number;
   window_start: number;
   blocked_until: number;
+};
+
+/** A scope shared by members (npm's organisations). The matching scopes row claims the name. */
+export type OrgsTable = {
+  name: string;
+  created_at: number;
+};
+
+export type OrgMembersTable = {
+  org: string;
+  user_id: number;
+  /** npm's org roles: 'owner', 'admin' or 'developer'. */
+  role: string;
+  created_at: number;
+};
+
+export type TeamsTable = {
+  id: Generated<number>;
+  org: string;
+  name: string;
+  description: string;
+  created_at: number;
+};
+
+export type TeamMembersTable = {
+  team_id: number;
+  user_id: number;
+};
+
+/** npm access grant: a team's permission on a package, 'read-only' or 'read-write'. */
+export type TeamPackagesTable = {
+  team_id: number;
+  package_id: number;
+  permission: string;
 };
 
 export type UserRow = Selectable<UsersTable>;
