@@ -164,8 +164,11 @@ function decideRead(principal: Principal | null, pkg: PackageFacts, policy: Poli
 
 function decideOrg(principal: Principal | null, action: ActionValue, org: OrgFacts): Decision {
   if (!principal) return deny(401, 'authentication required: run `npm login` or add a token to your .npmrc');
+  // A scoped token's org rights were settled by tokenScopeDecision; the readonly flag only restricts classic tokens
+  // (a token for org administration alone is "read-only" as far as packages go).
+  const readonlyToken = principal.tokenReadonly && !principal.tokenScope;
   if (action === Action.OrgCreate) {
-    if (principal.tokenReadonly) return deny(403, 'this token is read-only and cannot be used to change anything');
+    if (readonlyToken) return deny(403, 'this token is read-only and cannot be used to change anything');
     if (!principal.emailVerified) return deny(403, `the email address of "${principal.name}" is not verified yet`);
     if (org.exists) return deny(403, `@${org.org} is already an organisation`);
     const owner = org.scopeOwnerId ?? org.scopeNamesakeId;
@@ -178,7 +181,7 @@ function decideOrg(principal: Principal | null, action: ActionValue, org: OrgFac
   const effective: OrgRole | null = principal.isAdmin ? 'owner' : role;
   if (effective === null) return NOT_FOUND;
   if (action === Action.OrgRead) return ALLOW;
-  if (principal.tokenReadonly) return deny(403, 'this token is read-only and cannot be used to change anything');
+  if (readonlyToken) return deny(403, 'this token is read-only and cannot be used to change anything');
   if (!principal.emailVerified) return deny(403, `the email address of "${principal.name}" is not verified yet`);
   const manager = effective === 'owner' || effective === 'admin';
   switch (action) {
