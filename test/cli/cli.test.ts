@@ -11,7 +11,7 @@ describe('bulwark command line', () => {
   it('explains itself: --help for the program, every command and command group', async () => {
     const top = await bulwark(['--help']);
     assert.equal(top.code, 0);
-    const commands = ['serve', 'admin user create', 'admin user verify-email', 'admin user list', 'admin user show', 'admin user disable', 'admin user enable', 'admin user delete', 'admin user force-reset', 'admin user recover', 'admin token create'];
+    const commands = ['serve', 'admin user create', 'admin user verify-email', 'admin user list', 'admin user show', 'admin user disable', 'admin user enable', 'admin user delete', 'admin user force-reset', 'admin user recover', 'admin token create', 'token create', 'token list', 'token revoke'];
     for (const cmd of commands) assert.match(top.stdout, new RegExp(cmd));
     const serveHelp = await bulwark(['serve', '--help']);
     assert.equal(serveHelp.code, 0);
@@ -19,7 +19,7 @@ describe('bulwark command line', () => {
       assert.match(serveHelp.stdout, new RegExp(`--${s.flag} `), `serve --help lists --${s.flag}`);
       assert.match(serveHelp.stdout, new RegExp(s.env), `serve --help names ${s.env}`);
     }
-    for (const cmd of [...commands.slice(1).map((c) => c.split(' ')), ['admin']]) {
+    for (const cmd of [...commands.slice(1).map((c) => c.split(' ')), ['admin'], ['token']]) {
       const r = await bulwark([...cmd, '--help']);
       assert.equal(r.code, 0, cmd.join(' '));
       assert.match(r.stdout, /usage|Commands/i);
@@ -157,4 +157,49 @@ describe('bulwark command line', () => {
       await t.cleanup();
     }
   });
+
+  for (const kind of DB_KINDS) {
+    it(`makes, lists and revokes scoped tokens for operators, refusing what the token rules forbid (${kind})`, async () => {
+      const t = await testDatabase(kind);
+      const store = ['--data-dir', t.dataDir, ...(t.database ? ['--database', t.database] : [])];
+      try {
+        assert.equal((await bulwark(['admin', 'user', 'create', 'kai', '--email', 'kai@example.com', '--password-stdin', ...store], { input: 'a-long-passphrase' })).code, 0);
+        const made = await bulwark(['token', 'create', 'kai', '--name', 'ci', '--packages', 'kai-lib', '--scopes', '@kai/*', '--permission', 'read-write', '--bypass-2fa', '--cidr', '10.0.0.0/8,2001:db8::/32', '--expires-days', '7', ...store]);
+        assert.equal(made.code, 0, made.stderr);
+        const [token, summary] = made.stdout.trim().split('\n');
+        assert.match(token!, /^bwk_[0-9A-Za-z]{42}$/);
+        assert.match(summary!, /read-write on kai-lib, @kai\/\*; only from 10\.0\.0\.0\/8, 2001:db8::\/32; automation/);
+        assert.match(summary!, /expires \d{4}-/);
+
+        for (const [args, message] of [
+          [['--all-packages', '--permission', 'read-write', '--bypass-2fa'], /limited to listed packages/],
+          [['--packages', 'kai-lib', '--permission', 'read-write', '--expires-days', '365'], /from 1 to 90/],
+          [['--packages', 'kai-lib', '--cidr', '300.1.1.1/8'], /invalid CIDR/],
+          [['--permission', 'admin'], /must be one of/],
+        ] as const) {
+          const r = await bulwark(['token', 'create', 'kai', ...args, ...store]);
+          assert.equal(r.code, 1, args.join(' '));
+          assert.match(r.stderr, message);
+        }
+        const admin = await bulwark(['admin', 'token', 'create', 'kai', '--expires-days', '365', ...store]);
+        assert.equal(admin.code, 1, 'no long-lived write token from the operator command either');
+        assert.match(admin.stderr, /from 1 to 90/);
+
+        const list = await bulwark(['token', 'list', 'kai', ...store]);
+        assert.equal(list.code, 0, list.stderr);
+        const line = list.stdout.split('\n').find((l) => l.includes(token!.slice(0, 10)))!;
+        assert.ok(line, list.stdout);
+        assert.ok(!list.stdout.includes(token!), 'never the secret');
+        const key = line.split('\t')[0]!;
+        assert.match(key, /^[0-9a-f]{64}$/);
+        assert.equal((await bulwark(['token', 'revoke', 'kai', key.slice(0, 3), ...store])).code, 1, 'a prefix shorter than 6 names nothing');
+        const revoked = await bulwark(['token', 'revoke', 'kai', key.slice(0, 8), ...store]);
+        assert.equal(revoked.code, 0, revoked.stderr);
+        assert.doesNotMatch((await bulwark(['token', 'list', 'kai', ...store])).stdout, new RegExp(key));
+        assert.equal((await bulwark(['token', 'revoke', 'kai', key, ...store])).code, 1, 'already revoked');
+      } finally {
+        await t.cleanup();
+      }
+    });
+  }
 });
