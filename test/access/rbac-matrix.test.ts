@@ -74,7 +74,7 @@ const refuse = (status: 401 | 403 | 404): Outcome => ({ allow: false, status });
 
 /** What the token alone permits: null when it does not restrict the action. Asked before roles. */
 function tokenRule(d: Dims, s: Scenario): Outcome | null {
-  const reach = TOKEN_KINDS[d.token].reach;
+  const reach: Reach | null = TOKEN_KINDS[d.token].reach;
   if (!reach) return null;
   if (s.resource === 'org' || s.resource === 'fresh-org') {
     const org = s.resource === 'org' ? 'acme' : 'fresh';
