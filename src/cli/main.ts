@@ -15,6 +15,7 @@ import { startApp } from '../http/server.ts';
 import { FsBlobStore } from '../store/blobs.ts';
 import { openStore, type Store } from '../store/db.ts';
 import { WRITE_DEFAULT_DAYS, WRITE_MAX_DAYS, planToken, scopeSummary, type ScopeRequest } from '../tokens/scope.ts';
+import { checkOrgRights, ownerPrincipal } from '../tokens/org-rights.ts';
 import { createToken, listTokens, revokeOwnToken } from '../tokens/service.ts';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -370,6 +371,7 @@ async function issueToken(values: Record<string, string | boolean | undefined>, 
   return withStore(values, async (store) => {
     const user = await findUser(store.db, userName);
     if (!user) throw new ClientError(404, `no user named ${userName}`);
+    await checkOrgRights(store.db, ownerPrincipal(user), plan.scope);
     const { token } = await createToken(store.db, { userId: user.id, userName: user.name, name: plan.name, kind: 'granular', readonly: plan.readonly, expiresAt: plan.expiresAt, scope: plan.scope, actorId: null }, now);
     print(token, scopeSummary(plan.scope, plan.readonly), plan.expiresAt);
     return 0;

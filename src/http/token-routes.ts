@@ -9,6 +9,7 @@ import { checkPassword, recordSignInLocked } from '../accounts/users.ts';
 import type { Principal } from '../access/principal.ts';
 import { badRequest, forbidden, notFound, unauthorized } from '../errors.ts';
 import type { Db } from '../store/db.ts';
+import { checkOrgRights } from '../tokens/org-rights.ts';
 import { planToken, type ScopeRequest } from '../tokens/scope.ts';
 import { createToken, listTokens, revokeOwnToken, type TokenInfo } from '../tokens/service.ts';
 import type { Gate } from './gate.ts';
@@ -105,6 +106,7 @@ export function registerTokenRoutes(app: FastifyInstance, { db, gate, secondFact
     const now = clock();
     // Bad requests are answered before the password is checked, so a typo does not count as a failed sign-in.
     const plan = planToken({ name: 'npm token create', ...scopeRequestFromNpm(body) }, now);
+    await checkOrgRights(db, principal, plan.scope);
     if (typeof body.password !== 'string' || body.password === '') throw badRequest('creating a token needs your password: npm asks for it');
     const password = body.password;
     const user = await limitedPasswordCheck(secondFactor.limiter, principal.name, req.ip, () => checkPassword(db, principal.name, password), () => recordSignInLocked(db, principal.name, req.ip, now));

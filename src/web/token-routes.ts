@@ -6,6 +6,7 @@ import { limitedPasswordCheck } from '../accounts/limits.ts';
 import { checkPassword, recordSignInLocked } from '../accounts/users.ts';
 import { ClientError } from '../errors.ts';
 import type { UserRow } from '../store/schema.ts';
+import { checkOrgRights, ownerPrincipal } from '../tokens/org-rights.ts';
 import { planToken, scopeSummary } from '../tokens/scope.ts';
 import { createToken, listTokens, revokeOwnToken } from '../tokens/service.ts';
 import { checkCode } from './code-check.ts';
@@ -75,6 +76,7 @@ export function registerTokenPages(scope: FastifyInstance, web: WebUi): void {
         },
         now,
       );
+      await checkOrgRights(db, ownerPrincipal(user), plan.scope);
       const password = field(req, 'password');
       const ok = await limitedPasswordCheck(secondFactor.limiter, user.name, req.ip, () => checkPassword(db, user.name, password), () => recordSignInLocked(db, user.name, req.ip, now));
       if (!ok) return await refuse(401, 'That password is not right.');

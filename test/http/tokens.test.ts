@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { after, before, describe, it } from 'node:test';
+import { createOrg } from '../../src/access/orgs.ts';
 import { newToken } from '../../src/tokens/format.ts';
 import { DB_KINDS } from '../helpers/db.ts';
 import { body, publishDoc } from '../helpers/packages.ts';
@@ -146,6 +147,26 @@ for (const kind of DB_KINDS) {
       const classic = (await r.request('POST', '/-/npm/v1/tokens', { token: erin.token, body: { password: PASSWORD, readonly: false, cidr_whitelist: [] } })).json();
       assert.equal(classic.readonly, false);
       assert.ok(classic.expires, 'never a long-lived unscoped write token');
+    });
+
+    it('gives org administration only for orgs the owner administers, and never publishing with it', async () => {
+      await createOrg(r.store.db, 'erinorg', 'erin', null, Date.now());
+      const jo = await r.user('jo');
+      let res = await make({ name: 'org', orgs: ['erinorg'], orgs_permission: 'read-write', packages_and_scopes_permission: 'no-access' });
+      assert.equal(res.status, 200, res.text);
+      const orgToken = res.json().token;
+      const other = await r.request('POST', '/-/npm/v1/tokens', { token: jo.token, body: { password: PASSWORD, name: 'x', orgs: ['erinorg'], orgs_permission: 'read-write', packages_and_scopes_permission: 'no-access' } });
+      assert.equal(other.status, 403);
+      assert.match(error(other), /only if you are an owner or admin of it/);
+
+      res = await r.request('PUT', '/-/org/erinorg/user', { token: orgToken, body: { user: 'jo', role: 'developer' } });
+      assert.ok(res.status < 300, res.text);
+      assert.equal((await publish(orgToken, '@erinorg/tool')).status, 403, 'org administration is not publishing');
+      // A token for packages only cannot touch the org, though its owner could.
+      const pkgOnly = (await make({ name: 'p', packages: ['erin-a'], packages_and_scopes_permission: 'read-write' })).json().token;
+      res = await r.request('PUT', '/-/org/erinorg/user', { token: pkgOnly, body: { user: 'jo', role: 'admin' } });
+      assert.equal(res.status, 403);
+      assert.match(error(res), /does not allow administering the org erinorg/);
     });
 
     it('refuses a CIDR-limited token from another address, with a clear 401', async () => {
