@@ -13,6 +13,7 @@ import type { Store } from '../store/db.ts';
 import { Gate } from './gate.ts';
 import { registerNpmRoutes } from './npm-routes.ts';
 import { registerOrgRoutes } from './org-routes.ts';
+import { registerOrgPages } from '../web/org-routes.ts';
 import { registerUserRoutes } from './user-routes.ts';
 import { registerTokenRoutes } from './token-routes.ts';
 import { registerTokenPages } from '../web/token-routes.ts';
@@ -145,6 +146,8 @@ export async function startApp({ settings, store, blobs, logger, secretKey, cloc
   // The access-tokens page (/-/web/account/tokens).
   web.extend((scope) => registerTokenPages(scope, web));
   web.extend((scope) => registerWebLoginPages(scope, web));
+  // Organisations, teams, members and package access (/-/web/orgs, /-/web/org/:org, /-/web/access).
+  registerOrgPages(web);
   web.register(app);
 
   await app.listen({ host: settings.host, port: settings.port });
