@@ -241,6 +241,52 @@ const MIGRATIONS: Record<string, Builder> = {
       await db.schema.createIndex('team_packages_package').on('team_packages').column('package_id').execute();
     },
   }),
+  // The transparency log (src/log/): its entries, the hash of every complete subtree, signed checkpoints, its key.
+  '0008-log': () => ({
+    async up(db: Kysely<unknown>) {
+      // One row per log entry. leaf is the public entry (a clear record, or a sealed commitment); record and salt
+      // open a sealed entry and are shown only to readers of the package.
+      await db.schema
+        .createTable('log_leaves')
+        .addColumn('idx', 'bigint', (c) => c.primaryKey())
+        .addColumn('event_seq', 'bigint', (c) => c.notNull())
+        .addColumn('part', 'integer', (c) => c.notNull())
+        .addColumn('package', 'text', (c) => c.notNull())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('version', 'text')
+        .addColumn('leaf', 'text', (c) => c.notNull())
+        .addColumn('leaf_hash', 'text', (c) => c.notNull())
+        .addColumn('record', 'text', (c) => c.notNull())
+        .addColumn('salt', 'text')
+        .addUniqueConstraint('log_leaves_event', ['event_seq', 'part'])
+        .execute();
+      await db.schema.createIndex('log_leaves_package').on('log_leaves').columns(['package', 'version']).execute();
+      // level 0 holds the leaf hashes; tiles (c2sp.org/tlog-tiles) are the rows of levels 0, 8, 16, …
+      await db.schema
+        .createTable('log_nodes')
+        .addColumn('level', 'integer', (c) => c.notNull())
+        .addColumn('idx', 'bigint', (c) => c.notNull())
+        .addColumn('hash', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('log_nodes_pk', ['level', 'idx'])
+        .execute();
+      await db.schema
+        .createTable('log_checkpoints')
+        .addColumn('size', 'bigint', (c) => c.primaryKey())
+        .addColumn('root', 'text', (c) => c.notNull())
+        .addColumn('note', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      // The log's Ed25519 seed, sealed with the instance key; origin is fixed at first start (the log's identity).
+      await db.schema
+        .createTable('log_keys')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('origin', 'text', (c) => c.notNull())
+        .addColumn('public_key', 'text', (c) => c.notNull())
+        .addColumn('sealed_seed', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+  }),
 };
 
 class CodeMigrations implements MigrationProvider {
