@@ -5,6 +5,7 @@ import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import pino from 'pino';
 import { OPERATOR, RECOVERY_WAIT_MS, cancelRecovery, completeRecovery, deleteUser, disableUser, enableUser, forcePasswordReset, listUsers, startRecovery, userDetail, type UserQuery } from '../accounts/admin.ts';
+import { createOrg, setModerator } from '../access/orgs.ts';
 import { setPasswordHashParams } from '../accounts/passwords.ts';
 import { securityHistory } from '../accounts/security-history.ts';
 import { createUser, findUser, markEmailVerified } from '../accounts/users.ts';
@@ -100,6 +101,46 @@ ${STORE_HELP}`,
       return withStore(values, async (store) => {
         const user = await createUser(store.db, { name: name!, email: values.email as string, password, isAdmin: !!values.admin, emailVerified: true, actorId: null });
         console.log(`created ${user.is_admin ? 'administrator' : 'user'} ${user.name} <${user.email}>`);
+        return 0;
+      });
+    },
+  },
+  'org create': {
+    usage: 'bulwark org create @NAME --owner USER',
+    summary: 'make a scope an organisation with USER as its first owner',
+    positionals: ['@NAME'],
+    options: { owner: { type: 'string' } },
+    help: `Makes @NAME an organisation (npm's orgs: members with the roles owner, admin and developer, and teams) with
+USER as its first owner and member of its "developers" team. An unclaimed scope is claimed; a scope that belonged to
+one account becomes shared, its packages and their maintainers unchanged. Then manage it with npm org, npm team and
+npm access, or on the web pages under /-/web/orgs. Signed-in users can also create orgs there themselves.
+
+Example:
+  bulwark org create @acme --owner alice
+
+${STORE_HELP}`,
+    async run({ values, positionals }) {
+      const name = positionals[0]!.replace(/^@/, '');
+      if (typeof values.owner !== 'string' || values.owner === '') throw usageError('--owner USER is required');
+      const owner = values.owner;
+      return withStore(values, async (store) => {
+        await createOrg(store.db, name, owner, null, Date.now());
+        console.log(`created the organisation @${name} with owner ${owner}`);
+        return 0;
+      });
+    },
+  },
+  'admin user moderator': {
+    usage: 'bulwark admin user moderator NAME [--off]',
+    summary: 'give (or take back) the registry moderator role',
+    positionals: ['NAME'],
+    options: { off: { type: 'boolean' } },
+    help: `Makes NAME a registry moderator (reviews reports and quarantined versions), or with --off takes the role back.
+The role gives no right to publish or to change any package or organisation.\n\n${STORE_HELP}`,
+    async run({ values, positionals }) {
+      return withStore(values, async (store) => {
+        await setModerator(store.db, positionals[0]!, !values.off, null, Date.now());
+        console.log(`${positionals[0]} is ${values.off ? 'no longer' : 'now'} a moderator`);
         return 0;
       });
     },
