@@ -1,13 +1,13 @@
 // The npm registry protocol: packuments, tarballs, publish, dist-tags, search and download counts. Handlers parse
 // the request, pass the gate, and call the packages service; they hold no rules of their own.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Action } from '../access/decide.ts';
+import { Action, decide, type PackageFacts } from '../access/decide.ts';
 import { badRequest, notFound } from '../errors.ts';
 import { etagMatches, negotiateEncoding } from '../packages/cache.ts';
 import { downloadsByDay, parsePeriod, type DownloadCounter } from '../packages/downloads.ts';
 import { isServableName, nameProblem } from '../packages/names.ts';
 import { search } from '../packages/search.ts';
-import type { Packages } from '../packages/service.ts';
+import type { PackageEntry, Packages, TarballRef } from '../packages/service.ts';
 import type { Gate } from './gate.ts';
 
 export type NpmRouteDeps = { packages: Packages; gate: Gate; downloads: DownloadCounter; clock: () => number };
@@ -15,23 +15,55 @@ export type NpmRouteDeps = { packages: Packages; gate: Gate; downloads: Download
 type NameParams = { name?: string; scope?: string; file?: string; tag?: string };
 
 /** The package name from either URL form: /@scope%2fname (decoded by the router) or /@scope/name. */
+const nameOf = (params: NameParams): string => (params.scope !== undefined ? `@${params.scope}/${params.name}` : (params.name ?? ''));
+
+/** The package name, refused as not found when npm could never have published it. */
 function packageName(params: NameParams): string {
-  const name = params.scope !== undefined ? `@${params.scope}/${params.name}` : (params.name ?? '');
+  const name = nameOf(params);
   // A name npm could never have published cannot exist here: answer without touching the database.
   if (!isServableName(name)) throw notFound();
   return name;
 }
 
 const ABBREVIATED = 'application/vnd.npm.install-v1+json';
+const VARY = 'Accept, Accept-Encoding';
+// Revalidation with the ETag is cheap (a 304 from memory) and makes a new publish visible at once.
+const PACKUMENT_CACHING = { public: 'public, max-age=0, must-revalidate', private: 'private, no-cache' };
+// A published tarball never changes, so caches may keep it forever.
+const TARBALL_CACHING = { public: 'public, max-age=31536000, immutable', private: 'private, max-age=31536000, immutable' };
 
 export function registerNpmRoutes(app: FastifyInstance, deps: NpmRouteDeps): void {
   const { packages, gate, downloads, clock } = deps;
 
-  async function packument(req: FastifyRequest<{ Params: NameParams }>, reply: FastifyReply) {
-    const name = packageName(req.params);
-    const entry = await packages.entry(name);
+  /**
+   * True when anyone at all may read the package, so who is asking cannot change the answer and the gate need not
+   * resolve the caller: decide() never lets a principal read less than an anonymous client. Requests that carry a
+   * token still go through the gate, which records the token's use.
+   */
+  const openToAnyone = (req: FastifyRequest, facts: PackageFacts): boolean =>
+    req.headers.authorization === undefined && decide(null, Action.PackageRead, facts, gate.policy).allow;
+
+  // The read handlers answer synchronously when the package is in memory and open to anyone (the common case for
+  // installs), and otherwise load it and ask the gate; both paths send the same response through one function.
+  function packument(req: FastifyRequest<{ Params: NameParams }>, reply: FastifyReply): Promise<FastifyReply> | undefined {
+    const entry = packages.cached(nameOf(req.params));
+    if (entry && openToAnyone(req, entry.facts)) {
+      req.routineRead = true;
+      sendPackument(req, reply, entry);
+      return undefined;
+    }
+    return loadPackument(req, reply, entry);
+  }
+
+  async function loadPackument(req: FastifyRequest<{ Params: NameParams }>, reply: FastifyReply, cached: PackageEntry | undefined) {
+    const entry = cached ?? (await packages.entry(packageName(req.params)));
     await gate.readPackage(req, entry.facts);
-    const abbreviated = (req.headers.accept ?? '').includes(ABBREVIATED);
+    req.routineRead = cached !== undefined;
+    return sendPackument(req, reply, entry);
+  }
+
+  function sendPackument(req: FastifyRequest, reply: FastifyReply, entry: PackageEntry): FastifyReply {
+    const abbreviated = req.headers.accept?.includes(ABBREVIATED) ?? false;
     const rep = abbreviated ? entry.abbreviated : entry.full;
     if (!rep) throw notFound();
     const enc = negotiateEncoding(req.headers['accept-encoding'], rep.body.length);
@@ -39,28 +71,46 @@ export function registerNpmRoutes(app: FastifyInstance, deps: NpmRouteDeps): voi
     reply
       .header('content-type', abbreviated ? ABBREVIATED : 'application/json')
       .header('etag', etag)
-      .header('vary', 'Accept, Accept-Encoding')
-      // Revalidation with the ETag is cheap (a 304 from memory) and makes a new publish visible at once.
-      .header('cache-control', entry.facts.access === 'public' ? 'public, max-age=0, must-revalidate' : 'private, no-cache');
+      .header('vary', VARY)
+      .header('cache-control', entry.facts.access === 'public' ? PACKUMENT_CACHING.public : PACKUMENT_CACHING.private);
     if (etagMatches(req.headers['if-none-match'], etag)) return reply.code(304).send();
     if (enc !== 'identity') reply.header('content-encoding', enc);
     return reply.send(rep.bytes(enc));
   }
 
-  async function tarball(req: FastifyRequest<{ Params: NameParams }>, reply: FastifyReply) {
-    const name = packageName(req.params);
-    const entry = await packages.entry(name);
+  function tarball(req: FastifyRequest<{ Params: NameParams }>, reply: FastifyReply): Promise<FastifyReply> | undefined {
+    const entry = packages.cached(nameOf(req.params));
+    if (entry && openToAnyone(req, entry.facts)) {
+      const ref = entry.tarballs.get(req.params.file ?? '');
+      const bytes = ref && packages.cachedTarball(ref);
+      if (bytes) {
+        req.routineRead = true;
+        sendTarball(req, reply, entry, ref, bytes);
+        return undefined;
+      }
+    }
+    return loadTarball(req, reply, entry);
+  }
+
+  async function loadTarball(req: FastifyRequest<{ Params: NameParams }>, reply: FastifyReply, cached: PackageEntry | undefined) {
+    const entry = cached ?? (await packages.entry(packageName(req.params)));
     await gate.readPackage(req, entry.facts);
     const ref = entry.tarballs.get(req.params.file ?? '');
-    if (!ref) throw notFound(`${name} has no tarball named ${req.params.file}`);
-    const etag = `"${ref.blob.slice(0, 40)}"`;
+    if (!ref) throw notFound(`${entry.name} has no tarball named ${req.params.file}`);
+    req.routineRead = cached !== undefined;
+    // A revalidation needs no bytes: answer it before reading the blob.
+    if (etagMatches(req.headers['if-none-match'], ref.etag)) return sendTarball(req, reply, entry, ref, null);
+    const bytes = packages.cachedTarball(ref);
+    if (bytes === undefined) req.routineRead = false;
+    return sendTarball(req, reply, entry, ref, bytes ?? (await packages.tarball(ref)));
+  }
+
+  function sendTarball(req: FastifyRequest, reply: FastifyReply, entry: PackageEntry, ref: TarballRef, bytes: Buffer | null): FastifyReply {
     reply
       .header('content-type', 'application/octet-stream')
-      .header('etag', etag)
-      // A published tarball never changes, so caches may keep it forever.
-      .header('cache-control', entry.facts.access === 'public' ? 'public, max-age=31536000, immutable' : 'private, max-age=31536000, immutable');
-    if (etagMatches(req.headers['if-none-match'], etag)) return reply.code(304).send();
-    const bytes = await packages.tarball(ref);
+      .header('etag', ref.etag)
+      .header('cache-control', entry.facts.access === 'public' ? TARBALL_CACHING.public : TARBALL_CACHING.private);
+    if (bytes === null || etagMatches(req.headers['if-none-match'], ref.etag)) return reply.code(304).send();
     if (req.method === 'GET') downloads.record(ref.packageId, ref.version);
     return reply.send(bytes);
   }

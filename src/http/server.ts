@@ -13,6 +13,9 @@ import type { Store } from '../store/db.ts';
 import { Gate } from './gate.ts';
 import { registerNpmRoutes } from './npm-routes.ts';
 import { registerOrgRoutes } from './org-routes.ts';
+import { registerLogRoutes } from './log-routes.ts';
+import { startSequencer } from '../log/sequencer.ts';
+import { originFor } from '../log/store.ts';
 import { registerOrgPages } from '../web/org-routes.ts';
 import { registerUserRoutes } from './user-routes.ts';
 import { registerTokenRoutes } from './token-routes.ts';
@@ -49,11 +52,25 @@ export const redactUrl = (url: string) =>
     // Emailed links (verify-email, reset-password) carry their single-use secret in the query.
     .replace(/([?&]token=)[^&#]+/g, '$1[redacted]');
 
-/** One line per request, after the response, with the URL's secrets removed. */
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by a read answered from memory (packument, tarball): a success is then logged at debug, not info. */
+    routineRead: boolean;
+  }
+}
+
+/**
+ * One line per request, after the response, with the URL's secrets removed. Successful reads answered from memory
+ * are most of a registry's traffic and tell an operator nothing, so they are logged at debug; everything else (writes,
+ * errors, not-found, pages, reads that had to be built) at info, each line with its request id.
+ */
 class RequestLog extends LogController {
   override incomingRequest(): void {}
   override requestCompleted(error: Error | null, req: FastifyRequest, reply: FastifyReply): void {
-    req.log.info({ method: req.method, url: redactUrl(req.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime), ip: req.ip }, 'request');
+    const level = req.routineRead && reply.statusCode < 400 ? 'debug' : 'info';
+    // The app's logger is pino (AppDeps.logger), and so are its per-request children.
+    if (!(req.log as Logger).isLevelEnabled(level)) return;
+    req.log[level]({ method: req.method, url: redactUrl(req.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime), ip: req.ip }, 'request');
   }
 }
 
@@ -84,10 +101,12 @@ export async function startApp({ settings, store, blobs, logger, secretKey, cloc
     },
   });
 
-  app.addHook('onRequest', async (req, reply) => {
+  app.decorateRequest('routineRead', false);
+  // A callback hook, not an async one: it runs on every request, and a promise per request is measurable.
+  app.addHook('onRequest', (req, reply, done) => {
     reply.header('x-request-id', req.id);
     // NUL is never valid in the npm protocol, and PostgreSQL refuses it in text: stop it at the door.
-    if (/%00/.test(req.url)) throw badRequest('the URL contains a NUL character');
+    done(req.url.includes('%00') ? badRequest('the URL contains a NUL character') : undefined);
   });
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, text, done) => {
@@ -134,6 +153,8 @@ export async function startApp({ settings, store, blobs, logger, secretKey, cloc
   registerNpmRoutes(app, { packages, gate, downloads, clock });
   // npm org, team, access and owner: organisations, teams, grants and maintainers (AUTHZ-2).
   registerOrgRoutes(app, { db: store.db, gate, packages, clock });
+  // The transparency log: checkpoint, tiles, proofs and the changes feed (GEN-3b).
+  registerLogRoutes(app, { db: store.db, gate, packages });
   // GET / (JSON for clients, the home page for browsers) and the pages under /-/web/.
   const web = new WebUi({ db: store.db, packages, gate, signup: settings.signup, secretKey, secondFactor, clock, publicUrl: () => base.url });
   // The pages behind emailed links, and the account settings (email, password, security history, password reset).
@@ -161,6 +182,8 @@ export async function startApp({ settings, store, blobs, logger, secretKey, cloc
   const watcher = packages.watchEvents();
   downloads.start();
   const notifier = startNotifier({ db: store.db, mailer: createMailer(settings.smtpUrl, settings.mailFrom), publicUrl: () => base.url, logger, clock });
+  // The log's origin is the registry's public name, fixed by the first start (see log/store.ts loadLogKey).
+  const logSequencer = startSequencer({ db: store.db, dialect: store.dialect, secretKey, origin: () => originFor(base.url), logger, clock });
   return {
     app,
     packages,
@@ -172,6 +195,7 @@ export async function startApp({ settings, store, blobs, logger, secretKey, cloc
       await app.close();
       await downloads.stop();
       await notifier.stop();
+      await logSequencer.stop();
       await limiter.close();
     },
   };

@@ -6,32 +6,72 @@ import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 
 export type Encoding = 'identity' | 'gzip' | 'br';
 
+/**
+ * A buffer that owns exactly its bytes. Small Buffers from Buffer.from() are slices of a shared 8 KiB pool, and
+ * zlib's sync output is a slice of a 16 KiB (or larger) chunk: kept in a cache, such a slice pins the whole block,
+ * several times its own size.
+ */
+export function ownBytes(bytes: Buffer | string): Buffer {
+  if (typeof bytes === 'string') {
+    const out = Buffer.allocUnsafeSlow(Buffer.byteLength(bytes));
+    out.write(bytes);
+    return out;
+  }
+  if (bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.length) return bytes;
+  const out = Buffer.allocUnsafeSlow(bytes.length);
+  bytes.copy(out);
+  return out;
+}
+
 export class Representation {
   readonly body: Buffer;
-  readonly #etag: string;
+  readonly #etags: Record<Encoding, string>;
+  readonly #grew: (bytes: number) => void;
   #gzip: Buffer | undefined;
   #br: Buffer | undefined;
-  constructor(body: Buffer) {
-    this.body = body;
-    this.#etag = createHash('sha256').update(body).digest('base64url').slice(0, 27);
+  /** `grew` is told how many bytes a compressed form added, so the cache holding this stays within its budget. */
+  constructor(body: Buffer | string, grew: (bytes: number) => void = () => {}) {
+    this.body = ownBytes(body);
+    this.#grew = grew;
+    const tag = createHash('sha256').update(this.body).digest('base64url').slice(0, 27);
+    // A strong ETag per encoding: the compressed bytes differ from the plain ones.
+    this.#etags = { identity: `"${tag}"`, gzip: `"${tag}-gzip"`, br: `"${tag}-br"` };
   }
-  /** A strong ETag per encoding: the compressed bytes differ from the plain ones. */
   etag(enc: Encoding): string {
-    return enc === 'identity' ? `"${this.#etag}"` : `"${this.#etag}-${enc}"`;
+    return this.#etags[enc];
   }
   bytes(enc: Encoding): Buffer {
-    if (enc === 'gzip') return (this.#gzip ??= gzipSync(this.body, { level: 6 }));
-    if (enc === 'br') return (this.#br ??= brotliCompressSync(this.body, { params: { [constants.BROTLI_PARAM_QUALITY]: 6, [constants.BROTLI_PARAM_SIZE_HINT]: this.body.length } }));
+    if (enc === 'gzip') return (this.#gzip ??= this.#keep(gzipSync(this.body, { level: 6 })));
+    if (enc === 'br') return (this.#br ??= this.#keep(brotliCompressSync(this.body, { params: { [constants.BROTLI_PARAM_QUALITY]: 6, [constants.BROTLI_PARAM_SIZE_HINT]: this.body.length } })));
     return this.body;
+  }
+  #keep(compressed: Buffer): Buffer {
+    const own = ownBytes(compressed);
+    this.#grew(own.length);
+    return own;
   }
   get size(): number {
     return this.body.length + (this.#gzip?.length ?? 0) + (this.#br?.length ?? 0);
   }
 }
 
+// Clients send the same few Accept-Encoding values over and over ("gzip, deflate, br", "gzip,deflate"): parse each
+// once. Bounded, because the header is client-chosen.
+const preferences = new Map<string, Encoding>();
+
 /** Picks the encoding to send: brotli, then gzip, when the client accepts it and the body is worth compressing. */
 export function negotiateEncoding(acceptEncoding: string | undefined, size: number): Encoding {
   if (!acceptEncoding || size < 1024) return 'identity';
+  let pref = preferences.get(acceptEncoding);
+  if (pref === undefined) {
+    pref = preferredEncoding(acceptEncoding);
+    if (preferences.size >= 256) preferences.clear();
+    preferences.set(acceptEncoding, pref);
+  }
+  return pref;
+}
+
+function preferredEncoding(acceptEncoding: string): Encoding {
   const accepted = new Map<string, number>();
   for (const part of acceptEncoding.split(',')) {
     const [token, ...params] = part.trim().toLowerCase().split(';');
@@ -47,6 +87,7 @@ export function negotiateEncoding(acceptEncoding: string | undefined, size: numb
 /** True when an If-None-Match header names this ETag (weak comparison, as RFC 9110 asks for GET). */
 export function etagMatches(ifNoneMatch: string | undefined, etag: string): boolean {
   if (!ifNoneMatch) return false;
+  if (ifNoneMatch === etag) return true;
   if (ifNoneMatch.trim() === '*') return true;
   return ifNoneMatch.split(',').some((t) => t.trim().replace(/^W\//, '') === etag);
 }
@@ -54,25 +95,37 @@ export function etagMatches(ifNoneMatch: string | undefined, etag: string): bool
 type Sized = { size: number };
 
 /**
- * A least-recently-used map bounded by total size (as reported when an entry is stored); concurrent misses for one
- * key share a single load.
+ * A least-recently-used map bounded by total size (as reported when an entry is stored, plus what grow() adds);
+ * concurrent misses for one key share a single load.
  */
 export class LruCache<V extends Sized> {
   readonly #max: number;
+  readonly #maxItem: number;
   readonly #map = new Map<string, { value: V; size: number }>();
   readonly #loading = new Map<string, Promise<V>>();
   #bytes = 0;
-  constructor(maxBytes: number) {
+  #hits = 0;
+  #misses = 0;
+  /** Values larger than maxItemBytes are returned to their callers but not kept. */
+  constructor(maxBytes: number, maxItemBytes = maxBytes) {
     this.#max = maxBytes;
+    this.#maxItem = Math.min(maxBytes, maxItemBytes);
+  }
+
+  /** The cached value, made most recently used, or undefined. Synchronous, for the hot path. */
+  peek(key: string): V | undefined {
+    const hit = this.#map.get(key);
+    if (!hit) return undefined;
+    this.#map.delete(key);
+    this.#map.set(key, hit);
+    this.#hits++;
+    return hit.value;
   }
 
   async get(key: string, load: (key: string) => Promise<V>): Promise<V> {
-    const hit = this.#map.get(key);
-    if (hit) {
-      this.#map.delete(key);
-      this.#map.set(key, hit);
-      return hit.value;
-    }
+    const hit = this.peek(key);
+    if (hit) return hit;
+    this.#misses++;
     const pending = this.#loading.get(key);
     if (pending) return pending;
     const promise = load(key);
@@ -96,11 +149,24 @@ export class LruCache<V extends Sized> {
   }
 
   #store(key: string, value: V): void {
-    const size = value.size;
-    this.#map.set(key, { value, size });
-    this.#bytes += size;
+    if (value.size > this.#maxItem) return;
+    this.#map.set(key, { value, size: value.size });
+    this.#bytes += value.size;
+    this.#evict();
+  }
+
+  /** Counts bytes a cached value took on after it was stored (a compressed form made on first request). */
+  grow(key: string, value: V, bytes: number): void {
+    const held = this.#map.get(key);
+    if (held?.value !== value) return;
+    held.size += bytes;
+    this.#bytes += bytes;
+    this.#evict();
+  }
+
+  #evict(): void {
     for (const [k, v] of this.#map) {
-      if (this.#bytes <= this.#max || this.#map.size <= 1) break;
+      if (this.#bytes <= this.#max) break;
       this.#map.delete(k);
       this.#bytes -= v.size;
     }
@@ -117,5 +183,10 @@ export class LruCache<V extends Sized> {
 
   get bytes(): number {
     return this.#bytes;
+  }
+
+  /** Entries, bytes held, and lookups answered from memory or loaded since the start. */
+  stats(): { entries: number; bytes: number; hits: number; misses: number } {
+    return { entries: this.#map.size, bytes: this.#bytes, hits: this.#hits, misses: this.#misses };
   }
 }

@@ -6,10 +6,18 @@ import type { Db } from '../store/db.ts';
 
 const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
+type Counts = Map<number, Map<string, number>>;
+
 export class DownloadCounter {
   readonly #db: Db;
   readonly #clock: () => number;
-  #pending = new Map<string, { packageId: number; version: string; day: string; count: number }>();
+  /** day → package id → version → downloads not yet written. */
+  #pending = new Map<string, Counts>();
+  // The current UTC day and its counts, so a tarball GET allocates nothing (no Date, no key string) to count itself.
+  #day = '';
+  #dayStart = 0;
+  #dayEnd = 0;
+  #today: Counts = new Map();
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> = Promise.resolve();
 
@@ -19,11 +27,20 @@ export class DownloadCounter {
   }
 
   record(packageId: number, version: string): void {
-    const d = day(this.#clock());
-    const key = `${packageId}\t${version}\t${d}`;
-    const hit = this.#pending.get(key);
-    if (hit) hit.count++;
-    else this.#pending.set(key, { packageId, version, day: d, count: 1 });
+    const now = this.#clock();
+    if (now < this.#dayStart || now >= this.#dayEnd) this.#enterDay(now);
+    let versions = this.#today.get(packageId);
+    if (!versions) this.#today.set(packageId, (versions = new Map()));
+    versions.set(version, (versions.get(version) ?? 0) + 1);
+  }
+
+  #enterDay(now: number): void {
+    this.#dayStart = now - (now % 86_400_000);
+    this.#dayEnd = this.#dayStart + 86_400_000;
+    this.#day = day(now);
+    let counts = this.#pending.get(this.#day);
+    if (!counts) this.#pending.set(this.#day, (counts = new Map()));
+    this.#today = counts;
   }
 
   /** Writes pending counts. Counts that fail to write are put back and retried with the next flush. */
@@ -33,24 +50,30 @@ export class DownloadCounter {
   }
 
   async #write(): Promise<void> {
-    if (this.#pending.size === 0) return;
     const batch = this.#pending;
     this.#pending = new Map();
+    // Counting goes on into fresh maps while this batch is written.
+    this.#dayEnd = 0;
+    const rows: Array<{ package_id: number; version: string; day: string; count: number }> = [];
+    for (const [d, counts] of batch) for (const [packageId, versions] of counts) for (const [version, count] of versions) rows.push({ package_id: packageId, version, day: d, count });
+    if (rows.length === 0) return;
     try {
       await this.#db.transaction().execute(async (trx) => {
-        for (const row of batch.values()) {
+        for (const row of rows) {
           await trx
             .insertInto('downloads')
-            .values({ package_id: row.packageId, version: row.version, day: row.day, count: row.count })
+            .values(row)
             .onConflict((oc) => oc.columns(['package_id', 'version', 'day']).doUpdateSet({ count: sql<number>`downloads.count + excluded.count` }))
             .execute();
         }
       });
     } catch {
-      for (const [key, row] of batch) {
-        const hit = this.#pending.get(key);
-        if (hit) hit.count += row.count;
-        else this.#pending.set(key, row);
+      for (const row of rows) {
+        let counts = this.#pending.get(row.day);
+        if (!counts) this.#pending.set(row.day, (counts = new Map()));
+        let versions = counts.get(row.package_id);
+        if (!versions) counts.set(row.package_id, (versions = new Map()));
+        versions.set(row.version, (versions.get(row.version) ?? 0) + row.count);
       }
     }
   }

@@ -15,7 +15,7 @@ import { abbreviatedPackument, fullPackument, type PackageData } from './packume
 import { checkTarballAgrees, parsePublish, storedManifest, type Access } from './publish.ts';
 import { inspectTarball } from './tarball.ts';
 
-export type TarballRef = { blob: string; size: number; version: string; packageId: number };
+export type TarballRef = { blob: string; size: number; version: string; packageId: number; etag: string };
 
 /** Everything the read path needs about one package, precomputed. A missing package has facts.access === null. */
 export type PackageEntry = {
@@ -34,11 +34,24 @@ export type PackagesOptions = {
   /** base URL for dist.tarball links, without a trailing slash (known once the server listens). */
   publicUrl: () => string;
   maxTarballSize: number;
+  /** memory for cached packuments (serialized and compressed), in bytes; DEFAULT_CACHE_BYTES by default. */
   cacheBytes?: number;
+  /** memory for cached tarball bytes; DEFAULT_CACHE_BYTES by default. */
+  tarballCacheBytes?: number;
   clock?: () => number;
 };
 
+/**
+ * Installs read the same few hundred packuments and tarballs over and over; a registry with 10k packages must still
+ * run in well under 150 MB, so each cache gets a modest default (`--cache-size` raises both for large installs).
+ */
+export const DEFAULT_CACHE_BYTES = 16 * 1024 * 1024;
+
 type Bytes = { bytes: Buffer; size: number };
+
+// Per cached package, besides the packument bytes: the entry, its facts, and per version a tarball reference.
+const ENTRY_OVERHEAD = 1024;
+const VERSION_OVERHEAD = 320;
 
 export class Packages {
   readonly #db: Db;
@@ -55,8 +68,11 @@ export class Packages {
     this.#publicUrl = opts.publicUrl;
     this.#maxTarballSize = opts.maxTarballSize;
     this.#clock = opts.clock ?? Date.now;
-    this.#entries = new LruCache(opts.cacheBytes ?? 48 * 1024 * 1024);
-    this.#tarballs = new LruCache(opts.cacheBytes ?? 48 * 1024 * 1024);
+    this.#entries = new LruCache(opts.cacheBytes ?? DEFAULT_CACHE_BYTES);
+    // A tarball bigger than an eighth of the budget would evict many small hot ones: it is read from the blob store
+    // each time instead.
+    const tarballBytes = opts.tarballCacheBytes ?? DEFAULT_CACHE_BYTES;
+    this.#tarballs = new LruCache(tarballBytes, Math.floor(tarballBytes / 8));
   }
 
   get db(): Db {
@@ -70,6 +86,24 @@ export class Packages {
   /** The cached read-path entry for a package. */
   entry(name: string): Promise<PackageEntry> {
     return this.#entries.get(name, (n) => this.#build(n));
+  }
+
+  /**
+   * The entry when it is already in memory, without waiting (the hot path). Entries are only ever made for names
+   * that passed isServableName, so a hit also means the name is valid.
+   */
+  cached(name: string): PackageEntry | undefined {
+    return this.#entries.peek(name);
+  }
+
+  /** Tarball bytes when they are in memory. */
+  cachedTarball(ref: TarballRef): Buffer | undefined {
+    return this.#tarballs.peek(ref.blob)?.bytes;
+  }
+
+  /** Sizes and hit counts of the two caches (for operators and the benchmark). */
+  cacheStats() {
+    return { packuments: this.#entries.stats(), tarballs: this.#tarballs.stats() };
   }
 
   invalidate(name: string): void {
@@ -122,11 +156,14 @@ export class Packages {
       distTags: Object.fromEntries(tags.map((t) => [t.tag, t.version])),
       maintainers,
     };
-    const full = new Representation(Buffer.from(JSON.stringify(fullPackument(data, this.#publicUrl()))));
-    const abbreviated = new Representation(Buffer.from(JSON.stringify(abbreviatedPackument(data, this.#publicUrl()))));
-    const tarballs = new Map(versions.map((v) => [tarballFile(name, v.version), { blob: v.blob, size: v.size, version: v.version, packageId: pkg.id }]));
-    // Compressed forms are added lazily; count them in advance so the cache bound holds.
-    return { name, facts, full, abbreviated, tarballs, distTags: data.distTags, size: 2 * (full.body.length + abbreviated.body.length) + 512 };
+    // Compressed forms are made on first request for them; the cache then counts their bytes too.
+    const grew = (bytes: number) => this.#entries.grow(name, entry, bytes);
+    const full = new Representation(JSON.stringify(fullPackument(data, this.#publicUrl())), grew);
+    const abbreviated = new Representation(JSON.stringify(abbreviatedPackument(data, this.#publicUrl())), grew);
+    const tarballs = new Map(versions.map((v) => [tarballFile(name, v.version), { blob: v.blob, size: v.size, version: v.version, packageId: pkg.id, etag: `"${v.blob.slice(0, 40)}"` }]));
+    const size = ENTRY_OVERHEAD + VERSION_OVERHEAD * versions.length + full.body.length + abbreviated.body.length;
+    const entry: PackageEntry = { name, facts, full, abbreviated, tarballs, distTags: data.distTags, size };
+    return entry;
   }
 
   /**

@@ -1,5 +1,6 @@
 // Reads what the registry needs from an uploaded tarball without extracting it: package.json, the readme, and size
 // figures. Sizes are capped so a small gzip bomb cannot exhaust memory.
+import { createGunzip } from 'node:zlib';
 import { Parser, type ReadEntry } from 'tar';
 import { badRequest } from '../errors.ts';
 
@@ -14,6 +15,8 @@ export type TarballInfo = {
 
 const MAX_UNPACKED = 512 * 1024 * 1024;
 const MAX_KEPT_FILE = 4 * 1024 * 1024;
+
+const isGzip = (bytes: Buffer) => bytes.length > 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 
 export async function inspectTarball(bytes: Buffer): Promise<TarballInfo> {
   let manifestText: string | null = null;
@@ -55,9 +58,21 @@ export async function inspectTarball(bytes: Buffer): Promise<TarballInfo> {
         });
       },
     });
-    parser.on('error', (err: Error) => reject(badRequest(`tarball is not a valid gzipped tar archive: ${err.message}`)));
+    const invalid = (err: Error) => reject(badRequest(`tarball is not a valid gzipped tar archive: ${err.message}`));
+    parser.on('error', invalid);
     parser.on('close', () => resolve());
-    parser.end(bytes);
+    if (!isGzip(bytes)) {
+      parser.end(bytes);
+      return;
+    }
+    // Gunzipped here rather than by the parser: its zlib wrapper never closes its native stream, which then holds
+    // ~40 KB of native memory until a full garbage collection; a busy publisher grew by tens of megabytes that way.
+    // Node's own stream frees it as soon as it ends.
+    const gunzip = createGunzip();
+    gunzip.on('data', (chunk: Buffer) => parser.write(chunk));
+    gunzip.on('end', () => parser.end());
+    gunzip.on('error', invalid);
+    gunzip.end(bytes);
   });
   if (failure) throw failure;
   if (manifestText === null) throw badRequest('tarball has no package.json at package/package.json');

@@ -1,0 +1,182 @@
+// Short, repeatable measurements for performance work (the full `npm run bench` takes minutes of every core):
+//
+//   node bench/probe.ts seed --dir DIR [--size 10000]      seed a registry once over HTTP; RSS after seeding
+//   node bench/probe.ts cpu --dir DIR [--bin A,B] …         server CPU time per request under load, A/B interleaved
+//   node bench/probe.ts install --dir DIR [--bin A,B] …     cold `npm install express` time, A/B interleaved
+//
+// CPU time per request (utime + stime of the server process from /proc/PID/stat, divided by the requests it answered)
+// is far less sensitive to other work on the machine than requests per second, so A/B comparisons use it. `--bin`
+// takes several bin/bulwark.js paths (e.g. an older checkout exported with `git archive`) and alternates between them
+// round by round, all serving the same seeded data directory. `--prof DIR` runs the servers with --cpu-prof.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { scenarios, type Scenario } from './load.ts';
+import { NODE, ROOT, cleanEnv, cleanup, freePort, mustRun, rssMB, startServer, stop, type Server } from './processes.ts';
+import { coldInstall } from './registries.ts';
+import { expressPackages, pkgName, publishAll, syntheticPackages, syntheticVersion } from './seed.ts';
+
+const { positionals, values } = parseArgs({
+  allowPositionals: true,
+  options: {
+    dir: { type: 'string' },
+    size: { type: 'string', default: '10000' },
+    bin: { type: 'string', default: path.join(ROOT, 'bin', 'bulwark.js') },
+    scenarios: { type: 'string', default: 'abbreviated,full,tarball,missing' },
+    duration: { type: 'string', default: '4' },
+    rounds: { type: 'string', default: '3' },
+    connections: { type: 'string', default: '50' },
+    encoding: { type: 'string', default: '' },
+    prof: { type: 'string' },
+    'log-level': { type: 'string', default: 'warn' },
+    /** extra Node options per --bin entry, separated by commas, e.g. "--max-semi-space-size=4," */
+    'node-args': { type: 'string', default: '' },
+  },
+});
+
+const command = positionals[0];
+const dir = values.dir ? path.resolve(values.dir) : '';
+if (!command || !dir) {
+  console.error('usage: node bench/probe.ts seed|cpu|install --dir DIR [options] (see the comment at the top of the file)');
+  process.exit(2);
+}
+const bins = values.bin.split(',').map((b) => (b.includes('ceiling:') ? b : path.resolve(b)));
+const SECRET = 'probe-secret-key-0123456789abcdef0123456789';
+const HZ = 100;
+
+function ticks(pid: number): number {
+  const rest = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ').at(-1)!.split(' ');
+  return Number(rest[11]) + Number(rest[12]);
+}
+
+async function serve(bin: string, label: string, index = 0): Promise<Server> {
+  // "ceiling:DIR" runs bench/ceiling.ts serving the files in DIR (full.json, abbreviated.json, tarball.tgz);
+  // "SCRIPT:ceiling:DIR" runs another server script taking the same arguments (to measure a framework's own cost).
+  if (bin.includes('ceiling:')) {
+    const size = Number(readFileSync(path.join(dir, 'size'), 'utf8'));
+    const pkg = pkgName(Math.min(42, size - 1));
+    const script = bin.startsWith('ceiling:') ? path.join(ROOT, 'bench', 'ceiling.ts') : path.resolve(bin.slice(0, bin.indexOf(':ceiling:')));
+    return startServer(label, NODE, [script, bin.slice(bin.indexOf('ceiling:') + 8), pkg, `${pkg}-${syntheticVersion(2)}.tgz`], { probe: '/-/ping' });
+  }
+  const port = await freePort();
+  const extra = values['node-args'].split(',')[index]?.split(' ').filter(Boolean) ?? [];
+  const nodeArgs = extra.concat(values.prof ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(values.prof), '--cpu-prof-name', `${label}-${Date.now()}.cpuprofile`] : []);
+  return startServer(label, NODE, [...nodeArgs, bin, 'serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dir, '--log-level', values['log-level']], {
+    env: cleanEnv({ BULWARK_FAST_PASSWORD_HASH: '1', BULWARK_SECRET_KEY: SECRET }),
+    url: `http://127.0.0.1:${port}`,
+    probe: '/-/ready',
+  });
+}
+
+const mb = (n: number | null) => (n === null ? '?' : n.toFixed(1));
+
+/**
+ * RSS of the server; with PROBE_SIGNAL set (e.g. SIGUSR2) the server is also sent that signal at each reading, so a
+ * module preloaded into it with --node-args="--import …" can print its own heap figures at the same moments.
+ */
+function rss(pid: number): string {
+  if (process.env.PROBE_SIGNAL) process.kill(pid, process.env.PROBE_SIGNAL as NodeJS.Signals);
+  return mb(rssMB(pid));
+}
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function seed(): Promise<void> {
+  if (existsSync(path.join(dir, 'token'))) throw new Error(`${dir} is already seeded`);
+  const size = Number(values.size);
+  const env = cleanEnv({ BULWARK_FAST_PASSWORD_HASH: '1', BULWARK_SECRET_KEY: SECRET });
+  const store = ['--data-dir', dir];
+  await mustRun('admin user create', NODE, [bins[0]!, 'admin', 'user', 'create', 'bench', '--email', 'bench@example.com', '--admin', '--password-stdin', ...store], { env, input: 'load-test-password-1234\n' });
+  const created = await mustRun('admin token create', NODE, [bins[0]!, 'admin', 'token', 'create', 'bench', ...store], { env });
+  const token = created.stdout.trim().split('\n').at(-1)!.trim();
+  const server = await serve(bins[0]!, 'seed');
+  const pid = server.child.pid!;
+  console.log(`RSS idle ${rss(pid)} MB`);
+  const target = { label: 'seed', url: server.url, token };
+  const t0 = ticks(pid);
+  const r = await publishAll(target, syntheticPackages(size, 3), { concurrency: 8 });
+  const ex = await expressPackages();
+  await publishAll(target, ex.packages, { concurrency: 8, every: ex.packages.length });
+  console.log(`seeded ${r.versions} versions in ${r.seconds.toFixed(1)} s; server CPU ${((ticks(pid) - t0) / HZ).toFixed(1)} s; RSS after seeding ${rss(pid)} MB`);
+  writeFileSync(path.join(dir, 'token'), token);
+  writeFileSync(path.join(dir, 'size'), String(size));
+  writeFileSync(path.join(dir, 'express'), ex.rootVersion);
+  await stop(server.child);
+}
+
+function pick(): Scenario[] {
+  const size = Number(readFileSync(path.join(dir, 'size'), 'utf8'));
+  const pkg = pkgName(Math.min(42, size - 1));
+  const all = scenarios(pkg, `${pkg}-${syntheticVersion(2)}.tgz`);
+  const wanted = values.scenarios.split(',');
+  const list = all.filter((s) => wanted.includes(s.key));
+  if (values.encoding) for (const s of list) s.headers = { ...s.headers, 'accept-encoding': values.encoding };
+  return list;
+}
+
+async function cpu(): Promise<void> {
+  const list = pick();
+  const duration = Number(values.duration);
+  const results = new Map<string, { us: number[]; rps: number[]; rss: number[] }>();
+  for (let round = 0; round < Number(values.rounds); round++) {
+    for (const [i, bin] of bins.entries()) {
+      const label = String.fromCharCode(65 + i);
+      const server = await serve(bin, label, i);
+      const pid = server.child.pid!;
+      for (const s of list) {
+        const opts = { url: server.url + s.path, connections: Number(values.connections), headers: s.headers, timeout: 10 };
+        await autocannon({ ...opts, duration: 1 });
+        const before = ticks(pid);
+        const r = await autocannon({ ...opts, duration });
+        const used = (ticks(pid) - before) / HZ;
+        const bad = Object.entries(r.statusCodeStats).filter(([code]) => Number(code) !== s.status);
+        if (bad.length || r.errors) console.log(`  (!) ${label} ${s.key}: ${JSON.stringify(bad)} errors ${r.errors}`);
+        const key = `${label} ${s.key}`;
+        const acc = results.get(key) ?? { us: [], rps: [], rss: [] };
+        acc.us.push((used * 1e6) / r.requests.total);
+        acc.rps.push(r.requests.average);
+        acc.rss.push(rssMB(pid) ?? 0);
+        results.set(key, acc);
+        console.log(`  round ${round + 1} ${key}: ${((used * 1e6) / r.requests.total).toFixed(1)} µs CPU/request, ${r.requests.average.toFixed(0)} req/s, RSS ${mb(rssMB(pid))} MB`);
+      }
+      await stop(server.child);
+    }
+  }
+  console.log('\nmedians:');
+  for (const s of list) {
+    for (const [i] of bins.entries()) {
+      const key = `${String.fromCharCode(65 + i)} ${s.key}`;
+      const acc = results.get(key)!;
+      // Other work on the machine only ever adds CPU time per request, so the minimum is the least disturbed figure.
+      console.log(`  ${key.padEnd(16)} ${median(acc.us).toFixed(1).padStart(7)} µs/req (min ${Math.min(...acc.us).toFixed(1)})  ${median(acc.rps).toFixed(0).padStart(6)} req/s  RSS ${median(acc.rss).toFixed(1)} MB`);
+    }
+  }
+}
+
+async function install(): Promise<void> {
+  const version = readFileSync(path.join(dir, 'express'), 'utf8');
+  const times = new Map<string, number[]>();
+  for (let round = 0; round < Number(values.rounds); round++) {
+    for (const [i, bin] of bins.entries()) {
+      const label = String.fromCharCode(65 + i);
+      // A fresh process each time, so every packument is built and compressed on first request, as after a restart.
+      const server = await serve(bin, label, i);
+      const pid = server.child.pid!;
+      const t0 = ticks(pid);
+      const r = await coldInstall(label, server.url, version, 1);
+      console.log(`  round ${round + 1} ${label}: ${r.medianSeconds.toFixed(2)} s, server CPU ${((ticks(pid) - t0) / HZ).toFixed(2)} s, RSS ${mb(rssMB(pid))} MB`);
+      times.set(label, [...(times.get(label) ?? []), r.medianSeconds]);
+      await stop(server.child);
+    }
+  }
+  for (const [label, xs] of times) console.log(`  ${label}: median ${median(xs).toFixed(2)} s of ${xs.map((x) => x.toFixed(2)).join(', ')}`);
+}
+
+try {
+  if (command === 'seed') await seed();
+  else if (command === 'cpu') await cpu();
+  else if (command === 'install') await install();
+  else throw new Error(`unknown command ${command}`);
+} finally {
+  await cleanup();
+}
