@@ -152,7 +152,10 @@ export function decide(principal: Principal | null, action: ActionValue, pkg: Fa
 function canRead(principal: Principal | null, pkg: PackageFacts): boolean {
   if (pkg.access === 'public') return true;
   if (!principal || pkg.access === null) return false;
-  return principal.isAdmin || pkg.maintainerIds.includes(principal.userId) || pkg.scopeOwnerId === principal.userId || (pkg.relation?.teamGrant ?? null) !== null;
+  // The owner of a personal scope reads everything in it; an organisation's scope has no single owner (its creator
+  // stays recorded as scope owner, which must not outlive their membership).
+  const scopeOwner = !pkg.scopeIsOrg && pkg.scopeOwnerId === principal.userId;
+  return principal.isAdmin || pkg.maintainerIds.includes(principal.userId) || scopeOwner || (pkg.relation?.teamGrant ?? null) !== null;
 }
 
 function decideRead(principal: Principal | null, pkg: PackageFacts, policy: Policy): Decision {

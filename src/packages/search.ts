@@ -63,7 +63,14 @@ export async function search(db: Db, opts: SearchOptions) {
     query = query.where((eb) =>
       eb.or([
         eb('packages.access', '=', 'public'),
-        ...(p ? [eb('packages.id', 'in', eb.selectFrom('maintainers').select('package_id').where('user_id', '=', p.userId)), eb('packages.scope', 'in', eb.selectFrom('scopes').select('name').where('owner_user_id', '=', p.userId))] : []),
+        ...(p
+          ? [
+              eb('packages.id', 'in', eb.selectFrom('maintainers').select('package_id').where('user_id', '=', p.userId)),
+              // An organisation's scope has no single owner: there, reading comes from maintainership or a team grant.
+              eb('packages.scope', 'in', eb.selectFrom('scopes').select('name').where('owner_user_id', '=', p.userId).where('name', 'not in', eb.selectFrom('orgs').select('name'))),
+              eb('packages.id', 'in', eb.selectFrom('team_packages').innerJoin('team_members', 'team_members.team_id', 'team_packages.team_id').select('team_packages.package_id').where('team_members.user_id', '=', p.userId)),
+            ]
+          : []),
       ]),
     );
   }

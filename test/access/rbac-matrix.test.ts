@@ -201,6 +201,13 @@ describe('authorization matrix: decide() against the expected rules', () => {
     assert.ok(tally.allowed > 0 && tally.denied > 0);
   });
 
+  it('the account that created an org scope reads its restricted packages only through grants, unlike a personal scope', () => {
+    const creator: Principal = { userId: BYSTANDER, name: 'b', email: 'b@example.com', isAdmin: false, isModerator: false, emailVerified: true, tokenId: 1, tokenReadonly: false, tokenScope: null };
+    const pkg = { name: '@acme/x', id: 9, access: 'restricted' as const, maintainerIds: [USER_ID], scope: 'acme', scopeOwnerId: BYSTANDER, scopeNamesakeId: null, relation: { orgRole: null, teamGrant: null, developer: false } };
+    assert.equal(decide(creator, Action.PackageRead, { ...pkg, scopeIsOrg: true }, { readAccess: 'public' }).allow, false);
+    assert.equal(decide(creator, Action.PackageRead, { ...pkg, scopeIsOrg: false }, { readAccess: 'public' }).allow, true);
+  });
+
   it('no org role alone lets anyone publish: owners and admins without a grant are refused', () => {
     for (const org of ['admin', 'owner'] as const) {
       const d: Dims = { reg: 'user', org, team: 'none', maint: false, token: 'login' };

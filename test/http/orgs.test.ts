@@ -119,6 +119,9 @@ for (const kind of DB_KINDS) {
       res = await r.request('PUT', '/-/team/acme/core/package', { token: adm.token, body: { package: '@acme/widget', permissions: 'read-only' } });
       assert.equal(res.status, 201, res.text);
       assert.equal((await r.request('GET', '/@acme%2fwidget', { token: dev.token })).status, 200, 'read-only grant reads');
+      const found = (token: string) => r.request('GET', '/-/v1/search?text=widget', { token }).then((x) => x.json().objects.map((o: { package: { name: string } }) => o.package.name));
+      assert.deepEqual(await found(dev.token), ['@acme/widget'], 'a team grant shows the restricted package in search');
+      assert.deepEqual(await found(adm.token), [], 'an org role does not');
       res = await r.request('PUT', '/@acme%2fwidget', { token: dev.token, body: body(publishDoc({ name: '@acme/widget', version: '1.1.0' })) });
       assert.equal(res.status, 403, 'read-only grant cannot publish');
       res = await r.request('PUT', '/-/team/acme/core/package', { token: adm.token, body: { package: '@acme/widget', permissions: 'read-write' } });
