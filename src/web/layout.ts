@@ -32,7 +32,7 @@ function accountNav(viewer: Viewer, csrf: string | null | undefined): Html {
   const signOut = csrf
     ? html`<form method="post" action="/-/web/signout" class="inline"><input type="hidden" name="_csrf" value="${csrf}"><button type="submit" class="link">Sign out</button></form>`
     : null;
-  return html`<a href="/-/web/account" class="who">${viewer.name}</a>${signOut}`;
+  return html`<a href="/-/web/orgs">Organisations</a><a href="/-/web/account" class="who">${viewer.name}</a>${signOut}`;
 }
 
 export function page(opts: PageOptions): Html {

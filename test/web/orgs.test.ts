@@ -140,7 +140,8 @@ describe('organisation pages in a browser', () => {
     await page.fill('input[name=password]', PASSWORD);
     await page.click('form.stack button[type=submit]');
     await page.waitForURL(`${base}/-/web/account`);
-    await page.goto(`${base}/-/web/orgs`);
+    await page.click('nav.account a[href="/-/web/orgs"]');
+    await page.waitForURL(`${base}/-/web/orgs`);
     await page.fill('input[name=name]', 'acme');
     await page.click('form.stack button[type=submit]');
     await page.waitForURL(/\/-\/web\/org\/acme/);
