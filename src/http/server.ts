@@ -13,6 +13,9 @@ import type { Store } from '../store/db.ts';
 import { Gate } from './gate.ts';
 import { registerNpmRoutes } from './npm-routes.ts';
 import { registerOrgRoutes } from './org-routes.ts';
+import { registerLogRoutes } from './log-routes.ts';
+import { startSequencer } from '../log/sequencer.ts';
+import { originFor } from '../log/store.ts';
 import { registerOrgPages } from '../web/org-routes.ts';
 import { registerUserRoutes } from './user-routes.ts';
 import { registerTokenRoutes } from './token-routes.ts';
@@ -150,6 +153,8 @@ export async function startApp({ settings, store, blobs, logger, secretKey, cloc
   registerNpmRoutes(app, { packages, gate, downloads, clock });
   // npm org, team, access and owner: organisations, teams, grants and maintainers (AUTHZ-2).
   registerOrgRoutes(app, { db: store.db, gate, packages, clock });
+  // The transparency log: checkpoint, tiles, proofs and the changes feed (GEN-3b).
+  registerLogRoutes(app, { db: store.db, gate, packages });
   // GET / (JSON for clients, the home page for browsers) and the pages under /-/web/.
   const web = new WebUi({ db: store.db, packages, gate, signup: settings.signup, secretKey, secondFactor, clock, publicUrl: () => base.url });
   // The pages behind emailed links, and the account settings (email, password, security history, password reset).
@@ -177,6 +182,8 @@ export async function startApp({ settings, store, blobs, logger, secretKey, cloc
   const watcher = packages.watchEvents();
   downloads.start();
   const notifier = startNotifier({ db: store.db, mailer: createMailer(settings.smtpUrl, settings.mailFrom), publicUrl: () => base.url, logger, clock });
+  // The log's origin is the registry's public name, fixed by the first start (see log/store.ts loadLogKey).
+  const logSequencer = startSequencer({ db: store.db, dialect: store.dialect, secretKey, origin: () => originFor(base.url), logger, clock });
   return {
     app,
     packages,
@@ -188,6 +195,7 @@ export async function startApp({ settings, store, blobs, logger, secretKey, cloc
       await app.close();
       await downloads.stop();
       await notifier.stop();
+      await logSequencer.stop();
       await limiter.close();
     },
   };

@@ -1,0 +1,91 @@
+// Reads of the transparency log for the HTTP layer: the latest checkpoint, tiles and entry bundles, proofs, and the
+// changes feed. Who may see what is decided by the caller (http/log-routes.ts through the gate); this module returns
+// data and says which entries are sealed so the caller can withhold their openings.
+import type { Kysely } from 'kysely';
+import type { Database } from '../store/schema.ts';
+import { consistencyProof, inclusionProof, type Hash } from './merkle.ts';
+import { ed25519Verifier, encodeVerifierKey } from './note.ts';
+import { dbHashSource, latestCheckpoint, logDb, type LogDb } from './store.ts';
+import { encodeBundle, tileNodes, tileWidthAt, type TileRef, TILE_WIDTH } from './tiles.ts';
+
+export type LogEntry = { index: number; eventSeq: number; package: string; type: string; version: string | null; leaf: string; record: string; salt: string | null };
+
+export class LogReader {
+  readonly #db: LogDb;
+  constructor(db: Kysely<Database>) {
+    this.#db = logDb(db);
+  }
+
+  async checkpoint(): Promise<{ size: number; root: Buffer; note: string } | null> {
+    const cp = await latestCheckpoint(this.#db);
+    return cp ? { size: Number(cp.size), root: Buffer.from(cp.root, 'hex'), note: cp.note } : null;
+  }
+
+  /** The verifier key of the log (c2sp.org/signed-note vkey), or null before the first start. */
+  async verifierKey(): Promise<string | null> {
+    const row = await this.#db.selectFrom('log_keys').select(['origin', 'public_key']).where('id', '=', 'log').executeTakeFirst();
+    if (!row) return null;
+    return encodeVerifierKey(ed25519Verifier(row.origin, Buffer.from(row.public_key, 'base64')));
+  }
+
+  /** A tile's bytes, or null when the signed tree does not (yet) hold that tile at that width. */
+  async tile(ref: TileRef): Promise<Buffer | null> {
+    const cp = await this.checkpoint();
+    if (!cp) return null;
+    const level = ref.kind === 'hashes' ? ref.level : 0;
+    const available = tileWidthAt(level, ref.index, cp.size);
+    const width = ref.width ?? TILE_WIDTH;
+    // A full tile only once it is full; a partial one of any width the signed tree already covers (its hashes never change).
+    if (available === 0 || width > available || (ref.width === null && available < TILE_WIDTH)) return null;
+    if (ref.kind === 'entries') {
+      const start = ref.index * TILE_WIDTH;
+      const rows = await this.#db.selectFrom('log_leaves').select('leaf').where('idx', '>=', start).where('idx', '<', start + width).orderBy('idx').execute();
+      if (rows.length !== width) return null;
+      return encodeBundle(rows.map((r) => Buffer.from(r.leaf, 'utf8')));
+    }
+    const ids = tileNodes(ref.level, ref.index, width);
+    const hashes = await dbHashSource(this.#db)(ids);
+    return Buffer.concat(hashes);
+  }
+
+  /** The published-version entry of name@version, if it was logged. */
+  async versionEntry(name: string, version: string): Promise<LogEntry | null> {
+    const row = await this.#db
+      .selectFrom('log_leaves')
+      .selectAll()
+      .where('package', '=', name)
+      .where('version', '=', version)
+      .where('type', '=', 'version-published')
+      .orderBy('idx')
+      .limit(1)
+      .executeTakeFirst();
+    return row ? toEntry(row) : null;
+  }
+
+  inclusionProof(index: number, size: number): Promise<Hash[]> {
+    return inclusionProof(index, size, dbHashSource(this.#db));
+  }
+
+  consistencyProof(from: number, to: number): Promise<Hash[]> {
+    return consistencyProof(from, to, dbHashSource(this.#db));
+  }
+
+  /**
+   * Entries of events after `since`, whole events only (an event's entries are never split between pages), up to the
+   * signed tree size so every index returned already has a proof.
+   */
+  async changes(since: number, limit: number, size: number): Promise<LogEntry[]> {
+    const rows = await this.#db.selectFrom('log_leaves').selectAll().where('event_seq', '>', since).where('idx', '<', size).orderBy('idx').limit(limit + 1).execute();
+    let page = rows;
+    if (rows.length > limit) {
+      const cut = rows[limit]!.event_seq;
+      page = rows.slice(0, limit).filter((r) => r.event_seq !== cut);
+      if (page.length === 0) page = rows.filter((r) => r.event_seq === cut);
+    }
+    return page.map(toEntry);
+  }
+}
+
+function toEntry(r: { idx: number; event_seq: number; package: string; type: string; version: string | null; leaf: string; record: string; salt: string | null }): LogEntry {
+  return { index: Number(r.idx), eventSeq: Number(r.event_seq), package: r.package, type: r.type, version: r.version, leaf: r.leaf, record: r.record, salt: r.salt };
+}
