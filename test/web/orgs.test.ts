@@ -142,6 +142,7 @@ describe('organisation pages in a browser', () => {
     await page.waitForURL(`${base}/-/web/account`);
     await page.click('nav.account a[href="/-/web/orgs"]');
     await page.waitForURL(`${base}/-/web/orgs`);
+    await b.screenshot(page, 'orgs');
     await page.fill('input[name=name]', 'acme');
     await page.click('form.stack button[type=submit]');
     await page.waitForURL(/\/-\/web\/org\/acme/);
