@@ -75,6 +75,29 @@ export async function createOrg(db: Db, org: string, ownerName: string, actor: A
   }
 }
 
+/**
+ * Deletes an organisation: its memberships, teams and teams' grants go; its packages and their maintainers stay, and
+ * the scope becomes the personal scope of the owner who deleted it (someone must answer for the name).
+ */
+export async function deleteOrg(db: Db, org: string, actor: Actor, now: number): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    const teams = trx.selectFrom('teams').select('id').where('org', '=', org);
+    await trx.deleteFrom('team_packages').where('team_id', 'in', teams).execute();
+    await trx.deleteFrom('team_members').where('team_id', 'in', teams).execute();
+    await trx.deleteFrom('teams').where('org', '=', org).execute();
+    await trx.deleteFrom('org_members').where('org', '=', org).execute();
+    const res = await trx.deleteFrom('orgs').where('name', '=', org).executeTakeFirst();
+    if (Number(res.numDeletedRows) === 0) throw notFound(`@${org} is not an organisation`);
+    await trx.updateTable('scopes').set({ owner_user_id: actor.id }).where('name', '=', org).execute();
+    await recordEvent(trx, { kind: EventKind.OrgDeleted, subject: org, actorId: actor.id, data: {} }, now);
+  });
+}
+
+/** Every package in an org's scope (for its owners and admins, who manage teams' access to each). */
+export async function orgPackageNames(db: Db, org: string): Promise<string[]> {
+  return (await db.selectFrom('packages').select('name').where('scope', '=', org).orderBy('name').execute()).map((r) => r.name);
+}
+
 export type MembershipDetail = { org: { name: string; size: number }; user: string; role: OrgRole };
 
 /** npm org set: adds a member (also to the developers team, as npm does) or changes their role. */

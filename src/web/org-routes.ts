@@ -8,9 +8,11 @@ import {
   addTeamMember,
   createOrg,
   createTeam,
+  deleteOrg,
   deleteTeam,
   grantTeam,
   listMembers,
+  orgPackageNames,
   orgPackages,
   packageTeams,
   parsePermission,
@@ -44,6 +46,7 @@ const NOTICES: Record<string, string> = {
   'team-deleted': 'The team was deleted, with its access to packages.',
   'team-member': 'The team member was added.',
   'team-member-removed': 'The team member was removed.',
+  'org-deleted': 'The organisation was deleted. Its packages stay, with their maintainers; the scope is now yours alone.',
   maintainer: 'The maintainer was added.',
   'maintainer-removed': 'The maintainer was removed.',
   granted: 'The team’s access was saved.',
@@ -127,11 +130,14 @@ export function registerOrgPages(web: WebUi): void {
       const [members, teams, pkgs] = await Promise.all([listMembers(db, org), teamDetails(db, org), orgPackages(db, org, principal.userId, principal.isAdmin)]);
       // Team grants on packages this viewer may not see are left out, as everywhere else.
       for (const t of teams) t.packages = Object.fromEntries(Object.entries(t.packages).filter(([p]) => p in pkgs));
+      const manage = effective === 'owner' || effective === 'admin';
+      // Owners and admins manage every package's team access, so they see every package name of the org.
+      const listed: Record<string, 'read' | 'write' | 'none'> = { ...(manage ? Object.fromEntries((await orgPackageNames(db, org)).map((n) => [n, 'none' as const])) : {}), ...pkgs };
       const csrf = await web.csrf.token(req, reply);
       return web.send(
         reply,
         status,
-        orgPage({ viewer: { name: session.user.name }, csrf, otp: session.user.totp_mode === 'auth-and-writes', org, myRole, manage: effective === 'owner' || effective === 'admin', owner: effective === 'owner', members, teams, packages: pkgs, error, notice: notice(req) }),
+        orgPage({ viewer: { name: session.user.name }, csrf, otp: session.user.totp_mode === 'auth-and-writes', org, myRole, manage, owner: effective === 'owner', members, teams, packages: listed, error, notice: notice(req) }),
       );
     }
     scope.get<OrgParams>('/-/web/org/:org', async (req, reply) => {
@@ -147,6 +153,23 @@ export function registerOrgPages(web: WebUi): void {
         return change(req, reply, orgHref(org), () => fn(req, org), (status, error) => renderOrg(req, reply, org, status, error));
       });
     }
+    scope.post<OrgParams>('/-/web/org/:org/delete', async (req, reply) => {
+      const session = await signedIn(req, reply);
+      if (!session) return reply;
+      const org = req.params.org;
+      return change(
+        req,
+        reply,
+        '/-/web/orgs',
+        async () => {
+          if (field(req, 'confirm') !== org) throw badRequest(`type the organisation's name (${org}) to confirm`);
+          const principal = await gate.write(req, Action.OrgDelete, await orgFacts(db, org, null));
+          await deleteOrg(db, org, actor(principal), clock());
+          return 'org-deleted';
+        },
+        (status, error) => renderOrg(req, reply, org, status, error),
+      );
+    });
     orgPost('/-/web/org/:org/members', async (req, org) => {
       const user = field(req, 'user');
       const role = parseRole(field(req, 'role'));

@@ -26,7 +26,7 @@ for (const kind of DB_KINDS) {
     const tokens: Record<string, string> = {};
     before(async () => {
       r = await startRegistry(kind, {}, { clock: () => now });
-      for (const n of ['olivia', 'adam', 'dora', 'mallory']) tokens[n] = (await r.user(n)).token;
+      for (const n of ['olivia', 'adam', 'dora', 'mallory', 'sam']) tokens[n] = (await r.user(n)).token;
     });
     after(() => r.stop());
 
@@ -114,6 +114,34 @@ for (const kind of DB_KINDS) {
       assert.match(res.text, /one-time password/);
       res = await web.post('/-/web/org/acme/members', { _csrf: csrfIn(page.text), user: 'mallory', role: 'developer', otp: codeAt(secret, now) });
       assert.equal(res.status, 303, res.text);
+    });
+
+    it('shows managers every package of the org, and lets only an owner delete the org', async () => {
+      const olivia = await signedIn(r, 'olivia');
+      await r.request('PUT', '/@acme%2fhidden', { token: tokens.olivia!, body: body(publishDoc({ name: '@acme/hidden', version: '1.0.0' }, { access: 'restricted' })) });
+      const dora = await signedIn(r, 'dora');
+      const doraPage = await dora.get('/-/web/org/acme');
+      assert.doesNotMatch(doraPage.text, /@acme\/hidden/, 'a developer without a grant does not see the package');
+      let page = await olivia.get('/-/web/org/acme');
+      assert.match(page.text, /@acme\/hidden/);
+      let res = await dora.post('/-/web/org/acme/delete', { _csrf: csrfIn(doraPage.text), confirm: 'acme' });
+      assert.equal(res.status, 403, 'a developer cannot delete the org');
+      const sam = await signedIn(r, 'sam');
+      res = await sam.post('/-/web/org/acme/delete', { _csrf: await sam.csrf('/-/web/orgs'), confirm: 'acme' });
+      assert.equal(res.status, 404, 'a stranger does not even see it');
+      res = await olivia.post('/-/web/org/acme/delete', { _csrf: csrfIn(page.text), confirm: 'wrong' });
+      assert.equal(res.status, 400);
+      res = await olivia.post('/-/web/org/acme/delete', { _csrf: csrfIn(page.text), confirm: 'acme' });
+      assert.equal(res.status, 303, res.text);
+      assert.equal((await olivia.get('/-/web/org/acme')).status, 404);
+      const scope = await r.store.db.selectFrom('scopes').innerJoin('users', 'users.id', 'scopes.owner_user_id').select('users.name').where('scopes.name', '=', 'acme').executeTakeFirstOrThrow();
+      assert.equal(scope.name, 'olivia', 'the scope is now the deleting owner’s own');
+      assert.equal((await r.request('GET', '/@acme%2fwidget', { token: tokens.olivia! })).status, 200, 'packages stay');
+      assert.equal((await r.request('GET', '/@acme%2fwidget', { token: tokens.dora! })).status, 404, 'team grants went with the org');
+      const last = await r.store.db.selectFrom('events').select(['kind', 'subject']).where('kind', '=', 'org.deleted').execute();
+      assert.deepEqual(last, [{ kind: 'org.deleted', subject: 'acme' }]);
+      page = await olivia.get('/-/web/orgs');
+      assert.match(page.text, /not in any organisation/);
     });
   });
 }

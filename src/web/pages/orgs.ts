@@ -63,7 +63,7 @@ export type OrgView = Common & {
   owner: boolean;
   members: Record<string, OrgRole>;
   teams: TeamDetail[];
-  packages: Record<string, 'read' | 'write'>;
+  packages: Record<string, 'read' | 'write' | 'none'>;
 };
 
 export function orgPage(v: OrgView): Html {
@@ -93,7 +93,10 @@ export function orgPage(v: OrgView): Html {
   </div>
 </article>`;
   });
-  const pkgRows = Object.entries(v.packages).map(([p, perm]) => html`<tr><td><a href="/-/web/package/${p}">${p}</a></td><td>${permBadge(perm)}</td><td class="right"><a href="${accessHref(p)}">Access</a></td></tr>`);
+  const pkgRows = Object.entries(v.packages).map(
+    ([p, perm]) =>
+      html`<tr><td>${perm === 'none' ? p : html`<a href="/-/web/package/${p}">${p}</a>`}</td><td>${perm === 'none' ? html`<span class="muted">none — you manage its teams’ access</span>` : permBadge(perm)}</td><td class="right"><a href="${accessHref(p)}">Access</a></td></tr>`,
+  );
   const body = html`<div class="page-head">
   <h1>@${v.org}</h1>
   <p class="muted">${v.myRole ? html`You are ${v.myRole === 'admin' ? 'an' : 'a'} ${roleBadge(v.myRole)} of this organisation.` : 'You are viewing this organisation as a registry administrator.'}
@@ -119,13 +122,21 @@ ${alertBox('error', v.error)}${alertBox('notice', v.notice)}
     : null}
 </section>
 <section class="panel" id="packages">
-  <h2>Packages you can see</h2>
+  <h2>Packages</h2>
   <table class="list">
     <thead><tr><th>Package</th><th>Your access</th><th></th></tr></thead>
     <tbody>${pkgRows.length ? pkgRows : html`<tr><td colspan="3" class="muted">None yet.</td></tr>`}</tbody>
   </table>
 </section>`;
-  return page({ title: `@${v.org}`, viewer: v.viewer, csrf: v.csrf, body });
+  const danger = v.owner
+    ? html`
+<section class="panel" id="delete">
+  <h2>Delete this organisation</h2>
+  <p class="muted">Members, teams and teams’ access go; packages stay with their maintainers, and @${v.org} becomes your own scope.</p>
+  <form method="post" action="${base}/delete" class="filters">${csrfField(v.csrf)}<input name="confirm" placeholder="type ${v.org} to confirm" aria-label="Organisation name" required>${otpField(v.otp)}<button type="submit" class="danger">Delete organisation</button></form>
+</section>`
+    : null;
+  return page({ title: `@${v.org}`, viewer: v.viewer, csrf: v.csrf, body: html`${body}${danger}` });
 }
 
 export type AccessView = Common & {
