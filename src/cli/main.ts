@@ -18,6 +18,7 @@ import { openStore, type Store } from '../store/db.ts';
 import { WRITE_DEFAULT_DAYS, WRITE_MAX_DAYS, planToken, scopeSummary, type ScopeRequest } from '../tokens/scope.ts';
 import { checkOrgRights, ownerPrincipal } from '../tokens/org-rights.ts';
 import { createToken, listTokens, revokeOwnToken } from '../tokens/service.ts';
+import { LOG_COMMANDS } from './log-commands.ts';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -396,6 +397,8 @@ ${STORE_HELP}`,
       });
     },
   },
+  // The transparency log's monitor and proof check (GEN-3b).
+  ...LOG_COMMANDS,
 };
 
 function daysOption(v: string | boolean | undefined): number | null {

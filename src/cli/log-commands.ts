@@ -1,0 +1,133 @@
+// `bulwark log verify` and `bulwark log prove`: the monitor and the inclusion check of the transparency log, as a
+// thin shell over log/monitor.ts. The last verified checkpoint is remembered in a state file, so the next run can
+// prove the registry only appended since.
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { MonitorError, proveVersion, verifyLog, type MonitorState } from '../log/monitor.ts';
+import { NoteError } from '../log/note.ts';
+
+type LogCommand = {
+  usage: string;
+  summary: string;
+  help: string;
+  options: Record<string, { type: 'string' | 'boolean' }>;
+  positionals?: string[];
+  run(args: { values: Record<string, string | boolean | undefined>; positionals: string[] }): Promise<number>;
+};
+
+const OPTIONS = { registry: { type: 'string' as const }, key: { type: 'string' as const }, state: { type: 'string' as const }, token: { type: 'string' as const } };
+
+const OPTIONS_HELP = `Options:
+  --registry <url>   the registry to check (required)
+  --key <vkey>       the log's verifier key, as the operator publishes it (default: the one remembered, or on
+                     first use the one the registry serves at /-/log/key)
+  --state <file>     where the last verified checkpoint is remembered (default: ~/.config/bulwark/log/<host>.json)
+  --token <token>    a token for registries that need one to read (env BULWARK_TOKEN)`;
+
+function registryOf(values: Record<string, string | boolean | undefined>): string {
+  const given = values.registry;
+  if (typeof given !== 'string' || !given) throw new MonitorError('--registry <url> is required');
+  let url: URL;
+  try {
+    url = new URL(given);
+  } catch {
+    throw new MonitorError(`--registry must be a URL, not ${given}`);
+  }
+  return url.href.replace(/\/+$/, '');
+}
+
+function statePath(values: Record<string, string | boolean | undefined>, registry: string): string {
+  if (typeof values.state === 'string' && values.state) return path.resolve(values.state);
+  const base = process.env.XDG_CONFIG_HOME || path.join(os.homedir(), '.config');
+  return path.join(base, 'bulwark', 'log', `${encodeURIComponent(new URL(registry).host)}.json`);
+}
+
+function readState(file: string): MonitorState | null {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+  return JSON.parse(text) as MonitorState;
+}
+
+function writeState(file: string, state: MonitorState): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  // Write then rename, so an interrupted run never leaves a half-written state behind.
+  writeFileSync(`${file}.tmp`, JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });
+  renameSync(`${file}.tmp`, file);
+}
+
+const token = (values: Record<string, string | boolean | undefined>) => (typeof values.token === 'string' ? values.token : process.env.BULWARK_TOKEN) || undefined;
+
+async function guarded(fn: () => Promise<number>): Promise<number> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof MonitorError || err instanceof NoteError) {
+      console.error(`FAILED: ${err.message}`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+export const LOG_COMMANDS: Record<string, LogCommand> = {
+  'log verify': {
+    usage: 'bulwark log verify --registry <url> [--key <vkey>] [--state <file>]',
+    summary: "replay a registry's transparency log and check it against its packuments and the last run",
+    help: `Fetches the signed checkpoint and every entry of the transparency log, recomputes the Merkle root, checks every
+published version in the log against the packument the registry serves now (and every served version against the
+log), and checks that the log only grew since the last verified checkpoint remembered in the state file. Exits 1 and
+names each problem if anything does not match: altered entries, a split view, a rewritten history.
+
+${OPTIONS_HELP}`,
+    options: OPTIONS,
+    async run({ values }) {
+      return guarded(async () => {
+        const registry = registryOf(values);
+        const file = statePath(values, registry);
+        const key = typeof values.key === 'string' ? values.key : undefined;
+        const report = await verifyLog({ registry, fetch, state: readState(file), ...(key ? { key } : {}), ...(token(values) ? { token: token(values)! } : {}) });
+        for (const n of report.notes) console.log(`note: ${n}`);
+        if (!report.ok) {
+          for (const p of report.problems) console.error(`PROBLEM: ${p}`);
+          console.error(`FAILED: ${report.problems.length} problem(s) in the log of ${registry} at size ${report.size}; the remembered checkpoint was kept`);
+          return 1;
+        }
+        writeState(file, report.state!);
+        console.log(`verified: ${report.size} entries, root ${report.root}, ${report.checkedVersions} versions match their packuments, ${report.sealed} sealed entries (state in ${file})`);
+        return 0;
+      });
+    },
+  },
+  'log prove': {
+    usage: 'bulwark log prove <name@version> --registry <url> [--key <vkey>]',
+    summary: 'print and check the transparency-log inclusion proof of one version',
+    help: `Fetches the inclusion proof of one published version, checks the checkpoint's signature, the proof against the
+signed root, and that the logged entry is what the packument says (integrity, publisher, time).
+
+${OPTIONS_HELP}`,
+    options: OPTIONS,
+    positionals: ['<name@version>'],
+    async run({ values, positionals }) {
+      return guarded(async () => {
+        const spec = positionals[0]!;
+        const at = spec.lastIndexOf('@');
+        if (at <= 0) throw new MonitorError(`give the version as name@version, not ${spec}`);
+        const registry = registryOf(values);
+        const key = typeof values.key === 'string' ? values.key : undefined;
+        const r = await proveVersion({ registry, fetch, state: readState(statePath(values, registry)), name: spec.slice(0, at), version: spec.slice(at + 1), ...(key ? { key } : {}), ...(token(values) ? { token: token(values)! } : {}) });
+        console.log(`entry ${r.index} of ${r.size}${r.sealed ? ' (sealed, opened)' : ''}: ${r.entry}`);
+        console.log('inclusion proof:');
+        for (const p of r.proof) console.log(`  ${p}`);
+        console.log(`checkpoint:\n${r.checkpoint.replace(/^/gm, '  ').trimEnd()}`);
+        console.log(`verified: ${spec} is entry ${r.index} of the signed log and matches its packument`);
+        return 0;
+      });
+    },
+  },
+};
