@@ -33,7 +33,7 @@ describe('decide', () => {
 
   it('lets maintainers publish and refuses everyone else, invisibly for restricted packages', () => {
     assert.equal(decide(user(1), Action.PackagePublish, pkg(), policy).allow, true);
-    assert.deepEqual(decide(user(2), Action.PackagePublish, pkg(), policy), { allow: false, status: 403, reason: 'you do not have permission to change this package: you are not one of its maintainers' });
+    assert.deepEqual(decide(user(2), Action.PackagePublish, pkg(), policy), { allow: false, status: 403, reason: 'you do not have permission to change this package: you are not one of its maintainers and no team of yours has read-write access to it' });
     assert.equal((decide(user(2), Action.PackagePublish, pkg({ access: 'restricted' }), policy) as { status: number }).status, 404);
     assert.equal((decide(null, Action.PackagePublish, pkg(), policy) as { status: number }).status, 401);
     assert.equal((decide(user(1, { tokenReadonly: true }), Action.PackagePublish, pkg(), policy) as { status: number }).status, 403);
