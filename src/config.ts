@@ -14,6 +14,7 @@ export type Settings = {
   signup: 'open' | 'closed';
   readAccess: 'public' | 'authenticated';
   maxTarballSize: number;
+  cacheSize: number;
   smtpUrl: string | null;
   mailFrom: string;
   rateLimitStore: 'database' | 'redis';
@@ -125,6 +126,7 @@ export const SETTINGS: readonly Spec[] = [
   { key: 'signup', flag: 'signup', env: 'BULWARK_SIGNUP', default: 'open', help: 'self sign-up through npm adduser and the web: open or closed', parse: oneOf('open', 'closed') },
   { key: 'readAccess', flag: 'read-access', env: 'BULWARK_READ_ACCESS', default: 'public', help: 'public (anonymous reads of public packages) or authenticated (every read needs a token)', parse: oneOf('public', 'authenticated') },
   { key: 'maxTarballSize', flag: 'max-tarball-size', env: 'BULWARK_MAX_TARBALL_SIZE', default: '50mb', help: 'largest tarball accepted on publish', parse: parseSize },
+  { key: 'cacheSize', flag: 'cache-size', env: 'BULWARK_CACHE_SIZE', default: '32mb', help: 'memory for serving reads from RAM: half for packuments (plain and compressed), half for tarballs', parse: parseSize },
   { key: 'smtpUrl', flag: 'smtp-url', env: 'BULWARK_SMTP_URL', default: '', help: 'SMTP server for verification and security emails, e.g. smtps://user:pass@mail.example.com (default: no email is sent)', parse: parseSmtpUrl },
   { key: 'mailFrom', flag: 'mail-from', env: 'BULWARK_MAIL_FROM', default: 'Bulwark <bulwark@localhost>', help: 'sender address of the emails', parse: (r) => { if (!/@/.test(r)) throw new SettingError('must contain an email address'); return r; } },
   { key: 'rateLimitStore', flag: 'rate-limit-store', env: 'BULWARK_RATE_LIMIT_STORE', default: 'database', help: 'where brute-force counters live, shared by all nodes: database or redis', parse: oneOf('database', 'redis') },

@@ -83,6 +83,8 @@ export async function startApp({ settings, store, blobs, logger, secretKey, cloc
     blobs,
     publicUrl: () => base.url,
     maxTarballSize: settings.maxTarballSize,
+    cacheBytes: Math.floor(settings.cacheSize / 2),
+    tarballCacheBytes: Math.floor(settings.cacheSize / 2),
     clock,
   });
   const gate = new Gate(store.db, { readAccess: settings.readAccess });

@@ -127,6 +127,26 @@ for (const kind of DB_KINDS) {
   });
 }
 
+describe('read cache budget', () => {
+  it('follows --cache-size: with no room, every read is built again and still answered', async () => {
+    const r = await startRegistry('sqlite', { 'cache-size': '2kb' });
+    try {
+      const res = await r.request('PUT', '/roomless', { token: r.adminToken, body: body(publishDoc({ name: 'roomless', version: '1.0.0', description: 'd'.repeat(3000) })) });
+      assert.equal(res.status, 201, res.text);
+      for (let i = 0; i < 2; i++) {
+        assert.equal((await r.request('GET', '/roomless')).status, 200);
+        assert.equal((await r.request('GET', '/roomless/-/roomless-1.0.0.tgz')).status, 200);
+      }
+      const stats = r.app.packages.cacheStats();
+      assert.equal(stats.packuments.entries, 0, 'a packument larger than the budget is not kept');
+      assert.equal(stats.packuments.misses, 4, 'each of the four reads built the entry again');
+      assert.ok(stats.tarballs.entries === 0 && stats.tarballs.misses === 2, JSON.stringify(stats.tarballs));
+    } finally {
+      await r.stop();
+    }
+  });
+});
+
 describe('request logs of the read path', () => {
   it('log routine reads from memory at debug only, and everything else at info with a request id', async () => {
     const t = await testDatabase('sqlite');
