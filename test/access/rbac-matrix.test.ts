@@ -2,7 +2,9 @@
 // token kind × action. The expected answer of each combination comes from EXPECTED below — a small table of rules
 // written from the policy as documented (docs/access-control.md), not from decide()'s code — and decide() must agree
 // with every one. Then every combination the table refuses is tried through HTTP against a running registry (both
-// databases) for the actions that have an npm endpoint, and must be refused with the table's status.
+// databases) for the actions that have an npm endpoint, and must be refused with the table's status; the actions only
+// the web pages offer (deleting an org, creating one) are tried there with a signed-in session. The placeholders for
+// later work (deprecate, unpublish, moderation) and org-admin token creation have no endpoint yet: decide() alone.
 //
 // The resource is a restricted package @acme/pkg in the organisation @acme (its scope owner is a bystander), plus
 // @acme/new, not yet published, for package creation. Team grants: the "developers" team holds read-write on
@@ -15,6 +17,8 @@ import { createOrg, grantTeam, createTeam } from '../../src/access/orgs.ts';
 import { createUser } from '../../src/accounts/users.ts';
 import { planToken, type ScopeRequest } from '../../src/tokens/scope.ts';
 import { createToken } from '../../src/tokens/service.ts';
+import { createSession } from '../../src/accounts/sessions.ts';
+import { WebClient, csrfIn } from '../helpers/web-client.ts';
 import { DB_KINDS } from '../helpers/db.ts';
 import { body, publishDoc } from '../helpers/packages.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
@@ -45,7 +49,14 @@ const TOKEN_KINDS = {
 type TokenKindName = keyof typeof TOKEN_KINDS;
 
 /** The scenarios: an action on a resource, and (when npm has an endpoint for it) the HTTP request that attempts it. */
-type Scenario = { id: string; action: ActionValue; resource: 'pkg' | 'new' | 'org' | 'fresh-org'; http?: (ctx: HttpCtx) => [method: string, path: string, body?: unknown] };
+type Scenario = {
+  id: string;
+  action: ActionValue;
+  resource: 'pkg' | 'new' | 'org' | 'fresh-org';
+  http?: (ctx: HttpCtx) => [method: string, path: string, body?: unknown];
+  /** actions only the web pages offer: the form POST, tried with a signed-in session (which no token scope narrows). */
+  web?: [path: string, form: Record<string, string>];
+};
 type HttpCtx = { rev: number; publishBody: unknown; createBody: unknown };
 const SCENARIOS: Scenario[] = [
   { id: 'read', action: Action.PackageRead, resource: 'pkg', http: () => ['GET', '/@acme%2fpkg'] },
@@ -61,8 +72,8 @@ const SCENARIOS: Scenario[] = [
   { id: 'org-members', action: Action.OrgMembersWrite, resource: 'org', http: () => ['PUT', '/-/org/acme/user', { user: 'newbie', role: 'developer' }] },
   { id: 'org-teams', action: Action.OrgTeamsWrite, resource: 'org', http: () => ['PUT', '/-/org/acme/team', { name: 'intruders' }] },
   { id: 'org-token-admin', action: Action.OrgTokenAdmin, resource: 'org' },
-  { id: 'org-delete', action: Action.OrgDelete, resource: 'org' },
-  { id: 'org-create-existing', action: Action.OrgCreate, resource: 'org' },
+  { id: 'org-delete', action: Action.OrgDelete, resource: 'org', web: ['/-/web/org/acme/delete', { confirm: 'acme' }] },
+  { id: 'org-create-existing', action: Action.OrgCreate, resource: 'org', web: ['/-/web/orgs', { name: 'acme' }] },
   { id: 'org-create-unclaimed', action: Action.OrgCreate, resource: 'fresh-org' },
 ];
 
@@ -225,6 +236,7 @@ for (const kind of DB_KINDS) {
   describe(`authorization matrix through HTTP: every refused combination is refused by the registry (${kind})`, () => {
     let r: TestRegistry;
     const tokens = new Map<string, string>();
+    const sessions = new Map<string, string>();
     let ctx: HttpCtx;
 
     before(async () => {
@@ -256,6 +268,7 @@ for (const kind of DB_KINDS) {
         if (d.org !== 'none') await db.insertInto('org_members').values({ org: 'acme', user_id: user.id, role: d.org, created_at: now }).execute();
         if (d.team !== 'none') await db.insertInto('team_members').values({ team_id: teams[d.team === 'read-write' ? 'developers' : 'readers']!, user_id: user.id }).execute();
         if (d.maint) await db.insertInto('maintainers').values({ package_id: pkg.id, user_id: user.id }).execute();
+        sessions.set(name, (await createSession(db, { user, ip: '127.0.0.1', userAgent: 'matrix' }, now)).sessionId);
         for (const [tk, def] of Object.entries(TOKEN_KINDS)) {
           const plan = def.request ? planToken(def.request, now) : null;
           const { token } = await createToken(db, { userId: user.id, userName: name, name: tk, kind: plan ? 'granular' : 'session', readonly: plan?.readonly ?? false, scope: plan?.scope ?? null, expiresAt: plan?.expiresAt ?? null });
@@ -287,6 +300,32 @@ for (const kind of DB_KINDS) {
         const intruder = await r.store.db.selectFrom('maintainers').innerJoin('users', 'users.id', 'maintainers.user_id').select('users.name').where('users.name', '=', 'intruder').execute();
         assert.deepEqual(intruder, []);
         assert.equal(await r.store.db.selectFrom('packages').select('id').where('name', '=', '@acme/new').executeTakeFirst(), undefined);
+      });
+    }
+
+    for (const s of SCENARIOS.filter((x) => x.web)) {
+      it(`${s.id} (web page): every refused combination gets the expected status`, async () => {
+        // A web session is unrestricted like an npm login token, so the login rows of the matrix apply.
+        const refused = all.filter((d) => d.token === 'login' && !EXPECTED(d, s).allow);
+        assert.ok(refused.length > 0);
+        const wrong: string[] = [];
+        const [path, form] = s.web!;
+        for (const d of refused) {
+          const web = new WebClient(r.url);
+          if (d.reg === 'anonymous') {
+            // The pages ask a signed-out browser to sign in rather than answering 401.
+            const res = await web.post(path, { _csrf: 'none', ...form });
+            if (res.status !== 403 && !(res.status === 303 && /signin/.test(res.location ?? ''))) wrong.push(`${label(d)}: got ${res.status}`);
+            continue;
+          }
+          web.cookies.set('bulwark_session', sessions.get(profile(d))!);
+          const csrf = csrfIn((await web.get('/-/web/orgs')).text);
+          const res = await web.post(path, { _csrf: csrf, ...form });
+          const want = EXPECTED(d, s) as { allow: false; status: number };
+          if (res.status !== want.status) wrong.push(`${label(d)}: expected ${want.status}, got ${res.status}`);
+        }
+        assert.deepEqual(wrong.slice(0, 10), [], `${wrong.length} of ${refused.length} refused combinations answered differently`);
+        assert.ok(await r.store.db.selectFrom('orgs').select('name').where('name', '=', 'acme').executeTakeFirst(), 'the org is still there');
       });
     }
   });
