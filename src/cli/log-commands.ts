@@ -4,26 +4,45 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { SETTINGS, loadSettings } from '../config.ts';
 import { MonitorError, proveVersion, verifyLog, type MonitorState } from '../log/monitor.ts';
 import { NoteError } from '../log/note.ts';
+import { LogReader } from '../log/service.ts';
+import { addWitness, listWitnesses, removeWitness } from '../log/witness-client.ts';
+import { openStore, type Store } from '../store/db.ts';
 
 type LogCommand = {
   usage: string;
   summary: string;
   help: string;
-  options: Record<string, { type: 'string' | 'boolean' }>;
+  options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>;
   positionals?: string[];
   run(args: { values: Record<string, string | boolean | undefined>; positionals: string[] }): Promise<number>;
 };
 
-const OPTIONS = { registry: { type: 'string' as const }, key: { type: 'string' as const }, state: { type: 'string' as const }, token: { type: 'string' as const } };
+const OPTIONS = { registry: { type: 'string' as const }, key: { type: 'string' as const }, state: { type: 'string' as const }, token: { type: 'string' as const }, witness: { type: 'string' as const, multiple: true } };
 
 const OPTIONS_HELP = `Options:
   --registry <url>   the registry to check (required)
   --key <vkey>       the log's verifier key, as the operator publishes it (default: the one remembered, or on
                      first use the one the registry serves at /-/log/key)
   --state <file>     where the last verified checkpoint is remembered (default: ~/.config/bulwark/log/<host>.json)
-  --token <token>    a token for registries that need one to read (env BULWARK_TOKEN)`;
+  --token <token>    a token for registries that need one to read (env BULWARK_TOKEN)
+  --witness <vkey>   (verify) require a valid cosignature by this witness on the checkpoint; may be repeated`;
+
+const STORE_OPTIONS = { ...Object.fromEntries(SETTINGS.map((x) => [x.flag, { type: 'string' as const }])), config: { type: 'string' as const } };
+
+/** Runs fn with the registry's own database, as the admin commands do (same --data-dir, --database, --config). */
+async function withStore(values: Record<string, string | boolean | undefined>, fn: (store: Store) => Promise<number>): Promise<number> {
+  const flags = Object.fromEntries(SETTINGS.filter((x) => typeof values[x.flag] === 'string').map((x) => [x.flag, values[x.flag] as string]));
+  const settings = loadSettings({ flags, env: process.env, file: typeof values.config === 'string' ? values.config : undefined });
+  const store = await openStore({ dataDir: settings.dataDir, database: settings.database, poolSize: 2 });
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
 
 function registryOf(values: Record<string, string | boolean | undefined>): string {
   const given = values.registry;
@@ -91,7 +110,8 @@ ${OPTIONS_HELP}`,
         const registry = registryOf(values);
         const file = statePath(values, registry);
         const key = typeof values.key === 'string' ? values.key : undefined;
-        const report = await verifyLog({ registry, fetch, state: readState(file), ...(key ? { key } : {}), ...(token(values) ? { token: token(values)! } : {}) });
+        const witnesses = (values as Record<string, unknown>).witness as string[] | undefined;
+        const report = await verifyLog({ registry, fetch, state: readState(file), ...(key ? { key } : {}), ...(token(values) ? { token: token(values)! } : {}), ...(witnesses ? { witnesses } : {}) });
         for (const n of report.notes) console.log(`note: ${n}`);
         if (!report.ok) {
           for (const p of report.problems) console.error(`PROBLEM: ${p}`);
@@ -126,6 +146,66 @@ ${OPTIONS_HELP}`,
         for (const p of r.proof) console.log(`  ${p}`);
         console.log(`checkpoint:\n${r.checkpoint.replace(/^/gm, '  ').trimEnd()}`);
         console.log(`verified: ${spec} is entry ${r.index} of the signed log and matches its packument`);
+        return 0;
+      });
+    },
+  },
+  'log witness add': {
+    usage: 'bulwark log witness add --url <url> --key <vkey> [storage options]',
+    summary: "have a witness cosign the log's checkpoints (c2sp.org/tlog-witness)",
+    help: `Adds (or updates) a witness: each new checkpoint is submitted to <url>/add-checkpoint with a consistency
+proof, and the cosignature it returns is added to the checkpoint served at /-/log/checkpoint. The key is the witness's
+Ed25519 cosignature vkey (type 0x04). The witness must be configured with this log's origin and key (bulwark log
+witness list prints them).
+
+Options:
+  --url <url>              the witness's submission prefix
+  --key <vkey>             the witness's cosigning key
+  --data-dir, --database, --config   which registry, as for serve`,
+    options: { ...STORE_OPTIONS, url: { type: 'string' }, key: { type: 'string' } },
+    async run({ values }) {
+      return guarded(async () => {
+        if (typeof values.url !== 'string' || typeof values.key !== 'string') throw new MonitorError('--url and --key are required');
+        const { url, key } = values;
+        return withStore(values, async (store) => {
+          let name: string;
+          try {
+            ({ name } = await addWitness(store.db, { url, vkey: key }));
+          } catch (err) {
+            throw new MonitorError(`cannot add the witness: ${(err as Error).message}`);
+          }
+          console.log(`witness ${name} added; new checkpoints will be submitted to ${url}`);
+          return 0;
+        });
+      });
+    },
+  },
+  'log witness list': {
+    usage: 'bulwark log witness list [storage options]',
+    summary: "list the witnesses that cosign the log's checkpoints, and the log's own key",
+    help: 'Lists the configured witnesses with the latest tree size each has cosigned, and the log\'s origin and verifier key.',
+    options: STORE_OPTIONS,
+    async run({ values }) {
+      return withStore(values, async (store) => {
+        console.log(`log key: ${(await new LogReader(store.db).verifierKey()) ?? '(not generated yet: start the registry once)'}`);
+        for (const w of await listWitnesses(store.db)) console.log(`${w.name}  ${w.url}  cosigned size ${w.cosignedSize}  ${w.vkey}`);
+        return 0;
+      });
+    },
+  },
+  'log witness remove': {
+    usage: 'bulwark log witness remove <name> [storage options]',
+    summary: 'stop submitting checkpoints to a witness',
+    help: 'Removes a witness by its key name; checkpoints it already cosigned keep its cosignature.',
+    options: STORE_OPTIONS,
+    positionals: ['<name>'],
+    async run({ values, positionals }) {
+      return withStore(values, async (store) => {
+        if (!(await removeWitness(store.db, positionals[0]!))) {
+          console.error(`no witness named ${positionals[0]}`);
+          return 1;
+        }
+        console.log(`witness ${positionals[0]} removed`);
         return 0;
       });
     },

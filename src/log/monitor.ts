@@ -5,6 +5,7 @@ import { LeafError, decodeLeaf, encodeRecord, opensSealedLeaf, publishedRecordFr
 import { MemoryTree, ProofError, hashLeaf, rootHash, verifyConsistency, verifyInclusion } from './merkle.ts';
 import { NoteError, encodeVerifierKey, openCheckpoint, parseVerifierKey, type Verifier } from './note.ts';
 import { TILE_WIDTH, decodeBundle, tilePath } from './tiles.ts';
+import { parseCosignerKey } from './witness.ts';
 
 export type Fetch = (url: string, init?: { headers?: Record<string, string> }) => Promise<{ status: number; text(): Promise<string>; arrayBuffer(): Promise<ArrayBuffer> }>;
 
@@ -44,7 +45,7 @@ async function trustedKey(c: Client, given: string | undefined, state: MonitorSt
   return parseVerifierKey(served);
 }
 
-export type VerifyOptions = { registry: string; fetch: Fetch; token?: string; key?: string; state: MonitorState | null; origin?: string; now?: () => number };
+export type VerifyOptions = { registry: string; fetch: Fetch; token?: string; key?: string; state: MonitorState | null; origin?: string; now?: () => number; witnesses?: string[] };
 
 /** A version published this close to the checkpoint fetch may not be in that checkpoint yet (the log batches). */
 const GRACE_MS = 5000;
@@ -65,11 +66,21 @@ export async function verifyLog(opts: VerifyOptions): Promise<VerifyReport> {
   const fetchedAt = (opts.now ?? Date.now)();
   const note = (await must(c, '/-/log/checkpoint')).toString('utf8');
   let cp;
+  const cosigners = (opts.witnesses ?? []).map((w) => {
+    try {
+      return parseCosignerKey(w);
+    } catch (err) {
+      throw new MonitorError(`--witness ${w}: ${(err as Error).message}`);
+    }
+  });
   try {
-    cp = openCheckpoint(note, origin, key);
+    cp = openCheckpoint(note, origin, key, cosigners);
   } catch (err) {
     if (err instanceof NoteError) throw new MonitorError(`the checkpoint does not verify with the log key: ${err.message}`);
     throw err;
+  }
+  for (const w of cosigners) {
+    if (!cp.note.verified.some((s) => s.name === w.name && s.id === w.id)) problems.push(`the checkpoint of size ${cp.size} carries no valid cosignature by the witness ${w.name}`);
   }
 
   // 1. Rebuild the tree from the entries and compare with the signed root.

@@ -18,6 +18,7 @@ import type { Database } from '../store/schema.ts';
 import { encodeRecord, recordsForEvent, sealedLeaf, userIdentity } from './leaf.ts';
 import { EMPTY_ROOT, foldRange, hashChildren, hashLeaf, rangeNodes, type Hash } from './merkle.ts';
 import { formatCheckpoint, signNote } from './note.ts';
+import { WitnessSubmitter, type WitnessFetch } from './witness-client.ts';
 import { LOG_CURSOR, dbHashSource, latestCheckpoint, loadLogKey, logDb, treeSize, type LogDb, type LogKey, type LogLeavesTable, type LogNodesTable, type LogTables } from './store.ts';
 
 export type SequencerOptions = {
@@ -220,12 +221,21 @@ export type SequencerService = { sequencer: Promise<Sequencer>; runOnce(): Promi
  * Runs the sequencer every intervalMs (new events reach a signed checkpoint within about that long). The key is loaded,
  * or generated on the very first start, before the first run.
  */
-export function startSequencer(deps: { db: Kysely<Database>; dialect: Dialect; secretKey: Buffer; origin: () => string; logger: Logger; clock?: () => number }, intervalMs = 250): SequencerService {
+export function startSequencer(
+  deps: { db: Kysely<Database>; dialect: Dialect; secretKey: Buffer; origin: () => string; logger: Logger; clock?: () => number; witnessFetch?: WitnessFetch },
+  intervalMs = 250,
+): SequencerService {
   const clock = deps.clock ?? Date.now;
   const sequencer = loadLogKey(logDb(deps.db), deps.secretKey, deps.origin(), clock).then((key) => new Sequencer({ db: deps.db, dialect: deps.dialect, key, clock }));
   // Keep an unhandled rejection from crashing the process; the failure is logged on each tick.
   sequencer.catch(() => {});
-  const runOnce = async () => (await sequencer).runOnce();
+  const witnesses = new WitnessSubmitter({ db: deps.db, logger: deps.logger, ...(deps.witnessFetch ? { fetch: deps.witnessFetch } : {}) });
+  const runOnce = async () => {
+    const r = await (await sequencer).runOnce();
+    // Witnesses are asked after the checkpoint is committed: cosigning never delays or blocks the log itself.
+    await witnesses.runOnce();
+    return r;
+  };
   let running: Promise<unknown> | null = null;
   let stopped = false;
   const tick = () => {

@@ -25,7 +25,8 @@ export type LogLeavesTable = {
 export type LogNodesTable = { level: number; idx: number; hash: string };
 export type LogCheckpointsTable = { size: number; root: string; note: string; created_at: number };
 export type LogKeysTable = { id: string; origin: string; public_key: string; sealed_seed: string; created_at: number };
-export type LogTables = { log_leaves: LogLeavesTable; log_nodes: LogNodesTable; log_checkpoints: LogCheckpointsTable; log_keys: LogKeysTable };
+export type LogWitnessesTable = { name: string; url: string; vkey: string; cosigned_size: number; created_at: number };
+export type LogTables = { log_leaves: LogLeavesTable; log_nodes: LogNodesTable; log_checkpoints: LogCheckpointsTable; log_keys: LogKeysTable; log_witnesses: LogWitnessesTable };
 export type LogDb = Kysely<Database & LogTables>;
 
 export const logDb = (db: Kysely<Database>): LogDb => db.withTables<LogTables>();

@@ -287,6 +287,20 @@ const MIGRATIONS: Record<string, Builder> = {
         .execute();
     },
   }),
+  // Witnesses the operator configured (c2sp.org/tlog-witness): where to submit checkpoints, the key their cosignatures
+  // verify with, and the latest tree size each is known to have cosigned (the "old" size of the next request).
+  '0009-log-witnesses': () => ({
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('log_witnesses')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('url', 'text', (c) => c.notNull())
+        .addColumn('vkey', 'text', (c) => c.notNull())
+        .addColumn('cosigned_size', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+  }),
 };
 
 class CodeMigrations implements MigrationProvider {

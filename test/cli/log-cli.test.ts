@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { logDb } from '../../src/log/store.ts';
+import { ed25519Cosigner, encodeCosignerKey } from '../../src/log/witness.ts';
 import { bulwark } from '../helpers/bulwark-process.ts';
 import { DB_KINDS } from '../helpers/db.ts';
 import { body, publishDoc } from '../helpers/packages.ts';
@@ -133,3 +134,26 @@ for (const kind of DB_KINDS) {
     });
   });
 }
+
+describe('bulwark log witness add/list/remove', () => {
+  it('configures witnesses in the registry database and refuses a malformed key', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'bulwark-log-witness-cli-'));
+    try {
+      const vkey = encodeCosignerKey(ed25519Cosigner('witness.example/w1', Buffer.alloc(32, 3)));
+      const add = await bulwark(['log', 'witness', 'add', '--url', 'https://witness.example/', '--key', vkey, '--data-dir', dir]);
+      assert.equal(add.code, 0, add.stderr);
+      assert.match(add.stdout, /witness witness.example\/w1 added/);
+      const list = await bulwark(['log', 'witness', 'list', '--data-dir', dir]);
+      assert.equal(list.code, 0, list.stderr);
+      assert.match(list.stdout, /log key: \(not generated yet/);
+      assert.match(list.stdout, new RegExp(`witness.example/w1  https://witness.example  cosigned size 0  ${vkey.replace(/[+/]/g, '\\$&')}`));
+      const bad = await bulwark(['log', 'witness', 'add', '--url', 'https://w.example', '--key', vkey.replace(/\+[0-9a-f]{8}\+/, '+00000000+'), '--data-dir', dir]);
+      assert.equal(bad.code, 1);
+      assert.match(bad.stderr, /FAILED: cannot add the witness: witness key ID does not match its key/);
+      assert.equal((await bulwark(['log', 'witness', 'remove', 'witness.example/w1', '--data-dir', dir])).code, 0);
+      assert.equal((await bulwark(['log', 'witness', 'remove', 'witness.example/w1', '--data-dir', dir])).code, 1);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
