@@ -25,6 +25,8 @@ export const Action = {
   PackageRead: 'package:read',
   /** placeholder for the unpublish capability. */
   PackageUnpublish: 'package:versions:unpublish',
+  /** npm access set status=public|private. */
+  PackageVisibilityWrite: 'package:visibility:write',
 } as const;
 export type ActionValue = (typeof Action)[keyof typeof Action];
 
@@ -127,10 +129,11 @@ export function decide(principal: Principal | null, action: ActionValue, pkg: Fa
       if (!canRead(principal, pkg)) return NOT_FOUND;
       return deny(403, 'you do not have permission to change this package: you are not one of its maintainers and no team of yours has read-write access to it');
     case Action.PackageOwnersWrite:
+    case Action.PackageVisibilityWrite:
       if (pkg.access === null) return NOT_FOUND;
       if (pkg.maintainerIds.includes(principal.userId)) return ALLOW;
       if (!canRead(principal, pkg)) return NOT_FOUND;
-      return deny(403, 'only a maintainer of this package can change its maintainers');
+      return deny(403, action === Action.PackageOwnersWrite ? 'only a maintainer of this package can change its maintainers' : 'only a maintainer of this package can change who may install it');
     case Action.PackageAccessWrite: {
       if (pkg.access === null) return NOT_FOUND;
       const role = pkg.relation?.orgRole ?? null;

@@ -329,6 +329,18 @@ export async function setMaintainers(db: Db, pkg: { id: number; name: string }, 
   });
 }
 
+/** npm access set status=public|private: who may install the package. Only scoped packages can be restricted. */
+export async function setVisibility(db: Db, pkg: { id: number; name: string; scope: string | null }, access: unknown, actor: Actor, now: number): Promise<void> {
+  if (access !== 'public' && access !== 'restricted') throw badRequest('"access" must be "public" or "restricted"');
+  if (access === 'restricted' && pkg.scope === null) throw badRequest(`unscoped packages cannot be restricted: "${pkg.name}" can only be public`);
+  await db.transaction().execute(async (trx) => {
+    const row = await trx.selectFrom('packages').select(['access', 'rev']).where('id', '=', pkg.id).executeTakeFirstOrThrow();
+    if (row.access === access) return;
+    await trx.updateTable('packages').set({ access, rev: row.rev + 1, modified_at: now }).where('id', '=', pkg.id).execute();
+    await recordEvent(trx, { kind: EventKind.PackageAccessChanged, subject: pkg.name, actorId: actor.id, data: { from: row.access, to: access } }, now);
+  });
+}
+
 /** Registry-level moderator role (for the moderation work); only an operator sets it. */
 export async function setModerator(db: Db, userName: string, on: boolean, actor: Actor | null, now: number): Promise<void> {
   await db.transaction().execute(async (trx) => {

@@ -8,7 +8,7 @@
 // the org service, which records the change's domain event in the same transaction.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Action } from '../access/decide.ts';
-import { addTeamMember, collaborators, createTeam, deleteTeam, grantTeam, listMembers, listTeamMembers, listTeams, orgPackages, parsePermission, parseRole, removeMember, removeTeamMember, revokeTeam, setMaintainers, setMember, teamPackages, userIdByName, type Actor } from '../access/orgs.ts';
+import { addTeamMember, collaborators, createTeam, deleteTeam, grantTeam, listMembers, listTeamMembers, listTeams, orgPackages, parsePermission, parseRole, removeMember, removeTeamMember, revokeTeam, setMaintainers, setMember, setVisibility, teamPackages, userIdByName, type Actor } from '../access/orgs.ts';
 import { orgFacts } from '../access/relations.ts';
 import type { Principal } from '../access/principal.ts';
 import { badRequest, conflict, notFound } from '../errors.ts';
@@ -166,6 +166,19 @@ export function registerOrgRoutes(app: FastifyInstance, deps: OrgRouteDeps): voi
   app.get<{ Params: { name: string } }>('/-/package/:name/visibility', async (req) => {
     const facts = await readable(req);
     return { public: facts.access === 'public' };
+  });
+
+  // npm access set status=public|private (libnpmaccess setAccess); npm access set mfa=… sends the same address.
+  app.post<{ Params: { name: string }; Body: Body }>('/-/package/:name/access', async (req, reply) => {
+    const name = req.params.name;
+    if (!isServableName(name)) throw notFound();
+    const body = req.body;
+    if (!body || typeof body !== 'object' || !('access' in body)) throw badRequest('only "access" (public or restricted) can be set here: per-package two-factor settings (npm access set mfa) are not supported yet');
+    const facts = await packages.facts(name);
+    const principal = await gate.write(req, Action.PackageVisibilityWrite, facts);
+    await setVisibility(db, { id: facts.id!, name, scope: scopeOf(name) }, body.access, actorOf(principal), clock());
+    packages.invalidate(name);
+    return reply.code(200).send({});
   });
 
   // npm owner add / rm: the whole maintainers list, at the revision npm read.

@@ -14,6 +14,7 @@ export const EventKind = {
   OrgMemberAdded: 'org.member-added',
   OrgMemberRemoved: 'org.member-removed',
   OrgMemberRoleChanged: 'org.member-role-changed',
+  PackageAccessChanged: 'package.access-changed',
   PackageCreated: 'package.created',
   RecoveryCodeUsed: 'user.recovery-code-used',
   RecoveryCodesRegenerated: 'user.recovery-codes-regenerated',

@@ -66,6 +66,7 @@ const SCENARIOS: Scenario[] = [
   { id: 'deprecate', action: Action.PackageDeprecate, resource: 'pkg' },
   { id: 'unpublish', action: Action.PackageUnpublish, resource: 'pkg' },
   { id: 'owners', action: Action.PackageOwnersWrite, resource: 'pkg', http: (c) => ['PUT', `/@acme%2fpkg/-rev/${c.rev}-matrix`, { _id: '@acme/pkg', maintainers: [{ name: 'bystander' }, { name: 'intruder' }] }] },
+  { id: 'visibility', action: Action.PackageVisibilityWrite, resource: 'pkg', http: () => ['POST', '/-/package/@acme%2fpkg/access', { access: 'public' }] },
   { id: 'access', action: Action.PackageAccessWrite, resource: 'pkg', http: () => ['PUT', '/-/team/acme/readers/package', { package: '@acme/pkg', permissions: 'read-write' }] },
   { id: 'moderate', action: Action.PackageModerate, resource: 'pkg' },
   { id: 'org-read', action: Action.OrgRead, resource: 'org', http: () => ['GET', '/-/org/acme/user'] },
@@ -121,6 +122,7 @@ function roleRule(d: Dims, s: Scenario): Outcome {
     case 'unpublish':
       return canWrite ? ALLOW : hidden;
     case 'owners':
+    case 'visibility':
       return d.maint ? ALLOW : hidden;
     case 'access':
       return orgManager ? ALLOW : hidden;
@@ -300,6 +302,7 @@ for (const kind of DB_KINDS) {
         const intruder = await r.store.db.selectFrom('maintainers').innerJoin('users', 'users.id', 'maintainers.user_id').select('users.name').where('users.name', '=', 'intruder').execute();
         assert.deepEqual(intruder, []);
         assert.equal(await r.store.db.selectFrom('packages').select('id').where('name', '=', '@acme/new').executeTakeFirst(), undefined);
+        assert.equal((await r.store.db.selectFrom('packages').select('access').where('name', '=', '@acme/pkg').executeTakeFirstOrThrow()).access, 'restricted');
       });
     }
 

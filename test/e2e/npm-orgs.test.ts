@@ -83,6 +83,13 @@ for (const kind of DB_KINDS) {
       assert.notEqual(after.code, 0, 'without the grant she cannot publish');
       const denied = await npm('dora', ['access', 'grant', 'read-write', '@acme:core', '@acme/widget']);
       assert.notEqual(denied.code, 0, 'a developer cannot grant access');
+      // Who may install it is the maintainers' call (npm access set status), not the org admin's.
+      assert.notEqual((await npm('adam', ['access', 'set', 'status=public', '@acme/widget'])).code, 0);
+      assert.match((await npmOk('olivia', ['access', 'set', 'status=public', '@acme/widget'])).stdout, /@acme\/widget: public/);
+      assert.equal((await r.request('GET', '/@acme%2fwidget', { token: null })).status, 200, 'public now');
+      assert.match((await npmOk('dora', ['access', 'get', 'status', '@acme/widget'])).stdout, /@acme\/widget: public/);
+      await npmOk('olivia', ['access', 'set', 'status=private', '@acme/widget']);
+      assert.equal((await r.request('GET', '/@acme%2fwidget', { token: null })).status, 404, 'restricted again');
       await npmOk('adam', ['team', 'destroy', '@acme:core']);
       assert.deepEqual(JSON.parse((await npmOk('adam', ['team', 'ls', '@acme', '--json'])).stdout), ['acme:developers']);
     });

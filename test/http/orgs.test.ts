@@ -170,6 +170,17 @@ for (const kind of DB_KINDS) {
       res = await r.request('PUT', `/solo/-rev/${encodeURIComponent(doc._rev)}`, { token: dev.token, body: { _id: 'solo', versions: {} } });
       assert.equal(res.status, 400, 'an unpublish-shaped document is not taken for an owner change');
       assert.deepEqual(await events('package.maintainer'), ['package.maintainer-added solo {"user":"dora"}', 'package.maintainer-removed solo {"user":"oscar"}']);
+
+      // npm access set status: only a scoped package can be restricted; mfa settings are not offered.
+      res = await r.request('POST', '/-/package/solo/access', { token: dev.token, body: { access: 'restricted' } });
+      assert.equal(res.status, 400);
+      assert.match(error(res), /unscoped packages cannot be restricted/);
+      res = await r.request('POST', '/-/package/solo/access', { token: dev.token, body: { publish_requires_tfa: true } });
+      assert.equal(res.status, 400);
+      res = await r.request('POST', '/-/package/@acme%2fwidget/access', { token: owner.token, body: { access: 'public' } });
+      assert.equal(res.status, 200, res.text);
+      assert.deepEqual((await r.request('GET', '/-/package/@acme%2fwidget/visibility')).json(), { public: true });
+      assert.deepEqual(await events('package.access'), ['package.access-changed @acme/widget {"from":"restricted","to":"public"}']);
     });
   });
 }
