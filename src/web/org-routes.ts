@@ -125,9 +125,9 @@ export function registerOrgPages(web: WebUi): void {
     async function renderOrg(req: FastifyRequest, reply: FastifyReply, org: string, status = 200, error: string | null = null) {
       const principal = await gate.authorize(req, Action.OrgRead, await orgFacts(db, org, null));
       const session = (await web.sessions.current(req))!;
-      const myRole = (await listMembers(db, org))[principal.name] ?? null;
-      const effective = principal.isAdmin ? 'owner' : myRole;
       const [members, teams, pkgs] = await Promise.all([listMembers(db, org), teamDetails(db, org), orgPackages(db, org, principal.userId, principal.isAdmin)]);
+      const myRole = members[principal.name] ?? null;
+      const effective = principal.isAdmin ? 'owner' : myRole;
       // Team grants on packages this viewer may not see are left out, as everywhere else.
       for (const t of teams) t.packages = Object.fromEntries(Object.entries(t.packages).filter(([p]) => p in pkgs));
       const manage = effective === 'owner' || effective === 'admin';
