@@ -12,6 +12,7 @@ import type { FsBlobStore } from '../store/blobs.ts';
 import type { Store } from '../store/db.ts';
 import { Gate } from './gate.ts';
 import { registerNpmRoutes } from './npm-routes.ts';
+import { lazyChildLogger } from './request-logger.ts';
 import { registerOrgRoutes } from './org-routes.ts';
 import { registerLogRoutes } from './log-routes.ts';
 import { startSequencer } from '../log/sequencer.ts';
@@ -93,6 +94,7 @@ export async function startApp({ settings, store, blobs, logger, secretKey, cloc
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     logController: new RequestLog(),
+    childLoggerFactory: lazyChildLogger,
     trustProxy: settings.trustProxy.length ? settings.trustProxy : false,
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
