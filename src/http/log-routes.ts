@@ -13,6 +13,7 @@ import type { Gate } from './gate.ts';
 export type LogRouteDeps = { db: Db; gate: Gate; packages: Packages };
 
 const MAX_FEED_PAGE = 1000;
+const MAX_BATCH = 5000;
 
 function nonNegativeInt(value: unknown, what: string): number | null {
   if (value === undefined || value === '') return null;
@@ -89,6 +90,55 @@ export function registerLogRoutes(app: FastifyInstance, deps: LogRouteDeps): voi
       proof: proof.map((h) => h.toString('base64')),
       ...(size === cp.size ? { checkpoint: cp.note } : {}),
       ...(sealed ? { opening: { salt: b64(entry.salt!), record: Buffer.from(entry.record, 'utf8').toString('base64') } } : {}),
+    };
+  });
+
+  // Many versions at once (a lockfile): one request, each node hash read once. Versions not logged and versions the
+  // caller may not read are both simply "missing".
+  app.post('/-/log/proof/inclusion', async (req: FastifyRequest<{ Body: unknown }>) => {
+    await gate.read(req);
+    const list = (req.body as { versions?: unknown } | null)?.versions;
+    if (!Array.isArray(list) || list.length === 0 || list.length > MAX_BATCH || !list.every((v) => typeof v === 'string' && v.lastIndexOf('@') > 0)) {
+      throw badRequest(`send {"versions": ["name@version", …]} with 1 to ${MAX_BATCH} entries`);
+    }
+    const cp = await log.checkpoint();
+    if (!cp) throw notFound('the transparency log has not started yet');
+    const pairs = [...new Set(list as string[])].map((spec) => ({ spec, name: spec.slice(0, spec.lastIndexOf('@')), version: spec.slice(spec.lastIndexOf('@') + 1) }));
+    const entries = await log.versionEntries(pairs);
+    const verdicts = new Map<string, boolean>();
+    const shown: { spec: string; entry: LogEntry }[] = [];
+    const missing: string[] = [];
+    for (const p of pairs) {
+      const entry = entries.get(p.spec);
+      if (entry && entry.index < cp.size) {
+        const key = `${p.name}\0${entry.salt !== null}`;
+        if (!verdicts.has(key)) verdicts.set(key, await mayRead(req, p.name, entry.salt !== null));
+        if (verdicts.get(key)) {
+          shown.push({ spec: p.spec, entry });
+          continue;
+        }
+      }
+      missing.push(p.spec);
+    }
+    const proofs = await log.inclusionProofs(
+      shown.map((s) => s.entry.index),
+      cp.size,
+    );
+    return {
+      tree_size: cp.size,
+      checkpoint: cp.note,
+      proofs: Object.fromEntries(
+        shown.map(({ spec, entry }, i) => [
+          spec,
+          {
+            index: entry.index,
+            entry: entry.leaf,
+            proof: proofs[i]!.map((h) => h.toString('base64')),
+            ...(entry.salt !== null ? { opening: { salt: b64(entry.salt), record: Buffer.from(entry.record, 'utf8').toString('base64') } } : {}),
+          },
+        ]),
+      ),
+      missing,
     };
   });
 

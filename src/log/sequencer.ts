@@ -56,7 +56,8 @@ export class Sequencer {
     this.#dialect = opts.dialect;
     this.#key = opts.key;
     this.#clock = opts.clock ?? Date.now;
-    this.#batch = opts.batch ?? 2000;
+    // Small enough that a batch holds SQLite's one connection for tens of milliseconds, not seconds.
+    this.#batch = opts.batch ?? 500;
   }
 
   get key(): LogKey {

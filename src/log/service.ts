@@ -3,7 +3,7 @@
 // data and says which entries are sealed so the caller can withhold their openings.
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.ts';
-import { consistencyProof, inclusionProof, type Hash } from './merkle.ts';
+import { consistencyProof, foldRange, inclusionPlan, inclusionProof, type Hash, type NodeId } from './merkle.ts';
 import { ed25519Verifier, encodeVerifierKey } from './note.ts';
 import { dbHashSource, latestCheckpoint, logDb, type LogDb } from './store.ts';
 import { encodeBundle, tileNodes, tileWidthAt, type TileRef, TILE_WIDTH } from './tiles.ts';
@@ -60,6 +60,32 @@ export class LogReader {
       .limit(1)
       .executeTakeFirst();
     return row ? toEntry(row) : null;
+  }
+
+  /** The published-version entries of many name@version pairs at once (a lockfile's worth). */
+  async versionEntries(pairs: readonly { name: string; version: string }[]): Promise<Map<string, LogEntry>> {
+    const wanted = new Set(pairs.map((p) => `${p.name}@${p.version}`));
+    const names = [...new Set(pairs.map((p) => p.name))];
+    const found = new Map<string, LogEntry>();
+    for (let i = 0; i < names.length; i += 200) {
+      const rows = await this.#db.selectFrom('log_leaves').selectAll().where('type', '=', 'version-published').where('package', 'in', names.slice(i, i + 200)).orderBy('idx').execute();
+      for (const r of rows) {
+        const key = `${r.package}@${r.version}`;
+        if (wanted.has(key) && !found.has(key)) found.set(key, toEntry(r));
+      }
+    }
+    return found;
+  }
+
+  /** Inclusion proofs of many entries in one tree, fetching each node hash once however many proofs share it. */
+  async inclusionProofs(indexes: readonly number[], size: number): Promise<Hash[][]> {
+    const plans = indexes.map((i) => inclusionPlan(i, size));
+    const ids = new Map<string, NodeId>();
+    for (const id of plans.flat(2)) ids.set(`${id.level}/${id.index}`, id);
+    const list = [...ids.values()];
+    const hashes = await dbHashSource(this.#db)(list);
+    const byId = new Map(list.map((id, i) => [`${id.level}/${id.index}`, hashes[i]!]));
+    return plans.map((plan) => plan.map((range) => foldRange(range.map((id) => byId.get(`${id.level}/${id.index}`)!))));
   }
 
   inclusionProof(index: number, size: number): Promise<Hash[]> {

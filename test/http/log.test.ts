@@ -124,6 +124,26 @@ for (const kind of DB_KINDS) {
       assert.ok((await rootHash(cp.size, tree.source)).equals(cp.root));
     });
 
+    it('proves many versions in one request, leaving out what the caller may not read', async () => {
+      const specs = ['left-pad@1.0.0', '@alice/secret@0.1.0', 'nope@1.0.0'];
+      const anon = await r.request('POST', '/-/log/proof/inclusion', { body: { versions: specs } });
+      assert.equal(anon.status, 200);
+      const a = anon.json();
+      assert.deepEqual(Object.keys(a.proofs), ['left-pad@1.0.0']);
+      assert.deepEqual(a.missing, ['@alice/secret@0.1.0', 'nope@1.0.0']);
+      const root = openCheckpoint(a.checkpoint, origin, vkey).root;
+      const lp = a.proofs['left-pad@1.0.0'];
+      verifyInclusion(lp.index, a.tree_size, hashLeaf(Buffer.from(lp.entry)), lp.proof.map(b64), root);
+      const mine = (await r.request('POST', '/-/log/proof/inclusion', { token: alice.token, body: { versions: specs } })).json();
+      assert.deepEqual(Object.keys(mine.proofs).sort(), ['@alice/secret@0.1.0', 'left-pad@1.0.0']);
+      const sp = mine.proofs['@alice/secret@0.1.0'];
+      assert.ok(opensSealedLeaf(Buffer.from(sp.entry), b64(sp.opening.salt), b64(sp.opening.record)));
+      verifyInclusion(sp.index, mine.tree_size, hashLeaf(Buffer.from(sp.entry)), sp.proof.map(b64), openCheckpoint(mine.checkpoint, origin, vkey).root);
+      for (const bad of [{}, { versions: [] }, { versions: ['no-version'] }, { versions: [1] }, { versions: Array.from({ length: 5001 }, (_, i) => `p${i}@1.0.0`) }]) {
+        assert.equal((await r.request('POST', '/-/log/proof/inclusion', { body: bad })).status, 400, JSON.stringify(bad).slice(0, 40));
+      }
+    });
+
     it('serves full tiles once the tree has them, refuses malformed tile paths, and proves consistency', async () => {
       const before = await checkpoint();
       // 300 tag moves, written as the packages service would, to fill a whole tile quickly.
