@@ -13,6 +13,7 @@ import type { Store } from '../store/db.ts';
 import { Gate } from './gate.ts';
 import { registerNpmRoutes } from './npm-routes.ts';
 import { lazyChildLogger } from './request-logger.ts';
+import { holdYoungGeneration } from './memory.ts';
 import { registerOrgRoutes } from './org-routes.ts';
 import { registerLogRoutes } from './log-routes.ts';
 import { startSequencer } from '../log/sequencer.ts';
@@ -176,6 +177,7 @@ export async function startApp({ settings, store, blobs, logger, secretKey, cloc
   web.register(app);
 
   await app.listen({ host: settings.host, port: settings.port });
+  holdYoungGeneration();
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : settings.port;
   const wildcard = settings.host === '0.0.0.0' || settings.host === '::';
