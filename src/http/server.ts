@@ -18,6 +18,7 @@ import { registerOrgRoutes } from './org-routes.ts';
 import { registerLogRoutes } from './log-routes.ts';
 import { startSequencer } from '../log/sequencer.ts';
 import { originFor } from '../log/store.ts';
+import { registerLogHistoryPages } from '../web/log-history-routes.ts';
 import { registerOrgPages } from '../web/org-routes.ts';
 import { registerUserRoutes } from './user-routes.ts';
 import { registerTokenRoutes } from './token-routes.ts';
@@ -174,6 +175,8 @@ export async function startApp({ settings, store, blobs, logger, secretKey, cloc
   web.extend((scope) => registerWebLoginPages(scope, web));
   // Organisations, teams, members and package access (/-/web/orgs, /-/web/org/:org, /-/web/access).
   registerOrgPages(web);
+  // A package's transparency-log history (/-/web/package/:name/history).
+  registerLogHistoryPages(web);
   web.register(app);
 
   await app.listen({ host: settings.host, port: settings.port });

@@ -62,6 +62,12 @@ export class LogReader {
     return row ? toEntry(row) : null;
   }
 
+  /** A package's entries, newest first. */
+  async packageEntries(name: string, limit: number): Promise<LogEntry[]> {
+    const rows = await this.#db.selectFrom('log_leaves').selectAll().where('package', '=', name).orderBy('idx', 'desc').limit(limit).execute();
+    return rows.map(toEntry);
+  }
+
   /** The published-version entries of many name@version pairs at once (a lockfile's worth). */
   async versionEntries(pairs: readonly { name: string; version: string }[]): Promise<Map<string, LogEntry>> {
     const wanted = new Set(pairs.map((p) => `${p.name}@${p.version}`));
