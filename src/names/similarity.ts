@@ -1,0 +1,260 @@
+// Typosquatting: is a new package name confusingly similar to a protected one? Pure and index-based: the protected
+// names are turned into hash maps once (npm keys, UTS #39 skeletons, a symmetric-delete neighbourhood for edit
+// distance 1, collapsed repeats), and a check is a few dozen map look-ups, whatever the number of protected names.
+import { CONFUSABLES } from './confusables-table.ts';
+
+export const Rule = {
+  NpmNormalized: 'npm-normalized',
+  Confusable: 'confusable',
+  EditDistance: 'edit-distance',
+  RepeatedCharacter: 'repeated-character',
+  Affix: 'affix',
+  Plural: 'plural',
+  Scope: 'scope',
+} as const;
+export type RuleValue = (typeof Rule)[keyof typeof Rule];
+
+export type Reason = { rule: RuleValue; similar_to: string };
+export type Verdict = { name: string; verdict: 'allow' | 'block'; reasons: Reason[] };
+
+export type IndexOptions = {
+  /**
+   * Fuzzy rules (edit distance, repeats, affixes, plurals, scope look-alikes) compare against the first `fuzzyTop`
+   * names only: attackers imitate names people actually type, and comparing every new name with the long tail of
+   * moderately popular names mostly refuses legitimate ones (see docs/names.md for the measured trade-off).
+   */
+  fuzzyTop?: number;
+  /** shortest npm key (name without . - _) for which one edit is considered a typo rather than a different word. */
+  minEditLength?: number;
+  /** affixes ("x-js", "node-x", "x-cli") are only looked for around the first `affixTop` names, the famous ones. */
+  affixTop?: number;
+};
+
+export const DEFAULT_FUZZY_TOP = 3000;
+export const DEFAULT_MIN_EDIT_LENGTH = 5;
+export const DEFAULT_AFFIX_TOP = 1000;
+
+// Words people add to a famous name to make a look-alike ("node-x", "x-js", "x.js", "x-cli" …).
+const PREFIXES = ['node-', 'node.', 'node_', 'nodejs-', 'js-', 'npm-', 'get-', 'the-', 'real-', 'official-'];
+const SUFFIXES = ['-js', '.js', '_js', '-node', '-nodejs', '-cli', '-utils', '-util', '-lib', '-core', '-api', '-sdk', '-dev', '-next', '-pro', '-plus', '-official', '-latest'];
+// Glued forms compared on the npm key (separators already removed): "xjs", "nodex".
+const KEY_SUFFIXES = ['js', 'node'];
+const KEY_PREFIXES = ['node'];
+
+// Scopes are short words (aws, vue, nestjs): one edit makes another organisation's name unless the scope is long.
+const SCOPE_MIN_EDIT = 7;
+
+const CONFUSABLE_MAP = new Map<string, string>(CONFUSABLES.map(([cp, proto]) => [String.fromCodePoint(cp), proto]));
+
+/** npm's own rule: names are the same when they are equal after lower-casing and removing ".", "-" and "_". */
+export function npmKey(name: string): string {
+  return name.toLowerCase().replace(/[._-]/g, '');
+}
+
+/** The UTS #39 skeleton of a name (confusable characters replaced by their prototypes), then npmKey'd. */
+export function skeleton(name: string): string {
+  let out = '';
+  for (const ch of name.normalize('NFD')) out += CONFUSABLE_MAP.get(ch) ?? ch;
+  // Combining marks left after decomposition (an accent on a Latin letter) do not change how a name reads.
+  return npmKey(out.normalize('NFD').replace(/\p{M}/gu, ''));
+}
+
+/** Runs of one character collapsed to one ("jquerry" → "jquery", "expres" and "express" → "expres"). */
+export function collapseRepeats(key: string): string {
+  return key.replace(/(.)\1+/g, '$1');
+}
+
+/**
+ * Whether two keys one edit apart differ in a way people mistype. An edit of the first character ("recharts" /
+ * "echarts", "verror" / "error", "preact" / "react") or of a digit ("json3" / "json5", "listr2") is how legitimate
+ * packages name themselves apart; typos happen inside a word people already started typing right.
+ */
+export function typoLike(a: string, b: string): boolean {
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  if (i === 0) return false;
+  let j = 0;
+  while (j < a.length - i && j < b.length - i && a[a.length - 1 - j] === b[b.length - 1 - j]) j++;
+  const changed = a.slice(i, a.length - j) + b.slice(i, b.length - j);
+  return !/\d/.test(changed);
+}
+
+/** Optimal string alignment distance, capped: returns max+1 as soon as the distance is known to exceed max. */
+export function editDistance(a: string, b: string, max = 1): number {
+  if (Math.abs(a.length - b.length) > max) return max + 1;
+  const prev2 = new Array<number>(b.length + 1).fill(0);
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = new Array<number>(b.length + 1);
+    cur[0] = i;
+    let rowMin = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let d = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, prev2[j - 2]! + 1);
+      cur[j] = d;
+      if (d < rowMin) rowMin = d;
+    }
+    if (rowMin > max) return max + 1;
+    for (let j = 0; j <= b.length; j++) prev2[j] = prev[j]!;
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+function deletions(key: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < key.length; i++) out.push(key.slice(0, i) + key.slice(i + 1));
+  return out;
+}
+
+const splitName = (name: string): { scope: string | null; bare: string } =>
+  name.startsWith('@') && name.includes('/') ? { scope: name.slice(1, name.indexOf('/')), bare: name.slice(name.indexOf('/') + 1) } : { scope: null, bare: name };
+
+function push<K>(map: Map<K, string[]>, key: K, value: string): void {
+  const list = map.get(key);
+  if (!list) map.set(key, [value]);
+  else if (!list.includes(value)) list.push(value);
+}
+
+/**
+ * The protected names, indexed. Names are given most important first (operator-configured, the registry's own most
+ * downloaded, then the shipped popular list in popularity order), so a reason names the most likely target.
+ */
+export class ProtectedNames {
+  readonly #all = new Set<string>();
+  readonly #byKey = new Map<string, string>();
+  readonly #bySkeleton = new Map<string, string>();
+  readonly #fuzzyByKey = new Map<string, string>();
+  readonly #byDeletion = new Map<string, string[]>();
+  readonly #byCollapsed = new Map<string, string[]>();
+  readonly #scopes = new Set<string>();
+  readonly #scopeByKey = new Map<string, string>();
+  readonly #scopeBySkeleton = new Map<string, string>();
+  readonly #scopeByDeletion = new Map<string, string[]>();
+  readonly #byScopedBare = new Map<string, string>();
+  readonly #minEdit: number;
+  readonly #affixByKey = new Map<string, string>();
+
+  constructor(names: Iterable<string>, opts: IndexOptions & { scopes?: Iterable<string> } = {}) {
+    const fuzzyTop = opts.fuzzyTop ?? DEFAULT_FUZZY_TOP;
+    const affixTop = opts.affixTop ?? DEFAULT_AFFIX_TOP;
+    this.#minEdit = opts.minEditLength ?? DEFAULT_MIN_EDIT_LENGTH;
+    for (const scope of opts.scopes ?? []) this.#addScope(scope.replace(/^@/, '').replace(/\/.*$/, ''));
+    let rank = 0;
+    for (const raw of names) {
+      const name = raw.trim();
+      if (!name || this.#all.has(name)) continue;
+      this.#all.add(name);
+      const key = npmKey(name);
+      if (!this.#byKey.has(key)) this.#byKey.set(key, name);
+      const skel = skeleton(name);
+      if (!this.#bySkeleton.has(skel)) this.#bySkeleton.set(skel, name);
+      const thisRank = rank++;
+      if (thisRank >= fuzzyTop) continue;
+      const { scope, bare } = splitName(name);
+      if (scope !== null) {
+        this.#addScope(scope);
+        // "@babel/core" copied unscoped as "babel-core". (@types packages are themselves copies of unscoped names.)
+        const joined = npmKey(scope + bare);
+        if (scope !== 'types' && thisRank < affixTop && !this.#byScopedBare.has(joined)) this.#byScopedBare.set(joined, name);
+        continue;
+      }
+      if (!this.#fuzzyByKey.has(key)) this.#fuzzyByKey.set(key, name);
+      if (thisRank < affixTop && !this.#affixByKey.has(key)) this.#affixByKey.set(key, name);
+      if (key.length >= this.#minEdit) for (const d of [key, ...deletions(key)]) push(this.#byDeletion, d, name);
+      if (key.length >= 4) push(this.#byCollapsed, collapseRepeats(key), name);
+    }
+  }
+
+  #addScope(scope: string): void {
+    if (!scope || this.#scopes.has(scope)) return;
+    this.#scopes.add(scope);
+    const key = npmKey(scope);
+    if (!this.#scopeByKey.has(key)) this.#scopeByKey.set(key, scope);
+    const skel = skeleton(scope);
+    if (!this.#scopeBySkeleton.has(skel)) this.#scopeBySkeleton.set(skel, scope);
+    if (key.length >= SCOPE_MIN_EDIT) for (const d of [key, ...deletions(key)]) push(this.#scopeByDeletion, d, scope);
+  }
+
+  get size(): number {
+    return this.#all.size;
+  }
+
+  has(name: string): boolean {
+    return this.#all.has(name);
+  }
+
+  /** The verdict on a name. A protected name is never a typosquat of anything (safe-buffer and safer-buffer are both real). */
+  check(name: string): Verdict {
+    if (this.#all.has(name)) return { name, verdict: 'allow', reasons: [] };
+    const reasons: Reason[] = [];
+    const add = (rule: RuleValue, similar: string | undefined) => {
+      if (similar === undefined || similar === name || reasons.some((r) => r.similar_to === similar)) return;
+      reasons.push({ rule, similar_to: similar });
+    };
+    const { scope } = splitName(name);
+    if (scope !== null) this.#checkScoped(name, scope, add);
+    else this.#checkUnscoped(name, add);
+    return { name, verdict: reasons.length ? 'block' : 'allow', reasons };
+  }
+
+  #checkUnscoped(name: string, add: (rule: RuleValue, similar: string | undefined) => void): void {
+    const key = npmKey(name);
+    add(Rule.NpmNormalized, this.#byKey.get(key));
+    add(Rule.Confusable, this.#bySkeleton.get(skeleton(name)));
+    this.#nearKey(key, add, Rule.EditDistance);
+    if (key.length >= 4) for (const p of this.#byCollapsed.get(collapseRepeats(key)) ?? []) add(Rule.RepeatedCharacter, p);
+    const lower = name.toLowerCase();
+    for (const prefix of PREFIXES) if (lower.startsWith(prefix)) this.#affixRest(lower.slice(prefix.length), add);
+    for (const suffix of SUFFIXES) if (lower.endsWith(suffix)) this.#affixRest(lower.slice(0, -suffix.length), add);
+    for (const suffix of KEY_SUFFIXES) if (key.endsWith(suffix)) this.#affixRest(key.slice(0, -suffix.length), add);
+    for (const prefix of KEY_PREFIXES) if (key.startsWith(prefix)) this.#affixRest(key.slice(prefix.length), add);
+    if (key.length >= 4) {
+      for (const k of [key + 's', key.endsWith('s') ? key.slice(0, -1) : '', key.endsWith('es') ? key.slice(0, -2) : '']) if (k) add(Rule.Plural, this.#fuzzyByKey.get(k));
+    }
+    add(Rule.Scope, this.#byScopedBare.get(key));
+  }
+
+  // What is left after removing an affix: the famous name itself, or one typo of it when long enough to tell.
+  #affixRest(rest: string, add: (rule: RuleValue, similar: string | undefined) => void): void {
+    const key = npmKey(rest);
+    if (key.length < 2) return;
+    add(Rule.Affix, this.#affixByKey.get(key));
+  }
+
+  #nearKey(key: string, add: (rule: RuleValue, similar: string | undefined) => void, rule: RuleValue): void {
+    if (key.length < this.#minEdit) return;
+    for (const d of [key, ...deletions(key)]) {
+      for (const p of this.#byDeletion.get(d) ?? []) {
+        const pk = npmKey(p);
+        if (editDistance(key, pk) === 1 && typoLike(key, pk)) add(rule, p);
+      }
+    }
+  }
+
+  #checkScoped(name: string, scope: string, add: (rule: RuleValue, similar: string | undefined) => void): void {
+    add(Rule.NpmNormalized, this.#byKey.get(npmKey(name)));
+    add(Rule.Confusable, this.#bySkeleton.get(skeleton(name)));
+    // Publishing inside a protected scope is the scope owner's business, not a look-alike.
+    if (this.#scopes.has(scope)) return;
+    const key = npmKey(scope);
+    const similar = this.#scopeByKey.get(key) ?? this.#scopeBySkeleton.get(skeleton(scope));
+    if (similar !== undefined) {
+      add(Rule.Scope, `@${similar}`);
+      return;
+    }
+    if (key.length >= SCOPE_MIN_EDIT) {
+      for (const d of [key, ...deletions(key)]) {
+        for (const s of this.#scopeByDeletion.get(d) ?? []) if (editDistance(key, npmKey(s)) === 1 && typoLike(key, npmKey(s))) add(Rule.Scope, `@${s}`);
+      }
+    }
+    // "@types-x/y", "@typescript_eslinter/…": a protected scope with a few characters glued on. Longer additions
+    // ("@react-native-community") are organisations of their own.
+    for (const s of this.#scopes) {
+      const sk = npmKey(s);
+      const extra = key.length - sk.length;
+      if (sk.length >= 4 && extra >= 1 && extra <= 2 && key.startsWith(sk)) add(Rule.Scope, `@${s}`);
+    }
+  }
+}

@@ -1,0 +1,102 @@
+// The name checker's rules, one by one, and its evaluation on real data (test/fixtures/names/incidents.json: names of
+// real malicious packages from OSV MAL records; legitimate names: the shipped popular list's long tail).
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { shippedPopularNames } from '../../src/names/popular.ts';
+import { ProtectedNames, editDistance, skeleton, typoLike } from '../../src/names/similarity.ts';
+
+const popular = shippedPopularNames();
+const index = new ProtectedNames(popular);
+const rules = (name: string) => index.check(name).reasons.map((r) => `${r.rule}:${r.similar_to}`);
+
+test('npm’s rule: equal after removing . - _ and case', () => {
+  assert.ok(rules('cross_env').includes('npm-normalized:cross-env'));
+  assert.ok(rules('lo-dash').includes('npm-normalized:lodash'));
+});
+
+test('Unicode confusables: l/1/I, 0/o, rn/m and Cyrillic letters reduce to the same skeleton', () => {
+  assert.equal(skeleton('1odash'), skeleton('lodash'));
+  assert.equal(skeleton('rnornent'), skeleton('moment'));
+  assert.equal(skeleton('ехрrеss'), skeleton('express')); // Cyrillic е, х, р
+  assert.ok(rules('1odash').includes('confusable:lodash'));
+  assert.ok(rules('c0mmander').includes('confusable:commander'));
+});
+
+test('edit distance 1: insertion, deletion, substitution and adjacent transposition, for long enough names', () => {
+  assert.equal(editDistance('lodahs', 'lodash'), 1);
+  assert.ok(rules('lodahs').includes('edit-distance:lodash'));
+  assert.ok(rules('expresss').length > 0);
+  assert.ok(rules('reqest').includes('edit-distance:request'));
+  assert.ok(rules('axois').includes('edit-distance:axios'));
+  assert.ok(rules('chalc').includes('edit-distance:chalk'));
+  assert.deepEqual(rules('vuez'), [], 'short names are too short for one edit to mean a typo');
+  assert.equal(typoLike('react', 'preact'), false, 'a changed first letter names another package');
+  assert.equal(typoLike('json3', 'json5'), false, 'digits tell versions apart');
+});
+
+test('repeated and dropped characters', () => {
+  assert.ok(rules('jquerry').includes('edit-distance:jquery') || rules('jquerry').includes('repeated-character:jquery'));
+  assert.ok(rules('commmander').length > 0);
+});
+
+test('separator games and famous names with common prefixes and suffixes', () => {
+  for (const n of ['node-lodash', 'lodash-js', 'lodash.js', 'lodashjs', 'express-cli', 'axios-utils', 'nodeexpress']) assert.equal(index.check(n).verdict, 'block', n);
+});
+
+test('scope confusion: look-alike scopes and unscoped copies of popular scoped names', () => {
+  assert.ok(rules('@types-x/node').includes('scope:@types'));
+  assert.ok(rules('@typescript_eslinter/eslint').some((r) => r.startsWith('scope:@typescript-eslint')));
+  assert.ok(rules('@babel-x/core').includes('scope:@babel'));
+  assert.equal(index.check('@types/some-new-thing').verdict, 'allow', 'publishing inside a protected scope is ownership business');
+});
+
+test('plural and singular', () => {
+  assert.ok(rules('yarg').some((r) => r.includes('yargs')));
+});
+
+test('protected names are never typosquats of each other; ordinary new names pass', () => {
+  for (const n of ['safe-buffer', 'safer-buffer', 'preact', 'react', 'vuex', 'vue', 'express', 'lodash']) assert.equal(index.check(n).verdict, 'allow', n);
+  for (const n of ['my-company-billing', 'left-pad-ng-zebra', 'acme-widgets', 'fastify-bulwark-plugin']) assert.equal(index.check(n).verdict, 'allow', n);
+});
+
+test('one check against 10k protected names takes well under 10 ms', () => {
+  const ten = new ProtectedNames(popular.slice(0, 10_000), { fuzzyTop: 10_000 });
+  const names = ['lodahs', 'expresss', 'my-new-package', '@types-x/node', 'node-axios', 'rnoment'];
+  const t0 = performance.now();
+  for (let i = 0; i < 1000; i++) ten.check(names[i % names.length]!);
+  const perCheck = (performance.now() - t0) / 1000;
+  assert.ok(perCheck < 1, `one check took ${perCheck.toFixed(3)} ms`);
+});
+
+// ---- evaluation on real data ------------------------------------------------------------------------------------
+type Incident = { name: string; split: 'tuning' | 'held-out'; source: { repo: string; path: string; commit: string } };
+const incidents = (JSON.parse(readFileSync(new URL('../fixtures/names/incidents.json', import.meta.url), 'utf8')) as { incidents: Incident[] }).incidents;
+// Legitimate near-names: real packages ranked after the first 5000 of the popular list, checked against those 5000
+// (as if they were new), split by the same hash rule as the incidents.
+const LEGIT_FROM = 5000;
+const splitOf = (n: string) => (createHash('sha256').update(n).digest()[0]! % 2 ? 'held-out' : 'tuning');
+
+function evaluate(part: 'tuning' | 'held-out') {
+  const top = new ProtectedNames(popular.slice(0, LEGIT_FROM));
+  const bad = incidents.filter((i) => i.split === part);
+  const caught = bad.filter((i) => index.check(i.name).verdict === 'block').length;
+  const legit = popular.slice(LEGIT_FROM).filter((n) => splitOf(n) === part);
+  const refused = legit.filter((n) => top.check(n).verdict === 'block').length;
+  return { incidents: bad.length, caught, recall: caught / bad.length, legit: legit.length, refused, falsePositiveRate: refused / legit.length, precision: caught / (caught + refused) };
+}
+
+test('evaluation on the tuning split', (t) => {
+  const r = evaluate('tuning');
+  t.diagnostic(`tuning: recall ${r.caught}/${r.incidents} (${(r.recall * 100).toFixed(0)}%), legitimate names refused ${r.refused}/${r.legit} (${(r.falsePositiveRate * 100).toFixed(2)}%), precision ${(r.precision * 100).toFixed(1)}%`);
+  assert.ok(r.caught >= 5, `recall fell to ${r.caught}/${r.incidents}`);
+  assert.ok(r.falsePositiveRate <= 0.012, `false-positive rate rose to ${r.falsePositiveRate}`);
+});
+
+test('evaluation on the frozen held-out split', (t) => {
+  const r = evaluate('held-out');
+  t.diagnostic(`held-out: recall ${r.caught}/${r.incidents} (${(r.recall * 100).toFixed(0)}%), legitimate names refused ${r.refused}/${r.legit} (${(r.falsePositiveRate * 100).toFixed(2)}%), precision ${(r.precision * 100).toFixed(1)}%`);
+  assert.ok(r.caught >= 4, `recall fell to ${r.caught}/${r.incidents}`);
+  assert.ok(r.falsePositiveRate <= 0.01, `false-positive rate rose to ${r.falsePositiveRate}`);
+});
