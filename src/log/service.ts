@@ -3,17 +3,33 @@
 // data and says which entries are sealed so the caller can withhold their openings.
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/schema.ts';
-import { consistencyProof, foldRange, inclusionPlan, inclusionProof, type Hash, type NodeId } from './merkle.ts';
+import { consistencyProof, foldRange, inclusionPlan, inclusionProof, type Hash, type HashSource, type NodeId } from './merkle.ts';
 import { ed25519Verifier, encodeVerifierKey } from './note.ts';
 import { dbHashSource, latestCheckpoint, logDb, type LogDb } from './store.ts';
 import { encodeBundle, tileNodes, tileWidthAt, type TileRef, TILE_WIDTH } from './tiles.ts';
 
 export type LogEntry = { index: number; eventSeq: number; package: string; type: string; version: string | null; leaf: string; record: string; salt: string | null };
 
+/** Nodes at or above this level (subtrees of 256+ leaves) are few and shared by most proofs: worth keeping in memory. */
+const CACHED_LEVEL = 8;
+const CACHE_LIMIT = 200_000;
+
 export class LogReader {
   readonly #db: LogDb;
+  readonly #source: HashSource;
+  readonly #upper = new Map<string, Hash>();
   constructor(db: Kysely<Database>) {
     this.#db = logDb(db);
+    const stored = dbHashSource(this.#db);
+    // A stored node hash never changes (the tree only grows), so the upper levels can be remembered for good.
+    this.#source = async (ids) => {
+      const missing = ids.filter((id) => id.level < CACHED_LEVEL || !this.#upper.has(`${id.level}/${id.index}`));
+      const fetched = missing.length ? await stored(missing) : [];
+      const got = new Map(missing.map((id, i) => [`${id.level}/${id.index}`, fetched[i]!]));
+      if (this.#upper.size > CACHE_LIMIT) this.#upper.clear();
+      for (const id of missing) if (id.level >= CACHED_LEVEL) this.#upper.set(`${id.level}/${id.index}`, got.get(`${id.level}/${id.index}`)!);
+      return ids.map((id) => got.get(`${id.level}/${id.index}`) ?? this.#upper.get(`${id.level}/${id.index}`)!);
+    };
   }
 
   async checkpoint(): Promise<{ size: number; root: Buffer; note: string } | null> {
@@ -44,7 +60,7 @@ export class LogReader {
       return encodeBundle(rows.map((r) => Buffer.from(r.leaf, 'utf8')));
     }
     const ids = tileNodes(ref.level, ref.index, width);
-    const hashes = await dbHashSource(this.#db)(ids);
+    const hashes = await this.#source(ids);
     return Buffer.concat(hashes);
   }
 
@@ -89,17 +105,17 @@ export class LogReader {
     const ids = new Map<string, NodeId>();
     for (const id of plans.flat(2)) ids.set(`${id.level}/${id.index}`, id);
     const list = [...ids.values()];
-    const hashes = await dbHashSource(this.#db)(list);
+    const hashes = await this.#source(list);
     const byId = new Map(list.map((id, i) => [`${id.level}/${id.index}`, hashes[i]!]));
     return plans.map((plan) => plan.map((range) => foldRange(range.map((id) => byId.get(`${id.level}/${id.index}`)!))));
   }
 
   inclusionProof(index: number, size: number): Promise<Hash[]> {
-    return inclusionProof(index, size, dbHashSource(this.#db));
+    return inclusionProof(index, size, this.#source);
   }
 
   consistencyProof(from: number, to: number): Promise<Hash[]> {
-    return consistencyProof(from, to, dbHashSource(this.#db));
+    return consistencyProof(from, to, this.#source);
   }
 
   /**
