@@ -16,6 +16,8 @@ import { lazyChildLogger } from './request-logger.ts';
 import { holdYoungGeneration } from './memory.ts';
 import { registerOrgRoutes } from './org-routes.ts';
 import { registerLogRoutes } from './log-routes.ts';
+import { registerKeysRoutes } from './keys-routes.ts';
+import { RegistrySigner, backfillSignatures, ensureSigningKey } from '../trust/signing-keys.ts';
 import { startSequencer } from '../log/sequencer.ts';
 import { originFor } from '../log/store.ts';
 import { registerLogHistoryPages } from '../web/log-history-routes.ts';
@@ -81,6 +83,11 @@ const REQUEST_ID = /^[\w.:-]{1,64}$/;
 
 export async function startApp({ settings, store, blobs, logger, secretKey, clock = Date.now }: AppDeps): Promise<App> {
   const base: { url: string } = { url: settings.publicUrl ?? '' };
+  // The registry signing key is made on first start; versions stored before it existed are signed now (CLI-1).
+  await ensureSigningKey(store.db, secretKey, clock());
+  const signer = new RegistrySigner(store.db, secretKey);
+  const backfilled = await backfillSignatures(store.db, signer, clock());
+  if (backfilled) logger.info({ versions: backfilled }, 'signed versions stored before the registry had a signing key');
   const packages = new Packages({
     db: store.db,
     blobs,
@@ -89,6 +96,7 @@ export async function startApp({ settings, store, blobs, logger, secretKey, cloc
     cacheBytes: Math.floor(settings.cacheSize / 2),
     tarballCacheBytes: Math.floor(settings.cacheSize / 2),
     clock,
+    signer,
   });
   const gate = new Gate(store.db, { readAccess: settings.readAccess });
   const downloads = new DownloadCounter(store.db, clock);
@@ -161,6 +169,8 @@ export async function startApp({ settings, store, blobs, logger, secretKey, cloc
   registerOrgRoutes(app, { db: store.db, gate, packages, clock });
   // The transparency log: checkpoint, tiles, proofs and the changes feed (GEN-3b).
   registerLogRoutes(app, { db: store.db, gate, packages });
+  // The registry's signing keys for `npm audit signatures` (CLI-1).
+  registerKeysRoutes(app, { db: store.db, gate });
   // GET / (JSON for clients, the home page for browsers) and the pages under /-/web/.
   const web = new WebUi({ db: store.db, packages, gate, signup: settings.signup, secretKey, secondFactor, clock, publicUrl: () => base.url });
   // The pages behind emailed links, and the account settings (email, password, security history, password reset).

@@ -7,6 +7,7 @@ import type { Principal } from '../access/principal.ts';
 import { badRequest, conflict, forbidden, notFound } from '../errors.ts';
 import type { FsBlobStore } from '../store/blobs.ts';
 import { isUniqueViolation, type Db } from '../store/db.ts';
+import { checkNewPackageName } from '../names/guard.ts';
 import type { Database } from '../store/schema.ts';
 import { EventKind, eventsAfter, latestSeq, recordEvent } from '../store/events.ts';
 import { LruCache, Representation } from './cache.ts';
@@ -39,6 +40,8 @@ export type PackagesOptions = {
   /** memory for cached tarball bytes; DEFAULT_CACHE_BYTES by default. */
   tarballCacheBytes?: number;
   clock?: () => number;
+  /** makes each new version's dist.signatures (npm registry signatures, trust/signing-keys.ts); none when absent. */
+  signer?: { signaturesFor(name: string, version: string, integrity: string): Promise<Array<{ keyid: string; sig: string }>> };
 };
 
 /**
@@ -61,8 +64,10 @@ export class Packages {
   readonly #clock: () => number;
   readonly #entries: LruCache<PackageEntry>;
   readonly #tarballs: LruCache<Bytes>;
+  readonly #signer: PackagesOptions['signer'];
 
   constructor(opts: PackagesOptions) {
+    this.#signer = opts.signer;
     this.#db = opts.db;
     this.#blobs = opts.blobs;
     this.#publicUrl = opts.publicUrl;
@@ -175,6 +180,8 @@ export class Packages {
     const info = await inspectTarball(req.tarball);
     checkTarballAgrees(req, info);
     const manifest = storedManifest(req, info, { name: principal.name, email: principal.email });
+    // Signed once here and stored with the version, so reads serve it without signing (read before the transaction).
+    if (this.#signer) manifest.dist = { ...(manifest.dist as Record<string, unknown>), signatures: await this.#signer.signaturesFor(name, req.version, req.integrity) };
     const blob = await this.#blobs.put(req.tarball);
     const now = this.#clock();
     const scope = scopeOf(name);
@@ -185,6 +192,8 @@ export class Packages {
         let pkg = await trx.selectFrom('packages').selectAll().where('name', '=', name).executeTakeFirst();
         const created = !pkg;
         if (!pkg) {
+          // Name safety (names/guard.ts): reserved names and look-alikes of protected ones are refused here.
+          await checkNewPackageName(this.#db, trx, principal, name);
           pkg = await trx
             .insertInto('packages')
             .values({ name, scope, access: req.access ?? (scope ? 'restricted' : 'public'), description: '', keywords: '', latest_version: null, rev: 0, created_at: now, modified_at: now })

@@ -19,6 +19,8 @@ export const EventKind = {
   RecoveryCodeUsed: 'user.recovery-code-used',
   RecoveryCodesRegenerated: 'user.recovery-codes-regenerated',
   SessionCreated: 'session.created',
+  SigningKeyCreated: 'registry.signing-key-created',
+  SigningKeyRotated: 'registry.signing-key-rotated',
   TeamCreated: 'org.team-created',
   TeamDeleted: 'org.team-deleted',
   TeamGrantAdded: 'package.team-access-granted',
@@ -46,6 +48,7 @@ export const EventKind = {
   UserPasswordResetRequested: 'user.password-reset-requested',
   UserVerificationRequested: 'user.verification-requested',
   VersionPublished: 'package.version-published',
+  VersionsSigned: 'package.versions-signed',
 } as const;
 export type EventKindValue = (typeof EventKind)[keyof typeof EventKind];
 

@@ -301,6 +301,21 @@ const MIGRATIONS: Record<string, Builder> = {
         .execute();
     },
   }),
+  // Registry signing keys (src/trust/): ECDSA P-256, the private half sealed with the instance key. generation orders
+  // the keys (the highest signs) and is unique so that two nodes starting at once cannot both create a first key.
+  '0010-signing-keys': () => ({
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('signing_keys')
+        .addColumn('keyid', 'text', (c) => c.primaryKey())
+        .addColumn('generation', 'integer', (c) => c.notNull().unique())
+        .addColumn('public_key', 'text', (c) => c.notNull())
+        .addColumn('sealed_private_key', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint')
+        .execute();
+    },
+  }),
 };
 
 class CodeMigrations implements MigrationProvider {

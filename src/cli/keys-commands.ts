@@ -1,0 +1,86 @@
+// `bulwark keys list` and `bulwark keys rotate`: the registry signing keys behind dist.signatures and
+// /-/npm/v1/keys, managed against the registry's own database (same --data-dir, --database, --config as serve).
+import { SETTINGS, loadSettings } from '../config.ts';
+import { loadSecretKey } from '../crypto/secret-key.ts';
+import { openStore, type Store } from '../store/db.ts';
+import { RotationError, listSigningKeys, rotateSigningKey } from '../trust/signing-keys.ts';
+
+type KeysCommand = {
+  usage: string;
+  summary: string;
+  help: string;
+  options: Record<string, { type: 'string' | 'boolean' }>;
+  run(args: { values: Record<string, string | boolean | undefined>; positionals: string[] }): Promise<number>;
+};
+
+const STORE_OPTIONS = { ...Object.fromEntries(SETTINGS.map((x) => [x.flag, { type: 'string' as const }])), config: { type: 'string' as const } };
+
+const DEFAULT_GRACE_SECONDS = 60;
+
+async function withStore(values: Record<string, string | boolean | undefined>, fn: (store: Store, dataDir: string) => Promise<number>): Promise<number> {
+  const flags = Object.fromEntries(SETTINGS.filter((x) => typeof values[x.flag] === 'string').map((x) => [x.flag, values[x.flag] as string]));
+  const settings = loadSettings({ flags, env: process.env, file: typeof values.config === 'string' ? values.config : undefined });
+  const store = await openStore({ dataDir: settings.dataDir, database: settings.database, poolSize: 2 });
+  try {
+    return await fn(store, settings.dataDir);
+  } finally {
+    await store.close();
+  }
+}
+
+const when = (ms: number) => new Date(ms).toISOString();
+
+export const KEYS_COMMANDS: Record<string, KeysCommand> = {
+  'keys list': {
+    usage: 'bulwark keys list [storage options]',
+    summary: 'list the registry signing keys (served at /-/npm/v1/keys)',
+    help: `Lists every registry signing key, oldest first: key id, created, and when it expired (npm accepts its signatures on
+versions published before that moment) or "signing" for the key that signs new versions.
+
+Options:
+  --data-dir, --database, --config   which registry, as for serve`,
+    options: STORE_OPTIONS,
+    async run({ values }) {
+      return withStore(values, async (store) => {
+        const keys = await listSigningKeys(store.db);
+        if (!keys.length) console.log('no signing key yet: the registry makes one when it first starts');
+        for (const k of keys) console.log([k.keyid, `created ${when(k.createdAt)}`, k.expiresAt === null ? 'signing' : `expires ${when(k.expiresAt)}`].join('\t'));
+        return 0;
+      });
+    },
+  },
+  'keys rotate': {
+    usage: 'bulwark keys rotate [--grace-seconds N] [storage options]',
+    summary: 'make a new registry signing key; the old one expires',
+    help: `Makes a new ECDSA P-256 signing key, which signs every version published from now on, and gives the previous key an
+expiry N seconds from now. The old key stays published at /-/npm/v1/keys, so npm keeps accepting its signatures on
+versions published before the expiry; a signature by it on a version published later fails npm's check. The grace
+covers a publish already under way on another node; use --grace-seconds 0 when the old key may be compromised.
+Existing signatures are not remade.
+
+Options:
+  --grace-seconds <n>      how long the old key stays valid for new publishes (default ${DEFAULT_GRACE_SECONDS})
+  --data-dir, --database, --config   which registry, as for serve (the instance key must be the servers')`,
+    options: { ...STORE_OPTIONS, 'grace-seconds': { type: 'string' } },
+    async run({ values }) {
+      const grace = values['grace-seconds'] ?? String(DEFAULT_GRACE_SECONDS);
+      if (typeof grace !== 'string' || !/^\d{1,9}$/.test(grace)) {
+        console.error('bulwark keys rotate: --grace-seconds must be a whole number of seconds');
+        return 2;
+      }
+      return withStore(values, async (store, dataDir) => {
+        const { key } = loadSecretKey(dataDir, process.env, (msg) => console.error(msg));
+        try {
+          const { created, expired } = await rotateSigningKey(store.db, key, Number(grace) * 1000, Date.now());
+          console.log(`new signing key ${created}`);
+          for (const k of expired) console.log(`${k.keyid} expires ${when(k.expiresAt)}`);
+          return 0;
+        } catch (err) {
+          if (!(err instanceof RotationError)) throw err;
+          console.error(`bulwark keys rotate: ${err.message}`);
+          return 1;
+        }
+      });
+    },
+  },
+};
