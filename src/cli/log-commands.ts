@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { SETTINGS, loadSettings } from '../config.ts';
-import { MonitorError, proveVersion, verifyLog, type MonitorState } from '../log/monitor.ts';
+import { MonitorError, proveVersion, verifyLockfile, verifyLog, type MonitorState } from '../log/monitor.ts';
 import { NoteError } from '../log/note.ts';
 import { LogReader } from '../log/service.ts';
 import { addWitness, listWitnesses, removeWitness } from '../log/witness-client.ts';
@@ -146,6 +146,38 @@ ${OPTIONS_HELP}`,
         for (const p of r.proof) console.log(`  ${p}`);
         console.log(`checkpoint:\n${r.checkpoint.replace(/^/gm, '  ').trimEnd()}`);
         console.log(`verified: ${spec} is entry ${r.index} of the signed log and matches its packument`);
+        return 0;
+      });
+    },
+  },
+  'log verify-lockfile': {
+    usage: 'bulwark log verify-lockfile <package-lock.json> --registry <url> [--key <vkey>] [--token <token>]',
+    summary: "check every package of a lockfile against the registry's transparency log",
+    help: `Asks the registry, in one request, for the inclusion proofs of every package the lockfile resolves from it, checks
+each proof against the signed checkpoint, and checks that the integrity the lockfile pins is the one the log recorded
+when the version was published. Exits 1 and names every package that is missing from the log or pinned to another
+integrity. Packages from other hosts, git or the file system are skipped.
+
+${OPTIONS_HELP}`,
+    options: OPTIONS,
+    positionals: ['<package-lock.json>'],
+    async run({ values, positionals }) {
+      return guarded(async () => {
+        const registry = registryOf(values);
+        let lockfile: unknown;
+        try {
+          lockfile = JSON.parse(readFileSync(positionals[0]!, 'utf8'));
+        } catch (err) {
+          throw new MonitorError(`cannot read ${positionals[0]}: ${(err as Error).message}`);
+        }
+        const key = typeof values.key === 'string' ? values.key : undefined;
+        const r = await verifyLockfile({ registry, fetch, lockfile, state: readState(statePath(values, registry)), ...(key ? { key } : {}), ...(token(values) ? { token: token(values)! } : {}) });
+        if (r.problems.length) {
+          for (const p of r.problems) console.error(`PROBLEM: ${p}`);
+          console.error(`FAILED: ${r.problems.length} of ${r.problems.length + r.checked} packages do not match the transparency log of ${registry}`);
+          return 1;
+        }
+        console.log(`verified: ${r.checked} packages are in the signed log of ${r.size} entries with the integrity the lockfile pins (${r.skipped} entries from elsewhere skipped)`);
         return 0;
       });
     },

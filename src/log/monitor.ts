@@ -7,7 +7,7 @@ import { NoteError, encodeVerifierKey, openCheckpoint, parseVerifierKey, type Ve
 import { TILE_WIDTH, decodeBundle, tilePath } from './tiles.ts';
 import { parseCosignerKey } from './witness.ts';
 
-export type Fetch = (url: string, init?: { headers?: Record<string, string> }) => Promise<{ status: number; text(): Promise<string>; arrayBuffer(): Promise<ArrayBuffer> }>;
+export type Fetch = (url: string, init?: { method?: string; headers?: Record<string, string>; body?: string }) => Promise<{ status: number; text(): Promise<string>; arrayBuffer(): Promise<ArrayBuffer> }>;
 
 /** What a monitor remembers between runs: the key it trusts and the last checkpoint it verified. */
 export type MonitorState = { registry: string; vkey: string; size: number; root: string; checkpoint: string };
@@ -219,4 +219,103 @@ export async function proveVersion(opts: { registry: string; fetch: Fetch; token
   }
   if (opts.state && opts.state.size > cp.size) throw new MonitorError(`the registry proves against a tree of ${cp.size} entries, older than the ${opts.state.size} seen before`);
   return { index: res.index, size: cp.size, entry: res.entry, proof: res.proof, checkpoint: res.checkpoint, sealed: decoded.sealed };
+}
+
+export type LockfileReport = { size: number; checked: number; problems: string[]; skipped: number };
+
+type LockEntry = { spec: string; name: string; version: string; integrity: string | null };
+
+/** The registry packages of an npm lockfile (v2/v3 "packages"): links, git, file and other hosts are skipped. */
+export function lockfileEntries(lock: unknown, registry: string): { entries: LockEntry[]; skipped: number } {
+  const packages = (lock as { packages?: Record<string, Record<string, unknown>>; lockfileVersion?: number } | null)?.packages;
+  if (!packages || typeof packages !== 'object') throw new MonitorError('not an npm lockfile of version 2 or 3 (no "packages")');
+  const base = registry.replace(/\/+$/, '') + '/';
+  const seen = new Map<string, LockEntry>();
+  let skipped = 0;
+  for (const [key, value] of Object.entries(packages)) {
+    if (key === '' || !value || typeof value !== 'object') continue;
+    const resolved = typeof value.resolved === 'string' ? value.resolved : '';
+    if (value.link === true || typeof value.version !== 'string' || !resolved.startsWith(base)) {
+      skipped++;
+      continue;
+    }
+    const name = typeof value.name === 'string' ? value.name : key.slice(key.lastIndexOf('node_modules/') + 'node_modules/'.length);
+    const sha512 = typeof value.integrity === 'string' ? (value.integrity.split(/\s+/).find((i) => i.startsWith('sha512-')) ?? null) : null;
+    const spec = `${name}@${value.version}`;
+    if (!seen.has(spec)) seen.set(spec, { spec, name, version: value.version, integrity: sha512 });
+  }
+  return { entries: [...seen.values()], skipped };
+}
+
+/**
+ * Checks every registry package of a lockfile against the log in one request per 5,000 versions: each must be
+ * included in the signed tree, and the integrity the lockfile pins must be the one that was logged when the version was
+ * published, so a tarball swapped later (or served differently to this client) is caught before it is installed.
+ */
+export async function verifyLockfile(opts: { registry: string; fetch: Fetch; token?: string; key?: string; state: MonitorState | null; lockfile: unknown }): Promise<LockfileReport> {
+  const c = client(opts.registry, opts.fetch, opts.token);
+  const key = await trustedKey(c, opts.key, opts.state, []);
+  const { entries, skipped } = lockfileEntries(opts.lockfile, opts.registry);
+  const problems: string[] = [];
+  let size = 0;
+  let checked = 0;
+  for (let i = 0; i < entries.length; i += 5000) {
+    const chunk = entries.slice(i, i + 5000);
+    const res = await opts.fetch(`${opts.registry.replace(/\/+$/, '')}/-/log/proof/inclusion`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json', ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}) },
+      body: JSON.stringify({ versions: chunk.map((e) => e.spec) }),
+    });
+    const text = await res.text();
+    if (res.status !== 200) throw new MonitorError(`POST /-/log/proof/inclusion answered ${res.status}: ${text.slice(0, 200)}`);
+    const body = JSON.parse(text) as { tree_size: number; checkpoint: string; proofs: Record<string, { index: number; entry: string; proof: string[]; opening?: { salt: string; record: string } }>; missing: string[] };
+    let cp;
+    try {
+      cp = openCheckpoint(body.checkpoint, key.name, key);
+    } catch (err) {
+      throw new MonitorError(`the checkpoint does not verify with the log key: ${(err as Error).message}`);
+    }
+    if (opts.state && cp.size < opts.state.size) throw new MonitorError(`the registry proves against a tree of ${cp.size} entries, older than the ${opts.state.size} seen before`);
+    size = cp.size;
+    for (const e of chunk) {
+      const p = body.proofs[e.spec];
+      if (!p) {
+        problems.push(`${e.spec} is not in the transparency log (or not readable with this token)`);
+        continue;
+      }
+      const entry = Buffer.from(p.entry, 'utf8');
+      try {
+        verifyInclusion(p.index, cp.size, hashLeaf(entry), p.proof.map((x) => Buffer.from(x, 'base64')), cp.root);
+      } catch (err) {
+        problems.push(`${e.spec}: the inclusion proof does not verify (${(err as Error).message})`);
+        continue;
+      }
+      let record;
+      try {
+        const d = decodeLeaf(entry);
+        if (d.sealed) {
+          if (!p.opening) throw new LeafError('sealed, and no opening was given');
+          const recordBytes = Buffer.from(p.opening.record, 'base64');
+          if (!opensSealedLeaf(entry, Buffer.from(p.opening.salt, 'base64'), recordBytes)) throw new LeafError('the opening does not match the sealed entry');
+          record = decodeLeaf(recordBytes);
+          if (record.sealed) throw new LeafError('the opening is itself sealed');
+          record = record.record;
+        } else record = d.record;
+      } catch (err) {
+        if (!(err instanceof LeafError)) throw err;
+        problems.push(`${e.spec}: ${err.message}`);
+        continue;
+      }
+      if (record.type !== 'version-published' || record.name !== e.name || record.version !== e.version) {
+        problems.push(`${e.spec}: the log entry given is about something else (${record.type} ${record.name})`);
+        continue;
+      }
+      if (e.integrity !== null && record.integrity !== e.integrity) {
+        problems.push(`${e.spec}: the lockfile pins ${e.integrity.slice(0, 24)}…, the log recorded ${record.integrity.slice(0, 24)}… at publish`);
+        continue;
+      }
+      checked++;
+    }
+  }
+  return { size, checked, problems, skipped };
 }

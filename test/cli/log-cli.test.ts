@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -77,6 +77,38 @@ for (const kind of DB_KINDS) {
       assert.match(mine.stdout, /\(sealed, opened\)/);
       const wrongKey = await bulwark(['log', 'prove', 'left-pad@1.1.0', '--registry', r.url, '--key', 'other.example+00000000+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k']);
       assert.equal(wrongKey.code, 1);
+    });
+
+    it('checks a lockfile against the log: every registry package logged with the integrity it pins', async () => {
+      const integrity = async (name: string, version: string) => (await r.request('GET', `/${name.replace('/', '%2f')}`, { token: alice.token })).json().versions[version].dist.integrity as string;
+      const lock = {
+        name: 'app',
+        lockfileVersion: 3,
+        packages: {
+          '': { name: 'app', dependencies: { 'left-pad': '^1.0.0', '@alice/secret': '0.1.0' } },
+          'node_modules/left-pad': { version: '1.1.0', resolved: `${r.url}/left-pad/-/left-pad-1.1.0.tgz`, integrity: await integrity('left-pad', '1.1.0') },
+          'node_modules/x/node_modules/left-pad': { version: '1.0.0', resolved: `${r.url}/left-pad/-/left-pad-1.0.0.tgz`, integrity: await integrity('left-pad', '1.0.0') },
+          'node_modules/@alice/secret': { version: '0.1.0', resolved: `${r.url}/@alice/secret/-/secret-0.1.0.tgz`, integrity: await integrity('@alice/secret', '0.1.0') },
+          'node_modules/local': { version: '1.0.0', resolved: 'file:../local' },
+          'node_modules/linked': { link: true, resolved: 'packages/linked' },
+        },
+      };
+      const file = path.join(dir, 'package-lock.json');
+      await writeFile(file, JSON.stringify(lock));
+      const ok = await bulwark(['log', 'verify-lockfile', file, '--registry', r.url, '--state', state, '--token', alice.token]);
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.match(ok.stdout, /verified: 3 packages are in the signed log of \d+ entries with the integrity the lockfile pins \(2 entries from elsewhere skipped\)/);
+      // Without alice's token the restricted package is not hers to prove.
+      const anon = await bulwark(['log', 'verify-lockfile', file, '--registry', r.url, '--state', state]);
+      assert.equal(anon.code, 1);
+      assert.match(anon.stderr, /PROBLEM: @alice\/secret@0.1.0 is not in the transparency log \(or not readable with this token\)/);
+      // A lockfile pinned to another tarball than the one logged at publish.
+      lock.packages['node_modules/left-pad'].integrity = `sha512-${Buffer.alloc(64, 8).toString('base64')}`;
+      await writeFile(file, JSON.stringify(lock));
+      const swapped = await bulwark(['log', 'verify-lockfile', file, '--registry', r.url, '--state', state, '--token', alice.token]);
+      assert.equal(swapped.code, 1);
+      assert.match(swapped.stderr, /PROBLEM: left-pad@1.1.0: the lockfile pins sha512-CAgICAgI\S+, the log recorded sha512-\S+ at publish/);
+      assert.match(swapped.stderr, /FAILED: 1 of 3 packages do not match/);
     });
 
     it('detects an entry altered in the database after it was signed', async () => {
