@@ -96,6 +96,11 @@ for (const kind of DB_KINDS) {
       assert.equal(own.headers.get('cache-control'), 'private, no-cache');
       const tarball = await r.request('GET', '/@alice/secret/-/secret-1.0.0.tgz', { token: alice.token });
       assert.equal(tarball.status, 200);
+      for (let i = 0; i < 2; i++) {
+        const missing = await r.request('GET', '/absent', { headers: { accept: ABBREVIATED } });
+        assert.equal(missing.status, 404);
+        assert.deepEqual(missing.json(), { error: 'Not found' });
+      }
       const bob = await r.user('bob');
       for (const token of [null, bob.token, 'bwk_' + 'A'.repeat(42)]) {
         for (const url of ['/@alice%2fsecret', '/@alice/secret', '/@alice/secret/-/secret-1.0.0.tgz']) {
@@ -123,6 +128,9 @@ for (const kind of DB_KINDS) {
         const anonymous = await r.request('GET', url);
         assert.equal(anonymous.status, 401, url);
       }
+      // Even a name known not to exist is not confirmed to an anonymous client of a private registry.
+      assert.equal((await r.request('GET', '/absent', { token: r.adminToken })).status, 404);
+      assert.equal((await r.request('GET', '/absent')).status, 401);
     });
   });
 }
