@@ -50,7 +50,7 @@ Options:
     },
   },
   'keys rotate': {
-    usage: 'bulwark keys rotate [--grace-seconds N] [storage options]',
+    usage: 'bulwark keys rotate [--grace-seconds N] [--replace-unreadable] [storage options]',
     summary: 'make a new registry signing key; the old one expires',
     help: `Makes a new ECDSA P-256 signing key, which signs every version published from now on, and gives the previous key an
 expiry N seconds from now. The old key stays published at /-/npm/v1/keys, so npm keeps accepting its signatures on
@@ -60,8 +60,10 @@ Existing signatures are not remade.
 
 Options:
   --grace-seconds <n>      how long the old key stays valid for new publishes (default ${DEFAULT_GRACE_SECONDS})
+  --replace-unreadable     rotate even though this instance key cannot open the current key (the key it was sealed
+                           with is lost); use --grace-seconds 0 with it
   --data-dir, --database, --config   which registry, as for serve (the instance key must be the servers')`,
-    options: { ...STORE_OPTIONS, 'grace-seconds': { type: 'string' } },
+    options: { ...STORE_OPTIONS, 'grace-seconds': { type: 'string' }, 'replace-unreadable': { type: 'boolean' } },
     async run({ values }) {
       const grace = values['grace-seconds'] ?? String(DEFAULT_GRACE_SECONDS);
       if (typeof grace !== 'string' || !/^\d{1,9}$/.test(grace)) {
@@ -71,7 +73,7 @@ Options:
       return withStore(values, async (store, dataDir) => {
         const { key } = loadSecretKey(dataDir, process.env, (msg) => console.error(msg));
         try {
-          const { created, expired } = await rotateSigningKey(store.db, key, Number(grace) * 1000, Date.now());
+          const { created, expired } = await rotateSigningKey(store.db, key, Number(grace) * 1000, Date.now(), { unreadable: values['replace-unreadable'] === true });
           console.log(`new signing key ${created}`);
           for (const k of expired) console.log(`${k.keyid} expires ${when(k.expiresAt)}`);
           return 0;

@@ -64,17 +64,25 @@ export class RotationError extends Error {}
  * key just before the rotation may still sign a publish with it: the grace keeps such a signature valid (its version's
  * publish time falls before the expiry). A compromised key is rotated with no grace.
  */
-export async function rotateSigningKey(db: Kysely<Database>, secretKey: Buffer, graceMs: number, now: number): Promise<{ created: string; expired: Array<{ keyid: string; expiresAt: number }> }> {
+export async function rotateSigningKey(
+  db: Kysely<Database>,
+  secretKey: Buffer,
+  graceMs: number,
+  now: number,
+  opts: { unreadable?: boolean } = {},
+): Promise<{ created: string; expired: Array<{ keyid: string; expiresAt: number }> }> {
   if (!Number.isFinite(graceMs) || graceMs < 0) throw new RotationError('the grace period must be zero or more');
   return db.transaction().execute(async (trx) => {
       const keys = trx.withTables<SigningTables>();
       const current = await keys.selectFrom('signing_keys').select(['keyid', 'generation', 'expires_at', 'sealed_private_key']).orderBy('generation', 'desc').execute();
       // A key sealed with a different instance key than the servers' would stop every publish: refuse it here.
-      if (current.length) {
+      if (current.length && !opts.unreadable) {
         try {
           open(secretKey, KEY_PURPOSE, current[0]!.sealed_private_key);
         } catch {
-          throw new RotationError("this instance key cannot open the current signing key: run the command with the server's BULWARK_SECRET_KEY or --data-dir");
+          throw new RotationError(
+            "this instance key cannot open the current signing key: run the command with the servers' BULWARK_SECRET_KEY or --data-dir (or, if that key is lost, with --replace-unreadable)",
+          );
         }
       }
       const generation = current.length ? Number(current[0]!.generation) + 1 : 1;
@@ -111,7 +119,11 @@ export class RegistrySigner {
     if (!row) throw new Error('the registry has no signing key (ensureSigningKey runs at start)');
     let privateKey = this.#opened.get(row.keyid);
     if (!privateKey) {
-      privateKey = privateKeyFromDer(open(this.#secretKey, KEY_PURPOSE, row.sealed_private_key));
+      try {
+        privateKey = privateKeyFromDer(open(this.#secretKey, KEY_PURPOSE, row.sealed_private_key));
+      } catch {
+        throw new Error(`the instance key cannot open the registry signing key ${row.keyid}: start with the BULWARK_SECRET_KEY it was made with (see docs/signatures.md)`);
+      }
       if (keyId(privateKey) !== row.keyid) throw new Error(`the stored signing key does not match its key id ${row.keyid}`);
       this.#opened.set(row.keyid, privateKey);
     }

@@ -142,6 +142,7 @@ for (const kind of DB_KINDS) {
       assert.ok(verifies(doc, 'sig-d', '1.0.0', d));
       assert.ok(verifies(doc, 'sig-c', '1.0.0', await dist('sig-c', '1.0.0')), 'older signatures still verify');
       await assert.rejects(rotateSigningKey(r.store.db, Buffer.alloc(32, 9), 0, now), /cannot open the current signing key/);
+      await assert.rejects(new RegistrySigner(r.store.db, Buffer.alloc(32, 9)).signaturesFor('sig-d', '1.0.1', 'sha512-x'), /the instance key cannot open the registry signing key SHA256:/);
       assert.equal((await keys()).keys.length, 2, 'a refused rotation changes nothing');
     });
   });
@@ -171,6 +172,10 @@ for (const kind of DB_KINDS) {
         const wrongKey = await bulwark(['keys', 'rotate', ...storage], { env: { BULWARK_SECRET_KEY: 'x'.repeat(40) } });
         assert.equal(wrongKey.code, 1);
         assert.match(wrongKey.stderr, /cannot open the current signing key/);
+        // The instance key was lost: a new one may replace the signing key without opening it.
+        const replaced = await bulwark(['keys', 'rotate', '--replace-unreadable', '--grace-seconds', '0', ...storage], { env: { BULWARK_SECRET_KEY: 'x'.repeat(40) } });
+        assert.equal(replaced.code, 0, replaced.stderr);
+        assert.equal((await bulwark(['keys', 'list', ...storage], { env })).stdout.trim().split('\n').length, 3);
         const badGrace = await bulwark(['keys', 'rotate', '--grace-seconds', '-5', ...storage], { env });
         assert.equal(badGrace.code, 2);
       } finally {
