@@ -239,10 +239,18 @@ export function startSequencer(
   };
   let running: Promise<unknown> | null = null;
   let stopped = false;
+  // After a failure, wait longer before each retry (up to 30 s) so a persistent fault is logged, not flooded.
+  let delay = 0;
+  let retryAt = 0;
   const tick = () => {
-    if (stopped) return;
+    if (stopped || Date.now() < retryAt) return;
     running ??= runOnce()
-      .catch((err: unknown) => deps.logger.error({ err }, 'transparency log: integrating events failed; will retry'))
+      .then(() => (delay = 0))
+      .catch((err: unknown) => {
+        delay = Math.min(Math.max(delay * 2, 500), 30_000);
+        retryAt = Date.now() + delay;
+        deps.logger.error({ err, retryInMs: delay }, 'transparency log: integrating events failed; will retry');
+      })
       .finally(() => (running = null));
   };
   const timer = setInterval(tick, intervalMs);

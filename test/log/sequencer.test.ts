@@ -125,6 +125,28 @@ for (const kind of DB_KINDS) {
       }
     });
 
+    it('stops at a malformed event rather than skip it, and resumes once it is repaired', async () => {
+      const store = await testStore(kind);
+      try {
+        const db = logDb(store.db);
+        const key = await loadLogKey(db, SECRET, 'registry.test', Date.now);
+        await addPackage(store.db, 'broken', 'public');
+        await publishEvents(store.db, 'broken', 2);
+        const bad = await store.db.insertInto('events').values({ kind: EventKind.VersionPublished, subject: 'broken', actor_id: null, data: JSON.stringify({ version: '9.9.9' }), created_at: 5 }).returning('seq').executeTakeFirstOrThrow();
+        await publishEvents(store.db, 'broken', 1, 2);
+        const seq = new Sequencer({ db: store.db, dialect: store.dialect, key });
+        await assert.rejects(seq.runOnce(), /has no version or integrity/);
+        // The whole batch rolled back: nothing after the last good batch is logged, nothing is skipped.
+        assert.equal((await db.selectFrom('log_leaves').select('idx').execute()).length, 0);
+        await store.db.updateTable('events').set({ data: JSON.stringify({ version: '9.9.9', integrity: INTEGRITY }) }).where('seq', '=', bad.seq).execute();
+        await seq.runOnce();
+        const { size } = await auditLog(db, key);
+        assert.equal(size, 3 * 2 + 1, "three publishes with their tag, and the repaired one without a tag");
+      } finally {
+        await store.cleanup();
+      }
+    });
+
     it('lets only one of two concurrent sequencers log each event', async () => {
       const store = await testStore(kind);
       try {
