@@ -10,6 +10,7 @@ import {
   consistencyProof,
   hashChildren,
   hashLeaf,
+  inclusionPlan,
   inclusionProof,
   rangeNodes,
   rootHash,
@@ -175,6 +176,26 @@ describe('Merkle proofs over random trees (fast-check)', () => {
         },
       ),
       { numRuns: 150 },
+    );
+  });
+
+  it('plans proofs for trees far beyond 2^32 leaves: the ranges of an inclusion proof and the leaf tile [0, size)', () => {
+    const span = (id: { level: number; index: number }) => [id.index * 2 ** id.level, (id.index + 1) * 2 ** id.level] as const;
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }).chain((size) => fc.tuple(fc.constant(size), fc.integer({ min: 0, max: size - 1 }))),
+        ([size, index]) => {
+          const pieces = [[index, index + 1] as const, ...inclusionPlan(index, size).flat().map(span)].sort((a, b) => a[0] - b[0]);
+          let at = 0;
+          for (const [from, to] of pieces) {
+            assert.equal(from, at, `gap or overlap at ${at} for size ${size}, index ${index}`);
+            at = to;
+          }
+          assert.equal(at, size);
+          assert.ok(inclusionPlan(index, size).length <= 53);
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 
