@@ -21,6 +21,19 @@ export type Settings = {
   redisUrl: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   passwordHash: PasswordHashParams;
+  /** operator-protected package names and @scopes: new names confusingly similar to them are refused (docs/names.md). */
+  protectedNames: string[];
+  /** name patterns reserved for an organisation (dependency confusion): only its members publish matching names. */
+  reservedNames: Array<{ pattern: string; org: string }>;
+  /** how many of the registry's own most-downloaded packages (last 30 days) are protected from look-alikes. */
+  typosquatTop: number;
+  /** RFC 9116 Contact URIs for /.well-known/security.txt; empty means the registry's report form. */
+  securityContact: string[];
+  /** RFC 9116 Expires; null means 180 days after the moment security.txt is served. */
+  securityExpires: string | null;
+  securityLanguages: string[];
+  /** RFC 9116 Policy URL; null means the registry's own /-/web/security page. */
+  securityPolicy: string | null;
 };
 
 /** argon2id cost: memory in KiB, iterations, lanes. */
@@ -132,8 +145,67 @@ export const SETTINGS: readonly Spec[] = [
   { key: 'rateLimitStore', flag: 'rate-limit-store', env: 'BULWARK_RATE_LIMIT_STORE', default: 'database', help: 'where brute-force counters live, shared by all nodes: database or redis', parse: oneOf('database', 'redis') },
   { key: 'redisUrl', flag: 'redis-url', env: 'BULWARK_REDIS_URL', default: 'redis://127.0.0.1:6379', help: 'Redis server used when --rate-limit-store is redis', parse: (r) => { if (!/^rediss?:\/\//.test(r)) throw new SettingError('must be a redis:// or rediss:// URL'); return r; } },
   { key: 'passwordHash', flag: 'password-hash', env: 'BULWARK_PASSWORD_HASH', default: 'm=19456,t=2,p=1', help: 'argon2id cost for new password hashes: memory KiB, iterations, lanes (OWASP minimum m=19456,t=2 or m=7168,t=5)', parse: parsePasswordHash },
+  { key: 'protectedNames', flag: 'protected-names', env: 'BULWARK_PROTECTED_NAMES', default: '', help: 'comma-separated package names and @scopes protected from look-alike new names, besides the shipped popular list', parse: parseNameList },
+  { key: 'reservedNames', flag: 'reserved-names', env: 'BULWARK_RESERVED_NAMES', default: '', help: 'comma-separated PATTERN=ORG reservations (@scope, name or prefix-*): only members of ORG publish matching names, look-alikes included', parse: parseReservations },
+  { key: 'typosquatTop', flag: 'typosquat-top', env: 'BULWARK_TYPOSQUAT_TOP', default: '500', help: 'how many of this registry’s most-downloaded packages (last 30 days) are protected from look-alike names', parse: (r) => { if (!/^\d{1,6}$/.test(r)) throw new SettingError('must be a whole number'); return Number(r); } },
+  { key: 'securityContact', flag: 'security-contact', env: 'BULWARK_SECURITY_CONTACT', default: '', help: 'comma-separated Contact URIs for /.well-known/security.txt, e.g. mailto:security@example.com (default: the report form)', parse: parseContacts },
+  { key: 'securityExpires', flag: 'security-expires', env: 'BULWARK_SECURITY_EXPIRES', default: '', help: 'Expires date of security.txt, e.g. 2027-06-30T00:00:00Z (default: 180 days from each request)', parse: parseExpires },
+  { key: 'securityLanguages', flag: 'security-languages', env: 'BULWARK_SECURITY_LANGUAGES', default: 'en', help: 'comma-separated language tags reports may be written in (security.txt Preferred-Languages)', parse: (r) => { const tags = r.split(',').map((t) => t.trim()).filter(Boolean); if (!tags.length || tags.some((t) => !/^[a-z]{2,3}(-[a-z0-9]{2,8})*$/i.test(t))) throw new SettingError('must be language tags such as en, de, pt-BR'); return tags; } },
+  { key: 'securityPolicy', flag: 'security-policy', env: 'BULWARK_SECURITY_POLICY', default: '', help: 'URL of the vulnerability disclosure policy (security.txt Policy; default: this registry’s /-/web/security)', parse: (r) => (r === '' ? null : parseHttpsUrl(r)) },
   { key: 'logLevel', flag: 'log-level', env: 'BULWARK_LOG_LEVEL', default: 'info', help: 'fatal, error, warn, info, debug, trace or silent', parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent') },
 ];
+
+const NAME_OR_SCOPE = /^(@[a-z0-9][a-z0-9._-]*|@[a-z0-9][a-z0-9._-]*\/[a-z0-9][a-z0-9._-]*|[a-z0-9][a-z0-9._-]*)$/;
+
+function parseNameList(raw: string): string[] {
+  const items = raw.split(',').map((x) => x.trim()).filter(Boolean);
+  for (const item of items) if (!NAME_OR_SCOPE.test(item)) throw new SettingError(`"${item}" is not a package name or @scope`);
+  return items;
+}
+
+function parseReservations(raw: string): Array<{ pattern: string; org: string }> {
+  return raw
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean)
+    .map((item) => {
+      const [pattern, org, extra] = item.split('=').map((x) => x.trim());
+      const bare = pattern?.replace(/\/\*$/, '').replace(/\*$/, '') ?? '';
+      if (!pattern || !org || extra !== undefined || !NAME_OR_SCOPE.test(bare) || !/^[a-z0-9][a-z0-9._-]*$/.test(org)) {
+        throw new SettingError(`"${item}" must look like @scope=org, name=org or prefix-*=org`);
+      }
+      return { pattern, org };
+    });
+}
+
+function parseHttpsUrl(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new SettingError('must be an absolute https:// URL');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new SettingError('must be an https:// URL');
+  return url.href;
+}
+
+function parseContacts(raw: string): string[] {
+  return raw
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean)
+    .map((c) => {
+      if (/^mailto:[^@\s]+@[^@\s]+$/.test(c) || /^tel:\+?[0-9-]+$/.test(c)) return c;
+      return parseHttpsUrl(c);
+    });
+}
+
+function parseExpires(raw: string): string | null {
+  if (raw === '') return null;
+  const when = Date.parse(raw);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(raw) || Number.isNaN(when)) throw new SettingError('must be an RFC 3339 date-time such as 2027-06-30T00:00:00Z');
+  return new Date(when).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
 
 // OWASP's password storage cheat sheet: argon2id with at least these memory/iteration pairs (equivalent strength).
 const OWASP_MINIMUMS: Array<[number, number]> = [[47104, 1], [19456, 2], [12288, 3], [9216, 4], [7168, 5]];

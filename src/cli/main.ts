@@ -19,6 +19,7 @@ import { WRITE_DEFAULT_DAYS, WRITE_MAX_DAYS, planToken, scopeSummary, type Scope
 import { checkOrgRights, ownerPrincipal } from '../tokens/org-rights.ts';
 import { createToken, listTokens, revokeOwnToken } from '../tokens/service.ts';
 import { LOG_COMMANDS } from './log-commands.ts';
+import { NAMES_COMMANDS } from './names-commands.ts';
 import { KEYS_COMMANDS } from './keys-commands.ts';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -400,6 +401,8 @@ ${STORE_HELP}`,
   },
   // The transparency log's monitor and proof check (GEN-3b).
   ...LOG_COMMANDS,
+  // Name safety: typosquatting verdicts, allowed names and reserved names (GEN-1b).
+  ...NAMES_COMMANDS,
   // The registry signing keys behind npm's registry signatures (CLI-1).
   ...KEYS_COMMANDS,
 };

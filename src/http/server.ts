@@ -21,6 +21,7 @@ import { RegistrySigner, backfillSignatures, ensureSigningKey } from '../trust/s
 import { startSequencer } from '../log/sequencer.ts';
 import { originFor } from '../log/store.ts';
 import { registerLogHistoryPages } from '../web/log-history-routes.ts';
+import { registerNameSafety } from '../web/security-routes.ts';
 import { registerOrgPages } from '../web/org-routes.ts';
 import { registerUserRoutes } from './user-routes.ts';
 import { registerTokenRoutes } from './token-routes.ts';
@@ -187,6 +188,8 @@ export async function startApp({ settings, store, blobs, logger, secretKey, cloc
   registerOrgPages(web);
   // A package's transparency-log history (/-/web/package/:name/history).
   registerLogHistoryPages(web);
+  // Name safety on first publish (typosquatting, reserved names), security.txt and the disclosure policy pages.
+  registerNameSafety(app, web, { db: store.db, settings, clock, publicUrl: () => base.url });
   web.register(app);
 
   await app.listen({ host: settings.host, port: settings.port });

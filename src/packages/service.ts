@@ -7,6 +7,7 @@ import type { Principal } from '../access/principal.ts';
 import { badRequest, conflict, forbidden, notFound } from '../errors.ts';
 import type { FsBlobStore } from '../store/blobs.ts';
 import { isUniqueViolation, type Db } from '../store/db.ts';
+import { checkNewPackageName } from '../names/guard.ts';
 import type { Database } from '../store/schema.ts';
 import { EventKind, eventsAfter, latestSeq, recordEvent } from '../store/events.ts';
 import { LruCache, Representation } from './cache.ts';
@@ -191,6 +192,8 @@ export class Packages {
         let pkg = await trx.selectFrom('packages').selectAll().where('name', '=', name).executeTakeFirst();
         const created = !pkg;
         if (!pkg) {
+          // Name safety (names/guard.ts): reserved names and look-alikes of protected ones are refused here.
+          await checkNewPackageName(this.#db, trx, principal, name);
           pkg = await trx
             .insertInto('packages')
             .values({ name, scope, access: req.access ?? (scope ? 'restricted' : 'public'), description: '', keywords: '', latest_version: null, rev: 0, created_at: now, modified_at: now })

@@ -301,6 +301,38 @@ const MIGRATIONS: Record<string, Builder> = {
         .execute();
     },
   }),
+  // Name safety and disclosure (src/names/): names an administrator allowed despite the typosquatting check, name
+  // patterns reserved for an organisation (dependency confusion), and vulnerability reports sent through the web form.
+  '0009-names-security': (dialect) => ({
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('name_allows')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('allowed_by', 'bigint')
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('name_reservations')
+        .addColumn('pattern', 'text', (c) => c.primaryKey())
+        .addColumn('org', 'text', (c) => c.notNull())
+        .addColumn('created_by', 'bigint')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      const id = dialect === 'sqlite' ? db.schema.createTable('security_reports').addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement()) : db.schema.createTable('security_reports').addColumn('id', 'bigserial', (c) => c.primaryKey());
+      await id
+        .addColumn('reporter_id', 'bigint')
+        .addColumn('reporter_email', 'text', (c) => c.notNull())
+        .addColumn('subject', 'text', (c) => c.notNull())
+        .addColumn('body', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('answer', 'text')
+        .addColumn('answered_by', 'bigint')
+        .addColumn('answered_at', 'bigint')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+  }),
   // Registry signing keys (src/trust/): ECDSA P-256, the private half sealed with the instance key. generation orders
   // the keys (the highest signs) and is unique so that two nodes starting at once cannot both create a first key.
   '0010-signing-keys': () => ({

@@ -1,0 +1,120 @@
+// Name safety through the real clients, on both databases: npm 11's publish of a typosquat is refused with a message
+// naming the package it imitates and how to appeal, and succeeds once an administrator allows the name with
+// `bulwark names allow`; `bulwark names check` explains verdicts with its exit codes and JSON; reserved names
+// (dependency confusion) are refused to anyone outside the owning organisation, look-alikes included.
+import assert from 'node:assert/strict';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { createOrg } from '../../src/access/orgs.ts';
+import { bulwark } from '../helpers/bulwark-process.ts';
+import { run, sandbox } from '../helpers/clients.ts';
+import { DB_KINDS, testDatabase, type TestDatabase } from '../helpers/db.ts';
+import { body, publishDoc } from '../helpers/packages.ts';
+import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
+
+for (const kind of DB_KINDS) {
+  describe(`name safety on publish (${kind})`, () => {
+    let reg: TestRegistry;
+    let db: TestDatabase;
+    let storeArgs: string[];
+    before(async () => {
+      // Our own database, so the bulwark commands can be pointed at the same one the server uses.
+      db = await testDatabase(kind);
+      const where = { 'data-dir': db.dataDir, ...(db.database ? { database: db.database } : {}) };
+      const names = { 'reserved-names': '@acme=acme,acme-*=acme', 'protected-names': 'internal-billing' };
+      reg = await startRegistry(kind, { ...where, ...names });
+      // The commands get the server's settings, as an operator's shared config file would give them.
+      storeArgs = Object.entries({ ...where, ...names }).flatMap(([k, v]) => [`--${k}`, v]);
+    });
+    after(async () => {
+      await reg.stop();
+      await db.cleanup();
+    });
+
+    it('npm 11 publish of a look-alike name is refused, naming the package and the appeal; allowed after an admin allows it', async () => {
+      const alice = await reg.user('alice');
+      const sb = await sandbox(reg.url, alice.token);
+      const dir = path.join(sb.dir, 'pkg');
+      await mkdir(dir);
+      await writeFile(path.join(dir, 'package.json'), JSON.stringify({ name: 'expresss', version: '1.0.0', description: 'not express' }));
+      const refused = await run('npm11', ['publish'], { cwd: dir, env: sb.env });
+      assert.notEqual(refused.code, 0);
+      assert.match(refused.stderr, /403/);
+      assert.match(refused.stderr, /too similar to the existing package "express"/);
+      assert.match(refused.stderr, /ask the registry's administrators to allow it/);
+      assert.equal((await reg.request('GET', '/expresss')).status, 404, 'nothing was created');
+
+      const check = await bulwark(['names', 'check', 'expresss', '--json', ...storeArgs]);
+      assert.equal(check.code, 1, check.stderr);
+      assert.deepEqual(JSON.parse(check.stdout), { name: 'expresss', verdict: 'block', reasons: [{ rule: 'edit-distance', similar_to: 'express' }] });
+
+      const allow = await bulwark(['names', 'allow', 'expresss', '--reason', 'appeal: a real fork of express', ...storeArgs]);
+      assert.equal(allow.code, 0, allow.stderr);
+      const event = await reg.store.db.selectFrom('events').select(['kind', 'data']).where('subject', '=', 'expresss').where('kind', '=', 'name.allowed').executeTakeFirst();
+      assert.ok(event, 'the decision is recorded as an event');
+      assert.match(event.data, /real fork/);
+
+      const published = await run('npm11', ['publish'], { cwd: dir, env: sb.env });
+      assert.equal(published.code, 0, published.stderr);
+      assert.equal((await reg.request('GET', '/expresss')).status, 200);
+      const after = await bulwark(['names', 'check', 'expresss', '--json', ...storeArgs]);
+      assert.equal(after.code, 0, after.stderr);
+      assert.equal(JSON.parse(after.stdout).verdict, 'allow');
+    });
+
+    it('bulwark names check: 0 allow, 1 block, 2 error, with the same protected set as the server', async () => {
+      let r = await bulwark(['names', 'check', 'a-fresh-and-unrelated-name', '--json', ...storeArgs]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(JSON.parse(r.stdout), { name: 'a-fresh-and-unrelated-name', verdict: 'allow', reasons: [] });
+      r = await bulwark(['names', 'check', 'safer-buffer', '--json', ...storeArgs]);
+      assert.equal(r.code, 0, 'a protected name is not a typosquat of another (safe-buffer)');
+      r = await bulwark(['names', 'check', 'internal-biling', '--json', ...storeArgs]);
+      assert.equal(r.code, 1, 'operator-protected names count');
+      assert.equal(JSON.parse(r.stdout).reasons[0].similar_to, 'internal-billing');
+      r = await bulwark(['names', 'check', 'Not A Name', '--json', ...storeArgs]);
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, /invalid package name/);
+      r = await bulwark(['names', 'check', 'lodahs']);
+      assert.equal(r.code, 1, 'without a data dir the shipped list alone is used');
+      assert.match(r.stdout, /edit-distance: looks like "lodash"/);
+    });
+
+    it('the registry’s own most-downloaded packages are protected too', async () => {
+      const bob = await reg.user('bob');
+      const doc = publishDoc({ name: 'zebra-widgets-kit', version: '1.0.0' });
+      assert.equal((await reg.request('PUT', '/zebra-widgets-kit', { token: bob.token, body: body(doc) })).status, 201);
+      for (let i = 0; i < 3; i++) assert.equal((await reg.request('GET', '/zebra-widgets-kit/-/zebra-widgets-kit-1.0.0.tgz')).status, 200);
+      // The download counter writes every few seconds; wait for the row rather than for a fixed time.
+      for (let i = 0; i < 150; i++) {
+        const row = await reg.store.db.selectFrom('downloads').select('count').executeTakeFirst();
+        if (row) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const r = await bulwark(['names', 'check', 'zebra-widget-kit', '--json', ...storeArgs]);
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.equal(JSON.parse(r.stdout).reasons[0].similar_to, 'zebra-widgets-kit');
+    });
+
+    it('reserved names: outsiders are refused, look-alikes included; members of the owning org may publish', async () => {
+      const carol = await reg.user('carol');
+      const mallory = await reg.user('mallory');
+      await createOrg(reg.store.db, 'acme', 'carol', null, Date.now());
+      for (const name of ['acme-billing', 'acme.billing', 'acmebilling', '@acrne/billing']) {
+        const res = await reg.request('PUT', `/${name.replace('/', '%2f')}`, { token: mallory.token, body: body(publishDoc({ name, version: '1.0.0' })) });
+        assert.equal(res.status, 403, name);
+        assert.match(res.json().error, /reserves for the organisation acme/, name);
+      }
+      const res = await reg.request('PUT', '/acme-billing', { token: carol.token, body: body(publishDoc({ name: 'acme-billing', version: '1.0.0' })) });
+      assert.equal(res.status, 201, res.text);
+
+      const r = await bulwark(['names', 'reserve', 'globex-*', '--org', 'acme', ...storeArgs]);
+      assert.equal(r.code, 0, r.stderr);
+      const refused = await reg.request('PUT', '/globex-tools', { token: mallory.token, body: body(publishDoc({ name: 'globex-tools', version: '1.0.0' })) });
+      assert.equal(refused.status, 403);
+      const check = await bulwark(['names', 'check', 'globex-tools', '--json', ...storeArgs]);
+      assert.equal(check.code, 1);
+      assert.equal(JSON.parse(check.stdout).reasons[0].rule, 'reserved');
+    });
+  });
+}
