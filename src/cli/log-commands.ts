@@ -28,7 +28,7 @@ const OPTIONS_HELP = `Options:
                      first use the one the registry serves at /-/log/key)
   --state <file>     where the last verified checkpoint is remembered (default: ~/.config/bulwark/log/<host>.json)
   --token <token>    a token for registries that need one to read (env BULWARK_TOKEN)
-  --witness <vkey>   (verify) require a valid cosignature by this witness on the checkpoint; may be repeated`;
+  --witness <vkey>   require a valid cosignature by this witness on the checkpoint used; may be repeated`;
 
 const STORE_OPTIONS = { ...Object.fromEntries(SETTINGS.map((x) => [x.flag, { type: 'string' as const }])), config: { type: 'string' as const } };
 
@@ -140,7 +140,8 @@ ${OPTIONS_HELP}`,
         if (at <= 0) throw new MonitorError(`give the version as name@version, not ${spec}`);
         const registry = registryOf(values);
         const key = typeof values.key === 'string' ? values.key : undefined;
-        const r = await proveVersion({ registry, fetch, state: readState(statePath(values, registry)), name: spec.slice(0, at), version: spec.slice(at + 1), ...(key ? { key } : {}), ...(token(values) ? { token: token(values)! } : {}) });
+        const witnesses = (values as Record<string, unknown>).witness as string[] | undefined;
+        const r = await proveVersion({ registry, fetch, state: readState(statePath(values, registry)), name: spec.slice(0, at), version: spec.slice(at + 1), ...(key ? { key } : {}), ...(token(values) ? { token: token(values)! } : {}), ...(witnesses ? { witnesses } : {}) });
         console.log(`entry ${r.index} of ${r.size}${r.sealed ? ' (sealed, opened)' : ''}: ${r.entry}`);
         console.log('inclusion proof:');
         for (const p of r.proof) console.log(`  ${p}`);
@@ -171,7 +172,8 @@ ${OPTIONS_HELP}`,
           throw new MonitorError(`cannot read ${positionals[0]}: ${(err as Error).message}`);
         }
         const key = typeof values.key === 'string' ? values.key : undefined;
-        const r = await verifyLockfile({ registry, fetch, lockfile, state: readState(statePath(values, registry)), ...(key ? { key } : {}), ...(token(values) ? { token: token(values)! } : {}) });
+        const witnesses = (values as Record<string, unknown>).witness as string[] | undefined;
+        const r = await verifyLockfile({ registry, fetch, lockfile, state: readState(statePath(values, registry)), ...(key ? { key } : {}), ...(token(values) ? { token: token(values)! } : {}), ...(witnesses ? { witnesses } : {}) });
         if (r.problems.length) {
           for (const p of r.problems) console.error(`PROBLEM: ${p}`);
           console.error(`FAILED: ${r.problems.length} of ${r.problems.length + r.checked} packages do not match the transparency log of ${registry}`);

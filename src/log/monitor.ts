@@ -185,6 +185,27 @@ export async function verifyLog(opts: VerifyOptions): Promise<VerifyReport> {
   return { ok: problems.length === 0, size: cp.size, root: cp.root.toString('base64'), problems, notes, state: problems.length === 0 ? state : null, checkedVersions, sealed };
 }
 
+/** Opens a checkpoint with the log key and requires a valid cosignature from each witness given. */
+function openWitnessed(note: string, key: Verifier, witnesses: readonly string[] | undefined): ReturnType<typeof openCheckpoint> {
+  const cosigners = (witnesses ?? []).map((w) => {
+    try {
+      return parseCosignerKey(w);
+    } catch (err) {
+      throw new MonitorError(`--witness ${w}: ${(err as Error).message}`);
+    }
+  });
+  let cp;
+  try {
+    cp = openCheckpoint(note, key.name, key, cosigners);
+  } catch (err) {
+    throw new MonitorError(`the checkpoint does not verify with the log key: ${(err as Error).message}`);
+  }
+  for (const w of cosigners) {
+    if (!cp.note.verified.some((s) => s.name === w.name && s.id === w.id)) throw new MonitorError(`the checkpoint of size ${cp.size} carries no valid cosignature by the witness ${w.name}`);
+  }
+  return cp;
+}
+
 export type ProveReport = { index: number; size: number; entry: string; proof: string[]; checkpoint: string; sealed: boolean };
 
 /**
@@ -192,17 +213,12 @@ export type ProveReport = { index: number; size: number; entry: string; proof: s
  * that the entry is what the packument says (for a restricted package, that the opening matches the sealed entry).
  * @throws MonitorError with the reason when anything does not check out.
  */
-export async function proveVersion(opts: { registry: string; fetch: Fetch; token?: string; key?: string; state: MonitorState | null; name: string; version: string }): Promise<ProveReport> {
+export async function proveVersion(opts: { registry: string; fetch: Fetch; token?: string; key?: string; state: MonitorState | null; name: string; version: string; witnesses?: string[] }): Promise<ProveReport> {
   const c = client(opts.registry, opts.fetch, opts.token);
   const key = await trustedKey(c, opts.key, opts.state, []);
   const q = `name=${encodeURIComponent(opts.name)}&version=${encodeURIComponent(opts.version)}`;
   const res = JSON.parse((await must(c, `/-/log/proof/inclusion?${q}`)).toString('utf8')) as { index: number; tree_size: number; entry: string; proof: string[]; checkpoint: string; opening?: { salt: string; record: string } };
-  let cp;
-  try {
-    cp = openCheckpoint(res.checkpoint, key.name, key);
-  } catch (err) {
-    throw new MonitorError(`the checkpoint does not verify with the log key: ${(err as Error).message}`);
-  }
+  const cp = openWitnessed(res.checkpoint, key, opts.witnesses);
   const entry = Buffer.from(res.entry, 'utf8');
   try {
     verifyInclusion(res.index, cp.size, hashLeaf(entry), res.proof.map((p) => Buffer.from(p, 'base64')), cp.root);
@@ -252,7 +268,7 @@ export function lockfileEntries(lock: unknown, registry: string): { entries: Loc
  * included in the signed tree, and the integrity the lockfile pins must be the one that was logged when the version was
  * published, so a tarball swapped later (or served differently to this client) is caught before it is installed.
  */
-export async function verifyLockfile(opts: { registry: string; fetch: Fetch; token?: string; key?: string; state: MonitorState | null; lockfile: unknown }): Promise<LockfileReport> {
+export async function verifyLockfile(opts: { registry: string; fetch: Fetch; token?: string; key?: string; state: MonitorState | null; lockfile: unknown; witnesses?: string[] }): Promise<LockfileReport> {
   const c = client(opts.registry, opts.fetch, opts.token);
   const key = await trustedKey(c, opts.key, opts.state, []);
   const { entries, skipped } = lockfileEntries(opts.lockfile, opts.registry);
@@ -269,12 +285,7 @@ export async function verifyLockfile(opts: { registry: string; fetch: Fetch; tok
     const text = await res.text();
     if (res.status !== 200) throw new MonitorError(`POST /-/log/proof/inclusion answered ${res.status}: ${text.slice(0, 200)}`);
     const body = JSON.parse(text) as { tree_size: number; checkpoint: string; proofs: Record<string, { index: number; entry: string; proof: string[]; opening?: { salt: string; record: string } }>; missing: string[] };
-    let cp;
-    try {
-      cp = openCheckpoint(body.checkpoint, key.name, key);
-    } catch (err) {
-      throw new MonitorError(`the checkpoint does not verify with the log key: ${(err as Error).message}`);
-    }
+    const cp = openWitnessed(body.checkpoint, key, opts.witnesses);
     if (opts.state && cp.size < opts.state.size) throw new MonitorError(`the registry proves against a tree of ${cp.size} entries, older than the ${opts.state.size} seen before`);
     size = cp.size;
     for (const e of chunk) {

@@ -66,6 +66,9 @@ for (const kind of DB_KINDS) {
         const missing = await bulwark(['log', 'verify', '--registry', r.url, '--state', path.join(dir, 's2.json'), '--witness', other]);
         assert.equal(missing.code, 1);
         assert.match(missing.stderr, /PROBLEM: the checkpoint of size \d+ carries no valid cosignature by the witness witness.test\/w2/);
+        const prove = await bulwark(['log', 'prove', 'left-pad@1.1.0', '--registry', r.url, '--state', path.join(dir, 's.json'), '--witness', other]);
+        assert.equal(prove.code, 1);
+        assert.match(prove.stderr, /FAILED: the checkpoint of size \d+ carries no valid cosignature by the witness witness.test\/w2/);
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
