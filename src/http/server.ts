@@ -206,6 +206,8 @@ export async function startApp({ settings, store, blobs, logger, secretKey, cloc
   const notifier = startNotifier({ db: store.db, mailer: createMailer(settings.smtpUrl, settings.mailFrom), publicUrl: () => base.url, logger, clock });
   // The log's origin is the registry's public name, fixed by the first start (see log/store.ts loadLogKey).
   const logSequencer = startSequencer({ db: store.db, dialect: store.dialect, secretKey, origin: () => originFor(base.url), logger, clock });
+  // The key exists before the app reports ready, so a first client never finds the log "not started".
+  await logSequencer.sequencer.catch((err: unknown) => logger.error({ err }, 'transparency log: its key could not be loaded; the log is not running'));
   return {
     app,
     packages,
