@@ -3,7 +3,6 @@
 // exponential back-off; a blocked caller gets 429 with Retry-After. An attacker spraying one account from many
 // addresses blocks the account only for addresses that have never signed in to it: its owner, signing in from a
 // known address, is not locked out.
-import { createClient } from 'redis';
 import { ClientError } from '../errors.ts';
 import type { Db } from '../store/db.ts';
 
@@ -74,39 +73,45 @@ export class DbCounterStore implements CounterStore {
   async close(): Promise<void> {}
 }
 
+// The Redis client library is loaded only when this store is chosen.
+async function connectRedis(url: string) {
+  const { createClient } = await import('redis');
+  const client = createClient({ url });
+  client.on('error', () => {});
+  await client.connect();
+  return client;
+}
+
 export class RedisCounterStore implements CounterStore {
-  readonly #client: ReturnType<typeof createClient>;
-  readonly #ready: Promise<unknown>;
+  readonly #ready: ReturnType<typeof connectRedis>;
   constructor(url: string) {
-    this.#client = createClient({ url });
-    this.#client.on('error', () => {});
-    this.#ready = this.#client.connect();
+    this.#ready = connectRedis(url);
   }
   async fail(key: string, _now: number, windowMs: number): Promise<number> {
-    await this.#ready;
+    const client = await this.#ready;
     const k = `bulwark:limit:${key}`;
-    const [count] = (await this.#client.multi().hIncrBy(k, 'failures', 1).pExpire(k, windowMs, 'NX').exec()) as unknown as [number];
+    const [count] = (await client.multi().hIncrBy(k, 'failures', 1).pExpire(k, windowMs, 'NX').exec()) as unknown as [number];
     return Number(count);
   }
   async blockedUntil(key: string): Promise<number> {
-    await this.#ready;
-    return Number((await this.#client.hGet(`bulwark:limit:${key}`, 'blocked_until')) ?? 0);
+    const client = await this.#ready;
+    return Number((await client.hGet(`bulwark:limit:${key}`, 'blocked_until')) ?? 0);
   }
   async exists(key: string): Promise<boolean> {
-    await this.#ready;
-    return (await this.#client.exists(`bulwark:limit:${key}`)) === 1;
+    const client = await this.#ready;
+    return (await client.exists(`bulwark:limit:${key}`)) === 1;
   }
   async block(key: string, until: number): Promise<void> {
-    await this.#ready;
-    await this.#client.hSet(`bulwark:limit:${key}`, 'blocked_until', String(until));
+    const client = await this.#ready;
+    await client.hSet(`bulwark:limit:${key}`, 'blocked_until', String(until));
   }
   async reset(key: string): Promise<void> {
-    await this.#ready;
-    await this.#client.del(`bulwark:limit:${key}`);
+    const client = await this.#ready;
+    await client.del(`bulwark:limit:${key}`);
   }
   async close(): Promise<void> {
-    await this.#ready.catch(() => {});
-    await this.#client.quit().catch(() => {});
+    const client = await this.#ready.catch(() => null);
+    await client?.quit().catch(() => {});
   }
 }
 

@@ -3,7 +3,6 @@
 // accepted step is stored and only later steps pass.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Secret, TOTP } from 'otpauth';
-import QRCode from 'qrcode';
 import { open, seal } from '../crypto/secret-key.ts';
 import { badRequest } from '../errors.ts';
 import type { Db } from '../store/db.ts';
@@ -44,6 +43,8 @@ export async function pendingEnrolment(key: Buffer, user: { name: string; totp_m
 
 async function enrolment(secret: string, name: string, issuer: string): Promise<Enrolment> {
   const uri = totp(secret, name, issuer).toString();
+  // Loaded on first enrolment only.
+  const { default: QRCode } = await import('qrcode');
   const qrSvg = await QRCode.toString(uri, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' });
   return { secret, uri, qrSvg };
 }

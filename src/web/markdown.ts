@@ -2,12 +2,23 @@
 // (which passes raw HTML through) and the result is sanitized with an allow-list. What survives has no script, no
 // event handler, no style, no javascript: or other non-web URL, and no element that could load or frame content.
 // The page's Content-Security-Policy is the second wall, not the first.
-import { Marked } from 'marked';
-import sanitizeHtml from 'sanitize-html';
+import { createRequire } from 'node:module';
+import type * as MarkedModule from 'marked';
+import type sanitizeHtml from 'sanitize-html';
 import { raw, type Html } from './html.ts';
 
-// A private instance: extensions or options set elsewhere on the global `marked` cannot change what we render.
-const marked = new Marked({ gfm: true, breaks: false });
+// Loaded on the first README, not at start: a registry that never renders one (most requests are npm's) does not
+// carry the two libraries in memory. require() keeps renderReadme synchronous.
+const require = createRequire(import.meta.url);
+let render: { marked: MarkedModule.Marked; sanitize: typeof sanitizeHtml } | undefined;
+function renderer(): NonNullable<typeof render> {
+  if (!render) {
+    const { Marked } = require('marked') as typeof MarkedModule;
+    // A private instance: extensions or options set elsewhere on the global `marked` cannot change what we render.
+    render = { marked: new Marked({ gfm: true, breaks: false }), sanitize: require('sanitize-html') as typeof sanitizeHtml };
+  }
+  return render;
+}
 
 /** READMEs beyond this size are cut (npm's own limit is 64 KiB for the packument field; tarballs may hold more). */
 const MAX_README = 512 * 1024;
@@ -49,6 +60,6 @@ const OPTIONS: sanitizeHtml.IOptions = {
 /** A README as safe HTML. */
 export function renderReadme(markdown: string): Html {
   const source = markdown.length > MAX_README ? markdown.slice(0, MAX_README) : markdown;
-  const rendered = marked.parse(source, { async: false });
-  return raw(sanitizeHtml(rendered, OPTIONS));
+  const { marked, sanitize } = renderer();
+  return raw(sanitize(marked.parse(source, { async: false }), OPTIONS));
 }

@@ -117,14 +117,15 @@ export class WebUi {
 
   register(app: FastifyInstance): void {
     // On the root instance: every HTML response gets the headers, including error pages and other capabilities' pages.
-    app.addHook('onSend', async (_req, reply, payload) => {
-      const type = String(reply.getHeader('content-type') ?? '');
-      if (type.startsWith('text/html')) {
+    // Callback style, not async: it runs on every response, and an async hook costs a promise each time.
+    app.addHook('onSend', (_req, reply, payload, done) => {
+      const type = reply.getHeader('content-type');
+      if (typeof type === 'string' && type.startsWith('text/html')) {
         for (const [k, v] of Object.entries(SECURITY_HEADERS)) reply.header(k, v);
         // Pages can show who is signed in: never store them in shared or back-button caches.
         reply.header('cache-control', 'no-store');
       }
-      return payload;
+      done(null, payload);
     });
 
     app.get('/', async (req, reply) => {
