@@ -65,18 +65,31 @@ export function collapseRepeats(key: string): string {
 }
 
 /**
- * Whether two keys one edit apart differ in a way people mistype. An edit of the first character ("recharts" /
- * "echarts", "verror" / "error", "preact" / "react") or of a digit ("json3" / "json5", "listr2") is how legitimate
- * packages name themselves apart; typos happen inside a word people already started typing right.
+ * Whether two names one edit apart (compared on their npm keys) differ in a way people mistype. An edit of the first
+ * character ("recharts" / "echarts", "verror" / "error", "preact" / "react"), of the first character of a word both
+ * names start there ("lodash.get" / "lodash.set", "eslint-plugin-jsdoc" / "-tsdoc") or of a digit ("json3" / "json5",
+ * "listr2") is how legitimate packages name themselves apart; typos happen inside a word already started right.
  */
-export function typoLike(a: string, b: string): boolean {
+export function typoLike(a: string, b: string, aName = a, bName = b): boolean {
   let i = 0;
   while (i < a.length && i < b.length && a[i] === b[i]) i++;
   if (i === 0) return false;
+  if (wordStarts(aName).has(i) && wordStarts(bName).has(i)) return false;
   let j = 0;
   while (j < a.length - i && j < b.length - i && a[a.length - 1 - j] === b[b.length - 1 - j]) j++;
   const changed = a.slice(i, a.length - j) + b.slice(i, b.length - j);
   return !/\d/.test(changed);
+}
+
+/** Positions, counted in the npm key, where a word of the name starts (after ".", "-", "_" or "/"). */
+function wordStarts(name: string): Set<number> {
+  const out = new Set<number>([0]);
+  let k = 0;
+  for (const ch of name.toLowerCase()) {
+    if (ch === '.' || ch === '-' || ch === '_' || ch === '/' || ch === '@') out.add(k);
+    else k++;
+  }
+  return out;
 }
 
 /** Optimal string alignment distance, capped: returns max+1 as soon as the distance is known to exceed max. */
@@ -135,6 +148,7 @@ export class ProtectedNames {
   readonly #byScopedBare = new Map<string, string>();
   readonly #minEdit: number;
   readonly #affixByKey = new Map<string, string>();
+  readonly #transposeByKey = new Map<string, string>();
 
   constructor(names: Iterable<string>, opts: IndexOptions & { scopes?: Iterable<string> } = {}) {
     const fuzzyTop = opts.fuzzyTop ?? DEFAULT_FUZZY_TOP;
@@ -151,6 +165,9 @@ export class ProtectedNames {
       const skel = skeleton(name);
       if (!this.#bySkeleton.has(skel)) this.#bySkeleton.set(skel, name);
       const thisRank = rank++;
+      // Every unscoped protected name is guarded against swapped letters ("electorn", "ethres"): people rarely choose
+      // such a name for a package of their own, so this costs almost no legitimate names, unlike the other edits.
+      if (!name.startsWith('@') && key.length >= this.#minEdit && !this.#transposeByKey.has(key)) this.#transposeByKey.set(key, name);
       if (thisRank >= fuzzyTop) continue;
       const { scope, bare } = splitName(name);
       if (scope !== null) {
@@ -186,8 +203,9 @@ export class ProtectedNames {
   }
 
   /** The verdict on a name. A protected name is never a typosquat of anything (safe-buffer and safer-buffer are both real). */
-  check(name: string): Verdict {
-    if (this.#all.has(name)) return { name, verdict: 'allow', reasons: [] };
+  check(name: string, opts: { asNew?: boolean } = {}): Verdict {
+    // asNew: judge a protected name as if it were not there yet (leave-one-out evaluation of legitimate names).
+    if (this.#all.has(name) && !opts.asNew) return { name, verdict: 'allow', reasons: [] };
     const reasons: Reason[] = [];
     const add = (rule: RuleValue, similar: string | undefined) => {
       if (similar === undefined || similar === name || reasons.some((r) => r.similar_to === similar)) return;
@@ -203,7 +221,13 @@ export class ProtectedNames {
     const key = npmKey(name);
     add(Rule.NpmNormalized, this.#byKey.get(key));
     add(Rule.Confusable, this.#bySkeleton.get(skeleton(name)));
-    this.#nearKey(key, add, Rule.EditDistance);
+    this.#nearKey(key, name, add, Rule.EditDistance);
+    if (key.length >= this.#minEdit) {
+      for (let i = 1; i + 1 < key.length; i++) {
+        if (key[i] === key[i + 1]) continue;
+        add(Rule.EditDistance, this.#transposeByKey.get(key.slice(0, i) + key[i + 1]! + key[i]! + key.slice(i + 2)));
+      }
+    }
     if (key.length >= 4) for (const p of this.#byCollapsed.get(collapseRepeats(key)) ?? []) add(Rule.RepeatedCharacter, p);
     const lower = name.toLowerCase();
     for (const prefix of PREFIXES) if (lower.startsWith(prefix)) this.#affixRest(lower.slice(prefix.length), add);
@@ -223,12 +247,12 @@ export class ProtectedNames {
     add(Rule.Affix, this.#affixByKey.get(key));
   }
 
-  #nearKey(key: string, add: (rule: RuleValue, similar: string | undefined) => void, rule: RuleValue): void {
+  #nearKey(key: string, name: string, add: (rule: RuleValue, similar: string | undefined) => void, rule: RuleValue): void {
     if (key.length < this.#minEdit) return;
     for (const d of [key, ...deletions(key)]) {
       for (const p of this.#byDeletion.get(d) ?? []) {
         const pk = npmKey(p);
-        if (editDistance(key, pk) === 1 && typoLike(key, pk)) add(rule, p);
+        if (editDistance(key, pk) === 1 && typoLike(key, pk, name, p)) add(rule, p);
       }
     }
   }
