@@ -7,12 +7,17 @@ import { NODE, ROOT, cleanEnv, freePort, mustRun, startServer, tempDir, type Ser
 
 export type Registry = Server & { token: string };
 
-const BULWARK_BIN = path.join(ROOT, 'bin', 'bulwark.js');
+const BULWARK_BIN = path.join(ROOT, 'bench', 'bulwark-dist.js');
 const BENCH = path.join(ROOT, 'bench');
 export const VERDACCIO_BIN = path.join(BENCH, 'node_modules', 'verdaccio', 'bin', 'verdaccio');
 export const NPM11 = path.join(ROOT, 'node_modules', 'npm11', 'bin', 'npm-cli.js');
 const USER = 'bench';
 const PASSWORD = 'load-test-password-1234';
+
+/** Compiles src/ to dist/ (what an installed bulwark runs); startBulwark runs that. */
+export async function buildBulwark(): Promise<void> {
+  await mustRun('npm run build', NODE, [path.join(ROOT, 'scripts', 'build.ts')], { env: cleanEnv({}) });
+}
 
 /**
  * A fresh Bulwark on SQLite in `dataDir`: an administrator and a publish token made with the CLI first, then

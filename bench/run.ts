@@ -8,7 +8,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { runAll, scenarios, type LoadSettings, type Scenario } from './load.ts';
 import { NODE, ROOT, cleanup, rssMB, stop, tempDir, type Server } from './processes.ts';
-import { NPM11, coldInstall, ensureVerdaccio, startBulwark, startCeiling, startVerdaccio, verdaccioVersion, type Registry } from './registries.ts';
+import { NPM11, buildBulwark, coldInstall, ensureVerdaccio, startBulwark, startCeiling, startVerdaccio, verdaccioVersion, type Registry } from './registries.ts';
 import { appendRun, renderRun, type RegistryRun, type Report } from './report.ts';
 import { expressPackages, pkgName, publishAll, syntheticPackages, syntheticVersion, type PackageUploads } from './seed.ts';
 
@@ -128,6 +128,9 @@ async function main(): Promise<void> {
     await ensureVerdaccio();
   }
 
+  step('building Bulwark (dist/)');
+  await buildBulwark();
+
   step('building publish documents');
   const maxSize = Math.max(...opts.sizes, ...opts.verdaccioSizes);
   const t0 = performance.now();
@@ -179,7 +182,7 @@ async function main(): Promise<void> {
     );
   }
   notes.push(`The ceiling serves, from memory, the exact bytes Bulwark N=${maxBulwark.toLocaleString('en-US')} returned for \`${pkg}\` (both packuments) and its tarball, with only content-type and content-length headers.`);
-  notes.push('RSS is VmRSS from /proc/PID/status of the server process (MB = 10^6 bytes). In a checkout `bin/bulwark.js` runs src/ through Node\'s type stripping, which by itself adds roughly 10–20 MB over the compiled dist/.');
+  notes.push('RSS is VmRSS from /proc/PID/status of the server process (MB = 10^6 bytes). Bulwark runs compiled from dist/, as an installed package does.');
   if (verdaccio.length) {
     notes.push("Verdaccio's publish rate is bounded by its default (legacy) tokens: every authenticated request re-verifies the user's bcrypt password hash (bcryptjs, cost 10). The load tests and installs are anonymous reads, which this does not affect.");
   }
