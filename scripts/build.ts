@@ -10,4 +10,6 @@ const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 const r = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
 // tsc emits only JavaScript; the web UI's stylesheet is read from beside the compiled code.
 if (r.status === 0) cpSync(path.join(root, 'src/web/static'), path.join(root, 'dist/web/static'), { recursive: true });
+// The shipped list of popular names the typosquatting check protects is read from beside the compiled code too.
+if (r.status === 0) cpSync(path.join(root, 'src/names/lists'), path.join(root, 'dist/names/lists'), { recursive: true });
 process.exit(r.status ?? 1);
