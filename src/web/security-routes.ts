@@ -4,11 +4,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Settings } from '../config.ts';
 import { ClientError, badRequest, notFound } from '../errors.ts';
+import { allowName, listAllowed, listReservations } from '../names/admin.ts';
 import { NameGuard, setNameGuard } from '../names/guard.ts';
+import { nameProblem } from '../packages/names.ts';
 import { answerReport, listReports, submitReport } from '../names/security-reports.ts';
 import { securityTxt } from '../names/security-txt.ts';
 import type { Db } from '../store/db.ts';
 import type { WebUi } from './routes.ts';
+import { namesAdminPage } from './pages/names.ts';
 import { policyPage, reportFormPage, reportSentPage, reportsPage } from './pages/security.ts';
 
 type Form = Record<string, string | undefined>;
@@ -26,7 +29,53 @@ export function registerNameSafety(app: FastifyInstance, web: WebUi, deps: NameS
       .send(securityTxt({ contacts: deps.settings.securityContact, expires: deps.settings.securityExpires, languages: deps.settings.securityLanguages, policy: deps.settings.securityPolicy, publicUrl: deps.publicUrl(), now: deps.clock() })),
   );
   web.extend((scope) => registerSecurityPages(scope, web, deps));
+  web.extend((scope) => registerNamesAdmin(scope, web, deps, guard));
   return guard;
+}
+
+// /-/web/admin/names: administrators only; everyone else gets the 404 of a page that does not exist.
+function registerNamesAdmin(scope: FastifyInstance, web: WebUi, deps: NameSafetyDeps, guard: NameGuard): void {
+  const { db, clock } = deps;
+  async function admin(req: FastifyRequest, reply: FastifyReply) {
+    const session = await web.sessions.current(req);
+    if (!session) {
+      await reply.code(303).header('location', `/-/web/signin?next=${encodeURIComponent(req.url)}`).send();
+      return null;
+    }
+    if (session.user.is_admin !== 1) throw notFound();
+    return session;
+  }
+  async function render(req: FastifyRequest, reply: FastifyReply, name: string, opts: { check?: string; notice?: string | null; error?: string | null; status?: number }) {
+    let checked = null;
+    if (opts.check) {
+      const problem = nameProblem(opts.check);
+      if (problem) opts.error = problem;
+      else checked = { ...(await guard.verdict(db, opts.check)), reserved: (await guard.reservations(db)).matching(opts.check) };
+    }
+    const stored = await listReservations(db);
+    const reservations = [...deps.settings.reservedNames.map((r) => ({ ...r, source: 'setting' })), ...stored.map((r) => ({ ...r, source: 'bulwark names reserve' }))];
+    const csrf = await web.csrf.token(req, reply);
+    return web.send(reply, opts.status ?? 200, namesAdminPage({ viewer: { name }, csrf, checked, allowed: await listAllowed(db), reservations, notice: opts.notice ?? null, error: opts.error ?? null, now: clock() }));
+  }
+  scope.get<{ Querystring: { check?: string; done?: string } }>('/-/web/admin/names', async (req, reply) => {
+    const session = await admin(req, reply);
+    if (!session) return reply;
+    const check = String(req.query.check ?? '').trim().slice(0, 214);
+    return render(req, reply, session.user.name, { check, notice: req.query.done === 'allowed' ? 'The name was allowed; the decision is recorded.' : null });
+  });
+  scope.post('/-/web/admin/names/allow', async (req, reply) => {
+    const session = await admin(req, reply);
+    if (!session) return reply;
+    const form = (req.body ?? {}) as Form;
+    try {
+      await allowName(db, (form.name ?? '').trim(), session.user.id, form.reason ?? '', clock());
+    } catch (err) {
+      if (!(err instanceof ClientError)) throw err;
+      return render(req, reply, session.user.name, { status: err.status, error: err.message.replace(/^./, (c) => c.toUpperCase()) });
+    }
+    req.log.info({ action: 'name-allowed', subject: form.name }, 'admin action');
+    return reply.code(303).header('location', '/-/web/admin/names?done=allowed').send();
+  });
 }
 
 function registerSecurityPages(scope: FastifyInstance, web: WebUi, deps: NameSafetyDeps): void {

@@ -11,6 +11,7 @@ import { bulwark } from '../helpers/bulwark-process.ts';
 import { run, sandbox } from '../helpers/clients.ts';
 import { DB_KINDS, testDatabase, type TestDatabase } from '../helpers/db.ts';
 import { body, publishDoc } from '../helpers/packages.ts';
+import { WebClient, csrfIn } from '../helpers/web-client.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
 
 for (const kind of DB_KINDS) {
@@ -61,6 +62,31 @@ for (const kind of DB_KINDS) {
       const after = await bulwark(['names', 'check', 'expresss', '--json', ...storeArgs]);
       assert.equal(after.code, 0, after.stderr);
       assert.equal(JSON.parse(after.stdout).verdict, 'allow');
+    });
+
+    it('administrators allow a refused name on the web page (CSRF-checked, recorded with who and why); others get a 404', async () => {
+      const dave = await reg.user('dave');
+      const put = () => reg.request('PUT', '/lodahs', { token: dave.token, body: body(publishDoc({ name: 'lodahs', version: '1.0.0' })) });
+      const refused = await put();
+      assert.equal(refused.status, 403);
+      assert.match(refused.json().error, /too similar to the existing package "lodash"/);
+
+      const user = new WebClient(reg.url);
+      assert.equal((await user.signIn('dave', 'correct-horse-battery')).status, 303);
+      assert.equal((await user.get('/-/web/admin/names')).status, 404, 'not an administrator');
+      const admin = new WebClient(reg.url);
+      assert.equal((await admin.signIn('admin', 'correct-horse-battery')).status, 303);
+      const pageRes = await admin.get('/-/web/admin/names?check=lodahs');
+      assert.equal(pageRes.status, 200);
+      assert.match(pageRes.text, /edit-distance: looks like “lodash”/);
+      assert.equal((await admin.post('/-/web/admin/names/allow', { name: 'lodahs', reason: 'appeal' })).status, 403, 'no CSRF token');
+      assert.equal((await put()).status, 403, 'still refused');
+      const allowed = await admin.post('/-/web/admin/names/allow', { name: 'lodahs', reason: 'appeal granted: a lodash plugin', _csrf: csrfIn(pageRes.text) });
+      assert.equal(allowed.status, 303);
+      const event = await reg.store.db.selectFrom('events').select(['actor_id', 'data']).where('subject', '=', 'lodahs').where('kind', '=', 'name.allowed').executeTakeFirstOrThrow();
+      const adminRow = await reg.store.db.selectFrom('users').select('id').where('name', '=', 'admin').executeTakeFirstOrThrow();
+      assert.equal(Number(event.actor_id), Number(adminRow.id));
+      assert.equal((await put()).status, 201);
     });
 
     it('bulwark names check: 0 allow, 1 block, 2 error, with the same protected set as the server', async () => {
