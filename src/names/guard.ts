@@ -40,23 +40,37 @@ export class NameGuard {
   readonly #settings: GuardSettings;
   readonly #clock: () => number;
   #index: { names: ProtectedNames; builtAt: number } | null = null;
+  #rebuilding: Promise<void> | null = null;
 
   constructor(settings: GuardSettings, clock: () => number = Date.now) {
     this.#settings = settings;
     this.#clock = clock;
   }
 
-  /** The protected set, indexed (rebuilt when older than a few minutes). q may be a transaction. */
-  async index(q: Q): Promise<ProtectedNames> {
+  /**
+   * The protected set, indexed. q may be a transaction: it is used only to build the first index. Later rebuilds (every
+   * few minutes) run in the background on `root`, outside any publish transaction, while the previous index answers;
+   * on SQLite's single connection a rebuild inside the transaction would hold up every other query meanwhile.
+   */
+  async index(q: Q, root?: Kysely<Database>): Promise<ProtectedNames> {
+    const stale = this.#index !== null && this.#clock() - this.#index.builtAt >= REBUILD_MS;
+    if (this.#index === null || (stale && !root)) await this.#build(q);
+    else if (stale && root && !this.#rebuilding) {
+      this.#rebuilding = this.#build(root)
+        .catch(() => undefined)
+        .finally(() => (this.#rebuilding = null));
+    }
+    return this.#index!.names;
+  }
+
+  async #build(q: Q): Promise<void> {
     const now = this.#clock();
-    if (this.#index && now - this.#index.builtAt < REBUILD_MS) return this.#index.names;
     const operator = this.#settings.protectedNames;
     const own = await topDownloaded(q, this.#settings.typosquatTop, now);
     const names = new ProtectedNames([...operator.filter((n) => !/^@[^/]+$/.test(n)), ...own, ...shippedPopularNames()], {
       scopes: operator.filter((n) => /^@[^/]+$/.test(n)),
     });
     this.#index = { names, builtAt: now };
-    return names;
   }
 
   /** Forgets the index, so the next check sees new downloads or settings at once (tests, admin changes). */
@@ -73,12 +87,12 @@ export class NameGuard {
    * The verdict on a new name, as `bulwark names check` explains it: names that already exist in the registry or
    * that an administrator allowed are not typosquats of anything.
    */
-  async verdict(q: Q, name: string): Promise<Verdict> {
+  async verdict(q: Q, name: string, root?: Kysely<Database>): Promise<Verdict> {
     const nq = withNames(q as Kysely<Database>);
     const exists = await nq.selectFrom('packages').select('id').where('name', '=', name).executeTakeFirst();
     const allowed = await nq.selectFrom('name_allows').select('name').where('name', '=', name).executeTakeFirst();
     if (exists || allowed) return { name, verdict: 'allow', reasons: [] };
-    return (await this.index(q)).check(name);
+    return (await this.index(q, root)).check(name);
   }
 
   /**
@@ -86,14 +100,14 @@ export class NameGuard {
    * Runs inside the publish transaction that creates the package (trx), so every query goes through it.
    * @throws ClientError 403 with a message naming the package it resembles and how to appeal
    */
-  async checkNewPackage(trx: Transaction<Database>, principal: Principal, name: string): Promise<void> {
+  async checkNewPackage(root: Kysely<Database>, trx: Transaction<Database>, principal: Principal, name: string): Promise<void> {
     const reserved = (await this.reservations(trx)).matching(name);
     for (const r of reserved) {
       const member = await trx.selectFrom('org_members').select('user_id').where('org', '=', r.org).where('user_id', '=', principal.userId).executeTakeFirst();
       if (!member) throw forbidden(reservedMessage(name, r));
     }
     if (reserved.length) return;
-    const verdict = await this.verdict(trx, name);
+    const verdict = await this.verdict(trx, name, root);
     if (verdict.verdict === 'block') throw forbidden(blockMessage(verdict));
   }
 }
@@ -124,5 +138,5 @@ export function nameGuardFor(db: Kysely<Database>): NameGuard {
 
 /** The publish path's one call, made when a publish is about to create a new package. */
 export function checkNewPackageName(db: Kysely<Database>, trx: Transaction<Database>, principal: Principal, name: string): Promise<void> {
-  return nameGuardFor(db).checkNewPackage(trx, principal, name);
+  return nameGuardFor(db).checkNewPackage(db, trx, principal, name);
 }
