@@ -9,11 +9,12 @@
 //
 // Why not store/events.ts's Consumer: a batch must be integrated as a whole (one tree update, one checkpoint), and on
 // PostgreSQL event sequence numbers are handed out before commit, so a later number can become visible before an
-// earlier one; a cursor that moved past the gap would skip the late event for ever. The barrier below closes that gap.
+// earlier one; a cursor that moved past the gap would skip the late event for ever. eventHorizon() closes that gap.
 import { randomBytes } from 'node:crypto';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Logger } from 'pino';
 import type { Dialect } from '../store/db.ts';
+import { eventHorizon } from '../store/events.ts';
 import type { Database } from '../store/schema.ts';
 import { encodeRecord, recordsForEvent, sealedLeaf, userIdentity } from './leaf.ts';
 import { EMPTY_ROOT, foldRange, hashChildren, hashLeaf, rangeNodes, type Hash } from './merkle.ts';
@@ -45,6 +46,7 @@ async function insertNodes(trx: LogTrx, rows: LogNodesTable[]): Promise<void> {
 }
 
 export class Sequencer {
+  readonly #events: Kysely<Database>;
   readonly #db: LogDb;
   readonly #dialect: Dialect;
   readonly #key: LogKey;
@@ -52,6 +54,7 @@ export class Sequencer {
   readonly #batch: number;
 
   constructor(opts: SequencerOptions) {
+    this.#events = opts.db;
     this.#db = logDb(opts.db);
     this.#dialect = opts.dialect;
     this.#key = opts.key;
@@ -79,24 +82,6 @@ export class Sequencer {
     return signNote(formatCheckpoint({ origin: this.#key.origin, size, root }), [this.#key.signer]);
   }
 
-  /**
-   * The highest event sequence number below which no transaction can still commit an event. On PostgreSQL, taking
-   * the events table in EXCLUSIVE mode waits for every transaction that is inserting an event (they hold ROW
-   * EXCLUSIVE until they end) and is released at once; sequence numbers handed out after it are all higher.
-   */
-  async #barrier(): Promise<number> {
-    if (this.#dialect === 'postgres') {
-      return this.#db.transaction().execute(async (trx) => {
-        await sql`set local lock_timeout = '10s'`.execute(trx);
-        await sql`lock table events in exclusive mode`.execute(trx);
-        const row = await trx.selectFrom('events').select((eb) => eb.fn.max('seq').as('seq')).executeTakeFirst();
-        return Number(row?.seq ?? 0);
-      });
-    }
-    const row = await this.#db.selectFrom('events').select((eb) => eb.fn.max('seq').as('seq')).executeTakeFirst();
-    return Number(row?.seq ?? 0);
-  }
-
   /** Integrates everything pending, batch by batch. Returns what this call added (zero when another node holds the lock). */
   async runOnce(): Promise<RunResult> {
     await this.#ensureFirstCheckpoint();
@@ -110,7 +95,7 @@ export class Sequencer {
       const cursor = await this.#db.selectFrom('consumer_cursors').select('position').where('name', '=', LOG_CURSOR).executeTakeFirstOrThrow();
       const pending = await this.#db.selectFrom('events').select('seq').where('seq', '>', cursor.position).limit(1).executeTakeFirst();
       if (!pending) break;
-      const barrier = await this.#barrier();
+      const barrier = await eventHorizon(this.#events);
       const r = await this.#db.transaction().execute((trx) => this.#integrate(trx, barrier));
       if (!r) break;
       total.events += r.events;

@@ -1,7 +1,7 @@
 // The domain-event stream. Every state change records its event in the same transaction as the change; consumers
 // (transparency log, mail, feeds, cache invalidation) read the stream in order through durable cursors.
 import { randomUUID } from 'node:crypto';
-import type { Kysely, Transaction } from 'kysely';
+import { PostgresAdapter, sql, type Kysely, type Transaction } from 'kysely';
 import type { Database, EventRow } from './schema.ts';
 
 export const EventKind = {
@@ -72,6 +72,22 @@ export async function latestSeq(db: Kysely<Database>): Promise<number> {
   return Number(row?.seq ?? 0);
 }
 
+/**
+ * The highest sequence number below which no transaction can still commit an event. PostgreSQL hands out sequence
+ * numbers before commit, so a later number can become visible before an earlier one, and a cursor that moved past
+ * the gap would skip the late event for ever. Taking the events table in EXCLUSIVE mode waits for every transaction
+ * that is inserting an event (they hold ROW EXCLUSIVE until they end) and is released at once; numbers handed out
+ * after it are all higher. SQLite has one writer at a time, so there is no gap to close.
+ */
+export async function eventHorizon(db: Kysely<Database>): Promise<number> {
+  if (!(db.getExecutor().adapter instanceof PostgresAdapter)) return latestSeq(db);
+  return db.transaction().execute(async (trx) => {
+    await sql`set local lock_timeout = '10s'`.execute(trx);
+    await sql`lock table events in exclusive mode`.execute(trx);
+    return latestSeq(trx);
+  });
+}
+
 export async function eventsAfter(db: Kysely<Database>, seq: number, limit: number): Promise<EventRow[]> {
   return db.selectFrom('events').selectAll().where('seq', '>', seq).orderBy('seq').limit(limit).execute();
 }
@@ -119,12 +135,16 @@ export class Consumer {
   async runOnce(): Promise<number> {
     if (!(await this.#acquire())) return 0;
     const { name, batch, handle } = this.#opts;
+    // Nothing new: done without taking the horizon's lock. Otherwise read only up to the horizon (see eventHorizon).
+    const start = await this.#db.selectFrom('consumer_cursors').select('position').where('name', '=', name).executeTakeFirstOrThrow();
+    if ((await latestSeq(this.#db)) <= start.position) return 0;
+    const horizon = await eventHorizon(this.#db);
     let handled = 0;
     for (;;) {
       const done = await this.#db.transaction().execute(async (trx) => {
         const cursor = await trx.selectFrom('consumer_cursors').select(['position', 'lease_owner']).where('name', '=', name).executeTakeFirstOrThrow();
         if (cursor.lease_owner !== this.owner) return -1;
-        const events = await trx.selectFrom('events').selectAll().where('seq', '>', cursor.position).orderBy('seq').limit(batch).execute();
+        const events = await trx.selectFrom('events').selectAll().where('seq', '>', cursor.position).where('seq', '<=', horizon).orderBy('seq').limit(batch).execute();
         for (const event of events) await handle(event, trx);
         if (events.length) {
           // Conditional on still owning the lease: a node that lost it mid-batch rolls its work back.
