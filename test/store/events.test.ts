@@ -72,6 +72,35 @@ for (const kind of DB_KINDS) {
       }
     });
 
+    it('never skips an event whose transaction commits after a later-numbered one', async () => {
+      // With several writers (PostgreSQL), event 1 can still be uncommitted when event 2 is visible.
+      if (kind !== 'postgres') return;
+      const store = await testStore(kind);
+      try {
+        const seen: string[] = [];
+        const consumer = new Consumer(store.db, { name: 'gap', handle: async (e) => void seen.push(e.subject) });
+        let commitSlow!: () => void;
+        const slowGo = new Promise<void>((res) => (commitSlow = res));
+        let slowRecorded!: () => void;
+        const recorded = new Promise<void>((res) => (slowRecorded = res));
+        const slow = store.db.transaction().execute(async (trx) => {
+          await recordEvent(trx, { kind: EventKind.UserCreated, subject: 'early-number', actorId: null }, 1);
+          slowRecorded();
+          await slowGo;
+        });
+        await recorded;
+        await store.db.transaction().execute((trx) => recordEvent(trx, { kind: EventKind.UserCreated, subject: 'late-number', actorId: null }, 2));
+        const running = consumer.runOnce();
+        setTimeout(commitSlow, 300);
+        await slow;
+        await running;
+        await consumer.runOnce();
+        assert.deepEqual(seen, ['early-number', 'late-number']);
+      } finally {
+        await store.cleanup();
+      }
+    });
+
     it('lets another node take over an expired lease', async () => {
       const store = await testStore(kind);
       try {
