@@ -4,8 +4,9 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { execFile } from 'node:child_process';
-import { interact, ok, run, sandbox, type ClientName, type Sandbox } from '../helpers/clients.ts';
+import { execFile, spawn } from 'node:child_process';
+import { CLIENTS, interact, ok, run, sandbox, type ClientName, type Sandbox } from '../helpers/clients.ts';
+import { WebClient, csrfIn } from '../helpers/web-client.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
 
 async function makePackage(dir: string, manifest: Record<string, unknown>, main = "module.exports = 'hello from bulwark';\n") {
@@ -13,6 +14,34 @@ async function makePackage(dir: string, manifest: Record<string, unknown>, main 
   await writeFile(path.join(dir, 'package.json'), JSON.stringify({ main: 'index.js', license: 'MIT', ...manifest }, null, 2));
   await writeFile(path.join(dir, 'index.js'), main);
   await writeFile(path.join(dir, 'README.md'), `# ${String(manifest.name)}\n`);
+}
+
+/** Runs npm's browser flow: waits for the URL npm prints, lets `act` approve it, and returns npm's result. */
+async function viaBrowser(npm: ClientName, args: string[], printed: RegExp, sb: Sandbox, act: (url: string) => Promise<void>): Promise<{ code: number; stdout: string; stderr: string }> {
+  const c = CLIENTS[npm];
+  const child = spawn(c.cmd, [...c.pre, ...args], { cwd: sb.dir, env: sb.env });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d));
+  child.stderr.on('data', (d: Buffer) => (out += d));
+  const exit = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? 1)));
+  const deadline = Date.now() + 30_000;
+  let m: RegExpExecArray | null;
+  while (!(m = printed.exec(out))) {
+    if (Date.now() > deadline || child.exitCode !== null) {
+      child.kill();
+      throw new Error(`${npm} never printed ${printed}:\n${out}`);
+    }
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  await act(m[1]!);
+  return { code: await exit, stdout: out, stderr: out };
+}
+
+/** Approves a pending npm login on its page, as the signed-in browser user. */
+async function approve(browser: WebClient, pagePath: string): Promise<void> {
+  const page = await browser.get(pagePath);
+  assert.equal(page.status, 200, page.text.slice(0, 300));
+  assert.equal((await browser.post(`${pagePath}/approve`, { _csrf: csrfIn(page.text) })).status, 200);
 }
 
 for (const npm of ['npm11', 'npm10'] as const satisfies ClientName[]) {
@@ -101,11 +130,26 @@ for (const npm of ['npm11', 'npm10'] as const satisfies ClientName[]) {
       assert.equal(await check(), 'hello from bulwark via util');
     });
 
-    it('signs up and logs in with adduser/login, refuses publishing before email verification, and logs out', async () => {
+    it(`signs up and logs in with adduser/login (${npm === 'npm10' ? 'browser flow' : 'legacy prompts'}), refuses publishing before email verification, and logs out`, async () => {
       const user = await sandbox(r.url);
       try {
         const name = `${npm}-user`;
-        const signup = await interact(npm, ['adduser', '--auth-type=legacy'], [[/Username: $/, `${name}\n`], [/Password: $/, 'a-long-passphrase\n'], [/Email[^\n]*$/, `${name}@example.com\n`]], { cwd: user.dir, env: user.env });
+        // npm 10 reads the legacy prompts from a piped stdin with one readline interface per prompt, and on a loaded
+        // machine one typed line reaches several prompts (a client race, not the registry's). Its default browser
+        // flow (POST /-/v1/login) needs no typing, so npm 10 signs up and logs in that way, approved over HTTP; npm 11
+        // types the legacy prompts.
+        const browser = new WebClient(r.url);
+        const signup =
+          npm === 'npm10'
+            ? await viaBrowser(npm, ['adduser', '--browser=false'], /Create your account at:\s+(http\S+)/, user, async (url) => {
+                const landing = new URL(url);
+                const next = landing.pathname;
+                const form = await browser.get(`/-/web/signup?next=${encodeURIComponent(next)}`);
+                const created = await browser.post('/-/web/signup', { _csrf: csrfIn(form.text), username: name, email: `${name}@example.com`, password: 'a-long-passphrase', next });
+                assert.equal(created.location, next, 'sign-up returns to the approval page');
+                await approve(browser, next);
+              })
+            : await interact(npm, ['adduser', '--auth-type=legacy'], [[/Username: $/, `${name}\n`], [/Password: $/, 'a-long-passphrase\n'], [/Email[^\n]*$/, `${name}@example.com\n`]], { cwd: user.dir, env: user.env });
         assert.equal(signup.code, 0, signup.stderr);
         assert.equal((await ok(npm, ['whoami'], { cwd: user.dir, env: user.env })).stdout.trim(), name);
 
@@ -121,11 +165,16 @@ for (const npm of ['npm11', 'npm10'] as const satisfies ClientName[]) {
         assert.equal(tokens.length, 1);
         assert.ok(tokens[0]!.revoked_at, 'npm logout revoked the token on the server');
 
-        const login = await interact(npm, ['login', '--auth-type=legacy'], [[/Username: $/, `${name}\n`], [/Password: $/, 'a-long-passphrase\n']], { cwd: user.dir, env: user.env });
+        const login =
+          npm === 'npm10'
+            ? await viaBrowser(npm, ['login', '--browser=false'], /Login at:\s+(http\S+)/, user, (url) => approve(browser, new URL(url).pathname))
+            : await interact(npm, ['login', '--auth-type=legacy'], [[/Username: $/, `${name}\n`], [/Password: $/, 'a-long-passphrase\n']], { cwd: user.dir, env: user.env });
         assert.equal(login.code, 0, login.stderr);
         assert.equal((await ok(npm, ['whoami'], { cwd: user.dir, env: user.env })).stdout.trim(), name);
-        const wrong = await interact(npm, ['login', '--auth-type=legacy'], [[/Username: $/, `${name}\n`], [/Password: $/, 'not-the-passphrase\n']], { cwd: user.dir, env: user.env });
-        assert.notEqual(wrong.code, 0);
+        if (npm === 'npm11') {
+          const wrong = await interact(npm, ['login', '--auth-type=legacy'], [[/Username: $/, `${name}\n`], [/Password: $/, 'not-the-passphrase\n']], { cwd: user.dir, env: user.env });
+          assert.notEqual(wrong.code, 0);
+        }
       } finally {
         await rm(user.dir, { recursive: true, force: true });
       }
