@@ -5,6 +5,7 @@ import { DB_KINDS } from '../helpers/db.ts';
 import { body, publishDoc } from '../helpers/packages.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
 import { startSmtp, type Smtp } from '../helpers/smtp.ts';
+import { WebClient } from '../helpers/web-client.ts';
 
 const linkIn = (text: string) => /(http:\/\/\S+\/-\/web\/verify-email\?token=[\w-]+)/.exec(text)?.[1];
 
@@ -89,6 +90,25 @@ for (const kind of DB_KINDS) {
       const notice = await smtp.waitFor((m) => m.to.includes('jo@example.com') && /new access token/.test(m.subject) && /laptop/.test(m.text));
       assert.match(notice.text, /name: laptop/);
       assert.equal(smtp.mails.filter((m) => m.to.includes('jo@example.com') && /Verify/.test(m.subject)).length, 0, 'a verified account gets no verification email');
+    });
+
+    it('tells the account about a sign-in from a new browser or address, and not about a known one', async () => {
+      await r.user('sina');
+      const isNotice = (m: { to: string[]; subject: string }) => m.to.includes('sina@example.com') && /new sign-in from a new device/.test(m.subject);
+      const first = new WebClient(r.url);
+      assert.equal((await first.signIn('sina', 'correct-horse-battery')).status, 303);
+      const notice = await smtp.waitFor(isNotice);
+      assert.match(notice.text, /browser: Mozilla\/5\.0/);
+
+      const again = new WebClient(r.url);
+      assert.equal((await again.signIn('sina', 'correct-horse-battery')).status, 303, 'same browser and address');
+      const other = new WebClient(r.url);
+      other.userAgent = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:140.0) Gecko/20100101 Firefox/140.0';
+      assert.equal((await other.signIn('sina', 'correct-horse-battery')).status, 303, 'a new browser');
+      await smtp.waitFor((m) => isNotice(m) && /Firefox/.test(m.text));
+      // Let the notifier catch up with everything, then count: the known browser sent nothing.
+      await new Promise((res) => setTimeout(res, 1500));
+      assert.equal(smtp.mails.filter(isNotice).length, 2);
     });
   });
 }
