@@ -135,6 +135,10 @@ describe('package pages in a browser', () => {
     assert.equal(await page.locator('article.readme table').count(), 1, 'GitHub-flavoured tables render');
     await b.screenshot(page, 'package');
     t.diagnostic(`screenshots in ${b.screenshots}`);
+    // The package's transparency-log history is one click away.
+    await page.click('a[href="/-/web/package/left-pad-plus/history"]');
+    await page.waitForURL(/\/-\/web\/package\/left-pad-plus\/history$/);
+    assert.match(await page.textContent('main') ?? '', /1\.2\.0/);
 
     // The search and home pages list it too.
     await page.goto(`${base}/`);

@@ -1,6 +1,7 @@
 // The package page: README, install command, versions with publish times, dist-tags, maintainers. Built from the
 // same cached full packument npm clients read, so the page can never show a version the protocol does not.
 import semver from 'semver';
+import { packageHref } from './browse.ts';
 import { html, type Html } from '../html.ts';
 import { page, time, type Viewer } from '../layout.ts';
 import { renderReadme } from '../markdown.ts';
@@ -124,6 +125,10 @@ export function packagePage({ view: v, access, viewer, csrf, now }: PackagePageO
       <h3>Versions <span class="count">${String(v.versions.length)}</span></h3>
       <table class="list compact versions">${shown.map(versionRow)}</table>
       ${rest.length ? html`<details><summary>${String(rest.length)} older versions</summary><table class="list compact versions">${rest.map(versionRow)}</table></details>` : null}
+    </section>
+    <section>
+      <h3>Transparency log</h3>
+      <p><a href="${packageHref(v.name)}/history">History of every publish, tag and maintainer change, with proofs</a></p>
     </section>
     ${v.keywords.length ? html`<section><h3>Keywords</h3><p class="keywords">${v.keywords.map((k) => html`<a class="chip" href="/-/web/search?q=${encodeURIComponent(`keywords:${k}`)}">${k}</a>`)}</p></section>` : null}
   </aside>
