@@ -4,7 +4,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { cancelRecovery, completeRecovery, deleteUser, disableUser, enableUser, forcePasswordReset, listUsers, startRecovery, userDetail, type Actor, type UserQuery } from '../accounts/admin.ts';
 import { securityHistory } from '../accounts/security-history.ts';
-import { ClientError, badRequest, notFound } from '../errors.ts';
+import { ClientError, badRequest } from '../errors.ts';
 import type { Db } from '../store/db.ts';
 import { adminUserHref, userListPage, userPage } from './pages/admin.ts';
 import type { WebUi } from './routes.ts';
@@ -43,16 +43,7 @@ const ACTIONS: Record<string, (db: Db, name: string, actor: Actor, form: Form, n
 export function registerAdminRoutes(scope: FastifyInstance, web: WebUi): void {
   const { db, clock } = web.deps;
 
-  /** The signed-in administrator, or a redirect to sign in / a plain 404 for everyone else. */
-  async function admin(req: FastifyRequest, reply: FastifyReply): Promise<WebSession | null> {
-    const session = await web.sessions.current(req);
-    if (!session) {
-      await reply.code(303).header('location', `/-/web/signin?next=${encodeURIComponent(req.url)}`).send();
-      return null;
-    }
-    if (session.user.is_admin !== 1) throw notFound();
-    return session;
-  }
+  const admin = (req: FastifyRequest, reply: FastifyReply) => web.administrator(req, reply);
 
   async function renderUser(req: FastifyRequest, reply: FastifyReply, session: WebSession, name: string, opts: { status?: number; notice?: string | null; error?: string | null; before?: number | null }) {
     const detail = await userDetail(db, name, clock());

@@ -105,6 +105,20 @@ export class WebUi {
     return { session, viewer: session ? { name: session.user.name } : null, csrf: session ? await this.csrf.token(req, reply) : null };
   }
 
+  /**
+   * The signed-in administrator; otherwise null after redirecting to sign-in (nobody signed in), or the 404 of a page
+   * that does not exist (signed in, not an administrator), so administration pages do not advertise themselves.
+   */
+  async administrator(req: FastifyRequest, reply: FastifyReply): Promise<WebSession | null> {
+    const session = await this.sessions.current(req);
+    if (!session) {
+      await reply.code(303).header('location', `/-/web/signin?next=${encodeURIComponent(req.url)}`).send();
+      return null;
+    }
+    if (session.user.is_admin !== 1) throw notFound();
+    return session;
+  }
+
   send(reply: FastifyReply, status: number, body: Html): FastifyReply {
     return reply.code(status).type('text/html; charset=utf-8').send(body.value);
   }

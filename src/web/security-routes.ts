@@ -36,15 +36,7 @@ export function registerNameSafety(app: FastifyInstance, web: WebUi, deps: NameS
 // /-/web/admin/names: administrators only; everyone else gets the 404 of a page that does not exist.
 function registerNamesAdmin(scope: FastifyInstance, web: WebUi, deps: NameSafetyDeps, guard: NameGuard): void {
   const { db, clock } = deps;
-  async function admin(req: FastifyRequest, reply: FastifyReply) {
-    const session = await web.sessions.current(req);
-    if (!session) {
-      await reply.code(303).header('location', `/-/web/signin?next=${encodeURIComponent(req.url)}`).send();
-      return null;
-    }
-    if (session.user.is_admin !== 1) throw notFound();
-    return session;
-  }
+  const admin = (req: FastifyRequest, reply: FastifyReply) => web.administrator(req, reply);
   async function render(req: FastifyRequest, reply: FastifyReply, name: string, opts: { check?: string; notice?: string | null; error?: string | null; status?: number }) {
     let checked = null;
     if (opts.check) {
