@@ -369,7 +369,13 @@ export async function migrate(db: Kysely<unknown>, dialect: Dialect, schema?: st
     migrationLockTableName: 'bulwark_migrations_lock',
     ...(schema ? { migrationTableSchema: schema } : {}),
   });
-  const { error, results } = await migrator.migrateToLatest();
+  let { error, results } = await migrator.migrateToLatest();
+  // Kysely's migrator introspects every schema's tables; a schema that another tenant of the same PostgreSQL database
+  // drops during that scan fails it with invalid_schema_name (3F000). Nothing was applied then: try again.
+  for (let attempt = 1; attempt < 10 && (error as { code?: string } | undefined)?.code === '3F000'; attempt++) {
+    await new Promise((res) => setTimeout(res, 50 + Math.random() * 100));
+    ({ error, results } = await migrator.migrateToLatest());
+  }
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {
     throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${(error as Error | undefined)?.message ?? 'unknown error'}`, { cause: error });
