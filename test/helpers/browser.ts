@@ -49,3 +49,21 @@ export async function launchBrowser(): Promise<TestBrowser> {
 
 /** The registry's URL as a browser should use it: localhost, so cookies and same-site rules behave as for a real host name. */
 export const browserUrl = (registryUrl: string): string => registryUrl.replace('://127.0.0.1:', '://localhost:');
+
+/** Collects what Chromium reports on the page's console when the Content-Security-Policy blocks something. */
+export function cspViolations(page: Page): string[] {
+  const blocked: string[] = [];
+  page.on('console', (m) => {
+    if (/Content.Security.Policy|Refused to/i.test(m.text())) blocked.push(m.text());
+  });
+  return blocked;
+}
+
+/** Signs in through the sign-in form and waits for the account page it lands on. */
+export async function signInThroughForm(page: Page, base: string, username: string, password: string): Promise<void> {
+  await page.goto(`${base}/-/web/signin`);
+  await page.fill('input[name=username]', username);
+  await page.fill('input[name=password]', password);
+  await page.click('form.stack button[type=submit]');
+  await page.waitForURL(`${base}/-/web/account`);
+}

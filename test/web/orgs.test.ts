@@ -3,7 +3,7 @@
 // with screenshots.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { browserUrl, launchBrowser, type TestBrowser } from '../helpers/browser.ts';
+import { browserUrl, launchBrowser, signInThroughForm, type TestBrowser } from '../helpers/browser.ts';
 import { DB_KINDS } from '../helpers/db.ts';
 import { body, publishDoc } from '../helpers/packages.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
@@ -163,11 +163,7 @@ describe('organisation pages in a browser', () => {
     const olivia = await r.user('olivia');
     await r.user('dora');
     const { page } = await b.person();
-    await page.goto(`${base}/-/web/signin`);
-    await page.fill('input[name=username]', 'olivia');
-    await page.fill('input[name=password]', PASSWORD);
-    await page.click('form.stack button[type=submit]');
-    await page.waitForURL(`${base}/-/web/account`);
+    await signInThroughForm(page, base, 'olivia', PASSWORD);
     await page.click('nav.account a[href="/-/web/orgs"]');
     await page.waitForURL(`${base}/-/web/orgs`);
     await b.screenshot(page, 'orgs');

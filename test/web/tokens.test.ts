@@ -4,7 +4,7 @@
 // (no session, no CSRF token, someone else's token). Then the page in a real Chromium, with a screenshot.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { browserUrl, launchBrowser, type TestBrowser } from '../helpers/browser.ts';
+import { browserUrl, cspViolations, launchBrowser, signInThroughForm, type TestBrowser } from '../helpers/browser.ts';
 import { DB_KINDS } from '../helpers/db.ts';
 import { body, publishDoc } from '../helpers/packages.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
@@ -139,15 +139,8 @@ describe('access tokens in a browser', () => {
   it('goes from the account page to the tokens page, creates a read-only token and revokes it', async () => {
     const base = browserUrl(r.url);
     const { page } = await b.person();
-    const blocked: string[] = [];
-    page.on('console', (m) => {
-      if (/Content.Security.Policy|Refused to/i.test(m.text())) blocked.push(m.text());
-    });
-    await page.goto(`${base}/-/web/signin`);
-    await page.fill('input[name=username]', 'olga');
-    await page.fill('input[name=password]', PASSWORD);
-    await page.click('form.stack button[type=submit]');
-    await page.waitForURL(`${base}/-/web/account`);
+    const blocked = cspViolations(page);
+    await signInThroughForm(page, base, 'olga', PASSWORD);
     await page.click('#access-tokens a');
     await page.waitForURL(`${base}${TOKENS}`);
     await page.fill('#create-token input[name=name]', 'laptop install');

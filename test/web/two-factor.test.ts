@@ -4,7 +4,7 @@
 // CSRF tokens, and the limit on guessing. Then the enrolment page in a real Chromium, with a screenshot.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { browserUrl, launchBrowser, type TestBrowser } from '../helpers/browser.ts';
+import { browserUrl, cspViolations, launchBrowser, signInThroughForm, type TestBrowser } from '../helpers/browser.ts';
 import { DB_KINDS } from '../helpers/db.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
 import { startSmtp, type Smtp } from '../helpers/smtp.ts';
@@ -201,15 +201,8 @@ describe('two-factor enrolment in a browser', () => {
   it('shows the QR code (rendered, not blocked by the CSP), accepts the code and shows the recovery codes', async () => {
     const base = browserUrl(r.url);
     const { page } = await b.person();
-    const blocked: string[] = [];
-    page.on('console', (m) => {
-      if (/Content.Security.Policy|Refused to/i.test(m.text())) blocked.push(m.text());
-    });
-    await page.goto(`${base}/-/web/signin`);
-    await page.fill('input[name=username]', 'brenda');
-    await page.fill('input[name=password]', PASSWORD);
-    await page.click('form.stack button[type=submit]');
-    await page.waitForURL(`${base}/-/web/account`);
+    const blocked = cspViolations(page);
+    await signInThroughForm(page, base, 'brenda', PASSWORD);
     await page.click('#two-factor button[type=submit]');
     await page.waitForSelector('img.qr');
     const size = await page.$eval('img.qr', (img) => ({ w: (img as HTMLImageElement).naturalWidth, complete: (img as HTMLImageElement).complete }));
