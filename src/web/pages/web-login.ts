@@ -19,6 +19,19 @@ const codeField = (label: string): Html => html`<label>${label}
 
 export type WebLoginView = { viewer: NonNullable<Viewer>; csrf: string; pageId: string; info: ClientInfo; create: boolean; needsCode: boolean; error?: string | null };
 
+/** The Approve (with whatever the approval asks for) and Cancel forms of a pending npm request. */
+function decisionForms(action: string, csrf: string, approveFields: Html | null): Html {
+  return html`<form method="post" action="${action}/approve" class="stack">
+    ${csrfField(csrf)}
+    ${approveFields}
+    <button type="submit" class="primary">Approve</button>
+  </form>
+  <form method="post" action="${action}/cancel" class="stack">
+    ${csrfField(csrf)}
+    <button type="submit" class="secondary">Cancel</button>
+  </form>`;
+}
+
 /** Approve or cancel a web login, signed in as the account that will receive the token. */
 export function webLoginPage(v: WebLoginView): Html {
   const action = `/-/web/login/${v.pageId}`;
@@ -29,15 +42,7 @@ export function webLoginPage(v: WebLoginView): Html {
   <p>A command line asked to ${v.create ? 'add' : 'sign in to'} your account <strong>${v.viewer.name}</strong>. If you approve, npm there gets an access token that can publish as you.</p>
   ${fromWhere(v.info)}
   <p class="muted">Approve only if you just ran <code>npm ${v.create ? 'adduser' : 'login'}</code> yourself. If you did not, cancel: someone may be trying to get you to sign them in.</p>
-  <form method="post" action="${action}/approve" class="stack">
-    ${csrfField(v.csrf)}
-    ${v.needsCode ? html`<p class="muted">Your account uses two-factor authentication, and this browser signed in before it was turned on: enter a code to approve.</p>${codeField('Code from your authenticator app')}` : null}
-    <button type="submit" class="primary">Approve</button>
-  </form>
-  <form method="post" action="${action}/cancel" class="stack">
-    ${csrfField(v.csrf)}
-    <button type="submit" class="secondary">Cancel</button>
-  </form>
+  ${decisionForms(action, v.csrf, v.needsCode ? html`<p class="muted">Your account uses two-factor authentication, and this browser signed in before it was turned on: enter a code to approve.</p>${codeField('Code from your authenticator app')}` : null)}
 </section>`;
   return page({ title: 'Log in to npm', viewer: v.viewer, csrf: v.csrf, width: 'narrow', body });
 }
@@ -67,15 +72,7 @@ export function webOtpPage(v: WebOtpView): Html {
   ${alertBox('error', v.error)}
   <p>npm is making a change as <strong>${v.viewer.name}</strong>${v.info.what ? html` (${v.info.what})` : null} and needs your one-time password.</p>
   ${fromWhere(v.info)}
-  <form method="post" action="${action}/approve" class="stack">
-    ${csrfField(v.csrf)}
-    ${codeField('Code from your authenticator app, or a recovery code')}
-    <button type="submit" class="primary">Approve</button>
-  </form>
-  <form method="post" action="${action}/cancel" class="stack">
-    ${csrfField(v.csrf)}
-    <button type="submit" class="secondary">Cancel</button>
-  </form>
+  ${decisionForms(action, v.csrf, codeField('Code from your authenticator app, or a recovery code'))}
 </section>`;
   return page({ title: 'Approve with your second factor', viewer: v.viewer, csrf: v.csrf, width: 'narrow', body });
 }
