@@ -11,6 +11,7 @@ import { checkNewPackageName } from '../names/guard.ts';
 import type { Database } from '../store/schema.ts';
 import { EventKind, eventsAfter, latestSeq, recordEvent } from '../store/events.ts';
 import { LruCache, Representation } from './cache.ts';
+import { dependencyEdges } from './dependencies.ts';
 import { scopeOf, tagProblem, tarballFile } from './names.ts';
 import { abbreviatedPackument, fullPackument, type PackageData } from './packument.ts';
 import { checkTarballAgrees, parsePublish, storedManifest, type Access } from './publish.ts';
@@ -210,6 +211,8 @@ export class Packages {
           .insertInto('versions')
           .values({ package_id: pkg.id, version: req.version, manifest: JSON.stringify(manifest), integrity: req.integrity, shasum: req.shasum, blob, size: req.tarball.length, readme: info.readme, published_at: now, publisher_id: principal.userId, state: 'visible' })
           .execute();
+        const edges = dependencyEdges(manifest).map((d) => ({ package_id: pkg.id, version: req.version, ...d }));
+        if (edges.length) await trx.insertInto('dependency_edges').values(edges).execute();
         await upsertTag(trx, pkg.id, req.tag, req.version);
         // The first version is always "latest" too, whatever tag it was published under, so installs resolve.
         if (created && req.tag !== 'latest') await upsertTag(trx, pkg.id, 'latest', req.version);

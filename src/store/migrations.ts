@@ -1,5 +1,6 @@
 // Versioned schema migrations, applied in order on start. A migration, once released, is never edited: add a new one.
 import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
+import { dependencyEdges } from '../packages/dependencies.ts';
 import type { Dialect } from './db.ts';
 
 type Builder = (dialect: Dialect) => Migration;
@@ -346,6 +347,30 @@ const MIGRATIONS: Record<string, Builder> = {
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .addColumn('expires_at', 'bigint')
         .execute();
+    },
+  }),
+  // Package lifecycle (src/packages/lifecycle.ts): deprecation messages kept beside the immutable manifest, the moment
+  // a package lost its last version (its name is then held for its previous owners), and every dependency of every
+  // version, so unpublish can refuse a version that another package depends on without reading every manifest.
+  '0011-lifecycle': () => ({
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('versions').addColumn('deprecated', 'text').execute();
+      await db.schema.alterTable('packages').addColumn('unpublished_at', 'bigint').execute();
+      await db.schema
+        .createTable('dependency_edges')
+        .addColumn('package_id', 'bigint', (c) => c.notNull().references('packages.id').onDelete('cascade'))
+        .addColumn('version', 'text', (c) => c.notNull())
+        .addColumn('dependency', 'text', (c) => c.notNull())
+        .addColumn('range', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('dependency_edges_dependency').on('dependency_edges').column('dependency').execute();
+      await db.schema.createIndex('dependency_edges_package').on('dependency_edges').columns(['package_id', 'version']).execute();
+      const edges = db as unknown as Kysely<{ versions: { package_id: number; version: string; manifest: string }; dependency_edges: { package_id: number; version: string; dependency: string; range: string } }>;
+      const versions = await edges.selectFrom('versions').select(['package_id', 'version', 'manifest']).execute();
+      for (const v of versions) {
+        const rows = dependencyEdges(JSON.parse(v.manifest) as Record<string, unknown>).map((d) => ({ package_id: v.package_id, version: v.version, ...d }));
+        if (rows.length) await edges.insertInto('dependency_edges').values(rows).execute();
+      }
     },
   }),
 };

@@ -11,6 +11,7 @@ export type Database = {
   versions: VersionsTable;
   published_versions: PublishedVersionsTable;
   dist_tags: DistTagsTable;
+  dependency_edges: DependencyEdgesTable;
   events: EventsTable;
   consumer_cursors: ConsumerCursorsTable;
   downloads: DownloadsTable;
@@ -84,6 +85,8 @@ export type PackagesTable = {
   rev: number;
   created_at: number;
   modified_at: number;
+  /** when the package lost its last version by unpublish or removal; its name is held for its maintainers since. */
+  unpublished_at: Generated<number | null>;
 };
 
 export type MaintainersTable = {
@@ -105,8 +108,10 @@ export type VersionsTable = {
   readme: string;
   published_at: number;
   publisher_id: number;
-  /** 'visible' now; scanning adds 'pending' and 'quarantined'. */
+  /** 'visible', 'unpublished' (by a maintainer) or 'removed' (as malicious, by a moderator). */
   state: string;
+  /** npm deprecate's message; null when the version is not deprecated. */
+  deprecated: Generated<string | null>;
 };
 
 /** Every name@version ever published. Rows are never deleted, so a pair can never be published twice. */
@@ -115,6 +120,14 @@ export type PublishedVersionsTable = {
   version: string;
   integrity: string;
   published_at: number;
+};
+
+/** One installed dependency of one version (packages/dependencies.ts). */
+export type DependencyEdgesTable = {
+  package_id: number;
+  version: string;
+  dependency: string;
+  range: string;
 };
 
 export type DistTagsTable = {
