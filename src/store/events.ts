@@ -8,6 +8,7 @@ export const EventKind = {
   DistTagRemoved: 'package.dist-tag-removed',
   DistTagSet: 'package.dist-tag-set',
   MaintainerAdded: 'package.maintainer-added',
+  MaliciousRemoved: 'package.malicious-removed',
   MaintainerRemoved: 'package.maintainer-removed',
   NameAllowed: 'name.allowed',
   NameReservationRemoved: 'name.reservation-removed',
@@ -19,6 +20,8 @@ export const EventKind = {
   OrgMemberRoleChanged: 'org.member-role-changed',
   PackageAccessChanged: 'package.access-changed',
   PackageCreated: 'package.created',
+  PackageTransferred: 'package.transferred',
+  PackageUnpublished: 'package.unpublished',
   RecoveryCodeUsed: 'user.recovery-code-used',
   RecoveryCodesRegenerated: 'user.recovery-codes-regenerated',
   SecurityReportAnswered: 'security.report-answered',
@@ -52,7 +55,11 @@ export const EventKind = {
   UserPasswordChanged: 'user.password-changed',
   UserPasswordResetRequested: 'user.password-reset-requested',
   UserVerificationRequested: 'user.verification-requested',
+  VersionDeprecated: 'package.version-deprecated',
   VersionPublished: 'package.version-published',
+  VersionQuarantined: 'package.version-quarantined',
+  VersionReleased: 'package.version-released',
+  VersionUnpublished: 'package.version-unpublished',
   VersionsSigned: 'package.versions-signed',
 } as const;
 export type EventKindValue = (typeof EventKind)[keyof typeof EventKind];
