@@ -10,6 +10,8 @@ export const EventKind = {
   MaintainerAdded: 'package.maintainer-added',
   MaliciousRemoved: 'package.malicious-removed',
   MaintainerRemoved: 'package.maintainer-removed',
+  /** a moderator acted on a moderation-queue item; subject 'moderation-item:ID'. */
+  ModerationAction: 'moderation.action',
   NameAllowed: 'name.allowed',
   NameReservationRemoved: 'name.reservation-removed',
   NameReserved: 'name.reserved',
@@ -24,6 +26,10 @@ export const EventKind = {
   PackageUnpublished: 'package.unpublished',
   RecoveryCodeUsed: 'user.recovery-code-used',
   RecoveryCodesRegenerated: 'user.recovery-codes-regenerated',
+  /** a user reported a package; subject is the reporter's name (the receipt is emailed to them). */
+  ReportReceived: 'report.received',
+  /** a moderator resolved the item a report is on; subject is the reporter's name (the outcome is emailed). */
+  ReportResolved: 'report.resolved',
   SecurityReportAnswered: 'security.report-answered',
   SecurityReportReceived: 'security.report-received',
   SessionCreated: 'session.created',

@@ -373,6 +373,48 @@ const MIGRATIONS: Record<string, Builder> = {
       }
     },
   }),
+  // Reports and the moderation queue (src/safety/moderation-tables.ts): one queue of items (users' reports, scanner
+  // findings, security-form reports) ordered by risk, and the reports attached to them, one per reporter and
+  // name@version (the unique index is the de-duplication).
+  '0013-reports': (dialect) => ({
+    async up(db: Kysely<unknown>) {
+      const id = (t: string) =>
+        dialect === 'sqlite'
+          ? db.schema.createTable(t).addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+          : db.schema.createTable(t).addColumn('id', 'bigserial', (c) => c.primaryKey());
+      await id('moderation_items')
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('package', 'text')
+        .addColumn('version', 'text')
+        .addColumn('risk', 'integer', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('resolution', 'text')
+        .addColumn('summary', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('evidence', 'text', (c) => c.notNull().defaultTo('{}'))
+        .addColumn('publisher_id', 'bigint')
+        .addColumn('ref_id', 'bigint')
+        .addColumn('open_key', 'text', (c) => c.unique())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addColumn('resolved_by', 'bigint')
+        .addColumn('resolved_at', 'bigint')
+        .execute();
+      await db.schema.createIndex('moderation_items_queue').on('moderation_items').columns(['status', 'risk']).execute();
+      await db.schema.createIndex('moderation_items_ref').on('moderation_items').columns(['source', 'ref_id']).unique().execute();
+      await db.schema.createIndex('moderation_items_package').on('moderation_items').column('package').execute();
+      await id('reports')
+        .addColumn('item_id', 'bigint', (c) => c.notNull().references('moderation_items.id').onDelete('cascade'))
+        .addColumn('reporter_id', 'bigint', (c) => c.notNull().references('users.id'))
+        .addColumn('package', 'text', (c) => c.notNull())
+        .addColumn('version_key', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('details', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('reports_once').on('reports').columns(['reporter_id', 'package', 'version_key']).unique().execute();
+      await db.schema.createIndex('reports_item').on('reports').column('item_id').execute();
+    },
+  }),
 };
 
 class CodeMigrations implements MigrationProvider {
