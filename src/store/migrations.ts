@@ -373,6 +373,27 @@ const MIGRATIONS: Record<string, Builder> = {
       }
     },
   }),
+  // OSV advisories for packages removed as malicious (src/safety/advisories.ts): one record per package, and the last
+  // number given out per year, whose row lock keeps two removals from taking the same id.
+  '0012-advisories': () => ({
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('advisories')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('package_name', 'text', (c) => c.notNull().unique())
+        .addColumn('record', 'text', (c) => c.notNull())
+        .addColumn('removals', 'text', (c) => c.notNull())
+        .addColumn('published_at', 'bigint', (c) => c.notNull())
+        .addColumn('modified_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('advisories_modified').on('advisories').column('modified_at').execute();
+      await db.schema
+        .createTable('advisory_counters')
+        .addColumn('year', 'integer', (c) => c.primaryKey())
+        .addColumn('last', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+  }),
   // Reports and the moderation queue (src/safety/moderation-tables.ts): one queue of items (users' reports, scanner
   // findings, security-form reports) ordered by risk, and the reports attached to them, one per reporter and
   // name@version (the unique index is the de-duplication).
