@@ -1,0 +1,493 @@
+// Reads one file's JavaScript (or shell) and reports what it does that malware does: where it reaches for
+// credentials, where it sends data, what it runs, and whether it hides any of that behind encoding or obfuscation.
+// Pure: text in, findings and capability facts out. Nothing in the scanned package is ever executed; encoded
+// strings are decoded by this code and the result is analysed as text, to a bounded depth.
+import { parse, type Node, type Options } from 'acorn';
+import { full } from 'acorn-walk';
+import { CLOUD_METADATA, CREDENTIAL_PATTERNS, EXEC_MODULES, EXFIL_ENDPOINTS, NETWORK_MODULES, RAW_IP_URL, SHELL_DANGER, stripNode } from './patterns.ts';
+
+export type RawFinding = { rule: string; line: number | null; evidence: string; weight: number };
+
+/** What a file can do, for the package-level rules and the comparison with the previous version. */
+export type FileFacts = {
+  modules: Set<string>;
+  exec: boolean;
+  network: boolean;
+  credentials: Set<string>;
+  envDump: boolean;
+  exfil: Set<string>;
+  obfuscated: boolean;
+  npmPublish: boolean;
+  npmToken: boolean;
+  relativeRequires: string[];
+};
+
+export type AnalyzeOptions = { depth: number; decodedFrom?: string; budget: { decodedBytes: number } };
+
+export const MAX_DECODE_DEPTH = 3;
+const MAX_DECODED_BYTES = 2 * 1024 * 1024;
+const MAX_STRINGS = 50_000;
+const DECODERS = /\b(atob|fromCharCode|decodeURIComponent|unescape)\b|Buffer\.from\([^)]*,\s*['"`](base64|hex|base64url)['"`]/;
+
+export const emptyFacts = (): FileFacts => ({ modules: new Set(), exec: false, network: false, credentials: new Set(), envDump: false, exfil: new Set(), obfuscated: false, npmPublish: false, npmToken: false, relativeRequires: [] });
+
+const clip = (s: string, n = 160) => (s.length > n ? s.slice(0, n) + '…' : s).replace(/\s+/g, ' ');
+
+/** Shannon entropy in bits per character. */
+export function entropy(s: string): number {
+  const counts = new Map<string, number>();
+  for (const ch of s) counts.set(ch, (counts.get(ch) ?? 0) + 1);
+  let h = 0;
+  for (const c of counts.values()) {
+    const p = c / s.length;
+    h -= p * Math.log2(p);
+  }
+  return h;
+}
+
+const printableRatio = (s: string) => {
+  let ok = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if ((c >= 32 && c < 127) || c === 9 || c === 10 || c === 13) ok++;
+  }
+  return s.length ? ok / s.length : 0;
+};
+
+/** Decodes a base64 or hex literal when the result is readable text; binary payloads (images, fonts, wasm) are not. */
+export function tryDecode(s: string): { how: 'base64' | 'hex'; text: string } | null {
+  if (s.length < 24) return null;
+  let how: 'base64' | 'hex' | null = null;
+  if (/^(?:[0-9a-fA-F]{2}){12,}$/.test(s)) how = 'hex';
+  else if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(s) && /[A-Z]/.test(s) && /[a-z]/.test(s) && /\d|[+/=]/.test(s)) how = 'base64';
+  if (!how) return null;
+  const text = Buffer.from(s, how === 'hex' ? 'hex' : 'base64').toString('latin1');
+  if (text.length < 16 || printableRatio(text) < 0.95) return null;
+  // Readable words or code, not a coincidentally printable hash.
+  if (!/[a-z]{3,}/i.test(text) || !/[\s(.=:/]/.test(text)) return null;
+  return { how, text };
+}
+
+function parseJs(text: string): Node | null {
+  const base: Options = { ecmaVersion: 'latest', locations: true, allowHashBang: true, allowAwaitOutsideFunction: true, allowImportExportEverywhere: true, allowReserved: true };
+  try {
+    return parse(text, { ...base, sourceType: 'module' });
+  } catch {
+    try {
+      return parse(text, { ...base, sourceType: 'script', allowReturnOutsideFunction: true });
+    } catch {
+      return null;
+    }
+  }
+}
+
+type AnyNode = Node & Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const memberName = (n: AnyNode): string | null => {
+  if (n.type === 'Identifier') return n.name;
+  if (n.type === 'MemberExpression') {
+    const obj = memberName(n.object);
+    const prop = n.computed ? (n.property.type === 'Literal' ? String(n.property.value) : null) : n.property.name;
+    return obj && prop ? `${obj}.${prop}` : prop ? `?.${prop}` : null;
+  }
+  return null;
+};
+
+type Folded = { value: string; decoded: string | null };
+
+/** What the analysis of one piece of JavaScript collects before rules weigh it. */
+type Collected = {
+  strings: Array<{ value: string; line: number | null; decoded: string | null }>;
+  modules: Set<string>;
+  execCalls: Array<{ line: number | null; command: string | null }>;
+  evalCalls: Array<{ line: number | null; kind: string; literal: boolean; decoded: boolean }>;
+  envDump: Array<{ line: number | null; strong: boolean }>;
+  recon: Set<string>;
+  dnsDynamic: number | null;
+  rawSocket: number | null;
+  detached: number | null;
+  fetchCall: boolean;
+  hexIds: Set<string>;
+  packer: number | null;
+  envNpmToken: boolean;
+};
+
+const newCollected = (): Collected => ({ strings: [], modules: new Set(), execCalls: [], evalCalls: [], envDump: [], recon: new Set(), dnsDynamic: null, rawSocket: null, detached: null, fetchCall: false, hexIds: new Set(), packer: null, envNpmToken: false });
+
+function collectAst(ast: Node): Collected {
+  const c = newCollected();
+  const vars = new Map<string, AnyNode>();
+  full(ast, (n: AnyNode) => {
+    if (n.type === 'VariableDeclarator' && n.id.type === 'Identifier' && n.init) vars.set(n.id.name, n.init);
+  });
+  const memo = new WeakMap<AnyNode, Folded | null>();
+  const fold = (n: AnyNode | null | undefined, depth = 0): Folded | null => {
+    if (!n || depth > 6) return null;
+    if (memo.has(n)) return memo.get(n)!;
+    memo.set(n, null);
+    let r: Folded | null = null;
+    switch (n.type) {
+      case 'Literal':
+        if (typeof n.value === 'string') r = { value: n.value, decoded: null };
+        break;
+      case 'TemplateLiteral':
+        if (n.expressions.length === 0) r = { value: n.quasis.map((q: AnyNode) => q.value.cooked ?? '').join(''), decoded: null };
+        break;
+      case 'Identifier': {
+        const init = vars.get(n.name);
+        if (init && init !== n) r = fold(init, depth + 1);
+        break;
+      }
+      case 'BinaryExpression':
+        if (n.operator === '+') {
+          const a = fold(n.left, depth + 1);
+          const b = fold(n.right, depth + 1);
+          if (a && b) r = { value: a.value + b.value, decoded: a.decoded ?? b.decoded };
+        }
+        break;
+      case 'ArrayExpression':
+        break;
+      case 'CallExpression': {
+        const name = memberName(n.callee) ?? '';
+        const args: AnyNode[] = n.arguments;
+        if (/(^|\.)toString$/.test(name) && n.callee.type === 'MemberExpression') r = fold(n.callee.object, depth + 1);
+        else if (/^(Buffer\.from|\?\.from)$/.test(name) && args.length >= 2) {
+          const enc = fold(args[1], depth + 1)?.value;
+          const data = fold(args[0], depth + 1);
+          if (data && (enc === 'base64' || enc === 'hex' || enc === 'base64url')) r = { value: Buffer.from(data.value, enc).toString('latin1'), decoded: enc };
+        } else if (name === 'atob' && args[0]) {
+          const data = fold(args[0], depth + 1);
+          if (data) r = { value: Buffer.from(data.value, 'base64').toString('latin1'), decoded: 'base64' };
+        } else if (/fromCharCode$/.test(name)) {
+          const list = args.length === 1 && args[0]!.type === 'SpreadElement' ? (args[0]!.argument.type === 'ArrayExpression' ? args[0]!.argument.elements : null) : args;
+          if (list && list.length > 0 && list.every((a: AnyNode) => a && a.type === 'Literal' && typeof a.value === 'number')) r = { value: String.fromCharCode(...list.map((a: AnyNode) => a.value as number)), decoded: 'char codes' };
+        } else if (/^(decodeURIComponent|unescape)$/.test(name) && args[0]) {
+          const data = fold(args[0], depth + 1);
+          if (data) {
+            try {
+              r = { value: decodeURIComponent(data.value), decoded: 'percent-encoding' };
+            } catch {
+              r = null;
+            }
+          }
+        } else if (/\.join$/.test(name) && n.callee.type === 'MemberExpression') {
+          const sep = args[0] ? fold(args[0], depth + 1)?.value : ',';
+          const obj: AnyNode = n.callee.object;
+          if (sep !== undefined && obj.type === 'ArrayExpression' && obj.elements.length <= 4096) {
+            const parts = obj.elements.map((e: AnyNode) => fold(e, depth + 1));
+            if (parts.every(Boolean)) r = { value: parts.map((p: Folded | null) => p!.value).join(sep), decoded: parts.find((p: Folded | null) => p!.decoded)?.decoded ?? null };
+          } else if (sep === '' && obj.type === 'CallExpression' && /\.reverse$/.test(memberName(obj.callee) ?? '')) {
+            // "…".split("").reverse().join("")
+            const inner = obj.callee.object as AnyNode;
+            if (inner.type === 'CallExpression' && /\.split$/.test(memberName(inner.callee) ?? '')) {
+              const s = fold(inner.callee.object, depth + 1);
+              if (s) r = { value: [...s.value].reverse().join(''), decoded: 'reversed string' };
+            }
+          }
+        }
+        break;
+      }
+    }
+    memo.set(n, r);
+    return r;
+  };
+  const lineOf = (n: AnyNode) => (n.loc ? n.loc.start.line : null);
+  const hasDecoder = (n: AnyNode | undefined): boolean => {
+    if (!n) return false;
+    let found = false;
+    full(n, (x: AnyNode) => {
+      if (found) return;
+      if (x.type === 'CallExpression') {
+        const name = memberName(x.callee) ?? '';
+        if (/(^|\.)(atob|fromCharCode|decodeURIComponent|unescape)$/.test(name)) found = true;
+        else if (/from$/.test(name) && x.arguments.length >= 2) {
+          const enc = fold(x.arguments[1])?.value;
+          if (enc === 'base64' || enc === 'hex' || enc === 'base64url') found = true;
+        }
+      }
+      if (x.type === 'Identifier' && x !== n) {
+        const init = vars.get(x.name);
+        if (init && init.type === 'CallExpression' && DECODERS.test(memberName(init.callee) ?? '')) found = true;
+      }
+      const f = x.type === 'Identifier' ? fold(x) : null;
+      if (f?.decoded) found = true;
+    });
+    return found;
+  };
+  const seen = new Set<string>();
+  const addString = (value: string, line: number | null, decoded: string | null) => {
+    if (value.length < 4 || c.strings.length >= MAX_STRINGS) return;
+    const key = `${decoded ?? ''}\0${value}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    c.strings.push({ value, line, decoded });
+  };
+  const recon = /^(os\.hostname|os\.userInfo|os\.networkInterfaces|dns\.getServers|os\.homedir|os\.platform|os\.type|os\.release|os\.arch|process\.cwd|os\.cpus|os\.totalmem)$/;
+  full(ast, (n: AnyNode) => {
+    switch (n.type) {
+      case 'Identifier':
+        if (/^_0x[0-9a-f]{4,}$/.test(n.name)) c.hexIds.add(n.name);
+        break;
+      case 'Literal':
+        if (typeof n.value === 'string') addString(n.value, lineOf(n), null);
+        break;
+      case 'TemplateLiteral':
+        for (const q of n.quasis) if (q.value.cooked) addString(q.value.cooked, lineOf(n), null);
+        break;
+      case 'BinaryExpression': {
+        const f = n.operator === '+' ? fold(n) : null;
+        if (f) addString(f.value, lineOf(n), f.decoded);
+        break;
+      }
+      case 'ImportDeclaration':
+      case 'ExportAllDeclaration':
+      case 'ExportNamedDeclaration':
+        if (n.source && typeof n.source.value === 'string') c.modules.add(n.source.value);
+        break;
+      case 'ImportExpression': {
+        const f = fold(n.source);
+        if (f) c.modules.add(f.value);
+        break;
+      }
+      case 'NewExpression':
+      case 'CallExpression': {
+        const name = memberName(n.callee) ?? '';
+        const args: AnyNode[] = n.arguments;
+        const f = n.type === 'CallExpression' ? fold(n) : null;
+        if (f?.decoded) addString(f.value, lineOf(n), f.decoded);
+        if (name === 'require' && args[0]) {
+          const m = fold(args[0]);
+          if (m) c.modules.add(m.value);
+        }
+        if (name === 'eval' || name === 'Function' || /^(vm|\?)\.(runInThisContext|runInNewContext|runInContext|compileFunction)$/.test(name) || /(^|\.)Script$/.test(name) && n.type === 'NewExpression') {
+          const last = name === 'Function' ? args[args.length - 1] : args[0];
+          const literal = !last || last.type === 'Literal' || (last.type === 'TemplateLiteral' && last.expressions.length === 0);
+          const folded = last ? fold(last) : null;
+          if (folded?.decoded || (last && !literal && hasDecoder(last))) c.evalCalls.push({ line: lineOf(n), kind: name, literal, decoded: true });
+          else if (folded && !literal) {
+            // A computed but constant string: what it evaluates is visible, so it is analysed like any literal.
+            addString(folded.value, lineOf(n), null);
+            c.evalCalls.push({ line: lineOf(n), kind: name, literal: true, decoded: false });
+          }
+          else c.evalCalls.push({ line: lineOf(n), kind: name, literal, decoded: false });
+          if (name === 'eval' && last?.type === 'FunctionExpression' && last.params.length >= 5 && last.params.slice(0, 4).map((p: AnyNode) => p.name).join('') === 'pack') c.packer = lineOf(n);
+        }
+        if (/(^|\.)(exec|execSync|spawn|spawnSync|execFile|execFileSync|fork|execa|execaSync|execaCommand|execaCommandSync)$/.test(name) && (/^(child_process|cp|childProcess|\?)\./.test(name) || !name.includes('.'))) {
+          let command = args[0] ? fold(args[0])?.value ?? null : null;
+          if (command !== null && args[1]?.type === 'ArrayExpression') {
+            const rest = args[1].elements.map((e: AnyNode) => fold(e)?.value ?? '…');
+            command = [command, ...rest].join(' ');
+          }
+          c.execCalls.push({ line: lineOf(n), command });
+          if (command) addString(command, lineOf(n), null);
+          const opts = args.find((a: AnyNode) => a.type === 'ObjectExpression');
+          if (opts?.properties.some((p: AnyNode) => p.key?.name === 'detached' && p.value?.value === true)) c.detached = lineOf(n);
+        }
+        if (name === 'JSON.stringify' && args[0] && memberName(args[0]) === 'process.env') c.envDump.push({ line: lineOf(n), strong: true });
+        if (/^Object\.(keys|entries|values)$/.test(name) && args[0] && memberName(args[0]) === 'process.env') c.envDump.push({ line: lineOf(n), strong: false });
+        if (recon.test(name) || /\.(hostname|userInfo|networkInterfaces|getServers)$/.test(name)) c.recon.add(name.replace(/^\?\./, ''));
+        if (/(^|\.)(resolve|resolve4|resolveTxt|lookup|resolveAny)$/.test(name) && /^(dns|\?)\./.test(name) && args[0] && !fold(args[0]) && args[0].type !== 'Identifier') c.dnsDynamic = lineOf(n);
+        if (/(^|\.)(connect|createConnection|Socket)$/.test(name) && /^(net|tls|\?)\./.test(name)) {
+          const host = args.map((a: AnyNode) => fold(a)?.value).find((v: string | undefined) => v && /^\d{1,3}(\.\d{1,3}){3}$/.test(v));
+          if (host && !/^(127\.|10\.|192\.168\.|0\.)/.test(host)) c.rawSocket = lineOf(n);
+        }
+        if (name === 'fetch' || name === 'XMLHttpRequest' || name === 'WebSocket') c.fetchCall = true;
+        break;
+      }
+      case 'MemberExpression': {
+        const name = memberName(n);
+        if (name && /^process\.env\.(NPM_TOKEN|NPM_AUTH_TOKEN|NODE_AUTH_TOKEN|NPM_CONFIG__AUTHTOKEN)$/i.test(name)) c.envNpmToken = true;
+        break;
+      }
+    }
+  });
+  return c;
+}
+
+const QUOTED = /(["'`])((?:\\.|(?!\1)[^\\\n]){4,2000})\1/g;
+
+/** For files the parser rejects (TypeScript, JSX, broken code): strings and calls found by pattern instead. */
+function collectLoose(text: string): Collected {
+  const c = newCollected();
+  const stripped = text.length > 4_000_000 ? text.slice(0, 4_000_000) : text;
+  let lineStarts: number[] | null = null;
+  const lineAt = (idx: number) => {
+    if (!lineStarts) {
+      lineStarts = [0];
+      for (let i = 0; i < stripped.length; i++) if (stripped.charCodeAt(i) === 10) lineStarts.push(i + 1);
+    }
+    let lo = 0;
+    let hi = lineStarts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (lineStarts[mid]! <= idx) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo + 1;
+  };
+  for (const m of stripped.matchAll(QUOTED)) {
+    if (c.strings.length >= MAX_STRINGS) break;
+    let v = m[2]!;
+    try {
+      v = v.replace(/\\x([0-9a-fA-F]{2})|\\u([0-9a-fA-F]{4})/g, (_, h, u) => String.fromCharCode(parseInt(h ?? u, 16)));
+    } catch {
+      /* keep raw */
+    }
+    c.strings.push({ value: v, line: lineAt(m.index!), decoded: null });
+  }
+  for (const m of stripped.matchAll(/\brequire\(\s*['"]([^'"]+)['"]\s*\)|\bfrom\s+['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]/g)) c.modules.add(m[1] ?? m[2] ?? m[3]!);
+  for (const m of stripped.matchAll(/\b(eval|new\s+Function)\s*\(\s*([^)]{0,200})/g)) {
+    const arg = m[2]!;
+    const literal = /^\s*(['"`])[^'"`]*\1\s*$/.test(arg);
+    c.evalCalls.push({ line: lineAt(m.index!), kind: m[1]!.replace(/\s+/g, ' '), literal, decoded: DECODERS.test(arg) });
+  }
+  for (const m of stripped.matchAll(/\b(?:exec|execSync|spawn|spawnSync|execFile|execFileSync)\s*\(\s*(['"`])([^'"`]*)\1/g)) c.execCalls.push({ line: lineAt(m.index!), command: m[2]! });
+  for (const m of stripped.matchAll(/_0x[0-9a-f]{4,}\b/g)) {
+    c.hexIds.add(m[0]);
+    if (c.hexIds.size > 200) break;
+  }
+  const env = /JSON\.stringify\(\s*process\.env\s*\)/.exec(stripped);
+  if (env) c.envDump.push({ line: lineAt(env.index), strong: true });
+  if (/process\.env\.(NPM_TOKEN|NODE_AUTH_TOKEN)\b/.test(stripped)) c.envNpmToken = true;
+  if (/\bfetch\s*\(/.test(stripped)) c.fetchCall = true;
+  const packer = /eval\s*\(\s*function\s*\(\s*p\s*,\s*a\s*,\s*c\s*,\s*k\s*,\s*e\s*,/.exec(stripped);
+  if (packer) c.packer = lineAt(packer.index);
+  return c;
+}
+
+export type FileAnalysis = { findings: RawFinding[]; facts: FileFacts; parsed: boolean };
+
+/**
+ * Analyses JavaScript source. `depth` counts decoding levels: a payload decoded from a string is analysed again with
+ * depth + 1, up to MAX_DECODE_DEPTH, and within a shared byte budget so nested encodings cannot multiply the work.
+ */
+export function analyzeJs(text: string, opts: AnalyzeOptions): FileAnalysis {
+  const ast = parseJs(text);
+  const c = ast ? collectAst(ast) : collectLoose(text);
+  const findings: RawFinding[] = [];
+  const facts = emptyFacts();
+  const add = (rule: string, line: number | null, evidence: string, weight: number) => findings.push({ rule, line, evidence: opts.decodedFrom ? `[decoded ${opts.decodedFrom}] ${clip(evidence)}` : clip(evidence), weight });
+  for (const m of c.modules) {
+    const bare = stripNode(m);
+    facts.modules.add(bare);
+    if (EXEC_MODULES.has(bare)) facts.exec = true;
+    if (NETWORK_MODULES.has(bare)) facts.network = true;
+    if (m.startsWith('./') || m.startsWith('../')) facts.relativeRequires.push(m);
+  }
+  if (c.fetchCall) facts.network = true;
+  if (c.execCalls.length && !facts.modules.has('child_process') && !facts.modules.has('execa') && !facts.modules.has('cross-spawn')) {
+    // exec() of some other library (a regex, a database) is not a process.
+    c.execCalls = c.execCalls.filter((e) => e.command !== null && /\b(sh|bash|cmd|powershell|curl|wget|node|npm|python)\b/.test(e.command));
+  }
+  if (c.execCalls.length) facts.exec = true;
+  if (c.envNpmToken) facts.npmToken = true;
+
+  analyzeStrings(c.strings, facts, add);
+
+  for (const e of c.execCalls) if (e.command) for (const p of SHELL_DANGER) if (p.re.test(e.command)) add('shell-command', e.line, `${p.kind}: ${e.command}`, 6);
+  for (const e of c.evalCalls) {
+    if (e.decoded) add('eval-decoded', e.line, `${e.kind}() of decoded data`, 6);
+    else if (!e.literal) add('dynamic-eval', e.line, `${e.kind}() of a computed string`, 1);
+  }
+  for (const d of c.envDump) add('env-dump', d.line, d.strong ? 'JSON.stringify(process.env): the whole environment serialised' : 'enumerates every environment variable', d.strong ? 3 : 1);
+  if (c.envDump.some((d) => d.strong)) facts.envDump = true;
+  if (c.recon.size >= 3 && facts.network) add('host-fingerprint', null, `collects ${[...c.recon].slice(0, 6).join(', ')} and uses the network`, 3);
+  if (c.dnsDynamic !== null) add('dns-exfiltration', c.dnsDynamic, 'DNS query for a computed host name (data can ride in the subdomain)', c.recon.size >= 2 ? 4 : 1);
+  if (c.rawSocket !== null) add('raw-socket', c.rawSocket, 'opens a TCP connection to a hard-coded IP address', facts.exec ? 7 : 3);
+  if (c.detached !== null && facts.network) add('detached-process', c.detached, 'starts a detached background process', 1);
+  if (c.hexIds.size >= 20) {
+    facts.obfuscated = true;
+    add('obfuscated-code', null, `${c.hexIds.size} _0x… identifiers (javascript-obfuscator style)`, 4);
+  }
+  if (c.packer !== null) {
+    facts.obfuscated = true;
+    add('packed-code', c.packer, 'eval(function(p,a,c,k,e,…)) packer', 4);
+  }
+  if (!opts.decodedFrom) {
+    const blobs = c.strings.filter((s) => !s.decoded && s.value.length >= 1024 && !/^data:/.test(s.value) && entropy(s.value.slice(0, 8192)) > 5.3);
+    if (blobs.length) add('high-entropy-string', blobs[0]!.line, `${blobs.length} long high-entropy string${blobs.length > 1 ? 's' : ''} (${blobs[0]!.value.length} characters)`, 1);
+  }
+  // Payloads hidden in strings: decode base64 / hex literals and analyse what they hide.
+  if (opts.depth < MAX_DECODE_DEPTH) {
+    for (const s of c.strings) {
+      if (opts.budget.decodedBytes > MAX_DECODED_BYTES) break;
+      const dec = s.decoded ? { how: s.decoded, text: s.value } : s.value.length >= 24 && s.value.length <= 1_000_000 ? tryDecode(s.value) : null;
+      if (!dec) continue;
+      if (/^\s*[{[]/.test(dec.text) && /"(mappings|version|sources)"/.test(dec.text)) continue; // inline source maps
+      opts.budget.decodedBytes += dec.text.length;
+      const inner = analyzeJs(dec.text, { depth: opts.depth + 1, decodedFrom: dec.how, budget: opts.budget });
+      const looksLikeCode = inner.parsed && /\b(require|function|=>|process\.|child_process|eval)\b/.test(dec.text);
+      if (inner.findings.length || looksLikeCode) {
+        add('encoded-payload', s.line, `${dec.how} string decodes to ${looksLikeCode ? 'code' : 'text'}: ${dec.text}`, inner.findings.length ? 3 : 2);
+        facts.obfuscated = true;
+      }
+      for (const f of inner.findings) findings.push({ ...f, line: s.line, weight: f.weight + 1 });
+      mergeFacts(facts, inner.facts);
+    }
+  }
+  return { findings, facts, parsed: ast !== null };
+}
+
+export function mergeFacts(into: FileFacts, from: FileFacts): void {
+  for (const m of from.modules) into.modules.add(m);
+  for (const k of from.credentials) into.credentials.add(k);
+  for (const k of from.exfil) into.exfil.add(k);
+  into.exec ||= from.exec;
+  into.network ||= from.network;
+  into.envDump ||= from.envDump;
+  into.obfuscated ||= from.obfuscated;
+  into.npmPublish ||= from.npmPublish;
+  into.npmToken ||= from.npmToken;
+}
+
+type Add = (rule: string, line: number | null, evidence: string, weight: number) => void;
+
+/** Rules over string values: credential locations, exfiltration endpoints, dangerous shell commands. */
+export function analyzeStrings(strings: Array<{ value: string; line: number | null }>, facts: FileFacts, add: Add): void {
+  const once = new Set<string>();
+  const first = (key: string) => (once.has(key) ? false : (once.add(key), true));
+  for (const { value, line } of strings) {
+    if (value.length > 200_000) continue;
+    for (const p of CREDENTIAL_PATTERNS) {
+      if (p.re.test(value) && first(`cred:${p.kind}`)) {
+        facts.credentials.add(p.kind);
+        if (p.kind === 'npm token file') facts.npmToken = true;
+        add('credential-access', line, `${p.kind}: ${value}`, 3);
+      }
+    }
+    if (CLOUD_METADATA.test(value) && first('metadata')) {
+      facts.credentials.add('cloud metadata service');
+      add('cloud-metadata', line, value, 2);
+    }
+    for (const p of EXFIL_ENDPOINTS) {
+      if (p.re.test(value) && first(`exfil:${p.kind}`)) {
+        facts.exfil.add(p.kind);
+        add('exfiltration-endpoint', line, `${p.kind}: ${value}`, p.kind === 'public IP lookup' ? 1 : 3);
+      }
+    }
+    if (RAW_IP_URL.test(value) && first('rawip')) {
+      facts.exfil.add('raw IP address');
+      add('raw-ip-url', line, value, 2);
+    }
+    for (const p of SHELL_DANGER) if (p.re.test(value) && first(`shell:${p.kind}`)) add('shell-command', line, `${p.kind}: ${value}`, p.kind === 'credential tool' ? 4 : 6);
+    if (/\bnpm\s+publish\b/.test(value) && first('publish')) {
+      facts.npmPublish = true;
+      add('npm-publish', line, value, 3);
+    }
+    if (/\/-\/v1\/search\?text=maintainer:|\/-\/whoami\b|\bnpm\s+whoami\b/.test(value) && first('whoami')) {
+      facts.npmPublish = true;
+      add('npm-account-enumeration', line, value, 2);
+    }
+    if (/(^|[\\/])\.github[\\/]workflows[\\/]?/.test(value) && first('workflow')) add('ci-workflow-write', line, value, 2);
+  }
+}
+
+/** Shell scripts, batch files and other text the install scripts may run. */
+export function analyzeShell(text: string): FileAnalysis {
+  const findings: RawFinding[] = [];
+  const facts = emptyFacts();
+  const lines = text.split('\n').slice(0, 20_000).map((value, i) => ({ value, line: i + 1 }));
+  analyzeStrings(lines, facts, (rule, line, evidence, weight) => findings.push({ rule, line, evidence: clip(evidence), weight }));
+  if (/\b(curl|wget|Invoke-WebRequest|iwr)\b/.test(text)) facts.network = true;
+  return { findings, facts, parsed: true };
+}

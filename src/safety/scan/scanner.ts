@@ -1,0 +1,251 @@
+// The malware scanner: one pure function from a tarball (and the previous version's tarball) to a verdict with the
+// evidence behind it. It reads the archive in memory, never writes or runs anything, and bounds its work (file
+// sizes, decoding depth) so the publish path can give it a time budget. Signals and their weights are documented in
+// docs/malware-scanning.md; the thresholds below were tuned on the tuning split of test/fixtures/malware only.
+import { createHash } from 'node:crypto';
+import { analyzeJs, analyzeShell, emptyFacts, mergeFacts, type FileFacts, type RawFinding } from './analyze.ts';
+import { packagePath, readArchive, type ArchiveFile } from './archive.ts';
+import { ROUTINE_INSTALL, SHELL_DANGER } from './patterns.ts';
+import type { SignatureDb } from './signatures.ts';
+
+export type Finding = { rule: string; file: string; line: number | null; evidence: string; weight: number };
+export type Verdict = 'clean' | 'suspicious' | 'malicious';
+export type ScanResult = { verdict: Verdict; score: number; findings: Finding[] };
+export type { SignatureDb } from './signatures.ts';
+
+/** Score at which a version is flagged for review (still installable), and at which it is held. */
+export const SUSPICIOUS_SCORE = 6;
+export const MALICIOUS_SCORE = 12;
+/** Weight that makes one finding decisive on its own: a known-bad hash or snippet. */
+export const DECISIVE = 100;
+
+/** Files larger than this are hashed but not read: minified bundles this big are built artefacts, not droppers. */
+export const MAX_ANALYZED_FILE = 3 * 1024 * 1024;
+const LIFECYCLE = ['preinstall', 'install', 'postinstall'] as const;
+const JS_FILE = /\.(c|m)?jsx?$|\.(c|m)?tsx?$/i;
+const SHELL_FILE = /\.(sh|bash|zsh|ps1|bat|cmd|py)$/i;
+const SKIP_TEXT = /\.(d\.(c|m)?ts|map|md|markdown|txt|rst|html?|css|scss|less|svg|ya?ml|lock|flow)$|(^|\/)(LICEN[CS]E|CHANGELOG|AUTHORS|NOTICE)[^/]*$/i;
+
+type Pkg = {
+  manifest: Record<string, unknown>;
+  files: Map<string, ArchiveFile>;
+  problems: string[];
+};
+
+function loadPackage(tgz: Buffer): Pkg {
+  const archive = readArchive(tgz);
+  const files = new Map<string, ArchiveFile>();
+  for (const f of archive.files) files.set(packagePath(f.path), f);
+  let manifest: Record<string, unknown> = {};
+  const pj = files.get('package.json');
+  if (pj) {
+    try {
+      const parsed: unknown = JSON.parse(pj.data.toString('utf8'));
+      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) manifest = parsed as Record<string, unknown>;
+    } catch {
+      archive.problems.push('package.json is not valid JSON');
+    }
+  }
+  return { manifest, files, problems: archive.problems };
+}
+
+const installScripts = (manifest: Record<string, unknown>): Record<string, string> => {
+  const scripts = (manifest.scripts ?? {}) as Record<string, unknown>;
+  return Object.fromEntries(LIFECYCLE.filter((k) => typeof scripts[k] === 'string').map((k) => [k, scripts[k] as string]));
+};
+
+/** The files an install script hands to an interpreter: `node x.js`, `bun run y`, `sh z.sh`, `node -e "…"` code. */
+function scriptTargets(command: string): { files: string[]; inline: string[] } {
+  const files: string[] = [];
+  const inline: string[] = [];
+  for (const part of command.split(/\s*(?:&&|\|\||;|\|)\s*/)) {
+    const words = part.trim().match(/"(?:\\.|[^"])*"|'[^']*'|\S+/g) ?? [];
+    const interp = words.findIndex((w) => /^(node|nodejs|bun|deno|sh|bash|zsh|python3?|pwsh|powershell)(\.exe)?$/.test(w));
+    if (interp === -1) continue;
+    for (let i = interp + 1; i < words.length; i++) {
+      const w = words[i]!;
+      if (w === '-e' || w === '-p' || w === '--eval' || w === '-c') {
+        const code = words[i + 1];
+        if (code) inline.push(code.replace(/^(["'])([\s\S]*)\1$/, '$2').replace(/\\"/g, '"'));
+        break;
+      }
+      if (w === 'run' || w.startsWith('-')) continue;
+      files.push(w.replace(/^(["'])(.*)\1$/, '$2').replace(/^\.\//, ''));
+      break;
+    }
+  }
+  return { files, inline };
+}
+
+function resolveLocal(pkg: Pkg, from: string, spec: string): string | null {
+  const dir = from.includes('/') ? from.slice(0, from.lastIndexOf('/') + 1) : '';
+  const parts: string[] = [];
+  for (const seg of (spec.startsWith('.') ? dir + spec : spec).split('/')) {
+    if (seg === '..') parts.pop();
+    else if (seg && seg !== '.') parts.push(seg);
+  }
+  const base = parts.join('/');
+  for (const cand of [base, `${base}.js`, `${base}.cjs`, `${base}.mjs`, `${base}/index.js`]) if (pkg.files.has(cand)) return cand;
+  return null;
+}
+
+type PackageAnalysis = {
+  findings: Finding[];
+  facts: FileFacts;
+  perFile: Map<string, FileFacts>;
+  scripts: Record<string, string>;
+};
+
+function analyzePackage(pkg: Pkg, sigs: SignatureDb): PackageAnalysis {
+  const findings: Finding[] = [];
+  const facts = emptyFacts();
+  const perFile = new Map<string, FileFacts>();
+  const push = (file: string, f: RawFinding, factor = 1) => findings.push({ rule: f.rule, file, line: f.line, evidence: f.evidence, weight: f.weight * factor });
+
+  for (const p of pkg.problems) findings.push({ rule: 'unreadable-archive', file: '', line: null, evidence: p, weight: SUSPICIOUS_SCORE });
+
+  // Install lifecycle scripts, and the files they run (which run with the installing user's rights, unasked).
+  const scripts = installScripts(pkg.manifest);
+  const installTime = new Set<string>();
+  for (const [hook, command] of Object.entries(scripts)) {
+    const danger = SHELL_DANGER.filter((p) => p.re.test(command));
+    for (const d of danger) findings.push({ rule: 'install-script-command', file: 'package.json', line: null, evidence: `${hook}: ${d.kind}: ${command}`, weight: 8 });
+    const routine = command.split(/\s*(?:&&|\|\||;)\s*/).every((c) => ROUTINE_INSTALL.test(c.trim()) || /^node\s+-e\s+["']?try\s*\{\s*require\(['"][./\w-]+['"]\)\s*\}\s*catch/.test(c.trim()));
+    findings.push({ rule: 'install-script', file: 'package.json', line: null, evidence: `${hook}: ${command}`, weight: routine ? 0 : 1 });
+    const { files, inline } = scriptTargets(command);
+    for (const f of files) {
+      const resolved = resolveLocal(pkg, '', f);
+      if (resolved) installTime.add(resolved);
+    }
+    for (const code of inline) {
+      if (code.length < 60 && !/require|import|http|exec|spawn|Buffer|eval/.test(code)) continue;
+      const a = analyzeJs(code, { depth: 0, budget: { decodedBytes: 0 } });
+      if (code.length > 200) findings.push({ rule: 'install-script-inline-code', file: 'package.json', line: null, evidence: `${hook}: ${code.slice(0, 160)}…`, weight: 2 });
+      for (const f of a.findings) push(`package.json (${hook})`, f, 2);
+      mergeFacts(facts, a.facts);
+    }
+  }
+
+  const budget = { decodedBytes: 0 };
+  const order = [...installTime, ...[...pkg.files.keys()].filter((p) => !installTime.has(p))];
+  for (const path of order) {
+    const file = pkg.files.get(path)!;
+    const digest = createHash('sha256').update(file.data).digest('hex');
+    const known = sigs.hashes.get(digest);
+    if (known) findings.push({ rule: 'known-malware-hash', file: path, line: null, evidence: `sha256 ${digest}: ${known.description} (${known.source})`, weight: DECISIVE });
+    if (SKIP_TEXT.test(path)) continue;
+    const isJs = JS_FILE.test(path);
+    const isShell = SHELL_FILE.test(path);
+    const head = file.data.subarray(0, 64).toString('latin1');
+    const shebang = head.startsWith('#!');
+    if (!isJs && !isShell && !shebang && path !== 'package.json' && !installTime.has(path)) continue;
+    if (file.size > MAX_ANALYZED_FILE) {
+      findings.push({ rule: 'large-file-not-analyzed', file: path, line: null, evidence: `${file.size} bytes; hashed only`, weight: installTime.has(path) ? 2 : 0 });
+      continue;
+    }
+    const text = file.data.toString('utf8');
+    if (sigs.snippetPattern) {
+      sigs.snippetPattern.lastIndex = 0;
+      const hit = new Set<string>();
+      for (const m of text.matchAll(sigs.snippetPattern)) {
+        if (hit.has(m[0])) continue;
+        hit.add(m[0]);
+        const sig = sigs.snippets.find((s) => s.text === m[0])!;
+        const line = text.slice(0, m.index).split('\n').length;
+        findings.push({ rule: 'known-malware-snippet', file: path, line, evidence: `${m[0]}: ${sig.description} (${sig.source})`, weight: sig.severity === 'malicious' ? DECISIVE : 3 });
+        if (hit.size >= 5) break;
+      }
+    }
+    if (path === 'package.json') continue;
+    const a = isJs || (shebang && /node|bun|deno/.test(head.split('\n')[0]!)) ? analyzeJs(text, { depth: 0, budget }) : analyzeShell(text);
+    const factor = installTime.has(path) ? 2 : 1;
+    for (const f of a.findings) push(path, f, factor);
+    perFile.set(path, a.facts);
+    mergeFacts(facts, a.facts);
+    // Code the install script runs can pull in more of the package: follow its relative requires.
+    if (installTime.has(path)) for (const spec of a.facts.relativeRequires) {
+      const r = resolveLocal(pkg, path, spec);
+      if (r && !installTime.has(r)) {
+        installTime.add(r);
+        order.splice(order.indexOf(r), 1);
+        order.splice(order.indexOf(path) + 1, 0, r);
+      }
+    }
+  }
+
+  // Combinations: each behaviour alone is common in honest packages; together they are what stealers do.
+  for (const [path, f] of perFile) {
+    const sends = f.network || f.exfil.size > 0;
+    if ((f.credentials.size > 0 || f.envDump) && sends) {
+      findings.push({ rule: 'credential-exfiltration', file: path, line: null, evidence: `reads ${[...f.credentials, ...(f.envDump ? ['the whole environment'] : [])].join(', ')} and sends data over the network${f.exfil.size ? ` (${[...f.exfil].join(', ')})` : ''}`, weight: installTime.has(path) ? 6 : 3 });
+    }
+  }
+  if (facts.npmPublish && facts.npmToken) findings.push({ rule: 'self-propagation', file: '', line: null, evidence: 'uses npm tokens and publishes packages', weight: 6 });
+  return { findings, facts, perFile, scripts };
+}
+
+const semverParts = (v: unknown) => (typeof v === 'string' ? /^(\d+)\.(\d+)\.(\d+)/.exec(v)?.slice(1).map(Number) ?? null : null);
+
+/** What changed since the previous version that an account takeover would change (chalk/debug, Shai-Hulud). */
+function diffFindings(now: PackageAnalysis, nowPkg: Pkg, before: PackageAnalysis, beforePkg: Pkg): Finding[] {
+  const out: Finding[] = [];
+  const a = semverParts(beforePkg.manifest.version);
+  const b = semverParts(nowPkg.manifest.version);
+  const small = !!a && !!b && a[0] === b[0];
+  const release = small ? (a[1] === b[1] ? 'patch release' : 'minor release') : 'new version';
+  const k = small ? 1.5 : 1;
+  for (const [hook, command] of Object.entries(now.scripts)) {
+    if (before.scripts[hook] === command) continue;
+    const routine = command.split(/\s*(?:&&|\|\||;)\s*/).every((c) => ROUTINE_INSTALL.test(c.trim()));
+    const added = before.scripts[hook] === undefined;
+    out.push({ rule: added ? 'new-install-script' : 'changed-install-script', file: 'package.json', line: null, evidence: `${hook} ${added ? 'added' : 'changed'} in a ${release}: ${command}`, weight: (routine ? 1 : added ? 4 : 3) * k });
+  }
+  if (now.facts.exec && !before.facts.exec) out.push({ rule: 'new-process-execution', file: firstWith(now, (f) => f.exec), line: null, evidence: `starts processes (child_process) for the first time in a ${release}`, weight: 2 * k });
+  if (now.facts.network && !before.facts.network) out.push({ rule: 'new-network-access', file: firstWith(now, (f) => f.network), line: null, evidence: `uses the network for the first time in a ${release}`, weight: 2 * k });
+  for (const [path, f] of now.perFile) {
+    if (f.obfuscated && !before.perFile.get(path)?.obfuscated) out.push({ rule: 'new-obfuscated-file', file: path, line: null, evidence: `obfuscated or encoded code ${beforePkg.files.has(path) ? 'appears in' : 'added as'} ${path} in a ${release}`, weight: 3 * k });
+  }
+  const newCreds = [...now.facts.credentials].filter((c) => !before.facts.credentials.has(c));
+  if (newCreds.length) out.push({ rule: 'new-credential-access', file: firstWith(now, (f) => f.credentials.size > 0), line: null, evidence: `newly reads ${newCreds.join(', ')} in a ${release}`, weight: 2 * k });
+  const newExfil = [...now.facts.exfil].filter((c) => !before.facts.exfil.has(c));
+  if (newExfil.length) out.push({ rule: 'new-exfiltration-endpoint', file: firstWith(now, (f) => f.exfil.size > 0), line: null, evidence: `newly contacts ${newExfil.join(', ')} in a ${release}`, weight: 2 * k });
+  return out;
+}
+
+const firstWith = (a: PackageAnalysis, pred: (f: FileFacts) => boolean) => [...a.perFile].find(([, f]) => pred(f))?.[0] ?? '';
+
+/** Per rule, repeated matches add up only to twice the rule's largest single weight: many weak hits stay weak. */
+export function scoreOf(findings: Finding[]): number {
+  const byRule = new Map<string, { sum: number; max: number }>();
+  for (const f of findings) {
+    const r = byRule.get(f.rule) ?? { sum: 0, max: 0 };
+    r.sum += f.weight;
+    r.max = Math.max(r.max, f.weight);
+    byRule.set(f.rule, r);
+  }
+  let score = 0;
+  for (const { sum, max } of byRule.values()) score += Math.min(sum, 2 * max);
+  return Math.round(score * 10) / 10;
+}
+
+export function verdictOf(score: number): Verdict {
+  return score >= MALICIOUS_SCORE ? 'malicious' : score >= SUSPICIOUS_SCORE ? 'suspicious' : 'clean';
+}
+
+/**
+ * Scans a package tarball. With `previous` (the tarball of the version this one follows) it also weighs what changed.
+ * Never throws on hostile input: an archive it cannot read fully is reported as a finding that flags it for review.
+ */
+export function scanTarball(tgz: Buffer, opts: { previous?: Buffer | null; signatures: SignatureDb }): ScanResult {
+  const pkg = loadPackage(tgz);
+  const now = analyzePackage(pkg, opts.signatures);
+  const findings = [...now.findings];
+  if (opts.previous) {
+    const prevPkg = loadPackage(opts.previous);
+    const before = analyzePackage(prevPkg, opts.signatures);
+    findings.push(...diffFindings(now, pkg, before, prevPkg));
+  }
+  findings.sort((x, y) => y.weight - x.weight || x.file.localeCompare(y.file) || (x.line ?? 0) - (y.line ?? 0));
+  const score = scoreOf(findings);
+  return { verdict: verdictOf(score), score, findings };
+}
