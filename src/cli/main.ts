@@ -21,6 +21,7 @@ import { createToken, listTokens, revokeOwnToken } from '../tokens/service.ts';
 import { LOG_COMMANDS } from './log-commands.ts';
 import { NAMES_COMMANDS } from './names-commands.ts';
 import { KEYS_COMMANDS } from './keys-commands.ts';
+import { REPORT_COMMANDS } from './report-commands.ts';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -405,6 +406,8 @@ ${STORE_HELP}`,
   ...NAMES_COMMANDS,
   // The registry signing keys behind npm's registry signatures (CLI-1).
   ...KEYS_COMMANDS,
+  // Reporting a package to a registry's moderators (GEN-2b), as a client of its API.
+  ...REPORT_COMMANDS,
 };
 
 function daysOption(v: string | boolean | undefined): number | null {

@@ -10,6 +10,7 @@ import type { Database, EventRow } from '../store/schema.ts';
 import type { Mailer, Message } from './mailer.ts';
 import { drainOutbox, enqueue } from './outbox.ts';
 import { forcedResetEmail, passwordResetEmail, securityNotice, verificationEmail } from './messages.ts';
+import { reportEmail } from '../safety/reports.ts';
 
 export type NotifierDeps = { db: Db; mailer: Mailer; publicUrl: () => string; logger: Logger; clock?: () => number };
 
@@ -111,6 +112,13 @@ export function mailHandler({ publicUrl, clock = Date.now }: Pick<NotifierDeps, 
           .where('user_agent', '=', String(data.userAgent))
           .executeTakeFirst();
         if (!known) messages.push(notice(event.kind, data, user, base)!);
+        break;
+      }
+      case EventKind.ReportReceived:
+      case EventKind.ReportResolved: {
+        // A reporter's receipt and the moderators' decision (safety/reports.ts words them).
+        const m = reportEmail(event.kind, data, user, base);
+        if (m) messages.push(m);
         break;
       }
       case EventKind.TokenRevoked: {
