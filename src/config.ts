@@ -34,6 +34,10 @@ export type Settings = {
   securityLanguages: string[];
   /** RFC 9116 Policy URL; null means the registry's own /-/web/security page. */
   securityPolicy: string | null;
+  /** how long after publishing a maintainer may unpublish a version (docs/policies/unpublish.md), in ms. */
+  unpublishWindow: number;
+  /** how long a fully unpublished package name stays reserved for its previous maintainers, in ms. */
+  nameHold: number;
 };
 
 /** argon2id cost: memory in KiB, iterations, lanes. */
@@ -66,6 +70,13 @@ export function parseSize(raw: string): number {
   const bytes = Math.floor(Number(m[1]) * unit);
   if (bytes < 1024) throw new SettingError('must be at least 1kb');
   return bytes;
+}
+
+/** A duration such as 90m, 72h or 30d, in milliseconds. */
+function parseDuration(raw: string): number {
+  const m = /^(\d{1,6})\s*(m|h|d)$/i.exec(raw.trim());
+  if (!m) throw new SettingError('must be a whole number of minutes, hours or days, such as 90m, 72h or 30d');
+  return Number(m[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2]!.toLowerCase() as 'm' | 'h' | 'd'];
 }
 
 function parsePort(raw: string): number {
@@ -152,6 +163,8 @@ export const SETTINGS: readonly Spec[] = [
   { key: 'securityExpires', flag: 'security-expires', env: 'BULWARK_SECURITY_EXPIRES', default: '', help: 'Expires date of security.txt, e.g. 2027-06-30T00:00:00Z (default: 180 days from each request)', parse: parseExpires },
   { key: 'securityLanguages', flag: 'security-languages', env: 'BULWARK_SECURITY_LANGUAGES', default: 'en', help: 'comma-separated language tags reports may be written in (security.txt Preferred-Languages)', parse: (r) => { const tags = r.split(',').map((t) => t.trim()).filter(Boolean); if (!tags.length || tags.some((t) => !/^[a-z]{2,3}(-[a-z0-9]{2,8})*$/i.test(t))) throw new SettingError('must be language tags such as en, de, pt-BR'); return tags; } },
   { key: 'securityPolicy', flag: 'security-policy', env: 'BULWARK_SECURITY_POLICY', default: '', help: 'URL of the vulnerability disclosure policy (security.txt Policy; default: this registry’s /-/web/security)', parse: (r) => (r === '' ? null : parseHttpsUrl(r)) },
+  { key: 'unpublishWindow', flag: 'unpublish-window', env: 'BULWARK_UNPUBLISH_WINDOW', default: '72h', help: 'how long after publishing maintainers may unpublish a version, e.g. 72h or 3d (0 turns unpublish off: deprecate instead)', parse: parseDuration },
+  { key: 'nameHold', flag: 'name-hold', env: 'BULWARK_NAME_HOLD', default: '30d', help: 'how long a fully unpublished name stays reserved for its previous maintainers before only an administrator can give it out', parse: parseDuration },
   { key: 'logLevel', flag: 'log-level', env: 'BULWARK_LOG_LEVEL', default: 'info', help: 'fatal, error, warn, info, debug, trace or silent', parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent') },
 ];
 

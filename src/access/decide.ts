@@ -17,13 +17,11 @@ export const Action = {
   OrgTokenAdmin: 'org:tokens:admin',
   PackageAccessWrite: 'package:access:write',
   PackageCreate: 'package:create',
-  /** placeholder for the deprecate capability. */
   PackageDeprecate: 'package:versions:deprecate',
   PackageModerate: 'package:moderate',
   PackageOwnersWrite: 'package:owners:write',
   PackagePublish: 'package:versions:publish',
   PackageRead: 'package:read',
-  /** placeholder for the unpublish capability. */
   PackageUnpublish: 'package:versions:unpublish',
   /** npm access set status=public|private. */
   PackageVisibilityWrite: 'package:visibility:write',
@@ -68,6 +66,11 @@ export type PackageFacts = {
   /** the package's scope is an organisation. */
   scopeIsOrg?: boolean;
   relation?: Relation;
+  /**
+   * Set when the package has no version left (unpublished or removed): its name is held for its maintainers until
+   * `until` (open while that has not passed), and after that only an administrator can give it out again.
+   */
+  nameHold?: { since: number; until: number; open: boolean } | null;
 };
 
 /** Facts about an organisation (a scope with members) for the org actions. */
@@ -121,13 +124,12 @@ export function decide(principal: Principal | null, action: ActionValue, pkg: Fa
       return deny(403, `the scope @${pkg.scope} belongs to another account: you cannot publish packages in it`);
     }
     case Action.PackagePublish:
+      if (pkg.nameHold) return decideHeldName(principal, pkg, pkg.nameHold);
+      return decideChange(principal, pkg);
     case Action.DistTagsWrite:
     case Action.PackageDeprecate:
     case Action.PackageUnpublish:
-      if (pkg.access === null) return NOT_FOUND;
-      if (pkg.maintainerIds.includes(principal.userId) || pkg.relation?.teamGrant === 'read-write') return ALLOW;
-      if (!canRead(principal, pkg)) return NOT_FOUND;
-      return deny(403, 'you do not have permission to change this package: you are not one of its maintainers and no team of yours has read-write access to it');
+      return decideChange(principal, pkg);
     case Action.PackageOwnersWrite:
     case Action.PackageVisibilityWrite:
       if (pkg.access === null) return NOT_FOUND;
@@ -149,6 +151,25 @@ export function decide(principal: Principal | null, action: ActionValue, pkg: Fa
     default:
       return deny(403, 'this action does not apply to a package');
   }
+}
+
+/** Changing a package's versions and tags: its maintainers and teams with read-write access. */
+function decideChange(principal: Principal, pkg: PackageFacts): Decision {
+  if (pkg.access === null) return NOT_FOUND;
+  if (pkg.maintainerIds.includes(principal.userId) || pkg.relation?.teamGrant === 'read-write') return ALLOW;
+  if (!canRead(principal, pkg)) return NOT_FOUND;
+  return deny(403, 'you do not have permission to change this package: you are not one of its maintainers and no team of yours has read-write access to it');
+}
+
+/** Publishing to a name whose package was unpublished: its maintainers, and only while the hold lasts. */
+function decideHeldName(principal: Principal, pkg: PackageFacts, hold: NonNullable<PackageFacts['nameHold']>): Decision {
+  if (!canRead(principal, pkg)) return NOT_FOUND;
+  const since = new Date(hold.since).toISOString().slice(0, 10);
+  const until = new Date(hold.until).toISOString().slice(0, 10);
+  const admin = 'after that only a registry administrator can give the name out again (bulwark admin package transfer)';
+  if (!pkg.maintainerIds.includes(principal.userId) && pkg.relation?.teamGrant !== 'read-write') return deny(403, `"${pkg.name}" was unpublished on ${since}; its name is held for its previous maintainers until ${until}, and ${admin}`);
+  if (!hold.open) return deny(403, `"${pkg.name}" was unpublished on ${since} and the hold for its previous maintainers ended on ${until}: ${admin}`);
+  return ALLOW;
 }
 
 /** Everyone who may see a restricted package: maintainers, its teams, the scope's owner, administrators. */

@@ -10,7 +10,14 @@ import { search } from '../packages/search.ts';
 import type { PackageEntry, Packages, TarballRef } from '../packages/service.ts';
 import type { Gate } from './gate.ts';
 
-export type NpmRouteDeps = { packages: Packages; gate: Gate; downloads: DownloadCounter; clock: () => number };
+export type NpmRouteDeps = {
+  packages: Packages;
+  gate: Gate;
+  downloads: DownloadCounter;
+  clock: () => number;
+  /** a PUT of a package document without a tarball (npm deprecate): http/lifecycle-routes.ts. */
+  updateDocument: (req: FastifyRequest<{ Params: NameParams }>, reply: FastifyReply) => Promise<FastifyReply>;
+};
 
 type NameParams = { name?: string; scope?: string; file?: string; tag?: string };
 
@@ -33,7 +40,7 @@ const PACKUMENT_CACHING = { public: 'public, max-age=0, must-revalidate', privat
 const TARBALL_CACHING = { public: 'public, max-age=31536000, immutable', private: 'private, max-age=31536000, immutable' };
 
 export function registerNpmRoutes(app: FastifyInstance, deps: NpmRouteDeps): void {
-  const { packages, gate, downloads, clock } = deps;
+  const { packages, gate, downloads, clock, updateDocument } = deps;
 
   /**
    * True when anyone at all may read the package, so who is asking cannot change the answer and the gate need not
@@ -65,7 +72,8 @@ export function registerNpmRoutes(app: FastifyInstance, deps: NpmRouteDeps): voi
   function sendPackument(req: FastifyRequest, reply: FastifyReply, entry: PackageEntry): FastifyReply {
     const abbreviated = req.headers.accept?.includes(ABBREVIATED) ?? false;
     const rep = abbreviated ? entry.abbreviated : entry.full;
-    if (!rep) throw notFound();
+    // Only an unpublished package has a full document and no abbreviated one.
+    if (!rep) throw notFound(entry.full ? `${entry.name} was unpublished: it has no versions to install` : undefined);
     const enc = negotiateEncoding(req.headers['accept-encoding'], rep.body.length);
     const etag = rep.etag(enc);
     reply
@@ -120,9 +128,7 @@ export function registerNpmRoutes(app: FastifyInstance, deps: NpmRouteDeps): voi
     const problem = nameProblem(name);
     if (problem) throw badRequest(problem);
     const body = req.body as Record<string, unknown> | null;
-    if (body && typeof body === 'object' && !('_attachments' in body)) {
-      throw badRequest('this request changes package metadata without publishing a version (deprecate, owner or unpublish); that is not supported by this registry yet');
-    }
+    if (body && typeof body === 'object' && !('_attachments' in body)) return updateDocument(req, reply);
     const facts = await packages.facts(name);
     const principal = await gate.write(req, facts.access === null ? Action.PackageCreate : Action.PackagePublish, facts);
     const { version, rev } = await packages.publish(principal, name, body);

@@ -3,7 +3,7 @@
 //   libnpmteam    PUT/GET /-/org/:org/team, DELETE /-/team/:org/:team, PUT/DELETE/GET /-/team/:org/:team/user
 //   libnpmaccess  PUT/DELETE/GET /-/team/:org/:team/package, GET /-/org/:org/package, GET /-/user/:user/package,
 //                 GET /-/package/:pkg/collaborators, GET /-/package/:pkg/visibility
-//   npm owner     PUT /:pkg/-rev/:rev with { _id, _rev, maintainers } (lib/commands/owner.js)
+//   (npm owner shares its address with unpublish: http/lifecycle-routes.ts)
 // Each handler loads the facts, passes the gate with one action (writes also pass the second-factor check), then calls
 // the org service, which records the change's domain event in the same transaction.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -180,26 +180,4 @@ export function registerOrgRoutes(app: FastifyInstance, deps: OrgRouteDeps): voi
     packages.invalidate(name);
     return reply.code(200).send({});
   });
-
-  // npm owner add / rm: the whole maintainers list, at the revision npm read.
-  type RevParams = { Params: { name?: string; scope?: string; rev: string }; Body: Body };
-  const changeOwners = async (req: FastifyRequest<RevParams>) => {
-    const name = req.params.scope !== undefined ? `@${req.params.scope}/${req.params.name}` : (req.params.name ?? '');
-    if (!isServableName(name)) throw notFound();
-    const body = req.body;
-    if (!body || typeof body !== 'object') throw badRequest('the request body must be a JSON package document');
-    if ('versions' in body || !('maintainers' in body)) {
-      throw badRequest('this registry accepts only maintainer changes (npm owner add/rm) at this address; unpublish and deprecate are not supported yet');
-    }
-    const facts = await packages.facts(name);
-    const principal = await gate.write(req, Action.PackageOwnersWrite, facts);
-    const pkg = await db.selectFrom('packages').select(['id', 'rev']).where('name', '=', name).executeTakeFirstOrThrow();
-    // npm sends the revision it read; a different one means someone changed the package in between.
-    if (!new RegExp(`^${pkg.rev}(-|$)`).test(req.params.rev)) throw conflict('the package changed since npm read it: run the command again');
-    await setMaintainers(db, { id: pkg.id, name }, body.maintainers, actorOf(principal), clock());
-    packages.invalidate(name);
-    return { ok: true, id: name };
-  };
-  app.put<RevParams>('/:name/-rev/:rev', changeOwners);
-  app.put<RevParams>('/@:scope/:name/-rev/:rev', changeOwners);
 }

@@ -15,6 +15,8 @@ import { registerNpmRoutes } from './npm-routes.ts';
 import { lazyChildLogger } from './request-logger.ts';
 import { holdYoungGeneration } from './memory.ts';
 import { registerOrgRoutes } from './org-routes.ts';
+import { registerLifecycleRoutes } from './lifecycle-routes.ts';
+import { Lifecycle } from '../packages/lifecycle.ts';
 import { registerLogRoutes } from './log-routes.ts';
 import { registerKeysRoutes } from './keys-routes.ts';
 import { RegistrySigner, backfillSignatures, ensureSigningKey } from '../trust/signing-keys.ts';
@@ -38,7 +40,7 @@ import { DbCounterStore, Limiter, RedisCounterStore } from '../accounts/limits.t
 import { createMailer } from '../notify/mailer.ts';
 import { startNotifier } from '../notify/notifications.ts';
 
-export type App = { app: FastifyInstance; packages: Packages; gate: Gate; limiter: Limiter; url: string; close(): Promise<void> };
+export type App = { app: FastifyInstance; packages: Packages; lifecycle: Lifecycle; gate: Gate; limiter: Limiter; url: string; close(): Promise<void> };
 
 export type AppDeps = {
   settings: Settings;
@@ -98,7 +100,9 @@ export async function startApp({ settings, store, blobs, logger, secretKey, cloc
     tarballCacheBytes: Math.floor(settings.cacheSize / 2),
     clock,
     signer,
+    nameHoldMs: settings.nameHold,
   });
+  const lifecycle = new Lifecycle({ db: store.db, clock, invalidate: (name) => packages.invalidate(name), unpublishWindowMs: settings.unpublishWindow });
   const gate = new Gate(store.db, { readAccess: settings.readAccess });
   const downloads = new DownloadCounter(store.db, clock);
 
@@ -165,7 +169,9 @@ export async function startApp({ settings, store, blobs, logger, secretKey, cloc
   registerTokenRoutes(app, { db: store.db, gate, secondFactor, clock });
   // npm login/adduser in the browser, and npm's web OTP (the pages are in the web UI below).
   registerWebLoginRoutes(app, webLogins);
-  registerNpmRoutes(app, { packages, gate, downloads, clock });
+  // npm deprecate, unpublish and owner: what happens to a package after publish (GEN-2a).
+  const updateDocument = registerLifecycleRoutes(app, { packages, lifecycle, gate, clock });
+  registerNpmRoutes(app, { packages, gate, downloads, clock, updateDocument });
   // npm org, team, access and owner: organisations, teams, grants and maintainers (AUTHZ-2).
   registerOrgRoutes(app, { db: store.db, gate, packages, clock });
   // The transparency log: checkpoint, tiles, proofs and the changes feed (GEN-3b).
@@ -211,6 +217,7 @@ export async function startApp({ settings, store, blobs, logger, secretKey, cloc
   return {
     app,
     packages,
+    lifecycle,
     gate,
     limiter,
     url: `http://${host}:${port}`,

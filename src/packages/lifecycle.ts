@@ -13,7 +13,6 @@ import type { Db } from '../store/db.ts';
 import { EventKind, recordEvent } from '../store/events.ts';
 import type { Database } from '../store/schema.ts';
 import { rangeAdmits } from './dependencies.ts';
-import type { Packages } from './service.ts';
 
 type Tx = Transaction<Database>;
 
@@ -22,7 +21,6 @@ export type Actor = { id: number | null; name: string };
 export const actorOf = (p: Principal): Actor => ({ id: p.userId, name: p.name });
 
 export const DEFAULT_UNPUBLISH_WINDOW_MS = 72 * 3600_000;
-export const DEFAULT_NAME_HOLD_MS = 30 * 24 * 3600_000;
 const MAX_DEPRECATION = 1024;
 // Enough dependents to show why; the refusal is the same with one or a thousand.
 const DEPENDENTS_SHOWN = 5;
@@ -35,12 +33,12 @@ export type AdvisoryRecorder = (
 ) => Promise<string>;
 
 export type LifecycleOptions = {
-  packages: Packages;
+  db: Db;
   clock: () => number;
+  /** drops a package's cached read-path entry in this process (others see the change's event). */
+  invalidate?: (name: string) => void;
   /** how long after publishing a maintainer may still unpublish a version. */
   unpublishWindowMs?: number;
-  /** how long a fully unpublished name stays reserved for its previous maintainers. */
-  nameHoldMs?: number;
   recordAdvisory?: AdvisoryRecorder;
 };
 
@@ -48,24 +46,43 @@ type PackageRow = { id: number; name: string; rev: number; unpublished_at: numbe
 type VersionRow = { version: string; published_at: number; state: string; deprecated: string | null };
 
 export class Lifecycle {
-  readonly #packages: Packages;
   readonly #db: Db;
+  readonly #invalidate: (name: string) => void;
   readonly #clock: () => number;
   readonly #windowMs: number;
-  readonly #holdMs: number;
   readonly #recordAdvisory: AdvisoryRecorder | undefined;
 
   constructor(opts: LifecycleOptions) {
-    this.#packages = opts.packages;
-    this.#db = opts.packages.db;
+    this.#db = opts.db;
+    this.#invalidate = opts.invalidate ?? (() => {});
     this.#clock = opts.clock;
     this.#windowMs = opts.unpublishWindowMs ?? DEFAULT_UNPUBLISH_WINDOW_MS;
-    this.#holdMs = opts.nameHoldMs ?? DEFAULT_NAME_HOLD_MS;
     this.#recordAdvisory = opts.recordAdvisory;
   }
 
-  get nameHoldMs(): number {
-    return this.#holdMs;
+  /**
+   * What a package document sent back by npm asks for (npm deprecate and npm unpublish both PUT the whole packument
+   * they read, edited): the visible versions it no longer lists, and the versions whose deprecation message changed.
+   */
+  async plan(name: string, doc: Record<string, unknown>): Promise<{ removed: string[]; deprecations: Map<string, string> }> {
+    const sent = doc.versions;
+    if (!sent || typeof sent !== 'object' || Array.isArray(sent)) throw badRequest('the package document needs a "versions" object');
+    const pkg = await this.#db.selectFrom('packages').select('id').where('name', '=', name).executeTakeFirst();
+    if (!pkg) throw notFound(`${name} is not in this registry`);
+    const current = new Map((await visibleVersions(this.#db, pkg.id)).map((v) => [v.version, v.deprecated ?? '']));
+    const removed = [...current.keys()].filter((v) => !(v in sent));
+    // npm itself removes the last version with DELETE (npm unpublish --force); a document listing no version at all
+    // is a broken client, not a request to wipe the package.
+    if (removed.length && removed.length === current.size) throw badRequest(`a document without any version does not unpublish ${name}: use npm unpublish ${name} --force`);
+    const deprecations = new Map<string, string>();
+    for (const [version, manifest] of Object.entries(sent as Record<string, unknown>)) {
+      if (!current.has(version)) throw badRequest(`${name}@${version} is not a published version: new versions are published with npm publish`);
+      const message = manifest && typeof manifest === 'object' ? (manifest as Record<string, unknown>).deprecated : undefined;
+      if (message === undefined) continue;
+      if (typeof message !== 'string') throw badRequest(`"deprecated" of ${version} must be a string ("" removes the deprecation)`);
+      if (message !== current.get(version)) deprecations.set(version, message);
+    }
+    return { removed, deprecations };
   }
 
   /**
@@ -194,7 +211,7 @@ export class Lifecycle {
       await this.#hide(trx, pkg, [version], 'quarantined');
       const remaining = all.filter((v) => v.version !== version);
       if (remaining.length) await repointTags(trx, pkg, remaining, now);
-      else await touch(trx, pkg, now);
+      else await touch(trx, pkg, now, { latest_version: null });
       await recordEvent(trx, { kind: EventKind.VersionQuarantined, subject: name, actorId: actor.id, data: { version, reason } }, now);
     });
   }
@@ -256,12 +273,12 @@ export class Lifecycle {
         return fn(trx, pkg);
       });
     } finally {
-      this.#packages.invalidate(name);
+      this.#invalidate(name);
     }
   }
 }
 
-async function visibleVersions(trx: Tx, packageId: number): Promise<VersionRow[]> {
+async function visibleVersions(trx: Tx | Db, packageId: number): Promise<VersionRow[]> {
   return trx.selectFrom('versions').select(['version', 'published_at', 'state', 'deprecated']).where('package_id', '=', packageId).where('state', '=', 'visible').orderBy('id').execute();
 }
 

@@ -17,6 +17,10 @@ export type PackageData = {
   modifiedAt: number;
   /** in publish order. */
   versions: VersionData[];
+  /** versions their maintainers unpublished: gone from `versions`, still in `time`. */
+  unpublishedVersions?: Array<{ version: string; publishedAt: number }>;
+  /** when the last version went; the document then says so instead of listing versions. */
+  unpublishedAt?: number | null;
   distTags: Record<string, string>;
   maintainers: Array<{ name: string; email: string }>;
 };
@@ -60,15 +64,22 @@ function withTarball(v: VersionData, name: string, base: string): Record<string,
 }
 
 export function fullPackument(data: PackageData, base: string): Record<string, unknown> {
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const gone = Object.fromEntries((data.unpublishedVersions ?? []).map((v) => [v.version, iso(v.publishedAt)]));
+  if (data.versions.length === 0 && data.unpublishedAt) {
+    // The shape registry.npmjs.org serves for an unpublished package; npm view reads time.unpublished.
+    const unpublished = { time: iso(data.unpublishedAt), versions: Object.keys(gone) };
+    return { _id: data.name, _rev: revision(data), name: data.name, time: { created: iso(data.createdAt), modified: iso(data.modifiedAt), ...gone, unpublished } };
+  }
   const latest = data.versions.find((v) => v.version === data.distTags.latest) ?? data.versions.at(-1);
   const doc: Record<string, unknown> = { _id: data.name, _rev: revision(data), name: data.name };
   for (const f of TOP_LEVEL_FIELDS) if (latest?.manifest[f] !== undefined) doc[f] = latest.manifest[f];
   doc['dist-tags'] = data.distTags;
   doc.versions = Object.fromEntries(data.versions.map((v) => [v.version, withTarball(v, data.name, base)]));
   doc.time = {
-    created: new Date(data.createdAt).toISOString(),
-    modified: new Date(data.modifiedAt).toISOString(),
-    ...Object.fromEntries(data.versions.map((v) => [v.version, new Date(v.publishedAt).toISOString()])),
+    created: iso(data.createdAt),
+    modified: iso(data.modifiedAt),
+    ...Object.fromEntries([...Object.entries(gone), ...data.versions.map((v) => [v.version, iso(v.publishedAt)])].sort((a, b) => a[1]!.localeCompare(b[1]!))),
   };
   doc.maintainers = data.maintainers;
   doc.readme = latest?.readme ?? '';

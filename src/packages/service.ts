@@ -41,6 +41,8 @@ export type PackagesOptions = {
   /** memory for cached tarball bytes; DEFAULT_CACHE_BYTES by default. */
   tarballCacheBytes?: number;
   clock?: () => number;
+  /** how long a fully unpublished name stays reserved for its previous maintainers (DEFAULT_NAME_HOLD_MS). */
+  nameHoldMs?: number;
   /** makes each new version's dist.signatures (npm registry signatures, trust/signing-keys.ts); none when absent. */
   signer?: { signaturesFor(name: string, version: string, integrity: string): Promise<Array<{ keyid: string; sig: string }>> };
 };
@@ -50,6 +52,8 @@ export type PackagesOptions = {
  * run in well under 150 MB, so each cache gets a modest default (`--cache-size` raises both for large installs).
  */
 export const DEFAULT_CACHE_BYTES = 16 * 1024 * 1024;
+
+export const DEFAULT_NAME_HOLD_MS = 30 * 24 * 3600_000;
 
 type Bytes = { bytes: Buffer; size: number };
 
@@ -66,6 +70,7 @@ export class Packages {
   readonly #entries: LruCache<PackageEntry>;
   readonly #tarballs: LruCache<Bytes>;
   readonly #signer: PackagesOptions['signer'];
+  readonly #nameHoldMs: number;
 
   constructor(opts: PackagesOptions) {
     this.#signer = opts.signer;
@@ -74,6 +79,7 @@ export class Packages {
     this.#publicUrl = opts.publicUrl;
     this.#maxTarballSize = opts.maxTarballSize;
     this.#clock = opts.clock ?? Date.now;
+    this.#nameHoldMs = opts.nameHoldMs ?? DEFAULT_NAME_HOLD_MS;
     this.#entries = new LruCache(opts.cacheBytes ?? DEFAULT_CACHE_BYTES);
     // A tarball bigger than an eighth of the budget would evict many small hot ones: it is read from the blob store
     // each time instead.
@@ -129,9 +135,11 @@ export class Packages {
   /** Authorization facts read straight from the database (writes must not decide on a cached view). */
   async facts(name: string): Promise<PackageFacts & { id: number | null }> {
     const scope = scopeOf(name);
-    const pkg = await this.#db.selectFrom('packages').select(['id', 'access']).where('name', '=', name).executeTakeFirst();
+    const pkg = await this.#db.selectFrom('packages').select(['id', 'access', 'unpublished_at']).where('name', '=', name).executeTakeFirst();
     const maintainerIds = pkg ? (await this.#db.selectFrom('maintainers').select('user_id').where('package_id', '=', pkg.id).execute()).map((m) => m.user_id) : [];
-    return { id: pkg?.id ?? null, name, access: (pkg?.access as Access | undefined) ?? null, maintainerIds, scope, ...(await this.#scopeOwners(scope)) };
+    const since = pkg?.unpublished_at ?? null;
+    const nameHold = since === null ? null : { since, until: since + this.#nameHoldMs, open: this.#clock() < since + this.#nameHoldMs };
+    return { id: pkg?.id ?? null, name, access: (pkg?.access as Access | undefined) ?? null, maintainerIds, scope, nameHold, ...(await this.#scopeOwners(scope)) };
   }
 
   async #scopeOwners(scope: string | null): Promise<{ scopeOwnerId: number | null; scopeNamesakeId: number | null }> {
@@ -148,26 +156,33 @@ export class Packages {
     const db = this.#db;
     const pkg = await db.selectFrom('packages').selectAll().where('id', '=', facts.id).executeTakeFirst();
     if (!pkg) return empty;
-    const [versions, tags, maintainers] = await Promise.all([
-      db.selectFrom('versions').select(['version', 'manifest', 'readme', 'published_at', 'blob', 'size']).where('package_id', '=', pkg.id).where('state', '=', 'visible').orderBy('id').execute(),
+    const [all, tags, maintainers] = await Promise.all([
+      db.selectFrom('versions').select(['version', 'manifest', 'readme', 'published_at', 'blob', 'size', 'state', 'deprecated']).where('package_id', '=', pkg.id).orderBy('id').execute(),
       db.selectFrom('dist_tags').select(['tag', 'version']).where('package_id', '=', pkg.id).orderBy('tag').execute(),
       db.selectFrom('maintainers').innerJoin('users', 'users.id', 'maintainers.user_id').select(['users.name', 'users.email']).where('package_id', '=', pkg.id).orderBy('users.name').execute(),
     ]);
+    const versions = all.filter((v) => v.state === 'visible');
     const data: PackageData = {
       name,
       rev: pkg.rev,
       createdAt: pkg.created_at,
       modifiedAt: pkg.modified_at,
-      versions: versions.map((v) => ({ version: v.version, manifest: JSON.parse(v.manifest) as Record<string, unknown>, readme: v.readme, publishedAt: v.published_at })),
+      versions: versions.map((v) => ({ version: v.version, manifest: withDeprecation(v.manifest, v.deprecated), readme: v.readme, publishedAt: v.published_at })),
+      // npm keeps an unpublished version's time: `npm view name time` still shows when it existed.
+      unpublishedVersions: all.filter((v) => v.state === 'unpublished').map((v) => ({ version: v.version, publishedAt: v.published_at })),
+      unpublishedAt: pkg.unpublished_at,
       distTags: Object.fromEntries(tags.map((t) => [t.tag, t.version])),
       maintainers,
     };
+    // A package with no version left is served as npm serves one: a full document saying when it was unpublished
+    // (npm view prints "Unpublished on …"), and no abbreviated one, so installers get a 404.
+    if (versions.length === 0 && pkg.unpublished_at === null) return empty;
     // Compressed forms are made on first request for them; the cache then counts their bytes too.
     const grew = (bytes: number) => this.#entries.grow(name, entry, bytes);
     const full = new Representation(JSON.stringify(fullPackument(data, this.#publicUrl())), grew);
-    const abbreviated = new Representation(JSON.stringify(abbreviatedPackument(data, this.#publicUrl())), grew);
+    const abbreviated = versions.length ? new Representation(JSON.stringify(abbreviatedPackument(data, this.#publicUrl())), grew) : null;
     const tarballs = new Map(versions.map((v) => [tarballFile(name, v.version), { blob: v.blob, size: v.size, version: v.version, packageId: pkg.id, etag: `"${v.blob.slice(0, 40)}"` }]));
-    const size = ENTRY_OVERHEAD + VERSION_OVERHEAD * versions.length + full.body.length + abbreviated.body.length;
+    const size = ENTRY_OVERHEAD + VERSION_OVERHEAD * versions.length + full.body.length + (abbreviated?.body.length ?? 0);
     const entry: PackageEntry = { name, facts, full, abbreviated, tarballs, distTags: data.distTags, size };
     return entry;
   }
@@ -214,9 +229,11 @@ export class Packages {
         const edges = dependencyEdges(manifest).map((d) => ({ package_id: pkg.id, version: req.version, ...d }));
         if (edges.length) await trx.insertInto('dependency_edges').values(edges).execute();
         await upsertTag(trx, pkg.id, req.tag, req.version);
-        // The first version is always "latest" too, whatever tag it was published under, so installs resolve.
-        if (created && req.tag !== 'latest') await upsertTag(trx, pkg.id, 'latest', req.version);
-        const latest = req.tag === 'latest' || created ? req.version : pkg.latest_version;
+        // The first version (of a new package, or of one whose versions were all unpublished) is always "latest" too,
+        // whatever tag it was published under, so installs resolve.
+        const first = created || pkg.latest_version === null;
+        if (first && req.tag !== 'latest') await upsertTag(trx, pkg.id, 'latest', req.version);
+        const latest = req.tag === 'latest' || first ? req.version : pkg.latest_version;
         const describe = latest === req.version;
         await trx
           .updateTable('packages')
@@ -224,6 +241,7 @@ export class Packages {
             rev: pkg.rev + 1,
             modified_at: now,
             latest_version: latest,
+            unpublished_at: null,
             ...(describe ? { description: stringField(req.manifest.description), keywords: keywordsOf(req.manifest.keywords) } : {}),
           })
           .where('id', '=', pkg.id)
@@ -311,6 +329,13 @@ async function upsertTag(trx: Tx, packageId: number, tag: string, version: strin
     .values({ package_id: packageId, tag, version })
     .onConflict((oc) => oc.columns(['package_id', 'tag']).doUpdateSet({ version }))
     .execute();
+}
+
+/** The stored manifest with the version's current deprecation (the manifest itself never changes after publish). */
+function withDeprecation(manifest: string, deprecated: string | null): Record<string, unknown> {
+  const m = JSON.parse(manifest) as Record<string, unknown>;
+  if (deprecated !== null) m.deprecated = deprecated;
+  return m;
 }
 
 const stringField = (v: unknown): string => (typeof v === 'string' ? v.slice(0, 1024) : '');

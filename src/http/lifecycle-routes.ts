@@ -1,0 +1,103 @@
+// What npm sends to change a package after publishing, as npm 11's own code sends it:
+//   npm deprecate   GET /:pkg?write=true, then PUT /:pkg with the whole document, versions[v].deprecated edited
+//                   (lib/commands/deprecate.js)
+//   npm unpublish   pkg@version: PUT /:pkg/-rev/:rev with the document minus that version, then
+//                   DELETE /<tarball path>/-rev/:rev (a 404 there is expected and ignored);
+//                   the whole package: DELETE /:pkg/-rev/:rev (libnpmpublish/lib/unpublish.js)
+//   npm owner       PUT /:pkg/-rev/:rev with { _id, _rev, maintainers } (lib/commands/owner.js)
+// The rules live in packages/lifecycle.ts and access/orgs.ts; a handler parses, passes the gate, and calls them.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Action } from '../access/decide.ts';
+import { setMaintainers } from '../access/orgs.ts';
+import { badRequest, conflict, notFound } from '../errors.ts';
+import { actorOf, type Lifecycle } from '../packages/lifecycle.ts';
+import { isServableName } from '../packages/names.ts';
+import type { Packages } from '../packages/service.ts';
+import type { Gate } from './gate.ts';
+
+export type LifecycleRouteDeps = { packages: Packages; lifecycle: Lifecycle; gate: Gate; clock: () => number };
+
+type Params = { name?: string; scope?: string; rev?: string; file?: string };
+type Body = Record<string, unknown> | null | undefined;
+
+function nameOf(params: Params): string {
+  const name = params.scope !== undefined ? `@${params.scope}/${params.name}` : (params.name ?? '');
+  if (!isServableName(name)) throw notFound();
+  return name;
+}
+
+function documentOf(body: unknown): Record<string, unknown> {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('the request body must be a JSON package document');
+  return body as Record<string, unknown>;
+}
+
+export function registerLifecycleRoutes(app: FastifyInstance, deps: LifecycleRouteDeps): (req: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => Promise<FastifyReply> {
+  const { packages, lifecycle, gate, clock } = deps;
+
+  async function existing(name: string) {
+    const facts = await packages.facts(name);
+    if (facts.id === null) throw notFound();
+    return facts;
+  }
+
+  /** A package document without a tarball: deprecations, or (at a revision) versions to unpublish. */
+  async function applyDocument(req: FastifyRequest<{ Params: Params }>, reply: FastifyReply, name: string, doc: Record<string, unknown>, rev?: string) {
+    const facts = await existing(name);
+    const { removed, deprecations } = await lifecycle.plan(name, doc);
+    if (removed.length && rev === undefined) throw badRequest('versions are unpublished with npm unpublish name@version, not by leaving them out of the document');
+    if (removed.length && deprecations.size) throw badRequest('unpublish and deprecate in separate requests');
+    const principal = await gate.write(req, removed.length ? Action.PackageUnpublish : Action.PackageDeprecate, facts);
+    if (removed.length) {
+      await lifecycle.unpublishVersions(actorOf(principal), name, removed, rev);
+      req.log.info({ package: name, versions: removed, user: principal.name }, 'unpublished');
+    } else {
+      const changed = await lifecycle.deprecate(actorOf(principal), name, deprecations, rev);
+      if (changed.length) req.log.info({ package: name, versions: changed, user: principal.name }, 'deprecation changed');
+    }
+    return reply.code(200).send({ ok: true, id: name });
+  }
+
+  const atRevision = async (req: FastifyRequest<{ Params: Params; Body: Body }>, reply: FastifyReply) => {
+    const name = nameOf(req.params);
+    const doc = documentOf(req.body);
+    if ('versions' in doc) return applyDocument(req, reply, name, doc, req.params.rev);
+    if (!('maintainers' in doc)) throw badRequest('a package document at a revision must carry "versions" (unpublish, deprecate) or "maintainers" (npm owner)');
+    const facts = await existing(name);
+    const principal = await gate.write(req, Action.PackageOwnersWrite, facts);
+    const pkg = await packages.db.selectFrom('packages').select(['id', 'rev']).where('name', '=', name).executeTakeFirstOrThrow();
+    // npm sends the revision it read; a different one means someone changed the package in between.
+    if (!new RegExp(`^${pkg.rev}(-|$)`).test(req.params.rev ?? '')) throw conflict('the package changed since npm read it: run the command again');
+    await setMaintainers(packages.db, { id: pkg.id, name }, doc.maintainers, { id: principal.userId, name: principal.name }, clock());
+    packages.invalidate(name);
+    return reply.send({ ok: true, id: name });
+  };
+
+  const unpublishAll = async (req: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
+    const name = nameOf(req.params);
+    const principal = await gate.write(req, Action.PackageUnpublish, await existing(name));
+    const versions = await lifecycle.unpublishPackage(actorOf(principal), name, req.params.rev);
+    req.log.info({ package: name, versions, user: principal.name }, 'unpublished package');
+    return reply.send({ ok: true, id: name });
+  };
+
+  // npm removes the version from the document first, so the tarball is normally gone already: 404, which npm expects.
+  const deleteTarball = async (req: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
+    const name = nameOf(req.params);
+    const entry = await packages.entry(name);
+    await gate.readPackage(req, entry.facts);
+    const ref = entry.tarballs.get(req.params.file ?? '');
+    if (!ref) throw notFound(`${name} has no tarball named ${req.params.file}`);
+    const principal = await gate.write(req, Action.PackageUnpublish, await existing(name));
+    await lifecycle.unpublishVersions(actorOf(principal), name, [ref.version], req.params.rev);
+    return reply.send({ ok: true, id: name });
+  };
+
+  for (const prefix of ['/:name', '/@:scope/:name']) {
+    app.put(`${prefix}/-rev/:rev`, atRevision);
+    app.delete(`${prefix}/-rev/:rev`, unpublishAll);
+    app.delete(`${prefix}/-/:file/-rev/:rev`, deleteTarball);
+  }
+
+  // PUT /:name without a tarball is npm deprecate; the publish route hands such documents over.
+  return (req, reply) => applyDocument(req, reply, nameOf(req.params), documentOf(req.body));
+}
