@@ -82,6 +82,7 @@ export async function recordMaliciousAdvisory(trx: Transaction<Database>, input:
     reporters: [...new Set(input.reporters.map((r) => r.trim()).filter(Boolean))],
     actor: input.actor,
     tarballs: await removedTarballs(trx, input.name, input.versions),
+    restricted: (await trx.selectFrom('packages').select('access').where('name', '=', input.name).executeTakeFirst())?.access === 'restricted',
   };
 
   let existing = await lockAdvisory(t, input.name);
@@ -142,23 +143,34 @@ async function removedTarballs(trx: Transaction<Database>, name: string, version
 export type AdvisorySummary = {
   id: string;
   packageName: string;
-  /** the package's access now ('restricted' packages' advisories are shown only to their readers); null if gone. */
+  /**
+   * 'restricted' when the package is restricted now, or is gone and was restricted when removed: such advisories are
+   * shown only to the package's readers. Otherwise the package's access, or null when it is gone.
+   */
   access: string | null;
   publishedAt: number;
   modifiedAt: number;
 };
 export type StoredAdvisory = AdvisorySummary & { record: OsvRecord };
 
+type SummaryRow = { id: string; package_name: string; removals: string; access: string | null; published_at: number; modified_at: number };
+
+function summary(r: SummaryRow): AdvisorySummary {
+  // A package deleted after its removal takes its access with it; what it was then still decides who may see it.
+  const access = r.access ?? ((JSON.parse(r.removals) as Removal[]).some((x) => x.restricted) ? 'restricted' : null);
+  return { id: r.id, packageName: r.package_name, access, publishedAt: Number(r.published_at), modifiedAt: Number(r.modified_at) };
+}
+
 /** Every advisory, most recently modified first (the order of OSV's modified_id.csv). */
 export async function listAdvisories(db: Kysely<Database>): Promise<AdvisorySummary[]> {
   const rows = await withAdvisories(db)
     .selectFrom('advisories')
     .leftJoin('packages', 'packages.name', 'advisories.package_name')
-    .select(['advisories.id', 'advisories.package_name', 'packages.access', 'advisories.published_at', 'advisories.modified_at'])
+    .select(['advisories.id', 'advisories.package_name', 'advisories.removals', 'packages.access', 'advisories.published_at', 'advisories.modified_at'])
     .orderBy('advisories.modified_at', 'desc')
     .orderBy('advisories.id')
     .execute();
-  return rows.map((r) => ({ id: r.id, packageName: r.package_name, access: r.access, publishedAt: Number(r.published_at), modifiedAt: Number(r.modified_at) }));
+  return rows.map(summary);
 }
 
 /** Every advisory with its record, oldest first (for the bulk download). */
@@ -166,22 +178,21 @@ export async function allAdvisories(db: Kysely<Database>): Promise<StoredAdvisor
   const rows = await withAdvisories(db)
     .selectFrom('advisories')
     .leftJoin('packages', 'packages.name', 'advisories.package_name')
-    .select(['advisories.id', 'advisories.package_name', 'advisories.record', 'packages.access', 'advisories.published_at', 'advisories.modified_at'])
+    .select(['advisories.id', 'advisories.package_name', 'advisories.removals', 'advisories.record', 'packages.access', 'advisories.published_at', 'advisories.modified_at'])
     .orderBy('advisories.published_at')
     .orderBy('advisories.id')
     .execute();
-  return rows.map((r) => ({ id: r.id, packageName: r.package_name, access: r.access, publishedAt: Number(r.published_at), modifiedAt: Number(r.modified_at), record: JSON.parse(r.record) as OsvRecord }));
+  return rows.map((r) => ({ ...summary(r), record: JSON.parse(r.record) as OsvRecord }));
 }
 
 export async function findAdvisory(db: Kysely<Database>, id: string): Promise<StoredAdvisory | null> {
   const r = await withAdvisories(db)
     .selectFrom('advisories')
     .leftJoin('packages', 'packages.name', 'advisories.package_name')
-    .select(['advisories.id', 'advisories.package_name', 'advisories.record', 'packages.access', 'advisories.published_at', 'advisories.modified_at'])
+    .select(['advisories.id', 'advisories.package_name', 'advisories.removals', 'advisories.record', 'packages.access', 'advisories.published_at', 'advisories.modified_at'])
     .where('advisories.id', '=', id)
     .executeTakeFirst();
-  if (!r) return null;
-  return { id: r.id, packageName: r.package_name, access: r.access, publishedAt: Number(r.published_at), modifiedAt: Number(r.modified_at), record: JSON.parse(r.record) as OsvRecord };
+  return r ? { ...summary(r), record: JSON.parse(r.record) as OsvRecord } : null;
 }
 
 /** The advisory id for a package, if it was ever removed as malicious (for pages and the moderation queue). */

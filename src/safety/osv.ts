@@ -42,6 +42,8 @@ export type Removal = {
   reporters: string[];
   actor: string;
   tarballs: RemovedTarball[];
+  /** the package was restricted when removed: its advisory stays hidden from strangers even if the package row goes. */
+  restricted?: boolean;
 };
 
 export type OsvReference = { type: 'ADVISORY' | 'PACKAGE' | 'WEB' | 'EVIDENCE' | 'REPORT'; url: string };
