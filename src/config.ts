@@ -38,6 +38,8 @@ export type Settings = {
   unpublishWindow: number;
   /** how long a fully unpublished package name stays reserved for its previous maintainers, in ms. */
   nameHold: number;
+  /** the registry's database name in OSV advisory ids: x_<PREFIX>-MAL-<YEAR>-<N> (docs/advisories.md). */
+  advisoryPrefix: string;
 };
 
 /** argon2id cost: memory in KiB, iterations, lanes. */
@@ -163,6 +165,7 @@ export const SETTINGS: readonly Spec[] = [
   { key: 'securityExpires', flag: 'security-expires', env: 'BULWARK_SECURITY_EXPIRES', default: '', help: 'Expires date of security.txt, e.g. 2027-06-30T00:00:00Z (default: 180 days from each request)', parse: parseExpires },
   { key: 'securityLanguages', flag: 'security-languages', env: 'BULWARK_SECURITY_LANGUAGES', default: 'en', help: 'comma-separated language tags reports may be written in (security.txt Preferred-Languages)', parse: (r) => { const tags = r.split(',').map((t) => t.trim()).filter(Boolean); if (!tags.length || tags.some((t) => !/^[a-z]{2,3}(-[a-z0-9]{2,8})*$/i.test(t))) throw new SettingError('must be language tags such as en, de, pt-BR'); return tags; } },
   { key: 'securityPolicy', flag: 'security-policy', env: 'BULWARK_SECURITY_POLICY', default: '', help: 'URL of the vulnerability disclosure policy (security.txt Policy; default: this registry’s /-/web/security)', parse: (r) => (r === '' ? null : parseHttpsUrl(r)) },
+  { key: 'advisoryPrefix', flag: 'advisory-prefix', env: 'BULWARK_ADVISORY_PREFIX', default: 'BWK', help: 'this registry’s name in the ids of its malicious-package advisories, x_PREFIX-MAL-YEAR-N (OSV’s form for a database it does not aggregate)', parse: (r) => { const name = r.trim().replace(/^x_/, ''); if (!/^[A-Za-z][A-Za-z0-9]{0,15}$/.test(name)) throw new SettingError('must be 1 to 16 letters or digits starting with a letter, such as BWK'); return name; } },
   { key: 'unpublishWindow', flag: 'unpublish-window', env: 'BULWARK_UNPUBLISH_WINDOW', default: '72h', help: 'how long after publishing maintainers may unpublish a version, e.g. 72h or 3d (0 turns unpublish off: deprecate instead)', parse: parseDuration },
   { key: 'nameHold', flag: 'name-hold', env: 'BULWARK_NAME_HOLD', default: '30d', help: 'how long a fully unpublished name stays reserved for its previous maintainers before only an administrator can give it out', parse: parseDuration },
   { key: 'logLevel', flag: 'log-level', env: 'BULWARK_LOG_LEVEL', default: 'info', help: 'fatal, error, warn, info, debug, trace or silent', parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent') },
