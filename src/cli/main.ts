@@ -20,6 +20,7 @@ import { checkOrgRights, ownerPrincipal } from '../tokens/org-rights.ts';
 import { createToken, listTokens, revokeOwnToken } from '../tokens/service.ts';
 import { LOG_COMMANDS } from './log-commands.ts';
 import { NAMES_COMMANDS } from './names-commands.ts';
+import { PACKAGE_COMMANDS } from './package-commands.ts';
 import { KEYS_COMMANDS } from './keys-commands.ts';
 import { REPORT_COMMANDS } from './report-commands.ts';
 
@@ -404,6 +405,7 @@ ${STORE_HELP}`,
   ...LOG_COMMANDS,
   // Name safety: typosquatting verdicts, allowed names and reserved names (GEN-1b).
   ...NAMES_COMMANDS,
+  ...PACKAGE_COMMANDS,
   // The registry signing keys behind npm's registry signatures (CLI-1).
   ...KEYS_COMMANDS,
   // Reporting a package to a registry's moderators (GEN-2b), as a client of its API.

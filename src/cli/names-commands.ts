@@ -1,7 +1,6 @@
 // `bulwark names …`: explain the name-safety verdict on a name (typosquatting, reserved names), let an administrator
 // allow a refused name, and reserve name patterns for an organisation (dependency confusion). A thin shell over
 // names/guard.ts and names/admin.ts; check uses the same protected set as the server.
-import { SETTINGS, loadSettings, type Settings } from '../config.ts';
 import { ClientError } from '../errors.ts';
 import { allowName, listAllowed, listReservations, reserve, unreserve } from '../names/admin.ts';
 import { NameGuard } from '../names/guard.ts';
@@ -9,41 +8,11 @@ import { shippedPopularNames } from '../names/popular.ts';
 import { ProtectedNames, type Verdict } from '../names/similarity.ts';
 import { Reservations } from '../names/reservations.ts';
 import { nameProblem } from '../packages/names.ts';
-import { openStore, type Store } from '../store/db.ts';
-
-type NamesCommand = {
-  usage: string;
-  summary: string;
-  help: string;
-  options: Record<string, { type: 'string' | 'boolean' }>;
-  positionals?: string[];
-  run(args: { values: Record<string, string | boolean | undefined>; positionals: string[] }): Promise<number>;
-};
-
-const STORE_OPTIONS = { ...Object.fromEntries(SETTINGS.map((x) => [x.flag, { type: 'string' as const }])), config: { type: 'string' as const } };
-const STORE_HELP = `Storage options (same as for serve):
-  --data-dir <path>        folder holding the SQLite database (env BULWARK_DATA_DIR)
-  --database <url>         postgres:// URL instead of SQLite (env BULWARK_DATABASE_URL)
-  --config <file>          JSON config file whose keys are the option names (env BULWARK_CONFIG)`;
-
-function settingsOf(values: Record<string, string | boolean | undefined>): Settings {
-  const flags = Object.fromEntries(SETTINGS.filter((x) => typeof values[x.flag] === 'string').map((x) => [x.flag, values[x.flag] as string]));
-  return loadSettings({ flags, env: process.env, file: typeof values.config === 'string' ? values.config : undefined });
-}
+import { STORE_HELP, STORE_OPTIONS, settingsOf, withStore, type StoreCommand, type Values } from './store-options.ts';
 
 /** Whether the command was pointed at a registry's data (then its own names count too) or runs on the shipped list. */
-function targetsRegistry(values: Record<string, string | boolean | undefined>): boolean {
+function targetsRegistry(values: Values): boolean {
   return ['data-dir', 'database', 'config'].some((k) => typeof values[k] === 'string') || ['BULWARK_DATA_DIR', 'BULWARK_DATABASE_URL', 'BULWARK_CONFIG'].some((k) => process.env[k]);
-}
-
-async function withStore(values: Record<string, string | boolean | undefined>, fn: (store: Store, settings: Settings) => Promise<number>): Promise<number> {
-  const settings = settingsOf(values);
-  const store = await openStore({ dataDir: settings.dataDir, database: settings.database, poolSize: 2 });
-  try {
-    return await fn(store, settings);
-  } finally {
-    await store.close();
-  }
 }
 
 function print(verdict: Verdict, reserved: Array<{ pattern: string; org: string }>, json: boolean): number {
@@ -59,7 +28,7 @@ function print(verdict: Verdict, reserved: Array<{ pattern: string; org: string 
   return blocked ? 1 : 0;
 }
 
-export const NAMES_COMMANDS: Record<string, NamesCommand> = {
+export const NAMES_COMMANDS: Record<string, StoreCommand> = {
   'names check': {
     usage: 'bulwark names check NAME [--json]',
     summary: 'explain whether a new package name would be refused as a look-alike or a reserved name',

@@ -217,14 +217,14 @@ export class Lifecycle {
   }
 
   /** Makes a quarantined version installable again. Tags are not restored: maintainers point them where they want. */
-  async release(actor: Actor, name: string, version: string): Promise<void> {
+  async release(actor: Actor, name: string, version: string, reason = ''): Promise<void> {
     const now = this.#clock();
     await this.#change(name, undefined, async (trx, pkg) => {
       const res = await trx.updateTable('versions').set({ state: 'visible' }).where('package_id', '=', pkg.id).where('version', '=', version).where('state', '=', 'quarantined').executeTakeFirst();
       if (Number(res.numUpdatedRows) === 0) throw notFound(`${name}@${version} is not in quarantine`);
       const all = await visibleVersions(trx, pkg.id);
       await repointTags(trx, { ...pkg, unpublished_at: null }, all, now, { keepExisting: true });
-      await recordEvent(trx, { kind: EventKind.VersionReleased, subject: name, actorId: actor.id, data: { version } }, now);
+      await recordEvent(trx, { kind: EventKind.VersionReleased, subject: name, actorId: actor.id, data: { version, reason } }, now);
     });
   }
 
