@@ -111,7 +111,7 @@ export async function recordMaliciousAdvisory(trx: Transaction<Database>, input:
 
   const removals = [...(JSON.parse(existing.removals) as Removal[]), removal];
   // Mirrors fetch what changed since the last modified time they saw: it must move forward on every change.
-  const modified = Math.max(now, existing.modified_at + 1);
+  const modified = Math.max(now, Number(existing.modified_at) + 1);
   const record = maliciousRecord(existing.id, input.name, removals, modified);
   await t.updateTable('advisories').set({ record: JSON.stringify(record), removals: JSON.stringify(removals), modified_at: modified }).where('id', '=', existing.id).execute();
   return existing.id;
