@@ -20,6 +20,8 @@ export type FileFacts = {
   npmPublish: boolean;
   npmToken: boolean;
   relativeRequires: string[];
+  /** Hosts named in network calls. */
+  endpoints: Set<string>;
 };
 
 export type AnalyzeOptions = { depth: number; decodedFrom?: string; budget: { decodedBytes: number } };
@@ -27,9 +29,10 @@ export type AnalyzeOptions = { depth: number; decodedFrom?: string; budget: { de
 export const MAX_DECODE_DEPTH = 3;
 const MAX_DECODED_BYTES = 2 * 1024 * 1024;
 const MAX_STRINGS = 50_000;
+const HIDDEN_API = /^(_compile|crypto|env|aes(128|192|256)(-\w+)?|createDecipher(iv)?|child_process|eval|exec(Sync)?|spawn(Sync)?|npm_package_description|process|mainModule|constructor|require|fromCharCode|runInThisContext|http|https|net|Function)$|_compile|child_process|npm_package_|\.npmrc|authToken/;
 const DECODERS = /\b(atob|fromCharCode|decodeURIComponent|unescape)\b|Buffer\.from\([^)]*,\s*['"`](base64|hex|base64url)['"`]/;
 
-export const emptyFacts = (): FileFacts => ({ modules: new Set(), exec: false, network: false, credentials: new Set(), envDump: false, exfil: new Set(), obfuscated: false, npmPublish: false, npmToken: false, relativeRequires: [] });
+export const emptyFacts = (): FileFacts => ({ modules: new Set(), exec: false, network: false, credentials: new Set(), envDump: false, exfil: new Set(), obfuscated: false, npmPublish: false, npmToken: false, relativeRequires: [], endpoints: new Set() });
 
 const clip = (s: string, n = 160) => (s.length > n ? s.slice(0, n) + '…' : s).replace(/\s+/g, ' ');
 
@@ -110,9 +113,11 @@ type Collected = {
   hexIds: Set<string>;
   packer: number | null;
   envNpmToken: boolean;
+  endpoints: Set<string>;
+  moduleCompile: number | null;
 };
 
-const newCollected = (): Collected => ({ strings: [], modules: new Set(), execCalls: [], evalCalls: [], envDump: [], recon: new Set(), dnsDynamic: null, rawSocket: null, detached: null, fetchCall: false, hexIds: new Set(), packer: null, envNpmToken: false });
+const newCollected = (): Collected => ({ strings: [], modules: new Set(), execCalls: [], evalCalls: [], envDump: [], recon: new Set(), dnsDynamic: null, rawSocket: null, detached: null, fetchCall: false, hexIds: new Set(), packer: null, envNpmToken: false, endpoints: new Set(), moduleCompile: null });
 
 function collectAst(ast: Node): Collected {
   const c = newCollected();
@@ -170,6 +175,10 @@ function collectAst(ast: Node): Collected {
               r = null;
             }
           }
+        } else if (/^(path|\?)\.(join|resolve|posix\.join|win32\.join)$/.test(name) && args.length >= 2) {
+          // path.join(home, '.ssh', 'id_rsa'): unknown parts stay as placeholders, so location patterns still match.
+          const parts = args.map((a: AnyNode) => fold(a, depth + 1));
+          if (parts.some(Boolean)) r = { value: parts.map((p: Folded | null) => p?.value ?? '…').join('/'), decoded: parts.find((p: Folded | null) => p?.decoded)?.decoded ?? null };
         } else if (/\.join$/.test(name) && n.callee.type === 'MemberExpression') {
           const sep = args[0] ? fold(args[0], depth + 1)?.value : ',';
           const obj: AnyNode = n.callee.object;
@@ -199,7 +208,9 @@ function collectAst(ast: Node): Collected {
       if (found) return;
       if (x.type === 'CallExpression') {
         const name = memberName(x.callee) ?? '';
-        if (/(^|\.)(atob|fromCharCode|decodeURIComponent|unescape)$/.test(name)) found = true;
+        if (/(^|\.)(atob|fromCharCode)$/.test(name)) found = true;
+        // Percent-decoding a URL parameter is routine; percent-decoding a constant is hiding it.
+        else if (/(^|\.)(decodeURIComponent|unescape)$/.test(name) && x.arguments[0] && fold(x.arguments[0])) found = true;
         else if (/from$/.test(name) && x.arguments.length >= 2) {
           const enc = fold(x.arguments[1])?.value;
           if (enc === 'base64' || enc === 'hex' || enc === 'base64url') found = true;
@@ -207,7 +218,7 @@ function collectAst(ast: Node): Collected {
       }
       if (x.type === 'Identifier' && x !== n) {
         const init = vars.get(x.name);
-        if (init && init.type === 'CallExpression' && DECODERS.test(memberName(init.callee) ?? '')) found = true;
+        if (init && init.type === 'CallExpression' && /(^|\.)(atob|fromCharCode)$/.test(memberName(init.callee) ?? '')) found = true;
       }
       const f = x.type === 'Identifier' ? fold(x) : null;
       if (f?.decoded) found = true;
@@ -222,7 +233,9 @@ function collectAst(ast: Node): Collected {
     seen.add(key);
     c.strings.push({ value, line, decoded });
   };
-  const recon = /^(os\.hostname|os\.userInfo|os\.networkInterfaces|dns\.getServers|os\.homedir|os\.platform|os\.type|os\.release|os\.arch|process\.cwd|os\.cpus|os\.totalmem)$/;
+  // Identity of the machine and its user, what recon beacons send; platform and architecture are what every
+  // prebuilt-binary installer reads, so they do not count.
+  const recon = /^(os\.hostname|os\.userInfo|os\.networkInterfaces|dns\.getServers|os\.homedir)$/;
   full(ast, (n: AnyNode) => {
     switch (n.type) {
       case 'Identifier':
@@ -254,7 +267,8 @@ function collectAst(ast: Node): Collected {
         const name = memberName(n.callee) ?? '';
         const args: AnyNode[] = n.arguments;
         const f = n.type === 'CallExpression' ? fold(n) : null;
-        if (f?.decoded) addString(f.value, lineOf(n), f.decoded);
+        if (f) addString(f.value, lineOf(n), f.decoded);
+        if (n.type === 'NewExpression' && name === 'module.constructor') c.moduleCompile = lineOf(n);
         if (name === 'require' && args[0]) {
           const m = fold(args[0]);
           if (m) c.modules.add(m.value);
@@ -285,13 +299,24 @@ function collectAst(ast: Node): Collected {
         }
         if (name === 'JSON.stringify' && args[0] && memberName(args[0]) === 'process.env') c.envDump.push({ line: lineOf(n), strong: true });
         if (/^Object\.(keys|entries|values)$/.test(name) && args[0] && memberName(args[0]) === 'process.env') c.envDump.push({ line: lineOf(n), strong: false });
-        if (recon.test(name) || /\.(hostname|userInfo|networkInterfaces|getServers)$/.test(name)) c.recon.add(name.replace(/^\?\./, ''));
+        if (recon.test(name) || /^\?\.(hostname|userInfo|networkInterfaces|getServers)$/.test(name)) c.recon.add(name.replace(/^\?\./, ''));
         if (/(^|\.)(resolve|resolve4|resolveTxt|lookup|resolveAny)$/.test(name) && /^(dns|\?)\./.test(name) && args[0] && !fold(args[0]) && args[0].type !== 'Identifier') c.dnsDynamic = lineOf(n);
-        if (/(^|\.)(connect|createConnection|Socket)$/.test(name) && /^(net|tls|\?)\./.test(name)) {
-          const host = args.map((a: AnyNode) => fold(a)?.value).find((v: string | undefined) => v && /^\d{1,3}(\.\d{1,3}){3}$/.test(v));
+        if (/(^|\.)(connect|createConnection)$/.test(name)) {
+          const values = args.flatMap((a: AnyNode) => (a.type === 'ObjectExpression' ? a.properties.map((p: AnyNode) => p.value) : [a]));
+          const host = values.map((a: AnyNode) => fold(a)?.value).find((v: string | undefined) => v && /^\d{1,3}(\.\d{1,3}){3}$/.test(v));
           if (host && !/^(127\.|10\.|192\.168\.|0\.)/.test(host)) c.rawSocket = lineOf(n);
         }
         if (name === 'fetch' || name === 'XMLHttpRequest' || name === 'WebSocket') c.fetchCall = true;
+        if (/(^|\.)(fetch|request|get|post|put|connect|createConnection|open)$/.test(name) || name === 'WebSocket' || name === 'axios' || name === 'got') {
+          for (const a of args.slice(0, 2)) {
+            const values = a.type === 'ObjectExpression' ? a.properties.filter((p: AnyNode) => /^(host|hostname|url|baseURL)$/.test(p.key?.name ?? p.key?.value ?? '')).map((p: AnyNode) => p.value) : [a];
+            for (const v of values) {
+              const f = fold(v)?.value;
+              const host = f ? (/^[a-z][a-z0-9+.-]*:\/\/([^/:?#]+)/i.exec(f)?.[1] ?? (/^[a-z0-9-]+(\.[a-z0-9-]+)+$/i.test(f) ? f : null)) : null;
+              if (host) c.endpoints.add(host.toLowerCase());
+            }
+          }
+        }
         break;
       }
       case 'MemberExpression': {
@@ -375,6 +400,7 @@ export function analyzeJs(text: string, opts: AnalyzeOptions): FileAnalysis {
     if (m.startsWith('./') || m.startsWith('../')) facts.relativeRequires.push(m);
   }
   if (c.fetchCall) facts.network = true;
+  for (const h of c.endpoints) facts.endpoints.add(h);
   if (c.execCalls.length && !facts.modules.has('child_process') && !facts.modules.has('execa') && !facts.modules.has('cross-spawn')) {
     // exec() of some other library (a regex, a database) is not a process.
     c.execCalls = c.execCalls.filter((e) => e.command !== null && /\b(sh|bash|cmd|powershell|curl|wget|node|npm|python)\b/.test(e.command));
@@ -407,6 +433,22 @@ export function analyzeJs(text: string, opts: AnalyzeOptions): FileAnalysis {
     const blobs = c.strings.filter((s) => !s.decoded && s.value.length >= 1024 && !/^data:/.test(s.value) && entropy(s.value.slice(0, 8192)) > 5.3);
     if (blobs.length) add('high-entropy-string', blobs[0]!.line, `${blobs.length} long high-entropy string${blobs.length > 1 ? 's' : ''} (${blobs[0]!.value.length} characters)`, 1);
   }
+  // Names of dangerous APIs spelled in hex or base64 (event-stream's flatmap-stream kept "_compile",
+  // "createDecipher" and "npm_package_description" that way).
+  const hiddenNames = new Map<string, number | null>();
+  for (const s of c.strings) {
+    if (s.value.length < 8 || s.value.length > 64) continue;
+    const hex = /^(?:[0-9a-f]{2}){4,}$/i.test(s.value) ? Buffer.from(s.value, 'hex').toString('latin1') : null;
+    const b64 = !hex && /^[A-Za-z0-9+/]{8,}={0,2}$/.test(s.value) && s.value.length % 4 === 0 ? Buffer.from(s.value, 'base64').toString('latin1') : null;
+    const dec = hex ?? b64;
+    if (dec && HIDDEN_API.test(dec) && /^[\x20-\x7e]+$/.test(dec) && !hiddenNames.has(dec)) hiddenNames.set(dec, s.line);
+  }
+  if (hiddenNames.size) {
+    facts.obfuscated = true;
+    const [firstName, firstLine] = [...hiddenNames][0]!;
+    add('encoded-api-name', firstLine, `hex or base64 strings spell ${[...hiddenNames.keys()].slice(0, 5).map((x) => `"${x}"`).join(', ')}${firstName ? '' : ''}`, Math.min(6, 2 + hiddenNames.size));
+  }
+  if (c.moduleCompile !== null) add('module-compile', c.moduleCompile, 'new module.constructor(): compiles a module from a string', 3);
   // Payloads hidden in strings: decode base64 / hex literals and analyse what they hide.
   if (opts.depth < MAX_DECODE_DEPTH) {
     for (const s of c.strings) {
@@ -432,6 +474,7 @@ export function mergeFacts(into: FileFacts, from: FileFacts): void {
   for (const m of from.modules) into.modules.add(m);
   for (const k of from.credentials) into.credentials.add(k);
   for (const k of from.exfil) into.exfil.add(k);
+  for (const k of from.endpoints) into.endpoints.add(k);
   into.exec ||= from.exec;
   into.network ||= from.network;
   into.envDump ||= from.envDump;
@@ -452,7 +495,7 @@ export function analyzeStrings(strings: Array<{ value: string; line: number | nu
       if (p.re.test(value) && first(`cred:${p.kind}`)) {
         facts.credentials.add(p.kind);
         if (p.kind === 'npm token file') facts.npmToken = true;
-        add('credential-access', line, `${p.kind}: ${value}`, 3);
+        add('credential-access', line, `${p.kind}: ${value}`, 2);
       }
     }
     if (CLOUD_METADATA.test(value) && first('metadata')) {
@@ -470,7 +513,8 @@ export function analyzeStrings(strings: Array<{ value: string; line: number | nu
       add('raw-ip-url', line, value, 2);
     }
     for (const p of SHELL_DANGER) if (p.re.test(value) && first(`shell:${p.kind}`)) add('shell-command', line, `${p.kind}: ${value}`, p.kind === 'credential tool' ? 4 : 6);
-    if (/\bnpm\s+publish\b/.test(value) && first('publish')) {
+    // A command, not prose: documentation strings mention "npm publish" all the time.
+    if (/^\s*(npx\s+)?npm\s+publish\b/.test(value) && first('publish')) {
       facts.npmPublish = true;
       add('npm-publish', line, value, 3);
     }

@@ -21,6 +21,7 @@ export const DECISIVE = 100;
 
 /** Files larger than this are hashed but not read: minified bundles this big are built artefacts, not droppers. */
 export const MAX_ANALYZED_FILE = 3 * 1024 * 1024;
+const NOT_RUN = /(^|\/)(test|tests|__tests__|spec|specs|example|examples|benchmark|benchmarks|bench|docs|fixtures)\//i;
 const LIFECYCLE = ['preinstall', 'install', 'postinstall'] as const;
 const JS_FILE = /\.(c|m)?jsx?$|\.(c|m)?tsx?$/i;
 const SHELL_FILE = /\.(sh|bash|zsh|ps1|bat|cmd|py)$/i;
@@ -158,7 +159,8 @@ function analyzePackage(pkg: Pkg, sigs: SignatureDb): PackageAnalysis {
     }
     if (path === 'package.json') continue;
     const a = isJs || (shebang && /node|bun|deno/.test(head.split('\n')[0]!)) ? analyzeJs(text, { depth: 0, budget }) : analyzeShell(text);
-    const factor = installTime.has(path) ? 2 : 1;
+    // Install-time code runs unasked; tests and examples are not run by installing or requiring the package.
+    const factor = installTime.has(path) ? 2 : NOT_RUN.test(path) ? 0.5 : 1;
     for (const f of a.findings) push(path, f, factor);
     perFile.set(path, a.facts);
     mergeFacts(facts, a.facts);
@@ -207,6 +209,8 @@ function diffFindings(now: PackageAnalysis, nowPkg: Pkg, before: PackageAnalysis
   }
   const newCreds = [...now.facts.credentials].filter((c) => !before.facts.credentials.has(c));
   if (newCreds.length) out.push({ rule: 'new-credential-access', file: firstWith(now, (f) => f.credentials.size > 0), line: null, evidence: `newly reads ${newCreds.join(', ')} in a ${release}`, weight: 2 * k });
+  const newHosts = [...now.facts.endpoints].filter((h) => !before.facts.endpoints.has(h) && h !== 'localhost' && !/^127\./.test(h));
+  if (newHosts.length && small) out.push({ rule: 'new-network-endpoint', file: firstWith(now, (f) => f.endpoints.size > 0), line: null, evidence: `sends requests to ${newHosts.slice(0, 3).join(', ')}, new in a ${release}`, weight: 2 * k });
   const newExfil = [...now.facts.exfil].filter((c) => !before.facts.exfil.has(c));
   if (newExfil.length) out.push({ rule: 'new-exfiltration-endpoint', file: firstWith(now, (f) => f.exfil.size > 0), line: null, evidence: `newly contacts ${newExfil.join(', ')} in a ${release}`, weight: 2 * k });
   return out;

@@ -1,0 +1,102 @@
+// A pool of worker threads for the scanner, so scanning a large tarball never blocks the HTTP event loop, with a
+// time budget per scan. A scan over budget resolves { verdict: 'timeout' } (publish then holds the version for
+// review); its worker is terminated and replaced, since a stuck scan cannot be interrupted any other way.
+import os from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { ScanResult } from './scanner.ts';
+
+export type PoolResult = ScanResult | { verdict: 'timeout' };
+
+type Job = { id: number; tgz: Buffer; previous: Buffer | null; resolve: (r: PoolResult) => void; reject: (e: Error) => void };
+type Slot = { worker: Worker; job: Job | null; timer: NodeJS.Timeout | null };
+
+// Compiled builds run worker.js beside this file; a checkout runs the TypeScript source directly.
+const WORKER = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url);
+
+export class ScanPool {
+  readonly #size: number;
+  readonly #budgetMs: number;
+  readonly #signatureFiles: string[];
+  readonly #slots: Slot[] = [];
+  readonly #queue: Job[] = [];
+  #nextId = 1;
+  #closed = false;
+
+  constructor(opts: { size?: number; budgetMs: number; signatureFiles?: string[] }) {
+    this.#size = Math.max(1, opts.size ?? Math.max(1, Math.min(2, os.availableParallelism() - 1)));
+    this.#budgetMs = opts.budgetMs;
+    this.#signatureFiles = opts.signatureFiles ?? [];
+  }
+
+  /**
+   * Scans a tarball off the main thread. Resolves { verdict: 'timeout' } when the scan exceeds the budget (time spent
+   * waiting for a free worker does not count). Rejects only if the pool is closed or the worker reports an error.
+   */
+  scan(tgz: Buffer, previous?: Buffer | null): Promise<PoolResult> {
+    if (this.#closed) return Promise.reject(new Error('scan pool is closed'));
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ id: this.#nextId++, tgz, previous: previous ?? null, resolve, reject });
+      this.#pump();
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const job of this.#queue.splice(0)) job.reject(new Error('scan pool is closed'));
+    await Promise.all(this.#slots.splice(0).map((s) => {
+      if (s.timer) clearTimeout(s.timer);
+      s.job?.reject(new Error('scan pool is closed'));
+      return s.worker.terminate();
+    }));
+  }
+
+  #spawn(): Slot {
+    const slot: Slot = { worker: new Worker(WORKER, { workerData: { signatureFiles: this.#signatureFiles } }), job: null, timer: null };
+    slot.worker.unref();
+    slot.worker.on('message', (msg: { id: number; result?: ScanResult; error?: string }) => {
+      const job = slot.job;
+      if (!job || job.id !== msg.id) return;
+      this.#finish(slot);
+      if (msg.result) job.resolve(msg.result);
+      else job.reject(new Error(`scan failed: ${msg.error}`));
+    });
+    slot.worker.on('error', (err) => {
+      const job = slot.job;
+      this.#replace(slot);
+      job?.reject(err);
+    });
+    this.#slots.push(slot);
+    return slot;
+  }
+
+  #finish(slot: Slot): void {
+    if (slot.timer) clearTimeout(slot.timer);
+    slot.timer = null;
+    slot.job = null;
+    this.#pump();
+  }
+
+  #replace(slot: Slot): void {
+    if (slot.timer) clearTimeout(slot.timer);
+    const i = this.#slots.indexOf(slot);
+    if (i !== -1) this.#slots.splice(i, 1);
+    slot.job = null;
+    void slot.worker.terminate();
+    if (!this.#closed) this.#pump();
+  }
+
+  #pump(): void {
+    while (this.#queue.length) {
+      const slot = this.#slots.find((s) => !s.job) ?? (this.#slots.length < this.#size ? this.#spawn() : null);
+      if (!slot) return;
+      const job = this.#queue.shift()!;
+      slot.job = job;
+      slot.timer = setTimeout(() => {
+        this.#replace(slot);
+        job.resolve({ verdict: 'timeout' });
+      }, this.#budgetMs);
+      // Copies, not transfers: the caller keeps its buffers (publish stores the tarball after the scan).
+      slot.worker.postMessage({ id: job.id, tgz: job.tgz, previous: job.previous });
+    }
+  }
+}
