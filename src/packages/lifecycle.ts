@@ -155,14 +155,14 @@ export class Lifecycle {
       const which = late.map((v) => `${pkg.name}@${v.version}`).join(', ');
       throw forbidden(
         `${which} can no longer be unpublished: versions can only be unpublished within ${hours} hours of publishing. ` +
-          `Deprecate instead (npm deprecate ${pkg.name}@${late[0]!.version} "<message>"), or ask a registry administrator if it must go (docs/policies/unpublish.md)`,
+          `Deprecate instead (npm deprecate ${pkg.name}@${late[0]!.version} "<message>"), or ask a registry administrator if it must go (policy: /-/web/policies/unpublish)`,
       );
     }
     const dependents = await dependentsOf(trx, pkg, targets.map((v) => v.version));
     if (dependents.length) {
       const shown = dependents.slice(0, DEPENDENTS_SHOWN).map((d) => `${d.name}@${d.version} (${d.range})`);
       const more = dependents.length > DEPENDENTS_SHOWN ? ` and ${dependents.length - DEPENDENTS_SHOWN} more` : '';
-      throw forbidden(`${pkg.name} cannot be unpublished: other packages depend on it: ${shown.join(', ')}${more}. Deprecate it instead (npm deprecate), or ask a registry administrator (docs/policies/unpublish.md)`);
+      throw forbidden(`${pkg.name} cannot be unpublished: other packages depend on it: ${shown.join(', ')}${more}. Deprecate it instead (npm deprecate), or ask a registry administrator (policy: /-/web/policies/unpublish)`);
     }
   }
 

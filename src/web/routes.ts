@@ -16,7 +16,7 @@ import { CSRF_FIELD, Csrf } from './csrf.ts';
 import type { Html } from './html.ts';
 import type { Viewer } from './layout.ts';
 import { AccountSlot, placeholderSection, type AccountSlotValue } from './pages/account.ts';
-import { errorPage, homePage, searchPage, type Listed } from './pages/browse.ts';
+import { errorPage, homePage, searchPage, unpublishedPage, type Listed } from './pages/browse.ts';
 import { packagePage, packageView, type PackageView } from './pages/package.ts';
 import { STYLESHEET_PATH, stylesheet } from './static.ts';
 import { sessionPrincipal, WebSessions, type WebSession } from './session.ts';
@@ -207,6 +207,11 @@ export class WebUi {
     // The same read decision as the packument: a restricted package is a 404 to anyone who may not read it.
     await this.deps.gate.readPackage(req, entry.facts);
     if (!entry.full || entry.facts.access === null) throw notFound();
+    const hold = entry.facts.nameHold;
+    if (hold) {
+      const ctx = await this.context(req, reply);
+      return this.send(reply, 404, unpublishedPage({ name, since: hold.since, viewer: ctx.viewer, csrf: ctx.csrf }));
+    }
     let view = this.#views.get(entry.full);
     if (!view) {
       // Keyed by the cached representation: a publish replaces it, and the rendered README goes with it.

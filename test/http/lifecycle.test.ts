@@ -151,6 +151,13 @@ for (const kind of DB_KINDS) {
       assert.equal((await r.request('GET', '/gone-pkg/-/gone-pkg-1.0.0.tgz')).status, 404);
       assert.equal((await r.request('GET', '/-/v1/search?text=gone-pkg')).json().objects.length, 0);
 
+      const webPage = await r.request('GET', '/-/web/package/gone-pkg', { headers: { accept: 'text/html' } });
+      assert.equal(webPage.status, 404);
+      assert.match(webPage.text, /<h1>gone-pkg<\/h1>\s*<p>This package was unpublished on \d{4}-\d\d-\d\d/);
+      const policy = await r.request('GET', '/-/web/policies/unpublish', { headers: { accept: 'text/html' } });
+      assert.equal(policy.status, 200);
+      assert.match(policy.text, /<h2[^>]*>2\. Unpublish by maintainers<\/h2>/, 'the policy page is the shipped policy document');
+
       const stranger = await publish({ name: 'gone-pkg', version: '3.0.0' }, bob.token);
       assert.equal(stranger.status, 403);
       assert.match(stranger.json().error, /"gone-pkg" was unpublished on .*; its name is held for its previous maintainers until/);

@@ -69,3 +69,14 @@ export function errorPage(o: ErrorOptions): Html {
 </section>`;
   return page({ title, viewer: o.viewer, width: 'narrow', body });
 }
+
+/** A package whose versions were all unpublished or removed: say so, rather than a bare 404. */
+export function unpublishedPage(o: { name: string; since: number; viewer: Viewer; csrf: string | null }): Html {
+  const body = html`<section class="card error-page">
+  <p class="status">404</p>
+  <h1>${o.name}</h1>
+  <p>This package was unpublished on ${new Date(o.since).toISOString().slice(0, 10)} and has no versions left. Its versions can never be published again; see the <a href="/-/web/policies/unpublish">unpublish policy</a>.</p>
+  <p class="actions"><a class="button secondary" href="/">Go to the home page</a></p>
+</section>`;
+  return page({ title: o.name, viewer: o.viewer, csrf: o.csrf, width: 'narrow', body });
+}
