@@ -23,6 +23,7 @@ import { RegistrySigner, backfillSignatures, ensureSigningKey } from '../trust/s
 import { startSequencer } from '../log/sequencer.ts';
 import { originFor } from '../log/store.ts';
 import { registerLogHistoryPages } from '../web/log-history-routes.ts';
+import { registerPolicyPages } from '../web/policy-routes.ts';
 import { registerNameSafety } from '../web/security-routes.ts';
 import { registerOrgPages } from '../web/org-routes.ts';
 import { registerUserRoutes } from './user-routes.ts';
@@ -194,6 +195,8 @@ export async function startApp({ settings, store, blobs, logger, secretKey, cloc
   registerOrgPages(web);
   // A package's transparency-log history (/-/web/package/:name/history).
   registerLogHistoryPages(web);
+  // The unpublish policy (GEN-2a), rendered from docs/policies/.
+  registerPolicyPages(web);
   // Name safety on first publish (typosquatting, reserved names), security.txt and the disclosure policy pages.
   registerNameSafety(app, web, { db: store.db, settings, clock, publicUrl: () => base.url });
   web.register(app);
