@@ -19,6 +19,7 @@ import { registerLifecycleRoutes } from './lifecycle-routes.ts';
 import { Lifecycle } from '../packages/lifecycle.ts';
 import { registerLogRoutes } from './log-routes.ts';
 import { registerKeysRoutes } from './keys-routes.ts';
+import { registerAdvisoryRoutes } from './advisory-routes.ts';
 import { RegistrySigner, backfillSignatures, ensureSigningKey } from '../trust/signing-keys.ts';
 import { startSequencer } from '../log/sequencer.ts';
 import { originFor } from '../log/store.ts';
@@ -179,6 +180,8 @@ export async function startApp({ settings, store, blobs, logger, secretKey, cloc
   registerLogRoutes(app, { db: store.db, gate, packages });
   // The registry's signing keys for `npm audit signatures` (CLI-1).
   registerKeysRoutes(app, { db: store.db, gate });
+  // OSV advisories for packages removed as malicious: records, index and all.zip (GEN-3c).
+  registerAdvisoryRoutes(app, { db: store.db, gate, packages, publicUrl: () => base.url });
   // GET / (JSON for clients, the home page for browsers) and the pages under /-/web/.
   const web = new WebUi({ db: store.db, packages, gate, signup: settings.signup, secretKey, secondFactor, clock, publicUrl: () => base.url });
   // The pages behind emailed links, and the account settings (email, password, security history, password reset).
