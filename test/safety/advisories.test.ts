@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { crc32, inflateRawSync } from 'node:zlib';
 import Ajv2020Module from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
+import { ConfigError, loadSettings } from '../../src/config.ts';
 import { Lifecycle } from '../../src/packages/lifecycle.ts';
 import { advisoryRecorder, findAdvisory, recordMaliciousAdvisory, withAdvisories } from '../../src/safety/advisories.ts';
 import { isAdvisoryId, maliciousRecord, npmPurl, withReferences } from '../../src/safety/osv.ts';
@@ -80,6 +81,14 @@ describe('OSV records (pure)', () => {
     ]);
     assertValid(refs);
     assert.equal(npmPurl('plain'), 'pkg:npm/plain');
+  });
+
+  it('validates --advisory-prefix like every setting', () => {
+    const prefix = (value?: string) => loadSettings({ flags: value === undefined ? {} : { 'advisory-prefix': value }, env: {} }).advisoryPrefix;
+    assert.equal(prefix(), 'BWK');
+    assert.equal(prefix('ACME2'), 'ACME2');
+    assert.equal(prefix('x_ACME'), 'ACME', 'the x_ that OSV requires is added, never doubled');
+    for (const bad of ['', 'BWK-MAL', '2BWK', 'x_', 'A'.repeat(17), 'bwk/../x', 'x_x_BWK']) assert.throws(() => prefix(bad), ConfigError, JSON.stringify(bad));
   });
 
   it('recognises only ids of the registry’s shape', () => {
