@@ -24,7 +24,15 @@ export type FileFacts = {
   endpoints: Set<string>;
 };
 
-export type AnalyzeOptions = { depth: number; decodedFrom?: string; budget: { decodedBytes: number } };
+export type AnalyzeOptions = { depth: number; decodedFrom?: string; budget: { decodedBytes: number }; loose?: boolean };
+
+/**
+ * Text that can do something worth a closer look: run processes, evaluate strings, decode, use the network, read
+ * the environment. Files with none of these are not parsed (most of a package), which keeps a scan fast; their strings
+ * are still checked when they name a credential location or an exfiltration service.
+ */
+export const BEHAVIOUR = /child_process|\beval\b|Function\s*\(|fromCharCode|\batob\b|base64|['"]hex['"]|_0x[0-9a-f]{4}|process\.env|\bvm\b|\bhttps?\b|['"](node:)?(net|dns|tls|dgram)['"]|\bfetch\s*\(|XMLHttpRequest|WebSocket|\.connect\s*\(|homedir|hostname|userInfo|npm\s+publish|_compile|module\.constructor|\bexeca\b|cross-spawn|shelljs|['"](?:[0-9a-f]{2}){4,32}['"]/;
+export const SENSITIVE = /npmrc|_authToken|\.ssh|id_rsa|id_ed25519|\.aws|credentials|169\.254\.|metadata\.google|[Ww]allet|keystore|Login Data|Local Storage|User Data|Profiles|keychain|webhook|discord|telegram|pipedream|requestbin|oast|interact\.sh|burpcollaborator|ngrok|pastebin|transfer\.sh|curl|wget|powershell|\/dev\/tcp|trufflehog|\.github\/workflows|\/etc\/(passwd|shadow)|ipify|ipinfo/;
 
 export const MAX_DECODE_DEPTH = 3;
 const MAX_DECODED_BYTES = 2 * 1024 * 1024;
@@ -122,8 +130,14 @@ const newCollected = (): Collected => ({ strings: [], modules: new Set(), execCa
 function collectAst(ast: Node): Collected {
   const c = newCollected();
   const vars = new Map<string, AnyNode>();
+  // Operands of a longer "+" chain: only the whole chain is worth a string (analysing every prefix is quadratic).
+  const inner = new WeakSet<AnyNode>();
   full(ast, (n: AnyNode) => {
     if (n.type === 'VariableDeclarator' && n.id.type === 'Identifier' && n.init) vars.set(n.id.name, n.init);
+    if (n.type === 'BinaryExpression' && n.operator === '+') {
+      inner.add(n.left);
+      inner.add(n.right);
+    }
   });
   const memo = new WeakMap<AnyNode, Folded | null>();
   const fold = (n: AnyNode | null | undefined, depth = 0): Folded | null => {
@@ -147,7 +161,7 @@ function collectAst(ast: Node): Collected {
         if (n.operator === '+') {
           const a = fold(n.left, depth + 1);
           const b = fold(n.right, depth + 1);
-          if (a && b) r = { value: a.value + b.value, decoded: a.decoded ?? b.decoded };
+          if (a && b && a.value.length + b.value.length <= 4_000_000) r = { value: a.value + b.value, decoded: a.decoded ?? b.decoded };
         }
         break;
       case 'ArrayExpression':
@@ -248,7 +262,7 @@ function collectAst(ast: Node): Collected {
         for (const q of n.quasis) if (q.value.cooked) addString(q.value.cooked, lineOf(n), null);
         break;
       case 'BinaryExpression': {
-        const f = n.operator === '+' ? fold(n) : null;
+        const f = n.operator === '+' && !inner.has(n) ? fold(n) : null;
         if (f) addString(f.value, lineOf(n), f.decoded);
         break;
       }
@@ -387,7 +401,7 @@ export type FileAnalysis = { findings: RawFinding[]; facts: FileFacts; parsed: b
  * depth + 1, up to MAX_DECODE_DEPTH, and within a shared byte budget so nested encodings cannot multiply the work.
  */
 export function analyzeJs(text: string, opts: AnalyzeOptions): FileAnalysis {
-  const ast = parseJs(text);
+  const ast = opts.loose ? null : parseJs(text);
   const c = ast ? collectAst(ast) : collectLoose(text);
   const findings: RawFinding[] = [];
   const facts = emptyFacts();

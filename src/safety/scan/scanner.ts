@@ -3,7 +3,7 @@
 // sizes, decoding depth) so the publish path can give it a time budget. Signals and their weights are documented in
 // docs/malware-scanning.md; the thresholds below were tuned on the tuning split of test/fixtures/malware only.
 import { createHash } from 'node:crypto';
-import { analyzeJs, analyzeShell, emptyFacts, mergeFacts, type FileFacts, type RawFinding } from './analyze.ts';
+import { BEHAVIOUR, SENSITIVE, analyzeJs, analyzeShell, emptyFacts, mergeFacts, type FileFacts, type RawFinding } from './analyze.ts';
 import { packagePath, readArchive, type ArchiveFile } from './archive.ts';
 import { ROUTINE_INSTALL, SHELL_DANGER } from './patterns.ts';
 import type { SignatureDb } from './signatures.ts';
@@ -158,7 +158,13 @@ function analyzePackage(pkg: Pkg, sigs: SignatureDb): PackageAnalysis {
       }
     }
     if (path === 'package.json') continue;
-    const a = isJs || (shebang && /node|bun|deno/.test(head.split('\n')[0]!)) ? analyzeJs(text, { depth: 0, budget }) : analyzeShell(text);
+    let a;
+    if (isJs || (shebang && /node|bun|deno/.test(head.split('\n')[0]!))) {
+      // Parse what can act (and everything install scripts run); check only the strings of the rest.
+      const acts = installTime.has(path) || BEHAVIOUR.test(text);
+      if (!acts && !SENSITIVE.test(text)) continue;
+      a = analyzeJs(text, { depth: 0, budget });
+    } else a = analyzeShell(text);
     // Install-time code runs unasked; tests and examples are not run by installing or requiring the package.
     const factor = installTime.has(path) ? 2 : NOT_RUN.test(path) ? 0.5 : 1;
     for (const f of a.findings) push(path, f, factor);
