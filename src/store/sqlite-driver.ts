@@ -10,20 +10,35 @@ function bind(params: ReadonlyArray<unknown>): SQLInputValue[] {
 class Statement implements SqliteStatement {
   readonly reader: boolean;
   readonly #stmt: StatementSync;
-  constructor(stmt: StatementSync) {
+  /** Not kept for reuse: closed as soon as the query it was prepared for has run. */
+  readonly #oneShot: boolean;
+  constructor(stmt: StatementSync, oneShot: boolean) {
     this.#stmt = stmt;
+    this.#oneShot = oneShot;
     this.reader = stmt.columns().length > 0;
   }
   all(parameters: ReadonlyArray<unknown>): unknown[] {
-    // node:sqlite returns null-prototype rows; give callers ordinary objects.
-    return this.#stmt.all(...bind(parameters)).map((row) => ({ ...row }));
+    try {
+      // node:sqlite returns null-prototype rows; give callers ordinary objects.
+      return this.#stmt.all(...bind(parameters)).map((row) => ({ ...row }));
+    } finally {
+      if (this.#oneShot) this.close();
+    }
   }
   run(parameters: ReadonlyArray<unknown>) {
-    const r = this.#stmt.run(...bind(parameters));
-    return { changes: r.changes, lastInsertRowid: r.lastInsertRowid };
+    try {
+      const r = this.#stmt.run(...bind(parameters));
+      return { changes: r.changes, lastInsertRowid: r.lastInsertRowid };
+    } finally {
+      if (this.#oneShot) this.close();
+    }
   }
   *iterate(parameters: ReadonlyArray<unknown>): IterableIterator<unknown> {
-    for (const row of this.#stmt.iterate(...bind(parameters))) yield { ...row };
+    try {
+      for (const row of this.#stmt.iterate(...bind(parameters))) yield { ...row };
+    } finally {
+      if (this.#oneShot) this.close();
+    }
   }
   /** Frees the statement now (Node 26 has StatementSync.close; on older Node the garbage collector frees it). */
   close(): void {
@@ -39,6 +54,20 @@ class Statement implements SqliteStatement {
  * distinct query texts at most, so this covers them; queries with variable-length lists just take turns.
  */
 const STATEMENT_CACHE = 256;
+
+/**
+ * Statements with more parameters than this are not kept. They come from variable-length lists (multi-row inserts
+ * of transparency-log leaves and nodes, `in (…)` lists): every length is a different text, so they are rarely run
+ * twice, and each compiles to a program proportional to its length. Kept, they filled the cache with a few hundred
+ * such programs (tens of kilobytes of native memory each) and pushed out the short statements worth keeping.
+ */
+const MAX_CACHED_PARAMETERS = 32;
+
+function parameterCount(sql: string): number {
+  let n = 0;
+  for (let i = sql.indexOf('?'); i !== -1; i = sql.indexOf('?', i + 1)) n++;
+  return n;
+}
 
 export function openSqlite(file: string): SqliteDatabase {
   const db = new DatabaseSync(file);
@@ -58,7 +87,8 @@ export function openSqlite(file: string): SqliteDatabase {
       if (stmt) {
         statements.delete(sql);
       } else {
-        stmt = new Statement(db.prepare(sql));
+        if (parameterCount(sql) > MAX_CACHED_PARAMETERS) return new Statement(db.prepare(sql), true);
+        stmt = new Statement(db.prepare(sql), false);
         if (statements.size >= STATEMENT_CACHE) {
           const [oldest, old] = statements.entries().next().value!;
           statements.delete(oldest);
