@@ -80,7 +80,7 @@ export function tryDecode(s: string): { how: 'base64' | 'hex'; text: string } | 
 }
 
 function parseJs(text: string): Node | null {
-  const base: Options = { ecmaVersion: 'latest', locations: true, allowHashBang: true, allowAwaitOutsideFunction: true, allowImportExportEverywhere: true, allowReserved: true };
+  const base: Options = { ecmaVersion: 'latest', allowHashBang: true, allowAwaitOutsideFunction: true, allowImportExportEverywhere: true, allowReserved: true };
   try {
     return parse(text, { ...base, sourceType: 'module' });
   } catch {
@@ -127,16 +127,42 @@ type Collected = {
 
 const newCollected = (): Collected => ({ strings: [], modules: new Set(), execCalls: [], evalCalls: [], envDump: [], recon: new Set(), dnsDynamic: null, rawSocket: null, detached: null, fetchCall: false, hexIds: new Set(), packer: null, envNpmToken: false, endpoints: new Set(), moduleCompile: null });
 
-function collectAst(ast: Node): Collected {
+function collectAst(ast: Node, text: string): Collected {
   const c = newCollected();
   const vars = new Map<string, AnyNode>();
   // Operands of a longer "+" chain: only the whole chain is worth a string (analysing every prefix is quadratic).
   const inner = new WeakSet<AnyNode>();
+  // One walk over the tree; the nodes worth a look are processed afterwards, once every variable is known.
+  const nodes: AnyNode[] = [];
   full(ast, (n: AnyNode) => {
-    if (n.type === 'VariableDeclarator' && n.id.type === 'Identifier' && n.init) vars.set(n.id.name, n.init);
-    if (n.type === 'BinaryExpression' && n.operator === '+') {
-      inner.add(n.left);
-      inner.add(n.right);
+    switch (n.type) {
+      case 'VariableDeclarator':
+        if (n.id.type === 'Identifier' && n.init) vars.set(n.id.name, n.init);
+        return;
+      case 'BinaryExpression':
+        if (n.operator === '+') {
+          inner.add(n.left);
+          inner.add(n.right);
+          nodes.push(n);
+        }
+        return;
+      case 'Identifier':
+        if (n.name.startsWith('_0x') && /^_0x[0-9a-f]{4,}$/.test(n.name)) c.hexIds.add(n.name);
+        return;
+      case 'MemberExpression':
+        if (n.object.type === 'MemberExpression' && n.object.property?.name === 'env') nodes.push(n);
+        return;
+      case 'Literal':
+        if (typeof n.value === 'string') nodes.push(n);
+        return;
+      case 'TemplateLiteral':
+      case 'ImportDeclaration':
+      case 'ExportAllDeclaration':
+      case 'ExportNamedDeclaration':
+      case 'ImportExpression':
+      case 'NewExpression':
+      case 'CallExpression':
+        nodes.push(n);
     }
   });
   const memo = new WeakMap<AnyNode, Folded | null>();
@@ -214,7 +240,21 @@ function collectAst(ast: Node): Collected {
     memo.set(n, r);
     return r;
   };
-  const lineOf = (n: AnyNode) => (n.loc ? n.loc.start.line : null);
+  let lineStarts: number[] | null = null;
+  const lineOf = (n: AnyNode): number => {
+    if (!lineStarts) {
+      lineStarts = [0];
+      for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) lineStarts.push(i + 1);
+    }
+    let lo = 0;
+    let hi = lineStarts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (lineStarts[mid]! <= n.start) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo + 1;
+  };
   const hasDecoder = (n: AnyNode | undefined): boolean => {
     if (!n) return false;
     let found = false;
@@ -250,11 +290,8 @@ function collectAst(ast: Node): Collected {
   // Identity of the machine and its user, what recon beacons send; platform and architecture are what every
   // prebuilt-binary installer reads, so they do not count.
   const recon = /^(os\.hostname|os\.userInfo|os\.networkInterfaces|dns\.getServers|os\.homedir)$/;
-  full(ast, (n: AnyNode) => {
+  for (const n of nodes) {
     switch (n.type) {
-      case 'Identifier':
-        if (/^_0x[0-9a-f]{4,}$/.test(n.name)) c.hexIds.add(n.name);
-        break;
       case 'Literal':
         if (typeof n.value === 'string') addString(n.value, lineOf(n), null);
         break;
@@ -339,7 +376,7 @@ function collectAst(ast: Node): Collected {
         break;
       }
     }
-  });
+  }
   return c;
 }
 
@@ -402,7 +439,7 @@ export type FileAnalysis = { findings: RawFinding[]; facts: FileFacts; parsed: b
  */
 export function analyzeJs(text: string, opts: AnalyzeOptions): FileAnalysis {
   const ast = opts.loose ? null : parseJs(text);
-  const c = ast ? collectAst(ast) : collectLoose(text);
+  const c = ast ? collectAst(ast, text) : collectLoose(text);
   const findings: RawFinding[] = [];
   const facts = emptyFacts();
   const add = (rule: string, line: number | null, evidence: string, weight: number) => findings.push({ rule, line, evidence: opts.decodedFrom ? `[decoded ${opts.decodedFrom}] ${clip(evidence)}` : clip(evidence), weight });

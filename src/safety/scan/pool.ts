@@ -60,7 +60,7 @@ export class ScanPool {
       if (msg.result) job.resolve(msg.result);
       else job.reject(new Error(`scan failed: ${msg.error}`));
     });
-    slot.worker.on('error', (err) => {
+    slot.worker.on('error', (err: Error) => {
       const job = slot.job;
       this.#replace(slot);
       job?.reject(err);
