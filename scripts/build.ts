@@ -12,4 +12,6 @@ const r = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd:
 if (r.status === 0) cpSync(path.join(root, 'src/web/static'), path.join(root, 'dist/web/static'), { recursive: true });
 // The shipped list of popular names the typosquatting check protects is read from beside the compiled code too.
 if (r.status === 0) cpSync(path.join(root, 'src/names/lists'), path.join(root, 'dist/names/lists'), { recursive: true });
+// So is the malware scanner's shipped signature database.
+if (r.status === 0) cpSync(path.join(root, 'src/safety/scan/signatures'), path.join(root, 'dist/safety/scan/signatures'), { recursive: true });
 process.exit(r.status ?? 1);

@@ -20,6 +20,7 @@ import { checkOrgRights, ownerPrincipal } from '../tokens/org-rights.ts';
 import { createToken, listTokens, revokeOwnToken } from '../tokens/service.ts';
 import { LOG_COMMANDS } from './log-commands.ts';
 import { NAMES_COMMANDS } from './names-commands.ts';
+import { SCAN_COMMANDS } from './scan-commands.ts';
 import { PACKAGE_COMMANDS } from './package-commands.ts';
 import { KEYS_COMMANDS } from './keys-commands.ts';
 import { REPORT_COMMANDS } from './report-commands.ts';
@@ -405,6 +406,8 @@ ${STORE_HELP}`,
   ...LOG_COMMANDS,
   // Name safety: typosquatting verdicts, allowed names and reserved names (GEN-1b).
   ...NAMES_COMMANDS,
+  // Offline malware scan of a tarball, the same scanner publish runs (GEN-2c).
+  ...SCAN_COMMANDS,
   ...PACKAGE_COMMANDS,
   // The registry signing keys behind npm's registry signatures (CLI-1).
   ...KEYS_COMMANDS,
