@@ -38,6 +38,10 @@ export type Settings = {
   unpublishWindow: number;
   /** how long a fully unpublished package name stays reserved for its previous maintainers, in ms. */
   nameHold: number;
+  /** how long the publish-time malware scan may take before the version is held for review, in ms. */
+  scanBudget: number;
+  /** operator signature files for the malware scanner, besides the shipped one (docs/malware-scanning.md). */
+  scanSignatures: string[];
   /** the registry's database name in OSV advisory ids: x_<PREFIX>-MAL-<YEAR>-<N> (docs/advisories.md). */
   advisoryPrefix: string;
 };
@@ -74,11 +78,11 @@ export function parseSize(raw: string): number {
   return bytes;
 }
 
-/** A duration such as 90m, 72h or 30d, in milliseconds. */
+/** A duration such as 30s, 90m, 72h or 30d, in milliseconds. */
 function parseDuration(raw: string): number {
-  const m = /^(\d{1,6})\s*(m|h|d)$/i.exec(raw.trim());
-  if (!m) throw new SettingError('must be a whole number of minutes, hours or days, such as 90m, 72h or 30d');
-  return Number(m[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2]!.toLowerCase() as 'm' | 'h' | 'd'];
+  const m = /^(\d{1,6})\s*(s|m|h|d)$/i.exec(raw.trim());
+  if (!m) throw new SettingError('must be a whole number of seconds, minutes, hours or days, such as 30s, 90m, 72h or 30d');
+  return Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2]!.toLowerCase() as 's' | 'm' | 'h' | 'd'];
 }
 
 function parsePort(raw: string): number {
@@ -168,6 +172,8 @@ export const SETTINGS: readonly Spec[] = [
   { key: 'advisoryPrefix', flag: 'advisory-prefix', env: 'BULWARK_ADVISORY_PREFIX', default: 'BWK', help: 'this registry’s name in the ids of its malicious-package advisories, x_PREFIX-MAL-YEAR-N (OSV’s form for a database it does not aggregate)', parse: (r) => { const name = r.trim().replace(/^x_/, ''); if (!/^[A-Za-z][A-Za-z0-9]{0,15}$/.test(name)) throw new SettingError('must be 1 to 16 letters or digits starting with a letter, such as BWK'); return name; } },
   { key: 'unpublishWindow', flag: 'unpublish-window', env: 'BULWARK_UNPUBLISH_WINDOW', default: '72h', help: 'how long after publishing maintainers may unpublish a version, e.g. 72h or 3d (0 turns unpublish off: deprecate instead)', parse: parseDuration },
   { key: 'nameHold', flag: 'name-hold', env: 'BULWARK_NAME_HOLD', default: '30d', help: 'how long a fully unpublished name stays reserved for its previous maintainers before only an administrator can give it out', parse: parseDuration },
+  { key: 'scanBudget', flag: 'scan-budget', env: 'BULWARK_SCAN_BUDGET', default: '20s', help: 'time the publish-time malware scan may take; a version whose scan takes longer is held for review', parse: parseDuration },
+  { key: 'scanSignatures', flag: 'scan-signatures', env: 'BULWARK_SCAN_SIGNATURES', default: '', help: 'comma-separated signature files for the malware scanner, added to the shipped one (docs/malware-scanning.md)', parse: (r) => r.split(',').map((f) => f.trim()).filter(Boolean).map((f) => path.resolve(f)) },
   { key: 'logLevel', flag: 'log-level', env: 'BULWARK_LOG_LEVEL', default: 'info', help: 'fatal, error, warn, info, debug, trace or silent', parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent') },
 ];
 

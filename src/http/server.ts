@@ -17,6 +17,9 @@ import { holdYoungGeneration } from './memory.ts';
 import { registerOrgRoutes } from './org-routes.ts';
 import { registerLifecycleRoutes } from './lifecycle-routes.ts';
 import { Lifecycle } from '../packages/lifecycle.ts';
+import { advisoryRecorder } from '../safety/advisories.ts';
+import { ScanPool } from '../safety/scan/pool.ts';
+import { loadSignatures } from '../safety/scan/signatures.ts';
 import { registerLogRoutes } from './log-routes.ts';
 import { registerKeysRoutes } from './keys-routes.ts';
 import { registerAdvisoryRoutes } from './advisory-routes.ts';
@@ -31,6 +34,8 @@ import { registerUserRoutes } from './user-routes.ts';
 import { registerTokenRoutes } from './token-routes.ts';
 import { registerTokenPages } from '../web/token-routes.ts';
 import { registerAdminRoutes } from '../web/admin-routes.ts';
+import { registerModerationPages } from '../web/moderation-routes.ts';
+import { registerReportRoutes } from './report-routes.ts';
 import { WebUi, wantsHtml } from '../web/routes.ts';
 import { registerEmailRoutes } from './email-routes.ts';
 import { registerSettings } from '../web/settings-routes.ts';
@@ -91,6 +96,10 @@ export async function startApp({ settings, store, blobs, logger, secretKey, cloc
   // The registry signing key is made on first start; versions stored before it existed are signed now (CLI-1).
   await ensureSigningKey(store.db, secretKey, clock());
   const signer = new RegistrySigner(store.db, secretKey);
+  // Every publish is scanned for malware in worker threads (GEN-2c); the workers start with the first publish.
+  // An operator's signature file with a mistake stops the start here, rather than failing every publish later.
+  if (settings.scanSignatures.length) loadSignatures(settings.scanSignatures);
+  const scanner = new ScanPool({ budgetMs: settings.scanBudget, signatureFiles: settings.scanSignatures });
   const backfilled = await backfillSignatures(store.db, signer, clock());
   if (backfilled) logger.info({ versions: backfilled }, 'signed versions stored before the registry had a signing key');
   const packages = new Packages({
@@ -103,8 +112,16 @@ export async function startApp({ settings, store, blobs, logger, secretKey, cloc
     clock,
     signer,
     nameHoldMs: settings.nameHold,
+    scanner,
   });
-  const lifecycle = new Lifecycle({ db: store.db, clock, invalidate: (name) => packages.invalidate(name), unpublishWindowMs: settings.unpublishWindow });
+  const lifecycle = new Lifecycle({
+    db: store.db,
+    clock,
+    invalidate: (name) => packages.invalidate(name),
+    unpublishWindowMs: settings.unpublishWindow,
+    recordAdvisory: advisoryRecorder(settings.advisoryPrefix),
+    signer,
+  });
   const gate = new Gate(store.db, { readAccess: settings.readAccess });
   const downloads = new DownloadCounter(store.db, clock);
 
@@ -189,6 +206,9 @@ export async function startApp({ settings, store, blobs, logger, secretKey, cloc
   registerSettings(web);
   // Administrators' account pages (list, find, disable, enable, delete, force a reset, recovery).
   web.extend((scope) => registerAdminRoutes(scope, web));
+  // Reporting packages (GEN-2b): the JSON API, the report form and the moderators' queue.
+  registerReportRoutes(app, { db: store.db, gate, packages, limiter, clock });
+  registerModerationPages(web, { db: store.db, packages, limiter, lifecycle, clock });
   // Two-factor settings on the account page, and the pages npm's web login and web OTP send the user to.
   registerTwoFactor(web);
   // The access-tokens page (/-/web/account/tokens).
@@ -230,6 +250,7 @@ export async function startApp({ settings, store, blobs, logger, secretKey, cloc
     async close() {
       watcher.stop();
       await app.close();
+      await scanner.close();
       await downloads.stop();
       await notifier.stop();
       await logSequencer.stop();

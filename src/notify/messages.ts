@@ -40,3 +40,13 @@ export function securityNotice(to: string, user: Account, what: string, details:
     text: `Hello ${user.name},\n\n${what} on your account "${user.name}".${lines}\n\nIf this was you, there is nothing to do. If it was not, reset your password now and review your tokens and sessions.${footer(base)}`,
   };
 }
+
+/** Tells a moderator that the publish-time scan held a version: it waits, uninstallable, for their decision. */
+export function heldVersionAlert(to: Account, name: string, version: string, verdict: string, base: string): Message {
+  const why = verdict === 'timeout' ? 'its malware scan did not finish within the time budget' : 'its malware scan found signs of malicious code';
+  return {
+    to: to.email,
+    subject: `Held for review: ${name}@${version}`,
+    text: `Hello ${to.name},\n\n${name}@${version} was published and held for security review: ${why}. It is not installable until a moderator releases it or removes it as malicious.\n\nReview it in the moderation queue: ${base}/-/web/moderation${footer(base)}`,
+  };
+}

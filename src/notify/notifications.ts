@@ -9,7 +9,7 @@ import { Consumer, EventKind } from '../store/events.ts';
 import type { Database, EventRow } from '../store/schema.ts';
 import type { Mailer, Message } from './mailer.ts';
 import { drainOutbox, enqueue } from './outbox.ts';
-import { forcedResetEmail, passwordResetEmail, securityNotice, verificationEmail } from './messages.ts';
+import { forcedResetEmail, heldVersionAlert, passwordResetEmail, securityNotice, verificationEmail } from './messages.ts';
 import { reportEmail } from '../safety/reports.ts';
 
 export type NotifierDeps = { db: Db; mailer: Mailer; publicUrl: () => string; logger: Logger; clock?: () => number };
@@ -65,6 +65,12 @@ const NOTICES: Partial<Record<string, (d: Data) => { what: string; details: stri
 export function mailHandler({ publicUrl, clock = Date.now }: Pick<NotifierDeps, 'publicUrl' | 'clock'>) {
   return async (event: EventRow, trx: Transaction<Database>): Promise<void> => {
     const data = JSON.parse(event.data) as Data;
+    if (event.kind === EventKind.VersionHeld) {
+      // About a package, not an account: every moderator and administrator with a verified address is alerted.
+      const staff = await trx.selectFrom('users').select(['name', 'email']).where((eb) => eb.or([eb('is_admin', '=', 1), eb('is_moderator', '=', 1)])).where('email_verified', '=', 1).where('disabled_at', 'is', null).where('deleted_at', 'is', null).execute();
+      for (const to of staff) await enqueue(trx, heldVersionAlert(to, event.subject, String(data.version), String(data.verdict), publicUrl()), clock());
+      return;
+    }
     const user = await trx.selectFrom('users').select(['id', 'name', 'email', 'email_verified']).where('name', '=', event.subject).executeTakeFirst();
     if (!user) return;
     const base = publicUrl();

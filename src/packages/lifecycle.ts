@@ -40,6 +40,8 @@ export type LifecycleOptions = {
   /** how long after publishing a maintainer may still unpublish a version. */
   unpublishWindowMs?: number;
   recordAdvisory?: AdvisoryRecorder;
+  /** signs a held version when it is released (trust/signing-keys.ts). */
+  signer?: { signaturesFor(name: string, version: string, integrity: string): Promise<Array<{ keyid: string; sig: string }>> };
 };
 
 type PackageRow = { id: number; name: string; rev: number; unpublished_at: number | null };
@@ -51,6 +53,7 @@ export class Lifecycle {
   readonly #clock: () => number;
   readonly #windowMs: number;
   readonly #recordAdvisory: AdvisoryRecorder | undefined;
+  readonly #signer: LifecycleOptions['signer'];
 
   constructor(opts: LifecycleOptions) {
     this.#db = opts.db;
@@ -58,6 +61,7 @@ export class Lifecycle {
     this.#clock = opts.clock;
     this.#windowMs = opts.unpublishWindowMs ?? DEFAULT_UNPUBLISH_WINDOW_MS;
     this.#recordAdvisory = opts.recordAdvisory;
+    this.#signer = opts.signer;
   }
 
   /**
@@ -181,7 +185,7 @@ export class Lifecycle {
     if (!reason) throw badRequest('say why the package is malicious: the reason is published in the log and the advisory');
     const now = this.#clock();
     return this.#change(name, undefined, async (trx, pkg) => {
-      const live = await trx.selectFrom('versions').select(['version', 'state']).where('package_id', '=', pkg.id).where('state', 'in', ['visible', 'quarantined']).execute();
+      const live = await trx.selectFrom('versions').select(['version', 'state']).where('package_id', '=', pkg.id).where('state', 'in', ['visible', 'quarantined', 'held']).execute();
       let versions: string[];
       if (version === null) versions = live.map((v) => v.version);
       else if (live.some((v) => v.version === version)) versions = [version];
@@ -216,14 +220,43 @@ export class Lifecycle {
     });
   }
 
-  /** Makes a quarantined version installable again. Tags are not restored: maintainers point them where they want. */
+  /**
+   * Makes a quarantined or held version installable again. A quarantined one was visible before: its tags are not
+   * restored. A held one becomes visible for the first time, so it is then signed, gets the dist-tag its publish asked
+   * for (unless that tag already names a newer version) and its publish enters the log, dated now.
+   */
   async release(actor: Actor, name: string, version: string, reason = ''): Promise<void> {
+    const row = await this.#db
+      .selectFrom('versions')
+      .innerJoin('packages', 'packages.id', 'versions.package_id')
+      .select(['versions.state', 'versions.integrity', 'versions.publisher_id', 'versions.held_tag'])
+      .where('packages.name', '=', name)
+      .where('versions.version', '=', version)
+      .executeTakeFirst();
+    if (!row || (row.state !== 'quarantined' && row.state !== 'held')) throw notFound(`${name}@${version} is not held or in quarantine`);
+    // Signed before the transaction: the signer may read its key from the database.
+    const signatures = row.state === 'held' && this.#signer ? await this.#signer.signaturesFor(name, version, row.integrity) : null;
     const now = this.#clock();
     await this.#change(name, undefined, async (trx, pkg) => {
-      const res = await trx.updateTable('versions').set({ state: 'visible' }).where('package_id', '=', pkg.id).where('version', '=', version).where('state', '=', 'quarantined').executeTakeFirst();
-      if (Number(res.numUpdatedRows) === 0) throw notFound(`${name}@${version} is not in quarantine`);
-      const all = await visibleVersions(trx, pkg.id);
-      await repointTags(trx, { ...pkg, unpublished_at: null }, all, now, { keepExisting: true });
+      const res = await trx.updateTable('versions').set({ state: 'visible' }).where('package_id', '=', pkg.id).where('version', '=', version).where('state', '=', row.state).executeTakeFirst();
+      if (Number(res.numUpdatedRows) === 0) throw conflict(`${name}@${version} changed while it was being released: look again`);
+      if (row.state === 'quarantined') {
+        await repointTags(trx, { ...pkg, unpublished_at: null }, await visibleVersions(trx, pkg.id), now, { keepExisting: true });
+        await recordEvent(trx, { kind: EventKind.VersionReleased, subject: name, actorId: actor.id, data: { version, reason } }, now);
+        return;
+      }
+      const stored = await trx.selectFrom('versions').select('manifest').where('package_id', '=', pkg.id).where('version', '=', version).executeTakeFirstOrThrow();
+      const manifest = JSON.parse(stored.manifest) as Record<string, unknown>;
+      if (signatures) manifest.dist = { ...(manifest.dist as Record<string, unknown>), signatures };
+      await trx.updateTable('versions').set({ manifest: JSON.stringify(manifest), published_at: now, held_tag: null }).where('package_id', '=', pkg.id).where('version', '=', version).execute();
+      const tag = row.held_tag ?? 'latest';
+      const current = await trx.selectFrom('dist_tags').select('version').where('package_id', '=', pkg.id).where('tag', '=', tag).executeTakeFirst();
+      if (!current || semver.gt(version, current.version)) {
+        await trx.insertInto('dist_tags').values({ package_id: pkg.id, tag, version }).onConflict((oc) => oc.columns(['package_id', 'tag']).doUpdateSet({ version })).execute();
+      }
+      await repointTags(trx, { ...pkg, unpublished_at: null }, await visibleVersions(trx, pkg.id), now, { keepExisting: true });
+      // The publish enters the log now, as its publisher's, and the moderator's decision beside it.
+      await recordEvent(trx, { kind: EventKind.VersionPublished, subject: name, actorId: row.publisher_id, data: { version, integrity: row.integrity, tag, released: true } }, now);
       await recordEvent(trx, { kind: EventKind.VersionReleased, subject: name, actorId: actor.id, data: { version, reason } }, now);
     });
   }
@@ -284,7 +317,7 @@ async function visibleVersions(trx: Tx | Db, packageId: number): Promise<Version
 
 async function notFoundVersion(name: string, version: string, trx: Tx, packageId: number): Promise<never> {
   const row = await trx.selectFrom('versions').select('state').where('package_id', '=', packageId).where('version', '=', version).executeTakeFirst();
-  if (row?.state === 'quarantined') throw forbidden(`${name}@${version} is held for security review and cannot be unpublished while it is`);
+  if (row?.state === 'quarantined' || row?.state === 'held') throw forbidden(`${name}@${version} is held for security review and cannot be unpublished while it is`);
   throw notFound(`${name}@${version} is not published here${row ? ' any more' : ''}`);
 }
 

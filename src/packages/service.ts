@@ -8,6 +8,7 @@ import { badRequest, conflict, forbidden, notFound } from '../errors.ts';
 import type { FsBlobStore } from '../store/blobs.ts';
 import { isUniqueViolation, type Db } from '../store/db.ts';
 import { checkNewPackageName } from '../names/guard.ts';
+import { queueScanFinding } from '../safety/moderation.ts';
 import type { Database } from '../store/schema.ts';
 import { EventKind, eventsAfter, latestSeq, recordEvent } from '../store/events.ts';
 import { LruCache, Representation } from './cache.ts';
@@ -16,6 +17,8 @@ import { scopeOf, tagProblem, tarballFile } from './names.ts';
 import { abbreviatedPackument, fullPackument, type PackageData } from './packument.ts';
 import { checkTarballAgrees, parsePublish, storedManifest, type Access } from './publish.ts';
 import { inspectTarball } from './tarball.ts';
+
+export type ScanOutcome = { verdict: 'clean' | 'suspicious' | 'malicious'; score: number; findings: unknown[] } | { verdict: 'timeout' };
 
 export type TarballRef = { blob: string; size: number; version: string; packageId: number; etag: string };
 
@@ -43,6 +46,11 @@ export type PackagesOptions = {
   clock?: () => number;
   /** how long a fully unpublished name stays reserved for its previous maintainers (DEFAULT_NAME_HOLD_MS). */
   nameHoldMs?: number;
+  /**
+   * The publish-time malware scan (safety/scan/pool.ts), run off the event loop within a time budget. Without one,
+   * versions become visible unscanned.
+   */
+  scanner?: { scan(tgz: Buffer, previous: Buffer | null): Promise<ScanOutcome> };
   /** makes each new version's dist.signatures (npm registry signatures, trust/signing-keys.ts); none when absent. */
   signer?: { signaturesFor(name: string, version: string, integrity: string): Promise<Array<{ keyid: string; sig: string }>> };
 };
@@ -71,6 +79,7 @@ export class Packages {
   readonly #tarballs: LruCache<Bytes>;
   readonly #signer: PackagesOptions['signer'];
   readonly #nameHoldMs: number;
+  readonly #scanner: PackagesOptions['scanner'];
 
   constructor(opts: PackagesOptions) {
     this.#signer = opts.signer;
@@ -80,6 +89,7 @@ export class Packages {
     this.#maxTarballSize = opts.maxTarballSize;
     this.#clock = opts.clock ?? Date.now;
     this.#nameHoldMs = opts.nameHoldMs ?? DEFAULT_NAME_HOLD_MS;
+    this.#scanner = opts.scanner;
     this.#entries = new LruCache(opts.cacheBytes ?? DEFAULT_CACHE_BYTES);
     // A tarball bigger than an eighth of the budget would evict many small hot ones: it is read from the blob store
     // each time instead.
@@ -196,8 +206,16 @@ export class Packages {
     const info = await inspectTarball(req.tarball);
     checkTarballAgrees(req, info);
     const manifest = storedManifest(req, info, { name: principal.name, email: principal.email });
+    const taken = await this.#db.selectFrom('published_versions').select('version').where('name', '=', name).where('version', '=', req.version).executeTakeFirst();
+    if (taken) throw forbidden(`You cannot publish over the previously published versions: ${req.version}.`);
+    // Scanned before anything is stored; a version the scan stops is kept (as evidence) but never served
+    // (docs/malware-scanning.md, "Publish states").
+    // A scanner that fails holds the version, as one that runs out of time does: the scan fails closed.
+    const scan = this.#scanner ? await this.#scanner.scan(req.tarball, await this.#previousTarball(name, req.version)).catch((): ScanOutcome => ({ verdict: 'timeout' })) : null;
+    const held = scan !== null && (scan.verdict === 'malicious' || scan.verdict === 'timeout');
     // Signed once here and stored with the version, so reads serve it without signing (read before the transaction).
-    if (this.#signer) manifest.dist = { ...(manifest.dist as Record<string, unknown>), signatures: await this.#signer.signaturesFor(name, req.version, req.integrity) };
+    // A held version is signed when a moderator releases it, like any version the moment it becomes visible.
+    if (this.#signer && !held) manifest.dist = { ...(manifest.dist as Record<string, unknown>), signatures: await this.#signer.signaturesFor(name, req.version, req.integrity) };
     const blob = await this.#blobs.put(req.tarball);
     const now = this.#clock();
     const scope = scopeOf(name);
@@ -224,10 +242,32 @@ export class Packages {
         await trx.insertInto('published_versions').values({ name, version: req.version, integrity: req.integrity, published_at: now }).execute();
         await trx
           .insertInto('versions')
-          .values({ package_id: pkg.id, version: req.version, manifest: JSON.stringify(manifest), integrity: req.integrity, shasum: req.shasum, blob, size: req.tarball.length, readme: info.readme, published_at: now, publisher_id: principal.userId, state: 'visible' })
+          .values({
+            package_id: pkg.id,
+            version: req.version,
+            manifest: JSON.stringify(manifest),
+            integrity: req.integrity,
+            shasum: req.shasum,
+            blob,
+            size: req.tarball.length,
+            readme: info.readme,
+            published_at: now,
+            publisher_id: principal.userId,
+            state: held ? 'held' : 'visible',
+            scan_verdict: scan?.verdict ?? null,
+            scan_score: scan && 'score' in scan ? Math.round(scan.score) : null,
+            held_tag: held ? req.tag : null,
+          })
           .execute();
         const edges = dependencyEdges(manifest).map((d) => ({ package_id: pkg.id, version: req.version, ...d }));
         if (edges.length) await trx.insertInto('dependency_edges').values(edges).execute();
+        if (scan && scan.verdict !== 'clean') await queueScanFinding(trx, scanFinding(name, req.version, scan, principal.userId), now);
+        if (held) {
+          // Nothing a reader sees changes: no tag moves, no log entry; moderators are alerted through the event.
+          await trx.updateTable('packages').set({ rev: pkg.rev + 1, modified_at: now }).where('id', '=', pkg.id).execute();
+          await recordEvent(trx, { kind: EventKind.VersionHeld, subject: name, actorId: principal.userId, data: { version: req.version, verdict: scan.verdict, score: 'score' in scan ? scan.score : null } }, now);
+          return pkg.rev + 1;
+        }
         await upsertTag(trx, pkg.id, req.tag, req.version);
         // The first version (of a new package, or of one whose versions were all unpublished) is always "latest" too,
         // whatever tag it was published under, so installs resolve.
@@ -249,6 +289,10 @@ export class Packages {
         await recordEvent(trx, { kind: EventKind.VersionPublished, subject: name, actorId: principal.userId, data: { version: req.version, integrity: req.integrity, tag: req.tag, tokenId: principal.tokenId } }, now);
         return pkg.rev + 1;
       });
+      if (held) {
+        const why = scan.verdict === 'timeout' ? 'the malware scan did not finish within its time budget' : 'the malware scan found signs of malicious code';
+        throw forbidden(`${name}@${req.version} is held for security review: ${why}. It is not installable; the registry's moderators have been alerted and will release or remove it.`);
+      }
       return { version: req.version, rev };
     } catch (err) {
       if (isUniqueViolation(err)) throw conflict(`another publish of ${name}@${req.version} happened at the same moment; run the publish again`);
@@ -256,6 +300,20 @@ export class Packages {
     } finally {
       this.invalidate(name);
     }
+  }
+
+  /** What a new version is compared with: the highest visible version below it, else the highest one. */
+  async #previousTarball(name: string, version: string): Promise<Buffer | null> {
+    const rows = await this.#db
+      .selectFrom('versions')
+      .innerJoin('packages', 'packages.id', 'versions.package_id')
+      .select(['versions.version', 'versions.blob'])
+      .where('packages.name', '=', name)
+      .where('versions.state', '=', 'visible')
+      .execute();
+    const sorted = rows.sort((a, b) => semver.compare(a.version, b.version));
+    const previous = sorted.filter((r) => semver.lt(r.version, version)).at(-1) ?? sorted.at(-1);
+    return previous ? this.#blobs.get(previous.blob) : null;
   }
 
   async setDistTag(principal: Principal, packageId: number, name: string, tag: string, version: unknown): Promise<void> {
@@ -329,6 +387,13 @@ async function upsertTag(trx: Tx, packageId: number, tag: string, version: strin
     .values({ package_id: packageId, tag, version })
     .onConflict((oc) => oc.columns(['package_id', 'tag']).doUpdateSet({ version }))
     .execute();
+}
+
+/** A scan that flagged or held a version, as the moderation queue shows it (risk orders the queue). */
+function scanFinding(name: string, version: string, scan: ScanOutcome, publisherId: number) {
+  if (scan.verdict === 'timeout') return { package: name, version, risk: 100, summary: 'the malware scan did not finish in time: held for review', evidence: { verdict: 'timeout' }, publisherId };
+  const rules = [...new Set((scan.findings as Array<{ rule?: string }>).map((f) => f.rule).filter(Boolean))];
+  return { package: name, version, risk: Math.round(scan.score), summary: `scan: ${scan.verdict} (score ${Math.round(scan.score)}): ${rules.slice(0, 6).join(', ')}`, evidence: { verdict: scan.verdict, score: scan.score, findings: scan.findings }, publisherId };
 }
 
 /** The stored manifest with the version's current deprecation (the manifest itself never changes after publish). */

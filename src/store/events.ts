@@ -62,6 +62,7 @@ export const EventKind = {
   UserPasswordResetRequested: 'user.password-reset-requested',
   UserVerificationRequested: 'user.verification-requested',
   VersionDeprecated: 'package.version-deprecated',
+  VersionHeld: 'package.version-held',
   VersionPublished: 'package.version-published',
   VersionQuarantined: 'package.version-quarantined',
   VersionReleased: 'package.version-released',

@@ -436,6 +436,15 @@ const MIGRATIONS: Record<string, Builder> = {
       await db.schema.createIndex('reports_item').on('reports').column('item_id').execute();
     },
   }),
+  // The publish-time malware scan (src/safety/scan/): each version's verdict and score, and for a version held for
+  // review, the dist-tag its publish asked for, applied if a moderator releases it.
+  '0014-scans': () => ({
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('versions').addColumn('scan_verdict', 'text').execute();
+      await db.schema.alterTable('versions').addColumn('scan_score', 'integer').execute();
+      await db.schema.alterTable('versions').addColumn('held_tag', 'text').execute();
+    },
+  }),
 };
 
 class CodeMigrations implements MigrationProvider {

@@ -108,10 +108,18 @@ export type VersionsTable = {
   readme: string;
   published_at: number;
   publisher_id: number;
-  /** 'visible', 'unpublished' (by a maintainer) or 'removed' (as malicious, by a moderator). */
+  /**
+   * 'visible'; 'held' (the publish-time scan stopped it: never visible yet), 'quarantined' (hidden by a moderator),
+   * 'unpublished' (by a maintainer) or 'removed' (as malicious). Only 'visible' versions are ever served.
+   */
   state: string;
   /** npm deprecate's message; null when the version is not deprecated. */
   deprecated: Generated<string | null>;
+  /** the publish-time scan's verdict ('clean', 'suspicious', 'malicious', 'timeout'), null when not scanned. */
+  scan_verdict: Generated<string | null>;
+  scan_score: Generated<number | null>;
+  /** for a held version: the dist-tag its publish asked for, set when a moderator releases it. */
+  held_tag: Generated<string | null>;
 };
 
 /** Every name@version ever published. Rows are never deleted, so a pair can never be published twice. */
