@@ -124,10 +124,26 @@ function deletions(key: string): string[] {
 const splitName = (name: string): { scope: string | null; bare: string } =>
   name.startsWith('@') && name.includes('/') ? { scope: name.slice(1, name.indexOf('/')), bare: name.slice(name.indexOf('/') + 1) } : { scope: null, bare: name };
 
-function push<K>(map: Map<K, string[]>, key: K, value: string): void {
-  const list = map.get(key);
-  if (!list) map.set(key, [value]);
-  else if (!list.includes(value)) list.push(value);
+/**
+ * A map from a key to one or more names. Nearly every key has a single name (of 24,000 deletion keys of the shipped
+ * list, 700 have more), so a lone name is stored as itself rather than in an array: an array per key was a sixth of
+ * the index's memory.
+ */
+type MultiMap = Map<string, string | string[]>;
+
+function push(map: MultiMap, key: string, value: string): void {
+  const held = map.get(key);
+  if (held === undefined) map.set(key, value);
+  else if (typeof held === 'string') {
+    if (held !== value) map.set(key, [held, value]);
+  } else if (!held.includes(value)) held.push(value);
+}
+
+const NONE: readonly string[] = [];
+
+function namesAt(map: MultiMap, key: string): readonly string[] {
+  const held = map.get(key);
+  return held === undefined ? NONE : typeof held === 'string' ? [held] : held;
 }
 
 /**
@@ -139,12 +155,12 @@ export class ProtectedNames {
   readonly #byKey = new Map<string, string>();
   readonly #bySkeleton = new Map<string, string>();
   readonly #fuzzyByKey = new Map<string, string>();
-  readonly #byDeletion = new Map<string, string[]>();
-  readonly #byCollapsed = new Map<string, string[]>();
+  readonly #byDeletion: MultiMap = new Map();
+  readonly #byCollapsed: MultiMap = new Map();
   readonly #scopes = new Set<string>();
   readonly #scopeByKey = new Map<string, string>();
   readonly #scopeBySkeleton = new Map<string, string>();
-  readonly #scopeByDeletion = new Map<string, string[]>();
+  readonly #scopeByDeletion: MultiMap = new Map();
   readonly #byScopedBare = new Map<string, string>();
   readonly #minEdit: number;
   readonly #affixByKey = new Map<string, string>();
@@ -162,8 +178,9 @@ export class ProtectedNames {
       this.#all.add(name);
       const key = npmKey(name);
       if (!this.#byKey.has(key)) this.#byKey.set(key, name);
+      // Most skeletons equal the key: keeping the key's string lets the skeleton's copy go.
       const skel = skeleton(name);
-      if (!this.#bySkeleton.has(skel)) this.#bySkeleton.set(skel, name);
+      if (!this.#bySkeleton.has(skel)) this.#bySkeleton.set(skel === key ? key : skel, name);
       const thisRank = rank++;
       // Every unscoped protected name is guarded against swapped letters ("electorn", "ethres"): people rarely choose
       // such a name for a package of their own, so this costs almost no legitimate names, unlike the other edits.
@@ -228,7 +245,7 @@ export class ProtectedNames {
         add(Rule.EditDistance, this.#transposeByKey.get(key.slice(0, i) + key[i + 1]! + key[i]! + key.slice(i + 2)));
       }
     }
-    if (key.length >= 4) for (const p of this.#byCollapsed.get(collapseRepeats(key)) ?? []) add(Rule.RepeatedCharacter, p);
+    if (key.length >= 4) for (const p of namesAt(this.#byCollapsed, collapseRepeats(key))) add(Rule.RepeatedCharacter, p);
     const lower = name.toLowerCase();
     for (const prefix of PREFIXES) if (lower.startsWith(prefix)) this.#affixRest(lower.slice(prefix.length), add);
     for (const suffix of SUFFIXES) if (lower.endsWith(suffix)) this.#affixRest(lower.slice(0, -suffix.length), add);
@@ -250,7 +267,7 @@ export class ProtectedNames {
   #nearKey(key: string, name: string, add: (rule: RuleValue, similar: string | undefined) => void, rule: RuleValue): void {
     if (key.length < this.#minEdit) return;
     for (const d of [key, ...deletions(key)]) {
-      for (const p of this.#byDeletion.get(d) ?? []) {
+      for (const p of namesAt(this.#byDeletion, d)) {
         const pk = npmKey(p);
         if (editDistance(key, pk) === 1 && typoLike(key, pk, name, p)) add(rule, p);
       }
@@ -270,7 +287,7 @@ export class ProtectedNames {
     }
     if (key.length >= SCOPE_MIN_EDIT) {
       for (const d of [key, ...deletions(key)]) {
-        for (const s of this.#scopeByDeletion.get(d) ?? []) if (editDistance(key, npmKey(s)) === 1 && typoLike(key, npmKey(s))) add(Rule.Scope, `@${s}`);
+        for (const s of namesAt(this.#scopeByDeletion, d)) if (editDistance(key, npmKey(s)) === 1 && typoLike(key, npmKey(s))) add(Rule.Scope, `@${s}`);
       }
     }
     // "@types-x/y", "@typescript_eslinter/…": a protected scope with a few characters glued on. Longer additions

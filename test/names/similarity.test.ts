@@ -37,6 +37,18 @@ test('edit distance 1: insertion, deletion, substitution and adjacent transposit
   assert.equal(typoLike('json3', 'json5'), false, 'digits tell versions apart');
 });
 
+test('a look-alike of several protected names at once is reported against each of them', () => {
+  // "palette" and "pallete" share the deletion key "palete" and the collapsed form "palete".
+  const two = new ProtectedNames(['palette', 'pallete', 'scroller']);
+  const reasons = two.check('palete').reasons.map((r) => `${r.rule}:${r.similar_to}`);
+  assert.ok(reasons.includes('edit-distance:palette'), reasons.join(', '));
+  assert.ok(reasons.includes('edit-distance:pallete'), reasons.join(', '));
+  assert.deepEqual(
+    two.check('scrollerr').reasons.map((r) => r.similar_to),
+    ['scroller'],
+  );
+});
+
 test('repeated and dropped characters', () => {
   assert.ok(rules('jquerry').includes('edit-distance:jquery') || rules('jquerry').includes('repeated-character:jquery'));
   assert.ok(rules('commmander').length > 0);
