@@ -118,7 +118,7 @@ export function itemPage(v: ItemView): Html {
   <p class="muted">${SOURCE_LABEL[item.source] ?? item.source} · ${item.summary} · ${statusBadge(item.status, item.resolution)}${versionState ? html` · version is ${versionState}` : null}${item.package ? html` · <a href="${packageHref(item.package)}">package page</a>` : null}</p></div>
 ${alertBox('notice', v.notice)}${alertBox('error', v.error)}
 <section class="panel moderation-actions"><h2>Actions</h2>
-${buttons.length ? html`<form method="post" action="${itemHref(id)}/dismiss" class="stack">${csrfField(v.csrf)}<label>Reason <small>(optional; recorded, and given to the lifecycle and advisory for removals)</small><input name="reason" maxlength="500"></label><div class="action-row">${buttons}</div></form>` : html`<p class="muted">Nothing left to do.</p>`}
+${buttons.length ? html`<form method="post" action="${itemHref(id)}/dismiss" class="stack">${csrfField(v.csrf)}<label>Reason <small>(optional; recorded, and given to the lifecycle and advisory for removals)</small><input name="reason" maxlength="500" value="${history.at(-1)?.reason ?? ''}"></label><div class="action-row">${buttons}</div></form>` : html`<p class="muted">Nothing left to do.</p>`}
 <p class="fine">Every action is recorded with your name. Removing is final: the version is never served again and its name@version can never be published again.</p></section>
 ${reportList}${security}${evidence}${activity}
 ${history.length ? html`<section class="panel"><h2>History</h2><ul class="history">${history.map((h) => html`<li><span class="when">${time(h.at, v.now)}</span> ${h.action} by ${h.by}${h.reason ? html` — ${h.reason}` : null}</li>`)}</ul></section>` : null}

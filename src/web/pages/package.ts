@@ -130,6 +130,10 @@ export function packagePage({ view: v, access, viewer, csrf, now }: PackagePageO
       <h3>Transparency log</h3>
       <p><a href="${packageHref(v.name)}/history">History of every publish, tag and maintainer change, with proofs</a></p>
     </section>
+    <section>
+      <h3>Report</h3>
+      <p><a class="report-link" href="/-/web/report?package=${encodeURIComponent(v.name)}">Report this package</a> to the moderators as malicious, suspicious, spam or a typosquat</p>
+    </section>
     ${v.keywords.length ? html`<section><h3>Keywords</h3><p class="keywords">${v.keywords.map((k) => html`<a class="chip" href="/-/web/search?q=${encodeURIComponent(`keywords:${k}`)}">${k}</a>`)}</p></section>` : null}
   </aside>
 </div>`;

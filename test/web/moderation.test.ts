@@ -1,0 +1,228 @@
+// The report form and the moderation queue over HTTP on both databases: who may see and act on the queue (moderators
+// and administrators; anyone else a 404), CSRF on every action, the queue ordered by risk across reports, scanner
+// findings and security-form reports, each action applied through the package lifecycle or the account lock, audited
+// as an event, and its outcome emailed to the reporters over SMTP.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { queueScanFinding } from '../../src/safety/moderation.ts';
+import { DB_KINDS } from '../helpers/db.ts';
+import { body, publishDoc } from '../helpers/packages.ts';
+import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
+import { startSmtp, type Smtp } from '../helpers/smtp.ts';
+import { WebClient, csrfIn } from '../helpers/web-client.ts';
+
+const PASSWORD = 'correct-horse-battery';
+const DETAILS = 'lib/install.js sends process.env to https://collect.example.invalid on install';
+
+type Items = { moderation_items: { id: number; package: string | null; version: string | null; source: string; status: string; resolution: string | null; risk: number; ref_id: number | null } };
+
+for (const kind of DB_KINDS) {
+  describe(`moderation queue (${kind})`, () => {
+    let smtp: Smtp;
+    let r: TestRegistry;
+    let bob: { id: number; token: string };
+    let mallory: { id: number; token: string };
+    let mod: WebClient;
+    let admin: WebClient;
+    let eve: WebClient;
+    const items = () => r.store.db.withTables<Items>();
+
+    before(async () => {
+      smtp = await startSmtp();
+      r = await startRegistry(kind, { 'smtp-url': smtp.url });
+      bob = await r.user('bob');
+      mallory = await r.user('mallory');
+      const modUser = await r.user('mod');
+      await r.user('eve');
+      await r.store.db.updateTable('users').set({ is_moderator: 1 }).where('id', '=', modUser.id).execute();
+      for (const [name, version] of [['evil-lib', '1.0.0'], ['evil-lib', '1.0.1'], ['other-lib', '1.0.0'], ['@mallory/hidden', '1.0.0']] as const) {
+        const res = await r.request('PUT', `/${name.replace('/', '%2f')}`, { token: mallory.token, body: body(publishDoc({ name, version }, name.startsWith('@') ? { access: 'restricted' } : {})) });
+        assert.equal(res.status, 201);
+      }
+      assert.equal((await r.request('PUT', '/admin-lib', { token: r.adminToken, body: body(publishDoc({ name: 'admin-lib', version: '1.0.0' })) })).status, 201);
+      mod = new WebClient(r.url);
+      admin = new WebClient(r.url);
+      eve = new WebClient(r.url);
+      assert.equal((await mod.signIn('mod', PASSWORD)).status, 303);
+      assert.equal((await admin.signIn('admin', PASSWORD)).status, 303);
+      assert.equal((await eve.signIn('eve', PASSWORD)).status, 303);
+    });
+    after(async () => {
+      await r.stop();
+      await smtp.stop();
+    });
+
+    const apiReport = async (token: string, pkg: string, version: string | null, reason: string) => {
+      const res = await r.request('POST', '/-/bulwark/v1/reports', { token, body: { package: pkg, version, reason, details: DETAILS } });
+      assert.equal(res.status, 201, res.text);
+      return res.json().id as number;
+    };
+    const itemOf = async (pkg: string, version: string | null) => {
+      let q = items().selectFrom('moderation_items').selectAll().where('source', '=', 'report').where('package', '=', pkg).orderBy('id', 'desc');
+      q = version === null ? q.where('version', 'is', null) : q.where('version', '=', version);
+      return q.executeTakeFirstOrThrow();
+    };
+    const act = async (client: WebClient, id: number, action: string, reason = '') => client.post(`/-/web/moderation/${id}/${action}`, { _csrf: await client.csrf('/-/web/moderation'), reason });
+
+    it('reports from the web form: sign-in required, CSRF checked, restricted packages invisible, duplicates answered', async () => {
+      const anon = new WebClient(r.url);
+      const redirected = await anon.get('/-/web/report?package=evil-lib');
+      assert.equal(redirected.status, 303);
+      assert.match(redirected.location ?? '', /^\/-\/web\/signin\?next=/);
+
+      const bobWeb = new WebClient(r.url);
+      assert.equal((await bobWeb.signIn('bob', PASSWORD)).status, 303);
+      const form = await bobWeb.get('/-/web/report?package=evil-lib&version=1.0.0');
+      assert.equal(form.status, 200);
+      assert.match(form.text, /<option value="1\.0\.0" selected>/);
+      assert.equal((await bobWeb.get('/-/web/report?package=@mallory/hidden')).status, 404, 'a package bob may not read does not exist');
+      assert.equal((await bobWeb.get('/-/web/report?package=no-such')).status, 404);
+
+      const fields = { package: 'evil-lib', version: '1.0.0', reason: 'suspicious', details: DETAILS };
+      assert.equal((await bobWeb.post('/-/web/report', fields)).status, 403, 'no CSRF token, no report');
+      const token = csrfIn(form.text);
+      assert.equal((await bobWeb.post('/-/web/report', { ...fields, package: '@mallory/hidden', _csrf: token })).status, 404);
+      const bad = await bobWeb.post('/-/web/report', { ...fields, reason: 'meh', _csrf: token });
+      assert.equal(bad.status, 400);
+      assert.match(bad.text, /one of malicious/);
+      const sent = await bobWeb.post('/-/web/report', { ...fields, _csrf: token });
+      assert.equal(sent.status, 201, sent.text);
+      assert.match(sent.text, /Your report <strong>#\d+<\/strong> of evil-lib@1\.0\.0 reached the moderators/);
+      const again = await bobWeb.post('/-/web/report', { ...fields, _csrf: token });
+      assert.equal(again.status, 200);
+      assert.match(again.text, /You already reported this/);
+      const mine = await bobWeb.get('/-/web/reports');
+      assert.match(mine.text, /evil-lib@1\.0\.0/);
+      await smtp.waitFor((m) => m.to.includes('bob@example.com') && /received: evil-lib@1\.0\.0/.test(m.subject));
+    });
+
+    it('only moderators and administrators see or act on the queue; everyone else gets a 404, CSRF is required', async () => {
+      await apiReport(bob.token, 'evil-lib', '1.0.1', 'malicious');
+      const item = await itemOf('evil-lib', '1.0.1');
+      const anon = new WebClient(r.url);
+      assert.equal((await anon.get('/-/web/moderation')).status, 303);
+      assert.equal((await anon.post(`/-/web/moderation/${item.id}/dismiss`, {})).status, 403, 'no CSRF token');
+      assert.equal((await eve.get('/-/web/moderation')).status, 404);
+      assert.equal((await eve.get(`/-/web/moderation/${item.id}`)).status, 404);
+      const eveToken = await eve.csrf('/-/web/account');
+      assert.equal((await eve.post(`/-/web/moderation/${item.id}/dismiss`, { _csrf: eveToken })).status, 404, 'a valid CSRF token is not enough');
+      assert.equal((await eve.post(`/-/web/moderation/${item.id}/remove`, { _csrf: eveToken })).status, 404);
+
+      const queue = await mod.get('/-/web/moderation');
+      assert.equal(queue.status, 200);
+      assert.match(queue.text, /evil-lib@1\.0\.1/);
+      assert.equal((await mod.post(`/-/web/moderation/${item.id}/dismiss`, { reason: 'x' })).status, 403, 'a moderator without the CSRF token is refused');
+      assert.equal((await mod.post(`/-/web/moderation/${item.id}/dismiss`, { _csrf: 'forged', reason: 'x' })).status, 403);
+      assert.equal((await itemOf('evil-lib', '1.0.1')).status, 'open');
+      assert.equal((await admin.get('/-/web/moderation')).status, 200);
+    });
+
+    it('orders the queue by risk across reports and scanner findings, and shows reports, evidence and the publisher’s activity', async () => {
+      await apiReport(bob.token, 'other-lib', '1.0.0', 'spam');
+      await r.store.db.transaction().execute((trx) =>
+        queueScanFinding(trx, { package: 'other-lib', version: '1.0.0', risk: 97, summary: 'malicious: new install script reads ~/.npmrc', evidence: { findings: [{ rule: 'credential-access', file: 'package/install.js', line: 3, evidence: 'fs.readFileSync(home + "/.npmrc")' }] }, publisherId: mallory.id }, Date.now()),
+      );
+      const queue = (await mod.get('/-/web/moderation')).text;
+      const order = [...queue.matchAll(/<tr class="queue-item">\s*<td><span class="badge risk[^"]*">(\d+)<\/span>/g)].map((m) => Number(m[1]));
+      assert.ok(order.length >= 3, queue);
+      assert.deepEqual(order, [...order].sort((a, b) => b - a), 'highest risk first');
+      assert.equal(order[0], 97);
+      assert.ok(queue.indexOf('publish scan') < queue.indexOf('1 × spam'));
+
+      const scan = await items().selectFrom('moderation_items').selectAll().where('source', '=', 'scan').executeTakeFirstOrThrow();
+      const page = (await mod.get(`/-/web/moderation/${scan.id}`)).text;
+      assert.match(page, /Scanner evidence/);
+      assert.match(page, /credential-access/);
+      assert.match(page, /Publisher: mallory/);
+      assert.match(page, /evil-lib@1\.0\.1/, 'the publisher’s other recent publishes are listed');
+      const reported = await itemOf('evil-lib', '1.0.1');
+      const reportPage = (await mod.get(`/-/web/moderation/${reported.id}`)).text;
+      assert.match(reportPage, /malicious<\/span> by bob/);
+      assert.ok(reportPage.includes('lib/install.js sends process.env'), 'the reporter’s details');
+    });
+
+    it('quarantines, releases and removes through the lifecycle; every action is an event; reporters are emailed the outcome', async () => {
+      const item = await itemOf('evil-lib', '1.0.1');
+      const q = await act(mod, item.id, 'quarantine', 'posts the environment to a remote host');
+      assert.equal(q.status, 303, q.text);
+      assert.equal(q.location, `/-/web/moderation/${item.id}?done=quarantine`);
+      const packument = async () => (await r.request('GET', '/evil-lib')).json() as { versions: Record<string, unknown>; 'dist-tags': Record<string, string> };
+      assert.equal((await packument()).versions['1.0.1'], undefined, 'a quarantined version is not served');
+      await smtp.waitFor((m) => m.to.includes('bob@example.com') && /resolved: evil-lib@1\.0\.1/.test(m.subject) && /quarantined/.test(m.text));
+
+      assert.equal((await act(mod, item.id, 'release')).status, 303);
+      assert.ok((await packument()).versions['1.0.1'], 'released again');
+      assert.equal((await act(mod, item.id, 'remove', 'confirmed credential stealer')).status, 303);
+      assert.equal((await packument()).versions['1.0.1'], undefined);
+      assert.equal((await r.request('GET', '/evil-lib/-/evil-lib-1.0.1.tgz')).status, 404);
+      const removedMail = await smtp.waitFor((m) => m.to.includes('bob@example.com') && /resolved: evil-lib@1\.0\.1/.test(m.subject) && /removed as malicious/.test(m.text));
+      assert.match(removedMail.text, /can never be published again/);
+      // A removed name@version can never come back.
+      assert.notEqual((await r.request('PUT', '/evil-lib', { token: mallory.token, body: body(publishDoc({ name: 'evil-lib', version: '1.0.1' })) })).status, 201);
+
+      const final = await itemOf('evil-lib', '1.0.1');
+      assert.equal(final.status, 'resolved');
+      assert.equal(final.resolution, 'removed');
+      const audit = await r.store.db.selectFrom('events').select(['data', 'actor_id']).where('kind', '=', 'moderation.action').where('subject', '=', `moderation-item:${item.id}`).orderBy('seq').execute();
+      assert.deepEqual(audit.map((e) => JSON.parse(e.data).action), ['quarantine', 'release', 'remove']);
+      const modId = (await r.store.db.selectFrom('users').select('id').where('name', '=', 'mod').executeTakeFirstOrThrow()).id;
+      assert.ok(audit.every((e) => e.actor_id === modId));
+      const lifecycleEvents = await r.store.db.selectFrom('events').select('kind').where('subject', '=', 'evil-lib').where('kind', 'in', ['package.version-quarantined', 'package.version-released', 'package.malicious-removed']).execute();
+      assert.equal(lifecycleEvents.length, 3, 'the lifecycle recorded its own events');
+      assert.match((await mod.get(`/-/web/moderation/${item.id}`)).text, /remove by mod — confirmed credential stealer/);
+    });
+
+    it('dismisses once (a second dismissal is a 409) and tells the reporter no action was taken', async () => {
+      const item = await itemOf('other-lib', '1.0.0');
+      assert.equal(item.source, 'report');
+      assert.equal((await act(mod, item.id, 'dismiss', 'just an empty package')).status, 303);
+      const twice = await act(mod, item.id, 'dismiss');
+      assert.equal(twice.status, 409);
+      assert.match(twice.text, /already resolved/);
+      await smtp.waitFor((m) => m.to.includes('bob@example.com') && /resolved: other-lib@1\.0\.0/.test(m.subject) && /took no action/.test(m.text));
+      const resolved = (await mod.get('/-/web/moderation?status=resolved')).text;
+      assert.match(resolved, /other-lib@1\.0\.0/);
+    });
+
+    it('locks the publisher and revokes their tokens; a moderator cannot lock an administrator', async () => {
+      assert.equal((await r.request('GET', '/-/whoami', { token: mallory.token })).status, 200);
+      const scan = await items().selectFrom('moderation_items').selectAll().where('source', '=', 'scan').executeTakeFirstOrThrow();
+      const locked = await act(mod, scan.id, 'lock', 'published a credential stealer');
+      assert.equal(locked.status, 303, locked.text);
+      assert.equal((await r.request('GET', '/-/whoami', { token: mallory.token })).status, 401, 'the publisher’s tokens are revoked');
+      const user = await r.store.db.selectFrom('users').select('disabled_at').where('name', '=', 'mallory').executeTakeFirstOrThrow();
+      assert.notEqual(user.disabled_at, null);
+      assert.equal((await act(mod, scan.id, 'lock')).status, 409, 'already locked');
+      assert.ok(await r.store.db.selectFrom('events').select('seq').where('kind', '=', 'user.disabled').where('subject', '=', 'mallory').executeTakeFirst(), 'the account administration recorded it');
+
+      await apiReport(bob.token, 'admin-lib', null, 'suspicious');
+      const adminItem = await itemOf('admin-lib', null);
+      const page = (await mod.get(`/-/web/moderation/${adminItem.id}`)).text;
+      assert.doesNotMatch(page, /Lock admin/);
+      assert.equal((await act(mod, adminItem.id, 'lock')).status, 403);
+      assert.equal((await r.request('GET', '/-/whoami', { token: r.adminToken })).status, 200);
+    });
+
+    it('shows security-form reports to administrators only, and resolves them when answered', async () => {
+      const anon = new WebClient(r.url);
+      const token = csrfIn((await anon.get('/-/web/security/report')).text);
+      assert.equal((await anon.post('/-/web/security/report', { _csrf: token, email: 'researcher@example.org', subject: 'Stored XSS in READMEs', body: 'A README with a crafted link runs script on the package page.' })).status, 201);
+      const adminQueue = (await admin.get('/-/web/moderation')).text;
+      assert.match(adminQueue, /Stored XSS in READMEs/);
+      assert.match(adminQueue, /security report/);
+      const item = await items().selectFrom('moderation_items').selectAll().where('source', '=', 'security-form').executeTakeFirstOrThrow();
+      assert.doesNotMatch((await mod.get('/-/web/moderation')).text, /Stored XSS/, 'moderators do not see reports about the registry itself');
+      assert.equal((await mod.get(`/-/web/moderation/${item.id}`)).status, 404);
+      assert.equal((await act(mod, item.id, 'dismiss')).status, 404);
+      const page = (await admin.get(`/-/web/moderation/${item.id}`)).text;
+      assert.match(page, /A README with a crafted link/);
+      assert.match(page, /security\/reports#report-\d+/);
+
+      const answerToken = await admin.csrf('/-/web/security/reports');
+      assert.equal((await admin.post(`/-/web/security/reports/${item.ref_id}/answer`, { _csrf: answerToken, answer: 'Fixed in 1.2.3, thank you.' })).status, 303);
+      await admin.get('/-/web/moderation');
+      const after = await items().selectFrom('moderation_items').select(['status', 'resolution']).where('id', '=', item.id).executeTakeFirstOrThrow();
+      assert.deepEqual({ ...after }, { status: 'resolved', resolution: 'answered' });
+    });
+  });
+}
