@@ -46,7 +46,7 @@ function loadPackage(tgz: Buffer): Pkg {
     } catch {
       archive.problems.push('package.json is not valid JSON');
     }
-  }
+  } else archive.problems.push('no package.json at package/package.json');
   return { manifest, files, problems: archive.problems };
 }
 
