@@ -288,7 +288,7 @@ export async function moderate(deps: ModerationDeps, id: number, action: Moderat
       }
       case 'release': {
         const { name, version } = needVersion();
-        await lifecycle.release(who, name, version);
+        await lifecycle.release(who, name, version, reason);
         return `${name}@${version} is installable again`;
       }
       case 'remove': {

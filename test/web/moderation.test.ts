@@ -203,6 +203,26 @@ for (const kind of DB_KINDS) {
       assert.equal((await r.request('GET', '/-/whoami', { token: r.adminToken })).status, 200);
     });
 
+    it('releases a version the publish scan held back, from the scan finding’s item', async () => {
+      assert.equal((await r.request('PUT', '/held-lib', { token: bob.token, body: body(publishDoc({ name: 'held-lib', version: '1.0.0' })) })).status, 201);
+      const held = await r.store.db.transaction().execute(async (trx) => {
+        // What the publish path does for a malicious verdict: the version stays held and a finding is queued with it.
+        await trx.updateTable('versions').set({ state: 'held' }).where('version', '=', '1.0.0').where('package_id', '=', (eb) => eb.selectFrom('packages').select('id').where('name', '=', 'held-lib')).execute();
+        return queueScanFinding(trx, { package: 'held-lib', version: '1.0.0', risk: 88, summary: 'malicious: eval of a decoded payload', evidence: { findings: [{ rule: 'obfuscation', file: 'package/index.js' }] }, publisherId: bob.id }, Date.now());
+      });
+      const page = (await mod.get(`/-/web/moderation/${held}`)).text;
+      assert.match(page, /version is held/);
+      assert.match(page, /Release held version/);
+      assert.doesNotMatch(page, /Quarantine version/);
+      assert.equal((await act(mod, held, 'release', 'false positive: a minified bundle')).status, 303);
+      const state = await r.store.db.selectFrom('versions').innerJoin('packages', 'packages.id', 'versions.package_id').select('versions.state').where('packages.name', '=', 'held-lib').executeTakeFirstOrThrow();
+      assert.equal(state.state, 'visible');
+      const item = await items().selectFrom('moderation_items').select(['status', 'resolution']).where('id', '=', held).executeTakeFirstOrThrow();
+      assert.deepEqual({ ...item }, { status: 'resolved', resolution: 'released' });
+      const released = await r.store.db.selectFrom('events').select('data').where('kind', '=', 'package.version-released').where('subject', '=', 'held-lib').executeTakeFirstOrThrow();
+      assert.equal(JSON.parse(released.data).reason, 'false positive: a minified bundle', 'the reason reaches the lifecycle’s event');
+    });
+
     it('shows security-form reports to administrators only, and resolves them when answered', async () => {
       const anon = new WebClient(r.url);
       const token = csrfIn((await anon.get('/-/web/security/report')).text);

@@ -111,7 +111,8 @@ export function itemPage(v: ItemView): Html {
   const buttons: Html[] = [];
   if (item.status === 'open') buttons.push(actionButton(id, 'dismiss', 'Dismiss'));
   if (item.package && item.version && versionState === 'visible') buttons.push(actionButton(id, 'quarantine', 'Quarantine version'));
-  if (item.package && item.version && versionState === 'quarantined') buttons.push(actionButton(id, 'release', 'Release version'));
+  // 'held': the publish scan kept it back before it was ever served; releasing publishes it.
+  if (item.package && item.version && (versionState === 'quarantined' || versionState === 'held')) buttons.push(actionButton(id, 'release', versionState === 'held' ? 'Release held version' : 'Release version'));
   if (item.package && versionState !== 'removed') buttons.push(actionButton(id, 'remove', item.version ? 'Remove version as malicious' : 'Remove package as malicious', true));
   if (publisher && !publisher.disabled && (!publisher.isAdmin || v.isAdmin)) buttons.push(actionButton(id, 'lock', `Lock ${publisher.name} and revoke their tokens`, true));
   const body = html`<div class="page-head"><h1>${title} ${riskBadge(item.risk)}</h1>
