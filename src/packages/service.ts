@@ -9,6 +9,7 @@ import type { FsBlobStore } from '../store/blobs.ts';
 import { isUniqueViolation, type Db } from '../store/db.ts';
 import { checkNewPackageName } from '../names/guard.ts';
 import { queueScanFinding } from '../safety/moderation.ts';
+import { diffTarballs, previousVersion, type VersionDiff } from '../safety/version-diff.ts';
 import type { Database } from '../store/schema.ts';
 import { EventKind, eventsAfter, latestSeq, recordEvent } from '../store/events.ts';
 import { LruCache, Representation } from './cache.ts';
@@ -304,16 +305,35 @@ export class Packages {
 
   /** What a new version is compared with: the highest visible version below it, else the highest one. */
   async #previousTarball(name: string, version: string): Promise<Buffer | null> {
+    const rows = await this.#versionBlobs(name, ['visible']);
+    const previous = previousVersion([...rows.keys()], version);
+    return previous ? this.#blobs.get(rows.get(previous)!) : null;
+  }
+
+  async #versionBlobs(name: string, states: string[]): Promise<Map<string, string>> {
     const rows = await this.#db
       .selectFrom('versions')
       .innerJoin('packages', 'packages.id', 'versions.package_id')
       .select(['versions.version', 'versions.blob'])
       .where('packages.name', '=', name)
-      .where('versions.state', '=', 'visible')
+      .where('versions.state', 'in', states)
       .execute();
-    const sorted = rows.sort((a, b) => semver.compare(a.version, b.version));
-    const previous = sorted.filter((r) => semver.lt(r.version, version)).at(-1) ?? sorted.at(-1);
-    return previous ? this.#blobs.get(previous.blob) : null;
+    return new Map(rows.map((r) => [r.version, r.blob]));
+  }
+
+  /**
+   * For moderators: what changed in name@version (whatever its state) since the version before it among those
+   * readers could install, or null when the version is unknown.
+   */
+  async versionDiff(name: string, version: string): Promise<{ previous: string | null; diff: VersionDiff } | null> {
+    const all = await this.#versionBlobs(name, ['visible', 'held', 'quarantined', 'removed', 'unpublished']);
+    const blob = all.get(version);
+    if (!blob) return null;
+    const visible = await this.#versionBlobs(name, ['visible']);
+    const previous = previousVersion([...visible.keys()], version);
+    const [before, after] = await Promise.all([previous ? this.#blobs.get(visible.get(previous)!) : null, this.#blobs.get(blob)]);
+    if (!after) return null;
+    return { previous, diff: diffTarballs(before, after) };
   }
 
   async setDistTag(principal: Principal, packageId: number, name: string, tag: string, version: unknown): Promise<void> {
