@@ -78,6 +78,32 @@ export async function syncSecurityForm(db: Db, now: number): Promise<void> {
 }
 
 /**
+ * Resolves the open items about versions that were removed as malicious some other way (the administrators'
+ * `bulwark admin package remove-malicious`, another item about the same version), so their reporters are told the
+ * outcome rather than left waiting; a whole-package item resolves when no version of the package is left.
+ */
+export async function syncRemovals(db: Db, now: number): Promise<number> {
+  const open = await withModeration(db).selectFrom('moderation_items').select(['id', 'package', 'version', 'source', 'summary']).where('status', '=', 'open').where('package', 'is not', null).where('source', '!=', Source.SecurityForm).limit(1000).execute();
+  if (!open.length) return 0;
+  const names = [...new Set(open.map((i) => i.package!))];
+  const versions = await db.selectFrom('versions').innerJoin('packages', 'packages.id', 'versions.package_id').select(['packages.name', 'versions.version', 'versions.state']).where('packages.name', 'in', names).execute();
+  let resolved = 0;
+  for (const i of open) {
+    const mine = versions.filter((v) => v.name === i.package);
+    const gone = i.version === null ? mine.some((v) => v.state === 'removed') && mine.every((v) => v.state === 'removed' || v.state === 'unpublished') : mine.some((v) => v.version === i.version && v.state === 'removed');
+    if (!gone) continue;
+    await db.transaction().execute(async (trx) => {
+      const res = await trxWithModeration(trx).updateTable('moderation_items').set({ status: 'resolved', resolution: 'removed', open_key: null, resolved_at: now, updated_at: now }).where('id', '=', i.id).where('status', '=', 'open').executeTakeFirst();
+      if (Number(res.numUpdatedRows) === 0) return;
+      await recordEvent(trx, { kind: EventKind.ModerationAction, subject: itemSubject(Number(i.id)), actorId: null, data: { action: 'removed-elsewhere', by: 'registry', reason: 'the version was removed as malicious outside this item', source: i.source, package: i.package, version: i.version } }, now);
+      await tellReporters(trx, Number(i.id), { package: i.package, version: i.version }, 'removed', now);
+      resolved++;
+    });
+  }
+  return resolved;
+}
+
+/**
  * Records a finding of the publish scanner on the queue, in the publish's transaction, so a held or suspicious version
  * is never without its item. A second finding for the same name@version while the first is open updates that item.
  */
@@ -339,7 +365,7 @@ async function reporterNames(db: Db, itemId: number): Promise<string[]> {
   return rows.map((r) => r.name);
 }
 
-async function tellReporters(trx: Transaction<Database>, itemId: number, item: QueueItem, outcome: string, now: number): Promise<void> {
+async function tellReporters(trx: Transaction<Database>, itemId: number, item: Pick<QueueItem, 'package' | 'version'>, outcome: string, now: number): Promise<void> {
   const rows = await trxWithModeration(trx).selectFrom('reports').innerJoin('users', 'users.id', 'reports.reporter_id').select(['reports.id', 'reports.reporter_id', 'users.name']).where('reports.item_id', '=', itemId).execute();
   for (const r of rows) {
     await recordEvent(trx, { kind: EventKind.ReportResolved, subject: r.name, actorId: null, data: { reportId: Number(r.id), package: item.package, version: item.version, outcome } }, now);

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { queueScanFinding } from '../../src/safety/moderation.ts';
+import { createToken } from '../../src/tokens/service.ts';
 import { DB_KINDS } from '../helpers/db.ts';
 import { body, publishDoc } from '../helpers/packages.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
@@ -221,6 +222,20 @@ for (const kind of DB_KINDS) {
       assert.deepEqual({ ...item }, { status: 'resolved', resolution: 'released' });
       const released = await r.store.db.selectFrom('events').select('data').where('kind', '=', 'package.version-released').where('subject', '=', 'held-lib').executeTakeFirstOrThrow();
       assert.equal(JSON.parse(released.data).reason, 'false positive: a minified bundle', 'the reason reaches the lifecycle’s event');
+    });
+
+    it('resolves reports of a version removed outside the queue and tells their reporters', async () => {
+      assert.equal((await r.request('PUT', '/gone-lib', { token: bob.token, body: body(publishDoc({ name: 'gone-lib', version: '1.0.0' })) })).status, 201);
+      const eveId = (await r.store.db.selectFrom('users').select('id').where('name', '=', 'eve').executeTakeFirstOrThrow()).id;
+      const { token } = await createToken(r.store.db, { userId: eveId, userName: 'eve', name: 'report', kind: 'publish' });
+      await apiReport(token, 'gone-lib', '1.0.0', 'malicious');
+      // An administrator removes it from the command line (the same lifecycle call), not through the queue.
+      await r.app.lifecycle.removeMalicious({ id: null, name: 'operator (command line)' }, 'gone-lib', '1.0.0', { reason: 'confirmed by the security team' });
+      await mod.get('/-/web/moderation');
+      const item = await itemOf('gone-lib', '1.0.0');
+      assert.deepEqual({ status: item.status, resolution: item.resolution }, { status: 'resolved', resolution: 'removed' });
+      await smtp.waitFor((m) => m.to.includes('eve@example.com') && /resolved: gone-lib@1\.0\.0/.test(m.subject) && /removed as malicious/.test(m.text));
+      assert.match((await mod.get(`/-/web/moderation/${item.id}`)).text, /removed-elsewhere by registry/);
     });
 
     it('shows security-form reports to administrators only, and resolves them when answered', async () => {
