@@ -122,8 +122,9 @@ export function mailHandler({ publicUrl, clock = Date.now }: Pick<NotifierDeps, 
       }
       case EventKind.ReportReceived:
       case EventKind.ReportResolved: {
-        // A reporter's receipt and the moderators' decision (safety/reports.ts words them).
-        const m = reportEmail(event.kind, data, user, base);
+        // A reporter's receipt and the moderators' decision (safety/reports.ts words them); only to a verified
+        // address, so that reports cannot be used to send mail to someone else's.
+        const m = user.email_verified ? reportEmail(event.kind, data, user, base) : null;
         if (m) messages.push(m);
         break;
       }

@@ -99,6 +99,16 @@ for (const kind of DB_KINDS) {
       assert.equal((await r.request('GET', `/-/bulwark/v1/reports/${receipt.id}`, { token: alice.token })).status, 404, "someone else's report is not found");
     });
 
+    it('emails receipts only to verified addresses', async () => {
+      const uma = await r.user('uma', { verified: false });
+      assert.equal((await report(uma.token, { package: 'evil-pkg', version: '1.0.0', reason: 'spam', details: DETAILS })).status, 201, 'an unverified account may report');
+      const dora = await r.user('dora');
+      assert.equal((await report(dora.token, { package: 'evil-pkg', version: '1.0.0', reason: 'spam', details: DETAILS })).status, 201);
+      // Events are mailed in order: once dora's receipt (the later one) is out, uma's would have been too.
+      await smtp.waitFor((m) => m.to.includes('dora@example.com') && /received/.test(m.subject));
+      assert.deepEqual(smtp.mails.filter((m) => m.to.includes('uma@example.com') && /Report/.test(m.subject)), []);
+    });
+
     it('a whole-package report is separate from a version report', async () => {
       const res = await report(bob.token, { package: 'evil-pkg', reason: 'typosquat', details: 'name imitates a popular package' });
       assert.equal(res.status, 201);
