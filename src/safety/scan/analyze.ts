@@ -31,7 +31,7 @@ export type AnalyzeOptions = { depth: number; decodedFrom?: string; budget: { de
  * the environment. Files with none of these are not parsed (most of a package), which keeps a scan fast; their strings
  * are still checked when they name a credential location or an exfiltration service.
  */
-export const BEHAVIOUR = /child_process|\beval\b|Function\s*\(|fromCharCode|\batob\b|base64|['"]hex['"]|_0x[0-9a-f]{4}|process\.env|\bvm\b|\bhttps?\b|['"](node:)?(net|dns|tls|dgram)['"]|\bfetch\s*\(|XMLHttpRequest|WebSocket|\.connect\s*\(|homedir|hostname|userInfo|npm\s+publish|_compile|module\.constructor|\bexeca\b|cross-spawn|shelljs|['"](?:[0-9a-f]{2}){4,32}['"]|['"][A-Za-z0-9+/]{40,}={0,2}['"]/;
+export const BEHAVIOUR = /child_process|\beval\s*\(|\bFunction\s*\(|fromCharCode|\batob\b|['"](base64|hex|base64url)['"]|_0x[0-9a-f]{4}|process\.env(?!\.(NODE_ENV|DEBUG|NODE_DEBUG|TERM|FORCE_COLOR|NO_COLOR|CI)\b)|['"](node:)?(https?|http2|net|tls|dgram|dns|vm)['"]|\bfetch\s*\(|XMLHttpRequest|WebSocket|\.connect\s*\(|homedir\s*\(|hostname\s*\(|userInfo\s*\(|npm\s+publish|_compile|module\.constructor|\bexeca\b|cross-spawn|shelljs|['"](?:[0-9a-f]{2}){4,32}['"]|['"][A-Za-z0-9+/]{40,}={0,2}['"]/;
 export const SENSITIVE = /npmrc|_authToken|\.ssh|id_rsa|id_ed25519|\.aws|credentials|169\.254\.|metadata\.google|[Ww]allet|keystore|Login Data|Local Storage|User Data|Profiles|keychain|webhook|discord|telegram|pipedream|requestbin|oast|interact\.sh|burpcollaborator|ngrok|pastebin|transfer\.sh|curl|wget|powershell|\/dev\/tcp|trufflehog|\.github\/workflows|\/etc\/(passwd|shadow)|ipify|ipinfo/;
 
 export const MAX_DECODE_DEPTH = 3;

@@ -54,7 +54,7 @@ export function readArchive(bytes: Buffer): Archive {
   const problems: string[] = [];
   let tar: Buffer;
   try {
-    tar = isGzip(bytes) ? gunzipSync(bytes, { maxOutputLength: MAX_UNPACKED }) : bytes;
+    tar = isGzip(bytes) ? gunzipSync(bytes, { maxOutputLength: MAX_UNPACKED, chunkSize: 1024 * 1024 }) : bytes;
   } catch (err) {
     const message = err instanceof RangeError ? `unpacks to more than ${MAX_UNPACKED >> 20} MiB` : `not a valid gzip stream (${(err as Error).message})`;
     return { files: [], problems: [message] };
@@ -64,7 +64,7 @@ export function readArchive(bytes: Buffer): Archive {
   let off = 0;
   while (off + 512 <= tar.length) {
     const header = tar.subarray(off, off + 512);
-    if (header.every((x) => x === 0)) break;
+    if (header[0] === 0 && header.every((x) => x === 0)) break;
     if (files.length >= MAX_ENTRIES) {
       problems.push(`more than ${MAX_ENTRIES} entries`);
       break;

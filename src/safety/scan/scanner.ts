@@ -145,6 +145,11 @@ function analyzePackage(pkg: Pkg, sigs: SignatureDb): PackageAnalysis {
       continue;
     }
     const text = file.data.toString('utf8');
+    const isNodeScript = isJs || (shebang && /node|bun|deno/.test(head.split('\n')[0]!));
+    // Parse what can act (and everything install scripts run); check only the strings of the rest, and skip files
+    // with neither behaviour nor secrets in them: most of a package, and the reason a scan stays fast.
+    const acts = !isNodeScript || installTime.has(path) || path === 'package.json' || BEHAVIOUR.test(text);
+    if (!acts && !SENSITIVE.test(text)) continue;
     if (sigs.snippetPattern) {
       sigs.snippetPattern.lastIndex = 0;
       const hit = new Set<string>();
@@ -158,13 +163,7 @@ function analyzePackage(pkg: Pkg, sigs: SignatureDb): PackageAnalysis {
       }
     }
     if (path === 'package.json') continue;
-    let a;
-    if (isJs || (shebang && /node|bun|deno/.test(head.split('\n')[0]!))) {
-      // Parse what can act (and everything install scripts run); check only the strings of the rest.
-      const acts = installTime.has(path) || BEHAVIOUR.test(text);
-      if (!acts && !SENSITIVE.test(text)) continue;
-      a = analyzeJs(text, { depth: 0, budget });
-    } else a = analyzeShell(text);
+    const a = isNodeScript ? analyzeJs(text, { depth: 0, budget }) : analyzeShell(text);
     // Install-time code runs unasked; tests and examples are not run by installing or requiring the package.
     const factor = installTime.has(path) ? 2 : NOT_RUN.test(path) ? 0.5 : 1;
     for (const f of a.findings) push(path, f, factor);
