@@ -149,7 +149,7 @@ function analyzePackage(pkg: Pkg, sigs: SignatureDb): PackageAnalysis {
     // Parse what can act (and everything install scripts run); check only the strings of the rest, and skip files
     // with neither behaviour nor secrets in them: most of a package, and the reason a scan stays fast.
     const acts = !isNodeScript || installTime.has(path) || path === 'package.json' || BEHAVIOUR.test(text);
-    if (!acts && !SENSITIVE.test(text)) continue;
+    // Known-bad snippets are searched everywhere: an operator's indicator may be a bare string.
     if (sigs.snippetPattern) {
       sigs.snippetPattern.lastIndex = 0;
       const hit = new Set<string>();
@@ -162,7 +162,7 @@ function analyzePackage(pkg: Pkg, sigs: SignatureDb): PackageAnalysis {
         if (hit.size >= 5) break;
       }
     }
-    if (path === 'package.json') continue;
+    if (path === 'package.json' || (!acts && !SENSITIVE.test(text))) continue;
     const a = isNodeScript ? analyzeJs(text, { depth: 0, budget }) : analyzeShell(text);
     // Install-time code runs unasked; tests and examples are not run by installing or requiring the package.
     const factor = installTime.has(path) ? 2 : NOT_RUN.test(path) ? 0.5 : 1;
