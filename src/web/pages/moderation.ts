@@ -3,6 +3,7 @@
 // activity and the one-click actions).
 import type { ItemDetail, QueueItem } from '../../safety/moderation.ts';
 import { REASONS, REASON_LABELS, type ReportView } from '../../safety/reports.ts';
+import type { FieldChange, VersionDiff } from '../../safety/version-diff.ts';
 import { html, type Html } from '../html.ts';
 import { alertBox, csrfField, page, time, type Viewer } from '../layout.ts';
 import { packageHref } from './browse.ts';
@@ -82,7 +83,23 @@ export function queuePage(v: QueueView): Html {
   return page({ title: 'Moderation queue', viewer: v.viewer, csrf: v.csrf, body });
 }
 
-export type ItemView = { viewer: Viewer; csrf: string; detail: ItemDetail; isAdmin: boolean; notice: string | null; error: string | null; now: number };
+export type ItemView = { viewer: Viewer; csrf: string; detail: ItemDetail; changes: { previous: string | null; diff: VersionDiff } | null; isAdmin: boolean; notice: string | null; error: string | null; now: number };
+
+const size = (n: number | null) => (n === null ? '—' : `${String(n)} B`);
+const fieldRows = (title: string, rows: FieldChange[]) =>
+  rows.length ? html`<h3>${title}</h3><table class="list compact"><tbody>${rows.map((r) => html`<tr><td><code>${r.name}</code></td><td>${r.before ?? html`<span class="muted">none</span>`}</td><td>→ ${r.after ?? html`<span class="muted">removed</span>`}</td></tr>`)}</tbody></table>` : null;
+
+/** What changed since the previous version: takeovers show as a new install script or one edited file. */
+function changesPanel(name: string, changes: NonNullable<ItemView['changes']>): Html {
+  const { previous, diff } = changes;
+  const files = [...diff.added.map((f) => ['added', f] as const), ...diff.changed.map((f) => ['changed', f] as const), ...diff.removed.map((f) => ['removed', f] as const)];
+  return html`<section class="panel version-diff"><h2>${previous ? html`Changes since ${name}@${previous}` : 'First version: every file is new'}</h2>
+  ${fieldRows('Install scripts', diff.scripts)}${fieldRows('Dependencies', diff.dependencies)}
+  <h3>Files <span class="count">${String(files.length)}</span></h3>
+  ${files.length ? html`<ul class="plain diff-files">${files.map(([how, f]) => html`<li><span class="badge ${how === 'removed' ? 'private' : 'warn'}">${how}</span> <code>${f.path}</code> ${size(f.before)} → ${size(f.after)}${f.patch ? html`<details><summary>diff</summary><pre class="evidence">${f.patch}</pre></details>` : null}</li>`)}</ul>` : html`<p class="muted">No file changed.</p>`}
+  ${diff.omitted.length ? html`<p class="fine">Not shown: ${diff.omitted.join('; ')}</p>` : null}
+</section>`;
+}
 
 // One form, one button per action (formaction): the optional reason is shared, every click is one POST.
 const actionButton = (id: number, action: string, label: string, danger = false): Html =>
@@ -121,7 +138,7 @@ ${alertBox('notice', v.notice)}${alertBox('error', v.error)}
 <section class="panel moderation-actions"><h2>Actions</h2>
 ${buttons.length ? html`<form method="post" action="${itemHref(id)}/dismiss" class="stack">${csrfField(v.csrf)}<label>Reason <small>(optional; recorded, and given to the lifecycle and advisory for removals)</small><input name="reason" maxlength="500" value="${history.at(-1)?.reason ?? ''}"></label><div class="action-row">${buttons}</div></form>` : html`<p class="muted">Nothing left to do.</p>`}
 <p class="fine">Every action is recorded with your name. Removing is final: the version is never served again and its name@version can never be published again.</p></section>
-${reportList}${security}${evidence}${activity}
+${reportList}${security}${evidence}${v.changes && item.package ? changesPanel(item.package, v.changes) : null}${activity}
 ${history.length ? html`<section class="panel"><h2>History</h2><ul class="history">${history.map((h) => html`<li><span class="when">${time(h.at, v.now)}</span> ${h.action} by ${h.by}${h.reason ? html` — ${h.reason}` : null}</li>`)}</ul></section>` : null}
 <p><a href="${MODERATION_PATH}">← Back to the queue</a></p>`;
   return page({ title: `${title} · Moderation`, viewer: v.viewer, csrf: v.csrf, body });
