@@ -1,6 +1,7 @@
 // The administrators' account pages under /-/web/admin/. Anyone who is not a signed-in administrator gets the same
 // 404 as for a page that does not exist, so the pages do not advertise themselves. Every action is a POST (CSRF-checked
 // by the web scope) that records who did it and why, then redirects back to the user's page.
+import { viewerOf } from './layout.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { cancelRecovery, completeRecovery, deleteUser, disableUser, enableUser, forcePasswordReset, listUsers, startRecovery, userDetail, type Actor, type UserQuery } from '../accounts/admin.ts';
 import { securityHistory } from '../accounts/security-history.ts';
@@ -49,7 +50,7 @@ export function registerAdminRoutes(scope: FastifyInstance, web: WebUi): void {
     const detail = await userDetail(db, name, clock());
     const history = await securityHistory(db, detail.user.id, { limit: 30, before: opts.before ?? null });
     const csrf = await web.csrf.token(req, reply);
-    return web.send(reply, opts.status ?? 200, userPage({ viewer: { name: session.user.name }, csrf, detail, history, notice: opts.notice ?? null, error: opts.error ?? null, now: clock() }));
+    return web.send(reply, opts.status ?? 200, userPage({ viewer: viewerOf(session.user), csrf, detail, history, notice: opts.notice ?? null, error: opts.error ?? null, now: clock() }));
   }
 
   scope.get<{ Querystring: { q?: string; status?: string; from?: string } }>('/-/web/admin/users', async (req, reply) => {
@@ -61,7 +62,7 @@ export function registerAdminRoutes(scope: FastifyInstance, web: WebUi): void {
     const size = 50;
     const { users, total } = await listUsers(db, { text: query, status, limit: size, offset });
     const csrf = await web.csrf.token(req, reply);
-    return web.send(reply, 200, userListPage({ viewer: { name: session.user.name }, csrf, users, total, query, status: status ?? '', offset, size, now: clock() }));
+    return web.send(reply, 200, userListPage({ viewer: viewerOf(session.user), csrf, users, total, query, status: status ?? '', offset, size, now: clock() }));
   });
 
   scope.get<NameParams & { Querystring: { done?: string; before?: string } }>('/-/web/admin/users/:name', async (req, reply) => {

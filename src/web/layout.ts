@@ -4,7 +4,10 @@ import { html, raw, type Html } from './html.ts';
 import { stylesheetHref } from './static.ts';
 
 /** Who is looking at the page; null when signed out. */
-export type Viewer = { name: string } | null;
+/** Who is looking at a page; staff (administrators and moderators) also see the moderation queue in the header. */
+export type Viewer = { name: string; staff?: boolean } | null;
+
+export const viewerOf = (user: { name: string; is_admin: number; is_moderator: number }): NonNullable<Viewer> => ({ name: user.name, staff: user.is_admin === 1 || user.is_moderator === 1 });
 
 export type PageOptions = {
   title: string;
@@ -32,7 +35,7 @@ function accountNav(viewer: Viewer, csrf: string | null | undefined): Html {
   const signOut = csrf
     ? html`<form method="post" action="/-/web/signout" class="inline"><input type="hidden" name="_csrf" value="${csrf}"><button type="submit" class="link">Sign out</button></form>`
     : null;
-  return html`<a href="/-/web/orgs">Organisations</a><a href="/-/web/account" class="who">${viewer.name}</a>${signOut}`;
+  return html`${viewer.staff ? html`<a href="/-/web/moderation">Moderation</a>` : null}<a href="/-/web/orgs">Organisations</a><a href="/-/web/account" class="who">${viewer.name}</a>${signOut}`;
 }
 
 export function page(opts: PageOptions): Html {

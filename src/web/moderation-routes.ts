@@ -2,6 +2,7 @@
 // and goes through the same checks as the JSON API (readable package, limits, de-duplication). The queue is for
 // moderators and administrators only: anyone else gets the 404 of a page that does not exist, as on the
 // administration pages; every action is a CSRF-checked POST (the web scope checks it) that redirects back.
+import { viewerOf } from './layout.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Limiter } from '../accounts/limits.ts';
 import { ClientError, notFound } from '../errors.ts';
@@ -70,7 +71,7 @@ function registerPages(scope: FastifyInstance, web: WebUi, deps: ModerationPages
     // The same visibility as the package page: a package the viewer may not read does not exist.
     await readableReportInput(req, { gate, packages }, { package: name, version: null, reason: '', details: '' });
     const csrf = await web.csrf.token(req, reply);
-    return web.send(reply, 200, reportFormPage({ viewer: { name: session.user.name }, csrf, name, versions: await versionsOf(name), version: String(req.query.version ?? ''), reason: '', details: '', error: null }));
+    return web.send(reply, 200, reportFormPage({ viewer: viewerOf(session.user), csrf, name, versions: await versionsOf(name), version: String(req.query.version ?? ''), reason: '', details: '', error: null }));
   });
 
   scope.post('/-/web/report', async (req, reply) => {
@@ -83,11 +84,11 @@ function registerPages(scope: FastifyInstance, web: WebUi, deps: ModerationPages
     try {
       const { report, duplicate } = await fileReport(db, limiter, reporter, req.ip, input, clock());
       req.log.info({ report: report.id, duplicate }, duplicate ? 'report repeated' : 'report filed');
-      return web.send(reply, duplicate ? 200 : 201, reportFiledPage({ name: session.user.name }, csrf, report, duplicate));
+      return web.send(reply, duplicate ? 200 : 201, reportFiledPage(viewerOf(session.user), csrf, report, duplicate));
     } catch (err) {
       if (!(err instanceof ClientError) || err.status === 404) throw err;
       for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
-      const view = { viewer: { name: session.user.name }, csrf, name: input.package, versions: await versionsOf(input.package), version: input.version ?? '', reason: input.reason, details: input.details, error: capitalize(err.message) };
+      const view = { viewer: viewerOf(session.user), csrf, name: input.package, versions: await versionsOf(input.package), version: input.version ?? '', reason: input.reason, details: input.details, error: capitalize(err.message) };
       return web.send(reply, err.status, reportFormPage(view));
     }
   });
@@ -96,7 +97,7 @@ function registerPages(scope: FastifyInstance, web: WebUi, deps: ModerationPages
     const session = await signedIn(req, reply);
     if (!session) return reply;
     const csrf = await web.csrf.token(req, reply);
-    return web.send(reply, 200, ownReportsPage({ name: session.user.name }, csrf, await listOwnReports(db, session.user.id), clock()));
+    return web.send(reply, 200, ownReportsPage(viewerOf(session.user), csrf, await listOwnReports(db, session.user.id), clock()));
   });
 
   scope.get<{ Querystring: { status?: string } }>(MODERATION_PATH, async (req, reply) => {
@@ -107,7 +108,7 @@ function registerPages(scope: FastifyInstance, web: WebUi, deps: ModerationPages
     const status = req.query.status === 'resolved' ? 'resolved' : 'open';
     const items = await listQueue(db, { status, viewer: moderatorOf(session) });
     const csrf = await web.csrf.token(req, reply);
-    return web.send(reply, 200, queuePage({ viewer: { name: session.user.name }, csrf, items, status, now: clock() }));
+    return web.send(reply, 200, queuePage({ viewer: viewerOf(session.user), csrf, items, status, now: clock() }));
   });
 
   async function renderItem(req: FastifyRequest, reply: FastifyReply, session: WebSession, id: number, opts: { status?: number; notice?: string | null; error?: string | null }) {
@@ -115,7 +116,7 @@ function registerPages(scope: FastifyInstance, web: WebUi, deps: ModerationPages
     const { package: name, version } = detail.item;
     const changes = name && version ? await packages.versionDiff(name, version) : null;
     const csrf = await web.csrf.token(req, reply);
-    return web.send(reply, opts.status ?? 200, itemPage({ viewer: { name: session.user.name }, csrf, detail, changes, isAdmin: session.user.is_admin === 1, notice: opts.notice ?? null, error: opts.error ?? null, now: clock() }));
+    return web.send(reply, opts.status ?? 200, itemPage({ viewer: viewerOf(session.user), csrf, detail, changes, isAdmin: session.user.is_admin === 1, notice: opts.notice ?? null, error: opts.error ?? null, now: clock() }));
   }
 
   const itemId = (raw: string): number => {

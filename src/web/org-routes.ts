@@ -2,6 +2,7 @@
 // same gate as npm's commands — decide() with the signed-in session as principal, then the write checks — so a page
 // can never allow what `npm org`, `npm team`, `npm access` or `npm owner` would refuse. Successes redirect (303) back
 // with a notice; refusals re-render the page with the reason and the gate's status; invisible things stay 404.
+import { viewerOf } from './layout.ts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Action, type OrgRole } from '../access/decide.ts';
 import {
@@ -98,7 +99,7 @@ export function registerOrgPages(web: WebUi): void {
     async function renderOrgs(req: FastifyRequest, reply: FastifyReply, session: WebSession, status = 200, error: string | null = null) {
       const rows = await db.selectFrom('org_members').select(['org', 'role']).where('user_id', '=', session.user.id).orderBy('org').execute();
       const csrf = await web.csrf.token(req, reply);
-      return web.send(reply, status, orgsPage({ viewer: { name: session.user.name }, csrf, otp: session.user.totp_mode === 'auth-and-writes', orgs: rows.map((r) => ({ name: r.org, role: r.role as OrgRole })), error, notice: notice(req), name: error ? field(req, 'name') : '' }));
+      return web.send(reply, status, orgsPage({ viewer: viewerOf(session.user), csrf, otp: session.user.totp_mode === 'auth-and-writes', orgs: rows.map((r) => ({ name: r.org, role: r.role as OrgRole })), error, notice: notice(req), name: error ? field(req, 'name') : '' }));
     }
     scope.get('/-/web/orgs', async (req, reply) => {
       const session = await signedIn(req, reply);
@@ -137,7 +138,7 @@ export function registerOrgPages(web: WebUi): void {
       return web.send(
         reply,
         status,
-        orgPage({ viewer: { name: session.user.name }, csrf, otp: session.user.totp_mode === 'auth-and-writes', org, myRole, manage, owner: effective === 'owner', members, teams, packages: listed, error, notice: notice(req) }),
+        orgPage({ viewer: viewerOf(session.user), csrf, otp: session.user.totp_mode === 'auth-and-writes', org, myRole, manage, owner: effective === 'owner', members, teams, packages: listed, error, notice: notice(req) }),
       );
     }
     scope.get<OrgParams>('/-/web/org/:org', async (req, reply) => {
@@ -232,7 +233,7 @@ export function registerOrgPages(web: WebUi): void {
         reply,
         status,
         accessPage({
-          viewer: { name: session.user.name },
+          viewer: viewerOf(session.user),
           csrf,
           otp: session.user.totp_mode === 'auth-and-writes',
           name,

@@ -1,6 +1,7 @@
 // The web UI: server-rendered pages under /-/web/ (and / for browsers), each with a strict Content-Security-Policy.
 // Everything here runs in its own Fastify scope, so the form parser, the CSRF check on every POST and the session
 // cookie apply to these routes only; the npm protocol routes never see a cookie-based principal.
+import { viewerOf } from './layout.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Gate } from '../http/gate.ts';
 import type { SecondFactorDeps } from '../http/second-factor.ts';
@@ -102,7 +103,7 @@ export class WebUi {
 
   async context(req: FastifyRequest, reply: FastifyReply): Promise<PageContext> {
     const session = await this.sessions.current(req);
-    return { session, viewer: session ? { name: session.user.name } : null, csrf: session ? await this.csrf.token(req, reply) : null };
+    return { session, viewer: session ? viewerOf(session.user) : null, csrf: session ? await this.csrf.token(req, reply) : null };
   }
 
   /**
@@ -126,7 +127,7 @@ export class WebUi {
   /** The error page for a browser. Uses the viewer only if this request already looked the session up. */
   sendError(req: FastifyRequest, reply: FastifyReply, status: number, message: string): FastifyReply {
     const session = this.sessions.known(req);
-    return this.send(reply, status, errorPage({ status, message, viewer: session ? { name: session.user.name } : null }));
+    return this.send(reply, status, errorPage({ status, message, viewer: session ? viewerOf(session.user) : null }));
   }
 
   register(app: FastifyInstance): void {

@@ -1,6 +1,7 @@
 // Name safety and the disclosure policy wired into the server: the name guard the publish path consults, the RFC 9116
 // /.well-known/security.txt, the policy page, the report form and the reports list (administrators see every report,
 // other signed-in users their own; signed-out visitors are sent to sign in).
+import { viewerOf } from './layout.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Settings } from '../config.ts';
 import { ClientError, badRequest, notFound } from '../errors.ts';
@@ -114,7 +115,7 @@ function registerSecurityPages(scope: FastifyInstance, web: WebUi, deps: NameSaf
     const admin = session.user.is_admin === 1;
     const reports = await listReports(db, admin ? {} : { reporterId: session.user.id });
     const csrf = await web.csrf.token(req, reply);
-    return web.send(reply, 200, reportsPage({ viewer: { name: session.user.name }, csrf, reports, admin, notice: req.query.done === 'answered' ? 'The answer was saved.' : null, error: null, now: clock() }));
+    return web.send(reply, 200, reportsPage({ viewer: viewerOf(session.user), csrf, reports, admin, notice: req.query.done === 'answered' ? 'The answer was saved.' : null, error: null, now: clock() }));
   });
 
   scope.post<{ Params: { id: string } }>('/-/web/security/reports/:id/answer', async (req, reply) => {

@@ -1,6 +1,7 @@
 // The access-tokens page behind /-/web/account/tokens: list, create (password, and a one-time code when the account
 // has a second factor), revoke. Every POST has passed the CSRF check (routes.ts). Creation goes through the same
 // planner as npm's token commands (tokens/scope.ts), and records the same events, so the owner is emailed either way.
+import { viewerOf } from './layout.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { limitedPasswordCheck } from '../accounts/limits.ts';
 import { checkPassword, recordSignInLocked } from '../accounts/users.ts';
@@ -39,7 +40,7 @@ export function registerTokenPages(scope: FastifyInstance, web: WebUi): void {
   async function render(req: FastifyRequest, reply: FastifyReply, user: UserRow, status: number, extra: Partial<TokensView>) {
     const now = clock();
     const tokens = await listTokens(db, user.id, now, { sessions: true });
-    const view: TokensView = { viewer: { name: user.name }, csrf: await web.csrf.token(req, reply), now, tokens, needsCode: user.totp_mode !== 'disabled', ...extra };
+    const view: TokensView = { viewer: viewerOf(user), csrf: await web.csrf.token(req, reply), now, tokens, needsCode: user.totp_mode !== 'disabled', ...extra };
     return web.send(reply, status, tokensPage(view));
   }
 

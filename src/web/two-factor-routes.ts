@@ -2,6 +2,7 @@
 // its event through the accounts functions (user.mfa-enabled, user.mfa-mode-changed, user.recovery-codes-regenerated,
 // user.recovery-code-used, user.mfa-disabled), and the notifier emails the account from those events. Every code
 // typed here counts against the same per-account limit as npm's one-time passwords.
+import { viewerOf } from './layout.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Rules } from '../accounts/limits.ts';
 import { isEnabledMode, setMfaMode } from '../accounts/mfa-mode.ts';
@@ -64,7 +65,7 @@ export function registerTwoFactor(web: WebUi): void {
       if (!user) return reply;
       if (user.totp_mode !== 'disabled') return see(reply, '/-/web/account#two-factor');
       const { secret, qrSvg } = await beginEnrolment(db, key, user, issuer());
-      return web.send(reply, 200, enrolPage({ viewer: { name: user.name }, csrf: await web.csrf.token(req, reply), qrSvg, secret, mode: 'auth-and-writes' }));
+      return web.send(reply, 200, enrolPage({ viewer: viewerOf(user), csrf: await web.csrf.token(req, reply), qrSvg, secret, mode: 'auth-and-writes' }));
     });
 
     scope.post('/-/web/account/two-factor/confirm', async (req, reply) => {
@@ -77,7 +78,7 @@ export function registerTwoFactor(web: WebUi): void {
       // After a wrong code the same QR code is shown again: the app may not have the entry yet.
       const pending = await pendingEnrolment(key, user, issuer());
       const again = (status: number, error: string) =>
-        web.send(reply, status, enrolPage({ viewer: { name: user.name }, csrf, mode: isEnabledMode(mode) ? mode : 'auth-and-writes', error, ...(pending ? { qrSvg: pending.qrSvg, secret: pending.secret } : {}) }));
+        web.send(reply, status, enrolPage({ viewer: viewerOf(user), csrf, mode: isEnabledMode(mode) ? mode : 'auth-and-writes', error, ...(pending ? { qrSvg: pending.qrSvg, secret: pending.secret } : {}) }));
       if (!isEnabledMode(mode)) return again(400, 'Choose when a code is asked for.');
       const attempt: Array<[typeof Rules.secondFactor, string]> = [[Rules.secondFactor, String(user.id)]];
       try {
@@ -96,7 +97,7 @@ export function registerTwoFactor(web: WebUi): void {
         return again(401, 'That code is not right. Check that the time on your phone is correct, and enter the code the app shows now.');
       }
       await secondFactor.limiter.reset(attempt);
-      return web.send(reply, 200, recoveryCodesPage({ viewer: { name: user.name }, csrf, codes, fresh: true }));
+      return web.send(reply, 200, recoveryCodesPage({ viewer: viewerOf(user), csrf, codes, fresh: true }));
     });
 
     scope.get<{ Params: { action: string } }>('/-/web/account/two-factor/:action', async (req, reply) => {
@@ -105,7 +106,7 @@ export function registerTwoFactor(web: WebUi): void {
       const action = req.params.action as TwoFactorAction;
       if (!ACTIONS.has(action)) return web.sendError(req, reply, 404, 'Not found');
       if (!isEnabledMode(user.totp_mode)) return see(reply, '/-/web/account#two-factor');
-      return web.send(reply, 200, actionPage({ action, viewer: { name: user.name }, csrf: await web.csrf.token(req, reply), mode: user.totp_mode }));
+      return web.send(reply, 200, actionPage({ action, viewer: viewerOf(user), csrf: await web.csrf.token(req, reply), mode: user.totp_mode }));
     });
 
     /** A management step: needs two-factor on and a current code; a wrong one comes back on the step's own page. */
@@ -117,7 +118,7 @@ export function registerTwoFactor(web: WebUi): void {
       const checked = await checkCode(secondFactor, reply, user.id, field(req, 'otp'), { totpOnly });
       if (!checked.ok) {
         req.log.info({ cause: `two-factor-${action}-refused` }, 'second factor refused');
-        return web.send(reply, checked.status, actionPage({ action, viewer: { name: user.name }, csrf, mode: user.totp_mode, error: checked.message }));
+        return web.send(reply, checked.status, actionPage({ action, viewer: viewerOf(user), csrf, mode: user.totp_mode, error: checked.message }));
       }
       return apply(user, req, reply, csrf);
     };
@@ -136,7 +137,7 @@ export function registerTwoFactor(web: WebUi): void {
       '/-/web/account/two-factor/recovery-codes',
       step('recovery-codes', true, async (user, _req, reply, csrf) => {
         const codes = await regenerateRecoveryCodes(db, user.id, clock());
-        return web.send(reply, 200, recoveryCodesPage({ viewer: { name: user.name }, csrf, codes, fresh: false }));
+        return web.send(reply, 200, recoveryCodesPage({ viewer: viewerOf(user), csrf, codes, fresh: false }));
       }),
     );
 

@@ -1,6 +1,7 @@
 // The browser side of npm's web login and web OTP (the protocol side is http/web-login.ts). Every POST here has
 // passed the CSRF check; approving needs a session of the right account, and for an account with two-factor
 // authentication, proof of the second factor: a session that signed in with it, or a code typed on the page.
+import { viewerOf } from './layout.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { approveLogin, approveOtp, cancelRequest, findPending, sessionUsedSecondFactor, type Purpose } from '../accounts/web-logins.ts';
 import { checkCode } from './code-check.ts';
@@ -50,7 +51,7 @@ export function registerWebLoginPages(scope: FastifyInstance, web: WebUi): void 
     const l = await load('login', req, reply);
     if ('sent' in l) return l.sent;
     const csrf = await web.csrf.token(req, reply);
-    return web.send(reply, 200, webLoginPage({ viewer: { name: l.session.user.name }, csrf, pageId: req.params.id, info: l.found.info, create: l.found.row.create_account === 1, needsCode: await needsCode(l.session) }));
+    return web.send(reply, 200, webLoginPage({ viewer: viewerOf(l.session.user), csrf, pageId: req.params.id, info: l.found.info, create: l.found.row.create_account === 1, needsCode: await needsCode(l.session) }));
   });
 
   scope.post<Params>('/-/web/login/:id/approve', async (req, reply) => {
@@ -62,24 +63,24 @@ export function registerWebLoginPages(scope: FastifyInstance, web: WebUi): void 
       const checked = await checkCode(secondFactor, reply, session.user.id, code(req));
       if (!checked.ok) {
         req.log.info({ cause: 'web-login-second-factor' }, 'web login approval refused');
-        return web.send(reply, checked.status, webLoginPage({ viewer: { name: session.user.name }, csrf, pageId: req.params.id, info: found.info, create: found.row.create_account === 1, needsCode: true, error: checked.message }));
+        return web.send(reply, checked.status, webLoginPage({ viewer: viewerOf(session.user), csrf, pageId: req.params.id, info: found.info, create: found.row.create_account === 1, needsCode: true, error: checked.message }));
       }
     }
     if (!(await approveLogin(db, secretKey, found.row.id, session.user, found.info, clock()))) return web.sendError(req, reply, 404, GONE.login);
-    return web.send(reply, 200, webLoginAnsweredPage({ viewer: { name: session.user.name }, csrf, title: 'npm is logged in', text: `Go back to your terminal: npm is now signed in as ${session.user.name}.` }));
+    return web.send(reply, 200, webLoginAnsweredPage({ viewer: viewerOf(session.user), csrf, title: 'npm is logged in', text: `Go back to your terminal: npm is now signed in as ${session.user.name}.` }));
   });
 
   scope.post<Params>('/-/web/login/:id/cancel', async (req, reply) => {
     const l = await load('login', req, reply);
     if ('sent' in l) return l.sent;
     await cancelRequest(db, l.found.row.id);
-    return web.send(reply, 200, webLoginAnsweredPage({ viewer: { name: l.session.user.name }, csrf: await web.csrf.token(req, reply), title: 'Login cancelled', text: 'npm was not signed in. If you did not start this, nothing else is needed.' }));
+    return web.send(reply, 200, webLoginAnsweredPage({ viewer: viewerOf(l.session.user), csrf: await web.csrf.token(req, reply), title: 'Login cancelled', text: 'npm was not signed in. If you did not start this, nothing else is needed.' }));
   });
 
   scope.get<Params>('/-/web/otp/:id', async (req, reply) => {
     const l = await load('otp', req, reply);
     if ('sent' in l) return l.sent;
-    return web.send(reply, 200, webOtpPage({ viewer: { name: l.session.user.name }, csrf: await web.csrf.token(req, reply), pageId: req.params.id, info: l.found.info }));
+    return web.send(reply, 200, webOtpPage({ viewer: viewerOf(l.session.user), csrf: await web.csrf.token(req, reply), pageId: req.params.id, info: l.found.info }));
   });
 
   scope.post<Params>('/-/web/otp/:id/approve', async (req, reply) => {
@@ -90,16 +91,16 @@ export function registerWebLoginPages(scope: FastifyInstance, web: WebUi): void 
     const checked = await checkCode(secondFactor, reply, session.user.id, code(req));
     if (!checked.ok) {
       req.log.info({ cause: 'web-otp-failed' }, 'web OTP refused');
-      return web.send(reply, checked.status, webOtpPage({ viewer: { name: session.user.name }, csrf, pageId: req.params.id, info: found.info, error: checked.message }));
+      return web.send(reply, checked.status, webOtpPage({ viewer: viewerOf(session.user), csrf, pageId: req.params.id, info: found.info, error: checked.message }));
     }
     if (!(await approveOtp(db, secretKey, found.row, clock()))) return web.sendError(req, reply, 404, GONE.otp);
-    return web.send(reply, 200, webLoginAnsweredPage({ viewer: { name: session.user.name }, csrf, title: 'Approved', text: 'Go back to your terminal: npm carries on with the change.' }));
+    return web.send(reply, 200, webLoginAnsweredPage({ viewer: viewerOf(session.user), csrf, title: 'Approved', text: 'Go back to your terminal: npm carries on with the change.' }));
   });
 
   scope.post<Params>('/-/web/otp/:id/cancel', async (req, reply) => {
     const l = await load('otp', req, reply);
     if ('sent' in l) return l.sent;
     await cancelRequest(db, l.found.row.id);
-    return web.send(reply, 200, webLoginAnsweredPage({ viewer: { name: l.session.user.name }, csrf: await web.csrf.token(req, reply), title: 'Cancelled', text: 'The change was not approved, and npm stops.' }));
+    return web.send(reply, 200, webLoginAnsweredPage({ viewer: viewerOf(l.session.user), csrf: await web.csrf.token(req, reply), title: 'Cancelled', text: 'The change was not approved, and npm stops.' }));
   });
 }

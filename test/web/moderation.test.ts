@@ -184,6 +184,8 @@ for (const kind of DB_KINDS) {
       assert.match(page.text, /<code>postinstall<\/code><\/td><td><span class="muted">none<\/span><\/td><td>→ node setup\.js/);
       assert.match(page.text, /<span class="badge warn">added<\/span> <code>setup\.js<\/code>/);
       assert.match(page.text, /\+if \(false\) require\(&quot;https&quot;\)/, 'the added file’s lines, escaped');
+      assert.match(page.text, /<nav class="account"><a href="\/-\/web\/moderation">Moderation<\/a>/, 'staff find the queue in the header');
+      assert.doesNotMatch((await eve.get('/-/web/account')).text, /href="\/-\/web\/moderation"/, 'others are not shown it');
     });
 
     it('dismisses once (a second dismissal is a 409) and tells the reporter no action was taken', async () => {

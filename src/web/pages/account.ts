@@ -4,7 +4,7 @@
 // a placeholder saying what will be there.
 import type { SessionRow, UserRow } from '../../store/schema.ts';
 import { html, type Html } from '../html.ts';
-import { alertBox, csrfField, page, time } from '../layout.ts';
+import { alertBox, csrfField, page, time, viewerOf } from '../layout.ts';
 
 export const AccountSlot = {
   Password: 'password',
@@ -98,5 +98,5 @@ ${sessionsSection(v)}
   <p><a href="/-/web/account/tokens">Manage access tokens</a></p>
 </section>
 ${v.slots[AccountSlot.SecurityHistory]}`;
-  return page({ title: 'Account settings', viewer: { name: u.name }, csrf: v.csrf, body });
+  return page({ title: 'Account settings', viewer: viewerOf(u), csrf: v.csrf, body });
 }
