@@ -81,15 +81,18 @@ export function tryDecode(s: string): { how: 'base64' | 'hex'; text: string } | 
 
 function parseJs(text: string): Node | null {
   const base: Options = { ecmaVersion: 'latest', allowHashBang: true, allowAwaitOutsideFunction: true, allowImportExportEverywhere: true, allowReserved: true };
-  try {
-    return parse(text, { ...base, sourceType: 'module' });
-  } catch {
+  const module: Options = { ...base, sourceType: 'module' };
+  const script: Options = { ...base, sourceType: 'script', allowReturnOutsideFunction: true };
+  // Try the likelier grammar first: a second parse is the costliest thing a scan does.
+  const order = /^\s*(import|export)\b/m.test(text) ? [module, script] : [script, module];
+  for (const options of order) {
     try {
-      return parse(text, { ...base, sourceType: 'script', allowReturnOutsideFunction: true });
+      return parse(text, options);
     } catch {
-      return null;
+      /* try the other grammar */
     }
   }
+  return null;
 }
 
 type AnyNode = Node & Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -105,6 +108,9 @@ const memberName = (n: AnyNode): string | null => {
 };
 
 type Folded = { value: string; decoded: string | null };
+
+/** The last name of every call the analysis looks at (see collectAst); any other call is skipped unread. */
+const CALLS_OF_INTEREST = new Set(['require', 'eval', 'Function', 'runInThisContext', 'runInNewContext', 'runInContext', 'compileFunction', 'Script', 'exec', 'execSync', 'spawn', 'spawnSync', 'execFile', 'execFileSync', 'fork', 'execa', 'execaSync', 'execaCommand', 'execaCommandSync', 'stringify', 'keys', 'entries', 'values', 'hostname', 'userInfo', 'networkInterfaces', 'getServers', 'homedir', 'resolve', 'resolve4', 'resolveTxt', 'lookup', 'resolveAny', 'connect', 'createConnection', 'fetch', 'XMLHttpRequest', 'WebSocket', 'request', 'get', 'post', 'put', 'open', 'axios', 'got', 'toString', 'from', 'atob', 'fromCharCode', 'decodeURIComponent', 'unescape', 'join', 'constructor']);
 
 /** What the analysis of one piece of JavaScript collects before rules weigh it. */
 type Collected = {
@@ -315,6 +321,10 @@ function collectAst(ast: Node, text: string): Collected {
       }
       case 'NewExpression':
       case 'CallExpression': {
+        // Most calls of a bundle are none of the ones below: decide from the last name before building the full one.
+        const callee: AnyNode = n.callee;
+        const last = callee.type === 'Identifier' ? callee.name : callee.type === 'MemberExpression' ? (callee.computed ? (callee.property.type === 'Literal' ? String(callee.property.value) : '') : callee.property.name) : '';
+        if (!CALLS_OF_INTEREST.has(last)) break;
         const name = memberName(n.callee) ?? '';
         const args: AnyNode[] = n.arguments;
         const f = n.type === 'CallExpression' ? fold(n) : null;
