@@ -70,7 +70,9 @@ export class Lifecycle {
    */
   async plan(name: string, doc: Record<string, unknown>): Promise<{ removed: string[]; deprecations: Map<string, string> }> {
     const sent = doc.versions;
-    if (!sent || typeof sent !== 'object' || Array.isArray(sent)) throw badRequest('the package document needs a "versions" object');
+    if (!sent || typeof sent !== 'object' || Array.isArray(sent)) {
+      throw badRequest('a package document without a tarball must carry the "versions" npm read (npm deprecate); other metadata changes by publishing a new version');
+    }
     const pkg = await this.#db.selectFrom('packages').select('id').where('name', '=', name).executeTakeFirst();
     if (!pkg) throw notFound(`${name} is not in this registry`);
     const current = new Map((await visibleVersions(this.#db, pkg.id)).map((v) => [v.version, v.deprecated ?? '']));
