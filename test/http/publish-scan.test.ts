@@ -10,6 +10,7 @@ import { withModeration } from '../../src/safety/moderation-tables.ts';
 import { DB_KINDS } from '../helpers/db.ts';
 import { body, packTarball, publishDoc, type Manifest } from '../helpers/packages.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
+import { startSmtp, type Smtp } from '../helpers/smtp.ts';
 
 const SAMPLE = path.resolve(import.meta.dirname, '../fixtures/malware/samples/tuning/reverse-shell/package');
 const MODERATOR = { id: null, name: 'moderator' };
@@ -24,12 +25,19 @@ function maliciousDoc(version: string) {
 for (const kind of DB_KINDS) {
   describe(`malware scan at publish (${kind})`, () => {
     let r: TestRegistry;
+    let smtp: Smtp;
     let alice: { id: number; token: string };
     before(async () => {
-      r = await startRegistry(kind);
+      smtp = await startSmtp();
+      r = await startRegistry(kind, { 'smtp-url': smtp.url });
       alice = await r.user('alice');
+      const mod = await r.user('mod');
+      await r.store.db.updateTable('users').set({ is_moderator: 1 }).where('id', '=', mod.id).execute();
     });
-    after(() => r.stop());
+    after(async () => {
+      await r.stop();
+      await smtp.stop();
+    });
 
     const versionRow = (name: string, version: string) =>
       r.store.db
@@ -64,6 +72,11 @@ for (const kind of DB_KINDS) {
       assert.equal(item.status, 'open');
       assert.ok(item.risk >= 12, `risk ${item.risk}`);
       assert.match(item.summary, /raw-socket/);
+      for (const staff of ['mod@example.com', 'admin@example.com']) {
+        const mail = await smtp.waitFor((m) => m.to.includes(staff) && m.subject === `Held for review: ${manifest.name}@1.0.1`);
+        assert.match(mail.text, /\/-\/web\/moderation/);
+      }
+      assert.ok(!smtp.mails.some((m) => m.to.includes('alice@example.com') && /Held for review/.test(m.subject)), 'the publisher is told by the 403, not by a staff alert');
       const again = await r.request('PUT', `/${manifest.name}`, { token: alice.token, body: body(doc) });
       assert.equal(again.status, 403, 'a held name@version is taken: it cannot be published over either');
       assert.match(again.json().error, /previously published/);
