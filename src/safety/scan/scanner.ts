@@ -163,7 +163,14 @@ function analyzePackage(pkg: Pkg, sigs: SignatureDb): PackageAnalysis {
       }
     }
     if (path === 'package.json' || (!acts && !SENSITIVE.test(text))) continue;
-    const a = isNodeScript ? analyzeJs(text, { depth: 0, budget }) : analyzeShell(text);
+    let a;
+    try {
+      a = isNodeScript ? analyzeJs(text, { depth: 0, budget }) : analyzeShell(text);
+    } catch (err) {
+      // A file built to exhaust the analyser (nesting deep enough to overflow the stack) is a finding, not a crash.
+      findings.push({ rule: 'file-not-analyzed', file: path, line: null, evidence: `analysis failed: ${(err as Error).message}`, weight: 3 });
+      continue;
+    }
     // Install-time code runs unasked; tests and examples are not run by installing or requiring the package.
     const factor = installTime.has(path) ? 2 : NOT_RUN.test(path) ? 0.5 : 1;
     for (const f of a.findings) push(path, f, factor);
