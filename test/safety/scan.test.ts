@@ -199,12 +199,25 @@ describe('scan pool', () => {
     }
     const tight = new ScanPool({ size: 1, budgetMs: 1 });
     try {
-      assert.deepEqual(await tight.scan(tgz), { verdict: 'timeout' });
-      assert.deepEqual(await tight.scan(tgz), { verdict: 'timeout' });
+      assert.equal((await tight.scan(tgz)).verdict, 'timeout');
+      assert.equal((await tight.scan(tgz)).verdict, 'timeout');
     } finally {
       await tight.close();
     }
     await assert.rejects(tight.scan(tgz), /closed/);
+  });
+
+  it('a worker that dies resolves timeout (held for review) instead of failing the publish', async () => {
+    // A heap that holds the scanner but not this tarball's analysis: the worker runs out of memory, as on a bomb.
+    const starved = new ScanPool({ size: 1, budgetMs: 60_000, maxMemoryMb: 16 });
+    const strings = Array.from({ length: 90_000 }, (_, i) => `'r${i}-${'x'.repeat(20)}'`).join(',\n');
+    try {
+      const r = await starved.scan(packFiles({ 'package.json': manifest(), 'index.js': `require('http'); module.exports = [${strings}];` }));
+      assert.equal(r.verdict, 'timeout');
+      assert.match((r as { reason?: string }).reason ?? '', /worker/);
+    } finally {
+      await starved.close();
+    }
   });
 });
 

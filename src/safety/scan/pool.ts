@@ -1,11 +1,14 @@
 // A pool of worker threads for the scanner, so scanning a large tarball never blocks the HTTP event loop, with a
 // time budget per scan. A scan over budget resolves { verdict: 'timeout' } (publish then holds the version for
-// review); its worker is terminated and replaced, since a stuck scan cannot be interrupted any other way.
+// review); its worker is terminated and replaced, since a stuck scan cannot be interrupted any other way. A worker
+// that dies (out of memory on a hostile tarball: each has its own heap limit) resolves the same way, so publish
+// never fails with an error because of what a tarball contains.
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { ScanResult } from './scanner.ts';
 
-export type PoolResult = ScanResult | { verdict: 'timeout' };
+/** `timeout` also covers a scan that could not finish at all (its worker crashed); `reason` says which. */
+export type PoolResult = ScanResult | { verdict: 'timeout'; reason?: string };
 
 type Job = { id: number; tgz: Buffer; previous: Buffer | null; resolve: (r: PoolResult) => void; reject: (e: Error) => void };
 type Slot = { worker: Worker; job: Job | null; timer: NodeJS.Timeout | null };
@@ -17,20 +20,22 @@ export class ScanPool {
   readonly #size: number;
   readonly #budgetMs: number;
   readonly #signatureFiles: string[];
+  readonly #maxMemoryMb: number;
   readonly #slots: Slot[] = [];
   readonly #queue: Job[] = [];
   #nextId = 1;
   #closed = false;
 
-  constructor(opts: { size?: number; budgetMs: number; signatureFiles?: string[] }) {
+  constructor(opts: { size?: number; budgetMs: number; signatureFiles?: string[]; maxMemoryMb?: number }) {
     this.#size = Math.max(1, opts.size ?? Math.max(1, Math.min(2, os.availableParallelism() - 1)));
     this.#budgetMs = opts.budgetMs;
     this.#signatureFiles = opts.signatureFiles ?? [];
+    this.#maxMemoryMb = opts.maxMemoryMb ?? 1024;
   }
 
   /**
    * Scans a tarball off the main thread. Resolves { verdict: 'timeout' } when the scan exceeds the budget (time spent
-   * waiting for a free worker does not count). Rejects only if the pool is closed or the worker reports an error.
+   * waiting for a free worker does not count) or its worker dies. Rejects only when the pool is closed.
    */
   scan(tgz: Buffer, previous?: Buffer | null): Promise<PoolResult> {
     if (this.#closed) return Promise.reject(new Error('scan pool is closed'));
@@ -51,20 +56,22 @@ export class ScanPool {
   }
 
   #spawn(): Slot {
-    const slot: Slot = { worker: new Worker(WORKER, { workerData: { signatureFiles: this.#signatureFiles } }), job: null, timer: null };
+    const slot: Slot = { worker: new Worker(WORKER, { workerData: { signatureFiles: this.#signatureFiles }, resourceLimits: { maxOldGenerationSizeMb: this.#maxMemoryMb } }), job: null, timer: null };
     slot.worker.unref();
     slot.worker.on('message', (msg: { id: number; result?: ScanResult; error?: string }) => {
       const job = slot.job;
       if (!job || job.id !== msg.id) return;
       this.#finish(slot);
-      if (msg.result) job.resolve(msg.result);
-      else job.reject(new Error(`scan failed: ${msg.error}`));
+      job.resolve(msg.result ?? { verdict: 'timeout', reason: `scan failed: ${msg.error}` });
     });
-    slot.worker.on('error', (err: Error) => {
+    const died = (why: string) => {
       const job = slot.job;
+      if (!this.#slots.includes(slot)) return;
       this.#replace(slot);
-      job?.reject(err);
-    });
+      job?.resolve({ verdict: 'timeout', reason: why });
+    };
+    slot.worker.on('error', (err: Error) => died(`scan worker failed: ${err.message}`));
+    slot.worker.on('exit', (code) => died(`scan worker exited with code ${code}`));
     this.#slots.push(slot);
     return slot;
   }
@@ -93,7 +100,7 @@ export class ScanPool {
       slot.job = job;
       slot.timer = setTimeout(() => {
         this.#replace(slot);
-        job.resolve({ verdict: 'timeout' });
+        job.resolve({ verdict: 'timeout', reason: `over the ${this.#budgetMs} ms budget` });
       }, this.#budgetMs);
       // Copies, not transfers: the caller keeps its buffers (publish stores the tarball after the scan).
       slot.worker.postMessage({ id: job.id, tgz: job.tgz, previous: job.previous });
