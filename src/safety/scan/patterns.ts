@@ -39,6 +39,7 @@ export const SHELL_DANGER: Pattern[] = [
   { kind: 'download piped to a shell', re: /\b(curl|wget)\b[^|;&]*\|\s*(ba|z|da)?sh\b|\biwr\b[^|]*\|\s*iex\b|Invoke-Expression|\bIEX\s*\(|DownloadString\(|Invoke-WebRequest[^|;]*\|/i },
   { kind: 'download and execute', re: /\b(curl|wget)\b[^;&|]*(-o|-O|--output)\s*\S+\s*(;|&&)\s*(chmod\s+\+x|\.\/|sh\s|bash\s|node\s|python)|certutil\s+-urlcache|bitsadmin\s+\/transfer/i },
   { kind: 'reverse shell', re: /\/dev\/tcp\/|\bnc(at)?\s+(-\w+\s+)*-e\s|\bmkfifo\b[^;]*\bnc\b|socat\s+exec:|sh\s+-i\s*[<>]|powershell[^"']*-e(nc(odedcommand)?)?\s+[A-Za-z0-9+/=]{20,}/i },
+  { kind: 'data sent with curl or wget', re: /\b(curl|wget)\b[^\n|;&]*(\$\(|`|\$\{?[A-Z_]*(TOKEN|KEY|SECRET|PASS)|--data|\s-d\s|\s-F\s|--upload-file|\s-T\s|--post-data|--post-file)/ },
   { kind: 'decode and execute', re: /base64\s+(-d|--decode)[^|]*\|\s*(ba)?sh|echo\s+[A-Za-z0-9+/=]{40,}\s*\|\s*base64/i },
   { kind: 'credential tool', re: /\btrufflehog\b|\bgh\s+auth\s+token\b|security\s+find-generic-password/i },
   { kind: 'privilege escalation', re: /docker\s+run\s+[^"']*--privileged[^"']*-v\s+\/:\/host|\/etc\/sudoers\.d/i },

@@ -123,6 +123,7 @@ function analyzePackage(pkg: Pkg, sigs: SignatureDb): PackageAnalysis {
       const a = analyzeJs(code, { depth: 0, budget: { decodedBytes: 0 } });
       if (code.length > 200) findings.push({ rule: 'install-script-inline-code', file: 'package.json', line: null, evidence: `${hook}: ${code.slice(0, 160)}…`, weight: 2 });
       for (const f of a.findings) push(`package.json (${hook})`, f, 2);
+      if (a.facts.identity > 0 && a.facts.network) findings.push({ rule: 'install-time-beacon', file: `package.json (${hook})`, line: null, evidence: 'install-time code reads the host or user identity and uses the network', weight: 5 });
       mergeFacts(facts, a.facts);
     }
   }
@@ -191,8 +192,10 @@ function analyzePackage(pkg: Pkg, sigs: SignatureDb): PackageAnalysis {
   for (const [path, f] of perFile) {
     const sends = f.network || f.exfil.size > 0;
     if ((f.credentials.size > 0 || f.envDump) && sends) {
-      findings.push({ rule: 'credential-exfiltration', file: path, line: null, evidence: `reads ${[...f.credentials, ...(f.envDump ? ['the whole environment'] : [])].join(', ')} and sends data over the network${f.exfil.size ? ` (${[...f.exfil].join(', ')})` : ''}`, weight: installTime.has(path) ? 6 : 3 });
+      findings.push({ rule: 'credential-exfiltration', file: path, line: null, evidence: `reads ${[...f.credentials, ...(f.envDump ? ['the whole environment'] : [])].join(', ')} and sends data over the network${f.exfil.size ? ` (${[...f.exfil].join(', ')})` : ''}`, weight: installTime.has(path) ? 6 : NOT_RUN.test(path) ? 2 : 4 });
     }
+    // Binary installers read the platform, not who the user is or what the machine is called.
+    if (installTime.has(path) && f.identity > 0 && (f.network || f.exfil.size > 0)) findings.push({ rule: 'install-time-beacon', file: path, line: null, evidence: 'install-time code reads the host or user identity and uses the network', weight: 5 });
   }
   if (facts.npmPublish && facts.npmToken) findings.push({ rule: 'self-propagation', file: '', line: null, evidence: 'uses npm tokens and publishes packages', weight: 6 });
   return { findings, facts, perFile, scripts };
