@@ -24,6 +24,33 @@ export const SHIPPED_SIGNATURES = new URL('./signatures/seed.json', import.meta.
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
+type Trie = { end: boolean; next: Map<string, Trie> };
+
+/**
+ * One regular expression matching any of the strings, shaped as a trie (common prefixes shared) so the engine tries
+ * one branch per distinct next character instead of every string at every position of the file. Greedy optional
+ * groups make the longest string win at a position.
+ */
+export function trieRegexSource(strings: string[]): string {
+  const root: Trie = { end: false, next: new Map() };
+  for (const str of strings) {
+    let node = root;
+    for (const ch of str) {
+      let child = node.next.get(ch);
+      if (!child) node.next.set(ch, (child = { end: false, next: new Map() }));
+      node = child;
+    }
+    node.end = true;
+  }
+  const emit = (node: Trie): string => {
+    const branches = [...node.next].map(([ch, child]) => escape(ch) + emit(child));
+    if (branches.length === 0) return '';
+    const body = branches.length === 1 ? branches[0]! : `(?:${branches.join('|')})`;
+    return node.end ? `(?:${body})?` : body;
+  };
+  return emit(root);
+}
+
 /** Checks one parsed signature file; throws with the file and the offending entry so an operator can fix it. */
 export function validateSignatureFile(doc: unknown, where: string): SignatureFile {
   const fail = (why: string): never => {
@@ -55,9 +82,7 @@ export function buildSignatureDb(files: Array<{ doc: SignatureFile; where: strin
     for (const s of doc.snippets ?? []) byText.set(s.text, s);
   }
   const snippets = [...byText.values()];
-  // Longest first so the alternation reports the most specific indicator at a position.
-  const alternatives = snippets.map((s) => s.text).sort((a, b) => b.length - a.length).map(escape);
-  return { hashes, snippets, snippetPattern: alternatives.length ? new RegExp(alternatives.join('|'), 'g') : null, files: files.map((f) => f.where) };
+  return { hashes, snippets, snippetPattern: snippets.length ? new RegExp(trieRegexSource(snippets.map((s) => s.text)), 'g') : null, files: files.map((f) => f.where) };
 }
 
 /** The shipped database plus the operator's files (later files win on a repeated hash or snippet text). */
