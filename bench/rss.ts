@@ -1,12 +1,14 @@
 // Where a seeded Bulwark's memory goes, in a few minutes instead of the full benchmark's ten:
 //
 //   node bench/rss.ts [--sizes 1000,10000] [--versions 3] [--env MALLOC_ARENA_MAX=2] [--node-args=--max-semi-space-size=1]
-//                     [--bin bin/bulwark.js] [--build-dir DIR] [--no-build] [--reads all|N] [--label TEXT] [--json FILE] [--snapshot PREFIX]
+//                     [--bin bin/bulwark.js] [--build-dir DIR] [--no-build] [--load SECONDS] [--reads all|N] [--label TEXT] [--json FILE] [--snapshot PREFIX]
 //
 // For each size: compiles src/ to a temporary dist/ (as `npm run build` does, without touching the checkout's dist/,
 // which others may be using), creates an administrator and token with the CLI, starts `serve` on SQLite exactly as
 // bench/registries.ts does, publishes the benchmark's synthetic packages over HTTP (bench/seed.ts, 8 in flight),
-// then reads every package back (both packuments in rotating encodings — identity, gzip, br — and its latest tarball).
+// optionally (--load S) runs the benchmark's load tests for S seconds each, then reads every package back (--reads:
+// both packuments in rotating encodings — identity, gzip, br — and the latest tarball; a cold cache churning through
+// every package, harsher than the benchmark, which reads one package and the express closure).
 // Samples are taken at start, at each tenth of the seeding, after seeding, after the reads, after 5 s idle and after a
 // forced full garbage collection.
 //
@@ -28,7 +30,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
 import { NODE, ROOT, cleanEnv, cleanup, freePort, mustRun, stop, tempDir } from './processes.ts';
+import { runAll, scenarios } from './load.ts';
 import { pkgName, publishAll, syntheticPackages, syntheticVersion, type PackageUploads } from './seed.ts';
 
 const { values } = parseArgs({
@@ -41,6 +45,7 @@ const { values } = parseArgs({
     bin: { type: 'string' },
     'no-build': { type: 'boolean', default: false },
     reads: { type: 'string', default: 'all' },
+    load: { type: 'string', default: '0' },
     label: { type: 'string', default: '' },
     json: { type: 'string' },
     snapshot: { type: 'string' },
@@ -70,7 +75,12 @@ async function build(): Promise<string> {
   // dist/cli/main.js reads ../../package.json for its version.
   cpSync(path.join(ROOT, 'package.json'), path.join(BUILD, 'package.json'));
   if (!existsSync(path.join(BUILD, 'node_modules'))) symlinkSync(path.join(ROOT, 'node_modules'), path.join(BUILD, 'node_modules'));
-  writeFileSync(launcher, readFileSync(path.join(ROOT, 'bench', 'bulwark-dist.js'), 'utf8').replace("'../dist/cli/main.js'", "'./dist/cli/main.js'"));
+  writeFileSync(
+    launcher,
+    readFileSync(path.join(ROOT, 'bench', 'bulwark-dist.js'), 'utf8')
+      .replace("'../dist/cli/main.js'", "'./dist/cli/main.js'")
+      .replace("'../bin/bulwark.js'", `'${pathToFileURL(path.join(ROOT, 'bin', 'bulwark.js')).href}'`),
+  );
   console.log(`built src/ into ${BUILD} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   return launcher;
 }
@@ -260,6 +270,14 @@ async function measure(bin: string, size: number, all: PackageUploads[]): Promis
   }
   const seconds = (performance.now() - t0) / 1000;
   if (steps) console.log(`  (${size * versions} versions in ${seconds.toFixed(1)} s = ${((size * versions) / seconds).toFixed(0)} publishes/s)`);
+  const loadSeconds = Number(values.load);
+  if (loadSeconds > 0) {
+    // The benchmark's load tests: one package's packuments and tarball, and a missing package, 50 connections each.
+    const pkg = pkgName(Math.min(42, size - 1));
+    const list = scenarios(pkg, `${pkg}-${syntheticVersion(versions - 1)}.tgz`);
+    await runAll(`N=${size}`, server.url, list, { duration: loadSeconds, warmup: 1, connections: 50, pipelining: 1 }, server.child.pid);
+    samples.push(await sample(server, 'after load tests'));
+  }
   const reads = values.reads === 'all' ? packages : packages.slice(0, Number(values.reads));
   const t1 = performance.now();
   await readAll(server.url, reads);
