@@ -144,8 +144,9 @@ function collectAst(ast: Node, text: string): Collected {
   const nodes: AnyNode[] = [];
   full(ast, (n: AnyNode) => {
     switch (n.type) {
-      case 'VariableDeclarator':
-        if (n.id.type === 'Identifier' && n.init) vars.set(n.id.name, n.init);
+      case 'VariableDeclaration':
+        // Only constants fold: a let or var may be reassigned (a downloaded body built up chunk by chunk).
+        if (n.kind === 'const') for (const d of n.declarations) if (d.id.type === 'Identifier' && d.init) vars.set(d.id.name, d.init);
         return;
       case 'BinaryExpression':
         if (n.operator === '+') {
