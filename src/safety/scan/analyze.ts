@@ -492,7 +492,7 @@ export function analyzeJs(text: string, opts: AnalyzeOptions): FileAnalysis {
   if (c.envDump.some((d) => d.strong)) facts.envDump = true;
   facts.identity = [...c.recon].filter((r) => r !== 'os.homedir').length;
   if (facts.identity > 0 && facts.exfil.size > 0 && c.recon.size < 3) add('identity-to-exfiltration-endpoint', null, `reads ${[...c.recon].join(', ')} and names ${[...facts.exfil].join(', ')}`, 3);
-  if (c.recon.size >= 3 && facts.network) add('host-fingerprint', null, `collects ${[...c.recon].slice(0, 6).join(', ')} and uses the network`, 3);
+  if ((c.recon.size >= 3 || facts.identity >= 2) && facts.network) add('host-fingerprint', null, `collects ${[...c.recon].slice(0, 6).join(', ')} and uses the network`, 3);
   if (c.dnsDynamic !== null) add('dns-exfiltration', c.dnsDynamic, 'DNS query for a computed host name (data can ride in the subdomain)', c.recon.size >= 2 ? 4 : 1);
   if (c.rawSocket !== null) add('raw-socket', c.rawSocket, 'opens a TCP connection to a hard-coded IP address', facts.exec ? 7 : 3);
   if (c.detached !== null && facts.network) add('detached-process', c.detached, 'starts a detached background process', 1);
