@@ -119,7 +119,8 @@ type Collected = {
   strings: Array<{ value: string; line: number | null; decoded: string | null }>;
   modules: Set<string>;
   execCalls: Array<{ line: number | null; command: string | null }>;
-  evalCalls: Array<{ line: number | null; kind: string; literal: boolean; decoded: boolean }>;
+  /** `variable`: the argument is a variable or property, i.e. data rather than an expression built from constants. */
+  evalCalls: Array<{ line: number | null; kind: string; literal: boolean; decoded: boolean; variable?: boolean }>;
   envDump: Array<{ line: number | null; strong: boolean }>;
   recon: Set<string>;
   dnsDynamic: number | null;
@@ -347,7 +348,7 @@ function collectAst(ast: Node, text: string): Collected {
             addString(folded.value, lineOf(n), null);
             c.evalCalls.push({ line: lineOf(n), kind: name, literal: true, decoded: false });
           }
-          else c.evalCalls.push({ line: lineOf(n), kind: name, literal, decoded: false });
+          else c.evalCalls.push({ line: lineOf(n), kind: name, literal, decoded: false, variable: last?.type === 'Identifier' || last?.type === 'MemberExpression' });
           // eval(function(p,a,c,k,e,d){…}(…)): Dean Edwards' packer.
           const packed = last?.type === 'CallExpression' ? last.callee : null;
           if (name === 'eval' && packed?.type === 'FunctionExpression' && packed.params.slice(0, 5).map((p: AnyNode) => p.name).join('') === 'packe') c.packer = lineOf(n);
@@ -431,7 +432,7 @@ function collectLoose(text: string): Collected {
   for (const m of stripped.matchAll(/(?<![\w$.])(eval|new\s+Function)\s*\(\s*([^)]{0,200})/g)) {
     const arg = m[2]!;
     const literal = /^\s*(['"`])[^'"`]*\1\s*$/.test(arg);
-    c.evalCalls.push({ line: lineAt(m.index!), kind: m[1]!.replace(/\s+/g, ' '), literal, decoded: DECODERS.test(arg) });
+    c.evalCalls.push({ line: lineAt(m.index!), kind: m[1]!.replace(/\s+/g, ' '), literal, decoded: DECODERS.test(arg), variable: /^[\w$.]+\s*$/.test(arg) });
   }
   for (const m of stripped.matchAll(/\b(?:exec|execSync|spawn|spawnSync|execFile|execFileSync)\s*\(\s*(['"`])([^'"`]*)\1/g)) c.execCalls.push({ line: lineAt(m.index!), command: m[2]! });
   for (const m of stripped.matchAll(/_0x[0-9a-f]{4,}\b/g)) {
@@ -486,7 +487,7 @@ export function analyzeJs(text: string, opts: AnalyzeOptions): FileAnalysis {
     else if (!e.literal) add('dynamic-eval', e.line, `${e.kind}() of a computed string`, 1);
   }
   // Evaluating a computed string in a file that also fetches: the shape of a loader running a downloaded stage.
-  const dynamicEval = c.evalCalls.find((e) => !e.literal && !e.decoded && e.kind !== 'Function');
+  const dynamicEval = c.evalCalls.find((e) => e.variable && !e.decoded && e.kind !== 'Function');
   if (dynamicEval && facts.network) add('remote-code-eval', dynamicEval.line, `${dynamicEval.kind}() of a computed string in a file that uses the network`, 4);
   for (const d of c.envDump) add('env-dump', d.line, d.strong ? 'JSON.stringify(process.env): the whole environment serialised' : 'enumerates every environment variable', d.strong ? 3 : 1);
   if (c.envDump.some((d) => d.strong)) facts.envDump = true;
@@ -599,7 +600,8 @@ export function analyzeStrings(strings: Array<{ value: string; line: number | nu
       facts.npmPublish = true;
       add('npm-account-enumeration', line, value, 2);
     }
-    if (/(^|[\\/])\.github[\\/]workflows[\\/]?/.test(value) && first('workflow')) add('ci-workflow-write', line, value, 2);
+    // Tools that set up CI write workflows too; with credential theft it is how Shai-Hulud kept stealing.
+    if (/(^|[\\/])\.github[\\/]workflows[\\/]?/.test(value) && first('workflow')) add('ci-workflow-write', line, value, 1);
   }
 }
 

@@ -174,7 +174,9 @@ function analyzePackage(pkg: Pkg, sigs: SignatureDb): PackageAnalysis {
     }
     // Install-time code runs unasked; tests and examples are not run by installing or requiring the package.
     const factor = installTime.has(path) ? 2 : NOT_RUN.test(path) ? 0.5 : 1;
-    for (const f of a.findings) push(path, f, factor);
+    // Naming a credential file without sending anything is what package-manager tooling does all day.
+    const sends = a.facts.network || a.facts.exfil.size > 0;
+    for (const f of a.findings) push(path, f.rule === 'credential-access' && !sends && !installTime.has(path) ? { ...f, weight: f.weight / 2 } : f, factor);
     perFile.set(path, a.facts);
     mergeFacts(facts, a.facts);
     // Code the install script runs can pull in more of the package: follow its relative requires.
@@ -242,10 +244,18 @@ export function scoreOf(findings: Finding[]): number {
     r.max = Math.max(r.max, f.weight);
     byRule.set(f.rule, r);
   }
+  // Rules whose every finding is weak (weight 1 or less) are context, not evidence: together they add at most
+  // WEAK_TOTAL, so a large honest package cannot reach review on a pile of them.
   let score = 0;
-  for (const { sum, max } of byRule.values()) score += Math.min(sum, 2 * max);
-  return Math.round(score * 10) / 10;
+  let weak = 0;
+  for (const { sum, max } of byRule.values()) {
+    if (max <= 1) weak += Math.min(sum, 2 * max);
+    else score += Math.min(sum, 2 * max);
+  }
+  return Math.round((score + Math.min(weak, WEAK_TOTAL)) * 10) / 10;
 }
+
+const WEAK_TOTAL = 2;
 
 export function verdictOf(score: number): Verdict {
   return score >= MALICIOUS_SCORE ? 'malicious' : score >= SUSPICIOUS_SCORE ? 'suspicious' : 'clean';
