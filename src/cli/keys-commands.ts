@@ -1,36 +1,14 @@
 // `bulwark keys list` and `bulwark keys rotate`: the registry signing keys behind dist.signatures and
 // /-/npm/v1/keys, managed against the registry's own database (same --data-dir, --database, --config as serve).
-import { SETTINGS, loadSettings } from '../config.ts';
 import { loadSecretKey } from '../crypto/secret-key.ts';
-import { openStore, type Store } from '../store/db.ts';
 import { RotationError, listSigningKeys, rotateSigningKey } from '../trust/signing-keys.ts';
-
-type KeysCommand = {
-  usage: string;
-  summary: string;
-  help: string;
-  options: Record<string, { type: 'string' | 'boolean' }>;
-  run(args: { values: Record<string, string | boolean | undefined>; positionals: string[] }): Promise<number>;
-};
-
-const STORE_OPTIONS = { ...Object.fromEntries(SETTINGS.map((x) => [x.flag, { type: 'string' as const }])), config: { type: 'string' as const } };
+import { STORE_OPTIONS, withStore, type Command } from './command.ts';
 
 const DEFAULT_GRACE_SECONDS = 60;
 
-async function withStore(values: Record<string, string | boolean | undefined>, fn: (store: Store, dataDir: string) => Promise<number>): Promise<number> {
-  const flags = Object.fromEntries(SETTINGS.filter((x) => typeof values[x.flag] === 'string').map((x) => [x.flag, values[x.flag] as string]));
-  const settings = loadSettings({ flags, env: process.env, file: typeof values.config === 'string' ? values.config : undefined });
-  const store = await openStore({ dataDir: settings.dataDir, database: settings.database, poolSize: 2 });
-  try {
-    return await fn(store, settings.dataDir);
-  } finally {
-    await store.close();
-  }
-}
-
 const when = (ms: number) => new Date(ms).toISOString();
 
-export const KEYS_COMMANDS: Record<string, KeysCommand> = {
+export const KEYS_COMMANDS: Record<string, Command> = {
   'keys list': {
     usage: 'bulwark keys list [storage options]',
     summary: 'list the registry signing keys (served at /-/npm/v1/keys)',
@@ -70,8 +48,8 @@ Options:
         console.error('bulwark keys rotate: --grace-seconds must be a whole number of seconds');
         return 2;
       }
-      return withStore(values, async (store, dataDir) => {
-        const { key } = loadSecretKey(dataDir, process.env, (msg) => console.error(msg));
+      return withStore(values, async (store, settings) => {
+        const { key } = loadSecretKey(settings.dataDir, process.env, (msg) => console.error(msg));
         try {
           const { created, expired } = await rotateSigningKey(store.db, key, Number(grace) * 1000, Date.now(), { unreadable: values['replace-unreadable'] === true });
           console.log(`new signing key ${created}`);

@@ -4,21 +4,12 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { SETTINGS, loadSettings } from '../config.ts';
 import { MonitorError, proveVersion, verifyLockfile, verifyLog, type MonitorState } from '../log/monitor.ts';
 import { NoteError } from '../log/note.ts';
 import { LogReader } from '../log/service.ts';
 import { addWitness, listWitnesses, removeWitness } from '../log/witness-client.ts';
-import { openStore, type Store } from '../store/db.ts';
+import { STORE_OPTIONS, withStore, type Command, type Values } from './command.ts';
 
-type LogCommand = {
-  usage: string;
-  summary: string;
-  help: string;
-  options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>;
-  positionals?: string[];
-  run(args: { values: Record<string, string | boolean | undefined>; positionals: string[] }): Promise<number>;
-};
 
 const OPTIONS = { registry: { type: 'string' as const }, key: { type: 'string' as const }, state: { type: 'string' as const }, token: { type: 'string' as const }, witness: { type: 'string' as const, multiple: true } };
 
@@ -30,21 +21,7 @@ const OPTIONS_HELP = `Options:
   --token <token>    a token for registries that need one to read (env BULWARK_TOKEN)
   --witness <vkey>   require a valid cosignature by this witness on the checkpoint used; may be repeated`;
 
-const STORE_OPTIONS = { ...Object.fromEntries(SETTINGS.map((x) => [x.flag, { type: 'string' as const }])), config: { type: 'string' as const } };
-
-/** Runs fn with the registry's own database, as the admin commands do (same --data-dir, --database, --config). */
-async function withStore(values: Record<string, string | boolean | undefined>, fn: (store: Store) => Promise<number>): Promise<number> {
-  const flags = Object.fromEntries(SETTINGS.filter((x) => typeof values[x.flag] === 'string').map((x) => [x.flag, values[x.flag] as string]));
-  const settings = loadSettings({ flags, env: process.env, file: typeof values.config === 'string' ? values.config : undefined });
-  const store = await openStore({ dataDir: settings.dataDir, database: settings.database, poolSize: 2 });
-  try {
-    return await fn(store);
-  } finally {
-    await store.close();
-  }
-}
-
-function registryOf(values: Record<string, string | boolean | undefined>): string {
+function registryOf(values: Values): string {
   const given = values.registry;
   if (typeof given !== 'string' || !given) throw new MonitorError('--registry <url> is required');
   let url: URL;
@@ -56,7 +33,7 @@ function registryOf(values: Record<string, string | boolean | undefined>): strin
   return url.href.replace(/\/+$/, '');
 }
 
-function statePath(values: Record<string, string | boolean | undefined>, registry: string): string {
+function statePath(values: Values, registry: string): string {
   if (typeof values.state === 'string' && values.state) return path.resolve(values.state);
   const base = process.env.XDG_CONFIG_HOME || path.join(os.homedir(), '.config');
   return path.join(base, 'bulwark', 'log', `${encodeURIComponent(new URL(registry).host)}.json`);
@@ -80,7 +57,7 @@ function writeState(file: string, state: MonitorState): void {
   renameSync(`${file}.tmp`, file);
 }
 
-const token = (values: Record<string, string | boolean | undefined>) => (typeof values.token === 'string' ? values.token : process.env.BULWARK_TOKEN) || undefined;
+const token = (values: Values) => (typeof values.token === 'string' ? values.token : process.env.BULWARK_TOKEN) || undefined;
 
 async function guarded(fn: () => Promise<number>): Promise<number> {
   try {
@@ -94,7 +71,7 @@ async function guarded(fn: () => Promise<number>): Promise<number> {
   }
 }
 
-export const LOG_COMMANDS: Record<string, LogCommand> = {
+export const LOG_COMMANDS: Record<string, Command> = {
   'log verify': {
     usage: 'bulwark log verify --registry <url> [--key <vkey>] [--state <file>]',
     summary: "replay a registry's transparency log and check it against its packuments and the last run",

@@ -2,14 +2,13 @@
 // directory or database. Every command answers --help.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { OPERATOR, RECOVERY_WAIT_MS, cancelRecovery, completeRecovery, deleteUser, disableUser, enableUser, forcePasswordReset, listUsers, startRecovery, userDetail, type UserQuery } from '../accounts/admin.ts';
 import { createOrg, setModerator } from '../access/orgs.ts';
-import { setPasswordHashParams } from '../accounts/passwords.ts';
 import { securityHistory } from '../accounts/security-history.ts';
 import { createUser, findUser, markEmailVerified } from '../accounts/users.ts';
-import { ConfigError, SETTINGS, loadSettings, settingsHelp, type Settings } from '../config.ts';
+import { ConfigError, settingsHelp } from '../config.ts';
 import { loadSecretKey } from '../crypto/secret-key.ts';
 import { ClientError } from '../errors.ts';
 import { startApp } from '../http/server.ts';
@@ -23,26 +22,14 @@ import { NAMES_COMMANDS } from './names-commands.ts';
 import { SCAN_COMMANDS } from './scan-commands.ts';
 import { PACKAGE_COMMANDS } from './package-commands.ts';
 import { KEYS_COMMANDS } from './keys-commands.ts';
+import { STORE_HELP, STORE_OPTIONS, settingsOf, withStore, type Command } from './command.ts';
 import { REPORT_COMMANDS } from './report-commands.ts';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
-const SETTING_OPTIONS = Object.fromEntries(SETTINGS.map((s) => [s.flag, { type: 'string' as const }]));
-const COMMON = { ...SETTING_OPTIONS, config: { type: 'string' as const }, help: { type: 'boolean' as const, short: 'h' } };
+const COMMON = { ...STORE_OPTIONS, help: { type: 'boolean' as const, short: 'h' } };
 
-type Command = {
-  usage: string;
-  summary: string;
-  help: string;
-  options?: ParseArgsConfig['options'];
-  positionals?: string[];
-  run(args: { values: Record<string, string | boolean | undefined>; positionals: string[] }): Promise<number>;
-};
 
-const STORE_HELP = `Storage options (same as for serve):
-  --data-dir <path>        folder holding the SQLite database and blobs (env BULWARK_DATA_DIR, default ./data)
-  --database <url>         postgres:// URL instead of SQLite (env BULWARK_DATABASE_URL)
-  --config <file>          JSON config file whose keys are the option names (env BULWARK_CONFIG)`;
 
 const COMMANDS: Record<string, Command> = {
   serve: {
@@ -57,7 +44,7 @@ ${settingsHelp()}
 Secrets at rest are encrypted with BULWARK_SECRET_KEY (at least 32 characters), or with a key generated into the data
 directory on first start: back that file up.`,
     async run({ values }) {
-      const settings = settingsFrom(values);
+      const settings = settingsOf(values);
       const logger = pino({ level: settings.logLevel, base: { service: 'bulwark' }, redact: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["npm-otp"]'] });
       const { key: secretKey } = loadSecretKey(settings.dataDir, process.env, (msg) => logger.warn(msg));
       const store = await openStore({ dataDir: settings.dataDir, database: settings.database });
@@ -476,24 +463,6 @@ async function historyLines(store: Store, name: string, limit: number): Promise<
 
 class UsageError extends Error {}
 const usageError = (msg: string) => new UsageError(msg);
-
-function settingsFrom(values: Record<string, string | boolean | undefined>): Settings {
-  const flags = Object.fromEntries(SETTINGS.filter((s) => typeof values[s.flag] === 'string').map((s) => [s.flag, values[s.flag] as string]));
-  const settings = loadSettings({ flags, env: process.env, file: typeof values.config === 'string' ? values.config : undefined });
-  // Every command that may hash a password (serve, admin user create) uses the configured cost.
-  setPasswordHashParams(settings.passwordHash);
-  return settings;
-}
-
-async function withStore(values: Record<string, string | boolean | undefined>, fn: (store: Store) => Promise<number>): Promise<number> {
-  const settings = settingsFrom(values);
-  const store = await openStore({ dataDir: settings.dataDir, database: settings.database, poolSize: 2 });
-  try {
-    return await fn(store);
-  } finally {
-    await store.close();
-  }
-}
 
 function mainHelp(): string {
   const width = Math.max(...Object.values(COMMANDS).map((c) => c.usage.split(' [')[0]!.length)) + 2;

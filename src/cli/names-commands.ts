@@ -8,7 +8,7 @@ import { shippedPopularNames } from '../names/popular.ts';
 import { ProtectedNames, type Verdict } from '../names/similarity.ts';
 import { Reservations } from '../names/reservations.ts';
 import { nameProblem } from '../packages/names.ts';
-import { STORE_HELP, STORE_OPTIONS, settingsOf, withStore, type StoreCommand, type Values } from './store-options.ts';
+import { STORE_HELP, STORE_OPTIONS, settingsOf, withStore, type Command, type Values } from './command.ts';
 
 /** Whether the command was pointed at a registry's data (then its own names count too) or runs on the shipped list. */
 function targetsRegistry(values: Values): boolean {
@@ -28,7 +28,7 @@ function print(verdict: Verdict, reserved: Array<{ pattern: string; org: string 
   return blocked ? 1 : 0;
 }
 
-export const NAMES_COMMANDS: Record<string, StoreCommand> = {
+export const NAMES_COMMANDS: Record<string, Command> = {
   'names check': {
     usage: 'bulwark names check NAME [--json]',
     summary: 'explain whether a new package name would be refused as a look-alike or a reserved name',

@@ -4,7 +4,7 @@
 import { ClientError } from '../errors.ts';
 import { Lifecycle, type Actor } from '../packages/lifecycle.ts';
 import { advisoryRecorder } from '../safety/advisories.ts';
-import { STORE_HELP, STORE_OPTIONS, withStore, type StoreCommand, type Values } from './store-options.ts';
+import { STORE_HELP, STORE_OPTIONS, withStore, type Command, type Values } from './command.ts';
 
 const OPERATOR: Actor = { id: null, name: 'operator' };
 
@@ -20,7 +20,7 @@ function reasonOf(values: Values): string {
   return reason;
 }
 
-function command(usage: string, summary: string, help: string, extra: StoreCommand['options'], act: (lifecycle: Lifecycle, spec: string, values: Values) => Promise<string>): StoreCommand {
+function command(usage: string, summary: string, help: string, extra: Command['options'], act: (lifecycle: Lifecycle, spec: string, values: Values) => Promise<string>): Command {
   return {
     usage,
     summary,
@@ -36,7 +36,7 @@ function command(usage: string, summary: string, help: string, extra: StoreComma
   };
 }
 
-export const PACKAGE_COMMANDS: Record<string, StoreCommand> = {
+export const PACKAGE_COMMANDS: Record<string, Command> = {
   'admin package remove-malicious': command(
     'bulwark admin package remove-malicious NAME[@VERSION] --reason TEXT [--evidence TEXT]',
     'remove a version, or a whole package, as malicious (never served or published again)',

@@ -5,17 +5,8 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { REASONS, parseSpec } from '../safety/reports.ts';
+import type { Command, Values } from './command.ts';
 
-type Values = Record<string, string | boolean | undefined>;
-
-type ClientCommand = {
-  usage: string;
-  summary: string;
-  help: string;
-  options: Record<string, { type: 'string' | 'boolean' }>;
-  positionals?: string[];
-  run(args: { values: Values; positionals: string[] }): Promise<number>;
-};
 
 const DEFAULT_REGISTRY = 'https://registry.npmjs.org/';
 
@@ -80,7 +71,7 @@ export function clientConfig(values: Values, env: NodeJS.ProcessEnv = process.en
   return { registry: registry.replace(/\/?$/, '/'), token };
 }
 
-export const REPORT_COMMANDS: Record<string, ClientCommand> = {
+export const REPORT_COMMANDS: Record<string, Command> = {
   report: {
     usage: 'bulwark report NAME[@VERSION] --reason REASON --details TEXT [--registry URL] [--json]',
     summary: "report a malicious, suspicious, spam or typosquatting package to a registry's moderators",
