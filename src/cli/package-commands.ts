@@ -4,15 +4,10 @@
 import { ClientError } from '../errors.ts';
 import { Lifecycle, type Actor } from '../packages/lifecycle.ts';
 import { advisoryRecorder } from '../safety/advisories.ts';
+import { parseSpec } from '../safety/reports.ts';
 import { STORE_HELP, STORE_OPTIONS, withStore, type Command, type Values } from './command.ts';
 
 const OPERATOR: Actor = { id: null, name: 'operator' };
-
-/** NAME or NAME@VERSION; a scoped name's own "@" comes first. */
-export function splitSpec(spec: string): { name: string; version: string | null } {
-  const at = spec.lastIndexOf('@');
-  return at > 0 ? { name: spec.slice(0, at), version: spec.slice(at + 1) } : { name: spec, version: null };
-}
 
 function reasonOf(values: Values): string {
   const reason = typeof values.reason === 'string' ? values.reason.trim() : '';
@@ -49,7 +44,7 @@ Options:
   --evidence <text>        a short summary of the evidence, for the advisory`,
     { evidence: { type: 'string' } },
     async (lifecycle, spec, values) => {
-      const { name, version } = splitSpec(spec);
+      const { package: name, version } = parseSpec(spec);
       const evidence = typeof values.evidence === 'string' ? values.evidence : '';
       const { versions, advisory } = await lifecycle.removeMalicious(OPERATOR, name, version, { reason: reasonOf(values), evidence });
       return `removed ${versions.length ? versions.map((v) => `${name}@${v}`).join(', ') : name} as malicious${advisory ? `; advisory ${advisory}` : ''}`;
@@ -65,7 +60,7 @@ Options:
   --reason <text>          why (required; recorded)`,
     {},
     async (lifecycle, spec, values) => {
-      const { name, version } = splitSpec(spec);
+      const { package: name, version } = parseSpec(spec);
       if (!version) throw new ClientError(400, 'name the version to quarantine: NAME@VERSION');
       await lifecycle.quarantine(OPERATOR, name, version, reasonOf(values));
       return `quarantined ${name}@${version}`;
@@ -80,7 +75,7 @@ Options:
   --reason <text>          why (required; recorded)`,
     {},
     async (lifecycle, spec, values) => {
-      const { name, version } = splitSpec(spec);
+      const { package: name, version } = parseSpec(spec);
       if (!version) throw new ClientError(400, 'name the version to release: NAME@VERSION');
       await lifecycle.release(OPERATOR, name, version, reasonOf(values));
       return `released ${name}@${version}`;
