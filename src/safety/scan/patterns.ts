@@ -36,10 +36,12 @@ export const RAW_IP_URL = /\b(?:https?|wss?|tcp):\/\/((?!10\.|127\.|0\.|192\.168
 
 /** Shell commands that fetch and run code, open reverse shells, or hide what they do. */
 export const SHELL_DANGER: Pattern[] = [
-  { kind: 'download piped to a shell', re: /\b(curl|wget)\b[^|;&]*\|\s*(ba|z|da)?sh\b|\biwr\b[^|]*\|\s*iex\b|Invoke-Expression|\bIEX\s*\(|DownloadString\(|Invoke-WebRequest[^|;]*\|/i },
+  { kind: 'download piped to a shell', re: /\b(curl|wget)\b[^|;&]*\|\s*(sudo\s+)?((ba|z|da)?sh|node|python3?|perl)\b|\biwr\b[^|]*\|\s*iex\b|Invoke-Expression|\bIEX\s*\(|DownloadString\(|Invoke-WebRequest[^|;]*\|/i },
   { kind: 'download and execute', re: /\b(curl|wget)\b[^;&|]*(-o|-O|--output)\s*\S+\s*(;|&&)\s*(chmod\s+\+x|\.\/|sh\s|bash\s|node\s|python)|certutil\s+-urlcache|bitsadmin\s+\/transfer/i },
   { kind: 'reverse shell', re: /\/dev\/tcp\/|\bnc(at)?\s+(-\w+\s+)*-e\s|\bmkfifo\b[^;]*\bnc\b|socat\s+exec:|sh\s+-i\s*[<>]|powershell[^"']*-e(nc(odedcommand)?)?\s+[A-Za-z0-9+/=]{20,}/i },
   { kind: 'data sent with curl or wget', re: /\b(curl|wget)\b[^\n|;&]*(\$\(|`|\$\{?[A-Z_]*(TOKEN|KEY|SECRET|PASS)|--data|\s-d\s|\s-F\s|--upload-file|\s-T\s|--post-data|--post-file)/ },
+  { kind: 'DNS lookup carrying command output', re: /\b(nslookup|dig)\s[^\n|;&]*(\$\(|`)/ },
+  { kind: 'persistence', re: /\bcrontab\s+-|\/etc\/cron|LaunchAgents\/|\\Start Menu\\Programs\\Startup|CurrentVersion\\Run\b|systemctl\s+(--user\s+)?enable/i },
   { kind: 'decode and execute', re: /base64\s+(-d|--decode)[^|]*\|\s*(ba)?sh|echo\s+[A-Za-z0-9+/=]{40,}\s*\|\s*base64/i },
   { kind: 'credential tool', re: /\btrufflehog\b|\bgh\s+auth\s+token\b|security\s+find-generic-password/i },
   { kind: 'privilege escalation', re: /docker\s+run\s+[^"']*--privileged[^"']*-v\s+\/:\/host|\/etc\/sudoers\.d/i },
