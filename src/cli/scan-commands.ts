@@ -1,18 +1,9 @@
 // `bulwark scan FILE.tgz`: runs the registry's malware scanner (safety/scan) offline on a tarball, optionally against
 // the previous version's tarball, so a maintainer or moderator sees the same verdict and evidence publish would.
 import { readFileSync } from 'node:fs';
-import type { ParseArgsConfig } from 'node:util';
 import { scanTarball, type ScanResult } from '../safety/scan/scanner.ts';
 import { loadSignatures } from '../safety/scan/signatures.ts';
-
-type ScanCommand = {
-  usage: string;
-  summary: string;
-  help: string;
-  options: ParseArgsConfig['options'];
-  positionals?: string[];
-  run(args: { values: Record<string, string | boolean | undefined>; positionals: string[] }): Promise<number>;
-};
+import type { Command } from './command.ts';
 
 function print(result: ScanResult, json: boolean): void {
   if (json) {
@@ -25,7 +16,7 @@ function print(result: ScanResult, json: boolean): void {
   if (notes.length) console.log(`  (${notes.length} informational finding${notes.length > 1 ? 's' : ''}, e.g. ${notes[0]!.rule}: ${notes[0]!.evidence}; --json lists all)`);
 }
 
-export const SCAN_COMMANDS: Record<string, ScanCommand> = {
+export const SCAN_COMMANDS: Record<string, Command> = {
   scan: {
     usage: 'bulwark scan FILE.tgz [--previous OLD.tgz] [--json] [--signatures FILE]',
     summary: 'scan a package tarball for malware the way publish does',
