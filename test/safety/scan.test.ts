@@ -236,6 +236,21 @@ describe('scan pool', () => {
     await assert.rejects(tight.scan(tgz), /closed/);
   });
 
+  it('stops idle workers, and starts a fresh one for the next scan', async () => {
+    const tgz = packFiles({ 'package.json': manifest(), 'index.js': 'module.exports = 1;' });
+    const pool = new ScanPool({ size: 1, budgetMs: 30_000, idleMs: 50 });
+    try {
+      assert.equal((await pool.scan(tgz)).verdict, 'clean');
+      assert.equal(pool.workers, 1);
+      await new Promise((res) => setTimeout(res, 300));
+      assert.equal(pool.workers, 0, 'an idle registry keeps no scanner in memory');
+      assert.equal((await pool.scan(tgz)).verdict, 'clean');
+      assert.equal(pool.workers, 1);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('a worker that dies resolves timeout (held for review) instead of failing the publish', async () => {
     // A heap that holds the scanner but not this tarball's analysis: the worker runs out of memory, as on a bomb.
     const starved = new ScanPool({ size: 1, budgetMs: 60_000, maxMemoryMb: 16 });

@@ -21,16 +21,19 @@ export class ScanPool {
   readonly #budgetMs: number;
   readonly #signatureFiles: string[];
   readonly #maxMemoryMb: number;
+  readonly #idleMs: number;
   readonly #slots: Slot[] = [];
   readonly #queue: Job[] = [];
   #nextId = 1;
   #closed = false;
 
-  constructor(opts: { size?: number; budgetMs: number; signatureFiles?: string[]; maxMemoryMb?: number }) {
+  /** idleMs: a worker with nothing to do this long is stopped, so a registry between publishes holds no scanner memory. */
+  constructor(opts: { size?: number; budgetMs: number; signatureFiles?: string[]; maxMemoryMb?: number; idleMs?: number }) {
     this.#size = Math.max(1, opts.size ?? Math.max(1, Math.min(2, os.availableParallelism() - 1)));
     this.#budgetMs = opts.budgetMs;
     this.#signatureFiles = opts.signatureFiles ?? [];
     this.#maxMemoryMb = opts.maxMemoryMb ?? 1024;
+    this.#idleMs = opts.idleMs ?? 30_000;
   }
 
   /**
@@ -81,6 +84,24 @@ export class ScanPool {
     slot.timer = null;
     slot.job = null;
     this.#pump();
+    if (!slot.job) {
+      slot.timer = setTimeout(() => this.#retire(slot), this.#idleMs);
+      slot.timer.unref();
+    }
+  }
+
+  /** Stops an idle worker; the next scan starts a fresh one. */
+  #retire(slot: Slot): void {
+    const i = this.#slots.indexOf(slot);
+    if (i === -1 || slot.job) return;
+    // Out of the pool first, so its exit is not taken for a crash.
+    this.#slots.splice(i, 1);
+    void slot.worker.terminate();
+  }
+
+  /** How many workers are running (for tests and operators). */
+  get workers(): number {
+    return this.#slots.length;
   }
 
   #replace(slot: Slot): void {
@@ -98,6 +119,7 @@ export class ScanPool {
       if (!slot) return;
       const job = this.#queue.shift()!;
       slot.job = job;
+      if (slot.timer) clearTimeout(slot.timer);
       slot.timer = setTimeout(() => {
         this.#replace(slot);
         job.resolve({ verdict: 'timeout', reason: `over the ${this.#budgetMs} ms budget` });
