@@ -138,8 +138,13 @@ async function startServer(bin: string, dataDir: string, seeded: boolean): Promi
   return { server: await spawnServer(args, env, port), token };
 }
 
+/** Servers started here (with the IPC channel processes.ts's launcher does not open): stopped on the way out. */
+const servers = new Set<ChildProcess>();
+
 async function spawnServer(args: string[], env: NodeJS.ProcessEnv, port: number): Promise<Server> {
   const child = spawn(NODE, args, { cwd: ROOT, env: { ...env, ...serverEnv }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  servers.add(child);
+  child.once('exit', () => servers.delete(child));
   const server = new Server(child, `http://127.0.0.1:${port}`);
   const deadline = Date.now() + 60_000;
   for (;;) {
@@ -308,5 +313,6 @@ try {
   for (const size of sizes) results[size] = await measure(bin, size, all);
   if (values.json) writeFileSync(values.json, JSON.stringify({ label: values.label, env: serverEnv, nodeArgs, results }, null, 2));
 } finally {
+  await Promise.all([...servers].map((child) => stop(child)));
   await cleanup();
 }
