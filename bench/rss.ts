@@ -297,6 +297,8 @@ async function measure(bin: string, size: number, all: PackageUploads[]): Promis
     console.log(`  heap snapshot written to ${file}`);
   }
   await stop(server.child);
+  // --log-level warn: anything printed is a warning or an error worth seeing next to the figures.
+  if (server.output().trim()) console.log(`  the server printed:\n${server.output().trim().slice(-4000)}`);
   if (values['keep-data']) {
     cpSync(dir, path.resolve(`${values['keep-data']}-${size}`), { recursive: true });
     console.log(`  data directory kept as ${values['keep-data']}-${size} (use it with --seeded ${values['keep-data']})`);
