@@ -8,10 +8,10 @@
 // the org service, which records the change's domain event in the same transaction.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Action } from '../access/decide.ts';
-import { addTeamMember, collaborators, createTeam, deleteTeam, grantTeam, listMembers, listTeamMembers, listTeams, orgPackages, parsePermission, parseRole, removeMember, removeTeamMember, revokeTeam, setMaintainers, setMember, setVisibility, teamPackages, userIdByName, type Actor } from '../access/orgs.ts';
+import { addTeamMember, collaborators, createTeam, deleteTeam, grantTeam, listMembers, listTeamMembers, listTeams, orgPackages, parsePermission, parseRole, removeMember, removeTeamMember, revokeTeam, setMember, setVisibility, teamPackages, userIdByName, type Actor } from '../access/orgs.ts';
 import { orgFacts } from '../access/relations.ts';
 import type { Principal } from '../access/principal.ts';
-import { badRequest, conflict, notFound } from '../errors.ts';
+import { badRequest, notFound } from '../errors.ts';
 import { isServableName, scopeOf } from '../packages/names.ts';
 import type { Packages } from '../packages/service.ts';
 import type { Db } from '../store/db.ts';
