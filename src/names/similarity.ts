@@ -1,6 +1,7 @@
 // Typosquatting: is a new package name confusingly similar to a protected one? Pure and index-based: the protected
-// names are turned into hash maps once (npm keys, UTS #39 skeletons, a symmetric-delete neighbourhood for edit
-// distance 1, collapsed repeats), and a check is a few dozen map look-ups, whatever the number of protected names.
+// names are turned into hash maps once (npm keys, UTS #39 skeletons, symmetric-delete neighbourhoods for edit
+// distance 1 and, around long famous names, 2; collapsed repeats), and a check is a few hundred map look-ups at most,
+// whatever the number of protected names.
 import { CONFUSABLES } from './confusables-table.ts';
 
 export const Rule = {
@@ -28,11 +29,30 @@ export type IndexOptions = {
   minEditLength?: number;
   /** affixes ("x-js", "node-x", "x-cli") are only looked for around the first `affixTop` names, the famous ones. */
   affixTop?: number;
+  /**
+   * A dropped letter ("mogodb", "good-listene") is looked for in the first `omissionTop` names, beyond the fuzzy tier:
+   * a name one letter short of a well-known one is rarely a package of its own, unlike one with a letter added.
+   */
+  omissionTop?: number;
+  /** two edits ("yargs-parxe", "lodash.isstgrng") are looked for around the first `edit2Top` names, long ones only. */
+  edit2Top?: number;
+  /** shortest npm key (of the protected name) for which two edits still read as that name rather than another word. */
+  edit2MinLength?: number;
+  /**
+   * Beyond the fuzzy tier, one edit inside a long name ("dizcordjs" for "discord.js") still counts when the protected
+   * key has at least this many characters and the last letter is the same: changing or adding the last letter is how
+   * legitimate long-tail names differ ("diacritic"/"diacritics", "markdown-it-sub"/"-sup", "eslint-plugin-jsonc").
+   */
+  tailEditMinLength?: number;
 };
 
 export const DEFAULT_FUZZY_TOP = 3000;
 export const DEFAULT_MIN_EDIT_LENGTH = 5;
 export const DEFAULT_AFFIX_TOP = 1000;
+export const DEFAULT_OMISSION_TOP = 10_000;
+export const DEFAULT_EDIT2_TOP = 3000;
+export const DEFAULT_EDIT2_MIN_LENGTH = 10;
+export const DEFAULT_TAIL_EDIT_MIN_LENGTH = 9;
 
 // Words people add to a famous name to make a look-alike ("node-x", "x-js", "x.js", "x-cli" …).
 const PREFIXES = ['node-', 'node.', 'node_', 'nodejs-', 'js-', 'npm-', 'get-', 'the-', 'real-', 'official-'];
@@ -141,6 +161,25 @@ function push(map: MultiMap, key: string, value: string): void {
 
 const NONE: readonly string[] = [];
 
+/**
+ * Names grouped by the first letter and length of their key. A typo keeps the first letter (see typoLike), so the
+ * names within k edits of a key are in the 2k+1 groups of its first letter and lengths within k: a few dozen names,
+ * each compared with a capped edit distance. A symmetric-delete index gives the same answers for two edits with
+ * 30 MB more memory.
+ */
+type Buckets = Map<string, [string, string][]>;
+
+function addToBucket(buckets: Buckets, key: string, name: string): void {
+  const bucket = `${key[0]}${key.length}`;
+  const held = buckets.get(bucket);
+  if (held === undefined) buckets.set(bucket, [[key, name]]);
+  else held.push([key, name]);
+}
+
+function* bucketsAround(buckets: Buckets, key: string, k: number): Generator<[string, string]> {
+  for (let len = key.length - k; len <= key.length + k; len++) yield* buckets.get(`${key[0]}${len}`) ?? [];
+}
+
 function namesAt(map: MultiMap, key: string): readonly string[] {
   const held = map.get(key);
   return held === undefined ? NONE : typeof held === 'string' ? [held] : held;
@@ -165,11 +204,22 @@ export class ProtectedNames {
   readonly #minEdit: number;
   readonly #affixByKey = new Map<string, string>();
   readonly #transposeByKey = new Map<string, string>();
+  readonly #omissionByKey = new Map<string, string>();
+  /** long famous names, for two edits: [npm key (scoped: scope and name joined), name]. */
+  readonly #twoEditBuckets: Buckets = new Map();
+  readonly #edit2Min: number;
+  readonly #tailEditMin: number;
+  /** long names beyond the fuzzy tier, for one edit inside them. */
+  readonly #tailBuckets: Buckets = new Map();
 
   constructor(names: Iterable<string>, opts: IndexOptions & { scopes?: Iterable<string> } = {}) {
     const fuzzyTop = opts.fuzzyTop ?? DEFAULT_FUZZY_TOP;
     const affixTop = opts.affixTop ?? DEFAULT_AFFIX_TOP;
     this.#minEdit = opts.minEditLength ?? DEFAULT_MIN_EDIT_LENGTH;
+    const omissionTop = opts.omissionTop ?? DEFAULT_OMISSION_TOP;
+    const edit2Top = opts.edit2Top ?? DEFAULT_EDIT2_TOP;
+    this.#edit2Min = opts.edit2MinLength ?? DEFAULT_EDIT2_MIN_LENGTH;
+    this.#tailEditMin = opts.tailEditMinLength ?? DEFAULT_TAIL_EDIT_MIN_LENGTH;
     for (const scope of opts.scopes ?? []) this.#addScope(scope.replace(/^@/, '').replace(/\/.*$/, ''));
     let rank = 0;
     for (const raw of names) {
@@ -185,13 +235,26 @@ export class ProtectedNames {
       // Every unscoped protected name is guarded against swapped letters ("electorn", "ethres"): people rarely choose
       // such a name for a package of their own, so this costs almost no legitimate names, unlike the other edits.
       if (!name.startsWith('@') && key.length >= this.#minEdit && !this.#transposeByKey.has(key)) this.#transposeByKey.set(key, name);
-      if (thisRank >= fuzzyTop) continue;
+      if (!name.startsWith('@') && thisRank < omissionTop && key.length > this.#minEdit) {
+        // Not the first letter (another word) nor a digit (a version: "listr2", "listr").
+        for (let i = 1; i < key.length; i++) {
+          const k = key.slice(0, i) + key.slice(i + 1);
+          if (!/\d/.test(key[i]!) && !this.#omissionByKey.has(k)) this.#omissionByKey.set(k, name);
+        }
+      }
+      if (!name.startsWith('@') && thisRank < edit2Top && key.length >= this.#edit2Min) addToBucket(this.#twoEditBuckets, key, name);
+      if (thisRank >= fuzzyTop) {
+        if (!name.startsWith('@') && key.length >= this.#tailEditMin) addToBucket(this.#tailBuckets, key, name);
+        continue;
+      }
       const { scope, bare } = splitName(name);
       if (scope !== null) {
         this.#addScope(scope);
         // "@babel/core" copied unscoped as "babel-core". (@types packages are themselves copies of unscoped names.)
         const joined = npmKey(scope + bare);
         if (scope !== 'types' && thisRank < affixTop && !this.#byScopedBare.has(joined)) this.#byScopedBare.set(joined, name);
+        // …and with one or two typos ("rollup-pluginuls" for "@rollup/pluginutils"), when long enough to tell.
+        if (scope !== 'types' && thisRank < edit2Top && joined.length >= this.#edit2Min) addToBucket(this.#twoEditBuckets, joined, name);
         continue;
       }
       if (!this.#fuzzyByKey.has(key)) this.#fuzzyByKey.set(key, name);
@@ -230,7 +293,10 @@ export class ProtectedNames {
     };
     const { scope } = splitName(name);
     if (scope !== null) this.#checkScoped(name, scope, add);
-    else this.#checkUnscoped(name, add);
+    else {
+      this.#checkUnscoped(name, add);
+      if (!reasons.length) this.#checkLooser(name, add);
+    }
     return { name, verdict: reasons.length ? 'block' : 'allow', reasons };
   }
 
@@ -271,6 +337,30 @@ export class ProtectedNames {
         const pk = npmKey(p);
         if (editDistance(key, pk) === 1 && typoLike(key, pk, name, p)) add(rule, p);
       }
+    }
+  }
+
+  // The looser edits, looked for only when the closer rules found nothing (so a reason names the likeliest target:
+  // "expresss" is "express" with a letter repeated, not "express-ws" with a letter dropped).
+  #checkLooser(name: string, add: (rule: RuleValue, similar: string | undefined) => void): void {
+    const key = npmKey(name);
+    if (key.length >= this.#tailEditMin - 1) {
+      for (const [pk, p] of bucketsAround(this.#tailBuckets, key, 1)) {
+        if (key.at(-1) === pk.at(-1) && editDistance(key, pk) === 1 && typoLike(key, pk, name, p)) add(Rule.EditDistance, p);
+      }
+    }
+    if (key.length >= this.#minEdit) {
+      const p = this.#omissionByKey.get(key);
+      if (p !== undefined && typoLike(key, npmKey(p), name, p)) add(Rule.EditDistance, p);
+    }
+    if (key.length >= this.#edit2Min - 2) this.#twoEdits(key, name, add);
+  }
+
+  // Two edits of a long famous name (candidates from the buckets). A name that only adds or drops letters at the end
+  // ("estraverse-fb", "markdown" for "markdown-it") is another word, not a typo.
+  #twoEdits(key: string, name: string, add: (rule: RuleValue, similar: string | undefined) => void): void {
+    for (const [pk, p] of bucketsAround(this.#twoEditBuckets, key, 2)) {
+      if (!pk.startsWith(key) && !key.startsWith(pk) && editDistance(key, pk, 2) <= 2 && typoLike(key, pk, name, p)) add(p.startsWith('@') ? Rule.Scope : Rule.EditDistance, p);
     }
   }
 

@@ -1,13 +1,15 @@
 // The name checker's rules, one by one, and its evaluation on real data (test/fixtures/names/incidents.json: names of
 // real malicious packages from OSV MAL records; legitimate names: the shipped popular list's long tail).
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { shippedPopularNames } from '../../src/names/popular.ts';
 import { ProtectedNames, editDistance, skeleton, typoLike } from '../../src/names/similarity.ts';
+import { describe, evaluate } from './evaluation.ts';
 
 const popular = shippedPopularNames();
+// Held-out figures after tuning, measured once (docs/names.md): the test fails if they regress.
+const HELD_OUT_CAUGHT = 28;
+const HELD_OUT_HEAD = 70;
 const index = new ProtectedNames(popular);
 const rules = (name: string) => index.check(name).reasons.map((r) => `${r.rule}:${r.similar_to}`);
 
@@ -28,13 +30,47 @@ test('edit distance 1: insertion, deletion, substitution and adjacent transposit
   assert.ok(rules('electorn').includes('edit-distance:electron'), 'swapped letters are caught for every protected name');
   assert.equal(editDistance('lodahs', 'lodash'), 1);
   assert.ok(rules('lodahs').includes('edit-distance:lodash'));
-  assert.ok(rules('expresss').length > 0);
+  assert.deepEqual(rules('expresss'), ['edit-distance:express'], 'the closest look-alike, not also "express-ws" with a letter dropped');
   assert.ok(rules('reqest').includes('edit-distance:request'));
   assert.ok(rules('axois').includes('edit-distance:axios'));
   assert.ok(rules('chalc').includes('edit-distance:chalk'));
   assert.deepEqual(rules('vuez'), [], 'short names are too short for one edit to mean a typo');
   assert.equal(typoLike('react', 'preact'), false, 'a changed first letter names another package');
   assert.equal(typoLike('json3', 'json5'), false, 'digits tell versions apart');
+});
+
+test('a dropped letter is caught for the first 10,000 names, not only the most famous', () => {
+  assert.ok(rules('mogodb').includes('edit-distance:mongodb'));
+  assert.ok(rules('good-listene').includes('edit-distance:good-listener'));
+  const small = new ProtectedNames(['listr2', 'shortlist'], { fuzzyTop: 0 });
+  assert.equal(small.check('listr').verdict, 'allow', 'a dropped digit is another version, not a typo');
+  assert.equal(small.check('hortlist').verdict, 'allow', 'a dropped first letter makes another word');
+});
+
+test('two edits of a long famous name, but not a word added or dropped at its end', () => {
+  assert.ok(rules('yargs-parxe').includes('edit-distance:yargs-parser'));
+  assert.ok(rules('lodash.isstgrng').includes('edit-distance:lodash.isstring'));
+  const small = new ProtectedNames(['estraverse', 'markdown-it', 'browserify']);
+  assert.ok(small.check('estravrese-x').reasons.some((r) => r.similar_to === 'estraverse'), 'a transposition and an added letter');
+  assert.equal(small.check('estraverse-fb').verdict, 'allow', 'a word added at the end');
+  assert.equal(small.check('markdown').verdict, 'allow', 'a word dropped at the end');
+  assert.equal(small.check('xrowserfy').verdict, 'allow', 'a changed first letter');
+  assert.equal(small.check('browsrfy').verdict, 'block');
+  assert.equal(new ProtectedNames(['babel-core']).check('bbelcoe').verdict, 'allow', 'too short for two edits: 9 letters, two edits need 10');
+  assert.equal(new ProtectedNames(['babel-cores']).check('bbelcoes').verdict, 'block');
+});
+
+test('one edit inside a long name beyond the most famous, unless it changes the last letter', () => {
+  const tail = new ProtectedNames(['react', 'discord.js', 'diacritic', 'markdown-it-sup'], { fuzzyTop: 1, edit2Top: 0 });
+  assert.ok(tail.check('dizcordjs').reasons.some((r) => r.similar_to === 'discord.js'));
+  assert.ok(tail.check('discordi.js').reasons.some((r) => r.similar_to === 'discord.js'));
+  assert.equal(tail.check('diacritics').verdict, 'allow', 'an added last letter');
+  assert.equal(tail.check('markdown-it-sub').verdict, 'allow', 'a changed last letter');
+});
+
+test('unscoped copies of popular scoped names with typos', () => {
+  assert.ok(rules('rollup-pluginuls').includes('scope:@rollup/pluginutils'));
+  assert.equal(new ProtectedNames(['@rollup/pluginutils']).check('rollup-plugin-x').verdict, 'allow');
 });
 
 test('a look-alike of several protected names at once is reported against each of them', () => {
@@ -83,41 +119,19 @@ test('one check against 10k protected names takes well under 10 ms', () => {
   assert.ok(perCheck < 1, `one check took ${perCheck.toFixed(3)} ms`);
 });
 
-// ---- evaluation on real data ------------------------------------------------------------------------------------
-type Incident = { name: string; split: 'tuning' | 'held-out'; source: { repo: string; path: string; commit: string } };
-const incidents = (JSON.parse(readFileSync(new URL('../fixtures/names/incidents.json', import.meta.url), 'utf8')) as { incidents: Incident[] }).incidents;
-// Legitimate names: every real package of the popular list, judged as if it were published new today against all
-// the other protected names (leave-one-out), split by the same hash rule as the incidents. "tail" is the long tail
-// (after the first 5000), "head" the most popular names, which crowd each other most (react, preact, …).
-const splitOf = (n: string) => (createHash('sha256').update(n).digest()[0]! % 2 ? 'held-out' : 'tuning');
-
-function evaluate(part: 'tuning' | 'held-out') {
-  const bad = incidents.filter((i) => i.split === part);
-  const caught = bad.filter((i) => index.check(i.name).verdict === 'block').length;
-  const refusedOf = (names: string[]) => names.filter((n) => index.check(n, { asNew: true }).verdict === 'block').length;
-  const tail = popular.slice(5000).filter((n) => splitOf(n) === part);
-  const head = popular.slice(0, 5000).filter((n) => splitOf(n) === part);
-  const refused = refusedOf(tail);
-  const refusedHead = refusedOf(head);
-  const fp = refused + refusedHead;
-  return { incidents: bad.length, caught, recall: caught / bad.length, tail: tail.length, refused, head: head.length, refusedHead, falsePositiveRate: fp / (tail.length + head.length), precision: caught / (caught + fp), tailRate: refused / tail.length };
-}
-
-const describeRun = (part: string, r: ReturnType<typeof evaluate>) =>
-  `${part}: recall ${r.caught}/${r.incidents} (${(r.recall * 100).toFixed(0)}%); legitimate names refused: long tail ${r.refused}/${r.tail} (${(r.tailRate * 100).toFixed(2)}%), most popular ${r.refusedHead}/${r.head}; precision over the whole set ${(r.precision * 100).toFixed(1)}% (${r.incidents} incidents against ${r.tail + r.head} legitimate names), ${((r.recall / (r.recall + r.falsePositiveRate)) * 100).toFixed(1)}% if both were equally common`;
-
+// ---- evaluation on real data (test/names/evaluation.ts; scripts/eval-names.ts prints the details) ---------------
 test('evaluation on the tuning split', (t) => {
-  const r = evaluate('tuning');
-  t.diagnostic(describeRun('tuning', r));
-  assert.ok(r.caught >= 5, `recall fell to ${r.caught}/${r.incidents}`);
-  assert.ok(r.tailRate <= 0.011, `false-positive rate on the long tail rose to ${r.tailRate}`);
-  assert.ok(r.refusedHead <= 55, `refused ${r.refusedHead} of the most popular names`);
+  const r = evaluate(index, popular, 'tuning');
+  t.diagnostic(describe(r));
+  assert.ok(r.caught >= 33, `recall fell to ${r.caught}/${r.incidents}`);
+  assert.ok(r.tailRate <= 0.015, `false-positive rate on the long tail rose to ${r.tailRate}`);
+  assert.ok(r.refusedHead <= 70, `refused ${r.refusedHead} of the most popular names`);
 });
 
 test('evaluation on the frozen held-out split', (t) => {
-  const r = evaluate('held-out');
-  t.diagnostic(describeRun('held-out', r));
-  assert.ok(r.caught >= 6, `recall fell to ${r.caught}/${r.incidents}`);
-  assert.ok(r.tailRate <= 0.01, `false-positive rate on the long tail rose to ${r.tailRate}`);
-  assert.ok(r.refusedHead <= 45, `refused ${r.refusedHead} of the most popular names`);
+  const r = evaluate(index, popular, 'held-out');
+  t.diagnostic(describe(r));
+  assert.ok(r.caught >= HELD_OUT_CAUGHT, `recall fell to ${r.caught}/${r.incidents}`);
+  assert.ok(r.tailRate <= 0.015, `false-positive rate on the long tail rose to ${r.tailRate}`);
+  assert.ok(r.refusedHead <= HELD_OUT_HEAD, `refused ${r.refusedHead} of the most popular names`);
 });
