@@ -457,6 +457,8 @@ class CodeMigrations implements MigrationProvider {
   }
 }
 
+const CATALOG_RACES = new Set(['3F000', '42703', '42P01']);
+
 /** schema: PostgreSQL's schema for the bookkeeping tables; named explicitly so registries in other schemas of the same database are not mistaken for this one. */
 export async function migrate(db: Kysely<unknown>, dialect: Dialect, schema?: string): Promise<void> {
   const migrator = new Migrator({
@@ -467,9 +469,11 @@ export async function migrate(db: Kysely<unknown>, dialect: Dialect, schema?: st
     ...(schema ? { migrationTableSchema: schema } : {}),
   });
   let { error, results } = await migrator.migrateToLatest();
-  // Kysely's migrator introspects every schema's tables; a schema that another tenant of the same PostgreSQL database
-  // drops during that scan fails it with invalid_schema_name (3F000). Nothing was applied then: try again.
-  for (let attempt = 1; attempt < 10 && (error as { code?: string } | undefined)?.code === '3F000'; attempt++) {
+  // Kysely's migrator introspects every schema's tables; objects that another tenant of the same PostgreSQL database
+  // drops during that scan fail it with invalid_schema_name (3F000), undefined_column (42703) or undefined_table
+  // (42P01). When that happens before any migration ran, nothing was applied: try again.
+  const raced = () => CATALOG_RACES.has((error as { code?: string } | undefined)?.code ?? '') && !results?.some((r) => r.status !== 'NotExecuted');
+  for (let attempt = 1; attempt < 10 && raced(); attempt++) {
     await new Promise((res) => setTimeout(res, 50 + Math.random() * 100));
     ({ error, results } = await migrator.migrateToLatest());
   }
