@@ -9,6 +9,13 @@ import { STORE_HELP, STORE_OPTIONS, withStore, type Command, type Values } from 
 
 const OPERATOR: Actor = { id: null, name: 'operator' };
 
+/** NAME@VERSION for the commands that act on one version. */
+function exactVersion(spec: string, verb: string): { name: string; version: string } {
+  const { package: name, version } = parseSpec(spec);
+  if (!version) throw new ClientError(400, `name the version to ${verb}: NAME@VERSION`);
+  return { name, version };
+}
+
 function reasonOf(values: Values): string {
   const reason = typeof values.reason === 'string' ? values.reason.trim() : '';
   if (!reason) throw new ClientError(400, '--reason is required: it is recorded with the action');
@@ -60,23 +67,23 @@ Options:
   --reason <text>          why (required; recorded)`,
     {},
     async (lifecycle, spec, values) => {
-      const { package: name, version } = parseSpec(spec);
-      if (!version) throw new ClientError(400, 'name the version to quarantine: NAME@VERSION');
+      const { name, version } = exactVersion(spec, 'quarantine');
       await lifecycle.quarantine(OPERATOR, name, version, reasonOf(values));
       return `quarantined ${name}@${version}`;
     },
   ),
   'admin package release': command(
     'bulwark admin package release NAME@VERSION --reason TEXT',
-    'make a quarantined version installable again',
-    `Releases NAME@VERSION from quarantine. Its dist-tags are not restored; "latest" is set only if nothing holds it.
+    'make a quarantined or held version installable',
+    `Releases NAME@VERSION from quarantine: its dist-tags are not restored; "latest" is set only if nothing holds it.
+A version the publish-time scan held becomes visible for the first time: it is signed, gets the dist-tag its publish
+asked for (unless that tag names a newer version) and its publish enters the transparency log.
 
 Options:
   --reason <text>          why (required; recorded)`,
     {},
     async (lifecycle, spec, values) => {
-      const { package: name, version } = parseSpec(spec);
-      if (!version) throw new ClientError(400, 'name the version to release: NAME@VERSION');
+      const { name, version } = exactVersion(spec, 'release');
       await lifecycle.release(OPERATOR, name, version, reasonOf(values));
       return `released ${name}@${version}`;
     },

@@ -11,20 +11,15 @@ import { Action } from '../access/decide.ts';
 import { setMaintainers } from '../access/orgs.ts';
 import { badRequest, conflict, notFound } from '../errors.ts';
 import { actorOf, type Lifecycle } from '../packages/lifecycle.ts';
-import { isServableName } from '../packages/names.ts';
+import { isCurrentRevision } from '../packages/packument.ts';
 import type { Packages } from '../packages/service.ts';
 import type { Gate } from './gate.ts';
+import { packageName } from './npm-routes.ts';
 
 export type LifecycleRouteDeps = { packages: Packages; lifecycle: Lifecycle; gate: Gate; clock: () => number };
 
 type Params = { name?: string; scope?: string; rev?: string; file?: string };
 type Body = Record<string, unknown> | null | undefined;
-
-function nameOf(params: Params): string {
-  const name = params.scope !== undefined ? `@${params.scope}/${params.name}` : (params.name ?? '');
-  if (!isServableName(name)) throw notFound();
-  return name;
-}
 
 function documentOf(body: unknown): Record<string, unknown> {
   if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('the request body must be a JSON package document');
@@ -58,7 +53,7 @@ export function registerLifecycleRoutes(app: FastifyInstance, deps: LifecycleRou
   }
 
   const atRevision = async (req: FastifyRequest<{ Params: Params; Body: Body }>, reply: FastifyReply) => {
-    const name = nameOf(req.params);
+    const name = packageName(req.params);
     const doc = documentOf(req.body);
     if ('versions' in doc) return applyDocument(req, reply, name, doc, req.params.rev);
     if (!('maintainers' in doc)) throw badRequest('a package document at a revision must carry "versions" (unpublish, deprecate) or "maintainers" (npm owner)');
@@ -66,14 +61,14 @@ export function registerLifecycleRoutes(app: FastifyInstance, deps: LifecycleRou
     const principal = await gate.write(req, Action.PackageOwnersWrite, facts);
     const pkg = await packages.db.selectFrom('packages').select(['id', 'rev']).where('name', '=', name).executeTakeFirstOrThrow();
     // npm sends the revision it read; a different one means someone changed the package in between.
-    if (!new RegExp(`^${pkg.rev}(-|$)`).test(req.params.rev ?? '')) throw conflict('the package changed since npm read it: run the command again');
+    if (!isCurrentRevision(req.params.rev ?? '', pkg.rev)) throw conflict('the package changed since npm read it: run the command again');
     await setMaintainers(packages.db, { id: pkg.id, name }, doc.maintainers, { id: principal.userId, name: principal.name }, clock());
     packages.invalidate(name);
     return reply.send({ ok: true, id: name });
   };
 
   const unpublishAll = async (req: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
-    const name = nameOf(req.params);
+    const name = packageName(req.params);
     const principal = await gate.write(req, Action.PackageUnpublish, await existing(name));
     const versions = await lifecycle.unpublishPackage(actorOf(principal), name, req.params.rev);
     req.log.info({ package: name, versions, user: principal.name }, 'unpublished package');
@@ -82,7 +77,7 @@ export function registerLifecycleRoutes(app: FastifyInstance, deps: LifecycleRou
 
   // npm removes the version from the document first, so the tarball is normally gone already: 404, which npm expects.
   const deleteTarball = async (req: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
-    const name = nameOf(req.params);
+    const name = packageName(req.params);
     const entry = await packages.entry(name);
     await gate.readPackage(req, entry.facts);
     const ref = entry.tarballs.get(req.params.file ?? '');
@@ -99,5 +94,5 @@ export function registerLifecycleRoutes(app: FastifyInstance, deps: LifecycleRou
   }
 
   // PUT /:name without a tarball is npm deprecate; the publish route hands such documents over.
-  return (req, reply) => applyDocument(req, reply, nameOf(req.params), documentOf(req.body));
+  return (req, reply) => applyDocument(req, reply, packageName(req.params), documentOf(req.body));
 }

@@ -19,13 +19,13 @@ export type NpmRouteDeps = {
   updateDocument: (req: FastifyRequest<{ Params: NameParams }>, reply: FastifyReply) => Promise<FastifyReply>;
 };
 
-type NameParams = { name?: string; scope?: string; file?: string; tag?: string };
+export type NameParams = { name?: string; scope?: string; file?: string; tag?: string };
 
 /** The package name from either URL form: /@scope%2fname (decoded by the router) or /@scope/name. */
 const nameOf = (params: NameParams): string => (params.scope !== undefined ? `@${params.scope}/${params.name}` : (params.name ?? ''));
 
 /** The package name, refused as not found when npm could never have published it. */
-function packageName(params: NameParams): string {
+export function packageName(params: NameParams): string {
   const name = nameOf(params);
   // A name npm could never have published cannot exist here: answer without touching the database.
   if (!isServableName(name)) throw notFound();
@@ -124,7 +124,7 @@ export function registerNpmRoutes(app: FastifyInstance, deps: NpmRouteDeps): voi
   }
 
   async function publish(req: FastifyRequest<{ Params: NameParams }>, reply: FastifyReply) {
-    const name = req.params.scope !== undefined ? `@${req.params.scope}/${req.params.name}` : (req.params.name ?? '');
+    const name = nameOf(req.params);
     const problem = nameProblem(name);
     if (problem) throw badRequest(problem);
     const body = req.body as Record<string, unknown> | null;

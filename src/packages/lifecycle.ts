@@ -13,6 +13,8 @@ import type { Db } from '../store/db.ts';
 import { EventKind, recordEvent } from '../store/events.ts';
 import type { Database } from '../store/schema.ts';
 import { rangeAdmits } from './dependencies.ts';
+import { touchPackage, upsertTag } from './package-rows.ts';
+import { isCurrentRevision } from './packument.ts';
 
 type Tx = Transaction<Database>;
 
@@ -112,7 +114,7 @@ export class Lifecycle {
         await recordEvent(trx, { kind: EventKind.VersionDeprecated, subject: name, actorId: actor.id, data: { version, message } }, now);
         changed.push(version);
       }
-      if (changed.length) await touch(trx, pkg, now);
+      if (changed.length) await touchPackage(trx, pkg.id, now);
       return changed;
     });
     return changed;
@@ -217,7 +219,7 @@ export class Lifecycle {
       await this.#hide(trx, pkg, [version], 'quarantined');
       const remaining = all.filter((v) => v.version !== version);
       if (remaining.length) await repointTags(trx, pkg, remaining, now);
-      else await touch(trx, pkg, now, { latest_version: null });
+      else await touchPackage(trx, pkg.id, now, { latest_version: null });
       await recordEvent(trx, { kind: EventKind.VersionQuarantined, subject: name, actorId: actor.id, data: { version, reason } }, now);
     });
   }
@@ -231,7 +233,7 @@ export class Lifecycle {
     const row = await this.#db
       .selectFrom('versions')
       .innerJoin('packages', 'packages.id', 'versions.package_id')
-      .select(['versions.state', 'versions.integrity', 'versions.publisher_id', 'versions.held_tag'])
+      .select(['versions.state', 'versions.integrity', 'versions.publisher_id', 'versions.held_tag', 'versions.manifest'])
       .where('packages.name', '=', name)
       .where('versions.version', '=', version)
       .executeTakeFirst();
@@ -247,14 +249,14 @@ export class Lifecycle {
         await recordEvent(trx, { kind: EventKind.VersionReleased, subject: name, actorId: actor.id, data: { version, reason } }, now);
         return;
       }
-      const stored = await trx.selectFrom('versions').select('manifest').where('package_id', '=', pkg.id).where('version', '=', version).executeTakeFirstOrThrow();
-      const manifest = JSON.parse(stored.manifest) as Record<string, unknown>;
+      // Read before the transaction: a held version's manifest does not change while it waits (the state guard above).
+      const manifest = JSON.parse(row.manifest) as Record<string, unknown>;
       if (signatures) manifest.dist = { ...(manifest.dist as Record<string, unknown>), signatures };
       await trx.updateTable('versions').set({ manifest: JSON.stringify(manifest), published_at: now, held_tag: null }).where('package_id', '=', pkg.id).where('version', '=', version).execute();
       const tag = row.held_tag ?? 'latest';
       const current = await trx.selectFrom('dist_tags').select('version').where('package_id', '=', pkg.id).where('tag', '=', tag).executeTakeFirst();
       if (!current || semver.gt(version, current.version)) {
-        await trx.insertInto('dist_tags').values({ package_id: pkg.id, tag, version }).onConflict((oc) => oc.columns(['package_id', 'tag']).doUpdateSet({ version })).execute();
+        await upsertTag(trx, pkg.id, tag, version);
       }
       await repointTags(trx, { ...pkg, unpublished_at: null }, await visibleVersions(trx, pkg.id), now, { keepExisting: true });
       // The publish enters the log now, as its publisher's, and the moderator's decision beside it.
@@ -277,7 +279,7 @@ export class Lifecycle {
       if (from.length === 1 && from[0] === to.name) throw conflict(`${name} already belongs to ${to.name} alone`);
       await trx.deleteFrom('maintainers').where('package_id', '=', pkg.id).execute();
       await trx.insertInto('maintainers').values({ package_id: pkg.id, user_id: to.id }).execute();
-      await touch(trx, pkg, now, pkg.unpublished_at !== null ? { unpublished_at: now } : {});
+      await touchPackage(trx, pkg.id, now, pkg.unpublished_at !== null ? { unpublished_at: now } : {});
       await recordEvent(trx, { kind: EventKind.PackageTransferred, subject: name, actorId: actor.id, data: { from: from.map((n) => `user:${n}`).join(','), to: `user:${to.name}`, reason } }, now);
       return { from };
     });
@@ -304,7 +306,7 @@ export class Lifecycle {
         const pkg = await trx.selectFrom('packages').select(['id', 'name', 'rev', 'unpublished_at']).where('name', '=', name).executeTakeFirst();
         if (!pkg) throw notFound(`${name} is not in this registry`);
         // npm sends the revision it read; another one means the package changed in between.
-        if (rev !== undefined && !new RegExp(`^${pkg.rev}(-|$)`).test(rev)) throw conflict('the package changed since npm read it: run the command again');
+        if (rev !== undefined && !isCurrentRevision(rev, pkg.rev)) throw conflict('the package changed since npm read it: run the command again');
         return fn(trx, pkg);
       });
     } finally {
@@ -344,7 +346,7 @@ async function dependentsOf(trx: Tx, pkg: PackageRow, versions: string[]): Promi
 /** The package keeps its row (and maintainers, for the name hold) but no longer has any version. */
 async function markGone(trx: Tx, pkg: PackageRow, now: number): Promise<void> {
   await trx.deleteFrom('dist_tags').where('package_id', '=', pkg.id).execute();
-  await touch(trx, pkg, now, { unpublished_at: now, latest_version: null });
+  await touchPackage(trx, pkg.id, now, { unpublished_at: now, latest_version: null });
 }
 
 /**
@@ -358,13 +360,8 @@ async function repointTags(trx: Tx, pkg: PackageRow, remaining: VersionRow[], no
     const sorted = remaining.map((v) => v.version).sort(semver.compareLoose);
     latest = sorted.filter((v) => !semver.prerelease(v)).at(-1) ?? sorted.at(-1) ?? null;
     if (latest && latest !== current?.version) {
-      await trx.insertInto('dist_tags').values({ package_id: pkg.id, tag: 'latest', version: latest }).onConflict((oc) => oc.columns(['package_id', 'tag']).doUpdateSet({ version: latest! })).execute();
+      await upsertTag(trx, pkg.id, 'latest', latest);
     }
   }
-  await touch(trx, pkg, now, { latest_version: latest, unpublished_at: null });
-}
-
-async function touch(trx: Tx, pkg: PackageRow, now: number, extra: { unpublished_at?: number | null; latest_version?: string | null } = {}): Promise<void> {
-  const row = await trx.selectFrom('packages').select('rev').where('id', '=', pkg.id).executeTakeFirstOrThrow();
-  await trx.updateTable('packages').set({ rev: row.rev + 1, modified_at: now, ...extra }).where('id', '=', pkg.id).execute();
+  await touchPackage(trx, pkg.id, now, { latest_version: latest, unpublished_at: null });
 }

@@ -58,6 +58,9 @@ export function revision(data: PackageData): string {
   return `${data.rev}-${createHash('sha256').update(`${data.name}\0${data.rev}\0${data.modifiedAt}`).digest('hex').slice(0, 32)}`;
 }
 
+/** Whether a revision a client sent back (`_rev` as revision() made it) is the package's current one. */
+export const isCurrentRevision = (sent: string, rev: number): boolean => sent === String(rev) || sent.startsWith(`${rev}-`);
+
 function withTarball(v: VersionData, name: string, base: string): Record<string, unknown> {
   const dist = { ...(v.manifest.dist as Record<string, unknown>), tarball: tarballUrl(base, name, v.version) };
   return { ...v.manifest, dist };

@@ -1,6 +1,5 @@
 // Packages: publish, dist-tags and the precomputed read path. HTTP handlers call this; authorization decisions are
 // made by the write gate with the facts this service loads.
-import type { Transaction } from 'kysely';
 import semver from 'semver';
 import type { PackageFacts } from '../access/decide.ts';
 import type { Principal } from '../access/principal.ts';
@@ -10,11 +9,11 @@ import { isUniqueViolation, type Db } from '../store/db.ts';
 import { checkNewPackageName } from '../names/guard.ts';
 import { queueScanFinding } from '../safety/moderation.ts';
 import { diffTarballs, previousVersion, type VersionDiff } from '../safety/version-diff.ts';
-import type { Database } from '../store/schema.ts';
 import { EventKind, eventsAfter, latestSeq, recordEvent } from '../store/events.ts';
 import { LruCache, Representation } from './cache.ts';
 import { dependencyEdges } from './dependencies.ts';
 import { scopeOf, tagProblem, tarballFile } from './names.ts';
+import { touchPackage, upsertTag } from './package-rows.ts';
 import { abbreviatedPackument, fullPackument, type PackageData } from './packument.ts';
 import { checkTarballAgrees, parsePublish, storedManifest, type Access } from './publish.ts';
 import { inspectTarball } from './tarball.ts';
@@ -305,20 +304,23 @@ export class Packages {
 
   /** What a new version is compared with: the highest visible version below it, else the highest one. */
   async #previousTarball(name: string, version: string): Promise<Buffer | null> {
-    const rows = await this.#versionBlobs(name, ['visible']);
-    const previous = previousVersion([...rows.keys()], version);
-    return previous ? this.#blobs.get(rows.get(previous)!) : null;
+    return (await this.#previous(await this.#versionBlobs(name), version))?.bytes ?? null;
   }
 
-  async #versionBlobs(name: string, states: string[]): Promise<Map<string, string>> {
+  async #previous(blobs: Map<string, { blob: string; state: string }>, version: string): Promise<{ version: string; bytes: Buffer | null } | null> {
+    const visible = [...blobs].filter(([, v]) => v.state === 'visible').map(([v]) => v);
+    const previous = previousVersion(visible, version);
+    return previous ? { version: previous, bytes: await this.#blobs.get(blobs.get(previous)!.blob) } : null;
+  }
+
+  async #versionBlobs(name: string): Promise<Map<string, { blob: string; state: string }>> {
     const rows = await this.#db
       .selectFrom('versions')
       .innerJoin('packages', 'packages.id', 'versions.package_id')
-      .select(['versions.version', 'versions.blob'])
+      .select(['versions.version', 'versions.blob', 'versions.state'])
       .where('packages.name', '=', name)
-      .where('versions.state', 'in', states)
       .execute();
-    return new Map(rows.map((r) => [r.version, r.blob]));
+    return new Map(rows.map((r) => [r.version, { blob: r.blob, state: r.state }]));
   }
 
   /**
@@ -326,14 +328,12 @@ export class Packages {
    * readers could install, or null when the version is unknown.
    */
   async versionDiff(name: string, version: string): Promise<{ previous: string | null; diff: VersionDiff } | null> {
-    const all = await this.#versionBlobs(name, ['visible', 'held', 'quarantined', 'removed', 'unpublished']);
-    const blob = all.get(version);
-    if (!blob) return null;
-    const visible = await this.#versionBlobs(name, ['visible']);
-    const previous = previousVersion([...visible.keys()], version);
-    const [before, after] = await Promise.all([previous ? this.#blobs.get(visible.get(previous)!) : null, this.#blobs.get(blob)]);
+    const blobs = await this.#versionBlobs(name);
+    const own = blobs.get(version);
+    if (!own) return null;
+    const [previous, after] = await Promise.all([this.#previous(blobs, version), this.#blobs.get(own.blob)]);
     if (!after) return null;
-    return { previous, diff: diffTarballs(before, after) };
+    return { previous: previous?.version ?? null, diff: diffTarballs(previous?.bytes ?? null, after) };
   }
 
   async setDistTag(principal: Principal, packageId: number, name: string, tag: string, version: unknown): Promise<void> {
@@ -345,7 +345,7 @@ export class Packages {
       const exists = await trx.selectFrom('versions').select('id').where('package_id', '=', packageId).where('version', '=', version).where('state', '=', 'visible').executeTakeFirst();
       if (!exists) throw notFound(`${name}@${version} does not exist: publish it before tagging it`);
       await upsertTag(trx, packageId, tag, version);
-      await this.#touch(trx, packageId, now, tag === 'latest' ? { latest_version: version } : {});
+      await touchPackage(trx, packageId, now, tag === 'latest' ? { latest_version: version } : {});
       await recordEvent(trx, { kind: EventKind.DistTagSet, subject: name, actorId: principal.userId, data: { tag, version } }, now);
     });
     this.invalidate(name);
@@ -357,16 +357,12 @@ export class Packages {
     await this.#db.transaction().execute(async (trx) => {
       const res = await trx.deleteFrom('dist_tags').where('package_id', '=', packageId).where('tag', '=', tag).executeTakeFirst();
       if (Number(res.numDeletedRows) === 0) throw notFound(`${name} has no dist-tag "${tag}"`);
-      await this.#touch(trx, packageId, now, {});
+      await touchPackage(trx, packageId, now);
       await recordEvent(trx, { kind: EventKind.DistTagRemoved, subject: name, actorId: principal.userId, data: { tag } }, now);
     });
     this.invalidate(name);
   }
 
-  async #touch(trx: Tx, packageId: number, now: number, extra: { latest_version?: string }) {
-    const pkg = await trx.selectFrom('packages').select('rev').where('id', '=', packageId).executeTakeFirstOrThrow();
-    await trx.updateTable('packages').set({ rev: pkg.rev + 1, modified_at: now, ...extra }).where('id', '=', packageId).execute();
-  }
 
   /**
    * Follows the event stream and drops cached entries changed by any node. Local writes already invalidated their
@@ -397,16 +393,6 @@ export class Packages {
     timer.unref();
     return { stop: () => clearInterval(timer) };
   }
-}
-
-type Tx = Transaction<Database>;
-
-async function upsertTag(trx: Tx, packageId: number, tag: string, version: string): Promise<void> {
-  await trx
-    .insertInto('dist_tags')
-    .values({ package_id: packageId, tag, version })
-    .onConflict((oc) => oc.columns(['package_id', 'tag']).doUpdateSet({ version }))
-    .execute();
 }
 
 /** A scan that flagged or held a version, as the moderation queue shows it (risk orders the queue). */
