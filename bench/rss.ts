@@ -69,9 +69,7 @@ async function build(): Promise<string> {
   if (values['no-build'] && existsSync(launcher)) return launcher;
   mkdirSync(BUILD, { recursive: true });
   const t0 = performance.now();
-  await mustRun('tsc (rss build)', NODE, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(ROOT, 'tsconfig.build.json'), '--outDir', path.join(BUILD, 'dist')]);
-  cpSync(path.join(ROOT, 'src/web/static'), path.join(BUILD, 'dist/web/static'), { recursive: true });
-  cpSync(path.join(ROOT, 'src/names/lists'), path.join(BUILD, 'dist/names/lists'), { recursive: true });
+  await mustRun('build (rss)', NODE, [path.join(ROOT, 'scripts', 'build.ts'), '--out-dir', path.join(BUILD, 'dist')]);
   // dist/cli/main.js reads ../../package.json for its version.
   cpSync(path.join(ROOT, 'package.json'), path.join(BUILD, 'package.json'));
   if (!existsSync(path.join(BUILD, 'node_modules'))) symlinkSync(path.join(ROOT, 'node_modules'), path.join(BUILD, 'node_modules'));

@@ -18,7 +18,7 @@ import { abbreviatedPackument, fullPackument, type PackageData } from './packume
 import { checkTarballAgrees, parsePublish, storedManifest, type Access } from './publish.ts';
 import { inspectTarball } from './tarball.ts';
 
-export type ScanOutcome = { verdict: 'clean' | 'suspicious' | 'malicious'; score: number; findings: unknown[] } | { verdict: 'timeout' };
+export type ScanOutcome = { verdict: 'clean' | 'suspicious' | 'malicious'; score: number; findings: unknown[] } | { verdict: 'timeout'; failed?: boolean; reason?: string };
 
 export type TarballRef = { blob: string; size: number; version: string; packageId: number; etag: string };
 
@@ -211,7 +211,7 @@ export class Packages {
     // Scanned before anything is stored; a version the scan stops is kept (as evidence) but never served
     // (docs/malware-scanning.md, "Publish states").
     // A scanner that fails holds the version, as one that runs out of time does: the scan fails closed.
-    const scan = this.#scanner ? await this.#scanner.scan(req.tarball, await this.#previousTarball(name, req.version)).catch((): ScanOutcome => ({ verdict: 'timeout' })) : null;
+    const scan = this.#scanner ? await this.#scanner.scan(req.tarball, await this.#previousTarball(name, req.version)).catch((err: Error): ScanOutcome => ({ verdict: 'timeout', failed: true, reason: err.message })) : null;
     const held = scan !== null && (scan.verdict === 'malicious' || scan.verdict === 'timeout');
     // Signed once here and stored with the version, so reads serve it without signing (read before the transaction).
     // A held version is signed when a moderator releases it, like any version the moment it becomes visible.
@@ -290,7 +290,7 @@ export class Packages {
         return pkg.rev + 1;
       });
       if (held) {
-        const why = scan.verdict === 'timeout' ? 'the malware scan did not finish within its time budget' : 'the malware scan found signs of malicious code';
+        const why = scan.verdict !== 'timeout' ? 'the malware scan found signs of malicious code' : scan.failed ? 'the malware scan could not be completed' : 'the malware scan did not finish within its time budget';
         throw forbidden(`${name}@${req.version} is held for security review: ${why}. It is not installable; the registry's moderators have been alerted and will release or remove it.`);
       }
       return { version: req.version, rev };
@@ -397,7 +397,7 @@ export class Packages {
 
 /** A scan that flagged or held a version, as the moderation queue shows it (risk orders the queue). */
 function scanFinding(name: string, version: string, scan: ScanOutcome, publisherId: number) {
-  if (scan.verdict === 'timeout') return { package: name, version, risk: 100, summary: 'the malware scan did not finish in time: held for review', evidence: { verdict: 'timeout' }, publisherId };
+  if (scan.verdict === 'timeout') return { package: name, version, risk: 100, summary: `the malware scan did not finish (${scan.reason ?? 'no reason given'}): held for review`, evidence: { verdict: 'timeout', reason: scan.reason }, publisherId };
   const rules = [...new Set((scan.findings as Array<{ rule?: string }>).map((f) => f.rule).filter(Boolean))];
   return { package: name, version, risk: Math.round(scan.score), summary: `scan: ${scan.verdict} (score ${Math.round(scan.score)}): ${rules.slice(0, 6).join(', ')}`, evidence: { verdict: scan.verdict, score: scan.score, findings: scan.findings }, publisherId };
 }

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { ok, sandbox } from '../helpers/clients.ts';
 import { bulwark, serve } from '../helpers/bulwark-process.ts';
+import { body, publishDoc } from '../helpers/packages.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 // Reused between runs (and kept out of git) so the install does not download every dependency each time.
@@ -32,9 +33,19 @@ describe('the packed package', () => {
       const help = await bulwark(['--help'], { bin, cwd: app });
       assert.equal(help.code, 0, help.stderr);
       assert.match(help.stdout, /bulwark <command>/);
-      const server = await serve(['--data-dir', path.join(app, 'data')], { bin, cwd: app, env: { BULWARK_SECRET_KEY: 'y'.repeat(40) } });
+      const env = { BULWARK_SECRET_KEY: 'y'.repeat(40) };
+      const data = ['--data-dir', path.join(app, 'data')];
+      assert.equal((await bulwark(['admin', 'user', 'create', 'ops', '--email', 'ops@example.com', '--admin', '--password-stdin', ...data], { bin, cwd: app, env, input: 'a-long-enough-password\n' })).code, 0);
+      const token = /^bwk_\S+$/m.exec((await bulwark(['admin', 'token', 'create', 'ops', ...data], { bin, cwd: app, env })).stdout)?.[0];
+      assert.ok(token, 'the admin command prints a token');
+      const server = await serve(data, { bin, cwd: app, env });
       try {
         assert.equal((await fetch(`${server.url}/-/ping`)).status, 200);
+        // A publish runs the parts that read files from beside the compiled code: the malware scanner's worker and
+        // signature database, the protected-name list. A missing one would hold or refuse this ordinary package.
+        const put = await fetch(`${server.url}/packed-smoke`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body(publishDoc({ name: 'packed-smoke', version: '1.0.0' }))) });
+        assert.equal(put.status, 201, await put.text());
+        assert.deepEqual(Object.keys(((await (await fetch(`${server.url}/packed-smoke`)).json()) as { versions: object }).versions), ['1.0.0']);
       } finally {
         await server.stop();
       }

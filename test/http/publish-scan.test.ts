@@ -124,5 +124,6 @@ describe('a scan over its budget holds the version (sqlite)', () => {
     assert.deepEqual(row, { state: 'held', scan_verdict: 'timeout' });
     const item = await withModeration(r.store.db).selectFrom('moderation_items').select(['risk', 'summary']).where('package', '=', 'slow-lib').executeTakeFirstOrThrow();
     assert.equal(item.risk, 100, 'an unscanned version goes to the top of the queue');
+    assert.match(item.summary, /did not finish \(over the 0 ms budget\)/, 'moderators see why');
   });
 });

@@ -257,10 +257,21 @@ describe('scan pool', () => {
     const strings = Array.from({ length: 90_000 }, (_, i) => `'r${i}-${'x'.repeat(20)}'`).join(',\n');
     try {
       const r = await starved.scan(packFiles({ 'package.json': manifest(), 'index.js': `require('http'); module.exports = [${strings}];` }));
-      assert.equal(r.verdict, 'timeout');
-      assert.match((r as { reason?: string }).reason ?? '', /worker/);
+      assert.deepEqual(r.verdict === 'timeout' && { failed: r.failed, worker: /worker/.test(r.reason) }, { failed: true, worker: true });
     } finally {
       await starved.close();
+    }
+  });
+
+  it('a worker that cannot start (its signature file is gone) holds every scan and says why', async () => {
+    const broken = new ScanPool({ size: 1, budgetMs: 60_000, signatureFiles: [path.join(os.tmpdir(), `bulwark-no-such-signatures-${process.pid}.json`)] });
+    try {
+      const r = await broken.scan(packFiles({ 'package.json': manifest(), 'index.js': 'module.exports = 1;' }));
+      assert.equal(r.verdict, 'timeout');
+      assert.ok(r.verdict === 'timeout' && r.failed, 'a failure, not a scan over its budget');
+      assert.match(r.verdict === 'timeout' ? r.reason : '', /bulwark-no-such-signatures.*ENOENT/);
+    } finally {
+      await broken.close();
     }
   });
 });

@@ -7,8 +7,8 @@ import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { ScanResult } from './scanner.ts';
 
-/** `timeout` also covers a scan that could not finish at all (its worker crashed); `reason` says which. */
-export type PoolResult = ScanResult | { verdict: 'timeout'; reason?: string };
+/** `timeout` also covers a scan that could not finish at all (`failed`: its worker crashed or could not start); `reason` says why. */
+export type PoolResult = ScanResult | { verdict: 'timeout'; failed: boolean; reason: string };
 
 type Job = { id: number; tgz: Buffer; previous: Buffer | null; resolve: (r: PoolResult) => void; reject: (e: Error) => void };
 type Slot = { worker: Worker; job: Job | null; timer: NodeJS.Timeout | null };
@@ -65,13 +65,13 @@ export class ScanPool {
       const job = slot.job;
       if (!job || job.id !== msg.id) return;
       this.#finish(slot);
-      job.resolve(msg.result ?? { verdict: 'timeout', reason: `scan failed: ${msg.error}` });
+      job.resolve(msg.result ?? { verdict: 'timeout', failed: true, reason: `scan failed: ${msg.error}` });
     });
     const died = (why: string) => {
       const job = slot.job;
       if (!this.#slots.includes(slot)) return;
       this.#replace(slot);
-      job?.resolve({ verdict: 'timeout', reason: why });
+      job?.resolve({ verdict: 'timeout', failed: true, reason: why });
     };
     slot.worker.on('error', (err: Error) => died(`scan worker failed: ${err.message}`));
     slot.worker.on('exit', (code) => died(`scan worker exited with code ${code}`));
@@ -122,7 +122,7 @@ export class ScanPool {
       if (slot.timer) clearTimeout(slot.timer);
       slot.timer = setTimeout(() => {
         this.#replace(slot);
-        job.resolve({ verdict: 'timeout', reason: `over the ${this.#budgetMs} ms budget` });
+        job.resolve({ verdict: 'timeout', failed: false, reason: `over the ${this.#budgetMs} ms budget` });
       }, this.#budgetMs);
       // Copies, not transfers: the caller keeps its buffers (publish stores the tarball after the scan).
       slot.worker.postMessage({ id: job.id, tgz: job.tgz, previous: job.previous });
