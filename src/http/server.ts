@@ -13,7 +13,7 @@ import type { Store } from '../store/db.ts';
 import { Gate } from './gate.ts';
 import { registerNpmRoutes } from './npm-routes.ts';
 import { lazyChildLogger } from './request-logger.ts';
-import { holdYoungGeneration } from './memory.ts';
+import { holdYoungGeneration, releaseFreedMemory } from './memory.ts';
 import { registerOrgRoutes } from './org-routes.ts';
 import { registerLifecycleRoutes } from './lifecycle-routes.ts';
 import { Lifecycle } from '../packages/lifecycle.ts';
@@ -226,6 +226,7 @@ export async function startApp({ settings, store, blobs, logger, secretKey, cloc
 
   await app.listen({ host: settings.host, port: settings.port });
   holdYoungGeneration();
+  const trimmer = releaseFreedMemory();
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : settings.port;
   const wildcard = settings.host === '0.0.0.0' || settings.host === '::';
@@ -248,6 +249,7 @@ export async function startApp({ settings, store, blobs, logger, secretKey, cloc
     limiter,
     url: `http://${host}:${port}`,
     async close() {
+      trimmer.stop();
       watcher.stop();
       await app.close();
       await scanner.close();
