@@ -46,6 +46,16 @@ function paxPath(body: Buffer): string | null {
 }
 
 /**
+ * gunzip's output buffer, sized from the unpacked size gzip records in its last four bytes (a hint: a forged one only
+ * costs more chunks, and maxOutputLength bounds the total). A fixed 1 MiB buffer for every tarball, most of them a few
+ * kilobytes, left the scan worker's heap full of 1 MiB holes.
+ */
+function outputChunk(gz: Buffer): number {
+  const unpacked = gz.length >= 18 ? gz.readUInt32LE(gz.length - 4) : 0;
+  return Math.min(4 * 1024 * 1024, Math.max(16 * 1024, unpacked + 1024));
+}
+
+/**
  * Unpacks a (gzipped) tar archive held in memory. Never throws on a malformed archive: what could be read is
  * returned, and `problems` says what could not — the scanner turns that into a finding, since a tarball the scanner
  * cannot read fully must not pass as clean.
@@ -54,7 +64,7 @@ export function readArchive(bytes: Buffer): Archive {
   const problems: string[] = [];
   let tar: Buffer;
   try {
-    tar = isGzip(bytes) ? gunzipSync(bytes, { maxOutputLength: MAX_UNPACKED, chunkSize: 1024 * 1024 }) : bytes;
+    tar = isGzip(bytes) ? gunzipSync(bytes, { maxOutputLength: MAX_UNPACKED, chunkSize: outputChunk(bytes) }) : bytes;
   } catch (err) {
     const message = err instanceof RangeError ? `unpacks to more than ${MAX_UNPACKED >> 20} MiB` : `not a valid gzip stream (${(err as Error).message})`;
     return { files: [], problems: [message] };
