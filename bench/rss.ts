@@ -10,7 +10,7 @@
 // both packuments in rotating encodings — identity, gzip, br — and the latest tarball; a cold cache churning through
 // every package, harsher than the benchmark, which reads one package and the express closure).
 // Samples are taken at start, at each tenth of the seeding, after seeding, after the reads, after 5 s idle, after a
-// forced full garbage collection, and after 40 s idle (the scan workers have stopped).
+// forced full garbage collection, and after 15 s idle (the scan workers have stopped).
 //
 // Each sample holds, from outside the process: VmRSS, RssAnon and RssFile (/proc/PID/status); the resident part of
 // glibc's thread arenas (64 MiB-aligned anonymous reservations in /proc/PID/smaps) and of the brk heap ([heap], the
@@ -289,9 +289,9 @@ async function measure(bin: string, size: number, all: PackageUploads[]): Promis
   await sleep(5000);
   samples.push(await sample(server, 'idle 5 s'));
   samples.push(await sample(server, 'after full GC', true));
-  // The scan workers stop after 30 s without work (safety/scan/pool.ts): what a registry between publishes holds.
-  await sleep(35_000);
-  samples.push(await sample(server, 'idle 40 s'));
+  // The scan workers stop after 10 s without work (safety/scan/pool.ts): what a registry between publishes holds.
+  await sleep(10_000);
+  samples.push(await sample(server, 'idle 15 s'));
   if (values.snapshot) {
     const file = path.resolve(`${values.snapshot}-${size}.heapsnapshot`);
     await server.probe(false, file);
