@@ -52,9 +52,12 @@ export function releaseFreedMemory(checkMs = 2_000): { stop(): void } {
   let floor = process.memoryUsage.rss();
   let again = false;
   const timer = setInterval(() => {
-    const grew = process.memoryUsage.rss() >= floor + 2_000_000;
-    if (grew || again) trim();
-    floor = grew || again ? process.memoryUsage.rss() : Math.min(floor, process.memoryUsage.rss());
+    const rss = process.memoryUsage.rss();
+    const grew = rss >= floor + 2_000_000;
+    if (grew || again) {
+      trim();
+      floor = process.memoryUsage.rss();
+    } else floor = Math.min(floor, rss);
     // The garbage collector frees buffers on a background thread, some of them after the trim: a second one a tick
     // later releases those.
     again = grew;
