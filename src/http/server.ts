@@ -13,7 +13,7 @@ import type { Store } from '../store/db.ts';
 import { Gate } from './gate.ts';
 import { registerNpmRoutes } from './npm-routes.ts';
 import { lazyChildLogger } from './request-logger.ts';
-import { holdYoungGeneration, releaseFreedMemory } from './memory.ts';
+import { releaseFreedMemory } from './memory.ts';
 import { registerOrgRoutes } from './org-routes.ts';
 import { registerLifecycleRoutes } from './lifecycle-routes.ts';
 import { Lifecycle } from '../packages/lifecycle.ts';
@@ -225,7 +225,6 @@ export async function startApp({ settings, store, blobs, logger, secretKey, cloc
   web.register(app);
 
   await app.listen({ host: settings.host, port: settings.port });
-  holdYoungGeneration();
   const trimmer = releaseFreedMemory();
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : settings.port;
