@@ -18,7 +18,7 @@ import { abbreviatedPackument, fullPackument, type PackageData } from './packume
 import { checkTarballAgrees, parsePublish, storedManifest, type Access } from './publish.ts';
 import { inspectTarball } from './tarball.ts';
 
-export type ScanOutcome = { verdict: 'clean' | 'suspicious' | 'malicious'; score: number; findings: unknown[] } | { verdict: 'timeout'; failed?: boolean; reason?: string };
+export type ScanOutcome = { verdict: 'clean' | 'suspicious' | 'malicious'; score: number; findings: unknown[] } | { verdict: 'timeout'; failed: boolean; reason: string };
 
 export type TarballRef = { blob: string; size: number; version: string; packageId: number; etag: string };
 
@@ -397,7 +397,7 @@ export class Packages {
 
 /** A scan that flagged or held a version, as the moderation queue shows it (risk orders the queue). */
 function scanFinding(name: string, version: string, scan: ScanOutcome, publisherId: number) {
-  if (scan.verdict === 'timeout') return { package: name, version, risk: 100, summary: `the malware scan did not finish (${scan.reason ?? 'no reason given'}): held for review`, evidence: { verdict: 'timeout', reason: scan.reason }, publisherId };
+  if (scan.verdict === 'timeout') return { package: name, version, risk: 100, summary: `the malware scan did not finish (${scan.reason}): held for review`, evidence: { verdict: 'timeout', reason: scan.reason }, publisherId };
   const rules = [...new Set((scan.findings as Array<{ rule?: string }>).map((f) => f.rule).filter(Boolean))];
   return { package: name, version, risk: Math.round(scan.score), summary: `scan: ${scan.verdict} (score ${Math.round(scan.score)}): ${rules.slice(0, 6).join(', ')}`, evidence: { verdict: scan.verdict, score: scan.score, findings: scan.findings }, publisherId };
 }
