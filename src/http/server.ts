@@ -1,6 +1,7 @@
 // Assembles the HTTP server: one Fastify instance, the gate, the npm protocol and identity routes, health checks,
 // structured logs without secrets, and npm-style errors.
 import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyRequest, type FastifyError, type FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
@@ -11,7 +12,7 @@ import { Packages } from '../packages/service.ts';
 import type { FsBlobStore } from '../store/blobs.ts';
 import type { Store } from '../store/db.ts';
 import { Gate } from './gate.ts';
-import { registerNpmRoutes } from './npm-routes.ts';
+import { registerNpmRoutes, type FastRead } from './npm-routes.ts';
 import { lazyChildLogger } from './request-logger.ts';
 import { releaseFreedMemory } from './memory.ts';
 import { registerOrgRoutes } from './org-routes.ts';
@@ -91,6 +92,12 @@ class RequestLog extends LogController {
 
 const REQUEST_ID = /^[\w.:-]{1,64}$/;
 
+/** The client's X-Request-Id when it is a sane one, so a proxy's id follows the request through; else a new one. */
+function requestIdOf(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
 export async function startApp({ settings, store, blobs, logger, secretKey, clock = Date.now }: AppDeps): Promise<App> {
   const base: { url: string } = { url: settings.publicUrl ?? '' };
   // The registry signing key is made on first start; versions stored before it existed are signed now (CLI-1).
@@ -125,6 +132,8 @@ export async function startApp({ settings, store, blobs, logger, secretKey, cloc
   const gate = new Gate(store.db, { readAccess: settings.readAccess });
   const downloads = new DownloadCounter(store.db, clock);
 
+  // The fast read path is registered with the npm routes, after the server is made.
+  const fast: { read?: FastRead; closing: boolean } = { closing: false };
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     logController: new RequestLog(),
@@ -133,10 +142,25 @@ export async function startApp({ settings, store, blobs, logger, secretKey, cloc
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 512 },
-    genReqId: (req) => {
-      const given = req.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    genReqId: requestIdOf,
+    // Reads answered from memory skip the router (see answerFromMemory in npm-routes.ts). Routine reads are logged
+    // only at debug, so at debug every request takes the routed path, which logs it; so does every request once the
+    // server is closing, which Fastify then answers with 503.
+    serverFactory: (handler, opts) => {
+      const server = createServer((req, res) => {
+        if (fast.read && !fast.closing && !logger.isLevelEnabled('debug') && fast.read(req, res, requestIdOf)) return;
+        handler(req, res);
+      });
+      // What Fastify sets on a server it makes itself (opts holds its options with the defaults filled in).
+      server.keepAliveTimeout = opts.keepAliveTimeout as number;
+      server.requestTimeout = opts.requestTimeout as number;
+      server.setTimeout(opts.connectionTimeout as number);
+      return server;
     },
+  });
+  app.addHook('preClose', (done) => {
+    fast.closing = true;
+    done();
   });
 
   app.decorateRequest('routineRead', false);
@@ -190,7 +214,7 @@ export async function startApp({ settings, store, blobs, logger, secretKey, cloc
   registerWebLoginRoutes(app, webLogins);
   // npm deprecate, unpublish and owner: what happens to a package after publish (GEN-2a).
   const updateDocument = registerLifecycleRoutes(app, { packages, lifecycle, gate, clock });
-  registerNpmRoutes(app, { packages, gate, downloads, clock, updateDocument });
+  fast.read = registerNpmRoutes(app, { packages, gate, downloads, clock, updateDocument });
   // npm org, team, access and owner: organisations, teams, grants and maintainers (AUTHZ-2).
   registerOrgRoutes(app, { db: store.db, gate, packages, clock });
   // The transparency log: checkpoint, tiles, proofs and the changes feed (GEN-3b).

@@ -37,6 +37,8 @@ for (const kind of DB_KINDS) {
         const res = await r.request('PUT', '/hot', { token: alice.token, body: body(publishDoc({ name: 'hot', version, description, dependencies, keywords: ['a', 'b', 'c'] })) });
         assert.equal(res.status, 201, res.text);
       }
+      const open = await r.request('PUT', '/@alice%2fopen', { token: alice.token, body: body(publishDoc({ name: '@alice/open', version: '1.0.0' }, { access: 'public' })) });
+      assert.equal(open.status, 201, open.text);
       const res = await r.request('PUT', '/@alice%2fsecret', { token: alice.token, body: body(publishDoc({ name: '@alice/secret', version: '1.0.0' })) });
       assert.equal(res.status, 201, res.text);
     });
@@ -67,6 +69,28 @@ for (const kind of DB_KINDS) {
       const gz = await r.request('GET', '/hot', { headers: { accept: ABBREVIATED, 'accept-encoding': 'gzip' } });
       assert.equal(gz.headers.get('content-encoding'), 'gzip');
       assert.equal(gz.headers.get('cache-control'), 'public, max-age=0, must-revalidate');
+    });
+
+    it('answers every URL form of a scoped package alike from memory and through the router, and leaves other URLs to the router', async () => {
+      const forms = ['/@alice%2fopen', '/@alice%2Fopen', '/@alice/open', '/@alice/open/-/open-1.0.0.tgz', '/@alice%2fopen/-/open-1.0.0.tgz'];
+      await r.request('GET', forms[0]!, { headers: { accept: ABBREVIATED } });
+      await r.request('GET', forms[3]!);
+      for (const url of forms) {
+        const fromMemory = await r.request('GET', url, { headers: { accept: ABBREVIATED } });
+        const routed = await r.request('GET', url, { headers: { accept: ABBREVIATED }, token: alice.token });
+        assert.equal(fromMemory.status, 200, url);
+        assert.ok(fromMemory.headers.get('x-request-id'), url);
+        assert.deepEqual(visible(fromMemory), visible(routed), url);
+      }
+      // A client's request id is kept when it is a sane one, whichever path answers.
+      const traced = await r.request('GET', '/hot', { headers: { 'x-request-id': 'proxy-id.42' } });
+      assert.equal(traced.headers.get('x-request-id'), 'proxy-id.42');
+      // Near-misses of a package URL are the router's to answer, as before.
+      assert.equal((await r.request('GET', '/hot/')).status, 200, 'a trailing slash is ignored');
+      assert.equal((await r.request('GET', '/hot?write=true')).status, 200);
+      assert.equal((await r.request('GET', '/h%6ft')).status, 200, 'an escaped letter is decoded');
+      assert.equal((await r.request('GET', '/hot%00')).status, 400);
+      assert.equal((await r.request('GET', '/hot/-/hot-1.1.0.tgz/extra')).status, 404);
     });
 
     it('sends the same tarball response from memory as from the blob store, and counts only GETs as downloads', async () => {
