@@ -1,11 +1,12 @@
 // Opens the metadata database: SQLite in the data directory by default, PostgreSQL when a URL is given.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.ts';
 import { openSqlite } from './sqlite-driver.ts';
 import { migrate } from './migrations.ts';
+import { SchemaScopedPostgresDialect } from './pg-schema-dialect.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 export type Db = Kysely<Database>;
@@ -30,7 +31,7 @@ export async function openStore(opts: { dataDir: string; database: string | null
       max: opts.poolSize ?? 10,
       ...(schema ? { options: `-c search_path=${schema}` } : {}),
     });
-    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    db = new Kysely<Database>({ dialect: new SchemaScopedPostgresDialect({ pool }, schema ?? 'public') });
   } else {
     dialect = 'sqlite';
     mkdirSync(opts.dataDir, { recursive: true });

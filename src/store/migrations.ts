@@ -457,8 +457,6 @@ class CodeMigrations implements MigrationProvider {
   }
 }
 
-const CATALOG_RACES = new Set(['3F000', '42703', '42P01']);
-
 /** schema: PostgreSQL's schema for the bookkeeping tables; named explicitly so registries in other schemas of the same database are not mistaken for this one. */
 export async function migrate(db: Kysely<unknown>, dialect: Dialect, schema?: string): Promise<void> {
   const migrator = new Migrator({
@@ -468,15 +466,9 @@ export async function migrate(db: Kysely<unknown>, dialect: Dialect, schema?: st
     migrationLockTableName: 'bulwark_migrations_lock',
     ...(schema ? { migrationTableSchema: schema } : {}),
   });
-  let { error, results } = await migrator.migrateToLatest();
-  // Kysely's migrator introspects every schema's tables; objects that another tenant of the same PostgreSQL database
-  // drops during that scan fail it with invalid_schema_name (3F000), undefined_column (42703) or undefined_table
-  // (42P01). When that happens before any migration ran, nothing was applied: try again.
-  const raced = () => CATALOG_RACES.has((error as { code?: string } | undefined)?.code ?? '') && !results?.some((r) => r.status !== 'NotExecuted');
-  for (let attempt = 1; attempt < 10 && raced(); attempt++) {
-    await new Promise((res) => setTimeout(res, 50 + Math.random() * 100));
-    ({ error, results } = await migrator.migrateToLatest());
-  }
+  // On PostgreSQL the migrator looks only at this schema (store/pg-schema-dialect.ts): other tenants of a shared
+  // database can create and drop schemas meanwhile.
+  const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {
     throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${(error as Error | undefined)?.message ?? 'unknown error'}`, { cause: error });

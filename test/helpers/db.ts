@@ -7,7 +7,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { openStore, type Store } from '../../src/store/db.ts';
 
-const PG_URL = process.env.BULWARK_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const PG_URL = process.env.BULWARK_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 export type DbKind = 'sqlite' | 'postgres';
 /** Set BULWARK_TEST_POSTGRES_URL=off to run the suite on SQLite only. */
