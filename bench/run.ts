@@ -84,7 +84,7 @@ type Workload = {
   scenarios: Scenario[];
 };
 
-/** Seeds a fresh registry with N packages and the express closure, load-tests it, installs from it, reads RSS. */
+/** Seeds a fresh registry with N packages and the express closure, load-tests it, reads RSS. Installs come later. */
 async function measure(label: string, registry: Registry, size: number, work: Workload, opts: Options): Promise<RegistryRun> {
   const pid = registry.child.pid;
   const target = { label, url: registry.url, token: registry.token };
@@ -97,10 +97,38 @@ async function measure(label: string, registry: Registry, size: number, work: Wo
   const load = await runAll(label, registry.url, work.scenarios, opts.load, pid);
   const afterLoad = rssMB(pid);
   console.log(`  ${label}: RSS after load tests ${afterLoad?.toFixed(1)} MB`);
-  const install = opts.installs > 0 ? await coldInstall(label, registry.url, work.express.rootVersion, opts.installs) : null;
-  const afterInstall = rssMB(pid);
-  if (install) console.log(`  ${label}: cold install median ${install.medianSeconds.toFixed(2)} s; RSS ${afterInstall?.toFixed(1)} MB`);
-  return { size, publish, express, load, install, rss: { idle, seeded, afterLoad, afterInstall } };
+  return { size, publish, express, load, install: null, rss: { idle, seeded, afterLoad, afterInstall: null } };
+}
+
+/** A seeded registry kept running until the installs, which compare every registry under the same conditions. */
+type Live = { label: string; registry: Registry; dir: string; run: RegistryRun };
+
+/**
+ * Cold installs from every registry, interleaved: one unmeasured install each first (the client's own start-up and
+ * the servers' caches warm, as on a registry in use), then round after round with the order rotated. Run one
+ * registry after another, the comparison measured the time of day as much as the servers: npm's install time on a
+ * shared machine drifts by tenths of a second over minutes.
+ */
+async function installs(live: Live[], rootVersion: string, rounds: number): Promise<void> {
+  for (const l of live) await coldInstall(`${l.label} (warm-up)`, l.registry.url, rootVersion, 1);
+  const seconds = new Map<Live, number[]>(live.map((l) => [l, []]));
+  let packages = 0;
+  for (let round = 0; round < rounds; round++) {
+    for (let i = 0; i < live.length; i++) {
+      const l = live[(i + round) % live.length]!;
+      const r = await coldInstall(l.label, l.registry.url, rootVersion, 1);
+      seconds.get(l)!.push(r.seconds[0]!);
+      packages = r.packages;
+    }
+  }
+  for (const l of live) {
+    const xs = seconds.get(l)!;
+    const sorted = [...xs].sort((a, b) => a - b);
+    const mid = Math.floor(sorted.length / 2);
+    l.run.install = { medianSeconds: sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2, seconds: xs, packages };
+    l.run.rss.afterInstall = rssMB(l.registry.child.pid);
+    console.log(`  ${l.label}: cold install median ${l.run.install.medianSeconds.toFixed(2)} s of ${xs.map((x) => x.toFixed(2)).join(', ')}; RSS ${l.run.rss.afterInstall?.toFixed(1)} MB`);
+  }
 }
 
 /** The bytes a registry serves for the load-test package, fetched exactly as the load tests ask for them. */
@@ -142,6 +170,7 @@ async function main(): Promise<void> {
   console.log(`  ${synthetic.length} synthetic packages × ${opts.versions} versions and ${express.tarballs} express closure tarballs (${express.packages.length} packages) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
   const notes: string[] = [];
+  const live: Live[] = [];
   const bulwark: RegistryRun[] = [];
   let bytes: Awaited<ReturnType<typeof capture>> | null = null;
   for (const size of opts.sizes) {
@@ -149,10 +178,11 @@ async function main(): Promise<void> {
     const dir = tempDir('bulwark-bench-data-');
     const registry = await startBulwark(dir);
     console.log(`  Bulwark listening on ${registry.url} (pid ${registry.child.pid})`);
-    bulwark.push(await measure(`Bulwark N=${size}`, registry, size, work, opts));
+    const label = `Bulwark N=${size}`;
+    const run = await measure(label, registry, size, work, opts);
+    bulwark.push(run);
+    live.push({ label, registry, dir, run });
     bytes = await capture(registry.url, work.scenarios);
-    await stop(registry.child);
-    await rm(dir, { recursive: true, force: true });
   }
 
   step('node:http ceiling');
@@ -167,9 +197,19 @@ async function main(): Promise<void> {
     const dir = tempDir('bulwark-bench-verdaccio-');
     const registry = await startVerdaccio(dir);
     console.log(`  Verdaccio listening on ${registry.url} (pid ${registry.child.pid})`);
-    verdaccio.push(await measure(`Verdaccio N=${size}`, registry, size, work, opts));
-    await stop(registry.child);
-    await rm(dir, { recursive: true, force: true });
+    const label = `Verdaccio N=${size}`;
+    const run = await measure(label, registry, size, work, opts);
+    verdaccio.push(run);
+    live.push({ label, registry, dir, run });
+  }
+
+  if (opts.installs > 0) {
+    step(`cold npm install express@${express.rootVersion}: ${opts.installs} rounds over ${live.length} registries, interleaved`);
+    await installs(live, express.rootVersion, opts.installs);
+  }
+  for (const l of live) {
+    await stop(l.registry.child);
+    await rm(l.dir, { recursive: true, force: true });
   }
 
   const maxBulwark = Math.max(...opts.sizes);
@@ -182,6 +222,9 @@ async function main(): Promise<void> {
     );
   }
   notes.push(`The ceiling serves, from memory, the exact bytes Bulwark N=${maxBulwark.toLocaleString('en-US')} returned for \`${pkg}\` (both packuments) and its tarball, with only content-type and content-length headers.`);
+  if (opts.installs > 0) {
+    notes.push(`Cold installs run after every load test, with all ${live.length} registries still running: one unmeasured install from each, then ${opts.installs} rounds taking the registries in turn (the order rotated each round), each install in a new project with an empty npm cache. The median of each registry's rounds is reported.`);
+  }
   notes.push('RSS is VmRSS from /proc/PID/status of the server process (MB = 10^6 bytes). Bulwark runs compiled from dist/, as an installed package does.');
   if (verdaccio.length) {
     notes.push("Verdaccio's publish rate is bounded by its default (legacy) tokens: every authenticated request re-verifies the user's bcrypt password hash (bcryptjs, cost 10). The load tests and installs are anonymous reads, which this does not affect.");
