@@ -2,7 +2,7 @@
 // the request, pass the gate, and call the packages service; they hold no rules of their own.
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Action, decide, type PackageFacts } from '../access/decide.ts';
+import { Action, decide } from '../access/decide.ts';
 import { badRequest, notFound } from '../errors.ts';
 import { etagMatches, negotiateEncoding } from '../packages/cache.ts';
 import { downloadsByDay, parsePeriod, type DownloadCounter } from '../packages/downloads.ts';
@@ -46,48 +46,17 @@ export type FastRead = (req: IncomingMessage, res: ServerResponse, requestId: (r
 export function registerNpmRoutes(app: FastifyInstance, deps: NpmRouteDeps): FastRead {
   const { packages, gate, downloads, clock, updateDocument } = deps;
 
-  /**
-   * True when anyone at all may read the package, so who is asking cannot change the answer and the gate need not
-   * resolve the caller: decide() never lets a principal read less than an anonymous client. Requests that carry a
-   * token still go through the gate, which records the token's use.
-   */
-  const openToAnyone = (headers: IncomingHttpHeaders, facts: PackageFacts): boolean =>
-    headers.authorization === undefined && decide(null, Action.PackageRead, facts, gate.policy).allow;
-
-  // The read handlers answer synchronously when the package is in memory and open to anyone (the common case for
-  // installs), and otherwise load it and ask the gate; every path sends what packumentAnswer or tarballAnswer decide.
-  function packument(req: FastifyRequest<{ Params: NameParams }>, reply: FastifyReply): Promise<FastifyReply> | undefined {
-    const entry = packages.cached(nameOf(req.params));
-    if (entry && openToAnyone(req.headers, entry.facts)) {
-      req.routineRead = true;
-      sendAnswer(reply, servablePackument(req.headers, entry));
-      return undefined;
-    }
-    return loadPackument(req, reply, entry);
-  }
-
-  async function loadPackument(req: FastifyRequest<{ Params: NameParams }>, reply: FastifyReply, cached: PackageEntry | undefined) {
+  // Reads that answerFromMemory (below) declined: packages not in memory, tokens, HEAD, anything the router decodes.
+  async function packument(req: FastifyRequest<{ Params: NameParams }>, reply: FastifyReply) {
+    const cached = packages.cached(nameOf(req.params));
     const entry = cached ?? (await packages.entry(packageName(req.params)));
     await gate.readPackage(req, entry.facts);
     req.routineRead = cached !== undefined;
     return sendAnswer(reply, servablePackument(req.headers, entry));
   }
 
-  function tarball(req: FastifyRequest<{ Params: NameParams }>, reply: FastifyReply): Promise<FastifyReply> | undefined {
-    const entry = packages.cached(nameOf(req.params));
-    if (entry && openToAnyone(req.headers, entry.facts)) {
-      const ref = entry.tarballs.get(req.params.file ?? '');
-      const bytes = ref && packages.cachedTarball(ref);
-      if (bytes) {
-        req.routineRead = true;
-        sendAnswer(reply, countedTarball(req.method, req.headers, entry, ref, bytes));
-        return undefined;
-      }
-    }
-    return loadTarball(req, reply, entry);
-  }
-
-  async function loadTarball(req: FastifyRequest<{ Params: NameParams }>, reply: FastifyReply, cached: PackageEntry | undefined) {
+  async function tarball(req: FastifyRequest<{ Params: NameParams }>, reply: FastifyReply) {
+    const cached = packages.cached(nameOf(req.params));
     const entry = cached ?? (await packages.entry(packageName(req.params)));
     await gate.readPackage(req, entry.facts);
     const ref = entry.tarballs.get(req.params.file ?? '');
@@ -111,13 +80,16 @@ export function registerNpmRoutes(app: FastifyInstance, deps: NpmRouteDeps): Fas
    * straight from node:http, before Fastify builds its request and reply objects, which would be a third of such a
    * request's cost. It declines (returns false) anything else — a URL that is not a plain package or tarball path, a
    * token, a package not in memory or not open to anyone — and Fastify then routes the request to the handlers
-   * above, which reach the same answer.
+   * above, which send the same answer.
    */
   function answerFromMemory(req: IncomingMessage, res: ServerResponse, requestId: (req: IncomingMessage) => string): boolean {
+    // Requests with a token go through the gate, which records the token's use.
     if (req.method !== 'GET' || req.headers.authorization !== undefined) return false;
     const target = readTarget(req.url ?? '');
     const entry = target && packages.cached(target.name);
-    if (!entry || !openToAnyone(req.headers, entry.facts)) return false;
+    // Only a package anyone at all may read: who is asking then cannot change the answer, since decide() never lets
+    // a principal read less than an anonymous client.
+    if (!entry || !decide(null, Action.PackageRead, entry.facts, gate.policy).allow) return false;
     let answer: Answer | undefined;
     if (target.file === undefined) {
       answer = packumentAnswer(req.headers, entry);
