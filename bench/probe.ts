@@ -3,18 +3,19 @@
 //   node bench/probe.ts seed --dir DIR [--size 10000]      seed a registry once over HTTP; RSS after seeding
 //   node bench/probe.ts cpu --dir DIR [--bin A,B] …         server CPU time per request under load, A/B interleaved
 //   node bench/probe.ts install --dir DIR [--bin A,B] …     cold `npm install express` time, A/B interleaved
+//                                                           (`verdaccio` as a --bin entry: Verdaccio 6 with the closure)
 //
 // CPU time per request (utime + stime of the server process from /proc/PID/stat, divided by the requests it answered)
 // is far less sensitive to other work on the machine than requests per second, so A/B comparisons use it. `--bin`
 // takes several bin/bulwark.js paths (e.g. an older checkout exported with `git archive`) and alternates between them
 // round by round, all serving the same seeded data directory. `--prof DIR` runs the servers with --cpu-prof.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { scenarios, type Scenario } from './load.ts';
 import { NODE, ROOT, cleanEnv, cleanup, freePort, mustRun, rssMB, startServer, stop, type Server } from './processes.ts';
-import { coldInstall } from './registries.ts';
+import { coldInstall, ensureVerdaccio, startVerdaccio } from './registries.ts';
 import { expressPackages, pkgName, publishAll, syntheticPackages, syntheticVersion } from './seed.ts';
 
 const { positionals, values } = parseArgs({
@@ -41,7 +42,7 @@ if (!command || !dir) {
   console.error('usage: node bench/probe.ts seed|cpu|install --dir DIR [options] (see the comment at the top of the file)');
   process.exit(2);
 }
-const bins = values.bin.split(',').map((b) => (b.includes('ceiling:') ? b : path.resolve(b)));
+const bins = values.bin.split(',').map((b) => (b.includes('ceiling:') || b === 'verdaccio' ? b : path.resolve(b)));
 const SECRET = 'probe-secret-key-0123456789abcdef0123456789';
 const HZ = 100;
 
@@ -51,6 +52,7 @@ function ticks(pid: number): number {
 }
 
 async function serve(bin: string, label: string, index = 0): Promise<Server> {
+  if (bin === 'verdaccio') return verdaccio();
   // "ceiling:DIR" runs bench/ceiling.ts serving the files in DIR (full.json, abbreviated.json, tarball.tgz);
   // "SCRIPT:ceiling:DIR" runs another server script taking the same arguments (to measure a framework's own cost).
   if (bin.includes('ceiling:')) {
@@ -67,6 +69,23 @@ async function serve(bin: string, label: string, index = 0): Promise<Server> {
     url: `http://127.0.0.1:${port}`,
     probe: '/-/ready',
   });
+}
+
+/**
+ * Verdaccio 6 on DIR/verdaccio, holding the express closure (published on first use), for `install` comparisons:
+ * `--bin bench/bulwark-dist.js,verdaccio`. Restarted each round as Bulwark is.
+ */
+async function verdaccio(): Promise<Server> {
+  const home = path.join(dir, 'verdaccio');
+  const fresh = !existsSync(home);
+  mkdirSync(home, { recursive: true });
+  await ensureVerdaccio();
+  const server = await startVerdaccio(home, fresh);
+  if (fresh) {
+    const ex = await expressPackages();
+    await publishAll({ label: 'verdaccio', url: server.url, token: server.token }, ex.packages, { concurrency: 8, every: ex.packages.length });
+  }
+  return server;
 }
 
 const mb = (n: number | null) => (n === null ? '?' : n.toFixed(1));

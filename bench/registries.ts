@@ -58,7 +58,8 @@ export async function verdaccioVersion(): Promise<string> {
  * A fresh Verdaccio with storage only: no uplinks, every package readable by anyone and publishable by any logged-in
  * user, htpasswd accounts, warn-level logs. A user is created over the npm protocol to get a token.
  */
-export async function startVerdaccio(dir: string): Promise<Registry> {
+/** createUser: false restarts Verdaccio on a directory that already has its user (the token is then empty). */
+export async function startVerdaccio(dir: string, createUser = true): Promise<Registry> {
   const port = await freePort();
   const config = path.join(dir, 'config.yaml');
   await writeFile(
@@ -80,6 +81,7 @@ export async function startVerdaccio(dir: string): Promise<Registry> {
     ].join('\n'),
   );
   const server = await startServer('verdaccio', NODE, [VERDACCIO_BIN, '--config', config], { cwd: dir, url: `http://127.0.0.1:${port}`, probe: '/-/ping' });
+  if (!createUser) return { ...server, token: '' };
   const res = await fetch(`${server.url}/-/user/org.couchdb.user:${USER}`, {
     method: 'PUT',
     headers: { 'content-type': 'application/json' },
