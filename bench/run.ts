@@ -5,11 +5,12 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { runAll, scenarios, type LoadSettings, type Scenario } from './load.ts';
 import { NODE, ROOT, cleanup, rssMB, stop, tempDir, type Server } from './processes.ts';
 import { NPM11, buildBulwark, coldInstall, ensureVerdaccio, startBulwark, startCeiling, startVerdaccio, verdaccioVersion, type Registry } from './registries.ts';
-import { appendRun, renderRun, type RegistryRun, type Report } from './report.ts';
+import { SETTLE_SECONDS, appendRun, renderRun, type RegistryRun, type Report } from './report.ts';
 import { expressPackages, pkgName, publishAll, syntheticPackages, syntheticVersion, type PackageUploads } from './seed.ts';
 
 type Options = {
@@ -93,11 +94,13 @@ async function measure(label: string, registry: Registry, size: number, work: Wo
   console.log(`  ${label}: ${publish.versions} versions in ${publish.seconds.toFixed(1)} s = ${(publish.versions / publish.seconds).toFixed(0)} publishes/s`);
   const express = await publishAll(target, work.express.packages, { concurrency: opts.concurrency, every: work.express.packages.length, what: 'express closure packages' });
   const seeded = rssMB(pid);
-  console.log(`  ${label}: RSS after seeding ${seeded?.toFixed(1)} MB`);
+  await sleep(SETTLE_SECONDS * 1000);
+  const settled = rssMB(pid);
+  console.log(`  ${label}: RSS after seeding ${seeded?.toFixed(1)} MB, ${SETTLE_SECONDS} s later ${settled?.toFixed(1)} MB`);
   const load = await runAll(label, registry.url, work.scenarios, opts.load, pid);
   const afterLoad = rssMB(pid);
   console.log(`  ${label}: RSS after load tests ${afterLoad?.toFixed(1)} MB`);
-  return { size, publish, express, load, install: null, rss: { idle, seeded, afterLoad, afterInstall: null } };
+  return { size, publish, express, load, install: null, rss: { idle, seeded, settled, afterLoad, afterInstall: null } };
 }
 
 /** A seeded registry kept running until the installs, which compare every registry under the same conditions. */
