@@ -1,5 +1,7 @@
 // Keeps the server's memory flat after bursts. The garbage collector's settings for `bulwark serve` are made by the
 // launcher (bin/bulwark.js), before any of the registry is loaded; this module returns what the allocator keeps.
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 type Ffi = { dlopen(path: string, defs: Record<string, { arguments: string[]; return: string }>): { functions: Record<string, (...args: unknown[]) => unknown> } };
 
@@ -32,9 +34,9 @@ function loadMallocTrim(): (() => void) | null {
  * `checkMs`, so an idle registry does nothing and a busy one trims every few seconds (about a millisecond per 100 MB
  * of heap). Without glibc this does nothing.
  */
-export function releaseFreedMemory(checkMs = 2_000): { stop(): void } {
+export function releaseFreedMemory(checkMs = 2_000): { stop(): void; settle(): void } {
   const trim = loadMallocTrim();
-  if (!trim) return { stop() {} };
+  if (!trim) return { stop() {}, settle() {} };
   let floor = process.memoryUsage.rss();
   let again = false;
   const timer = setInterval(() => {
@@ -49,5 +51,33 @@ export function releaseFreedMemory(checkMs = 2_000): { stop(): void } {
     again = grew;
   }, checkMs);
   timer.unref();
-  return { stop: () => clearInterval(timer) };
+  return {
+    stop: () => clearInterval(timer),
+    /**
+     * For the end of a burst (the scan pool calls it when publishing pauses): collects the garbage the burst left and
+     * gives the freed memory back now, rather than when V8 next decides to shrink its heap, many seconds later.
+     */
+    settle() {
+      fullCollection();
+      trim();
+      floor = process.memoryUsage.rss();
+    },
+  };
+}
+
+let collect: (() => void) | undefined;
+
+/**
+ * A full garbage collection. Node exposes gc() only to contexts made after --expose-gc is set, so one such context
+ * is made, once, and its gc() kept. Contexts and worker threads made later get a gc() global too; the registry runs
+ * no code but its own (the scanner parses packages, it never runs them), so that hands nothing to anyone.
+ */
+function fullCollection(): void {
+  if (!collect) {
+    v8.setFlagsFromString('--expose-gc');
+    collect = runInNewContext('gc') as () => void;
+  }
+  // 'last-resort' is V8's collection of all it can, which also shrinks the heap's spaces: what the memory reducer does
+  // some seconds after the allocation rate falls.
+  (collect as (opts: object) => void)({ type: 'major', execution: 'sync', flavor: 'last-resort' });
 }

@@ -106,7 +106,10 @@ export async function startApp({ settings, store, blobs, logger, secretKey, cloc
   // Every publish is scanned for malware in worker threads (GEN-2c); the workers start with the first publish.
   // An operator's signature file with a mistake stops the start here, rather than failing every publish later.
   if (settings.scanSignatures.length) loadSignatures(settings.scanSignatures);
-  const scanner = new ScanPool({ budgetMs: settings.scanBudget, signatureFiles: settings.scanSignatures });
+  // Memory that a burst of publishes (or other work) freed goes back to the system; the last scan worker stopping
+  // marks the end of a burst.
+  const trimmer = releaseFreedMemory();
+  const scanner = new ScanPool({ budgetMs: settings.scanBudget, signatureFiles: settings.scanSignatures, onIdle: () => trimmer.settle() });
   const backfilled = await backfillSignatures(store.db, signer, clock());
   if (backfilled) logger.info({ versions: backfilled }, 'signed versions stored before the registry had a signing key');
   const packages = new Packages({
@@ -249,7 +252,6 @@ export async function startApp({ settings, store, blobs, logger, secretKey, cloc
   web.register(app);
 
   await app.listen({ host: settings.host, port: settings.port });
-  const trimmer = releaseFreedMemory();
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : settings.port;
   const wildcard = settings.host === '0.0.0.0' || settings.host === '::';

@@ -1,6 +1,7 @@
 // The server hands memory glibc keeps after it was freed back to the system (http/memory.ts). The test fragments the
 // allocator as a publish burst does — many buffers of mixed sizes, most of them freed — and checks the process
-// shrinks once the releaser has run, and does not while it is stopped.
+// shrinks once the releaser has run, and does not while it is stopped; and that settle(), called at the end of a burst,
+// collects and returns the burst's garbage at once.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import v8 from 'node:v8';
@@ -32,6 +33,24 @@ describe('releasing freed native memory', { skip: process.platform !== 'linux' &
       assert.ok(before - after > 40 * MB, `RSS went from ${(before / MB).toFixed(0)} to ${(after / MB).toFixed(0)} MB`);
       assert.equal(kept.length, 3000, 'the buffers still in use are untouched');
       assert.ok(kept.every((b, i) => b[0] === (i * 4) % 256));
+    } finally {
+      released.stop();
+    }
+  });
+
+  it('settles at once at the end of a burst: collects what the burst left and returns it to the system', async () => {
+    // Checked once an hour: only settle() can trim here.
+    const released = releaseFreedMemory(3_600_000);
+    try {
+      // Garbage the collector has not yet been asked for: buffers reachable only from objects nothing references.
+      let burst: Array<{ body: Buffer }> | null = Array.from({ length: 12_000 }, (_, i) => ({ body: Buffer.allocUnsafeSlow(1000 + ((i * 7919) % 24_000)).fill(i) }));
+      const kept = burst.filter((_, i) => i % 4 === 0).map((x) => x.body);
+      burst = null;
+      const before = process.memoryUsage.rss();
+      released.settle();
+      const after = process.memoryUsage.rss();
+      assert.ok(before - after > 40 * MB, `RSS went from ${(before / MB).toFixed(0)} to ${(after / MB).toFixed(0)} MB`);
+      assert.ok(kept.every((b, i) => b[0] === (i * 4) % 256), 'the buffers still in use are untouched');
     } finally {
       released.stop();
     }

@@ -236,14 +236,17 @@ describe('scan pool', () => {
     await assert.rejects(tight.scan(tgz), /closed/);
   });
 
-  it('stops idle workers, and starts a fresh one for the next scan', async () => {
+  it('stops idle workers, says when the last has stopped, and starts a fresh one for the next scan', async () => {
     const tgz = packFiles({ 'package.json': manifest(), 'index.js': 'module.exports = 1;' });
-    const pool = new ScanPool({ size: 1, budgetMs: 30_000, idleMs: 50 });
+    let idle = 0;
+    const pool = new ScanPool({ size: 1, budgetMs: 30_000, idleMs: 50, onIdle: () => idle++ });
     try {
       assert.equal((await pool.scan(tgz)).verdict, 'clean');
       assert.equal(pool.workers, 1);
+      assert.equal(idle, 0);
       await new Promise((res) => setTimeout(res, 300));
       assert.equal(pool.workers, 0, 'an idle registry keeps no scanner in memory');
+      assert.equal(idle, 1, 'the pool says when publishing has paused, once');
       assert.equal((await pool.scan(tgz)).verdict, 'clean');
       assert.equal(pool.workers, 1);
     } finally {

@@ -22,6 +22,7 @@ export class ScanPool {
   readonly #signatureFiles: string[];
   readonly #maxMemoryMb: number;
   readonly #idleMs: number;
+  readonly #onIdle: () => void;
   readonly #slots: Slot[] = [];
   readonly #queue: Job[] = [];
   #nextId = 1;
@@ -30,13 +31,16 @@ export class ScanPool {
   /**
    * idleMs: a worker with nothing to do this long is stopped, so a registry between publishes holds no scanner memory
    * (a worker that has scanned holds 20–45 MB). A burst of publishes keeps it warm; a lone publish starts one (~0.1 s).
+   * onIdle: called once the last worker has stopped, that is when publishing has paused, so the process can give the
+   * burst's memory back at once.
    */
-  constructor(opts: { size?: number; budgetMs: number; signatureFiles?: string[]; maxMemoryMb?: number; idleMs?: number }) {
+  constructor(opts: { size?: number; budgetMs: number; signatureFiles?: string[]; maxMemoryMb?: number; idleMs?: number; onIdle?: () => void }) {
     this.#size = Math.max(1, opts.size ?? Math.max(1, Math.min(2, os.availableParallelism() - 1)));
     this.#budgetMs = opts.budgetMs;
     this.#signatureFiles = opts.signatureFiles ?? [];
     this.#maxMemoryMb = opts.maxMemoryMb ?? 1024;
     this.#idleMs = opts.idleMs ?? 10_000;
+    this.#onIdle = opts.onIdle ?? (() => {});
   }
 
   /**
@@ -99,7 +103,9 @@ export class ScanPool {
     if (i === -1 || slot.job) return;
     // Out of the pool first, so its exit is not taken for a crash.
     this.#slots.splice(i, 1);
-    void slot.worker.terminate();
+    void slot.worker.terminate().then(() => {
+      if (!this.#slots.length && !this.#closed) this.#onIdle();
+    });
   }
 
   /** How many workers are running (for tests and operators). */
