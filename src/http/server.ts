@@ -151,7 +151,13 @@ export async function startApp({ settings, store, blobs, logger, secretKey, cloc
     // server is closing, which Fastify then answers with 503.
     serverFactory: (handler, opts) => {
       const server = createServer((req, res) => {
-        if (fast.read && !fast.closing && !logger.isLevelEnabled('debug') && fast.read(req, res, requestIdOf)) return;
+        try {
+          if (fast.read && !fast.closing && !logger.isLevelEnabled('debug') && fast.read(req, res, requestIdOf)) return;
+        } catch (err) {
+          // Nothing was sent yet (the fast path writes last): the router answers, and reports, as for any failure.
+          logger.error({ err, url: redactUrl(req.url ?? '') }, 'fast read path failed');
+          if (res.headersSent) return void res.destroy();
+        }
         handler(req, res);
       });
       // What Fastify sets on a server it makes itself (opts holds its options with the defaults filled in).

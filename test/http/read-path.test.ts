@@ -93,6 +93,23 @@ for (const kind of DB_KINDS) {
       assert.equal((await r.request('GET', '/hot/-/hot-1.1.0.tgz/extra')).status, 404);
     });
 
+    it('answers a failure inside the fast path as any failure, a 500 with a request id, and stays up', async () => {
+      await r.request('GET', '/hot');
+      const packages = r.app.packages;
+      const cached = packages.cached.bind(packages);
+      packages.cached = () => {
+        throw new Error('cache exploded');
+      };
+      try {
+        const res = await r.request('GET', '/hot');
+        assert.equal(res.status, 500);
+        assert.match((res.json() as { error: string }).error, /internal server error \(request id [\w-]+\)/);
+      } finally {
+        packages.cached = cached;
+      }
+      assert.equal((await r.request('GET', '/hot')).status, 200);
+    });
+
     it('sends the same tarball response from memory as from the blob store, and counts only GETs as downloads', async () => {
       const file = '/hot/-/hot-1.1.0.tgz';
       r.app.packages.invalidate('hot');
