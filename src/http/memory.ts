@@ -65,7 +65,8 @@ export function releaseFreedMemory(checkMs = 2_000): { stop(): void; settle(): v
   };
 }
 
-let collect: (() => void) | undefined;
+/** V8's gc() of a context made with --expose-gc; it takes options saying which collection to run. */
+let collect: ((opts: { type: 'major'; execution: 'sync'; flavor: 'last-resort' }) => void) | undefined;
 
 /**
  * A full garbage collection. Node exposes gc() only to contexts made after --expose-gc is set, so one such context
@@ -75,9 +76,9 @@ let collect: (() => void) | undefined;
 function fullCollection(): void {
   if (!collect) {
     v8.setFlagsFromString('--expose-gc');
-    collect = runInNewContext('gc') as () => void;
+    collect = runInNewContext('gc') as typeof collect;
   }
   // 'last-resort' is V8's collection of all it can, which also shrinks the heap's spaces: what the memory reducer does
   // some seconds after the allocation rate falls.
-  (collect as (opts: object) => void)({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+  collect!({ type: 'major', execution: 'sync', flavor: 'last-resort' });
 }
