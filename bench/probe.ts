@@ -14,6 +14,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { scenarios, type Scenario } from './load.ts';
+import { median } from './report.ts';
 import { NODE, ROOT, cleanEnv, cleanup, freePort, mustRun, rssMB, startServer, stop, type Server } from './processes.ts';
 import { coldInstall, ensureVerdaccio, startVerdaccio } from './registries.ts';
 import { expressPackages, pkgName, publishAll, syntheticPackages, syntheticVersion } from './seed.ts';
@@ -98,7 +99,6 @@ function rss(pid: number): string {
   if (process.env.PROBE_SIGNAL) process.kill(pid, process.env.PROBE_SIGNAL as NodeJS.Signals);
   return mb(rssMB(pid));
 }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function seed(): Promise<void> {
   if (existsSync(path.join(dir, 'token'))) throw new Error(`${dir} is already seeded`);
@@ -182,9 +182,9 @@ async function install(): Promise<void> {
       const server = await serve(bin, label, i);
       const pid = server.child.pid!;
       const t0 = ticks(pid);
-      const r = await coldInstall(label, server.url, version, 1);
-      console.log(`  round ${round + 1} ${label}: ${r.medianSeconds.toFixed(2)} s, server CPU ${((ticks(pid) - t0) / HZ).toFixed(2)} s, RSS ${mb(rssMB(pid))} MB`);
-      times.set(label, [...(times.get(label) ?? []), r.medianSeconds]);
+      const r = await coldInstall(label, server.url, version);
+      console.log(`  round ${round + 1} ${label}: ${r.seconds.toFixed(2)} s, server CPU ${((ticks(pid) - t0) / HZ).toFixed(2)} s, RSS ${mb(rssMB(pid))} MB`);
+      times.set(label, [...(times.get(label) ?? []), r.seconds]);
       await stop(server.child);
     }
   }

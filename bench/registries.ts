@@ -104,38 +104,30 @@ export async function startCeiling(files: { full: Buffer; abbreviated: Buffer; t
 export type InstallResult = { medianSeconds: number; seconds: number[]; packages: number };
 
 /**
- * Cold installs of express from `registry`: each run in a new project with an empty cache, a HOME of its own, and an
- * npmrc holding only the registry (the machine's ~/.npmrc and npm_config_* variables are kept out). Checks that
- * express was installed and that every package came from this registry.
+ * One cold install of express from `registry`: a new project with an empty cache, a HOME of its own, and an npmrc
+ * holding only the registry (the machine's ~/.npmrc and npm_config_* variables are kept out). Checks that express was
+ * installed and that every package came from this registry.
  */
-export async function coldInstall(label: string, registry: string, rootVersion: string, runs: number): Promise<InstallResult> {
-  const seconds: number[] = [];
-  let packages = 0;
-  for (let i = 1; i <= runs; i++) {
-    const dir = tempDir('bulwark-bench-install-');
-    const project = path.join(dir, 'project');
-    const home = path.join(dir, 'home');
-    await mkdir(project, { recursive: true });
-    await mkdir(home, { recursive: true });
-    await writeFile(path.join(project, 'package.json'), JSON.stringify({ name: 'bench-install', version: '1.0.0', private: true, dependencies: { express: rootVersion } }, null, 2));
-    await writeFile(path.join(dir, 'npmrc'), `registry=${registry}/\n`);
-    await writeFile(path.join(dir, 'npmrc-global'), '');
-    const env = cleanEnv({ HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), XDG_CACHE_HOME: path.join(home, '.cache'), NO_UPDATE_NOTIFIER: '1' });
-    const args = [NPM11, 'install', '--cache', path.join(dir, 'cache'), '--userconfig', path.join(dir, 'npmrc'), '--globalconfig', path.join(dir, 'npmrc-global'), '--no-audit', '--no-fund', '--ignore-scripts', '--no-update-notifier'];
-    const r = await mustRun(`npm install from ${label}`, NODE, args, { cwd: project, env });
-    const installed = JSON.parse(await readFile(path.join(project, 'node_modules', 'express', 'package.json'), 'utf8')) as { version: string };
-    if (installed.version !== rootVersion) throw new Error(`npm install from ${label} installed express@${installed.version}, expected ${rootVersion}`);
-    const lock = JSON.parse(await readFile(path.join(project, 'package-lock.json'), 'utf8')) as { packages: Record<string, { resolved?: string }> };
-    const entries = Object.entries(lock.packages).filter(([k]) => k.startsWith('node_modules/'));
-    const foreign = entries.filter(([, v]) => !v.resolved?.startsWith(`${registry}/`));
-    if (foreign.length) throw new Error(`npm install from ${label}: ${foreign.length} packages not resolved from ${registry}, e.g. ${foreign[0]![0]} → ${foreign[0]![1].resolved}`);
-    packages = entries.length;
-    seconds.push(r.ms / 1000);
-    console.log(`  ${label}: cold npm install express@${rootVersion} run ${i}/${runs}: ${(r.ms / 1000).toFixed(2)} s (${packages} packages)`);
-    await rm(dir, { recursive: true, force: true });
-  }
-  const sorted = [...seconds].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  const medianSeconds = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-  return { medianSeconds, seconds, packages };
+export async function coldInstall(label: string, registry: string, rootVersion: string): Promise<{ seconds: number; packages: number }> {
+  const dir = tempDir('bulwark-bench-install-');
+  const project = path.join(dir, 'project');
+  const home = path.join(dir, 'home');
+  await mkdir(project, { recursive: true });
+  await mkdir(home, { recursive: true });
+  await writeFile(path.join(project, 'package.json'), JSON.stringify({ name: 'bench-install', version: '1.0.0', private: true, dependencies: { express: rootVersion } }, null, 2));
+  await writeFile(path.join(dir, 'npmrc'), `registry=${registry}/\n`);
+  await writeFile(path.join(dir, 'npmrc-global'), '');
+  const env = cleanEnv({ HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), XDG_CACHE_HOME: path.join(home, '.cache'), NO_UPDATE_NOTIFIER: '1' });
+  const args = [NPM11, 'install', '--cache', path.join(dir, 'cache'), '--userconfig', path.join(dir, 'npmrc'), '--globalconfig', path.join(dir, 'npmrc-global'), '--no-audit', '--no-fund', '--ignore-scripts', '--no-update-notifier'];
+  const r = await mustRun(`npm install from ${label}`, NODE, args, { cwd: project, env });
+  const installed = JSON.parse(await readFile(path.join(project, 'node_modules', 'express', 'package.json'), 'utf8')) as { version: string };
+  if (installed.version !== rootVersion) throw new Error(`npm install from ${label} installed express@${installed.version}, expected ${rootVersion}`);
+  const lock = JSON.parse(await readFile(path.join(project, 'package-lock.json'), 'utf8')) as { packages: Record<string, { resolved?: string }> };
+  const entries = Object.entries(lock.packages).filter(([k]) => k.startsWith('node_modules/'));
+  const foreign = entries.filter(([, v]) => !v.resolved?.startsWith(`${registry}/`));
+  if (foreign.length) throw new Error(`npm install from ${label}: ${foreign.length} packages not resolved from ${registry}, e.g. ${foreign[0]![0]} → ${foreign[0]![1].resolved}`);
+  const seconds = r.ms / 1000;
+  console.log(`  ${label}: cold npm install express@${rootVersion}: ${seconds.toFixed(2)} s (${entries.length} packages)`);
+  await rm(dir, { recursive: true, force: true });
+  return { seconds, packages: entries.length };
 }

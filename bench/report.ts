@@ -102,7 +102,7 @@ function table(r: Report, size: number): string {
 
 type Target = { name: string; measured: string; pass: boolean | null };
 
-function median(xs: number[]): number {
+export function median(xs: number[]): number {
   const sorted = [...xs].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;

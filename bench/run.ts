@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { runAll, runScenario, scenarios, type LoadSettings, type Scenario } from './load.ts';
 import { NODE, ROOT, cleanup, rssMB, stop, tempDir, type Server } from './processes.ts';
 import { NPM11, buildBulwark, coldInstall, ensureVerdaccio, startBulwark, startCeiling, startVerdaccio, verdaccioVersion, type Registry } from './registries.ts';
-import { SETTLE_SECONDS, appendRun, renderRun, type PairedRun, type RegistryRun, type Report } from './report.ts';
+import { SETTLE_SECONDS, appendRun, median, renderRun, type PairedRun, type RegistryRun, type Report } from './report.ts';
 import { expressPackages, pkgName, publishAll, syntheticPackages, syntheticVersion, type PackageUploads } from './seed.ts';
 
 type Options = {
@@ -139,22 +139,20 @@ type Live = { label: string; registry: Registry; dir: string; run: RegistryRun }
  * shared machine drifts by tenths of a second over minutes.
  */
 async function installs(live: Live[], rootVersion: string, rounds: number): Promise<void> {
-  for (const l of live) await coldInstall(`${l.label} (warm-up)`, l.registry.url, rootVersion, 1);
+  for (const l of live) await coldInstall(`${l.label} (warm-up)`, l.registry.url, rootVersion);
   const seconds = new Map<Live, number[]>(live.map((l) => [l, []]));
   let packages = 0;
   for (let round = 0; round < rounds; round++) {
     for (let i = 0; i < live.length; i++) {
       const l = live[(i + round) % live.length]!;
-      const r = await coldInstall(l.label, l.registry.url, rootVersion, 1);
-      seconds.get(l)!.push(r.seconds[0]!);
+      const r = await coldInstall(l.label, l.registry.url, rootVersion);
+      seconds.get(l)!.push(r.seconds);
       packages = r.packages;
     }
   }
   for (const l of live) {
     const xs = seconds.get(l)!;
-    const sorted = [...xs].sort((a, b) => a - b);
-    const mid = Math.floor(sorted.length / 2);
-    l.run.install = { medianSeconds: sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2, seconds: xs, packages };
+    l.run.install = { medianSeconds: median(xs), seconds: xs, packages };
     l.run.rss.afterInstall = rssMB(l.registry.child.pid);
     console.log(`  ${l.label}: cold install median ${l.run.install.medianSeconds.toFixed(2)} s of ${xs.map((x) => x.toFixed(2)).join(', ')}; RSS ${l.run.rss.afterInstall?.toFixed(1)} MB`);
   }

@@ -18,6 +18,8 @@ export type NpmRouteDeps = {
   clock: () => number;
   /** a PUT of a package document without a tarball (npm deprecate): http/lifecycle-routes.ts. */
   updateDocument: (req: FastifyRequest<{ Params: NameParams }>, reply: FastifyReply) => Promise<FastifyReply>;
+  /** the request id for a request answered without Fastify (which makes its own with the same function). */
+  requestId: (req: IncomingMessage) => string;
 };
 
 export type NameParams = { name?: string; scope?: string; file?: string; tag?: string };
@@ -41,10 +43,10 @@ const PACKUMENT_CACHING = { public: 'public, max-age=0, must-revalidate', privat
 const TARBALL_CACHING = { public: 'public, max-age=31536000, immutable', private: 'private, max-age=31536000, immutable' };
 
 /** Answers a request from memory without the router, or returns false to leave it to Fastify (see answerFromMemory). */
-export type FastRead = (req: IncomingMessage, res: ServerResponse, requestId: (req: IncomingMessage) => string) => boolean;
+export type FastRead = (req: IncomingMessage, res: ServerResponse) => boolean;
 
 export function registerNpmRoutes(app: FastifyInstance, deps: NpmRouteDeps): FastRead {
-  const { packages, gate, downloads, clock, updateDocument } = deps;
+  const { packages, gate, downloads, clock, updateDocument, requestId } = deps;
 
   // Reads that answerFromMemory (below) declined: packages not in memory, tokens, HEAD, anything the router decodes.
   async function packument(req: FastifyRequest<{ Params: NameParams }>, reply: FastifyReply) {
@@ -82,7 +84,7 @@ export function registerNpmRoutes(app: FastifyInstance, deps: NpmRouteDeps): Fas
    * token, a package not in memory or not open to anyone — and Fastify then routes the request to the handlers
    * above, which send the same answer.
    */
-  function answerFromMemory(req: IncomingMessage, res: ServerResponse, requestId: (req: IncomingMessage) => string): boolean {
+  function answerFromMemory(req: IncomingMessage, res: ServerResponse): boolean {
     // Requests with a token go through the gate, which records the token's use.
     if (req.method !== 'GET' || req.headers.authorization !== undefined) return false;
     const target = readTarget(req.url ?? '');
@@ -230,7 +232,7 @@ function tarballAnswer(headers: IncomingHttpHeaders, entry: PackageEntry, ref: T
  * each optionally followed by /-/file. Anything else (a query, other escapes, other paths) gives undefined and is
  * left to the router. The name is not checked here: only a name that is in the cache is ever answered.
  */
-export function readTarget(url: string): { name: string; file?: string } | undefined {
+function readTarget(url: string): { name: string; file?: string } | undefined {
   if (url.charCodeAt(0) !== 47 /* / */ || url.includes('?')) return undefined;
   let path = url.slice(1);
   if (path.startsWith('@')) path = path.replace(/^(@[^/%]+)%2[fF]/, '$1/');

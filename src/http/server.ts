@@ -152,7 +152,7 @@ export async function startApp({ settings, store, blobs, logger, secretKey, cloc
     serverFactory: (handler, opts) => {
       const server = createServer((req, res) => {
         try {
-          if (fast.read && !fast.closing && !logger.isLevelEnabled('debug') && fast.read(req, res, requestIdOf)) return;
+          if (fast.read && !fast.closing && !logger.isLevelEnabled('debug') && fast.read(req, res)) return;
         } catch (err) {
           // Nothing was sent yet (the fast path writes last): the router answers, and reports, as for any failure.
           logger.error({ err, url: redactUrl(req.url ?? '') }, 'fast read path failed');
@@ -223,7 +223,7 @@ export async function startApp({ settings, store, blobs, logger, secretKey, cloc
   registerWebLoginRoutes(app, webLogins);
   // npm deprecate, unpublish and owner: what happens to a package after publish (GEN-2a).
   const updateDocument = registerLifecycleRoutes(app, { packages, lifecycle, gate, clock });
-  fast.read = registerNpmRoutes(app, { packages, gate, downloads, clock, updateDocument });
+  fast.read = registerNpmRoutes(app, { packages, gate, downloads, clock, updateDocument, requestId: requestIdOf });
   // npm org, team, access and owner: organisations, teams, grants and maintainers (AUTHZ-2).
   registerOrgRoutes(app, { db: store.db, gate, packages, clock });
   // The transparency log: checkpoint, tiles, proofs and the changes feed (GEN-3b).
