@@ -173,6 +173,9 @@ export function runCommand(cmd: string, args: string[], opts: { cwd?: string; en
       children.delete(child);
       resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr, ms: performance.now() - started });
     });
+    // A command that exits before reading its input (taskset does at once) closes the pipe: its exit code, not an
+    // EPIPE on this side, is the result.
+    child.stdin.on('error', () => {});
     child.stdin.end(opts.input ?? '');
   });
 }
