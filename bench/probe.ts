@@ -21,7 +21,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { ABBREVIATED, scenarios, type Scenario } from './load.ts';
 import { SETTLE_SECONDS, median } from './report.ts';
-import { NODE, ROOT, cleanEnv, cleanup, freePort, mustRun, rssMB, startServer, stop, type Server } from './processes.ts';
+import { NODE, ROOT, cleanEnv, cleanup, cpuSeconds, cpuTimes, freePort, mustRun, rssMB, startServer, stop, type Server } from './processes.ts';
 import { coldInstall, ensureVerdaccio, startCeiling, startVerdaccio } from './registries.ts';
 import { expressPackages, pkgName, publishAll, syntheticPackages, syntheticVersion } from './seed.ts';
 
@@ -52,18 +52,14 @@ if (!command || !dir) {
 }
 const bins = values.bin.split(',').map((b) => (b.includes('ceiling:') || b === 'verdaccio' ? b : path.resolve(b)));
 const SECRET = 'probe-secret-key-0123456789abcdef0123456789';
-const HZ = 100;
 
-/** User and system CPU seconds a process has used so far. */
-function cpuTimes(pid: number): { user: number; sys: number } {
-  const rest = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ').at(-1)!.split(' ');
-  return { user: Number(rest[11]) / HZ, sys: Number(rest[12]) / HZ };
+/** The package (and its tarball) the load tests read in a registry seeded with `size` packages. */
+function loadTarget(size: number): { pkg: string; file: string } {
+  const pkg = pkgName(Math.min(42, size - 1));
+  return { pkg, file: `${pkg}-${syntheticVersion(2)}.tgz` };
 }
 
-function cpuSeconds(pid: number): number {
-  const t = cpuTimes(pid);
-  return t.user + t.sys;
-}
+const seededSize = (): number => Number(readFileSync(path.join(dir, 'size'), 'utf8'));
 
 async function pinTo(cpu: number, pid: number): Promise<void> {
   if (values.pin) await mustRun('taskset', 'taskset', ['-a', '-p', '-c', String(cpu), String(pid)]);
@@ -80,10 +76,9 @@ async function launch(bin: string, label: string, index: number): Promise<Server
   // "ceiling:DIR" runs bench/ceiling.ts serving the files in DIR (full.json, abbreviated.json, tarball.tgz);
   // "SCRIPT:ceiling:DIR" runs another server script taking the same arguments (to measure a framework's own cost).
   if (bin.includes('ceiling:')) {
-    const size = Number(readFileSync(path.join(dir, 'size'), 'utf8'));
-    const pkg = pkgName(Math.min(42, size - 1));
+    const { pkg, file } = loadTarget(seededSize());
     const script = bin.startsWith('ceiling:') ? path.join(ROOT, 'bench', 'ceiling.ts') : path.resolve(bin.slice(0, bin.indexOf(':ceiling:')));
-    return startServer(label, NODE, [script, bin.slice(bin.indexOf('ceiling:') + 8), pkg, `${pkg}-${syntheticVersion(2)}.tgz`], { probe: '/-/ping' });
+    return startServer(label, NODE, [script, bin.slice(bin.indexOf('ceiling:') + 8), pkg, file], { probe: '/-/ping' });
   }
   const port = await freePort();
   const extra = values['node-args'].split(',')[index]?.split(' ').filter(Boolean) ?? [];
@@ -150,9 +145,9 @@ async function seed(): Promise<void> {
   await stop((await seedRunning(Number(values.size))).child);
 }
 
-function pick(size = Number(readFileSync(path.join(dir, 'size'), 'utf8'))): Scenario[] {
-  const pkg = pkgName(Math.min(42, size - 1));
-  const all = scenarios(pkg, `${pkg}-${syntheticVersion(2)}.tgz`);
+function pick(size = seededSize()): Scenario[] {
+  const { pkg, file } = loadTarget(size);
+  const all = scenarios(pkg, file);
   const wanted = values.scenarios.split(',');
   const list = all.filter((s) => wanted.includes(s.key));
   if (values.encoding) for (const s of list) s.headers = { ...s.headers, 'accept-encoding': values.encoding };
@@ -219,8 +214,7 @@ async function seeded(): Promise<void> {
   // As in the full benchmark: the publish burst's memory is given back when the scan workers stop.
   await new Promise((r) => setTimeout(r, SETTLE_SECONDS * 1000));
   console.log(`RSS ${SETTLE_SECONDS} s after seeding ${rss(server.child.pid!)} MB`);
-  const pkg = pkgName(Math.min(42, Number(values.size) - 1));
-  const file = `${pkg}-${syntheticVersion(2)}.tgz`;
+  const { pkg, file } = loadTarget(Number(values.size));
   const bytes = async (p: string, accept: string) => Buffer.from(await (await fetch(server.url + p, { headers: { accept } })).arrayBuffer());
   const ceiling = await startCeiling({ full: await bytes(`/${pkg}`, 'application/json'), abbreviated: await bytes(`/${pkg}`, ABBREVIATED), tarball: await bytes(`/${pkg}/-/${file}`, '*/*') }, pkg, file);
   await pinTo(1, ceiling.child.pid!);

@@ -190,11 +190,23 @@ export async function mustRun(label: string, cmd: string, args: string[], opts: 
 /** CPU time counters, in clock ticks: the whole machine's busy time and each given process's own. */
 export type CpuSample = { busy: number; steal: number; procs: number[] };
 
+const HZ = 100; // USER_HZ on Linux: /proc counts CPU time in these ticks
+
+/** User and system CPU seconds a process has used so far, from /proc/PID/stat. */
+export function cpuTimes(pid: number): { user: number; sys: number } {
+  // Fields after the ")" that ends the command name: state is the 1st, utime the 12th, stime the 13th.
+  const rest = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ').at(-1)!.split(' ');
+  return { user: Number(rest[11]) / HZ, sys: Number(rest[12]) / HZ };
+}
+
+export function cpuSeconds(pid: number): number {
+  const t = cpuTimes(pid);
+  return t.user + t.sys;
+}
+
 function procTicks(pid: number): number {
   try {
-    // Fields after the ")" that ends the command name: state is the 1st, utime the 12th, stime the 13th.
-    const rest = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ').at(-1)!.split(' ');
-    return Number(rest[11]) + Number(rest[12]);
+    return Math.round(cpuSeconds(pid) * HZ);
   } catch {
     return 0;
   }
@@ -216,7 +228,6 @@ export function cpuSample(pids: number[]): CpuSample {
 
 /** Share of one core (0–1 = one core) that other processes, and the hypervisor (steal), took between two samples. */
 export function otherCpu(a: CpuSample, b: CpuSample, seconds: number): { other: number; steal: number } {
-  const hz = 100; // USER_HZ on Linux
   const own = b.procs.reduce((sum, t, i) => sum + t - (a.procs[i] ?? 0), 0);
-  return { other: Math.max(0, b.busy - a.busy - own) / hz / seconds, steal: (b.steal - a.steal) / hz / seconds };
+  return { other: Math.max(0, b.busy - a.busy - own) / HZ / seconds, steal: (b.steal - a.steal) / HZ / seconds };
 }

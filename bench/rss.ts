@@ -31,7 +31,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { NODE, ROOT, cleanEnv, cleanup, freePort, mustRun, stop, tempDir } from './processes.ts';
+import { NODE, ROOT, cleanEnv, cleanup, cpuSeconds, freePort, mustRun, stop, tempDir } from './processes.ts';
 import { runAll, scenarios } from './load.ts';
 import { pkgName, publishAll, syntheticPackages, syntheticVersion, type PackageUploads } from './seed.ts';
 
@@ -154,12 +154,6 @@ async function spawnServer(args: string[], env: NodeJS.ProcessEnv, port: number)
     await sleep(100);
   }
   return server;
-}
-
-/** utime + stime of a process, in seconds (clock ticks of 1/100 s). */
-function cpuSeconds(pid: number): number {
-  const rest = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ').at(-1)!.split(' ');
-  return (Number(rest[11]) + Number(rest[12])) / 100;
 }
 
 const kB = (text: string, field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN) * 1024;
