@@ -15,6 +15,7 @@ import { Gate } from './gate.ts';
 import { registerNpmRoutes, type FastRead } from './npm-routes.ts';
 import { lazyChildLogger } from './request-logger.ts';
 import { releaseFreedMemory } from './memory.ts';
+import { keepTickShape } from './tick-shape.ts';
 import { registerOrgRoutes } from './org-routes.ts';
 import { registerLifecycleRoutes } from './lifecycle-routes.ts';
 import { Lifecycle } from '../packages/lifecycle.ts';
@@ -109,6 +110,9 @@ export async function startApp({ settings, store, blobs, logger, secretKey, cloc
   // Memory that a burst of publishes (or other work) freed goes back to the system; the last scan worker stopping
   // marks the end of a burst.
   const trimmer = releaseFreedMemory();
+  // Full collections at quiet moments (the settling above, V8's own) would otherwise slow every later nextTick, and
+  // so every request (see tick-shape.ts).
+  keepTickShape();
   const scanner = new ScanPool({ budgetMs: settings.scanBudget, signatureFiles: settings.scanSignatures, onIdle: () => trimmer.settle() });
   const backfilled = await backfillSignatures(store.db, signer, clock());
   if (backfilled) logger.info({ versions: backfilled }, 'signed versions stored before the registry had a signing key');
