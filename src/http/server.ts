@@ -1,6 +1,6 @@
 // Assembles the HTTP server: one Fastify instance, the gate, the npm protocol and identity routes, health checks,
 // structured logs without secrets, and npm-style errors.
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyRequest, type FastifyError, type FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
@@ -92,11 +92,15 @@ class RequestLog extends LogController {
 }
 
 const REQUEST_ID = /^[\w.:-]{1,64}$/;
+// An id only has to tell one request from the others in the logs: a random prefix per process and a counter do,
+// at a fraction of a UUID's cost on every response.
+const REQUEST_ID_PREFIX = `${randomBytes(4).toString('base64url')}-`;
+let requestCount = 0;
 
 /** The client's X-Request-Id when it is a sane one, so a proxy's id follows the request through; else a new one. */
 function requestIdOf(req: IncomingMessage): string {
   const given = req.headers['x-request-id'];
-  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : REQUEST_ID_PREFIX + (++requestCount).toString(36);
 }
 
 export async function startApp({ settings, store, blobs, logger, secretKey, clock = Date.now }: AppDeps): Promise<App> {

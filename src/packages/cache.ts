@@ -23,6 +23,14 @@ export function ownBytes(bytes: Buffer | string): Buffer {
   return out;
 }
 
+/**
+ * An ETag as one flat string. A quoted slice is a string of pieces, and node:http, which checks every header value
+ * with a regular expression, would have V8 join the pieces again on every response.
+ */
+export function quotedTag(tag: string): string {
+  return Buffer.from(`"${tag}"`, 'latin1').toString('latin1');
+}
+
 export class Representation {
   readonly body: Buffer;
   readonly #etags: Record<Encoding, string>;
@@ -35,7 +43,7 @@ export class Representation {
     this.#grew = grew;
     const tag = createHash('sha256').update(this.body).digest('base64url').slice(0, 27);
     // A strong ETag per encoding: the compressed bytes differ from the plain ones.
-    this.#etags = { identity: `"${tag}"`, gzip: `"${tag}-gzip"`, br: `"${tag}-br"` };
+    this.#etags = { identity: quotedTag(tag), gzip: quotedTag(`${tag}-gzip`), br: quotedTag(`${tag}-br`) };
   }
   etag(enc: Encoding): string {
     return this.#etags[enc];

@@ -10,7 +10,7 @@ import { checkNewPackageName } from '../names/guard.ts';
 import { queueScanFinding } from '../safety/moderation.ts';
 import { diffTarballs, previousVersion, type VersionDiff } from '../safety/version-diff.ts';
 import { EventKind, eventsAfter, latestSeq, recordEvent } from '../store/events.ts';
-import { LruCache, Representation } from './cache.ts';
+import { LruCache, Representation, quotedTag } from './cache.ts';
 import { dependencyEdges } from './dependencies.ts';
 import { scopeOf, tagProblem, tarballFile } from './names.ts';
 import { touchPackage, upsertTag } from './package-rows.ts';
@@ -191,7 +191,7 @@ export class Packages {
     const grew = (bytes: number) => this.#entries.grow(name, entry, bytes);
     const full = new Representation(JSON.stringify(fullPackument(data, this.#publicUrl())), grew);
     const abbreviated = versions.length ? new Representation(JSON.stringify(abbreviatedPackument(data, this.#publicUrl())), grew) : null;
-    const tarballs = new Map(versions.map((v) => [tarballFile(name, v.version), { blob: v.blob, size: v.size, version: v.version, packageId: pkg.id, etag: `"${v.blob.slice(0, 40)}"` }]));
+    const tarballs = new Map(versions.map((v) => [tarballFile(name, v.version), { blob: v.blob, size: v.size, version: v.version, packageId: pkg.id, etag: quotedTag(v.blob.slice(0, 40)) }]));
     const size = ENTRY_OVERHEAD + VERSION_OVERHEAD * versions.length + full.body.length + (abbreviated?.body.length ?? 0);
     const entry: PackageEntry = { name, facts, full, abbreviated, tarballs, distTags: data.distTags, size };
     return entry;
