@@ -75,13 +75,16 @@ for (const kind of DB_KINDS) {
       const forms = ['/@alice%2fopen', '/@alice%2Fopen', '/@alice/open', '/@alice/open/-/open-1.0.0.tgz', '/@alice%2fopen/-/open-1.0.0.tgz'];
       await r.request('GET', forms[0]!, { headers: { accept: ABBREVIATED } });
       await r.request('GET', forms[3]!);
+      const ids = new Set<string | null>();
       for (const url of forms) {
         const fromMemory = await r.request('GET', url, { headers: { accept: ABBREVIATED } });
         const routed = await r.request('GET', url, { headers: { accept: ABBREVIATED }, token: alice.token });
         assert.equal(fromMemory.status, 200, url);
         assert.ok(fromMemory.headers.get('x-request-id'), url);
+        ids.add(fromMemory.headers.get('x-request-id')).add(routed.headers.get('x-request-id'));
         assert.deepEqual(visible(fromMemory), visible(routed), url);
       }
+      assert.equal(ids.size, 2 * forms.length, 'every response has its own request id, whichever path answers');
       // A client's request id is kept when it is a sane one, whichever path answers.
       const traced = await r.request('GET', '/hot', { headers: { 'x-request-id': 'proxy-id.42' } });
       assert.equal(traced.headers.get('x-request-id'), 'proxy-id.42');
