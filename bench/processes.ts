@@ -192,11 +192,17 @@ export type CpuSample = { busy: number; steal: number; procs: number[] };
 
 const HZ = 100; // USER_HZ on Linux: /proc counts CPU time in these ticks
 
-/** User and system CPU seconds a process has used so far, from /proc/PID/stat. */
-export function cpuTimes(pid: number): { user: number; sys: number } {
+/** User and system CPU time a process has used so far, in clock ticks, from /proc/PID/stat. */
+function statTicks(pid: number): { user: number; sys: number } {
   // Fields after the ")" that ends the command name: state is the 1st, utime the 12th, stime the 13th.
   const rest = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ').at(-1)!.split(' ');
-  return { user: Number(rest[11]) / HZ, sys: Number(rest[12]) / HZ };
+  return { user: Number(rest[11]), sys: Number(rest[12]) };
+}
+
+/** User and system CPU seconds a process has used so far. */
+export function cpuTimes(pid: number): { user: number; sys: number } {
+  const t = statTicks(pid);
+  return { user: t.user / HZ, sys: t.sys / HZ };
 }
 
 export function cpuSeconds(pid: number): number {
@@ -206,7 +212,8 @@ export function cpuSeconds(pid: number): number {
 
 function procTicks(pid: number): number {
   try {
-    return Math.round(cpuSeconds(pid) * HZ);
+    const t = statTicks(pid);
+    return t.user + t.sys;
   } catch {
     return 0;
   }
