@@ -3,11 +3,17 @@
 
 const PLACEHOLDER_ORIGIN = 'http://bulwark.invalid';
 
-/** The same-site path to return to, or null. Refuses "//host", "/\host", schemes, control characters and anything long. */
+// A path a browser reads as a path on this site: one slash, then anything but a second slash or a backslash.
+// eslint-disable-next-line no-control-regex -- control characters are exactly what is being refused
+const SAME_SITE_PATH = /^\/(?![/\\])[^\\\u0000-\u001f\u007f]*$/;
+
+/**
+ * The same-site path to return to, or null. Refuses "//host", "/\host", schemes, control characters and anything
+ * long. The check applies to the value returned, after URL normalisation: "/.//evil.example" normalises to
+ * "//evil.example", which a browser follows to another origin.
+ */
 export function safeNext(raw: unknown): string | null {
-  if (typeof raw !== 'string' || raw.length === 0 || raw.length > 2048) return null;
-  // eslint-disable-next-line no-control-regex -- control characters are exactly what is being refused
-  if (!raw.startsWith('/') || raw[1] === '/' || raw[1] === '\\' || /[\\\u0000-\u001f\u007f]/.test(raw)) return null;
+  if (typeof raw !== 'string' || raw.length === 0 || raw.length > 2048 || !SAME_SITE_PATH.test(raw)) return null;
   let url: URL;
   try {
     url = new URL(raw, PLACEHOLDER_ORIGIN);
@@ -15,5 +21,6 @@ export function safeNext(raw: unknown): string | null {
     return null;
   }
   if (url.origin !== PLACEHOLDER_ORIGIN) return null;
-  return url.pathname + url.search + url.hash;
+  const next = url.pathname + url.search + url.hash;
+  return SAME_SITE_PATH.test(next) ? next : null;
 }

@@ -75,7 +75,7 @@ describe('redirect targets after sign-in', () => {
     assert.equal(safeNext('/-/web/package/@scope/name'), '/-/web/package/@scope/name');
   });
   it('refuses other origins, schemes and tricks', () => {
-    for (const bad of ['', 'https://evil.example/', '//evil.example', '///evil.example', '/\\evil.example', '\\\\evil.example', 'javascript:alert(1)', '/\t/evil.example', '/\n/evil', 'evil', ' /x', '/x'.padEnd(3000, 'x'), 42, null, undefined]) {
+    for (const bad of ['', 'https://evil.example/', '//evil.example', '///evil.example', '/\\evil.example', '\\\\evil.example', 'javascript:alert(1)', '/\t/evil.example', '/\n/evil', 'evil', ' /x', '/.//evil.example', '/..//evil.example', '/%2e//evil.example', '/a/..//evil.example', '/a/../..//evil.example', '/./\\evil.example', '/%2e%2e//evil.example', '/x'.padEnd(3000, 'x'), 42, null, undefined]) {
       assert.equal(safeNext(bad), null, JSON.stringify(bad));
     }
   });

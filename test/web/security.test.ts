@@ -121,6 +121,11 @@ for (const kind of DB_KINDS) {
         ['javascript:alert(1)', '/-/web/account'],
         ['/\t/evil.example', '/-/web/account'],
         ['evil', '/-/web/account'],
+        // Paths that normalise to "//host" (issue 15): the check applies to the value redirected to.
+        ['/.//evil.example', '/-/web/account'],
+        ['/..//evil.example', '/-/web/account'],
+        ['/%2e//evil.example', '/-/web/account'],
+        ['/a/..//evil.example', '/-/web/account'],
       ];
       for (const [next, expected] of cases) {
         const web = new WebClient(r.url);
