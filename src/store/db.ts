@@ -1,10 +1,10 @@
 // Opens the metadata database: SQLite in the data directory by default, PostgreSQL when a URL is given.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { Kysely, SqliteDialect } from 'kysely';
+import { Kysely } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.ts';
-import { openSqlite } from './sqlite-driver.ts';
+import { ImmediateSqliteDialect, openSqlite } from './sqlite-driver.ts';
 import { migrate } from './migrations.ts';
 import { SchemaScopedPostgresDialect } from './pg-schema-dialect.ts';
 
@@ -36,7 +36,7 @@ export async function openStore(opts: { dataDir: string; database: string | null
     dialect = 'sqlite';
     mkdirSync(opts.dataDir, { recursive: true });
     const file = path.join(opts.dataDir, 'bulwark.sqlite');
-    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: openSqlite(file) }) });
+    db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect(openSqlite(file)) });
   }
   try {
     await migrate(db as Kysely<unknown>, dialect, dialect === 'postgres' ? (schema ?? 'public') : undefined);

@@ -1,7 +1,7 @@
 // Kysely's SqliteDialect expects better-sqlite3's statement shape; node:sqlite is built into Node and needs no
 // compiler on install, so this adapter bridges the two small differences (spread parameters, no `reader` flag).
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
-import type { SqliteDatabase, SqliteStatement } from 'kysely';
+import { CompiledQuery, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type SqliteDatabase, type SqliteStatement } from 'kysely';
 
 function bind(params: ReadonlyArray<unknown>): SQLInputValue[] {
   return params.map((p) => (typeof p === 'boolean' ? (p ? 1 : 0) : p === undefined ? null : (p as SQLInputValue)));
@@ -69,10 +69,15 @@ function parameterCount(sql: string): number {
   return n;
 }
 
-export function openSqlite(file: string): SqliteDatabase {
-  const db = new DatabaseSync(file);
-  // WAL lets readers proceed during a publish; busy_timeout makes the CLI and a running server share the file.
-  db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;');
+/** How long a statement waits for another process's write lock (SQLite's busy_timeout) before it fails as busy. */
+export const BUSY_TIMEOUT_MS = 5000;
+
+export function openSqlite(file: string, opts: { busyTimeoutMs?: number } = {}): SqliteDatabase {
+  // The busy timeout is set as the connection opens, so it covers the pragmas below too.
+  const db = new DatabaseSync(file, { timeout: opts.busyTimeoutMs ?? BUSY_TIMEOUT_MS });
+  // WAL lets readers proceed during a publish; the busy timeout makes the CLI and a running server share the file
+  // (with transactions that take the write lock as they begin: see ImmediateSqliteDriver).
+  db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;');
   // Kysely runs one query at a time on this connection (it holds a mutex around each), so a statement is never used
   // by two queries at once and can be reused.
   const statements = new Map<string, Statement>();
@@ -99,4 +104,49 @@ export function openSqlite(file: string): SqliteDatabase {
       return stmt;
     },
   };
+}
+
+/** True when err is SQLite's SQLITE_BUSY ("database is locked"), with or without an extended code. */
+export function isSqliteBusy(err: unknown): boolean {
+  const e = err as { code?: string; errcode?: number } | null;
+  return e?.code === 'ERR_SQLITE_ERROR' && typeof e.errcode === 'number' && (e.errcode & 0xff) === 5;
+}
+
+/** How many times a transaction's BEGIN is tried: each try waits up to BUSY_TIMEOUT_MS for the write lock. */
+export const BEGIN_ATTEMPTS = 4;
+
+/**
+ * Transactions begin with BEGIN IMMEDIATE. Kysely's driver says BEGIN, which SQLite defers: the transaction starts as
+ * a reader and asks for the write lock at its first write. Almost every transaction here reads before it writes, and
+ * when another process (a `bulwark admin` command, or the server while such a command runs) writes in between, the
+ * upgrade fails with SQLITE_BUSY at once: SQLite calls no busy handler for a transaction that already holds a read
+ * snapshot, since the other writer's commit makes that snapshot stale and waiting could not help (issue 15, item 8: the
+ * CLI's "database is locked" while a server published). Taken at BEGIN, the lock is waited for
+ * like any other, and a transaction that could not get it has done nothing, so its BEGIN is simply tried again (a
+ * bounded number of times). A failure after BEGIN is never retried here: the transaction's code may have acted on
+ * what it read.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+        return;
+      } catch (err) {
+        if (!isSqliteBusy(err) || attempt >= BEGIN_ATTEMPTS) throw err;
+      }
+    }
+  }
+}
+
+/** Kysely's SQLite dialect over one node:sqlite connection (openSqlite), with transactions that begin IMMEDIATE. */
+export class ImmediateSqliteDialect extends SqliteDialect {
+  readonly #database: SqliteDatabase;
+  constructor(database: SqliteDatabase) {
+    super({ database });
+    this.#database = database;
+  }
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver({ database: this.#database });
+  }
 }
