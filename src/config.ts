@@ -44,6 +44,11 @@ export type Settings = {
   scanSignatures: string[];
   /** the registry's database name in OSV advisory ids: x_<PREFIX>-MAL-<YEAR>-<N> (docs/advisories.md). */
   advisoryPrefix: string;
+  /**
+   * how old a temporary file, or a blob no version references, must be before the blob sweeper removes it, in ms.
+   * Longer than any publish takes, so a blob a publish has written but not yet committed is never taken for litter.
+   */
+  blobGrace: number;
 };
 
 /** argon2id cost: memory in KiB, iterations, lanes. */
@@ -173,6 +178,7 @@ export const SETTINGS: readonly Spec[] = [
   { key: 'unpublishWindow', flag: 'unpublish-window', env: 'BULWARK_UNPUBLISH_WINDOW', default: '72h', help: 'how long after publishing maintainers may unpublish a version, e.g. 72h or 3d (0 turns unpublish off: deprecate instead)', parse: parseDuration },
   { key: 'nameHold', flag: 'name-hold', env: 'BULWARK_NAME_HOLD', default: '30d', help: 'how long a fully unpublished name stays reserved for its previous maintainers before only an administrator can give it out', parse: parseDuration },
   { key: 'scanBudget', flag: 'scan-budget', env: 'BULWARK_SCAN_BUDGET', default: '20s', help: 'time the publish-time malware scan may take; a version whose scan takes longer is held for review', parse: parseDuration },
+  { key: 'blobGrace', flag: 'blob-grace', env: 'BULWARK_BLOB_GRACE', default: '1h', help: 'age at which temporary files, and blobs no version references, are removed from the blob folder (at least 10m: longer than any publish)', parse: (r) => { const ms = parseDuration(r); if (ms < 10 * 60_000) throw new SettingError('must be at least 10m, longer than any publish takes'); return ms; } },
   { key: 'scanSignatures', flag: 'scan-signatures', env: 'BULWARK_SCAN_SIGNATURES', default: '', help: 'comma-separated signature files for the malware scanner, added to the shipped one (docs/malware-scanning.md)', parse: (r) => r.split(',').map((f) => f.trim()).filter(Boolean).map((f) => path.resolve(f)) },
   { key: 'logLevel', flag: 'log-level', env: 'BULWARK_LOG_LEVEL', default: 'info', help: 'fatal, error, warn, info, debug, trace or silent', parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent') },
 ];

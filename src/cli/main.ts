@@ -11,6 +11,7 @@ import { createUser, findUser, markEmailVerified } from '../accounts/users.ts';
 import { ConfigError, settingsHelp } from '../config.ts';
 import { loadSecretKey } from '../crypto/secret-key.ts';
 import { ClientError } from '../errors.ts';
+import { BlobSweeper } from '../store/blob-sweeper.ts';
 import { FsBlobStore } from '../store/blobs.ts';
 import { openStore, type Store } from '../store/db.ts';
 import { WRITE_DEFAULT_DAYS, WRITE_MAX_DAYS, planToken, scopeSummary, type ScopeRequest } from '../tokens/scope.ts';
@@ -59,6 +60,8 @@ directory on first start: back that file up.`,
         throw err;
       }
       logger.info({ url: app.url, database: store.dialect, dataDir: settings.dataDir }, `Bulwark ${VERSION} listening on ${app.url}`);
+      // Temporary files and blobs no version references, left by crashes: removed now and every hour.
+      const stopSweeper = new BlobSweeper({ db: store.db, blobs, graceMs: settings.blobGrace, log: logger }).start();
       await new Promise<void>((resolve) => {
         const stop = (signal: string) => {
           logger.info({ signal }, 'shutting down');
@@ -68,6 +71,7 @@ directory on first start: back that file up.`,
         process.once('SIGTERM', stop);
       });
       await app.close();
+      await stopSweeper();
       await store.close();
       return 0;
     },

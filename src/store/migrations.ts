@@ -445,6 +445,12 @@ const MIGRATIONS: Record<string, Builder> = {
       await db.schema.alterTable('versions').addColumn('held_tag', 'text').execute();
     },
   }),
+  // The blob sweeper (store/blob-sweeper.ts) asks, for every blob in the folder, whether a version references it.
+  '0015-versions-blob': () => ({
+    async up(db: Kysely<unknown>) {
+      await db.schema.createIndex('versions_blob').on('versions').column('blob').execute();
+    },
+  }),
 };
 
 class CodeMigrations implements MigrationProvider {

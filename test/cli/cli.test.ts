@@ -33,9 +33,9 @@ describe('bulwark command line', () => {
   });
 
   it('validates every setting at start and reports each mistake', async () => {
-    const r = await bulwark(['serve', '--port', '99999', '--signup', 'maybe', '--public-url', 'ftp://x', '--trust-proxy', '10.0.0.0/99'], { env: { BULWARK_DATABASE_URL: 'mysql://nope' } });
+    const r = await bulwark(['serve', '--port', '99999', '--signup', 'maybe', '--public-url', 'ftp://x', '--trust-proxy', '10.0.0.0/99', '--blob-grace', '5m'], { env: { BULWARK_DATABASE_URL: 'mysql://nope' } });
     assert.equal(r.code, 1);
-    for (const m of [/--port = "99999"/, /--signup = "maybe" must be one of open, closed/, /--public-url = "ftp:\/\/x" must use http or https/, /10\.0\.0\.0\/99/, /BULWARK_DATABASE_URL = "mysql:\/\/nope" must be a postgres:\/\/ URL/]) assert.match(r.stderr, m);
+    for (const m of [/--blob-grace = "5m" must be at least 10m/, /--port = "99999"/, /--signup = "maybe" must be one of open, closed/, /--public-url = "ftp:\/\/x" must use http or https/, /10\.0\.0\.0\/99/, /BULWARK_DATABASE_URL = "mysql:\/\/nope" must be a postgres:\/\/ URL/]) assert.match(r.stderr, m);
     const short = await bulwark(['serve', '--data-dir', '/nonexistent-never'], { env: { BULWARK_SECRET_KEY: 'too-short' } });
     assert.equal(short.code, 1);
     assert.match(short.stderr, /BULWARK_SECRET_KEY must be at least 32 characters/);
