@@ -3,7 +3,7 @@
 // one package/ folder until it packs to ~1 MB), so the code mix is what the registry sees. `node bench/scan.ts`.
 // Target: < 200 ms per 1 MB tarball.
 import os from 'node:os';
-import { readArchive, packagePath } from '../src/safety/scan/archive.ts';
+import { readPackageFiles } from '../src/tarball/read.ts';
 import { ScanPool } from '../src/safety/scan/pool.ts';
 import { scanTarball } from '../src/safety/scan/scanner.ts';
 import { loadSignatures } from '../src/safety/scan/signatures.ts';
@@ -16,7 +16,7 @@ const used: string[] = [];
 // Ordinary and install-script packages alike, in manifest order, skipping none: a fair mix, not a chosen one.
 for (const b of [...loadBenign('tuning'), ...loadBenign('heldout')]) {
   if (tgz.length >= TARGET) break;
-  for (const f of readArchive(b.tgz).files) files[`${b.name.replace('/', '__')}/${packagePath(f.path)}`] = f.data;
+  for (const f of readPackageFiles(b.tgz).files.values()) files[`${b.name.replace('/', '__')}/${f.path}`] = f.data;
   used.push(b.spec);
   tgz = packFiles(files);
 }

@@ -3,7 +3,7 @@
 // The same bytes go to every registry.
 import { readFileSync } from 'node:fs';
 import semver from 'semver';
-import { inspectTarball } from '../src/packages/tarball.ts';
+import { inspectTarball } from '../src/tarball/inspect.ts';
 import { loadExpressClosure } from '../test/helpers/fixtures.ts';
 import { body, packTarball, publishDoc, type Manifest } from '../test/helpers/packages.ts';
 
@@ -55,7 +55,7 @@ export async function expressPackages(): Promise<{ rootVersion: string; packages
   const byName = new Map<string, Array<{ version: string; body: Buffer }>>();
   for (const pkg of closure.packages) {
     const tarball = readFileSync(pkg.path);
-    const info = await inspectTarball(tarball);
+    const info = inspectTarball(tarball);
     const manifest = info.manifest as Manifest;
     if (manifest.name !== pkg.name || manifest.version !== pkg.version) throw new Error(`${pkg.file}: package.json says ${manifest.name}@${manifest.version}`);
     const doc = publishDoc(manifest, { tarball });

@@ -108,7 +108,8 @@ export async function startApp({ settings, store, blobs, logger, secretKey, cloc
   // The registry signing key is made on first start; versions stored before it existed are signed now (CLI-1).
   await ensureSigningKey(store.db, secretKey, clock());
   const signer = new RegistrySigner(store.db, secretKey);
-  // Every publish is scanned for malware in worker threads (GEN-2c); the workers start with the first publish.
+  // Every uploaded tarball is read (package.json) and scanned for malware (GEN-2c) in worker threads, never on this
+  // thread; the workers start with the first publish.
   // An operator's signature file with a mistake stops the start here, rather than failing every publish later.
   if (settings.scanSignatures.length) loadSignatures(settings.scanSignatures);
   // Memory that a burst of publishes (or other work) freed goes back to the system; the last scan worker stopping
@@ -130,6 +131,7 @@ export async function startApp({ settings, store, blobs, logger, secretKey, cloc
     clock,
     signer,
     nameHoldMs: settings.nameHold,
+    inspector: scanner,
     scanner,
   });
   const lifecycle = new Lifecycle({

@@ -5,7 +5,7 @@ import { isDeepStrictEqual } from 'node:util';
 import semver from 'semver';
 import { badRequest, tooLarge } from '../errors.ts';
 import { nameProblem, tagProblem } from './names.ts';
-import type { TarballInfo } from './tarball.ts';
+import { MAX_MANIFEST_DEPTH, nestsDeeperThan, type TarballInfo } from '../tarball/inspect.ts';
 
 export type Access = 'public' | 'restricted';
 
@@ -21,6 +21,9 @@ export type PublishRequest = {
   integrity: string;
   shasum: string;
 };
+
+/** A version document weighs kilobytes; this bounds what every packument read then carries. */
+export const MAX_MANIFEST_BYTES = 1024 * 1024;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -39,6 +42,7 @@ export function parsePublish(doc: unknown, urlName: string, maxTarballSize: numb
   if (semver.valid(version) !== version) throw badRequest(`invalid version "${version}": it must be a valid semver version such as 1.2.3`);
   const manifest = doc.versions[version];
   if (!isObject(manifest)) throw badRequest(`versions["${version}"] must be an object`);
+  if (nestsDeeperThan(manifest, MAX_MANIFEST_DEPTH)) throw badRequest(`versions["${version}"] nests deeper than ${MAX_MANIFEST_DEPTH} levels`);
   if (manifest.name !== urlName) throw badRequest(`versions["${version}"].name must be "${urlName}"`);
   if (manifest.version !== version) throw badRequest(`versions["${version}"].version must be "${version}"`);
 

@@ -3,7 +3,7 @@
 import semver from 'semver';
 import type { PackageFacts } from '../access/decide.ts';
 import type { Principal } from '../access/principal.ts';
-import { badRequest, conflict, forbidden, notFound } from '../errors.ts';
+import { badRequest, conflict, forbidden, notFound, tooLarge } from '../errors.ts';
 import type { FsBlobStore } from '../store/blobs.ts';
 import { isUniqueViolation, type Db } from '../store/db.ts';
 import { checkNewPackageName } from '../names/guard.ts';
@@ -15,8 +15,11 @@ import { dependencyEdges } from './dependencies.ts';
 import { scopeOf, tagProblem, tarballFile } from './names.ts';
 import { touchPackage, upsertTag } from './package-rows.ts';
 import { abbreviatedPackument, fullPackument, type PackageData } from './packument.ts';
-import { checkTarballAgrees, parsePublish, storedManifest, type Access } from './publish.ts';
-import { inspectTarball } from './tarball.ts';
+import type { TarballInfo } from '../tarball/inspect.ts';
+import { checkTarballAgrees, MAX_MANIFEST_BYTES, parsePublish, storedManifest, type Access } from './publish.ts';
+
+/** An uploaded tarball read (off the main thread) for publish, or why it is refused. */
+export type Inspection = { ok: true; info: TarballInfo } | { ok: false; timeout: boolean; reason: string };
 
 export type ScanOutcome = { verdict: 'clean' | 'suspicious' | 'malicious'; score: number; findings: unknown[] } | { verdict: 'timeout'; failed: boolean; reason: string };
 
@@ -46,6 +49,11 @@ export type PackagesOptions = {
   clock?: () => number;
   /** how long a fully unpublished name stays reserved for its previous maintainers (DEFAULT_NAME_HOLD_MS). */
   nameHoldMs?: number;
+  /**
+   * Reads package.json and the readme from an uploaded tarball (tarball/inspect.ts in a worker of safety/scan/pool.ts),
+   * so that no tarball is unpacked on the event loop that serves requests.
+   */
+  inspector: { inspect(tgz: Buffer): Promise<Inspection> };
   /**
    * The publish-time malware scan (safety/scan/pool.ts), run off the event loop within a time budget. Without one,
    * versions become visible unscanned.
@@ -80,6 +88,7 @@ export class Packages {
   readonly #signer: PackagesOptions['signer'];
   readonly #nameHoldMs: number;
   readonly #scanner: PackagesOptions['scanner'];
+  readonly #inspector: PackagesOptions['inspector'];
 
   constructor(opts: PackagesOptions) {
     this.#signer = opts.signer;
@@ -90,6 +99,7 @@ export class Packages {
     this.#clock = opts.clock ?? Date.now;
     this.#nameHoldMs = opts.nameHoldMs ?? DEFAULT_NAME_HOLD_MS;
     this.#scanner = opts.scanner;
+    this.#inspector = opts.inspector;
     this.#entries = new LruCache(opts.cacheBytes ?? DEFAULT_CACHE_BYTES);
     // A tarball bigger than an eighth of the budget would evict many small hot ones: it is read from the blob store
     // each time instead.
@@ -203,7 +213,9 @@ export class Packages {
    */
   async publish(principal: Principal, name: string, doc: unknown): Promise<{ version: string; rev: number }> {
     const req = parsePublish(doc, name, this.#maxTarballSize);
-    const info = await inspectTarball(req.tarball);
+    const inspected = await this.#inspector.inspect(req.tarball);
+    if (!inspected.ok) throw inspected.timeout ? tooLarge(`${inspected.reason}: publish a smaller package`) : badRequest(`the tarball is refused: ${inspected.reason}`);
+    const { info } = inspected;
     checkTarballAgrees(req, info);
     const manifest = storedManifest(req, info, { name: principal.name, email: principal.email });
     const taken = await this.#db.selectFrom('published_versions').select('version').where('name', '=', name).where('version', '=', req.version).executeTakeFirst();
@@ -216,6 +228,9 @@ export class Packages {
     // Signed once here and stored with the version, so reads serve it without signing (read before the transaction).
     // A held version is signed when a moderator releases it, like any version the moment it becomes visible.
     if (this.#signer && !held) manifest.dist = { ...(manifest.dist as Record<string, unknown>), signatures: await this.#signer.signaturesFor(name, req.version, req.integrity) };
+    // Everything that can refuse the publish is done before the blob is written, so a refused one leaves nothing.
+    const stored = JSON.stringify(manifest);
+    if (Buffer.byteLength(stored) > MAX_MANIFEST_BYTES) throw tooLarge(`the version document is ${Buffer.byteLength(stored)} bytes; this registry accepts at most ${MAX_MANIFEST_BYTES}`);
     const blob = await this.#blobs.put(req.tarball);
     const now = this.#clock();
     const scope = scopeOf(name);
@@ -245,7 +260,7 @@ export class Packages {
           .values({
             package_id: pkg.id,
             version: req.version,
-            manifest: JSON.stringify(manifest),
+            manifest: stored,
             integrity: req.integrity,
             shasum: req.shasum,
             blob,

@@ -4,7 +4,7 @@
 // a lifecycle script or one obfuscated file. Pure: two tarballs in, a bounded description out.
 import { createPatch } from 'diff';
 import semver from 'semver';
-import { packagePath, readArchive, type ArchiveFile } from './scan/archive.ts';
+import { readPackageFiles, type PackageFile } from '../tarball/read.ts';
 
 export type FileChange = { path: string; before: number | null; after: number | null; patch: string | null };
 export type FieldChange = { name: string; before: string | null; after: string | null };
@@ -26,7 +26,7 @@ const LIFECYCLE = new Set(['preinstall', 'install', 'postinstall', 'preuninstall
 
 const isText = (b: Buffer) => !b.subarray(0, 8000).includes(0);
 
-function manifestOf(files: Map<string, ArchiveFile>): Record<string, unknown> {
+function manifestOf(files: Map<string, PackageFile>): Record<string, unknown> {
   try {
     return JSON.parse(files.get('package.json')?.data.toString('utf8') ?? '{}') as Record<string, unknown>;
   } catch {
@@ -44,7 +44,7 @@ const record = (v: unknown): Record<string, unknown> => (v && typeof v === 'obje
 
 /** previous null: the first version; everything in it is "added". */
 export function diffTarballs(previous: Buffer | null, current: Buffer): VersionDiff {
-  const load = (tgz: Buffer | null) => new Map((tgz ? readArchive(tgz).files : []).map((f) => [packagePath(f.path), f]));
+  const load = (tgz: Buffer | null) => (tgz ? readPackageFiles(tgz).files : new Map<string, PackageFile>());
   const before = load(previous);
   const after = load(current);
   const omitted: string[] = [];

@@ -55,13 +55,13 @@ export function loadExpressClosure(): FixtureClosure {
  */
 export async function closurePublishDocs(closure: FixtureClosure = loadExpressClosure()): Promise<Array<{ name: string; version: string; doc: Record<string, unknown> }>> {
   const { readFile } = await import('node:fs/promises');
-  const { inspectTarball } = await import('../../src/packages/tarball.ts');
+  const { inspectTarball } = await import('../../src/tarball/inspect.ts');
   const semver = (await import('semver')).default;
   const sorted = [...closure.packages].sort((a, b) => (a.name === b.name ? semver.compare(a.version, b.version) : a.name < b.name ? -1 : 1));
   return Promise.all(
     sorted.map(async (pkg) => {
       const bytes = await readFile(pkg.path);
-      const { manifest } = await inspectTarball(bytes);
+      const { manifest } = inspectTarball(bytes);
       const file = `${pkg.name}-${pkg.version}.tgz`;
       const doc = {
         _id: pkg.name,

@@ -1,32 +1,10 @@
 // Builds real npm tarballs and publish documents in memory, shaped exactly as libnpmpublish sends them, so protocol
 // tests can publish hundreds of versions over HTTP without spawning npm for each.
 import { createHash } from 'node:crypto';
-import { gzipSync } from 'node:zlib';
+import { tgz } from './tar.ts';
 
-/** A minimal ustar archive writer: enough for package/ files with regular content. */
-export function tar(files: Record<string, string | Buffer>): Buffer {
-  const blocks: Buffer[] = [];
-  for (const [name, content] of Object.entries(files)) {
-    const data = Buffer.isBuffer(content) ? content : Buffer.from(content);
-    const header = Buffer.alloc(512);
-    header.write(name, 0, 100, 'utf8');
-    header.write('0000644\0', 100);
-    header.write('0000000\0', 108);
-    header.write('0000000\0', 116);
-    header.write(data.length.toString(8).padStart(11, '0') + '\0', 124);
-    header.write('00000000000\0', 136);
-    header.write('        ', 148);
-    header.write('0', 156);
-    header.write('ustar\0', 257);
-    header.write('00', 263);
-    let sum = 0;
-    for (const b of header) sum += b;
-    header.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
-    blocks.push(header, data, Buffer.alloc((512 - (data.length % 512)) % 512));
-  }
-  blocks.push(Buffer.alloc(1024));
-  return gzipSync(Buffer.concat(blocks));
-}
+/** An npm tarball holding these files (full paths, normally under package/). */
+export const tar = (files: Record<string, string | Buffer>): Buffer => tgz(Object.entries(files).map(([path, data]) => ({ path, data })));
 
 export type Manifest = { name: string; version: string; [k: string]: unknown };
 

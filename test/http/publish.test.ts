@@ -127,7 +127,7 @@ for (const kind of DB_KINDS) {
         ['tag is a range', { ...good, 'dist-tags': { '1.x': '1.0.0' } }, 400, /must not be a valid semver range/],
         ['tag points elsewhere', { ...good, 'dist-tags': { latest: '2.0.0' } }, 400, /must point at the published version/],
         ['unscoped restricted', { ...good, access: 'restricted' }, 400, /unscoped packages cannot be restricted/],
-        ['tarball is not gzip', body(publishDoc(m, { tarball: Buffer.from('plain text, not a tarball') })), 400, /not a valid gzipped tar/],
+        ['tarball is not gzip', body(publishDoc(m, { tarball: Buffer.from('plain text, not a tarball') })), 400, /not a gzip stream/],
         ['tarball names another package', body(publishDoc(m, { tarball: packTarball({ name: 'evil', version: '1.0.0' }) })), 400, /inside the tarball names "evil"/],
         ['tarball has another version', body(publishDoc(m, { tarball: packTarball({ name: 'bad', version: '6.6.6' }) })), 400, /inside the tarball has version "6.6.6"/],
         ['manifest confusion', body(publishDoc({ ...m, dependencies: { safe: '1.0.0' } }, { tarball: packTarball({ ...m, dependencies: { malware: '1.0.0' } }) })), 400, /differs from package.json inside the tarball/],

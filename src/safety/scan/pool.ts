@@ -1,16 +1,32 @@
-// A pool of worker threads for the scanner, so scanning a large tarball never blocks the HTTP event loop, with a
-// time budget per scan. A scan over budget resolves { verdict: 'timeout' } (publish then holds the version for
-// review); its worker is terminated and replaced, since a stuck scan cannot be interrupted any other way. A worker
-// that dies (out of memory on a hostile tarball: each has its own heap limit) resolves the same way, so publish
-// never fails with an error because of what a tarball contains.
+// A pool of worker threads for everything that reads inside a tarball (the publish-time read of package.json and
+// the malware scan), so no tarball is ever unpacked on the HTTP event loop, each with a time budget. A job over budget
+// has its worker terminated and replaced, since a stuck job cannot be interrupted any other way. A worker that dies
+// (out of memory on a hostile tarball: each has its own heap limit) ends its job the same way, so publish never fails
+// with an error because of what a tarball contains: a scan resolves { verdict: 'timeout' } (publish then holds the
+// version for review), a read resolves a refusal.
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
+import type { TarballInfo } from '../../tarball/inspect.ts';
 import type { ScanResult } from './scanner.ts';
 
 /** `timeout` also covers a scan that could not finish at all (`failed`: its worker crashed or could not start); `reason` says why. */
 export type PoolResult = ScanResult | { verdict: 'timeout'; failed: boolean; reason: string };
 
-type Job = { id: number; tgz: Buffer; previous: Buffer | null; resolve: (r: PoolResult) => void; reject: (e: Error) => void };
+/** A tarball's contents as publish needs them, or why it is refused (`timeout`: the read did not finish in time). */
+export type InspectResult = { ok: true; info: TarballInfo } | { ok: false; timeout: boolean; reason: string };
+
+/** What a worker is asked to do (worker.ts answers each kind). */
+export type WorkerTask = { kind: 'inspect'; tgz: Buffer } | { kind: 'scan'; tgz: Buffer; previous: Buffer | null };
+
+type Job = {
+  id: number;
+  task: WorkerTask;
+  budgetMs: number;
+  resolve: (r: unknown) => void;
+  /** the job's answer when it ran out of time (failed: false) or its worker died (failed: true). */
+  lost: (reason: string, failed: boolean) => unknown;
+  reject: (e: Error) => void;
+};
 type Slot = { worker: Worker; job: Job | null; timer: NodeJS.Timeout | null };
 
 // Compiled builds run worker.js beside this file; a checkout runs the TypeScript source directly.
@@ -19,6 +35,7 @@ const WORKER = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './work
 export class ScanPool {
   readonly #size: number;
   readonly #budgetMs: number;
+  readonly #inspectBudgetMs: number;
   readonly #signatureFiles: string[];
   readonly #maxMemoryMb: number;
   readonly #idleMs: number;
@@ -34,9 +51,11 @@ export class ScanPool {
    * onIdle: called once the last worker has stopped, that is when publishing has paused, so the process can give the
    * burst's memory back at once.
    */
-  constructor(opts: { size?: number; budgetMs: number; signatureFiles?: string[]; maxMemoryMb?: number; idleMs?: number; onIdle?: () => void }) {
+  constructor(opts: { size?: number; budgetMs: number; inspectBudgetMs?: number; signatureFiles?: string[]; maxMemoryMb?: number; idleMs?: number; onIdle?: () => void }) {
     this.#size = Math.max(1, opts.size ?? Math.max(1, Math.min(2, os.availableParallelism() - 1)));
     this.#budgetMs = opts.budgetMs;
+    // Reading is bounded by the reader's own limits (a few seconds at the 512 MiB cap); this only catches the unforeseen.
+    this.#inspectBudgetMs = opts.inspectBudgetMs ?? 15_000;
     this.#signatureFiles = opts.signatureFiles ?? [];
     this.#maxMemoryMb = opts.maxMemoryMb ?? 1024;
     this.#idleMs = opts.idleMs ?? 10_000;
@@ -48,9 +67,24 @@ export class ScanPool {
    * waiting for a free worker does not count) or its worker dies. Rejects only when the pool is closed.
    */
   scan(tgz: Buffer, previous?: Buffer | null): Promise<PoolResult> {
+    const lost = (reason: string, failed: boolean): PoolResult => ({ verdict: 'timeout', failed, reason: failed ? reason : `over the ${this.#budgetMs} ms budget` });
+    return this.#run({ kind: 'scan', tgz, previous: previous ?? null }, this.#budgetMs, lost);
+  }
+
+  /**
+   * Reads what publish needs from a tarball (tarball/inspect.ts) off the main thread. Resolves a refusal for any
+   * tarball the strict reader refuses, and for one it could not read within its budget. Rejects only when the pool
+   * is closed.
+   */
+  inspect(tgz: Buffer): Promise<InspectResult> {
+    const lost = (reason: string, failed: boolean): InspectResult => ({ ok: false, timeout: !failed, reason: failed ? `the tarball could not be read (${reason})` : `the tarball could not be read within ${this.#inspectBudgetMs / 1000} s` });
+    return this.#run({ kind: 'inspect', tgz }, this.#inspectBudgetMs, lost);
+  }
+
+  #run<T>(task: WorkerTask, budgetMs: number, lost: (reason: string, failed: boolean) => T): Promise<T> {
     if (this.#closed) return Promise.reject(new Error('scan pool is closed'));
     return new Promise((resolve, reject) => {
-      this.#queue.push({ id: this.#nextId++, tgz, previous: previous ?? null, resolve, reject });
+      this.#queue.push({ id: this.#nextId++, task, budgetMs, resolve: resolve as (r: unknown) => void, lost, reject });
       this.#pump();
     });
   }
@@ -68,17 +102,17 @@ export class ScanPool {
   #spawn(): Slot {
     const slot: Slot = { worker: new Worker(WORKER, { workerData: { signatureFiles: this.#signatureFiles }, resourceLimits: { maxOldGenerationSizeMb: this.#maxMemoryMb } }), job: null, timer: null };
     slot.worker.unref();
-    slot.worker.on('message', (msg: { id: number; result?: ScanResult; error?: string }) => {
+    slot.worker.on('message', (msg: { id: number; result?: unknown; error?: string }) => {
       const job = slot.job;
       if (!job || job.id !== msg.id) return;
       this.#finish(slot);
-      job.resolve(msg.result ?? { verdict: 'timeout', failed: true, reason: `scan failed: ${msg.error}` });
+      job.resolve(msg.result ?? job.lost(`${job.task.kind} failed: ${msg.error}`, true));
     });
     const died = (why: string) => {
       const job = slot.job;
       if (!this.#slots.includes(slot)) return;
       this.#replace(slot);
-      job?.resolve({ verdict: 'timeout', failed: true, reason: why });
+      if (job) job.resolve(job.lost(why, true));
     };
     slot.worker.on('error', (err: Error) => died(`scan worker failed: ${err.message}`));
     slot.worker.on('exit', (code) => died(`scan worker exited with code ${code}`));
@@ -131,10 +165,10 @@ export class ScanPool {
       if (slot.timer) clearTimeout(slot.timer);
       slot.timer = setTimeout(() => {
         this.#replace(slot);
-        job.resolve({ verdict: 'timeout', failed: false, reason: `over the ${this.#budgetMs} ms budget` });
-      }, this.#budgetMs);
+        job.resolve(job.lost('', false));
+      }, job.budgetMs);
       // Copies, not transfers: the caller keeps its buffers (publish stores the tarball after the scan).
-      slot.worker.postMessage({ id: job.id, tgz: job.tgz, previous: job.previous });
+      slot.worker.postMessage({ id: job.id, task: job.task });
     }
   }
 }

@@ -4,7 +4,7 @@
 // docs/malware-scanning.md; the thresholds below were tuned on the tuning split of test/fixtures/malware only.
 import { createHash } from 'node:crypto';
 import { BEHAVIOUR, SENSITIVE, analyzeJs, analyzeShell, emptyFacts, mergeFacts, type FileFacts, type RawFinding } from './analyze.ts';
-import { packagePath, readArchive, type ArchiveFile } from './archive.ts';
+import { readPackageFiles, type PackageFile } from '../../tarball/read.ts';
 import { ROUTINE_INSTALL, SHELL_DANGER } from './patterns.ts';
 import type { SignatureDb } from './signatures.ts';
 
@@ -29,14 +29,13 @@ const SKIP_TEXT = /\.(d\.(c|m)?ts|map|md|markdown|txt|rst|html?|css|scss|less|sv
 
 type Pkg = {
   manifest: Record<string, unknown>;
-  files: Map<string, ArchiveFile>;
+  files: Map<string, PackageFile>;
   problems: string[];
 };
 
+/** The package as npm would install it; what the archive hides or garbles from some reader is among the problems. */
 function loadPackage(tgz: Buffer): Pkg {
-  const archive = readArchive(tgz);
-  const files = new Map<string, ArchiveFile>();
-  for (const f of archive.files) files.set(packagePath(f.path), f);
+  const { files, problems } = readPackageFiles(tgz);
   let manifest: Record<string, unknown> = {};
   const pj = files.get('package.json');
   if (pj) {
@@ -44,10 +43,10 @@ function loadPackage(tgz: Buffer): Pkg {
       const parsed: unknown = JSON.parse(pj.data.toString('utf8'));
       if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) manifest = parsed as Record<string, unknown>;
     } catch {
-      archive.problems.push('package.json is not valid JSON');
+      problems.push('package.json is not valid JSON');
     }
-  } else archive.problems.push('no package.json at package/package.json');
-  return { manifest, files, problems: archive.problems };
+  } else problems.push('no package.json at package/package.json');
+  return { manifest, files, problems };
 }
 
 const installScripts = (manifest: Record<string, unknown>): Record<string, string> => {

@@ -1,18 +1,31 @@
-// Worker-thread side of the scan pool: loads the signature database once, then scans tarballs posted to it.
+// Worker-thread side of the tarball pool: loads the signature database once, then reads or scans tarballs posted to
+// it (pool.ts sends a WorkerTask and a job id, and reads back the result or an error message).
 import { parentPort, workerData } from 'node:worker_threads';
+import { inspectTarball } from '../../tarball/inspect.ts';
+import { TarballRefused } from '../../tarball/read.ts';
+import type { InspectResult, WorkerTask } from './pool.ts';
 import { scanTarball } from './scanner.ts';
 import { loadSignatures } from './signatures.ts';
 
 const signatures = loadSignatures((workerData as { signatureFiles?: string[] }).signatureFiles ?? []);
 
-parentPort!.on('message', (msg: { id: number; tgz: Uint8Array; previous: Uint8Array | null }) => {
+// Structured cloning turns the posted Buffers into plain Uint8Arrays.
+const buffer = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+
+function inspect(tgz: Buffer): InspectResult {
   try {
-    const result = scanTarball(Buffer.from(msg.tgz.buffer, msg.tgz.byteOffset, msg.tgz.byteLength), {
-      previous: msg.previous ? Buffer.from(msg.previous.buffer, msg.previous.byteOffset, msg.previous.byteLength) : null,
-      signatures,
-    });
-    parentPort!.postMessage({ id: msg.id, result });
+    return { ok: true, info: inspectTarball(tgz) };
   } catch (err) {
-    parentPort!.postMessage({ id: msg.id, error: (err as Error).message });
+    if (err instanceof TarballRefused) return { ok: false, timeout: false, reason: err.message };
+    throw err;
+  }
+}
+
+parentPort!.on('message', ({ id, task }: { id: number; task: WorkerTask }) => {
+  try {
+    const result = task.kind === 'inspect' ? inspect(buffer(task.tgz)) : scanTarball(buffer(task.tgz), { previous: task.previous && buffer(task.previous), signatures });
+    parentPort!.postMessage({ id, result });
+  } catch (err) {
+    parentPort!.postMessage({ id, error: (err as Error).message });
   }
 });
