@@ -131,7 +131,7 @@ export async function startApp({ settings, store, blobs, logger, secretKey, cloc
     clock,
     signer,
     nameHoldMs: settings.nameHold,
-    inspector: scanner,
+    tarballs: scanner,
     scanner,
   });
   const lifecycle = new Lifecycle({

@@ -8,7 +8,7 @@ import type { FsBlobStore } from '../store/blobs.ts';
 import { isUniqueViolation, type Db } from '../store/db.ts';
 import { checkNewPackageName } from '../names/guard.ts';
 import { queueScanFinding } from '../safety/moderation.ts';
-import { diffTarballs, previousVersion, type VersionDiff } from '../safety/version-diff.ts';
+import { previousVersion, type VersionDiff } from '../safety/version-diff.ts';
 import { EventKind, eventsAfter, latestSeq, recordEvent } from '../store/events.ts';
 import { LruCache, Representation, quotedTag } from './cache.ts';
 import { dependencyEdges } from './dependencies.ts';
@@ -50,10 +50,11 @@ export type PackagesOptions = {
   /** how long a fully unpublished name stays reserved for its previous maintainers (DEFAULT_NAME_HOLD_MS). */
   nameHoldMs?: number;
   /**
-   * Reads package.json and the readme from an uploaded tarball (tarball/inspect.ts in a worker of safety/scan/pool.ts),
-   * so that no tarball is unpacked on the event loop that serves requests.
+   * Reads inside tarballs in worker threads (safety/scan/pool.ts), so that none is unpacked on the event loop that
+   * serves requests: package.json and the readme of an upload (tarball/inspect.ts), and what changed between two
+   * versions (safety/version-diff.ts).
    */
-  inspector: { inspect(tgz: Buffer): Promise<Inspection> };
+  tarballs: { inspect(tgz: Buffer): Promise<Inspection>; diff(previous: Buffer | null, current: Buffer): Promise<VersionDiff> };
   /**
    * The publish-time malware scan (safety/scan/pool.ts), run off the event loop within a time budget. Without one,
    * versions become visible unscanned.
@@ -88,7 +89,7 @@ export class Packages {
   readonly #signer: PackagesOptions['signer'];
   readonly #nameHoldMs: number;
   readonly #scanner: PackagesOptions['scanner'];
-  readonly #inspector: PackagesOptions['inspector'];
+  readonly #tarballReader: PackagesOptions['tarballs'];
 
   constructor(opts: PackagesOptions) {
     this.#signer = opts.signer;
@@ -99,7 +100,7 @@ export class Packages {
     this.#clock = opts.clock ?? Date.now;
     this.#nameHoldMs = opts.nameHoldMs ?? DEFAULT_NAME_HOLD_MS;
     this.#scanner = opts.scanner;
-    this.#inspector = opts.inspector;
+    this.#tarballReader = opts.tarballs;
     this.#entries = new LruCache(opts.cacheBytes ?? DEFAULT_CACHE_BYTES);
     // A tarball bigger than an eighth of the budget would evict many small hot ones: it is read from the blob store
     // each time instead.
@@ -213,7 +214,7 @@ export class Packages {
    */
   async publish(principal: Principal, name: string, doc: unknown): Promise<{ version: string; rev: number }> {
     const req = parsePublish(doc, name, this.#maxTarballSize);
-    const inspected = await this.#inspector.inspect(req.tarball);
+    const inspected = await this.#tarballReader.inspect(req.tarball);
     if (!inspected.ok) throw inspected.timeout ? tooLarge(`${inspected.reason}: publish a smaller package`) : badRequest(`the tarball is refused: ${inspected.reason}`);
     const { info } = inspected;
     checkTarballAgrees(req, info);
@@ -348,7 +349,7 @@ export class Packages {
     if (!own) return null;
     const [previous, after] = await Promise.all([this.#previous(blobs, version), this.#blobs.get(own.blob)]);
     if (!after) return null;
-    return { previous: previous?.version ?? null, diff: diffTarballs(previous?.bytes ?? null, after) };
+    return { previous: previous?.version ?? null, diff: await this.#tarballReader.diff(previous?.bytes ?? null, after) };
   }
 
   async setDistTag(principal: Principal, packageId: number, name: string, tag: string, version: unknown): Promise<void> {

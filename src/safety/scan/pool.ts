@@ -7,6 +7,7 @@
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { TarballInfo } from '../../tarball/inspect.ts';
+import type { VersionDiff } from '../version-diff.ts';
 import type { ScanResult } from './scanner.ts';
 
 /** `timeout` also covers a scan that could not finish at all (`failed`: its worker crashed or could not start); `reason` says why. */
@@ -15,8 +16,10 @@ export type PoolResult = ScanResult | { verdict: 'timeout'; failed: boolean; rea
 /** A tarball's contents as publish needs them, or why it is refused (`timeout`: the read did not finish in time). */
 export type InspectResult = { ok: true; info: TarballInfo } | { ok: false; timeout: boolean; reason: string };
 
+export type DiffResult = { ok: true; diff: VersionDiff } | { ok: false; reason: string };
+
 /** What a worker is asked to do (worker.ts answers each kind). */
-export type WorkerTask = { kind: 'inspect'; tgz: Buffer } | { kind: 'scan'; tgz: Buffer; previous: Buffer | null };
+export type WorkerTask = { kind: 'inspect'; tgz: Buffer } | { kind: 'scan'; tgz: Buffer; previous: Buffer | null } | { kind: 'diff'; previous: Buffer | null; current: Buffer };
 
 type Job = {
   id: number;
@@ -79,6 +82,14 @@ export class ScanPool {
   inspect(tgz: Buffer): Promise<InspectResult> {
     const lost = (reason: string, failed: boolean): InspectResult => ({ ok: false, timeout: !failed, reason: failed ? `the tarball could not be read (${reason})` : `the tarball could not be read within ${this.#inspectBudgetMs / 1000} s` });
     return this.#run({ kind: 'inspect', tgz }, this.#inspectBudgetMs, lost);
+  }
+
+  /** What changed between two versions' tarballs (version-diff.ts), for moderators. Rejects when it cannot finish. */
+  async diff(previous: Buffer | null, current: Buffer): Promise<VersionDiff> {
+    const lost = (reason: string, failed: boolean): DiffResult => ({ ok: false, reason: failed ? `the diff could not be made (${reason})` : `the diff took longer than ${this.#inspectBudgetMs / 1000} s` });
+    const result = await this.#run({ kind: 'diff', previous, current }, this.#inspectBudgetMs, lost);
+    if (!result.ok) throw new Error(result.reason);
+    return result.diff;
   }
 
   #run<T>(task: WorkerTask, budgetMs: number, lost: (reason: string, failed: boolean) => T): Promise<T> {

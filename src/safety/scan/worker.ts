@@ -1,10 +1,11 @@
-// Worker-thread side of the tarball pool: loads the signature database once, then reads or scans tarballs posted to
-// it (pool.ts sends a WorkerTask and a job id, and reads back the result or an error message).
+// Worker-thread side of the tarball pool: loads the signature database once, then reads, scans or compares tarballs
+// posted to it (pool.ts sends a WorkerTask and a job id, and reads back the result or an error message).
 import { parentPort, workerData } from 'node:worker_threads';
 import { inspectTarball } from '../../tarball/inspect.ts';
 import { TarballRefused } from '../../tarball/read.ts';
-import type { InspectResult, WorkerTask } from './pool.ts';
-import { scanTarball } from './scanner.ts';
+import { diffTarballs } from '../version-diff.ts';
+import type { DiffResult, InspectResult, WorkerTask } from './pool.ts';
+import { scanTarball, type ScanResult } from './scanner.ts';
 import { loadSignatures } from './signatures.ts';
 
 const signatures = loadSignatures((workerData as { signatureFiles?: string[] }).signatureFiles ?? []);
@@ -21,10 +22,20 @@ function inspect(tgz: Buffer): InspectResult {
   }
 }
 
+function run(task: WorkerTask): InspectResult | ScanResult | DiffResult {
+  switch (task.kind) {
+    case 'inspect':
+      return inspect(buffer(task.tgz));
+    case 'scan':
+      return scanTarball(buffer(task.tgz), { previous: task.previous && buffer(task.previous), signatures });
+    case 'diff':
+      return { ok: true, diff: diffTarballs(task.previous && buffer(task.previous), buffer(task.current)) };
+  }
+}
+
 parentPort!.on('message', ({ id, task }: { id: number; task: WorkerTask }) => {
   try {
-    const result = task.kind === 'inspect' ? inspect(buffer(task.tgz)) : scanTarball(buffer(task.tgz), { previous: task.previous && buffer(task.previous), signatures });
-    parentPort!.postMessage({ id, result });
+    parentPort!.postMessage({ id, result: run(task) });
   } catch (err) {
     parentPort!.postMessage({ id, error: (err as Error).message });
   }
