@@ -63,6 +63,11 @@ export class NameGuard {
     return this.#index!.names;
   }
 
+  /** Resolves once a background rebuild under way has finished (at once when none is), so callers need not poll. */
+  async rebuilt(): Promise<void> {
+    await this.#rebuilding;
+  }
+
   async #build(q: Q): Promise<void> {
     const now = this.#clock();
     const operator = this.#settings.protectedNames;
