@@ -3,6 +3,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { CONTENTION, type LoadResult, type LoadResults, type Scenario } from './load.ts';
 import type { InstallResult } from './registries.ts';
+import type { Check } from './checks.ts';
 
 export type RegistryRun = {
   size: number;
@@ -30,6 +31,8 @@ export type Report = {
   /** Bulwark (largest N) and the ceiling measured back to back, round by round (see pairedRounds in run.ts). */
   paired: PairedRun | null;
   verdaccio: RegistryRun[];
+  /** runtime checks (bench/checks.ts): behaviour of the compiler and allocator the server relies on. */
+  checks: Check[];
   notes: string[];
 };
 
@@ -44,7 +47,8 @@ Run \`npm run bench\` (or \`node bench/run.ts\` with Node 26) from the repositor
 (SQLite, separate process) with N synthetic packages (N = 1000, then 10000; 3 versions each) and the real express@4
 dependency closure, load-tests it with autocannon, does the same against a bare \`node:http\` server serving the same
 bytes from memory (the ceiling) and against Verdaccio 6 (installed into bench/node_modules on first use), times cold
-\`npm install express\` from each registry, reads each server's RSS, and adds a section here, newest first.
+\`npm install express\` from each registry, reads each server's RSS, runs the runtime checks of
+\`bench/checks.ts\` (nextTick's inline-cache shape, memory given back after a burst; \`node bench/checks.ts\` alone), and adds a section here, newest first.
 
 Options (or environment variables): \`--sizes 1000,10000\` (BENCH_SIZES), \`--verdaccio-sizes 1000\`
 (BENCH_VERDACCIO_SIZES; \`none\` skips Verdaccio), \`--duration 10\` seconds per load test (BENCH_DURATION),
@@ -200,6 +204,12 @@ export function renderRun(r: Report): string {
     '| target | measured | result |',
     '| --- | --- | :---: |',
     ...targets(r).map((t) => `| ${t.name} | ${t.measured} | ${verdict(t.pass)} |`),
+    '',
+    '### Runtime checks (bench/checks.ts)',
+    '',
+    '| check | measured | result |',
+    '| --- | --- | :---: |',
+    ...r.checks.map((c) => `| ${c.name} | ${c.detail} | ${verdict(c.pass)} |`),
     '',
     '### Response bodies (largest N of each server)',
     '',

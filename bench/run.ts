@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { runChecks } from './checks.ts';
 import { runAll, runScenario, scenarios, type LoadSettings, type Scenario } from './load.ts';
 import { NODE, ROOT, cleanup, rssMB, stop, tempDir, type Server } from './processes.ts';
 import { NPM11, buildBulwark, coldInstall, ensureVerdaccio, startBulwark, startCeiling, startVerdaccio, verdaccioVersion, type Registry } from './registries.ts';
@@ -274,6 +275,7 @@ async function main(): Promise<void> {
     ceiling,
     paired,
     verdaccio,
+    checks: runChecks(),
     notes,
   };
   const text = renderRun(report);

@@ -1,0 +1,96 @@
+// Runtime checks that depend on the compiler's scheduling and the allocator's behaviour: what they guard matters for
+// speed and memory, but whether a given run on a busy machine shows it is not a defect, so they are measurements
+// here, reported with every benchmark run, and not tests that fail CI. `node bench/checks.ts` runs them alone.
+//
+// - tick shape: process.nextTick's inline caches go megamorphic after full collections at quiet moments unless one
+//   tick object is kept alive (src/http/tick-shape.ts); each case runs a fresh Node that queues ticks, goes quiet,
+//   collects, and prints V8's feedback for nextTick. The control case (without the module) must go megamorphic, or
+//   the check could not tell the two apart.
+// - memory release: the server hands memory glibc keeps after it was freed back to the system (src/http/memory.ts);
+//   a child fragments its heap as a publish burst does and reports how much RSS the releaser, and settle(), gave back.
+import { spawnSync } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
+
+export type Check = { name: string; pass: boolean; detail: string };
+
+const TICK_SHAPE = new URL('../src/http/tick-shape.ts', import.meta.url).href;
+const MEMORY = new URL('../src/http/memory.ts', import.meta.url).href;
+
+function runNode(flags: string[], script: string): { ok: boolean; stdout: string; stderr: string } {
+  const run = spawnSync(process.execPath, [...flags, '--input-type=module', '-e', script], { encoding: 'utf8' });
+  return { ok: run.status === 0, stdout: run.stdout, stderr: run.stderr };
+}
+
+/** The property-definition feedback slots of nextTick's tick literal after 20 quiet-moment collections. */
+function tickFeedback(keep: boolean): string[] | string {
+  const script = `
+    ${keep ? `const { keepTickShape } = await import(${JSON.stringify(TICK_SHAPE)}); if (!keepTickShape()) throw new Error('no tick object caught');` : ''}
+    const noop = () => {};
+    for (let round = 0; round < 20; round++) {
+      for (let i = 0; i < 20000; i++) process.nextTick(noop);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      gc();
+    }
+    %DebugPrint(process.nextTick);`;
+  // Compiles on the main thread: a background compile can hold nextTick's maps through every collection.
+  const run = runNode(['--allow-natives-syntax', '--expose-gc', '--no-concurrent-recompilation'], script);
+  if (!run.ok) return `the probe failed: ${run.stderr.slice(0, 300)}`;
+  const slots = run.stdout.split('\n').filter((line) => line.includes('DefineKeyedOwnPropertyInLiteral'));
+  return slots.length >= 3 ? slots : "V8's feedback for nextTick lists no property definitions";
+}
+
+export function tickShapeCheck(): Check {
+  const kept = tickFeedback(true);
+  const control = tickFeedback(false);
+  if (typeof kept === 'string' || typeof control === 'string') return { name: 'nextTick stays monomorphic', pass: false, detail: typeof kept === 'string' ? kept : (control as string) };
+  const keptMono = kept.every((s) => s.includes('MONOMORPHIC'));
+  const controlMega = control.some((s) => s.includes('MEGAMORPHIC'));
+  return {
+    name: 'nextTick stays monomorphic',
+    pass: keptMono && controlMega,
+    detail: `with keepTickShape: ${keptMono ? 'monomorphic' : 'not monomorphic'}; without (control): ${controlMega ? 'megamorphic' : 'not megamorphic, so this run cannot tell the two apart'}`,
+  };
+}
+
+/** RSS given back after a fragmenting burst: by the periodic releaser, by settle(), and (control) with it stopped. */
+export function memoryReleaseCheck(): Check {
+  const script = `
+    const { releaseFreedMemory } = await import(${JSON.stringify(MEMORY)});
+    const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
+    const burst = () => {
+      const all = Array.from({ length: 12000 }, (_, i) => Buffer.allocUnsafeSlow(1000 + ((i * 7919) % 24000)).fill(i));
+      const kept = all.filter((_, i) => i % 4 === 0);
+      all.length = 0;
+      return kept;
+    };
+    const out = {};
+    let r = releaseFreedMemory(50);
+    let kept = burst(); gc();
+    let before = process.memoryUsage.rss(); await sleep(1000); out.periodic = before - process.memoryUsage.rss(); r.stop(); kept = null;
+    r = releaseFreedMemory(3600000);
+    kept = burst();
+    before = process.memoryUsage.rss(); r.settle(); out.settle = before - process.memoryUsage.rss(); r.stop(); kept = null;
+    releaseFreedMemory(50).stop();
+    kept = burst(); gc();
+    before = process.memoryUsage.rss(); await sleep(1000); out.stopped = before - process.memoryUsage.rss();
+    console.log(JSON.stringify(out));`;
+  const run = runNode(['--expose-gc'], script);
+  if (!run.ok) return { name: 'freed memory goes back to the system', pass: false, detail: `the probe failed: ${run.stderr.slice(0, 300)}` };
+  const mb = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { periodic: number; settle: number; stopped: number };
+  const f = (n: number) => `${(n / 1e6).toFixed(0)} MB`;
+  return {
+    name: 'freed memory goes back to the system',
+    pass: mb.periodic > 40e6 && mb.settle > 40e6 && mb.stopped < 10e6,
+    detail: `after a ~150 MB fragmenting burst, RSS fell by ${f(mb.periodic)} with the releaser running and ${f(mb.settle)} on settle(); ${f(mb.stopped)} with it stopped (control; targets > 40, > 40, < 10 MB)`,
+  };
+}
+
+export function runChecks(): Check[] {
+  return process.platform === 'linux' ? [tickShapeCheck(), memoryReleaseCheck()] : [tickShapeCheck()];
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const checks = runChecks();
+  for (const c of checks) console.log(`${c.pass ? 'PASS' : 'FAIL'}  ${c.name}: ${c.detail}`);
+  process.exitCode = checks.every((c) => c.pass) ? 0 : 1;
+}
