@@ -46,7 +46,10 @@ export type Relation = {
   orgRole: OrgRole | null;
   /** the strongest grant any of the principal's teams holds on the package. */
   teamGrant: TeamPermission | null;
-  /** for a package not published yet in an org scope: the principal is on the org's "developers" team. */
+  /**
+   * for a package in an org scope that is not published yet, or that the principal has no grant on (a publish to it
+   * is decided as a first publish, see decideInvisiblePublish): the principal is on the org's "developers" team.
+   */
   developer: boolean;
 };
 
@@ -124,6 +127,7 @@ export function decide(principal: Principal | null, action: ActionValue, pkg: Fa
       return deny(403, `the scope @${pkg.scope} belongs to another account: you cannot publish packages in it`);
     }
     case Action.PackagePublish:
+      if (!canRead(principal, pkg)) return decideInvisiblePublish(principal, pkg, policy);
       if (pkg.nameHold) return decideHeldName(principal, pkg, pkg.nameHold);
       return decideChange(principal, pkg);
     case Action.DistTagsWrite:
@@ -159,6 +163,17 @@ function decideChange(principal: Principal, pkg: PackageFacts): Decision {
   if (pkg.maintainerIds.includes(principal.userId) || pkg.relation?.teamGrant === 'read-write') return ALLOW;
   if (!canRead(principal, pkg)) return NOT_FOUND;
   return deny(403, 'you do not have permission to change this package: you are not one of its maintainers and no team of yours has read-write access to it');
+}
+
+/**
+ * Publishing to a package this principal cannot see: answered as the first publish of a free name would be, since
+ * any other answer would tell a stranger the package exists (invariant 6). Only someone who could create a package
+ * of that name learns that it is taken: that cannot be hidden from them, as the publish would otherwise succeed.
+ */
+function decideInvisiblePublish(principal: Principal, pkg: PackageFacts, policy: Policy): Decision {
+  const free: PackageFacts = { ...pkg, id: null, access: null, maintainerIds: [], nameHold: null, relation: { orgRole: pkg.relation?.orgRole ?? null, teamGrant: null, developer: pkg.relation?.developer ?? false } };
+  const asNew = decide(principal, Action.PackageCreate, free, policy);
+  return asNew.allow ? deny(403, `the name "${pkg.name ?? ''}" is taken: publish under another name`) : asNew;
 }
 
 /** Publishing to a name whose package was unpublished: its maintainers, and only while the hold lasts. */

@@ -34,7 +34,8 @@ export async function packageRelation(db: Db, userId: number, facts: PackageFact
     else if (grants.length) teamGrant = 'read-only';
   }
   let developer = false;
-  if (scopeIsOrg && facts.access === null && facts.scope !== null) {
+  const grantless = teamGrant === null && !facts.maintainerIds.includes(userId);
+  if (scopeIsOrg && (facts.access === null || grantless) && facts.scope !== null) {
     const row = await db
       .selectFrom('teams')
       .innerJoin('team_members', 'team_members.team_id', 'teams.id')

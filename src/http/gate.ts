@@ -126,6 +126,22 @@ export class Gate {
     return principal;
   }
 
+  /**
+   * For a write whose action is known only once the change is planned against the stored package (npm sends one
+   * document to deprecate and to unpublish versions): refuses a caller whom none of the actions would allow, as
+   * write() would refuse them, so that nothing stored is compared with the request before a decision. The route then
+   * calls write() with the action it planned, which decides again and applies the write checks.
+   */
+  async screen(req: FastifyRequest, actions: readonly [ActionValue, ...ActionValue[]], given: Facts): Promise<void> {
+    const { principal: found, badToken } = await this.#identity(req);
+    if (!found) throw unauthorized(badToken ? BAD_TOKEN : undefined);
+    const { principal, facts } = await this.#complete(found, given);
+    const decisions = actions.map((action) => decide(principal, action, facts, this.#policy));
+    if (decisions.some((d) => d.allow)) return;
+    const d = decisions[0]!;
+    if (!d.allow) throw new ClientError(d.status, d.reason);
+  }
+
   /** Every write: authenticate, authorize, then the registered checks, in that order. */
   async write(req: FastifyRequest, action: ActionValue, given: Facts): Promise<Principal> {
     const { principal: found, badToken } = await this.#identity(req);

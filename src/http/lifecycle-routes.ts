@@ -6,6 +6,8 @@
 //                   the whole package: DELETE /:pkg/-rev/:rev (libnpmpublish/lib/unpublish.js)
 //   npm owner       PUT /:pkg/-rev/:rev with { _id, _rev, maintainers } (lib/commands/owner.js)
 // The rules live in packages/lifecycle.ts and access/orgs.ts; a handler parses, passes the gate, and calls them.
+// Nothing about the stored package is looked at before the gate has decided: a missing package and one the caller
+// cannot read must answer alike (invariant 6), so the version sets are compared only for those who may change them.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Action } from '../access/decide.ts';
 import { setMaintainers } from '../access/orgs.ts';
@@ -29,15 +31,11 @@ function documentOf(body: unknown): Record<string, unknown> {
 export function registerLifecycleRoutes(app: FastifyInstance, deps: LifecycleRouteDeps): (req: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => Promise<FastifyReply> {
   const { packages, lifecycle, gate, clock } = deps;
 
-  async function existing(name: string) {
-    const facts = await packages.facts(name);
-    if (facts.id === null) throw notFound();
-    return facts;
-  }
-
   /** A package document without a tarball: deprecations, or (at a revision) versions to unpublish. */
   async function applyDocument(req: FastifyRequest<{ Params: Params }>, reply: FastifyReply, name: string, doc: Record<string, unknown>, rev?: string) {
-    const facts = await existing(name);
+    const facts = await packages.facts(name);
+    // Which of the two it is shows only against the stored versions: refuse first whoever may do neither.
+    await gate.screen(req, [Action.PackageDeprecate, Action.PackageUnpublish], facts);
     const { removed, deprecations } = await lifecycle.plan(name, doc);
     if (removed.length && rev === undefined) throw badRequest('versions are unpublished with npm unpublish name@version, not by leaving them out of the document');
     if (removed.length && deprecations.size) throw badRequest('unpublish and deprecate in separate requests');
@@ -57,8 +55,7 @@ export function registerLifecycleRoutes(app: FastifyInstance, deps: LifecycleRou
     const doc = documentOf(req.body);
     if ('versions' in doc) return applyDocument(req, reply, name, doc, req.params.rev);
     if (!('maintainers' in doc)) throw badRequest('a package document at a revision must carry "versions" (unpublish, deprecate) or "maintainers" (npm owner)');
-    const facts = await existing(name);
-    const principal = await gate.write(req, Action.PackageOwnersWrite, facts);
+    const principal = await gate.write(req, Action.PackageOwnersWrite, await packages.facts(name));
     const pkg = await packages.db.selectFrom('packages').select(['id', 'rev']).where('name', '=', name).executeTakeFirstOrThrow();
     // npm sends the revision it read; a different one means someone changed the package in between.
     if (!isCurrentRevision(req.params.rev ?? '', pkg.rev)) throw conflict('the package changed since npm read it: run the command again');
@@ -69,7 +66,7 @@ export function registerLifecycleRoutes(app: FastifyInstance, deps: LifecycleRou
 
   const unpublishAll = async (req: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
     const name = packageName(req.params);
-    const principal = await gate.write(req, Action.PackageUnpublish, await existing(name));
+    const principal = await gate.write(req, Action.PackageUnpublish, await packages.facts(name));
     const versions = await lifecycle.unpublishPackage(actorOf(principal), name, req.params.rev);
     req.log.info({ package: name, versions, user: principal.name }, 'unpublished package');
     return reply.send({ ok: true, id: name });
@@ -78,11 +75,12 @@ export function registerLifecycleRoutes(app: FastifyInstance, deps: LifecycleRou
   // npm removes the version from the document first, so the tarball is normally gone already: 404, which npm expects.
   const deleteTarball = async (req: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
     const name = packageName(req.params);
-    const entry = await packages.entry(name);
-    await gate.readPackage(req, entry.facts);
-    const ref = entry.tarballs.get(req.params.file ?? '');
+    const facts = await packages.facts(name);
+    await gate.screen(req, [Action.PackageUnpublish], facts);
+    // That expected 404 comes before the write checks: the one-time password npm sent was spent on the PUT.
+    const ref = (await packages.entry(name)).tarballs.get(req.params.file ?? '');
     if (!ref) throw notFound(`${name} has no tarball named ${req.params.file}`);
-    const principal = await gate.write(req, Action.PackageUnpublish, await existing(name));
+    const principal = await gate.write(req, Action.PackageUnpublish, facts);
     await lifecycle.unpublishVersions(actorOf(principal), name, [ref.version], req.params.rev);
     return reply.send({ ok: true, id: name });
   };

@@ -124,8 +124,9 @@ export function registerNpmRoutes(app: FastifyInstance, deps: NpmRouteDeps): Fas
   async function writableFacts(req: FastifyRequest<{ Params: NameParams }>) {
     const name = packageName(req.params);
     const facts = await packages.facts(name);
-    if (facts.id === null) throw notFound();
+    // The gate answers a missing package and one the caller cannot read alike (404), before anything else is said.
     const principal = await gate.write(req, Action.DistTagsWrite, facts);
+    if (facts.id === null) throw notFound();
     return { name, principal, id: facts.id };
   }
 

@@ -3,8 +3,11 @@
 // written from the policy as documented (docs/access-control.md), not from decide()'s code — and decide() must agree
 // with every one. Then every combination the table refuses is tried through HTTP against a running registry (both
 // databases) for the actions that have an npm endpoint, and must be refused with the table's status; the actions only
-// the web pages offer (deleting an org, creating one) are tried there with a signed-in session. The placeholders for
-// later work (deprecate, unpublish, moderation) and org-admin token creation have no endpoint yet: decide() alone.
+// the web pages offer (deleting an org, creating one) are tried there with a signed-in session. Every npm route that
+// changes a package or an org is a scenario of its own (several routes share an action), and each refusal of a
+// caller who cannot read @acme/pkg is also compared with the same request for @acme/ghost, which does not exist:
+// status and body must be the same (invariant 6). Moderation and org-admin token creation have no npm endpoint:
+// decide() alone.
 //
 // The resource is a restricted package @acme/pkg in the organisation @acme (its scope owner is a bystander), plus
 // @acme/new, not yet published, for package creation. Team grants: the "developers" team holds read-write on
@@ -58,20 +61,30 @@ type Scenario = {
   web?: [path: string, form: Record<string, string>];
 };
 type HttpCtx = { rev: number; publishBody: unknown; createBody: unknown };
+/** Scenarios on @acme/pkg with an npm endpoint also have a twin request for a package that does not exist. */
+const MISSING = { name: '@acme/ghost', path: '@acme%2fghost' };
 const SCENARIOS: Scenario[] = [
   { id: 'read', action: Action.PackageRead, resource: 'pkg', http: () => ['GET', '/@acme%2fpkg'] },
   { id: 'create', action: Action.PackageCreate, resource: 'new', http: (c) => ['PUT', '/@acme%2fnew', c.createBody] },
   { id: 'publish', action: Action.PackagePublish, resource: 'pkg', http: (c) => ['PUT', '/@acme%2fpkg', c.publishBody] },
   { id: 'dist-tags', action: Action.DistTagsWrite, resource: 'pkg', http: () => ['PUT', '/-/package/@acme%2fpkg/dist-tags/beta', '1.0.0'] },
-  { id: 'deprecate', action: Action.PackageDeprecate, resource: 'pkg' },
-  { id: 'unpublish', action: Action.PackageUnpublish, resource: 'pkg' },
+  { id: 'dist-tags-rm', action: Action.DistTagsWrite, resource: 'pkg', http: () => ['DELETE', '/-/package/@acme%2fpkg/dist-tags/latest'] },
+  // npm deprecate: the whole document back, a version's "deprecated" set.
+  { id: 'deprecate', action: Action.PackageDeprecate, resource: 'pkg', http: () => ['PUT', '/@acme%2fpkg', { _id: '@acme/pkg', versions: { '1.0.0': { deprecated: 'matrix' } } }] },
+  // npm unpublish @acme/pkg --force.
+  { id: 'unpublish', action: Action.PackageUnpublish, resource: 'pkg', http: (c) => ['DELETE', `/@acme%2fpkg/-rev/${c.rev}-matrix`] },
+  // npm unpublish @acme/pkg@1.0.0: the document without the version, then the tarball.
+  { id: 'unpublish-version', action: Action.PackageUnpublish, resource: 'pkg', http: (c) => ['PUT', `/@acme%2fpkg/-rev/${c.rev}-matrix`, { _id: '@acme/pkg', versions: { '2.0.0': {} } }] },
+  { id: 'unpublish-tarball', action: Action.PackageUnpublish, resource: 'pkg', http: (c) => ['DELETE', `/@acme%2fpkg/-/pkg-1.0.0.tgz/-rev/${c.rev}-matrix`] },
   { id: 'owners', action: Action.PackageOwnersWrite, resource: 'pkg', http: (c) => ['PUT', `/@acme%2fpkg/-rev/${c.rev}-matrix`, { _id: '@acme/pkg', maintainers: [{ name: 'bystander' }, { name: 'intruder' }] }] },
   { id: 'visibility', action: Action.PackageVisibilityWrite, resource: 'pkg', http: () => ['POST', '/-/package/@acme%2fpkg/access', { access: 'public' }] },
   { id: 'access', action: Action.PackageAccessWrite, resource: 'pkg', http: () => ['PUT', '/-/team/acme/readers/package', { package: '@acme/pkg', permissions: 'read-write' }] },
+  { id: 'access-revoke', action: Action.PackageAccessWrite, resource: 'pkg', http: () => ['DELETE', '/-/team/acme/readers/package', { package: '@acme/pkg' }] },
   { id: 'moderate', action: Action.PackageModerate, resource: 'pkg' },
   { id: 'org-read', action: Action.OrgRead, resource: 'org', http: () => ['GET', '/-/org/acme/user'] },
   { id: 'org-members', action: Action.OrgMembersWrite, resource: 'org', http: () => ['PUT', '/-/org/acme/user', { user: 'newbie', role: 'developer' }] },
   { id: 'org-teams', action: Action.OrgTeamsWrite, resource: 'org', http: () => ['PUT', '/-/org/acme/team', { name: 'intruders' }] },
+  { id: 'team-members', action: Action.OrgTeamsWrite, resource: 'org', http: () => ['PUT', '/-/team/acme/readers/user', { user: 'intruder' }] },
   { id: 'org-token-admin', action: Action.OrgTokenAdmin, resource: 'org' },
   { id: 'org-delete', action: Action.OrgDelete, resource: 'org', web: ['/-/web/org/acme/delete', { confirm: 'acme' }] },
   { id: 'org-create-existing', action: Action.OrgCreate, resource: 'org', web: ['/-/web/orgs', { name: 'acme' }] },
@@ -116,15 +129,25 @@ function roleRule(d: Dims, s: Scenario): Outcome {
       return canSee ? ALLOW : refuse(404);
     case 'create':
       return d.team === 'read-write' ? ALLOW : refuse(403); // the developers team, never an org role
-    case 'publish':
+    case 'publish': {
+      if (canWrite) return ALLOW;
+      if (canSee) return refuse(403);
+      // Invisible: answered as a first publish of a free name; one who could make it learns only that it is taken.
+      const asNew = roleRule(d, SCENARIOS.find((x) => x.id === 'create')!);
+      return asNew.allow ? refuse(403) : asNew;
+    }
     case 'dist-tags':
+    case 'dist-tags-rm':
     case 'deprecate':
     case 'unpublish':
+    case 'unpublish-version':
+    case 'unpublish-tarball':
       return canWrite ? ALLOW : hidden;
     case 'owners':
     case 'visibility':
       return d.maint ? ALLOW : hidden;
     case 'access':
+    case 'access-revoke':
       return orgManager ? ALLOW : hidden;
     case 'moderate':
       return d.reg === 'moderator' || admin ? ALLOW : hidden;
@@ -132,6 +155,7 @@ function roleRule(d: Dims, s: Scenario): Outcome {
       return orgMember ? ALLOW : refuse(404);
     case 'org-members':
     case 'org-teams':
+    case 'team-members':
     case 'org-token-admin':
       return orgManager ? ALLOW : orgMember ? refuse(403) : refuse(404);
     case 'org-delete':
@@ -280,11 +304,18 @@ for (const kind of DB_KINDS) {
     });
     after(() => r.stop());
 
+    const READ = SCENARIOS.find((x) => x.id === 'read')!;
+    /** The same request about @acme/ghost, which does not exist. */
+    const twinOf = (request: unknown): [string, string, unknown?] => JSON.parse(JSON.stringify(request).replaceAll('@acme%2fpkg', MISSING.path).replaceAll('@acme/pkg', MISSING.name)) as [string, string, unknown?];
+    /** What a client can tell two answers apart by; a message naming the package asked for names it either way. */
+    const seen = (res: Awaited<ReturnType<TestRegistry['request']>>, name: string) => ({ status: res.status, body: res.text.replaceAll(name, '<name>'), wwwAuthenticate: res.headers.get('www-authenticate') });
+
     for (const s of SCENARIOS.filter((x) => x.http)) {
-      it(`${s.id}: every refused combination gets the expected status`, async () => {
+      it(`${s.id}: every refused combination gets the expected status${s.resource === 'pkg' ? ', and the same answer as for a missing package when the caller cannot read it' : ''}`, async () => {
         const refused = all.filter((d) => !EXPECTED(d, s).allow);
         assert.ok(refused.length > 0);
         const wrong: string[] = [];
+        let twins = 0;
         // A few requests at a time: enough to keep both databases busy without starving the other test files.
         for (let i = 0; i < refused.length; i += 8) {
           await Promise.all(
@@ -294,15 +325,29 @@ for (const kind of DB_KINDS) {
               const token = d.reg === 'anonymous' ? null : tokens.get(`${profile(d)}/${d.token}`)!;
               const res = await r.request(method, path, { token, ...(payload !== undefined ? { body: payload } : {}) });
               if (res.status !== want.status) wrong.push(`${label(d)}: expected ${want.status}, got ${res.status} ${res.text.slice(0, 160)}`);
+              // A token that names @acme/pkg itself is not one for @acme/ghost: its twin would be a different token.
+              const reach: Reach | null = TOKEN_KINDS[d.token].reach;
+              if (s.resource !== 'pkg' || EXPECTED(d, READ).allow || (reach && reach.pkgCovers('@acme/pkg') !== reach.pkgCovers(MISSING.name))) return;
+              twins++;
+              const [tm, tp, tb] = twinOf([method, path, payload]);
+              const missing = await r.request(tm, tp, { token, ...(tb !== undefined && tb !== null ? { body: tb } : {}) });
+              const [a, b] = [seen(res, '@acme/pkg'), seen(missing, MISSING.name)];
+              if (JSON.stringify(a) !== JSON.stringify(b)) wrong.push(`${label(d)}: @acme/pkg, which it cannot read, answered ${JSON.stringify(a)} but the missing @acme/ghost ${JSON.stringify(b)}`);
             }),
           );
         }
-        assert.deepEqual(wrong.slice(0, 10), [], `${wrong.length} of ${refused.length} refused combinations answered differently`);
+        assert.deepEqual(wrong.slice(0, 10), [], `${wrong.length} wrong answers among ${refused.length} refused combinations and their missing-package twins`);
+        if (s.resource === 'pkg') assert.ok(twins > 0, 'some callers who cannot read the package were compared with a missing one');
+        assert.equal(await r.store.db.selectFrom('packages').select('id').where('name', '=', MISSING.name).executeTakeFirst(), undefined);
         // Nothing refused changed anything.
         const intruder = await r.store.db.selectFrom('maintainers').innerJoin('users', 'users.id', 'maintainers.user_id').select('users.name').where('users.name', '=', 'intruder').execute();
         assert.deepEqual(intruder, []);
         assert.equal(await r.store.db.selectFrom('packages').select('id').where('name', '=', '@acme/new').executeTakeFirst(), undefined);
         assert.equal((await r.store.db.selectFrom('packages').select('access').where('name', '=', '@acme/pkg').executeTakeFirstOrThrow()).access, 'restricted');
+        const versions = await r.store.db.selectFrom('versions').innerJoin('packages', 'packages.id', 'versions.package_id').select(['version', 'state', 'deprecated']).where('packages.name', '=', '@acme/pkg').execute();
+        assert.deepEqual(versions, [{ version: '1.0.0', state: 'visible', deprecated: null }]);
+        const tags = await r.store.db.selectFrom('dist_tags').innerJoin('packages', 'packages.id', 'dist_tags.package_id').select('dist_tags.tag').where('packages.name', '=', '@acme/pkg').execute();
+        assert.deepEqual(tags.map((t) => t.tag), ['latest']);
       });
     }
 

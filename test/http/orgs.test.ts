@@ -108,10 +108,10 @@ for (const kind of DB_KINDS) {
       // Adam is an admin; take him off the developers team so he has no publishing grant at all.
       res = await r.request('DELETE', '/-/team/acme/developers/user', { token: adm.token, body: { user: 'adam' } });
       assert.equal(res.status, 204);
-      res = await r.request('PUT', '/@acme%2fwidget', { token: adm.token, body: body(publishDoc({ name: '@acme/widget', version: '1.1.0' })) });
-      assert.equal(res.status, 404, 'without a grant the restricted package is invisible, even to an org admin');
+      const hidden = await r.request('PUT', '/@acme%2fwidget', { token: adm.token, body: body(publishDoc({ name: '@acme/widget', version: '1.1.0' })) });
       res = await r.request('PUT', '/@acme%2fgadget', { token: adm.token, body: body(publishDoc({ name: '@acme/gadget', version: '1.0.0' })) });
       assert.equal(res.status, 403, 'an admin off the developers team cannot create packages in the org');
+      assert.deepEqual([hidden.status, hidden.text], [res.status, res.text], 'without a grant the restricted package is invisible, even to an org admin: publishing to it answers as to a free name');
 
       // Dora is on core; core gets read-only, then read-write.
       res = await r.request('PUT', '/-/team/acme/core/package', { token: dev.token, body: { package: '@acme/widget', permissions: 'read-write' } });
@@ -140,8 +140,11 @@ for (const kind of DB_KINDS) {
 
       res = await r.request('DELETE', '/-/team/acme/core/package', { token: adm.token, body: { package: '@acme/widget' } });
       assert.equal(res.status, 204);
+      assert.equal((await r.request('GET', '/@acme%2fwidget', { token: dev.token })).status, 404, 'after the revoke the package is invisible to her again');
       res = await r.request('PUT', '/@acme%2fwidget', { token: dev.token, body: body(publishDoc({ name: '@acme/widget', version: '1.2.0' })) });
-      assert.equal(res.status, 404, 'after the revoke the package is invisible to her again');
+      // She may create packages in @acme, so that the name is taken cannot be hidden from her: that is all she learns.
+      assert.equal(res.status, 403);
+      assert.equal(res.json().error, 'the name "@acme/widget" is taken: publish under another name');
       assert.deepEqual(await events('package.team'), [
         'package.team-access-granted @acme/widget {"team":"acme:core","permission":"read-only"}',
         'package.team-access-granted @acme/widget {"team":"acme:core","permission":"read-write"}',

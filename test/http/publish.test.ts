@@ -73,9 +73,13 @@ for (const kind of DB_KINDS) {
       assert.equal(search.total, 0, 'search must not reveal restricted packages');
       const own = (await r.request('GET', '/-/v1/search?text=secret', { token: alice.token })).json() as { objects: Array<{ package: { name: string } }> };
       assert.deepEqual(own.objects.map((o) => o.package.name), ['@alice/secret']);
-      // A write by someone who cannot see the package gets the same 404, not a 403 that confirms it exists.
+      // A write by someone who cannot see the package gets what a publish of a free name would, nothing that confirms
+      // the package exists.
       const push = publishDoc({ name: '@alice/secret', version: '0.2.0' });
-      assert.equal((await r.request('PUT', '/@alice%2fsecret', { token: bob.token, body: body(push) })).status, 404);
+      const hidden = await r.request('PUT', '/@alice%2fsecret', { token: bob.token, body: body(push) });
+      const free = await r.request('PUT', '/@alice%2fsecrex', { token: bob.token, body: body(publishDoc({ name: '@alice/secrex', version: '0.2.0' })) });
+      assert.deepEqual([hidden.status, hidden.text], [free.status, free.text]);
+      assert.equal(hidden.status, 403);
 
       assert.equal((await r.request('GET', '/@alice%2fopen')).status, 200);
       assert.equal((await r.request('GET', '/@alice/open/-/open-0.1.0.tgz')).status, 200);
