@@ -1,7 +1,7 @@
 // The one gate every request passes: who is asking (the bearer token, or another principal source such as the web
 // session cookie), then may they (decide()), then — for writes — the checks later capabilities add (second factor,
 // token scopes). Routes never carry their own access rules.
-import type { FastifyRequest } from 'fastify';
+import type { FastifyRequest, preParsingAsyncHookHandler } from 'fastify';
 import { Action, decide, isOrgFacts, type ActionValue, type Facts, type PackageFacts, type Policy } from '../access/decide.ts';
 import type { Principal } from '../access/principal.ts';
 import { isModerator, orgRoleOf, packageRelation } from '../access/relations.ts';
@@ -20,6 +20,22 @@ export type WriteCheck = (req: FastifyRequest, principal: Principal, action: Act
 export type PrincipalSource = (req: FastifyRequest) => Promise<Principal | null>;
 
 type Identity = { principal: Principal | null; badToken: boolean };
+
+/**
+ * The most of an unread body a refusal lets Node read and discard to keep the connection; past it (or when the size is
+ * not declared) the connection is closed instead, so a refused client cannot make the server read a large upload.
+ */
+const DISCARDABLE_BODY = 16 * 1024;
+
+/** The body limit of the routes anyone may call with a body (sign-in, sign-up): what their few fields need. */
+export const ANONYMOUS_BODY_LIMIT = 16 * 1024;
+
+/** Headers for a refusal sent before the body was read. */
+export function unreadBodyHeaders(req: FastifyRequest): Record<string, string> {
+  const length = Number(req.headers['content-length'] ?? NaN);
+  const small = Number.isFinite(length) ? length <= DISCARDABLE_BODY : req.headers['transfer-encoding'] === undefined;
+  return small ? {} : { connection: 'close' };
+}
 
 const BAD_TOKEN = 'the token you sent is invalid, expired or revoked: run `npm login` or replace it in your .npmrc';
 // npm turns a 401 whose WWW-Authenticate names "ipaddress" into its EAUTHIP error.
@@ -79,6 +95,20 @@ export class Gate {
   /** The caller's principal, or null when anonymous. A bad token counts as anonymous for reads of public data. */
   async principal(req: FastifyRequest): Promise<Principal | null> {
     return (await this.#identity(req)).principal;
+  }
+
+  /**
+   * The preParsing hook of every route only a signed-in principal may use (writes above all). The principal is
+   * resolved from the request's headers before its body is read, and a request without one is answered 401 here, as
+   * the gate would answer it later: its body is never read or parsed, so an anonymous client can neither make the
+   * server buffer a large document nor learn anything from what the route would have looked up (invariant 6).
+   */
+  signedIn(message?: string): preParsingAsyncHookHandler {
+    return async (req, _reply, payload) => {
+      const { principal, badToken } = await this.#identity(req);
+      if (principal) return payload;
+      throw new ClientError(401, badToken ? BAD_TOKEN : (message ?? unauthorized().message), unreadBodyHeaders(req));
+    };
   }
 
   /** For reads that are not about one package (search, download totals): only the registry-wide read policy applies. */

@@ -85,10 +85,12 @@ export function registerLifecycleRoutes(app: FastifyInstance, deps: LifecycleRou
     return reply.send({ ok: true, id: name });
   };
 
+  // Every route here changes a package: the caller is known from the headers before the body is read.
+  const signedIn = { preParsing: gate.signedIn() };
   for (const prefix of ['/:name', '/@:scope/:name']) {
-    app.put(`${prefix}/-rev/:rev`, atRevision);
-    app.delete(`${prefix}/-rev/:rev`, unpublishAll);
-    app.delete(`${prefix}/-/:file/-rev/:rev`, deleteTarball);
+    app.put<{ Params: Params; Body: Body }>(`${prefix}/-rev/:rev`, signedIn, atRevision);
+    app.delete<{ Params: Params }>(`${prefix}/-rev/:rev`, signedIn, unpublishAll);
+    app.delete<{ Params: Params }>(`${prefix}/-/:file/-rev/:rev`, signedIn, deleteTarball);
   }
 
   // PUT /:name without a tarball is npm deprecate; the publish route hands such documents over.

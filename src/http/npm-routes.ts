@@ -10,11 +10,14 @@ import { isServableName, nameProblem } from '../packages/names.ts';
 import { search } from '../packages/search.ts';
 import type { PackageEntry, Packages, TarballRef } from '../packages/service.ts';
 import type { Gate } from './gate.ts';
+import type { UploadSlots } from './uploads.ts';
 
 export type NpmRouteDeps = {
   packages: Packages;
   gate: Gate;
   downloads: DownloadCounter;
+  /** the cap on concurrent large uploads (publish documents). */
+  uploads: UploadSlots;
   clock: () => number;
   /** a PUT of a package document without a tarball (npm deprecate): http/lifecycle-routes.ts. */
   updateDocument: (req: FastifyRequest<{ Params: NameParams }>, reply: FastifyReply) => Promise<FastifyReply>;
@@ -46,7 +49,7 @@ const TARBALL_CACHING = { public: 'public, max-age=31536000, immutable', private
 export type FastRead = (req: IncomingMessage, res: ServerResponse) => boolean;
 
 export function registerNpmRoutes(app: FastifyInstance, deps: NpmRouteDeps): FastRead {
-  const { packages, gate, downloads, clock, updateDocument, requestId } = deps;
+  const { packages, gate, downloads, uploads, clock, updateDocument, requestId } = deps;
 
   // Reads that answerFromMemory (below) declined: packages not in memory, tokens, HEAD, anything the router decodes.
   async function packument(req: FastifyRequest<{ Params: NameParams }>, reply: FastifyReply) {
@@ -130,11 +133,14 @@ export function registerNpmRoutes(app: FastifyInstance, deps: NpmRouteDeps): Fas
     return { name, principal, id: facts.id };
   }
 
-  // base64 makes the tarball a third larger; the rest of the document is small.
-  const limit = { bodyLimit: Math.ceil(packages.maxTarballSize * 1.4) + 1024 * 1024 };
+  // Writes need a principal, found from the headers before the body is read (see Gate.signedIn).
+  const signedIn = { preParsing: gate.signedIn() };
+  // base64 makes the tarball a third larger; the rest of the document is small. Large documents also take one of
+  // the few upload slots (uploads.ts).
+  const publishOptions = { bodyLimit: Math.ceil(packages.maxTarballSize * 1.4) + 1024 * 1024, preParsing: [gate.signedIn(), uploads.hook(gate)] };
   for (const prefix of ['/:name', '/@:scope/:name']) {
     app.get(prefix, packument);
-    app.put(prefix, limit, publish);
+    app.put<{ Params: NameParams }>(prefix, publishOptions, publish);
     app.get(`${prefix}/-/:file`, tarball);
   }
 
@@ -144,12 +150,12 @@ export function registerNpmRoutes(app: FastifyInstance, deps: NpmRouteDeps): Fas
     await gate.readPackage(req, entry.facts);
     return entry.distTags;
   });
-  app.put<{ Params: NameParams }>('/-/package/:name/dist-tags/:tag', async (req, reply) => {
+  app.put<{ Params: NameParams }>('/-/package/:name/dist-tags/:tag', signedIn, async (req, reply) => {
     const { name, principal, id } = await writableFacts(req);
     await packages.setDistTag(principal, id, name, req.params.tag ?? '', req.body);
     return reply.code(201).send({ ok: true });
   });
-  app.delete<{ Params: NameParams }>('/-/package/:name/dist-tags/:tag', async (req) => {
+  app.delete<{ Params: NameParams }>('/-/package/:name/dist-tags/:tag', signedIn, async (req) => {
     const { name, principal, id } = await writableFacts(req);
     await packages.removeDistTag(principal, id, name, req.params.tag ?? '');
     return { ok: true };

@@ -36,17 +36,20 @@ function stringField(body: Body, field: string): string {
 export function registerOrgRoutes(app: FastifyInstance, deps: OrgRouteDeps): void {
   const { db, gate, packages, clock } = deps;
 
+  // Every change here needs a principal, known from the headers before the body is read (Gate.signedIn).
+  const signedIn = { preParsing: gate.signedIn() };
+
   const orgRead = async (req: FastifyRequest, org: string) => gate.authorize(req, Action.OrgRead, await orgFacts(db, org, null));
 
   // npm org set / rm / ls
-  app.put<OrgParams & { Body: Body }>('/-/org/:org/user', async (req) => {
+  app.put<OrgParams & { Body: Body }>('/-/org/:org/user', signedIn, async (req) => {
     const org = bare(req.params.org);
     const user = bare(stringField(req.body, 'user'));
     const role = parseRole(req.body?.role);
     const principal = await gate.write(req, Action.OrgMembersWrite, await orgFacts(db, org, null, { userId: await userIdByName(db, user), newRole: role }));
     return setMember(db, org, user, role, actorOf(principal), clock());
   });
-  app.delete<OrgParams & { Body: Body }>('/-/org/:org/user', async (req, reply) => {
+  app.delete<OrgParams & { Body: Body }>('/-/org/:org/user', signedIn, async (req, reply) => {
     const org = bare(req.params.org);
     const user = bare(stringField(req.body, 'user'));
     const principal = await gate.write(req, Action.OrgMembersWrite, await orgFacts(db, org, null, { userId: await userIdByName(db, user), newRole: null }));
@@ -60,7 +63,7 @@ export function registerOrgRoutes(app: FastifyInstance, deps: OrgRouteDeps): voi
   });
 
   // npm team create / destroy / add / rm / ls
-  app.put<OrgParams & { Body: Body }>('/-/org/:org/team', async (req, reply) => {
+  app.put<OrgParams & { Body: Body }>('/-/org/:org/team', signedIn, async (req, reply) => {
     const org = bare(req.params.org);
     const name = stringField(req.body, 'name');
     const description = typeof req.body?.description === 'string' ? req.body.description : '';
@@ -73,20 +76,20 @@ export function registerOrgRoutes(app: FastifyInstance, deps: OrgRouteDeps): voi
     await orgRead(req, org);
     return listTeams(db, org);
   });
-  app.delete<TeamParams>('/-/team/:org/:team', async (req, reply) => {
+  app.delete<TeamParams>('/-/team/:org/:team', signedIn, async (req, reply) => {
     const org = bare(req.params.org);
     const principal = await gate.write(req, Action.OrgTeamsWrite, await orgFacts(db, org, null));
     await deleteTeam(db, org, req.params.team, actorOf(principal), clock());
     return reply.code(204).send();
   });
-  app.put<TeamParams & { Body: Body }>('/-/team/:org/:team/user', async (req, reply) => {
+  app.put<TeamParams & { Body: Body }>('/-/team/:org/:team/user', signedIn, async (req, reply) => {
     const org = bare(req.params.org);
     const user = bare(stringField(req.body, 'user'));
     const principal = await gate.write(req, Action.OrgTeamsWrite, await orgFacts(db, org, null));
     await addTeamMember(db, org, req.params.team, user, actorOf(principal), clock());
     return reply.code(201).send({});
   });
-  app.delete<TeamParams & { Body: Body }>('/-/team/:org/:team/user', async (req, reply) => {
+  app.delete<TeamParams & { Body: Body }>('/-/team/:org/:team/user', signedIn, async (req, reply) => {
     const org = bare(req.params.org);
     const user = bare(stringField(req.body, 'user'));
     const principal = await gate.write(req, Action.OrgTeamsWrite, await orgFacts(db, org, null));
@@ -107,7 +110,7 @@ export function registerOrgRoutes(app: FastifyInstance, deps: OrgRouteDeps): voi
     const facts = await packages.facts(name);
     return { name, facts };
   }
-  app.put<TeamParams & { Body: Body }>('/-/team/:org/:team/package', async (req, reply) => {
+  app.put<TeamParams & { Body: Body }>('/-/team/:org/:team/package', signedIn, async (req, reply) => {
     const org = bare(req.params.org);
     const permission = parsePermission(req.body?.permissions);
     const { name, facts } = await grantTarget(req.body);
@@ -116,7 +119,7 @@ export function registerOrgRoutes(app: FastifyInstance, deps: OrgRouteDeps): voi
     packages.invalidate(name);
     return reply.code(201).send({});
   });
-  app.delete<TeamParams & { Body: Body }>('/-/team/:org/:team/package', async (req, reply) => {
+  app.delete<TeamParams & { Body: Body }>('/-/team/:org/:team/package', signedIn, async (req, reply) => {
     const org = bare(req.params.org);
     const { name, facts } = await grantTarget(req.body);
     const principal = await gate.write(req, Action.PackageAccessWrite, facts);
@@ -169,7 +172,7 @@ export function registerOrgRoutes(app: FastifyInstance, deps: OrgRouteDeps): voi
   });
 
   // npm access set status=public|private (libnpmaccess setAccess); npm access set mfa=… sends the same address.
-  app.post<{ Params: { name: string }; Body: Body }>('/-/package/:name/access', async (req, reply) => {
+  app.post<{ Params: { name: string }; Body: Body }>('/-/package/:name/access', signedIn, async (req, reply) => {
     const name = req.params.name;
     if (!isServableName(name)) throw notFound();
     const body = req.body;

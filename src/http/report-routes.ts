@@ -40,13 +40,15 @@ const shape = (r: ReportView, duplicate: boolean) => ({ ...r, duplicate });
 export function registerReportRoutes(app: FastifyInstance, deps: ReportRoutesDeps): void {
   const { db, gate, limiter, clock } = deps;
 
+  const NO_ACCOUNT = 'reporting needs an account: run `npm login` or pass a token';
   const signedIn = async (req: FastifyRequest): Promise<Principal> => {
     const principal = await gate.principal(req);
-    if (!principal) throw unauthorized('reporting needs an account: run `npm login` or pass a token');
+    if (!principal) throw unauthorized(NO_ACCOUNT);
     return principal;
   };
 
-  app.post<{ Body: Record<string, unknown> | null }>(REPORTS_PATH, async (req, reply) => {
+  // An anonymous report is refused before its body is read (Gate.signedIn).
+  app.post<{ Body: Record<string, unknown> | null }>(REPORTS_PATH, { preParsing: gate.signedIn(NO_ACCOUNT) }, async (req, reply) => {
     const principal = await signedIn(req);
     const b = req.body && typeof req.body === 'object' ? req.body : {};
     const input = await readableReportInput(req, deps, { package: b.package, version: b.version, reason: b.reason, details: b.details });

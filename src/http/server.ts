@@ -11,8 +11,9 @@ import { DownloadCounter } from '../packages/downloads.ts';
 import { Packages } from '../packages/service.ts';
 import type { FsBlobStore } from '../store/blobs.ts';
 import type { Store } from '../store/db.ts';
-import { Gate } from './gate.ts';
+import { Gate, unreadBodyHeaders } from './gate.ts';
 import { registerNpmRoutes, type FastRead } from './npm-routes.ts';
+import { UploadSlots } from './uploads.ts';
 import { lazyChildLogger } from './request-logger.ts';
 import { releaseFreedMemory } from './memory.ts';
 import { keepTickShape } from './tick-shape.ts';
@@ -49,7 +50,7 @@ import { DbCounterStore, Limiter, RedisCounterStore } from '../accounts/limits.t
 import { createMailer } from '../notify/mailer.ts';
 import { startNotifier } from '../notify/notifications.ts';
 
-export type App = { app: FastifyInstance; packages: Packages; lifecycle: Lifecycle; gate: Gate; limiter: Limiter; url: string; close(): Promise<void> };
+export type App = { app: FastifyInstance; packages: Packages; lifecycle: Lifecycle; gate: Gate; limiter: Limiter; uploads: UploadSlots; url: string; close(): Promise<void> };
 
 export type AppDeps = {
   settings: Settings;
@@ -187,7 +188,10 @@ export async function startApp({ settings, store, blobs, logger, secretKey, cloc
   app.addHook('onRequest', (req, reply, done) => {
     reply.header('x-request-id', req.id);
     // NUL is never valid in the npm protocol, and PostgreSQL refuses it in text: stop it at the door.
-    done(req.url.includes('%00') ? badRequest('the URL contains a NUL character') : undefined);
+    if (req.url.includes('%00')) return done(badRequest('the URL contains a NUL character'));
+    // No route means nothing to read the body for: answer before Fastify would parse it (up to its 1 MB limit).
+    if (req.is404 && (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined)) return done(new ClientError(404, 'Not found', unreadBodyHeaders(req)));
+    done();
   });
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, text, done) => {
@@ -233,7 +237,9 @@ export async function startApp({ settings, store, blobs, logger, secretKey, cloc
   registerWebLoginRoutes(app, webLogins);
   // npm deprecate, unpublish and owner: what happens to a package after publish (GEN-2a).
   const updateDocument = registerLifecycleRoutes(app, { packages, lifecycle, gate, clock });
-  fast.read = registerNpmRoutes(app, { packages, gate, downloads, clock, updateDocument, requestId: requestIdOf });
+  // Publish documents are read whole: only so many at once (uploads.ts).
+  const uploads = new UploadSlots();
+  fast.read = registerNpmRoutes(app, { packages, gate, downloads, uploads, clock, updateDocument, requestId: requestIdOf });
   // npm org, team, access and owner: organisations, teams, grants and maintainers (AUTHZ-2).
   registerOrgRoutes(app, { db: store.db, gate, packages, clock });
   // The transparency log: checkpoint, tiles, proofs and the changes feed (GEN-3b).
@@ -288,6 +294,7 @@ export async function startApp({ settings, store, blobs, logger, secretKey, cloc
     lifecycle,
     gate,
     limiter,
+    uploads,
     url: `http://${host}:${port}`,
     async close() {
       trimmer.stop();

@@ -99,7 +99,10 @@ export function registerTokenRoutes(app: FastifyInstance, { db, gate, secondFact
     return { objects: tokens.map(npmTokenView), total: tokens.length, urls: { next: null } };
   });
 
-  app.post<{ Body: Body | null }>('/-/npm/v1/tokens', async (req) => {
+  // Only a signed-in user manages tokens: an anonymous request is refused before its body is read (Gate.signedIn).
+  const signedIn = { preParsing: gate.signedIn() };
+
+  app.post<{ Body: Body | null }>('/-/npm/v1/tokens', signedIn, async (req) => {
     const principal = await owner(req);
     const body = req.body;
     if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('send the token request as a JSON object');
@@ -118,7 +121,7 @@ export function registerTokenRoutes(app: FastifyInstance, { db, gate, secondFact
   });
 
   // npm sends the key of a listed token, or the token itself when the argument starts with a listed token's prefix.
-  app.delete<{ Params: { key: string } }>('/-/npm/v1/tokens/token/:key', async (req, reply) => {
+  app.delete<{ Params: { key: string } }>('/-/npm/v1/tokens/token/:key', signedIn, async (req, reply) => {
     const principal = await owner(req);
     const revoked = await revokeOwnToken(db, { id: principal.userId, name: principal.name }, req.params.key, principal.userId, clock());
     if (!revoked) throw notFound('no live token of yours has that id');

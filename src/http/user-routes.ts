@@ -4,7 +4,7 @@ import { checkPassword, createUser, findUser, recordSignInLocked, usernameProble
 import { badRequest, forbidden, notFound, unauthorized } from '../errors.ts';
 import type { Db } from '../store/db.ts';
 import { createToken, revokeTokenBySecret } from '../tokens/service.ts';
-import type { Gate } from './gate.ts';
+import { ANONYMOUS_BODY_LIMIT, type Gate } from './gate.ts';
 import { requireOtp, type SecondFactorDeps } from './second-factor.ts';
 import { limitedPasswordCheck } from '../accounts/limits.ts';
 
@@ -28,7 +28,8 @@ export function registerUserRoutes(app: FastifyInstance, { db, gate, signup, sec
   });
 
   // npm login / npm adduser (auth-type=legacy, and the fallback when web login is unavailable).
-  app.put<{ Params: { name: string }; Body: CouchUser }>('/-/user/org.couchdb.user:::name', async (req, reply) => {
+  // Anyone may call this, so it reads no more than a sign-in needs.
+  app.put<{ Params: { name: string }; Body: CouchUser }>('/-/user/org.couchdb.user:::name', { bodyLimit: ANONYMOUS_BODY_LIMIT }, async (req, reply) => {
     const body = req.body ?? {};
     const name = req.params.name;
     if (typeof body !== 'object' || (body.name !== undefined && body.name !== name)) throw badRequest('the user name in the body must match the URL');

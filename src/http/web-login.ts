@@ -9,6 +9,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Limiter, Rule } from '../accounts/limits.ts';
 import { cleanHostname, poll, POLL_SECONDS, startRequest, sweep, type Purpose } from '../accounts/web-logins.ts';
 import type { Db } from '../store/db.ts';
+import { ANONYMOUS_BODY_LIMIT } from './gate.ts';
 
 export type WebLoginDeps = { db: Db; key: Buffer; limiter: Limiter; clock: () => number; publicUrl: () => string };
 
@@ -36,7 +37,7 @@ export function webOtpOffer({ db, clock, publicUrl }: WebLoginDeps) {
 export function registerWebLoginRoutes(app: FastifyInstance, deps: WebLoginDeps): void {
   const { db, key, limiter, clock, publicUrl } = deps;
 
-  app.post<{ Body: { create?: unknown; hostname?: unknown } | null }>('/-/v1/login', async (req, reply) => {
+  app.post<{ Body: { create?: unknown; hostname?: unknown } | null }>('/-/v1/login', { bodyLimit: ANONYMOUS_BODY_LIMIT }, async (req, reply) => {
     const body = req.body && typeof req.body === 'object' ? req.body : {};
     const attempt: Array<[Rule, string]> = [[WEB_LOGIN_START, req.ip]];
     await limiter.check(attempt, 'web logins started');
