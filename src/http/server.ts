@@ -154,6 +154,9 @@ export async function startApp({ settings, store, blobs, logger, secretKey, cloc
     childLoggerFactory: lazyChildLogger,
     trustProxy: settings.trustProxy.length ? settings.trustProxy : false,
     bodyLimit: 1024 * 1024,
+    // A request must arrive whole, body included, within 5 minutes (Node's own default; Fastify's is no limit), so a
+    // client trickling a large upload holds one of the few upload slots (uploads.ts) for that long at most.
+    requestTimeout: 300_000,
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 512 },
     genReqId: requestIdOf,
