@@ -84,7 +84,7 @@ async function launch(bin: string, label: string, index: number): Promise<Server
   const extra = values['node-args'].split(',')[index]?.split(' ').filter(Boolean) ?? [];
   const nodeArgs = extra.concat(values.prof ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(values.prof), '--cpu-prof-name', `${label}-${Date.now()}.cpuprofile`] : []);
   return startServer(label, NODE, [...nodeArgs, bin, 'serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dir, '--log-level', values['log-level']], {
-    env: cleanEnv({ BULWARK_FAST_PASSWORD_HASH: '1', BULWARK_SECRET_KEY: SECRET }),
+    env: cleanEnv({ BULWARK_SECRET_KEY: SECRET }),
     url: `http://127.0.0.1:${port}`,
     probe: '/-/ready',
   });
@@ -120,7 +120,7 @@ function rss(pid: number): string {
 
 /** Creates the benchmark's administrator and token in DIR, starts bins[0] on it and publishes SIZE packages (3 versions each) and the express closure. */
 async function seedRunning(size: number): Promise<Server> {
-  const env = cleanEnv({ BULWARK_FAST_PASSWORD_HASH: '1', BULWARK_SECRET_KEY: SECRET });
+  const env = cleanEnv({ BULWARK_SECRET_KEY: SECRET });
   const store = ['--data-dir', dir];
   await mustRun('admin user create', NODE, [bins[0]!, 'admin', 'user', 'create', 'bench', '--email', 'bench@example.com', '--admin', '--password-stdin', ...store], { env, input: 'load-test-password-1234\n' });
   const created = await mustRun('admin token create', NODE, [bins[0]!, 'admin', 'token', 'create', 'bench', ...store], { env });

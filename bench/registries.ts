@@ -24,7 +24,7 @@ export async function buildBulwark(): Promise<void> {
  * `bulwark serve` on a free loopback port with warn-level logs (no per-request log lines).
  */
 export async function startBulwark(dataDir: string): Promise<Registry> {
-  const env = cleanEnv({ BULWARK_FAST_PASSWORD_HASH: '1', BULWARK_SECRET_KEY: randomBytes(24).toString('hex') });
+  const env = cleanEnv({ BULWARK_SECRET_KEY: randomBytes(24).toString('hex') });
   const store = ['--data-dir', dataDir];
   await mustRun('bulwark admin user create', NODE, [BULWARK_BIN, 'admin', 'user', 'create', USER, '--email', 'bench@example.com', '--admin', '--password-stdin', ...store], { env, input: `${PASSWORD}\n` });
   const created = await mustRun('bulwark admin token create', NODE, [BULWARK_BIN, 'admin', 'token', 'create', USER, '--name', 'benchmark', ...store], { env });

@@ -124,7 +124,7 @@ async function startServer(bin: string, dataDir: string, seeded: boolean): Promi
   // A seeded data directory keeps the secret key it was made with (secrets at rest are sealed with it).
   const keyFile = path.join(dataDir, 'bench-secret-key');
   const secretKey = seeded ? readFileSync(keyFile, 'utf8') : randomBytes(24).toString('hex');
-  const env = cleanEnv({ BULWARK_FAST_PASSWORD_HASH: '1', BULWARK_SECRET_KEY: secretKey });
+  const env = cleanEnv({ BULWARK_SECRET_KEY: secretKey });
   const store = ['--data-dir', dataDir];
   const port = await freePort();
   const args = [...nodeArgs, '--import', PROBE, bin, 'serve', '--host', '127.0.0.1', '--port', String(port), ...store, '--log-level', 'warn'];

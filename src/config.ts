@@ -238,13 +238,16 @@ function parseExpires(raw: string): string | null {
 // OWASP's password storage cheat sheet: argon2id with at least these memory/iteration pairs (equivalent strength).
 const OWASP_MINIMUMS: Array<[number, number]> = [[47104, 1], [19456, 2], [12288, 3], [9216, 4], [7168, 5]];
 
+/** True when an argon2id cost is at least one of OWASP's minimum memory/iteration pairs, with at least one lane. */
+export const meetsOwaspMinimum = (p: PasswordHashParams): boolean => p.parallelism >= 1 && OWASP_MINIMUMS.some(([mem, t]) => p.memoryCost >= mem && p.timeCost >= t);
+
 function parsePasswordHash(raw: string): PasswordHashParams {
   const m = /^m=(\d{1,8}),t=(\d{1,3}),p=(\d{1,2})$/.exec(raw.trim());
   if (!m) throw new SettingError('must look like m=19456,t=2,p=1 (memory in KiB, iterations, lanes)');
   const [memoryCost, timeCost, parallelism] = [Number(m[1]), Number(m[2]), Number(m[3])];
   if (parallelism < 1 || parallelism > 16) throw new SettingError('lanes (p) must be from 1 to 16');
   if (memoryCost > 4 * 1024 * 1024) throw new SettingError('memory (m) must be at most 4 GiB (4194304 KiB)');
-  if (!OWASP_MINIMUMS.some(([mem, t]) => memoryCost >= mem && timeCost >= t)) throw new SettingError('is weaker than OWASP’s minimum for argon2id (m=19456,t=2, or m=7168,t=5 …)');
+  if (!meetsOwaspMinimum({ memoryCost, timeCost, parallelism })) throw new SettingError('is weaker than OWASP’s minimum for argon2id (m=19456,t=2, or m=7168,t=5 …)');
   return { memoryCost, timeCost, parallelism };
 }
 

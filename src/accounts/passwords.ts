@@ -1,20 +1,21 @@
-// Password hashing with argon2id (OWASP's recommended parameters). Tests lower the cost through
-// BULWARK_FAST_PASSWORD_HASH=1; the length limits and checks are the same.
+// Password hashing with argon2id (OWASP's recommended parameters). The cost comes from the --password-hash setting
+// alone, and nothing lowers it below OWASP's minimum: not the environment, not a test. Test suites stay fast with the
+// cheapest cost OWASP accepts (m=7168,t=5), which their helpers configure as an operator would.
 import { hash, verify } from '@node-rs/argon2';
+import { meetsOwaspMinimum, type PasswordHashParams } from '../config.ts';
 
 const ARGON2ID = 2; // Algorithm.Argon2id: an ambient const enum, which type stripping cannot inline
 
-const fast = process.env.BULWARK_FAST_PASSWORD_HASH === '1';
-let params = fast
-  ? { algorithm: ARGON2ID, memoryCost: 1024, timeCost: 1, parallelism: 1 }
-  : { algorithm: ARGON2ID, memoryCost: 19456, timeCost: 2, parallelism: 1 };
+let params = { algorithm: ARGON2ID, memoryCost: 19456, timeCost: 2, parallelism: 1 };
 
 /**
  * Sets the cost of new hashes (the --password-hash setting). Existing hashes carry their own parameters, so they keep
- * verifying after a change. The test override wins, so test suites stay fast whatever a config says.
+ * verifying after a change.
+ * @throws RangeError for a cost below OWASP's minimum for argon2id: no caller may store weaker hashes.
  */
-export function setPasswordHashParams(p: { memoryCost: number; timeCost: number; parallelism: number }): void {
-  if (!fast) params = { algorithm: ARGON2ID, ...p };
+export function setPasswordHashParams(p: PasswordHashParams): void {
+  if (!meetsOwaspMinimum(p)) throw new RangeError(`argon2id m=${p.memoryCost},t=${p.timeCost},p=${p.parallelism} is below OWASP's minimum`);
+  params = { algorithm: ARGON2ID, memoryCost: p.memoryCost, timeCost: p.timeCost, parallelism: p.parallelism };
 }
 
 export const PASSWORD_MIN = 10;

@@ -5,11 +5,18 @@ import path from 'node:path';
 
 export const BIN = path.resolve(import.meta.dirname, '../../bin/bulwark.js');
 
+/**
+ * The argon2id cost test registries hash passwords with: the cheapest OWASP accepts (under half the default's time),
+ * set through the real --password-hash setting (BULWARK_PASSWORD_HASH for the processes started here), which refuses
+ * anything weaker. A test's own env or flags win.
+ */
+export const TEST_PASSWORD_HASH = 'm=7168,t=5,p=1';
+
 export type Exit = { code: number; stdout: string; stderr: string };
 
 export function bulwark(args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; bin?: string; cwd?: string } = {}): Promise<Exit> {
   return new Promise((resolve) => {
-    const child = execFile(process.execPath, [opts.bin ?? BIN, ...args], { env: { ...process.env, BULWARK_FAST_PASSWORD_HASH: '1', ...opts.env }, cwd: opts.cwd, timeout: 60_000 }, (err, stdout, stderr) => {
+    const child = execFile(process.execPath, [opts.bin ?? BIN, ...args], { env: { ...process.env, BULWARK_PASSWORD_HASH: TEST_PASSWORD_HASH, ...opts.env }, cwd: opts.cwd, timeout: 60_000 }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout: String(stdout), stderr: String(stderr) });
     });
     child.stdin!.end(opts.input ?? '');
@@ -20,7 +27,7 @@ export type Served = { url: string; child: ChildProcess; logs: string[]; stop():
 
 /** Starts `bulwark serve` and resolves once it logs the URL it listens on. */
 export function serve(args: string[], opts: { env?: NodeJS.ProcessEnv; bin?: string; cwd?: string } = {}): Promise<Served> {
-  const child = spawn(process.execPath, [opts.bin ?? BIN, 'serve', '--port', '0', ...args], { env: { ...process.env, BULWARK_FAST_PASSWORD_HASH: '1', ...opts.env }, cwd: opts.cwd });
+  const child = spawn(process.execPath, [opts.bin ?? BIN, 'serve', '--port', '0', ...args], { env: { ...process.env, BULWARK_PASSWORD_HASH: TEST_PASSWORD_HASH, ...opts.env }, cwd: opts.cwd });
   const logs: string[] = [];
   let buffered = '';
   return new Promise((resolve, reject) => {

@@ -2,12 +2,14 @@
 // client for the protocol tests. Tests that drive the `bulwark` binary itself spawn it instead.
 import path from 'node:path';
 import pino from 'pino';
+import { setPasswordHashParams } from '../../src/accounts/passwords.ts';
 import { createUser } from '../../src/accounts/users.ts';
 import { loadSettings, type Settings } from '../../src/config.ts';
 import { startApp, type App } from '../../src/http/server.ts';
 import { FsBlobStore } from '../../src/store/blobs.ts';
 import { openStore, type Store } from '../../src/store/db.ts';
 import { createToken } from '../../src/tokens/service.ts';
+import { TEST_PASSWORD_HASH } from './bulwark-process.ts';
 import { testDatabase, type DbKind } from './db.ts';
 
 export const TEST_SECRET_KEY = Buffer.alloc(32, 7);
@@ -30,7 +32,9 @@ export type TestRegistry = {
 /** clock: the registry's time (second-factor codes, expiries); the real time unless a test moves it. */
 export async function startRegistry(kind: DbKind, flags: Record<string, string> = {}, opts: { clock?: () => number } = {}): Promise<TestRegistry> {
   const t = await testDatabase(kind);
-  const settings: Settings = loadSettings({ flags: { port: '0', 'data-dir': t.dataDir, ...(t.database ? { database: t.database } : {}), ...flags }, env: {} });
+  const settings: Settings = loadSettings({ flags: { port: '0', 'data-dir': t.dataDir, 'password-hash': TEST_PASSWORD_HASH, ...(t.database ? { database: t.database } : {}), ...flags }, env: {} });
+  // As `bulwark serve` does with its settings (cli/command.ts).
+  setPasswordHashParams(settings.passwordHash);
   const store = await openStore({ dataDir: settings.dataDir, database: settings.database, poolSize: 4 });
   const logger = pino({ level: process.env.BULWARK_TEST_LOG ?? 'silent' });
   const app = await startApp({ settings, store, blobs: new FsBlobStore(path.join(t.dataDir, 'blobs')), logger, secretKey: TEST_SECRET_KEY, ...(opts.clock ? { clock: opts.clock } : {}) });
