@@ -1,5 +1,7 @@
 // Versioned schema migrations, applied in order on start. A migration, once released, is never edited: add a new one.
-import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
+// Each has its own number, NNNN-what-it-does (0008.1 is one renumbered after its release, see RENAMED). Kysely runs
+// them in the order of their names, so a new one takes the next number after the highest.
+import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
 import { dependencyEdges } from '../packages/dependencies.ts';
 import type { Dialect } from './db.ts';
 
@@ -290,7 +292,8 @@ const MIGRATIONS: Record<string, Builder> = {
   }),
   // Witnesses the operator configured (c2sp.org/tlog-witness): where to submit checkpoints, the key their cosignatures
   // verify with, and the latest tree size each is known to have cosigned (the "old" size of the next request).
-  '0009-log-witnesses': () => ({
+  // Released as 0009-log-witnesses, a number 0009-names-security also had: renamed, in place, by RENAMED.
+  '0008.1-log-witnesses': () => ({
     async up(db: Kysely<unknown>) {
       await db.schema
         .createTable('log_witnesses')
@@ -453,24 +456,58 @@ const MIGRATIONS: Record<string, Builder> = {
   }),
 };
 
+/**
+ * Migrations released under another name, old name to new. A database that ran one under its old name gets its
+ * bookkeeping row renamed before migrating, so the migration is neither run again nor refused as unknown; the row keeps
+ * its timestamp. The new name MUST sort exactly where the old one did: Kysely refuses a database whose executed
+ * migrations are not the first ones of the list. A release with the old name cannot open the database afterwards.
+ */
+const RENAMED: Record<string, string> = {
+  '0009-log-witnesses': '0008.1-log-witnesses',
+};
+
+/** Every migration, by name, as built for the dialect. */
+export function migrationsFor(dialect: Dialect): Record<string, Migration> {
+  return Object.fromEntries(Object.entries(MIGRATIONS).map(([name, build]) => [name, build(dialect)]));
+}
+
 class CodeMigrations implements MigrationProvider {
   readonly #dialect: Dialect;
   constructor(dialect: Dialect) {
     this.#dialect = dialect;
   }
   async getMigrations(): Promise<Record<string, Migration>> {
-    return Object.fromEntries(Object.entries(MIGRATIONS).map(([name, build]) => [name, build(this.#dialect)]));
+    return migrationsFor(this.#dialect);
   }
+}
+
+const MIGRATION_TABLE = 'bulwark_migrations';
+
+/**
+ * Applies RENAMED to the migrations a database has run, in one transaction. Idempotent, and safe when several nodes
+ * start at once: a row renamed by one is no longer found under its old name by the others.
+ */
+async function renameReleasedMigrations(db: Kysely<unknown>, schema: string | undefined): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    const tables = await trx.introspection.getTables({ withInternalKyselyTables: true });
+    if (!tables.some((t) => t.name === MIGRATION_TABLE && (schema === undefined || t.schema === schema))) return;
+    const table = sql.table(schema ? `${schema}.${MIGRATION_TABLE}` : MIGRATION_TABLE);
+    for (const [from, to] of Object.entries(RENAMED)) await sql`update ${table} set name = ${to} where name = ${from}`.execute(trx);
+  });
 }
 
 /** schema: PostgreSQL's schema for the bookkeeping tables; named explicitly so registries in other schemas of the same database are not mistaken for this one. */
 export async function migrate(db: Kysely<unknown>, dialect: Dialect, schema?: string): Promise<void> {
+  await renameReleasedMigrations(db, schema);
   const migrator = new Migrator({
     db,
     provider: new CodeMigrations(dialect),
-    migrationTableName: 'bulwark_migrations',
+    migrationTableName: MIGRATION_TABLE,
     migrationLockTableName: 'bulwark_migrations_lock',
     ...(schema ? { migrationTableSchema: schema } : {}),
+    // Executed migrations that share a timestamp are ordered by this, the known ones by plain string order (Kysely's
+    // sort()): the two must agree, whatever the process's locale, or a database is refused as out of order.
+    nameComparator: (a, b) => (a < b ? -1 : a > b ? 1 : 0),
   });
   // On PostgreSQL the migrator looks only at this schema (store/pg-schema-dialect.ts): other tenants of a shared
   // database can create and drop schemas meanwhile.
