@@ -5,7 +5,7 @@
 import type { Transaction } from 'kysely';
 import { badRequest, conflict, notFound } from '../errors.ts';
 import type { Db } from '../store/db.ts';
-import { EventKind, recordEvent, type EventKindValue } from '../store/events.ts';
+import { EventKind, recordEvent, type EventData } from '../store/events.ts';
 import type { Database, UserRow } from '../store/schema.ts';
 import { emailProblem } from './users.ts';
 
@@ -94,12 +94,23 @@ async function revokeCredentials(trx: Transaction<Database>, userId: number, now
   return { sessions: Number(s.numUpdatedRows), tokens: Number(t.numUpdatedRows) };
 }
 
-async function act<T>(db: Db, name: string, fn: (trx: Transaction<Database>, user: UserRow) => Promise<{ kind: EventKindValue; data: Record<string, unknown>; result: T }>, actor: Actor, now: number): Promise<T> {
+/** The events an administrator's action on an account records, each with its data (which names them: `by`). */
+type ActionKind =
+  | typeof EventKind.UserDisabled
+  | typeof EventKind.UserEnabled
+  | typeof EventKind.UserDeleted
+  | typeof EventKind.UserPasswordResetForced
+  | typeof EventKind.UserRecoveryStarted
+  | typeof EventKind.UserRecoveredByAdmin
+  | typeof EventKind.UserRecoveryCancelled;
+type Outcome<T> = { [K in ActionKind]: { kind: K; data: EventData<K>; result: T } }[ActionKind];
+
+async function act<T>(db: Db, name: string, fn: (trx: Transaction<Database>, user: UserRow) => Promise<Outcome<T>>, actor: Actor, now: number): Promise<T> {
   return db.transaction().execute(async (trx) => {
     const user = await mustFind(trx, name);
     if (user.deleted_at !== null) throw conflict(`${name} was deleted; nothing more can be done to the account`);
-    const { kind, data, result } = await fn(trx, user);
-    await recordEvent(trx, { kind, subject: user.name, actorId: actor.id, data: { by: actor.name, ...data } }, now);
+    const { result, ...event } = await fn(trx, user);
+    await recordEvent(trx, { ...event, subject: user.name, actorId: actor.id }, now);
     return result;
   });
 }
@@ -112,7 +123,7 @@ export async function disableUser(db: Db, name: string, actor: Actor, reason: st
     if (actor.id === user.id) throw badRequest('you cannot disable your own account');
     await trx.updateTable('users').set({ disabled_at: now }).where('id', '=', user.id).execute();
     const revoked = await revokeCredentials(trx, user.id, now);
-    return { kind: EventKind.UserDisabled, data: { reason: why, ...revoked }, result: revoked };
+    return { kind: EventKind.UserDisabled, data: { by: actor.name, reason: why, ...revoked }, result: revoked };
   }, actor, now);
 }
 
@@ -122,7 +133,7 @@ export async function enableUser(db: Db, name: string, actor: Actor, reason: str
   await act(db, name, async (trx, user) => {
     if (user.disabled_at === null) throw conflict(`${name} is not disabled`);
     await trx.updateTable('users').set({ disabled_at: null }).where('id', '=', user.id).execute();
-    return { kind: EventKind.UserEnabled, data: { reason: why }, result: undefined };
+    return { kind: EventKind.UserEnabled, data: { by: actor.name, reason: why }, result: undefined };
   }, actor, now);
 }
 
@@ -149,7 +160,7 @@ export async function deleteUser(db: Db, name: string, actor: Actor, reason: str
     await trx.deleteFrom('recovery_codes').where('user_id', '=', user.id).execute();
     await trx.deleteFrom('email_tokens').where('user_id', '=', user.id).execute();
     const revoked = await revokeCredentials(trx, user.id, now);
-    return { kind: EventKind.UserDeleted, data: { reason: why, orphaned, ...revoked }, result: { orphaned: orphaned.sort() } };
+    return { kind: EventKind.UserDeleted, data: { by: actor.name, reason: why, orphaned, ...revoked }, result: { orphaned: orphaned.sort() } };
   }, actor, now);
 }
 
@@ -163,7 +174,7 @@ export async function forcePasswordReset(db: Db, name: string, actor: Actor, rea
     await trx.updateTable('users').set({ password_hash: UNUSABLE_PASSWORD }).where('id', '=', user.id).execute();
     const revoked = await revokeCredentials(trx, user.id, now);
     const linkSent = user.email_verified === 1 && user.disabled_at === null;
-    return { kind: EventKind.UserPasswordResetForced, data: { reason: why, linkSent, ...revoked }, result: { ...revoked, linkSent } };
+    return { kind: EventKind.UserPasswordResetForced, data: { by: actor.name, reason: why, linkSent, ...revoked }, result: { ...revoked, linkSent } };
   }, actor, now);
 }
 
@@ -205,7 +216,7 @@ export async function startRecovery(db: Db, name: string, actor: Actor, plan: Re
     if (!newEmail && !plan.disableMfa) throw badRequest('a recovery changes the email address, removes the second factor, or both');
     if (plan.disableMfa && user.totp_mode === 'disabled') throw badRequest(`${name} has no second factor to remove`);
     const data = { newEmail, disableMfa: plan.disableMfa, reason, evidence, notBefore: now + waitMs };
-    return { kind: EventKind.UserRecoveryStarted, data, result: { ...data, seq: 0, startedAt: now, by: actor.name } };
+    return { kind: EventKind.UserRecoveryStarted, data: { by: actor.name, ...data }, result: { ...data, seq: 0, startedAt: now, by: actor.name } };
   }, actor, now);
 }
 
@@ -227,7 +238,7 @@ export async function completeRecovery(db: Db, name: string, actor: Actor, now =
       // The usual email-change event: the new address gets a verification link, the old one a notice.
       await recordEvent(trx, { kind: EventKind.UserEmailChanged, subject: user.name, actorId: actor.id, data: { by: actor.name, oldEmail: user.email, recovery: true } }, now);
     }
-    return { kind: EventKind.UserRecoveredByAdmin, data: { startedSeq: pending.seq, newEmail: pending.newEmail, disableMfa: pending.disableMfa, ...revoked }, result: pending };
+    return { kind: EventKind.UserRecoveredByAdmin, data: { by: actor.name, startedSeq: pending.seq, newEmail: pending.newEmail, disableMfa: pending.disableMfa, ...revoked }, result: pending };
   }, actor, now);
 }
 
@@ -236,6 +247,6 @@ export async function cancelRecovery(db: Db, name: string, actor: Actor, reason:
   await act(db, name, async (trx, user) => {
     const pending = await pendingRecoveryOf(trx, user.name);
     if (!pending) throw notFound(`no recovery of ${name} is pending`);
-    return { kind: EventKind.UserRecoveryCancelled, data: { startedSeq: pending.seq, reason: why }, result: undefined };
+    return { kind: EventKind.UserRecoveryCancelled, data: { by: actor.name, startedSeq: pending.seq, reason: why }, result: undefined };
   }, actor, now);
 }

@@ -6,6 +6,7 @@
 // A reader rebuilds a leaf by writing the same object in the same order; decodeRecord() refuses any other spelling,
 // so each event has exactly one leaf.
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { EventKind, type EventData, type EventKindValue } from '../store/events.ts';
 
 /** The leaf format version; a change to any record's fields or order needs a new one. */
 export const LEAF_VERSION = 1;
@@ -127,57 +128,119 @@ export function opensSealedLeaf(leaf: Uint8Array, salt: Uint8Array, record: Uint
   return timingSafeEqual(decoded.commitment, commitment(salt, record));
 }
 
-/** The domain events the log records, with the shape of their data. Other kinds (accounts, sessions) are private. */
+/** A domain event as the log reads it from the event stream: its data is as recorded (JSON), not yet checked. */
 export type LoggedEvent = { kind: string; subject: string; data: Record<string, unknown>; createdAt: number; actor: string | null };
+
+/** One event of kind K, as a mapping to records sees it: subject as name, the time and actor in their leaf forms. */
+type EventFor<K extends EventKindValue> = { kind: K; name: string; data: EventData<K>; actor: string; time: string };
+type Mapping<K extends EventKindValue> = ((e: EventFor<K>) => LeafRecord[]) | typeof PRIVATE;
+/** The fields of D that always hold a string. */
+type StringField<D> = { [F in keyof D]-?: D[F] extends string ? F : never }[keyof D] & string;
+
+/** Marks a kind the log never records: account, session, organisation and moderation events are not public. */
+const PRIVATE = 'private';
 
 const str = (v: unknown) => (typeof v === 'string' ? v : null);
 
 /**
- * The records one domain event adds to the log, in order (none for events the log does not record). A publish adds
- * its version and the dist-tag it moved. `actor` is the identity of who acted, or null when the system did.
+ * A field of the event's data that its record needs. Recorded events are JSON written by earlier code: a field that
+ * is missing (or not a string) is an error, never signed as a stand-in value.
+ */
+function need<K extends EventKindValue>(e: EventFor<K>, field: StringField<EventData<K>>): string {
+  const value = (e.data as Record<string, unknown>)[field];
+  if (typeof value !== 'string') throw new LeafError(`a ${e.kind} event for ${e.name} has no "${field}"`);
+  return value;
+}
+
+/**
+ * The records each kind of event adds to the log, in order, or PRIVATE. Every kind is listed, so a new kind does not
+ * compile until it is mapped or marked private here. A publish adds its version and the dist-tag it moved.
+ */
+const LEAVES = {
+  [EventKind.PackageCreated]: (e) => [{ type: 'package-created', name: e.name, actor: e.actor, time: e.time }],
+  [EventKind.VersionPublished]: (e) => {
+    const version = need(e, 'version');
+    const out: LeafRecord[] = [{ type: 'version-published', name: e.name, version, integrity: need(e, 'integrity'), publisher: e.actor, time: e.time }];
+    // An event that names no tag moved none.
+    const tag = str(e.data.tag);
+    if (tag) out.push({ type: 'dist-tag-set', name: e.name, tag, version, actor: e.actor, time: e.time });
+    return out;
+  },
+  [EventKind.VersionUnpublished]: (e) => [{ type: 'version-unpublished', name: e.name, version: need(e, 'version'), actor: e.actor, time: e.time }],
+  [EventKind.PackageUnpublished]: (e) => [{ type: 'package-unpublished', name: e.name, actor: e.actor, time: e.time }],
+  [EventKind.VersionDeprecated]: (e) => [{ type: 'version-deprecated', name: e.name, version: need(e, 'version'), message: need(e, 'message'), actor: e.actor, time: e.time }],
+  [EventKind.DistTagSet]: (e) => [{ type: 'dist-tag-set', name: e.name, tag: need(e, 'tag'), version: need(e, 'version'), actor: e.actor, time: e.time }],
+  [EventKind.DistTagRemoved]: (e) => [{ type: 'dist-tag-removed', name: e.name, tag: need(e, 'tag'), actor: e.actor, time: e.time }],
+  [EventKind.MaintainerAdded]: (e) => [{ type: 'maintainer-added', name: e.name, user: userIdentity(need(e, 'user')), actor: e.actor, time: e.time }],
+  [EventKind.MaintainerRemoved]: (e) => [{ type: 'maintainer-removed', name: e.name, user: userIdentity(need(e, 'user')), actor: e.actor, time: e.time }],
+  [EventKind.TeamGrantAdded]: (e) => [{ type: 'team-access-granted', name: e.name, team: need(e, 'team'), permission: need(e, 'permission'), actor: e.actor, time: e.time }],
+  [EventKind.TeamGrantRemoved]: (e) => [{ type: 'team-access-revoked', name: e.name, team: need(e, 'team'), actor: e.actor, time: e.time }],
+  [EventKind.PackageTransferred]: (e) => [{ type: 'package-transferred', name: e.name, from: need(e, 'from'), to: need(e, 'to'), actor: e.actor, time: e.time }],
+  [EventKind.MaliciousRemoved]: (e) => [{ type: 'malicious-package-removed', name: e.name, version: need(e, 'version'), reason: need(e, 'reason'), actor: e.actor, time: e.time }],
+  // Who can read a package changes nothing the log shows: its records are sealed or clear as the package is when logged.
+  [EventKind.PackageAccessChanged]: PRIVATE,
+  [EventKind.VersionHeld]: PRIVATE,
+  [EventKind.VersionQuarantined]: PRIVATE,
+  [EventKind.VersionReleased]: PRIVATE,
+  [EventKind.VersionsSigned]: PRIVATE,
+  [EventKind.ModerationAction]: PRIVATE,
+  [EventKind.ReportReceived]: PRIVATE,
+  [EventKind.ReportResolved]: PRIVATE,
+  [EventKind.SecurityReportAnswered]: PRIVATE,
+  [EventKind.SecurityReportReceived]: PRIVATE,
+  [EventKind.NameAllowed]: PRIVATE,
+  [EventKind.NameReservationRemoved]: PRIVATE,
+  [EventKind.NameReserved]: PRIVATE,
+  [EventKind.OrgCreated]: PRIVATE,
+  [EventKind.OrgDeleted]: PRIVATE,
+  [EventKind.OrgMemberAdded]: PRIVATE,
+  [EventKind.OrgMemberRemoved]: PRIVATE,
+  [EventKind.OrgMemberRoleChanged]: PRIVATE,
+  [EventKind.TeamCreated]: PRIVATE,
+  [EventKind.TeamDeleted]: PRIVATE,
+  [EventKind.TeamMemberAdded]: PRIVATE,
+  [EventKind.TeamMemberRemoved]: PRIVATE,
+  [EventKind.SigningKeyCreated]: PRIVATE,
+  [EventKind.SigningKeyRotated]: PRIVATE,
+  [EventKind.SessionCreated]: PRIVATE,
+  [EventKind.TokenCreated]: PRIVATE,
+  [EventKind.TokenRevoked]: PRIVATE,
+  [EventKind.RecoveryCodeUsed]: PRIVATE,
+  [EventKind.RecoveryCodesRegenerated]: PRIVATE,
+  [EventKind.UserCreated]: PRIVATE,
+  [EventKind.UserDeleted]: PRIVATE,
+  [EventKind.UserDisabled]: PRIVATE,
+  [EventKind.UserEnabled]: PRIVATE,
+  [EventKind.UserPasswordResetForced]: PRIVATE,
+  [EventKind.UserRecoveredByAdmin]: PRIVATE,
+  [EventKind.UserRecoveryCancelled]: PRIVATE,
+  [EventKind.UserRecoveryStarted]: PRIVATE,
+  [EventKind.UserSignInLocked]: PRIVATE,
+  [EventKind.UserEmailChanged]: PRIVATE,
+  [EventKind.UserEmailVerified]: PRIVATE,
+  [EventKind.UserMfaDisabled]: PRIVATE,
+  [EventKind.UserMfaEnabled]: PRIVATE,
+  [EventKind.UserMfaModeChanged]: PRIVATE,
+  [EventKind.UserModeratorChanged]: PRIVATE,
+  [EventKind.UserPasswordChanged]: PRIVATE,
+  [EventKind.UserPasswordResetRequested]: PRIVATE,
+  [EventKind.UserVerificationRequested]: PRIVATE,
+} satisfies { [K in EventKindValue]: Mapping<K> };
+
+const isEventKind = (kind: string): kind is EventKindValue => Object.hasOwn(LEAVES, kind);
+
+/**
+ * The records one domain event adds to the log, in order (none for a private kind). `actor` is the identity of who
+ * acted, or null when the system did.
+ * @throws LeafError for a kind this code does not know (a newer release recorded it, or it was renamed) and for data
+ * that lacks a field its records need: the log stops there, loudly, rather than leave an event out or sign a guess.
  */
 export function recordsForEvent(e: LoggedEvent): LeafRecord[] {
-  const name = e.subject;
-  const time = leafTime(e.createdAt);
-  const actor = e.actor ?? 'system';
-  const d = e.data;
-  switch (e.kind) {
-    case 'package.created':
-      return [{ type: 'package-created', name, actor, time }];
-    case 'package.version-published': {
-      const version = str(d.version);
-      const integrity = str(d.integrity);
-      if (!version || !integrity) throw new LeafError(`event for ${name} has no version or integrity`);
-      const out: LeafRecord[] = [{ type: 'version-published', name, version, integrity, publisher: actor, time }];
-      const tag = str(d.tag);
-      if (tag) out.push({ type: 'dist-tag-set', name, tag, version, actor, time });
-      return out;
-    }
-    case 'package.version-unpublished':
-      return [{ type: 'version-unpublished', name, version: str(d.version) ?? '', actor, time }];
-    case 'package.unpublished':
-      return [{ type: 'package-unpublished', name, actor, time }];
-    case 'package.version-deprecated':
-      return [{ type: 'version-deprecated', name, version: str(d.version) ?? '', message: str(d.message) ?? '', actor, time }];
-    case 'package.dist-tag-set':
-      return [{ type: 'dist-tag-set', name, tag: str(d.tag) ?? '', version: str(d.version) ?? '', actor, time }];
-    case 'package.dist-tag-removed':
-      return [{ type: 'dist-tag-removed', name, tag: str(d.tag) ?? '', actor, time }];
-    case 'package.maintainer-added':
-      return [{ type: 'maintainer-added', name, user: userIdentity(str(d.user) ?? ''), actor, time }];
-    case 'package.maintainer-removed':
-      return [{ type: 'maintainer-removed', name, user: userIdentity(str(d.user) ?? ''), actor, time }];
-    case 'package.team-access-granted':
-      return [{ type: 'team-access-granted', name, team: str(d.team) ?? '', permission: str(d.permission) ?? '', actor, time }];
-    case 'package.team-access-revoked':
-      return [{ type: 'team-access-revoked', name, team: str(d.team) ?? '', actor, time }];
-    case 'package.transferred':
-      return [{ type: 'package-transferred', name, from: str(d.from) ?? '', to: str(d.to) ?? '', actor, time }];
-    case 'package.malicious-removed':
-      return [{ type: 'malicious-package-removed', name, version: str(d.version) ?? '*', reason: str(d.reason) ?? '', actor, time }];
-    default:
-      return [];
-  }
+  if (!isEventKind(e.kind)) throw new LeafError(`unknown event kind ${JSON.stringify(e.kind)} (event for ${e.subject})`);
+  const mapping: Mapping<EventKindValue> = LEAVES[e.kind] as Mapping<EventKindValue>;
+  if (mapping === PRIVATE) return [];
+  // The data is checked field by field as the mapping reads it (need()).
+  return mapping({ kind: e.kind, name: e.subject, data: e.data as EventData<EventKindValue>, actor: e.actor ?? 'system', time: leafTime(e.createdAt) });
 }
 
 /**

@@ -71,7 +71,97 @@ export const EventKind = {
 } as const;
 export type EventKindValue = (typeof EventKind)[keyof typeof EventKind];
 
-export type NewEvent = { kind: EventKindValue; subject: string; actorId: number | null; data?: Record<string, unknown> };
+type NoData = Record<string, never>;
+/** Who acted, for what an administrator or moderator does to an account: their name. */
+type ByStaff = { by: string };
+/** What revoking an account's credentials ended. */
+type Revoked = { sessions: number; tokens: number };
+
+/**
+ * What each kind of event records as its data. recordEvent accepts nothing else, and the consumers read these fields
+ * (the transparency log's leaves through EventData), so a field is renamed here and at each of them, or nowhere.
+ * Recorded events keep the data they were recorded with: a field is never removed or given another type, and a new one
+ * is optional (older events lack it).
+ */
+export type EventPayloads = {
+  [EventKind.DistTagRemoved]: { tag: string };
+  [EventKind.DistTagSet]: { tag: string; version: string };
+  [EventKind.MaintainerAdded]: { user: string };
+  /** version: the one removed, or '*' for the whole package; actor: the moderator's name. */
+  [EventKind.MaliciousRemoved]: { version: string; versions: string[]; reason: string; actor: string };
+  [EventKind.MaintainerRemoved]: { user: string };
+  [EventKind.ModerationAction]: { action: string; by: string; reason: string; source: string; package: string | null; version: string | null; detail?: string };
+  [EventKind.NameAllowed]: { reason: string };
+  [EventKind.NameReservationRemoved]: NoData;
+  [EventKind.NameReserved]: { org: string };
+  [EventKind.OrgCreated]: { owner: string; claimedScope: boolean };
+  [EventKind.OrgDeleted]: NoData;
+  [EventKind.OrgMemberAdded]: { user: string; role: string };
+  [EventKind.OrgMemberRemoved]: { user: string };
+  [EventKind.OrgMemberRoleChanged]: { user: string; from: string; to: string };
+  [EventKind.PackageAccessChanged]: { from: string; to: string };
+  [EventKind.PackageCreated]: { access: string };
+  /** from and to: comma-separated identities ("user:alice,user:bob"). */
+  [EventKind.PackageTransferred]: { from: string; to: string; reason: string };
+  /** deleted: an administrator deleted the package, for the reason given. */
+  [EventKind.PackageUnpublished]: { versions: string[]; deleted?: true; reason?: string };
+  [EventKind.RecoveryCodeUsed]: { remaining: number };
+  [EventKind.RecoveryCodesRegenerated]: NoData;
+  [EventKind.ReportReceived]: { reportId: number; package: string; version: string | null; reason: string };
+  [EventKind.ReportResolved]: { reportId: number; package: string | null; version: string | null; outcome: string };
+  /** Says that a report arrived or was answered, never what it says: the stream feeds public logs. */
+  [EventKind.SecurityReportAnswered]: NoData;
+  [EventKind.SecurityReportReceived]: NoData;
+  [EventKind.SessionCreated]: { sessionId: number; ip: string; userAgent: string };
+  [EventKind.SigningKeyCreated]: { keyid: string };
+  [EventKind.SigningKeyRotated]: { keyid: string; expired: string[]; expiresAt: number };
+  [EventKind.TeamCreated]: { team: string };
+  [EventKind.TeamDeleted]: { team: string; grants: string[] };
+  /** team: "org:team". */
+  [EventKind.TeamGrantAdded]: { team: string; permission: string };
+  [EventKind.TeamGrantRemoved]: { team: string };
+  [EventKind.TeamMemberAdded]: { team: string; user: string };
+  [EventKind.TeamMemberRemoved]: { team: string; user: string };
+  [EventKind.TokenCreated]: { tokenId: number; name: string; kind: string; readonly: boolean; scope: string; expiresAt: number | null; bypass2fa: boolean; ip?: string };
+  [EventKind.TokenRevoked]: { tokenId: number; name: string; kind: string };
+  [EventKind.UserCreated]: { admin: boolean; emailVerified: boolean };
+  [EventKind.UserDeleted]: ByStaff & Revoked & { reason: string; orphaned: string[] };
+  [EventKind.UserDisabled]: ByStaff & Revoked & { reason: string };
+  [EventKind.UserEnabled]: ByStaff & { reason: string };
+  [EventKind.UserPasswordResetForced]: ByStaff & Revoked & { reason: string; linkSent: boolean };
+  [EventKind.UserRecoveredByAdmin]: ByStaff & Revoked & { startedSeq: number; newEmail: string | null; disableMfa: boolean };
+  [EventKind.UserRecoveryCancelled]: ByStaff & { startedSeq: number; reason: string };
+  [EventKind.UserRecoveryStarted]: ByStaff & { newEmail: string | null; disableMfa: boolean; reason: string; evidence: string; notBefore: number };
+  [EventKind.UserSignInLocked]: { ip: string };
+  /** The user changed it, or an administrator's recovery did (the new address is then the account's). */
+  [EventKind.UserEmailChanged]: { oldEmail: string; newEmail: string; ip: string } | (ByStaff & { oldEmail: string; recovery: true });
+  [EventKind.UserEmailVerified]: { email: string };
+  /** The user turned it off, or an administrator's recovery removed it. */
+  [EventKind.UserMfaDisabled]: NoData | (ByStaff & { recovery: true });
+  [EventKind.UserMfaEnabled]: { mode: string };
+  [EventKind.UserMfaModeChanged]: { from: string; mode: string };
+  [EventKind.UserModeratorChanged]: { moderator: boolean };
+  /** reset: through a reset link rather than with the old password. */
+  [EventKind.UserPasswordChanged]: { reset: boolean; ip: string; sessionsRevoked: number };
+  [EventKind.UserPasswordResetRequested]: { ip: string };
+  [EventKind.UserVerificationRequested]: { email: string; ip: string };
+  [EventKind.VersionDeprecated]: { version: string; message: string };
+  [EventKind.VersionHeld]: { version: string; verdict: string; score: number | null };
+  /** tag: the dist-tag the publish set, if any; released: a held version a moderator let through. */
+  [EventKind.VersionPublished]: { version: string; integrity: string; tag: string | null; tokenId?: number | null; released?: true };
+  [EventKind.VersionQuarantined]: { version: string; reason: string };
+  [EventKind.VersionReleased]: { version: string; reason: string };
+  [EventKind.VersionUnpublished]: { version: string };
+  [EventKind.VersionsSigned]: { keyid: string; versions: string[] };
+};
+
+/** The data an event of kind K records. */
+export type EventData<K extends EventKindValue> = EventPayloads[K];
+
+type EventOfKind<K extends EventKindValue> = { kind: K; subject: string; actorId: number | null } & (NoData extends EventPayloads[K] ? { data?: EventPayloads[K] } : { data: EventPayloads[K] });
+
+/** An event to record: its kind decides the data it must carry (optional only for kinds with nothing to say). */
+export type NewEvent = { [K in EventKindValue]: EventOfKind<K> }[EventKindValue];
 
 /** Records an event. Callers MUST pass the transaction that makes the change the event describes. */
 export async function recordEvent(trx: Transaction<Database>, event: NewEvent, now: number): Promise<void> {

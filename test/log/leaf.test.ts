@@ -11,6 +11,7 @@ import {
   sealedLeaf,
 } from '../../src/log/leaf.ts';
 import { fullPackument } from '../../src/packages/packument.ts';
+import { EventKind } from '../../src/store/events.ts';
 
 const INTEGRITY = 'sha512-' + Buffer.alloc(64, 1).toString('base64');
 
@@ -83,5 +84,80 @@ describe('log leaf records', () => {
     const [fromEvent] = recordsForEvent({ kind: 'package.version-published', subject: 'left-pad', data: { version: '1.0.0', integrity: INTEGRITY, tag: 'latest' }, createdAt: publishedAt, actor: 'user:alice' });
     assert.ok(encodeRecord(publishedRecordFromPackument(packument, '1.0.0')).equals(encodeRecord(fromEvent!)));
     assert.throws(() => publishedRecordFromPackument(packument, '2.0.0'), LeafError);
+  });
+
+  // The log already holds signed leaves of every kind below: their bytes may never change (a change needs a new
+  // LEAF_VERSION). One event per logged kind, with the data its call site records, and the exact leaves it yields.
+  it('pins the leaf bytes of every logged event kind', () => {
+    const at = Date.UTC(2026, 10, 30, 7, 0, 0, 123);
+    const pins: Array<[kind: string, data: Record<string, unknown>, leaves: string[]]> = [
+      [EventKind.PackageCreated, { access: 'public' }, ['{"v":1,"type":"package-created","name":"@acme/widget","actor":"user:alice","time":"2026-11-30T07:00:00.123Z"}']],
+      [
+        EventKind.VersionPublished,
+        { version: '1.2.3', integrity: INTEGRITY, tag: 'latest', tokenId: 7 },
+        [
+          `{"v":1,"type":"version-published","name":"@acme/widget","version":"1.2.3","integrity":"${INTEGRITY}","publisher":"user:alice","time":"2026-11-30T07:00:00.123Z"}`,
+          '{"v":1,"type":"dist-tag-set","name":"@acme/widget","tag":"latest","version":"1.2.3","actor":"user:alice","time":"2026-11-30T07:00:00.123Z"}',
+        ],
+      ],
+      // A publish that names no dist-tag (a held version a moderator released) adds only its version.
+      [EventKind.VersionPublished, { version: '1.2.4', integrity: INTEGRITY, tag: null, released: true }, [`{"v":1,"type":"version-published","name":"@acme/widget","version":"1.2.4","integrity":"${INTEGRITY}","publisher":"user:alice","time":"2026-11-30T07:00:00.123Z"}`]],
+      [EventKind.VersionUnpublished, { version: '1.2.3' }, ['{"v":1,"type":"version-unpublished","name":"@acme/widget","version":"1.2.3","actor":"user:alice","time":"2026-11-30T07:00:00.123Z"}']],
+      [EventKind.PackageUnpublished, { versions: ['1.2.3', '1.2.4'] }, ['{"v":1,"type":"package-unpublished","name":"@acme/widget","actor":"user:alice","time":"2026-11-30T07:00:00.123Z"}']],
+      [EventKind.VersionDeprecated, { version: '1.2.3', message: 'use 2.x: "fixed" — see <https://example.com>' }, ['{"v":1,"type":"version-deprecated","name":"@acme/widget","version":"1.2.3","message":"use 2.x: \\"fixed\\" — see <https://example.com>","actor":"user:alice","time":"2026-11-30T07:00:00.123Z"}']],
+      // An empty message un-deprecates: it is a value, and logged as one.
+      [EventKind.VersionDeprecated, { version: '1.2.4', message: '' }, ['{"v":1,"type":"version-deprecated","name":"@acme/widget","version":"1.2.4","message":"","actor":"user:alice","time":"2026-11-30T07:00:00.123Z"}']],
+      [EventKind.DistTagSet, { tag: 'next', version: '2.0.0-rc.1' }, ['{"v":1,"type":"dist-tag-set","name":"@acme/widget","tag":"next","version":"2.0.0-rc.1","actor":"user:alice","time":"2026-11-30T07:00:00.123Z"}']],
+      [EventKind.DistTagRemoved, { tag: 'next' }, ['{"v":1,"type":"dist-tag-removed","name":"@acme/widget","tag":"next","actor":"user:alice","time":"2026-11-30T07:00:00.123Z"}']],
+      [EventKind.MaintainerAdded, { user: 'bob' }, ['{"v":1,"type":"maintainer-added","name":"@acme/widget","user":"user:bob","actor":"user:alice","time":"2026-11-30T07:00:00.123Z"}']],
+      [EventKind.MaintainerRemoved, { user: 'bob' }, ['{"v":1,"type":"maintainer-removed","name":"@acme/widget","user":"user:bob","actor":"user:alice","time":"2026-11-30T07:00:00.123Z"}']],
+      [EventKind.TeamGrantAdded, { team: 'acme:devs', permission: 'read-write' }, ['{"v":1,"type":"team-access-granted","name":"@acme/widget","team":"acme:devs","permission":"read-write","actor":"user:alice","time":"2026-11-30T07:00:00.123Z"}']],
+      [EventKind.TeamGrantRemoved, { team: 'acme:devs' }, ['{"v":1,"type":"team-access-revoked","name":"@acme/widget","team":"acme:devs","actor":"user:alice","time":"2026-11-30T07:00:00.123Z"}']],
+      [EventKind.PackageTransferred, { from: 'user:alice,user:bob', to: 'user:carol', reason: 'handover' }, ['{"v":1,"type":"package-transferred","name":"@acme/widget","from":"user:alice,user:bob","to":"user:carol","actor":"user:alice","time":"2026-11-30T07:00:00.123Z"}']],
+      [EventKind.MaliciousRemoved, { version: '*', versions: ['1.2.3'], reason: 'steals tokens', actor: 'mod' }, ['{"v":1,"type":"malicious-package-removed","name":"@acme/widget","version":"*","reason":"steals tokens","actor":"user:alice","time":"2026-11-30T07:00:00.123Z"}']],
+      [EventKind.MaliciousRemoved, { version: '1.2.3', versions: ['1.2.3'], reason: 'steals tokens', actor: 'mod' }, ['{"v":1,"type":"malicious-package-removed","name":"@acme/widget","version":"1.2.3","reason":"steals tokens","actor":"user:alice","time":"2026-11-30T07:00:00.123Z"}']],
+    ];
+    for (const [kind, data, leaves] of pins) {
+      const records = recordsForEvent({ kind, subject: '@acme/widget', data, createdAt: at, actor: 'user:alice' });
+      assert.deepEqual(records.map((r) => encodeRecord(r).toString('utf8')), leaves, kind);
+    }
+    // Done by the registry itself: the actor is "system".
+    const [bySystem] = recordsForEvent({ kind: EventKind.PackageCreated, subject: '@acme/widget', data: { access: 'public' }, createdAt: at, actor: null });
+    assert.equal(encodeRecord(bySystem!).toString('utf8'), '{"v":1,"type":"package-created","name":"@acme/widget","actor":"system","time":"2026-11-30T07:00:00.123Z"}');
+
+    // Every other kind is private: it adds nothing to the log.
+    const logged = new Set(pins.map(([kind]) => kind));
+    for (const kind of Object.values(EventKind).filter((k) => !logged.has(k))) {
+      assert.deepEqual(recordsForEvent({ kind, subject: 'alice', data: {}, createdAt: at, actor: null }), [], kind);
+    }
+  });
+
+  it('refuses an event that lacks a field its leaf needs, instead of signing an empty string', () => {
+    const at = Date.UTC(2026, 0, 1);
+    const lacking: Array<[kind: string, data: Record<string, unknown>]> = [
+      [EventKind.VersionPublished, { integrity: INTEGRITY, tag: 'latest' }],
+      [EventKind.VersionPublished, { version: '1.0.0', tag: 'latest' }],
+      [EventKind.VersionUnpublished, {}],
+      [EventKind.VersionDeprecated, { version: '1.0.0' }],
+      [EventKind.VersionDeprecated, { message: 'old' }],
+      [EventKind.DistTagSet, { tag: 'latest' }],
+      [EventKind.DistTagSet, { version: '1.0.0' }],
+      [EventKind.DistTagRemoved, {}],
+      [EventKind.MaintainerAdded, {}],
+      [EventKind.MaintainerRemoved, { user: 7 }],
+      [EventKind.TeamGrantAdded, { team: 'acme:devs' }],
+      [EventKind.TeamGrantRemoved, {}],
+      [EventKind.PackageTransferred, { to: 'user:carol' }],
+      [EventKind.PackageTransferred, { from: 'user:alice' }],
+      [EventKind.MaliciousRemoved, { version: '1.0.0' }],
+      [EventKind.MaliciousRemoved, { reason: 'steals tokens' }],
+    ];
+    for (const [kind, data] of lacking) {
+      assert.throws(() => recordsForEvent({ kind, subject: 'left-pad', data, createdAt: at, actor: 'user:alice' }), LeafError, `${kind} ${JSON.stringify(data)}`);
+    }
+  });
+
+  it('refuses an event kind it does not know, rather than leaving it out of the log unnoticed', () => {
+    assert.throws(() => recordsForEvent({ kind: 'package.version-publshed', subject: 'left-pad', data: { version: '1.0.0', integrity: INTEGRITY }, createdAt: 0, actor: null }), LeafError);
   });
 });

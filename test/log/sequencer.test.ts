@@ -78,7 +78,7 @@ for (const kind of DB_KINDS) {
         const alice = await store.db.insertInto('users').values({ name: 'alice', email: 'a@example.com', password_hash: 'x', email_verified: 1, is_admin: 0, created_at: 0 }).returning('id').executeTakeFirstOrThrow();
         await store.db.transaction().execute(async (trx) => {
           await recordEvent(trx, { kind: EventKind.VersionPublished, subject: 'left-pad', actorId: alice.id, data: { version: '1.0.0', integrity: INTEGRITY, tag: 'latest' } }, Date.UTC(2026, 0, 1));
-          await recordEvent(trx, { kind: EventKind.UserPasswordChanged, subject: 'alice', actorId: alice.id }, Date.UTC(2026, 0, 1));
+          await recordEvent(trx, { kind: EventKind.UserPasswordChanged, subject: 'alice', actorId: alice.id, data: { reset: false, ip: '127.0.0.1', sessionsRevoked: 0 } }, Date.UTC(2026, 0, 1));
           await recordEvent(trx, { kind: EventKind.VersionPublished, subject: '@secret/pkg', actorId: alice.id, data: { version: '2.0.0', integrity: INTEGRITY, tag: 'beta' } }, Date.UTC(2026, 0, 2));
         });
         const seq = new Sequencer({ db: store.db, dialect: store.dialect, key });
@@ -135,7 +135,7 @@ for (const kind of DB_KINDS) {
         const bad = await store.db.insertInto('events').values({ kind: EventKind.VersionPublished, subject: 'broken', actor_id: null, data: JSON.stringify({ version: '9.9.9' }), created_at: 5 }).returning('seq').executeTakeFirstOrThrow();
         await publishEvents(store.db, 'broken', 1, 2);
         const seq = new Sequencer({ db: store.db, dialect: store.dialect, key });
-        await assert.rejects(seq.runOnce(), /has no version or integrity/);
+        await assert.rejects(seq.runOnce(), /package.version-published event for broken has no "integrity"/);
         // The whole batch rolled back: nothing after the last good batch is logged, nothing is skipped.
         assert.equal((await db.selectFrom('log_leaves').select('idx').execute()).length, 0);
         await store.db.updateTable('events').set({ data: JSON.stringify({ version: '9.9.9', integrity: INTEGRITY }) }).where('seq', '=', bad.seq).execute();
