@@ -49,6 +49,7 @@ import { registerWebLoginPages } from '../web/web-login-routes.ts';
 import { DbCounterStore, Limiter, RedisCounterStore } from '../accounts/limits.ts';
 import { createMailer } from '../notify/mailer.ts';
 import { startNotifier } from '../notify/notifications.ts';
+import { startModerationConsumer } from '../safety/moderation-consumer.ts';
 
 export type App = { app: FastifyInstance; packages: Packages; lifecycle: Lifecycle; gate: Gate; limiter: Limiter; uploads: UploadSlots; url: string; close(): Promise<void> };
 
@@ -287,6 +288,8 @@ export async function startApp({ settings, store, blobs, logger, secretKey, cloc
   const watcher = packages.watchEvents();
   downloads.start();
   const notifier = startNotifier({ db: store.db, mailer: createMailer(settings.smtpUrl, settings.mailFrom), publicUrl: () => base.url, logger, clock });
+  // The moderation queue follows the event stream (security-form reports, removals made outside the queue).
+  const moderation = startModerationConsumer({ db: store.db, logger, clock });
   // The log's origin is the registry's public name, fixed by the first start (see log/store.ts loadLogKey).
   const logSequencer = startSequencer({ db: store.db, dialect: store.dialect, secretKey, origin: () => originFor(base.url), logger, clock });
   // The key exists before the app reports ready, so a first client never finds the log "not started".
@@ -306,6 +309,7 @@ export async function startApp({ settings, store, blobs, logger, secretKey, cloc
       await scanner.close();
       await downloads.stop();
       await notifier.stop();
+      await moderation.stop();
       await logSequencer.stop();
       await limiter.close();
     },

@@ -4,7 +4,8 @@
 // malicious, lock the publisher's account. The package actions are the lifecycle's own (packages/lifecycle.ts), the
 // account lock is the administrators' audited disable (accounts/admin.ts), so each change records its own event
 // there; this module adds the queue's decision as a 'moderation.action' event and tells every reporter the outcome
-// ('report.resolved', emailed) in one transaction with the item's resolution.
+// ('report.resolved', emailed) in one transaction with the item's resolution. What happens outside the queue (security
+// form reports, removals elsewhere) reaches it through its event consumer (moderation-consumer.ts), never a page view.
 import type { Transaction } from 'kysely';
 import { disableUser } from '../accounts/admin.ts';
 import { ClientError, badRequest, conflict, forbidden, notFound } from '../errors.ts';
@@ -48,60 +49,6 @@ const parseEvidence = (text: string): unknown => {
     return text;
   }
 };
-
-/**
- * Mirrors the security form's reports into the queue: a new report becomes an item (administrators only see those,
- * they are about the registry itself), and an item whose report was answered on the security-reports page resolves.
- */
-export async function syncSecurityForm(db: Db, now: number): Promise<void> {
-  const q = withQueue(db);
-  const fresh = await q
-    .selectFrom('security_reports')
-    .select(['id', 'subject', 'created_at'])
-    .where('status', '=', 'new')
-    .where('id', 'not in', (eb) => eb.selectFrom('moderation_items').select('ref_id').where('source', '=', Source.SecurityForm).where('ref_id', 'is not', null).$castTo<number>())
-    .execute();
-  for (const r of fresh) {
-    await q
-      .insertInto('moderation_items')
-      .values({ source: Source.SecurityForm, package: null, version: null, risk: 50, status: 'open', resolution: null, summary: r.subject, evidence: '{}', publisher_id: null, ref_id: Number(r.id), open_key: `${Source.SecurityForm}:${r.id}`, created_at: r.created_at, updated_at: now, resolved_by: null, resolved_at: null })
-      .onConflict((oc) => oc.columns(['source', 'ref_id']).doNothing())
-      .execute();
-  }
-  await q
-    .updateTable('moderation_items')
-    .set({ status: 'resolved', resolution: 'answered', open_key: null, resolved_at: now, updated_at: now })
-    .where('source', '=', Source.SecurityForm)
-    .where('status', '=', 'open')
-    .where('ref_id', 'in', (eb) => eb.selectFrom('security_reports').select('id').where('status', '=', 'answered'))
-    .execute();
-}
-
-/**
- * Resolves the open items about versions that were removed as malicious some other way (the administrators'
- * `bulwark admin package remove-malicious`, another item about the same version), so their reporters are told the
- * outcome rather than left waiting; a whole-package item resolves when no version of the package is left.
- */
-export async function syncRemovals(db: Db, now: number): Promise<number> {
-  const open = await withModeration(db).selectFrom('moderation_items').select(['id', 'package', 'version', 'source', 'summary']).where('status', '=', 'open').where('package', 'is not', null).where('source', '!=', Source.SecurityForm).limit(1000).execute();
-  if (!open.length) return 0;
-  const names = [...new Set(open.map((i) => i.package!))];
-  const versions = await db.selectFrom('versions').innerJoin('packages', 'packages.id', 'versions.package_id').select(['packages.name', 'versions.version', 'versions.state']).where('packages.name', 'in', names).execute();
-  let resolved = 0;
-  for (const i of open) {
-    const mine = versions.filter((v) => v.name === i.package);
-    const gone = i.version === null ? mine.some((v) => v.state === 'removed') && mine.every((v) => v.state === 'removed' || v.state === 'unpublished') : mine.some((v) => v.version === i.version && v.state === 'removed');
-    if (!gone) continue;
-    await db.transaction().execute(async (trx) => {
-      const res = await trxWithModeration(trx).updateTable('moderation_items').set({ status: 'resolved', resolution: 'removed', open_key: null, resolved_at: now, updated_at: now }).where('id', '=', i.id).where('status', '=', 'open').executeTakeFirst();
-      if (Number(res.numUpdatedRows) === 0) return;
-      await recordEvent(trx, { kind: EventKind.ModerationAction, subject: itemSubject(Number(i.id)), actorId: null, data: { action: 'removed-elsewhere', by: 'registry', reason: 'the version was removed as malicious outside this item', source: i.source, package: i.package, version: i.version } }, now);
-      await tellReporters(trx, Number(i.id), { package: i.package, version: i.version }, 'removed', now);
-      resolved++;
-    });
-  }
-  return resolved;
-}
 
 /**
  * Records a finding of the publish scanner on the queue, in the publish's transaction, so a held or suspicious version
@@ -240,7 +187,8 @@ export async function publisherActivity(db: Db, userId: number, now: number): Pr
   };
 }
 
-const itemSubject = (id: number) => `moderation-item:${id}`;
+/** The subject of an item's 'moderation.action' events. */
+export const itemSubject = (id: number) => `moderation-item:${id}`;
 
 async function mustFindItem(db: Db, id: number, viewer: Moderator): Promise<QueueItem & { publisherId: number | null }> {
   const row = await itemQuery(db).where('moderation_items.id', '=', id).executeTakeFirst();
@@ -345,17 +293,22 @@ export async function moderate(deps: ModerationDeps, id: number, action: Moderat
   }
   const resolution = RESOLUTION[action];
   const now = clock();
+  let told = false;
   await db.transaction().execute(async (trx) => {
     const t = trxWithModeration(trx);
     if (resolution) {
       let update = t.updateTable('moderation_items').set({ status: 'resolved', resolution, open_key: null, resolved_by: actor.id, resolved_at: now, updated_at: now }).where('id', '=', id);
       // Two moderators dismissing at once: the second is told, and reporters are told once.
       if (action === 'dismiss') update = update.where('status', '=', 'open');
+      // The removal's own event can reach the moderation consumer before this transaction, which then resolved the
+      // item as removed and told its reporters already: the action is still recorded, the reporters are not told twice.
+      if (action === 'remove') update = update.where((eb) => eb.or([eb('status', '=', 'open'), eb('resolution', '!=', 'removed')]));
       const res = await update.executeTakeFirst();
-      if (Number(res.numUpdatedRows) === 0) throw conflict('this item is already resolved');
+      if (Number(res.numUpdatedRows) === 0 && action !== 'remove') throw conflict('this item is already resolved');
+      told = Number(res.numUpdatedRows) === 0;
     }
     await recordEvent(trx, { kind: EventKind.ModerationAction, subject: itemSubject(id), actorId: actor.id, data: { action, by: actor.name, reason, source: item.source, package: item.package, version: item.version, detail } }, now);
-    if (resolution) await tellReporters(trx, id, item, resolution, now);
+    if (resolution && !told) await tellReporters(trx, id, item, resolution, now);
   });
   return { resolution, detail };
 }
@@ -365,7 +318,8 @@ async function reporterNames(db: Db, itemId: number): Promise<string[]> {
   return rows.map((r) => r.name);
 }
 
-async function tellReporters(trx: Transaction<Database>, itemId: number, item: Pick<QueueItem, 'package' | 'version'>, outcome: string, now: number): Promise<void> {
+/** One 'report.resolved' event per reporter of the item (each is emailed the outcome), in the resolution's transaction. */
+export async function tellReporters(trx: Transaction<Database>, itemId: number, item: Pick<QueueItem, 'package' | 'version'>, outcome: string, now: number): Promise<void> {
   const rows = await trxWithModeration(trx).selectFrom('reports').innerJoin('users', 'users.id', 'reports.reporter_id').select(['reports.id', 'reports.reporter_id', 'users.name']).where('reports.item_id', '=', itemId).execute();
   for (const r of rows) {
     await recordEvent(trx, { kind: EventKind.ReportResolved, subject: r.name, actorId: null, data: { reportId: Number(r.id), package: item.package, version: item.version, outcome } }, now);

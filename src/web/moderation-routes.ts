@@ -8,7 +8,7 @@ import type { Limiter } from '../accounts/limits.ts';
 import { ClientError, notFound } from '../errors.ts';
 import { readableReportInput } from '../http/report-routes.ts';
 import type { Packages } from '../packages/service.ts';
-import { ACTIONS, itemDetail, listQueue, moderate, syncRemovals, syncSecurityForm, type ModerationActionName, type ModerationLifecycle, type Moderator } from '../safety/moderation.ts';
+import { ACTIONS, itemDetail, listQueue, moderate, type ModerationActionName, type ModerationLifecycle, type Moderator } from '../safety/moderation.ts';
 import { fileReport, listOwnReports } from '../safety/reports.ts';
 import type { Db } from '../store/db.ts';
 import { MODERATION_PATH, itemHref, itemPage, ownReportsPage, queuePage, reportFiledPage, reportFormPage } from './pages/moderation.ts';
@@ -103,8 +103,6 @@ function registerPages(scope: FastifyInstance, web: WebUi, deps: ModerationPages
   scope.get<{ Querystring: { status?: string } }>(MODERATION_PATH, async (req, reply) => {
     const session = await moderatorSession(web, req, reply);
     if (!session) return reply;
-    await syncSecurityForm(db, clock());
-    await syncRemovals(db, clock());
     const status = req.query.status === 'resolved' ? 'resolved' : 'open';
     const items = await listQueue(db, { status, viewer: moderatorOf(session) });
     const csrf = await web.csrf.token(req, reply);

@@ -15,6 +15,15 @@ import { WebClient, csrfIn } from '../helpers/web-client.ts';
 const PASSWORD = 'correct-horse-battery';
 const DETAILS = 'lib/install.js sends process.env to https://collect.example.invalid on install';
 
+/** Polls until the condition holds (what an event consumer does happens within a second or so). */
+async function eventually(condition: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting: ${what}`);
+    await new Promise((res) => setTimeout(res, 50));
+  }
+}
+
 type Items = { moderation_items: { id: number; package: string | null; version: string | null; source: string; status: string; resolution: string | null; risk: number; ref_id: number | null } };
 
 for (const kind of DB_KINDS) {
@@ -246,10 +255,12 @@ for (const kind of DB_KINDS) {
       await apiReport(token, 'gone-lib', '1.0.0', 'malicious');
       // An administrator removes it from the command line (the same lifecycle call), not through the queue.
       await r.app.lifecycle.removeMalicious({ id: null, name: 'operator (command line)' }, 'gone-lib', '1.0.0', { reason: 'confirmed by the security team' });
-      await mod.get('/-/web/moderation');
+      // Nobody opens a moderation page: the removal's event alone resolves the item and tells the reporter.
+      await smtp.waitFor((m) => m.to.includes('eve@example.com') && /resolved: gone-lib@1\.0\.0/.test(m.subject) && /removed as malicious/.test(m.text));
       const item = await itemOf('gone-lib', '1.0.0');
       assert.deepEqual({ status: item.status, resolution: item.resolution }, { status: 'resolved', resolution: 'removed' });
-      await smtp.waitFor((m) => m.to.includes('eve@example.com') && /resolved: gone-lib@1\.0\.0/.test(m.subject) && /removed as malicious/.test(m.text));
+      const told = await r.store.db.selectFrom('events').select('seq').where('kind', '=', 'report.resolved').where('subject', '=', 'eve').execute();
+      assert.equal(told.length, 1, 'the reporter is told once');
       assert.match((await mod.get(`/-/web/moderation/${item.id}`)).text, /removed-elsewhere by registry/);
     });
 
@@ -257,6 +268,8 @@ for (const kind of DB_KINDS) {
       const anon = new WebClient(r.url);
       const token = csrfIn((await anon.get('/-/web/security/report')).text);
       assert.equal((await anon.post('/-/web/security/report', { _csrf: token, email: 'researcher@example.org', subject: 'Stored XSS in READMEs', body: 'A README with a crafted link runs script on the package page.' })).status, 201);
+      // The report reaches the queue by itself, before any moderator or administrator opens a page.
+      await eventually(async () => (await items().selectFrom('moderation_items').select('id').where('source', '=', 'security-form').executeTakeFirst()) !== undefined, 'the security report reaches the queue');
       const adminQueue = (await admin.get('/-/web/moderation')).text;
       assert.match(adminQueue, /Stored XSS in READMEs/);
       assert.match(adminQueue, /security report/);
@@ -270,9 +283,38 @@ for (const kind of DB_KINDS) {
 
       const answerToken = await admin.csrf('/-/web/security/reports');
       assert.equal((await admin.post(`/-/web/security/reports/${item.ref_id}/answer`, { _csrf: answerToken, answer: 'Fixed in 1.2.3, thank you.' })).status, 303);
-      await admin.get('/-/web/moderation');
-      const after = await items().selectFrom('moderation_items').select(['status', 'resolution']).where('id', '=', item.id).executeTakeFirstOrThrow();
-      assert.deepEqual({ ...after }, { status: 'resolved', resolution: 'answered' });
+      const resolution = async () => ({ ...(await items().selectFrom('moderation_items').select(['status', 'resolution']).where('id', '=', item.id).executeTakeFirstOrThrow()) });
+      await eventually(async () => (await resolution()).status === 'resolved', 'the answered report leaves the queue');
+      assert.deepEqual(await resolution(), { status: 'resolved', resolution: 'answered' });
+    });
+
+    it('opening the queue and its items writes nothing: the queue is kept by its event consumer alone', async () => {
+      const db = r.store.db;
+      assert.equal((await r.request('PUT', '/quiet-lib', { token: bob.token, body: body(publishDoc({ name: 'quiet-lib', version: '1.0.0' })) })).status, 201);
+      await apiReport(r.adminToken, 'quiet-lib', '1.0.0', 'suspicious');
+      const open = await itemOf('quiet-lib', '1.0.0');
+      // Every event consumer has caught up, so none of them writes while the pages are opened.
+      const latest = async () => Number((await db.selectFrom('events').select((eb) => eb.fn.max('seq').as('seq')).executeTakeFirstOrThrow()).seq);
+      await eventually(async () => Number((await db.selectFrom('consumer_cursors').select((eb) => eb.fn.min('position').as('min')).executeTakeFirstOrThrow()).min) >= (await latest()), 'the event consumers catch up');
+      // Changes made behind the event stream's back (no event): only a GET that writes would pick them up.
+      await db.withTables<{ security_reports: { reporter_id: number | null; reporter_email: string; subject: string; body: string; status: string; answer: string | null; answered_by: number | null; answered_at: number | null; created_at: number } }>()
+        .insertInto('security_reports')
+        .values({ reporter_id: null, reporter_email: 'quiet@example.org', subject: 'Written without an event', body: 'Only a page that writes would queue this report.', status: 'new', answer: null, answered_by: null, answered_at: null, created_at: Date.now() })
+        .execute();
+      await db.updateTable('versions').set({ state: 'removed' }).where('version', '=', '1.0.0').where('package_id', '=', (eb) => eb.selectFrom('packages').select('id').where('name', '=', 'quiet-lib')).execute();
+      const count = async () => {
+        const n = async (table: 'events' | 'outbox') => Number((await db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+        const q = await items().selectFrom('moderation_items').select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.max('id').as('max')]).executeTakeFirstOrThrow();
+        return { events: await n('events'), outbox: await n('outbox'), items: Number(q.n), maxItem: Number(q.max), quiet: (await itemOf('quiet-lib', '1.0.0')).status };
+      };
+      const before = await count();
+      for (const client of [admin, mod]) {
+        assert.equal((await client.get('/-/web/moderation')).status, 200);
+        assert.equal((await client.get('/-/web/moderation?status=resolved')).status, 200);
+        assert.equal((await client.get(`/-/web/moderation/${open.id}`)).status, 200);
+      }
+      assert.deepEqual(await count(), before);
+      assert.equal(before.quiet, 'open');
     });
   });
 }
