@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { loadSettings } from '../src/config.ts';
-import { startApp } from '../src/http/server.ts';
+import { startApp } from '../src/app.ts';
 import { MemoryTree, hashLeaf, rootHash, verifyInclusion } from '../src/log/merkle.ts';
 import { ed25519Verifier, openCheckpoint } from '../src/log/note.ts';
 import { Sequencer } from '../src/log/sequencer.ts';

@@ -1,9 +1,8 @@
 // What every `bulwark` subcommand shares: its shape (usage, help, options, run), and for those that work on a
 // registry's data, the storage flags (the same as serve's), their help text, and opening the store they name.
 import type { ParseArgsConfig } from 'node:util';
-import { setPasswordHashParams } from '../accounts/passwords.ts';
 import { SETTINGS, loadSettings, type Settings } from '../config.ts';
-import { openStore, type Store } from '../store/db.ts';
+import type { Services } from '../app.ts';
 
 export type Values = Record<string, string | boolean | undefined>;
 
@@ -24,18 +23,17 @@ export const STORE_HELP = `Storage options (same as for serve):
 
 export function settingsOf(values: Values): Settings {
   const flags = Object.fromEntries(SETTINGS.filter((x) => typeof values[x.flag] === 'string').map((x) => [x.flag, values[x.flag] as string]));
-  const settings = loadSettings({ flags, env: process.env, file: typeof values.config === 'string' ? values.config : undefined });
-  // Every command that may hash a password (serve, admin user create) uses the configured cost.
-  setPasswordHashParams(settings.passwordHash);
-  return settings;
+  return loadSettings({ flags, env: process.env, file: typeof values.config === 'string' ? values.config : undefined });
 }
 
-export async function withStore(values: Values, fn: (store: Store, settings: Settings) => Promise<number>): Promise<number> {
+/** Runs a command over the registry's services (app.ts, as `bulwark serve` builds them), and closes them after. */
+export async function withServices(values: Values, fn: (services: Services) => Promise<number>): Promise<number> {
   const settings = settingsOf(values);
-  const store = await openStore({ dataDir: settings.dataDir, database: settings.database, poolSize: 2 });
+  const { openServices } = await import('../app.ts');
+  const services = await openServices(settings, { poolSize: 2 });
   try {
-    return await fn(store, settings);
+    return await fn(services);
   } finally {
-    await store.close();
+    await services.close();
   }
 }

@@ -1,8 +1,7 @@
 // `bulwark keys list` and `bulwark keys rotate`: the registry signing keys behind dist.signatures and
 // /-/npm/v1/keys, managed against the registry's own database (same --data-dir, --database, --config as serve).
-import { loadSecretKey } from '../crypto/secret-key.ts';
 import { RotationError, listSigningKeys, rotateSigningKey } from '../trust/signing-keys.ts';
-import { STORE_OPTIONS, withStore, type Command } from './command.ts';
+import { STORE_OPTIONS, withServices, type Command } from './command.ts';
 
 const DEFAULT_GRACE_SECONDS = 60;
 
@@ -19,7 +18,7 @@ Options:
   --data-dir, --database, --config   which registry, as for serve`,
     options: STORE_OPTIONS,
     async run({ values }) {
-      return withStore(values, async (store) => {
+      return withServices(values, async ({ store }) => {
         const keys = await listSigningKeys(store.db);
         if (!keys.length) console.log('no signing key yet: the registry makes one when it first starts');
         for (const k of keys) console.log([k.keyid, `created ${when(k.createdAt)}`, k.expiresAt === null ? 'signing' : `expires ${when(k.expiresAt)}`].join('\t'));
@@ -48,10 +47,9 @@ Options:
         console.error('bulwark keys rotate: --grace-seconds must be a whole number of seconds');
         return 2;
       }
-      return withStore(values, async (store, settings) => {
-        const { key } = loadSecretKey(settings.dataDir, process.env, (msg) => console.error(msg));
+      return withServices(values, async ({ store, secretKey }) => {
         try {
-          const { created, expired } = await rotateSigningKey(store.db, key, Number(grace) * 1000, Date.now(), { unreadable: values['replace-unreadable'] === true });
+          const { created, expired } = await rotateSigningKey(store.db, secretKey, Number(grace) * 1000, Date.now(), { unreadable: values['replace-unreadable'] === true });
           console.log(`new signing key ${created}`);
           for (const k of expired) console.log(`${k.keyid} expires ${when(k.expiresAt)}`);
           return 0;

@@ -8,7 +8,7 @@ import { MonitorError, proveVersion, verifyLockfile, verifyLog, type MonitorStat
 import { NoteError } from '../log/note.ts';
 import { LogReader } from '../log/service.ts';
 import { addWitness, listWitnesses, removeWitness } from '../log/witness-client.ts';
-import { STORE_OPTIONS, withStore, type Command, type Values } from './command.ts';
+import { STORE_OPTIONS, withServices, type Command, type Values } from './command.ts';
 
 
 const OPTIONS = { registry: { type: 'string' as const }, key: { type: 'string' as const }, state: { type: 'string' as const }, token: { type: 'string' as const }, witness: { type: 'string' as const, multiple: true } };
@@ -178,7 +178,7 @@ Options:
       return guarded(async () => {
         if (typeof values.url !== 'string' || typeof values.key !== 'string') throw new MonitorError('--url and --key are required');
         const { url, key } = values;
-        return withStore(values, async (store) => {
+        return withServices(values, async ({ store }) => {
           let name: string;
           try {
             ({ name } = await addWitness(store.db, { url, vkey: key }));
@@ -197,7 +197,7 @@ Options:
     help: 'Lists the configured witnesses with the latest tree size each has cosigned, and the log\'s origin and verifier key.',
     options: STORE_OPTIONS,
     async run({ values }) {
-      return withStore(values, async (store) => {
+      return withServices(values, async ({ store }) => {
         console.log(`log key: ${(await new LogReader(store.db).verifierKey()) ?? '(not generated yet: start the registry once)'}`);
         for (const w of await listWitnesses(store.db)) console.log(`${w.name}  ${w.url}  cosigned size ${w.cosignedSize}  ${w.vkey}`);
         return 0;
@@ -211,7 +211,7 @@ Options:
     options: STORE_OPTIONS,
     positionals: ['<name>'],
     async run({ values, positionals }) {
-      return withStore(values, async (store) => {
+      return withServices(values, async ({ store }) => {
         if (!(await removeWitness(store.db, positionals[0]!))) {
           console.error(`no witness named ${positionals[0]}`);
           return 1;

@@ -1,7 +1,6 @@
 // The bulwark command: `serve` runs the registry; `admin …` manages users and tokens against the same data
 // directory or database. Every command answers --help.
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { OPERATOR, RECOVERY_WAIT_MS, cancelRecovery, completeRecovery, deleteUser, disableUser, enableUser, forcePasswordReset, listUsers, startRecovery, userDetail, type UserQuery } from '../accounts/admin.ts';
@@ -9,11 +8,8 @@ import { createOrg, setModerator } from '../access/orgs.ts';
 import { securityHistory } from '../accounts/security-history.ts';
 import { createUser, findUser, markEmailVerified } from '../accounts/users.ts';
 import { ConfigError, settingsHelp } from '../config.ts';
-import { loadSecretKey } from '../crypto/secret-key.ts';
 import { ClientError } from '../errors.ts';
-import { BlobSweeper } from '../store/blob-sweeper.ts';
-import { FsBlobStore } from '../store/blobs.ts';
-import { openStore, type Store } from '../store/db.ts';
+import type { Store } from '../store/db.ts';
 import { WRITE_DEFAULT_DAYS, WRITE_MAX_DAYS, planToken, scopeSummary, type ScopeRequest } from '../tokens/scope.ts';
 import { checkOrgRights, ownerPrincipal } from '../tokens/org-rights.ts';
 import { createToken, listTokens, revokeOwnToken } from '../tokens/service.ts';
@@ -22,7 +18,7 @@ import { NAMES_COMMANDS } from './names-commands.ts';
 import { SCAN_COMMANDS } from './scan-commands.ts';
 import { PACKAGE_COMMANDS } from './package-commands.ts';
 import { KEYS_COMMANDS } from './keys-commands.ts';
-import { STORE_HELP, STORE_OPTIONS, settingsOf, withStore, type Command } from './command.ts';
+import { STORE_HELP, STORE_OPTIONS, settingsOf, withServices, type Command } from './command.ts';
 import { REPORT_COMMANDS } from './report-commands.ts';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -47,21 +43,10 @@ directory on first start: back that file up.`,
       const settings = settingsOf(values);
       // The HTTP application is most of what the CLI could load; the one-shot commands (scan, names check…) never
       // need it, and load in a third of the time without it.
-      const { startApp } = await import('../http/server.ts');
+      const { openServices, startRegistry } = await import('../app.ts');
       const logger = pino({ level: settings.logLevel, base: { service: 'bulwark' }, redact: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["npm-otp"]'] });
-      const { key: secretKey } = loadSecretKey(settings.dataDir, process.env, (msg) => logger.warn(msg));
-      const store = await openStore({ dataDir: settings.dataDir, database: settings.database });
-      const blobs = new FsBlobStore(path.join(settings.dataDir, 'blobs'));
-      let app;
-      try {
-        app = await startApp({ settings, store, blobs, logger, secretKey });
-      } catch (err) {
-        await store.close();
-        throw err;
-      }
-      logger.info({ url: app.url, database: store.dialect, dataDir: settings.dataDir }, `Bulwark ${VERSION} listening on ${app.url}`);
-      // Temporary files and blobs no version references, left by crashes: removed now and every hour.
-      const stopSweeper = new BlobSweeper({ db: store.db, blobs, graceMs: settings.blobGrace, log: logger }).start();
+      const registry = await startRegistry(await openServices(settings, { logger }));
+      logger.info({ url: registry.url, database: registry.store.dialect, dataDir: settings.dataDir }, `Bulwark ${VERSION} listening on ${registry.url}`);
       await new Promise<void>((resolve) => {
         const stop = (signal: string) => {
           logger.info({ signal }, 'shutting down');
@@ -70,9 +55,7 @@ directory on first start: back that file up.`,
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
       });
-      await app.close();
-      await stopSweeper();
-      await store.close();
+      await registry.close();
       return 0;
     },
   },
@@ -97,7 +80,7 @@ ${STORE_HELP}`,
       if (typeof values.email !== 'string') throw usageError('--email is required');
       if (!values['password-stdin']) throw usageError('--password-stdin is required: pass the password on standard input, never as an argument');
       const password = readFileSync(0, 'utf8').replace(/\r?\n$/, '');
-      return withStore(values, async (store) => {
+      return withServices(values, async ({ store }) => {
         const user = await createUser(store.db, { name: name!, email: values.email as string, password, isAdmin: !!values.admin, emailVerified: true, actorId: null });
         console.log(`created ${user.is_admin ? 'administrator' : 'user'} ${user.name} <${user.email}>`);
         return 0;
@@ -122,7 +105,7 @@ ${STORE_HELP}`,
       const name = positionals[0]!.replace(/^@/, '');
       if (typeof values.owner !== 'string' || values.owner === '') throw usageError('--owner USER is required');
       const owner = values.owner;
-      return withStore(values, async (store) => {
+      return withServices(values, async ({ store }) => {
         await createOrg(store.db, name, owner, null, Date.now());
         console.log(`created the organisation @${name} with owner ${owner}`);
         return 0;
@@ -137,7 +120,7 @@ ${STORE_HELP}`,
     help: `Makes NAME a registry moderator (reviews reports and quarantined versions), or with --off takes the role back.
 The role gives no right to publish or to change any package or organisation.\n\n${STORE_HELP}`,
     async run({ values, positionals }) {
-      return withStore(values, async (store) => {
+      return withServices(values, async ({ store }) => {
         await setModerator(store.db, positionals[0]!, !values.off, null, Date.now());
         console.log(`${positionals[0]} is ${values.off ? 'no longer' : 'now'} a moderator`);
         return 0;
@@ -150,7 +133,7 @@ The role gives no right to publish or to change any package or organisation.\n\n
     positionals: ['NAME'],
     help: `Marks the user's email address as verified, which allows them to publish.\n\n${STORE_HELP}`,
     async run({ values, positionals }) {
-      return withStore(values, async (store) => {
+      return withServices(values, async ({ store }) => {
         const user = await findUser(store.db, positionals[0]!);
         if (!user) throw new ClientError(404, `no user named ${positionals[0]}`);
         await markEmailVerified(store.db, user, null);
@@ -176,7 +159,7 @@ ${STORE_HELP}`,
       if (status !== undefined && !['active', 'disabled', 'deleted', 'admin'].includes(String(status))) throw usageError('--status must be one of active, disabled, deleted, admin');
       const limit = values.limit === undefined ? 50 : Number(values.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw usageError('--limit must be a whole number from 1 to 500');
-      return withStore(values, async (store) => {
+      return withServices(values, async ({ store }) => {
         const { users, total } = await listUsers(store.db, { text: typeof values.query === 'string' ? values.query : '', status: status as UserQuery['status'], limit });
         for (const u of users) {
           const flags = [u.status, u.is_admin ? 'admin' : null, u.email_verified ? null : 'unverified', u.totp_mode === 'disabled' ? null : '2fa'].filter(Boolean).join(',');
@@ -202,7 +185,7 @@ ${STORE_HELP}`,
     async run({ values, positionals }) {
       const n = values.history === undefined ? 20 : Number(values.history);
       if (!Number.isInteger(n) || n < 0 || n > 10_000) throw usageError('--history must be a whole number from 0 to 10000');
-      return withStore(values, async (store) => {
+      return withServices(values, async ({ store }) => {
         const d = await userDetail(store.db, positionals[0]!);
         const u = d.user;
         console.log(`name:            ${u.name}${u.is_admin ? ' (administrator)' : ''}
@@ -260,7 +243,7 @@ ${STORE_HELP}`,
     async run({ values, positionals }) {
       const name = positionals[0]!;
       const reason = typeof values.reason === 'string' ? values.reason : '';
-      return withStore(values, async (store) => {
+      return withServices(values, async ({ store }) => {
         if (values.complete) {
           const done = await completeRecovery(store.db, name, OPERATOR);
           console.log(`recovered ${name}${done.newEmail ? `: a verification link is being sent to ${done.newEmail}` : ''}${done.disableMfa ? '; two-factor authentication removed' : ''}; the owner now sets a password with "Forgot password"`);
@@ -365,7 +348,7 @@ Options:
 
 ${STORE_HELP}`,
     async run({ values, positionals }) {
-      return withStore(values, async (store) => {
+      return withServices(values, async ({ store }) => {
         const user = await findUser(store.db, positionals[0]!);
         if (!user) throw new ClientError(404, `no user named ${positionals[0]}`);
         const when = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString());
@@ -385,7 +368,7 @@ is recorded and the user is emailed.
 
 ${STORE_HELP}`,
     async run({ values, positionals }) {
-      return withStore(values, async (store) => {
+      return withServices(values, async ({ store }) => {
         const user = await findUser(store.db, positionals[0]!);
         if (!user) throw new ClientError(404, `no user named ${positionals[0]}`);
         const revoked = await revokeOwnToken(store.db, user, positionals[1]!, null, Date.now());
@@ -419,7 +402,7 @@ function daysOption(v: string | boolean | undefined): number | null {
 async function issueToken(values: Record<string, string | boolean | undefined>, userName: string, request: ScopeRequest, print: (token: string, summary: string, expiresAt: number | null) => void): Promise<number> {
   const now = Date.now();
   const plan = planToken(request, now);
-  return withStore(values, async (store) => {
+  return withServices(values, async ({ store }) => {
     const user = await findUser(store.db, userName);
     if (!user) throw new ClientError(404, `no user named ${userName}`);
     await checkOrgRights(store.db, ownerPrincipal(user), plan.scope);
@@ -447,7 +430,7 @@ ${STORE_HELP}`,
     async run({ values, positionals }) {
       if (typeof values.reason !== 'string') throw usageError('--reason is required: it is recorded with the action');
       const reason = values.reason;
-      return withStore(values, async (store) => {
+      return withServices(values, async ({ store }) => {
         console.log(await act(store.db, positionals[0]!, reason));
         return 0;
       });

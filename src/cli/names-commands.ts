@@ -8,7 +8,7 @@ import { shippedPopularNames } from '../names/popular.ts';
 import { ProtectedNames, type Verdict } from '../names/similarity.ts';
 import { Reservations } from '../names/reservations.ts';
 import { nameProblem } from '../packages/names.ts';
-import { STORE_HELP, STORE_OPTIONS, settingsOf, withStore, type Command, type Values } from './command.ts';
+import { STORE_HELP, STORE_OPTIONS, settingsOf, withServices, type Command, type Values } from './command.ts';
 
 /** Whether the command was pointed at a registry's data (then its own names count too) or runs on the shipped list. */
 function targetsRegistry(values: Values): boolean {
@@ -53,7 +53,7 @@ ${STORE_HELP}`,
           const index = new ProtectedNames([...operator.filter((n) => !/^@[^/]+$/.test(n)), ...shippedPopularNames()], { scopes: operator.filter((n) => /^@[^/]+$/.test(n)) });
           return print(index.check(name), new Reservations(settings.reservedNames).matching(name), values.json === true);
         }
-        return await withStore(values, async (store, settings) => {
+        return await withServices(values, async ({ store, settings }) => {
           const guard = new NameGuard(settings);
           return print(await guard.verdict(store.db, name), (await guard.reservations(store.db)).matching(name), values.json === true);
         });
@@ -75,7 +75,7 @@ ${STORE_HELP}`,
     async run({ values, positionals }) {
       if (typeof values.reason !== 'string') throw new ClientError(400, '--reason is required: it is recorded with the decision');
       const reason = values.reason;
-      return withStore(values, async (store) => {
+      return withServices(values, async ({ store }) => {
         await allowName(store.db, positionals[0]!, null, reason, Date.now());
         console.log(`allowed ${positionals[0]!}`);
         return 0;
@@ -95,7 +95,7 @@ in --reserved-names apply as well.
 ${STORE_HELP}`,
     async run({ values, positionals }) {
       const pattern = positionals[0]!;
-      return withStore(values, async (store) => {
+      return withServices(values, async ({ store }) => {
         if (values.remove) {
           await unreserve(store.db, pattern, null, Date.now());
           console.log(`removed the reservation ${pattern}`);
@@ -116,7 +116,7 @@ ${STORE_HELP}`,
 
 ${STORE_HELP}`,
     async run({ values }) {
-      return withStore(values, async (store, settings) => {
+      return withServices(values, async ({ store, settings }) => {
         for (const r of settings.reservedNames) console.log(`reserved  ${r.pattern}  ${r.org}  (setting)`);
         for (const r of await listReservations(store.db)) console.log(`reserved  ${r.pattern}  ${r.org}`);
         for (const a of await listAllowed(store.db)) console.log(`allowed   ${a.name}  ${a.reason}`);

@@ -2,10 +2,9 @@
 // is recorded with its reason as a domain event (and so in the transparency log); none makes a published
 // name@version publishable again. A running server sees the change within a second through the event stream.
 import { ClientError } from '../errors.ts';
-import { Lifecycle, type Actor } from '../packages/lifecycle.ts';
-import { advisoryRecorder } from '../safety/advisories.ts';
+import type { Actor, Lifecycle } from '../packages/lifecycle.ts';
 import { parseSpec } from '../safety/reports.ts';
-import { STORE_HELP, STORE_OPTIONS, withStore, type Command, type Values } from './command.ts';
+import { STORE_HELP, STORE_OPTIONS, withServices, type Command, type Values } from './command.ts';
 
 const OPERATOR: Actor = { id: null, name: 'operator' };
 
@@ -30,8 +29,7 @@ function command(usage: string, summary: string, help: string, extra: Command['o
     options: { reason: { type: 'string' }, ...extra, ...STORE_OPTIONS },
     help: `${help}\n\n${STORE_HELP}`,
     run: ({ values, positionals }) =>
-      withStore(values, async (store, settings) => {
-        const lifecycle = new Lifecycle({ db: store.db, clock: Date.now, unpublishWindowMs: settings.unpublishWindow, recordAdvisory: advisoryRecorder(settings.advisoryPrefix) });
+      withServices(values, async ({ lifecycle }) => {
         console.log(await act(lifecycle, positionals[0]!, values));
         return 0;
       }),

@@ -5,30 +5,18 @@ import { createServer, type IncomingMessage } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyRequest, type FastifyError, type FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
-import type { Settings } from '../config.ts';
+import type { Services } from '../app.ts';
 import { ClientError, badRequest } from '../errors.ts';
-import { DownloadCounter } from '../packages/downloads.ts';
-import { Packages } from '../packages/service.ts';
-import type { FsBlobStore } from '../store/blobs.ts';
-import type { Store } from '../store/db.ts';
-import { Gate, unreadBodyHeaders } from './gate.ts';
+import { unreadBodyHeaders } from './gate.ts';
 import { registerNpmRoutes, type FastRead } from './npm-routes.ts';
 import { UploadSlots } from './uploads.ts';
 import { lazyChildLogger } from './request-logger.ts';
-import { releaseFreedMemory } from './memory.ts';
 import { keepTickShape } from './tick-shape.ts';
 import { registerOrgRoutes } from './org-routes.ts';
 import { registerLifecycleRoutes } from './lifecycle-routes.ts';
-import { Lifecycle } from '../packages/lifecycle.ts';
-import { advisoryRecorder } from '../safety/advisories.ts';
-import { ScanPool } from '../safety/scan/pool.ts';
-import { loadSignatures } from '../safety/scan/signatures.ts';
 import { registerLogRoutes } from './log-routes.ts';
 import { registerKeysRoutes } from './keys-routes.ts';
 import { registerAdvisoryRoutes } from './advisory-routes.ts';
-import { RegistrySigner, backfillSignatures, ensureSigningKey } from '../trust/signing-keys.ts';
-import { startSequencer } from '../log/sequencer.ts';
-import { originFor } from '../log/store.ts';
 import { registerLogHistoryPages } from '../web/log-history-routes.ts';
 import { registerPolicyPages } from '../web/policy-routes.ts';
 import { registerNameSafety } from '../web/security-routes.ts';
@@ -47,21 +35,9 @@ import { registerWebLoginRoutes, webOtpOffer } from './web-login.ts';
 import { registerTwoFactor } from '../web/two-factor-routes.ts';
 import { registerWebLoginPages } from '../web/web-login-routes.ts';
 import { DbCounterStore, Limiter, RedisCounterStore } from '../accounts/limits.ts';
-import { createMailer } from '../notify/mailer.ts';
-import { startNotifier } from '../notify/notifications.ts';
-import { startModerationConsumer } from '../safety/moderation-consumer.ts';
 
-export type App = { app: FastifyInstance; packages: Packages; lifecycle: Lifecycle; gate: Gate; limiter: Limiter; uploads: UploadSlots; url: string; close(): Promise<void> };
-
-export type AppDeps = {
-  settings: Settings;
-  store: Store;
-  blobs: FsBlobStore;
-  logger: Logger;
-  /** the instance key that seals secrets at rest (see crypto/secret-key.ts). */
-  secretKey: Buffer;
-  clock?: () => number;
-};
+/** The HTTP side of a running registry; `url` is where it listens (the public URL may differ). */
+export type HttpApp = { app: FastifyInstance; limiter: Limiter; uploads: UploadSlots; url: string; close(): Promise<void> };
 
 /** Tokens appear in logout URLs (DELETE /-/user/token/…) and emailed links: never let one reach a log line. */
 export const redactUrl = (url: string) =>
@@ -105,47 +81,15 @@ function requestIdOf(req: IncomingMessage): string {
   return typeof given === 'string' && REQUEST_ID.test(given) ? given : REQUEST_ID_PREFIX + (++requestCount).toString(36);
 }
 
-export async function startApp({ settings, store, blobs, logger, secretKey, clock = Date.now }: AppDeps): Promise<App> {
-  const base: { url: string } = { url: settings.publicUrl ?? '' };
-  // The registry signing key is made on first start; versions stored before it existed are signed now (CLI-1).
-  await ensureSigningKey(store.db, secretKey, clock());
-  const signer = new RegistrySigner(store.db, secretKey);
-  // Every uploaded tarball is read (package.json) and scanned for malware (GEN-2c) in worker threads, never on this
-  // thread; the workers start with the first publish.
-  // An operator's signature file with a mistake stops the start here, rather than failing every publish later.
-  if (settings.scanSignatures.length) loadSignatures(settings.scanSignatures);
-  // Memory that a burst of publishes (or other work) freed goes back to the system; the last scan worker stopping
-  // marks the end of a burst.
-  const trimmer = releaseFreedMemory();
-  // Full collections at quiet moments (the settling above, V8's own) would otherwise slow every later nextTick, and
-  // so every request (see tick-shape.ts).
+/**
+ * Starts the HTTP server over the services (app.ts): the routes, the error handling, and the fast read path. The
+ * background work of a registry (event consumers, the log sequencer) is started by app.ts once this listens.
+ */
+export async function startHttp(services: Services): Promise<HttpApp> {
+  const { settings, store, blobs, logger, secretKey, clock, packages, lifecycle, gate, downloads, publicUrl } = services;
+  // Full collections at quiet moments (memory settling, V8's own) would otherwise slow every later nextTick, and so
+  // every request (see tick-shape.ts).
   keepTickShape();
-  const scanner = new ScanPool({ budgetMs: settings.scanBudget, signatureFiles: settings.scanSignatures, onIdle: () => trimmer.settle() });
-  const backfilled = await backfillSignatures(store.db, signer, clock());
-  if (backfilled) logger.info({ versions: backfilled }, 'signed versions stored before the registry had a signing key');
-  const packages = new Packages({
-    db: store.db,
-    blobs,
-    publicUrl: () => base.url,
-    maxTarballSize: settings.maxTarballSize,
-    cacheBytes: Math.floor(settings.cacheSize / 2),
-    tarballCacheBytes: Math.floor(settings.cacheSize / 2),
-    clock,
-    signer,
-    nameHoldMs: settings.nameHold,
-    tarballs: scanner,
-    scanner,
-  });
-  const lifecycle = new Lifecycle({
-    db: store.db,
-    clock,
-    invalidate: (name) => packages.invalidate(name),
-    unpublishWindowMs: settings.unpublishWindow,
-    recordAdvisory: advisoryRecorder(settings.advisoryPrefix),
-    signer,
-  });
-  const gate = new Gate(store.db, { readAccess: settings.readAccess });
-  const downloads = new DownloadCounter(store.db, clock);
 
   // The fast read path is registered with the npm routes, after the server is made.
   const fast: { read?: FastRead; closing: boolean } = { closing: false };
@@ -231,7 +175,7 @@ export async function startApp({ settings, store, blobs, logger, secretKey, cloc
   });
 
   const limiter = new Limiter(settings.rateLimitStore === 'redis' ? new RedisCounterStore(settings.redisUrl) : new DbCounterStore(store.db), clock);
-  const webLogins = { db: store.db, key: secretKey, limiter, clock, publicUrl: () => base.url };
+  const webLogins = { db: store.db, key: secretKey, limiter, clock, publicUrl };
   const secondFactor = { db: store.db, key: secretKey, limiter, clock, offerWebOtp: webOtpOffer(webLogins) };
   gate.addWriteCheck(secondFactorCheck(secondFactor));
   registerUserRoutes(app, { db: store.db, gate, signup: settings.signup, secondFactor });
@@ -251,9 +195,9 @@ export async function startApp({ settings, store, blobs, logger, secretKey, cloc
   // The registry's signing keys for `npm audit signatures` (CLI-1).
   registerKeysRoutes(app, { db: store.db, gate });
   // OSV advisories for packages removed as malicious: records, index and all.zip (GEN-3c).
-  registerAdvisoryRoutes(app, { db: store.db, gate, packages, publicUrl: () => base.url });
+  registerAdvisoryRoutes(app, { db: store.db, gate, packages, publicUrl });
   // GET / (JSON for clients, the home page for browsers) and the pages under /-/web/.
-  const web = new WebUi({ db: store.db, packages, gate, signup: settings.signup, secretKey, secondFactor, clock, publicUrl: () => base.url });
+  const web = new WebUi({ db: store.db, packages, gate, signup: settings.signup, secretKey, secondFactor, clock, publicUrl });
   // The pages behind emailed links, and the account settings (email, password, security history, password reset).
   web.extend((scope) => registerEmailRoutes(scope, web));
   registerSettings(web);
@@ -274,7 +218,7 @@ export async function startApp({ settings, store, blobs, logger, secretKey, cloc
   // The unpublish policy (GEN-2a), rendered from docs/policies/.
   registerPolicyPages(web);
   // Name safety on first publish (typosquatting, reserved names), security.txt and the disclosure policy pages.
-  registerNameSafety(app, web, { db: store.db, settings, clock, publicUrl: () => base.url });
+  registerNameSafety(app, web, { db: store.db, settings, clock, publicUrl });
   web.register(app);
 
   await app.listen({ host: settings.host, port: settings.port });
@@ -282,35 +226,15 @@ export async function startApp({ settings, store, blobs, logger, secretKey, cloc
   const port = typeof address === 'object' && address ? address.port : settings.port;
   const wildcard = settings.host === '0.0.0.0' || settings.host === '::';
   const host = wildcard ? 'localhost' : settings.host.includes(':') ? `[${settings.host}]` : settings.host;
-  base.url ||= `http://${host}:${port}`;
-  if (wildcard && !settings.publicUrl) logger.warn(`listening on all interfaces without --public-url: tarball links will say ${base.url}, which other machines cannot reach`);
-
-  const watcher = packages.watchEvents();
-  downloads.start();
-  const notifier = startNotifier({ db: store.db, mailer: createMailer(settings.smtpUrl, settings.mailFrom), publicUrl: () => base.url, logger, clock });
-  // The moderation queue follows the event stream (security-form reports, removals made outside the queue).
-  const moderation = startModerationConsumer({ db: store.db, logger, clock });
-  // The log's origin is the registry's public name, fixed by the first start (see log/store.ts loadLogKey).
-  const logSequencer = startSequencer({ db: store.db, dialect: store.dialect, secretKey, origin: () => originFor(base.url), logger, clock });
-  // The key exists before the app reports ready, so a first client never finds the log "not started".
-  await logSequencer.sequencer.catch((err: unknown) => logger.error({ err }, 'transparency log: its key could not be loaded; the log is not running'));
+  if (!services.publicUrl()) services.setPublicUrl(`http://${host}:${port}`);
+  if (wildcard && !settings.publicUrl) logger.warn(`listening on all interfaces without --public-url: tarball links will say ${services.publicUrl()}, which other machines cannot reach`);
   return {
     app,
-    packages,
-    lifecycle,
-    gate,
     limiter,
     uploads,
     url: `http://${host}:${port}`,
     async close() {
-      trimmer.stop();
-      watcher.stop();
       await app.close();
-      await scanner.close();
-      await downloads.stop();
-      await notifier.stop();
-      await moderation.stop();
-      await logSequencer.stop();
       await limiter.close();
     },
   };

@@ -2,10 +2,9 @@
 // client for the protocol tests. Tests that drive the `bulwark` binary itself spawn it instead.
 import path from 'node:path';
 import pino from 'pino';
-import { setPasswordHashParams } from '../../src/accounts/passwords.ts';
 import { createUser } from '../../src/accounts/users.ts';
 import { loadSettings, type Settings } from '../../src/config.ts';
-import { startApp, type App } from '../../src/http/server.ts';
+import { startApp, type Registry as App } from '../../src/app.ts';
 import { FsBlobStore } from '../../src/store/blobs.ts';
 import { openStore, type Store } from '../../src/store/db.ts';
 import { createToken } from '../../src/tokens/service.ts';
@@ -33,8 +32,6 @@ export type TestRegistry = {
 export async function startRegistry(kind: DbKind, flags: Record<string, string> = {}, opts: { clock?: () => number } = {}): Promise<TestRegistry> {
   const t = await testDatabase(kind);
   const settings: Settings = loadSettings({ flags: { port: '0', 'data-dir': t.dataDir, 'password-hash': TEST_PASSWORD_HASH, ...(t.database ? { database: t.database } : {}), ...flags }, env: {} });
-  // As `bulwark serve` does with its settings (cli/command.ts).
-  setPasswordHashParams(settings.passwordHash);
   const store = await openStore({ dataDir: settings.dataDir, database: settings.database, poolSize: 4 });
   const logger = pino({ level: process.env.BULWARK_TEST_LOG ?? 'silent' });
   const app = await startApp({ settings, store, blobs: new FsBlobStore(path.join(t.dataDir, 'blobs')), logger, secretKey: TEST_SECRET_KEY, ...(opts.clock ? { clock: opts.clock } : {}) });

@@ -223,7 +223,7 @@ describe('registry-wide settings', () => {
     const a = await startRegistry('sqlite');
     try {
       const { openStore } = await import('../../src/store/db.ts');
-      const { startApp } = await import('../../src/http/server.ts');
+      const { startApp } = await import('../../src/app.ts');
       const { FsBlobStore } = await import('../../src/store/blobs.ts');
       const { loadSettings } = await import('../../src/config.ts');
       const pino = (await import('pino')).default;

@@ -8,7 +8,7 @@ import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { loadSettings } from '../../src/config.ts';
-import { startApp } from '../../src/http/server.ts';
+import { startApp } from '../../src/app.ts';
 import { FsBlobStore } from '../../src/store/blobs.ts';
 import { openStore } from '../../src/store/db.ts';
 import { DB_KINDS, testDatabase } from '../helpers/db.ts';

@@ -5,7 +5,7 @@ import { sql } from 'kysely';
 import pino from 'pino';
 import { after, before, describe, it } from 'node:test';
 import { loadSettings } from '../../src/config.ts';
-import { startApp } from '../../src/http/server.ts';
+import { startApp } from '../../src/app.ts';
 import { FsBlobStore } from '../../src/store/blobs.ts';
 import { openStore } from '../../src/store/db.ts';
 import { DB_KINDS, testDatabase } from '../helpers/db.ts';

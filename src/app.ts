@@ -1,0 +1,193 @@
+// The one composition root: every service is built here, once, from the settings, for `bulwark serve` and for every
+// CLI command alike, so a command-line action takes exactly the path a request does (a version released from the
+// command line is signed as one released on the web page is). Entry points (http/, web/, cli/) receive services;
+// nothing below them builds its own.
+import path from 'node:path';
+import pino, { type Logger } from 'pino';
+import { setPasswordHashParams } from './accounts/passwords.ts';
+import type { Settings } from './config.ts';
+import { loadSecretKey } from './crypto/secret-key.ts';
+import { Gate } from './http/gate.ts';
+import { releaseFreedMemory } from './http/memory.ts';
+import { DownloadCounter } from './packages/downloads.ts';
+import { Lifecycle } from './packages/lifecycle.ts';
+import { Packages } from './packages/service.ts';
+import { advisoryRecorder } from './safety/advisories.ts';
+import { ScanPool } from './safety/scan/pool.ts';
+import { loadSignatures } from './safety/scan/signatures.ts';
+import { BlobSweeper } from './store/blob-sweeper.ts';
+import { FsBlobStore } from './store/blobs.ts';
+import { openStore, type Store } from './store/db.ts';
+import { RegistrySigner, backfillSignatures, ensureSigningKey } from './trust/signing-keys.ts';
+import { startHttp, type HttpApp } from './http/server.ts';
+import { originFor } from './log/store.ts';
+import { startSequencer } from './log/sequencer.ts';
+import { createMailer } from './notify/mailer.ts';
+import { startNotifier } from './notify/notifications.ts';
+
+export type Services = {
+  settings: Settings;
+  store: Store;
+  blobs: FsBlobStore;
+  logger: Logger;
+  clock: () => number;
+  /** the instance key that seals secrets at rest (see crypto/secret-key.ts). */
+  secretKey: Buffer;
+  /** makes npm registry signatures for a version the moment it becomes visible (CLI-1). */
+  signer: RegistrySigner;
+  /** worker threads for everything that reads inside a tarball: the publish-time read, the malware scan, diffs. */
+  tarballs: ScanPool;
+  packages: Packages;
+  lifecycle: Lifecycle;
+  gate: Gate;
+  downloads: DownloadCounter;
+  /** gives memory a burst of work freed back to the system (http/memory.ts). */
+  memory: ReturnType<typeof releaseFreedMemory>;
+  /** the public URL, known once the server listens (tarball links, emails, the log's origin). */
+  publicUrl: () => string;
+  setPublicUrl(url: string): void;
+  /** stops the workers and closes the store. */
+  close(): Promise<void>;
+};
+
+export type ServiceDeps = {
+  settings: Settings;
+  store: Store;
+  blobs: FsBlobStore;
+  logger: Logger;
+  secretKey: Buffer;
+  clock?: () => number;
+};
+
+/** Builds every service over an open store. Nothing here writes to the store or starts background work. */
+export async function buildServices({ settings, store, blobs, logger, secretKey, clock = Date.now }: ServiceDeps): Promise<Services> {
+  // Every password hashed from here on (sign-up, sign-in upgrades, admin user create) uses the configured cost.
+  setPasswordHashParams(settings.passwordHash);
+  // An operator's signature file with a mistake stops the start here, rather than failing every publish later.
+  if (settings.scanSignatures.length) loadSignatures(settings.scanSignatures);
+  const signer = new RegistrySigner(store.db, secretKey);
+  const base = { url: settings.publicUrl ?? '' };
+  const publicUrl = () => base.url;
+  // Memory that a burst of publishes (or other work) freed goes back to the system; the last tarball worker stopping
+  // marks the end of a burst.
+  const memory = releaseFreedMemory();
+  // Every uploaded tarball is read (package.json) and scanned for malware (GEN-2c) in these workers, never on the
+  // thread that serves requests; they start with the first publish.
+  const tarballs = new ScanPool({ budgetMs: settings.scanBudget, signatureFiles: settings.scanSignatures, onIdle: () => memory.settle() });
+  const packages = new Packages({
+    db: store.db,
+    blobs,
+    publicUrl,
+    maxTarballSize: settings.maxTarballSize,
+    cacheBytes: Math.floor(settings.cacheSize / 2),
+    tarballCacheBytes: Math.floor(settings.cacheSize / 2),
+    clock,
+    signer,
+    nameHoldMs: settings.nameHold,
+    tarballs,
+    scanner: tarballs,
+  });
+  const lifecycle = new Lifecycle({
+    db: store.db,
+    clock,
+    invalidate: (name) => packages.invalidate(name),
+    unpublishWindowMs: settings.unpublishWindow,
+    recordAdvisory: advisoryRecorder(settings.advisoryPrefix),
+    signer,
+  });
+  return {
+    settings,
+    store,
+    blobs,
+    logger,
+    clock,
+    secretKey,
+    signer,
+    tarballs,
+    packages,
+    lifecycle,
+    gate: new Gate(store.db, { readAccess: settings.readAccess }),
+    downloads: new DownloadCounter(store.db, clock),
+    memory,
+    publicUrl,
+    setPublicUrl: (url) => void (base.url = url),
+    async close() {
+      memory.stop();
+      await tarballs.close();
+    },
+  };
+}
+
+/**
+ * Opens the store the settings name and builds the services over it: what `bulwark serve` and every CLI command that
+ * works on a registry's data start from. close() also closes the store.
+ */
+export async function openServices(settings: Settings, opts: { logger?: Logger; env?: NodeJS.ProcessEnv; poolSize?: number; clock?: () => number } = {}): Promise<Services> {
+  const logger = opts.logger ?? pino({ level: 'warn' }, pino.destination(2));
+  const { key: secretKey } = loadSecretKey(settings.dataDir, opts.env ?? process.env, (msg) => logger.warn(msg));
+  const store = await openStore({ dataDir: settings.dataDir, database: settings.database, ...(opts.poolSize ? { poolSize: opts.poolSize } : {}) });
+  try {
+    const services = await buildServices({ settings, store, blobs: new FsBlobStore(path.join(settings.dataDir, 'blobs')), logger, secretKey, ...(opts.clock ? { clock: opts.clock } : {}) });
+    return {
+      ...services,
+      async close() {
+        await services.close();
+        await store.close();
+      },
+    };
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+}
+
+
+/** A running registry: its services, the HTTP server over them, and the background work. */
+export type Registry = Services & HttpApp;
+
+/**
+ * Starts serving: HTTP, then the background work of a registry (cache invalidation across nodes, download counts,
+ * email notifications, the transparency-log sequencer, the blob sweeper). close() stops all of it and closes the
+ * services (and so the store, when openServices opened it). A failed start closes the services too.
+ */
+export async function startRegistry(services: Services): Promise<Registry> {
+  const { store, logger, clock, secretKey, packages, downloads, settings } = services;
+  let http: HttpApp;
+  try {
+    // The registry signing key is made on first start; versions stored before it existed are signed now (CLI-1).
+    await ensureSigningKey(store.db, secretKey, clock());
+    const backfilled = await backfillSignatures(store.db, services.signer, clock());
+    if (backfilled) logger.info({ versions: backfilled }, 'signed versions stored before the registry had a signing key');
+    http = await startHttp(services);
+  } catch (err) {
+    await services.close();
+    throw err;
+  }
+  const watcher = packages.watchEvents();
+  downloads.start();
+  const notifier = startNotifier({ db: store.db, mailer: createMailer(settings.smtpUrl, settings.mailFrom), publicUrl: services.publicUrl, logger, clock });
+  // The log's origin is the registry's public name, fixed by the first start (see log/store.ts loadLogKey).
+  const logSequencer = startSequencer({ db: store.db, dialect: store.dialect, secretKey, origin: () => originFor(services.publicUrl()), logger, clock });
+  // The key exists before the app reports ready, so a first client never finds the log "not started".
+  await logSequencer.sequencer.catch((err: unknown) => logger.error({ err }, 'transparency log: its key could not be loaded; the log is not running'));
+  // Temporary files and blobs no version references, left by crashes: removed now and every hour.
+  const stopSweeper = new BlobSweeper({ db: store.db, blobs: services.blobs, graceMs: settings.blobGrace, log: logger }).start();
+  return {
+    ...services,
+    ...http,
+    async close() {
+      watcher.stop();
+      await http.close();
+      await downloads.stop();
+      await notifier.stop();
+      await logSequencer.stop();
+      await stopSweeper();
+      await services.close();
+    },
+  };
+}
+
+/** Builds the services over an open store and starts serving them (what tests start a registry with). */
+export async function startApp(deps: ServiceDeps): Promise<Registry> {
+  return startRegistry(await buildServices(deps));
+}
