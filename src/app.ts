@@ -24,6 +24,7 @@ import { originFor } from './log/store.ts';
 import { startSequencer } from './log/sequencer.ts';
 import { createMailer } from './notify/mailer.ts';
 import { startNotifier } from './notify/notifications.ts';
+import { startModerationConsumer } from './safety/moderation-consumer.ts';
 
 export type Services = {
   settings: Settings;
@@ -166,6 +167,8 @@ export async function startRegistry(services: Services): Promise<Registry> {
   const watcher = packages.watchEvents();
   downloads.start();
   const notifier = startNotifier({ db: store.db, mailer: createMailer(settings.smtpUrl, settings.mailFrom), publicUrl: services.publicUrl, logger, clock });
+  // The moderation queue follows the event stream (security-form reports, removals made outside the queue).
+  const moderation = startModerationConsumer({ db: store.db, logger, clock });
   // The log's origin is the registry's public name, fixed by the first start (see log/store.ts loadLogKey).
   const logSequencer = startSequencer({ db: store.db, dialect: store.dialect, secretKey, origin: () => originFor(services.publicUrl()), logger, clock });
   // The key exists before the app reports ready, so a first client never finds the log "not started".
@@ -180,6 +183,7 @@ export async function startRegistry(services: Services): Promise<Registry> {
       await http.close();
       await downloads.stop();
       await notifier.stop();
+      await moderation.stop();
       await logSequencer.stop();
       await stopSweeper();
       await services.close();
