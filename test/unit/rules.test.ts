@@ -6,7 +6,7 @@ import type { Principal } from '../../src/access/principal.ts';
 import { ConfigError, loadSettings, parseSize } from '../../src/config.ts';
 import { LruCache, etagMatches, negotiateEncoding } from '../../src/packages/cache.ts';
 import { parsePeriod } from '../../src/packages/downloads.ts';
-import { isServableName, nameProblem, tarballFile } from '../../src/packages/names.ts';
+import { isServableName, nameProblem, tarballFile } from '../../src/names/syntax.ts';
 import { parseQuery, popularity, relevance } from '../../src/packages/search.ts';
 import { TOKEN_PATTERN, isWellFormedToken, newToken } from '../../src/tokens/format.ts';
 
@@ -34,7 +34,10 @@ describe('decide', () => {
   it('lets maintainers publish and refuses everyone else, invisibly for restricted packages', () => {
     assert.equal(decide(user(1), Action.PackagePublish, pkg(), policy).allow, true);
     assert.deepEqual(decide(user(2), Action.PackagePublish, pkg(), policy), { allow: false, status: 403, reason: 'you do not have permission to change this package: you are not one of its maintainers and no team of yours has read-write access to it' });
-    assert.equal((decide(user(2), Action.PackagePublish, pkg({ access: 'restricted' }), policy) as { status: number }).status, 404);
+    // A publish to a package the caller cannot read answers as a first publish of that name would (issue 15.4).
+    const hidden = pkg({ access: 'restricted', scope: 'acme', scopeOwnerId: 1 });
+    assert.deepEqual(decide(user(2), Action.PackagePublish, hidden, policy), decide(user(2), Action.PackageCreate, { ...hidden, access: null, maintainerIds: [] }, policy));
+    assert.equal((decide(user(2), Action.PackagePublish, hidden, policy) as { status: number }).status, 403);
     assert.equal((decide(null, Action.PackagePublish, pkg(), policy) as { status: number }).status, 401);
     assert.equal((decide(user(1, { tokenReadonly: true }), Action.PackagePublish, pkg(), policy) as { status: number }).status, 403);
     assert.equal((decide(user(1, { emailVerified: false }), Action.PackagePublish, pkg(), policy) as { status: number }).status, 403);
