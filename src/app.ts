@@ -20,6 +20,7 @@ import { FsBlobStore } from './store/blobs.ts';
 import { openStore, type Store } from './store/db.ts';
 import { RegistrySigner, backfillSignatures, ensureSigningKey } from './trust/signing-keys.ts';
 import { startHttp, type HttpApp } from './http/server.ts';
+import { registerWebUi } from './web/ui.ts';
 import { originFor } from './log/store.ts';
 import { startSequencer } from './log/sequencer.ts';
 import { createMailer } from './notify/mailer.ts';
@@ -159,7 +160,7 @@ export async function startRegistry(services: Services): Promise<Registry> {
     await ensureSigningKey(store.db, secretKey, clock());
     const backfilled = await backfillSignatures(store.db, services.signer, clock());
     if (backfilled) logger.info({ versions: backfilled }, 'signed versions stored before the registry had a signing key');
-    http = await startHttp(services);
+    http = await startHttp(services, (parts) => registerWebUi(services, parts));
   } catch (err) {
     await services.close();
     throw err;

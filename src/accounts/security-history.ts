@@ -4,7 +4,7 @@
 import type { Db } from '../store/db.ts';
 import { EventKind } from '../store/events.ts';
 import type { EventRow } from '../store/schema.ts';
-import { describeUserAgent } from '../web/pages/account.ts';
+import { describeUserAgent } from './user-agent.ts';
 
 export type SecurityEntry = { when: number; what: string; details: string[] };
 

@@ -11,7 +11,7 @@ import { ConfigError, settingsHelp } from '../config.ts';
 import { ClientError } from '../errors.ts';
 import type { Store } from '../store/db.ts';
 import { WRITE_DEFAULT_DAYS, WRITE_MAX_DAYS, planToken, scopeSummary, type ScopeRequest } from '../tokens/scope.ts';
-import { checkOrgRights, ownerPrincipal } from '../tokens/org-rights.ts';
+import { checkOrgRights, ownerPrincipal } from '../access/org-rights.ts';
 import { createToken, listTokens, revokeOwnToken } from '../tokens/service.ts';
 import { LOG_COMMANDS } from './log-commands.ts';
 import { NAMES_COMMANDS } from './names-commands.ts';

@@ -7,7 +7,7 @@ import { NameGuard } from '../names/guard.ts';
 import { shippedPopularNames } from '../names/popular.ts';
 import { ProtectedNames, type Verdict } from '../names/similarity.ts';
 import { Reservations } from '../names/reservations.ts';
-import { nameProblem } from '../packages/names.ts';
+import { nameProblem } from '../names/syntax.ts';
 import { STORE_HELP, STORE_OPTIONS, settingsOf, withServices, type Command, type Values } from './command.ts';
 
 /** Whether the command was pointed at a registry's data (then its own names count too) or runs on the shipped list. */

@@ -6,7 +6,7 @@ import { Action, decide } from '../access/decide.ts';
 import { badRequest, notFound } from '../errors.ts';
 import { etagMatches, negotiateEncoding } from '../packages/cache.ts';
 import { downloadsByDay, parsePeriod, type DownloadCounter } from '../packages/downloads.ts';
-import { isServableName, nameProblem } from '../packages/names.ts';
+import { isServableName, nameProblem } from '../names/syntax.ts';
 import { search } from '../packages/search.ts';
 import type { PackageEntry, Packages, TarballRef } from '../packages/service.ts';
 import type { Gate } from './gate.ts';

@@ -12,7 +12,7 @@ import { addTeamMember, collaborators, createTeam, deleteTeam, grantTeam, listMe
 import { orgFacts } from '../access/relations.ts';
 import type { Principal } from '../access/principal.ts';
 import { badRequest, notFound } from '../errors.ts';
-import { isServableName, scopeOf } from '../packages/names.ts';
+import { isServableName, scopeOf } from '../names/syntax.ts';
 import type { Packages } from '../packages/service.ts';
 import type { Db } from '../store/db.ts';
 import type { Gate } from './gate.ts';

@@ -7,7 +7,7 @@ import type { Limiter } from '../accounts/limits.ts';
 import type { Principal } from '../access/principal.ts';
 import { isModerator } from '../access/relations.ts';
 import { badRequest, notFound, unauthorized } from '../errors.ts';
-import { isServableName } from '../packages/names.ts';
+import { isServableName } from '../names/syntax.ts';
 import type { Packages } from '../packages/service.ts';
 import { fileReport, listOwnReports, reportById, type ReportInput, type Reporter, type ReportView } from '../safety/reports.ts';
 import type { Db } from '../store/db.ts';

@@ -7,6 +7,7 @@ import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { Services } from '../app.ts';
 import { ClientError, badRequest } from '../errors.ts';
+import { wantsHtml } from './accepts.ts';
 import { unreadBodyHeaders } from './gate.ts';
 import { registerNpmRoutes, type FastRead } from './npm-routes.ts';
 import { UploadSlots } from './uploads.ts';
@@ -17,24 +18,18 @@ import { registerLifecycleRoutes } from './lifecycle-routes.ts';
 import { registerLogRoutes } from './log-routes.ts';
 import { registerKeysRoutes } from './keys-routes.ts';
 import { registerAdvisoryRoutes } from './advisory-routes.ts';
-import { registerLogHistoryPages } from '../web/log-history-routes.ts';
-import { registerPolicyPages } from '../web/policy-routes.ts';
-import { registerNameSafety } from '../web/security-routes.ts';
-import { registerOrgPages } from '../web/org-routes.ts';
 import { registerUserRoutes } from './user-routes.ts';
 import { registerTokenRoutes } from './token-routes.ts';
-import { registerTokenPages } from '../web/token-routes.ts';
-import { registerAdminRoutes } from '../web/admin-routes.ts';
-import { registerModerationPages } from '../web/moderation-routes.ts';
 import { registerReportRoutes } from './report-routes.ts';
-import { WebUi, wantsHtml } from '../web/routes.ts';
-import { registerEmailRoutes } from './email-routes.ts';
-import { registerSettings } from '../web/settings-routes.ts';
-import { OtpRequired, secondFactorCheck } from './second-factor.ts';
+import { OtpRequired, secondFactorCheck, type SecondFactorDeps } from './second-factor.ts';
 import { registerWebLoginRoutes, webOtpOffer } from './web-login.ts';
-import { registerTwoFactor } from '../web/two-factor-routes.ts';
-import { registerWebLoginPages } from '../web/web-login-routes.ts';
 import { DbCounterStore, Limiter, RedisCounterStore } from '../accounts/limits.ts';
+
+/** What the web UI is built with besides the services: the server, and the shared limiter and second-factor state. */
+export type PageParts = { app: FastifyInstance; limiter: Limiter; secondFactor: SecondFactorDeps };
+
+/** How the web UI answers a browser's failed request: as a page. */
+export type ErrorPages = { sendError(req: FastifyRequest, reply: FastifyReply, status: number, message: string): unknown };
 
 /** The HTTP side of a running registry; `url` is where it listens (the public URL may differ). */
 export type HttpApp = { app: FastifyInstance; limiter: Limiter; uploads: UploadSlots; url: string; close(): Promise<void> };
@@ -85,12 +80,14 @@ function requestIdOf(req: IncomingMessage): string {
  * Starts the HTTP server over the services (app.ts): the routes, the error handling, and the fast read path. The
  * background work of a registry (event consumers, the log sequencer) is started by app.ts once this listens.
  */
-export async function startHttp(services: Services): Promise<HttpApp> {
+export async function startHttp(services: Services, addPages: (parts: PageParts) => ErrorPages): Promise<HttpApp> {
   const { settings, store, blobs, logger, secretKey, clock, packages, lifecycle, gate, downloads, publicUrl } = services;
   // Full collections at quiet moments (memory settling, V8's own) would otherwise slow every later nextTick, and so
   // every request (see tick-shape.ts).
   keepTickShape();
 
+  // Browsers get errors as pages, once the web UI is added below.
+  let pages: ErrorPages | null = null;
   // The fast read path is registered with the npm routes, after the server is made.
   const fast: { read?: FastRead; closing: boolean } = { closing: false };
   const app = Fastify({
@@ -149,7 +146,7 @@ export async function startHttp(services: Services): Promise<HttpApp> {
 
   app.setErrorHandler((err: FastifyError | ClientError, req, reply) => {
     // Browsers asking for a page get the message as a page; npm clients keep npm's JSON body.
-    const send = (status: number, error: string) => (wantsHtml(req) ? web.sendError(req, reply, status, error) : reply.code(status).send({ error }));
+    const send = (status: number, error: string) => (wantsHtml(req) && pages ? pages.sendError(req, reply, status, error) : reply.code(status).send({ error }));
     if (err instanceof ClientError) {
       for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
       // npm's web OTP reads authUrl/doneUrl from the 401's JSON body.
@@ -164,7 +161,7 @@ export async function startHttp(services: Services): Promise<HttpApp> {
     req.log.error({ err }, 'request failed');
     return send(500, `internal server error (request id ${req.id})`);
   });
-  app.setNotFoundHandler((req, reply) => (wantsHtml(req) ? web.sendError(req, reply, 404, 'Not found') : reply.code(404).send({ error: 'Not found' })));
+  app.setNotFoundHandler((req, reply) => (wantsHtml(req) && pages ? pages.sendError(req, reply, 404, 'Not found') : reply.code(404).send({ error: 'Not found' })));
 
   app.get('/-/health', async () => ({ status: 'ok' }));
   app.get('/-/ready', async (_req, reply) => {
@@ -196,30 +193,10 @@ export async function startHttp(services: Services): Promise<HttpApp> {
   registerKeysRoutes(app, { db: store.db, gate });
   // OSV advisories for packages removed as malicious: records, index and all.zip (GEN-3c).
   registerAdvisoryRoutes(app, { db: store.db, gate, packages, publicUrl });
-  // GET / (JSON for clients, the home page for browsers) and the pages under /-/web/.
-  const web = new WebUi({ db: store.db, packages, gate, signup: settings.signup, secretKey, secondFactor, clock, publicUrl });
-  // The pages behind emailed links, and the account settings (email, password, security history, password reset).
-  web.extend((scope) => registerEmailRoutes(scope, web));
-  registerSettings(web);
-  // Administrators' account pages (list, find, disable, enable, delete, force a reset, recovery).
-  web.extend((scope) => registerAdminRoutes(scope, web));
-  // Reporting packages (GEN-2b): the JSON API, the report form and the moderators' queue.
+  // Reporting packages (GEN-2b): the JSON API (the report form and the moderators' queue are pages).
   registerReportRoutes(app, { db: store.db, gate, packages, limiter, clock });
-  registerModerationPages(web, { db: store.db, packages, limiter, lifecycle, clock });
-  // Two-factor settings on the account page, and the pages npm's web login and web OTP send the user to.
-  registerTwoFactor(web);
-  // The access-tokens page (/-/web/account/tokens).
-  web.extend((scope) => registerTokenPages(scope, web));
-  web.extend((scope) => registerWebLoginPages(scope, web));
-  // Organisations, teams, members and package access (/-/web/orgs, /-/web/org/:org, /-/web/access).
-  registerOrgPages(web);
-  // A package's transparency-log history (/-/web/package/:name/history).
-  registerLogHistoryPages(web);
-  // The unpublish policy (GEN-2a), rendered from docs/policies/.
-  registerPolicyPages(web);
-  // Name safety on first publish (typosquatting, reserved names), security.txt and the disclosure policy pages.
-  registerNameSafety(app, web, { db: store.db, settings, clock, publicUrl });
-  web.register(app);
+  // The web UI: GET / for browsers and the pages under /-/web/ (web/ui.ts), assembled by app.ts.
+  pages = addPages({ app, limiter, secondFactor });
 
   await app.listen({ host: settings.host, port: settings.port });
   const address = app.server.address();

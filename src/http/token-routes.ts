@@ -9,7 +9,7 @@ import { checkPassword, recordSignInLocked } from '../accounts/users.ts';
 import type { Principal } from '../access/principal.ts';
 import { badRequest, forbidden, notFound, unauthorized } from '../errors.ts';
 import type { Db } from '../store/db.ts';
-import { checkOrgRights } from '../tokens/org-rights.ts';
+import { checkOrgRights } from '../access/org-rights.ts';
 import { planToken, type ScopeRequest } from '../tokens/scope.ts';
 import { createToken, listTokens, revokeOwnToken, type TokenInfo } from '../tokens/service.ts';
 import type { Gate } from './gate.ts';

@@ -1,7 +1,7 @@
 // Builds the two packument documents npm clients read: the full one (npm view, publish tooling) and the abbreviated
 // "corgi" one (Accept: application/vnd.npm.install-v1+json) that installers use. Pure: rows in, bytes out.
 import { createHash } from 'node:crypto';
-import { tarballFile } from './names.ts';
+import { tarballFile } from '../names/syntax.ts';
 
 export type VersionData = {
   version: string;

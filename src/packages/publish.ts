@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import semver from 'semver';
 import { badRequest, tooLarge } from '../errors.ts';
-import { nameProblem, tagProblem } from './names.ts';
+import { nameProblem, tagProblem } from '../names/syntax.ts';
 import { MAX_MANIFEST_DEPTH, nestsDeeperThan, type TarballInfo } from '../tarball/inspect.ts';
 
 export type Access = 'public' | 'restricted';

@@ -12,7 +12,7 @@ import { previousVersion, type VersionDiff } from '../safety/version-diff.ts';
 import { EventKind, eventsAfter, latestSeq, recordEvent } from '../store/events.ts';
 import { LruCache, Representation, quotedTag } from './cache.ts';
 import { dependencyEdges } from './dependencies.ts';
-import { scopeOf, tagProblem, tarballFile } from './names.ts';
+import { scopeOf, tagProblem, tarballFile } from '../names/syntax.ts';
 import { touchPackage, upsertTag } from './package-rows.ts';
 import { abbreviatedPackument, fullPackument, type PackageData } from './packument.ts';
 import type { TarballInfo } from '../tarball/inspect.ts';

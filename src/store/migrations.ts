@@ -2,7 +2,6 @@
 // Each has its own number, NNNN-what-it-does (0008.1 is one renumbered after its release, see RENAMED). Kysely runs
 // them in the order of their names, so a new one takes the next number after the highest.
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
-import { dependencyEdges } from '../packages/dependencies.ts';
 import type { Dialect } from './db.ts';
 
 type Builder = (dialect: Dialect) => Migration;
@@ -371,7 +370,7 @@ const MIGRATIONS: Record<string, Builder> = {
       const edges = db as unknown as Kysely<{ versions: { package_id: number; version: string; manifest: string }; dependency_edges: { package_id: number; version: string; dependency: string; range: string } }>;
       const versions = await edges.selectFrom('versions').select(['package_id', 'version', 'manifest']).execute();
       for (const v of versions) {
-        const rows = dependencyEdges(JSON.parse(v.manifest) as Record<string, unknown>).map((d) => ({ package_id: v.package_id, version: v.version, ...d }));
+        const rows = dependencyEdgesAt0011(JSON.parse(v.manifest) as Record<string, unknown>).map((d) => ({ package_id: v.package_id, version: v.version, ...d }));
         if (rows.length) await edges.insertInto('dependency_edges').values(rows).execute();
       }
     },
@@ -516,4 +515,23 @@ export async function migrate(db: Kysely<unknown>, dialect: Dialect, schema?: st
   if (error || failed) {
     throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${(error as Error | undefined)?.message ?? 'unknown error'}`, { cause: error });
   }
+}
+
+/**
+ * packages/dependencies.ts's dependencyEdges as it was when the 0011-lifecycle migration (dependency_edges) was written: a migration
+ * must do the same thing on every database it ever runs on, whatever the domain code later becomes.
+ */
+function dependencyEdgesAt0011(manifest: Record<string, unknown>): Array<{ dependency: string; range: string }> {
+  const seen = new Map<string, { dependency: string; range: string }>();
+  for (const field of ['dependencies', 'optionalDependencies', 'peerDependencies']) {
+    const deps = manifest[field];
+    if (!deps || typeof deps !== 'object' || Array.isArray(deps)) continue;
+    for (const [name, spec] of Object.entries(deps as Record<string, unknown>)) {
+      if (typeof spec !== 'string') continue;
+      const alias = /^npm:((?:@[^/@]+\/)?[^@]+)(?:@(.*))?$/.exec(spec);
+      const edge = alias ? { dependency: alias[1]!, range: alias[2] || '*' } : { dependency: name, range: spec };
+      seen.set(`${edge.dependency}\0${edge.range}`, edge);
+    }
+  }
+  return [...seen.values()];
 }

@@ -4,7 +4,7 @@
 // request through the same planner, so one set of rules holds whichever way a token is made.
 import { BlockList, isIP } from 'node:net';
 import { badRequest } from '../errors.ts';
-import { nameProblem } from '../packages/names.ts';
+import { nameProblem } from '../names/syntax.ts';
 
 /** npm's granular-token permission words (npm 11 `--packages-and-scopes-permission`, `--orgs-permission`). */
 export type Permission = 'read-only' | 'read-write' | 'no-access';

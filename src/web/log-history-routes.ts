@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { notFound } from '../errors.ts';
 import { decodeRecord, type LeafRecord } from '../log/leaf.ts';
 import { LogReader } from '../log/service.ts';
-import { isServableName } from '../packages/names.ts';
+import { isServableName } from '../names/syntax.ts';
 import { html, type Html } from './html.ts';
 import { page } from './layout.ts';
 import type { WebUi } from './routes.ts';

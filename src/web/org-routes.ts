@@ -30,7 +30,7 @@ import {
 import { orgFacts, packageRelation } from '../access/relations.ts';
 import type { Principal } from '../access/principal.ts';
 import { ClientError, badRequest, notFound } from '../errors.ts';
-import { isServableName, scopeOf } from '../packages/names.ts';
+import { isServableName, scopeOf } from '../names/syntax.ts';
 import { accessHref, accessPage, orgHref, orgPage, orgsPage } from './pages/orgs.ts';
 import type { WebUi } from './routes.ts';
 import type { WebSession } from './session.ts';

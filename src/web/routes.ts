@@ -3,11 +3,12 @@
 // cookie apply to these routes only; the npm protocol routes never see a cookie-based principal.
 import { viewerOf } from './layout.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { wantsHtml } from '../http/accepts.ts';
 import type { Gate } from '../http/gate.ts';
 import type { SecondFactorDeps } from '../http/second-factor.ts';
 import { notFound } from '../errors.ts';
 import type { Representation } from '../packages/cache.ts';
-import { isServableName } from '../packages/names.ts';
+import { isServableName } from '../names/syntax.ts';
 import { search } from '../packages/search.ts';
 import type { Packages } from '../packages/service.ts';
 import type { Db } from '../store/db.ts';
@@ -47,10 +48,6 @@ const SECURITY_HEADERS: Record<string, string> = {
 };
 
 /** True for requests from a browser that asked for a page: they get HTML errors instead of npm's JSON ones. */
-export function wantsHtml(req: FastifyRequest): boolean {
-  const accept = req.headers.accept;
-  return typeof accept === 'string' && /\btext\/html\b/i.test(accept);
-}
 
 /** What an account-settings slot renders for the signed-in user. */
 export type AccountSectionRenderer = (ctx: { req: FastifyRequest; reply: FastifyReply; user: UserRow; csrf: string; now: number }) => Promise<Html>;

@@ -7,7 +7,7 @@ import { limitedPasswordCheck } from '../accounts/limits.ts';
 import { checkPassword, recordSignInLocked } from '../accounts/users.ts';
 import { ClientError } from '../errors.ts';
 import type { UserRow } from '../store/schema.ts';
-import { checkOrgRights, ownerPrincipal } from '../tokens/org-rights.ts';
+import { checkOrgRights, ownerPrincipal } from '../access/org-rights.ts';
 import { planToken, scopeSummary } from '../tokens/scope.ts';
 import { createToken, listTokens, revokeOwnToken } from '../tokens/service.ts';
 import { checkCode } from './code-check.ts';

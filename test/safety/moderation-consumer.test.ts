@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createUser } from '../../src/accounts/users.ts';
-import { answerReport, submitReport } from '../../src/names/security-reports.ts';
+import { answerReport, submitReport } from '../../src/disclosure/security-reports.ts';
 import { moderationHandler } from '../../src/safety/moderation-consumer.ts';
 import { withModeration } from '../../src/safety/moderation-tables.ts';
 import { fileReport } from '../../src/safety/reports.ts';

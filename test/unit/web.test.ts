@@ -6,7 +6,7 @@ import { escapeHtml, html, raw } from '../../src/web/html.ts';
 import { ago } from '../../src/web/layout.ts';
 import { renderReadme } from '../../src/web/markdown.ts';
 import { safeNext } from '../../src/web/next-url.ts';
-import { describeUserAgent } from '../../src/web/pages/account.ts';
+import { describeUserAgent } from '../../src/accounts/user-agent.ts';
 import { packageHref } from '../../src/web/pages/browse.ts';
 import { repositoryUrl, webUrl } from '../../src/web/pages/package.ts';
 import { SignInTickets, TICKET_TTL_MS } from '../../src/web/signin-ticket.ts';

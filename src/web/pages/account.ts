@@ -5,6 +5,7 @@
 import type { SessionRow, UserRow } from '../../store/schema.ts';
 import { html, type Html } from '../html.ts';
 import { alertBox, csrfField, page, time, viewerOf } from '../layout.ts';
+import { describeUserAgent } from '../../accounts/user-agent.ts';
 
 export const AccountSlot = {
   Password: 'password',
@@ -26,14 +27,6 @@ export function placeholderSection(slot: AccountSlotValue): Html {
   <h2>${p.title}</h2>
   <p class="muted">${p.text}</p>
 </section>`;
-}
-
-/** A short description of a browser from its User-Agent, for telling sessions apart ("Firefox on Linux"). */
-export function describeUserAgent(ua: string): string {
-  const browser = /Edg\//.test(ua) ? 'Edge' : /Firefox\//.test(ua) ? 'Firefox' : /(Chrome|Chromium)\//.test(ua) ? 'Chrome' : /Safari\//.test(ua) ? 'Safari' : /^npm\//.test(ua) ? 'npm' : null;
-  const os = /Android/.test(ua) ? 'Android' : /iPhone|iPad/.test(ua) ? 'iOS' : /Windows/.test(ua) ? 'Windows' : /Mac OS X|Macintosh/.test(ua) ? 'macOS' : /Linux|X11/.test(ua) ? 'Linux' : null;
-  if (browser && os) return `${browser} on ${os}`;
-  return browser ?? os ?? (ua ? ua.slice(0, 60) : 'Unknown browser');
 }
 
 export type AccountView = {

@@ -1,6 +1,6 @@
 // The vulnerability disclosure policy (GEN-1a), the report form, and the list of reports (all of them for
 // administrators, their own for everyone else). SECURITY.md in the repository says the same for Bulwark itself.
-import type { SecurityReport } from '../../names/security-reports.ts';
+import type { SecurityReport } from '../../disclosure/security-reports.ts';
 import { html, type Html } from '../html.ts';
 import { alertBox, csrfField, page, time, type Viewer } from '../layout.ts';
 

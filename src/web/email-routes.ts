@@ -5,8 +5,8 @@ import type { FastifyInstance } from 'fastify';
 import { EmailPurpose, consumeEmailToken } from '../accounts/email-tokens.ts';
 import { ClientError } from '../errors.ts';
 import { EventKind, recordEvent } from '../store/events.ts';
-import { linkResultPage } from '../web/pages/settings.ts';
-import type { WebUi } from '../web/routes.ts';
+import { linkResultPage } from './pages/settings.ts';
+import type { WebUi } from './routes.ts';
 
 export function registerEmailRoutes(scope: FastifyInstance, web: WebUi): void {
   const { db, clock } = web.deps;

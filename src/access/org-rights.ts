@@ -1,13 +1,13 @@
 // A token can carry org-administration rights only for orgs whose administration its owner holds: asked of decide()
 // (org:tokens:admin for read-write, org:read for read-only) before the token is made, by every way of making one.
 // The rights are checked again on every use anyway; this refuses, with a reason, a token that could never work.
-import { Action, decide } from '../access/decide.ts';
-import type { Principal } from '../access/principal.ts';
-import { orgFacts } from '../access/relations.ts';
+import { Action, decide } from './decide.ts';
+import type { Principal } from './principal.ts';
+import { orgFacts } from './relations.ts';
 import { forbidden } from '../errors.ts';
 import type { Db } from '../store/db.ts';
 import type { UserRow } from '../store/schema.ts';
-import type { TokenScope } from './scope.ts';
+import type { TokenScope } from '../tokens/scope.ts';
 
 /** The owner as a principal with no token restriction, as decide() sees an account acting for itself. */
 export const ownerPrincipal = (user: Pick<UserRow, 'id' | 'name' | 'email' | 'is_admin' | 'email_verified'>): Principal => ({

@@ -4,7 +4,7 @@ import type { Kysely } from 'kysely';
 import { badRequest, notFound } from '../errors.ts';
 import { EventKind, recordEvent } from '../store/events.ts';
 import type { Database } from '../store/schema.ts';
-import { trxWithNames, withNames } from './tables.ts';
+import { trxWithNames, withNames } from '../names/tables.ts';
 
 export type SecurityReport = {
   id: number;

@@ -1,0 +1,44 @@
+// The web UI: GET / for browsers and the pages under /-/web/, registered on the server the npm protocol routes run on
+// (http/server.ts), over the same services. Returns what the server answers a browser's failed request with.
+import type { Services } from '../app.ts';
+import type { ErrorPages, PageParts } from '../http/server.ts';
+import { registerAdminRoutes } from './admin-routes.ts';
+import { registerEmailRoutes } from './email-routes.ts';
+import { registerLogHistoryPages } from './log-history-routes.ts';
+import { registerModerationPages } from './moderation-routes.ts';
+import { registerOrgPages } from './org-routes.ts';
+import { registerPolicyPages } from './policy-routes.ts';
+import { WebUi } from './routes.ts';
+import { registerNameSafety } from './security-routes.ts';
+import { registerSettings } from './settings-routes.ts';
+import { registerTokenPages } from './token-routes.ts';
+import { registerTwoFactor } from './two-factor-routes.ts';
+import { registerWebLoginPages } from './web-login-routes.ts';
+
+export function registerWebUi(services: Services, { app, limiter, secondFactor }: PageParts): ErrorPages {
+  const { settings, store, secretKey, clock, packages, lifecycle, gate, publicUrl } = services;
+  // GET / (JSON for clients, the home page for browsers) and the pages under /-/web/.
+  const web = new WebUi({ db: store.db, packages, gate, signup: settings.signup, secretKey, secondFactor, clock, publicUrl });
+  // The pages behind emailed links, and the account settings (email, password, security history, password reset).
+  web.extend((scope) => registerEmailRoutes(scope, web));
+  registerSettings(web);
+  // Administrators' account pages (list, find, disable, enable, delete, force a reset, recovery).
+  web.extend((scope) => registerAdminRoutes(scope, web));
+  // Reporting packages (GEN-2b): the report form and the moderators' queue.
+  registerModerationPages(web, { db: store.db, packages, limiter, lifecycle, clock });
+  // Two-factor settings on the account page, and the pages npm's web login and web OTP send the user to.
+  registerTwoFactor(web);
+  // The access-tokens page (/-/web/account/tokens).
+  web.extend((scope) => registerTokenPages(scope, web));
+  web.extend((scope) => registerWebLoginPages(scope, web));
+  // Organisations, teams, members and package access (/-/web/orgs, /-/web/org/:org, /-/web/access).
+  registerOrgPages(web);
+  // A package's transparency-log history (/-/web/package/:name/history).
+  registerLogHistoryPages(web);
+  // The unpublish policy (GEN-2a), rendered from docs/policies/.
+  registerPolicyPages(web);
+  // Name safety on first publish (typosquatting, reserved names), security.txt and the disclosure policy pages.
+  registerNameSafety(app, web, { db: store.db, settings, clock, publicUrl });
+  web.register(app);
+  return web;
+}
