@@ -18,5 +18,7 @@ const files = process.argv.slice(2);
 if (files.length === 0) {
   step('typecheck', bin('tsc'), ['--noEmit', '-p', 'tsconfig.json']);
   step('lint', bin('eslint'), ['--max-warnings', '0', 'src', 'test', 'scripts', 'bin']);
+  // The layering of docs/architecture.md (.dependency-cruiser.cjs).
+  step('layering', bin('depcruise'), ['src', '--config', '.dependency-cruiser.cjs']);
 }
 step('tests', process.execPath, ['--test', '--test-concurrency=2', '--test-force-exit', '--test-timeout=900000', '--test-reporter=spec', ...(files.length ? files : ['test/**/*.test.ts'])]);
