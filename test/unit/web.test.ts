@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseCookies, setCookieLine } from '../../src/web/cookies.ts';
 import { escapeHtml, html, raw } from '../../src/web/html.ts';
-import { ago } from '../../src/web/layout.ts';
+import { ago, time } from '../../src/web/layout.ts';
 import { renderReadme } from '../../src/web/markdown.ts';
 import { safeNext } from '../../src/web/next-url.ts';
 import { describeUserAgent } from '../../src/accounts/user-agent.ts';
@@ -132,5 +132,11 @@ describe('page helpers', () => {
     assert.equal(ago(now - 3 * 60_000, now), '3 minutes ago');
     assert.equal(ago(now - 86_400_000, now), '1 day ago');
     assert.equal(ago(now - 400 * 86_400_000, now), '1 year ago');
+    // Times to come (issue 19: a token expiring in 30 days read "just now").
+    assert.equal(ago(now + 30 * 86_400_000, now), 'in 1 month');
+    assert.equal(ago(now + 29 * 86_400_000 + 60_000, now), 'in 29 days');
+    assert.equal(ago(now + 2 * 3_600_000, now), 'in 2 hours');
+    assert.equal(ago(now + 10_000, now), 'in under a minute');
+    assert.match(String(time(now + 7 * 86_400_000, now)), new RegExp(`>in 7 days \\(${new Date(now + 7 * 86_400_000).toISOString().slice(0, 10)}\\)</time>`));
   });
 });
