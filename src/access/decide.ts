@@ -8,6 +8,16 @@ import { tokenScopeDecision } from '../tokens/scope.ts';
 
 export const Action = {
   DistTagsWrite: 'package:dist-tags:write',
+  /** the moderation queue: act on an item (dismiss, quarantine, release, remove as malicious). */
+  ModerationAct: 'registry:moderation:act',
+  /** the moderation queue: lock the publisher of an item's version. */
+  ModerationLock: 'registry:moderation:lock',
+  /** the moderation queue and its items. */
+  ModerationRead: 'registry:moderation:read',
+  /** the name-safety page: check names, see reservations and allowed names. */
+  NamesRead: 'registry:names:read',
+  /** allow a name the name guard refuses. */
+  NamesWrite: 'registry:names:write',
   OrgCreate: 'org:create',
   OrgDelete: 'org:delete',
   OrgMembersWrite: 'org:members:write',
@@ -25,11 +35,40 @@ export const Action = {
   PackageUnpublish: 'package:versions:unpublish',
   /** npm access set status=public|private. */
   PackageVisibilityWrite: 'package:visibility:write',
+  /** report a package or version to the moderators (GEN-2b). */
+  ReportCreate: 'report:create',
+  /** answer a report from the security form. */
+  SecurityReportsAnswer: 'registry:security-reports:answer',
+  /** everyone's reports from the security form (GEN-1a). */
+  SecurityReportsRead: 'registry:security-reports:read',
+  /** the administrators' account pages: users, their state and security history. */
+  UsersRead: 'registry:users:read',
+  /** disable, enable, delete, force a password reset, recover an account. */
+  UsersWrite: 'registry:users:write',
 } as const;
 export type ActionValue = (typeof Action)[keyof typeof Action];
 
 /** The actions whose resource is an organisation (OrgFacts); every other action is about a package (PackageFacts). */
 export const ORG_ACTIONS: readonly ActionValue[] = [Action.OrgCreate, Action.OrgDelete, Action.OrgMembersWrite, Action.OrgRead, Action.OrgTeamsWrite, Action.OrgTokenAdmin];
+
+/**
+ * The registry's own administration (its staff: moderators and administrators, docs/access-control.md) and who may do
+ * each: 'moderator' (moderators and administrators) or 'admin' (administrators only). An action not listed here is not
+ * a staff action: with RegistryFacts it is refused.
+ */
+export const STAFF_ACTIONS = {
+  [Action.ModerationRead]: 'moderator',
+  [Action.ModerationAct]: 'moderator',
+  [Action.ModerationLock]: 'moderator',
+  [Action.NamesRead]: 'admin',
+  [Action.NamesWrite]: 'admin',
+  [Action.SecurityReportsRead]: 'admin',
+  [Action.SecurityReportsAnswer]: 'admin',
+  [Action.UsersRead]: 'admin',
+  [Action.UsersWrite]: 'admin',
+} as const satisfies Partial<Record<ActionValue, 'moderator' | 'admin'>>;
+export type StaffAction = keyof typeof STAFF_ACTIONS;
+export const isStaffAction = (action: ActionValue): action is StaffAction => Object.hasOwn(STAFF_ACTIONS, action);
 
 export const ORG_ROLES = ['owner', 'admin', 'developer'] as const;
 export type OrgRole = (typeof ORG_ROLES)[number];
@@ -89,7 +128,20 @@ export type OrgFacts = {
   target?: { currentRole: OrgRole | null; newRole: OrgRole | null; ownerCount: number };
 };
 
-export type Facts = PackageFacts | OrgFacts;
+/** Facts for the registry's own administration (STAFF_ACTIONS). */
+export type RegistryFacts = {
+  kind: 'registry';
+  /**
+   * The moderation-queue item an action is about, when it is about one: a security-form item is about the registry
+   * itself (administrators only), and only an administrator can lock an administrator's account.
+   */
+  item?: { securityForm: boolean; publisherIsAdmin: boolean };
+};
+
+/** The registry as a whole, for staff actions not about one item. */
+export const REGISTRY: RegistryFacts = { kind: 'registry' };
+
+export type Facts = PackageFacts | OrgFacts | RegistryFacts;
 
 export type Policy = { readAccess: 'public' | 'authenticated' };
 
@@ -101,13 +153,25 @@ const deny = (status: 401 | 403 | 404, reason: string): Decision => ({ allow: fa
 const NOT_FOUND = deny(404, 'Not found');
 
 export const isOrgFacts = (facts: Facts): facts is OrgFacts => (facts as OrgFacts).kind === 'org';
+export const isRegistryFacts = (facts: Facts): facts is RegistryFacts => (facts as RegistryFacts).kind === 'registry';
+
+/**
+ * How strongly a write is confirmed once it is allowed (invariant 4): true when the account's second-factor policy
+ * applies to it (an account in auth-and-writes mode sends a one-time password; see http/second-factor.ts). Every
+ * write asks, staff actions included, except filing a report: it changes nothing the reporter controls, is limited
+ * per account and address, and must stay as easy as reading the package.
+ */
+export const secondFactorApplies = (action: ActionValue): boolean => action !== Action.ReportCreate;
 
 export function decide(principal: Principal | null, action: ActionValue, pkg: Facts, policy: Policy): Decision {
+  if (isRegistryFacts(pkg)) return decideRegistry(principal, action, pkg);
   // A token can only narrow what its owner may do, so its scope is asked first (tokens/scope.ts).
   const scoped = isOrgFacts(pkg) ? tokenScopeDecision(principal, action, null, pkg.org) : tokenScopeDecision(principal, action, pkg.name, pkg.scope, pkg.access);
   if (scoped) return scoped;
   if (isOrgFacts(pkg)) return decideOrg(principal, action, pkg);
   if (action === Action.PackageRead) return decideRead(principal, pkg, policy);
+  // Reporting a package asks only that the reporter may read it: unverified and read-only principals report too.
+  if (action === Action.ReportCreate) return principal ? decideRead(principal, pkg, policy) : deny(401, 'reporting needs an account: sign in, or run `npm login` or pass a token');
 
   if (!principal) return deny(401, 'authentication required: run `npm login` or add a token to your .npmrc');
   if (principal.tokenReadonly) return deny(403, 'this token is read-only and cannot be used to publish or change packages');
@@ -195,6 +259,27 @@ function canRead(principal: Principal | null, pkg: PackageFacts): boolean {
   // stays recorded as scope owner, which must not outlive their membership).
   const scopeOwner = !pkg.scopeIsOrg && pkg.scopeOwnerId === principal.userId;
   return principal.isAdmin || pkg.maintainerIds.includes(principal.userId) || scopeOwner || (pkg.relation?.teamGrant ?? null) !== null;
+}
+
+/**
+ * The registry's own administration. Its pages and actions do not advertise themselves: anyone who may not use one
+ * gets the 404 of a missing page (a moderator on an administrator's page too); a signed-out caller is asked to sign in.
+ * Then, as everywhere, a token can only narrow: no token scope reaches registry administration, and a read-only token
+ * only reads.
+ */
+function decideRegistry(principal: Principal | null, action: ActionValue, facts: RegistryFacts): Decision {
+  if (!isStaffAction(action)) return deny(403, 'this action does not apply to the registry');
+  if (!principal) return deny(401, 'authentication required: sign in');
+  const admin = principal.isAdmin;
+  // isModerator absent means "not loaded": not a moderator.
+  const staff = admin || principal.isModerator === true;
+  if (!(STAFF_ACTIONS[action] === 'admin' ? admin : staff)) return NOT_FOUND;
+  if (facts.item?.securityForm && !admin) return NOT_FOUND;
+  const scoped = tokenScopeDecision(principal, action, null, null);
+  if (scoped) return scoped;
+  if (principal.tokenReadonly && !action.endsWith(':read')) return deny(403, 'this token is read-only and cannot be used to change anything');
+  if (action === Action.ModerationLock && facts.item?.publisherIsAdmin && !admin) return deny(403, 'only an administrator can lock an administrator’s account');
+  return ALLOW;
 }
 
 function decideRead(principal: Principal | null, pkg: PackageFacts, policy: Policy): Decision {

@@ -2,7 +2,7 @@
 // session cookie), then may they (decide()), then — for writes — the checks later capabilities add (second factor,
 // token scopes). Routes never carry their own access rules.
 import type { FastifyRequest, preParsingAsyncHookHandler } from 'fastify';
-import { Action, decide, isOrgFacts, type ActionValue, type Facts, type PackageFacts, type Policy } from '../access/decide.ts';
+import { Action, decide, isOrgFacts, isRegistryFacts, type ActionValue, type Facts, type PackageFacts, type Policy } from '../access/decide.ts';
 import type { Principal } from '../access/principal.ts';
 import { isModerator, orgRoleOf, packageRelation } from '../access/relations.ts';
 import { ClientError, unauthorized } from '../errors.ts';
@@ -137,6 +137,7 @@ export class Gate {
   /** The principal with its registry roles, and the facts with the principal's relation, as decide() needs them. */
   async #complete(principal: Principal, facts: Facts): Promise<{ principal: Principal; facts: Facts }> {
     const full = principal.isModerator === undefined ? { ...principal, isModerator: await isModerator(this.#db, principal.userId) } : principal;
+    if (isRegistryFacts(facts)) return { principal: full, facts };
     if (isOrgFacts(facts)) {
       return { principal: full, facts: facts.relation || !facts.exists ? facts : { ...facts, relation: { orgRole: await orgRoleOf(this.#db, facts.org, full.userId) } } };
     }
@@ -154,6 +155,18 @@ export class Gate {
     const d = decide(principal, action, complete, this.#policy);
     if (!d.allow) throw new ClientError(d.status, d.reason);
     return principal;
+  }
+
+  /**
+   * Whether the caller may do something, without refusing: for what a page shows (an administrator sees every security
+   * report, others their own; which buttons an item offers). Never a substitute for authorize() or write() before
+   * the thing itself is done.
+   */
+  async allows(req: FastifyRequest, action: ActionValue, given: Facts): Promise<boolean> {
+    const { principal: found } = await this.#identity(req);
+    if (!found) return false;
+    const { principal, facts } = await this.#complete(found, given);
+    return decide(principal, action, facts, this.#policy).allow;
   }
 
   /**

@@ -1,11 +1,11 @@
 // The reports JSON API (GEN-2b), documented in docs/moderation.md: a signed-in user (token) reports a package or a
-// version; the answer is the receipt. Reporting the same name@version again returns the first report (200, with
-// "duplicate": true) instead of filing another; too many reports answer 429 with Retry-After; a package the reporter
-// may not read is a 404 like everywhere else.
+// version, through the write gate like every write (Action.ReportCreate); the answer is the receipt. Reporting the
+// same name@version again returns the first report (200, with "duplicate": true) instead of filing another; too many
+// reports answer 429 with Retry-After; a package the reporter may not read is a 404 like everywhere else.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Limiter } from '../accounts/limits.ts';
+import { Action, REGISTRY } from '../access/decide.ts';
 import type { Principal } from '../access/principal.ts';
-import { isModerator } from '../access/relations.ts';
 import { badRequest, notFound, unauthorized } from '../errors.ts';
 import { isServableName } from '../names/syntax.ts';
 import type { Packages } from '../packages/service.ts';
@@ -17,22 +17,34 @@ export type ReportRoutesDeps = { db: Db; gate: Gate; packages: Packages; limiter
 
 export const REPORTS_PATH = '/-/bulwark/v1/reports';
 
-/** The reporter behind a principal, with the moderator flag that exempts them from the limits. */
-export async function reporterOf(db: Db, p: Principal): Promise<Reporter> {
-  return { id: p.userId, name: p.name, moderator: p.isAdmin || (p.isModerator ?? (await isModerator(db, p.userId))) };
+type RawReport = { package: unknown; version: unknown; reason: unknown; details: unknown };
+
+/** The package a report names, checked for shape only: 400 without one, 404 for a name that cannot be here. */
+function reportedName(raw: unknown): string {
+  if (typeof raw !== 'string' || !raw) throw badRequest('name the package you report ("package")');
+  if (!isServableName(raw)) throw notFound(`${raw} is not in this registry`);
+  return raw;
+}
+
+/** May the caller report this package (decide(): a signed-in principal who may read it)? For the report form's page. */
+export async function authorizeReport(req: FastifyRequest, deps: Pick<ReportRoutesDeps, 'gate' | 'packages'>, name: unknown): Promise<Principal> {
+  const pkg = reportedName(name);
+  return deps.gate.authorize(req, Action.ReportCreate, await deps.packages.facts(pkg));
 }
 
 /**
- * Checks what a report names and that the caller may read it (404 otherwise, as for the packument), and returns the
- * validated input. Shared by the API and the web form.
+ * A report through the write gate, shared by the API and the web form: the shape of what it names is checked, then
+ * the gate decides (Action.ReportCreate: a signed-in principal who may read the package, 404 otherwise as for the
+ * packument) and applies its write checks. Returns the validated input and the reporter; whoever may work the
+ * moderation queue (decide() again) files reports without the limits.
  */
-export async function readableReportInput(req: FastifyRequest, deps: Pick<ReportRoutesDeps, 'gate' | 'packages'>, raw: { package: unknown; version: unknown; reason: unknown; details: unknown }): Promise<ReportInput> {
-  if (typeof raw.package !== 'string' || !raw.package) throw badRequest('name the package you report ("package")');
-  if (!isServableName(raw.package)) throw notFound(`${raw.package} is not in this registry`);
-  await deps.gate.readPackage(req, await deps.packages.facts(raw.package));
+export async function gatedReport(req: FastifyRequest, deps: Pick<ReportRoutesDeps, 'gate' | 'packages'>, raw: RawReport): Promise<{ input: ReportInput; reporter: Reporter }> {
+  const pkg = reportedName(raw.package);
   const version = raw.version === undefined || raw.version === null || raw.version === '' ? null : raw.version;
+  const principal = await deps.gate.write(req, Action.ReportCreate, await deps.packages.facts(pkg));
   if (version !== null && typeof version !== 'string') throw badRequest('the version must be a string, or left out to report the whole package');
-  return { package: raw.package, version, reason: typeof raw.reason === 'string' ? raw.reason : '', details: typeof raw.details === 'string' ? raw.details : '' };
+  const reporter = { id: principal.userId, name: principal.name, moderator: await deps.gate.allows(req, Action.ModerationAct, REGISTRY) };
+  return { input: { package: pkg, version, reason: typeof raw.reason === 'string' ? raw.reason : '', details: typeof raw.details === 'string' ? raw.details : '' }, reporter };
 }
 
 const shape = (r: ReportView, duplicate: boolean) => ({ ...r, duplicate });
@@ -49,10 +61,9 @@ export function registerReportRoutes(app: FastifyInstance, deps: ReportRoutesDep
 
   // An anonymous report is refused before its body is read (Gate.signedIn).
   app.post<{ Body: Record<string, unknown> | null }>(REPORTS_PATH, { preParsing: gate.signedIn(NO_ACCOUNT) }, async (req, reply) => {
-    const principal = await signedIn(req);
     const b = req.body && typeof req.body === 'object' ? req.body : {};
-    const input = await readableReportInput(req, deps, { package: b.package, version: b.version, reason: b.reason, details: b.details });
-    const { report, duplicate } = await fileReport(db, limiter, await reporterOf(db, principal), req.ip, input, clock());
+    const { input, reporter } = await gatedReport(req, deps, { package: b.package, version: b.version, reason: b.reason, details: b.details });
+    const { report, duplicate } = await fileReport(db, limiter, reporter, req.ip, input, clock());
     req.log.info({ report: report.id, duplicate }, duplicate ? 'report repeated' : 'report filed');
     return reply.code(duplicate ? 200 : 201).send(shape(report, duplicate));
   });

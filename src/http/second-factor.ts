@@ -4,6 +4,7 @@
 // body names (web OTP, see web-login.ts) and retries with the grant it then collects. Wrong codes count against the
 // account's limit.
 import type { FastifyRequest } from 'fastify';
+import { secondFactorApplies } from '../access/decide.ts';
 import { Rules, type Limiter } from '../accounts/limits.ts';
 import { checkSecondFactor } from '../accounts/totp.ts';
 import { consumeGrant, looksLikeGrant } from '../accounts/web-logins.ts';
@@ -52,6 +53,7 @@ export async function requireOtp({ db, key, limiter, clock, offerWebOtp }: Secon
 
 export function secondFactorCheck(deps: SecondFactorDeps): WriteCheck {
   return async (req, principal, action) => {
+    if (!secondFactorApplies(action)) return;
     // An automation token (bypass2fa: limited to listed packages, expiring; see tokens/scope.ts) publishes from CI
     // without a code. It skips this check only, and only for package changes: every other rule still applies.
     if (principal.tokenScope?.bypass2fa && action.startsWith('package:')) return;

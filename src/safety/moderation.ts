@@ -8,7 +8,8 @@
 // form reports, removals elsewhere) reaches it through its event consumer (moderation-consumer.ts), never a page view.
 import type { Transaction } from 'kysely';
 import { disableUser } from '../accounts/admin.ts';
-import { ClientError, badRequest, conflict, forbidden, notFound } from '../errors.ts';
+import type { RegistryFacts } from '../access/decide.ts';
+import { ClientError, badRequest, conflict, notFound } from '../errors.ts';
 import type { SecurityReportsTable } from '../names/tables.ts';
 import type { Lifecycle } from '../packages/lifecycle.ts';
 import type { Db } from '../store/db.ts';
@@ -19,8 +20,11 @@ import { Source, trxWithModeration, withModeration, type SourceValue } from './m
 /** The lifecycle actions the queue calls (a Lifecycle, or a stand-in in tests). */
 export type ModerationLifecycle = Pick<Lifecycle, 'removeMalicious' | 'quarantine' | 'release'>;
 
-/** A moderator or administrator acting through the queue. */
-export type Moderator = { id: number; name: string; isAdmin: boolean };
+/**
+ * A moderator or administrator acting through the queue, as the gate let them in. seesSecurityForm: decide() lets them
+ * see the security form's items (administrators: those reports are about the registry itself).
+ */
+export type Moderator = { id: number; name: string; seesSecurityForm: boolean };
 
 export type QueueItem = {
   id: number;
@@ -118,7 +122,7 @@ const toItem = (r: ItemRow): QueueItem => ({
 export async function listQueue(db: Db, opts: { status: 'open' | 'resolved'; viewer: Moderator; limit?: number }): Promise<QueueItem[]> {
   let q = itemQuery(db).where('moderation_items.status', '=', opts.status);
   // Security-form reports are about the registry itself: administrators only, as on the security-reports page.
-  if (!opts.viewer.isAdmin) q = q.where('moderation_items.source', '!=', Source.SecurityForm);
+  if (!opts.viewer.seesSecurityForm) q = q.where('moderation_items.source', '!=', Source.SecurityForm);
   q = opts.status === 'open' ? q.orderBy('moderation_items.risk', 'desc').orderBy('moderation_items.created_at').orderBy('moderation_items.id') : q.orderBy('moderation_items.resolved_at', 'desc').orderBy('moderation_items.id', 'desc');
   return (await q.limit(opts.limit ?? 200).execute()).map(toItem);
 }
@@ -193,8 +197,17 @@ export const itemSubject = (id: number) => `moderation-item:${id}`;
 async function mustFindItem(db: Db, id: number, viewer: Moderator): Promise<QueueItem & { publisherId: number | null }> {
   const row = await itemQuery(db).where('moderation_items.id', '=', id).executeTakeFirst();
   // A moderator who is not an administrator gets the 404 of a missing item for a security-form one.
-  if (!row || (row.source === Source.SecurityForm && !viewer.isAdmin)) throw notFound(`no moderation item ${id}`);
+  if (!row || (row.source === Source.SecurityForm && !viewer.seesSecurityForm)) throw notFound(`no moderation item ${id}`);
   return { ...toItem(row), publisherId: row.publisher_id === null ? null : Number(row.publisher_id) };
+}
+
+/**
+ * What decide() needs to know about an item before anyone acts on it or reads it (access/decide.ts RegistryFacts):
+ * whether it is a security-form item, and whether its publisher is an administrator. null when there is no such item.
+ */
+export async function itemFacts(db: Db, id: number): Promise<NonNullable<RegistryFacts['item']> | null> {
+  const row = await withModeration(db).selectFrom('moderation_items').leftJoin('users', 'users.id', 'moderation_items.publisher_id').select(['moderation_items.source', 'users.is_admin']).where('moderation_items.id', '=', id).executeTakeFirst();
+  return row ? { securityForm: row.source === Source.SecurityForm, publisherIsAdmin: row.is_admin === 1 } : null;
 }
 
 export async function itemDetail(db: Db, id: number, viewer: Moderator, now: number): Promise<ItemDetail> {
@@ -239,7 +252,9 @@ export type ModerationDeps = { db: Db; lifecycle: ModerationLifecycle; clock: ()
 /**
  * Applies one moderator action to an item. The package and account changes are the lifecycle's and the account
  * administration's (each records its own event); then the item's resolution, the 'moderation.action' audit event and
- * one 'report.resolved' event per reporter commit together. Refuses with 409 what no longer applies.
+ * one 'report.resolved' event per reporter commit together. Refuses with 409 what no longer applies. Callers MUST have
+ * passed the gate for the action with the item's facts (itemFacts): Action.ModerationLock for 'lock', else
+ * Action.ModerationAct.
  */
 export async function moderate(deps: ModerationDeps, id: number, action: ModerationActionName, actor: Moderator, reasonGiven: string): Promise<{ resolution: string | null; detail: string }> {
   const { db, lifecycle, clock } = deps;
@@ -274,9 +289,8 @@ export async function moderate(deps: ModerationDeps, id: number, action: Moderat
       }
       case 'lock': {
         if (item.publisherId === null) throw badRequest('this item has no publisher to lock');
-        const target = await db.selectFrom('users').select(['name', 'is_admin', 'disabled_at']).where('id', '=', item.publisherId).executeTakeFirstOrThrow();
-        // Moderators review packages; locking an administrator is for another administrator.
-        if (target.is_admin === 1 && !actor.isAdmin) throw forbidden('only an administrator can lock an administrator’s account');
+        // Who may lock whom (only an administrator locks an administrator) was decided before: Action.ModerationLock.
+        const target = await db.selectFrom('users').select(['name', 'disabled_at']).where('id', '=', item.publisherId).executeTakeFirstOrThrow();
         if (target.disabled_at !== null) throw conflict(`${target.name}'s account is already locked`);
         const revoked = await disableUser(db, target.name, who, reason, clock());
         return `${target.name}'s account is locked; ${revoked.tokens} token(s) and ${revoked.sessions} session(s) revoked`;

@@ -205,13 +205,16 @@ const isRead = (action: string) => /(^|:)read$/.test(action);
  * not reach this action on this package (or org), null when the token does not restrict it (then roles, grants and
  * maintainership decide as for any principal). Never allows: a token can only take rights away.
  *
- * Package actions are "package:…"; org and team administration actions are "org:…"/"team:…" with the org in pkgScope.
+ * Package actions are "package:…" (and "report:…", which only reads); org and team administration actions are
+ * "org:…"/"team:…" with the org in pkgScope; registry administration ("registry:…") is never within a token's scope.
  * access is the package's visibility, when known: a restricted package outside the token's list stays invisible
  * (404), while public packages stay readable by any token, so `npm install` works with a publish-only token.
  */
 export function tokenScopeDecision(principal: ScopedPrincipal, action: string, pkgName: string | null | undefined, pkgScope: string | null, access?: 'public' | 'restricted' | null): ScopeDecision | null {
   const scope = principal?.tokenScope;
   if (!scope) return null;
+  // A scope names packages and orgs, never the registry's own administration ("registry:…", its staff's actions).
+  if (action.startsWith('registry:')) return { allow: false, status: 403, reason: 'this token cannot be used to administer the registry' };
   if (/^(org|team):/.test(action)) {
     const o = scope.orgs;
     const inList = pkgScope !== null && o.names.includes(pkgScope.toLowerCase());
@@ -220,7 +223,8 @@ export function tokenScopeDecision(principal: ScopedPrincipal, action: string, p
     return null;
   }
   const covered = coversPackage(scope, pkgName, pkgScope);
-  if (isRead(action)) {
+  // Reporting a package ("report:create") changes nothing of it: a token that can read the package can report it.
+  if (isRead(action) || action.startsWith('report:')) {
     if (covered || access !== 'restricted') return null;
     return { allow: false, status: 404, reason: 'Not found' };
   }

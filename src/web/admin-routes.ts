@@ -1,14 +1,16 @@
-// The administrators' account pages under /-/web/admin/. Anyone who is not a signed-in administrator gets the same
-// 404 as for a page that does not exist, so the pages do not advertise themselves. Every action is a POST (CSRF-checked
-// by the web scope) that records who did it and why, then redirects back to the user's page.
+// The administrators' account pages under /-/web/admin/. Every page and action passes the gate (decide(): anyone who is
+// not a signed-in administrator gets the same 404 as for a page that does not exist, so the pages do not advertise
+// themselves). Every action is a POST (CSRF-checked by the web scope) through the gate's write checks (the second
+// factor, when the administrator's account asks for one) that records who did it and why, then redirects back.
 import { viewerOf } from './layout.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { cancelRecovery, completeRecovery, deleteUser, disableUser, enableUser, forcePasswordReset, listUsers, startRecovery, userDetail, type Actor, type UserQuery } from '../accounts/admin.ts';
 import { securityHistory } from '../accounts/security-history.ts';
+import { Action, REGISTRY } from '../access/decide.ts';
 import { ClientError, badRequest } from '../errors.ts';
 import type { Db } from '../store/db.ts';
 import { adminUserHref, userListPage, userPage } from './pages/admin.ts';
-import type { WebUi } from './routes.ts';
+import { asksForOtp, formRefusal, type WebUi } from './routes.ts';
 import type { WebSession } from './session.ts';
 
 type Form = Record<string, string | undefined>;
@@ -44,18 +46,17 @@ const ACTIONS: Record<string, (db: Db, name: string, actor: Actor, form: Form, n
 export function registerAdminRoutes(scope: FastifyInstance, web: WebUi): void {
   const { db, clock } = web.deps;
 
-  const admin = (req: FastifyRequest, reply: FastifyReply) => web.administrator(req, reply);
-
   async function renderUser(req: FastifyRequest, reply: FastifyReply, session: WebSession, name: string, opts: { status?: number; notice?: string | null; error?: string | null; before?: number | null }) {
     const detail = await userDetail(db, name, clock());
     const history = await securityHistory(db, detail.user.id, { limit: 30, before: opts.before ?? null });
     const csrf = await web.csrf.token(req, reply);
-    return web.send(reply, opts.status ?? 200, userPage({ viewer: viewerOf(session.user), csrf, detail, history, notice: opts.notice ?? null, error: opts.error ?? null, now: clock() }));
+    return web.send(reply, opts.status ?? 200, userPage({ viewer: viewerOf(session.user), csrf, otp: asksForOtp(session.user), detail, history, notice: opts.notice ?? null, error: opts.error ?? null, now: clock() }));
   }
 
   scope.get<{ Querystring: { q?: string; status?: string; from?: string } }>('/-/web/admin/users', async (req, reply) => {
-    const session = await admin(req, reply);
-    if (!session) return reply;
+    const allowed = await web.staff(req, reply, Action.UsersRead);
+    if (!allowed) return reply;
+    const { session } = allowed;
     const query = String(req.query.q ?? '').slice(0, 100);
     const status = ['active', 'disabled', 'deleted', 'admin'].includes(String(req.query.status)) ? (req.query.status as UserQuery['status']) : undefined;
     const offset = /^\d{1,6}$/.test(String(req.query.from ?? '')) ? Number(req.query.from) : 0;
@@ -66,25 +67,29 @@ export function registerAdminRoutes(scope: FastifyInstance, web: WebUi): void {
   });
 
   scope.get<NameParams & { Querystring: { done?: string; before?: string } }>('/-/web/admin/users/:name', async (req, reply) => {
-    const session = await admin(req, reply);
-    if (!session) return reply;
+    const allowed = await web.staff(req, reply, Action.UsersRead);
+    if (!allowed) return reply;
+    const { session } = allowed;
     const before = /^\d{1,15}$/.test(String(req.query.before ?? '')) ? Number(req.query.before) : null;
     return renderUser(req, reply, session, req.params.name, { notice: DONE[String(req.query.done)] ?? null, before });
   });
 
   for (const [path, act] of Object.entries(ACTIONS)) {
     scope.post<NameParams>(`/-/web/admin/users/:name/${path}`, async (req, reply) => {
-      const session = await admin(req, reply);
-      if (!session) return reply;
       const name = req.params.name;
-      const actor: Actor = { id: session.user.id, name: session.user.name };
       let done: string;
       try {
+        const allowed = await web.staff(req, reply, Action.UsersWrite, { write: true });
+        if (!allowed) return reply;
+        const actor: Actor = { id: allowed.principal.userId, name: allowed.principal.name };
         done = await act(db, name, actor, (req.body ?? {}) as Form, clock());
       } catch (err) {
-        if (!(err instanceof ClientError) || err.status === 404) throw err;
-        req.log.info({ cause: 'admin-action-refused', action: path }, err.message);
-        return renderUser(req, reply, session, name, { status: err.status, error: err.message.replace(/^./, (c) => c.toUpperCase()) });
+        // 401 and 404 before the gate let the caller in are answered as they are: the page is only for administrators.
+        const session = web.sessions.known(req);
+        if (!(err instanceof ClientError) || err.status === 404 || !session || !(await web.deps.gate.allows(req, Action.UsersRead, REGISTRY))) throw err;
+        for (const [k, v] of Object.entries(err.headers)) if (k !== 'www-authenticate') reply.header(k, v);
+        req.log.info({ cause: 'admin-action-refused', action: path, status: err.status }, err.message);
+        return renderUser(req, reply, session, name, { status: err.status, error: formRefusal(err) });
       }
       req.log.info({ action: path, subject: name }, 'admin action');
       return reply.code(303).header('location', `${adminUserHref(name)}?done=${done}`).send();

@@ -1,18 +1,21 @@
 // Reporting from the web UI and the moderation queue. Reporting needs a signed-in user (others are sent to sign in)
-// and goes through the same checks as the JSON API (readable package, limits, de-duplication). The queue is for
-// moderators and administrators only: anyone else gets the 404 of a page that does not exist, as on the
-// administration pages; every action is a CSRF-checked POST (the web scope checks it) that redirects back.
+// and passes the same write gate as the JSON API (Action.ReportCreate: a readable package; then limits,
+// de-duplication). The queue is for moderators and administrators only: every page and action passes the gate
+// (decide(): anyone else gets the 404 of a page that does not exist, as on the administration pages), and every action
+// is a CSRF-checked POST (the web scope checks it) through the gate's write checks that redirects back.
 import { viewerOf } from './layout.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Limiter } from '../accounts/limits.ts';
+import { Action, REGISTRY, type RegistryFacts } from '../access/decide.ts';
+import type { Principal } from '../access/principal.ts';
 import { ClientError, notFound } from '../errors.ts';
-import { readableReportInput } from '../http/report-routes.ts';
+import { authorizeReport, gatedReport } from '../http/report-routes.ts';
 import type { Packages } from '../packages/service.ts';
-import { ACTIONS, itemDetail, listQueue, moderate, type ModerationActionName, type ModerationLifecycle, type Moderator } from '../safety/moderation.ts';
+import { ACTIONS, itemDetail, itemFacts, listQueue, moderate, type ModerationActionName, type ModerationLifecycle, type Moderator } from '../safety/moderation.ts';
 import { fileReport, listOwnReports } from '../safety/reports.ts';
 import type { Db } from '../store/db.ts';
 import { MODERATION_PATH, itemHref, itemPage, ownReportsPage, queuePage, reportFiledPage, reportFormPage } from './pages/moderation.ts';
-import type { WebUi } from './routes.ts';
+import { asksForOtp, formRefusal, type WebUi } from './routes.ts';
 import type { WebSession } from './session.ts';
 
 type Form = Record<string, string | undefined>;
@@ -27,23 +30,8 @@ const DONE: Record<string, string> = {
   lock: 'The publisher’s account is locked and everything it was signed in with is revoked.',
 };
 
-const capitalize = (s: string) => s.replace(/^./, (c) => c.toUpperCase());
-
-/**
- * The signed-in moderator or administrator; otherwise null after redirecting to sign-in (nobody signed in), or the 404
- * of a page that does not exist (anyone else), like WebUi.administrator for the administrators' pages.
- */
-export async function moderatorSession(web: WebUi, req: FastifyRequest, reply: FastifyReply): Promise<WebSession | null> {
-  const session = await web.sessions.current(req);
-  if (!session) {
-    await reply.code(303).header('location', `/-/web/signin?next=${encodeURIComponent(req.url)}`).send();
-    return null;
-  }
-  if (session.user.is_admin !== 1 && session.user.is_moderator !== 1) throw notFound();
-  return session;
-}
-
-const moderatorOf = (s: WebSession): Moderator => ({ id: s.user.id, name: s.user.name, isAdmin: s.user.is_admin === 1 });
+/** A security-form item: what decide() is asked to learn whether the viewer sees those. */
+const SECURITY_ITEM: RegistryFacts = { kind: 'registry', item: { securityForm: true, publisherIsAdmin: false } };
 
 export function registerModerationPages(web: WebUi, deps: ModerationPagesDeps): void {
   web.extend((scope) => registerPages(scope, web, deps));
@@ -59,6 +47,16 @@ function registerPages(scope: FastifyInstance, web: WebUi, deps: ModerationPages
     return session;
   }
 
+  /** The viewer as the queue sees them, from the gate's decisions. */
+  const moderatorOf = async (req: FastifyRequest, p: Principal): Promise<Moderator> => ({ id: p.userId, name: p.name, seesSecurityForm: await gate.allows(req, Action.ModerationRead, SECURITY_ITEM) });
+
+  /** An item's facts for decide(), once the caller may use the queue at all; a missing item is a 404. */
+  const factsOf = (id: number) => async (): Promise<RegistryFacts> => {
+    const item = await itemFacts(db, id);
+    if (!item) throw notFound(`no moderation item ${id}`);
+    return { kind: 'registry', item };
+  };
+
   async function versionsOf(name: string): Promise<string[]> {
     const rows = await db.selectFrom('versions').innerJoin('packages', 'packages.id', 'versions.package_id').select('versions.version').where('packages.name', '=', name).where('versions.state', '=', 'visible').orderBy('versions.published_at', 'desc').limit(200).execute();
     return rows.map((r) => r.version);
@@ -68,8 +66,8 @@ function registerPages(scope: FastifyInstance, web: WebUi, deps: ModerationPages
     const session = await signedIn(req, reply);
     if (!session) return reply;
     const name = String(req.query.package ?? '');
-    // The same visibility as the package page: a package the viewer may not read does not exist.
-    await readableReportInput(req, { gate, packages }, { package: name, version: null, reason: '', details: '' });
+    // The same decision as filing the report: a package the viewer may not read does not exist.
+    await authorizeReport(req, { gate, packages }, name);
     const csrf = await web.csrf.token(req, reply);
     return web.send(reply, 200, reportFormPage({ viewer: viewerOf(session.user), csrf, name, versions: await versionsOf(name), version: String(req.query.version ?? ''), reason: '', details: '', error: null }));
   });
@@ -78,8 +76,7 @@ function registerPages(scope: FastifyInstance, web: WebUi, deps: ModerationPages
     const session = await signedIn(req, reply);
     if (!session) return reply;
     const form = (req.body ?? {}) as Form;
-    const input = await readableReportInput(req, { gate, packages }, { package: form.package, version: form.version, reason: form.reason, details: form.details });
-    const reporter = { id: session.user.id, name: session.user.name, moderator: session.user.is_admin === 1 || session.user.is_moderator === 1 };
+    const { input, reporter } = await gatedReport(req, { gate, packages }, { package: form.package, version: form.version, reason: form.reason, details: form.details });
     const csrf = await web.csrf.token(req, reply);
     try {
       const { report, duplicate } = await fileReport(db, limiter, reporter, req.ip, input, clock());
@@ -88,7 +85,7 @@ function registerPages(scope: FastifyInstance, web: WebUi, deps: ModerationPages
     } catch (err) {
       if (!(err instanceof ClientError) || err.status === 404) throw err;
       for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
-      const view = { viewer: viewerOf(session.user), csrf, name: input.package, versions: await versionsOf(input.package), version: input.version ?? '', reason: input.reason, details: input.details, error: capitalize(err.message) };
+      const view = { viewer: viewerOf(session.user), csrf, name: input.package, versions: await versionsOf(input.package), version: input.version ?? '', reason: input.reason, details: input.details, error: formRefusal(err) };
       return web.send(reply, err.status, reportFormPage(view));
     }
   });
@@ -101,20 +98,23 @@ function registerPages(scope: FastifyInstance, web: WebUi, deps: ModerationPages
   });
 
   scope.get<{ Querystring: { status?: string } }>(MODERATION_PATH, async (req, reply) => {
-    const session = await moderatorSession(web, req, reply);
-    if (!session) return reply;
+    const allowed = await web.staff(req, reply, Action.ModerationRead);
+    if (!allowed) return reply;
+    const { session } = allowed;
     const status = req.query.status === 'resolved' ? 'resolved' : 'open';
-    const items = await listQueue(db, { status, viewer: moderatorOf(session) });
+    const items = await listQueue(db, { status, viewer: await moderatorOf(req, allowed.principal) });
     const csrf = await web.csrf.token(req, reply);
     return web.send(reply, 200, queuePage({ viewer: viewerOf(session.user), csrf, items, status, now: clock() }));
   });
 
-  async function renderItem(req: FastifyRequest, reply: FastifyReply, session: WebSession, id: number, opts: { status?: number; notice?: string | null; error?: string | null }) {
-    const detail = await itemDetail(db, id, moderatorOf(session), clock());
+  async function renderItem(req: FastifyRequest, reply: FastifyReply, session: WebSession, principal: Principal, id: number, opts: { status?: number; notice?: string | null; error?: string | null }) {
+    const detail = await itemDetail(db, id, await moderatorOf(req, principal), clock());
     const { package: name, version } = detail.item;
     const changes = name && version ? await packages.versionDiff(name, version) : null;
     const csrf = await web.csrf.token(req, reply);
-    return web.send(reply, opts.status ?? 200, itemPage({ viewer: viewerOf(session.user), csrf, detail, changes, isAdmin: session.user.is_admin === 1, notice: opts.notice ?? null, error: opts.error ?? null, now: clock() }));
+    // What the page offers is what the gate would allow: locking an administrator, the publisher's account page.
+    const can = { lockAdmins: await gate.allows(req, Action.ModerationLock, { kind: 'registry', item: { securityForm: false, publisherIsAdmin: true } }), accounts: await gate.allows(req, Action.UsersRead, REGISTRY) };
+    return web.send(reply, opts.status ?? 200, itemPage({ viewer: viewerOf(session.user), csrf, otp: asksForOtp(session.user), detail, changes, can, notice: opts.notice ?? null, error: opts.error ?? null, now: clock() }));
   }
 
   const itemId = (raw: string): number => {
@@ -123,23 +123,27 @@ function registerPages(scope: FastifyInstance, web: WebUi, deps: ModerationPages
   };
 
   scope.get<{ Params: { id: string }; Querystring: { done?: string } }>(`${MODERATION_PATH}/:id`, async (req, reply) => {
-    const session = await moderatorSession(web, req, reply);
-    if (!session) return reply;
-    return renderItem(req, reply, session, itemId(req.params.id), { notice: DONE[String(req.query.done)] ?? null });
+    const id = itemId(req.params.id);
+    const allowed = await web.staff(req, reply, Action.ModerationRead, { facts: factsOf(id) });
+    if (!allowed) return reply;
+    return renderItem(req, reply, allowed.session, allowed.principal, id, { notice: DONE[String(req.query.done)] ?? null });
   });
 
   for (const action of ACTIONS) {
     scope.post<{ Params: { id: string } }>(`${MODERATION_PATH}/:id/${action}`, async (req, reply) => {
-      const session = await moderatorSession(web, req, reply);
-      if (!session) return reply;
       const id = itemId(req.params.id);
       const reason = ((req.body ?? {}) as Form).reason ?? '';
       try {
-        await moderate({ db, lifecycle: deps.lifecycle, clock }, id, action as ModerationActionName, moderatorOf(session), reason);
+        const allowed = await web.staff(req, reply, action === 'lock' ? Action.ModerationLock : Action.ModerationAct, { write: true, facts: factsOf(id) });
+        if (!allowed) return reply;
+        await moderate({ db, lifecycle: deps.lifecycle, clock }, id, action as ModerationActionName, await moderatorOf(req, allowed.principal), reason);
       } catch (err) {
-        if (!(err instanceof ClientError) || err.status === 404) throw err;
-        req.log.info({ cause: 'moderation-action-refused', action, item: id }, err.message);
-        return renderItem(req, reply, session, id, { status: err.status, error: capitalize(err.message) });
+        // A refusal before the gate let the caller act on this item is answered as it is (404 for anyone else).
+        const session = web.sessions.known(req);
+        const principal = await gate.principal(req);
+        if (!(err instanceof ClientError) || err.status === 404 || !session || !principal || !(await gate.allows(req, Action.ModerationRead, await factsOf(id)()))) throw err;
+        req.log.info({ cause: 'moderation-action-refused', action, item: id, status: err.status }, err.message);
+        return renderItem(req, reply, session, principal, id, { status: err.status, error: formRefusal(err) });
       }
       req.log.info({ action, item: id }, 'moderation action');
       return reply.code(303).header('location', `${itemHref(id)}?done=${action}`).send();

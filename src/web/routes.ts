@@ -3,6 +3,8 @@
 // cookie apply to these routes only; the npm protocol routes never see a cookie-based principal.
 import { viewerOf } from './layout.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { REGISTRY, type RegistryFacts, type StaffAction } from '../access/decide.ts';
+import type { Principal } from '../access/principal.ts';
 import { wantsHtml } from '../http/accepts.ts';
 import type { Gate } from '../http/gate.ts';
 import type { SecondFactorDeps } from '../http/second-factor.ts';
@@ -48,6 +50,13 @@ const SECURITY_HEADERS: Record<string, string> = {
 };
 
 /** True for requests from a browser that asked for a page: they get HTML errors instead of npm's JSON ones. */
+
+/** Whether a change made by this account asks for a one-time password (the gate's second-factor check): forms show the field. */
+export const asksForOtp = (user: Pick<UserRow, 'totp_mode'>): boolean => user.totp_mode === 'auth-and-writes';
+
+/** A refusal as a form shows it: npm's advice to pass --otp becomes the form's own. */
+export const formRefusal = (err: Error): string =>
+  err.message.replace(/: run the command again with --otp=CODE$/, ': enter the code from your authenticator app').replace(/^./, (c) => c.toUpperCase());
 
 /** What an account-settings slot renders for the signed-in user. */
 export type AccountSectionRenderer = (ctx: { req: FastifyRequest; reply: FastifyReply; user: UserRow; csrf: string; now: number }) => Promise<Html>;
@@ -104,17 +113,30 @@ export class WebUi {
   }
 
   /**
-   * The signed-in administrator; otherwise null after redirecting to sign-in (nobody signed in), or the 404 of a page
-   * that does not exist (signed in, not an administrator), so administration pages do not advertise themselves.
+   * A page or action of the registry's own administration (moderators' and administrators' pages), through the gate
+   * like every other: null after redirecting a signed-out browser to sign in; otherwise decide() for the session (the
+   * 404 of a missing page for anyone who may not use it), and for a change (write) the gate's write checks too, with
+   * the form's one-time password standing in for npm's npm-otp header. `facts` loads what the action is about (a
+   * queue item), only once the caller may use the page at all, so nothing stored is looked at for anyone else.
    */
-  async administrator(req: FastifyRequest, reply: FastifyReply): Promise<WebSession | null> {
+  async staff(req: FastifyRequest, reply: FastifyReply, action: StaffAction, opts: { write?: boolean; facts?: () => Promise<RegistryFacts> } = {}): Promise<{ session: WebSession; principal: Principal } | null> {
     const session = await this.sessions.current(req);
     if (!session) {
       await reply.code(303).header('location', `/-/web/signin?next=${encodeURIComponent(req.url)}`).send();
       return null;
     }
-    if (session.user.is_admin !== 1) throw notFound();
-    return session;
+    const gate = this.deps.gate;
+    let facts = REGISTRY;
+    if (opts.facts) {
+      await gate.screen(req, [action], REGISTRY);
+      facts = await opts.facts();
+    }
+    const otp = (req.body as FormBody | null)?.otp;
+    if (opts.write && typeof otp === 'string' && otp.trim()) req.headers['npm-otp'] = otp.trim();
+    const principal = opts.write ? await gate.write(req, action, facts) : await gate.authorize(req, action, facts);
+    // The page acts for the signed-in browser: a request that also carries a token for another account is not it.
+    if (principal.userId !== session.user.id) throw notFound();
+    return { session, principal };
   }
 
   send(reply: FastifyReply, status: number, body: Html): FastifyReply {

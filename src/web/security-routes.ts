@@ -3,6 +3,7 @@
 // other signed-in users their own; signed-out visitors are sent to sign in).
 import { viewerOf } from './layout.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Action, REGISTRY } from '../access/decide.ts';
 import type { Settings } from '../config.ts';
 import { ClientError, badRequest, notFound } from '../errors.ts';
 import { allowName, listAllowed, listReservations } from '../names/admin.ts';
@@ -11,7 +12,8 @@ import { nameProblem } from '../names/syntax.ts';
 import { answerReport, listReports, submitReport } from '../disclosure/security-reports.ts';
 import { securityTxt } from '../disclosure/security-txt.ts';
 import type { Db } from '../store/db.ts';
-import type { WebUi } from './routes.ts';
+import { asksForOtp, formRefusal, type WebUi } from './routes.ts';
+import type { WebSession } from './session.ts';
 import { namesAdminPage } from './pages/names.ts';
 import { policyPage, reportFormPage, reportSentPage, reportsPage } from './pages/security.ts';
 
@@ -34,11 +36,10 @@ export function registerNameSafety(app: FastifyInstance, web: WebUi, deps: NameS
   return guard;
 }
 
-// /-/web/admin/names: administrators only; everyone else gets the 404 of a page that does not exist.
+// /-/web/admin/names: administrators only (the gate's decide()); everyone else gets the 404 of a page that does not exist.
 function registerNamesAdmin(scope: FastifyInstance, web: WebUi, deps: NameSafetyDeps, guard: NameGuard): void {
   const { db, clock } = deps;
-  const admin = (req: FastifyRequest, reply: FastifyReply) => web.administrator(req, reply);
-  async function render(req: FastifyRequest, reply: FastifyReply, name: string, opts: { check?: string; notice?: string | null; error?: string | null; status?: number }) {
+  async function render(req: FastifyRequest, reply: FastifyReply, session: WebSession, opts: { check?: string; notice?: string | null; error?: string | null; status?: number }) {
     let checked = null;
     if (opts.check) {
       const problem = nameProblem(opts.check);
@@ -48,23 +49,25 @@ function registerNamesAdmin(scope: FastifyInstance, web: WebUi, deps: NameSafety
     const stored = await listReservations(db);
     const reservations = [...deps.settings.reservedNames.map((r) => ({ ...r, source: 'setting' })), ...stored.map((r) => ({ ...r, source: 'bulwark names reserve' }))];
     const csrf = await web.csrf.token(req, reply);
-    return web.send(reply, opts.status ?? 200, namesAdminPage({ viewer: { name }, csrf, checked, allowed: await listAllowed(db), reservations, notice: opts.notice ?? null, error: opts.error ?? null, now: clock() }));
+    return web.send(reply, opts.status ?? 200, namesAdminPage({ viewer: viewerOf(session.user), csrf, otp: asksForOtp(session.user), checked, allowed: await listAllowed(db), reservations, notice: opts.notice ?? null, error: opts.error ?? null, now: clock() }));
   }
   scope.get<{ Querystring: { check?: string; done?: string } }>('/-/web/admin/names', async (req, reply) => {
-    const session = await admin(req, reply);
-    if (!session) return reply;
+    const allowed = await web.staff(req, reply, Action.NamesRead);
+    if (!allowed) return reply;
     const check = String(req.query.check ?? '').trim().slice(0, 214);
-    return render(req, reply, session.user.name, { check, notice: req.query.done === 'allowed' ? 'The name was allowed; the decision is recorded.' : null });
+    return render(req, reply, allowed.session, { check, notice: req.query.done === 'allowed' ? 'The name was allowed; the decision is recorded.' : null });
   });
   scope.post('/-/web/admin/names/allow', async (req, reply) => {
-    const session = await admin(req, reply);
-    if (!session) return reply;
     const form = (req.body ?? {}) as Form;
     try {
-      await allowName(db, (form.name ?? '').trim(), session.user.id, form.reason ?? '', clock());
+      const allowed = await web.staff(req, reply, Action.NamesWrite, { write: true });
+      if (!allowed) return reply;
+      await allowName(db, (form.name ?? '').trim(), allowed.principal.userId, form.reason ?? '', clock());
     } catch (err) {
-      if (!(err instanceof ClientError)) throw err;
-      return render(req, reply, session.user.name, { status: err.status, error: err.message.replace(/^./, (c) => c.toUpperCase()) });
+      // Refusals before the gate let the caller in are answered as they are: the page is only for administrators.
+      const session = web.sessions.known(req);
+      if (!(err instanceof ClientError) || err.status === 404 || !session || !(await web.deps.gate.allows(req, Action.NamesRead, REGISTRY))) throw err;
+      return render(req, reply, session, { status: err.status, error: formRefusal(err) });
     }
     req.log.info({ action: 'name-allowed', subject: form.name }, 'admin action');
     return reply.code(303).header('location', '/-/web/admin/names?done=allowed').send();
@@ -109,23 +112,34 @@ function registerSecurityPages(scope: FastifyInstance, web: WebUi, deps: NameSaf
     return session;
   }
 
+  async function renderReports(req: FastifyRequest, reply: FastifyReply, session: WebSession, opts: { status?: number; notice?: string | null; error?: string | null } = {}) {
+    // Administrators see every report (and answer them); everyone else their own.
+    const admin = await web.deps.gate.allows(req, Action.SecurityReportsRead, REGISTRY);
+    const reports = await listReports(db, admin ? {} : { reporterId: session.user.id });
+    const csrf = await web.csrf.token(req, reply);
+    return web.send(reply, opts.status ?? 200, reportsPage({ viewer: viewerOf(session.user), csrf, otp: asksForOtp(session.user), reports, admin, notice: opts.notice ?? null, error: opts.error ?? null, now: clock() }));
+  }
+
   scope.get<{ Querystring: { done?: string } }>('/-/web/security/reports', async (req, reply) => {
     const session = await signedIn(req, reply);
     if (!session) return reply;
-    const admin = session.user.is_admin === 1;
-    const reports = await listReports(db, admin ? {} : { reporterId: session.user.id });
-    const csrf = await web.csrf.token(req, reply);
-    return web.send(reply, 200, reportsPage({ viewer: viewerOf(session.user), csrf, reports, admin, notice: req.query.done === 'answered' ? 'The answer was saved.' : null, error: null, now: clock() }));
+    return renderReports(req, reply, session, { notice: req.query.done === 'answered' ? 'The answer was saved.' : null });
   });
 
   scope.post<{ Params: { id: string } }>('/-/web/security/reports/:id/answer', async (req, reply) => {
-    const session = await signedIn(req, reply);
-    if (!session) return reply;
-    // Not an administrator: the same 404 as a report that does not exist.
-    if (session.user.is_admin !== 1 || !/^\d{1,15}$/.test(req.params.id)) throw notFound();
-    const answer = ((req.body ?? {}) as Form).answer ?? '';
-    if (!answer.trim()) throw badRequest('write an answer');
-    await answerReport(db, Number(req.params.id), answer, session.user.id, clock());
+    try {
+      // Not an administrator: the same 404 as a report that does not exist.
+      const allowed = await web.staff(req, reply, Action.SecurityReportsAnswer, { write: true });
+      if (!allowed) return reply;
+      if (!/^\d{1,15}$/.test(req.params.id)) throw notFound();
+      const answer = ((req.body ?? {}) as Form).answer ?? '';
+      if (!answer.trim()) throw badRequest('write an answer');
+      await answerReport(db, Number(req.params.id), answer, allowed.principal.userId, clock());
+    } catch (err) {
+      const session = web.sessions.known(req);
+      if (!(err instanceof ClientError) || err.status === 404 || !session || !(await web.deps.gate.allows(req, Action.SecurityReportsRead, REGISTRY))) throw err;
+      return renderReports(req, reply, session, { status: err.status, error: formRefusal(err) });
+    }
     return reply.code(303).header('location', '/-/web/security/reports?done=answered').send();
   });
 }

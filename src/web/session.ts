@@ -17,7 +17,7 @@ export type WebSession = LiveSession & { secret: string };
  * is never read-only, because what it may do is still decided by the gate (and, for writes, by gate.write's checks).
  */
 export function sessionPrincipal({ user }: LiveSession): Principal {
-  return { userId: user.id, name: user.name, email: user.email, isAdmin: user.is_admin === 1, emailVerified: user.email_verified === 1, tokenId: 0, tokenReadonly: false };
+  return { userId: user.id, name: user.name, email: user.email, isAdmin: user.is_admin === 1, isModerator: user.is_moderator === 1, emailVerified: user.email_verified === 1, tokenId: 0, tokenReadonly: false };
 }
 
 export class WebSessions {

@@ -3,7 +3,7 @@
 import type { PendingRecovery, UserDetail, UserStatus, UserSummary } from '../../accounts/admin.ts';
 import type { HistoryPage } from '../../accounts/security-history.ts';
 import { html, type Html } from '../html.ts';
-import { alertBox, csrfField, page, time, type Viewer } from '../layout.ts';
+import { alertBox, csrfField, otpField, page, time, type Viewer } from '../layout.ts';
 
 export const adminUserHref = (name: string): string => `/-/web/admin/users/${encodeURIComponent(name)}`;
 
@@ -46,21 +46,24 @@ export function userListPage(v: UserListView): Html {
   return page({ title: 'Users · Administration', viewer: v.viewer, csrf: v.csrf, body });
 }
 
-export type UserPageView = { viewer: Viewer; csrf: string; detail: UserDetail; history: HistoryPage; notice?: string | null; error?: string | null; now: number };
+/** otp: the administrator's account asks for a one-time password with every change, so each form has the field. */
+export type UserPageView = { viewer: Viewer; csrf: string; otp: boolean; detail: UserDetail; history: HistoryPage; notice?: string | null; error?: string | null; now: number };
 
 const reasonField = html`<label>Reason <small>(recorded, and shown to the user)</small><input name="reason" required minlength="3" maxlength="500"></label>`;
 
-function actionForm(csrf: string, action: string, title: string, text: string, button: string, extra: Html | null = null, danger = false): Html {
+type FormContext = { csrf: string; otp: boolean };
+
+function actionForm(f: FormContext, action: string, title: string, text: string, button: string, extra: Html | null = null, danger = false): Html {
   return html`<form method="post" action="${action}" class="stack admin-action">
-  ${csrfField(csrf)}
+  ${csrfField(f.csrf)}
   <h3>${title}</h3>
   <p class="muted">${text}</p>
-  ${extra}${reasonField}
+  ${extra}${reasonField}${otpField(f.otp)}
   <button type="submit" class="${danger ? 'danger' : 'secondary'}">${button}</button>
 </form>`;
 }
 
-function recoverySection(csrf: string, base: string, d: UserDetail, now: number): Html {
+function recoverySection(f: FormContext, base: string, d: UserDetail, now: number): Html {
   const p: PendingRecovery | null = d.pendingRecovery;
   if (p) {
     const ready = now >= p.notBefore;
@@ -74,20 +77,21 @@ function recoverySection(csrf: string, base: string, d: UserDetail, now: number)
     <dt>Can be completed</dt><dd>${ready ? 'now' : new Date(p.notBefore).toUTCString()}</dd>
   </dl>
   ${ready
-    ? html`<form method="post" action="${base}/recover/complete" class="inline">${csrfField(csrf)}<button type="submit" class="primary">Complete the recovery</button></form>`
+    ? html`<form method="post" action="${base}/recover/complete" class="${f.otp ? 'stack' : 'inline'}">${csrfField(f.csrf)}${otpField(f.otp)}<button type="submit" class="primary">Complete the recovery</button></form>`
     : html`<p class="muted">The account’s current address was told; the waiting period gives its real owner time to object.</p>`}
-  ${actionForm(csrf, `${base}/recover/cancel`, 'Cancel it', 'For example when the account’s owner objects.', 'Cancel the recovery')}
+  ${actionForm(f, `${base}/recover/cancel`, 'Cancel it', 'For example when the account’s owner objects.', 'Cancel the recovery')}
 </section>`;
   }
   return html`<section class="panel" id="recovery">
   <h2>Account recovery</h2>
   <p class="muted">For someone who lost their second factor and recovery codes, or their email address. Check their identity as <code>docs/security/account-recovery.md</code> describes first. Starting tells the account’s current address; the change happens only when you complete it after the waiting period.</p>
   <form method="post" action="${base}/recover/start" class="stack admin-action">
-    ${csrfField(csrf)}
+    ${csrfField(f.csrf)}
     <label>New email address <small>(optional; a verification link goes to it)</small><input type="email" name="email" maxlength="254"></label>
     ${d.user.totp_mode === 'disabled' ? null : html`<label class="check"><input type="checkbox" name="removeMfa" value="1"> Remove two-factor authentication</label>`}
     ${reasonField}
     <label>Evidence of identity checked <small>(recorded)</small><input name="evidence" required maxlength="1000"></label>
+    ${otpField(f.otp)}
     <button type="submit" class="secondary">Start the recovery</button>
   </form>
 </section>`;
@@ -117,16 +121,16 @@ ${alertBox('notice', v.notice)}${alertBox('error', v.error)}
     <dt>Packages</dt><dd>${d.packages.length ? d.packages.map((p, i) => html`${i ? ', ' : ''}<a href="/-/web/package/${p}">${p}</a>`) : '—'}</dd>
   </dl>
 </section>
-${live ? recoverySection(v.csrf, base, d, v.now) : null}
+${live ? recoverySection(v, base, d, v.now) : null}
 ${live
   ? html`<section class="panel" id="actions">
   <h2>Actions</h2>
   <div class="admin-actions">
   ${d.status === 'disabled'
-    ? actionForm(v.csrf, `${base}/enable`, 'Enable', 'The account can sign in again. Its old sessions and tokens stay revoked.', 'Enable the account')
-    : actionForm(v.csrf, `${base}/disable`, 'Disable', 'Every session and token stops working at once, and no sign-in succeeds until the account is enabled again.', 'Disable the account', null, true)}
-  ${actionForm(v.csrf, `${base}/force-reset`, 'Force a password reset', 'For an account that may be compromised: the password stops working, everything is signed out, and a reset link goes to the verified address.', 'Force a reset')}
-  ${actionForm(v.csrf, `${base}/delete`, 'Delete', 'Removes the email, password, second factor, sessions and tokens for good. The name stays reserved; published versions stay.', 'Delete the account', html`<label>Type the username to confirm<input name="confirm" required autocomplete="off"></label>`, true)}
+    ? actionForm(v, `${base}/enable`, 'Enable', 'The account can sign in again. Its old sessions and tokens stay revoked.', 'Enable the account')
+    : actionForm(v, `${base}/disable`, 'Disable', 'Every session and token stops working at once, and no sign-in succeeds until the account is enabled again.', 'Disable the account', null, true)}
+  ${actionForm(v, `${base}/force-reset`, 'Force a password reset', 'For an account that may be compromised: the password stops working, everything is signed out, and a reset link goes to the verified address.', 'Force a reset')}
+  ${actionForm(v, `${base}/delete`, 'Delete', 'Removes the email, password, second factor, sessions and tokens for good. The name stays reserved; published versions stay.', 'Delete the account', html`<label>Type the username to confirm<input name="confirm" required autocomplete="off"></label>`, true)}
   </div>
 </section>`
   : null}

@@ -5,7 +5,7 @@ import type { ItemDetail, QueueItem } from '../../safety/moderation.ts';
 import { REASONS, REASON_LABELS, type ReportView } from '../../safety/reports.ts';
 import type { FieldChange, VersionDiff } from '../../safety/version-diff.ts';
 import { html, type Html } from '../html.ts';
-import { alertBox, csrfField, page, time, type Viewer } from '../layout.ts';
+import { alertBox, csrfField, otpField, page, time, type Viewer } from '../layout.ts';
 import { packageHref } from './browse.ts';
 
 export const reportFormHref = (name: string, version?: string | null): string => `/-/web/report?package=${encodeURIComponent(name)}${version ? `&version=${encodeURIComponent(version)}` : ''}`;
@@ -83,7 +83,21 @@ export function queuePage(v: QueueView): Html {
   return page({ title: 'Moderation queue', viewer: v.viewer, csrf: v.csrf, body });
 }
 
-export type ItemView = { viewer: Viewer; csrf: string; detail: ItemDetail; changes: { previous: string | null; diff: VersionDiff } | null; isAdmin: boolean; notice: string | null; error: string | null; now: number };
+/**
+ * otp: the viewer's account asks for a one-time password with every change. can: what the gate lets the viewer do
+ * beyond the queue's own actions (lock an administrator's account, open the publisher's account page).
+ */
+export type ItemView = {
+  viewer: Viewer;
+  csrf: string;
+  otp: boolean;
+  detail: ItemDetail;
+  changes: { previous: string | null; diff: VersionDiff } | null;
+  can: { lockAdmins: boolean; accounts: boolean };
+  notice: string | null;
+  error: string | null;
+  now: number;
+};
 
 const size = (n: number | null) => (n === null ? '—' : `${String(n)} B`);
 const fieldRows = (title: string, rows: FieldChange[]) =>
@@ -119,7 +133,7 @@ export function itemPage(v: ItemView): Html {
     : null;
   const activity = publisher
     ? html`<section class="panel publisher"><h2>Publisher: ${publisher.name}${publisher.disabled ? html` <span class="badge warn">locked</span>` : null}${publisher.isAdmin ? html` <span class="badge private">admin</span>` : null}</h2>
-  <p class="muted">account created ${time(publisher.createdAt, v.now)}; ${String(publisher.last24h)} publishes in the last 24 hours, ${String(publisher.last7d)} in the last 7 days${v.isAdmin ? html`; <a href="/-/web/admin/users/${encodeURIComponent(publisher.name)}">account</a>` : null}</p>
+  <p class="muted">account created ${time(publisher.createdAt, v.now)}; ${String(publisher.last24h)} publishes in the last 24 hours, ${String(publisher.last7d)} in the last 7 days${v.can.accounts ? html`; <a href="/-/web/admin/users/${encodeURIComponent(publisher.name)}">account</a>` : null}</p>
   <table class="list compact recent-publishes"><thead><tr><th>recent publishes</th><th>state</th><th>when</th></tr></thead><tbody>${publisher.publishes.map((p) => html`<tr><td><a href="${packageHref(p.package)}">${p.package}@${p.version}</a></td><td>${p.state}</td><td>${time(p.publishedAt, v.now)}</td></tr>`)}</tbody></table>
   ${publisher.changes.length ? html`<h3>Other recent package changes</h3><ul class="plain">${publisher.changes.map((c) => html`<li>${c.kind} on ${c.subject}, ${time(c.at, v.now)}</li>`)}</ul>` : null}
 </section>`
@@ -131,12 +145,12 @@ export function itemPage(v: ItemView): Html {
   // 'held': the publish scan kept it back before it was ever served; releasing publishes it.
   if (item.package && item.version && (versionState === 'quarantined' || versionState === 'held')) buttons.push(actionButton(id, 'release', versionState === 'held' ? 'Release held version' : 'Release version'));
   if (item.package && versionState !== 'removed') buttons.push(actionButton(id, 'remove', item.version ? 'Remove version as malicious' : 'Remove package as malicious', true));
-  if (publisher && !publisher.disabled && (!publisher.isAdmin || v.isAdmin)) buttons.push(actionButton(id, 'lock', `Lock ${publisher.name} and revoke their tokens`, true));
+  if (publisher && !publisher.disabled && (!publisher.isAdmin || v.can.lockAdmins)) buttons.push(actionButton(id, 'lock', `Lock ${publisher.name} and revoke their tokens`, true));
   const body = html`<div class="page-head"><h1>${title} ${riskBadge(item.risk)}</h1>
   <p class="muted">${SOURCE_LABEL[item.source] ?? item.source} · ${item.summary} · ${statusBadge(item.status, item.resolution)}${versionState ? html` · version is ${versionState}` : null}${item.package ? html` · <a href="${packageHref(item.package)}">package page</a>` : null}</p></div>
 ${alertBox('notice', v.notice)}${alertBox('error', v.error)}
 <section class="panel moderation-actions"><h2>Actions</h2>
-${buttons.length ? html`<form method="post" action="${itemHref(id)}/dismiss" class="stack">${csrfField(v.csrf)}<label>Reason <small>(optional; recorded, and given to the lifecycle and advisory for removals)</small><input name="reason" maxlength="500" value="${history.at(-1)?.reason ?? ''}"></label><div class="action-row">${buttons}</div></form>` : html`<p class="muted">Nothing left to do.</p>`}
+${buttons.length ? html`<form method="post" action="${itemHref(id)}/dismiss" class="stack">${csrfField(v.csrf)}<label>Reason <small>(optional; recorded, and given to the lifecycle and advisory for removals)</small><input name="reason" maxlength="500" value="${history.at(-1)?.reason ?? ''}"></label>${otpField(v.otp)}<div class="action-row">${buttons}</div></form>` : html`<p class="muted">Nothing left to do.</p>`}
 <p class="fine">Every action is recorded with your name. Removing is final: the version is never served again and its name@version can never be published again.</p></section>
 ${reportList}${security}${evidence}${v.changes && item.package ? changesPanel(item.package, v.changes) : null}${activity}
 ${history.length ? html`<section class="panel"><h2>History</h2><ul class="history">${history.map((h) => html`<li><span class="when">${time(h.at, v.now)}</span> ${h.action} by ${h.by}${h.reason ? html` — ${h.reason}` : null}</li>`)}</ul></section>` : null}

@@ -2,11 +2,13 @@
 // its reason), and see reservations and allowed names.
 import type { Verdict } from '../../names/similarity.ts';
 import { html, type Html } from '../html.ts';
-import { alertBox, csrfField, page, time, type Viewer } from '../layout.ts';
+import { alertBox, csrfField, otpField, page, time, type Viewer } from '../layout.ts';
 
 export type NamesAdminView = {
   viewer: Viewer;
   csrf: string;
+  /** the administrator's account asks for a one-time password with every change. */
+  otp: boolean;
   checked: (Verdict & { reserved: Array<{ pattern: string; org: string }> }) | null;
   allowed: Array<{ name: string; reason: string; created_at: number }>;
   reservations: Array<{ pattern: string; org: string; source: string }>;
@@ -33,6 +35,7 @@ ${verdict}
   <form method="post" action="/-/web/admin/names/allow" class="stack">${csrfField(v.csrf)}
     <label>Name <input type="text" name="name" required maxlength="214" value="${c?.name ?? ''}"></label>
     <label>Reason (recorded) <input type="text" name="reason" required maxlength="500"></label>
+    ${otpField(v.otp)}
     <button type="submit">Allow</button>
   </form>
 </section>

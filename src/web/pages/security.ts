@@ -2,7 +2,7 @@
 // administrators, their own for everyone else). SECURITY.md in the repository says the same for Bulwark itself.
 import type { SecurityReport } from '../../disclosure/security-reports.ts';
 import { html, type Html } from '../html.ts';
-import { alertBox, csrfField, page, time, type Viewer } from '../layout.ts';
+import { alertBox, csrfField, otpField, page, time, type Viewer } from '../layout.ts';
 
 export type PolicyView = { viewer: Viewer; csrf: string | null; contacts: string[]; now: number };
 
@@ -50,7 +50,8 @@ export function reportSentPage(viewer: Viewer, csrf: string | null, id: number):
   return page({ title: 'Report sent', viewer, csrf, width: 'narrow', body });
 }
 
-export type ReportsView = { viewer: Viewer; csrf: string; reports: SecurityReport[]; admin: boolean; notice: string | null; error: string | null; now: number };
+/** admin: the viewer sees every report and answers them; otp: their account asks for a one-time password with every change. */
+export type ReportsView = { viewer: Viewer; csrf: string; otp: boolean; reports: SecurityReport[]; admin: boolean; notice: string | null; error: string | null; now: number };
 
 export function reportsPage(v: ReportsView): Html {
   const items = v.reports.map(
@@ -60,7 +61,7 @@ export function reportsPage(v: ReportsView): Html {
   <pre class="report-body">${r.body}</pre>
   ${r.answer ? html`<h3>Answer ${r.answered_at ? time(r.answered_at, v.now) : null}</h3><pre class="report-body">${r.answer}</pre>` : null}
   ${v.admin
-    ? html`<form method="post" action="/-/web/security/reports/${String(r.id)}/answer" class="stack">${csrfField(v.csrf)}<label>Answer <textarea name="answer" rows="4" required maxlength="20000"></textarea></label><button type="submit" class="secondary">Send the answer</button></form>`
+    ? html`<form method="post" action="/-/web/security/reports/${String(r.id)}/answer" class="stack">${csrfField(v.csrf)}<label>Answer <textarea name="answer" rows="4" required maxlength="20000"></textarea></label>${otpField(v.otp)}<button type="submit" class="secondary">Send the answer</button></form>`
     : null}
 </article>`,
   );
