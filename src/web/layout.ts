@@ -83,18 +83,21 @@ const DAY = 24 * 60 * 60 * 1000;
 
 /** "3 days ago", "just now": readable at a glance; the exact time goes in a title attribute. */
 export function ago(then: number, now: number): string {
-  const s = Math.max(0, Math.round((now - then) / 1000));
-  if (s < 60) return 'just now';
+  // A time to come (a token's expiry) reads "in 30 days"; one past, "3 minutes ago".
+  const future = then > now;
+  const diff = Math.abs(now - then);
   const units: Array<[number, string]> = [[365 * DAY, 'year'], [30 * DAY, 'month'], [DAY, 'day'], [3_600_000, 'hour'], [60_000, 'minute']];
   for (const [ms, name] of units) {
-    const n = Math.floor((now - then) / ms);
-    if (n >= 1) return `${n} ${name}${n === 1 ? '' : 's'} ago`;
+    const n = Math.floor(diff / ms);
+    if (n >= 1) return future ? `in ${n} ${name}${n === 1 ? '' : 's'}` : `${n} ${name}${n === 1 ? '' : 's'} ago`;
   }
-  return 'just now';
+  return future ? 'in under a minute' : 'just now';
 }
 
 /** A timestamp shown relative, with the exact UTC time on hover and in the markup. */
 export const time = (then: number, now: number): Html => {
   const iso = new Date(then).toISOString();
-  return html`<time datetime="${iso}" title="${iso.replace('T', ' ').slice(0, 16)} UTC">${ago(then, now)}</time>`;
+  // A date to come is shown too: "in 30 days" alone does not say which day a token stops working.
+  const shown = then > now ? `${ago(then, now)} (${iso.slice(0, 10)})` : ago(then, now);
+  return html`<time datetime="${iso}" title="${iso.replace('T', ' ').slice(0, 16)} UTC">${shown}</time>`;
 };
