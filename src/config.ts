@@ -262,22 +262,26 @@ export class ConfigError extends Error {
 export type ConfigSources = {
   flags: Partial<Record<string, string>>;
   env: NodeJS.ProcessEnv;
-  /** Path of a JSON config file whose keys are the flag names (e.g. "data-dir"). */
+  /** Path of a JSON config file whose keys are the flag names ("data-dir"), setting names ("dataDir") or variables. */
   file?: string | undefined;
 };
 
 /** Resolves settings with precedence flag > environment > config file > default and reports every mistake at once. */
 export function loadSettings({ flags, env, file }: ConfigSources): Settings {
   const problems: string[] = [];
-  let fromFile: Record<string, unknown> = {};
+  const fromFile: Record<string, unknown> = {};
   const configPath = file ?? env.BULWARK_CONFIG;
   if (configPath) {
     try {
       const parsed: unknown = JSON.parse(readFileSync(configPath, 'utf8'));
       if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('the file must hold a JSON object');
-      fromFile = parsed as Record<string, unknown>;
-      for (const key of Object.keys(fromFile)) {
-        if (!SETTINGS.some((s) => s.flag === key)) problems.push(`config file ${configPath}: unknown setting "${key}"`);
+      // A key may be written as the flag ("data-dir"), the setting's name ("dataDir") or the environment variable
+      // ("BULWARK_DATA_DIR"): whichever an operator copies from the docs works.
+      for (const [key, value] of Object.entries(parsed)) {
+        const spec = SETTINGS.find((s) => s.flag === key || s.key === key || s.env === key);
+        if (!spec) problems.push(`config file ${configPath}: unknown setting "${key}" (keys are the option names, e.g. "data-dir"; see bulwark serve --help)`);
+        else if (fromFile[spec.flag] !== undefined) problems.push(`config file ${configPath}: "${key}" sets ${spec.flag} a second time`);
+        else fromFile[spec.flag] = value;
       }
     } catch (err) {
       problems.push(`config file ${configPath}: ${(err as Error).message}`);

@@ -35,7 +35,8 @@ const COMMANDS: Record<string, Command> = {
 
 Options:
 ${settingsHelp()}
-  --config <file>          JSON config file whose keys are the option names above (env BULWARK_CONFIG)
+  --config <file>          JSON config file (env BULWARK_CONFIG): an object whose keys are the option names above
+                           ("data-dir"), their camelCase form ("dataDir") or their environment variables
 
 Secrets at rest are encrypted with BULWARK_SECRET_KEY (at least 32 characters), or with a key generated into the data
 directory on first start: back that file up.`,

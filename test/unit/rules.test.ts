@@ -9,6 +9,9 @@ import { parsePeriod } from '../../src/packages/downloads.ts';
 import { isServableName, nameProblem, tarballFile } from '../../src/names/syntax.ts';
 import { parseQuery, popularity, relevance } from '../../src/packages/search.ts';
 import { TOKEN_PATTERN, isWellFormedToken, newToken } from '../../src/tokens/format.ts';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 
 describe('token format', () => {
   it('makes distinct tokens that a scanner regex finds and whose checksum rejects look-alikes', () => {
@@ -82,6 +85,30 @@ describe('settings', () => {
       assert.throws(() => loadSettings({ flags: { 'password-hash': weak }, env: {} }), ConfigError, weak);
     }
     assert.equal(parseSize('1.5mb'), 1.5 * 1024 * 1024);
+  });
+
+  it('takes config file keys as flag names, setting names or environment variables (issue 19: "dataDir" was refused)', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'bulwark-config-'));
+    const file = path.join(dir, 'config.json');
+    try {
+      writeFileSync(file, JSON.stringify({ dataDir: '/srv/a', 'max-tarball-size': '2mb', BULWARK_SIGNUP: 'closed', trustProxy: ['10.0.0.0/8', '::1'] }));
+      const s = loadSettings({ flags: {}, env: {}, file });
+      assert.equal(s.dataDir, '/srv/a');
+      assert.equal(s.maxTarballSize, 2 * 1024 * 1024);
+      assert.equal(s.signup, 'closed');
+      assert.deepEqual(s.trustProxy, ['10.0.0.0/8', '::1']);
+      writeFileSync(file, JSON.stringify({ dataDir: '/srv/a', 'data-dir': '/srv/b', datadir: 'x' }));
+      assert.throws(() => loadSettings({ flags: {}, env: {}, file }), (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.deepEqual(err.problems.map((p) => p.replace(file, 'FILE')), [
+          'config file FILE: "data-dir" sets data-dir a second time',
+          'config file FILE: unknown setting "datadir" (keys are the option names, e.g. "data-dir"; see bulwark serve --help)',
+        ]);
+        return true;
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
     assert.throws(() => parseSize('12'), /at least 1kb/);
   });
 });
