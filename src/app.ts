@@ -5,7 +5,8 @@
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
 import { setPasswordHashParams } from './accounts/passwords.ts';
-import type { Settings } from './config.ts';
+import { accessSync, constants, existsSync } from 'node:fs';
+import { StartupError, type Settings } from './config.ts';
 import { loadSecretKey } from './crypto/secret-key.ts';
 import { Gate } from './http/gate.ts';
 import { releaseFreedMemory } from './http/memory.ts';
@@ -126,8 +127,20 @@ export async function buildServices({ settings, store, blobs, logger, secretKey,
  */
 export async function openServices(settings: Settings, opts: { logger?: Logger; env?: NodeJS.ProcessEnv; poolSize?: number; clock?: () => number } = {}): Promise<Services> {
   const logger = opts.logger ?? pino({ level: 'warn' }, pino.destination(2));
-  const { key: secretKey } = loadSecretKey(settings.dataDir, opts.env ?? process.env, (msg) => logger.warn(msg));
-  const store = await openStore({ dataDir: settings.dataDir, database: settings.database, ...(opts.poolSize ? { poolSize: opts.poolSize } : {}) });
+  const env = opts.env ?? process.env;
+  // What the data directory will hold (the SQLite database, blobs, a generated key) must be writable, and the
+  // database reachable, before anything is written: a failed start leaves nothing behind.
+  if (!settings.database || env.BULWARK_SECRET_KEY === undefined) checkWritable(settings.dataDir);
+  const store = await openStore({ dataDir: settings.dataDir, database: settings.database, ...(opts.poolSize ? { poolSize: opts.poolSize } : {}) }).catch((err: unknown) => {
+    throw new StartupError(settings.database ? `cannot use the PostgreSQL database ${redactedUrl(settings.database)} (--database): ${reason(err)}` : `cannot open the SQLite database in ${settings.dataDir} (--data-dir): ${reason(err)}`);
+  });
+  let secretKey: Buffer;
+  try {
+    secretKey = loadSecretKey(settings.dataDir, env, (msg) => logger.warn(msg)).key;
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   try {
     const services = await buildServices({ settings, store, blobs: new FsBlobStore(path.join(settings.dataDir, 'blobs')), logger, secretKey, ...(opts.clock ? { clock: opts.clock } : {}) });
     return {
@@ -195,4 +208,34 @@ export async function startRegistry(services: Services): Promise<Registry> {
 /** Builds the services over an open store and starts serving them (what tests start a registry with). */
 export async function startApp(deps: ServiceDeps): Promise<Registry> {
   return startRegistry(await buildServices(deps));
+}
+
+/** Refuses a data directory this process cannot write to (or create), naming the setting and what to do. */
+function checkWritable(dir: string): void {
+  let existing = path.resolve(dir);
+  while (!existsSync(existing) && path.dirname(existing) !== existing) existing = path.dirname(existing);
+  try {
+    accessSync(existing, constants.W_OK);
+  } catch (err) {
+    const what = existing === path.resolve(dir) ? dir : `${existing}, where ${dir} would be made,`;
+    throw new StartupError(`the data directory ${what} is not writable by this user (${(err as NodeJS.ErrnoException).code}): set --data-dir (BULWARK_DATA_DIR) to a folder it may write, or fix its permissions`);
+  }
+}
+
+const reason = (err: unknown): string => {
+  const e = err as { code?: string; message?: string; errors?: Array<{ message?: string }> };
+  // pg reports a refused connection to each address as an AggregateError with an empty message.
+  const message = e.message || e.errors?.map((x) => x.message).join('; ') || String(err);
+  return e.code && !message.includes(e.code) ? `${e.code}: ${message}` : message;
+};
+
+/** A database URL without its password, for messages. */
+function redactedUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.href;
+  } catch {
+    return '(an invalid URL)';
+  }
 }

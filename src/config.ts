@@ -251,6 +251,9 @@ function parsePasswordHash(raw: string): PasswordHashParams {
   return { memoryCost, timeCost, parallelism };
 }
 
+/** A start that cannot go on (port taken, folder not writable, database unreachable): one line, no stack trace. */
+export class StartupError extends Error {}
+
 export class ConfigError extends Error {
   readonly problems: string[];
   constructor(problems: string[]) {

@@ -7,7 +7,7 @@ import { OPERATOR, RECOVERY_WAIT_MS, cancelRecovery, completeRecovery, deleteUse
 import { createOrg, setModerator } from '../access/orgs.ts';
 import { securityHistory } from '../accounts/security-history.ts';
 import { createUser, findUser, markEmailVerified } from '../accounts/users.ts';
-import { ConfigError, settingsHelp } from '../config.ts';
+import { ConfigError, StartupError, settingsHelp } from '../config.ts';
 import { ClientError } from '../errors.ts';
 import type { Store } from '../store/db.ts';
 import { WRITE_DEFAULT_DAYS, WRITE_MAX_DAYS, planToken, scopeSummary, type ScopeRequest } from '../tokens/scope.ts';
@@ -46,6 +46,8 @@ directory on first start: back that file up.`,
       // need it, and load in a third of the time without it.
       const { openServices, startRegistry } = await import('../app.ts');
       const logger = pino({ level: settings.logLevel, base: { service: 'bulwark' }, redact: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["npm-otp"]'] });
+      // A port another process holds is found before anything is opened or written.
+      await checkPortFree(settings.host, settings.port);
       const registry = await startRegistry(await openServices(settings, { logger }));
       logger.info({ url: registry.url, database: registry.store.dialect, dataDir: settings.dataDir }, `Bulwark ${VERSION} listening on ${registry.url}`);
       await new Promise<void>((resolve) => {
@@ -452,6 +454,20 @@ async function historyLines(store: Store, name: string, limit: number): Promise<
 }
 
 class UsageError extends Error {}
+
+/** Refuses a port that is taken, or that this user may not listen on, naming the setting. */
+async function checkPortFree(host: string, port: number): Promise<void> {
+  if (port === 0) return;
+  const { createServer } = await import('node:net');
+  await new Promise<void>((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (err: NodeJS.ErrnoException) => {
+      const why = err.code === 'EADDRINUSE' ? 'is already in use by another process' : err.code === 'EACCES' ? 'needs privileges this user lacks' : `cannot be listened on (${err.code ?? err.message})`;
+      reject(new StartupError(`port ${port} on ${host} ${why}: stop that process or choose another with --port (BULWARK_PORT)`));
+    });
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()));
+  });
+}
 const usageError = (msg: string) => new UsageError(msg);
 
 function mainHelp(): string {
@@ -520,7 +536,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await cmd.run({ values: parsed.values as Record<string, string | boolean | undefined>, positionals: parsed.positionals });
   } catch (err) {
-    if (err instanceof ConfigError) console.error(`bulwark: ${err.message}`);
+    if (err instanceof ConfigError || err instanceof StartupError) console.error(`bulwark: ${err.message}`);
     else if (err instanceof UsageError) console.error(`bulwark ${found.name}: ${err.message}\nusage: ${cmd.usage}`);
     else if (err instanceof ClientError) console.error(`bulwark ${found.name}: ${err.message}`);
     else console.error(`bulwark ${found.name}: ${(err as Error).stack ?? String(err)}`);
