@@ -8,6 +8,8 @@
 //   the check could not tell the two apart.
 // - memory release: the server hands memory glibc keeps after it was freed back to the system (src/http/memory.ts);
 //   a child fragments its heap as a publish burst does and reports how much RSS the releaser, and settle(), gave back.
+// - token refusals: expired, revoked, unknown, malformed and garbage tokens are refused in the same time, so timing
+//   does not tell an attacker which tokens once existed (test/http/tokens.test.ts checks they get the same answer).
 import { spawnSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 
@@ -85,12 +87,51 @@ export function memoryReleaseCheck(): Check {
   };
 }
 
-export function runChecks(): Check[] {
-  return process.platform === 'linux' ? [tickShapeCheck(), memoryReleaseCheck()] : [tickShapeCheck()];
+/** Median time of a refused publish per kind of bad token, over interleaved rounds against a real server. */
+export async function tokenTimingCheck(rounds = 60): Promise<Check> {
+  const { startRegistry } = await import('../test/helpers/registry.ts');
+  const { body, publishDoc } = await import('../test/helpers/packages.ts');
+  const { newToken } = await import('../src/tokens/format.ts');
+  const r = await startRegistry('sqlite');
+  try {
+    const { token } = await r.user('erin');
+    const make = async (extra: Record<string, unknown>) => (await r.request('POST', '/-/npm/v1/tokens', { token, body: { password: 'correct-horse-battery', name: 't', ...extra } })).json() as { token: string; key: string };
+    const expired = await make({ expires: 1 });
+    await r.store.db.updateTable('tokens').set({ expires_at: Date.now() - 1 }).where('display', '=', expired.token.slice(0, 10)).execute();
+    const revoked = await make({});
+    await r.request('DELETE', `/-/npm/v1/tokens/token/${revoked.key}`, { token });
+    const bad = { expired: expired.token, revoked: revoked.token, unknown: newToken(), malformed: 'bwk_this-is-not-a-token', garbage: 'x'.repeat(60), checksum: `${newToken().slice(0, -1)}0` };
+    const doc = body(publishDoc({ name: 'erin-timing', version: '1.0.0' }));
+    const times: Record<string, number[]> = Object.fromEntries(Object.keys(bad).map((k) => [k, []]));
+    // Interleaved, so load on the machine falls on every kind alike.
+    for (let round = 0; round < rounds; round++) {
+      for (const [kind, t] of Object.entries(bad)) {
+        const started = performance.now();
+        const res = await r.request('PUT', '/erin-timing', { token: t, body: doc });
+        if (res.status !== 401) return { name: 'bad tokens refused in the same time', pass: false, detail: `${kind} token answered ${res.status}` };
+        times[kind]!.push(performance.now() - started);
+      }
+    }
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const medians = Object.entries(times).map(([k, xs]) => [k, median(xs)] as const);
+    const values = medians.map(([, v]) => v);
+    const spread = Math.max(...values) - Math.min(...values);
+    return {
+      name: 'bad tokens refused in the same time',
+      pass: spread < 1.5 + 0.25 * Math.min(...values),
+      detail: `median ms over ${rounds} interleaved rounds: ${medians.map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')} (spread ${spread.toFixed(2)} ms; target < 1.5 ms + 25% of the fastest)`,
+    };
+  } finally {
+    await r.stop();
+  }
+}
+
+export async function runChecks(): Promise<Check[]> {
+  return [tickShapeCheck(), ...(process.platform === 'linux' ? [memoryReleaseCheck()] : []), await tokenTimingCheck()];
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const checks = runChecks();
+  const checks = await runChecks();
   for (const c of checks) console.log(`${c.pass ? 'PASS' : 'FAIL'}  ${c.name}: ${c.detail}`);
   process.exitCode = checks.every((c) => c.pass) ? 0 : 1;
 }

@@ -275,7 +275,7 @@ async function main(): Promise<void> {
     ceiling,
     paired,
     verdaccio,
-    checks: runChecks(),
+    checks: await runChecks(),
     notes,
   };
   const text = renderRun(report);
