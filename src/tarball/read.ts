@@ -10,7 +10,7 @@
 // bomb costs a few milliseconds), framing stops at the end-of-archive marker, and what follows it may only be a little
 // zero padding. Synchronous by design: callers run it in a worker thread (safety/scan/pool.ts), never on the event
 // loop that serves requests.
-import { posix } from 'node:path';
+import { posix, win32 } from 'node:path';
 import { Unzip } from 'minizlib';
 import { Header, Parser, type ReadEntry } from 'tar';
 
@@ -114,6 +114,14 @@ const META_TYPES = new Set(['NextFileHasLongLinkpath', 'NextFileHasLongPath', 'O
 // Fields of a pax header that change how an entry is framed or where it goes.
 const PAX_PLACEMENT = ['path', 'linkpath', 'size'] as const;
 const SPECIAL_BITS = 0o7000;
+// npm pack's deepest real-world paths are a few dozen folders; these bound the work per entry too.
+const MAX_PATH_DEPTH = 256;
+const MAX_PATH_LENGTH = 4096;
+// What npm pack's pax headers carry (node-tar's Pax), and nothing that other readers might take differently.
+const PAX_KEYS = new Set(['path', 'size', 'mtime', 'atime', 'ctime', 'uid', 'gid', 'uname', 'gname', 'charset', 'comment', 'dev', 'ino', 'nlink']);
+// Numeric header fields (offset, length): plain octal, as npm pack writes them. Other encodings (GNU base-256,
+// leading NULs) are read differently by different tar readers.
+const NUMERIC_FIELDS: Array<[string, number, number]> = [['mode', 100, 8], ['uid', 108, 8], ['gid', 116, 8], ['size', 124, 12], ['mtime', 136, 12]];
 // eslint-disable-next-line no-control-regex -- control characters in a path are exactly what is refused
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
@@ -124,11 +132,25 @@ const foldKey = (p: string) => p.normalize('NFC').toUpperCase().toLowerCase().no
 function pathProblem(p: string, directory: boolean): string | null {
   if (p.startsWith('/') || /^[A-Za-z]:/.test(p)) return 'absolute path';
   if (p.includes('\\')) return 'backslash in path (Windows reads it as a folder separator)';
+  // node-tar strips a drive or other Windows root ("C:") from the path left after its first folder, on every
+  // platform: "package/C:package.json" is installed over package.json.
+  if (p.includes(':')) return 'colon in path (a Windows drive or stream name)';
   if (CONTROL.test(p)) return 'control character in path';
+  if (p.length > MAX_PATH_LENGTH) return `path longer than ${MAX_PATH_LENGTH} characters`;
   const parts = (directory && p.endsWith('/') ? p.slice(0, -1) : p).split('/');
+  if (parts.length > MAX_PATH_DEPTH) return `path deeper than ${MAX_PATH_DEPTH} folders`;
   if (parts.includes('..')) return "'..' in path";
   if (parts.some((s) => s === '' || s === '.')) return 'empty or "." path segment';
   return null;
+}
+
+/** The block decoded as node-tar decodes it, or null where its decoder throws (its Parser then reads on). */
+function decodeHeader(block: Buffer): Header | null {
+  try {
+    return new Header(block);
+  } catch {
+    return null;
+  }
 }
 
 /** The folders a path lies in, innermost first: "a/b/c" → ["a/b", "a"]. */
@@ -141,9 +163,15 @@ function ancestors(p: string): string[] {
 /** The path npm extracts an entry to (pacote: node-tar with strip 1), or null when npm would skip it. */
 function installedPath(p: string): string | null {
   const parts = p.split('/').slice(1);
-  // node-tar looks for '..' with backslashes read as separators too.
-  if (parts.join('/').replaceAll('\\', '/').split('/').includes('..')) return null;
-  const rel = posix.normalize(parts.join('/')).replace(/^\/+/, '').replace(/\/$/, '');
+  // node-tar skips entries deeper than 1024 folders.
+  if (parts.length > 1024) return null;
+  // Then it strips any root, Windows ones included, and skips '..' (with backslashes read as separators too).
+  let rest = parts.join('/');
+  for (let parsed = win32.parse(rest); win32.isAbsolute(rest) || parsed.root; parsed = win32.parse(rest)) {
+    rest = rest.slice(rest.charAt(0) === '/' && rest.slice(0, 4) !== '//?/' ? 1 : parsed.root.length);
+  }
+  if (rest.replaceAll('\\', '/').split('/').includes('..')) return null;
+  const rel = posix.normalize(rest).replace(/^\/+/, '').replace(/\/$/, '');
   return rel === '' || rel === '.' ? null : rel;
 }
 
@@ -180,6 +208,8 @@ export function readTarball(tgz: Buffer, opts: { keep?: (path: string, size: num
     // The header block being written and where it starts, for the handlers.
     let block: Buffer = Buffer.alloc(0);
     let pos = 0;
+    // Whether the header before this one was a pax header (which applies to the next entry, and only to a file's).
+    let afterPax = false;
     // The body node-tar expects after the header just written, as its handlers report it; null until one does.
     let body: number | null;
     // Raw tar only: what follows the first header is never to be sniffed as another compression.
@@ -248,8 +278,15 @@ export function readTarball(tgz: Buffer, opts: { keep?: (path: string, size: num
       if (pos + 512 > tar.length) throw new Fatal(pos === tar.length ? 'no end-of-archive marker (npm pack always writes one)' : 'truncated tar stream');
       if (++headers > limits.maxEntries) throw new Fatal(`more than ${limits.maxEntries} entries`);
       block = tar.subarray(pos, pos + 512);
-      const header = new Header(block);
-      if (loneNullBlock && !header.nullBlock) {
+      // node-tar's Parser treats a block its Header cannot decode as a damaged header and reads on.
+      const header = decodeHeader(block);
+      const isNull = header?.nullBlock === true;
+      if (!isNull) {
+        const issue = header ? headerProblem(block, header, afterPax) : 'a header no tar reader decodes alike';
+        if (issue) problems.push({ entry: header?.path ?? null, reason: `${issue} (at byte ${pos})` });
+      }
+      afterPax = header?.type === 'ExtendedHeader';
+      if (loneNullBlock && !isNull) {
         // npm reads on; GNU tar, and tools built like it, stop here and see none of what follows.
         problems.push({ entry: null, reason: `a zero block inside the archive at byte ${pos - 512} (tar readers disagree on whether the archive ends there)` });
         loneNullBlock = false;
@@ -260,9 +297,20 @@ export function readTarball(tgz: Buffer, opts: { keep?: (path: string, size: num
       // File entries are framed by what node-tar made of the header, pax size included (the entry handler said so
       // during the write above); an accepted meta entry (pax, GNU long name) by its own header's size, which no
       // extended header changes.
-      body ??= META_TYPES.has(header.type) ? 512 * Math.ceil((header.size ?? 0) / 512) : 0;
+      body ??= header && META_TYPES.has(header.type) ? 512 * Math.ceil((header.size ?? 0) / 512) : 0;
       if (body > 0) {
-        if (pos + body > tar.length) throw new Fatal(`truncated entry ${JSON.stringify(header.path)}`);
+        if (pos + body > tar.length) throw new Fatal(`truncated entry ${JSON.stringify(header?.path ?? '')}`);
+        if (header?.type === 'ExtendedHeader' || header?.type === 'GlobalExtendedHeader') {
+          const records = tar.subarray(pos, pos + (header.size ?? 0));
+          const issue = paxProblem(records);
+          if (issue) problems.push({ entry: header.path ?? null, reason: `${issue} (at byte ${pos - 512})` });
+          // git archive (GitHub's tarballs) starts with a global header holding only the commit as a comment: never
+          // written by npm pack, but read alike everywhere. Anything else in one, tar readers apply differently.
+          else if (header.type === 'GlobalExtendedHeader') {
+            const onlyComment = /^\d+ comment=[^\n]*\n\0*$/.test(records.toString('latin1'));
+            problems.push({ entry: header.path ?? null, reason: `a global pax header${onlyComment ? ' holding only a comment' : ' (tar readers disagree on whether it applies)'} (at byte ${pos - 512})`, ...(onlyComment ? { unusual: true as const } : {}) });
+          }
+        }
         parser.write(tar.subarray(pos, pos + body));
         pos += body;
       }
@@ -277,6 +325,50 @@ export function readTarball(tgz: Buffer, opts: { keep?: (path: string, size: num
     if (trailing.some((b) => b !== 0)) problems.push({ entry: null, reason: `data after the end-of-archive marker at byte ${pos}` });
     else if (trailing.length > limits.maxTrailing) problems.push({ entry: null, reason: `${trailing.length} bytes of padding after the end-of-archive marker (more than any tar writer adds)`, unusual: true });
   }
+}
+
+/**
+ * What in a header block (other than a zero block) `npm pack` never writes and tar readers decode differently, or
+ * null: numeric fields other than plain octal, a name that starts with NUL, GNU long-name and global pax headers, a
+ * pax header followed by another meta header, a folder with a body.
+ */
+function headerProblem(block: Buffer, header: Header, afterPax: boolean): string | null {
+  for (const [field, offset, length] of NUMERIC_FIELDS) {
+    // npm pack leaves uid, gid and the like empty; the size must be written out.
+    const text = block.subarray(offset, offset + length).toString('latin1');
+    if (!(field === 'size' ? /^ *[0-7]+[ \0]*$/ : /^( *[0-7]+)?[ \0]*$/).test(text)) return `the ${field} field is not plain octal`;
+  }
+  if (block[0] === 0) return 'a header whose name field is empty';
+  const type = header.type;
+  if (type === 'NextFileHasLongPath' || type === 'OldGnuLongPath' || type === 'NextFileHasLongLinkpath') return `a GNU ${type} header (npm pack writes long names in pax headers)`;
+  if (afterPax && META_TYPES.has(type)) return 'a pax header followed by another extended header';
+  if (type === 'Directory' && block.subarray(124, 136).toString('latin1').replace(/[ \0]/g, '').replace(/^0+/, '') !== '') return 'a folder entry with a body';
+  return null;
+}
+
+/** What is wrong with a pax header's records, or null: exact lengths, known keys, decimal sizes, one record per key. */
+function paxProblem(body: Buffer): string | null {
+  const seen = new Set<string>();
+  let off = 0;
+  while (off < body.length) {
+    // Padding after the last record is allowed only as NULs.
+    if (body[off] === 0) return body.subarray(off).every((b) => b === 0) ? null : 'a pax header with data after its padding';
+    const space = body.indexOf(0x20, off);
+    const lengthText = space === -1 ? '' : body.subarray(off, space).toString('latin1');
+    if (!/^[1-9]\d{0,6}$/.test(lengthText)) return 'a pax record without a valid length';
+    const end = off + Number(lengthText);
+    if (end > body.length || body[end - 1] !== 0x0a) return 'a pax record whose length does not end at its newline';
+    const record = body.subarray(space + 1, end - 1).toString('utf8');
+    const eq = record.indexOf('=');
+    const key = eq === -1 ? '' : record.slice(0, eq);
+    const value = record.slice(eq + 1);
+    if (!PAX_KEYS.has(key)) return `a pax record with the key "${key.slice(0, 40)}" (npm pack writes none)`;
+    if (seen.has(key)) return `a pax header that sets "${key}" twice`;
+    seen.add(key);
+    if (key === 'size' && !/^\d{1,15}$/.test(value)) return `a pax size that is not a plain decimal number ("${value.slice(0, 20)}")`;
+    off = end;
+  }
+  return null;
 }
 
 /** Problems of one entry beyond its path's placement among the others (type, mode, path, extended headers). */
