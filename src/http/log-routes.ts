@@ -95,7 +95,8 @@ export function registerLogRoutes(app: FastifyInstance, deps: LogRouteDeps): voi
 
   // Many versions at once (a lockfile): one request, each node hash read once. Versions not logged and versions the
   // caller may not read are both simply "missing".
-  app.post('/-/log/proof/inclusion', async (req: FastifyRequest<{ Body: unknown }>) => {
+  // Anyone may ask: the body is bounded to what MAX_BATCH names need (about 100 bytes each), not the 1 MiB default.
+  app.post('/-/log/proof/inclusion', { bodyLimit: MAX_BATCH * 100 }, async (req: FastifyRequest<{ Body: unknown }>) => {
     await gate.read(req);
     const list = (req.body as { versions?: unknown } | null)?.versions;
     if (!Array.isArray(list) || list.length === 0 || list.length > MAX_BATCH || !list.every((v) => typeof v === 'string' && v.lastIndexOf('@') > 0)) {

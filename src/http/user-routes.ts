@@ -64,7 +64,8 @@ export function registerUserRoutes(app: FastifyInstance, { db, gate, signup, sec
   });
 
   // npm logout: the token to revoke is in the URL, and holding it is what authorizes revoking it.
-  app.delete<{ Params: { token: string } }>('/-/user/token/:token', async (req) => {
+  // npm logout sends no body: a large one is refused before it is read.
+  app.delete<{ Params: { token: string } }>('/-/user/token/:token', { bodyLimit: ANONYMOUS_BODY_LIMIT }, async (req) => {
     const principal = await gate.principal(req);
     if (!(await revokeTokenBySecret(db, req.params.token, principal))) throw notFound('token not found or already revoked');
     return { ok: true };

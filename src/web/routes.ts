@@ -172,6 +172,9 @@ export class WebUi {
       scope.addHook('onRequest', async (req) => {
         this.#webRequests.add(req);
       });
+      // Pages post forms, nothing else: any other body (JSON, text) is refused with 415 before it is read, so an
+      // anonymous client cannot make the server read and parse a large document ahead of the CSRF check.
+      scope.removeAllContentTypeParsers();
       scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 64 * 1024 }, (_req, body, done) => {
         // First value wins; defineProperty (not assignment) keeps a field named "__proto__" a plain field.
         const form: FormBody = {};
