@@ -22,12 +22,14 @@ export async function packageRelation(db: Db, userId: number, facts: PackageFact
   const scopeIsOrg = facts.scopeIsOrg ?? (await isOrg(db, facts.scope));
   const orgRole = scopeIsOrg && facts.scope !== null ? await orgRoleOf(db, facts.scope, userId) : null;
   let teamGrant: TeamPermission | null = null;
-  if (facts.id !== undefined && facts.id !== null) {
+  {
+    // Asked for a missing package too (no package has id 0), so a restricted package costs a signed-in outsider no
+    // more time than a missing one: timing must not tell them apart (invariant 6).
     const grants = await db
       .selectFrom('team_packages')
       .innerJoin('team_members', 'team_members.team_id', 'team_packages.team_id')
       .select('team_packages.permission')
-      .where('team_packages.package_id', '=', facts.id)
+      .where('team_packages.package_id', '=', facts.id ?? 0)
       .where('team_members.user_id', '=', userId)
       .execute();
     if (grants.some((g) => g.permission === 'read-write')) teamGrant = 'read-write';

@@ -121,8 +121,9 @@ export class Gate {
   /** Reads of one package: refuses with 401/404 as decide() says (404 keeps restricted packages invisible). */
   async readPackage(req: FastifyRequest, facts: PackageFacts): Promise<Principal | null> {
     const { principal, badToken } = await this.#identity(req);
-    // Only a restricted package can depend on who asks, so only then is the reader's relation (teams) loaded.
-    if (principal && facts.access === 'restricted' && !facts.relation) facts = await this.#withRelation(principal, facts);
+    // Only a restricted package can depend on who asks, so only then is the reader's relation (teams) loaded; and
+    // for a missing package too, so that the two take a signed-in outsider the same time (invariant 6).
+    if (principal && facts.access !== 'public' && !facts.relation) facts = await this.#withRelation(principal, facts);
     const d = decide(principal, Action.PackageRead, facts, this.#policy);
     if (!d.allow) throw new ClientError(d.status, d.status === 401 && badToken ? BAD_TOKEN : d.reason);
     return principal;
