@@ -16,9 +16,11 @@ export type UploadLimits = {
   largeBytes: number;
   /** what the refusal's Retry-After says, in seconds. */
   retryAfterSeconds: number;
+  /** a large upload that sends nothing for this long is cut off, and its slot given back. */
+  idleMs: number;
 };
 
-export const DEFAULT_UPLOAD_LIMITS: UploadLimits = { total: 4, perPrincipal: 2, largeBytes: 1024 * 1024, retryAfterSeconds: 10 };
+export const DEFAULT_UPLOAD_LIMITS: UploadLimits = { total: 4, perPrincipal: 2, largeBytes: 1024 * 1024, retryAfterSeconds: 10, idleMs: 10_000 };
 
 function isLarge(req: FastifyRequest, largeBytes: number): boolean {
   const declared = req.headers['content-length'];
@@ -64,8 +66,21 @@ export class UploadSlots {
       }
       this.#total++;
       this.#byPrincipal.set(id, mine + 1);
+      // A client that trickles its body (a byte every few seconds) would hold the slot until the request timeout:
+      // one silent for idleMs is cut off instead (the 'close' below then gives the slot back).
+      let idle = setTimeout(() => req.raw.destroy(), this.#limits.idleMs);
+      const alive = () => {
+        clearTimeout(idle);
+        idle = setTimeout(() => req.raw.destroy(), this.#limits.idleMs);
+      };
+      payload.on('data', alive);
+      payload.once('end', () => {
+        clearTimeout(idle);
+        payload.off('data', alive);
+      });
       // 'close' follows the end of every response, and a connection lost mid-upload: the slot is given back once.
       reply.raw.once('close', () => {
+        clearTimeout(idle);
         this.#total--;
         const left = (this.#byPrincipal.get(id) ?? 1) - 1;
         if (left > 0) this.#byPrincipal.set(id, left);

@@ -198,3 +198,23 @@ for (const kind of DB_KINDS) {
     });
   });
 }
+
+describe('a large upload that goes silent (sqlite)', () => {
+  let r: TestRegistry;
+  before(async () => {
+    r = await startRegistry('sqlite');
+  });
+  after(() => r.stop());
+
+  it('is cut off once idle for idleMs, and gives its slot back (a trickle cannot hold slots until the request timeout)', async () => {
+    const { token } = await r.user('trickler');
+    const { largeBytes, idleMs } = DEFAULT_UPLOAD_LIMITS;
+    const started = performance.now();
+    const stalled = upload(r.url, '/big', { token, length: 4 * largeBytes, upTo: largeBytes });
+    await until('the upload holds a slot', () => r.app.uploads.inProgress === 1);
+    await stalled.closed;
+    const held = performance.now() - started;
+    assert.ok(held >= idleMs - 500 && held < idleMs + 5000, `cut off after ${held.toFixed(0)} ms`);
+    await until('the slot is free again', () => r.app.uploads.inProgress === 0);
+  });
+});
