@@ -44,18 +44,21 @@ const record = (v: unknown): Record<string, unknown> => (v && typeof v === 'obje
 
 /** previous null: the first version; everything in it is "added". */
 export function diffTarballs(previous: Buffer | null, current: Buffer): VersionDiff {
-  const load = (tgz: Buffer | null) => (tgz ? readPackageFiles(tgz).files : new Map<string, PackageFile>());
+  const load = (tgz: Buffer | null) => (tgz ? readPackageFiles(tgz, MAX_PATCHED_BYTES).files : new Map<string, PackageFile>());
   const before = load(previous);
   const after = load(current);
   const omitted: string[] = [];
   let patched = 0;
-  const patchOf = (path: string, a: Buffer | null, b: Buffer | null): string | null => {
-    if ((a && !isText(a)) || (b && !isText(b))) {
-      omitted.push(`${path}: binary`);
+  const patchOf = (path: string, before: PackageFile | null, after: PackageFile | null): string | null => {
+    // Files over MAX_PATCHED_BYTES were read for their hash only.
+    if ((before?.size ?? 0) + (after?.size ?? 0) > MAX_PATCHED_BYTES || before?.whole === false || after?.whole === false) {
+      omitted.push(`${path}: too large to show`);
       return null;
     }
-    if ((a?.length ?? 0) + (b?.length ?? 0) > MAX_PATCHED_BYTES) {
-      omitted.push(`${path}: too large to show`);
+    const a = before?.data ?? null;
+    const b = after?.data ?? null;
+    if ((a && !isText(a)) || (b && !isText(b))) {
+      omitted.push(`${path}: binary`);
       return null;
     }
     if (patched >= MAX_PATCHED_FILES) {
@@ -72,8 +75,8 @@ export function diffTarballs(previous: Buffer | null, current: Buffer): VersionD
   // Added and changed files first in path order, so a new install script's target is read before noise.
   for (const [path, file] of [...after].sort(([a], [b]) => a.localeCompare(b))) {
     const old = before.get(path);
-    if (!old) added.push({ path, before: null, after: file.size, patch: previous ? patchOf(path, null, file.data) : null });
-    else if (!old.data.equals(file.data)) changed.push({ path, before: old.size, after: file.size, patch: patchOf(path, old.data, file.data) });
+    if (!old) added.push({ path, before: null, after: file.size, patch: previous ? patchOf(path, null, file) : null });
+    else if (old.sha256 !== file.sha256) changed.push({ path, before: old.size, after: file.size, patch: patchOf(path, old, file) });
   }
   for (const [path, file] of [...before].sort(([a], [b]) => a.localeCompare(b))) if (!after.has(path)) removed.push({ path, before: file.size, after: null, patch: null });
   const mBefore = manifestOf(before);

@@ -10,6 +10,7 @@
 // bomb costs a few milliseconds), framing stops at the end-of-archive marker, and what follows it may only be a little
 // zero padding. Synchronous by design: callers run it in a worker thread (safety/scan/pool.ts), never on the event
 // loop that serves requests.
+import { createHash } from 'node:crypto';
 import { posix, win32 } from 'node:path';
 import { Unzip } from 'minizlib';
 import { Header, Parser, type ReadEntry } from 'tar';
@@ -19,6 +20,9 @@ export type TarFile = {
   path: string;
   size: number;
   mode: number;
+  /** hex SHA-256 of the file's bytes, and its first 64 bytes: kept for every file. */
+  sha256: string;
+  head: Buffer;
   /** the file's bytes, or null when the caller's `keep` left them out. */
   data: Buffer | null;
 };
@@ -256,22 +260,23 @@ export function readTarball(tgz: Buffer, opts: { keep?: (path: string, size: num
       if (!file) return void entry.resume();
       fileCount++;
       unpackedSize += entry.size;
+      // node-tar cannot put a file below a file, or over a folder that holds files: npm skips it.
+      if (to === null || installedDirs.has(to) || ancestors(to).some((d) => installed.has(d))) return void entry.resume();
+      const kept = keep(to, entry.size);
+      const hash = createHash('sha256');
+      const chunks: Buffer[] = [];
+      let head = Buffer.alloc(0);
+      entry.on('data', (c: Buffer) => {
+        hash.update(c);
+        if (head.length < 64) head = Buffer.concat([head, c.subarray(0, 64 - head.length)]);
+        if (kept) chunks.push(c);
+      });
       // A later entry at the same path replaces the earlier one, as it does on disk (and moves to its place in order).
-      const install = (data: Buffer | null) => {
-        if (to === null) return;
+      entry.on('end', () => {
         for (const dir of ancestors(to)) installedDirs.add(dir);
         installed.delete(to);
-        installed.set(to, { path: to, size: entry.size, mode: entry.mode ?? 0, data });
-      };
-      // node-tar cannot put a file below a file, or over a folder that holds files: npm skips it.
-      if (to !== null && (installedDirs.has(to) || ancestors(to).some((d) => installed.has(d)))) return void entry.resume();
-      if (to === null || !keep(to, entry.size)) {
-        install(null);
-        return void entry.resume();
-      }
-      const chunks: Buffer[] = [];
-      entry.on('data', (c: Buffer) => chunks.push(c));
-      entry.on('end', () => install(Buffer.concat(chunks)));
+        installed.set(to, { path: to, size: entry.size, mode: entry.mode ?? 0, sha256: hash.digest('hex'), head, data: kept ? Buffer.concat(chunks) : null });
+      });
     });
 
     while (!eof) {
@@ -394,16 +399,18 @@ function checkEntry(entry: ReadEntry, block: Buffer, note: (reason: string) => v
   }
 }
 
-export type PackageFile = TarFile & { data: Buffer };
+/** A file as the scanner and the diff read it: `data` is empty for a file over their size limit (`whole` false). */
+export type PackageFile = TarFile & { data: Buffer; whole: boolean };
 
 /**
- * Every file npm would install, with its bytes, by path, and the problems that could hide content from some reader,
- * as sentences: what the scanner and the version diff read.
+ * Every file npm would install, by path, with the bytes of those up to maxKept bytes (the rest are hashed only, so a
+ * tarball of huge files does not fill memory twice), and the problems that could hide content from some reader, as
+ * sentences: what the scanner and the version diff read.
  */
-export function readPackageFiles(tgz: Buffer): { files: Map<string, PackageFile>; problems: string[] } {
-  const contents = readTarball(tgz);
+export function readPackageFiles(tgz: Buffer, maxKept = Infinity): { files: Map<string, PackageFile>; problems: string[] } {
+  const contents = readTarball(tgz, { keep: (_path, size) => size <= maxKept });
   return {
-    files: new Map(contents.files.map((f) => [f.path, { ...f, data: f.data ?? Buffer.alloc(0) }])),
+    files: new Map(contents.files.map((f) => [f.path, { ...f, data: f.data ?? Buffer.alloc(0), whole: f.data !== null }])),
     problems: contents.problems.filter((p) => !p.unusual).map(describeProblem),
   };
 }

@@ -2,7 +2,6 @@
 // evidence behind it. It reads the archive in memory, never writes or runs anything, and bounds its work (file
 // sizes, decoding depth) so the publish path can give it a time budget. Signals and their weights are documented in
 // docs/malware-scanning.md; the thresholds below were tuned on the tuning split of test/fixtures/malware only.
-import { createHash } from 'node:crypto';
 import { BEHAVIOUR, SENSITIVE, analyzeJs, analyzeShell, emptyFacts, mergeFacts, type FileFacts, type RawFinding } from './analyze.ts';
 import { readPackageFiles, type PackageFile } from '../../tarball/read.ts';
 import { ROUTINE_INSTALL, SHELL_DANGER } from './patterns.ts';
@@ -35,7 +34,8 @@ type Pkg = {
 
 /** The package as npm would install it; what the archive hides or garbles from some reader is among the problems. */
 function loadPackage(tgz: Buffer): Pkg {
-  const { files, problems } = readPackageFiles(tgz);
+  // Files over MAX_ANALYZED_FILE are hashed only, so their bytes are not kept.
+  const { files, problems } = readPackageFiles(tgz, MAX_ANALYZED_FILE);
   let manifest: Record<string, unknown> = {};
   const pj = files.get('package.json');
   if (pj) {
@@ -131,13 +131,13 @@ function analyzePackage(pkg: Pkg, sigs: SignatureDb): PackageAnalysis {
   const order = [...installTime, ...[...pkg.files.keys()].filter((p) => !installTime.has(p))];
   for (const path of order) {
     const file = pkg.files.get(path)!;
-    const digest = createHash('sha256').update(file.data).digest('hex');
+    const digest = file.sha256;
     const known = sigs.hashes.get(digest);
     if (known) findings.push({ rule: 'known-malware-hash', file: path, line: null, evidence: `sha256 ${digest}: ${known.description} (${known.source})`, weight: DECISIVE });
     if (SKIP_TEXT.test(path)) continue;
     const isJs = JS_FILE.test(path);
     const isShell = SHELL_FILE.test(path);
-    const head = file.data.subarray(0, 64).toString('latin1');
+    const head = file.head.toString('latin1');
     const shebang = head.startsWith('#!');
     if (!isJs && !isShell && !shebang && path !== 'package.json' && !installTime.has(path)) continue;
     if (file.size > MAX_ANALYZED_FILE) {
