@@ -12,11 +12,11 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { loadSettings } from '../src/config.ts';
 import { startApp } from '../src/app.ts';
-import { MemoryTree, hashLeaf, rootHash, verifyInclusion } from '../src/log/merkle.ts';
-import { ed25519Verifier, openCheckpoint } from '../src/log/note.ts';
-import { Sequencer } from '../src/log/sequencer.ts';
-import { LogReader } from '../src/log/service.ts';
-import { dbHashSource, loadLogKey, logDb } from '../src/log/store.ts';
+import { MemoryTree, hashLeaf, rootHash, verifyInclusion } from '../src/trust/tlog/merkle.ts';
+import { ed25519Verifier, openCheckpoint } from '../src/trust/tlog/note.ts';
+import { Sequencer } from '../src/trust/tlog/sequencer.ts';
+import { LogReader } from '../src/trust/tlog/service.ts';
+import { dbHashSource, loadLogKey, logDb } from '../src/trust/tlog/store.ts';
 import { FsBlobStore } from '../src/store/blobs.ts';
 import { openStore } from '../src/store/db.ts';
 

@@ -4,10 +4,10 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { MonitorError, proveVersion, verifyLockfile, verifyLog, type MonitorState } from '../log/monitor.ts';
-import { NoteError } from '../log/note.ts';
-import { LogReader } from '../log/service.ts';
-import { addWitness, listWitnesses, removeWitness } from '../log/witness-client.ts';
+import { MonitorError, proveVersion, verifyLockfile, verifyLog, type MonitorState } from '../trust/tlog/monitor.ts';
+import { NoteError } from '../trust/tlog/note.ts';
+import { LogReader } from '../trust/tlog/service.ts';
+import { addWitness, listWitnesses, removeWitness } from '../trust/tlog/witness-client.ts';
 import { STORE_OPTIONS, withServices, type Command, type Values } from './command.ts';
 
 

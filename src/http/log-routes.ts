@@ -3,9 +3,9 @@
 // restricted packages are sealed in the tiles, and their openings and feed entries reach only those who may read them.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ClientError, badRequest, notFound } from '../errors.ts';
-import { decodeRecord } from '../log/leaf.ts';
-import { LogReader, type LogEntry } from '../log/service.ts';
-import { parseTilePath } from '../log/tiles.ts';
+import { decodeRecord } from '../trust/tlog/leaf.ts';
+import { LogReader, type LogEntry } from '../trust/tlog/service.ts';
+import { parseTilePath } from '../trust/tlog/tiles.ts';
 import type { Packages } from '../packages/service.ts';
 import type { Db } from '../store/db.ts';
 import type { Gate } from './gate.ts';

@@ -243,7 +243,7 @@ const MIGRATIONS: Record<string, Builder> = {
       await db.schema.createIndex('team_packages_package').on('team_packages').column('package_id').execute();
     },
   }),
-  // The transparency log (src/log/): its entries, the hash of every complete subtree, signed checkpoints, its key.
+  // The transparency log (src/trust/tlog/): its entries, the hash of every complete subtree, signed checkpoints, its key.
   '0008-log': () => ({
     async up(db: Kysely<unknown>) {
       // One row per log entry. leaf is the public entry (a clear record, or a sealed commitment); record and salt

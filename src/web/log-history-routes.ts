@@ -3,8 +3,8 @@
 // packages to those who may not read them).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { notFound } from '../errors.ts';
-import { decodeRecord, type LeafRecord } from '../log/leaf.ts';
-import { LogReader } from '../log/service.ts';
+import { decodeRecord, type LeafRecord } from '../trust/tlog/leaf.ts';
+import { LogReader } from '../trust/tlog/service.ts';
 import { isServableName } from '../names/syntax.ts';
 import { html, type Html } from './html.ts';
 import { page } from './layout.ts';

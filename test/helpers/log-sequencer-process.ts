@@ -1,7 +1,7 @@
 // A sequencer in its own process, so a test can kill it with SIGKILL in the middle of a batch. Arguments: the data
 // directory, the database URL ('' for SQLite), the batch size. It prints "running" once, then integrates until killed.
-import { loadLogKey, logDb } from '../../src/log/store.ts';
-import { Sequencer } from '../../src/log/sequencer.ts';
+import { loadLogKey, logDb } from '../../src/trust/tlog/store.ts';
+import { Sequencer } from '../../src/trust/tlog/sequencer.ts';
 import { openStore } from '../../src/store/db.ts';
 
 const [dataDir, database, batch] = process.argv.slice(2);

@@ -1,8 +1,8 @@
 // A small witness written to c2sp.org/tlog-witness (add-checkpoint only), over real HTTP, for the log's tests.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Verifier } from '../../src/log/note.ts';
-import { WitnessCore, WitnessRefusal, ed25519Cosigner, encodeCosignerKey } from '../../src/log/witness.ts';
+import type { Verifier } from '../../src/trust/tlog/note.ts';
+import { WitnessCore, WitnessRefusal, ed25519Cosigner, encodeCosignerKey } from '../../src/trust/tlog/witness.ts';
 
 export type TestWitness = { url: string; vkey: string; core: WitnessCore; statuses: number[]; stop(): Promise<void> };
 

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { decodeLeaf, encodeRecord, opensSealedLeaf, publishedRecordFromPackument } from '../../src/log/leaf.ts';
-import { MemoryTree, hashLeaf, rootHash, verifyConsistency, verifyInclusion } from '../../src/log/merkle.ts';
-import { openCheckpoint, parseVerifierKey, type Verifier } from '../../src/log/note.ts';
-import { decodeBundle } from '../../src/log/tiles.ts';
+import { decodeLeaf, encodeRecord, opensSealedLeaf, publishedRecordFromPackument } from '../../src/trust/tlog/leaf.ts';
+import { MemoryTree, hashLeaf, rootHash, verifyConsistency, verifyInclusion } from '../../src/trust/tlog/merkle.ts';
+import { openCheckpoint, parseVerifierKey, type Verifier } from '../../src/trust/tlog/note.ts';
+import { decodeBundle } from '../../src/trust/tlog/tiles.ts';
 import { EventKind, recordEvent } from '../../src/store/events.ts';
 import { DB_KINDS } from '../helpers/db.ts';
 import { body, publishDoc } from '../helpers/packages.ts';

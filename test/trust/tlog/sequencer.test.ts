@@ -3,15 +3,15 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { sql, type Kysely } from 'kysely';
-import { decodeLeaf, decodeRecord, opensSealedLeaf } from '../../src/log/leaf.ts';
-import { MemoryTree, consistencyProof, hashLeaf, inclusionProof, rootHash, verifyConsistency, verifyInclusion } from '../../src/log/merkle.ts';
-import { ed25519Verifier, openCheckpoint } from '../../src/log/note.ts';
-import { Sequencer } from '../../src/log/sequencer.ts';
-import { LOG_CURSOR, dbHashSource, latestCheckpoint, loadLogKey, logDb, type LogDb } from '../../src/log/store.ts';
-import { openStore, type Store } from '../../src/store/db.ts';
-import { EventKind, recordEvent } from '../../src/store/events.ts';
-import type { Database } from '../../src/store/schema.ts';
-import { DB_KINDS, testDatabase, testStore } from '../helpers/db.ts';
+import { decodeLeaf, decodeRecord, opensSealedLeaf } from '../../../src/trust/tlog/leaf.ts';
+import { MemoryTree, consistencyProof, hashLeaf, inclusionProof, rootHash, verifyConsistency, verifyInclusion } from '../../../src/trust/tlog/merkle.ts';
+import { ed25519Verifier, openCheckpoint } from '../../../src/trust/tlog/note.ts';
+import { Sequencer } from '../../../src/trust/tlog/sequencer.ts';
+import { LOG_CURSOR, dbHashSource, latestCheckpoint, loadLogKey, logDb, type LogDb } from '../../../src/trust/tlog/store.ts';
+import { openStore, type Store } from '../../../src/store/db.ts';
+import { EventKind, recordEvent } from '../../../src/store/events.ts';
+import type { Database } from '../../../src/store/schema.ts';
+import { DB_KINDS, testDatabase, testStore } from '../../helpers/db.ts';
 
 const SECRET = Buffer.alloc(32, 7);
 const INTEGRITY = 'sha512-' + Buffer.alloc(64, 3).toString('base64');
@@ -209,7 +209,7 @@ for (const kind of DB_KINDS) {
         await addPackage(store.db, 'killed', 'public');
         const total = 6000;
         await publishEvents(store.db, 'killed', total);
-        const child = spawn(process.execPath, [path.join(import.meta.dirname, '..', 'helpers', 'log-sequencer-process.ts'), t.dataDir, t.database ?? '', '400'], { stdio: ['ignore', 'pipe', 'inherit'] });
+        const child = spawn(process.execPath, [path.join(import.meta.dirname, '..', '..', 'helpers', 'log-sequencer-process.ts'), t.dataDir, t.database ?? '', '400'], { stdio: ['ignore', 'pipe', 'inherit'] });
         const exited = new Promise<NodeJS.Signals | null>((r) => child.once('exit', (_code, signal) => r(signal)));
         await new Promise<void>((resolve, reject) => {
           child.stdout.once('data', () => resolve());

@@ -9,9 +9,9 @@ import {
   publishedRecordFromPackument,
   recordsForEvent,
   sealedLeaf,
-} from '../../src/log/leaf.ts';
-import { fullPackument } from '../../src/packages/packument.ts';
-import { EventKind } from '../../src/store/events.ts';
+} from '../../../src/trust/tlog/leaf.ts';
+import { fullPackument } from '../../../src/packages/packument.ts';
+import { EventKind } from '../../../src/store/events.ts';
 
 const INTEGRITY = 'sha512-' + Buffer.alloc(64, 1).toString('base64');
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MemoryTree, consistencyProof, rootHash } from '../../src/log/merkle.ts';
-import { ed25519Signer, ed25519Verifier, formatCheckpoint, openNote, signNote } from '../../src/log/note.ts';
-import { WitnessCore, WitnessRefusal, cosignatureVerifier, ed25519Cosigner, encodeCosignerKey, formatAddCheckpoint, parseCosignerKey } from '../../src/log/witness.ts';
+import { MemoryTree, consistencyProof, rootHash } from '../../../src/trust/tlog/merkle.ts';
+import { ed25519Signer, ed25519Verifier, formatCheckpoint, openNote, signNote } from '../../../src/trust/tlog/note.ts';
+import { WitnessCore, WitnessRefusal, cosignatureVerifier, ed25519Cosigner, encodeCosignerKey, formatAddCheckpoint, parseCosignerKey } from '../../../src/trust/tlog/witness.ts';
 
 const log = ed25519Signer('registry.test', Buffer.alloc(32, 1));
 const logVerifier = ed25519Verifier(log.name, log.publicKey);

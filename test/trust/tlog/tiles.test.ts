@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decodeBundle, encodeBundle, encodeTileIndex, parseTilePath, tilePath, tileWidthAt } from '../../src/log/tiles.ts';
+import { decodeBundle, encodeBundle, encodeTileIndex, parseTilePath, tilePath, tileWidthAt } from '../../../src/trust/tlog/tiles.ts';
 
 describe('tlog-tiles layout', () => {
   it('encodes tile indexes as the spec shows', () => {

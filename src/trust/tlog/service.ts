@@ -2,7 +2,7 @@
 // changes feed. Who may see what is decided by the caller (http/log-routes.ts through the gate); this module returns
 // data and says which entries are sealed so the caller can withhold their openings.
 import type { Kysely } from 'kysely';
-import type { Database } from '../store/schema.ts';
+import type { Database } from '../../store/schema.ts';
 import { consistencyProof, foldRange, inclusionPlan, inclusionProof, type Hash, type HashSource, type NodeId } from './merkle.ts';
 import { ed25519Verifier, encodeVerifierKey } from './note.ts';
 import { dbHashSource, latestCheckpoint, logDb, type LogDb } from './store.ts';

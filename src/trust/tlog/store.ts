@@ -1,8 +1,8 @@
 // The transparency log's tables (migration 0008-log) and the reads on them: node hashes as a HashSource, leaves,
 // checkpoints, and the log key, generated on first start and kept sealed with the instance key.
 import type { Kysely } from 'kysely';
-import { open, seal } from '../crypto/secret-key.ts';
-import type { Database } from '../store/schema.ts';
+import { open, seal } from '../../crypto/secret-key.ts';
+import type { Database } from '../../store/schema.ts';
 import type { Hash, HashSource, NodeId } from './merkle.ts';
 import { ed25519Signer, generateSeed, type Signer } from './note.ts';
 

@@ -17,9 +17,9 @@ import {
   parseSignerKey,
   parseVerifierKey,
   signNote,
-} from '../../src/log/note.ts';
+} from '../../../src/trust/tlog/note.ts';
 
-const dir = path.join(import.meta.dirname, '..', 'fixtures', 'vectors', 'note');
+const dir = path.join(import.meta.dirname, '..', '..', 'fixtures', 'vectors', 'note');
 const go = JSON.parse(readFileSync(path.join(dir, 'go-sumdb-note.json'), 'utf8'));
 const c2sp = JSON.parse(readFileSync(path.join(dir, 'c2sp-signed-note.json'), 'utf8'));
 

@@ -13,9 +13,9 @@
 import { randomBytes } from 'node:crypto';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Logger } from 'pino';
-import type { Dialect } from '../store/db.ts';
-import { eventHorizon } from '../store/events.ts';
-import type { Database } from '../store/schema.ts';
+import type { Dialect } from '../../store/db.ts';
+import { eventHorizon } from '../../store/events.ts';
+import type { Database } from '../../store/schema.ts';
 import { encodeRecord, recordsForEvent, sealedLeaf, userIdentity } from './leaf.ts';
 import { EMPTY_ROOT, foldRange, hashChildren, hashLeaf, rangeNodes, type Hash } from './merkle.ts';
 import { formatCheckpoint, signNote } from './note.ts';

@@ -16,9 +16,9 @@ import {
   rootHash,
   verifyConsistency,
   verifyInclusion,
-} from '../../src/log/merkle.ts';
+} from '../../../src/trust/tlog/merkle.ts';
 
-const VECTORS = path.join(import.meta.dirname, '..', 'fixtures', 'vectors', 'merkle');
+const VECTORS = path.join(import.meta.dirname, '..', '..', 'fixtures', 'vectors', 'merkle');
 
 function probes(kind: 'inclusion' | 'consistency'): { file: string; probe: any }[] {
   const out: { file: string; probe: any }[] = [];

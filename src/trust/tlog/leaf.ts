@@ -6,7 +6,7 @@
 // A reader rebuilds a leaf by writing the same object in the same order; decodeRecord() refuses any other spelling,
 // so each event has exactly one leaf.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { EventKind, type EventData, type EventKindValue } from '../store/events.ts';
+import { EventKind, type EventData, type EventKindValue } from '../../store/events.ts';
 
 /** The leaf format version; a change to any record's fields or order needs a new one. */
 export const LEAF_VERSION = 1;

@@ -4,7 +4,7 @@
 // and is safe to run on several nodes at once: a witness answers 409 to a stale "old" size and the next try uses its size.
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
-import type { Database } from '../store/schema.ts';
+import type { Database } from '../../store/schema.ts';
 import { consistencyProof } from './merkle.ts';
 import { NoteError, openNote, parseNote } from './note.ts';
 import { dbHashSource, latestCheckpoint, logDb, type LogDb } from './store.ts';
