@@ -44,7 +44,12 @@ function tickFeedback(keep: boolean): string[] | string {
 export function tickShapeCheck(): Check {
   const kept = tickFeedback(true);
   const control = tickFeedback(false);
-  if (typeof kept === 'string' || typeof control === 'string') return { name: 'nextTick stays monomorphic', pass: false, detail: typeof kept === 'string' ? kept : (control as string) };
+  if (typeof kept === 'string' || typeof control === 'string')
+    return {
+      name: 'nextTick stays monomorphic',
+      pass: false,
+      detail: typeof kept === 'string' ? kept : (control as string),
+    };
   const keptMono = kept.every((s) => s.includes('MONOMORPHIC'));
   const controlMega = control.some((s) => s.includes('MEGAMORPHIC'));
   return {
@@ -77,7 +82,12 @@ export function memoryReleaseCheck(): Check {
     before = process.memoryUsage.rss(); await sleep(1000); out.stopped = before - process.memoryUsage.rss();
     console.log(JSON.stringify(out));`;
   const run = runNode(['--expose-gc'], script);
-  if (!run.ok) return { name: 'freed memory goes back to the system', pass: false, detail: `the probe failed: ${run.stderr.slice(0, 300)}` };
+  if (!run.ok)
+    return {
+      name: 'freed memory goes back to the system',
+      pass: false,
+      detail: `the probe failed: ${run.stderr.slice(0, 300)}`,
+    };
   const mb = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { periodic: number; settle: number; stopped: number };
   const f = (n: number) => `${(n / 1e6).toFixed(0)} MB`;
   return {
@@ -95,12 +105,29 @@ export async function tokenTimingCheck(rounds = 60): Promise<Check> {
   const r = await startRegistry('sqlite');
   try {
     const { token } = await r.user('erin');
-    const make = async (extra: Record<string, unknown>) => (await r.request('POST', '/-/npm/v1/tokens', { token, body: { password: 'correct-horse-battery', name: 't', ...extra } })).json() as { token: string; key: string };
+    const make = async (extra: Record<string, unknown>) =>
+      (
+        await r.request('POST', '/-/npm/v1/tokens', {
+          token,
+          body: { password: 'correct-horse-battery', name: 't', ...extra },
+        })
+      ).json() as { token: string; key: string };
     const expired = await make({ expires: 1 });
-    await r.store.db.updateTable('tokens').set({ expires_at: Date.now() - 1 }).where('display', '=', expired.token.slice(0, 10)).execute();
+    await r.store.db
+      .updateTable('tokens')
+      .set({ expires_at: Date.now() - 1 })
+      .where('display', '=', expired.token.slice(0, 10))
+      .execute();
     const revoked = await make({});
     await r.request('DELETE', `/-/npm/v1/tokens/token/${revoked.key}`, { token });
-    const bad = { expired: expired.token, revoked: revoked.token, unknown: newToken(), malformed: 'bwk_this-is-not-a-token', garbage: 'x'.repeat(60), checksum: `${newToken().slice(0, -1)}0` };
+    const bad = {
+      expired: expired.token,
+      revoked: revoked.token,
+      unknown: newToken(),
+      malformed: 'bwk_this-is-not-a-token',
+      garbage: 'x'.repeat(60),
+      checksum: `${newToken().slice(0, -1)}0`,
+    };
     const doc = body(publishDoc({ name: 'erin-timing', version: '1.0.0' }));
     const times: Record<string, number[]> = Object.fromEntries(Object.keys(bad).map((k) => [k, []]));
     // Interleaved, so load on the machine falls on every kind alike.
@@ -108,7 +135,12 @@ export async function tokenTimingCheck(rounds = 60): Promise<Check> {
       for (const [kind, t] of Object.entries(bad)) {
         const started = performance.now();
         const res = await r.request('PUT', '/erin-timing', { token: t, body: doc });
-        if (res.status !== 401) return { name: 'bad tokens refused in the same time', pass: false, detail: `${kind} token answered ${res.status}` };
+        if (res.status !== 401)
+          return {
+            name: 'bad tokens refused in the same time',
+            pass: false,
+            detail: `${kind} token answered ${res.status}`,
+          };
         times[kind]!.push(performance.now() - started);
       }
     }

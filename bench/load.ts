@@ -15,10 +15,22 @@ export type Scenario = {
 
 export function scenarios(pkg: string, tarballFile: string): Scenario[] {
   return [
-    { key: 'abbreviated', label: 'abbreviated packument GET', path: `/${pkg}`, headers: { accept: ABBREVIATED }, status: 200 },
+    {
+      key: 'abbreviated',
+      label: 'abbreviated packument GET',
+      path: `/${pkg}`,
+      headers: { accept: ABBREVIATED },
+      status: 200,
+    },
     { key: 'full', label: 'full packument GET', path: `/${pkg}`, headers: { accept: 'application/json' }, status: 200 },
     { key: 'tarball', label: 'tarball GET', path: `/${pkg}/-/${tarballFile}`, headers: {}, status: 200 },
-    { key: 'missing', label: '404 GET (missing package)', path: '/bench-no-such-package', headers: { accept: ABBREVIATED }, status: 404 },
+    {
+      key: 'missing',
+      label: '404 GET (missing package)',
+      path: '/bench-no-such-package',
+      headers: { accept: ABBREVIATED },
+      status: 404,
+    },
   ];
 }
 
@@ -45,18 +57,31 @@ export const CONTENTION = 0.1;
 const ATTEMPTS = 3;
 
 async function cannon(url: string, s: Scenario, settings: LoadSettings, duration: number): Promise<Result> {
-  return autocannon({ url, connections: settings.connections, pipelining: settings.pipelining, duration, headers: s.headers, timeout: 10 });
+  return autocannon({
+    url,
+    connections: settings.connections,
+    pipelining: settings.pipelining,
+    duration,
+    headers: s.headers,
+    timeout: 10,
+  });
 }
 
 /**
  * Checks the response once, warms up, then measures. The CPU other processes use meanwhile is recorded; when it is
  * above CONTENTION the run is repeated, and the least disturbed run is kept.
  */
-export async function runScenario(base: string, s: Scenario, settings: LoadSettings, serverPid: number | undefined): Promise<LoadResult> {
+export async function runScenario(
+  base: string,
+  s: Scenario,
+  settings: LoadSettings,
+  serverPid: number | undefined,
+): Promise<LoadResult> {
   const url = base + s.path;
   const probe = await fetch(url, { headers: { ...s.headers, 'accept-encoding': 'identity' } });
   const bytes = Buffer.from(await probe.arrayBuffer());
-  if (probe.status !== s.status) throw new Error(`GET ${url} answered ${probe.status}, expected ${s.status}: ${bytes.toString('utf8', 0, 300)}`);
+  if (probe.status !== s.status)
+    throw new Error(`GET ${url} answered ${probe.status}, expected ${s.status}: ${bytes.toString('utf8', 0, 300)}`);
   if (settings.warmup > 0) await cannon(url, s, settings, settings.warmup);
   const pids = [process.pid, ...(serverPid === undefined ? [] : [serverPid])];
   let best: { r: Result; other: number } | null = null;
@@ -67,14 +92,18 @@ export async function runScenario(base: string, s: Scenario, settings: LoadSetti
     const started = performance.now();
     const r = await cannon(url, s, settings, settings.duration);
     const { other } = otherCpu(before, cpuSample(pids), (performance.now() - started) / 1000);
-    if (other > CONTENTION) console.log(`  (other processes used ${(100 * other).toFixed(0)}% of a core during this run${attempts < ATTEMPTS ? ': repeating it' : ''})`);
+    if (other > CONTENTION)
+      console.log(
+        `  (other processes used ${(100 * other).toFixed(0)}% of a core during this run${attempts < ATTEMPTS ? ': repeating it' : ''})`,
+      );
     if (!best || other < best.other) best = { r, other };
   }
   const r = best!.r;
   const problems: string[] = [];
   if (r.errors) problems.push(`${r.errors} connection errors`);
   if (r.timeouts) problems.push(`${r.timeouts} timeouts`);
-  for (const [code, { count }] of Object.entries(r.statusCodeStats)) if (Number(code) !== s.status) problems.push(`${count} × HTTP ${code}`);
+  for (const [code, { count }] of Object.entries(r.statusCodeStats))
+    if (Number(code) !== s.status) problems.push(`${count} × HTTP ${code}`);
   return {
     rps: r.requests.average,
     p50: r.latency.p50,
@@ -90,13 +119,21 @@ export async function runScenario(base: string, s: Scenario, settings: LoadSetti
 
 export type LoadResults = Partial<Record<Scenario['key'], LoadResult>>;
 
-export async function runAll(label: string, base: string, list: Scenario[], settings: LoadSettings, serverPid: number | undefined): Promise<LoadResults> {
+export async function runAll(
+  label: string,
+  base: string,
+  list: Scenario[],
+  settings: LoadSettings,
+  serverPid: number | undefined,
+): Promise<LoadResults> {
   const out: LoadResults = {};
   for (const s of list) {
     const r = await runScenario(base, s, settings, serverPid);
     out[s.key] = r;
     const extra = r.problems.length ? `  (!) ${r.problems.join(', ')}` : '';
-    console.log(`  ${label}: ${s.label}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, ${r.bodyBytes} B body, other processes ${(100 * r.otherCpu).toFixed(0)}% of a core${extra}`);
+    console.log(
+      `  ${label}: ${s.label}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, ${r.bodyBytes} B body, other processes ${(100 * r.otherCpu).toFixed(0)}% of a core${extra}`,
+    );
   }
   return out;
 }

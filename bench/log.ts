@@ -20,7 +20,13 @@ import { dbHashSource, loadLogKey, logDb } from '../src/trust/tlog/store.ts';
 import { FsBlobStore } from '../src/store/blobs.ts';
 import { openStore } from '../src/store/db.ts';
 
-const { values } = parseArgs({ options: { appends: { type: 'string', default: '20000' }, leaves: { type: 'string', default: '1000000' }, lockfile: { type: 'string', default: '1000' } } });
+const { values } = parseArgs({
+  options: {
+    appends: { type: 'string', default: '20000' },
+    leaves: { type: 'string', default: '1000000' },
+    lockfile: { type: 'string', default: '1000' },
+  },
+});
 const APPENDS = Number(values.appends);
 const LEAVES = Number(values.leaves);
 const LOCKFILE = Number(values.lockfile);
@@ -31,10 +37,33 @@ async function appendsPerSecond(): Promise<number> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bulwark-bench-log-'));
   const store = await openStore({ dataDir: dir, database: null });
   try {
-    await store.db.insertInto('packages').values({ name: 'bench', scope: null, access: 'public', description: '', keywords: '', latest_version: null, rev: 0, created_at: 0, modified_at: 0 }).execute();
+    await store.db
+      .insertInto('packages')
+      .values({
+        name: 'bench',
+        scope: null,
+        access: 'public',
+        description: '',
+        keywords: '',
+        latest_version: null,
+        rev: 0,
+        created_at: 0,
+        modified_at: 0,
+      })
+      .execute();
     // Dist-tag moves: one entry per event, so entries/s is events/s.
-    const rows = Array.from({ length: APPENDS }, (_, i) => ({ kind: 'package.dist-tag-set', subject: 'bench', actor_id: null, data: JSON.stringify({ tag: `t${i}`, version: '1.0.0' }), created_at: i }));
-    for (let i = 0; i < rows.length; i += 500) await store.db.insertInto('events').values(rows.slice(i, i + 500)).execute();
+    const rows = Array.from({ length: APPENDS }, (_, i) => ({
+      kind: 'package.dist-tag-set',
+      subject: 'bench',
+      actor_id: null,
+      data: JSON.stringify({ tag: `t${i}`, version: '1.0.0' }),
+      created_at: i,
+    }));
+    for (let i = 0; i < rows.length; i += 500)
+      await store.db
+        .insertInto('events')
+        .values(rows.slice(i, i + 500))
+        .execute();
     const key = await loadLogKey(logDb(store.db), SECRET, 'bench.test', Date.now);
     const seq = new Sequencer({ db: store.db, dialect: store.dialect, key });
     const started = performance.now();
@@ -93,12 +122,43 @@ async function lockfileVerification(): Promise<number> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bulwark-bench-log-'));
   const settings = loadSettings({ flags: { port: '0', 'data-dir': dir }, env: {} });
   const store = await openStore({ dataDir: dir, database: null });
-  const app = await startApp({ settings, store, blobs: new FsBlobStore(path.join(dir, 'blobs')), logger: pino({ level: 'silent' }), secretKey: SECRET });
+  const app = await startApp({
+    settings,
+    store,
+    blobs: new FsBlobStore(path.join(dir, 'blobs')),
+    logger: pino({ level: 'silent' }),
+    secretKey: SECRET,
+  });
   try {
     const names = Array.from({ length: LOCKFILE }, (_, i) => `pkg-${i}`);
-    await store.db.insertInto('packages').values(names.map((name) => ({ name, scope: null, access: 'public', description: '', keywords: '', latest_version: null, rev: 0, created_at: 0, modified_at: 0 }))).execute();
-    const events = names.map((name) => ({ kind: 'package.version-published', subject: name, actor_id: null, data: JSON.stringify({ version: '1.0.0', integrity: INTEGRITY }), created_at: 0 }));
-    for (let i = 0; i < events.length; i += 500) await store.db.insertInto('events').values(events.slice(i, i + 500)).execute();
+    await store.db
+      .insertInto('packages')
+      .values(
+        names.map((name) => ({
+          name,
+          scope: null,
+          access: 'public',
+          description: '',
+          keywords: '',
+          latest_version: null,
+          rev: 0,
+          created_at: 0,
+          modified_at: 0,
+        })),
+      )
+      .execute();
+    const events = names.map((name) => ({
+      kind: 'package.version-published',
+      subject: name,
+      actor_id: null,
+      data: JSON.stringify({ version: '1.0.0', integrity: INTEGRITY }),
+      created_at: 0,
+    }));
+    for (let i = 0; i < events.length; i += 500)
+      await store.db
+        .insertInto('events')
+        .values(events.slice(i, i + 500))
+        .execute();
     for (;;) {
       const cp = await (await fetch(`${app.url}/-/log/checkpoint`)).text();
       if (Number(cp.split('\n')[1]) >= LOCKFILE) break;
@@ -111,11 +171,27 @@ async function lockfileVerification(): Promise<number> {
     const cp = openCheckpoint(note, key.name, key);
     // One request for the whole lockfile, as `bulwark` would send it.
     const res = (await (
-      await fetch(`${app.url}/-/log/proof/inclusion`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ versions: names.map((n) => `${n}@1.0.0`) }) })
-    ).json()) as { tree_size: number; checkpoint: string; proofs: Record<string, { index: number; entry: string; proof: string[] }>; missing: string[] };
+      await fetch(`${app.url}/-/log/proof/inclusion`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ versions: names.map((n) => `${n}@1.0.0`) }),
+      })
+    ).json()) as {
+      tree_size: number;
+      checkpoint: string;
+      proofs: Record<string, { index: number; entry: string; proof: string[] }>;
+      missing: string[];
+    };
     const signed = openCheckpoint(res.checkpoint, key.name, key);
     if (signed.size < cp.size || res.missing.length) throw new Error(`missing proofs: ${res.missing.length}`);
-    for (const p of Object.values(res.proofs)) verifyInclusion(p.index, res.tree_size, hashLeaf(Buffer.from(p.entry)), p.proof.map((x) => Buffer.from(x, 'base64')), signed.root);
+    for (const p of Object.values(res.proofs))
+      verifyInclusion(
+        p.index,
+        res.tree_size,
+        hashLeaf(Buffer.from(p.entry)),
+        p.proof.map((x) => Buffer.from(x, 'base64')),
+        signed.root,
+      );
     return (performance.now() - started) / 1000;
   } finally {
     await app.close();
@@ -127,6 +203,10 @@ async function lockfileVerification(): Promise<number> {
 const appends = await appendsPerSecond();
 console.log(`sequencer, SQLite: ${Math.round(appends)} entries/s (${APPENDS} entries, one runOnce)`);
 const proofs = await proofTimes();
-console.log(`proofs at ${LEAVES} leaves (SQLite node store, built in ${proofs.buildS.toFixed(1)} s): inclusion ${proofs.inclusionMs.toFixed(3)} ms, consistency ${proofs.consistencyMs.toFixed(3)} ms`);
+console.log(
+  `proofs at ${LEAVES} leaves (SQLite node store, built in ${proofs.buildS.toFixed(1)} s): inclusion ${proofs.inclusionMs.toFixed(3)} ms, consistency ${proofs.consistencyMs.toFixed(3)} ms`,
+);
 const lockfile = await lockfileVerification();
-console.log(`client: fetched (one batch request) and verified ${LOCKFILE} inclusion proofs over loopback in ${lockfile.toFixed(2)} s`);
+console.log(
+  `client: fetched (one batch request) and verified ${LOCKFILE} inclusion proofs over loopback in ${lockfile.toFixed(2)} s`,
+);

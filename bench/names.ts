@@ -7,11 +7,23 @@ import { ProtectedNames } from '../src/names/similarity.ts';
 const popular = shippedPopularNames();
 // A mix of what publishes look like: new ordinary names (most), typosquats, scoped names, long names.
 const candidates = [
-  'my-company-billing', 'acme-widgets', 'fastify-plugin-thing', 'lodahs', 'expresss', 'node-axios', '@types-x/node',
-  '@acme/internal-api', 'rnoment', 'electorn', 'react-dom-helpers-extra', 'a-very-long-package-name-for-a-small-utility',
+  'my-company-billing',
+  'acme-widgets',
+  'fastify-plugin-thing',
+  'lodahs',
+  'expresss',
+  'node-axios',
+  '@types-x/node',
+  '@acme/internal-api',
+  'rnoment',
+  'electorn',
+  'react-dom-helpers-extra',
+  'a-very-long-package-name-for-a-small-utility',
   // the looser rules (two edits, one edit in a long-tail name, unscoped copies of scoped names with typos) run when
   // nothing closer matched, so new ordinary names above pay for them too.
-  'yargs-parxe', 'dizcordjs', 'rollup-pluginuls',
+  'yargs-parxe',
+  'dizcordjs',
+  'rollup-pluginuls',
 ];
 
 function bench(label: string, names: string[]): void {
@@ -29,7 +41,9 @@ function bench(label: string, names: string[]): void {
   times.sort((a, b) => a - b);
   const q = (p: number) => times[Math.min(times.length - 1, Math.floor(p * times.length))]!.toFixed(4);
   const mean = (times.reduce((a, b) => a + b, 0) / n).toFixed(4);
-  console.log(`${label}: ${names.length} protected names, index built in ${built.toFixed(0)} ms; one check: mean ${mean} ms, p50 ${q(0.5)} ms, p99 ${q(0.99)} ms, max ${q(1)} ms`);
+  console.log(
+    `${label}: ${names.length} protected names, index built in ${built.toFixed(0)} ms; one check: mean ${mean} ms, p50 ${q(0.5)} ms, p99 ${q(0.99)} ms, max ${q(1)} ms`,
+  );
 }
 
 bench('10k', popular.slice(0, 10_000));

@@ -21,7 +21,20 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { ABBREVIATED, scenarios, type Scenario } from './load.ts';
 import { SETTLE_SECONDS, median } from './report.ts';
-import { NODE, ROOT, cleanEnv, cleanup, cpuSeconds, cpuTimes, freePort, mustRun, rssMB, startServer, stop, type Server } from './processes.ts';
+import {
+  NODE,
+  ROOT,
+  cleanEnv,
+  cleanup,
+  cpuSeconds,
+  cpuTimes,
+  freePort,
+  mustRun,
+  rssMB,
+  startServer,
+  stop,
+  type Server,
+} from './processes.ts';
 import { coldInstall, ensureVerdaccio, startCeiling, startVerdaccio } from './registries.ts';
 import { expressPackages, pkgName, publishAll, syntheticPackages, syntheticVersion } from './seed.ts';
 
@@ -47,7 +60,9 @@ const { positionals, values } = parseArgs({
 const command = positionals[0];
 const dir = values.dir ? path.resolve(values.dir) : '';
 if (!command || !dir) {
-  console.error('usage: node bench/probe.ts seed|cpu|install --dir DIR [options] (see the comment at the top of the file)');
+  console.error(
+    'usage: node bench/probe.ts seed|cpu|install --dir DIR [options] (see the comment at the top of the file)',
+  );
   process.exit(2);
 }
 const bins = values.bin.split(',').map((b) => (b.includes('ceiling:') || b === 'verdaccio' ? b : path.resolve(b)));
@@ -77,17 +92,46 @@ async function launch(bin: string, label: string, index: number): Promise<Server
   // "SCRIPT:ceiling:DIR" runs another server script taking the same arguments (to measure a framework's own cost).
   if (bin.includes('ceiling:')) {
     const { pkg, file } = loadTarget(seededSize());
-    const script = bin.startsWith('ceiling:') ? path.join(ROOT, 'bench', 'ceiling.ts') : path.resolve(bin.slice(0, bin.indexOf(':ceiling:')));
+    const script = bin.startsWith('ceiling:')
+      ? path.join(ROOT, 'bench', 'ceiling.ts')
+      : path.resolve(bin.slice(0, bin.indexOf(':ceiling:')));
     return startServer(label, NODE, [script, bin.slice(bin.indexOf('ceiling:') + 8), pkg, file], { probe: '/-/ping' });
   }
   const port = await freePort();
   const extra = values['node-args'].split(',')[index]?.split(' ').filter(Boolean) ?? [];
-  const nodeArgs = extra.concat(values.prof ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(values.prof), '--cpu-prof-name', `${label}-${Date.now()}.cpuprofile`] : []);
-  return startServer(label, NODE, [...nodeArgs, bin, 'serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dir, '--log-level', values['log-level']], {
-    env: cleanEnv({ BULWARK_SECRET_KEY: SECRET }),
-    url: `http://127.0.0.1:${port}`,
-    probe: '/-/ready',
-  });
+  const nodeArgs = extra.concat(
+    values.prof
+      ? [
+          '--cpu-prof',
+          '--cpu-prof-dir',
+          path.resolve(values.prof),
+          '--cpu-prof-name',
+          `${label}-${Date.now()}.cpuprofile`,
+        ]
+      : [],
+  );
+  return startServer(
+    label,
+    NODE,
+    [
+      ...nodeArgs,
+      bin,
+      'serve',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--data-dir',
+      dir,
+      '--log-level',
+      values['log-level'],
+    ],
+    {
+      env: cleanEnv({ BULWARK_SECRET_KEY: SECRET }),
+      url: `http://127.0.0.1:${port}`,
+      probe: '/-/ready',
+    },
+  );
 }
 
 /**
@@ -102,7 +146,10 @@ async function verdaccio(): Promise<Server> {
   const server = await startVerdaccio(home, fresh);
   if (fresh) {
     const ex = await expressPackages();
-    await publishAll({ label: 'verdaccio', url: server.url, token: server.token }, ex.packages, { concurrency: 8, every: ex.packages.length });
+    await publishAll({ label: 'verdaccio', url: server.url, token: server.token }, ex.packages, {
+      concurrency: 8,
+      every: ex.packages.length,
+    });
   }
   return server;
 }
@@ -122,8 +169,26 @@ function rss(pid: number): string {
 async function seedRunning(size: number): Promise<Server> {
   const env = cleanEnv({ BULWARK_SECRET_KEY: SECRET });
   const store = ['--data-dir', dir];
-  await mustRun('admin user create', NODE, [bins[0]!, 'admin', 'user', 'create', 'bench', '--email', 'bench@example.com', '--admin', '--password-stdin', ...store], { env, input: 'load-test-password-1234\n' });
-  const created = await mustRun('admin token create', NODE, [bins[0]!, 'admin', 'token', 'create', 'bench', ...store], { env });
+  await mustRun(
+    'admin user create',
+    NODE,
+    [
+      bins[0]!,
+      'admin',
+      'user',
+      'create',
+      'bench',
+      '--email',
+      'bench@example.com',
+      '--admin',
+      '--password-stdin',
+      ...store,
+    ],
+    { env, input: 'load-test-password-1234\n' },
+  );
+  const created = await mustRun('admin token create', NODE, [bins[0]!, 'admin', 'token', 'create', 'bench', ...store], {
+    env,
+  });
   const token = created.stdout.trim().split('\n').at(-1)!.trim();
   const server = await serve(bins[0]!, 'seed');
   const pid = server.child.pid!;
@@ -133,7 +198,9 @@ async function seedRunning(size: number): Promise<Server> {
   const r = await publishAll(target, syntheticPackages(size, 3), { concurrency: 8 });
   const ex = await expressPackages();
   await publishAll(target, ex.packages, { concurrency: 8, every: ex.packages.length });
-  console.log(`seeded ${r.versions} versions in ${r.seconds.toFixed(1)} s; server CPU ${(cpuSeconds(pid) - t0).toFixed(1)} s; RSS after seeding ${rss(pid)} MB`);
+  console.log(
+    `seeded ${r.versions} versions in ${r.seconds.toFixed(1)} s; server CPU ${(cpuSeconds(pid) - t0).toFixed(1)} s; RSS after seeding ${rss(pid)} MB`,
+  );
   writeFileSync(path.join(dir, 'token'), token);
   writeFileSync(path.join(dir, 'size'), String(size));
   writeFileSync(path.join(dir, 'express'), ex.rootVersion);
@@ -167,15 +234,31 @@ async function measure(server: Server, s: Scenario, label: string): Promise<Samp
   const bad = Object.entries(r.statusCodeStats).filter(([code]) => Number(code) !== s.status);
   if (bad.length || r.errors) console.log(`  (!) ${label} ${s.key}: ${JSON.stringify(bad)} errors ${r.errors}`);
   const per = (seconds: number) => (seconds * 1e6) / r.requests.total;
-  const sample = { us: per(after.user + after.sys - before.user - before.sys), user: per(after.user - before.user), sys: per(after.sys - before.sys), rps: r.requests.average, rss: rssMB(pid) ?? 0 };
-  console.log(`  ${label} ${s.key}: ${sample.us.toFixed(1)} µs CPU/request (user ${sample.user.toFixed(1)}, system ${sample.sys.toFixed(1)}), ${sample.rps.toFixed(0)} req/s, RSS ${mb(sample.rss)} MB`);
+  const sample = {
+    us: per(after.user + after.sys - before.user - before.sys),
+    user: per(after.user - before.user),
+    sys: per(after.sys - before.sys),
+    rps: r.requests.average,
+    rss: rssMB(pid) ?? 0,
+  };
+  console.log(
+    `  ${label} ${s.key}: ${sample.us.toFixed(1)} µs CPU/request (user ${sample.user.toFixed(1)}, system ${sample.sys.toFixed(1)}), ${sample.rps.toFixed(0)} req/s, RSS ${mb(sample.rss)} MB`,
+  );
   return sample;
 }
 
 function summary(key: string, xs: Sample[]): string {
   const m = (f: (x: Sample) => number) => median(xs.map(f));
   // Other work on the machine only ever adds CPU time per request, so the minimum is the least disturbed figure.
-  return `  ${key.padEnd(22)} ${m((x) => x.us).toFixed(1).padStart(6)} µs/req (user ${m((x) => x.user).toFixed(1)}, system ${m((x) => x.sys).toFixed(1)}; min ${Math.min(...xs.map((x) => x.us)).toFixed(1)})  ${m((x) => x.rps).toFixed(0).padStart(6)} req/s  RSS ${m((x) => x.rss).toFixed(1)} MB`;
+  return `  ${key.padEnd(22)} ${m((x) => x.us)
+    .toFixed(1)
+    .padStart(
+      6,
+    )} µs/req (user ${m((x) => x.user).toFixed(1)}, system ${m((x) => x.sys).toFixed(1)}; min ${Math.min(...xs.map((x) => x.us)).toFixed(1)})  ${m(
+    (x) => x.rps,
+  )
+    .toFixed(0)
+    .padStart(6)} req/s  RSS ${m((x) => x.rss).toFixed(1)} MB`;
 }
 
 async function cpu(): Promise<void> {
@@ -215,8 +298,17 @@ async function seeded(): Promise<void> {
   await new Promise((r) => setTimeout(r, SETTLE_SECONDS * 1000));
   console.log(`RSS ${SETTLE_SECONDS} s after seeding ${rss(server.child.pid!)} MB`);
   const { pkg, file } = loadTarget(Number(values.size));
-  const bytes = async (p: string, accept: string) => Buffer.from(await (await fetch(server.url + p, { headers: { accept } })).arrayBuffer());
-  const ceiling = await startCeiling({ full: await bytes(`/${pkg}`, 'application/json'), abbreviated: await bytes(`/${pkg}`, ABBREVIATED), tarball: await bytes(`/${pkg}/-/${file}`, '*/*') }, pkg, file);
+  const bytes = async (p: string, accept: string) =>
+    Buffer.from(await (await fetch(server.url + p, { headers: { accept } })).arrayBuffer());
+  const ceiling = await startCeiling(
+    {
+      full: await bytes(`/${pkg}`, 'application/json'),
+      abbreviated: await bytes(`/${pkg}`, ABBREVIATED),
+      tarball: await bytes(`/${pkg}/-/${file}`, '*/*'),
+    },
+    pkg,
+    file,
+  );
   await pinTo(1, ceiling.child.pid!);
   for (const state of ['seeded', 'restarted']) {
     if (state === 'restarted') {
@@ -233,7 +325,9 @@ async function seeded(): Promise<void> {
       const ratios = ours.map((o, i) => o.rps / theirs[i]!.rps);
       console.log(summary(`${state} ${s.key}`, ours));
       console.log(summary(`ceiling ${s.key}`, theirs));
-      console.log(`  ${state} ${s.key}: ${(100 * median(ratios)).toFixed(0)}% of the ceiling's req/s (rounds ${ratios.map((x) => `${(100 * x).toFixed(0)}%`).join(', ')})\n`);
+      console.log(
+        `  ${state} ${s.key}: ${(100 * median(ratios)).toFixed(0)}% of the ceiling's req/s (rounds ${ratios.map((x) => `${(100 * x).toFixed(0)}%`).join(', ')})\n`,
+      );
     }
   }
 }
@@ -249,12 +343,15 @@ async function install(): Promise<void> {
       const pid = server.child.pid!;
       const t0 = cpuSeconds(pid);
       const r = await coldInstall(label, server.url, version);
-      console.log(`  round ${round + 1} ${label}: ${r.seconds.toFixed(2)} s, server CPU ${(cpuSeconds(pid) - t0).toFixed(2)} s, RSS ${mb(rssMB(pid))} MB`);
+      console.log(
+        `  round ${round + 1} ${label}: ${r.seconds.toFixed(2)} s, server CPU ${(cpuSeconds(pid) - t0).toFixed(2)} s, RSS ${mb(rssMB(pid))} MB`,
+      );
       times.set(label, [...(times.get(label) ?? []), r.seconds]);
       await stop(server.child);
     }
   }
-  for (const [label, xs] of times) console.log(`  ${label}: median ${median(xs).toFixed(2)} s of ${xs.map((x) => x.toFixed(2)).join(', ')}`);
+  for (const [label, xs] of times)
+    console.log(`  ${label}: median ${median(xs).toFixed(2)} s of ${xs.map((x) => x.toFixed(2)).join(', ')}`);
 }
 
 if (values.pin) await pinTo(0, process.pid);

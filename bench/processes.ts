@@ -62,8 +62,17 @@ export type Server = {
 };
 
 /** Spawns a long-running process and keeps the tail of its output; it is stopped by cleanup() if still running. */
-export function launch(name: string, cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; onLine?: (line: string) => void }): { child: ChildProcess; output(): string } {
-  const child = spawn(cmd, args, { cwd: opts.cwd ?? ROOT, env: opts.env ?? cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+export function launch(
+  name: string,
+  cmd: string,
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; onLine?: (line: string) => void },
+): { child: ChildProcess; output(): string } {
+  const child = spawn(cmd, args, {
+    cwd: opts.cwd ?? ROOT,
+    env: opts.env ?? cleanEnv(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.add(child);
   child.once('exit', () => children.delete(child));
   const tail: string[] = [];
@@ -108,7 +117,9 @@ export async function startServer(
   const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
   for (;;) {
     if (proc.child.exitCode !== null || proc.child.signalCode !== null) {
-      throw new Error(`${name} exited (${proc.child.exitCode ?? proc.child.signalCode}) before it was ready:\n${proc.output()}`);
+      throw new Error(
+        `${name} exited (${proc.child.exitCode ?? proc.child.signalCode}) before it was ready:\n${proc.output()}`,
+      );
     }
     const url = announced ?? opts.url;
     if (url) {
@@ -153,10 +164,18 @@ export function rssMB(pid: number | undefined): number | null {
 export type Finished = { code: number; stdout: string; stderr: string; ms: number };
 
 /** Runs a command to completion, optionally feeding stdin; measures its wall time. */
-export function runCommand(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {}): Promise<Finished> {
+export function runCommand(
+  cmd: string,
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {},
+): Promise<Finished> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(cmd, args, { cwd: opts.cwd ?? ROOT, env: opts.env ?? cleanEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, {
+      cwd: opts.cwd ?? ROOT,
+      env: opts.env ?? cleanEnv(),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     children.add(child);
     let stdout = '';
     let stderr = '';
@@ -181,9 +200,17 @@ export function runCommand(cmd: string, args: string[], opts: { cwd?: string; en
 }
 
 /** Like runCommand, but fails with the command's output when it exits non-zero. */
-export async function mustRun(label: string, cmd: string, args: string[], opts: Parameters<typeof runCommand>[2] = {}): Promise<Finished> {
+export async function mustRun(
+  label: string,
+  cmd: string,
+  args: string[],
+  opts: Parameters<typeof runCommand>[2] = {},
+): Promise<Finished> {
   const r = await runCommand(cmd, args, opts);
-  if (r.code !== 0) throw new Error(`${label} exited ${r.code}\n--- stdout\n${r.stdout.slice(-4000)}\n--- stderr\n${r.stderr.slice(-4000)}`);
+  if (r.code !== 0)
+    throw new Error(
+      `${label} exited ${r.code}\n--- stdout\n${r.stdout.slice(-4000)}\n--- stderr\n${r.stderr.slice(-4000)}`,
+    );
   return r;
 }
 

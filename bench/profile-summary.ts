@@ -9,7 +9,10 @@ import { parseArgs } from 'node:util';
 type Node = { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] };
 type Profile = { nodes: Node[]; samples: number[]; timeDeltas: number[] };
 
-const { positionals, values } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '40' }, grep: { type: 'string' }, skip: { type: 'string', default: '0' } } });
+const { positionals, values } = parseArgs({
+  allowPositionals: true,
+  options: { top: { type: 'string', default: '40' }, grep: { type: 'string' }, skip: { type: 'string', default: '0' } },
+});
 const file = positionals[0];
 if (!file) {
   console.error('usage: node bench/profile-summary.ts FILE.cpuprofile [--top 40] [--grep TEXT]');
@@ -22,7 +25,9 @@ for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n
 
 const label = (n: Node): string => {
   const f = n.callFrame;
-  const where = f.url ? `${path.basename(path.dirname(f.url.replace(/^file:\/\//, '')))}/${path.basename(f.url)}:${f.lineNumber + 1}` : '';
+  const where = f.url
+    ? `${path.basename(path.dirname(f.url.replace(/^file:\/\//, '')))}/${path.basename(f.url)}:${f.lineNumber + 1}`
+    : '';
   return `${f.functionName || '(anonymous)'} ${where}`.trim();
 };
 
@@ -51,7 +56,10 @@ for (let i = 0; i < profile.samples.length; i++) {
 const top = Number(values.top);
 const show = (title: string, m: Map<string, number>) => {
   console.log(`\n${title} (busy ${(busy / 1e6).toFixed(2)} s)`);
-  const rows = [...m].filter(([k]) => !values.grep || k.includes(values.grep)).sort((a, b) => b[1] - a[1]).slice(0, top);
+  const rows = [...m]
+    .filter(([k]) => !values.grep || k.includes(values.grep))
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top);
   for (const [k, v] of rows) console.log(`${((100 * v) / busy).toFixed(1).padStart(6)}%  ${k}`);
 };
 show('self time', self);

@@ -12,7 +12,13 @@ export type RegistryRun = {
   load: LoadResults;
   install: InstallResult | null;
   /** seeded: at once after the publish burst; settled: after SETTLE_SECONDS without requests (the scan worker gone). */
-  rss: { idle: number | null; seeded: number | null; settled: number | null; afterLoad: number | null; afterInstall: number | null };
+  rss: {
+    idle: number | null;
+    seeded: number | null;
+    settled: number | null;
+    afterLoad: number | null;
+    afterInstall: number | null;
+  };
 };
 
 export type PairedRun = { size: number; rounds: Array<{ key: Scenario['key']; bulwark: number; ceiling: number }> };
@@ -23,7 +29,15 @@ export type Report = {
   mode: 'full' | 'quick';
   machine: { cpu: string; cores: number; ramGB: number; node: string; os: string; loadBefore: number[] };
   tools: { verdaccio: string | null; npm: string; autocannon: string };
-  settings: { duration: number; warmup: number; connections: number; pipelining: number; concurrency: number; versions: number; installs: number };
+  settings: {
+    duration: number;
+    warmup: number;
+    connections: number;
+    pipelining: number;
+    concurrency: number;
+    versions: number;
+    installs: number;
+  };
   target: { pkg: string; tarball: string; expressVersion: string; expressTarballs: number };
   scenarios: Scenario[];
   bulwark: RegistryRun[];
@@ -61,16 +75,27 @@ ceiling is partly the load generator's own limit. Ratios between servers measure
 than absolute figures.
 `;
 
-const fmt = (n: number | null | undefined, digits = 0): string => (n === null || n === undefined || !Number.isFinite(n) ? '—' : n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }));
-const ratio = (a: number | null | undefined, b: number | null | undefined): string => (a == null || b == null || !b ? '—' : `${(a / b).toFixed(2)}×`);
+const fmt = (n: number | null | undefined, digits = 0): string =>
+  n === null || n === undefined || !Number.isFinite(n)
+    ? '—'
+    : n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const ratio = (a: number | null | undefined, b: number | null | undefined): string =>
+  a == null || b == null || !b ? '—' : `${(a / b).toFixed(2)}×`;
 
 type Row = { label: string; bulwark: number | null; ceiling: number | null; verdaccio: number | null; digits: number };
 
 function rows(r: Report, b: RegistryRun | undefined, v: RegistryRun | undefined): Row[] {
   const out: Row[] = [];
   const rate = (x: RegistryRun | undefined) => (x ? x.publish.versions / x.publish.seconds : null);
-  out.push({ label: 'publish throughput, synthetic packages (publishes/s)', bulwark: rate(b), ceiling: null, verdaccio: rate(v), digits: 0 });
-  const loadOf = (x: { load: LoadResults } | null | undefined, key: Scenario['key']): LoadResult | undefined => x?.load[key];
+  out.push({
+    label: 'publish throughput, synthetic packages (publishes/s)',
+    bulwark: rate(b),
+    ceiling: null,
+    verdaccio: rate(v),
+    digits: 0,
+  });
+  const loadOf = (x: { load: LoadResults } | null | undefined, key: Scenario['key']): LoadResult | undefined =>
+    x?.load[key];
   for (const s of r.scenarios) {
     const pick = (f: (l: LoadResult) => number) => (x: { load: LoadResults } | null | undefined) => {
       const l = loadOf(x, s.key);
@@ -79,15 +104,57 @@ function rows(r: Report, b: RegistryRun | undefined, v: RegistryRun | undefined)
     const rps = pick((l) => l.rps);
     const p99 = pick((l) => l.p99);
     out.push({ label: `${s.label} (req/s)`, bulwark: rps(b), ceiling: rps(r.ceiling), verdaccio: rps(v), digits: 0 });
-    out.push({ label: `${s.label} p99 latency (ms)`, bulwark: p99(b), ceiling: p99(r.ceiling), verdaccio: p99(v), digits: 0 });
+    out.push({
+      label: `${s.label} p99 latency (ms)`,
+      bulwark: p99(b),
+      ceiling: p99(r.ceiling),
+      verdaccio: p99(v),
+      digits: 0,
+    });
   }
   const inst = (x: RegistryRun | undefined) => x?.install?.medianSeconds ?? null;
-  out.push({ label: `cold npm install express@${r.target.expressVersion} (s, median of ${r.settings.installs})`, bulwark: inst(b), ceiling: null, verdaccio: inst(v), digits: 2 });
-  out.push({ label: 'server RSS at start, before seeding (MB)', bulwark: b?.rss.idle ?? null, ceiling: null, verdaccio: v?.rss.idle ?? null, digits: 1 });
-  out.push({ label: 'server RSS right after seeding, publish burst just over (MB)', bulwark: b?.rss.seeded ?? null, ceiling: null, verdaccio: v?.rss.seeded ?? null, digits: 1 });
-  out.push({ label: `server RSS ${SETTLE_SECONDS} s after seeding, no requests (MB)`, bulwark: b?.rss.settled ?? null, ceiling: null, verdaccio: v?.rss.settled ?? null, digits: 1 });
-  out.push({ label: 'server RSS after load tests (MB)', bulwark: b?.rss.afterLoad ?? null, ceiling: r.ceiling?.rss ?? null, verdaccio: v?.rss.afterLoad ?? null, digits: 1 });
-  out.push({ label: 'server RSS after the npm installs (MB)', bulwark: b?.rss.afterInstall ?? null, ceiling: null, verdaccio: v?.rss.afterInstall ?? null, digits: 1 });
+  out.push({
+    label: `cold npm install express@${r.target.expressVersion} (s, median of ${r.settings.installs})`,
+    bulwark: inst(b),
+    ceiling: null,
+    verdaccio: inst(v),
+    digits: 2,
+  });
+  out.push({
+    label: 'server RSS at start, before seeding (MB)',
+    bulwark: b?.rss.idle ?? null,
+    ceiling: null,
+    verdaccio: v?.rss.idle ?? null,
+    digits: 1,
+  });
+  out.push({
+    label: 'server RSS right after seeding, publish burst just over (MB)',
+    bulwark: b?.rss.seeded ?? null,
+    ceiling: null,
+    verdaccio: v?.rss.seeded ?? null,
+    digits: 1,
+  });
+  out.push({
+    label: `server RSS ${SETTLE_SECONDS} s after seeding, no requests (MB)`,
+    bulwark: b?.rss.settled ?? null,
+    ceiling: null,
+    verdaccio: v?.rss.settled ?? null,
+    digits: 1,
+  });
+  out.push({
+    label: 'server RSS after load tests (MB)',
+    bulwark: b?.rss.afterLoad ?? null,
+    ceiling: r.ceiling?.rss ?? null,
+    verdaccio: v?.rss.afterLoad ?? null,
+    digits: 1,
+  });
+  out.push({
+    label: 'server RSS after the npm installs (MB)',
+    bulwark: b?.rss.afterInstall ?? null,
+    ceiling: null,
+    verdaccio: v?.rss.afterInstall ?? null,
+    digits: 1,
+  });
   return out;
 }
 
@@ -97,11 +164,22 @@ function table(r: Report, size: number): string {
   const lines = [
     '| measurement | Bulwark | node:http ceiling | Verdaccio | Bulwark/ceiling | Bulwark/Verdaccio |',
     '| --- | ---: | ---: | ---: | ---: | ---: |',
-    ...rows(r, b, v).map((row) => `| ${row.label} | ${fmt(row.bulwark, row.digits)} | ${fmt(row.ceiling, row.digits)} | ${fmt(row.verdaccio, row.digits)} | ${ratio(row.bulwark, row.ceiling)} | ${ratio(row.bulwark, row.verdaccio)} |`),
+    ...rows(r, b, v).map(
+      (row) =>
+        `| ${row.label} | ${fmt(row.bulwark, row.digits)} | ${fmt(row.ceiling, row.digits)} | ${fmt(row.verdaccio, row.digits)} | ${ratio(row.bulwark, row.ceiling)} | ${ratio(row.bulwark, row.verdaccio)} |`,
+    ),
   ];
   const seeded = (x: RegistryRun | undefined, name: string) =>
-    x ? `${name}: ${fmt(x.publish.versions)} versions in ${x.publish.seconds.toFixed(1)} s, express closure (${x.express.versions} tarballs) in ${x.express.seconds.toFixed(1)} s` : `${name}: not run at this size`;
-  return [`### N = ${fmt(size)} synthetic packages × ${r.settings.versions} versions`, '', `Seeding — ${seeded(b, 'Bulwark')}; ${seeded(v, 'Verdaccio')}.`, '', ...lines].join('\n');
+    x
+      ? `${name}: ${fmt(x.publish.versions)} versions in ${x.publish.seconds.toFixed(1)} s, express closure (${x.express.versions} tarballs) in ${x.express.seconds.toFixed(1)} s`
+      : `${name}: not run at this size`;
+  return [
+    `### N = ${fmt(size)} synthetic packages × ${r.settings.versions} versions`,
+    '',
+    `Seeding — ${seeded(b, 'Bulwark')}; ${seeded(v, 'Verdaccio')}.`,
+    '',
+    ...lines,
+  ].join('\n');
 }
 
 type Target = { name: string; measured: string; pass: boolean | null };
@@ -115,7 +193,9 @@ export function median(xs: number[]): number {
 function targets(r: Report): Target[] {
   const out: Target[] = [];
   const largest = r.bulwark.reduce<RegistryRun | undefined>((m, x) => (!m || x.size > m.size ? x : m), undefined);
-  const shared = r.bulwark.filter((x) => r.verdaccio.some((v) => v.size === x.size)).reduce<RegistryRun | undefined>((m, x) => (!m || x.size > m.size ? x : m), undefined);
+  const shared = r.bulwark
+    .filter((x) => r.verdaccio.some((v) => v.size === x.size))
+    .reduce<RegistryRun | undefined>((m, x) => (!m || x.size > m.size ? x : m), undefined);
   const vShared = shared ? r.verdaccio.find((v) => v.size === shared.size) : undefined;
   const at = (x: RegistryRun | undefined) => (x ? ` (N = ${fmt(x.size)})` : '');
   const share = (key: Scenario['key'], min: number, label: string) => {
@@ -127,13 +207,25 @@ function targets(r: Report): Target[] {
     const mid = median(ratios);
     const each = ratios.map((x) => `${fmt(100 * x)}%`).join(', ');
     // One decimal: a median just under the target must not print as the target itself (79.6% as "80%").
-    out.push({ name: label, measured: `${fmt(100 * mid, 1)}% of ceiling, median of ${ratios.length} back-to-back rounds (${each}; N = ${fmt(r.paired!.size)})`, pass: mid >= min });
+    out.push({
+      name: label,
+      measured: `${fmt(100 * mid, 1)}% of ceiling, median of ${ratios.length} back-to-back rounds (${each}; N = ${fmt(r.paired!.size)})`,
+      pass: mid >= min,
+    });
   };
   share('abbreviated', 0.8, 'abbreviated packument ≥ 80% of the node:http ceiling');
   {
     const b = shared?.load.abbreviated?.rps;
     const v = vShared?.load.abbreviated?.rps;
-    out.push(b === undefined || v === undefined ? { name: 'abbreviated packument ≥ 5× Verdaccio', measured: 'Verdaccio not measured', pass: null } : { name: 'abbreviated packument ≥ 5× Verdaccio', measured: `${(b / v).toFixed(2)}×${at(shared)}`, pass: b >= 5 * v });
+    out.push(
+      b === undefined || v === undefined
+        ? { name: 'abbreviated packument ≥ 5× Verdaccio', measured: 'Verdaccio not measured', pass: null }
+        : {
+            name: 'abbreviated packument ≥ 5× Verdaccio',
+            measured: `${(b / v).toFixed(2)}×${at(shared)}`,
+            pass: b >= 5 * v,
+          },
+    );
   }
   share('tarball', 0.8, 'tarball ≥ 80% of the node:http ceiling');
   {
@@ -142,17 +234,38 @@ function targets(r: Report): Target[] {
     out.push(
       b === undefined || v === undefined
         ? { name: 'cold npm install no slower than Verdaccio', measured: 'not measured', pass: null }
-        : { name: 'cold npm install no slower than Verdaccio', measured: `${b.toFixed(2)} s vs ${v.toFixed(2)} s${at(shared)}`, pass: b <= v },
+        : {
+            name: 'cold npm install no slower than Verdaccio',
+            measured: `${b.toFixed(2)} s vs ${v.toFixed(2)} s${at(shared)}`,
+            pass: b <= v,
+          },
     );
   }
   {
     // Holding 10k packages and serving them: settled after seeding, after the load tests, after the installs. The
     // reading taken as the publish burst ends is shown beside it, not hidden: it includes the malware-scan worker,
     // which lives only while publishes arrive (it stops after 10 s without work).
-    const rss = largest ? Math.max(...[largest.rss.settled, largest.rss.afterLoad, largest.rss.afterInstall].filter((x): x is number => x !== null)) : null;
+    const rss = largest
+      ? Math.max(
+          ...[largest.rss.settled, largest.rss.afterLoad, largest.rss.afterInstall].filter(
+            (x): x is number => x !== null,
+          ),
+        )
+      : null;
     const note = largest && largest.size < 10_000 ? ' — below 10k packages, so not the target size' : '';
-    const burst = largest?.rss.seeded == null ? '' : `; ${largest.rss.seeded.toFixed(1)} MB right after the publish burst, scan worker still running`;
-    out.push(rss === null || !Number.isFinite(rss) ? { name: 'Bulwark RSS < 150 MB with 10k packages', measured: 'not measured', pass: null } : { name: 'Bulwark RSS < 150 MB with 10k packages', measured: `peak ${rss.toFixed(1)} MB while serving${at(largest)}${burst}${note}`, pass: largest!.size >= 10_000 ? rss < 150 : null });
+    const burst =
+      largest?.rss.seeded == null
+        ? ''
+        : `; ${largest.rss.seeded.toFixed(1)} MB right after the publish burst, scan worker still running`;
+    out.push(
+      rss === null || !Number.isFinite(rss)
+        ? { name: 'Bulwark RSS < 150 MB with 10k packages', measured: 'not measured', pass: null }
+        : {
+            name: 'Bulwark RSS < 150 MB with 10k packages',
+            measured: `peak ${rss.toFixed(1)} MB while serving${at(largest)}${burst}${note}`,
+            pass: largest!.size >= 10_000 ? rss < 150 : null,
+          },
+    );
   }
   return out;
 }
@@ -181,13 +294,16 @@ export function renderRun(r: Report): string {
   const contention = (who: string, load: LoadResults | undefined) => {
     for (const s of r.scenarios) {
       const l = load?.[s.key];
-      if (l && l.otherCpu > CONTENTION) disturbed.push(`${who} ${s.label} (${fmt(100 * l.otherCpu)}% of a core after ${l.attempts} tries)`);
+      if (l && l.otherCpu > CONTENTION)
+        disturbed.push(`${who} ${s.label} (${fmt(100 * l.otherCpu)}% of a core after ${l.attempts} tries)`);
     }
   };
   for (const b of r.bulwark) contention(`Bulwark N=${b.size}`, b.load);
   contention('ceiling', r.ceiling?.load);
   for (const v of r.verdaccio) contention(`Verdaccio N=${v.size}`, v.load);
-  const all = [...r.bulwark.map((b) => b.load), r.ceiling?.load, ...r.verdaccio.map((v) => v.load)].flatMap((l) => Object.values(l ?? {}));
+  const all = [...r.bulwark.map((b) => b.load), r.ceiling?.load, ...r.verdaccio.map((v) => v.load)].flatMap((l) =>
+    Object.values(l ?? {}),
+  );
   const peakOther = Math.max(0, ...all.map((l) => l.otherCpu));
   return [
     `## ${r.started.toISOString().slice(0, 16).replace('T', ' ')} UTC — ${r.mode} run (${minutes} min)`,
@@ -221,7 +337,9 @@ export function renderRun(r: Report): string {
     '',
     '- Ratios are Bulwark ÷ the other server: above 1 is better for req/s and publishes/s; below 1 is better for latency, install time and RSS.',
     ...r.notes.map((n) => `- ${n}`),
-    ...(problems.length ? problems.map((p) => `- Unexpected responses: ${p}`) : ['- Every load-test response had the expected status; no connection errors or timeouts.']),
+    ...(problems.length
+      ? problems.map((p) => `- Unexpected responses: ${p}`)
+      : ['- Every load-test response had the expected status; no connection errors or timeouts.']),
     disturbed.length
       ? `- **Disturbed by other processes** (more than ${fmt(100 * CONTENTION)}% of a core used by processes other than the harness and the server, even after repeating): ${disturbed.join('; ')}. Treat these figures with suspicion.`
       : `- Other processes on the machine used at most ${fmt(100 * peakOther)}% of a core during any kept load test (a test above ${fmt(100 * CONTENTION)}% is repeated, up to 3 times).`,

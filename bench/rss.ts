@@ -58,7 +58,9 @@ const { values } = parseArgs({
 const sizes = values.sizes.split(',').map(Number);
 const versions = Number(values.versions);
 const concurrency = Number(values.concurrency);
-const serverEnv = Object.fromEntries(values.env.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+const serverEnv = Object.fromEntries(
+  values.env.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+);
 const nodeArgs = values['node-args'].split(/\s+/).filter(Boolean);
 const PROBE = path.join(ROOT, 'bench', 'rss-probe.js');
 const BUILD = path.resolve(values['build-dir']);
@@ -72,7 +74,8 @@ async function build(): Promise<string> {
   await mustRun('build (rss)', NODE, [path.join(ROOT, 'scripts', 'build.ts'), '--out-dir', path.join(BUILD, 'dist')]);
   // dist/cli/main.js reads ../../package.json for its version.
   cpSync(path.join(ROOT, 'package.json'), path.join(BUILD, 'package.json'));
-  if (!existsSync(path.join(BUILD, 'node_modules'))) symlinkSync(path.join(ROOT, 'node_modules'), path.join(BUILD, 'node_modules'));
+  if (!existsSync(path.join(BUILD, 'node_modules')))
+    symlinkSync(path.join(ROOT, 'node_modules'), path.join(BUILD, 'node_modules'));
   writeFileSync(
     launcher,
     readFileSync(path.join(ROOT, 'bench', 'bulwark-dist.js'), 'utf8')
@@ -83,7 +86,10 @@ async function build(): Promise<string> {
   return launcher;
 }
 
-type Probe = { memory: NodeJS.MemoryUsage; heap: { malloced_memory: number; external_memory: number; total_physical_size: number } };
+type Probe = {
+  memory: NodeJS.MemoryUsage;
+  heap: { malloced_memory: number; external_memory: number; total_physical_size: number };
+};
 
 class Server {
   readonly child: ChildProcess;
@@ -107,7 +113,10 @@ class Server {
   probe(gc = false, snapshot?: string): Promise<Probe> {
     const id = this.#next++;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('the server did not answer the memory probe (is it running with bench/rss-probe.js?)')), 10_000);
+      const timer = setTimeout(
+        () => reject(new Error('the server did not answer the memory probe (is it running with bench/rss-probe.js?)')),
+        10_000,
+      );
       const onMessage = (msg: { rssProbe?: boolean; id?: number } & Probe) => {
         if (msg?.rssProbe !== true || msg.id !== id) return;
         clearTimeout(timer);
@@ -127,11 +136,34 @@ async function startServer(bin: string, dataDir: string, seeded: boolean): Promi
   const env = cleanEnv({ BULWARK_SECRET_KEY: secretKey });
   const store = ['--data-dir', dataDir];
   const port = await freePort();
-  const args = [...nodeArgs, '--import', PROBE, bin, 'serve', '--host', '127.0.0.1', '--port', String(port), ...store, '--log-level', 'warn'];
+  const args = [
+    ...nodeArgs,
+    '--import',
+    PROBE,
+    bin,
+    'serve',
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    ...store,
+    '--log-level',
+    'warn',
+  ];
   if (seeded) return { server: await spawnServer(args, env, port), token: '' };
   writeFileSync(keyFile, secretKey);
-  await mustRun('admin user create', NODE, [bin, 'admin', 'user', 'create', 'bench', '--email', 'bench@example.com', '--admin', '--password-stdin', ...store], { env, input: 'load-test-password-1234\n' });
-  const created = await mustRun('admin token create', NODE, [bin, 'admin', 'token', 'create', 'bench', '--name', 'benchmark', ...store], { env });
+  await mustRun(
+    'admin user create',
+    NODE,
+    [bin, 'admin', 'user', 'create', 'bench', '--email', 'bench@example.com', '--admin', '--password-stdin', ...store],
+    { env, input: 'load-test-password-1234\n' },
+  );
+  const created = await mustRun(
+    'admin token create',
+    NODE,
+    [bin, 'admin', 'token', 'create', 'bench', '--name', 'benchmark', ...store],
+    { env },
+  );
   const token = created.stdout.trim().split('\n').at(-1)!.trim();
   return { server: await spawnServer(args, env, port), token };
 }
@@ -140,7 +172,11 @@ async function startServer(bin: string, dataDir: string, seeded: boolean): Promi
 const servers = new Set<ChildProcess>();
 
 async function spawnServer(args: string[], env: NodeJS.ProcessEnv, port: number): Promise<Server> {
-  const child = spawn(NODE, args, { cwd: ROOT, env: { ...env, ...serverEnv }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  const child = spawn(NODE, args, {
+    cwd: ROOT,
+    env: { ...env, ...serverEnv },
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
   servers.add(child);
   child.once('exit', () => servers.delete(child));
   const server = new Server(child, `http://127.0.0.1:${port}`);
@@ -156,7 +192,8 @@ async function spawnServer(args: string[], env: NodeJS.ProcessEnv, port: number)
   return server;
 }
 
-const kB = (text: string, field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN) * 1024;
+const kB = (text: string, field: string): number =>
+  Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN) * 1024;
 
 /**
  * Resident bytes of glibc's thread arenas and of the brk heap. A thread arena is a 64 MiB-aligned reservation of
@@ -170,7 +207,13 @@ function mallocMaps(pid: number): { arenas: number; arenaRss: number; brk: numbe
   for (const line of text.split('\n')) {
     const head = /^([0-9a-f]+)-([0-9a-f]+) (\S{4}) \S+ \S+ (\d+)\s*(.*)$/.exec(line);
     if (head) {
-      maps.push({ start: BigInt('0x' + head[1]), end: BigInt('0x' + head[2]), perms: head[3]!, name: head[5]!.trim(), rss: 0 });
+      maps.push({
+        start: BigInt('0x' + head[1]),
+        end: BigInt('0x' + head[2]),
+        perms: head[3]!,
+        name: head[5]!.trim(),
+        rss: 0,
+      });
       continue;
     }
     const rss = /^Rss:\s+(\d+) kB/.exec(line);
@@ -187,7 +230,13 @@ function mallocMaps(pid: number): { arenas: number; arenaRss: number; brk: numbe
     let end = m.end;
     let rss = m.rss;
     let j = i + 1;
-    while (j < maps.length && maps[j]!.start === end && maps[j]!.name === '' && maps[j]!.perms === '---p' && end - m.start < ARENA) {
+    while (
+      j < maps.length &&
+      maps[j]!.start === end &&
+      maps[j]!.name === '' &&
+      maps[j]!.perms === '---p' &&
+      end - m.start < ARENA
+    ) {
       end = maps[j]!.end;
       rss += maps[j]!.rss;
       j++;
@@ -200,19 +249,48 @@ function mallocMaps(pid: number): { arenas: number; arenaRss: number; brk: numbe
   return { arenas, arenaRss, brk };
 }
 
-type Sample = { phase: string; rss: number; anon: number; file: number; hwm: number; arenas: number; arenaRss: number; brk: number } & Probe;
+type Sample = {
+  phase: string;
+  rss: number;
+  anon: number;
+  file: number;
+  hwm: number;
+  arenas: number;
+  arenaRss: number;
+  brk: number;
+} & Probe;
 
 async function sample(server: Server, phase: string, gc = false): Promise<Sample> {
   const probe = await server.probe(gc);
   const pid = server.child.pid!;
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const s: Sample = { phase, rss: kB(status, 'VmRSS'), anon: kB(status, 'RssAnon'), file: kB(status, 'RssFile'), hwm: kB(status, 'VmHWM'), ...mallocMaps(pid), ...probe };
+  const s: Sample = {
+    phase,
+    rss: kB(status, 'VmRSS'),
+    anon: kB(status, 'RssAnon'),
+    file: kB(status, 'RssFile'),
+    hwm: kB(status, 'VmHWM'),
+    ...mallocMaps(pid),
+    ...probe,
+  };
   console.log(`  ${phase.padEnd(22)} ${row(s).join(' | ')}`);
   return s;
 }
 
 const mb = (n: number) => (n / 1e6).toFixed(1);
-const COLUMNS = ['RSS', 'anon', 'file', 'heapTotal', 'heapUsed', 'external', 'arrayBuffers', 'V8 malloced', 'native (anon − heapTotal)', 'thread arenas (n: MB)', 'brk heap'];
+const COLUMNS = [
+  'RSS',
+  'anon',
+  'file',
+  'heapTotal',
+  'heapUsed',
+  'external',
+  'arrayBuffers',
+  'V8 malloced',
+  'native (anon − heapTotal)',
+  'thread arenas (n: MB)',
+  'brk heap',
+];
 const row = (s: Sample) => [
   mb(s.rss),
   mb(s.anon),
@@ -242,7 +320,9 @@ async function readAll(url: string, packages: PackageUploads[]): Promise<void> {
       const i = next++;
       const pkg = packages[i]!;
       const enc = encodings[i % encodings.length]!;
-      await fetchOk(`${url}/${pkg.name}`, { headers: { accept: 'application/vnd.npm.install-v1+json', 'accept-encoding': enc } });
+      await fetchOk(`${url}/${pkg.name}`, {
+        headers: { accept: 'application/vnd.npm.install-v1+json', 'accept-encoding': enc },
+      });
       await fetchOk(`${url}/${pkg.name}`, { headers: { 'accept-encoding': enc } });
       await fetchOk(`${url}/${pkg.name}/-/${pkg.name}-${pkg.versions.at(-1)}.tgz`);
     }
@@ -254,7 +334,9 @@ async function measure(bin: string, size: number, all: PackageUploads[]): Promis
   const dir = tempDir('bulwark-rss-data-');
   if (values.seeded) cpSync(path.resolve(`${values.seeded}-${size}`), dir, { recursive: true });
   const { server, token } = await startServer(bin, dir, !!values.seeded);
-  console.log(`\nN = ${size} (pid ${server.child.pid}${values.label ? `, ${values.label}` : ''})\n  ${'phase'.padEnd(22)} ${COLUMNS.join(' | ')}`);
+  console.log(
+    `\nN = ${size} (pid ${server.child.pid}${values.label ? `, ${values.label}` : ''})\n  ${'phase'.padEnd(22)} ${COLUMNS.join(' | ')}`,
+  );
   const samples = [await sample(server, 'start')];
   const packages = all.slice(0, size);
   const target = { label: `N=${size}`, url: server.url, token };
@@ -266,19 +348,30 @@ async function measure(bin: string, size: number, all: PackageUploads[]): Promis
     samples.push(await sample(server, `seeded ${Math.floor(((k + 1) * size) / steps)}`));
   }
   const seconds = (performance.now() - t0) / 1000;
-  if (steps) console.log(`  (${size * versions} versions in ${seconds.toFixed(1)} s = ${((size * versions) / seconds).toFixed(0)} publishes/s)`);
+  if (steps)
+    console.log(
+      `  (${size * versions} versions in ${seconds.toFixed(1)} s = ${((size * versions) / seconds).toFixed(0)} publishes/s)`,
+    );
   const loadSeconds = Number(values.load);
   if (loadSeconds > 0) {
     // The benchmark's load tests: one package's packuments and tarball, and a missing package, 50 connections each.
     const pkg = pkgName(Math.min(42, size - 1));
     const list = scenarios(pkg, `${pkg}-${syntheticVersion(versions - 1)}.tgz`);
-    await runAll(`N=${size}`, server.url, list, { duration: loadSeconds, warmup: 1, connections: 50, pipelining: 1 }, server.child.pid);
+    await runAll(
+      `N=${size}`,
+      server.url,
+      list,
+      { duration: loadSeconds, warmup: 1, connections: 50, pipelining: 1 },
+      server.child.pid,
+    );
     samples.push(await sample(server, 'after load tests'));
   }
   const reads = values.reads === 'all' ? packages : packages.slice(0, Number(values.reads));
   const t1 = performance.now();
   await readAll(server.url, reads);
-  console.log(`  (${reads.length * 3} reads in ${((performance.now() - t1) / 1000).toFixed(1)} s; server CPU ${cpuSeconds(server.child.pid!).toFixed(1)} s so far)`);
+  console.log(
+    `  (${reads.length * 3} reads in ${((performance.now() - t1) / 1000).toFixed(1)} s; server CPU ${cpuSeconds(server.child.pid!).toFixed(1)} s so far)`,
+  );
   samples.push(await sample(server, `served ${reads.length}`));
   await sleep(5000);
   samples.push(await sample(server, 'idle 5 s'));
@@ -296,19 +389,26 @@ async function measure(bin: string, size: number, all: PackageUploads[]): Promis
   if (server.output().trim()) console.log(`  the server printed:\n${server.output().trim().slice(-4000)}`);
   if (values['keep-data']) {
     cpSync(dir, path.resolve(`${values['keep-data']}-${size}`), { recursive: true });
-    console.log(`  data directory kept as ${values['keep-data']}-${size} (use it with --seeded ${values['keep-data']})`);
+    console.log(
+      `  data directory kept as ${values['keep-data']}-${size} (use it with --seeded ${values['keep-data']})`,
+    );
   }
   return samples;
 }
 
 try {
   const bin = values.bin ? path.resolve(values.bin) : await build();
-  console.log(`server: ${[...Object.entries(serverEnv).map(([k, v]) => `${k}=${v}`), ...nodeArgs].join(' ') || 'defaults'}; ${bin}`);
-  console.log(`building ${Math.max(...sizes)} packages × ${versions} versions (${pkgName(0)} … ${syntheticVersion(versions - 1)}) …`);
+  console.log(
+    `server: ${[...Object.entries(serverEnv).map(([k, v]) => `${k}=${v}`), ...nodeArgs].join(' ') || 'defaults'}; ${bin}`,
+  );
+  console.log(
+    `building ${Math.max(...sizes)} packages × ${versions} versions (${pkgName(0)} … ${syntheticVersion(versions - 1)}) …`,
+  );
   const all = syntheticPackages(Math.max(...sizes), versions);
   const results: Record<number, Sample[]> = {};
   for (const size of sizes) results[size] = await measure(bin, size, all);
-  if (values.json) writeFileSync(values.json, JSON.stringify({ label: values.label, env: serverEnv, nodeArgs, results }, null, 2));
+  if (values.json)
+    writeFileSync(values.json, JSON.stringify({ label: values.label, env: serverEnv, nodeArgs, results }, null, 2));
 } finally {
   await Promise.all([...servers].map((child) => stop(child)));
   await cleanup();

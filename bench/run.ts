@@ -10,9 +10,34 @@ import { parseArgs } from 'node:util';
 import { runChecks } from './checks.ts';
 import { runAll, runScenario, scenarios, type LoadSettings, type Scenario } from './load.ts';
 import { NODE, ROOT, cleanup, rssMB, stop, tempDir, type Server } from './processes.ts';
-import { NPM11, buildBulwark, coldInstall, ensureVerdaccio, startBulwark, startCeiling, startVerdaccio, verdaccioVersion, type Registry } from './registries.ts';
-import { SETTLE_SECONDS, appendRun, median, renderRun, type PairedRun, type RegistryRun, type Report } from './report.ts';
-import { expressPackages, pkgName, publishAll, syntheticPackages, syntheticVersion, type PackageUploads } from './seed.ts';
+import {
+  NPM11,
+  buildBulwark,
+  coldInstall,
+  ensureVerdaccio,
+  startBulwark,
+  startCeiling,
+  startVerdaccio,
+  verdaccioVersion,
+  type Registry,
+} from './registries.ts';
+import {
+  SETTLE_SECONDS,
+  appendRun,
+  median,
+  renderRun,
+  type PairedRun,
+  type RegistryRun,
+  type Report,
+} from './report.ts';
+import {
+  expressPackages,
+  pkgName,
+  publishAll,
+  syntheticPackages,
+  syntheticVersion,
+  type PackageUploads,
+} from './seed.ts';
 
 type Options = {
   sizes: number[];
@@ -66,13 +91,25 @@ function parseOptions(): Options {
   const duration = int(values.duration ?? env.BENCH_DURATION, quick ? 3 : 10, '--duration', 1);
   return {
     sizes,
-    verdaccioSizes: list(values['verdaccio-sizes'] ?? env.BENCH_VERDACCIO_SIZES, quick ? [300] : [1000], '--verdaccio-sizes'),
-    load: { duration, warmup: quick ? 1 : 2, connections: int(values.connections ?? env.BENCH_CONNECTIONS, 50, '--connections', 1), pipelining: 1 },
+    verdaccioSizes: list(
+      values['verdaccio-sizes'] ?? env.BENCH_VERDACCIO_SIZES,
+      quick ? [300] : [1000],
+      '--verdaccio-sizes',
+    ),
+    load: {
+      duration,
+      warmup: quick ? 1 : 2,
+      connections: int(values.connections ?? env.BENCH_CONNECTIONS, 50, '--connections', 1),
+      pipelining: 1,
+    },
     concurrency: int(values.concurrency ?? env.BENCH_CONCURRENCY, 8, '--concurrency', 1),
     versions: int(values.versions ?? env.BENCH_VERSIONS, 3, '--versions', 1),
     installs: int(values.installs ?? env.BENCH_INSTALLS, quick ? 1 : 3, '--installs', 0),
     quick,
-    out: path.resolve(values.out ?? (quick ? path.join(ROOT, 'bench', 'work', 'RESULTS-quick.md') : path.join(ROOT, 'bench', 'RESULTS.md'))),
+    out: path.resolve(
+      values.out ??
+        (quick ? path.join(ROOT, 'bench', 'work', 'RESULTS-quick.md') : path.join(ROOT, 'bench', 'RESULTS.md')),
+    ),
   };
 }
 
@@ -87,17 +124,31 @@ type Workload = {
 };
 
 /** Seeds a fresh registry with N packages and the express closure, load-tests it, reads RSS. Installs come later. */
-async function measure(label: string, registry: Registry, size: number, work: Workload, opts: Options): Promise<RegistryRun> {
+async function measure(
+  label: string,
+  registry: Registry,
+  size: number,
+  work: Workload,
+  opts: Options,
+): Promise<RegistryRun> {
   const pid = registry.child.pid;
   const target = { label, url: registry.url, token: registry.token };
   const idle = rssMB(pid);
   const publish = await publishAll(target, work.synthetic.slice(0, size), { concurrency: opts.concurrency });
-  console.log(`  ${label}: ${publish.versions} versions in ${publish.seconds.toFixed(1)} s = ${(publish.versions / publish.seconds).toFixed(0)} publishes/s`);
-  const express = await publishAll(target, work.express.packages, { concurrency: opts.concurrency, every: work.express.packages.length, what: 'express closure packages' });
+  console.log(
+    `  ${label}: ${publish.versions} versions in ${publish.seconds.toFixed(1)} s = ${(publish.versions / publish.seconds).toFixed(0)} publishes/s`,
+  );
+  const express = await publishAll(target, work.express.packages, {
+    concurrency: opts.concurrency,
+    every: work.express.packages.length,
+    what: 'express closure packages',
+  });
   const seeded = rssMB(pid);
   await sleep(SETTLE_SECONDS * 1000);
   const settled = rssMB(pid);
-  console.log(`  ${label}: RSS after seeding ${seeded?.toFixed(1)} MB, ${SETTLE_SECONDS} s later ${settled?.toFixed(1)} MB`);
+  console.log(
+    `  ${label}: RSS after seeding ${seeded?.toFixed(1)} MB, ${SETTLE_SECONDS} s later ${settled?.toFixed(1)} MB`,
+  );
   const load = await runAll(label, registry.url, work.scenarios, opts.load, pid);
   const afterLoad = rssMB(pid);
   console.log(`  ${label}: RSS after load tests ${afterLoad?.toFixed(1)} MB`);
@@ -113,18 +164,25 @@ async function measure(label: string, registry: Registry, size: number, work: Wo
 const PAIRED_ROUNDS = 3;
 const PAIRED_SCENARIOS: Scenario['key'][] = ['abbreviated', 'tarball'];
 
-async function pairedRounds(bulwark: Live, ceiling: Server, list: Scenario[], settings: LoadSettings): Promise<PairedRun> {
+async function pairedRounds(
+  bulwark: Live,
+  ceiling: Server,
+  list: Scenario[],
+  settings: LoadSettings,
+): Promise<PairedRun> {
   const rounds: PairedRun['rounds'] = [];
   for (let round = 0; round < PAIRED_ROUNDS; round++) {
     for (const s of list) {
-      const order = round % 2 ? ['ceiling', 'bulwark'] as const : ['bulwark', 'ceiling'] as const;
+      const order = round % 2 ? (['ceiling', 'bulwark'] as const) : (['bulwark', 'ceiling'] as const);
       const rps = { bulwark: 0, ceiling: 0 };
       for (const who of order) {
         const server = who === 'bulwark' ? bulwark.registry : ceiling;
         rps[who] = (await runScenario(server.url, s, settings, server.child.pid)).rps;
       }
       rounds.push({ key: s.key, ...rps });
-      console.log(`  round ${round + 1} ${s.label}: Bulwark ${rps.bulwark.toFixed(0)} req/s, ceiling ${rps.ceiling.toFixed(0)} req/s (${((100 * rps.bulwark) / rps.ceiling).toFixed(0)}%)`);
+      console.log(
+        `  round ${round + 1} ${s.label}: Bulwark ${rps.bulwark.toFixed(0)} req/s, ceiling ${rps.ceiling.toFixed(0)} req/s (${((100 * rps.bulwark) / rps.ceiling).toFixed(0)}%)`,
+      );
     }
   }
   return { size: bulwark.run.size, rounds };
@@ -155,7 +213,9 @@ async function installs(live: Live[], rootVersion: string, rounds: number): Prom
     const xs = seconds.get(l)!;
     l.run.install = { medianSeconds: median(xs), seconds: xs, packages };
     l.run.rss.afterInstall = rssMB(l.registry.child.pid);
-    console.log(`  ${l.label}: cold install median ${l.run.install.medianSeconds.toFixed(2)} s of ${xs.map((x) => x.toFixed(2)).join(', ')}; RSS ${l.run.rss.afterInstall?.toFixed(1)} MB`);
+    console.log(
+      `  ${l.label}: cold install median ${l.run.install.medianSeconds.toFixed(2)} s of ${xs.map((x) => x.toFixed(2)).join(', ')}; RSS ${l.run.rss.afterInstall?.toFixed(1)} MB`,
+    );
   }
 }
 
@@ -174,10 +234,22 @@ async function main(): Promise<void> {
   const opts = parseOptions();
   const started = new Date();
   const cpus = os.cpus();
-  const machine = { cpu: cpus[0]?.model.trim() ?? 'unknown CPU', cores: cpus.length, ramGB: os.totalmem() / 1e9, node: process.version, os: `${os.type()} ${os.release()}`, loadBefore: os.loadavg() };
-  console.log(`Bulwark benchmark (${opts.quick ? 'quick' : 'full'}): ${machine.cpu}, ${machine.cores} cores, ${machine.ramGB.toFixed(1)} GB, Node ${machine.node}`);
-  console.log(`  sizes ${opts.sizes.join(', ')}; Verdaccio sizes ${opts.verdaccioSizes.join(', ') || 'none'}; ${opts.load.duration} s per load test; ${opts.load.connections} connections`);
-  if (!process.version.startsWith('v26.')) console.log(`  note: the harness runs on Node ${process.version}; the servers and npm run on ${NODE}`);
+  const machine = {
+    cpu: cpus[0]?.model.trim() ?? 'unknown CPU',
+    cores: cpus.length,
+    ramGB: os.totalmem() / 1e9,
+    node: process.version,
+    os: `${os.type()} ${os.release()}`,
+    loadBefore: os.loadavg(),
+  };
+  console.log(
+    `Bulwark benchmark (${opts.quick ? 'quick' : 'full'}): ${machine.cpu}, ${machine.cores} cores, ${machine.ramGB.toFixed(1)} GB, Node ${machine.node}`,
+  );
+  console.log(
+    `  sizes ${opts.sizes.join(', ')}; Verdaccio sizes ${opts.verdaccioSizes.join(', ') || 'none'}; ${opts.load.duration} s per load test; ${opts.load.connections} connections`,
+  );
+  if (!process.version.startsWith('v26.'))
+    console.log(`  note: the harness runs on Node ${process.version}; the servers and npm run on ${NODE}`);
 
   if (opts.verdaccioSizes.length) {
     step('Verdaccio install');
@@ -195,7 +267,9 @@ async function main(): Promise<void> {
   const pkg = pkgName(Math.min(42, Math.min(...opts.sizes, ...opts.verdaccioSizes) - 1));
   const tarball = `${pkg}-${syntheticVersion(opts.versions - 1)}.tgz`;
   const work: Workload = { synthetic, express, scenarios: scenarios(pkg, tarball) };
-  console.log(`  ${synthetic.length} synthetic packages × ${opts.versions} versions and ${express.tarballs} express closure tarballs (${express.packages.length} packages) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(
+    `  ${synthetic.length} synthetic packages × ${opts.versions} versions and ${express.tarballs} express closure tarballs (${express.packages.length} packages) in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
 
   const notes: string[] = [];
   const live: Live[] = [];
@@ -215,11 +289,21 @@ async function main(): Promise<void> {
 
   step('node:http ceiling');
   const server: Server = await startCeiling(bytes!, pkg, tarball);
-  console.log(`  ceiling listening on ${server.url} (pid ${server.child.pid}), serving the bytes Bulwark N=${opts.sizes.at(-1)} returned`);
-  const ceiling: Report['ceiling'] = { load: await runAll('ceiling', server.url, work.scenarios, opts.load, server.child.pid), rss: rssMB(server.child.pid) };
+  console.log(
+    `  ceiling listening on ${server.url} (pid ${server.child.pid}), serving the bytes Bulwark N=${opts.sizes.at(-1)} returned`,
+  );
+  const ceiling: Report['ceiling'] = {
+    load: await runAll('ceiling', server.url, work.scenarios, opts.load, server.child.pid),
+    rss: rssMB(server.child.pid),
+  };
   const largest = live.reduce((m, l) => (l.run.size > m.run.size ? l : m));
   step(`Bulwark N=${largest.run.size} against the ceiling, interleaved: ${PAIRED_ROUNDS} rounds`);
-  const paired = await pairedRounds(largest, server, work.scenarios.filter((s) => PAIRED_SCENARIOS.includes(s.key)), opts.load);
+  const paired = await pairedRounds(
+    largest,
+    server,
+    work.scenarios.filter((s) => PAIRED_SCENARIOS.includes(s.key)),
+    opts.load,
+  );
   await stop(server.child);
 
   const verdaccio: RegistryRun[] = [];
@@ -235,7 +319,9 @@ async function main(): Promise<void> {
   }
 
   if (opts.installs > 0) {
-    step(`cold npm install express@${express.rootVersion}: ${opts.installs} rounds over ${live.length} registries, interleaved`);
+    step(
+      `cold npm install express@${express.rootVersion}: ${opts.installs} rounds over ${live.length} registries, interleaved`,
+    );
     await installs(live, express.rootVersion, opts.installs);
   }
   for (const l of live) {
@@ -252,14 +338,24 @@ async function main(): Promise<void> {
       `Verdaccio was seeded with at most ${maxVerdaccio.toLocaleString('en-US')} packages (Bulwark with up to ${maxBulwark.toLocaleString('en-US')}): at its measured ${verdaccioRate.toFixed(0)} publishes/s, ${maxBulwark.toLocaleString('en-US')} packages would take about ${((maxBulwark * opts.versions) / verdaccioRate / 60).toFixed(0)} minutes to seed, and the load tests read one package, so N matters little to them. Bulwark/Verdaccio ratios compare the two at the same N.`,
     );
   }
-  notes.push(`The Bulwark/ceiling targets are judged on ${PAIRED_ROUNDS} rounds in which Bulwark N=${largest.run.size.toLocaleString('en-US')} and the ceiling were load-tested back to back (the order swapped each round), not on the single runs in the tables, which were taken minutes apart.`);
-  notes.push(`The ceiling serves, from memory, the exact bytes Bulwark N=${maxBulwark.toLocaleString('en-US')} returned for \`${pkg}\` (both packuments) and its tarball, with only content-type and content-length headers.`);
+  notes.push(
+    `The Bulwark/ceiling targets are judged on ${PAIRED_ROUNDS} rounds in which Bulwark N=${largest.run.size.toLocaleString('en-US')} and the ceiling were load-tested back to back (the order swapped each round), not on the single runs in the tables, which were taken minutes apart.`,
+  );
+  notes.push(
+    `The ceiling serves, from memory, the exact bytes Bulwark N=${maxBulwark.toLocaleString('en-US')} returned for \`${pkg}\` (both packuments) and its tarball, with only content-type and content-length headers.`,
+  );
   if (opts.installs > 0) {
-    notes.push(`Cold installs run after every load test, with all ${live.length} registries still running: one unmeasured install from each, then ${opts.installs} rounds taking the registries in turn (the order rotated each round), each install in a new project with an empty npm cache. The median of each registry's rounds is reported.`);
+    notes.push(
+      `Cold installs run after every load test, with all ${live.length} registries still running: one unmeasured install from each, then ${opts.installs} rounds taking the registries in turn (the order rotated each round), each install in a new project with an empty npm cache. The median of each registry's rounds is reported.`,
+    );
   }
-  notes.push('RSS is VmRSS from /proc/PID/status of the server process (MB = 10^6 bytes). Bulwark runs compiled from dist/, as an installed package does.');
+  notes.push(
+    'RSS is VmRSS from /proc/PID/status of the server process (MB = 10^6 bytes). Bulwark runs compiled from dist/, as an installed package does.',
+  );
   if (verdaccio.length) {
-    notes.push("Verdaccio's publish rate is bounded by its default (legacy) tokens: every authenticated request re-verifies the user's bcrypt password hash (bcryptjs, cost 10). The load tests and installs are anonymous reads, which this does not affect.");
+    notes.push(
+      "Verdaccio's publish rate is bounded by its default (legacy) tokens: every authenticated request re-verifies the user's bcrypt password hash (bcryptjs, cost 10). The load tests and installs are anonymous reads, which this does not affect.",
+    );
   }
 
   const report: Report = {
@@ -267,7 +363,11 @@ async function main(): Promise<void> {
     finished: new Date(),
     mode: opts.quick ? 'quick' : 'full',
     machine,
-    tools: { verdaccio: opts.verdaccioSizes.length ? await verdaccioVersion() : null, npm: versionOf(path.join(path.dirname(NPM11), '..', 'package.json')), autocannon: versionOf(path.join(ROOT, 'node_modules', 'autocannon', 'package.json')) },
+    tools: {
+      verdaccio: opts.verdaccioSizes.length ? await verdaccioVersion() : null,
+      npm: versionOf(path.join(path.dirname(NPM11), '..', 'package.json')),
+      autocannon: versionOf(path.join(ROOT, 'node_modules', 'autocannon', 'package.json')),
+    },
     settings: { ...opts.load, concurrency: opts.concurrency, versions: opts.versions, installs: opts.installs },
     target: { pkg, tarball, expressVersion: express.rootVersion, expressTarballs: express.tarballs },
     scenarios: work.scenarios,

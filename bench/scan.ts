@@ -10,7 +10,9 @@ import { loadSignatures } from '../src/safety/scan/signatures.ts';
 import { loadBenign, packFiles } from '../test/fixtures/malware/corpus.ts';
 
 const TARGET = 1024 * 1024;
-const files: Record<string, Buffer> = { 'package.json': Buffer.from(JSON.stringify({ name: 'bench-merged', version: '1.0.0', main: 'index.js' })) };
+const files: Record<string, Buffer> = {
+  'package.json': Buffer.from(JSON.stringify({ name: 'bench-merged', version: '1.0.0', main: 'index.js' })),
+};
 let tgz = packFiles(files);
 const used: string[] = [];
 // Ordinary and install-script packages alike, in manifest order, skipping none: a fair mix, not a chosen one.
@@ -52,7 +54,15 @@ for (let i = 0; i < 10; i++) {
 await pool.close();
 poolTimes.sort((a, b) => a - b);
 
-console.log(`tarball: ${(tgz.length / 1e6).toFixed(2)} MB gzipped, ${(unpacked / 1e6).toFixed(1)} MB unpacked, ${Object.keys(files).length} files from ${used.length} packages; verdict ${first.verdict}`);
-console.log(`in-process scan: first (cold JIT) ${cold.toFixed(0)} ms; warm median ${q(0.5)} ms, p90 ${q(0.9)} ms, max ${q(1)} ms wall; median CPU time ${cpu[Math.floor(cpu.length / 2)]!.toFixed(0)} ms (n = ${times.length}, load average ${os.loadavg()[0]!.toFixed(1)} on ${os.availableParallelism()} cores)`);
-console.log(`through ScanPool (worker thread, includes copying the tarball): median ${poolTimes[Math.floor(poolTimes.length / 2)]!.toFixed(0)} ms (n = ${poolTimes.length})`);
-console.log(`target < 200 ms per 1 MB tarball: ${Number(q(0.5)) < 200 ? 'PASS' : 'FAIL'} on warm median wall time, ${cpu[Math.floor(cpu.length / 2)]! < 200 ? 'PASS' : 'FAIL'} on CPU time`);
+console.log(
+  `tarball: ${(tgz.length / 1e6).toFixed(2)} MB gzipped, ${(unpacked / 1e6).toFixed(1)} MB unpacked, ${Object.keys(files).length} files from ${used.length} packages; verdict ${first.verdict}`,
+);
+console.log(
+  `in-process scan: first (cold JIT) ${cold.toFixed(0)} ms; warm median ${q(0.5)} ms, p90 ${q(0.9)} ms, max ${q(1)} ms wall; median CPU time ${cpu[Math.floor(cpu.length / 2)]!.toFixed(0)} ms (n = ${times.length}, load average ${os.loadavg()[0]!.toFixed(1)} on ${os.availableParallelism()} cores)`,
+);
+console.log(
+  `through ScanPool (worker thread, includes copying the tarball): median ${poolTimes[Math.floor(poolTimes.length / 2)]!.toFixed(0)} ms (n = ${poolTimes.length})`,
+);
+console.log(
+  `target < 200 ms per 1 MB tarball: ${Number(q(0.5)) < 200 ? 'PASS' : 'FAIL'} on warm median wall time, ${cpu[Math.floor(cpu.length / 2)]! < 200 ? 'PASS' : 'FAIL'} on CPU time`,
+);

@@ -35,8 +35,20 @@ function syntheticPackage(i: number, versionCount: number): PackageUploads {
       engines: { node: '>=18' },
       dependencies,
     };
-    const readme = [`# ${name}`, '', `Version ${version} of a synthetic package used to load-test registries.`, '', ...Array.from({ length: 12 }, (_, n) => `- item ${n}: ${name} does thing number ${n * i} reliably.`), ''].join('\n');
-    const code = [`'use strict';`, `// ${name}@${version}`, ...Array.from({ length: 30 }, (_, n) => `exports.f${n} = (x) => x * ${n + 1} + ${i} + ${k};`), ''].join('\n');
+    const readme = [
+      `# ${name}`,
+      '',
+      `Version ${version} of a synthetic package used to load-test registries.`,
+      '',
+      ...Array.from({ length: 12 }, (_, n) => `- item ${n}: ${name} does thing number ${n * i} reliably.`),
+      '',
+    ].join('\n');
+    const code = [
+      `'use strict';`,
+      `// ${name}@${version}`,
+      ...Array.from({ length: 30 }, (_, n) => `exports.f${n} = (x) => x * ${n + 1} + ${i} + ${k};`),
+      '',
+    ].join('\n');
     const tarball = packTarball(manifest, { 'package/README.md': readme, 'package/index.js': code });
     versions.push(version);
     bodies.push(Buffer.from(JSON.stringify(body(publishDoc(manifest, { tarball })))));
@@ -50,14 +62,19 @@ export function syntheticPackages(count: number, versionCount: number): PackageU
 }
 
 /** The express closure's tarballs as publish documents (package.json read from each tarball), by package. */
-export async function expressPackages(): Promise<{ rootVersion: string; packages: PackageUploads[]; tarballs: number }> {
+export async function expressPackages(): Promise<{
+  rootVersion: string;
+  packages: PackageUploads[];
+  tarballs: number;
+}> {
   const closure = loadExpressClosure();
   const byName = new Map<string, Array<{ version: string; body: Buffer }>>();
   for (const pkg of closure.packages) {
     const tarball = readFileSync(pkg.path);
     const info = inspectTarball(tarball);
     const manifest = info.manifest as Manifest;
-    if (manifest.name !== pkg.name || manifest.version !== pkg.version) throw new Error(`${pkg.file}: package.json says ${manifest.name}@${manifest.version}`);
+    if (manifest.name !== pkg.name || manifest.version !== pkg.version)
+      throw new Error(`${pkg.file}: package.json says ${manifest.name}@${manifest.version}`);
     const doc = publishDoc(manifest, { tarball });
     if (doc.integrity !== pkg.integrity) throw new Error(`${pkg.file} does not match its recorded integrity`);
     const list = byName.get(pkg.name) ?? [];
@@ -80,7 +97,8 @@ async function put(target: PublishTarget, name: string, version: string, payload
     body: new Uint8Array(payload),
   });
   const text = await res.text();
-  if (res.status !== 200 && res.status !== 201) throw new Error(`${target.label}: publishing ${name}@${version} answered ${res.status}: ${text.slice(0, 500)}`);
+  if (res.status !== 200 && res.status !== 201)
+    throw new Error(`${target.label}: publishing ${name}@${version} answered ${res.status}: ${text.slice(0, 500)}`);
 }
 
 /**
@@ -107,7 +125,9 @@ export async function publishAll(
       done++;
       if (done % every === 0 || done === packages.length) {
         const seconds = (performance.now() - started) / 1000;
-        console.log(`  ${target.label}: seeded ${done}/${packages.length} ${opts.what ?? 'packages'} (${versions} versions, ${(versions / seconds).toFixed(0)} publishes/s)`);
+        console.log(
+          `  ${target.label}: seeded ${done}/${packages.length} ${opts.what ?? 'packages'} (${versions} versions, ${(versions / seconds).toFixed(0)} publishes/s)`,
+        );
       }
     }
   };

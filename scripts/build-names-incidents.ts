@@ -17,12 +17,18 @@ import { readFileSync, writeFileSync } from 'node:fs';
 
 const [xminhCsv, xminhCommit, ecoCsv, ecoCommit, lookupsTsv] = process.argv.slice(2);
 if (!lookupsTsv) {
-  console.error('usage: node scripts/build-names-incidents.ts XMINH.csv XMINH_COMMIT ECOSYSTEMS.csv ECOSYSTEMS_COMMIT LOOKUPS.tsv');
+  console.error(
+    'usage: node scripts/build-names-incidents.ts XMINH.csv XMINH_COMMIT ECOSYSTEMS.csv ECOSYSTEMS_COMMIT LOOKUPS.tsv',
+  );
   process.exit(2);
 }
 
 type Dataset = { repo: string; path: string; commit: string };
-const XMINH: Dataset = { repo: 'xMinhx/typosquatting-detection-software-supply-chains', path: 'String Matching/npm_typosquatting_data.csv', commit: xminhCommit! };
+const XMINH: Dataset = {
+  repo: 'xMinhx/typosquatting-detection-software-supply-chains',
+  path: 'String Matching/npm_typosquatting_data.csv',
+  commit: xminhCommit!,
+};
 const ECOSYSTEMS: Dataset = { repo: 'ecosyste-ms/typosquatting-dataset', path: 'typosquats.csv', commit: ecoCommit! };
 const OSV_REPO = 'ossf/malicious-packages';
 
@@ -35,17 +41,26 @@ const rows = (file: string) =>
     .map((l) => l.split(','));
 
 const fixture = new URL('../test/fixtures/names/incidents.json', import.meta.url);
-type Incident = { name: string; split: string; id?: string; target?: string; selected_by?: string; source: { repo: string; path: string; commit: string } };
+type Incident = {
+  name: string;
+  split: string;
+  id?: string;
+  target?: string;
+  selected_by?: string;
+  source: { repo: string; path: string; commit: string };
+};
 const current = JSON.parse(readFileSync(fixture, 'utf8')) as { about: string; incidents: Incident[] };
 const original = current.incidents.filter((i) => i.selected_by === undefined || i.selected_by === 'first-16');
 const known = new Set(original.map((i) => i.name));
 
 // 1. candidates, first dataset first (its row wins when both list a name).
 const candidates = new Map<string, { target: string; dataset: Dataset }>();
-for (const [name, target] of rows(xminhCsv!).slice(1)) if (name && target && !candidates.has(name)) candidates.set(name, { target, dataset: XMINH });
+for (const [name, target] of rows(xminhCsv!).slice(1))
+  if (name && target && !candidates.has(name)) candidates.set(name, { target, dataset: XMINH });
 for (const [name, target, ecosystem] of rows(ecoCsv!).slice(1)) {
   // "npm-cli-flag" rows (--no-audit …) have no target package.
-  if (ecosystem === 'npm' && name && target && target !== 'npm-cli-flag' && !candidates.has(name)) candidates.set(name, { target, dataset: ECOSYSTEMS });
+  if (ecosystem === 'npm' && name && target && target !== 'npm-cli-flag' && !candidates.has(name))
+    candidates.set(name, { target, dataset: ECOSYSTEMS });
 }
 for (const name of known) candidates.delete(name);
 // 2. look-up order.
@@ -56,7 +71,8 @@ const lookups = readFileSync(lookupsTsv, 'utf8')
   .filter((l) => l.trim())
   .map((l) => l.split('\t'));
 lookups.forEach(([name], i) => {
-  if (name !== order[i]) throw new Error(`look-up ${i + 1} is ${name}, expected ${order[i]}: look-ups must follow the sha256 order`);
+  if (name !== order[i])
+    throw new Error(`look-up ${i + 1} is ${name}, expected ${order[i]}: look-ups must follow the sha256 order`);
 });
 
 // 3. incidents.
@@ -64,12 +80,26 @@ const added: Incident[] = [];
 for (const [name, path, commit] of lookups) {
   if (!name || path === '-' || !path || !commit) continue;
   const id = /\/(MAL-\d{4}-\d+)\.json$/.exec(path)?.[1];
-  if (!path.startsWith(`osv/malicious/npm/${name}/`) || !id) throw new Error(`not a numbered npm MAL record of ${name}: ${path}`);
+  if (!path.startsWith(`osv/malicious/npm/${name}/`) || !id)
+    throw new Error(`not a numbered npm MAL record of ${name}: ${path}`);
   const c = candidates.get(name)!;
-  added.push({ name, split: splitOf(name), id, target: c.target, selected_by: c.dataset.repo, source: { repo: OSV_REPO, path, commit } });
+  added.push({
+    name,
+    split: splitOf(name),
+    id,
+    target: c.target,
+    selected_by: c.dataset.repo,
+    source: { repo: OSV_REPO, path, commit },
+  });
 }
 
-const withIds = original.map((i) => ({ name: i.name, split: i.split, id: /\/(MAL-\d{4}-\d+)\.json$/.exec(i.source.path)?.[1] ?? '', selected_by: 'first-16', source: i.source }));
+const withIds = original.map((i) => ({
+  name: i.name,
+  split: i.split,
+  id: /\/(MAL-\d{4}-\d+)\.json$/.exec(i.source.path)?.[1] ?? '',
+  selected_by: 'first-16',
+  source: i.source,
+}));
 const out = {
   about:
     'Real malicious npm package names, each with its OSV MAL record in github.com/ossf/malicious-packages (path and commit of the record). ' +
@@ -83,4 +113,6 @@ const out = {
 };
 writeFileSync(fixture, `${JSON.stringify(out, null, 1)}\n`);
 const count = (s: string) => added.filter((i) => i.split === s).length;
-console.log(`kept ${withIds.length}; added ${added.length} of ${lookups.length} looked-up candidates (${count('tuning')} tuning, ${count('held-out')} held-out); ${order.length} candidates in all`);
+console.log(
+  `kept ${withIds.length}; added ${added.length} of ${lookups.length} looked-up candidates (${count('tuning')} tuning, ${count('held-out')} held-out); ${order.length} candidates in all`,
+);

@@ -14,9 +14,15 @@ const ASSETS = [
 ];
 
 const root = path.resolve(import.meta.dirname, '..');
-const out = path.resolve(parseArgs({ options: { 'out-dir': { type: 'string', default: path.join(root, 'dist') } } }).values['out-dir']);
+const out = path.resolve(
+  parseArgs({ options: { 'out-dir': { type: 'string', default: path.join(root, 'dist') } } }).values['out-dir'],
+);
 rmSync(out, { recursive: true, force: true });
 const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-const r = spawnSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.build.json'), '--outDir', out], { cwd: root, stdio: 'inherit' });
-if (r.status === 0) for (const dir of ASSETS) cpSync(path.join(root, 'src', dir), path.join(out, dir), { recursive: true });
+const r = spawnSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.build.json'), '--outDir', out], {
+  cwd: root,
+  stdio: 'inherit',
+});
+if (r.status === 0)
+  for (const dir of ASSETS) cpSync(path.join(root, 'src', dir), path.join(out, dir), { recursive: true });
 process.exit(r.status ?? 1);

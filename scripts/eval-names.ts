@@ -16,7 +16,9 @@ for (const part of parts.length ? parts : (['tuning', 'held-out'] as const)) {
   console.log(describe(r));
   const first = evaluate(index, popular, part, (i) => i.selected_by === 'first-16');
   const added = evaluate(index, popular, part, (i) => i.selected_by !== 'first-16');
-  console.log(`  first 16: ${first.caught}/${first.incidents}; added from datasets: ${added.caught}/${added.incidents}`);
+  console.log(
+    `  first 16: ${first.caught}/${first.incidents}; added from datasets: ${added.caught}/${added.incidents}`,
+  );
   if (args.includes('--misses')) console.log(`  missed: ${r.missed.join(' ')}`);
   if (args.includes('--refused')) console.log(`  refused (long tail): ${r.refusedNames.join(' ')}`);
   if (args.includes('--verdicts')) {

@@ -12,11 +12,18 @@ const args = new Set(process.argv.slice(2));
 const signatures = loadSignatures();
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 const started = performance.now();
-const results: Figures[] = SPLITS.map((split) => evaluate(split, (tgz, previous) => scanTarball(tgz, { previous, signatures }), { cache: !args.has('--committed-only'), fetch: args.has('--fetch') }));
+const results: Figures[] = SPLITS.map((split) =>
+  evaluate(split, (tgz, previous) => scanTarball(tgz, { previous, signatures }), {
+    cache: !args.has('--committed-only'),
+    fetch: args.has('--fetch'),
+  }),
+);
 if (args.has('--json')) console.log(JSON.stringify(results, null, 2));
 else {
   for (const r of results) {
-    console.log(`${r.split.padEnd(8)} recall ${pct(r.recall)} (${r.samples - r.missed.length}/${r.samples})  FP ordinary ${pct(r.fpOrdinary)} (${Math.round(r.fpOrdinary * r.ordinary)}/${r.ordinary})  FP install-script ${pct(r.fpInstall)} (${Math.round(r.fpInstall * r.install)}/${r.install})`);
+    console.log(
+      `${r.split.padEnd(8)} recall ${pct(r.recall)} (${r.samples - r.missed.length}/${r.samples})  FP ordinary ${pct(r.fpOrdinary)} (${Math.round(r.fpOrdinary * r.ordinary)}/${r.ordinary})  FP install-script ${pct(r.fpInstall)} (${Math.round(r.fpInstall * r.install)}/${r.install})`,
+    );
     if (args.has('--verbose') || r.missed.length || r.falsePositives.length) {
       if (r.missed.length) console.log(`  missed: ${r.missed.join(', ')}`);
       if (r.falsePositives.length) console.log(`  false positives: ${r.falsePositives.join(', ')}`);

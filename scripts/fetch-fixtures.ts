@@ -164,14 +164,15 @@ function parseLockfile(lock: unknown): Closure {
     const pkg: LockedPackage = { name, version, resolved, integrity: sha512Of(integrity, `${name}@${version}`) };
     const id = `${name}@${version}`;
     const seen = byId.get(id);
-    if (seen && seen.integrity !== pkg.integrity) throw new FixtureError(`${id} appears with two different integrities`);
+    if (seen && seen.integrity !== pkg.integrity)
+      throw new FixtureError(`${id} appears with two different integrities`);
     byId.set(id, pkg);
   }
   // The top-level copy is the one the root range selected.
   const top = lock.packages[`node_modules/${ROOT}`];
   if (!isRecord(top) || typeof top.version !== 'string') throw new FixtureError(`${ROOT} missing from lockfile`);
-  const packages = [...byId.values()].sort(
-    (a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : semver.compare(a.version, b.version)),
+  const packages = [...byId.values()].sort((a, b) =>
+    a.name < b.name ? -1 : a.name > b.name ? 1 : semver.compare(a.version, b.version),
   );
   return { rootVersion: top.version, packages };
 }
@@ -229,6 +230,8 @@ async function main(): Promise<void> {
 try {
   await main();
 } catch (err) {
-  console.error(`fetch-fixtures: ${err instanceof FixtureError ? err.message : String(err instanceof Error ? err.stack : err)}`);
+  console.error(
+    `fetch-fixtures: ${err instanceof FixtureError ? err.message : String(err instanceof Error ? err.stack : err)}`,
+  );
   process.exitCode = 1;
 }

@@ -21,4 +21,11 @@ if (files.length === 0) {
   // The layering of docs/architecture.md (.dependency-cruiser.cjs).
   step('layering', bin('depcruise'), ['src', '--config', '.dependency-cruiser.cjs']);
 }
-step('tests', process.execPath, ['--test', '--test-concurrency=2', '--test-force-exit', '--test-timeout=900000', '--test-reporter=spec', ...(files.length ? files : ['test/**/*.test.ts'])]);
+step('tests', process.execPath, [
+  '--test',
+  '--test-concurrency=2',
+  '--test-force-exit',
+  '--test-timeout=900000',
+  '--test-reporter=spec',
+  ...(files.length ? files : ['test/**/*.test.ts']),
+]);

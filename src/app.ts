@@ -63,7 +63,14 @@ export type ServiceDeps = {
 };
 
 /** Builds every service over an open store. Nothing here writes to the store or starts background work. */
-export async function buildServices({ settings, store, blobs, logger, secretKey, clock = Date.now }: ServiceDeps): Promise<Services> {
+export async function buildServices({
+  settings,
+  store,
+  blobs,
+  logger,
+  secretKey,
+  clock = Date.now,
+}: ServiceDeps): Promise<Services> {
   // Every password hashed from here on (sign-up, sign-in upgrades, admin user create) uses the configured cost.
   setPasswordHashParams(settings.passwordHash);
   // An operator's signature file with a mistake stops the start here, rather than failing every publish later.
@@ -76,7 +83,11 @@ export async function buildServices({ settings, store, blobs, logger, secretKey,
   const memory = releaseFreedMemory();
   // Every uploaded tarball is read (package.json) and scanned for malware (GEN-2c) in these workers, never on the
   // thread that serves requests; they start with the first publish.
-  const tarballs = new ScanPool({ budgetMs: settings.scanBudget, signatureFiles: settings.scanSignatures, onIdle: () => memory.settle() });
+  const tarballs = new ScanPool({
+    budgetMs: settings.scanBudget,
+    signatureFiles: settings.scanSignatures,
+    onIdle: () => memory.settle(),
+  });
   const packages = new Packages({
     db: store.db,
     blobs,
@@ -125,14 +136,25 @@ export async function buildServices({ settings, store, blobs, logger, secretKey,
  * Opens the store the settings name and builds the services over it: what `bulwark serve` and every CLI command that
  * works on a registry's data start from. close() also closes the store.
  */
-export async function openServices(settings: Settings, opts: { logger?: Logger; env?: NodeJS.ProcessEnv; poolSize?: number; clock?: () => number } = {}): Promise<Services> {
+export async function openServices(
+  settings: Settings,
+  opts: { logger?: Logger; env?: NodeJS.ProcessEnv; poolSize?: number; clock?: () => number } = {},
+): Promise<Services> {
   const logger = opts.logger ?? pino({ level: 'warn' }, pino.destination(2));
   const env = opts.env ?? process.env;
   // What the data directory will hold (the SQLite database, blobs, a generated key) must be writable, and the
   // database reachable, before anything is written: a failed start leaves nothing behind.
   if (!settings.database || env.BULWARK_SECRET_KEY === undefined) checkWritable(settings.dataDir);
-  const store = await openStore({ dataDir: settings.dataDir, database: settings.database, ...(opts.poolSize ? { poolSize: opts.poolSize } : {}) }).catch((err: unknown) => {
-    throw new StartupError(settings.database ? `cannot use the PostgreSQL database ${redactedUrl(settings.database)} (--database): ${reason(err)}` : `cannot open the SQLite database in ${settings.dataDir} (--data-dir): ${reason(err)}`);
+  const store = await openStore({
+    dataDir: settings.dataDir,
+    database: settings.database,
+    ...(opts.poolSize ? { poolSize: opts.poolSize } : {}),
+  }).catch((err: unknown) => {
+    throw new StartupError(
+      settings.database
+        ? `cannot use the PostgreSQL database ${redactedUrl(settings.database)} (--database): ${reason(err)}`
+        : `cannot open the SQLite database in ${settings.dataDir} (--data-dir): ${reason(err)}`,
+    );
   });
   let secretKey: Buffer;
   try {
@@ -142,7 +164,14 @@ export async function openServices(settings: Settings, opts: { logger?: Logger; 
     throw err;
   }
   try {
-    const services = await buildServices({ settings, store, blobs: new FsBlobStore(path.join(settings.dataDir, 'blobs')), logger, secretKey, ...(opts.clock ? { clock: opts.clock } : {}) });
+    const services = await buildServices({
+      settings,
+      store,
+      blobs: new FsBlobStore(path.join(settings.dataDir, 'blobs')),
+      logger,
+      secretKey,
+      ...(opts.clock ? { clock: opts.clock } : {}),
+    });
     return {
       ...services,
       async close() {
@@ -155,7 +184,6 @@ export async function openServices(settings: Settings, opts: { logger?: Logger; 
     throw err;
   }
 }
-
 
 /** A running registry: its services, the HTTP server over them, and the background work. */
 export type Registry = Services & HttpApp;
@@ -172,7 +200,8 @@ export async function startRegistry(services: Services): Promise<Registry> {
     // The registry signing key is made on first start; versions stored before it existed are signed now (CLI-1).
     await ensureSigningKey(store.db, secretKey, clock());
     const backfilled = await backfillSignatures(store.db, services.signer, clock());
-    if (backfilled) logger.info({ versions: backfilled }, 'signed versions stored before the registry had a signing key');
+    if (backfilled)
+      logger.info({ versions: backfilled }, 'signed versions stored before the registry had a signing key');
     http = await startHttp(services, (parts) => registerWebUi(services, parts));
   } catch (err) {
     await services.close();
@@ -180,15 +209,35 @@ export async function startRegistry(services: Services): Promise<Registry> {
   }
   const watcher = packages.watchEvents();
   downloads.start();
-  const notifier = startNotifier({ db: store.db, mailer: createMailer(settings.smtpUrl, settings.mailFrom), publicUrl: services.publicUrl, logger, clock });
+  const notifier = startNotifier({
+    db: store.db,
+    mailer: createMailer(settings.smtpUrl, settings.mailFrom),
+    publicUrl: services.publicUrl,
+    logger,
+    clock,
+  });
   // The moderation queue follows the event stream (security-form reports, removals made outside the queue).
   const moderation = startModerationConsumer({ db: store.db, logger, clock });
   // The log's origin is the registry's public name, fixed by the first start (see log/store.ts loadLogKey).
-  const logSequencer = startSequencer({ db: store.db, dialect: store.dialect, secretKey, origin: () => originFor(services.publicUrl()), logger, clock });
+  const logSequencer = startSequencer({
+    db: store.db,
+    dialect: store.dialect,
+    secretKey,
+    origin: () => originFor(services.publicUrl()),
+    logger,
+    clock,
+  });
   // The key exists before the app reports ready, so a first client never finds the log "not started".
-  await logSequencer.sequencer.catch((err: unknown) => logger.error({ err }, 'transparency log: its key could not be loaded; the log is not running'));
+  await logSequencer.sequencer.catch((err: unknown) =>
+    logger.error({ err }, 'transparency log: its key could not be loaded; the log is not running'),
+  );
   // Temporary files and blobs no version references, left by crashes: removed now and every hour.
-  const stopSweeper = new BlobSweeper({ db: store.db, blobs: services.blobs, graceMs: settings.blobGrace, log: logger }).start();
+  const stopSweeper = new BlobSweeper({
+    db: store.db,
+    blobs: services.blobs,
+    graceMs: settings.blobGrace,
+    log: logger,
+  }).start();
   return {
     ...services,
     ...http,
@@ -218,7 +267,9 @@ function checkWritable(dir: string): void {
     accessSync(existing, constants.W_OK);
   } catch (err) {
     const what = existing === path.resolve(dir) ? dir : `${existing}, where ${dir} would be made,`;
-    throw new StartupError(`the data directory ${what} is not writable by this user (${(err as NodeJS.ErrnoException).code}): set --data-dir (BULWARK_DATA_DIR) to a folder it may write, or fix its permissions`);
+    throw new StartupError(
+      `the data directory ${what} is not writable by this user (${(err as NodeJS.ErrnoException).code}): set --data-dir (BULWARK_DATA_DIR) to a folder it may write, or fix its permissions`,
+    );
   }
 }
 

@@ -72,7 +72,16 @@ const oneOf =
     return raw as T;
   };
 
-const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1024, k: 1024, mb: 1024 ** 2, m: 1024 ** 2, gb: 1024 ** 3, g: 1024 ** 3 };
+const SIZE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  kb: 1024,
+  k: 1024,
+  mb: 1024 ** 2,
+  m: 1024 ** 2,
+  gb: 1024 ** 3,
+  g: 1024 ** 3,
+};
 
 export function parseSize(raw: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(raw.trim());
@@ -86,8 +95,11 @@ export function parseSize(raw: string): number {
 /** A duration such as 30s, 90m, 72h or 30d, in milliseconds. */
 function parseDuration(raw: string): number {
   const m = /^(\d{1,6})\s*(s|m|h|d)$/i.exec(raw.trim());
-  if (!m) throw new SettingError('must be a whole number of seconds, minutes, hours or days, such as 30s, 90m, 72h or 30d');
-  return Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2]!.toLowerCase() as 's' | 'm' | 'h' | 'd'];
+  if (!m)
+    throw new SettingError('must be a whole number of seconds, minutes, hours or days, such as 30s, 90m, 72h or 30d');
+  return (
+    Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2]!.toLowerCase() as 's' | 'm' | 'h' | 'd']
+  );
 }
 
 function parsePort(raw: string): number {
@@ -110,13 +122,15 @@ function parsePublicUrl(raw: string): string | null {
     throw new SettingError('must be an absolute http(s) URL such as https://npm.example.com');
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new SettingError('must use http or https');
-  if (url.search || url.hash || url.username || url.password) throw new SettingError('must not contain a query, fragment or credentials');
+  if (url.search || url.hash || url.username || url.password)
+    throw new SettingError('must not contain a query, fragment or credentials');
   return url.href.replace(/\/+$/, '');
 }
 
 function parseDatabase(raw: string): string | null {
   if (raw === '') return null;
-  if (!/^postgres(ql)?:\/\//.test(raw)) throw new SettingError('must be a postgres:// URL (leave it unset for SQLite in the data directory)');
+  if (!/^postgres(ql)?:\/\//.test(raw))
+    throw new SettingError('must be a postgres:// URL (leave it unset for SQLite in the data directory)');
   try {
     new URL(raw);
   } catch {
@@ -152,42 +166,283 @@ function parseTrustProxy(raw: string): string[] {
 }
 
 export const SETTINGS: readonly Spec[] = [
-  { key: 'host', flag: 'host', env: 'BULWARK_HOST', default: '127.0.0.1', help: 'address to listen on', parse: parseHost },
-  { key: 'port', flag: 'port', env: 'BULWARK_PORT', default: '4873', help: 'port to listen on (0 picks a free one)', parse: parsePort },
-  { key: 'dataDir', flag: 'data-dir', env: 'BULWARK_DATA_DIR', default: './data', help: 'folder for the SQLite database, blobs and the generated secret key', parse: (r) => { if (!r.trim()) throw new SettingError('must not be empty'); return path.resolve(r); } },
-  { key: 'database', flag: 'database', env: 'BULWARK_DATABASE_URL', default: '', help: 'postgres:// URL of the metadata database (default: SQLite in the data dir)', parse: parseDatabase },
-  { key: 'publicUrl', flag: 'public-url', env: 'BULWARK_PUBLIC_URL', default: '', help: 'base URL clients reach the registry at, used in tarball links (default: http://HOST:PORT)', parse: parsePublicUrl },
-  { key: 'trustProxy', flag: 'trust-proxy', env: 'BULWARK_TRUST_PROXY', default: '', help: 'comma-separated proxy addresses/CIDRs whose X-Forwarded-For is believed (default: none)', parse: parseTrustProxy },
-  { key: 'signup', flag: 'signup', env: 'BULWARK_SIGNUP', default: 'open', help: 'self sign-up through npm adduser and the web: open or closed', parse: oneOf('open', 'closed') },
-  { key: 'readAccess', flag: 'read-access', env: 'BULWARK_READ_ACCESS', default: 'public', help: 'public (anonymous reads of public packages) or authenticated (every read needs a token)', parse: oneOf('public', 'authenticated') },
-  { key: 'maxTarballSize', flag: 'max-tarball-size', env: 'BULWARK_MAX_TARBALL_SIZE', default: '50mb', help: 'largest tarball accepted on publish', parse: parseSize },
-  { key: 'cacheSize', flag: 'cache-size', env: 'BULWARK_CACHE_SIZE', default: '32mb', help: 'memory for serving reads from RAM: half for packuments (plain and compressed), half for tarballs', parse: parseSize },
-  { key: 'smtpUrl', flag: 'smtp-url', env: 'BULWARK_SMTP_URL', default: '', help: 'SMTP server for verification and security emails, e.g. smtps://user:pass@mail.example.com (default: no email is sent)', parse: parseSmtpUrl },
-  { key: 'mailFrom', flag: 'mail-from', env: 'BULWARK_MAIL_FROM', default: 'Bulwark <bulwark@localhost>', help: 'sender address of the emails', parse: (r) => { if (!/@/.test(r)) throw new SettingError('must contain an email address'); return r; } },
-  { key: 'rateLimitStore', flag: 'rate-limit-store', env: 'BULWARK_RATE_LIMIT_STORE', default: 'database', help: 'where brute-force counters live, shared by all nodes: database or redis', parse: oneOf('database', 'redis') },
-  { key: 'redisUrl', flag: 'redis-url', env: 'BULWARK_REDIS_URL', default: 'redis://127.0.0.1:6379', help: 'Redis server used when --rate-limit-store is redis', parse: (r) => { if (!/^rediss?:\/\//.test(r)) throw new SettingError('must be a redis:// or rediss:// URL'); return r; } },
-  { key: 'passwordHash', flag: 'password-hash', env: 'BULWARK_PASSWORD_HASH', default: 'm=19456,t=2,p=1', help: 'argon2id cost for new password hashes: memory KiB, iterations, lanes (OWASP minimum m=19456,t=2 or m=7168,t=5)', parse: parsePasswordHash },
-  { key: 'protectedNames', flag: 'protected-names', env: 'BULWARK_PROTECTED_NAMES', default: '', help: 'comma-separated package names and @scopes protected from look-alike new names, besides the shipped popular list', parse: parseNameList },
-  { key: 'reservedNames', flag: 'reserved-names', env: 'BULWARK_RESERVED_NAMES', default: '', help: 'comma-separated PATTERN=ORG reservations (@scope, name or prefix-*): only members of ORG publish matching names, look-alikes included', parse: parseReservations },
-  { key: 'typosquatTop', flag: 'typosquat-top', env: 'BULWARK_TYPOSQUAT_TOP', default: '500', help: 'how many of this registry’s most-downloaded packages (last 30 days) are protected from look-alike names', parse: (r) => { if (!/^\d{1,6}$/.test(r)) throw new SettingError('must be a whole number'); return Number(r); } },
-  { key: 'securityContact', flag: 'security-contact', env: 'BULWARK_SECURITY_CONTACT', default: '', help: 'comma-separated Contact URIs for /.well-known/security.txt, e.g. mailto:security@example.com (default: the report form)', parse: parseContacts },
-  { key: 'securityExpires', flag: 'security-expires', env: 'BULWARK_SECURITY_EXPIRES', default: '', help: 'Expires date of security.txt, e.g. 2027-06-30T00:00:00Z (default: 180 days from each request)', parse: parseExpires },
-  { key: 'securityLanguages', flag: 'security-languages', env: 'BULWARK_SECURITY_LANGUAGES', default: 'en', help: 'comma-separated language tags reports may be written in (security.txt Preferred-Languages)', parse: (r) => { const tags = r.split(',').map((t) => t.trim()).filter(Boolean); if (!tags.length || tags.some((t) => !/^[a-z]{2,3}(-[a-z0-9]{2,8})*$/i.test(t))) throw new SettingError('must be language tags such as en, de, pt-BR'); return tags; } },
-  { key: 'securityPolicy', flag: 'security-policy', env: 'BULWARK_SECURITY_POLICY', default: '', help: 'URL of the vulnerability disclosure policy (security.txt Policy; default: this registry’s /-/web/security)', parse: (r) => (r === '' ? null : parseHttpsUrl(r)) },
-  { key: 'advisoryPrefix', flag: 'advisory-prefix', env: 'BULWARK_ADVISORY_PREFIX', default: 'BWK', help: 'this registry’s name in the ids of its malicious-package advisories, x_PREFIX-MAL-YEAR-N (OSV’s form for a database it does not aggregate)', parse: (r) => { const name = r.trim().replace(/^x_/, ''); if (!/^[A-Za-z][A-Za-z0-9]{0,15}$/.test(name)) throw new SettingError('must be 1 to 16 letters or digits starting with a letter, such as BWK'); return name; } },
-  { key: 'unpublishWindow', flag: 'unpublish-window', env: 'BULWARK_UNPUBLISH_WINDOW', default: '72h', help: 'how long after publishing maintainers may unpublish a version, e.g. 72h or 3d (0 turns unpublish off: deprecate instead)', parse: parseDuration },
-  { key: 'nameHold', flag: 'name-hold', env: 'BULWARK_NAME_HOLD', default: '30d', help: 'how long a fully unpublished name stays reserved for its previous maintainers before only an administrator can give it out', parse: parseDuration },
-  { key: 'scanBudget', flag: 'scan-budget', env: 'BULWARK_SCAN_BUDGET', default: '20s', help: 'time the publish-time malware scan may take; a version whose scan takes longer is held for review', parse: parseDuration },
-  { key: 'blobGrace', flag: 'blob-grace', env: 'BULWARK_BLOB_GRACE', default: '1h', help: 'age at which temporary files, and blobs no version references, are removed from the blob folder (at least 10m: longer than any publish)', parse: (r) => { const ms = parseDuration(r); if (ms < 10 * 60_000) throw new SettingError('must be at least 10m, longer than any publish takes'); return ms; } },
-  { key: 'scanSignatures', flag: 'scan-signatures', env: 'BULWARK_SCAN_SIGNATURES', default: '', help: 'comma-separated signature files for the malware scanner, added to the shipped one (docs/malware-scanning.md)', parse: (r) => r.split(',').map((f) => f.trim()).filter(Boolean).map((f) => path.resolve(f)) },
-  { key: 'logLevel', flag: 'log-level', env: 'BULWARK_LOG_LEVEL', default: 'info', help: 'fatal, error, warn, info, debug, trace or silent', parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent') },
+  {
+    key: 'host',
+    flag: 'host',
+    env: 'BULWARK_HOST',
+    default: '127.0.0.1',
+    help: 'address to listen on',
+    parse: parseHost,
+  },
+  {
+    key: 'port',
+    flag: 'port',
+    env: 'BULWARK_PORT',
+    default: '4873',
+    help: 'port to listen on (0 picks a free one)',
+    parse: parsePort,
+  },
+  {
+    key: 'dataDir',
+    flag: 'data-dir',
+    env: 'BULWARK_DATA_DIR',
+    default: './data',
+    help: 'folder for the SQLite database, blobs and the generated secret key',
+    parse: (r) => {
+      if (!r.trim()) throw new SettingError('must not be empty');
+      return path.resolve(r);
+    },
+  },
+  {
+    key: 'database',
+    flag: 'database',
+    env: 'BULWARK_DATABASE_URL',
+    default: '',
+    help: 'postgres:// URL of the metadata database (default: SQLite in the data dir)',
+    parse: parseDatabase,
+  },
+  {
+    key: 'publicUrl',
+    flag: 'public-url',
+    env: 'BULWARK_PUBLIC_URL',
+    default: '',
+    help: 'base URL clients reach the registry at, used in tarball links (default: http://HOST:PORT)',
+    parse: parsePublicUrl,
+  },
+  {
+    key: 'trustProxy',
+    flag: 'trust-proxy',
+    env: 'BULWARK_TRUST_PROXY',
+    default: '',
+    help: 'comma-separated proxy addresses/CIDRs whose X-Forwarded-For is believed (default: none)',
+    parse: parseTrustProxy,
+  },
+  {
+    key: 'signup',
+    flag: 'signup',
+    env: 'BULWARK_SIGNUP',
+    default: 'open',
+    help: 'self sign-up through npm adduser and the web: open or closed',
+    parse: oneOf('open', 'closed'),
+  },
+  {
+    key: 'readAccess',
+    flag: 'read-access',
+    env: 'BULWARK_READ_ACCESS',
+    default: 'public',
+    help: 'public (anonymous reads of public packages) or authenticated (every read needs a token)',
+    parse: oneOf('public', 'authenticated'),
+  },
+  {
+    key: 'maxTarballSize',
+    flag: 'max-tarball-size',
+    env: 'BULWARK_MAX_TARBALL_SIZE',
+    default: '50mb',
+    help: 'largest tarball accepted on publish',
+    parse: parseSize,
+  },
+  {
+    key: 'cacheSize',
+    flag: 'cache-size',
+    env: 'BULWARK_CACHE_SIZE',
+    default: '32mb',
+    help: 'memory for serving reads from RAM: half for packuments (plain and compressed), half for tarballs',
+    parse: parseSize,
+  },
+  {
+    key: 'smtpUrl',
+    flag: 'smtp-url',
+    env: 'BULWARK_SMTP_URL',
+    default: '',
+    help: 'SMTP server for verification and security emails, e.g. smtps://user:pass@mail.example.com (default: no email is sent)',
+    parse: parseSmtpUrl,
+  },
+  {
+    key: 'mailFrom',
+    flag: 'mail-from',
+    env: 'BULWARK_MAIL_FROM',
+    default: 'Bulwark <bulwark@localhost>',
+    help: 'sender address of the emails',
+    parse: (r) => {
+      if (!/@/.test(r)) throw new SettingError('must contain an email address');
+      return r;
+    },
+  },
+  {
+    key: 'rateLimitStore',
+    flag: 'rate-limit-store',
+    env: 'BULWARK_RATE_LIMIT_STORE',
+    default: 'database',
+    help: 'where brute-force counters live, shared by all nodes: database or redis',
+    parse: oneOf('database', 'redis'),
+  },
+  {
+    key: 'redisUrl',
+    flag: 'redis-url',
+    env: 'BULWARK_REDIS_URL',
+    default: 'redis://127.0.0.1:6379',
+    help: 'Redis server used when --rate-limit-store is redis',
+    parse: (r) => {
+      if (!/^rediss?:\/\//.test(r)) throw new SettingError('must be a redis:// or rediss:// URL');
+      return r;
+    },
+  },
+  {
+    key: 'passwordHash',
+    flag: 'password-hash',
+    env: 'BULWARK_PASSWORD_HASH',
+    default: 'm=19456,t=2,p=1',
+    help: 'argon2id cost for new password hashes: memory KiB, iterations, lanes (OWASP minimum m=19456,t=2 or m=7168,t=5)',
+    parse: parsePasswordHash,
+  },
+  {
+    key: 'protectedNames',
+    flag: 'protected-names',
+    env: 'BULWARK_PROTECTED_NAMES',
+    default: '',
+    help: 'comma-separated package names and @scopes protected from look-alike new names, besides the shipped popular list',
+    parse: parseNameList,
+  },
+  {
+    key: 'reservedNames',
+    flag: 'reserved-names',
+    env: 'BULWARK_RESERVED_NAMES',
+    default: '',
+    help: 'comma-separated PATTERN=ORG reservations (@scope, name or prefix-*): only members of ORG publish matching names, look-alikes included',
+    parse: parseReservations,
+  },
+  {
+    key: 'typosquatTop',
+    flag: 'typosquat-top',
+    env: 'BULWARK_TYPOSQUAT_TOP',
+    default: '500',
+    help: 'how many of this registry’s most-downloaded packages (last 30 days) are protected from look-alike names',
+    parse: (r) => {
+      if (!/^\d{1,6}$/.test(r)) throw new SettingError('must be a whole number');
+      return Number(r);
+    },
+  },
+  {
+    key: 'securityContact',
+    flag: 'security-contact',
+    env: 'BULWARK_SECURITY_CONTACT',
+    default: '',
+    help: 'comma-separated Contact URIs for /.well-known/security.txt, e.g. mailto:security@example.com (default: the report form)',
+    parse: parseContacts,
+  },
+  {
+    key: 'securityExpires',
+    flag: 'security-expires',
+    env: 'BULWARK_SECURITY_EXPIRES',
+    default: '',
+    help: 'Expires date of security.txt, e.g. 2027-06-30T00:00:00Z (default: 180 days from each request)',
+    parse: parseExpires,
+  },
+  {
+    key: 'securityLanguages',
+    flag: 'security-languages',
+    env: 'BULWARK_SECURITY_LANGUAGES',
+    default: 'en',
+    help: 'comma-separated language tags reports may be written in (security.txt Preferred-Languages)',
+    parse: (r) => {
+      const tags = r
+        .split(',')
+        .map((t) => t.trim())
+        .filter(Boolean);
+      if (!tags.length || tags.some((t) => !/^[a-z]{2,3}(-[a-z0-9]{2,8})*$/i.test(t)))
+        throw new SettingError('must be language tags such as en, de, pt-BR');
+      return tags;
+    },
+  },
+  {
+    key: 'securityPolicy',
+    flag: 'security-policy',
+    env: 'BULWARK_SECURITY_POLICY',
+    default: '',
+    help: 'URL of the vulnerability disclosure policy (security.txt Policy; default: this registry’s /-/web/security)',
+    parse: (r) => (r === '' ? null : parseHttpsUrl(r)),
+  },
+  {
+    key: 'advisoryPrefix',
+    flag: 'advisory-prefix',
+    env: 'BULWARK_ADVISORY_PREFIX',
+    default: 'BWK',
+    help: 'this registry’s name in the ids of its malicious-package advisories, x_PREFIX-MAL-YEAR-N (OSV’s form for a database it does not aggregate)',
+    parse: (r) => {
+      const name = r.trim().replace(/^x_/, '');
+      if (!/^[A-Za-z][A-Za-z0-9]{0,15}$/.test(name))
+        throw new SettingError('must be 1 to 16 letters or digits starting with a letter, such as BWK');
+      return name;
+    },
+  },
+  {
+    key: 'unpublishWindow',
+    flag: 'unpublish-window',
+    env: 'BULWARK_UNPUBLISH_WINDOW',
+    default: '72h',
+    help: 'how long after publishing maintainers may unpublish a version, e.g. 72h or 3d (0 turns unpublish off: deprecate instead)',
+    parse: parseDuration,
+  },
+  {
+    key: 'nameHold',
+    flag: 'name-hold',
+    env: 'BULWARK_NAME_HOLD',
+    default: '30d',
+    help: 'how long a fully unpublished name stays reserved for its previous maintainers before only an administrator can give it out',
+    parse: parseDuration,
+  },
+  {
+    key: 'scanBudget',
+    flag: 'scan-budget',
+    env: 'BULWARK_SCAN_BUDGET',
+    default: '20s',
+    help: 'time the publish-time malware scan may take; a version whose scan takes longer is held for review',
+    parse: parseDuration,
+  },
+  {
+    key: 'blobGrace',
+    flag: 'blob-grace',
+    env: 'BULWARK_BLOB_GRACE',
+    default: '1h',
+    help: 'age at which temporary files, and blobs no version references, are removed from the blob folder (at least 10m: longer than any publish)',
+    parse: (r) => {
+      const ms = parseDuration(r);
+      if (ms < 10 * 60_000) throw new SettingError('must be at least 10m, longer than any publish takes');
+      return ms;
+    },
+  },
+  {
+    key: 'scanSignatures',
+    flag: 'scan-signatures',
+    env: 'BULWARK_SCAN_SIGNATURES',
+    default: '',
+    help: 'comma-separated signature files for the malware scanner, added to the shipped one (docs/malware-scanning.md)',
+    parse: (r) =>
+      r
+        .split(',')
+        .map((f) => f.trim())
+        .filter(Boolean)
+        .map((f) => path.resolve(f)),
+  },
+  {
+    key: 'logLevel',
+    flag: 'log-level',
+    env: 'BULWARK_LOG_LEVEL',
+    default: 'info',
+    help: 'fatal, error, warn, info, debug, trace or silent',
+    parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
+  },
 ];
 
 const NAME_OR_SCOPE = /^(@[a-z0-9][a-z0-9._-]*|@[a-z0-9][a-z0-9._-]*\/[a-z0-9][a-z0-9._-]*|[a-z0-9][a-z0-9._-]*)$/;
 
 function parseNameList(raw: string): string[] {
-  const items = raw.split(',').map((x) => x.trim()).filter(Boolean);
-  for (const item of items) if (!NAME_OR_SCOPE.test(item)) throw new SettingError(`"${item}" is not a package name or @scope`);
+  const items = raw
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+  for (const item of items)
+    if (!NAME_OR_SCOPE.test(item)) throw new SettingError(`"${item}" is not a package name or @scope`);
   return items;
 }
 
@@ -231,15 +486,23 @@ function parseContacts(raw: string): string[] {
 function parseExpires(raw: string): string | null {
   if (raw === '') return null;
   const when = Date.parse(raw);
-  if (!/^\d{4}-\d{2}-\d{2}T/.test(raw) || Number.isNaN(when)) throw new SettingError('must be an RFC 3339 date-time such as 2027-06-30T00:00:00Z');
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(raw) || Number.isNaN(when))
+    throw new SettingError('must be an RFC 3339 date-time such as 2027-06-30T00:00:00Z');
   return new Date(when).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 // OWASP's password storage cheat sheet: argon2id with at least these memory/iteration pairs (equivalent strength).
-const OWASP_MINIMUMS: Array<[number, number]> = [[47104, 1], [19456, 2], [12288, 3], [9216, 4], [7168, 5]];
+const OWASP_MINIMUMS: Array<[number, number]> = [
+  [47104, 1],
+  [19456, 2],
+  [12288, 3],
+  [9216, 4],
+  [7168, 5],
+];
 
 /** True when an argon2id cost is at least one of OWASP's minimum memory/iteration pairs, with at least one lane. */
-export const meetsOwaspMinimum = (p: PasswordHashParams): boolean => p.parallelism >= 1 && OWASP_MINIMUMS.some(([mem, t]) => p.memoryCost >= mem && p.timeCost >= t);
+export const meetsOwaspMinimum = (p: PasswordHashParams): boolean =>
+  p.parallelism >= 1 && OWASP_MINIMUMS.some(([mem, t]) => p.memoryCost >= mem && p.timeCost >= t);
 
 function parsePasswordHash(raw: string): PasswordHashParams {
   const m = /^m=(\d{1,8}),t=(\d{1,3}),p=(\d{1,2})$/.exec(raw.trim());
@@ -247,7 +510,8 @@ function parsePasswordHash(raw: string): PasswordHashParams {
   const [memoryCost, timeCost, parallelism] = [Number(m[1]), Number(m[2]), Number(m[3])];
   if (parallelism < 1 || parallelism > 16) throw new SettingError('lanes (p) must be from 1 to 16');
   if (memoryCost > 4 * 1024 * 1024) throw new SettingError('memory (m) must be at most 4 GiB (4194304 KiB)');
-  if (!meetsOwaspMinimum({ memoryCost, timeCost, parallelism })) throw new SettingError('is weaker than OWASP’s minimum for argon2id (m=19456,t=2, or m=7168,t=5 …)');
+  if (!meetsOwaspMinimum({ memoryCost, timeCost, parallelism }))
+    throw new SettingError('is weaker than OWASP’s minimum for argon2id (m=19456,t=2, or m=7168,t=5 …)');
   return { memoryCost, timeCost, parallelism };
 }
 
@@ -277,13 +541,18 @@ export function loadSettings({ flags, env, file }: ConfigSources): Settings {
   if (configPath) {
     try {
       const parsed: unknown = JSON.parse(readFileSync(configPath, 'utf8'));
-      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('the file must hold a JSON object');
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+        throw new Error('the file must hold a JSON object');
       // A key may be written as the flag ("data-dir"), the setting's name ("dataDir") or the environment variable
       // ("BULWARK_DATA_DIR"): whichever an operator copies from the docs works.
       for (const [key, value] of Object.entries(parsed)) {
         const spec = SETTINGS.find((s) => s.flag === key || s.key === key || s.env === key);
-        if (!spec) problems.push(`config file ${configPath}: unknown setting "${key}" (keys are the option names, e.g. "data-dir"; see bulwark serve --help)`);
-        else if (fromFile[spec.flag] !== undefined) problems.push(`config file ${configPath}: "${key}" sets ${spec.flag} a second time`);
+        if (!spec)
+          problems.push(
+            `config file ${configPath}: unknown setting "${key}" (keys are the option names, e.g. "data-dir"; see bulwark serve --help)`,
+          );
+        else if (fromFile[spec.flag] !== undefined)
+          problems.push(`config file ${configPath}: "${key}" sets ${spec.flag} a second time`);
         else fromFile[spec.flag] = value;
       }
     } catch (err) {

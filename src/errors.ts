@@ -11,7 +11,8 @@ export class ClientError extends Error {
 }
 
 export const badRequest = (msg: string) => new ClientError(400, msg);
-export const unauthorized = (msg = 'authentication required: run `npm login` or add a token to your .npmrc') => new ClientError(401, msg);
+export const unauthorized = (msg = 'authentication required: run `npm login` or add a token to your .npmrc') =>
+  new ClientError(401, msg);
 export const forbidden = (msg: string) => new ClientError(403, msg);
 export const notFound = (msg = 'Not found') => new ClientError(404, msg);
 export const conflict = (msg: string) => new ClientError(409, msg);

@@ -49,7 +49,14 @@ export const Action = {
 export type ActionValue = (typeof Action)[keyof typeof Action];
 
 /** The actions whose resource is an organisation (OrgFacts); every other action is about a package (PackageFacts). */
-export const ORG_ACTIONS: readonly ActionValue[] = [Action.OrgCreate, Action.OrgDelete, Action.OrgMembersWrite, Action.OrgRead, Action.OrgTeamsWrite, Action.OrgTokenAdmin];
+export const ORG_ACTIONS: readonly ActionValue[] = [
+  Action.OrgCreate,
+  Action.OrgDelete,
+  Action.OrgMembersWrite,
+  Action.OrgRead,
+  Action.OrgTeamsWrite,
+  Action.OrgTokenAdmin,
+];
 
 /**
  * The registry's own administration (its staff: moderators and administrators, docs/access-control.md) and who may do
@@ -166,16 +173,26 @@ export const secondFactorApplies = (action: ActionValue): boolean => action !== 
 export function decide(principal: Principal | null, action: ActionValue, pkg: Facts, policy: Policy): Decision {
   if (isRegistryFacts(pkg)) return decideRegistry(principal, action, pkg);
   // A token can only narrow what its owner may do, so its scope is asked first (tokens/scope.ts).
-  const scoped = isOrgFacts(pkg) ? tokenScopeDecision(principal, action, null, pkg.org) : tokenScopeDecision(principal, action, pkg.name, pkg.scope, pkg.access);
+  const scoped = isOrgFacts(pkg)
+    ? tokenScopeDecision(principal, action, null, pkg.org)
+    : tokenScopeDecision(principal, action, pkg.name, pkg.scope, pkg.access);
   if (scoped) return scoped;
   if (isOrgFacts(pkg)) return decideOrg(principal, action, pkg);
   if (action === Action.PackageRead) return decideRead(principal, pkg, policy);
   // Reporting a package asks only that the reporter may read it: unverified and read-only principals report too.
-  if (action === Action.ReportCreate) return principal ? decideRead(principal, pkg, policy) : deny(401, 'reporting needs an account: sign in, or run `npm login` or pass a token');
+  if (action === Action.ReportCreate)
+    return principal
+      ? decideRead(principal, pkg, policy)
+      : deny(401, 'reporting needs an account: sign in, or run `npm login` or pass a token');
 
   if (!principal) return deny(401, 'authentication required: run `npm login` or add a token to your .npmrc');
-  if (principal.tokenReadonly) return deny(403, 'this token is read-only and cannot be used to publish or change packages');
-  if (!principal.emailVerified) return deny(403, `the email address of "${principal.name}" is not verified yet: follow the link in the verification email before publishing`);
+  if (principal.tokenReadonly)
+    return deny(403, 'this token is read-only and cannot be used to publish or change packages');
+  if (!principal.emailVerified)
+    return deny(
+      403,
+      `the email address of "${principal.name}" is not verified yet: follow the link in the verification email before publishing`,
+    );
 
   switch (action) {
     case Action.PackageCreate: {
@@ -184,7 +201,10 @@ export function decide(principal: Principal | null, action: ActionValue, pkg: Fa
       if (pkg.scopeIsOrg) {
         // Creating a package in an org is publishing: it takes the developers team, not an org role.
         if (pkg.relation?.developer) return ALLOW;
-        return deny(403, `publishing a new package in @${pkg.scope} needs membership of the @${pkg.scope}:developers team`);
+        return deny(
+          403,
+          `publishing a new package in @${pkg.scope} needs membership of the @${pkg.scope}:developers team`,
+        );
       }
       const owner = pkg.scopeOwnerId ?? pkg.scopeNamesakeId;
       if (owner === null || owner === principal.userId) return ALLOW;
@@ -203,7 +223,12 @@ export function decide(principal: Principal | null, action: ActionValue, pkg: Fa
       if (pkg.access === null) return NOT_FOUND;
       if (pkg.maintainerIds.includes(principal.userId)) return ALLOW;
       if (!canRead(principal, pkg)) return NOT_FOUND;
-      return deny(403, action === Action.PackageOwnersWrite ? 'only a maintainer of this package can change its maintainers' : 'only a maintainer of this package can change who may install it');
+      return deny(
+        403,
+        action === Action.PackageOwnersWrite
+          ? 'only a maintainer of this package can change its maintainers'
+          : 'only a maintainer of this package can change who may install it',
+      );
     case Action.PackageAccessWrite: {
       if (pkg.access === null) return NOT_FOUND;
       const role = pkg.relation?.orgRole ?? null;
@@ -226,7 +251,10 @@ function decideChange(principal: Principal, pkg: PackageFacts): Decision {
   if (pkg.access === null) return NOT_FOUND;
   if (pkg.maintainerIds.includes(principal.userId) || pkg.relation?.teamGrant === 'read-write') return ALLOW;
   if (!canRead(principal, pkg)) return NOT_FOUND;
-  return deny(403, 'you do not have permission to change this package: you are not one of its maintainers and no team of yours has read-write access to it');
+  return deny(
+    403,
+    'you do not have permission to change this package: you are not one of its maintainers and no team of yours has read-write access to it',
+  );
 }
 
 /**
@@ -235,19 +263,38 @@ function decideChange(principal: Principal, pkg: PackageFacts): Decision {
  * of that name learns that it is taken: that cannot be hidden from them, as the publish would otherwise succeed.
  */
 function decideInvisiblePublish(principal: Principal, pkg: PackageFacts, policy: Policy): Decision {
-  const free: PackageFacts = { ...pkg, id: null, access: null, maintainerIds: [], nameHold: null, relation: { orgRole: pkg.relation?.orgRole ?? null, teamGrant: null, developer: pkg.relation?.developer ?? false } };
+  const free: PackageFacts = {
+    ...pkg,
+    id: null,
+    access: null,
+    maintainerIds: [],
+    nameHold: null,
+    relation: { orgRole: pkg.relation?.orgRole ?? null, teamGrant: null, developer: pkg.relation?.developer ?? false },
+  };
   const asNew = decide(principal, Action.PackageCreate, free, policy);
   return asNew.allow ? deny(403, `the name "${pkg.name ?? ''}" is taken: publish under another name`) : asNew;
 }
 
 /** Publishing to a name whose package was unpublished: its maintainers, and only while the hold lasts. */
-function decideHeldName(principal: Principal, pkg: PackageFacts, hold: NonNullable<PackageFacts['nameHold']>): Decision {
+function decideHeldName(
+  principal: Principal,
+  pkg: PackageFacts,
+  hold: NonNullable<PackageFacts['nameHold']>,
+): Decision {
   if (!canRead(principal, pkg)) return NOT_FOUND;
   const since = new Date(hold.since).toISOString().slice(0, 10);
   const until = new Date(hold.until).toISOString().slice(0, 10);
   const admin = 'after that only a registry administrator can give the name out again (bulwark admin package transfer)';
-  if (!pkg.maintainerIds.includes(principal.userId) && pkg.relation?.teamGrant !== 'read-write') return deny(403, `"${pkg.name}" was unpublished on ${since}; its name is held for its previous maintainers until ${until}, and ${admin}`);
-  if (!hold.open) return deny(403, `"${pkg.name}" was unpublished on ${since} and the hold for its previous maintainers ended on ${until}: ${admin}`);
+  if (!pkg.maintainerIds.includes(principal.userId) && pkg.relation?.teamGrant !== 'read-write')
+    return deny(
+      403,
+      `"${pkg.name}" was unpublished on ${since}; its name is held for its previous maintainers until ${until}, and ${admin}`,
+    );
+  if (!hold.open)
+    return deny(
+      403,
+      `"${pkg.name}" was unpublished on ${since} and the hold for its previous maintainers ended on ${until}: ${admin}`,
+    );
   return ALLOW;
 }
 
@@ -258,7 +305,12 @@ function canRead(principal: Principal | null, pkg: PackageFacts): boolean {
   // The owner of a personal scope reads everything in it; an organisation's scope has no single owner (its creator
   // stays recorded as scope owner, which must not outlive their membership).
   const scopeOwner = !pkg.scopeIsOrg && pkg.scopeOwnerId === principal.userId;
-  return principal.isAdmin || pkg.maintainerIds.includes(principal.userId) || scopeOwner || (pkg.relation?.teamGrant ?? null) !== null;
+  return (
+    principal.isAdmin ||
+    pkg.maintainerIds.includes(principal.userId) ||
+    scopeOwner ||
+    (pkg.relation?.teamGrant ?? null) !== null
+  );
 }
 
 /**
@@ -277,14 +329,17 @@ function decideRegistry(principal: Principal | null, action: ActionValue, facts:
   if (facts.item?.securityForm && !admin) return NOT_FOUND;
   const scoped = tokenScopeDecision(principal, action, null, null);
   if (scoped) return scoped;
-  if (principal.tokenReadonly && !action.endsWith(':read')) return deny(403, 'this token is read-only and cannot be used to change anything');
-  if (action === Action.ModerationLock && facts.item?.publisherIsAdmin && !admin) return deny(403, 'only an administrator can lock an administrator’s account');
+  if (principal.tokenReadonly && !action.endsWith(':read'))
+    return deny(403, 'this token is read-only and cannot be used to change anything');
+  if (action === Action.ModerationLock && facts.item?.publisherIsAdmin && !admin)
+    return deny(403, 'only an administrator can lock an administrator’s account');
   return ALLOW;
 }
 
 function decideRead(principal: Principal | null, pkg: PackageFacts, policy: Policy): Decision {
   // Asked first, so an anonymous client of a private registry cannot even learn which names exist.
-  if (!principal && policy.readAccess === 'authenticated') return deny(401, 'this registry requires authentication for every read: run `npm login`');
+  if (!principal && policy.readAccess === 'authenticated')
+    return deny(401, 'this registry requires authentication for every read: run `npm login`');
   if (pkg.access === null) return NOT_FOUND;
   return canRead(principal, pkg) ? ALLOW : NOT_FOUND;
 }
@@ -300,7 +355,10 @@ function decideOrg(principal: Principal | null, action: ActionValue, org: OrgFac
     if (org.exists) return deny(403, `@${org.org} is already an organisation`);
     const owner = org.scopeOwnerId ?? org.scopeNamesakeId;
     if (owner === null || owner === principal.userId || principal.isAdmin) return ALLOW;
-    return deny(403, `the scope @${org.org} belongs to another account: only its owner can turn it into an organisation`);
+    return deny(
+      403,
+      `the scope @${org.org} belongs to another account: only its owner can turn it into an organisation`,
+    );
   }
   if (!org.exists) return NOT_FOUND;
   const role = org.relation?.orgRole ?? null;
@@ -322,8 +380,10 @@ function decideOrg(principal: Principal | null, action: ActionValue, org: OrgFac
       const t = org.target;
       if (!t) return deny(403, 'no member named');
       const touchesOwner = t.currentRole === 'owner' || t.newRole === 'owner';
-      if (touchesOwner && effective !== 'owner') return deny(403, `only an owner of @${org.org} can add, remove or change owners`);
-      if (t.currentRole === 'owner' && t.newRole !== 'owner' && t.ownerCount <= 1) return deny(403, `@${org.org} must keep at least one owner: make someone else an owner first`);
+      if (touchesOwner && effective !== 'owner')
+        return deny(403, `only an owner of @${org.org} can add, remove or change owners`);
+      if (t.currentRole === 'owner' && t.newRole !== 'owner' && t.ownerCount <= 1)
+        return deny(403, `@${org.org} must keep at least one owner: make someone else an owner first`);
       return ALLOW;
     }
     default:

@@ -10,7 +10,9 @@ import type { UserRow } from '../store/schema.ts';
 import type { TokenScope } from '../tokens/scope.ts';
 
 /** The owner as a principal with no token restriction, as decide() sees an account acting for itself. */
-export const ownerPrincipal = (user: Pick<UserRow, 'id' | 'name' | 'email' | 'is_admin' | 'email_verified'>): Principal => ({
+export const ownerPrincipal = (
+  user: Pick<UserRow, 'id' | 'name' | 'email' | 'is_admin' | 'email_verified'>,
+): Principal => ({
   userId: user.id,
   name: user.name,
   email: user.email,

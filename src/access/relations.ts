@@ -14,11 +14,20 @@ export async function isOrg(db: Db, scope: string | null): Promise<boolean> {
 }
 
 export async function orgRoleOf(db: Db, org: string, userId: number): Promise<OrgRole | null> {
-  const row = await db.selectFrom('org_members').select('role').where('org', '=', org).where('user_id', '=', userId).executeTakeFirst();
+  const row = await db
+    .selectFrom('org_members')
+    .select('role')
+    .where('org', '=', org)
+    .where('user_id', '=', userId)
+    .executeTakeFirst();
   return (row?.role as OrgRole | undefined) ?? null;
 }
 
-export async function packageRelation(db: Db, userId: number, facts: PackageFacts): Promise<{ relation: Relation; scopeIsOrg: boolean }> {
+export async function packageRelation(
+  db: Db,
+  userId: number,
+  facts: PackageFacts,
+): Promise<{ relation: Relation; scopeIsOrg: boolean }> {
   const scopeIsOrg = facts.scopeIsOrg ?? (await isOrg(db, facts.scope));
   const orgRole = scopeIsOrg && facts.scope !== null ? await orgRoleOf(db, facts.scope, userId) : null;
   let teamGrant: TeamPermission | null = null;
@@ -52,17 +61,33 @@ export async function packageRelation(db: Db, userId: number, facts: PackageFact
 }
 
 /** Facts about an org (existing or not) for one principal; target names a member whose role would change. */
-export async function orgFacts(db: Db, org: string, principal: Principal | null, target?: { userId: number | null; newRole: OrgRole | null }): Promise<OrgFacts> {
+export async function orgFacts(
+  db: Db,
+  org: string,
+  principal: Principal | null,
+  target?: { userId: number | null; newRole: OrgRole | null },
+): Promise<OrgFacts> {
   const [exists, scope, namesake] = await Promise.all([
     isOrg(db, org),
     db.selectFrom('scopes').select('owner_user_id').where('name', '=', org).executeTakeFirst(),
     db.selectFrom('users').select('id').where('name', '=', org).executeTakeFirst(),
   ]);
-  const facts: OrgFacts = { kind: 'org', org, exists, scopeOwnerId: scope?.owner_user_id ?? null, scopeNamesakeId: namesake?.id ?? null };
+  const facts: OrgFacts = {
+    kind: 'org',
+    org,
+    exists,
+    scopeOwnerId: scope?.owner_user_id ?? null,
+    scopeNamesakeId: namesake?.id ?? null,
+  };
   if (principal && exists) facts.relation = { orgRole: await orgRoleOf(db, org, principal.userId) };
   if (target && exists) {
     const currentRole = target.userId === null ? null : await orgRoleOf(db, org, target.userId);
-    const owners = await db.selectFrom('org_members').select((eb) => eb.fn.countAll<number>().as('n')).where('org', '=', org).where('role', '=', 'owner').executeTakeFirstOrThrow();
+    const owners = await db
+      .selectFrom('org_members')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('org', '=', org)
+      .where('role', '=', 'owner')
+      .executeTakeFirstOrThrow();
     facts.target = { currentRole, newRole: target.newRole, ownerCount: Number(owners.n) };
   }
   return facts;

@@ -20,13 +20,21 @@ type Who = { user: Pick<UserRow, 'id' | 'name'>; ip: string };
  * The stored password hash checked under the same limits as sign-in (and, like sign-in, the owner is told when the
  * account-wide limit first blocks); throws 401 when it is wrong, 429 when blocked.
  */
-async function confirmPassword(db: Db, limiter: Limiter, { user, ip }: Who, password: string, now: number): Promise<void> {
+async function confirmPassword(
+  db: Db,
+  limiter: Limiter,
+  { user, ip }: Who,
+  password: string,
+  now: number,
+): Promise<void> {
   const check = async () => {
     // Read fresh: another tab may have changed the password since this request's session was loaded.
     const row = await db.selectFrom('users').select('password_hash').where('id', '=', user.id).executeTakeFirst();
     return (await verifyPassword(row?.password_hash ?? null, password)) ? true : null;
   };
-  const ok = await limitedPasswordCheck(limiter, user.name, ip, check, () => recordSignInLocked(db, user.name, ip, now));
+  const ok = await limitedPasswordCheck(limiter, user.name, ip, check, () =>
+    recordSignInLocked(db, user.name, ip, now),
+  );
   if (!ok) throw new ClientError(401, WRONG_PASSWORD);
 }
 
@@ -35,7 +43,12 @@ function newPasswordProblem(name: string, password: string, confirmation: string
   return passwordProblem(password, name);
 }
 
-export type PasswordChange = Who & { current: string; next: string; confirmation: string; keepSessionId: number | null };
+export type PasswordChange = Who & {
+  current: string;
+  next: string;
+  confirmation: string;
+  keepSessionId: number | null;
+};
 
 /**
  * Changes the password after checking the current one. Every other session of the user is revoked (the one making the
@@ -52,10 +65,23 @@ export async function changePassword(db: Db, limiter: Limiter, change: PasswordC
   const password_hash = await hashPassword(change.next);
   return db.transaction().execute(async (trx) => {
     await trx.updateTable('users').set({ password_hash }).where('id', '=', change.user.id).execute();
-    let others = trx.updateTable('sessions').set({ revoked_at: now }).where('user_id', '=', change.user.id).where('revoked_at', 'is', null);
+    let others = trx
+      .updateTable('sessions')
+      .set({ revoked_at: now })
+      .where('user_id', '=', change.user.id)
+      .where('revoked_at', 'is', null);
     if (change.keepSessionId !== null) others = others.where('id', '!=', change.keepSessionId);
     const revoked = Number((await others.executeTakeFirst()).numUpdatedRows);
-    await recordEvent(trx, { kind: EventKind.UserPasswordChanged, subject: change.user.name, actorId: change.user.id, data: { reset: false, ip: change.ip, sessionsRevoked: revoked } }, now);
+    await recordEvent(
+      trx,
+      {
+        kind: EventKind.UserPasswordChanged,
+        subject: change.user.name,
+        actorId: change.user.id,
+        data: { reset: false, ip: change.ip, sessionsRevoked: revoked },
+      },
+      now,
+    );
     return revoked;
   });
 }
@@ -67,18 +93,41 @@ export type EmailChange = Who & { email: string; password: string };
  * links are voided here rather than left to the address binding, so changing back to the old address cannot revive
  * them. The event makes the mail consumer send a verification link to the new address and a notice to the old one.
  */
-export async function changeEmail(db: Db, limiter: Limiter, change: EmailChange, now: number): Promise<{ oldEmail: string; newEmail: string }> {
+export async function changeEmail(
+  db: Db,
+  limiter: Limiter,
+  change: EmailChange,
+  now: number,
+): Promise<{ oldEmail: string; newEmail: string }> {
   const email = change.email.trim();
   const problem = email.includes('\0') ? 'a valid email address is required' : emailProblem(email);
   if (problem) throw badRequest(problem);
   if (!change.password) throw new ClientError(401, WRONG_PASSWORD);
   await confirmPassword(db, limiter, change, change.password, now);
   return db.transaction().execute(async (trx) => {
-    const row = await trx.selectFrom('users').select('email').where('id', '=', change.user.id).executeTakeFirstOrThrow();
+    const row = await trx
+      .selectFrom('users')
+      .select('email')
+      .where('id', '=', change.user.id)
+      .executeTakeFirstOrThrow();
     if (row.email.toLowerCase() === email.toLowerCase()) throw badRequest(`${email} is already your email address.`);
     await trx.updateTable('users').set({ email, email_verified: 0 }).where('id', '=', change.user.id).execute();
-    await trx.updateTable('email_tokens').set({ used_at: now }).where('user_id', '=', change.user.id).where('used_at', 'is', null).execute();
-    await recordEvent(trx, { kind: EventKind.UserEmailChanged, subject: change.user.name, actorId: change.user.id, data: { oldEmail: row.email, newEmail: email, ip: change.ip } }, now);
+    await trx
+      .updateTable('email_tokens')
+      .set({ used_at: now })
+      .where('user_id', '=', change.user.id)
+      .where('used_at', 'is', null)
+      .execute();
+    await recordEvent(
+      trx,
+      {
+        kind: EventKind.UserEmailChanged,
+        subject: change.user.name,
+        actorId: change.user.id,
+        data: { oldEmail: row.email, newEmail: email, ip: change.ip },
+      },
+      now,
+    );
     return { oldEmail: row.email, newEmail: email };
   });
 }
@@ -97,11 +146,31 @@ async function chargeEmailRequest(limiter: Limiter, account: string, ip: string)
  * Sends the signed-in user a new verification link (through the event), within the email limits.
  * @throws ClientError 400 when the address is already verified, 429 while the limits block.
  */
-export async function requestVerificationEmail(db: Db, limiter: Limiter, { user, ip }: Who, now: number): Promise<void> {
-  const row = await db.selectFrom('users').select(['email', 'email_verified']).where('id', '=', user.id).executeTakeFirstOrThrow();
+export async function requestVerificationEmail(
+  db: Db,
+  limiter: Limiter,
+  { user, ip }: Who,
+  now: number,
+): Promise<void> {
+  const row = await db
+    .selectFrom('users')
+    .select(['email', 'email_verified'])
+    .where('id', '=', user.id)
+    .executeTakeFirstOrThrow();
   if (row.email_verified === 1) throw badRequest('Your email address is already verified.');
   await chargeEmailRequest(limiter, `user:${user.name}`, ip);
-  await db.transaction().execute((trx) => recordEvent(trx, { kind: EventKind.UserVerificationRequested, subject: user.name, actorId: user.id, data: { email: row.email, ip } }, now));
+  await db.transaction().execute((trx) =>
+    recordEvent(
+      trx,
+      {
+        kind: EventKind.UserVerificationRequested,
+        subject: user.name,
+        actorId: user.id,
+        data: { email: row.email, ip },
+      },
+      now,
+    ),
+  );
 }
 
 /** How long a forgot-password answer takes at least, whatever was found, so its timing says nothing either. */
@@ -115,7 +184,12 @@ export const FORGOT_PASSWORD_FLOOR_MS = 400;
  * recorded so the account's owner sees it in the security history.
  * @throws ClientError 429 while the email limits block.
  */
-export async function requestPasswordReset(db: Db, limiter: Limiter, { identifier, ip }: { identifier: string; ip: string }, now: number): Promise<void> {
+export async function requestPasswordReset(
+  db: Db,
+  limiter: Limiter,
+  { identifier, ip }: { identifier: string; ip: string },
+  now: number,
+): Promise<void> {
   const wanted = identifier.trim().toLowerCase().slice(0, 254);
   if (!wanted) throw badRequest('Enter your username or email address.');
   // No account has one, and PostgreSQL refuses NUL in text: answer as for any other bad input, not with a 500.
@@ -132,7 +206,12 @@ export async function requestPasswordReset(db: Db, limiter: Limiter, { identifie
     .execute();
   if (!users.length) return;
   await db.transaction().execute(async (trx) => {
-    for (const u of users) await recordEvent(trx, { kind: EventKind.UserPasswordResetRequested, subject: u.name, actorId: null, data: { ip } }, now);
+    for (const u of users)
+      await recordEvent(
+        trx,
+        { kind: EventKind.UserPasswordResetRequested, subject: u.name, actorId: null, data: { ip } },
+        now,
+      );
   });
 }
 
@@ -144,9 +223,14 @@ export async function resetLinkUser(db: Db, token: string, now: number): Promise
 }
 
 async function usableForReset(db: Kysely<Database>, userId: number): Promise<void> {
-  const row = await db.selectFrom('users').select(['email_verified', 'disabled_at']).where('id', '=', userId).executeTakeFirst();
+  const row = await db
+    .selectFrom('users')
+    .select(['email_verified', 'disabled_at'])
+    .where('id', '=', userId)
+    .executeTakeFirst();
   // Links go only to verified addresses; this is the second lock, should one be issued some other way.
-  if (!row || row.disabled_at !== null || row.email_verified !== 1) throw badRequest('This account cannot be recovered by email. Contact the registry’s administrators.');
+  if (!row || row.disabled_at !== null || row.email_verified !== 1)
+    throw badRequest('This account cannot be recovered by email. Contact the registry’s administrators.');
 }
 
 export type PasswordReset = { token: string; password: string; confirmation: string; ip: string };
@@ -157,7 +241,11 @@ export type PasswordReset = { token: string; password: string; confirmation: str
  * recorded, all in one transaction. The new password is checked before the link is used, so a typo does not waste it.
  * @throws ClientError 400 for an unusable link or an unacceptable password.
  */
-export async function resetPassword(db: Db, reset: PasswordReset, now: number): Promise<{ name: string; sessionsRevoked: number }> {
+export async function resetPassword(
+  db: Db,
+  reset: PasswordReset,
+  now: number,
+): Promise<{ name: string; sessionsRevoked: number }> {
   const user = await resetLinkUser(db, reset.token, now);
   const problem = newPasswordProblem(user.name, reset.password, reset.confirmation);
   if (problem) throw badRequest(problem);
@@ -165,9 +253,33 @@ export async function resetPassword(db: Db, reset: PasswordReset, now: number): 
   return consumeEmailToken(db, reset.token, EmailPurpose.ResetPassword, now, async (trx, owner) => {
     await usableForReset(trx, owner.id);
     await trx.updateTable('users').set({ password_hash }).where('id', '=', owner.id).execute();
-    const revoked = Number((await trx.updateTable('sessions').set({ revoked_at: now }).where('user_id', '=', owner.id).where('revoked_at', 'is', null).executeTakeFirst()).numUpdatedRows);
-    await trx.updateTable('email_tokens').set({ used_at: now }).where('user_id', '=', owner.id).where('purpose', '=', EmailPurpose.ResetPassword).where('used_at', 'is', null).execute();
-    await recordEvent(trx, { kind: EventKind.UserPasswordChanged, subject: owner.name, actorId: owner.id, data: { reset: true, ip: reset.ip, sessionsRevoked: revoked } }, now);
+    const revoked = Number(
+      (
+        await trx
+          .updateTable('sessions')
+          .set({ revoked_at: now })
+          .where('user_id', '=', owner.id)
+          .where('revoked_at', 'is', null)
+          .executeTakeFirst()
+      ).numUpdatedRows,
+    );
+    await trx
+      .updateTable('email_tokens')
+      .set({ used_at: now })
+      .where('user_id', '=', owner.id)
+      .where('purpose', '=', EmailPurpose.ResetPassword)
+      .where('used_at', 'is', null)
+      .execute();
+    await recordEvent(
+      trx,
+      {
+        kind: EventKind.UserPasswordChanged,
+        subject: owner.name,
+        actorId: owner.id,
+        data: { reset: true, ip: reset.ip, sessionsRevoked: revoked },
+      },
+      now,
+    );
     return { name: owner.name, sessionsRevoked: revoked };
   });
 }

@@ -51,17 +51,31 @@ export class DbCounterStore implements CounterStore {
     return this.#db.transaction().execute(async (trx) => {
       const row = await trx.selectFrom('rate_limits').selectAll().where('key', '=', key).executeTakeFirst();
       const fresh = !row || row.window_start + windowMs <= now;
-      if (!row) await trx.insertInto('rate_limits').values({ key, failures: 1, window_start: now, blocked_until: 0 }).execute();
-      else await trx.updateTable('rate_limits').set(fresh ? { failures: 1, window_start: now, blocked_until: 0 } : { failures: row.failures + 1 }).where('key', '=', key).execute();
+      if (!row)
+        await trx.insertInto('rate_limits').values({ key, failures: 1, window_start: now, blocked_until: 0 }).execute();
+      else
+        await trx
+          .updateTable('rate_limits')
+          .set(fresh ? { failures: 1, window_start: now, blocked_until: 0 } : { failures: row.failures + 1 })
+          .where('key', '=', key)
+          .execute();
       return fresh ? 1 : row.failures + 1;
     });
   }
   async blockedUntil(key: string): Promise<number> {
-    const row = await this.#db.selectFrom('rate_limits').select('blocked_until').where('key', '=', key).executeTakeFirst();
+    const row = await this.#db
+      .selectFrom('rate_limits')
+      .select('blocked_until')
+      .where('key', '=', key)
+      .executeTakeFirst();
     return row?.blocked_until ?? 0;
   }
   async exists(key: string, now: number, windowMs: number): Promise<boolean> {
-    const row = await this.#db.selectFrom('rate_limits').select('window_start').where('key', '=', key).executeTakeFirst();
+    const row = await this.#db
+      .selectFrom('rate_limits')
+      .select('window_start')
+      .where('key', '=', key)
+      .executeTakeFirst();
     return !!row && row.window_start + windowMs > now;
   }
   async block(key: string, until: number): Promise<void> {
@@ -90,7 +104,9 @@ export class RedisCounterStore implements CounterStore {
   async fail(key: string, _now: number, windowMs: number): Promise<number> {
     const client = await this.#ready;
     const k = `bulwark:limit:${key}`;
-    const [count] = (await client.multi().hIncrBy(k, 'failures', 1).pExpire(k, windowMs, 'NX').exec()) as unknown as [number];
+    const [count] = (await client.multi().hIncrBy(k, 'failures', 1).pExpire(k, windowMs, 'NX').exec()) as unknown as [
+      number,
+    ];
     return Number(count);
   }
   async blockedUntil(key: string): Promise<number> {
@@ -132,7 +148,9 @@ export class Limiter {
     for (const [rule, key] of attempt) until = Math.max(until, await this.#store.blockedUntil(`${rule.name}:${key}`));
     if (until > now) {
       const seconds = Math.ceil((until - now) / 1000);
-      throw new ClientError(429, `too many failed ${what}: try again in ${seconds} seconds`, { 'retry-after': String(seconds) });
+      throw new ClientError(429, `too many failed ${what}: try again in ${seconds} seconds`, {
+        'retry-after': String(seconds),
+      });
     }
   }
 
@@ -173,7 +191,13 @@ export class Limiter {
  * on success and remembers the address. onAccountLocked runs once per window, when the account-wide counter first
  * blocks (the account is under attack: its owner is told).
  */
-export async function limitedPasswordCheck<T>(limiter: Limiter, account: string, address: string, check: () => Promise<T | null>, onAccountLocked?: () => Promise<void>): Promise<T | null> {
+export async function limitedPasswordCheck<T>(
+  limiter: Limiter,
+  account: string,
+  address: string,
+  check: () => Promise<T | null>,
+  onAccountLocked?: () => Promise<void>,
+): Promise<T | null> {
   const known = await limiter.isKnownAddress(account, address);
   const attempt: Attempt = [
     [Rules.passwordAccountAddress, `${account}:${address}`],

@@ -7,16 +7,25 @@ import type { MfaMode } from './totp.ts';
 
 export type EnabledMode = Exclude<MfaMode, 'disabled'>;
 
-export const isEnabledMode = (value: unknown): value is EnabledMode => value === 'auth-only' || value === 'auth-and-writes';
+export const isEnabledMode = (value: unknown): value is EnabledMode =>
+  value === 'auth-only' || value === 'auth-and-writes';
 
 /** Sets the mode; records user.mfa-mode-changed (which emails the user) only when it actually changes. */
 export async function setMfaMode(db: Db, userId: number, mode: EnabledMode, now: number): Promise<boolean> {
   return db.transaction().execute(async (trx) => {
-    const user = await trx.selectFrom('users').select(['name', 'totp_mode']).where('id', '=', userId).executeTakeFirstOrThrow();
+    const user = await trx
+      .selectFrom('users')
+      .select(['name', 'totp_mode'])
+      .where('id', '=', userId)
+      .executeTakeFirstOrThrow();
     if (user.totp_mode === 'disabled') throw badRequest('two-factor authentication is not enabled');
     if (user.totp_mode === mode) return false;
     await trx.updateTable('users').set({ totp_mode: mode }).where('id', '=', userId).execute();
-    await recordEvent(trx, { kind: EventKind.UserMfaModeChanged, subject: user.name, actorId: userId, data: { from: user.totp_mode, mode } }, now);
+    await recordEvent(
+      trx,
+      { kind: EventKind.UserMfaModeChanged, subject: user.name, actorId: userId, data: { from: user.totp_mode, mode } },
+      now,
+    );
     return true;
   });
 }

@@ -14,7 +14,8 @@ let params = { algorithm: ARGON2ID, memoryCost: 19456, timeCost: 2, parallelism:
  * @throws RangeError for a cost below OWASP's minimum for argon2id: no caller may store weaker hashes.
  */
 export function setPasswordHashParams(p: PasswordHashParams): void {
-  if (!meetsOwaspMinimum(p)) throw new RangeError(`argon2id m=${p.memoryCost},t=${p.timeCost},p=${p.parallelism} is below OWASP's minimum`);
+  if (!meetsOwaspMinimum(p))
+    throw new RangeError(`argon2id m=${p.memoryCost},t=${p.timeCost},p=${p.parallelism} is below OWASP's minimum`);
   params = { algorithm: ARGON2ID, memoryCost: p.memoryCost, timeCost: p.timeCost, parallelism: p.parallelism };
 }
 

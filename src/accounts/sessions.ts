@@ -28,17 +28,39 @@ export type NewSession = { user: Pick<UserRow, 'id' | 'name'>; ip: string; userA
  * Starts a session and records session.created (which the "new sign-in" email consumes) in the same transaction.
  * Returns the secret id for the cookie; it is not kept anywhere else.
  */
-export async function createSession(db: Db, input: NewSession, now = Date.now()): Promise<{ sessionId: string; row: SessionRow }> {
+export async function createSession(
+  db: Db,
+  input: NewSession,
+  now = Date.now(),
+): Promise<{ sessionId: string; row: SessionRow }> {
   const sessionId = newSessionId();
   const userAgent = input.userAgent.slice(0, 512);
   const row = await db.transaction().execute(async (trx) => {
     const row = await trx
       .insertInto('sessions')
-      .values({ user_id: input.user.id, session_hash: hashSessionId(sessionId), created_at: now, last_seen_at: now, expires_at: slidingExpiry(now, now), ip: input.ip, user_agent: userAgent, revoked_at: null })
+      .values({
+        user_id: input.user.id,
+        session_hash: hashSessionId(sessionId),
+        created_at: now,
+        last_seen_at: now,
+        expires_at: slidingExpiry(now, now),
+        ip: input.ip,
+        user_agent: userAgent,
+        revoked_at: null,
+      })
       .returningAll()
       .executeTakeFirstOrThrow();
     // sessionId here is the row id, never the secret.
-    await recordEvent(trx, { kind: EventKind.SessionCreated, subject: input.user.name, actorId: input.user.id, data: { sessionId: row.id, ip: input.ip, userAgent } }, now);
+    await recordEvent(
+      trx,
+      {
+        kind: EventKind.SessionCreated,
+        subject: input.user.name,
+        actorId: input.user.id,
+        data: { sessionId: row.id, ip: input.ip, userAgent },
+      },
+      now,
+    );
     return row;
   });
   return { sessionId, row };
@@ -52,14 +74,29 @@ export type LiveSession = { session: SessionRow; user: UserRow };
  */
 export async function resolveSession(db: Db, sessionId: string, now = Date.now()): Promise<LiveSession | null> {
   if (!isWellFormedSessionId(sessionId)) return null;
-  const session = await db.selectFrom('sessions').selectAll().where('session_hash', '=', hashSessionId(sessionId)).executeTakeFirst();
-  if (!session || session.revoked_at !== null || session.expires_at <= now || session.created_at + SESSION_MAX_MS <= now) return null;
+  const session = await db
+    .selectFrom('sessions')
+    .selectAll()
+    .where('session_hash', '=', hashSessionId(sessionId))
+    .executeTakeFirst();
+  if (
+    !session ||
+    session.revoked_at !== null ||
+    session.expires_at <= now ||
+    session.created_at + SESSION_MAX_MS <= now
+  )
+    return null;
   const user = await db.selectFrom('users').selectAll().where('id', '=', session.user_id).executeTakeFirst();
   if (!user || user.disabled_at !== null) return null;
   if (now - session.last_seen_at >= TOUCH_GRANULARITY_MS) {
     const expires = slidingExpiry(session.created_at, now);
     // Conditional on the row still being live, so a touch can never revive a session revoked meanwhile.
-    await db.updateTable('sessions').set({ last_seen_at: now, expires_at: expires }).where('id', '=', session.id).where('revoked_at', 'is', null).execute();
+    await db
+      .updateTable('sessions')
+      .set({ last_seen_at: now, expires_at: expires })
+      .where('id', '=', session.id)
+      .where('revoked_at', 'is', null)
+      .execute();
     return { session: { ...session, last_seen_at: now, expires_at: expires }, user };
   }
   return { session, user };
@@ -81,12 +118,23 @@ export async function listSessions(db: Db, userId: number, now = Date.now()): Pr
 
 /** Revokes one of the user's sessions (sign-out, or "revoke" on the account page). False when there was none to revoke. */
 export async function revokeSession(db: Db, userId: number, sessionRowId: number, now = Date.now()): Promise<boolean> {
-  const res = await db.updateTable('sessions').set({ revoked_at: now }).where('id', '=', sessionRowId).where('user_id', '=', userId).where('revoked_at', 'is', null).executeTakeFirst();
+  const res = await db
+    .updateTable('sessions')
+    .set({ revoked_at: now })
+    .where('id', '=', sessionRowId)
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
   return Number(res.numUpdatedRows) === 1;
 }
 
 /** Revokes every live session of a user (a later password reset or an operator disabling the account uses this). */
 export async function revokeAllSessions(db: Db, userId: number, now = Date.now()): Promise<number> {
-  const res = await db.updateTable('sessions').set({ revoked_at: now }).where('user_id', '=', userId).where('revoked_at', 'is', null).executeTakeFirst();
+  const res = await db
+    .updateTable('sessions')
+    .set({ revoked_at: now })
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
   return Number(res.numUpdatedRows);
 }

@@ -9,7 +9,8 @@ const USERNAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 const EMAIL = /^[^\s@]{1,64}@[^\s@]+\.[^\s@]{2,}$/;
 
 export function usernameProblem(name: string): string | null {
-  if (!USERNAME.test(name)) return 'username must be 1-64 lowercase letters, digits, ".", "-" or "_", starting with a letter or digit';
+  if (!USERNAME.test(name))
+    return 'username must be 1-64 lowercase letters, digits, ".", "-" or "_", starting with a letter or digit';
   return null;
 }
 
@@ -18,20 +19,44 @@ export function emailProblem(email: string): string | null {
   return null;
 }
 
-export type NewUser = { name: string; email: string; password: string; isAdmin?: boolean; emailVerified?: boolean; actorId?: number | null };
+export type NewUser = {
+  name: string;
+  email: string;
+  password: string;
+  isAdmin?: boolean;
+  emailVerified?: boolean;
+  actorId?: number | null;
+};
 
 export async function createUser(db: Db, input: NewUser, now = Date.now()): Promise<UserRow> {
-  const problem = usernameProblem(input.name) ?? emailProblem(input.email) ?? passwordProblem(input.password, input.name);
+  const problem =
+    usernameProblem(input.name) ?? emailProblem(input.email) ?? passwordProblem(input.password, input.name);
   if (problem) throw badRequest(problem);
   const password_hash = await hashPassword(input.password);
   try {
     return await db.transaction().execute(async (trx) => {
       const user = await trx
         .insertInto('users')
-        .values({ name: input.name, email: input.email, password_hash, email_verified: input.emailVerified ? 1 : 0, is_admin: input.isAdmin ? 1 : 0, created_at: now })
+        .values({
+          name: input.name,
+          email: input.email,
+          password_hash,
+          email_verified: input.emailVerified ? 1 : 0,
+          is_admin: input.isAdmin ? 1 : 0,
+          created_at: now,
+        })
         .returningAll()
         .executeTakeFirstOrThrow();
-      await recordEvent(trx, { kind: EventKind.UserCreated, subject: user.name, actorId: input.actorId ?? user.id, data: { admin: !!input.isAdmin, emailVerified: !!input.emailVerified } }, now);
+      await recordEvent(
+        trx,
+        {
+          kind: EventKind.UserCreated,
+          subject: user.name,
+          actorId: input.actorId ?? user.id,
+          data: { admin: !!input.isAdmin, emailVerified: !!input.emailVerified },
+        },
+        now,
+      );
       return user;
     });
   } catch (err) {
@@ -51,10 +76,19 @@ export async function checkPassword(db: Db, name: string, password: string): Pro
   return ok && user ? user : null;
 }
 
-export async function markEmailVerified(db: Db, user: UserRow, actorId: number | null, now = Date.now()): Promise<void> {
+export async function markEmailVerified(
+  db: Db,
+  user: UserRow,
+  actorId: number | null,
+  now = Date.now(),
+): Promise<void> {
   await db.transaction().execute(async (trx) => {
     await trx.updateTable('users').set({ email_verified: 1 }).where('id', '=', user.id).execute();
-    await recordEvent(trx, { kind: EventKind.UserEmailVerified, subject: user.name, actorId, data: { email: user.email } }, now);
+    await recordEvent(
+      trx,
+      { kind: EventKind.UserEmailVerified, subject: user.name, actorId, data: { email: user.email } },
+      now,
+    );
   });
 }
 
@@ -65,5 +99,9 @@ export async function markEmailVerified(db: Db, user: UserRow, actorId: number |
 export async function recordSignInLocked(db: Db, name: string, ip: string, now = Date.now()): Promise<void> {
   const user = await findUser(db, name);
   if (!user || user.deleted_at !== null) return;
-  await db.transaction().execute((trx) => recordEvent(trx, { kind: EventKind.UserSignInLocked, subject: user.name, actorId: null, data: { ip } }, now));
+  await db
+    .transaction()
+    .execute((trx) =>
+      recordEvent(trx, { kind: EventKind.UserSignInLocked, subject: user.name, actorId: null, data: { ip } }, now),
+    );
 }

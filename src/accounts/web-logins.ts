@@ -52,20 +52,40 @@ export function cleanHostname(value: unknown): string | null {
 const ascii = (value: string, max: number): string => value.replace(/[^\x20-\x7e]|["\\]/g, '').slice(0, max);
 
 function encodeInfo(info: ClientInfo): string {
-  const compact = { h: info.hostname, i: ascii(info.ip, 45), a: ascii(info.agent, 60), ...(info.what ? { w: ascii(info.what, 40) } : {}) };
+  const compact = {
+    h: info.hostname,
+    i: ascii(info.ip, 45),
+    a: ascii(info.agent, 60),
+    ...(info.what ? { w: ascii(info.what, 40) } : {}),
+  };
   return Buffer.from(JSON.stringify(compact)).toString('base64url');
 }
 
 function decodeInfo(encoded: string): ClientInfo | null {
   try {
-    const v = JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8')) as { h?: unknown; i?: unknown; a?: unknown; w?: unknown };
-    return { hostname: cleanHostname(v.h), ip: clip(v.i, 45), agent: clip(v.a, 60), ...(typeof v.w === 'string' ? { what: clip(v.w, 40) } : {}) };
+    const v = JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8')) as {
+      h?: unknown;
+      i?: unknown;
+      a?: unknown;
+      w?: unknown;
+    };
+    return {
+      hostname: cleanHostname(v.h),
+      ip: clip(v.i, 45),
+      agent: clip(v.a, 60),
+      ...(typeof v.w === 'string' ? { what: clip(v.w, 40) } : {}),
+    };
   } catch {
     return null;
   }
 }
 
-export type NewRequest = { purpose: Purpose; info: ClientInfo; createAccount?: boolean; /** the account a web-OTP request is for. */ userId?: number };
+export type NewRequest = {
+  purpose: Purpose;
+  info: ClientInfo;
+  createAccount?: boolean;
+  /** the account a web-OTP request is for. */ userId?: number;
+};
 
 /** Stores a new pending request and returns its two ids (only their hashes are kept). */
 export async function startRequest(db: Db, req: NewRequest, now: number): Promise<{ pageId: string; doneId: string }> {
@@ -88,10 +108,19 @@ export async function startRequest(db: Db, req: NewRequest, now: number): Promis
 }
 
 /** The request a page id names, while it still waits for an answer; null when unknown, answered or expired. */
-export async function findPending(db: Db, purpose: Purpose, pageId: string, now: number): Promise<{ row: WebLoginRow; info: ClientInfo } | null> {
+export async function findPending(
+  db: Db,
+  purpose: Purpose,
+  pageId: string,
+  now: number,
+): Promise<{ row: WebLoginRow; info: ClientInfo } | null> {
   const m = PAGE_ID.exec(pageId);
   if (!m) return null;
-  const row = await db.selectFrom('web_logins').selectAll().where('login_hash', '=', hashId(`${purpose}-page`, pageId)).executeTakeFirst();
+  const row = await db
+    .selectFrom('web_logins')
+    .selectAll()
+    .where('login_hash', '=', hashId(`${purpose}-page`, pageId))
+    .executeTakeFirst();
   if (!row || row.token_sealed !== null || row.delivered_at !== null || row.expires_at <= now) return null;
   // A login is pending until someone approves it; a web-OTP request belongs to its account from the start.
   if (purpose === 'login' ? row.user_id !== null : row.user_id === null) return null;
@@ -103,11 +132,38 @@ export async function findPending(db: Db, purpose: Purpose, pageId: string, now:
  * Approves a pending login for the user: the row is claimed first (so two approvals cannot both succeed), then the
  * token is created (recording token.created, which emails the user) and kept sealed until npm collects it.
  */
-export async function approveLogin(db: Db, key: Buffer, rowId: number, user: Pick<UserRow, 'id' | 'name'>, info: ClientInfo, now: number): Promise<boolean> {
-  const claimed = await db.updateTable('web_logins').set({ user_id: user.id }).where('id', '=', rowId).where('user_id', 'is', null).where('token_sealed', 'is', null).where('expires_at', '>', now).executeTakeFirst();
+export async function approveLogin(
+  db: Db,
+  key: Buffer,
+  rowId: number,
+  user: Pick<UserRow, 'id' | 'name'>,
+  info: ClientInfo,
+  now: number,
+): Promise<boolean> {
+  const claimed = await db
+    .updateTable('web_logins')
+    .set({ user_id: user.id })
+    .where('id', '=', rowId)
+    .where('user_id', 'is', null)
+    .where('token_sealed', 'is', null)
+    .where('expires_at', '>', now)
+    .executeTakeFirst();
   if (Number(claimed.numUpdatedRows) !== 1) return false;
-  const { token } = await createToken(db, { userId: user.id, userName: user.name, name: `npm login${info.hostname ? ` on ${info.hostname}` : ''} (web)`, kind: 'session' }, now);
-  await db.updateTable('web_logins').set({ token_sealed: seal(key, 'web-login-token', Buffer.from(token)) }).where('id', '=', rowId).execute();
+  const { token } = await createToken(
+    db,
+    {
+      userId: user.id,
+      userName: user.name,
+      name: `npm login${info.hostname ? ` on ${info.hostname}` : ''} (web)`,
+      kind: 'session',
+    },
+    now,
+  );
+  await db
+    .updateTable('web_logins')
+    .set({ token_sealed: seal(key, 'web-login-token', Buffer.from(token)) })
+    .where('id', '=', rowId)
+    .execute();
   return true;
 }
 
@@ -119,7 +175,11 @@ export async function approveOtp(db: Db, key: Buffer, row: WebLoginRow, now: num
   const grant = `${GRANT_PREFIX}${random()}`;
   const res = await db
     .updateTable('web_logins')
-    .set({ login_hash: hashId('otp-grant', grant), token_sealed: seal(key, 'web-otp-grant', Buffer.from(grant)), expires_at: now + GRANT_TTL_MS })
+    .set({
+      login_hash: hashId('otp-grant', grant),
+      token_sealed: seal(key, 'web-otp-grant', Buffer.from(grant)),
+      expires_at: now + GRANT_TTL_MS,
+    })
     .where('id', '=', row.id)
     .where('login_hash', '=', row.login_hash)
     .where('token_sealed', 'is', null)
@@ -132,18 +192,31 @@ export async function cancelRequest(db: Db, rowId: number): Promise<void> {
   await db.deleteFrom('web_logins').where('id', '=', rowId).where('token_sealed', 'is', null).execute();
 }
 
-export type Poll = { state: 'pending' } | { state: 'done'; token: string } | { state: 'gone'; status: 404 | 410; reason: string };
+export type Poll =
+  { state: 'pending' } | { state: 'done'; token: string } | { state: 'gone'; status: 404 | 410; reason: string };
 
 /** What npm's poll of a done id gets. The answer is handed out exactly once, settled by a conditional update. */
 export async function poll(db: Db, key: Buffer, purpose: Purpose, doneId: string, now: number): Promise<Poll> {
   if (!RANDOM.test(doneId)) return { state: 'gone', status: 404, reason: 'unknown' };
-  const row = await db.selectFrom('web_logins').selectAll().where('done_hash', '=', hashId(`${purpose}-done`, doneId)).executeTakeFirst();
+  const row = await db
+    .selectFrom('web_logins')
+    .selectAll()
+    .where('done_hash', '=', hashId(`${purpose}-done`, doneId))
+    .executeTakeFirst();
   if (!row) return { state: 'gone', status: 404, reason: 'unknown' };
   if (row.delivered_at !== null) return { state: 'gone', status: 410, reason: 'used' };
   if (row.token_sealed !== null) {
-    const res = await db.updateTable('web_logins').set({ delivered_at: now, token_sealed: null }).where('id', '=', row.id).where('delivered_at', 'is', null).executeTakeFirst();
+    const res = await db
+      .updateTable('web_logins')
+      .set({ delivered_at: now, token_sealed: null })
+      .where('id', '=', row.id)
+      .where('delivered_at', 'is', null)
+      .executeTakeFirst();
     if (Number(res.numUpdatedRows) !== 1) return { state: 'gone', status: 410, reason: 'used' };
-    return { state: 'done', token: open(key, purpose === 'login' ? 'web-login-token' : 'web-otp-grant', row.token_sealed).toString() };
+    return {
+      state: 'done',
+      token: open(key, purpose === 'login' ? 'web-login-token' : 'web-otp-grant', row.token_sealed).toString(),
+    };
   }
   if (row.expires_at <= now) return { state: 'gone', status: 410, reason: 'expired' };
   return { state: 'pending' };
@@ -166,7 +239,10 @@ export async function consumeGrant(db: Db, userId: number, grant: string, now: n
 
 /** Deletes requests long past their expiry. */
 export async function sweep(db: Db, now: number): Promise<void> {
-  await db.deleteFrom('web_logins').where('expires_at', '<', now - KEEP_AFTER_EXPIRY_MS).execute();
+  await db
+    .deleteFrom('web_logins')
+    .where('expires_at', '<', now - KEEP_AFTER_EXPIRY_MS)
+    .execute();
 }
 
 /**
@@ -177,7 +253,12 @@ export async function sweep(db: Db, now: number): Promise<void> {
  */
 export async function sessionUsedSecondFactor(db: Db, session: SessionRow, user: UserRow): Promise<boolean> {
   if (user.totp_mode === 'disabled') return false;
-  const enrolled = await db.selectFrom('events').select((eb) => eb.fn.max('seq').as('seq')).where('kind', '=', EventKind.UserMfaEnabled).where('subject', '=', user.name).executeTakeFirst();
+  const enrolled = await db
+    .selectFrom('events')
+    .select((eb) => eb.fn.max('seq').as('seq'))
+    .where('kind', '=', EventKind.UserMfaEnabled)
+    .where('subject', '=', user.name)
+    .executeTakeFirst();
   const since = Number(enrolled?.seq ?? 0);
   const created = await db
     .selectFrom('events')

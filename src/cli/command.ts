@@ -15,14 +15,19 @@ export type Command = {
   run(args: { values: Values; positionals: string[] }): Promise<number>;
 };
 
-export const STORE_OPTIONS = { ...Object.fromEntries(SETTINGS.map((x) => [x.flag, { type: 'string' as const }])), config: { type: 'string' as const } };
+export const STORE_OPTIONS = {
+  ...Object.fromEntries(SETTINGS.map((x) => [x.flag, { type: 'string' as const }])),
+  config: { type: 'string' as const },
+};
 export const STORE_HELP = `Storage options (same as for serve):
   --data-dir <path>        folder holding the SQLite database and blobs (env BULWARK_DATA_DIR, default ./data)
   --database <url>         postgres:// URL instead of SQLite (env BULWARK_DATABASE_URL)
   --config <file>          JSON config file whose keys are the option names (env BULWARK_CONFIG)`;
 
 export function settingsOf(values: Values): Settings {
-  const flags = Object.fromEntries(SETTINGS.filter((x) => typeof values[x.flag] === 'string').map((x) => [x.flag, values[x.flag] as string]));
+  const flags = Object.fromEntries(
+    SETTINGS.filter((x) => typeof values[x.flag] === 'string').map((x) => [x.flag, values[x.flag] as string]),
+  );
   return loadSettings({ flags, env: process.env, file: typeof values.config === 'string' ? values.config : undefined });
 }
 

@@ -21,7 +21,14 @@ Options:
       return withServices(values, async ({ store }) => {
         const keys = await listSigningKeys(store.db);
         if (!keys.length) console.log('no signing key yet: the registry makes one when it first starts');
-        for (const k of keys) console.log([k.keyid, `created ${when(k.createdAt)}`, k.expiresAt === null ? 'signing' : `expires ${when(k.expiresAt)}`].join('\t'));
+        for (const k of keys)
+          console.log(
+            [
+              k.keyid,
+              `created ${when(k.createdAt)}`,
+              k.expiresAt === null ? 'signing' : `expires ${when(k.expiresAt)}`,
+            ].join('\t'),
+          );
         return 0;
       });
     },
@@ -49,7 +56,9 @@ Options:
       }
       return withServices(values, async ({ store, secretKey }) => {
         try {
-          const { created, expired } = await rotateSigningKey(store.db, secretKey, Number(grace) * 1000, Date.now(), { unreadable: values['replace-unreadable'] === true });
+          const { created, expired } = await rotateSigningKey(store.db, secretKey, Number(grace) * 1000, Date.now(), {
+            unreadable: values['replace-unreadable'] === true,
+          });
           console.log(`new signing key ${created}`);
           for (const k of expired) console.log(`${k.keyid} expires ${when(k.expiresAt)}`);
           return 0;

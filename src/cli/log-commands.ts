@@ -10,8 +10,13 @@ import { LogReader } from '../trust/tlog/service.ts';
 import { addWitness, listWitnesses, removeWitness } from '../trust/tlog/witness-client.ts';
 import { STORE_OPTIONS, withServices, type Command, type Values } from './command.ts';
 
-
-const OPTIONS = { registry: { type: 'string' as const }, key: { type: 'string' as const }, state: { type: 'string' as const }, token: { type: 'string' as const }, witness: { type: 'string' as const, multiple: true } };
+const OPTIONS = {
+  registry: { type: 'string' as const },
+  key: { type: 'string' as const },
+  state: { type: 'string' as const },
+  token: { type: 'string' as const },
+  witness: { type: 'string' as const, multiple: true },
+};
 
 const OPTIONS_HELP = `Options:
   --registry <url>   the registry to check (required)
@@ -57,7 +62,8 @@ function writeState(file: string, state: MonitorState): void {
   renameSync(`${file}.tmp`, file);
 }
 
-const token = (values: Values) => (typeof values.token === 'string' ? values.token : process.env.BULWARK_TOKEN) || undefined;
+const token = (values: Values) =>
+  (typeof values.token === 'string' ? values.token : process.env.BULWARK_TOKEN) || undefined;
 
 async function guarded(fn: () => Promise<number>): Promise<number> {
   try {
@@ -88,15 +94,26 @@ ${OPTIONS_HELP}`,
         const file = statePath(values, registry);
         const key = typeof values.key === 'string' ? values.key : undefined;
         const witnesses = (values as Record<string, unknown>).witness as string[] | undefined;
-        const report = await verifyLog({ registry, fetch, state: readState(file), ...(key ? { key } : {}), ...(token(values) ? { token: token(values)! } : {}), ...(witnesses ? { witnesses } : {}) });
+        const report = await verifyLog({
+          registry,
+          fetch,
+          state: readState(file),
+          ...(key ? { key } : {}),
+          ...(token(values) ? { token: token(values)! } : {}),
+          ...(witnesses ? { witnesses } : {}),
+        });
         for (const n of report.notes) console.log(`note: ${n}`);
         if (!report.ok) {
           for (const p of report.problems) console.error(`PROBLEM: ${p}`);
-          console.error(`FAILED: ${report.problems.length} problem(s) in the log of ${registry} at size ${report.size}; the remembered checkpoint was kept`);
+          console.error(
+            `FAILED: ${report.problems.length} problem(s) in the log of ${registry} at size ${report.size}; the remembered checkpoint was kept`,
+          );
           return 1;
         }
         writeState(file, report.state!);
-        console.log(`verified: ${report.size} entries, root ${report.root}, ${report.checkedVersions} versions match their packuments, ${report.sealed} sealed entries (state in ${file})`);
+        console.log(
+          `verified: ${report.size} entries, root ${report.root}, ${report.checkedVersions} versions match their packuments, ${report.sealed} sealed entries (state in ${file})`,
+        );
         return 0;
       });
     },
@@ -118,7 +135,16 @@ ${OPTIONS_HELP}`,
         const registry = registryOf(values);
         const key = typeof values.key === 'string' ? values.key : undefined;
         const witnesses = (values as Record<string, unknown>).witness as string[] | undefined;
-        const r = await proveVersion({ registry, fetch, state: readState(statePath(values, registry)), name: spec.slice(0, at), version: spec.slice(at + 1), ...(key ? { key } : {}), ...(token(values) ? { token: token(values)! } : {}), ...(witnesses ? { witnesses } : {}) });
+        const r = await proveVersion({
+          registry,
+          fetch,
+          state: readState(statePath(values, registry)),
+          name: spec.slice(0, at),
+          version: spec.slice(at + 1),
+          ...(key ? { key } : {}),
+          ...(token(values) ? { token: token(values)! } : {}),
+          ...(witnesses ? { witnesses } : {}),
+        });
         console.log(`entry ${r.index} of ${r.size}${r.sealed ? ' (sealed, opened)' : ''}: ${r.entry}`);
         console.log('inclusion proof:');
         for (const p of r.proof) console.log(`  ${p}`);
@@ -150,13 +176,25 @@ ${OPTIONS_HELP}`,
         }
         const key = typeof values.key === 'string' ? values.key : undefined;
         const witnesses = (values as Record<string, unknown>).witness as string[] | undefined;
-        const r = await verifyLockfile({ registry, fetch, lockfile, state: readState(statePath(values, registry)), ...(key ? { key } : {}), ...(token(values) ? { token: token(values)! } : {}), ...(witnesses ? { witnesses } : {}) });
+        const r = await verifyLockfile({
+          registry,
+          fetch,
+          lockfile,
+          state: readState(statePath(values, registry)),
+          ...(key ? { key } : {}),
+          ...(token(values) ? { token: token(values)! } : {}),
+          ...(witnesses ? { witnesses } : {}),
+        });
         if (r.problems.length) {
           for (const p of r.problems) console.error(`PROBLEM: ${p}`);
-          console.error(`FAILED: ${r.problems.length} of ${r.problems.length + r.checked} packages do not match the transparency log of ${registry}`);
+          console.error(
+            `FAILED: ${r.problems.length} of ${r.problems.length + r.checked} packages do not match the transparency log of ${registry}`,
+          );
           return 1;
         }
-        console.log(`verified: ${r.checked} packages are in the signed log of ${r.size} entries with the integrity the lockfile pins (${r.skipped} entries from elsewhere skipped)`);
+        console.log(
+          `verified: ${r.checked} packages are in the signed log of ${r.size} entries with the integrity the lockfile pins (${r.skipped} entries from elsewhere skipped)`,
+        );
         return 0;
       });
     },
@@ -176,7 +214,8 @@ Options:
     options: { ...STORE_OPTIONS, url: { type: 'string' }, key: { type: 'string' } },
     async run({ values }) {
       return guarded(async () => {
-        if (typeof values.url !== 'string' || typeof values.key !== 'string') throw new MonitorError('--url and --key are required');
+        if (typeof values.url !== 'string' || typeof values.key !== 'string')
+          throw new MonitorError('--url and --key are required');
         const { url, key } = values;
         return withServices(values, async ({ store }) => {
           let name: string;
@@ -194,12 +233,15 @@ Options:
   'log witness list': {
     usage: 'bulwark log witness list [storage options]',
     summary: "list the witnesses that cosign the log's checkpoints, and the log's own key",
-    help: 'Lists the configured witnesses with the latest tree size each has cosigned, and the log\'s origin and verifier key.',
+    help: "Lists the configured witnesses with the latest tree size each has cosigned, and the log's origin and verifier key.",
     options: STORE_OPTIONS,
     async run({ values }) {
       return withServices(values, async ({ store }) => {
-        console.log(`log key: ${(await new LogReader(store.db).verifierKey()) ?? '(not generated yet: start the registry once)'}`);
-        for (const w of await listWitnesses(store.db)) console.log(`${w.name}  ${w.url}  cosigned size ${w.cosignedSize}  ${w.vkey}`);
+        console.log(
+          `log key: ${(await new LogReader(store.db).verifierKey()) ?? '(not generated yet: start the registry once)'}`,
+        );
+        for (const w of await listWitnesses(store.db))
+          console.log(`${w.name}  ${w.url}  cosigned size ${w.cosignedSize}  ${w.vkey}`);
         return 0;
       });
     },

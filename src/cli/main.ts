@@ -3,7 +3,20 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import { OPERATOR, RECOVERY_WAIT_MS, cancelRecovery, completeRecovery, deleteUser, disableUser, enableUser, forcePasswordReset, listUsers, startRecovery, userDetail, type UserQuery } from '../accounts/admin.ts';
+import {
+  OPERATOR,
+  RECOVERY_WAIT_MS,
+  cancelRecovery,
+  completeRecovery,
+  deleteUser,
+  disableUser,
+  enableUser,
+  forcePasswordReset,
+  listUsers,
+  startRecovery,
+  userDetail,
+  type UserQuery,
+} from '../accounts/admin.ts';
 import { createOrg, setModerator } from '../access/orgs.ts';
 import { securityHistory } from '../accounts/security-history.ts';
 import { createUser, findUser, markEmailVerified } from '../accounts/users.ts';
@@ -21,11 +34,11 @@ import { KEYS_COMMANDS } from './keys-commands.ts';
 import { STORE_HELP, STORE_OPTIONS, settingsOf, withServices, type Command } from './command.ts';
 import { REPORT_COMMANDS } from './report-commands.ts';
 
-const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 const COMMON = { ...STORE_OPTIONS, help: { type: 'boolean' as const, short: 'h' } };
-
-
 
 const COMMANDS: Record<string, Command> = {
   serve: {
@@ -45,11 +58,18 @@ directory on first start: back that file up.`,
       // The HTTP application is most of what the CLI could load; the one-shot commands (scan, names check…) never
       // need it, and load in a third of the time without it.
       const { openServices, startRegistry } = await import('../app.ts');
-      const logger = pino({ level: settings.logLevel, base: { service: 'bulwark' }, redact: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["npm-otp"]'] });
+      const logger = pino({
+        level: settings.logLevel,
+        base: { service: 'bulwark' },
+        redact: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["npm-otp"]'],
+      });
       // A port another process holds is found before anything is opened or written.
       await checkPortFree(settings.host, settings.port);
       const registry = await startRegistry(await openServices(settings, { logger }));
-      logger.info({ url: registry.url, database: registry.store.dialect, dataDir: settings.dataDir }, `Bulwark ${VERSION} listening on ${registry.url}`);
+      logger.info(
+        { url: registry.url, database: registry.store.dialect, dataDir: settings.dataDir },
+        `Bulwark ${VERSION} listening on ${registry.url}`,
+      );
       await new Promise<void>((resolve) => {
         const stop = (signal: string) => {
           logger.info({ signal }, 'shutting down');
@@ -81,10 +101,18 @@ ${STORE_HELP}`,
     async run({ values, positionals }) {
       const [name] = positionals;
       if (typeof values.email !== 'string') throw usageError('--email is required');
-      if (!values['password-stdin']) throw usageError('--password-stdin is required: pass the password on standard input, never as an argument');
+      if (!values['password-stdin'])
+        throw usageError('--password-stdin is required: pass the password on standard input, never as an argument');
       const password = readFileSync(0, 'utf8').replace(/\r?\n$/, '');
       return withServices(values, async ({ store }) => {
-        const user = await createUser(store.db, { name: name!, email: values.email as string, password, isAdmin: !!values.admin, emailVerified: true, actorId: null });
+        const user = await createUser(store.db, {
+          name: name!,
+          email: values.email as string,
+          password,
+          isAdmin: !!values.admin,
+          emailVerified: true,
+          actorId: null,
+        });
         console.log(`created ${user.is_admin ? 'administrator' : 'user'} ${user.name} <${user.email}>`);
         return 0;
       });
@@ -159,13 +187,26 @@ Options:
 ${STORE_HELP}`,
     async run({ values }) {
       const status = values.status;
-      if (status !== undefined && !['active', 'disabled', 'deleted', 'admin'].includes(String(status))) throw usageError('--status must be one of active, disabled, deleted, admin');
+      if (status !== undefined && !['active', 'disabled', 'deleted', 'admin'].includes(String(status)))
+        throw usageError('--status must be one of active, disabled, deleted, admin');
       const limit = values.limit === undefined ? 50 : Number(values.limit);
-      if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw usageError('--limit must be a whole number from 1 to 500');
+      if (!Number.isInteger(limit) || limit < 1 || limit > 500)
+        throw usageError('--limit must be a whole number from 1 to 500');
       return withServices(values, async ({ store }) => {
-        const { users, total } = await listUsers(store.db, { text: typeof values.query === 'string' ? values.query : '', status: status as UserQuery['status'], limit });
+        const { users, total } = await listUsers(store.db, {
+          text: typeof values.query === 'string' ? values.query : '',
+          status: status as UserQuery['status'],
+          limit,
+        });
         for (const u of users) {
-          const flags = [u.status, u.is_admin ? 'admin' : null, u.email_verified ? null : 'unverified', u.totp_mode === 'disabled' ? null : '2fa'].filter(Boolean).join(',');
+          const flags = [
+            u.status,
+            u.is_admin ? 'admin' : null,
+            u.email_verified ? null : 'unverified',
+            u.totp_mode === 'disabled' ? null : '2fa',
+          ]
+            .filter(Boolean)
+            .join(',');
           console.log(`${u.name}\t${u.email || '-'}\t${flags}\t${new Date(u.created_at).toISOString()}`);
         }
         console.error(`${users.length} of ${total} account${total === 1 ? '' : 's'}`);
@@ -187,7 +228,8 @@ Options:
 ${STORE_HELP}`,
     async run({ values, positionals }) {
       const n = values.history === undefined ? 20 : Number(values.history);
-      if (!Number.isInteger(n) || n < 0 || n > 10_000) throw usageError('--history must be a whole number from 0 to 10000');
+      if (!Number.isInteger(n) || n < 0 || n > 10_000)
+        throw usageError('--history must be a whole number from 0 to 10000');
       return withServices(values, async ({ store }) => {
         const d = await userDetail(store.db, positionals[0]!);
         const u = d.user;
@@ -199,7 +241,10 @@ created:         ${new Date(u.created_at).toISOString()}
 live sessions:   ${d.liveSessions}
 live tokens:     ${d.liveTokens}
 packages:        ${d.packages.join(', ') || '-'}`);
-        if (d.pendingRecovery) console.log(`pending recovery: started ${new Date(d.pendingRecovery.startedAt).toISOString()} by ${d.pendingRecovery.by}, can be completed after ${new Date(d.pendingRecovery.notBefore).toISOString()}`);
+        if (d.pendingRecovery)
+          console.log(
+            `pending recovery: started ${new Date(d.pendingRecovery.startedAt).toISOString()} by ${d.pendingRecovery.by}, can be completed after ${new Date(d.pendingRecovery.notBefore).toISOString()}`,
+          );
         if (n > 0) {
           console.log('\nsecurity history:');
           for (const line of await historyLines(store, u.name, n)) console.log(`  ${line}`);
@@ -208,27 +253,55 @@ packages:        ${d.packages.join(', ') || '-'}`);
       });
     },
   },
-  'admin user disable': adminAction('disable', 'disable an account: its sessions and tokens stop working at once', 'Disables the account: every web session and token is revoked at once and no sign-in succeeds until it is enabled again.', async (db, name, reason) => {
-    const r = await disableUser(db, name, OPERATOR, reason);
-    return `disabled ${name}: revoked ${r.sessions} session(s) and ${r.tokens} token(s)`;
-  }),
-  'admin user enable': adminAction('enable', 'enable a disabled account again', 'Enables a disabled account. Its old sessions and tokens stay revoked.', async (db, name, reason) => {
-    await enableUser(db, name, OPERATOR, reason);
-    return `enabled ${name}`;
-  }),
-  'admin user delete': adminAction('delete', 'delete an account for good (its name stays reserved)', 'Deletes the account: its email, password, second factor, sessions and tokens are removed; its name stays reserved so no one else can take it. Published versions stay. Packages it maintained alone are listed: give them a maintainer.', async (db, name, reason) => {
-    const r = await deleteUser(db, name, OPERATOR, reason);
-    return `deleted ${name}${r.orphaned.length ? `\npackages now without a maintainer: ${r.orphaned.join(', ')}` : ''}`;
-  }),
-  'admin user force-reset': adminAction('force-reset', 'force a password reset (signs out everything)', 'Makes the password unusable, revokes every session and token, and emails a reset link to the verified address. Use it when an account may be compromised.', async (db, name, reason) => {
-    const r = await forcePasswordReset(db, name, OPERATOR, reason);
-    return `reset the password of ${name}: revoked ${r.sessions} session(s) and ${r.tokens} token(s); ${r.linkSent ? 'a reset link is being emailed to the verified address' : 'the account has no verified address: use "bulwark admin user recover" to give it one'}`;
-  }),
+  'admin user disable': adminAction(
+    'disable',
+    'disable an account: its sessions and tokens stop working at once',
+    'Disables the account: every web session and token is revoked at once and no sign-in succeeds until it is enabled again.',
+    async (db, name, reason) => {
+      const r = await disableUser(db, name, OPERATOR, reason);
+      return `disabled ${name}: revoked ${r.sessions} session(s) and ${r.tokens} token(s)`;
+    },
+  ),
+  'admin user enable': adminAction(
+    'enable',
+    'enable a disabled account again',
+    'Enables a disabled account. Its old sessions and tokens stay revoked.',
+    async (db, name, reason) => {
+      await enableUser(db, name, OPERATOR, reason);
+      return `enabled ${name}`;
+    },
+  ),
+  'admin user delete': adminAction(
+    'delete',
+    'delete an account for good (its name stays reserved)',
+    'Deletes the account: its email, password, second factor, sessions and tokens are removed; its name stays reserved so no one else can take it. Published versions stay. Packages it maintained alone are listed: give them a maintainer.',
+    async (db, name, reason) => {
+      const r = await deleteUser(db, name, OPERATOR, reason);
+      return `deleted ${name}${r.orphaned.length ? `\npackages now without a maintainer: ${r.orphaned.join(', ')}` : ''}`;
+    },
+  ),
+  'admin user force-reset': adminAction(
+    'force-reset',
+    'force a password reset (signs out everything)',
+    'Makes the password unusable, revokes every session and token, and emails a reset link to the verified address. Use it when an account may be compromised.',
+    async (db, name, reason) => {
+      const r = await forcePasswordReset(db, name, OPERATOR, reason);
+      return `reset the password of ${name}: revoked ${r.sessions} session(s) and ${r.tokens} token(s); ${r.linkSent ? 'a reset link is being emailed to the verified address' : 'the account has no verified address: use "bulwark admin user recover" to give it one'}`;
+    },
+  ),
   'admin user recover': {
-    usage: 'bulwark admin user recover NAME [--email ADDRESS] [--remove-2fa] [--reason TEXT] [--evidence TEXT] [--complete | --cancel]',
+    usage:
+      'bulwark admin user recover NAME [--email ADDRESS] [--remove-2fa] [--reason TEXT] [--evidence TEXT] [--complete | --cancel]',
     summary: 'administrator-assisted account recovery (two steps, with a waiting period)',
     positionals: ['NAME'],
-    options: { email: { type: 'string' }, 'remove-2fa': { type: 'boolean' }, reason: { type: 'string' }, evidence: { type: 'string' }, complete: { type: 'boolean' }, cancel: { type: 'boolean' } },
+    options: {
+      email: { type: 'string' },
+      'remove-2fa': { type: 'boolean' },
+      reason: { type: 'string' },
+      evidence: { type: 'string' },
+      complete: { type: 'boolean' },
+      cancel: { type: 'boolean' },
+    },
     help: `Recovers an account for someone who lost their second factor and recovery codes, or their email address, after
 the checks in docs/security/account-recovery.md. It takes two steps:
 
@@ -249,13 +322,22 @@ ${STORE_HELP}`,
       return withServices(values, async ({ store }) => {
         if (values.complete) {
           const done = await completeRecovery(store.db, name, OPERATOR);
-          console.log(`recovered ${name}${done.newEmail ? `: a verification link is being sent to ${done.newEmail}` : ''}${done.disableMfa ? '; two-factor authentication removed' : ''}; the owner now sets a password with "Forgot password"`);
+          console.log(
+            `recovered ${name}${done.newEmail ? `: a verification link is being sent to ${done.newEmail}` : ''}${done.disableMfa ? '; two-factor authentication removed' : ''}; the owner now sets a password with "Forgot password"`,
+          );
         } else if (values.cancel) {
           await cancelRecovery(store.db, name, OPERATOR, reason);
           console.log(`cancelled the pending recovery of ${name}`);
         } else {
-          const plan = await startRecovery(store.db, name, OPERATOR, { newEmail: typeof values.email === 'string' ? values.email : null, disableMfa: !!values['remove-2fa'], reason, evidence: typeof values.evidence === 'string' ? values.evidence : '' });
-          console.log(`started the recovery of ${name}; the account's current address is being told. Complete it after ${new Date(plan.notBefore).toISOString()} with:\n  bulwark admin user recover ${name} --complete`);
+          const plan = await startRecovery(store.db, name, OPERATOR, {
+            newEmail: typeof values.email === 'string' ? values.email : null,
+            disableMfa: !!values['remove-2fa'],
+            reason,
+            evidence: typeof values.evidence === 'string' ? values.evidence : '',
+          });
+          console.log(
+            `started the recovery of ${name}; the account's current address is being told. Complete it after ${new Date(plan.notBefore).toISOString()} with:\n  bulwark admin user recover ${name} --complete`,
+          );
         }
         return 0;
       });
@@ -278,12 +360,18 @@ Options:
 
 ${STORE_HELP}`,
     async run({ values, positionals }) {
-      const request: ScopeRequest = { name: typeof values.name === 'string' ? values.name : 'created by an operator', permission: values.readonly ? 'read-only' : 'read-write', packagesAll: true, expiresDays: daysOption(values['expires-days']) };
+      const request: ScopeRequest = {
+        name: typeof values.name === 'string' ? values.name : 'created by an operator',
+        permission: values.readonly ? 'read-only' : 'read-write',
+        packagesAll: true,
+        expiresDays: daysOption(values['expires-days']),
+      };
       return issueToken(values, positionals[0]!, request, (token) => console.log(token));
     },
   },
   'token create': {
-    usage: 'bulwark token create USER [--name NAME] [--permission P] [--packages LIST | --all-packages] [--scopes LIST] [--orgs LIST] [--orgs-permission P] [--cidr LIST] [--expires-days N] [--bypass-2fa]',
+    usage:
+      'bulwark token create USER [--name NAME] [--permission P] [--packages LIST | --all-packages] [--scopes LIST] [--orgs LIST] [--orgs-permission P] [--cidr LIST] [--expires-days N] [--bypass-2fa]',
     summary: 'make a scoped token for a user (printed once)',
     positionals: ['USER'],
     options: {
@@ -319,7 +407,13 @@ Example:
 
 ${STORE_HELP}`,
     async run({ values, positionals }) {
-      const list = (k: string) => (typeof values[k] === 'string' ? String(values[k]).split(',').map((x) => x.trim()).filter(Boolean) : []);
+      const list = (k: string) =>
+        typeof values[k] === 'string'
+          ? String(values[k])
+              .split(',')
+              .map((x) => x.trim())
+              .filter(Boolean)
+          : [];
       const request: ScopeRequest = {
         name: typeof values.name === 'string' ? values.name : 'created by an operator',
         permission: typeof values.permission === 'string' ? values.permission : null,
@@ -334,7 +428,9 @@ ${STORE_HELP}`,
       };
       return issueToken(values, positionals[0]!, request, (token, summary, expiresAt) => {
         console.log(token);
-        console.log(`${summary}; ${expiresAt === null ? 'does not expire' : `expires ${new Date(expiresAt).toISOString()}`}`);
+        console.log(
+          `${summary}; ${expiresAt === null ? 'does not expire' : `expires ${new Date(expiresAt).toISOString()}`}`,
+        );
       });
     },
   },
@@ -356,7 +452,18 @@ ${STORE_HELP}`,
         if (!user) throw new ClientError(404, `no user named ${positionals[0]}`);
         const when = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString());
         const tokens = await listTokens(store.db, user.id, Date.now(), { sessions: !!values.sessions });
-        for (const t of tokens) console.log([t.key, `${t.display}…`, t.name, t.summary, when(t.createdAt), t.lastUsedAt === null ? 'never used' : `${when(t.lastUsedAt)} from ${t.lastUsedIp ?? '?'}`, t.expiresAt === null ? 'no expiry' : `expires ${when(t.expiresAt)}`].join('\t'));
+        for (const t of tokens)
+          console.log(
+            [
+              t.key,
+              `${t.display}…`,
+              t.name,
+              t.summary,
+              when(t.createdAt),
+              t.lastUsedAt === null ? 'never used' : `${when(t.lastUsedAt)} from ${t.lastUsedIp ?? '?'}`,
+              t.expiresAt === null ? 'no expiry' : `expires ${when(t.expiresAt)}`,
+            ].join('\t'),
+          );
         console.error(`${tokens.length} live token${tokens.length === 1 ? '' : 's'}`);
         return 0;
       });
@@ -375,7 +482,11 @@ ${STORE_HELP}`,
         const user = await findUser(store.db, positionals[0]!);
         if (!user) throw new ClientError(404, `no user named ${positionals[0]}`);
         const revoked = await revokeOwnToken(store.db, user, positionals[1]!, null, Date.now());
-        if (!revoked) throw new ClientError(404, `no live token of ${user.name} has a key starting with ${positionals[1]} (or more than one has)`);
+        if (!revoked)
+          throw new ClientError(
+            404,
+            `no live token of ${user.name} has a key starting with ${positionals[1]} (or more than one has)`,
+          );
         console.log(`revoked ${revoked.display}… (${revoked.name}) of ${user.name}`);
         return 0;
       });
@@ -402,21 +513,44 @@ function daysOption(v: string | boolean | undefined): number | null {
 }
 
 /** Checks the request against the token rules (tokens/scope.ts), then makes the token; an operator is the actor. */
-async function issueToken(values: Record<string, string | boolean | undefined>, userName: string, request: ScopeRequest, print: (token: string, summary: string, expiresAt: number | null) => void): Promise<number> {
+async function issueToken(
+  values: Record<string, string | boolean | undefined>,
+  userName: string,
+  request: ScopeRequest,
+  print: (token: string, summary: string, expiresAt: number | null) => void,
+): Promise<number> {
   const now = Date.now();
   const plan = planToken(request, now);
   return withServices(values, async ({ store }) => {
     const user = await findUser(store.db, userName);
     if (!user) throw new ClientError(404, `no user named ${userName}`);
     await checkOrgRights(store.db, ownerPrincipal(user), plan.scope);
-    const { token } = await createToken(store.db, { userId: user.id, userName: user.name, name: plan.name, kind: 'granular', readonly: plan.readonly, expiresAt: plan.expiresAt, scope: plan.scope, actorId: null }, now);
+    const { token } = await createToken(
+      store.db,
+      {
+        userId: user.id,
+        userName: user.name,
+        name: plan.name,
+        kind: 'granular',
+        readonly: plan.readonly,
+        expiresAt: plan.expiresAt,
+        scope: plan.scope,
+        actorId: null,
+      },
+      now,
+    );
     print(token, scopeSummary(plan.scope, plan.readonly), plan.expiresAt);
     return 0;
   });
 }
 
 /** A one-step administrator action on an account that needs a recorded reason. */
-function adminAction(verb: string, summary: string, help: string, act: (db: Store['db'], name: string, reason: string) => Promise<string>): Command {
+function adminAction(
+  verb: string,
+  summary: string,
+  help: string,
+  act: (db: Store['db'], name: string, reason: string) => Promise<string>,
+): Command {
   return {
     usage: `bulwark admin user ${verb} NAME --reason TEXT`,
     summary,
@@ -446,7 +580,8 @@ async function historyLines(store: Store, name: string, limit: number): Promise<
   let before: number | null = null;
   while (lines.length < limit) {
     const page = await securityHistory(store.db, name, { limit: Math.min(100, limit - lines.length), before });
-    for (const e of page.entries) lines.push(`${new Date(e.when).toISOString()}  ${e.what}${e.details.length ? ` (${e.details.join(', ')})` : ''}`);
+    for (const e of page.entries)
+      lines.push(`${new Date(e.when).toISOString()}  ${e.what}${e.details.length ? ` (${e.details.join(', ')})` : ''}`);
     if (page.next === null) break;
     before = page.next;
   }
@@ -462,8 +597,17 @@ async function checkPortFree(host: string, port: number): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     const probe = createServer();
     probe.once('error', (err: NodeJS.ErrnoException) => {
-      const why = err.code === 'EADDRINUSE' ? 'is already in use by another process' : err.code === 'EACCES' ? 'needs privileges this user lacks' : `cannot be listened on (${err.code ?? err.message})`;
-      reject(new StartupError(`port ${port} on ${host} ${why}: stop that process or choose another with --port (BULWARK_PORT)`));
+      const why =
+        err.code === 'EADDRINUSE'
+          ? 'is already in use by another process'
+          : err.code === 'EACCES'
+            ? 'needs privileges this user lacks'
+            : `cannot be listened on (${err.code ?? err.message})`;
+      reject(
+        new StartupError(
+          `port ${port} on ${host} ${why}: stop that process or choose another with --port (BULWARK_PORT)`,
+        ),
+      );
     });
     probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()));
   });
@@ -478,7 +622,13 @@ Usage: bulwark <command> [options]
 
 Commands:
 ${Object.values(COMMANDS)
-  .map((c) => `  ${c.usage.split(' [')[0]!.replace(/^bulwark /, '').padEnd(width)}${c.summary}`)
+  .map(
+    (c) =>
+      `  ${c.usage
+        .split(' [')[0]!
+        .replace(/^bulwark /, '')
+        .padEnd(width)}${c.summary}`,
+  )
   .join('\n')}
 
 Run "bulwark <command> --help" for a command's options. Quick start:
@@ -508,9 +658,13 @@ export async function main(argv: string[]): Promise<number> {
   }
   const found = findCommand(argv);
   if (!found) {
-    const group = Object.keys(COMMANDS).filter((c) => c.startsWith(`${argv.filter((a) => !a.startsWith('-')).join(' ')} `));
+    const group = Object.keys(COMMANDS).filter((c) =>
+      c.startsWith(`${argv.filter((a) => !a.startsWith('-')).join(' ')} `),
+    );
     if (group.length && argv.some((a) => a === '--help' || a === '-h')) {
-      console.log(`Commands:\n${group.map((c) => `  ${COMMANDS[c]!.usage.padEnd(60)} ${COMMANDS[c]!.summary}`).join('\n')}`);
+      console.log(
+        `Commands:\n${group.map((c) => `  ${COMMANDS[c]!.usage.padEnd(60)} ${COMMANDS[c]!.summary}`).join('\n')}`,
+      );
       return 0;
     }
     console.error(`bulwark: unknown command "${argv.join(' ')}"\n\n${mainHelp()}`);
@@ -519,7 +673,12 @@ export async function main(argv: string[]): Promise<number> {
   const cmd = COMMANDS[found.name]!;
   let parsed;
   try {
-    parsed = parseArgs({ args: found.rest, options: { ...COMMON, ...cmd.options }, allowPositionals: true, strict: true });
+    parsed = parseArgs({
+      args: found.rest,
+      options: { ...COMMON, ...cmd.options },
+      allowPositionals: true,
+      strict: true,
+    });
   } catch (err) {
     console.error(`bulwark ${found.name}: ${(err as Error).message}\nusage: ${cmd.usage}`);
     return 2;
@@ -530,11 +689,16 @@ export async function main(argv: string[]): Promise<number> {
   }
   const expected = cmd.positionals ?? [];
   if (parsed.positionals.length !== expected.length) {
-    console.error(`bulwark ${found.name}: expected ${expected.length ? expected.join(' ') : 'no arguments'}\nusage: ${cmd.usage}`);
+    console.error(
+      `bulwark ${found.name}: expected ${expected.length ? expected.join(' ') : 'no arguments'}\nusage: ${cmd.usage}`,
+    );
     return 2;
   }
   try {
-    return await cmd.run({ values: parsed.values as Record<string, string | boolean | undefined>, positionals: parsed.positionals });
+    return await cmd.run({
+      values: parsed.values as Record<string, string | boolean | undefined>,
+      positionals: parsed.positionals,
+    });
   } catch (err) {
     if (err instanceof ConfigError || err instanceof StartupError) console.error(`bulwark: ${err.message}`);
     else if (err instanceof UsageError) console.error(`bulwark ${found.name}: ${err.message}\nusage: ${cmd.usage}`);

@@ -12,12 +12,18 @@ import { STORE_HELP, STORE_OPTIONS, settingsOf, withServices, type Command, type
 
 /** Whether the command was pointed at a registry's data (then its own names count too) or runs on the shipped list. */
 function targetsRegistry(values: Values): boolean {
-  return ['data-dir', 'database', 'config'].some((k) => typeof values[k] === 'string') || ['BULWARK_DATA_DIR', 'BULWARK_DATABASE_URL', 'BULWARK_CONFIG'].some((k) => process.env[k]);
+  return (
+    ['data-dir', 'database', 'config'].some((k) => typeof values[k] === 'string') ||
+    ['BULWARK_DATA_DIR', 'BULWARK_DATABASE_URL', 'BULWARK_CONFIG'].some((k) => process.env[k])
+  );
 }
 
 function print(verdict: Verdict, reserved: Array<{ pattern: string; org: string }>, json: boolean): number {
   const blocked = verdict.verdict === 'block' || reserved.length > 0;
-  const reasons = [...reserved.map((r) => ({ rule: 'reserved', similar_to: r.pattern, org: r.org })), ...verdict.reasons];
+  const reasons = [
+    ...reserved.map((r) => ({ rule: 'reserved', similar_to: r.pattern, org: r.org })),
+    ...verdict.reasons,
+  ];
   if (json) console.log(JSON.stringify({ name: verdict.name, verdict: blocked ? 'block' : 'allow', reasons }));
   else if (!blocked) console.log(`allow: "${verdict.name}" is not confusingly similar to a protected name`);
   else {
@@ -50,12 +56,22 @@ ${STORE_HELP}`,
         if (!targetsRegistry(values)) {
           const settings = settingsOf(values);
           const operator = settings.protectedNames;
-          const index = new ProtectedNames([...operator.filter((n) => !/^@[^/]+$/.test(n)), ...shippedPopularNames()], { scopes: operator.filter((n) => /^@[^/]+$/.test(n)) });
-          return print(index.check(name), new Reservations(settings.reservedNames).matching(name), values.json === true);
+          const index = new ProtectedNames([...operator.filter((n) => !/^@[^/]+$/.test(n)), ...shippedPopularNames()], {
+            scopes: operator.filter((n) => /^@[^/]+$/.test(n)),
+          });
+          return print(
+            index.check(name),
+            new Reservations(settings.reservedNames).matching(name),
+            values.json === true,
+          );
         }
         return await withServices(values, async ({ store, settings }) => {
           const guard = new NameGuard(settings);
-          return print(await guard.verdict(store.db, name), (await guard.reservations(store.db)).matching(name), values.json === true);
+          return print(
+            await guard.verdict(store.db, name),
+            (await guard.reservations(store.db)).matching(name),
+            values.json === true,
+          );
         });
       } catch (err) {
         console.error(`bulwark names check: ${(err as Error).message}`);
@@ -73,7 +89,8 @@ recorded as an event. Reserved names stay reserved: reservations are changed wit
 
 ${STORE_HELP}`,
     async run({ values, positionals }) {
-      if (typeof values.reason !== 'string') throw new ClientError(400, '--reason is required: it is recorded with the decision');
+      if (typeof values.reason !== 'string')
+        throw new ClientError(400, '--reason is required: it is recorded with the decision');
       const reason = values.reason;
       return withServices(values, async ({ store }) => {
         await allowName(store.db, positionals[0]!, null, reason, Date.now());
@@ -101,7 +118,8 @@ ${STORE_HELP}`,
           console.log(`removed the reservation ${pattern}`);
           return 0;
         }
-        if (typeof values.org !== 'string') throw new ClientError(400, '--org is required: the organisation whose members may publish matching names');
+        if (typeof values.org !== 'string')
+          throw new ClientError(400, '--org is required: the organisation whose members may publish matching names');
         await reserve(store.db, pattern, values.org.replace(/^@/, ''), null, Date.now());
         console.log(`reserved ${pattern} for the organisation ${values.org.replace(/^@/, '')}`);
         return 0;

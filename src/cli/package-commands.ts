@@ -21,7 +21,13 @@ function reasonOf(values: Values): string {
   return reason;
 }
 
-function command(usage: string, summary: string, help: string, extra: Command['options'], act: (lifecycle: Lifecycle, spec: string, values: Values) => Promise<string>): Command {
+function command(
+  usage: string,
+  summary: string,
+  help: string,
+  extra: Command['options'],
+  act: (lifecycle: Lifecycle, spec: string, values: Values) => Promise<string>,
+): Command {
   return {
     usage,
     summary,
@@ -51,7 +57,10 @@ Options:
     async (lifecycle, spec, values) => {
       const { package: name, version } = parseSpec(spec);
       const evidence = typeof values.evidence === 'string' ? values.evidence : '';
-      const { versions, advisory } = await lifecycle.removeMalicious(OPERATOR, name, version, { reason: reasonOf(values), evidence });
+      const { versions, advisory } = await lifecycle.removeMalicious(OPERATOR, name, version, {
+        reason: reasonOf(values),
+        evidence,
+      });
       return `removed ${versions.length ? versions.map((v) => `${name}@${v}`).join(', ') : name} as malicious${advisory ? `; advisory ${advisory}` : ''}`;
     },
   ),

@@ -7,7 +7,6 @@ import path from 'node:path';
 import { REASONS, parseSpec } from '../safety/reports.ts';
 import type { Command, Values } from './command.ts';
 
-
 const DEFAULT_REGISTRY = 'https://registry.npmjs.org/';
 
 /** Reads an .npmrc (ini: key=value, ; and # comments), expanding ${VAR} as npm does; a missing file is empty. */
@@ -27,7 +26,10 @@ export function readNpmrc(file: string, env: NodeJS.ProcessEnv): Map<string, str
     const key = trimmed.slice(0, eq).trim();
     let value = trimmed.slice(eq + 1).trim();
     if (/^(["']).*\1$/.test(value)) value = value.slice(1, -1);
-    out.set(key, value.replace(/\$\{([^}]+)\}/g, (_, name: string) => env[name] ?? ''));
+    out.set(
+      key,
+      value.replace(/\$\{([^}]+)\}/g, (_, name: string) => env[name] ?? ''),
+    );
   }
   return out;
 }
@@ -51,11 +53,22 @@ export function nerfDart(url: string): string {
  * npm_config_userconfig, ~/.npmrc). The token is the registry's `//host/path/:_authToken`, looked up from the
  * registry's path upwards as npm-registry-fetch does.
  */
-export function clientConfig(values: Values, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): { registry: string; token: string | null } {
-  const userconfig = (typeof values.userconfig === 'string' && values.userconfig) || envConfig(env, 'userconfig') || path.join(env.HOME || os.homedir(), '.npmrc');
+export function clientConfig(
+  values: Values,
+  env: NodeJS.ProcessEnv = process.env,
+  cwd = process.cwd(),
+): { registry: string; token: string | null } {
+  const userconfig =
+    (typeof values.userconfig === 'string' && values.userconfig) ||
+    envConfig(env, 'userconfig') ||
+    path.join(env.HOME || os.homedir(), '.npmrc');
   const files = [readNpmrc(path.join(cwd, '.npmrc'), env), readNpmrc(userconfig, env)];
   const fromFiles = (key: string) => files.map((f) => f.get(key)).find((v) => v !== undefined && v !== '');
-  const registryRaw = (typeof values.registry === 'string' && values.registry) || envConfig(env, 'registry') || fromFiles('registry') || DEFAULT_REGISTRY;
+  const registryRaw =
+    (typeof values.registry === 'string' && values.registry) ||
+    envConfig(env, 'registry') ||
+    fromFiles('registry') ||
+    DEFAULT_REGISTRY;
   let registry: string;
   try {
     registry = new URL(registryRaw).href;
@@ -66,7 +79,8 @@ export function clientConfig(values: Values, env: NodeJS.ProcessEnv = process.en
   if (!token) {
     const dart = nerfDart(registry);
     const segments = dart.slice(2).split('/').filter(Boolean);
-    for (let n = segments.length; n >= 1 && !token; n--) token = fromFiles(`//${segments.slice(0, n).join('/')}/:_authToken`) ?? null;
+    for (let n = segments.length; n >= 1 && !token; n--)
+      token = fromFiles(`//${segments.slice(0, n).join('/')}/:_authToken`) ?? null;
   }
   return { registry: registry.replace(/\/?$/, '/'), token };
 }
@@ -76,7 +90,14 @@ export const REPORT_COMMANDS: Record<string, Command> = {
     usage: 'bulwark report NAME[@VERSION] --reason REASON --details TEXT [--registry URL] [--json]',
     summary: "report a malicious, suspicious, spam or typosquatting package to a registry's moderators",
     positionals: ['NAME[@VERSION]'],
-    options: { reason: { type: 'string' }, details: { type: 'string' }, registry: { type: 'string' }, token: { type: 'string' }, userconfig: { type: 'string' }, json: { type: 'boolean' } },
+    options: {
+      reason: { type: 'string' },
+      details: { type: 'string' },
+      registry: { type: 'string' },
+      token: { type: 'string' },
+      userconfig: { type: 'string' },
+      json: { type: 'boolean' },
+    },
     help: `Sends a report to the registry's moderators, who see it in their queue ordered by risk. Without @VERSION the
 whole package is reported. You get a receipt by email, and another email when the moderators have decided. Reporting
 the same NAME@VERSION again shows your first report instead of sending another.
@@ -108,12 +129,18 @@ Exit status: 0 when the report was filed (or was already), 1 when the registry r
         return 2;
       }
       if (!config.token) {
-        console.error(`bulwark report: no token for ${config.registry}: run \`npm login --registry ${config.registry}\` or pass --token`);
+        console.error(
+          `bulwark report: no token for ${config.registry}: run \`npm login --registry ${config.registry}\` or pass --token`,
+        );
         return 1;
       }
       const res = await fetch(new URL('-/bulwark/v1/reports', config.registry), {
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${config.token}` },
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json',
+          authorization: `Bearer ${config.token}`,
+        },
         body: JSON.stringify({ package: name, version, reason: values.reason, details: values.details }),
       });
       const text = await res.text();
@@ -125,7 +152,9 @@ Exit status: 0 when the report was filed (or was already), 1 when the registry r
       }
       if (!res.ok) {
         const retry = res.headers.get('retry-after');
-        console.error(`bulwark report: the registry refused the report (${res.status}): ${String(body.error ?? res.statusText)}${retry ? ` (retry after ${retry} seconds)` : ''}`);
+        console.error(
+          `bulwark report: the registry refused the report (${res.status}): ${String(body.error ?? res.statusText)}${retry ? ` (retry after ${retry} seconds)` : ''}`,
+        );
         return 1;
       }
       if (values.json) {
@@ -133,8 +162,14 @@ Exit status: 0 when the report was filed (or was already), 1 when the registry r
         return 0;
       }
       const what = `${String(body.package)}${body.version ? `@${String(body.version)}` : ''}`;
-      if (body.duplicate) console.log(`You already reported ${what}: report #${String(body.id)} is ${body.status === 'open' ? 'waiting for the moderators' : `resolved (${String(body.outcome)})`}.`);
-      else console.log(`Report #${String(body.id)} of ${what} sent to the moderators of ${config.registry}. You will get a receipt by email, and the outcome when they have decided.`);
+      if (body.duplicate)
+        console.log(
+          `You already reported ${what}: report #${String(body.id)} is ${body.status === 'open' ? 'waiting for the moderators' : `resolved (${String(body.outcome)})`}.`,
+        );
+      else
+        console.log(
+          `Report #${String(body.id)} of ${what} sent to the moderators of ${config.registry}. You will get a receipt by email, and the outcome when they have decided.`,
+        );
       return 0;
     },
   },

@@ -7,13 +7,23 @@ import type { Command } from './command.ts';
 
 function print(result: ScanResult, json: boolean): void {
   if (json) {
-    console.log(JSON.stringify({ verdict: result.verdict, score: result.score, findings: result.findings.map(({ rule, file, line, evidence }) => ({ rule, file, line, evidence })) }));
+    console.log(
+      JSON.stringify({
+        verdict: result.verdict,
+        score: result.score,
+        findings: result.findings.map(({ rule, file, line, evidence }) => ({ rule, file, line, evidence })),
+      }),
+    );
     return;
   }
   console.log(`${result.verdict} (score ${result.score})`);
-  for (const f of result.findings.filter((x) => x.weight > 0)) console.log(`  ${f.rule}  ${f.file || '(package)'}${f.line ? `:${f.line}` : ''}  ${f.evidence}`);
+  for (const f of result.findings.filter((x) => x.weight > 0))
+    console.log(`  ${f.rule}  ${f.file || '(package)'}${f.line ? `:${f.line}` : ''}  ${f.evidence}`);
   const notes = result.findings.filter((x) => x.weight === 0);
-  if (notes.length) console.log(`  (${notes.length} informational finding${notes.length > 1 ? 's' : ''}, e.g. ${notes[0]!.rule}: ${notes[0]!.evidence}; --json lists all)`);
+  if (notes.length)
+    console.log(
+      `  (${notes.length} informational finding${notes.length > 1 ? 's' : ''}, e.g. ${notes[0]!.rule}: ${notes[0]!.evidence}; --json lists all)`,
+    );
 }
 
 export const SCAN_COMMANDS: Record<string, Command> = {
@@ -21,7 +31,11 @@ export const SCAN_COMMANDS: Record<string, Command> = {
     usage: 'bulwark scan FILE.tgz [--previous OLD.tgz] [--json] [--signatures FILE]',
     summary: 'scan a package tarball for malware the way publish does',
     positionals: ['FILE.tgz'],
-    options: { previous: { type: 'string' }, json: { type: 'boolean' }, signatures: { type: 'string', multiple: true } },
+    options: {
+      previous: { type: 'string' },
+      json: { type: 'boolean' },
+      signatures: { type: 'string', multiple: true },
+    },
     help: `Scans FILE.tgz with the registry's malware scanner: install scripts and what they run, credential access,
 exfiltration endpoints, obfuscated or encoded payloads, self-propagation, and known-bad hashes and snippets.
 Nothing in the tarball is executed. Exit 0 clean, 1 suspicious or malicious, 2 error.

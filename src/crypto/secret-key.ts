@@ -9,7 +9,8 @@ export type SecretKey = { key: Buffer; source: 'environment' | 'generated' | 'fi
 export function loadSecretKey(dataDir: string, env: NodeJS.ProcessEnv, warn: (msg: string) => void): SecretKey {
   const fromEnv = env.BULWARK_SECRET_KEY;
   if (fromEnv !== undefined) {
-    if (fromEnv.length < 32) throw new Error('BULWARK_SECRET_KEY must be at least 32 characters (for example: openssl rand -base64 32)');
+    if (fromEnv.length < 32)
+      throw new Error('BULWARK_SECRET_KEY must be at least 32 characters (for example: openssl rand -base64 32)');
     return { key: createHash('sha256').update(fromEnv).digest(), source: 'environment' };
   }
   const file = path.join(dataDir, 'secret.key');
@@ -24,7 +25,9 @@ export function loadSecretKey(dataDir: string, env: NodeJS.ProcessEnv, warn: (ms
   mkdirSync(dataDir, { recursive: true });
   const key = randomBytes(32);
   writeFileSync(file, key.toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
-  warn(`generated a new secret key in ${file}: back it up, or set BULWARK_SECRET_KEY. Without it, encrypted secrets (second factors, signing keys) cannot be read.`);
+  warn(
+    `generated a new secret key in ${file}: back it up, or set BULWARK_SECRET_KEY. Without it, encrypted secrets (second factors, signing keys) cannot be read.`,
+  );
   return { key, source: 'generated' };
 }
 
@@ -36,7 +39,12 @@ export function seal(key: Buffer, purpose: string, plaintext: Buffer): string {
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   cipher.setAAD(Buffer.from(purpose));
   const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
-  return [VERSION, iv.toString('base64url'), body.toString('base64url'), cipher.getAuthTag().toString('base64url')].join('.');
+  return [
+    VERSION,
+    iv.toString('base64url'),
+    body.toString('base64url'),
+    cipher.getAuthTag().toString('base64url'),
+  ].join('.');
 }
 
 export function open(key: Buffer, purpose: string, sealed: string): Buffer {

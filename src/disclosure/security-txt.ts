@@ -1,7 +1,14 @@
 // /.well-known/security.txt as RFC 9116 defines it (https://www.rfc-editor.org/rfc/rfc9116): Contact (one or more,
 // required), Expires (required, at most a year ahead is recommended), Policy and Preferred-Languages; Canonical names
 // the URL the file is served at.
-export type SecurityTxtOptions = { contacts: string[]; expires: string | null; languages: string[]; policy: string | null; publicUrl: string; now: number };
+export type SecurityTxtOptions = {
+  contacts: string[];
+  expires: string | null;
+  languages: string[];
+  policy: string | null;
+  publicUrl: string;
+  now: number;
+};
 
 const DEFAULT_EXPIRY_MS = 180 * 86_400_000;
 

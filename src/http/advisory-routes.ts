@@ -16,7 +16,8 @@ export type AdvisoryRouteDeps = { db: Db; gate: Gate; packages: Packages; public
 const BASE = '/-/bulwark/v1/osv';
 
 /** The bytes of one record, the same in the zip and at /osv/:id: pretty-printed like OSV's own files. */
-const recordBytes = (record: OsvRecord, publicUrl: string) => Buffer.from(`${JSON.stringify(withReferences(record, publicUrl), null, 2)}\n`);
+const recordBytes = (record: OsvRecord, publicUrl: string) =>
+  Buffer.from(`${JSON.stringify(withReferences(record, publicUrl), null, 2)}\n`);
 
 export function registerAdvisoryRoutes(app: FastifyInstance, deps: AdvisoryRouteDeps): void {
   const { gate, packages } = deps;
@@ -66,8 +67,19 @@ export function registerAdvisoryRoutes(app: FastifyInstance, deps: AdvisoryRoute
     await gate.read(req);
     const all = await listAdvisories(deps.db);
     const shown = await visible(req, all);
-    const advisories = shown.map((a) => ({ id: a.id, modified: osvTime(a.modifiedAt), published: osvTime(a.publishedAt), package: { ecosystem: 'npm', name: a.packageName } }));
-    return send(req, reply, Buffer.from(JSON.stringify({ advisories })), 'application/json', all.some((a) => a.access === 'restricted'));
+    const advisories = shown.map((a) => ({
+      id: a.id,
+      modified: osvTime(a.modifiedAt),
+      published: osvTime(a.publishedAt),
+      package: { ecosystem: 'npm', name: a.packageName },
+    }));
+    return send(
+      req,
+      reply,
+      Buffer.from(JSON.stringify({ advisories })),
+      'application/json',
+      all.some((a) => a.access === 'restricted'),
+    );
   });
 
   // OSV's per-ecosystem index: "<modified>,<id>" per line, most recently modified first.
@@ -75,7 +87,13 @@ export function registerAdvisoryRoutes(app: FastifyInstance, deps: AdvisoryRoute
     await gate.read(req);
     const all = await listAdvisories(deps.db);
     const lines = (await visible(req, all)).map((a) => `${osvTime(a.modifiedAt)},${a.id}\n`).join('');
-    return send(req, reply, Buffer.from(lines), 'text/csv; charset=utf-8', all.some((a) => a.access === 'restricted'));
+    return send(
+      req,
+      reply,
+      Buffer.from(lines),
+      'text/csv; charset=utf-8',
+      all.some((a) => a.access === 'restricted'),
+    );
   });
 
   app.get(`${BASE}/all.zip`, async (req, reply) => {
@@ -85,21 +103,36 @@ export function registerAdvisoryRoutes(app: FastifyInstance, deps: AdvisoryRoute
     const publicUrl = deps.publicUrl();
     const key = `${publicUrl}\n${shown.map((a) => `${a.id}@${a.modifiedAt}`).join(',')}`;
     if (lastZip?.key !== key) {
-      const bytes = await zipFiles(shown.map((a) => ({ name: `${a.id}.json`, data: recordBytes(a.record, publicUrl), mtime: a.modifiedAt })));
+      const bytes = await zipFiles(
+        shown.map((a) => ({ name: `${a.id}.json`, data: recordBytes(a.record, publicUrl), mtime: a.modifiedAt })),
+      );
       lastZip = { key, bytes };
     }
     reply.header('content-disposition', 'attachment; filename="all.zip"');
-    return send(req, reply, lastZip.bytes, 'application/zip', all.some((a) => a.access === 'restricted'));
+    return send(
+      req,
+      reply,
+      lastZip.bytes,
+      'application/zip',
+      all.some((a) => a.access === 'restricted'),
+    );
   });
 
   app.get(`${BASE}/:id`, async (req: FastifyRequest<{ Params: { id: string } }>, reply) => {
     await gate.read(req);
     // OSV's buckets name files <id>.json; accept that spelling too.
     const id = req.params.id.replace(/\.json$/, '');
-    if (!isAdvisoryId(id)) throw notFound(`"${id.slice(0, 80)}" is not an advisory id of this registry (they look like x_BWK-MAL-2026-1)`);
+    if (!isAdvisoryId(id))
+      throw notFound(`"${id.slice(0, 80)}" is not an advisory id of this registry (they look like x_BWK-MAL-2026-1)`);
     const found = await findAdvisory(deps.db, id);
     // One answer for "no such advisory" and "about a package you may not read".
     if (!found || !(await visible(req, [found])).length) throw notFound(`no advisory ${id} in this registry`);
-    return send(req, reply, recordBytes(found.record, deps.publicUrl()), 'application/json', found.access === 'restricted');
+    return send(
+      req,
+      reply,
+      recordBytes(found.record, deps.publicUrl()),
+      'application/json',
+      found.access === 'restricted',
+    );
   });
 }

@@ -2,7 +2,16 @@
 // session cookie), then may they (decide()), then — for writes — the checks later capabilities add (second factor,
 // token scopes). Routes never carry their own access rules.
 import type { FastifyRequest, preParsingAsyncHookHandler } from 'fastify';
-import { Action, decide, isOrgFacts, isRegistryFacts, type ActionValue, type Facts, type PackageFacts, type Policy } from '../access/decide.ts';
+import {
+  Action,
+  decide,
+  isOrgFacts,
+  isRegistryFacts,
+  type ActionValue,
+  type Facts,
+  type PackageFacts,
+  type Policy,
+} from '../access/decide.ts';
 import type { Principal } from '../access/principal.ts';
 import { isModerator, orgRoleOf, packageRelation } from '../access/relations.ts';
 import { ClientError, unauthorized } from '../errors.ts';
@@ -10,7 +19,12 @@ import type { Db } from '../store/db.ts';
 import { resolveTokenDetailed } from '../tokens/service.ts';
 
 /** A rule applied to every write after authorization; throws a ClientError to refuse. */
-export type WriteCheck = (req: FastifyRequest, principal: Principal, action: ActionValue, facts: Facts) => Promise<void>;
+export type WriteCheck = (
+  req: FastifyRequest,
+  principal: Principal,
+  action: ActionValue,
+  facts: Facts,
+) => Promise<void>;
 
 /**
  * Resolves a principal from something other than a bearer token (the web UI's session cookie). It is asked only when
@@ -39,7 +53,8 @@ export function unreadBodyHeaders(req: FastifyRequest): Record<string, string> {
 
 const BAD_TOKEN = 'the token you sent is invalid, expired or revoked: run `npm login` or replace it in your .npmrc';
 // npm turns a 401 whose WWW-Authenticate names "ipaddress" into its EAUTHIP error.
-const WRONG_ADDRESS = (ip: string) => `this token cannot be used from your address ${ip}: it is limited to other addresses by its CIDR allow-list`;
+const WRONG_ADDRESS = (ip: string) =>
+  `this token cannot be used from your address ${ip}: it is limited to other addresses by its CIDR allow-list`;
 
 export class Gate {
   readonly #db: Db;
@@ -87,7 +102,8 @@ export class Gate {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
     const r = await resolveTokenDetailed(this.#db, m ? m[1]! : '', req.ip);
     // A live token used from outside its CIDR allow-list is refused outright, saying why: only its holder gets here.
-    if ('refused' in r && r.refused === 'address') throw new ClientError(401, WRONG_ADDRESS(req.ip), { 'www-authenticate': 'ipaddress' });
+    if ('refused' in r && r.refused === 'address')
+      throw new ClientError(401, WRONG_ADDRESS(req.ip), { 'www-authenticate': 'ipaddress' });
     const principal = 'principal' in r ? r.principal : null;
     return { principal, badToken: principal === null };
   }
@@ -114,7 +130,10 @@ export class Gate {
   /** For reads that are not about one package (search, download totals): only the registry-wide read policy applies. */
   async read(req: FastifyRequest): Promise<Principal | null> {
     const { principal, badToken } = await this.#identity(req);
-    if (!principal && this.#policy.readAccess === 'authenticated') throw unauthorized(badToken ? BAD_TOKEN : 'this registry requires authentication for every read: run `npm login`');
+    if (!principal && this.#policy.readAccess === 'authenticated')
+      throw unauthorized(
+        badToken ? BAD_TOKEN : 'this registry requires authentication for every read: run `npm login`',
+      );
     return principal;
   }
 
@@ -137,10 +156,19 @@ export class Gate {
 
   /** The principal with its registry roles, and the facts with the principal's relation, as decide() needs them. */
   async #complete(principal: Principal, facts: Facts): Promise<{ principal: Principal; facts: Facts }> {
-    const full = principal.isModerator === undefined ? { ...principal, isModerator: await isModerator(this.#db, principal.userId) } : principal;
+    const full =
+      principal.isModerator === undefined
+        ? { ...principal, isModerator: await isModerator(this.#db, principal.userId) }
+        : principal;
     if (isRegistryFacts(facts)) return { principal: full, facts };
     if (isOrgFacts(facts)) {
-      return { principal: full, facts: facts.relation || !facts.exists ? facts : { ...facts, relation: { orgRole: await orgRoleOf(this.#db, facts.org, full.userId) } } };
+      return {
+        principal: full,
+        facts:
+          facts.relation || !facts.exists
+            ? facts
+            : { ...facts, relation: { orgRole: await orgRoleOf(this.#db, facts.org, full.userId) } },
+      };
     }
     return { principal: full, facts: facts.relation ? facts : await this.#withRelation(full, facts) };
   }

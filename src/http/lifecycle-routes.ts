@@ -24,20 +24,33 @@ type Params = { name?: string; scope?: string; rev?: string; file?: string };
 type Body = Record<string, unknown> | null | undefined;
 
 function documentOf(body: unknown): Record<string, unknown> {
-  if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('the request body must be a JSON package document');
+  if (!body || typeof body !== 'object' || Array.isArray(body))
+    throw badRequest('the request body must be a JSON package document');
   return body as Record<string, unknown>;
 }
 
-export function registerLifecycleRoutes(app: FastifyInstance, deps: LifecycleRouteDeps): (req: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => Promise<FastifyReply> {
+export function registerLifecycleRoutes(
+  app: FastifyInstance,
+  deps: LifecycleRouteDeps,
+): (req: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => Promise<FastifyReply> {
   const { packages, lifecycle, gate, clock } = deps;
 
   /** A package document without a tarball: deprecations, or (at a revision) versions to unpublish. */
-  async function applyDocument(req: FastifyRequest<{ Params: Params }>, reply: FastifyReply, name: string, doc: Record<string, unknown>, rev?: string) {
+  async function applyDocument(
+    req: FastifyRequest<{ Params: Params }>,
+    reply: FastifyReply,
+    name: string,
+    doc: Record<string, unknown>,
+    rev?: string,
+  ) {
     const facts = await packages.facts(name);
     // Which of the two it is shows only against the stored versions: refuse first whoever may do neither.
     await gate.screen(req, [Action.PackageDeprecate, Action.PackageUnpublish], facts);
     const { removed, deprecations } = await lifecycle.plan(name, doc);
-    if (removed.length && rev === undefined) throw badRequest('versions are unpublished with npm unpublish name@version, not by leaving them out of the document');
+    if (removed.length && rev === undefined)
+      throw badRequest(
+        'versions are unpublished with npm unpublish name@version, not by leaving them out of the document',
+      );
     if (removed.length && deprecations.size) throw badRequest('unpublish and deprecate in separate requests');
     const principal = await gate.write(req, removed.length ? Action.PackageUnpublish : Action.PackageDeprecate, facts);
     if (removed.length) {
@@ -45,7 +58,8 @@ export function registerLifecycleRoutes(app: FastifyInstance, deps: LifecycleRou
       req.log.info({ package: name, versions: removed, user: principal.name }, 'unpublished');
     } else {
       const changed = await lifecycle.deprecate(actorOf(principal), name, deprecations, rev);
-      if (changed.length) req.log.info({ package: name, versions: changed, user: principal.name }, 'deprecation changed');
+      if (changed.length)
+        req.log.info({ package: name, versions: changed, user: principal.name }, 'deprecation changed');
     }
     return reply.code(200).send({ ok: true, id: name });
   }
@@ -54,12 +68,26 @@ export function registerLifecycleRoutes(app: FastifyInstance, deps: LifecycleRou
     const name = packageName(req.params);
     const doc = documentOf(req.body);
     if ('versions' in doc) return applyDocument(req, reply, name, doc, req.params.rev);
-    if (!('maintainers' in doc)) throw badRequest('a package document at a revision must carry "versions" (unpublish, deprecate) or "maintainers" (npm owner)');
+    if (!('maintainers' in doc))
+      throw badRequest(
+        'a package document at a revision must carry "versions" (unpublish, deprecate) or "maintainers" (npm owner)',
+      );
     const principal = await gate.write(req, Action.PackageOwnersWrite, await packages.facts(name));
-    const pkg = await packages.db.selectFrom('packages').select(['id', 'rev']).where('name', '=', name).executeTakeFirstOrThrow();
+    const pkg = await packages.db
+      .selectFrom('packages')
+      .select(['id', 'rev'])
+      .where('name', '=', name)
+      .executeTakeFirstOrThrow();
     // npm sends the revision it read; a different one means someone changed the package in between.
-    if (!isCurrentRevision(req.params.rev ?? '', pkg.rev)) throw conflict('the package changed since npm read it: run the command again');
-    await setMaintainers(packages.db, { id: pkg.id, name }, doc.maintainers, { id: principal.userId, name: principal.name }, clock());
+    if (!isCurrentRevision(req.params.rev ?? '', pkg.rev))
+      throw conflict('the package changed since npm read it: run the command again');
+    await setMaintainers(
+      packages.db,
+      { id: pkg.id, name },
+      doc.maintainers,
+      { id: principal.userId, name: principal.name },
+      clock(),
+    );
     packages.invalidate(name);
     return reply.send({ ok: true, id: name });
   };

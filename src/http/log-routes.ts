@@ -17,7 +17,8 @@ const MAX_BATCH = 5000;
 
 function nonNegativeInt(value: unknown, what: string): number | null {
   if (value === undefined || value === '') return null;
-  if (typeof value !== 'string' || !/^(0|[1-9][0-9]{0,15})$/.test(value) || !Number.isSafeInteger(Number(value))) throw badRequest(`${what} must be a non-negative integer`);
+  if (typeof value !== 'string' || !/^(0|[1-9][0-9]{0,15})$/.test(value) || !Number.isSafeInteger(Number(value)))
+    throw badRequest(`${what} must be a non-negative integer`);
   return Number(value);
 }
 
@@ -49,14 +50,20 @@ export function registerLogRoutes(app: FastifyInstance, deps: LogRouteDeps): voi
     await gate.read(req);
     const cp = await log.checkpoint();
     if (!cp) throw notFound('the transparency log has not started yet');
-    return reply.header('content-type', 'text/plain; charset=utf-8').header('cache-control', caching(false)).send(cp.note);
+    return reply
+      .header('content-type', 'text/plain; charset=utf-8')
+      .header('cache-control', caching(false))
+      .send(cp.note);
   });
 
   app.get('/-/log/key', async (req, reply) => {
     await gate.read(req);
     const vkey = await log.verifierKey();
     if (!vkey) throw notFound('the transparency log has not started yet');
-    return reply.header('content-type', 'text/plain; charset=utf-8').header('cache-control', caching(false)).send(`${vkey}\n`);
+    return reply
+      .header('content-type', 'text/plain; charset=utf-8')
+      .header('cache-control', caching(false))
+      .send(`${vkey}\n`);
   });
 
   app.get('/-/log/tile/*', async (req: FastifyRequest<{ Params: { '*': string } }>, reply: FastifyReply) => {
@@ -68,30 +75,36 @@ export function registerLogRoutes(app: FastifyInstance, deps: LogRouteDeps): voi
     return reply.header('content-type', 'application/octet-stream').header('cache-control', caching(true)).send(bytes);
   });
 
-  app.get('/-/log/proof/inclusion', async (req: FastifyRequest<{ Querystring: Record<string, string | undefined> }>) => {
-    await gate.read(req);
-    const { name, version } = req.query;
-    if (!name || !version) throw badRequest('give the package as ?name=<name>&version=<version>');
-    const cp = await log.checkpoint();
-    const entry = await log.versionEntry(name, version);
-    const sealed = entry?.salt !== null;
-    // One answer for "not logged" and "not yours to read", so the log cannot be used to probe restricted names.
-    if (!entry || !cp || !(await mayRead(req, name, sealed))) throw notFound(`${name}@${version} is not in the transparency log`);
-    const size = nonNegativeInt(req.query.size, 'size') ?? cp.size;
-    if (size > cp.size) throw badRequest(`size ${size} is larger than the signed tree (${cp.size})`);
-    if (entry.index >= size) throw notFound(`${name}@${version} is not in the tree of size ${size} yet`);
-    const proof = await log.inclusionProof(entry.index, size);
-    return {
-      name,
-      version,
-      index: entry.index,
-      tree_size: size,
-      entry: entry.leaf,
-      proof: proof.map((h) => h.toString('base64')),
-      ...(size === cp.size ? { checkpoint: cp.note } : {}),
-      ...(sealed ? { opening: { salt: b64(entry.salt!), record: Buffer.from(entry.record, 'utf8').toString('base64') } } : {}),
-    };
-  });
+  app.get(
+    '/-/log/proof/inclusion',
+    async (req: FastifyRequest<{ Querystring: Record<string, string | undefined> }>) => {
+      await gate.read(req);
+      const { name, version } = req.query;
+      if (!name || !version) throw badRequest('give the package as ?name=<name>&version=<version>');
+      const cp = await log.checkpoint();
+      const entry = await log.versionEntry(name, version);
+      const sealed = entry?.salt !== null;
+      // One answer for "not logged" and "not yours to read", so the log cannot be used to probe restricted names.
+      if (!entry || !cp || !(await mayRead(req, name, sealed)))
+        throw notFound(`${name}@${version} is not in the transparency log`);
+      const size = nonNegativeInt(req.query.size, 'size') ?? cp.size;
+      if (size > cp.size) throw badRequest(`size ${size} is larger than the signed tree (${cp.size})`);
+      if (entry.index >= size) throw notFound(`${name}@${version} is not in the tree of size ${size} yet`);
+      const proof = await log.inclusionProof(entry.index, size);
+      return {
+        name,
+        version,
+        index: entry.index,
+        tree_size: size,
+        entry: entry.leaf,
+        proof: proof.map((h) => h.toString('base64')),
+        ...(size === cp.size ? { checkpoint: cp.note } : {}),
+        ...(sealed
+          ? { opening: { salt: b64(entry.salt!), record: Buffer.from(entry.record, 'utf8').toString('base64') } }
+          : {}),
+      };
+    },
+  );
 
   // Many versions at once (a lockfile): one request, each node hash read once. Versions not logged and versions the
   // caller may not read are both simply "missing".
@@ -99,12 +112,21 @@ export function registerLogRoutes(app: FastifyInstance, deps: LogRouteDeps): voi
   app.post('/-/log/proof/inclusion', { bodyLimit: MAX_BATCH * 100 }, async (req: FastifyRequest<{ Body: unknown }>) => {
     await gate.read(req);
     const list = (req.body as { versions?: unknown } | null)?.versions;
-    if (!Array.isArray(list) || list.length === 0 || list.length > MAX_BATCH || !list.every((v) => typeof v === 'string' && v.lastIndexOf('@') > 0)) {
+    if (
+      !Array.isArray(list) ||
+      list.length === 0 ||
+      list.length > MAX_BATCH ||
+      !list.every((v) => typeof v === 'string' && v.lastIndexOf('@') > 0)
+    ) {
       throw badRequest(`send {"versions": ["name@version", …]} with 1 to ${MAX_BATCH} entries`);
     }
     const cp = await log.checkpoint();
     if (!cp) throw notFound('the transparency log has not started yet');
-    const pairs = [...new Set(list as string[])].map((spec) => ({ spec, name: spec.slice(0, spec.lastIndexOf('@')), version: spec.slice(spec.lastIndexOf('@') + 1) }));
+    const pairs = [...new Set(list as string[])].map((spec) => ({
+      spec,
+      name: spec.slice(0, spec.lastIndexOf('@')),
+      version: spec.slice(spec.lastIndexOf('@') + 1),
+    }));
     const entries = await log.versionEntries(pairs);
     const verdicts = new Map<string, boolean>();
     const shown: { spec: string; entry: LogEntry }[] = [];
@@ -135,7 +157,9 @@ export function registerLogRoutes(app: FastifyInstance, deps: LogRouteDeps): voi
             index: entry.index,
             entry: entry.leaf,
             proof: proofs[i]!.map((h) => h.toString('base64')),
-            ...(entry.salt !== null ? { opening: { salt: b64(entry.salt), record: Buffer.from(entry.record, 'utf8').toString('base64') } } : {}),
+            ...(entry.salt !== null
+              ? { opening: { salt: b64(entry.salt), record: Buffer.from(entry.record, 'utf8').toString('base64') } }
+              : {}),
           },
         ]),
       ),
@@ -143,17 +167,26 @@ export function registerLogRoutes(app: FastifyInstance, deps: LogRouteDeps): voi
     };
   });
 
-  app.get('/-/log/proof/consistency', async (req: FastifyRequest<{ Querystring: Record<string, string | undefined> }>) => {
-    await gate.read(req);
-    const cp = await log.checkpoint();
-    if (!cp) throw notFound('the transparency log has not started yet');
-    const from = nonNegativeInt(req.query.from, 'from');
-    const to = nonNegativeInt(req.query.to, 'to') ?? cp.size;
-    if (from === null) throw badRequest('give the older tree size as ?from=<size>');
-    if (from < 1 || from > to || to > cp.size) throw badRequest(`no consistency proof from ${from} to ${to}: sizes must satisfy 1 ≤ from ≤ to ≤ ${cp.size}`);
-    const proof = await log.consistencyProof(from, to);
-    return { from, to, proof: proof.map((h) => h.toString('base64')), ...(to === cp.size ? { checkpoint: cp.note } : {}) };
-  });
+  app.get(
+    '/-/log/proof/consistency',
+    async (req: FastifyRequest<{ Querystring: Record<string, string | undefined> }>) => {
+      await gate.read(req);
+      const cp = await log.checkpoint();
+      if (!cp) throw notFound('the transparency log has not started yet');
+      const from = nonNegativeInt(req.query.from, 'from');
+      const to = nonNegativeInt(req.query.to, 'to') ?? cp.size;
+      if (from === null) throw badRequest('give the older tree size as ?from=<size>');
+      if (from < 1 || from > to || to > cp.size)
+        throw badRequest(`no consistency proof from ${from} to ${to}: sizes must satisfy 1 ≤ from ≤ to ≤ ${cp.size}`);
+      const proof = await log.consistencyProof(from, to);
+      return {
+        from,
+        to,
+        proof: proof.map((h) => h.toString('base64')),
+        ...(to === cp.size ? { checkpoint: cp.note } : {}),
+      };
+    },
+  );
 
   // Like replicate.npmjs.com's _changes, but each change carries its log index, so a mirror can prove what it copied.
   app.get('/-/bulwark/v1/changes', async (req: FastifyRequest<{ Querystring: Record<string, string | undefined> }>) => {
@@ -183,6 +216,12 @@ function feedEntry(e: LogEntry): Record<string, unknown> {
     seq: e.eventSeq,
     index: e.index,
     change: decodeRecord(Buffer.from(e.record, 'utf8')),
-    ...(sealed ? { sealed: true, entry: e.leaf, opening: { salt: b64(e.salt!), record: Buffer.from(e.record, 'utf8').toString('base64') } } : {}),
+    ...(sealed
+      ? {
+          sealed: true,
+          entry: e.leaf,
+          opening: { salt: b64(e.salt!), record: Buffer.from(e.record, 'utf8').toString('base64') },
+        }
+      : {}),
   };
 }

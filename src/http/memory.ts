@@ -3,7 +3,12 @@
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
-type Ffi = { dlopen(path: string, defs: Record<string, { arguments: string[]; return: string }>): { functions: Record<string, (...args: unknown[]) => unknown> } };
+type Ffi = {
+  dlopen(
+    path: string,
+    defs: Record<string, { arguments: string[]; return: string }>,
+  ): { functions: Record<string, (...args: unknown[]) => unknown> };
+};
 
 /**
  * glibc's malloc_trim(0), reached through node:ffi, or null where it cannot be (another OS or libc, a Node without
@@ -17,7 +22,9 @@ function loadMallocTrim(): (() => void) | null {
   try {
     const ffi = process.getBuiltinModule('node:ffi') as Ffi | undefined;
     if (!ffi) return null;
-    const { malloc_trim } = ffi.dlopen('libc.so.6', { malloc_trim: { arguments: ['uint64'], return: 'int32' } }).functions;
+    const { malloc_trim } = ffi.dlopen('libc.so.6', {
+      malloc_trim: { arguments: ['uint64'], return: 'int32' },
+    }).functions;
     return () => void malloc_trim!(0n);
   } catch {
     return null;

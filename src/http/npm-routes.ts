@@ -28,7 +28,8 @@ export type NpmRouteDeps = {
 export type NameParams = { name?: string; scope?: string; file?: string; tag?: string };
 
 /** The package name from either URL form: /@scope%2fname (decoded by the router) or /@scope/name. */
-const nameOf = (params: NameParams): string => (params.scope !== undefined ? `@${params.scope}/${params.name}` : (params.name ?? ''));
+const nameOf = (params: NameParams): string =>
+  params.scope !== undefined ? `@${params.scope}/${params.name}` : (params.name ?? '');
 
 /** The package name, refused as not found when npm could never have published it. */
 export function packageName(params: NameParams): string {
@@ -43,7 +44,10 @@ const VARY = 'Accept, Accept-Encoding';
 // Revalidation with the ETag is cheap (a 304 from memory) and makes a new publish visible at once.
 const PACKUMENT_CACHING = { public: 'public, max-age=0, must-revalidate', private: 'private, no-cache' };
 // A published tarball never changes, so caches may keep it forever.
-const TARBALL_CACHING = { public: 'public, max-age=31536000, immutable', private: 'private, max-age=31536000, immutable' };
+const TARBALL_CACHING = {
+  public: 'public, max-age=31536000, immutable',
+  private: 'private, max-age=31536000, immutable',
+};
 
 /** Answers a request from memory without the router, or returns false to leave it to Fastify (see answerFromMemory). */
 export type FastRead = (req: IncomingMessage, res: ServerResponse) => boolean;
@@ -68,13 +72,23 @@ export function registerNpmRoutes(app: FastifyInstance, deps: NpmRouteDeps): Fas
     if (!ref) throw notFound(`${entry.name} has no tarball named ${req.params.file}`);
     req.routineRead = cached !== undefined;
     // A revalidation needs no bytes: answer it before reading the blob.
-    if (etagMatches(req.headers['if-none-match'], ref.etag)) return sendAnswer(reply, tarballAnswer(req.headers, entry, ref, null));
+    if (etagMatches(req.headers['if-none-match'], ref.etag))
+      return sendAnswer(reply, tarballAnswer(req.headers, entry, ref, null));
     const bytes = packages.cachedTarball(ref);
     if (bytes === undefined) req.routineRead = false;
-    return sendAnswer(reply, countedTarball(req.method, req.headers, entry, ref, bytes ?? (await packages.tarball(ref))));
+    return sendAnswer(
+      reply,
+      countedTarball(req.method, req.headers, entry, ref, bytes ?? (await packages.tarball(ref))),
+    );
   }
 
-  function countedTarball(method: string, headers: IncomingHttpHeaders, entry: PackageEntry, ref: TarballRef, bytes: Buffer): Answer {
+  function countedTarball(
+    method: string,
+    headers: IncomingHttpHeaders,
+    entry: PackageEntry,
+    ref: TarballRef,
+    bytes: Buffer,
+  ): Answer {
     const answer = tarballAnswer(headers, entry, ref, bytes);
     if (method === 'GET' && answer.status === 200) downloads.record(ref.packageId, ref.version);
     return answer;
@@ -118,7 +132,11 @@ export function registerNpmRoutes(app: FastifyInstance, deps: NpmRouteDeps): Fas
     const body = req.body as Record<string, unknown> | null;
     if (body && typeof body === 'object' && !('_attachments' in body)) return updateDocument(req, reply);
     const facts = await packages.facts(name);
-    const principal = await gate.write(req, facts.access === null ? Action.PackageCreate : Action.PackagePublish, facts);
+    const principal = await gate.write(
+      req,
+      facts.access === null ? Action.PackageCreate : Action.PackagePublish,
+      facts,
+    );
     const { version, rev } = await packages.publish(principal, name, body);
     req.log.info({ package: name, version, user: principal.name }, 'published');
     return reply.code(201).send({ ok: true, id: name, rev: String(rev), success: true });
@@ -137,7 +155,10 @@ export function registerNpmRoutes(app: FastifyInstance, deps: NpmRouteDeps): Fas
   const signedIn = { preParsing: gate.signedIn() };
   // base64 makes the tarball a third larger; the rest of the document is small. Large documents also take one of
   // the few upload slots (uploads.ts).
-  const publishOptions = { bodyLimit: Math.ceil(packages.maxTarballSize * 1.4) + 1024 * 1024, preParsing: [gate.signedIn(), uploads.hook(gate)] };
+  const publishOptions = {
+    bodyLimit: Math.ceil(packages.maxTarballSize * 1.4) + 1024 * 1024,
+    preParsing: [gate.signedIn(), uploads.hook(gate)],
+  };
   for (const prefix of ['/:name', '/@:scope/:name']) {
     app.get(prefix, packument);
     app.put<{ Params: NameParams }>(prefix, publishOptions, publish);
@@ -165,7 +186,13 @@ export function registerNpmRoutes(app: FastifyInstance, deps: NpmRouteDeps): Fas
     const principal = await gate.read(req);
     const size = intParam(req.query.size, 20, 1, 250, 'size');
     const from = intParam(req.query.from, 0, 0, 10_000, 'from');
-    return search(packages.db, { text: String(req.query.text ?? '').slice(0, 256), size, from, principal, now: clock() });
+    return search(packages.db, {
+      text: String(req.query.text ?? '').slice(0, 256),
+      size,
+      from,
+      principal,
+      now: clock(),
+    });
   });
 
   for (const kind of ['point', 'range'] as const) {
@@ -224,13 +251,19 @@ function servablePackument(headers: IncomingHttpHeaders, entry: PackageEntry): A
 }
 
 /** A tarball, or a 304 when the client holds it already; null bytes stand for a revalidation answered without them. */
-function tarballAnswer(headers: IncomingHttpHeaders, entry: PackageEntry, ref: TarballRef, bytes: Buffer | null): Answer {
+function tarballAnswer(
+  headers: IncomingHttpHeaders,
+  entry: PackageEntry,
+  ref: TarballRef,
+  bytes: Buffer | null,
+): Answer {
   const out: Record<string, string> = {
     'content-type': 'application/octet-stream',
     etag: ref.etag,
     'cache-control': entry.facts.access === 'public' ? TARBALL_CACHING.public : TARBALL_CACHING.private,
   };
-  if (bytes === null || etagMatches(headers['if-none-match'], ref.etag)) return { status: 304, headers: out, body: undefined };
+  if (bytes === null || etagMatches(headers['if-none-match'], ref.etag))
+    return { status: 304, headers: out, body: undefined };
   return { status: 200, headers: out, body: bytes };
 }
 

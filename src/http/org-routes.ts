@@ -8,7 +8,27 @@
 // the org service, which records the change's domain event in the same transaction.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Action } from '../access/decide.ts';
-import { addTeamMember, collaborators, createTeam, deleteTeam, grantTeam, listMembers, listTeamMembers, listTeams, orgPackages, parsePermission, parseRole, removeMember, removeTeamMember, revokeTeam, setMember, setVisibility, teamPackages, userIdByName, type Actor } from '../access/orgs.ts';
+import {
+  addTeamMember,
+  collaborators,
+  createTeam,
+  deleteTeam,
+  grantTeam,
+  listMembers,
+  listTeamMembers,
+  listTeams,
+  orgPackages,
+  parsePermission,
+  parseRole,
+  removeMember,
+  removeTeamMember,
+  revokeTeam,
+  setMember,
+  setVisibility,
+  teamPackages,
+  userIdByName,
+  type Actor,
+} from '../access/orgs.ts';
 import { orgFacts } from '../access/relations.ts';
 import type { Principal } from '../access/principal.ts';
 import { badRequest, notFound } from '../errors.ts';
@@ -39,20 +59,29 @@ export function registerOrgRoutes(app: FastifyInstance, deps: OrgRouteDeps): voi
   // Every change here needs a principal, known from the headers before the body is read (Gate.signedIn).
   const signedIn = { preParsing: gate.signedIn() };
 
-  const orgRead = async (req: FastifyRequest, org: string) => gate.authorize(req, Action.OrgRead, await orgFacts(db, org, null));
+  const orgRead = async (req: FastifyRequest, org: string) =>
+    gate.authorize(req, Action.OrgRead, await orgFacts(db, org, null));
 
   // npm org set / rm / ls
   app.put<OrgParams & { Body: Body }>('/-/org/:org/user', signedIn, async (req) => {
     const org = bare(req.params.org);
     const user = bare(stringField(req.body, 'user'));
     const role = parseRole(req.body?.role);
-    const principal = await gate.write(req, Action.OrgMembersWrite, await orgFacts(db, org, null, { userId: await userIdByName(db, user), newRole: role }));
+    const principal = await gate.write(
+      req,
+      Action.OrgMembersWrite,
+      await orgFacts(db, org, null, { userId: await userIdByName(db, user), newRole: role }),
+    );
     return setMember(db, org, user, role, actorOf(principal), clock());
   });
   app.delete<OrgParams & { Body: Body }>('/-/org/:org/user', signedIn, async (req, reply) => {
     const org = bare(req.params.org);
     const user = bare(stringField(req.body, 'user'));
-    const principal = await gate.write(req, Action.OrgMembersWrite, await orgFacts(db, org, null, { userId: await userIdByName(db, user), newRole: null }));
+    const principal = await gate.write(
+      req,
+      Action.OrgMembersWrite,
+      await orgFacts(db, org, null, { userId: await userIdByName(db, user), newRole: null }),
+    );
     await removeMember(db, org, user, actorOf(principal), clock());
     return reply.code(204).send();
   });
@@ -115,7 +144,15 @@ export function registerOrgRoutes(app: FastifyInstance, deps: OrgRouteDeps): voi
     const permission = parsePermission(req.body?.permissions);
     const { name, facts } = await grantTarget(req.body);
     const principal = await gate.write(req, Action.PackageAccessWrite, facts);
-    await grantTeam(db, org, req.params.team, { id: facts.id!, name, scope: scopeOf(name) }, permission, actorOf(principal), clock());
+    await grantTeam(
+      db,
+      org,
+      req.params.team,
+      { id: facts.id!, name, scope: scopeOf(name) },
+      permission,
+      actorOf(principal),
+      clock(),
+    );
     packages.invalidate(name);
     return reply.code(201).send({});
   });
@@ -151,7 +188,8 @@ export function registerOrgRoutes(app: FastifyInstance, deps: OrgRouteDeps): voi
       .where('users.name', '=', bare(req.params.user))
       .orderBy('packages.name')
       .execute();
-    const mayList = (r: (typeof rows)[number]) => r.access === 'public' || (reader !== null && (reader.isAdmin || reader.userId === r.userId));
+    const mayList = (r: (typeof rows)[number]) =>
+      r.access === 'public' || (reader !== null && (reader.isAdmin || reader.userId === r.userId));
     return Object.fromEntries(rows.filter(mayList).map((r) => [r.name, 'write']));
   });
 
@@ -176,7 +214,10 @@ export function registerOrgRoutes(app: FastifyInstance, deps: OrgRouteDeps): voi
     const name = req.params.name;
     if (!isServableName(name)) throw notFound();
     const body = req.body;
-    if (!body || typeof body !== 'object' || !('access' in body)) throw badRequest('only "access" (public or restricted) can be set here: per-package two-factor settings (npm access set mfa) are not supported yet');
+    if (!body || typeof body !== 'object' || !('access' in body))
+      throw badRequest(
+        'only "access" (public or restricted) can be set here: per-package two-factor settings (npm access set mfa) are not supported yet',
+      );
     const facts = await packages.facts(name);
     const principal = await gate.write(req, Action.PackageVisibilityWrite, facts);
     await setVisibility(db, { id: facts.id!, name, scope: scopeOf(name) }, body.access, actorOf(principal), clock());

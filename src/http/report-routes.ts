@@ -9,7 +9,14 @@ import type { Principal } from '../access/principal.ts';
 import { badRequest, notFound, unauthorized } from '../errors.ts';
 import { isServableName } from '../names/syntax.ts';
 import type { Packages } from '../packages/service.ts';
-import { fileReport, listOwnReports, reportById, type ReportInput, type Reporter, type ReportView } from '../safety/reports.ts';
+import {
+  fileReport,
+  listOwnReports,
+  reportById,
+  type ReportInput,
+  type Reporter,
+  type ReportView,
+} from '../safety/reports.ts';
 import type { Db } from '../store/db.ts';
 import type { Gate } from './gate.ts';
 
@@ -27,7 +34,11 @@ function reportedName(raw: unknown): string {
 }
 
 /** May the caller report this package (decide(): a signed-in principal who may read it)? For the report form's page. */
-export async function authorizeReport(req: FastifyRequest, deps: Pick<ReportRoutesDeps, 'gate' | 'packages'>, name: unknown): Promise<Principal> {
+export async function authorizeReport(
+  req: FastifyRequest,
+  deps: Pick<ReportRoutesDeps, 'gate' | 'packages'>,
+  name: unknown,
+): Promise<Principal> {
   const pkg = reportedName(name);
   return deps.gate.authorize(req, Action.ReportCreate, await deps.packages.facts(pkg));
 }
@@ -38,13 +49,30 @@ export async function authorizeReport(req: FastifyRequest, deps: Pick<ReportRout
  * packument) and applies its write checks. Returns the validated input and the reporter; whoever may work the
  * moderation queue (decide() again) files reports without the limits.
  */
-export async function gatedReport(req: FastifyRequest, deps: Pick<ReportRoutesDeps, 'gate' | 'packages'>, raw: RawReport): Promise<{ input: ReportInput; reporter: Reporter }> {
+export async function gatedReport(
+  req: FastifyRequest,
+  deps: Pick<ReportRoutesDeps, 'gate' | 'packages'>,
+  raw: RawReport,
+): Promise<{ input: ReportInput; reporter: Reporter }> {
   const pkg = reportedName(raw.package);
   const version = raw.version === undefined || raw.version === null || raw.version === '' ? null : raw.version;
   const principal = await deps.gate.write(req, Action.ReportCreate, await deps.packages.facts(pkg));
-  if (version !== null && typeof version !== 'string') throw badRequest('the version must be a string, or left out to report the whole package');
-  const reporter = { id: principal.userId, name: principal.name, moderator: await deps.gate.allows(req, Action.ModerationAct, REGISTRY) };
-  return { input: { package: pkg, version, reason: typeof raw.reason === 'string' ? raw.reason : '', details: typeof raw.details === 'string' ? raw.details : '' }, reporter };
+  if (version !== null && typeof version !== 'string')
+    throw badRequest('the version must be a string, or left out to report the whole package');
+  const reporter = {
+    id: principal.userId,
+    name: principal.name,
+    moderator: await deps.gate.allows(req, Action.ModerationAct, REGISTRY),
+  };
+  return {
+    input: {
+      package: pkg,
+      version,
+      reason: typeof raw.reason === 'string' ? raw.reason : '',
+      details: typeof raw.details === 'string' ? raw.details : '',
+    },
+    reporter,
+  };
 }
 
 const shape = (r: ReportView, duplicate: boolean) => ({ ...r, duplicate });
@@ -60,13 +88,22 @@ export function registerReportRoutes(app: FastifyInstance, deps: ReportRoutesDep
   };
 
   // An anonymous report is refused before its body is read (Gate.signedIn).
-  app.post<{ Body: Record<string, unknown> | null }>(REPORTS_PATH, { preParsing: gate.signedIn(NO_ACCOUNT) }, async (req, reply) => {
-    const b = req.body && typeof req.body === 'object' ? req.body : {};
-    const { input, reporter } = await gatedReport(req, deps, { package: b.package, version: b.version, reason: b.reason, details: b.details });
-    const { report, duplicate } = await fileReport(db, limiter, reporter, req.ip, input, clock());
-    req.log.info({ report: report.id, duplicate }, duplicate ? 'report repeated' : 'report filed');
-    return reply.code(duplicate ? 200 : 201).send(shape(report, duplicate));
-  });
+  app.post<{ Body: Record<string, unknown> | null }>(
+    REPORTS_PATH,
+    { preParsing: gate.signedIn(NO_ACCOUNT) },
+    async (req, reply) => {
+      const b = req.body && typeof req.body === 'object' ? req.body : {};
+      const { input, reporter } = await gatedReport(req, deps, {
+        package: b.package,
+        version: b.version,
+        reason: b.reason,
+        details: b.details,
+      });
+      const { report, duplicate } = await fileReport(db, limiter, reporter, req.ip, input, clock());
+      req.log.info({ report: report.id, duplicate }, duplicate ? 'report repeated' : 'report filed');
+      return reply.code(duplicate ? 200 : 201).send(shape(report, duplicate));
+    },
+  );
 
   app.get(REPORTS_PATH, async (req) => {
     const principal = await signedIn(req);

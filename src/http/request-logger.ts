@@ -62,7 +62,11 @@ class LazyChild {
 }
 
 /** A Fastify childLoggerFactory: the request's child logger, created when it first writes a line. */
-export function lazyChildLogger(logger: FastifyBaseLogger, bindings: Bindings, options: ChildLoggerOptions): FastifyBaseLogger {
+export function lazyChildLogger(
+  logger: FastifyBaseLogger,
+  bindings: Bindings,
+  options: ChildLoggerOptions,
+): FastifyBaseLogger {
   // A route-level level or serializer changes the child itself: make it at once, as Fastify would.
   if (Object.keys(options).length > 0) return logger.child(bindings, options);
   return new LazyChild(logger as Logger, bindings) as unknown as FastifyBaseLogger;

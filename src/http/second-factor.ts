@@ -33,7 +33,12 @@ export class OtpRequired extends ClientError {
 }
 
 /** Asks for and checks the one-time password of a user who has a second factor. */
-export async function requireOtp({ db, key, limiter, clock, offerWebOtp }: SecondFactorDeps, req: FastifyRequest, userId: number, what: string): Promise<void> {
+export async function requireOtp(
+  { db, key, limiter, clock, offerWebOtp }: SecondFactorDeps,
+  req: FastifyRequest,
+  userId: number,
+  what: string,
+): Promise<void> {
   const otp = req.headers['npm-otp'];
   if (typeof otp !== 'string' || otp.trim() === '') {
     const message = `${what} requires a one-time password from your authenticator app: run the command again with --otp=CODE`;
@@ -43,10 +48,16 @@ export async function requireOtp({ db, key, limiter, clock, offerWebOtp }: Secon
   const attempt: Array<[typeof Rules.secondFactor, string]> = [[Rules.secondFactor, String(userId)]];
   await limiter.check(attempt, 'one-time passwords');
   // A grant from the web OTP flow stands for a code the user already entered in the browser; it works once.
-  const result = looksLikeGrant(otp.trim()) ? { ok: await consumeGrant(db, userId, otp.trim(), clock()) } : await checkSecondFactor(db, key, userId, otp, clock());
+  const result = looksLikeGrant(otp.trim())
+    ? { ok: await consumeGrant(db, userId, otp.trim(), clock()) }
+    : await checkSecondFactor(db, key, userId, otp, clock());
   if (!result.ok) {
     await limiter.fail(attempt);
-    throw new ClientError(401, 'the one-time password is wrong, expired or was already used: wait for the next code and try again', OTP);
+    throw new ClientError(
+      401,
+      'the one-time password is wrong, expired or was already used: wait for the next code and try again',
+      OTP,
+    );
   }
   await limiter.reset(attempt);
 }
@@ -57,7 +68,11 @@ export function secondFactorCheck(deps: SecondFactorDeps): WriteCheck {
     // An automation token (bypass2fa: limited to listed packages, expiring; see tokens/scope.ts) publishes from CI
     // without a code. It skips this check only, and only for package changes: every other rule still applies.
     if (principal.tokenScope?.bypass2fa && action.startsWith('package:')) return;
-    const user = await deps.db.selectFrom('users').select('totp_mode').where('id', '=', principal.userId).executeTakeFirst();
+    const user = await deps.db
+      .selectFrom('users')
+      .select('totp_mode')
+      .where('id', '=', principal.userId)
+      .executeTakeFirst();
     if (user?.totp_mode !== 'auth-and-writes') return;
     await requireOtp(deps, req, principal.userId, 'this change');
   };

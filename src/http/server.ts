@@ -2,7 +2,14 @@
 // structured logs without secrets, and npm-style errors.
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage } from 'node:http';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyRequest, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyError,
+  type FastifyInstance,
+} from 'fastify';
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { Services } from '../app.ts';
@@ -29,10 +36,18 @@ import { DbCounterStore, Limiter, RedisCounterStore } from '../accounts/limits.t
 export type PageParts = { app: FastifyInstance; limiter: Limiter; secondFactor: SecondFactorDeps };
 
 /** How the web UI answers a browser's failed request: as a page. */
-export type ErrorPages = { sendError(req: FastifyRequest, reply: FastifyReply, status: number, message: string): unknown };
+export type ErrorPages = {
+  sendError(req: FastifyRequest, reply: FastifyReply, status: number, message: string): unknown;
+};
 
 /** The HTTP side of a running registry; `url` is where it listens (the public URL may differ). */
-export type HttpApp = { app: FastifyInstance; limiter: Limiter; uploads: UploadSlots; url: string; close(): Promise<void> };
+export type HttpApp = {
+  app: FastifyInstance;
+  limiter: Limiter;
+  uploads: UploadSlots;
+  url: string;
+  close(): Promise<void>;
+};
 
 /** Tokens appear in logout URLs (DELETE /-/user/token/…) and emailed links: never let one reach a log line. */
 export const redactUrl = (url: string) =>
@@ -60,7 +75,16 @@ class RequestLog extends LogController {
     const level = req.routineRead && reply.statusCode < 400 ? 'debug' : 'info';
     // The app's logger is pino (AppDeps.logger), and so are its per-request children.
     if (!(req.log as Logger).isLevelEnabled(level)) return;
-    req.log[level]({ method: req.method, url: redactUrl(req.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime), ip: req.ip }, 'request');
+    req.log[level](
+      {
+        method: req.method,
+        url: redactUrl(req.url),
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+        ip: req.ip,
+      },
+      'request',
+    );
   }
 }
 
@@ -73,7 +97,9 @@ let requestCount = 0;
 /** The client's X-Request-Id when it is a sane one, so a proxy's id follows the request through; else a new one. */
 function requestIdOf(req: IncomingMessage): string {
   const given = req.headers['x-request-id'];
-  return typeof given === 'string' && REQUEST_ID.test(given) ? given : REQUEST_ID_PREFIX + (++requestCount).toString(36);
+  return typeof given === 'string' && REQUEST_ID.test(given)
+    ? given
+    : REQUEST_ID_PREFIX + (++requestCount).toString(36);
 }
 
 /**
@@ -81,7 +107,8 @@ function requestIdOf(req: IncomingMessage): string {
  * background work of a registry (event consumers, the log sequencer) is started by app.ts once this listens.
  */
 export async function startHttp(services: Services, addPages: (parts: PageParts) => ErrorPages): Promise<HttpApp> {
-  const { settings, store, blobs, logger, secretKey, clock, packages, lifecycle, gate, downloads, publicUrl } = services;
+  const { settings, store, blobs, logger, secretKey, clock, packages, lifecycle, gate, downloads, publicUrl } =
+    services;
   // Full collections at quiet moments (memory settling, V8's own) would otherwise slow every later nextTick, and so
   // every request (see tick-shape.ts).
   keepTickShape();
@@ -135,33 +162,44 @@ export async function startHttp(services: Services, addPages: (parts: PageParts)
     // NUL is never valid in the npm protocol, and PostgreSQL refuses it in text: stop it at the door.
     if (req.url.includes('%00')) return done(badRequest('the URL contains a NUL character'));
     // No route means nothing to read the body for: answer before Fastify would parse it (up to its 1 MB limit).
-    if (req.is404 && (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined)) return done(new ClientError(404, 'Not found', unreadBodyHeaders(req)));
+    if (req.is404 && (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined))
+      return done(new ClientError(404, 'Not found', unreadBodyHeaders(req)));
     done();
   });
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, text, done) => {
-    if ((text as string).includes('\\u0000')) return done(badRequest('the request body contains a NUL character'), undefined);
+    if ((text as string).includes('\\u0000'))
+      return done(badRequest('the request body contains a NUL character'), undefined);
     return parseJson(req, text as string, done);
   });
 
   app.setErrorHandler((err: FastifyError | ClientError, req, reply) => {
     // Browsers asking for a page get the message as a page; npm clients keep npm's JSON body.
-    const send = (status: number, error: string) => (wantsHtml(req) && pages ? pages.sendError(req, reply, status, error) : reply.code(status).send({ error }));
+    const send = (status: number, error: string) =>
+      wantsHtml(req) && pages ? pages.sendError(req, reply, status, error) : reply.code(status).send({ error });
     if (err instanceof ClientError) {
       for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
       // npm's web OTP reads authUrl/doneUrl from the 401's JSON body.
-      if (err instanceof OtpRequired && !wantsHtml(req)) return reply.code(err.status).send({ error: err.message, ...err.body });
+      if (err instanceof OtpRequired && !wantsHtml(req))
+        return reply.code(err.status).send({ error: err.message, ...err.body });
       return send(err.status, err.message);
     }
     const status = (err as FastifyError).statusCode;
     if (status && status >= 400 && status < 500) {
-      const message = status === 413 ? `request body too large (this registry accepts tarballs up to ${settings.maxTarballSize} bytes)` : err.message;
+      const message =
+        status === 413
+          ? `request body too large (this registry accepts tarballs up to ${settings.maxTarballSize} bytes)`
+          : err.message;
       return send(status, message);
     }
     req.log.error({ err }, 'request failed');
     return send(500, `internal server error (request id ${req.id})`);
   });
-  app.setNotFoundHandler((req, reply) => (wantsHtml(req) && pages ? pages.sendError(req, reply, 404, 'Not found') : reply.code(404).send({ error: 'Not found' })));
+  app.setNotFoundHandler((req, reply) =>
+    wantsHtml(req) && pages
+      ? pages.sendError(req, reply, 404, 'Not found')
+      : reply.code(404).send({ error: 'Not found' }),
+  );
 
   app.get('/-/health', async () => ({ status: 'ok' }));
   app.get('/-/ready', async (_req, reply) => {
@@ -171,7 +209,10 @@ export async function startHttp(services: Services, addPages: (parts: PageParts)
     return reply.code(problems.length ? 503 : 200).send({ status: problems.length ? 'unavailable' : 'ok', problems });
   });
 
-  const limiter = new Limiter(settings.rateLimitStore === 'redis' ? new RedisCounterStore(settings.redisUrl) : new DbCounterStore(store.db), clock);
+  const limiter = new Limiter(
+    settings.rateLimitStore === 'redis' ? new RedisCounterStore(settings.redisUrl) : new DbCounterStore(store.db),
+    clock,
+  );
   const webLogins = { db: store.db, key: secretKey, limiter, clock, publicUrl };
   const secondFactor = { db: store.db, key: secretKey, limiter, clock, offerWebOtp: webOtpOffer(webLogins) };
   gate.addWriteCheck(secondFactorCheck(secondFactor));
@@ -184,7 +225,15 @@ export async function startHttp(services: Services, addPages: (parts: PageParts)
   const updateDocument = registerLifecycleRoutes(app, { packages, lifecycle, gate, clock });
   // Publish documents are read whole: only so many at once (uploads.ts).
   const uploads = new UploadSlots();
-  fast.read = registerNpmRoutes(app, { packages, gate, downloads, uploads, clock, updateDocument, requestId: requestIdOf });
+  fast.read = registerNpmRoutes(app, {
+    packages,
+    gate,
+    downloads,
+    uploads,
+    clock,
+    updateDocument,
+    requestId: requestIdOf,
+  });
   // npm org, team, access and owner: organisations, teams, grants and maintainers (AUTHZ-2).
   registerOrgRoutes(app, { db: store.db, gate, packages, clock });
   // The transparency log: checkpoint, tiles, proofs and the changes feed (GEN-3b).
@@ -204,7 +253,10 @@ export async function startHttp(services: Services, addPages: (parts: PageParts)
   const wildcard = settings.host === '0.0.0.0' || settings.host === '::';
   const host = wildcard ? 'localhost' : settings.host.includes(':') ? `[${settings.host}]` : settings.host;
   if (!services.publicUrl()) services.setPublicUrl(`http://${host}:${port}`);
-  if (wildcard && !settings.publicUrl) logger.warn(`listening on all interfaces without --public-url: tarball links will say ${services.publicUrl()}, which other machines cannot reach`);
+  if (wildcard && !settings.publicUrl)
+    logger.warn(
+      `listening on all interfaces without --public-url: tarball links will say ${services.publicUrl()}, which other machines cannot reach`,
+    );
   return {
     app,
     limiter,

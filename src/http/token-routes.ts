@@ -66,10 +66,18 @@ export function scopeRequestFromNpm(body: Body): ScopeRequest {
   let permission = text(body.packages_and_scopes_permission, 'packages_and_scopes_permission');
   const packagesAll = body.packages_all === true;
   const granular = permission !== null || packagesAll || !!packages?.length || !!scopes?.length || !!orgs?.length;
-  if (!granular && body.readonly === false) return { name: text(body.name, 'name'), permission: 'read-write', packagesAll: true, cidr: list(body.cidr_whitelist, 'cidr_whitelist') ?? [], expiresDays: null };
+  if (!granular && body.readonly === false)
+    return {
+      name: text(body.name, 'name'),
+      permission: 'read-write',
+      packagesAll: true,
+      cidr: list(body.cidr_whitelist, 'cidr_whitelist') ?? [],
+      expiresDays: null,
+    };
   if (permission === null && body.readonly === true) permission = 'read-only';
   const expires = body.expires;
-  if (expires !== undefined && expires !== null && (typeof expires !== 'number' || Number.isNaN(expires))) throw badRequest('expires must be a number of days');
+  if (expires !== undefined && expires !== null && (typeof expires !== 'number' || Number.isNaN(expires)))
+    throw badRequest('expires must be a number of days');
   return {
     name: text(body.name, 'name') ?? text(body.description, 'description'),
     permission,
@@ -89,7 +97,8 @@ export function registerTokenRoutes(app: FastifyInstance, { db, gate, secondFact
   async function owner(req: FastifyRequest): Promise<Principal> {
     const principal = await gate.principal(req);
     if (!principal) throw unauthorized();
-    if (principal.tokenScope) throw forbidden('a token limited by a scope cannot manage tokens: run `npm login` and try again');
+    if (principal.tokenScope)
+      throw forbidden('a token limited by a scope cannot manage tokens: run `npm login` and try again');
     return principal;
   }
 
@@ -105,17 +114,39 @@ export function registerTokenRoutes(app: FastifyInstance, { db, gate, secondFact
   app.post<{ Body: Body | null }>('/-/npm/v1/tokens', signedIn, async (req) => {
     const principal = await owner(req);
     const body = req.body;
-    if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('send the token request as a JSON object');
+    if (!body || typeof body !== 'object' || Array.isArray(body))
+      throw badRequest('send the token request as a JSON object');
     const now = clock();
     // Bad requests are answered before the password is checked, so a typo does not count as a failed sign-in.
     const plan = planToken({ name: 'npm token create', ...scopeRequestFromNpm(body) }, now);
     await checkOrgRights(db, principal, plan.scope);
-    if (typeof body.password !== 'string' || body.password === '') throw badRequest('creating a token needs your password: npm asks for it');
+    if (typeof body.password !== 'string' || body.password === '')
+      throw badRequest('creating a token needs your password: npm asks for it');
     const password = body.password;
-    const user = await limitedPasswordCheck(secondFactor.limiter, principal.name, req.ip, () => checkPassword(db, principal.name, password), () => recordSignInLocked(db, principal.name, req.ip, now));
+    const user = await limitedPasswordCheck(
+      secondFactor.limiter,
+      principal.name,
+      req.ip,
+      () => checkPassword(db, principal.name, password),
+      () => recordSignInLocked(db, principal.name, req.ip, now),
+    );
     if (!user) throw unauthorized('incorrect password: creating a token needs your account password');
     if (user.totp_mode !== 'disabled') await requireOtp(secondFactor, req, user.id, 'creating a token');
-    const { token, row } = await createToken(db, { userId: user.id, userName: user.name, name: plan.name, kind: 'granular', readonly: plan.readonly, expiresAt: plan.expiresAt, scope: plan.scope, actorId: user.id, ip: req.ip }, now);
+    const { token, row } = await createToken(
+      db,
+      {
+        userId: user.id,
+        userName: user.name,
+        name: plan.name,
+        kind: 'granular',
+        readonly: plan.readonly,
+        expiresAt: plan.expiresAt,
+        scope: plan.scope,
+        actorId: user.id,
+        ip: req.ip,
+      },
+      now,
+    );
     const [info] = (await listTokens(db, user.id, now)).filter((t) => t.id === row.id);
     return { ...npmTokenView(info!), token };
   });
@@ -123,7 +154,13 @@ export function registerTokenRoutes(app: FastifyInstance, { db, gate, secondFact
   // npm sends the key of a listed token, or the token itself when the argument starts with a listed token's prefix.
   app.delete<{ Params: { key: string } }>('/-/npm/v1/tokens/token/:key', signedIn, async (req, reply) => {
     const principal = await owner(req);
-    const revoked = await revokeOwnToken(db, { id: principal.userId, name: principal.name }, req.params.key, principal.userId, clock());
+    const revoked = await revokeOwnToken(
+      db,
+      { id: principal.userId, name: principal.name },
+      req.params.key,
+      principal.userId,
+      clock(),
+    );
     if (!revoked) throw notFound('no live token of yours has that id');
     return reply.code(204).send();
   });

@@ -20,7 +20,13 @@ export type UploadLimits = {
   idleMs: number;
 };
 
-export const DEFAULT_UPLOAD_LIMITS: UploadLimits = { total: 4, perPrincipal: 2, largeBytes: 1024 * 1024, retryAfterSeconds: 10, idleMs: 10_000 };
+export const DEFAULT_UPLOAD_LIMITS: UploadLimits = {
+  total: 4,
+  perPrincipal: 2,
+  largeBytes: 1024 * 1024,
+  retryAfterSeconds: 10,
+  idleMs: 10_000,
+};
 
 function isLarge(req: FastifyRequest, largeBytes: number): boolean {
   const declared = req.headers['content-length'];
@@ -58,11 +64,22 @@ export class UploadSlots {
       const mine = this.#byPrincipal.get(id) ?? 0;
       const refusal = { 'retry-after': String(retryAfterSeconds), ...unreadBodyHeaders(req) };
       if (mine >= perPrincipal) {
-        throw new ClientError(429, `you already have ${mine} large uploads in progress on this registry, the most one account may have at once: wait for them to finish and try again`, refusal);
+        throw new ClientError(
+          429,
+          `you already have ${mine} large uploads in progress on this registry, the most one account may have at once: wait for them to finish and try again`,
+          refusal,
+        );
       }
       if (this.#total >= total) {
-        req.log.warn({ inProgress: this.#total }, 'large upload refused: the server is at its limit of concurrent large uploads');
-        throw new ClientError(503, 'the registry is receiving as many large uploads as it takes at once: try again in a few seconds', refusal);
+        req.log.warn(
+          { inProgress: this.#total },
+          'large upload refused: the server is at its limit of concurrent large uploads',
+        );
+        throw new ClientError(
+          503,
+          'the registry is receiving as many large uploads as it takes at once: try again in a few seconds',
+          refusal,
+        );
       }
       this.#total++;
       this.#byPrincipal.set(id, mine + 1);

@@ -15,7 +15,8 @@ type CouchUser = { name?: unknown; password?: unknown; email?: unknown };
 export function registerUserRoutes(app: FastifyInstance, { db, gate, signup, secondFactor }: UserRouteDeps): void {
   /** npm adduser for a new name. (npm login of an unknown name fails like a wrong password, revealing nothing.) */
   async function signUp(name: string, password: string, email: string) {
-    if (signup === 'closed') throw forbidden('sign-up is closed on this registry: ask an administrator to create your account');
+    if (signup === 'closed')
+      throw forbidden('sign-up is closed on this registry: ask an administrator to create your account');
     return createUser(db, { name, email, password });
   }
 
@@ -29,31 +30,52 @@ export function registerUserRoutes(app: FastifyInstance, { db, gate, signup, sec
 
   // npm login / npm adduser (auth-type=legacy, and the fallback when web login is unavailable).
   // Anyone may call this, so it reads no more than a sign-in needs.
-  app.put<{ Params: { name: string }; Body: CouchUser }>('/-/user/org.couchdb.user:::name', { bodyLimit: ANONYMOUS_BODY_LIMIT }, async (req, reply) => {
-    const body = req.body ?? {};
-    const name = req.params.name;
-    if (typeof body !== 'object' || (body.name !== undefined && body.name !== name)) throw badRequest('the user name in the body must match the URL');
-    if (typeof body.password !== 'string' || body.password === '') throw badRequest('a password is required');
-    const nameIssue = usernameProblem(name);
-    if (nameIssue) throw badRequest(nameIssue);
-    const clientName = String(req.headers['user-agent'] ?? 'npm').split(' ')[0]!.slice(0, 64);
-    const password = body.password;
-    const user =
-      !(await findUser(db, name)) && typeof body.email === 'string'
-        ? await signUp(name, password, body.email)
-        : await limitedPasswordCheck(secondFactor.limiter, name, req.ip, () => checkPassword(db, name, password), () => recordSignInLocked(db, name, req.ip, secondFactor.clock()));
-    if (!user) throw unauthorized('incorrect username or password');
-    // Said only to someone who knew the password.
-    if (user.disabled_at !== null) throw forbidden('this account has been disabled: contact the registry’s administrators');
-    if (user.totp_mode !== 'disabled') await requireOtp(secondFactor, req, user.id, 'signing in');
-    const { token } = await createToken(db, { userId: user.id, userName: name, name: `login from ${clientName}`, kind: 'session' });
-    return reply.code(201).send({
-      ok: true,
-      id: `org.couchdb.user:${name}`,
-      token,
-      ...(user.email_verified ? {} : { message: 'Your email address is not verified yet: you can install, but publishing waits until it is.' }),
-    });
-  });
+  app.put<{ Params: { name: string }; Body: CouchUser }>(
+    '/-/user/org.couchdb.user:::name',
+    { bodyLimit: ANONYMOUS_BODY_LIMIT },
+    async (req, reply) => {
+      const body = req.body ?? {};
+      const name = req.params.name;
+      if (typeof body !== 'object' || (body.name !== undefined && body.name !== name))
+        throw badRequest('the user name in the body must match the URL');
+      if (typeof body.password !== 'string' || body.password === '') throw badRequest('a password is required');
+      const nameIssue = usernameProblem(name);
+      if (nameIssue) throw badRequest(nameIssue);
+      const clientName = String(req.headers['user-agent'] ?? 'npm')
+        .split(' ')[0]!
+        .slice(0, 64);
+      const password = body.password;
+      const user =
+        !(await findUser(db, name)) && typeof body.email === 'string'
+          ? await signUp(name, password, body.email)
+          : await limitedPasswordCheck(
+              secondFactor.limiter,
+              name,
+              req.ip,
+              () => checkPassword(db, name, password),
+              () => recordSignInLocked(db, name, req.ip, secondFactor.clock()),
+            );
+      if (!user) throw unauthorized('incorrect username or password');
+      // Said only to someone who knew the password.
+      if (user.disabled_at !== null)
+        throw forbidden('this account has been disabled: contact the registry’s administrators');
+      if (user.totp_mode !== 'disabled') await requireOtp(secondFactor, req, user.id, 'signing in');
+      const { token } = await createToken(db, {
+        userId: user.id,
+        userName: name,
+        name: `login from ${clientName}`,
+        kind: 'session',
+      });
+      return reply.code(201).send({
+        ok: true,
+        id: `org.couchdb.user:${name}`,
+        token,
+        ...(user.email_verified
+          ? {}
+          : { message: 'Your email address is not verified yet: you can install, but publishing waits until it is.' }),
+      });
+    },
+  );
 
   app.get<{ Params: { name: string } }>('/-/user/org.couchdb.user:::name', async (req) => {
     const principal = await gate.principal(req);
@@ -65,9 +87,14 @@ export function registerUserRoutes(app: FastifyInstance, { db, gate, signup, sec
 
   // npm logout: the token to revoke is in the URL, and holding it is what authorizes revoking it.
   // npm logout sends no body: a large one is refused before it is read.
-  app.delete<{ Params: { token: string } }>('/-/user/token/:token', { bodyLimit: ANONYMOUS_BODY_LIMIT }, async (req) => {
-    const principal = await gate.principal(req);
-    if (!(await revokeTokenBySecret(db, req.params.token, principal))) throw notFound('token not found or already revoked');
-    return { ok: true };
-  });
+  app.delete<{ Params: { token: string } }>(
+    '/-/user/token/:token',
+    { bodyLimit: ANONYMOUS_BODY_LIMIT },
+    async (req) => {
+      const principal = await gate.principal(req);
+      if (!(await revokeTokenBySecret(db, req.params.token, principal)))
+        throw notFound('token not found or already revoked');
+      return { ok: true };
+    },
+  );
 }

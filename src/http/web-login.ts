@@ -14,7 +14,13 @@ import { ANONYMOUS_BODY_LIMIT } from './gate.ts';
 export type WebLoginDeps = { db: Db; key: Buffer; limiter: Limiter; clock: () => number; publicUrl: () => string };
 
 /** Anonymous callers may start web logins, and each one is a row: one address gets this many an hour before 429s. */
-export const WEB_LOGIN_START: Rule = { name: 'weblogin-ip', free: 60, baseMs: 60_000, maxMs: 60 * 60_000, windowMs: 60 * 60_000 };
+export const WEB_LOGIN_START: Rule = {
+  name: 'weblogin-ip',
+  free: 60,
+  baseMs: 60_000,
+  maxMs: 60 * 60_000,
+  windowMs: 60 * 60_000,
+};
 
 const clientInfo = (req: FastifyRequest, hostname: string | null, what?: string) => ({
   hostname,
@@ -28,7 +34,11 @@ export function webOtpOffer({ db, clock, publicUrl }: WebLoginDeps) {
   return async (req: FastifyRequest, userId: number, what: string) => {
     const now = clock();
     await sweep(db, now);
-    const { pageId, doneId } = await startRequest(db, { purpose: 'otp', userId, info: clientInfo(req, null, what) }, now);
+    const { pageId, doneId } = await startRequest(
+      db,
+      { purpose: 'otp', userId, info: clientInfo(req, null, what) },
+      now,
+    );
     const base = publicUrl();
     return { authUrl: `${base}/-/web/otp/${pageId}`, doneUrl: `${base}/-/v1/otp/done/${doneId}` };
   };
@@ -37,18 +47,28 @@ export function webOtpOffer({ db, clock, publicUrl }: WebLoginDeps) {
 export function registerWebLoginRoutes(app: FastifyInstance, deps: WebLoginDeps): void {
   const { db, key, limiter, clock, publicUrl } = deps;
 
-  app.post<{ Body: { create?: unknown; hostname?: unknown } | null }>('/-/v1/login', { bodyLimit: ANONYMOUS_BODY_LIMIT }, async (req, reply) => {
-    const body = req.body && typeof req.body === 'object' ? req.body : {};
-    const attempt: Array<[Rule, string]> = [[WEB_LOGIN_START, req.ip]];
-    await limiter.check(attempt, 'web logins started');
-    await limiter.fail(attempt);
-    const now = clock();
-    await sweep(db, now);
-    const create = body.create === true;
-    const { pageId, doneId } = await startRequest(db, { purpose: 'login', createAccount: create, info: clientInfo(req, cleanHostname(body.hostname)) }, now);
-    const base = publicUrl();
-    return reply.header('cache-control', 'no-store').send({ loginUrl: `${base}/-/web/login/${pageId}`, doneUrl: `${base}/-/v1/login/done/${doneId}` });
-  });
+  app.post<{ Body: { create?: unknown; hostname?: unknown } | null }>(
+    '/-/v1/login',
+    { bodyLimit: ANONYMOUS_BODY_LIMIT },
+    async (req, reply) => {
+      const body = req.body && typeof req.body === 'object' ? req.body : {};
+      const attempt: Array<[Rule, string]> = [[WEB_LOGIN_START, req.ip]];
+      await limiter.check(attempt, 'web logins started');
+      await limiter.fail(attempt);
+      const now = clock();
+      await sweep(db, now);
+      const create = body.create === true;
+      const { pageId, doneId } = await startRequest(
+        db,
+        { purpose: 'login', createAccount: create, info: clientInfo(req, cleanHostname(body.hostname)) },
+        now,
+      );
+      const base = publicUrl();
+      return reply
+        .header('cache-control', 'no-store')
+        .send({ loginUrl: `${base}/-/web/login/${pageId}`, doneUrl: `${base}/-/v1/login/done/${doneId}` });
+    },
+  );
 
   const done = (purpose: Purpose) => async (req: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
     reply.header('cache-control', 'no-store');

@@ -8,7 +8,13 @@ import { nameProblem } from './syntax.ts';
 import { reservationProblem } from './reservations.ts';
 import { trxWithNames, withNames } from './tables.ts';
 
-export async function allowName(db: Kysely<Database>, name: string, actorId: number | null, reason: string, now: number): Promise<void> {
+export async function allowName(
+  db: Kysely<Database>,
+  name: string,
+  actorId: number | null,
+  reason: string,
+  now: number,
+): Promise<void> {
   const problem = nameProblem(name);
   if (problem) throw badRequest(problem);
   if (!reason.trim()) throw badRequest('a reason is required: it is recorded with the decision');
@@ -16,21 +22,36 @@ export async function allowName(db: Kysely<Database>, name: string, actorId: num
     await trxWithNames(trx)
       .insertInto('name_allows')
       .values({ name, allowed_by: actorId, reason: reason.trim().slice(0, 500), created_at: now })
-      .onConflict((oc) => oc.column('name').doUpdateSet({ allowed_by: actorId, reason: reason.trim().slice(0, 500), created_at: now }))
+      .onConflict((oc) =>
+        oc.column('name').doUpdateSet({ allowed_by: actorId, reason: reason.trim().slice(0, 500), created_at: now }),
+      )
       .execute();
-    await recordEvent(trx, { kind: EventKind.NameAllowed, subject: name, actorId, data: { reason: reason.trim().slice(0, 500) } }, now);
+    await recordEvent(
+      trx,
+      { kind: EventKind.NameAllowed, subject: name, actorId, data: { reason: reason.trim().slice(0, 500) } },
+      now,
+    );
   });
 }
 
-export async function listAllowed(db: Kysely<Database>): Promise<Array<{ name: string; reason: string; created_at: number }>> {
+export async function listAllowed(
+  db: Kysely<Database>,
+): Promise<Array<{ name: string; reason: string; created_at: number }>> {
   return withNames(db).selectFrom('name_allows').select(['name', 'reason', 'created_at']).orderBy('name').execute();
 }
 
-export async function reserve(db: Kysely<Database>, pattern: string, org: string, actorId: number | null, now: number): Promise<void> {
+export async function reserve(
+  db: Kysely<Database>,
+  pattern: string,
+  org: string,
+  actorId: number | null,
+  now: number,
+): Promise<void> {
   const problem = reservationProblem(pattern);
   if (problem) throw badRequest(problem);
   const exists = await db.selectFrom('orgs').select('name').where('name', '=', org).executeTakeFirst();
-  if (!exists) throw notFound(`no organisation named ${org}: create it first (bulwark org create @${org} --owner USER)`);
+  if (!exists)
+    throw notFound(`no organisation named ${org}: create it first (bulwark org create @${org} --owner USER)`);
   await db.transaction().execute(async (trx) => {
     await trxWithNames(trx)
       .insertInto('name_reservations')
@@ -41,14 +62,28 @@ export async function reserve(db: Kysely<Database>, pattern: string, org: string
   });
 }
 
-export async function unreserve(db: Kysely<Database>, pattern: string, actorId: number | null, now: number): Promise<void> {
+export async function unreserve(
+  db: Kysely<Database>,
+  pattern: string,
+  actorId: number | null,
+  now: number,
+): Promise<void> {
   await db.transaction().execute(async (trx) => {
-    const res = await trxWithNames(trx).deleteFrom('name_reservations').where('pattern', '=', pattern).executeTakeFirst();
+    const res = await trxWithNames(trx)
+      .deleteFrom('name_reservations')
+      .where('pattern', '=', pattern)
+      .executeTakeFirst();
     if (Number(res.numDeletedRows) === 0) throw notFound(`no reservation "${pattern}"`);
     await recordEvent(trx, { kind: EventKind.NameReservationRemoved, subject: pattern, actorId }, now);
   });
 }
 
-export async function listReservations(db: Kysely<Database>): Promise<Array<{ pattern: string; org: string; created_at: number }>> {
-  return withNames(db).selectFrom('name_reservations').select(['pattern', 'org', 'created_at']).orderBy('pattern').execute();
+export async function listReservations(
+  db: Kysely<Database>,
+): Promise<Array<{ pattern: string; org: string; created_at: number }>> {
+  return withNames(db)
+    .selectFrom('name_reservations')
+    .select(['pattern', 'org', 'created_at'])
+    .orderBy('pattern')
+    .execute();
 }

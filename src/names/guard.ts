@@ -72,9 +72,12 @@ export class NameGuard {
     const now = this.#clock();
     const operator = this.#settings.protectedNames;
     const own = await topDownloaded(q, this.#settings.typosquatTop, now);
-    const names = new ProtectedNames([...operator.filter((n) => !/^@[^/]+$/.test(n)), ...own, ...shippedPopularNames()], {
-      scopes: operator.filter((n) => /^@[^/]+$/.test(n)),
-    });
+    const names = new ProtectedNames(
+      [...operator.filter((n) => !/^@[^/]+$/.test(n)), ...own, ...shippedPopularNames()],
+      {
+        scopes: operator.filter((n) => /^@[^/]+$/.test(n)),
+      },
+    );
     this.#index = { names, builtAt: now };
   }
 
@@ -84,7 +87,11 @@ export class NameGuard {
   }
 
   async reservations(q: Q): Promise<Reservations> {
-    const stored = await withNames(q as Kysely<Database>).selectFrom('name_reservations').select(['pattern', 'org']).orderBy('pattern').execute();
+    const stored = await withNames(q as Kysely<Database>)
+      .selectFrom('name_reservations')
+      .select(['pattern', 'org'])
+      .orderBy('pattern')
+      .execute();
     return new Reservations([...this.#settings.reservedNames, ...stored]);
   }
 
@@ -105,10 +112,20 @@ export class NameGuard {
    * Runs inside the publish transaction that creates the package (trx), so every query goes through it.
    * @throws ClientError 403 with a message naming the package it resembles and how to appeal
    */
-  async checkNewPackage(root: Kysely<Database>, trx: Transaction<Database>, principal: Principal, name: string): Promise<void> {
+  async checkNewPackage(
+    root: Kysely<Database>,
+    trx: Transaction<Database>,
+    principal: Principal,
+    name: string,
+  ): Promise<void> {
     const reserved = (await this.reservations(trx)).matching(name);
     for (const r of reserved) {
-      const member = await trx.selectFrom('org_members').select('user_id').where('org', '=', r.org).where('user_id', '=', principal.userId).executeTakeFirst();
+      const member = await trx
+        .selectFrom('org_members')
+        .select('user_id')
+        .where('org', '=', r.org)
+        .where('user_id', '=', principal.userId)
+        .executeTakeFirst();
       if (!member) throw forbidden(reservedMessage(name, r));
     }
     if (reserved.length) return;
@@ -142,6 +159,11 @@ export function nameGuardFor(db: Kysely<Database>): NameGuard {
 }
 
 /** The publish path's one call, made when a publish is about to create a new package. */
-export function checkNewPackageName(db: Kysely<Database>, trx: Transaction<Database>, principal: Principal, name: string): Promise<void> {
+export function checkNewPackageName(
+  db: Kysely<Database>,
+  trx: Transaction<Database>,
+  principal: Principal,
+  name: string,
+): Promise<void> {
   return nameGuardFor(db).checkNewPackage(db, trx, principal, name);
 }

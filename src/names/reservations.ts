@@ -8,11 +8,13 @@ export type Reservation = { pattern: string; org: string };
 
 export function reservationProblem(pattern: string): string | null {
   const bare = pattern.replace(/\/\*$/, '').replace(/\*$/, '');
-  if (!/^(@?[a-z0-9][a-z0-9._-]*)$/.test(bare) && !/^@[a-z0-9][a-z0-9._-]*\/[a-z0-9][a-z0-9._-]*$/.test(bare)) return `"${pattern}" is not a reservable pattern: use @scope, a package name, or a prefix ending in *`;
+  if (!/^(@?[a-z0-9][a-z0-9._-]*)$/.test(bare) && !/^@[a-z0-9][a-z0-9._-]*\/[a-z0-9][a-z0-9._-]*$/.test(bare))
+    return `"${pattern}" is not a reservable pattern: use @scope, a package name, or a prefix ending in *`;
   return null;
 }
 
-const scopeOfPattern = (p: string): string | null => (/^@[^/]+(\/\*)?$/.test(p) ? p.slice(1).replace(/\/\*$/, '') : null);
+const scopeOfPattern = (p: string): string | null =>
+  /^@[^/]+(\/\*)?$/.test(p) ? p.slice(1).replace(/\/\*$/, '') : null;
 
 export class Reservations {
   readonly #list: Reservation[];
@@ -23,7 +25,15 @@ export class Reservations {
     this.#lookalikes = list.map((res) => {
       const scope = scopeOfPattern(res.pattern);
       const names = scope === null && !res.pattern.endsWith('*') ? [res.pattern] : [];
-      return { res, index: new ProtectedNames(names, { scopes: scope ? [scope] : [], fuzzyTop: Infinity, affixTop: Infinity, minEditLength: 4 }) };
+      return {
+        res,
+        index: new ProtectedNames(names, {
+          scopes: scope ? [scope] : [],
+          fuzzyTop: Infinity,
+          affixTop: Infinity,
+          minEditLength: 4,
+        }),
+      };
     });
   }
 
@@ -33,7 +43,9 @@ export class Reservations {
 
   /** The reservations a name falls under. */
   matching(name: string): Reservation[] {
-    return this.#lookalikes.filter(({ res, index }) => covers(res.pattern, name) || index.check(name).verdict === 'block').map(({ res }) => res);
+    return this.#lookalikes
+      .filter(({ res, index }) => covers(res.pattern, name) || index.check(name).verdict === 'block')
+      .map(({ res }) => res);
   }
 }
 
@@ -45,7 +57,11 @@ function covers(pattern: string, name: string): boolean {
     if (lower.startsWith('@')) return false;
     // Unscoped copies of the scope's names: "acme-billing", "acme.billing", "acmebilling".
     const key = npmKey(scope);
-    return npmKey(lower) === key || (key.length >= 3 && (skeleton(lower).startsWith(skeleton(scope)) || new RegExp(`^${escapeRe(scope)}[-._]`).test(lower)));
+    return (
+      npmKey(lower) === key ||
+      (key.length >= 3 &&
+        (skeleton(lower).startsWith(skeleton(scope)) || new RegExp(`^${escapeRe(scope)}[-._]`).test(lower)))
+    );
   }
   if (pattern.endsWith('*')) {
     const prefix = pattern.slice(0, -1);

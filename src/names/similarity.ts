@@ -56,7 +56,26 @@ export const DEFAULT_TAIL_EDIT_MIN_LENGTH = 9;
 
 // Words people add to a famous name to make a look-alike ("node-x", "x-js", "x.js", "x-cli" …).
 const PREFIXES = ['node-', 'node.', 'node_', 'nodejs-', 'js-', 'npm-', 'get-', 'the-', 'real-', 'official-'];
-const SUFFIXES = ['-js', '.js', '_js', '-node', '-nodejs', '-cli', '-utils', '-util', '-lib', '-core', '-api', '-sdk', '-dev', '-next', '-pro', '-plus', '-official', '-latest'];
+const SUFFIXES = [
+  '-js',
+  '.js',
+  '_js',
+  '-node',
+  '-nodejs',
+  '-cli',
+  '-utils',
+  '-util',
+  '-lib',
+  '-core',
+  '-api',
+  '-sdk',
+  '-dev',
+  '-next',
+  '-pro',
+  '-plus',
+  '-official',
+  '-latest',
+];
 // Glued forms compared on the npm key (separators already removed): "xjs", "nodex".
 const KEY_SUFFIXES = ['js', 'node'];
 const KEY_PREFIXES = ['node'];
@@ -142,7 +161,9 @@ function deletions(key: string): string[] {
 }
 
 const splitName = (name: string): { scope: string | null; bare: string } =>
-  name.startsWith('@') && name.includes('/') ? { scope: name.slice(1, name.indexOf('/')), bare: name.slice(name.indexOf('/') + 1) } : { scope: null, bare: name };
+  name.startsWith('@') && name.includes('/')
+    ? { scope: name.slice(1, name.indexOf('/')), bare: name.slice(name.indexOf('/') + 1) }
+    : { scope: null, bare: name };
 
 /**
  * A map from a key to one or more names. Nearly every key has a single name (of 24,000 deletion keys of the shipped
@@ -234,7 +255,8 @@ export class ProtectedNames {
       const thisRank = rank++;
       // Every unscoped protected name is guarded against swapped letters ("electorn", "ethres"): people rarely choose
       // such a name for a package of their own, so this costs almost no legitimate names, unlike the other edits.
-      if (!name.startsWith('@') && key.length >= this.#minEdit && !this.#transposeByKey.has(key)) this.#transposeByKey.set(key, name);
+      if (!name.startsWith('@') && key.length >= this.#minEdit && !this.#transposeByKey.has(key))
+        this.#transposeByKey.set(key, name);
       if (!name.startsWith('@') && thisRank < omissionTop && key.length > this.#minEdit) {
         // Not the first letter (another word) nor a digit (a version: "listr2", "listr").
         for (let i = 1; i < key.length; i++) {
@@ -242,7 +264,8 @@ export class ProtectedNames {
           if (!/\d/.test(key[i]!) && !this.#omissionByKey.has(k)) this.#omissionByKey.set(k, name);
         }
       }
-      if (!name.startsWith('@') && thisRank < edit2Top && key.length >= this.#edit2Min) addToBucket(this.#twoEditBuckets, key, name);
+      if (!name.startsWith('@') && thisRank < edit2Top && key.length >= this.#edit2Min)
+        addToBucket(this.#twoEditBuckets, key, name);
       if (thisRank >= fuzzyTop) {
         if (!name.startsWith('@') && key.length >= this.#tailEditMin) addToBucket(this.#tailBuckets, key, name);
         continue;
@@ -252,9 +275,11 @@ export class ProtectedNames {
         this.#addScope(scope);
         // "@babel/core" copied unscoped as "babel-core". (@types packages are themselves copies of unscoped names.)
         const joined = npmKey(scope + bare);
-        if (scope !== 'types' && thisRank < affixTop && !this.#byScopedBare.has(joined)) this.#byScopedBare.set(joined, name);
+        if (scope !== 'types' && thisRank < affixTop && !this.#byScopedBare.has(joined))
+          this.#byScopedBare.set(joined, name);
         // …and with one or two typos ("rollup-pluginuls" for "@rollup/pluginutils"), when long enough to tell.
-        if (scope !== 'types' && thisRank < edit2Top && joined.length >= this.#edit2Min) addToBucket(this.#twoEditBuckets, joined, name);
+        if (scope !== 'types' && thisRank < edit2Top && joined.length >= this.#edit2Min)
+          addToBucket(this.#twoEditBuckets, joined, name);
         continue;
       }
       if (!this.#fuzzyByKey.has(key)) this.#fuzzyByKey.set(key, name);
@@ -311,14 +336,20 @@ export class ProtectedNames {
         add(Rule.EditDistance, this.#transposeByKey.get(key.slice(0, i) + key[i + 1]! + key[i]! + key.slice(i + 2)));
       }
     }
-    if (key.length >= 4) for (const p of namesAt(this.#byCollapsed, collapseRepeats(key))) add(Rule.RepeatedCharacter, p);
+    if (key.length >= 4)
+      for (const p of namesAt(this.#byCollapsed, collapseRepeats(key))) add(Rule.RepeatedCharacter, p);
     const lower = name.toLowerCase();
     for (const prefix of PREFIXES) if (lower.startsWith(prefix)) this.#affixRest(lower.slice(prefix.length), add);
     for (const suffix of SUFFIXES) if (lower.endsWith(suffix)) this.#affixRest(lower.slice(0, -suffix.length), add);
     for (const suffix of KEY_SUFFIXES) if (key.endsWith(suffix)) this.#affixRest(key.slice(0, -suffix.length), add);
     for (const prefix of KEY_PREFIXES) if (key.startsWith(prefix)) this.#affixRest(key.slice(prefix.length), add);
     if (key.length >= 4) {
-      for (const k of [key + 's', key.endsWith('s') ? key.slice(0, -1) : '', key.endsWith('es') ? key.slice(0, -2) : '']) if (k) add(Rule.Plural, this.#fuzzyByKey.get(k));
+      for (const k of [
+        key + 's',
+        key.endsWith('s') ? key.slice(0, -1) : '',
+        key.endsWith('es') ? key.slice(0, -2) : '',
+      ])
+        if (k) add(Rule.Plural, this.#fuzzyByKey.get(k));
     }
     add(Rule.Scope, this.#byScopedBare.get(key));
   }
@@ -330,7 +361,12 @@ export class ProtectedNames {
     add(Rule.Affix, this.#affixByKey.get(key));
   }
 
-  #nearKey(key: string, name: string, add: (rule: RuleValue, similar: string | undefined) => void, rule: RuleValue): void {
+  #nearKey(
+    key: string,
+    name: string,
+    add: (rule: RuleValue, similar: string | undefined) => void,
+    rule: RuleValue,
+  ): void {
     if (key.length < this.#minEdit) return;
     for (const d of [key, ...deletions(key)]) {
       for (const p of namesAt(this.#byDeletion, d)) {
@@ -346,7 +382,8 @@ export class ProtectedNames {
     const key = npmKey(name);
     if (key.length >= this.#tailEditMin - 1) {
       for (const [pk, p] of bucketsAround(this.#tailBuckets, key, 1)) {
-        if (key.at(-1) === pk.at(-1) && editDistance(key, pk) === 1 && typoLike(key, pk, name, p)) add(Rule.EditDistance, p);
+        if (key.at(-1) === pk.at(-1) && editDistance(key, pk) === 1 && typoLike(key, pk, name, p))
+          add(Rule.EditDistance, p);
       }
     }
     if (key.length >= this.#minEdit) {
@@ -360,7 +397,8 @@ export class ProtectedNames {
   // ("estraverse-fb", "markdown" for "markdown-it") is another word, not a typo.
   #twoEdits(key: string, name: string, add: (rule: RuleValue, similar: string | undefined) => void): void {
     for (const [pk, p] of bucketsAround(this.#twoEditBuckets, key, 2)) {
-      if (!pk.startsWith(key) && !key.startsWith(pk) && editDistance(key, pk, 2) <= 2 && typoLike(key, pk, name, p)) add(p.startsWith('@') ? Rule.Scope : Rule.EditDistance, p);
+      if (!pk.startsWith(key) && !key.startsWith(pk) && editDistance(key, pk, 2) <= 2 && typoLike(key, pk, name, p))
+        add(p.startsWith('@') ? Rule.Scope : Rule.EditDistance, p);
     }
   }
 
@@ -377,7 +415,8 @@ export class ProtectedNames {
     }
     if (key.length >= SCOPE_MIN_EDIT) {
       for (const d of [key, ...deletions(key)]) {
-        for (const s of namesAt(this.#scopeByDeletion, d)) if (editDistance(key, npmKey(s)) === 1 && typoLike(key, npmKey(s))) add(Rule.Scope, `@${s}`);
+        for (const s of namesAt(this.#scopeByDeletion, d))
+          if (editDistance(key, npmKey(s)) === 1 && typoLike(key, npmKey(s))) add(Rule.Scope, `@${s}`);
       }
     }
     // "@types-x/y", "@typescript_eslinter/…": a protected scope with a few characters glued on. Longer additions

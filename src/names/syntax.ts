@@ -23,7 +23,8 @@ export function tarballFile(name: string, version: string): string {
 
 /** Tag names must be URL-safe and must not parse as a semver range, so `npm install name@tag` is unambiguous. */
 export function tagProblem(tag: string, validRange: (t: string) => unknown): string | null {
-  if (!tag || tag.length > 128 || encodeURIComponent(tag) !== tag) return `invalid dist-tag "${tag}": use letters, digits, "-", "_" or "."`;
+  if (!tag || tag.length > 128 || encodeURIComponent(tag) !== tag)
+    return `invalid dist-tag "${tag}": use letters, digits, "-", "_" or "."`;
   if (validRange(tag) !== null) return `invalid dist-tag "${tag}": a tag must not be a valid semver range`;
   return null;
 }

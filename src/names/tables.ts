@@ -18,8 +18,21 @@ export type SecurityReportsTable = {
   created_at: number;
 };
 
-export type NamesDatabase = Database & { name_allows: NameAllowsTable; name_reservations: NameReservationsTable; security_reports: SecurityReportsTable };
+export type NamesDatabase = Database & {
+  name_allows: NameAllowsTable;
+  name_reservations: NameReservationsTable;
+  security_reports: SecurityReportsTable;
+};
 
-export const withNames = (db: Kysely<Database>): Kysely<NamesDatabase> => db.withTables<{ name_allows: NameAllowsTable; name_reservations: NameReservationsTable; security_reports: SecurityReportsTable }>();
+export const withNames = (db: Kysely<Database>): Kysely<NamesDatabase> =>
+  db.withTables<{
+    name_allows: NameAllowsTable;
+    name_reservations: NameReservationsTable;
+    security_reports: SecurityReportsTable;
+  }>();
 export const trxWithNames = (trx: Transaction<Database>): Transaction<NamesDatabase> =>
-  trx.withTables<{ name_allows: NameAllowsTable; name_reservations: NameReservationsTable; security_reports: SecurityReportsTable }>();
+  trx.withTables<{
+    name_allows: NameAllowsTable;
+    name_reservations: NameReservationsTable;
+    security_reports: SecurityReportsTable;
+  }>();

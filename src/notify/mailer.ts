@@ -9,7 +9,8 @@ export function createMailer(smtpUrl: string | null, from: string): Mailer {
   if (!smtpUrl) return { enabled: false, send: async () => {} };
   // Short timeouts: an unreachable mail server must not hold the mail consumer's transaction for minutes.
   const url = new URL(smtpUrl);
-  for (const [k, v] of Object.entries({ connectionTimeout: '10000', greetingTimeout: '10000', socketTimeout: '15000' })) if (!url.searchParams.has(k)) url.searchParams.set(k, v);
+  for (const [k, v] of Object.entries({ connectionTimeout: '10000', greetingTimeout: '10000', socketTimeout: '15000' }))
+    if (!url.searchParams.has(k)) url.searchParams.set(k, v);
   // nodemailer is loaded with the first email, so a node that sends none does not hold it in memory.
   let transport: Promise<Transporter> | undefined;
   return {

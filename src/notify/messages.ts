@@ -43,7 +43,10 @@ export function securityNotice(to: string, user: Account, what: string, details:
 
 /** Tells a moderator that the publish-time scan held a version: it waits, uninstallable, for their decision. */
 export function heldVersionAlert(to: Account, name: string, version: string, verdict: string, base: string): Message {
-  const why = verdict === 'timeout' ? 'its malware scan did not finish within the time budget' : 'its malware scan found signs of malicious code';
+  const why =
+    verdict === 'timeout'
+      ? 'its malware scan did not finish within the time budget'
+      : 'its malware scan found signs of malicious code';
   return {
     to: to.email,
     subject: `Held for review: ${name}@${version}`,

@@ -9,7 +9,13 @@ import { Consumer, EventKind } from '../store/events.ts';
 import type { Database, EventRow } from '../store/schema.ts';
 import type { Mailer, Message } from './mailer.ts';
 import { drainOutbox, enqueue } from './outbox.ts';
-import { forcedResetEmail, heldVersionAlert, passwordResetEmail, securityNotice, verificationEmail } from './messages.ts';
+import {
+  forcedResetEmail,
+  heldVersionAlert,
+  passwordResetEmail,
+  securityNotice,
+  verificationEmail,
+} from './messages.ts';
 import { reportEmail } from '../safety/reports.ts';
 
 export type NotifierDeps = { db: Db; mailer: Mailer; publicUrl: () => string; logger: Logger; clock?: () => number };
@@ -20,13 +26,27 @@ type Data = Record<string, unknown>;
 const NOTICES: Partial<Record<string, (d: Data) => { what: string; details: string[] }>> = {
   [EventKind.UserPasswordChanged]: (d) => ({
     what: d.reset ? 'Your password was reset' : 'Your password was changed',
-    details: [...(typeof d.ip === 'string' ? [`from address: ${d.ip}`] : []), ...(d.reset ? ['every session was signed out'] : ['your other sessions were signed out; your access tokens still work'])],
+    details: [
+      ...(typeof d.ip === 'string' ? [`from address: ${d.ip}`] : []),
+      ...(d.reset
+        ? ['every session was signed out']
+        : ['your other sessions were signed out; your access tokens still work']),
+    ],
   }),
   [EventKind.UserMfaEnabled]: () => ({ what: 'Two-factor authentication was enabled', details: [] }),
   [EventKind.UserMfaDisabled]: () => ({ what: 'Two-factor authentication was disabled', details: [] }),
-  [EventKind.UserMfaModeChanged]: (d) => ({ what: 'The two-factor authentication mode was changed', details: [`from: ${String(d.from)}`, `to: ${String(d.mode)}`] }),
-  [EventKind.RecoveryCodeUsed]: (d) => ({ what: 'A recovery code was used to sign in', details: [`recovery codes left: ${String(d.remaining ?? '?')}`] }),
-  [EventKind.RecoveryCodesRegenerated]: () => ({ what: 'New recovery codes were generated (the old ones no longer work)', details: [] }),
+  [EventKind.UserMfaModeChanged]: (d) => ({
+    what: 'The two-factor authentication mode was changed',
+    details: [`from: ${String(d.from)}`, `to: ${String(d.mode)}`],
+  }),
+  [EventKind.RecoveryCodeUsed]: (d) => ({
+    what: 'A recovery code was used to sign in',
+    details: [`recovery codes left: ${String(d.remaining ?? '?')}`],
+  }),
+  [EventKind.RecoveryCodesRegenerated]: () => ({
+    what: 'New recovery codes were generated (the old ones no longer work)',
+    details: [],
+  }),
   [EventKind.TokenCreated]: (d) => ({
     what: 'A new access token was created',
     details: [
@@ -37,10 +57,22 @@ const NOTICES: Partial<Record<string, (d: Data) => { what: string; details: stri
       ...(typeof d.ip === 'string' ? [`from address: ${d.ip}`] : []),
     ],
   }),
-  [EventKind.TokenRevoked]: (d) => ({ what: 'An access token was revoked', details: [`name: ${String(d.name ?? '?')}`] }),
-  [EventKind.SessionCreated]: (d) => ({ what: 'There was a new sign-in from a new device or address', details: [`address: ${String(d.ip)}`, `browser: ${String(d.userAgent)}`] }),
-  [EventKind.UserDisabled]: (d) => ({ what: 'Your account was disabled by the registry’s administrators', details: [`reason: ${String(d.reason)}`] }),
-  [EventKind.UserEnabled]: (d) => ({ what: 'Your account was enabled again by the registry’s administrators', details: [`reason: ${String(d.reason)}`] }),
+  [EventKind.TokenRevoked]: (d) => ({
+    what: 'An access token was revoked',
+    details: [`name: ${String(d.name ?? '?')}`],
+  }),
+  [EventKind.SessionCreated]: (d) => ({
+    what: 'There was a new sign-in from a new device or address',
+    details: [`address: ${String(d.ip)}`, `browser: ${String(d.userAgent)}`],
+  }),
+  [EventKind.UserDisabled]: (d) => ({
+    what: 'Your account was disabled by the registry’s administrators',
+    details: [`reason: ${String(d.reason)}`],
+  }),
+  [EventKind.UserEnabled]: (d) => ({
+    what: 'Your account was enabled again by the registry’s administrators',
+    details: [`reason: ${String(d.reason)}`],
+  }),
   [EventKind.UserRecoveryStarted]: (d) => ({
     what: 'An administrator started an account recovery',
     details: [
@@ -52,12 +84,23 @@ const NOTICES: Partial<Record<string, (d: Data) => { what: string; details: stri
   }),
   [EventKind.UserRecoveredByAdmin]: (d) => ({
     what: 'An administrator completed the recovery of your account',
-    details: ['every session and token was signed out', 'choose a new password with “Forgot password” on the sign-in page', ...(d.newEmail ? ['verify the new email address first, with the link sent to it'] : [])],
+    details: [
+      'every session and token was signed out',
+      'choose a new password with “Forgot password” on the sign-in page',
+      ...(d.newEmail ? ['verify the new email address first, with the link sent to it'] : []),
+    ],
   }),
-  [EventKind.UserRecoveryCancelled]: (d) => ({ what: 'The pending recovery of your account was cancelled', details: [`reason: ${String(d.reason)}`] }),
+  [EventKind.UserRecoveryCancelled]: (d) => ({
+    what: 'The pending recovery of your account was cancelled',
+    details: [`reason: ${String(d.reason)}`],
+  }),
   [EventKind.UserSignInLocked]: (d) => ({
     what: 'Sign-in was temporarily blocked after many wrong passwords',
-    details: [`from address: ${String(d.ip)}`, 'your own sign-ins from addresses you used before are not blocked', 'if these were not you, consider enabling two-factor authentication'],
+    details: [
+      `from address: ${String(d.ip)}`,
+      'your own sign-ins from addresses you used before are not blocked',
+      'if these were not you, consider enabling two-factor authentication',
+    ],
   }),
 };
 
@@ -67,11 +110,27 @@ export function mailHandler({ publicUrl, clock = Date.now }: Pick<NotifierDeps, 
     const data = JSON.parse(event.data) as Data;
     if (event.kind === EventKind.VersionHeld) {
       // About a package, not an account: every moderator and administrator with a verified address is alerted.
-      const staff = await trx.selectFrom('users').select(['name', 'email']).where((eb) => eb.or([eb('is_admin', '=', 1), eb('is_moderator', '=', 1)])).where('email_verified', '=', 1).where('disabled_at', 'is', null).where('deleted_at', 'is', null).execute();
-      for (const to of staff) await enqueue(trx, heldVersionAlert(to, event.subject, String(data.version), String(data.verdict), publicUrl()), clock());
+      const staff = await trx
+        .selectFrom('users')
+        .select(['name', 'email'])
+        .where((eb) => eb.or([eb('is_admin', '=', 1), eb('is_moderator', '=', 1)]))
+        .where('email_verified', '=', 1)
+        .where('disabled_at', 'is', null)
+        .where('deleted_at', 'is', null)
+        .execute();
+      for (const to of staff)
+        await enqueue(
+          trx,
+          heldVersionAlert(to, event.subject, String(data.version), String(data.verdict), publicUrl()),
+          clock(),
+        );
       return;
     }
-    const user = await trx.selectFrom('users').select(['id', 'name', 'email', 'email_verified']).where('name', '=', event.subject).executeTakeFirst();
+    const user = await trx
+      .selectFrom('users')
+      .select(['id', 'name', 'email', 'email_verified'])
+      .where('name', '=', event.subject)
+      .executeTakeFirst();
     if (!user) return;
     const base = publicUrl();
     const messages: Message[] = [];
@@ -79,7 +138,15 @@ export function mailHandler({ publicUrl, clock = Date.now }: Pick<NotifierDeps, 
       case EventKind.UserEmailChanged: {
         // The old address is told in every case, even if the new one was verified (or changed again) meanwhile.
         if (typeof data.oldEmail === 'string') {
-          messages.push(securityNotice(data.oldEmail, user, 'The email address was changed', [`new address: ${typeof data.newEmail === 'string' ? data.newEmail : user.email}`], base));
+          messages.push(
+            securityNotice(
+              data.oldEmail,
+              user,
+              'The email address was changed',
+              [`new address: ${typeof data.newEmail === 'string' ? data.newEmail : user.email}`],
+              base,
+            ),
+          );
         }
         // A later change supersedes this one, and its own event sends the link to the address the account has now.
         if (user.email_verified || (typeof data.newEmail === 'string' && data.newEmail !== user.email)) break;
@@ -105,7 +172,9 @@ export function mailHandler({ publicUrl, clock = Date.now }: Pick<NotifierDeps, 
       case EventKind.UserPasswordResetForced: {
         if (!user.email_verified) break;
         const token = await issueEmailToken(trx, user.id, user.email, EmailPurpose.ResetPassword, clock());
-        messages.push(forcedResetEmail(user, `${base}/-/web/reset-password?token=${token}`, String(data.reason ?? ''), base));
+        messages.push(
+          forcedResetEmail(user, `${base}/-/web/reset-password?token=${token}`, String(data.reason ?? ''), base),
+        );
         break;
       }
       case EventKind.SessionCreated: {
@@ -150,7 +219,10 @@ function notice(kind: string, data: Data, user: { name: string; email: string },
 }
 
 /** Runs the mail consumer and the outbox every interval until stopped. */
-export function startNotifier(deps: NotifierDeps, intervalMs = 500): { stop(): Promise<void>; runOnce(): Promise<void> } {
+export function startNotifier(
+  deps: NotifierDeps,
+  intervalMs = 500,
+): { stop(): Promise<void>; runOnce(): Promise<void> } {
   const consumer = new Consumer(deps.db, { name: 'mail', handle: mailHandler(deps) });
   const runOnce = async () => {
     await consumer.runOnce();

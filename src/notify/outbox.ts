@@ -8,7 +8,18 @@ import type { Database } from '../store/schema.ts';
 import type { Mailer, Message } from './mailer.ts';
 
 export async function enqueue(trx: Transaction<Database>, m: Message, now: number): Promise<void> {
-  await trx.insertInto('outbox').values({ recipient: m.to, subject: m.subject, body: m.text, created_at: now, next_attempt_at: now, sent_at: null, last_error: null }).execute();
+  await trx
+    .insertInto('outbox')
+    .values({
+      recipient: m.to,
+      subject: m.subject,
+      body: m.text,
+      created_at: now,
+      next_attempt_at: now,
+      sent_at: null,
+      last_error: null,
+    })
+    .execute();
 }
 
 const CLAIM_MS = 60_000;
@@ -21,25 +32,58 @@ export type OutboxDeps = { db: Db; mailer: Mailer; logger: Logger; clock?: () =>
 /** Sends what is due; returns how many emails went out. */
 export async function drainOutbox({ db, mailer, logger, clock = Date.now }: OutboxDeps): Promise<number> {
   const now = clock();
-  const due = await db.selectFrom('outbox').selectAll().where('sent_at', 'is', null).where('next_attempt_at', '<=', now).where('attempts', '<', MAX_ATTEMPTS).orderBy('id').limit(20).execute();
+  const due = await db
+    .selectFrom('outbox')
+    .selectAll()
+    .where('sent_at', 'is', null)
+    .where('next_attempt_at', '<=', now)
+    .where('attempts', '<', MAX_ATTEMPTS)
+    .orderBy('id')
+    .limit(20)
+    .execute();
   let sent = 0;
   for (const m of due) {
-    const claim = await db.updateTable('outbox').set({ next_attempt_at: now + CLAIM_MS }).where('id', '=', m.id).where('next_attempt_at', '=', m.next_attempt_at).where('sent_at', 'is', null).executeTakeFirst();
+    const claim = await db
+      .updateTable('outbox')
+      .set({ next_attempt_at: now + CLAIM_MS })
+      .where('id', '=', m.id)
+      .where('next_attempt_at', '=', m.next_attempt_at)
+      .where('sent_at', 'is', null)
+      .executeTakeFirst();
     if (Number(claim.numUpdatedRows) !== 1) continue;
     if (!mailer.enabled) {
       logger.info({ to: m.recipient, subject: m.subject }, 'email not sent: no SMTP server configured (--smtp-url)');
-      await db.updateTable('outbox').set({ sent_at: clock(), last_error: 'no SMTP server configured' }).where('id', '=', m.id).execute();
+      await db
+        .updateTable('outbox')
+        .set({ sent_at: clock(), last_error: 'no SMTP server configured' })
+        .where('id', '=', m.id)
+        .execute();
       continue;
     }
     try {
       await mailer.send({ to: m.recipient, subject: m.subject, text: m.body });
-      await db.updateTable('outbox').set({ sent_at: clock(), attempts: m.attempts + 1, last_error: null }).where('id', '=', m.id).execute();
+      await db
+        .updateTable('outbox')
+        .set({ sent_at: clock(), attempts: m.attempts + 1, last_error: null })
+        .where('id', '=', m.id)
+        .execute();
       logger.info({ to: m.recipient, subject: m.subject }, 'email sent');
       sent++;
     } catch (err) {
       const attempts = m.attempts + 1;
-      await db.updateTable('outbox').set({ attempts, next_attempt_at: clock() + backoff(attempts), last_error: String((err as Error).message).slice(0, 500) }).where('id', '=', m.id).execute();
-      logger.warn({ err, to: m.recipient, attempts }, attempts >= MAX_ATTEMPTS ? 'email could not be sent; giving up' : 'email could not be sent; will retry');
+      await db
+        .updateTable('outbox')
+        .set({
+          attempts,
+          next_attempt_at: clock() + backoff(attempts),
+          last_error: String((err as Error).message).slice(0, 500),
+        })
+        .where('id', '=', m.id)
+        .execute();
+      logger.warn(
+        { err, to: m.recipient, attempts },
+        attempts >= MAX_ATTEMPTS ? 'email could not be sent; giving up' : 'email could not be sent; will retry',
+      );
     }
   }
   return sent;

@@ -50,7 +50,12 @@ export class Representation {
   }
   bytes(enc: Encoding): Buffer {
     if (enc === 'gzip') return (this.#gzip ??= this.#keep(gzipSync(this.body, { level: 6 })));
-    if (enc === 'br') return (this.#br ??= this.#keep(brotliCompressSync(this.body, { params: { [constants.BROTLI_PARAM_QUALITY]: 6, [constants.BROTLI_PARAM_SIZE_HINT]: this.body.length } })));
+    if (enc === 'br')
+      return (this.#br ??= this.#keep(
+        brotliCompressSync(this.body, {
+          params: { [constants.BROTLI_PARAM_QUALITY]: 6, [constants.BROTLI_PARAM_SIZE_HINT]: this.body.length },
+        }),
+      ));
     return this.body;
   }
   #keep(compressed: Buffer): Buffer {

@@ -31,6 +31,7 @@ export function dependencyEdges(manifest: Record<string, unknown>): DependencyEd
 export function rangeAdmits(range: string, version: string, distTags: Record<string, string>): boolean {
   const trimmed = range.trim();
   if (trimmed === '' || trimmed === '*' || trimmed === 'x') return true;
-  if (semver.validRange(trimmed, { loose: true }) !== null) return semver.satisfies(version, trimmed, { loose: true, includePrerelease: true });
+  if (semver.validRange(trimmed, { loose: true }) !== null)
+    return semver.satisfies(version, trimmed, { loose: true, includePrerelease: true });
   return distTags[trimmed] === version;
 }

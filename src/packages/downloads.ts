@@ -55,7 +55,9 @@ export class DownloadCounter {
     // Counting goes on into fresh maps while this batch is written.
     this.#dayEnd = 0;
     const rows: Array<{ package_id: number; version: string; day: string; count: number }> = [];
-    for (const [d, counts] of batch) for (const [packageId, versions] of counts) for (const [version, count] of versions) rows.push({ package_id: packageId, version, day: d, count });
+    for (const [d, counts] of batch)
+      for (const [packageId, versions] of counts)
+        for (const [version, count] of versions) rows.push({ package_id: packageId, version, day: d, count });
     if (rows.length === 0) return;
     try {
       await this.#db.transaction().execute(async (trx) => {
@@ -63,7 +65,11 @@ export class DownloadCounter {
           await trx
             .insertInto('downloads')
             .values(row)
-            .onConflict((oc) => oc.columns(['package_id', 'version', 'day']).doUpdateSet({ count: sql<number>`downloads.count + excluded.count` }))
+            .onConflict((oc) =>
+              oc
+                .columns(['package_id', 'version', 'day'])
+                .doUpdateSet({ count: sql<number>`downloads.count + excluded.count` }),
+            )
             .execute();
         }
       });
@@ -102,9 +108,12 @@ export function parsePeriod(period: string, now: number): Period {
   const days = NAMED[period];
   if (days !== undefined) return { start: day(now - (days - 1) * 86_400_000), end: day(now) };
   const [start, end = start, extra] = period.split(':');
-  const valid = (d: string | undefined): d is string => !!d && DATE.test(d) && !Number.isNaN(Date.parse(d)) && new Date(d).toISOString().startsWith(d);
+  const valid = (d: string | undefined): d is string =>
+    !!d && DATE.test(d) && !Number.isNaN(Date.parse(d)) && new Date(d).toISOString().startsWith(d);
   if (extra !== undefined || !valid(start) || !valid(end)) {
-    throw badRequest(`invalid period "${period}": use last-day, last-week, last-month, last-year, YYYY-MM-DD or YYYY-MM-DD:YYYY-MM-DD`);
+    throw badRequest(
+      `invalid period "${period}": use last-day, last-week, last-month, last-year, YYYY-MM-DD or YYYY-MM-DD:YYYY-MM-DD`,
+    );
   }
   if (start > end) throw badRequest(`invalid period "${period}": the start is after the end`);
   if (Date.parse(end) - Date.parse(start) > 550 * 86_400_000) throw badRequest('periods are limited to 18 months');
@@ -112,7 +121,11 @@ export function parsePeriod(period: string, now: number): Period {
 }
 
 /** Downloads per day in the period (days without downloads included as 0), for one package or all (null). */
-export async function downloadsByDay(db: Db, packageId: number | null, period: Period): Promise<Array<{ day: string; downloads: number }>> {
+export async function downloadsByDay(
+  db: Db,
+  packageId: number | null,
+  period: Period,
+): Promise<Array<{ day: string; downloads: number }>> {
   let q = db
     .selectFrom('downloads')
     .select(['day', (eb) => eb.fn.sum<number>('count').as('n')])

@@ -30,7 +30,14 @@ const DEPENDENTS_SHOWN = 5;
 /** What a moderator's removal tells the advisory database (safety/advisories.ts), inside the same transaction. */
 export type AdvisoryRecorder = (
   trx: Tx,
-  input: { name: string; versions: string[] | null; reason: string; evidence: string; reporters: string[]; actor: string },
+  input: {
+    name: string;
+    versions: string[] | null;
+    reason: string;
+    evidence: string;
+    reporters: string[];
+    actor: string;
+  },
   now: number,
 ) => Promise<string>;
 
@@ -43,7 +50,9 @@ export type LifecycleOptions = {
   unpublishWindowMs?: number;
   recordAdvisory?: AdvisoryRecorder;
   /** signs a held version when it is released (trust/signing-keys.ts). */
-  signer?: { signaturesFor(name: string, version: string, integrity: string): Promise<Array<{ keyid: string; sig: string }>> };
+  signer?: {
+    signaturesFor(name: string, version: string, integrity: string): Promise<Array<{ keyid: string; sig: string }>>;
+  };
 };
 
 type PackageRow = { id: number; name: string; rev: number; unpublished_at: number | null };
@@ -70,10 +79,15 @@ export class Lifecycle {
    * What a package document sent back by npm asks for (npm deprecate and npm unpublish both PUT the whole packument
    * they read, edited): the visible versions it no longer lists, and the versions whose deprecation message changed.
    */
-  async plan(name: string, doc: Record<string, unknown>): Promise<{ removed: string[]; deprecations: Map<string, string> }> {
+  async plan(
+    name: string,
+    doc: Record<string, unknown>,
+  ): Promise<{ removed: string[]; deprecations: Map<string, string> }> {
     const sent = doc.versions;
     if (!sent || typeof sent !== 'object' || Array.isArray(sent)) {
-      throw badRequest('a package document without a tarball must carry the "versions" npm read (npm deprecate); other metadata changes by publishing a new version');
+      throw badRequest(
+        'a package document without a tarball must carry the "versions" npm read (npm deprecate); other metadata changes by publishing a new version',
+      );
     }
     const pkg = await this.#db.selectFrom('packages').select('id').where('name', '=', name).executeTakeFirst();
     if (!pkg) throw notFound(`${name} is not in this registry`);
@@ -81,13 +95,17 @@ export class Lifecycle {
     const removed = [...current.keys()].filter((v) => !(v in sent));
     // npm itself removes the last version with DELETE (npm unpublish --force); a document listing no version at all
     // is a broken client, not a request to wipe the package.
-    if (removed.length && removed.length === current.size) throw badRequest(`a document without any version does not unpublish ${name}: use npm unpublish ${name} --force`);
+    if (removed.length && removed.length === current.size)
+      throw badRequest(`a document without any version does not unpublish ${name}: use npm unpublish ${name} --force`);
     const deprecations = new Map<string, string>();
     for (const [version, manifest] of Object.entries(sent as Record<string, unknown>)) {
-      if (!current.has(version)) throw badRequest(`${name}@${version} is not a published version: new versions are published with npm publish`);
-      const message = manifest && typeof manifest === 'object' ? (manifest as Record<string, unknown>).deprecated : undefined;
+      if (!current.has(version))
+        throw badRequest(`${name}@${version} is not a published version: new versions are published with npm publish`);
+      const message =
+        manifest && typeof manifest === 'object' ? (manifest as Record<string, unknown>).deprecated : undefined;
       if (message === undefined) continue;
-      if (typeof message !== 'string') throw badRequest(`"deprecated" of ${version} must be a string ("" removes the deprecation)`);
+      if (typeof message !== 'string')
+        throw badRequest(`"deprecated" of ${version} must be a string ("" removes the deprecation)`);
       if (message !== current.get(version)) deprecations.set(version, message);
     }
     return { removed, deprecations };
@@ -99,7 +117,8 @@ export class Lifecycle {
    */
   async deprecate(actor: Actor, name: string, messages: Map<string, string>, rev?: string): Promise<string[]> {
     for (const [version, message] of messages) {
-      if (message.length > MAX_DEPRECATION) throw badRequest(`the deprecation message for ${version} is longer than ${MAX_DEPRECATION} characters`);
+      if (message.length > MAX_DEPRECATION)
+        throw badRequest(`the deprecation message for ${version} is longer than ${MAX_DEPRECATION} characters`);
     }
     const now = this.#clock();
     const changed = await this.#change(name, rev, async (trx, pkg) => {
@@ -110,8 +129,17 @@ export class Lifecycle {
         const row = byVersion.get(version);
         if (!row) throw notFound(`${name}@${version} does not exist`);
         if ((row.deprecated ?? '') === message) continue;
-        await trx.updateTable('versions').set({ deprecated: message === '' ? null : message }).where('package_id', '=', pkg.id).where('version', '=', version).execute();
-        await recordEvent(trx, { kind: EventKind.VersionDeprecated, subject: name, actorId: actor.id, data: { version, message } }, now);
+        await trx
+          .updateTable('versions')
+          .set({ deprecated: message === '' ? null : message })
+          .where('package_id', '=', pkg.id)
+          .where('version', '=', version)
+          .execute();
+        await recordEvent(
+          trx,
+          { kind: EventKind.VersionDeprecated, subject: name, actorId: actor.id, data: { version, message } },
+          now,
+        );
         changed.push(version);
       }
       if (changed.length) await touchPackage(trx, pkg.id, now);
@@ -127,15 +155,25 @@ export class Lifecycle {
     await this.#change(name, rev, async (trx, pkg) => {
       const all = await visibleVersions(trx, pkg.id);
       const targets: VersionRow[] = [];
-      for (const v of versions) targets.push(all.find((r) => r.version === v) ?? (await notFoundVersion(name, v, trx, pkg.id)));
+      for (const v of versions)
+        targets.push(all.find((r) => r.version === v) ?? (await notFoundVersion(name, v, trx, pkg.id)));
       await this.#checkUnpublishable(trx, pkg, targets, now);
       const remaining = all.filter((v) => !versions.includes(v.version));
       await this.#hide(trx, pkg, versions, 'unpublished');
       if (remaining.length === 0) {
         await markGone(trx, pkg, now);
-        await recordEvent(trx, { kind: EventKind.PackageUnpublished, subject: name, actorId: actor.id, data: { versions } }, now);
+        await recordEvent(
+          trx,
+          { kind: EventKind.PackageUnpublished, subject: name, actorId: actor.id, data: { versions } },
+          now,
+        );
       } else {
-        for (const version of versions) await recordEvent(trx, { kind: EventKind.VersionUnpublished, subject: name, actorId: actor.id, data: { version } }, now);
+        for (const version of versions)
+          await recordEvent(
+            trx,
+            { kind: EventKind.VersionUnpublished, subject: name, actorId: actor.id, data: { version } },
+            now,
+          );
         await repointTags(trx, pkg, remaining, now);
       }
     });
@@ -151,7 +189,11 @@ export class Lifecycle {
       const versions = all.map((v) => v.version);
       await this.#hide(trx, pkg, versions, 'unpublished');
       await markGone(trx, pkg, now);
-      await recordEvent(trx, { kind: EventKind.PackageUnpublished, subject: name, actorId: actor.id, data: { versions } }, now);
+      await recordEvent(
+        trx,
+        { kind: EventKind.PackageUnpublished, subject: name, actorId: actor.id, data: { versions } },
+        now,
+      );
       return versions;
     });
   }
@@ -166,16 +208,32 @@ export class Lifecycle {
           `Deprecate instead (npm deprecate ${pkg.name}@${late[0]!.version} "<message>"), or ask a registry administrator if it must go (policy: /-/web/policies/unpublish)`,
       );
     }
-    const dependents = await dependentsOf(trx, pkg, targets.map((v) => v.version));
+    const dependents = await dependentsOf(
+      trx,
+      pkg,
+      targets.map((v) => v.version),
+    );
     if (dependents.length) {
       const shown = dependents.slice(0, DEPENDENTS_SHOWN).map((d) => `${d.name}@${d.version} (${d.range})`);
       const more = dependents.length > DEPENDENTS_SHOWN ? ` and ${dependents.length - DEPENDENTS_SHOWN} more` : '';
-      throw forbidden(`${pkg.name} cannot be unpublished: other packages depend on it: ${shown.join(', ')}${more}. Deprecate it instead (npm deprecate), or ask a registry administrator (policy: /-/web/policies/unpublish)`);
+      throw forbidden(
+        `${pkg.name} cannot be unpublished: other packages depend on it: ${shown.join(', ')}${more}. Deprecate it instead (npm deprecate), or ask a registry administrator (policy: /-/web/policies/unpublish)`,
+      );
     }
   }
 
-  async #hide(trx: Tx, pkg: PackageRow, versions: string[], state: 'unpublished' | 'removed' | 'quarantined'): Promise<void> {
-    await trx.updateTable('versions').set({ state }).where('package_id', '=', pkg.id).where('version', 'in', versions).execute();
+  async #hide(
+    trx: Tx,
+    pkg: PackageRow,
+    versions: string[],
+    state: 'unpublished' | 'removed' | 'quarantined',
+  ): Promise<void> {
+    await trx
+      .updateTable('versions')
+      .set({ state })
+      .where('package_id', '=', pkg.id)
+      .where('version', 'in', versions)
+      .execute();
     await trx.deleteFrom('dist_tags').where('package_id', '=', pkg.id).where('version', 'in', versions).execute();
   }
 
@@ -184,12 +242,23 @@ export class Lifecycle {
    * their name@version stays burnt, a whole package loses its maintainers so only an administrator can give the name
    * out again, and an advisory is published when the advisory database is configured. Returns the removed versions.
    */
-  async removeMalicious(actor: Actor, name: string, version: string | null, details: { reason: string; evidence?: string; reporters?: string[] }): Promise<{ versions: string[]; advisory: string | null }> {
+  async removeMalicious(
+    actor: Actor,
+    name: string,
+    version: string | null,
+    details: { reason: string; evidence?: string; reporters?: string[] },
+  ): Promise<{ versions: string[]; advisory: string | null }> {
     const reason = details.reason.trim();
-    if (!reason) throw badRequest('say why the package is malicious: the reason is published in the log and the advisory');
+    if (!reason)
+      throw badRequest('say why the package is malicious: the reason is published in the log and the advisory');
     const now = this.#clock();
     return this.#change(name, undefined, async (trx, pkg) => {
-      const live = await trx.selectFrom('versions').select(['version', 'state']).where('package_id', '=', pkg.id).where('state', 'in', ['visible', 'quarantined', 'held']).execute();
+      const live = await trx
+        .selectFrom('versions')
+        .select(['version', 'state'])
+        .where('package_id', '=', pkg.id)
+        .where('state', 'in', ['visible', 'quarantined', 'held'])
+        .execute();
       let versions: string[];
       if (version === null) versions = live.map((v) => v.version);
       else if (live.some((v) => v.version === version)) versions = [version];
@@ -202,9 +271,29 @@ export class Lifecycle {
       } else {
         await repointTags(trx, pkg, remaining, now);
       }
-      await recordEvent(trx, { kind: EventKind.MaliciousRemoved, subject: name, actorId: actor.id, data: { version: version ?? '*', versions, reason, actor: actor.name } }, now);
+      await recordEvent(
+        trx,
+        {
+          kind: EventKind.MaliciousRemoved,
+          subject: name,
+          actorId: actor.id,
+          data: { version: version ?? '*', versions, reason, actor: actor.name },
+        },
+        now,
+      );
       const advisory = this.#recordAdvisory
-        ? await this.#recordAdvisory(trx, { name, versions: version === null ? null : versions, reason, evidence: details.evidence ?? '', reporters: details.reporters ?? [], actor: actor.name }, now)
+        ? await this.#recordAdvisory(
+            trx,
+            {
+              name,
+              versions: version === null ? null : versions,
+              reason,
+              evidence: details.evidence ?? '',
+              reporters: details.reporters ?? [],
+              actor: actor.name,
+            },
+            now,
+          )
         : null;
       return { versions, advisory };
     });
@@ -215,12 +304,17 @@ export class Lifecycle {
     const now = this.#clock();
     await this.#change(name, undefined, async (trx, pkg) => {
       const all = await visibleVersions(trx, pkg.id);
-      if (!all.some((v) => v.version === version)) throw notFound(`${name}@${version} is not visible, so it cannot be quarantined`);
+      if (!all.some((v) => v.version === version))
+        throw notFound(`${name}@${version} is not visible, so it cannot be quarantined`);
       await this.#hide(trx, pkg, [version], 'quarantined');
       const remaining = all.filter((v) => v.version !== version);
       if (remaining.length) await repointTags(trx, pkg, remaining, now);
       else await touchPackage(trx, pkg.id, now, { latest_version: null });
-      await recordEvent(trx, { kind: EventKind.VersionQuarantined, subject: name, actorId: actor.id, data: { version, reason } }, now);
+      await recordEvent(
+        trx,
+        { kind: EventKind.VersionQuarantined, subject: name, actorId: actor.id, data: { version, reason } },
+        now,
+      );
     });
   }
 
@@ -233,35 +327,81 @@ export class Lifecycle {
     const row = await this.#db
       .selectFrom('versions')
       .innerJoin('packages', 'packages.id', 'versions.package_id')
-      .select(['versions.state', 'versions.integrity', 'versions.publisher_id', 'versions.held_tag', 'versions.manifest'])
+      .select([
+        'versions.state',
+        'versions.integrity',
+        'versions.publisher_id',
+        'versions.held_tag',
+        'versions.manifest',
+      ])
       .where('packages.name', '=', name)
       .where('versions.version', '=', version)
       .executeTakeFirst();
-    if (!row || (row.state !== 'quarantined' && row.state !== 'held')) throw notFound(`${name}@${version} is not held or in quarantine`);
+    if (!row || (row.state !== 'quarantined' && row.state !== 'held'))
+      throw notFound(`${name}@${version} is not held or in quarantine`);
     // Signed before the transaction: the signer may read its key from the database.
-    const signatures = row.state === 'held' && this.#signer ? await this.#signer.signaturesFor(name, version, row.integrity) : null;
+    const signatures =
+      row.state === 'held' && this.#signer ? await this.#signer.signaturesFor(name, version, row.integrity) : null;
     const now = this.#clock();
     await this.#change(name, undefined, async (trx, pkg) => {
-      const res = await trx.updateTable('versions').set({ state: 'visible' }).where('package_id', '=', pkg.id).where('version', '=', version).where('state', '=', row.state).executeTakeFirst();
-      if (Number(res.numUpdatedRows) === 0) throw conflict(`${name}@${version} changed while it was being released: look again`);
+      const res = await trx
+        .updateTable('versions')
+        .set({ state: 'visible' })
+        .where('package_id', '=', pkg.id)
+        .where('version', '=', version)
+        .where('state', '=', row.state)
+        .executeTakeFirst();
+      if (Number(res.numUpdatedRows) === 0)
+        throw conflict(`${name}@${version} changed while it was being released: look again`);
       if (row.state === 'quarantined') {
-        await repointTags(trx, { ...pkg, unpublished_at: null }, await visibleVersions(trx, pkg.id), now, { keepExisting: true });
-        await recordEvent(trx, { kind: EventKind.VersionReleased, subject: name, actorId: actor.id, data: { version, reason } }, now);
+        await repointTags(trx, { ...pkg, unpublished_at: null }, await visibleVersions(trx, pkg.id), now, {
+          keepExisting: true,
+        });
+        await recordEvent(
+          trx,
+          { kind: EventKind.VersionReleased, subject: name, actorId: actor.id, data: { version, reason } },
+          now,
+        );
         return;
       }
       // Read before the transaction: a held version's manifest does not change while it waits (the state guard above).
       const manifest = JSON.parse(row.manifest) as Record<string, unknown>;
       if (signatures) manifest.dist = { ...(manifest.dist as Record<string, unknown>), signatures };
-      await trx.updateTable('versions').set({ manifest: JSON.stringify(manifest), published_at: now, held_tag: null }).where('package_id', '=', pkg.id).where('version', '=', version).execute();
+      await trx
+        .updateTable('versions')
+        .set({ manifest: JSON.stringify(manifest), published_at: now, held_tag: null })
+        .where('package_id', '=', pkg.id)
+        .where('version', '=', version)
+        .execute();
       const tag = row.held_tag ?? 'latest';
-      const current = await trx.selectFrom('dist_tags').select('version').where('package_id', '=', pkg.id).where('tag', '=', tag).executeTakeFirst();
+      const current = await trx
+        .selectFrom('dist_tags')
+        .select('version')
+        .where('package_id', '=', pkg.id)
+        .where('tag', '=', tag)
+        .executeTakeFirst();
       if (!current || semver.gt(version, current.version)) {
         await upsertTag(trx, pkg.id, tag, version);
       }
-      await repointTags(trx, { ...pkg, unpublished_at: null }, await visibleVersions(trx, pkg.id), now, { keepExisting: true });
+      await repointTags(trx, { ...pkg, unpublished_at: null }, await visibleVersions(trx, pkg.id), now, {
+        keepExisting: true,
+      });
       // The publish enters the log now, as its publisher's, and the moderator's decision beside it.
-      await recordEvent(trx, { kind: EventKind.VersionPublished, subject: name, actorId: row.publisher_id, data: { version, integrity: row.integrity, tag, released: true } }, now);
-      await recordEvent(trx, { kind: EventKind.VersionReleased, subject: name, actorId: actor.id, data: { version, reason } }, now);
+      await recordEvent(
+        trx,
+        {
+          kind: EventKind.VersionPublished,
+          subject: name,
+          actorId: row.publisher_id,
+          data: { version, integrity: row.integrity, tag, released: true },
+        },
+        now,
+      );
+      await recordEvent(
+        trx,
+        { kind: EventKind.VersionReleased, subject: name, actorId: actor.id, data: { version, reason } },
+        now,
+      );
     });
   }
 
@@ -272,15 +412,36 @@ export class Lifecycle {
   async transfer(actor: Actor, name: string, toUser: string, reason: string): Promise<{ from: string[] }> {
     const now = this.#clock();
     return this.#change(name, undefined, async (trx, pkg) => {
-      const to = await trx.selectFrom('users').select(['id', 'name']).where('name', '=', toUser).where('deleted_at', 'is', null).where('disabled_at', 'is', null).executeTakeFirst();
+      const to = await trx
+        .selectFrom('users')
+        .select(['id', 'name'])
+        .where('name', '=', toUser)
+        .where('deleted_at', 'is', null)
+        .where('disabled_at', 'is', null)
+        .executeTakeFirst();
       if (!to) throw notFound(`there is no active account named "${toUser}"`);
-      const current = await trx.selectFrom('maintainers').innerJoin('users', 'users.id', 'maintainers.user_id').select(['users.name']).where('package_id', '=', pkg.id).orderBy('users.name').execute();
+      const current = await trx
+        .selectFrom('maintainers')
+        .innerJoin('users', 'users.id', 'maintainers.user_id')
+        .select(['users.name'])
+        .where('package_id', '=', pkg.id)
+        .orderBy('users.name')
+        .execute();
       const from = current.map((c) => c.name);
       if (from.length === 1 && from[0] === to.name) throw conflict(`${name} already belongs to ${to.name} alone`);
       await trx.deleteFrom('maintainers').where('package_id', '=', pkg.id).execute();
       await trx.insertInto('maintainers').values({ package_id: pkg.id, user_id: to.id }).execute();
       await touchPackage(trx, pkg.id, now, pkg.unpublished_at !== null ? { unpublished_at: now } : {});
-      await recordEvent(trx, { kind: EventKind.PackageTransferred, subject: name, actorId: actor.id, data: { from: from.map((n) => `user:${n}`).join(','), to: `user:${to.name}`, reason } }, now);
+      await recordEvent(
+        trx,
+        {
+          kind: EventKind.PackageTransferred,
+          subject: name,
+          actorId: actor.id,
+          data: { from: from.map((n) => `user:${n}`).join(','), to: `user:${to.name}`, reason },
+        },
+        now,
+      );
       return { from };
     });
   }
@@ -292,9 +453,20 @@ export class Lifecycle {
   async deletePackage(actor: Actor, name: string, reason: string): Promise<string[]> {
     const now = this.#clock();
     return this.#change(name, undefined, async (trx, pkg) => {
-      const versions = (await trx.selectFrom('versions').select('version').where('package_id', '=', pkg.id).orderBy('id').execute()).map((v) => v.version);
+      const versions = (
+        await trx.selectFrom('versions').select('version').where('package_id', '=', pkg.id).orderBy('id').execute()
+      ).map((v) => v.version);
       await trx.deleteFrom('packages').where('id', '=', pkg.id).execute();
-      await recordEvent(trx, { kind: EventKind.PackageUnpublished, subject: name, actorId: actor.id, data: { versions, deleted: true, reason } }, now);
+      await recordEvent(
+        trx,
+        {
+          kind: EventKind.PackageUnpublished,
+          subject: name,
+          actorId: actor.id,
+          data: { versions, deleted: true, reason },
+        },
+        now,
+      );
       return versions;
     });
   }
@@ -303,10 +475,15 @@ export class Lifecycle {
   async #change<T>(name: string, rev: string | undefined, fn: (trx: Tx, pkg: PackageRow) => Promise<T>): Promise<T> {
     try {
       return await this.#db.transaction().execute(async (trx) => {
-        const pkg = await trx.selectFrom('packages').select(['id', 'name', 'rev', 'unpublished_at']).where('name', '=', name).executeTakeFirst();
+        const pkg = await trx
+          .selectFrom('packages')
+          .select(['id', 'name', 'rev', 'unpublished_at'])
+          .where('name', '=', name)
+          .executeTakeFirst();
         if (!pkg) throw notFound(`${name} is not in this registry`);
         // npm sends the revision it read; another one means the package changed in between.
-        if (rev !== undefined && !isCurrentRevision(rev, pkg.rev)) throw conflict('the package changed since npm read it: run the command again');
+        if (rev !== undefined && !isCurrentRevision(rev, pkg.rev))
+          throw conflict('the package changed since npm read it: run the command again');
         return fn(trx, pkg);
       });
     } finally {
@@ -316,20 +493,38 @@ export class Lifecycle {
 }
 
 async function visibleVersions(trx: Tx | Db, packageId: number): Promise<VersionRow[]> {
-  return trx.selectFrom('versions').select(['version', 'published_at', 'state', 'deprecated']).where('package_id', '=', packageId).where('state', '=', 'visible').orderBy('id').execute();
+  return trx
+    .selectFrom('versions')
+    .select(['version', 'published_at', 'state', 'deprecated'])
+    .where('package_id', '=', packageId)
+    .where('state', '=', 'visible')
+    .orderBy('id')
+    .execute();
 }
 
 async function notFoundVersion(name: string, version: string, trx: Tx, packageId: number): Promise<never> {
-  const row = await trx.selectFrom('versions').select('state').where('package_id', '=', packageId).where('version', '=', version).executeTakeFirst();
-  if (row?.state === 'quarantined' || row?.state === 'held') throw forbidden(`${name}@${version} is held for security review and cannot be unpublished while it is`);
+  const row = await trx
+    .selectFrom('versions')
+    .select('state')
+    .where('package_id', '=', packageId)
+    .where('version', '=', version)
+    .executeTakeFirst();
+  if (row?.state === 'quarantined' || row?.state === 'held')
+    throw forbidden(`${name}@${version} is held for security review and cannot be unpublished while it is`);
   throw notFound(`${name}@${version} is not published here${row ? ' any more' : ''}`);
 }
 
 /** Other packages' visible versions whose dependencies may resolve to one of `versions`. */
-async function dependentsOf(trx: Tx, pkg: PackageRow, versions: string[]): Promise<Array<{ name: string; version: string; range: string }>> {
+async function dependentsOf(
+  trx: Tx,
+  pkg: PackageRow,
+  versions: string[],
+): Promise<Array<{ name: string; version: string; range: string }>> {
   const edges = await trx
     .selectFrom('dependency_edges as e')
-    .innerJoin('versions as v', (j) => j.onRef('v.package_id', '=', 'e.package_id').onRef('v.version', '=', 'e.version'))
+    .innerJoin('versions as v', (j) =>
+      j.onRef('v.package_id', '=', 'e.package_id').onRef('v.version', '=', 'e.version'),
+    )
     .innerJoin('packages as p', 'p.id', 'e.package_id')
     .select(['p.name', 'e.version', 'e.range'])
     .where('e.dependency', '=', pkg.name)
@@ -339,7 +534,11 @@ async function dependentsOf(trx: Tx, pkg: PackageRow, versions: string[]): Promi
     .orderBy('e.version')
     .execute();
   if (!edges.length) return [];
-  const tags = Object.fromEntries((await trx.selectFrom('dist_tags').select(['tag', 'version']).where('package_id', '=', pkg.id).execute()).map((t) => [t.tag, t.version]));
+  const tags = Object.fromEntries(
+    (await trx.selectFrom('dist_tags').select(['tag', 'version']).where('package_id', '=', pkg.id).execute()).map(
+      (t) => [t.tag, t.version],
+    ),
+  );
   return edges.filter((e) => versions.some((v) => rangeAdmits(e.range, v, tags)));
 }
 
@@ -353,8 +552,19 @@ async function markGone(trx: Tx, pkg: PackageRow, now: number): Promise<void> {
  * After versions left, dist-tags must name versions that are still there: "latest" goes to the highest remaining
  * release (a prerelease only when nothing else is left), as npm's own unpublish does on the client side.
  */
-async function repointTags(trx: Tx, pkg: PackageRow, remaining: VersionRow[], now: number, opts: { keepExisting?: boolean } = {}): Promise<void> {
-  const current = await trx.selectFrom('dist_tags').select(['tag', 'version']).where('package_id', '=', pkg.id).where('tag', '=', 'latest').executeTakeFirst();
+async function repointTags(
+  trx: Tx,
+  pkg: PackageRow,
+  remaining: VersionRow[],
+  now: number,
+  opts: { keepExisting?: boolean } = {},
+): Promise<void> {
+  const current = await trx
+    .selectFrom('dist_tags')
+    .select(['tag', 'version'])
+    .where('package_id', '=', pkg.id)
+    .where('tag', '=', 'latest')
+    .executeTakeFirst();
   let latest = current?.version ?? null;
   if (!current || !opts.keepExisting) {
     const sorted = remaining.map((v) => v.version).sort(semver.compareLoose);

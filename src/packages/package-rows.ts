@@ -14,7 +14,16 @@ export async function upsertTag(trx: Tx, packageId: number, tag: string, version
 }
 
 /** A new revision of the package (its `_rev` and `modified`), with whatever else the change sets on its row. */
-export async function touchPackage(trx: Tx, packageId: number, now: number, extra: { unpublished_at?: number | null; latest_version?: string | null } = {}): Promise<void> {
+export async function touchPackage(
+  trx: Tx,
+  packageId: number,
+  now: number,
+  extra: { unpublished_at?: number | null; latest_version?: string | null } = {},
+): Promise<void> {
   const row = await trx.selectFrom('packages').select('rev').where('id', '=', packageId).executeTakeFirstOrThrow();
-  await trx.updateTable('packages').set({ rev: row.rev + 1, modified_at: now, ...extra }).where('id', '=', packageId).execute();
+  await trx
+    .updateTable('packages')
+    .set({ rev: row.rev + 1, modified_at: now, ...extra })
+    .where('id', '=', packageId)
+    .execute();
 }

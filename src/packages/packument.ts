@@ -50,16 +50,27 @@ const CORGI_FIELDS = [
 ] as const;
 
 // Package-level fields npm view shows from the top of the document, taken from the latest version.
-const TOP_LEVEL_FIELDS = ['description', 'keywords', 'license', 'homepage', 'repository', 'bugs', 'author', 'contributors'] as const;
+const TOP_LEVEL_FIELDS = [
+  'description',
+  'keywords',
+  'license',
+  'homepage',
+  'repository',
+  'bugs',
+  'author',
+  'contributors',
+] as const;
 
-export const tarballUrl = (base: string, name: string, version: string) => `${base}/${name}/-/${tarballFile(name, version)}`;
+export const tarballUrl = (base: string, name: string, version: string) =>
+  `${base}/${name}/-/${tarballFile(name, version)}`;
 
 export function revision(data: PackageData): string {
   return `${data.rev}-${createHash('sha256').update(`${data.name}\0${data.rev}\0${data.modifiedAt}`).digest('hex').slice(0, 32)}`;
 }
 
 /** Whether a revision a client sent back (`_rev` as revision() made it) is the package's current one. */
-export const isCurrentRevision = (sent: string, rev: number): boolean => sent === String(rev) || sent.startsWith(`${rev}-`);
+export const isCurrentRevision = (sent: string, rev: number): boolean =>
+  sent === String(rev) || sent.startsWith(`${rev}-`);
 
 function withTarball(v: VersionData, name: string, base: string): Record<string, unknown> {
   const dist = { ...(v.manifest.dist as Record<string, unknown>), tarball: tarballUrl(base, name, v.version) };
@@ -72,7 +83,12 @@ export function fullPackument(data: PackageData, base: string): Record<string, u
   if (data.versions.length === 0 && data.unpublishedAt) {
     // The shape registry.npmjs.org serves for an unpublished package; npm view reads time.unpublished.
     const unpublished = { time: iso(data.unpublishedAt), versions: Object.keys(gone) };
-    return { _id: data.name, _rev: revision(data), name: data.name, time: { created: iso(data.createdAt), modified: iso(data.modifiedAt), ...gone, unpublished } };
+    return {
+      _id: data.name,
+      _rev: revision(data),
+      name: data.name,
+      time: { created: iso(data.createdAt), modified: iso(data.modifiedAt), ...gone, unpublished },
+    };
   }
   const latest = data.versions.find((v) => v.version === data.distTags.latest) ?? data.versions.at(-1);
   const doc: Record<string, unknown> = { _id: data.name, _rev: revision(data), name: data.name };
@@ -82,7 +98,11 @@ export function fullPackument(data: PackageData, base: string): Record<string, u
   doc.time = {
     created: iso(data.createdAt),
     modified: iso(data.modifiedAt),
-    ...Object.fromEntries([...Object.entries(gone), ...data.versions.map((v) => [v.version, iso(v.publishedAt)])].sort((a, b) => a[1]!.localeCompare(b[1]!))),
+    ...Object.fromEntries(
+      [...Object.entries(gone), ...data.versions.map((v) => [v.version, iso(v.publishedAt)])].sort((a, b) =>
+        a[1]!.localeCompare(b[1]!),
+      ),
+    ),
   };
   doc.maintainers = data.maintainers;
   doc.readme = latest?.readme ?? '';

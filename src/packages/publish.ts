@@ -32,17 +32,24 @@ export function parsePublish(doc: unknown, urlName: string, maxTarballSize: numb
   if (!isObject(doc)) throw badRequest('the request body must be a JSON package document');
   const problem = nameProblem(urlName);
   if (problem) throw badRequest(problem);
-  if (doc.name !== urlName) throw badRequest(`the document's name "${String(doc.name)}" does not match the package name in the URL "${urlName}"`);
-  if (doc._id !== undefined && doc._id !== urlName) throw badRequest(`the document's _id "${String(doc._id)}" does not match the package name "${urlName}"`);
+  if (doc.name !== urlName)
+    throw badRequest(
+      `the document's name "${String(doc.name)}" does not match the package name in the URL "${urlName}"`,
+    );
+  if (doc._id !== undefined && doc._id !== urlName)
+    throw badRequest(`the document's _id "${String(doc._id)}" does not match the package name "${urlName}"`);
 
   if (!isObject(doc.versions)) throw badRequest('the document has no "versions" object');
   const versionKeys = Object.keys(doc.versions);
-  if (versionKeys.length !== 1) throw badRequest(`a publish must contain exactly one version (this one has ${versionKeys.length})`);
+  if (versionKeys.length !== 1)
+    throw badRequest(`a publish must contain exactly one version (this one has ${versionKeys.length})`);
   const version = versionKeys[0]!;
-  if (semver.valid(version) !== version) throw badRequest(`invalid version "${version}": it must be a valid semver version such as 1.2.3`);
+  if (semver.valid(version) !== version)
+    throw badRequest(`invalid version "${version}": it must be a valid semver version such as 1.2.3`);
   const manifest = doc.versions[version];
   if (!isObject(manifest)) throw badRequest(`versions["${version}"] must be an object`);
-  if (nestsDeeperThan(manifest, MAX_MANIFEST_DEPTH)) throw badRequest(`versions["${version}"] nests deeper than ${MAX_MANIFEST_DEPTH} levels`);
+  if (nestsDeeperThan(manifest, MAX_MANIFEST_DEPTH))
+    throw badRequest(`versions["${version}"] nests deeper than ${MAX_MANIFEST_DEPTH} levels`);
   if (manifest.name !== urlName) throw badRequest(`versions["${version}"].name must be "${urlName}"`);
   if (manifest.version !== version) throw badRequest(`versions["${version}"].version must be "${version}"`);
 
@@ -67,24 +74,32 @@ function parseTag(distTags: unknown, version: string): string {
 
 function parseAccess(access: unknown, name: string): Access | null {
   if (access === undefined || access === null || access === 'default') return null;
-  if (access !== 'public' && access !== 'restricted') throw badRequest(`"access" must be "public" or "restricted", not ${JSON.stringify(access)}`);
-  if (access === 'restricted' && !name.startsWith('@')) throw badRequest(`unscoped packages cannot be restricted: "${name}" can only be public (publish it under a scope to keep it private)`);
+  if (access !== 'public' && access !== 'restricted')
+    throw badRequest(`"access" must be "public" or "restricted", not ${JSON.stringify(access)}`);
+  if (access === 'restricted' && !name.startsWith('@'))
+    throw badRequest(
+      `unscoped packages cannot be restricted: "${name}" can only be public (publish it under a scope to keep it private)`,
+    );
   return access;
 }
 
 function parseAttachment(attachments: unknown, manifest: Record<string, unknown>, maxTarballSize: number) {
   if (!isObject(attachments)) throw badRequest('the document has no "_attachments": nothing to publish');
   const keys = Object.keys(attachments);
-  if (keys.length !== 1) throw badRequest(`a publish must carry exactly one attachment, the tarball (this one has ${keys.length})`);
+  if (keys.length !== 1)
+    throw badRequest(`a publish must carry exactly one attachment, the tarball (this one has ${keys.length})`);
   const key = keys[0]!;
   if (!key.endsWith('.tgz')) throw badRequest(`the attachment "${key}" is not a .tgz tarball`);
   const att = attachments[key];
-  if (!isObject(att) || typeof att.data !== 'string') throw badRequest(`the attachment "${key}" must have base64 "data"`);
+  if (!isObject(att) || typeof att.data !== 'string')
+    throw badRequest(`the attachment "${key}" must have base64 "data"`);
   const data = att.data;
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(data) || data.length % 4 !== 0) throw badRequest(`the attachment "${key}" is not valid base64`);
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(data) || data.length % 4 !== 0)
+    throw badRequest(`the attachment "${key}" is not valid base64`);
   const tarball = Buffer.from(data, 'base64');
   if (tarball.length === 0) throw badRequest(`the attachment "${key}" is empty`);
-  if (tarball.length > maxTarballSize) throw tooLarge(`the tarball is ${tarball.length} bytes; this registry accepts at most ${maxTarballSize}`);
+  if (tarball.length > maxTarballSize)
+    throw tooLarge(`the tarball is ${tarball.length} bytes; this registry accepts at most ${maxTarballSize}`);
   if (att.length !== undefined && att.length !== tarball.length) {
     throw badRequest(`the attachment "${key}" declares length ${String(att.length)} but holds ${tarball.length} bytes`);
   }
@@ -92,10 +107,14 @@ function parseAttachment(attachments: unknown, manifest: Record<string, unknown>
   const shasum = createHash('sha1').update(tarball).digest('hex');
   const dist = isObject(manifest.dist) ? manifest.dist : {};
   if (dist.integrity !== undefined && dist.integrity !== integrity) {
-    throw badRequest(`dist.integrity does not match the uploaded tarball (declared ${String(dist.integrity)}, computed ${integrity})`);
+    throw badRequest(
+      `dist.integrity does not match the uploaded tarball (declared ${String(dist.integrity)}, computed ${integrity})`,
+    );
   }
   if (dist.shasum !== undefined && dist.shasum !== shasum) {
-    throw badRequest(`dist.shasum does not match the uploaded tarball (declared ${String(dist.shasum)}, computed ${shasum})`);
+    throw badRequest(
+      `dist.shasum does not match the uploaded tarball (declared ${String(dist.shasum)}, computed ${shasum})`,
+    );
   }
   return { tarball, integrity, shasum };
 }
@@ -109,19 +128,30 @@ const DEPENDENCY_FIELDS = ['dependencies', 'optionalDependencies', 'peerDependen
  */
 export function checkTarballAgrees(req: PublishRequest, info: TarballInfo): void {
   const inner = info.manifest;
-  if (inner.name !== req.name) throw badRequest(`package.json inside the tarball names "${String(inner.name)}", but the publish is for "${req.name}"`);
-  if (inner.version !== req.version) throw badRequest(`package.json inside the tarball has version "${String(inner.version)}", but the publish is for ${req.version}`);
+  if (inner.name !== req.name)
+    throw badRequest(
+      `package.json inside the tarball names "${String(inner.name)}", but the publish is for "${req.name}"`,
+    );
+  if (inner.version !== req.version)
+    throw badRequest(
+      `package.json inside the tarball has version "${String(inner.version)}", but the publish is for ${req.version}`,
+    );
   for (const field of DEPENDENCY_FIELDS) {
     const declared = normalizeDeps(req.manifest, field);
     const packed = normalizeDeps(inner, field);
     if (!sameDependencies(declared, packed)) {
-      throw badRequest(`"${field}" in the publish document differs from package.json inside the tarball: publish the tarball npm packed, unmodified`);
+      throw badRequest(
+        `"${field}" in the publish document differs from package.json inside the tarball: publish the tarball npm packed, unmodified`,
+      );
     }
   }
 }
 
 // npm's normalization copies optionalDependencies into dependencies; compare the sets with that undone.
-function normalizeDeps(manifest: Record<string, unknown>, field: (typeof DEPENDENCY_FIELDS)[number]): Record<string, unknown> {
+function normalizeDeps(
+  manifest: Record<string, unknown>,
+  field: (typeof DEPENDENCY_FIELDS)[number],
+): Record<string, unknown> {
   const value = manifest[field];
   const deps: Record<string, unknown> = isObject(value) ? { ...value } : {};
   if (field === 'dependencies') {
@@ -155,7 +185,8 @@ export function storedManifest(
   // readme lives once per package in the packument; gitHead and the like are kept as npm does.
   delete m.readme;
   delete m.readmeFilename;
-  for (const key of Object.keys(m)) if (key.startsWith('_') && !['_nodeVersion', '_npmVersion'].includes(key)) delete m[key];
+  for (const key of Object.keys(m))
+    if (key.startsWith('_') && !['_nodeVersion', '_npmVersion'].includes(key)) delete m[key];
   const scripts = isObject(m.scripts) ? m.scripts : {};
   m._id = `${req.name}@${req.version}`;
   m._npmUser = { name: publisher.name, email: publisher.email };

@@ -14,7 +14,9 @@ export function parseQuery(text: string): SearchQuery {
   // eslint-disable-next-line no-control-regex -- control characters are exactly what is being removed
   const clean = text.replace(/[\u0000-\u001f\u007f]/g, ' ');
   for (const word of clean.toLowerCase().split(/\s+/).filter(Boolean).slice(0, 16)) {
-    const [key, value] = word.includes(':') ? [word.slice(0, word.indexOf(':')), word.slice(word.indexOf(':') + 1)] : ['', word];
+    const [key, value] = word.includes(':')
+      ? [word.slice(0, word.indexOf(':')), word.slice(word.indexOf(':') + 1)]
+      : ['', word];
     if (key === 'keywords' && value) q.keywords.push(...value.split(',').filter(Boolean));
     else if (key === 'scope' && value) q.scope = value.replace(/^@/, '');
     else if ((key === 'maintainer' || key === 'author') && value) q.maintainer = value;
@@ -56,7 +58,15 @@ export async function search(db: Db, opts: SearchOptions) {
   const q = parseQuery(opts.text);
   let query = db
     .selectFrom('packages')
-    .select(['packages.id', 'packages.name', 'packages.scope', 'packages.description', 'packages.keywords', 'packages.latest_version', 'packages.modified_at'])
+    .select([
+      'packages.id',
+      'packages.name',
+      'packages.scope',
+      'packages.description',
+      'packages.keywords',
+      'packages.latest_version',
+      'packages.modified_at',
+    ])
     .where('packages.latest_version', 'is not', null);
   const p = opts.principal;
   if (!p?.isAdmin) {
@@ -65,10 +75,30 @@ export async function search(db: Db, opts: SearchOptions) {
         eb('packages.access', '=', 'public'),
         ...(p
           ? [
-              eb('packages.id', 'in', eb.selectFrom('maintainers').select('package_id').where('user_id', '=', p.userId)),
+              eb(
+                'packages.id',
+                'in',
+                eb.selectFrom('maintainers').select('package_id').where('user_id', '=', p.userId),
+              ),
               // An organisation's scope has no single owner: there, reading comes from maintainership or a team grant.
-              eb('packages.scope', 'in', eb.selectFrom('scopes').select('name').where('owner_user_id', '=', p.userId).where('name', 'not in', eb.selectFrom('orgs').select('name'))),
-              eb('packages.id', 'in', eb.selectFrom('team_packages').innerJoin('team_members', 'team_members.team_id', 'team_packages.team_id').select('team_packages.package_id').where('team_members.user_id', '=', p.userId)),
+              eb(
+                'packages.scope',
+                'in',
+                eb
+                  .selectFrom('scopes')
+                  .select('name')
+                  .where('owner_user_id', '=', p.userId)
+                  .where('name', 'not in', eb.selectFrom('orgs').select('name')),
+              ),
+              eb(
+                'packages.id',
+                'in',
+                eb
+                  .selectFrom('team_packages')
+                  .innerJoin('team_members', 'team_members.team_id', 'team_packages.team_id')
+                  .select('team_packages.package_id')
+                  .where('team_members.user_id', '=', p.userId),
+              ),
             ]
           : []),
       ]),
@@ -77,17 +107,34 @@ export async function search(db: Db, opts: SearchOptions) {
   for (const term of q.terms) {
     const pattern = like(term);
     query = query.where((eb) =>
-      eb.or([eb(sql`lower(packages.name)`, 'like', sql`${pattern} escape '\\'`), eb(sql`lower(packages.description)`, 'like', sql`${pattern} escape '\\'`), eb(sql`lower(packages.keywords)`, 'like', sql`${pattern} escape '\\'`)]),
+      eb.or([
+        eb(sql`lower(packages.name)`, 'like', sql`${pattern} escape '\\'`),
+        eb(sql`lower(packages.description)`, 'like', sql`${pattern} escape '\\'`),
+        eb(sql`lower(packages.keywords)`, 'like', sql`${pattern} escape '\\'`),
+      ]),
     );
   }
-  for (const k of q.keywords) query = query.where(sql`' ' || lower(packages.keywords) || ' '`, 'like', sql`${like(` ${k} `)} escape '\\'`);
+  for (const k of q.keywords)
+    query = query.where(sql`' ' || lower(packages.keywords) || ' '`, 'like', sql`${like(` ${k} `)} escape '\\'`);
   if (q.scope) query = query.where('packages.scope', '=', q.scope);
   if (q.maintainer) {
     const m = q.maintainer;
-    query = query.where('packages.id', 'in', db.selectFrom('maintainers').innerJoin('users', 'users.id', 'maintainers.user_id').select('package_id').where('users.name', '=', m));
+    query = query.where(
+      'packages.id',
+      'in',
+      db
+        .selectFrom('maintainers')
+        .innerJoin('users', 'users.id', 'maintainers.user_id')
+        .select('package_id')
+        .where('users.name', '=', m),
+    );
   }
   const rows = await query.orderBy('packages.modified_at', 'desc').limit(2000).execute();
-  const downloads = await monthlyDownloads(db, rows.map((r) => r.id), opts.now);
+  const downloads = await monthlyDownloads(
+    db,
+    rows.map((r) => r.id),
+    opts.now,
+  );
   const scored = rows
     .map((r) => {
       const c = { name: r.name, description: r.description, keywords: r.keywords, downloads: downloads.get(r.id) ?? 0 };
@@ -99,11 +146,19 @@ export async function search(db: Db, opts: SearchOptions) {
   const page = scored.slice(opts.from, opts.from + opts.size);
   const ids = page.map((s) => s.row.id);
   const people = ids.length
-    ? await db.selectFrom('maintainers').innerJoin('users', 'users.id', 'maintainers.user_id').select(['maintainers.package_id', 'users.name', 'users.email']).where('maintainers.package_id', 'in', ids).orderBy('users.name').execute()
+    ? await db
+        .selectFrom('maintainers')
+        .innerJoin('users', 'users.id', 'maintainers.user_id')
+        .select(['maintainers.package_id', 'users.name', 'users.email'])
+        .where('maintainers.package_id', 'in', ids)
+        .orderBy('users.name')
+        .execute()
     : [];
   return {
     objects: page.map((s) => {
-      const maintainers = people.filter((m) => m.package_id === s.row.id).map((m) => ({ username: m.name, email: m.email }));
+      const maintainers = people
+        .filter((m) => m.package_id === s.row.id)
+        .map((m) => ({ username: m.name, email: m.email }));
       return {
         package: {
           name: s.row.name,

@@ -21,7 +21,9 @@ import { checkTarballAgrees, MAX_MANIFEST_BYTES, parsePublish, storedManifest, t
 /** An uploaded tarball read (off the main thread) for publish, or why it is refused. */
 export type Inspection = { ok: true; info: TarballInfo } | { ok: false; timeout: boolean; reason: string };
 
-export type ScanOutcome = { verdict: 'clean' | 'suspicious' | 'malicious'; score: number; findings: unknown[] } | { verdict: 'timeout'; failed: boolean; reason: string };
+export type ScanOutcome =
+  | { verdict: 'clean' | 'suspicious' | 'malicious'; score: number; findings: unknown[] }
+  | { verdict: 'timeout'; failed: boolean; reason: string };
 
 export type TarballRef = { blob: string; size: number; version: string; packageId: number; etag: string };
 
@@ -54,14 +56,19 @@ export type PackagesOptions = {
    * serves requests: package.json and the readme of an upload (tarball/inspect.ts), and what changed between two
    * versions (safety/version-diff.ts).
    */
-  tarballs: { inspect(tgz: Buffer): Promise<Inspection>; diff(previous: Buffer | null, current: Buffer): Promise<VersionDiff> };
+  tarballs: {
+    inspect(tgz: Buffer): Promise<Inspection>;
+    diff(previous: Buffer | null, current: Buffer): Promise<VersionDiff>;
+  };
   /**
    * The publish-time malware scan (safety/scan/pool.ts), run off the event loop within a time budget. Without one,
    * versions become visible unscanned.
    */
   scanner?: { scan(tgz: Buffer, previous: Buffer | null): Promise<ScanOutcome> };
   /** makes each new version's dist.signatures (npm registry signatures, trust/signing-keys.ts); none when absent. */
-  signer?: { signaturesFor(name: string, version: string, integrity: string): Promise<Array<{ keyid: string; sig: string }>> };
+  signer?: {
+    signaturesFor(name: string, version: string, integrity: string): Promise<Array<{ keyid: string; sig: string }>>;
+  };
 };
 
 /**
@@ -156,31 +163,73 @@ export class Packages {
   /** Authorization facts read straight from the database (writes must not decide on a cached view). */
   async facts(name: string): Promise<PackageFacts & { id: number | null }> {
     const scope = scopeOf(name);
-    const pkg = await this.#db.selectFrom('packages').select(['id', 'access', 'unpublished_at']).where('name', '=', name).executeTakeFirst();
-    const maintainerIds = pkg ? (await this.#db.selectFrom('maintainers').select('user_id').where('package_id', '=', pkg.id).execute()).map((m) => m.user_id) : [];
+    const pkg = await this.#db
+      .selectFrom('packages')
+      .select(['id', 'access', 'unpublished_at'])
+      .where('name', '=', name)
+      .executeTakeFirst();
+    const maintainerIds = pkg
+      ? (await this.#db.selectFrom('maintainers').select('user_id').where('package_id', '=', pkg.id).execute()).map(
+          (m) => m.user_id,
+        )
+      : [];
     const since = pkg?.unpublished_at ?? null;
-    const nameHold = since === null ? null : { since, until: since + this.#nameHoldMs, open: this.#clock() < since + this.#nameHoldMs };
-    return { id: pkg?.id ?? null, name, access: (pkg?.access as Access | undefined) ?? null, maintainerIds, scope, nameHold, ...(await this.#scopeOwners(scope)) };
+    const nameHold =
+      since === null
+        ? null
+        : { since, until: since + this.#nameHoldMs, open: this.#clock() < since + this.#nameHoldMs };
+    return {
+      id: pkg?.id ?? null,
+      name,
+      access: (pkg?.access as Access | undefined) ?? null,
+      maintainerIds,
+      scope,
+      nameHold,
+      ...(await this.#scopeOwners(scope)),
+    };
   }
 
   async #scopeOwners(scope: string | null): Promise<{ scopeOwnerId: number | null; scopeNamesakeId: number | null }> {
     if (scope === null) return { scopeOwnerId: null, scopeNamesakeId: null };
-    const owner = await this.#db.selectFrom('scopes').select('owner_user_id').where('name', '=', scope).executeTakeFirst();
+    const owner = await this.#db
+      .selectFrom('scopes')
+      .select('owner_user_id')
+      .where('name', '=', scope)
+      .executeTakeFirst();
     const namesake = await this.#db.selectFrom('users').select('id').where('name', '=', scope).executeTakeFirst();
     return { scopeOwnerId: owner?.owner_user_id ?? null, scopeNamesakeId: namesake?.id ?? null };
   }
 
   async #build(name: string): Promise<PackageEntry> {
     const facts = await this.facts(name);
-    const empty: PackageEntry = { name, facts, full: null, abbreviated: null, tarballs: new Map(), distTags: {}, size: 256 };
+    const empty: PackageEntry = {
+      name,
+      facts,
+      full: null,
+      abbreviated: null,
+      tarballs: new Map(),
+      distTags: {},
+      size: 256,
+    };
     if (facts.id === null) return empty;
     const db = this.#db;
     const pkg = await db.selectFrom('packages').selectAll().where('id', '=', facts.id).executeTakeFirst();
     if (!pkg) return empty;
     const [all, tags, maintainers] = await Promise.all([
-      db.selectFrom('versions').select(['version', 'manifest', 'readme', 'published_at', 'blob', 'size', 'state', 'deprecated']).where('package_id', '=', pkg.id).orderBy('id').execute(),
+      db
+        .selectFrom('versions')
+        .select(['version', 'manifest', 'readme', 'published_at', 'blob', 'size', 'state', 'deprecated'])
+        .where('package_id', '=', pkg.id)
+        .orderBy('id')
+        .execute(),
       db.selectFrom('dist_tags').select(['tag', 'version']).where('package_id', '=', pkg.id).orderBy('tag').execute(),
-      db.selectFrom('maintainers').innerJoin('users', 'users.id', 'maintainers.user_id').select(['users.name', 'users.email']).where('package_id', '=', pkg.id).orderBy('users.name').execute(),
+      db
+        .selectFrom('maintainers')
+        .innerJoin('users', 'users.id', 'maintainers.user_id')
+        .select(['users.name', 'users.email'])
+        .where('package_id', '=', pkg.id)
+        .orderBy('users.name')
+        .execute(),
     ]);
     const versions = all.filter((v) => v.state === 'visible');
     const data: PackageData = {
@@ -188,9 +237,16 @@ export class Packages {
       rev: pkg.rev,
       createdAt: pkg.created_at,
       modifiedAt: pkg.modified_at,
-      versions: versions.map((v) => ({ version: v.version, manifest: withDeprecation(v.manifest, v.deprecated), readme: v.readme, publishedAt: v.published_at })),
+      versions: versions.map((v) => ({
+        version: v.version,
+        manifest: withDeprecation(v.manifest, v.deprecated),
+        readme: v.readme,
+        publishedAt: v.published_at,
+      })),
       // npm keeps an unpublished version's time: `npm view name time` still shows when it existed.
-      unpublishedVersions: all.filter((v) => v.state === 'unpublished').map((v) => ({ version: v.version, publishedAt: v.published_at })),
+      unpublishedVersions: all
+        .filter((v) => v.state === 'unpublished')
+        .map((v) => ({ version: v.version, publishedAt: v.published_at })),
       unpublishedAt: pkg.unpublished_at,
       distTags: Object.fromEntries(tags.map((t) => [t.tag, t.version])),
       maintainers,
@@ -201,9 +257,17 @@ export class Packages {
     // Compressed forms are made on first request for them; the cache then counts their bytes too.
     const grew = (bytes: number) => this.#entries.grow(name, entry, bytes);
     const full = new Representation(JSON.stringify(fullPackument(data, this.#publicUrl())), grew);
-    const abbreviated = versions.length ? new Representation(JSON.stringify(abbreviatedPackument(data, this.#publicUrl())), grew) : null;
-    const tarballs = new Map(versions.map((v) => [tarballFile(name, v.version), { blob: v.blob, size: v.size, version: v.version, packageId: pkg.id, etag: quotedTag(v.blob.slice(0, 40)) }]));
-    const size = ENTRY_OVERHEAD + VERSION_OVERHEAD * versions.length + full.body.length + (abbreviated?.body.length ?? 0);
+    const abbreviated = versions.length
+      ? new Representation(JSON.stringify(abbreviatedPackument(data, this.#publicUrl())), grew)
+      : null;
+    const tarballs = new Map(
+      versions.map((v) => [
+        tarballFile(name, v.version),
+        { blob: v.blob, size: v.size, version: v.version, packageId: pkg.id, etag: quotedTag(v.blob.slice(0, 40)) },
+      ]),
+    );
+    const size =
+      ENTRY_OVERHEAD + VERSION_OVERHEAD * versions.length + full.body.length + (abbreviated?.body.length ?? 0);
     const entry: PackageEntry = { name, facts, full, abbreviated, tarballs, distTags: data.distTags, size };
     return entry;
   }
@@ -215,29 +279,53 @@ export class Packages {
   async publish(principal: Principal, name: string, doc: unknown): Promise<{ version: string; rev: number }> {
     const req = parsePublish(doc, name, this.#maxTarballSize);
     const inspected = await this.#tarballReader.inspect(req.tarball);
-    if (!inspected.ok) throw inspected.timeout ? tooLarge(`${inspected.reason}: publish a smaller package`) : badRequest(`the tarball is refused: ${inspected.reason}`);
+    if (!inspected.ok)
+      throw inspected.timeout
+        ? tooLarge(`${inspected.reason}: publish a smaller package`)
+        : badRequest(`the tarball is refused: ${inspected.reason}`);
     const { info } = inspected;
     checkTarballAgrees(req, info);
     const manifest = storedManifest(req, info, { name: principal.name, email: principal.email });
-    const taken = await this.#db.selectFrom('published_versions').select('version').where('name', '=', name).where('version', '=', req.version).executeTakeFirst();
+    const taken = await this.#db
+      .selectFrom('published_versions')
+      .select('version')
+      .where('name', '=', name)
+      .where('version', '=', req.version)
+      .executeTakeFirst();
     if (taken) throw forbidden(`You cannot publish over the previously published versions: ${req.version}.`);
     // Scanned before anything is stored; a version the scan stops is kept (as evidence) but never served
     // (docs/malware-scanning.md, "Publish states").
     // A scanner that fails holds the version, as one that runs out of time does: the scan fails closed.
-    const scan = this.#scanner ? await this.#scanner.scan(req.tarball, await this.#previousTarball(name, req.version)).catch((err: Error): ScanOutcome => ({ verdict: 'timeout', failed: true, reason: err.message })) : null;
+    const scan = this.#scanner
+      ? await this.#scanner
+          .scan(req.tarball, await this.#previousTarball(name, req.version))
+          .catch((err: Error): ScanOutcome => ({ verdict: 'timeout', failed: true, reason: err.message }))
+      : null;
     const held = scan !== null && (scan.verdict === 'malicious' || scan.verdict === 'timeout');
     // Signed once here and stored with the version, so reads serve it without signing (read before the transaction).
     // A held version is signed when a moderator releases it, like any version the moment it becomes visible.
-    if (this.#signer && !held) manifest.dist = { ...(manifest.dist as Record<string, unknown>), signatures: await this.#signer.signaturesFor(name, req.version, req.integrity) };
+    if (this.#signer && !held)
+      manifest.dist = {
+        ...(manifest.dist as Record<string, unknown>),
+        signatures: await this.#signer.signaturesFor(name, req.version, req.integrity),
+      };
     // Everything that can refuse the publish is done before the blob is written, so a refused one leaves nothing.
     const stored = JSON.stringify(manifest);
-    if (Buffer.byteLength(stored) > MAX_MANIFEST_BYTES) throw tooLarge(`the version document is ${Buffer.byteLength(stored)} bytes; this registry accepts at most ${MAX_MANIFEST_BYTES}`);
+    if (Buffer.byteLength(stored) > MAX_MANIFEST_BYTES)
+      throw tooLarge(
+        `the version document is ${Buffer.byteLength(stored)} bytes; this registry accepts at most ${MAX_MANIFEST_BYTES}`,
+      );
     const blob = await this.#blobs.put(req.tarball);
     const now = this.#clock();
     const scope = scopeOf(name);
     try {
       const rev = await this.#db.transaction().execute(async (trx) => {
-        const taken = await trx.selectFrom('published_versions').select('version').where('name', '=', name).where('version', '=', req.version).executeTakeFirst();
+        const taken = await trx
+          .selectFrom('published_versions')
+          .select('version')
+          .where('name', '=', name)
+          .where('version', '=', req.version)
+          .executeTakeFirst();
         if (taken) throw forbidden(`You cannot publish over the previously published versions: ${req.version}.`);
         let pkg = await trx.selectFrom('packages').selectAll().where('name', '=', name).executeTakeFirst();
         const created = !pkg;
@@ -246,16 +334,37 @@ export class Packages {
           await checkNewPackageName(this.#db, trx, principal, name);
           pkg = await trx
             .insertInto('packages')
-            .values({ name, scope, access: req.access ?? (scope ? 'restricted' : 'public'), description: '', keywords: '', latest_version: null, rev: 0, created_at: now, modified_at: now })
+            .values({
+              name,
+              scope,
+              access: req.access ?? (scope ? 'restricted' : 'public'),
+              description: '',
+              keywords: '',
+              latest_version: null,
+              rev: 0,
+              created_at: now,
+              modified_at: now,
+            })
             .returningAll()
             .executeTakeFirstOrThrow();
           await trx.insertInto('maintainers').values({ package_id: pkg.id, user_id: principal.userId }).execute();
           if (scope) {
-            await trx.insertInto('scopes').values({ name: scope, owner_user_id: principal.userId, created_at: now }).onConflict((oc) => oc.column('name').doNothing()).execute();
+            await trx
+              .insertInto('scopes')
+              .values({ name: scope, owner_user_id: principal.userId, created_at: now })
+              .onConflict((oc) => oc.column('name').doNothing())
+              .execute();
           }
-          await recordEvent(trx, { kind: EventKind.PackageCreated, subject: name, actorId: principal.userId, data: { access: pkg.access } }, now);
+          await recordEvent(
+            trx,
+            { kind: EventKind.PackageCreated, subject: name, actorId: principal.userId, data: { access: pkg.access } },
+            now,
+          );
         }
-        await trx.insertInto('published_versions').values({ name, version: req.version, integrity: req.integrity, published_at: now }).execute();
+        await trx
+          .insertInto('published_versions')
+          .values({ name, version: req.version, integrity: req.integrity, published_at: now })
+          .execute();
         await trx
           .insertInto('versions')
           .values({
@@ -277,11 +386,25 @@ export class Packages {
           .execute();
         const edges = dependencyEdges(manifest).map((d) => ({ package_id: pkg.id, version: req.version, ...d }));
         if (edges.length) await trx.insertInto('dependency_edges').values(edges).execute();
-        if (scan && scan.verdict !== 'clean') await queueScanFinding(trx, scanFinding(name, req.version, scan, principal.userId), now);
+        if (scan && scan.verdict !== 'clean')
+          await queueScanFinding(trx, scanFinding(name, req.version, scan, principal.userId), now);
         if (held) {
           // Nothing a reader sees changes: no tag moves, no log entry; moderators are alerted through the event.
-          await trx.updateTable('packages').set({ rev: pkg.rev + 1, modified_at: now }).where('id', '=', pkg.id).execute();
-          await recordEvent(trx, { kind: EventKind.VersionHeld, subject: name, actorId: principal.userId, data: { version: req.version, verdict: scan.verdict, score: 'score' in scan ? scan.score : null } }, now);
+          await trx
+            .updateTable('packages')
+            .set({ rev: pkg.rev + 1, modified_at: now })
+            .where('id', '=', pkg.id)
+            .execute();
+          await recordEvent(
+            trx,
+            {
+              kind: EventKind.VersionHeld,
+              subject: name,
+              actorId: principal.userId,
+              data: { version: req.version, verdict: scan.verdict, score: 'score' in scan ? scan.score : null },
+            },
+            now,
+          );
           return pkg.rev + 1;
         }
         await upsertTag(trx, pkg.id, req.tag, req.version);
@@ -298,20 +421,39 @@ export class Packages {
             modified_at: now,
             latest_version: latest,
             unpublished_at: null,
-            ...(describe ? { description: stringField(req.manifest.description), keywords: keywordsOf(req.manifest.keywords) } : {}),
+            ...(describe
+              ? { description: stringField(req.manifest.description), keywords: keywordsOf(req.manifest.keywords) }
+              : {}),
           })
           .where('id', '=', pkg.id)
           .execute();
-        await recordEvent(trx, { kind: EventKind.VersionPublished, subject: name, actorId: principal.userId, data: { version: req.version, integrity: req.integrity, tag: req.tag, tokenId: principal.tokenId } }, now);
+        await recordEvent(
+          trx,
+          {
+            kind: EventKind.VersionPublished,
+            subject: name,
+            actorId: principal.userId,
+            data: { version: req.version, integrity: req.integrity, tag: req.tag, tokenId: principal.tokenId },
+          },
+          now,
+        );
         return pkg.rev + 1;
       });
       if (held) {
-        const why = scan.verdict !== 'timeout' ? 'the malware scan found signs of malicious code' : scan.failed ? 'the malware scan could not be completed' : 'the malware scan did not finish within its time budget';
-        throw forbidden(`${name}@${req.version} is held for security review: ${why}. It is not installable; the registry's moderators have been alerted and will release or remove it.`);
+        const why =
+          scan.verdict !== 'timeout'
+            ? 'the malware scan found signs of malicious code'
+            : scan.failed
+              ? 'the malware scan could not be completed'
+              : 'the malware scan did not finish within its time budget';
+        throw forbidden(
+          `${name}@${req.version} is held for security review: ${why}. It is not installable; the registry's moderators have been alerted and will release or remove it.`,
+        );
       }
       return { version: req.version, rev };
     } catch (err) {
-      if (isUniqueViolation(err)) throw conflict(`another publish of ${name}@${req.version} happened at the same moment; run the publish again`);
+      if (isUniqueViolation(err))
+        throw conflict(`another publish of ${name}@${req.version} happened at the same moment; run the publish again`);
       throw err;
     } finally {
       this.invalidate(name);
@@ -323,7 +465,10 @@ export class Packages {
     return (await this.#previous(await this.#versionBlobs(name), version))?.bytes ?? null;
   }
 
-  async #previous(blobs: Map<string, { blob: string; state: string }>, version: string): Promise<{ version: string; bytes: Buffer | null } | null> {
+  async #previous(
+    blobs: Map<string, { blob: string; state: string }>,
+    version: string,
+  ): Promise<{ version: string; bytes: Buffer | null } | null> {
     const visible = [...blobs].filter(([, v]) => v.state === 'visible').map(([v]) => v);
     const previous = previousVersion(visible, version);
     return previous ? { version: previous, bytes: await this.#blobs.get(blobs.get(previous)!.blob) } : null;
@@ -349,36 +494,64 @@ export class Packages {
     if (!own) return null;
     const [previous, after] = await Promise.all([this.#previous(blobs, version), this.#blobs.get(own.blob)]);
     if (!after) return null;
-    return { previous: previous?.version ?? null, diff: await this.#tarballReader.diff(previous?.bytes ?? null, after) };
+    return {
+      previous: previous?.version ?? null,
+      diff: await this.#tarballReader.diff(previous?.bytes ?? null, after),
+    };
   }
 
-  async setDistTag(principal: Principal, packageId: number, name: string, tag: string, version: unknown): Promise<void> {
+  async setDistTag(
+    principal: Principal,
+    packageId: number,
+    name: string,
+    tag: string,
+    version: unknown,
+  ): Promise<void> {
     const problem = tagProblem(tag, semver.validRange);
     if (problem) throw badRequest(problem);
-    if (typeof version !== 'string' || !semver.valid(version)) throw badRequest('the request body must be a JSON string holding a version, e.g. "1.2.3"');
+    if (typeof version !== 'string' || !semver.valid(version))
+      throw badRequest('the request body must be a JSON string holding a version, e.g. "1.2.3"');
     const now = this.#clock();
     await this.#db.transaction().execute(async (trx) => {
-      const exists = await trx.selectFrom('versions').select('id').where('package_id', '=', packageId).where('version', '=', version).where('state', '=', 'visible').executeTakeFirst();
+      const exists = await trx
+        .selectFrom('versions')
+        .select('id')
+        .where('package_id', '=', packageId)
+        .where('version', '=', version)
+        .where('state', '=', 'visible')
+        .executeTakeFirst();
       if (!exists) throw notFound(`${name}@${version} does not exist: publish it before tagging it`);
       await upsertTag(trx, packageId, tag, version);
       await touchPackage(trx, packageId, now, tag === 'latest' ? { latest_version: version } : {});
-      await recordEvent(trx, { kind: EventKind.DistTagSet, subject: name, actorId: principal.userId, data: { tag, version } }, now);
+      await recordEvent(
+        trx,
+        { kind: EventKind.DistTagSet, subject: name, actorId: principal.userId, data: { tag, version } },
+        now,
+      );
     });
     this.invalidate(name);
   }
 
   async removeDistTag(principal: Principal, packageId: number, name: string, tag: string): Promise<void> {
-    if (tag === 'latest') throw badRequest('the "latest" dist-tag cannot be removed: point it at another version instead');
+    if (tag === 'latest')
+      throw badRequest('the "latest" dist-tag cannot be removed: point it at another version instead');
     const now = this.#clock();
     await this.#db.transaction().execute(async (trx) => {
-      const res = await trx.deleteFrom('dist_tags').where('package_id', '=', packageId).where('tag', '=', tag).executeTakeFirst();
+      const res = await trx
+        .deleteFrom('dist_tags')
+        .where('package_id', '=', packageId)
+        .where('tag', '=', tag)
+        .executeTakeFirst();
       if (Number(res.numDeletedRows) === 0) throw notFound(`${name} has no dist-tag "${tag}"`);
       await touchPackage(trx, packageId, now);
-      await recordEvent(trx, { kind: EventKind.DistTagRemoved, subject: name, actorId: principal.userId, data: { tag } }, now);
+      await recordEvent(
+        trx,
+        { kind: EventKind.DistTagRemoved, subject: name, actorId: principal.userId, data: { tag } },
+        now,
+      );
     });
     this.invalidate(name);
   }
-
 
   /**
    * Follows the event stream and drops cached entries changed by any node. Local writes already invalidated their
@@ -413,9 +586,24 @@ export class Packages {
 
 /** A scan that flagged or held a version, as the moderation queue shows it (risk orders the queue). */
 function scanFinding(name: string, version: string, scan: ScanOutcome, publisherId: number) {
-  if (scan.verdict === 'timeout') return { package: name, version, risk: 100, summary: `the malware scan did not finish (${scan.reason}): held for review`, evidence: { verdict: 'timeout', reason: scan.reason }, publisherId };
+  if (scan.verdict === 'timeout')
+    return {
+      package: name,
+      version,
+      risk: 100,
+      summary: `the malware scan did not finish (${scan.reason}): held for review`,
+      evidence: { verdict: 'timeout', reason: scan.reason },
+      publisherId,
+    };
   const rules = [...new Set((scan.findings as Array<{ rule?: string }>).map((f) => f.rule).filter(Boolean))];
-  return { package: name, version, risk: Math.round(scan.score), summary: `scan: ${scan.verdict} (score ${Math.round(scan.score)}): ${rules.slice(0, 6).join(', ')}`, evidence: { verdict: scan.verdict, score: scan.score, findings: scan.findings }, publisherId };
+  return {
+    package: name,
+    version,
+    risk: Math.round(scan.score),
+    summary: `scan: ${scan.verdict} (score ${Math.round(scan.score)}): ${rules.slice(0, 6).join(', ')}`,
+    evidence: { verdict: scan.verdict, score: scan.score, findings: scan.findings },
+    publisherId,
+  };
 }
 
 /** The stored manifest with the version's current deprecation (the manifest itself never changes after publish). */
@@ -426,4 +614,10 @@ function withDeprecation(manifest: string, deprecated: string | null): Record<st
 }
 
 const stringField = (v: unknown): string => (typeof v === 'string' ? v.slice(0, 1024) : '');
-const keywordsOf = (v: unknown): string => (Array.isArray(v) ? v.filter((k): k is string => typeof k === 'string').join(' ').slice(0, 1024) : '');
+const keywordsOf = (v: unknown): string =>
+  Array.isArray(v)
+    ? v
+        .filter((k): k is string => typeof k === 'string')
+        .join(' ')
+        .slice(0, 1024)
+    : '';

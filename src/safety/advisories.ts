@@ -4,7 +4,14 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { badRequest } from '../errors.ts';
 import type { Database } from '../store/schema.ts';
-import { DEFAULT_ADVISORY_PREFIX, advisoryId, maliciousRecord, type OsvRecord, type Removal, type RemovedTarball } from './osv.ts';
+import {
+  DEFAULT_ADVISORY_PREFIX,
+  advisoryId,
+  maliciousRecord,
+  type OsvRecord,
+  type Removal,
+  type RemovedTarball,
+} from './osv.ts';
 
 // Table types of migration 0012-advisories, kept with the capability that owns them.
 export type AdvisoriesTable = {
@@ -25,7 +32,8 @@ export type AdvisoryCountersTable = { year: number; last: number };
 type AdvisoryTables = { advisories: AdvisoriesTable; advisory_counters: AdvisoryCountersTable };
 export type AdvisoryDatabase = Database & AdvisoryTables;
 export const withAdvisories = (db: Kysely<Database>): Kysely<AdvisoryDatabase> => db.withTables<AdvisoryTables>();
-const trxWithAdvisories = (trx: Transaction<Database>): Transaction<AdvisoryDatabase> => trx.withTables<AdvisoryTables>();
+const trxWithAdvisories = (trx: Transaction<Database>): Transaction<AdvisoryDatabase> =>
+  trx.withTables<AdvisoryTables>();
 
 export type MaliciousAdvisoryInput = {
   /** npm package name */
@@ -49,13 +57,20 @@ const MAX_REPORTERS = 50;
 
 function checkInput(input: MaliciousAdvisoryInput): void {
   if (!input.name) throw new Error('an advisory needs a package name');
-  if (input.versions !== null && (input.versions.length === 0 || input.versions.some((v) => typeof v !== 'string' || !v))) {
+  if (
+    input.versions !== null &&
+    (input.versions.length === 0 || input.versions.some((v) => typeof v !== 'string' || !v))
+  ) {
     throw new Error('an advisory names the removed versions, or null for the whole package');
   }
-  if (!input.reason.trim()) throw badRequest('say why the package is malicious: the reason is published in the advisory');
-  if (input.reason.length > MAX_REASON) throw badRequest(`the reason is published in the advisory: keep it under ${MAX_REASON} characters`);
-  if (input.evidence.length > MAX_EVIDENCE) throw badRequest(`the evidence summary is published in the advisory: keep it under ${MAX_EVIDENCE} characters`);
-  if (input.reporters.length > MAX_REPORTERS) throw badRequest(`an advisory credits at most ${MAX_REPORTERS} reporters`);
+  if (!input.reason.trim())
+    throw badRequest('say why the package is malicious: the reason is published in the advisory');
+  if (input.reason.length > MAX_REASON)
+    throw badRequest(`the reason is published in the advisory: keep it under ${MAX_REASON} characters`);
+  if (input.evidence.length > MAX_EVIDENCE)
+    throw badRequest(`the evidence summary is published in the advisory: keep it under ${MAX_EVIDENCE} characters`);
+  if (input.reporters.length > MAX_REPORTERS)
+    throw badRequest(`an advisory credits at most ${MAX_REPORTERS} reporters`);
 }
 
 /**
@@ -71,7 +86,12 @@ function checkInput(input: MaliciousAdvisoryInput): void {
  * @param prefix the registry's database name in ids (settings.advisoryPrefix); ids are x_<prefix>-MAL-<year>-<n>.
  * @throws ClientError 400 when the reason is empty or a text is too long to publish.
  */
-export async function recordMaliciousAdvisory(trx: Transaction<Database>, input: MaliciousAdvisoryInput, now: number, prefix: string = DEFAULT_ADVISORY_PREFIX): Promise<string> {
+export async function recordMaliciousAdvisory(
+  trx: Transaction<Database>,
+  input: MaliciousAdvisoryInput,
+  now: number,
+  prefix: string = DEFAULT_ADVISORY_PREFIX,
+): Promise<string> {
   checkInput(input);
   const t = trxWithAdvisories(trx);
   const removal: Removal = {
@@ -82,7 +102,9 @@ export async function recordMaliciousAdvisory(trx: Transaction<Database>, input:
     reporters: [...new Set(input.reporters.map((r) => r.trim()).filter(Boolean))],
     actor: input.actor,
     tarballs: await removedTarballs(trx, input.name, input.versions),
-    restricted: (await trx.selectFrom('packages').select('access').where('name', '=', input.name).executeTakeFirst())?.access === 'restricted',
+    restricted:
+      (await trx.selectFrom('packages').select('access').where('name', '=', input.name).executeTakeFirst())?.access ===
+      'restricted',
   };
 
   let existing = await lockAdvisory(t, input.name);
@@ -98,7 +120,14 @@ export async function recordMaliciousAdvisory(trx: Transaction<Database>, input:
     const record = maliciousRecord(id, input.name, [removal], now);
     const inserted = await t
       .insertInto('advisories')
-      .values({ id, package_name: input.name, record: JSON.stringify(record), removals: JSON.stringify([removal]), published_at: now, modified_at: now })
+      .values({
+        id,
+        package_name: input.name,
+        record: JSON.stringify(record),
+        removals: JSON.stringify([removal]),
+        published_at: now,
+        modified_at: now,
+      })
       // Another node's removal of the same package committed first (the caller's own locks normally prevent this):
       // join its advisory instead. The number just taken is then skipped; ids need not be dense.
       .onConflict((oc) => oc.column('package_name').doNothing())
@@ -113,7 +142,11 @@ export async function recordMaliciousAdvisory(trx: Transaction<Database>, input:
   // Mirrors fetch what changed since the last modified time they saw: it must move forward on every change.
   const modified = Math.max(now, Number(existing.modified_at) + 1);
   const record = maliciousRecord(existing.id, input.name, removals, modified);
-  await t.updateTable('advisories').set({ record: JSON.stringify(record), removals: JSON.stringify(removals), modified_at: modified }).where('id', '=', existing.id).execute();
+  await t
+    .updateTable('advisories')
+    .set({ record: JSON.stringify(record), removals: JSON.stringify(removals), modified_at: modified })
+    .where('id', '=', existing.id)
+    .execute();
   return existing.id;
 }
 
@@ -134,8 +167,16 @@ async function lockAdvisory(t: Transaction<AdvisoryDatabase>, name: string) {
 }
 
 /** Integrity hashes of the removed tarballs (all of the package's versions when the whole package goes). */
-async function removedTarballs(trx: Transaction<Database>, name: string, versions: string[] | null): Promise<RemovedTarball[]> {
-  let q = trx.selectFrom('versions').innerJoin('packages', 'packages.id', 'versions.package_id').select(['versions.version', 'versions.integrity', 'versions.shasum']).where('packages.name', '=', name);
+async function removedTarballs(
+  trx: Transaction<Database>,
+  name: string,
+  versions: string[] | null,
+): Promise<RemovedTarball[]> {
+  let q = trx
+    .selectFrom('versions')
+    .innerJoin('packages', 'packages.id', 'versions.package_id')
+    .select(['versions.version', 'versions.integrity', 'versions.shasum'])
+    .where('packages.name', '=', name);
   if (versions !== null) q = q.where('versions.version', 'in', versions);
   return (await q.execute()).map((v) => ({ version: v.version, integrity: v.integrity, shasum: v.shasum }));
 }
@@ -153,12 +194,25 @@ export type AdvisorySummary = {
 };
 export type StoredAdvisory = AdvisorySummary & { record: OsvRecord };
 
-type SummaryRow = { id: string; package_name: string; removals: string; access: string | null; published_at: number; modified_at: number };
+type SummaryRow = {
+  id: string;
+  package_name: string;
+  removals: string;
+  access: string | null;
+  published_at: number;
+  modified_at: number;
+};
 
 function summary(r: SummaryRow): AdvisorySummary {
   // A package deleted after its removal takes its access with it; what it was then still decides who may see it.
   const access = r.access ?? ((JSON.parse(r.removals) as Removal[]).some((x) => x.restricted) ? 'restricted' : null);
-  return { id: r.id, packageName: r.package_name, access, publishedAt: Number(r.published_at), modifiedAt: Number(r.modified_at) };
+  return {
+    id: r.id,
+    packageName: r.package_name,
+    access,
+    publishedAt: Number(r.published_at),
+    modifiedAt: Number(r.modified_at),
+  };
 }
 
 /** Every advisory, most recently modified first (the order of OSV's modified_id.csv). */
@@ -166,7 +220,14 @@ export async function listAdvisories(db: Kysely<Database>): Promise<AdvisorySumm
   const rows = await withAdvisories(db)
     .selectFrom('advisories')
     .leftJoin('packages', 'packages.name', 'advisories.package_name')
-    .select(['advisories.id', 'advisories.package_name', 'advisories.removals', 'packages.access', 'advisories.published_at', 'advisories.modified_at'])
+    .select([
+      'advisories.id',
+      'advisories.package_name',
+      'advisories.removals',
+      'packages.access',
+      'advisories.published_at',
+      'advisories.modified_at',
+    ])
     .orderBy('advisories.modified_at', 'desc')
     .orderBy('advisories.id')
     .execute();
@@ -178,7 +239,15 @@ export async function allAdvisories(db: Kysely<Database>): Promise<StoredAdvisor
   const rows = await withAdvisories(db)
     .selectFrom('advisories')
     .leftJoin('packages', 'packages.name', 'advisories.package_name')
-    .select(['advisories.id', 'advisories.package_name', 'advisories.removals', 'advisories.record', 'packages.access', 'advisories.published_at', 'advisories.modified_at'])
+    .select([
+      'advisories.id',
+      'advisories.package_name',
+      'advisories.removals',
+      'advisories.record',
+      'packages.access',
+      'advisories.published_at',
+      'advisories.modified_at',
+    ])
     .orderBy('advisories.published_at')
     .orderBy('advisories.id')
     .execute();
@@ -189,7 +258,15 @@ export async function findAdvisory(db: Kysely<Database>, id: string): Promise<St
   const r = await withAdvisories(db)
     .selectFrom('advisories')
     .leftJoin('packages', 'packages.name', 'advisories.package_name')
-    .select(['advisories.id', 'advisories.package_name', 'advisories.removals', 'advisories.record', 'packages.access', 'advisories.published_at', 'advisories.modified_at'])
+    .select([
+      'advisories.id',
+      'advisories.package_name',
+      'advisories.removals',
+      'advisories.record',
+      'packages.access',
+      'advisories.published_at',
+      'advisories.modified_at',
+    ])
     .where('advisories.id', '=', id)
     .executeTakeFirst();
   return r ? { ...summary(r), record: JSON.parse(r.record) as OsvRecord } : null;
@@ -197,6 +274,10 @@ export async function findAdvisory(db: Kysely<Database>, id: string): Promise<St
 
 /** The advisory id for a package, if it was ever removed as malicious (for pages and the moderation queue). */
 export async function advisoryIdFor(db: Kysely<Database>, name: string): Promise<string | null> {
-  const r = await withAdvisories(db).selectFrom('advisories').select('id').where('package_name', '=', name).executeTakeFirst();
+  const r = await withAdvisories(db)
+    .selectFrom('advisories')
+    .select('id')
+    .where('package_name', '=', name)
+    .executeTakeFirst();
   return r?.id ?? null;
 }

@@ -29,11 +29,31 @@ const securityReportId = (subject: string): number | null => {
 /** A security-form report becomes an item (administrators only see those: they are about the registry itself). */
 async function queueSecurityReport(trx: Trx, id: number, now: number): Promise<void> {
   const q = withQueue(trx);
-  const report = await q.selectFrom('security_reports').select(['id', 'subject', 'created_at']).where('id', '=', id).executeTakeFirst();
+  const report = await q
+    .selectFrom('security_reports')
+    .select(['id', 'subject', 'created_at'])
+    .where('id', '=', id)
+    .executeTakeFirst();
   if (!report) return;
   await q
     .insertInto('moderation_items')
-    .values({ source: Source.SecurityForm, package: null, version: null, risk: 50, status: 'open', resolution: null, summary: report.subject, evidence: '{}', publisher_id: null, ref_id: id, open_key: `${Source.SecurityForm}:${id}`, created_at: report.created_at, updated_at: now, resolved_by: null, resolved_at: null })
+    .values({
+      source: Source.SecurityForm,
+      package: null,
+      version: null,
+      risk: 50,
+      status: 'open',
+      resolution: null,
+      summary: report.subject,
+      evidence: '{}',
+      publisher_id: null,
+      ref_id: id,
+      open_key: `${Source.SecurityForm}:${id}`,
+      created_at: report.created_at,
+      updated_at: now,
+      resolved_by: null,
+      resolved_at: null,
+    })
     .onConflict((oc) => oc.columns(['source', 'ref_id']).doNothing())
     .execute();
 }
@@ -56,15 +76,51 @@ async function resolveAnswered(trx: Trx, id: number, now: number): Promise<void>
  */
 async function resolveRemoved(trx: Trx, name: string, now: number): Promise<void> {
   const t = trxWithModeration(trx);
-  const open = await t.selectFrom('moderation_items').select(['id', 'package', 'version', 'source']).where('status', '=', 'open').where('package', '=', name).where('source', '!=', Source.SecurityForm).execute();
+  const open = await t
+    .selectFrom('moderation_items')
+    .select(['id', 'package', 'version', 'source'])
+    .where('status', '=', 'open')
+    .where('package', '=', name)
+    .where('source', '!=', Source.SecurityForm)
+    .execute();
   if (!open.length) return;
-  const versions = await trx.selectFrom('versions').innerJoin('packages', 'packages.id', 'versions.package_id').select(['versions.version', 'versions.state']).where('packages.name', '=', name).execute();
+  const versions = await trx
+    .selectFrom('versions')
+    .innerJoin('packages', 'packages.id', 'versions.package_id')
+    .select(['versions.version', 'versions.state'])
+    .where('packages.name', '=', name)
+    .execute();
   for (const i of open) {
-    const gone = i.version === null ? versions.some((v) => v.state === 'removed') && versions.every((v) => v.state === 'removed' || v.state === 'unpublished') : versions.some((v) => v.version === i.version && v.state === 'removed');
+    const gone =
+      i.version === null
+        ? versions.some((v) => v.state === 'removed') &&
+          versions.every((v) => v.state === 'removed' || v.state === 'unpublished')
+        : versions.some((v) => v.version === i.version && v.state === 'removed');
     if (!gone) continue;
-    const res = await t.updateTable('moderation_items').set({ status: 'resolved', resolution: 'removed', open_key: null, resolved_at: now, updated_at: now }).where('id', '=', i.id).where('status', '=', 'open').executeTakeFirst();
+    const res = await t
+      .updateTable('moderation_items')
+      .set({ status: 'resolved', resolution: 'removed', open_key: null, resolved_at: now, updated_at: now })
+      .where('id', '=', i.id)
+      .where('status', '=', 'open')
+      .executeTakeFirst();
     if (Number(res.numUpdatedRows) === 0) continue;
-    await recordEvent(trx, { kind: EventKind.ModerationAction, subject: itemSubject(Number(i.id)), actorId: null, data: { action: 'removed-elsewhere', by: 'registry', reason: 'the version was removed as malicious outside this item', source: i.source, package: i.package, version: i.version } }, now);
+    await recordEvent(
+      trx,
+      {
+        kind: EventKind.ModerationAction,
+        subject: itemSubject(Number(i.id)),
+        actorId: null,
+        data: {
+          action: 'removed-elsewhere',
+          by: 'registry',
+          reason: 'the version was removed as malicious outside this item',
+          source: i.source,
+          package: i.package,
+          version: i.version,
+        },
+      },
+      now,
+    );
     await tellReporters(trx, Number(i.id), { package: i.package, version: i.version }, 'removed', now);
   }
 }
@@ -102,7 +158,10 @@ export function moderationHandler(clock: () => number = Date.now) {
 export type ModerationConsumerDeps = { db: Db; logger: Logger; clock?: () => number };
 
 /** Runs the moderation consumer every interval until stopped (started once per process, beside the notifier). */
-export function startModerationConsumer(deps: ModerationConsumerDeps, intervalMs = 500): { stop(): Promise<void>; runOnce(): Promise<number> } {
+export function startModerationConsumer(
+  deps: ModerationConsumerDeps,
+  intervalMs = 500,
+): { stop(): Promise<void>; runOnce(): Promise<number> } {
   const consumer = new Consumer(deps.db, { name: MODERATION_CURSOR, handle: moderationHandler(deps.clock) });
   const runOnce = () => consumer.runOnce();
   let running: Promise<unknown> | null = null;

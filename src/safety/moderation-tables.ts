@@ -59,4 +59,5 @@ type Tables = { moderation_items: ModerationItemsTable; reports: ReportsTable };
 export type ModerationDatabase = Database & Tables;
 
 export const withModeration = (db: Kysely<Database>): Kysely<ModerationDatabase> => db.withTables<Tables>();
-export const trxWithModeration = (trx: Transaction<Database>): Transaction<ModerationDatabase> => trx.withTables<Tables>();
+export const trxWithModeration = (trx: Transaction<Database>): Transaction<ModerationDatabase> =>
+  trx.withTables<Tables>();

@@ -58,19 +58,47 @@ const parseEvidence = (text: string): unknown => {
  * Records a finding of the publish scanner on the queue, in the publish's transaction, so a held or suspicious version
  * is never without its item. A second finding for the same name@version while the first is open updates that item.
  */
-export async function queueScanFinding(trx: Transaction<Database>, f: { package: string; version: string; risk: number; summary: string; evidence: unknown; publisherId: number | null }, now: number): Promise<number> {
+export async function queueScanFinding(
+  trx: Transaction<Database>,
+  f: { package: string; version: string; risk: number; summary: string; evidence: unknown; publisherId: number | null },
+  now: number,
+): Promise<number> {
   const t = trxWithModeration(trx);
   const risk = Math.max(0, Math.min(100, Math.round(f.risk)));
   const openKey = `${Source.Scan}:${f.package}@${f.version}`;
   const evidence = JSON.stringify(f.evidence ?? {});
-  const found = await t.selectFrom('moderation_items').select(['id', 'risk']).where('open_key', '=', openKey).executeTakeFirst();
+  const found = await t
+    .selectFrom('moderation_items')
+    .select(['id', 'risk'])
+    .where('open_key', '=', openKey)
+    .executeTakeFirst();
   if (found) {
-    await t.updateTable('moderation_items').set({ risk: Math.max(risk, found.risk), summary: f.summary, evidence, updated_at: now }).where('id', '=', found.id).execute();
+    await t
+      .updateTable('moderation_items')
+      .set({ risk: Math.max(risk, found.risk), summary: f.summary, evidence, updated_at: now })
+      .where('id', '=', found.id)
+      .execute();
     return Number(found.id);
   }
   const row = await t
     .insertInto('moderation_items')
-    .values({ source: Source.Scan, package: f.package, version: f.version, risk, status: 'open', resolution: null, summary: f.summary, evidence, publisher_id: f.publisherId, ref_id: null, open_key: openKey, created_at: now, updated_at: now, resolved_by: null, resolved_at: null })
+    .values({
+      source: Source.Scan,
+      package: f.package,
+      version: f.version,
+      risk,
+      status: 'open',
+      resolution: null,
+      summary: f.summary,
+      evidence,
+      publisher_id: f.publisherId,
+      ref_id: null,
+      open_key: openKey,
+      created_at: now,
+      updated_at: now,
+      resolved_by: null,
+      resolved_at: null,
+    })
     .returning('id')
     .executeTakeFirstOrThrow();
   return Number(row.id);
@@ -95,7 +123,11 @@ function itemQuery(db: Db) {
       'moderation_items.resolved_at',
       'moderation_items.publisher_id',
       'users.name as publisher',
-      eb.selectFrom('reports').select((r) => r.fn.countAll<number>().as('n')).whereRef('reports.item_id', '=', 'moderation_items.id').as('reports'),
+      eb
+        .selectFrom('reports')
+        .select((r) => r.fn.countAll<number>().as('n'))
+        .whereRef('reports.item_id', '=', 'moderation_items.id')
+        .as('reports'),
     ]);
 }
 
@@ -119,11 +151,17 @@ const toItem = (r: ItemRow): QueueItem => ({
 });
 
 /** The queue: open items by risk (highest first, oldest first among equals), or the latest resolved ones. */
-export async function listQueue(db: Db, opts: { status: 'open' | 'resolved'; viewer: Moderator; limit?: number }): Promise<QueueItem[]> {
+export async function listQueue(
+  db: Db,
+  opts: { status: 'open' | 'resolved'; viewer: Moderator; limit?: number },
+): Promise<QueueItem[]> {
   let q = itemQuery(db).where('moderation_items.status', '=', opts.status);
   // Security-form reports are about the registry itself: administrators only, as on the security-reports page.
   if (!opts.viewer.seesSecurityForm) q = q.where('moderation_items.source', '!=', Source.SecurityForm);
-  q = opts.status === 'open' ? q.orderBy('moderation_items.risk', 'desc').orderBy('moderation_items.created_at').orderBy('moderation_items.id') : q.orderBy('moderation_items.resolved_at', 'desc').orderBy('moderation_items.id', 'desc');
+  q =
+    opts.status === 'open'
+      ? q.orderBy('moderation_items.risk', 'desc').orderBy('moderation_items.created_at').orderBy('moderation_items.id')
+      : q.orderBy('moderation_items.resolved_at', 'desc').orderBy('moderation_items.id', 'desc');
   return (await q.limit(opts.limit ?? 200).execute()).map(toItem);
 }
 
@@ -155,7 +193,11 @@ export type ItemDetail = {
 const DAY = 86_400_000;
 
 export async function publisherActivity(db: Db, userId: number, now: number): Promise<PublisherActivity | null> {
-  const user = await db.selectFrom('users').select(['name', 'is_admin', 'disabled_at', 'created_at']).where('id', '=', userId).executeTakeFirst();
+  const user = await db
+    .selectFrom('users')
+    .select(['name', 'is_admin', 'disabled_at', 'created_at'])
+    .where('id', '=', userId)
+    .executeTakeFirst();
   if (!user) return null;
   const [publishes, day, week, changes] = await Promise.all([
     db
@@ -167,8 +209,18 @@ export async function publisherActivity(db: Db, userId: number, now: number): Pr
       .orderBy('versions.id', 'desc')
       .limit(20)
       .execute(),
-    db.selectFrom('versions').select((eb) => eb.fn.countAll<number>().as('n')).where('publisher_id', '=', userId).where('published_at', '>', now - DAY).executeTakeFirstOrThrow(),
-    db.selectFrom('versions').select((eb) => eb.fn.countAll<number>().as('n')).where('publisher_id', '=', userId).where('published_at', '>', now - 7 * DAY).executeTakeFirstOrThrow(),
+    db
+      .selectFrom('versions')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('publisher_id', '=', userId)
+      .where('published_at', '>', now - DAY)
+      .executeTakeFirstOrThrow(),
+    db
+      .selectFrom('versions')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('publisher_id', '=', userId)
+      .where('published_at', '>', now - 7 * DAY)
+      .executeTakeFirstOrThrow(),
     db
       .selectFrom('events')
       .select(['kind', 'subject', 'created_at'])
@@ -184,7 +236,12 @@ export async function publisherActivity(db: Db, userId: number, now: number): Pr
     isAdmin: user.is_admin === 1,
     disabled: user.disabled_at !== null,
     createdAt: user.created_at,
-    publishes: publishes.map((p) => ({ package: p.package, version: p.version, publishedAt: p.published_at, state: p.state })),
+    publishes: publishes.map((p) => ({
+      package: p.package,
+      version: p.version,
+      publishedAt: p.published_at,
+      state: p.state,
+    })),
     last24h: Number(day.n),
     last7d: Number(week.n),
     changes: changes.map((c) => ({ kind: c.kind, subject: c.subject, at: c.created_at })),
@@ -194,10 +251,15 @@ export async function publisherActivity(db: Db, userId: number, now: number): Pr
 /** The subject of an item's 'moderation.action' events. */
 export const itemSubject = (id: number) => `moderation-item:${id}`;
 
-async function mustFindItem(db: Db, id: number, viewer: Moderator): Promise<QueueItem & { publisherId: number | null }> {
+async function mustFindItem(
+  db: Db,
+  id: number,
+  viewer: Moderator,
+): Promise<QueueItem & { publisherId: number | null }> {
   const row = await itemQuery(db).where('moderation_items.id', '=', id).executeTakeFirst();
   // A moderator who is not an administrator gets the 404 of a missing item for a security-form one.
-  if (!row || (row.source === Source.SecurityForm && !viewer.seesSecurityForm)) throw notFound(`no moderation item ${id}`);
+  if (!row || (row.source === Source.SecurityForm && !viewer.seesSecurityForm))
+    throw notFound(`no moderation item ${id}`);
   return { ...toItem(row), publisherId: row.publisher_id === null ? null : Number(row.publisher_id) };
 }
 
@@ -206,7 +268,12 @@ async function mustFindItem(db: Db, id: number, viewer: Moderator): Promise<Queu
  * whether it is a security-form item, and whether its publisher is an administrator. null when there is no such item.
  */
 export async function itemFacts(db: Db, id: number): Promise<NonNullable<RegistryFacts['item']> | null> {
-  const row = await withModeration(db).selectFrom('moderation_items').leftJoin('users', 'users.id', 'moderation_items.publisher_id').select(['moderation_items.source', 'users.is_admin']).where('moderation_items.id', '=', id).executeTakeFirst();
+  const row = await withModeration(db)
+    .selectFrom('moderation_items')
+    .leftJoin('users', 'users.id', 'moderation_items.publisher_id')
+    .select(['moderation_items.source', 'users.is_admin'])
+    .where('moderation_items.id', '=', id)
+    .executeTakeFirst();
   return row ? { securityForm: row.source === Source.SecurityForm, publisherIsAdmin: row.is_admin === 1 } : null;
 }
 
@@ -222,22 +289,54 @@ export async function itemDetail(db: Db, id: number, viewer: Moderator, now: num
       .orderBy('reports.id')
       .execute(),
     item.package && item.version
-      ? db.selectFrom('versions').innerJoin('packages', 'packages.id', 'versions.package_id').select('versions.state').where('packages.name', '=', item.package).where('versions.version', '=', item.version).executeTakeFirst()
+      ? db
+          .selectFrom('versions')
+          .innerJoin('packages', 'packages.id', 'versions.package_id')
+          .select('versions.state')
+          .where('packages.name', '=', item.package)
+          .where('versions.version', '=', item.version)
+          .executeTakeFirst()
       : Promise.resolve(undefined),
     item.publisherId === null ? Promise.resolve(null) : publisherActivity(db, item.publisherId, now),
-    db.selectFrom('events').leftJoin('users', 'users.id', 'events.actor_id').select(['events.data', 'events.created_at', 'users.name']).where('events.kind', '=', EventKind.ModerationAction).where('events.subject', '=', itemSubject(id)).orderBy('events.seq').execute(),
-    item.source === Source.SecurityForm && item.refId !== null ? q.selectFrom('security_reports').select(['id', 'reporter_email', 'body', 'status']).where('id', '=', item.refId).executeTakeFirst() : Promise.resolve(undefined),
+    db
+      .selectFrom('events')
+      .leftJoin('users', 'users.id', 'events.actor_id')
+      .select(['events.data', 'events.created_at', 'users.name'])
+      .where('events.kind', '=', EventKind.ModerationAction)
+      .where('events.subject', '=', itemSubject(id))
+      .orderBy('events.seq')
+      .execute(),
+    item.source === Source.SecurityForm && item.refId !== null
+      ? q
+          .selectFrom('security_reports')
+          .select(['id', 'reporter_email', 'body', 'status'])
+          .where('id', '=', item.refId)
+          .executeTakeFirst()
+      : Promise.resolve(undefined),
   ]);
   return {
     item,
-    reports: reports.map((r) => ({ id: Number(r.id), reporter: r.reporter, reason: r.reason, details: r.details, createdAt: r.created_at })),
+    reports: reports.map((r) => ({
+      id: Number(r.id),
+      reporter: r.reporter,
+      reason: r.reason,
+      details: r.details,
+      createdAt: r.created_at,
+    })),
     versionState: version?.state ?? null,
     publisher,
     history: events.map((e) => {
       const d = JSON.parse(e.data) as Record<string, unknown>;
-      return { action: String(d.action), by: e.name ?? String(d.by ?? ''), reason: typeof d.reason === 'string' ? d.reason : '', at: e.created_at };
+      return {
+        action: String(d.action),
+        by: e.name ?? String(d.by ?? ''),
+        reason: typeof d.reason === 'string' ? d.reason : '',
+        at: e.created_at,
+      };
     }),
-    securityReport: security ? { id: Number(security.id), email: security.reporter_email, body: security.body, status: security.status } : null,
+    securityReport: security
+      ? { id: Number(security.id), email: security.reporter_email, body: security.body, status: security.status }
+      : null,
   };
 }
 
@@ -245,7 +344,13 @@ export const ACTIONS = ['dismiss', 'quarantine', 'release', 'remove', 'lock'] as
 export type ModerationActionName = (typeof ACTIONS)[number];
 
 /** What each action leaves the item as; lock changes the publisher's account, not the item. */
-const RESOLUTION: Record<ModerationActionName, string | null> = { dismiss: 'dismissed', quarantine: 'quarantined', release: 'released', remove: 'removed', lock: null };
+const RESOLUTION: Record<ModerationActionName, string | null> = {
+  dismiss: 'dismissed',
+  quarantine: 'quarantined',
+  release: 'released',
+  remove: 'removed',
+  lock: null,
+};
 
 export type ModerationDeps = { db: Db; lifecycle: ModerationLifecycle; clock: () => number };
 
@@ -256,7 +361,13 @@ export type ModerationDeps = { db: Db; lifecycle: ModerationLifecycle; clock: ()
  * passed the gate for the action with the item's facts (itemFacts): Action.ModerationLock for 'lock', else
  * Action.ModerationAct.
  */
-export async function moderate(deps: ModerationDeps, id: number, action: ModerationActionName, actor: Moderator, reasonGiven: string): Promise<{ resolution: string | null; detail: string }> {
+export async function moderate(
+  deps: ModerationDeps,
+  id: number,
+  action: ModerationActionName,
+  actor: Moderator,
+  reasonGiven: string,
+): Promise<{ resolution: string | null; detail: string }> {
   const { db, lifecycle, clock } = deps;
   const item = await mustFindItem(db, id, actor);
   const reason = reasonGiven.trim().slice(0, 500) || `moderation item #${id}${item.summary ? `: ${item.summary}` : ''}`;
@@ -284,13 +395,21 @@ export async function moderate(deps: ModerationDeps, id: number, action: Moderat
         if (!item.package) throw badRequest('this item is not about a package');
         const reporters = await reporterNames(db, id);
         const evidence = item.source === Source.Scan ? JSON.stringify(item.evidence).slice(0, 4000) : item.summary;
-        const removed = await lifecycle.removeMalicious(who, item.package, item.version, { reason, evidence, reporters });
+        const removed = await lifecycle.removeMalicious(who, item.package, item.version, {
+          reason,
+          evidence,
+          reporters,
+        });
         return `removed ${removed.versions.length} version(s) of ${item.package}${removed.advisory ? `; advisory ${removed.advisory}` : ''}`;
       }
       case 'lock': {
         if (item.publisherId === null) throw badRequest('this item has no publisher to lock');
         // Who may lock whom (only an administrator locks an administrator) was decided before: Action.ModerationLock.
-        const target = await db.selectFrom('users').select(['name', 'disabled_at']).where('id', '=', item.publisherId).executeTakeFirstOrThrow();
+        const target = await db
+          .selectFrom('users')
+          .select(['name', 'disabled_at'])
+          .where('id', '=', item.publisherId)
+          .executeTakeFirstOrThrow();
         if (target.disabled_at !== null) throw conflict(`${target.name}'s account is already locked`);
         const revoked = await disableUser(db, target.name, who, reason, clock());
         return `${target.name}'s account is locked; ${revoked.tokens} token(s) and ${revoked.sessions} session(s) revoked`;
@@ -311,31 +430,85 @@ export async function moderate(deps: ModerationDeps, id: number, action: Moderat
   await db.transaction().execute(async (trx) => {
     const t = trxWithModeration(trx);
     if (resolution) {
-      let update = t.updateTable('moderation_items').set({ status: 'resolved', resolution, open_key: null, resolved_by: actor.id, resolved_at: now, updated_at: now }).where('id', '=', id);
+      let update = t
+        .updateTable('moderation_items')
+        .set({
+          status: 'resolved',
+          resolution,
+          open_key: null,
+          resolved_by: actor.id,
+          resolved_at: now,
+          updated_at: now,
+        })
+        .where('id', '=', id);
       // Two moderators dismissing at once: the second is told, and reporters are told once.
       if (action === 'dismiss') update = update.where('status', '=', 'open');
       // The removal's own event can reach the moderation consumer before this transaction, which then resolved the
       // item as removed and told its reporters already: the action is still recorded, the reporters are not told twice.
-      if (action === 'remove') update = update.where((eb) => eb.or([eb('status', '=', 'open'), eb('resolution', '!=', 'removed')]));
+      if (action === 'remove')
+        update = update.where((eb) => eb.or([eb('status', '=', 'open'), eb('resolution', '!=', 'removed')]));
       const res = await update.executeTakeFirst();
       if (Number(res.numUpdatedRows) === 0 && action !== 'remove') throw conflict('this item is already resolved');
       told = Number(res.numUpdatedRows) === 0;
     }
-    await recordEvent(trx, { kind: EventKind.ModerationAction, subject: itemSubject(id), actorId: actor.id, data: { action, by: actor.name, reason, source: item.source, package: item.package, version: item.version, detail } }, now);
+    await recordEvent(
+      trx,
+      {
+        kind: EventKind.ModerationAction,
+        subject: itemSubject(id),
+        actorId: actor.id,
+        data: {
+          action,
+          by: actor.name,
+          reason,
+          source: item.source,
+          package: item.package,
+          version: item.version,
+          detail,
+        },
+      },
+      now,
+    );
     if (resolution && !told) await tellReporters(trx, id, item, resolution, now);
   });
   return { resolution, detail };
 }
 
 async function reporterNames(db: Db, itemId: number): Promise<string[]> {
-  const rows = await withModeration(db).selectFrom('reports').innerJoin('users', 'users.id', 'reports.reporter_id').select('users.name').where('reports.item_id', '=', itemId).orderBy('reports.id').execute();
+  const rows = await withModeration(db)
+    .selectFrom('reports')
+    .innerJoin('users', 'users.id', 'reports.reporter_id')
+    .select('users.name')
+    .where('reports.item_id', '=', itemId)
+    .orderBy('reports.id')
+    .execute();
   return rows.map((r) => r.name);
 }
 
 /** One 'report.resolved' event per reporter of the item (each is emailed the outcome), in the resolution's transaction. */
-export async function tellReporters(trx: Transaction<Database>, itemId: number, item: Pick<QueueItem, 'package' | 'version'>, outcome: string, now: number): Promise<void> {
-  const rows = await trxWithModeration(trx).selectFrom('reports').innerJoin('users', 'users.id', 'reports.reporter_id').select(['reports.id', 'reports.reporter_id', 'users.name']).where('reports.item_id', '=', itemId).execute();
+export async function tellReporters(
+  trx: Transaction<Database>,
+  itemId: number,
+  item: Pick<QueueItem, 'package' | 'version'>,
+  outcome: string,
+  now: number,
+): Promise<void> {
+  const rows = await trxWithModeration(trx)
+    .selectFrom('reports')
+    .innerJoin('users', 'users.id', 'reports.reporter_id')
+    .select(['reports.id', 'reports.reporter_id', 'users.name'])
+    .where('reports.item_id', '=', itemId)
+    .execute();
   for (const r of rows) {
-    await recordEvent(trx, { kind: EventKind.ReportResolved, subject: r.name, actorId: null, data: { reportId: Number(r.id), package: item.package, version: item.version, outcome } }, now);
+    await recordEvent(
+      trx,
+      {
+        kind: EventKind.ReportResolved,
+        subject: r.name,
+        actorId: null,
+        data: { reportId: Number(r.id), package: item.package, version: item.version, outcome },
+      },
+      now,
+    );
   }
 }

@@ -30,7 +30,8 @@ function dosTime(ms: number): { time: number; date: number } {
 
 /** The archive's bytes: the same entries always give the same bytes (no current time, fixed compression level). */
 export async function zipFiles(entries: readonly ZipEntry[]): Promise<Buffer> {
-  if (entries.length > MAX_ENTRIES) throw new Error(`a zip without zip64 holds at most ${MAX_ENTRIES} files, not ${entries.length}`);
+  if (entries.length > MAX_ENTRIES)
+    throw new Error(`a zip without zip64 holds at most ${MAX_ENTRIES} files, not ${entries.length}`);
   const parts: Buffer[] = [];
   const central: Buffer[] = [];
   let offset = 0;
@@ -39,7 +40,8 @@ export async function zipFiles(entries: readonly ZipEntry[]): Promise<Buffer> {
     const compressed = await deflateRaw(entry.data, { level: 9 });
     const crc = zlib.crc32(entry.data);
     const { time, date } = dosTime(entry.mtime);
-    if (offset + 30 + name.length + compressed.length > MAX_OFFSET || entry.data.length > MAX_OFFSET) throw new Error('the advisories archive would exceed 4 GiB, which needs zip64');
+    if (offset + 30 + name.length + compressed.length > MAX_OFFSET || entry.data.length > MAX_OFFSET)
+      throw new Error('the advisories archive would exceed 4 GiB, which needs zip64');
 
     const local = Buffer.alloc(30);
     local.writeUInt32LE(LOCAL_HEADER, 0);

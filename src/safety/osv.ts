@@ -19,7 +19,8 @@ export const ADVISORY_PREFIX = /^[A-Za-z][A-Za-z0-9]{0,15}$/;
 export const ADVISORY_ID = /^x_([A-Za-z][A-Za-z0-9]{0,15})-MAL-([0-9]{4})-([1-9][0-9]{0,9})$/;
 
 export function advisoryId(prefix: string, year: number, n: number): string {
-  if (!ADVISORY_PREFIX.test(prefix)) throw new Error(`advisory prefix "${prefix}" must be 1-16 letters or digits, starting with a letter`);
+  if (!ADVISORY_PREFIX.test(prefix))
+    throw new Error(`advisory prefix "${prefix}" must be 1-16 letters or digits, starting with a letter`);
   if (!Number.isSafeInteger(n) || n < 1) throw new Error(`advisory number must be a positive integer, not ${n}`);
   return `x_${prefix}-MAL-${year}-${n}`;
 }
@@ -70,7 +71,11 @@ export type OsvRecord = {
 };
 
 // The CWE entry every OpenSSF malicious-packages npm record carries.
-const CWE_506 = { cweId: 'CWE-506', description: 'The product contains code that appears to be malicious in nature.', name: 'Embedded Malicious Code' };
+const CWE_506 = {
+  cweId: 'CWE-506',
+  description: 'The product contains code that appears to be malicious in nature.',
+  name: 'Embedded Malicious Code',
+};
 
 const ADVICE =
   'Any computer that installed or ran an affected version should be considered compromised: rotate every secret and ' +
@@ -86,7 +91,8 @@ export function npmPurl(name: string): string {
 /** npm's tarball file name: the unscoped name, a dash, the version. */
 const tarballName = (name: string, version: string) => `${name.slice(name.indexOf('/') + 1)}-${version}.tgz`;
 
-const bySemver = (a: string, b: string) => (semver.valid(a) && semver.valid(b) ? semver.compare(a, b) : a < b ? -1 : a > b ? 1 : 0);
+const bySemver = (a: string, b: string) =>
+  semver.valid(a) && semver.valid(b) ? semver.compare(a, b) : a < b ? -1 : a > b ? 1 : 0;
 
 /**
  * The record for every removal of one package so far, oldest first. published is the first removal, modified the
@@ -102,10 +108,19 @@ export function maliciousRecord(id: string, name: string, removals: readonly Rem
   const reporters = [...new Set(removals.flatMap((r) => r.reporters.map((x) => x.trim()).filter(Boolean)))];
 
   const sections = removals.map((r) => {
-    const what = r.versions === null ? 'every version' : r.versions.length === 1 ? `version ${r.versions[0]}` : `versions ${r.versions.join(', ')}`;
+    const what =
+      r.versions === null
+        ? 'every version'
+        : r.versions.length === 1
+          ? `version ${r.versions[0]}`
+          : `versions ${r.versions.join(', ')}`;
     return `## Removed ${osvTime(r.at)}: ${what}\n\n${r.reason.trim()}`;
   });
-  const scope = whole ? `The package ${name}` : versions.length === 1 ? `${name}@${versions[0]}` : `Versions ${versions.join(', ')} of ${name}`;
+  const scope = whole
+    ? `The package ${name}`
+    : versions.length === 1
+      ? `${name}@${versions[0]}`
+      : `Versions ${versions.join(', ')} of ${name}`;
   const details = `${scope} ${whole || versions.length === 1 ? 'was' : 'were'} removed from this registry by its moderators as malicious. ${ADVICE}\n\n${sections.join('\n\n')}\n`;
 
   const integrity = [...tarballs.values()]
@@ -125,7 +140,11 @@ export function maliciousRecord(id: string, name: string, removals: readonly Rem
         ...(whole ? { ranges: [{ type: 'SEMVER' as const, events: [{ introduced: '0' }] }] } : { versions }),
         database_specific: {
           cwes: [CWE_506],
-          evidence: removals.map((r) => ({ removed: osvTime(r.at), versions: r.versions ?? 'all', summary: r.evidence.trim() })),
+          evidence: removals.map((r) => ({
+            removed: osvTime(r.at),
+            versions: r.versions ?? 'all',
+            summary: r.evidence.trim(),
+          })),
           ...(integrity.length ? { indicators: { package_integrity: integrity } } : {}),
         },
       },

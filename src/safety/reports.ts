@@ -55,11 +55,21 @@ export type ReportInput = { package: string; version: string | null; reason: str
 
 /** What is wrong with a report's fields, or null (pure). */
 export function reportInputProblem(input: { reason: unknown; details: unknown; version?: unknown }): string | null {
-  if (typeof input.reason !== 'string' || !(REASONS as readonly string[]).includes(input.reason)) return `give a reason: one of ${REASONS.join(', ')}`;
-  if (typeof input.details !== 'string' || input.details.trim().length < DETAILS_MIN || input.details.length > DETAILS_MAX) {
+  if (typeof input.reason !== 'string' || !(REASONS as readonly string[]).includes(input.reason))
+    return `give a reason: one of ${REASONS.join(', ')}`;
+  if (
+    typeof input.details !== 'string' ||
+    input.details.trim().length < DETAILS_MIN ||
+    input.details.length > DETAILS_MAX
+  ) {
     return `describe what you found in ${DETAILS_MIN} to ${DETAILS_MAX} characters: which files, what they do, links to evidence`;
   }
-  if (input.version !== undefined && input.version !== null && (typeof input.version !== 'string' || !input.version || input.version.length > 256)) return 'the version must be a version string, or left out to report the whole package';
+  if (
+    input.version !== undefined &&
+    input.version !== null &&
+    (typeof input.version !== 'string' || !input.version || input.version.length > 256)
+  )
+    return 'the version must be a version string, or left out to report the whole package';
   return null;
 }
 
@@ -91,7 +101,14 @@ export type ReportView = {
  * Files a report, or returns the reporter's earlier report of the same name@version (duplicate: true). Refuses with
  * 404 a package or version that is not published here, and with 429 a reporter past the limits.
  */
-export async function fileReport(db: Db, limiter: Limiter | null, reporter: Reporter, address: string, input: ReportInput, now: number): Promise<{ report: ReportView; duplicate: boolean }> {
+export async function fileReport(
+  db: Db,
+  limiter: Limiter | null,
+  reporter: Reporter,
+  address: string,
+  input: ReportInput,
+  now: number,
+): Promise<{ report: ReportView; duplicate: boolean }> {
   const problem = reportInputProblem(input);
   if (problem) throw badRequest(problem);
   const versionKey = input.version ?? '';
@@ -107,20 +124,41 @@ export async function fileReport(db: Db, limiter: Limiter | null, reporter: Repo
       await limiter.check(limits, 'reports');
     } catch (err) {
       // The limiter words its refusal for sign-in failures; a report is not a failure.
-      if (err instanceof ClientError && err.status === 429) throw new ClientError(429, `too many reports from your account or address: try again in ${err.headers['retry-after'] ?? 'a few'} seconds`, err.headers);
+      if (err instanceof ClientError && err.status === 429)
+        throw new ClientError(
+          429,
+          `too many reports from your account or address: try again in ${err.headers['retry-after'] ?? 'a few'} seconds`,
+          err.headers,
+        );
       throw err;
     }
   }
 
-  const pkg = await db.selectFrom('packages').select(['id', 'name']).where('name', '=', input.package).executeTakeFirst();
+  const pkg = await db
+    .selectFrom('packages')
+    .select(['id', 'name'])
+    .where('name', '=', input.package)
+    .executeTakeFirst();
   if (!pkg) throw notFound(`${input.package} is not in this registry`);
   let publisherId: number | null;
   if (input.version !== null) {
-    const v = await db.selectFrom('versions').select(['publisher_id', 'state']).where('package_id', '=', pkg.id).where('version', '=', input.version).executeTakeFirst();
+    const v = await db
+      .selectFrom('versions')
+      .select(['publisher_id', 'state'])
+      .where('package_id', '=', pkg.id)
+      .where('version', '=', input.version)
+      .executeTakeFirst();
     if (!v || v.state !== 'visible') throw notFound(`${input.package}@${input.version} is not published here`);
     publisherId = v.publisher_id;
   } else {
-    const latest = await db.selectFrom('versions').select('publisher_id').where('package_id', '=', pkg.id).where('state', '=', 'visible').orderBy('published_at', 'desc').limit(1).executeTakeFirst();
+    const latest = await db
+      .selectFrom('versions')
+      .select('publisher_id')
+      .where('package_id', '=', pkg.id)
+      .where('state', '=', 'visible')
+      .orderBy('published_at', 'desc')
+      .limit(1)
+      .executeTakeFirst();
     publisherId = latest?.publisher_id ?? null;
   }
 
@@ -129,11 +167,28 @@ export async function fileReport(db: Db, limiter: Limiter | null, reporter: Repo
       const itemId = await openReportItem(trx, pkg.name, input.version, publisherId, now);
       const row = await trxWithModeration(trx)
         .insertInto('reports')
-        .values({ item_id: itemId, reporter_id: reporter.id, package: pkg.name, version_key: versionKey, reason: input.reason, details: input.details.trim(), created_at: now })
+        .values({
+          item_id: itemId,
+          reporter_id: reporter.id,
+          package: pkg.name,
+          version_key: versionKey,
+          reason: input.reason,
+          details: input.details.trim(),
+          created_at: now,
+        })
         .returning('id')
         .executeTakeFirstOrThrow();
       await rescoreReportItem(trx, itemId, now);
-      await recordEvent(trx, { kind: EventKind.ReportReceived, subject: reporter.name, actorId: reporter.id, data: { reportId: Number(row.id), package: pkg.name, version: input.version, reason: input.reason } }, now);
+      await recordEvent(
+        trx,
+        {
+          kind: EventKind.ReportReceived,
+          subject: reporter.name,
+          actorId: reporter.id,
+          data: { reportId: Number(row.id), package: pkg.name, version: input.version, reason: input.reason },
+        },
+        now,
+      );
       return Number(row.id);
     });
   let id: number;
@@ -153,14 +208,36 @@ export async function fileReport(db: Db, limiter: Limiter | null, reporter: Repo
 }
 
 /** The open 'report' item for name@version, created if there is none. */
-async function openReportItem(trx: Transaction<Database>, name: string, version: string | null, publisherId: number | null, now: number): Promise<number> {
+async function openReportItem(
+  trx: Transaction<Database>,
+  name: string,
+  version: string | null,
+  publisherId: number | null,
+  now: number,
+): Promise<number> {
   const t = trxWithModeration(trx);
   const openKey = `${Source.Report}:${name}@${version ?? ''}`;
   const found = await t.selectFrom('moderation_items').select('id').where('open_key', '=', openKey).executeTakeFirst();
   if (found) return Number(found.id);
   const row = await t
     .insertInto('moderation_items')
-    .values({ source: Source.Report, package: name, version, risk: 0, status: 'open', resolution: null, summary: '', evidence: '{}', publisher_id: publisherId, ref_id: null, open_key: openKey, created_at: now, updated_at: now, resolved_by: null, resolved_at: null })
+    .values({
+      source: Source.Report,
+      package: name,
+      version,
+      risk: 0,
+      status: 'open',
+      resolution: null,
+      summary: '',
+      evidence: '{}',
+      publisher_id: publisherId,
+      ref_id: null,
+      open_key: openKey,
+      created_at: now,
+      updated_at: now,
+      resolved_by: null,
+      resolved_at: null,
+    })
     .returning('id')
     .executeTakeFirstOrThrow();
   return Number(row.id);
@@ -168,21 +245,48 @@ async function openReportItem(trx: Transaction<Database>, name: string, version:
 
 async function rescoreReportItem(trx: Transaction<Database>, itemId: number, now: number): Promise<void> {
   const t = trxWithModeration(trx);
-  const reasons = (await t.selectFrom('reports').select('reason').where('item_id', '=', itemId).execute()).map((r) => r.reason);
+  const reasons = (await t.selectFrom('reports').select('reason').where('item_id', '=', itemId).execute()).map(
+    (r) => r.reason,
+  );
   const counts = new Map<string, number>();
   for (const r of reasons) counts.set(r, (counts.get(r) ?? 0) + 1);
   const summary = [...counts].map(([r, n]) => `${n} × ${r}`).join(', ');
-  await t.updateTable('moderation_items').set({ risk: reportRisk(reasons), summary, updated_at: now }).where('id', '=', itemId).execute();
+  await t
+    .updateTable('moderation_items')
+    .set({ risk: reportRisk(reasons), summary, updated_at: now })
+    .where('id', '=', itemId)
+    .execute();
 }
 
 function reportQuery(db: Db) {
   return withModeration(db)
     .selectFrom('reports')
     .innerJoin('moderation_items', 'moderation_items.id', 'reports.item_id')
-    .select(['reports.id', 'reports.package', 'reports.version_key', 'reports.reason', 'reports.details', 'reports.created_at', 'reports.reporter_id', 'moderation_items.status', 'moderation_items.resolution', 'moderation_items.resolved_at']);
+    .select([
+      'reports.id',
+      'reports.package',
+      'reports.version_key',
+      'reports.reason',
+      'reports.details',
+      'reports.created_at',
+      'reports.reporter_id',
+      'moderation_items.status',
+      'moderation_items.resolution',
+      'moderation_items.resolved_at',
+    ]);
 }
 
-type ReportRow = { id: number; package: string; version_key: string; reason: string; details: string; created_at: number; status: string; resolution: string | null; resolved_at: number | null };
+type ReportRow = {
+  id: number;
+  package: string;
+  version_key: string;
+  reason: string;
+  details: string;
+  created_at: number;
+  status: string;
+  resolution: string | null;
+  resolved_at: number | null;
+};
 
 const toView = (r: ReportRow): ReportView => ({
   id: Number(r.id),
@@ -197,7 +301,11 @@ const toView = (r: ReportRow): ReportView => ({
 });
 
 async function findOwn(db: Db, reporterId: number, name: string, versionKey: string): Promise<ReportView | null> {
-  const row = await reportQuery(db).where('reports.reporter_id', '=', reporterId).where('reports.package', '=', name).where('reports.version_key', '=', versionKey).executeTakeFirst();
+  const row = await reportQuery(db)
+    .where('reports.reporter_id', '=', reporterId)
+    .where('reports.package', '=', name)
+    .where('reports.version_key', '=', versionKey)
+    .executeTakeFirst();
   return row ? toView(row) : null;
 }
 
@@ -208,7 +316,13 @@ export async function reportById(db: Db, id: number): Promise<(ReportView & { re
 
 /** One reporter's reports, newest first. */
 export async function listOwnReports(db: Db, reporterId: number, limit = 100): Promise<ReportView[]> {
-  return (await reportQuery(db).where('reports.reporter_id', '=', reporterId).orderBy('reports.id', 'desc').limit(limit).execute()).map(toView);
+  return (
+    await reportQuery(db)
+      .where('reports.reporter_id', '=', reporterId)
+      .orderBy('reports.id', 'desc')
+      .limit(limit)
+      .execute()
+  ).map(toView);
 }
 
 // --- emails (pure) ---------------------------------------------------------------------------------------------
@@ -216,16 +330,24 @@ export async function listOwnReports(db: Db, reporterId: number, limit = 100): P
 const OUTCOMES: Record<string, string> = {
   dismissed: 'The moderators looked into it and took no action against the package.',
   quarantined: 'The version was quarantined: nobody can install it while the moderators review it.',
-  removed: 'It was removed as malicious: it can no longer be installed, and its name@version can never be published again.',
+  removed:
+    'It was removed as malicious: it can no longer be installed, and its name@version can never be published again.',
   released: 'The moderators reviewed the held version and released it: they found it safe to install.',
 };
 
-const footer = (base: string) => `\n\n--\nSent by the package registry at ${base}. You can see your reports at ${base}/-/web/reports.`;
+const footer = (base: string) =>
+  `\n\n--\nSent by the package registry at ${base}. You can see your reports at ${base}/-/web/reports.`;
 
-const what = (d: Record<string, unknown>) => `${String(d.package)}${typeof d.version === 'string' && d.version ? `@${d.version}` : ''}`;
+const what = (d: Record<string, unknown>) =>
+  `${String(d.package)}${typeof d.version === 'string' && d.version ? `@${d.version}` : ''}`;
 
 /** The receipt (report.received) and the outcome (report.resolved) emails, from the event's data. */
-export function reportEmail(kind: string, d: Record<string, unknown>, user: { name: string; email: string }, base: string): Message | null {
+export function reportEmail(
+  kind: string,
+  d: Record<string, unknown>,
+  user: { name: string; email: string },
+  base: string,
+): Message | null {
   if (kind === EventKind.ReportReceived) {
     return {
       to: user.email,

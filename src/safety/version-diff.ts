@@ -22,7 +22,18 @@ export type VersionDiff = {
 const MAX_PATCHED_FILES = 20;
 const MAX_PATCHED_BYTES = 256 * 1024;
 const MAX_PATCH_CHARS = 20_000;
-const LIFECYCLE = new Set(['preinstall', 'install', 'postinstall', 'preuninstall', 'uninstall', 'postuninstall', 'prepare', 'prepublish', 'preprepare', 'postprepare']);
+const LIFECYCLE = new Set([
+  'preinstall',
+  'install',
+  'postinstall',
+  'preuninstall',
+  'uninstall',
+  'postuninstall',
+  'prepare',
+  'prepublish',
+  'preprepare',
+  'postprepare',
+]);
 
 const isText = (b: Buffer) => !b.subarray(0, 8000).includes(0);
 
@@ -34,24 +45,36 @@ function manifestOf(files: Map<string, PackageFile>): Record<string, unknown> {
   }
 }
 
-function fieldChanges(before: Record<string, unknown>, after: Record<string, unknown>, keep: (k: string) => boolean): FieldChange[] {
+function fieldChanges(
+  before: Record<string, unknown>,
+  after: Record<string, unknown>,
+  keep: (k: string) => boolean,
+): FieldChange[] {
   const str = (v: unknown) => (v === undefined ? null : typeof v === 'string' ? v : JSON.stringify(v));
   const names = [...new Set([...Object.keys(before), ...Object.keys(after)])].filter(keep).sort();
-  return names.map((name) => ({ name, before: str(before[name]), after: str(after[name]) })).filter((c) => c.before !== c.after);
+  return names
+    .map((name) => ({ name, before: str(before[name]), after: str(after[name]) }))
+    .filter((c) => c.before !== c.after);
 }
 
-const record = (v: unknown): Record<string, unknown> => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+const record = (v: unknown): Record<string, unknown> =>
+  v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 
 /** previous null: the first version; everything in it is "added". */
 export function diffTarballs(previous: Buffer | null, current: Buffer): VersionDiff {
-  const load = (tgz: Buffer | null) => (tgz ? readPackageFiles(tgz, MAX_PATCHED_BYTES).files : new Map<string, PackageFile>());
+  const load = (tgz: Buffer | null) =>
+    tgz ? readPackageFiles(tgz, MAX_PATCHED_BYTES).files : new Map<string, PackageFile>();
   const before = load(previous);
   const after = load(current);
   const omitted: string[] = [];
   let patched = 0;
   const patchOf = (path: string, before: PackageFile | null, after: PackageFile | null): string | null => {
     // Files over MAX_PATCHED_BYTES were read for their hash only.
-    if ((before?.size ?? 0) + (after?.size ?? 0) > MAX_PATCHED_BYTES || before?.whole === false || after?.whole === false) {
+    if (
+      (before?.size ?? 0) + (after?.size ?? 0) > MAX_PATCHED_BYTES ||
+      before?.whole === false ||
+      after?.whole === false
+    ) {
       omitted.push(`${path}: too large to show`);
       return null;
     }
@@ -67,7 +90,9 @@ export function diffTarballs(previous: Buffer | null, current: Buffer): VersionD
     }
     patched++;
     const patch = createPatch(path, a?.toString('utf8') ?? '', b?.toString('utf8') ?? '', '', '', { context: 3 });
-    return patch.length > MAX_PATCH_CHARS ? `${patch.slice(0, MAX_PATCH_CHARS)}\n… (cut at ${MAX_PATCH_CHARS} characters)` : patch;
+    return patch.length > MAX_PATCH_CHARS
+      ? `${patch.slice(0, MAX_PATCH_CHARS)}\n… (cut at ${MAX_PATCH_CHARS} characters)`
+      : patch;
   };
   const added: FileChange[] = [];
   const changed: FileChange[] = [];
@@ -76,12 +101,18 @@ export function diffTarballs(previous: Buffer | null, current: Buffer): VersionD
   for (const [path, file] of [...after].sort(([a], [b]) => a.localeCompare(b))) {
     const old = before.get(path);
     if (!old) added.push({ path, before: null, after: file.size, patch: previous ? patchOf(path, null, file) : null });
-    else if (old.sha256 !== file.sha256) changed.push({ path, before: old.size, after: file.size, patch: patchOf(path, old, file) });
+    else if (old.sha256 !== file.sha256)
+      changed.push({ path, before: old.size, after: file.size, patch: patchOf(path, old, file) });
   }
-  for (const [path, file] of [...before].sort(([a], [b]) => a.localeCompare(b))) if (!after.has(path)) removed.push({ path, before: file.size, after: null, patch: null });
+  for (const [path, file] of [...before].sort(([a], [b]) => a.localeCompare(b)))
+    if (!after.has(path)) removed.push({ path, before: file.size, after: null, patch: null });
   const mBefore = manifestOf(before);
   const mAfter = manifestOf(after);
-  const deps = (m: Record<string, unknown>) => ({ ...record(m.dependencies), ...record(m.optionalDependencies), ...record(m.peerDependencies) });
+  const deps = (m: Record<string, unknown>) => ({
+    ...record(m.dependencies),
+    ...record(m.optionalDependencies),
+    ...record(m.peerDependencies),
+  });
   return {
     added,
     removed,

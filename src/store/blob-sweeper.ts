@@ -173,11 +173,19 @@ export class BlobSweeper {
     const result = await this.apply(await this.plan());
     const log = this.#log;
     if (log) {
-      for (const key of result.restored) log.info({ blob: key }, 'blob sweep: put back a blob an interrupted sweep had set aside');
-      for (const p of result.temporary) log.info({ file: path.relative(this.#blobs.root, p) }, 'blob sweep: removed a temporary file');
-      for (const key of result.unreferenced) log.info({ blob: key }, 'blob sweep: removed a blob no version references');
-      for (const key of result.kept) log.info({ blob: key }, 'blob sweep: kept a blob a publish took up during the sweep');
-      if (result.temporary.length || result.unreferenced.length) log.info({ temporary: result.temporary.length, unreferenced: result.unreferenced.length, bytes: result.bytes }, 'blob sweep done');
+      for (const key of result.restored)
+        log.info({ blob: key }, 'blob sweep: put back a blob an interrupted sweep had set aside');
+      for (const p of result.temporary)
+        log.info({ file: path.relative(this.#blobs.root, p) }, 'blob sweep: removed a temporary file');
+      for (const key of result.unreferenced)
+        log.info({ blob: key }, 'blob sweep: removed a blob no version references');
+      for (const key of result.kept)
+        log.info({ blob: key }, 'blob sweep: kept a blob a publish took up during the sweep');
+      if (result.temporary.length || result.unreferenced.length)
+        log.info(
+          { temporary: result.temporary.length, unreferenced: result.unreferenced.length, bytes: result.bytes },
+          'blob sweep done',
+        );
     }
     return result;
   }
@@ -217,7 +225,8 @@ async function list(dir: string): Promise<string[]> {
   try {
     return await readdir(dir);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return [];
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR')
+      return [];
     throw err;
   }
 }

@@ -24,7 +24,8 @@ export async function openStore(opts: { dataDir: string; database: string | null
     const url = new URL(opts.database);
     // A "schema" query parameter selects a PostgreSQL schema, so several registries (or test runs) can share a database.
     schema = url.searchParams.get('schema');
-    if (schema !== null && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error('the "schema" parameter of the database URL must be a plain lowercase identifier');
+    if (schema !== null && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema))
+      throw new Error('the "schema" parameter of the database URL must be a plain lowercase identifier');
     url.searchParams.delete('schema');
     const pool = new pg.Pool({
       connectionString: url.href,

@@ -90,7 +90,15 @@ export type EventPayloads = {
   /** version: the one removed, or '*' for the whole package; actor: the moderator's name. */
   [EventKind.MaliciousRemoved]: { version: string; versions: string[]; reason: string; actor: string };
   [EventKind.MaintainerRemoved]: { user: string };
-  [EventKind.ModerationAction]: { action: string; by: string; reason: string; source: string; package: string | null; version: string | null; detail?: string };
+  [EventKind.ModerationAction]: {
+    action: string;
+    by: string;
+    reason: string;
+    source: string;
+    package: string | null;
+    version: string | null;
+    detail?: string;
+  };
   [EventKind.NameAllowed]: { reason: string };
   [EventKind.NameReservationRemoved]: NoData;
   [EventKind.NameReserved]: { org: string };
@@ -122,19 +130,36 @@ export type EventPayloads = {
   [EventKind.TeamGrantRemoved]: { team: string };
   [EventKind.TeamMemberAdded]: { team: string; user: string };
   [EventKind.TeamMemberRemoved]: { team: string; user: string };
-  [EventKind.TokenCreated]: { tokenId: number; name: string; kind: string; readonly: boolean; scope: string; expiresAt: number | null; bypass2fa: boolean; ip?: string };
+  [EventKind.TokenCreated]: {
+    tokenId: number;
+    name: string;
+    kind: string;
+    readonly: boolean;
+    scope: string;
+    expiresAt: number | null;
+    bypass2fa: boolean;
+    ip?: string;
+  };
   [EventKind.TokenRevoked]: { tokenId: number; name: string; kind: string };
   [EventKind.UserCreated]: { admin: boolean; emailVerified: boolean };
   [EventKind.UserDeleted]: ByStaff & Revoked & { reason: string; orphaned: string[] };
   [EventKind.UserDisabled]: ByStaff & Revoked & { reason: string };
   [EventKind.UserEnabled]: ByStaff & { reason: string };
   [EventKind.UserPasswordResetForced]: ByStaff & Revoked & { reason: string; linkSent: boolean };
-  [EventKind.UserRecoveredByAdmin]: ByStaff & Revoked & { startedSeq: number; newEmail: string | null; disableMfa: boolean };
+  [EventKind.UserRecoveredByAdmin]: ByStaff &
+    Revoked & { startedSeq: number; newEmail: string | null; disableMfa: boolean };
   [EventKind.UserRecoveryCancelled]: ByStaff & { startedSeq: number; reason: string };
-  [EventKind.UserRecoveryStarted]: ByStaff & { newEmail: string | null; disableMfa: boolean; reason: string; evidence: string; notBefore: number };
+  [EventKind.UserRecoveryStarted]: ByStaff & {
+    newEmail: string | null;
+    disableMfa: boolean;
+    reason: string;
+    evidence: string;
+    notBefore: number;
+  };
   [EventKind.UserSignInLocked]: { ip: string };
   /** The user changed it, or an administrator's recovery did (the new address is then the account's). */
-  [EventKind.UserEmailChanged]: { oldEmail: string; newEmail: string; ip: string } | (ByStaff & { oldEmail: string; recovery: true });
+  [EventKind.UserEmailChanged]:
+    { oldEmail: string; newEmail: string; ip: string } | (ByStaff & { oldEmail: string; recovery: true });
   [EventKind.UserEmailVerified]: { email: string };
   /** The user turned it off, or an administrator's recovery removed it. */
   [EventKind.UserMfaDisabled]: NoData | (ByStaff & { recovery: true });
@@ -148,7 +173,13 @@ export type EventPayloads = {
   [EventKind.VersionDeprecated]: { version: string; message: string };
   [EventKind.VersionHeld]: { version: string; verdict: string; score: number | null };
   /** tag: the dist-tag the publish set, if any; released: a held version a moderator let through. */
-  [EventKind.VersionPublished]: { version: string; integrity: string; tag: string | null; tokenId?: number | null; released?: true };
+  [EventKind.VersionPublished]: {
+    version: string;
+    integrity: string;
+    tag: string | null;
+    tokenId?: number | null;
+    released?: true;
+  };
   [EventKind.VersionQuarantined]: { version: string; reason: string };
   [EventKind.VersionReleased]: { version: string; reason: string };
   [EventKind.VersionUnpublished]: { version: string };
@@ -158,7 +189,11 @@ export type EventPayloads = {
 /** The data an event of kind K records. */
 export type EventData<K extends EventKindValue> = EventPayloads[K];
 
-type EventOfKind<K extends EventKindValue> = { kind: K; subject: string; actorId: number | null } & (NoData extends EventPayloads[K] ? { data?: EventPayloads[K] } : { data: EventPayloads[K] });
+type EventOfKind<K extends EventKindValue> = {
+  kind: K;
+  subject: string;
+  actorId: number | null;
+} & (NoData extends EventPayloads[K] ? { data?: EventPayloads[K] } : { data: EventPayloads[K] });
 
 /** An event to record: its kind decides the data it must carry (optional only for kinds with nothing to say). */
 export type NewEvent = { [K in EventKindValue]: EventOfKind<K> }[EventKindValue];
@@ -167,12 +202,21 @@ export type NewEvent = { [K in EventKindValue]: EventOfKind<K> }[EventKindValue]
 export async function recordEvent(trx: Transaction<Database>, event: NewEvent, now: number): Promise<void> {
   await trx
     .insertInto('events')
-    .values({ kind: event.kind, subject: event.subject, actor_id: event.actorId, data: JSON.stringify(event.data ?? {}), created_at: now })
+    .values({
+      kind: event.kind,
+      subject: event.subject,
+      actor_id: event.actorId,
+      data: JSON.stringify(event.data ?? {}),
+      created_at: now,
+    })
     .execute();
 }
 
 export async function latestSeq(db: Kysely<Database>): Promise<number> {
-  const row = await db.selectFrom('events').select((eb) => eb.fn.max('seq').as('seq')).executeTakeFirst();
+  const row = await db
+    .selectFrom('events')
+    .select((eb) => eb.fn.max('seq').as('seq'))
+    .executeTakeFirst();
   return Number(row?.seq ?? 0);
 }
 
@@ -230,7 +274,9 @@ export class Consumer {
       .updateTable('consumer_cursors')
       .set({ lease_owner: this.owner, lease_until: now + leaseMs })
       .where('name', '=', name)
-      .where((eb) => eb.or([eb('lease_owner', 'is', null), eb('lease_owner', '=', this.owner), eb('lease_until', '<', now)]))
+      .where((eb) =>
+        eb.or([eb('lease_owner', 'is', null), eb('lease_owner', '=', this.owner), eb('lease_until', '<', now)]),
+      )
       .executeTakeFirst();
     return Number(res.numUpdatedRows) === 1;
   }
@@ -240,15 +286,30 @@ export class Consumer {
     if (!(await this.#acquire())) return 0;
     const { name, batch, handle } = this.#opts;
     // Nothing new: done without taking the horizon's lock. Otherwise read only up to the horizon (see eventHorizon).
-    const start = await this.#db.selectFrom('consumer_cursors').select('position').where('name', '=', name).executeTakeFirstOrThrow();
+    const start = await this.#db
+      .selectFrom('consumer_cursors')
+      .select('position')
+      .where('name', '=', name)
+      .executeTakeFirstOrThrow();
     if ((await latestSeq(this.#db)) <= start.position) return 0;
     const horizon = await eventHorizon(this.#db);
     let handled = 0;
     for (;;) {
       const done = await this.#db.transaction().execute(async (trx) => {
-        const cursor = await trx.selectFrom('consumer_cursors').select(['position', 'lease_owner']).where('name', '=', name).executeTakeFirstOrThrow();
+        const cursor = await trx
+          .selectFrom('consumer_cursors')
+          .select(['position', 'lease_owner'])
+          .where('name', '=', name)
+          .executeTakeFirstOrThrow();
         if (cursor.lease_owner !== this.owner) return -1;
-        const events = await trx.selectFrom('events').selectAll().where('seq', '>', cursor.position).where('seq', '<=', horizon).orderBy('seq').limit(batch).execute();
+        const events = await trx
+          .selectFrom('events')
+          .selectAll()
+          .where('seq', '>', cursor.position)
+          .where('seq', '<=', horizon)
+          .orderBy('seq')
+          .limit(batch)
+          .execute();
         for (const event of events) await handle(event, trx);
         if (events.length) {
           // Conditional on still owning the lease: a node that lost it mid-batch rolls its work back.
@@ -271,6 +332,11 @@ export class Consumer {
   }
 
   async release(): Promise<void> {
-    await this.#db.updateTable('consumer_cursors').set({ lease_owner: null, lease_until: 0 }).where('name', '=', this.#opts.name).where('lease_owner', '=', this.owner).execute();
+    await this.#db
+      .updateTable('consumer_cursors')
+      .set({ lease_owner: null, lease_until: 0 })
+      .where('name', '=', this.#opts.name)
+      .where('lease_owner', '=', this.owner)
+      .execute();
   }
 }

@@ -89,9 +89,10 @@ const MIGRATIONS: Record<string, Builder> = {
         .addColumn('version', 'text', (c) => c.notNull())
         .addPrimaryKeyConstraint('dist_tags_pk', ['package_id', 'tag'])
         .execute();
-      await (dialect === 'sqlite'
-        ? db.schema.createTable('events').addColumn('seq', 'integer', (c) => c.primaryKey().autoIncrement())
-        : db.schema.createTable('events').addColumn('seq', 'bigserial', (c) => c.primaryKey())
+      await (
+        dialect === 'sqlite'
+          ? db.schema.createTable('events').addColumn('seq', 'integer', (c) => c.primaryKey().autoIncrement())
+          : db.schema.createTable('events').addColumn('seq', 'bigserial', (c) => c.primaryKey())
       )
         .addColumn('kind', 'text', (c) => c.notNull())
         .addColumn('subject', 'text', (c) => c.notNull())
@@ -125,9 +126,15 @@ const MIGRATIONS: Record<string, Builder> = {
           : db.schema.createTable(t).addColumn('id', 'bigserial', (c) => c.primaryKey());
       // Sealed with the instance key; null when no authenticator app is enrolled.
       await db.schema.alterTable('users').addColumn('totp_secret', 'text').execute();
-      await db.schema.alterTable('users').addColumn('totp_mode', 'text', (c) => c.notNull().defaultTo('disabled')).execute();
+      await db.schema
+        .alterTable('users')
+        .addColumn('totp_mode', 'text', (c) => c.notNull().defaultTo('disabled'))
+        .execute();
       // The highest TOTP time step accepted so far: a code is never accepted twice (replay).
-      await db.schema.alterTable('users').addColumn('totp_last_step', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema
+        .alterTable('users')
+        .addColumn('totp_last_step', 'bigint', (c) => c.notNull().defaultTo(0))
+        .execute();
       await db.schema.alterTable('users').addColumn('disabled_at', 'bigint').execute();
       await id('sessions')
         .addColumn('user_id', 'bigint', (c) => c.notNull().references('users.id').onDelete('cascade'))
@@ -201,7 +208,10 @@ const MIGRATIONS: Record<string, Builder> = {
           ? db.schema.createTable(t).addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
           : db.schema.createTable(t).addColumn('id', 'bigserial', (c) => c.primaryKey());
       // A registry-level role for the moderation work (reports, quarantine review); it grants no package rights.
-      await db.schema.alterTable('users').addColumn('is_moderator', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema
+        .alterTable('users')
+        .addColumn('is_moderator', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
       // An organisation is a scope that has members instead of a single owner. The scope row stays (it is what claims
       // the name); the org row marks it as shared, and scopes.owner_user_id keeps naming who created it.
       await db.schema
@@ -322,7 +332,10 @@ const MIGRATIONS: Record<string, Builder> = {
         .addColumn('created_by', 'bigint')
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .execute();
-      const id = dialect === 'sqlite' ? db.schema.createTable('security_reports').addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement()) : db.schema.createTable('security_reports').addColumn('id', 'bigserial', (c) => c.primaryKey());
+      const id =
+        dialect === 'sqlite'
+          ? db.schema.createTable('security_reports').addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+          : db.schema.createTable('security_reports').addColumn('id', 'bigserial', (c) => c.primaryKey());
       await id
         .addColumn('reporter_id', 'bigint')
         .addColumn('reporter_email', 'text', (c) => c.notNull())
@@ -366,11 +379,22 @@ const MIGRATIONS: Record<string, Builder> = {
         .addColumn('range', 'text', (c) => c.notNull())
         .execute();
       await db.schema.createIndex('dependency_edges_dependency').on('dependency_edges').column('dependency').execute();
-      await db.schema.createIndex('dependency_edges_package').on('dependency_edges').columns(['package_id', 'version']).execute();
-      const edges = db as unknown as Kysely<{ versions: { package_id: number; version: string; manifest: string }; dependency_edges: { package_id: number; version: string; dependency: string; range: string } }>;
+      await db.schema
+        .createIndex('dependency_edges_package')
+        .on('dependency_edges')
+        .columns(['package_id', 'version'])
+        .execute();
+      const edges = db as unknown as Kysely<{
+        versions: { package_id: number; version: string; manifest: string };
+        dependency_edges: { package_id: number; version: string; dependency: string; range: string };
+      }>;
       const versions = await edges.selectFrom('versions').select(['package_id', 'version', 'manifest']).execute();
       for (const v of versions) {
-        const rows = dependencyEdgesAt0011(JSON.parse(v.manifest) as Record<string, unknown>).map((d) => ({ package_id: v.package_id, version: v.version, ...d }));
+        const rows = dependencyEdgesAt0011(JSON.parse(v.manifest) as Record<string, unknown>).map((d) => ({
+          package_id: v.package_id,
+          version: v.version,
+          ...d,
+        }));
         if (rows.length) await edges.insertInto('dependency_edges').values(rows).execute();
       }
     },
@@ -422,8 +446,17 @@ const MIGRATIONS: Record<string, Builder> = {
         .addColumn('resolved_by', 'bigint')
         .addColumn('resolved_at', 'bigint')
         .execute();
-      await db.schema.createIndex('moderation_items_queue').on('moderation_items').columns(['status', 'risk']).execute();
-      await db.schema.createIndex('moderation_items_ref').on('moderation_items').columns(['source', 'ref_id']).unique().execute();
+      await db.schema
+        .createIndex('moderation_items_queue')
+        .on('moderation_items')
+        .columns(['status', 'risk'])
+        .execute();
+      await db.schema
+        .createIndex('moderation_items_ref')
+        .on('moderation_items')
+        .columns(['source', 'ref_id'])
+        .unique()
+        .execute();
       await db.schema.createIndex('moderation_items_package').on('moderation_items').column('package').execute();
       await id('reports')
         .addColumn('item_id', 'bigint', (c) => c.notNull().references('moderation_items.id').onDelete('cascade'))
@@ -434,7 +467,12 @@ const MIGRATIONS: Record<string, Builder> = {
         .addColumn('details', 'text', (c) => c.notNull())
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .execute();
-      await db.schema.createIndex('reports_once').on('reports').columns(['reporter_id', 'package', 'version_key']).unique().execute();
+      await db.schema
+        .createIndex('reports_once')
+        .on('reports')
+        .columns(['reporter_id', 'package', 'version_key'])
+        .unique()
+        .execute();
       await db.schema.createIndex('reports_item').on('reports').column('item_id').execute();
     },
   }),
@@ -491,7 +529,8 @@ async function renameReleasedMigrations(db: Kysely<unknown>, schema: string | un
     const tables = await trx.introspection.getTables({ withInternalKyselyTables: true });
     if (!tables.some((t) => t.name === MIGRATION_TABLE && (schema === undefined || t.schema === schema))) return;
     const table = sql.table(schema ? `${schema}.${MIGRATION_TABLE}` : MIGRATION_TABLE);
-    for (const [from, to] of Object.entries(RENAMED)) await sql`update ${table} set name = ${to} where name = ${from}`.execute(trx);
+    for (const [from, to] of Object.entries(RENAMED))
+      await sql`update ${table} set name = ${to} where name = ${from}`.execute(trx);
   });
 }
 
@@ -513,7 +552,10 @@ export async function migrate(db: Kysely<unknown>, dialect: Dialect, schema?: st
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {
-    throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${(error as Error | undefined)?.message ?? 'unknown error'}`, { cause: error });
+    throw new Error(
+      `database migration ${failed?.migrationName ?? ''} failed: ${(error as Error | undefined)?.message ?? 'unknown error'}`,
+      { cause: error },
+    );
   }
 }
 

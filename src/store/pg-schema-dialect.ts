@@ -2,7 +2,16 @@
 // parallel test runs). Kysely's own introspector lists the tables of every schema in the database, so a schema that
 // someone else drops during that scan fails our migration (invalid_schema_name, undefined_table …). The migrator only
 // asks whether its schema and its bookkeeping tables exist, so this dialect's introspector looks at our schema alone.
-import { PostgresDialect, sql, type DatabaseIntrospector, type DatabaseMetadata, type Kysely, type PostgresDialectConfig, type SchemaMetadata, type TableMetadata } from 'kysely';
+import {
+  PostgresDialect,
+  sql,
+  type DatabaseIntrospector,
+  type DatabaseMetadata,
+  type Kysely,
+  type PostgresDialectConfig,
+  type SchemaMetadata,
+  type TableMetadata,
+} from 'kysely';
 
 export class SchemaScopedPostgresDialect extends PostgresDialect {
   readonly #schema: string;
@@ -24,7 +33,10 @@ class SchemaIntrospector implements DatabaseIntrospector {
     this.#schema = schema;
   }
   async getSchemas(): Promise<SchemaMetadata[]> {
-    const { rows } = await sql<SchemaMetadata>`select nspname as name from pg_catalog.pg_namespace where nspname = ${this.#schema}`.execute(this.#db);
+    const { rows } =
+      await sql<SchemaMetadata>`select nspname as name from pg_catalog.pg_namespace where nspname = ${this.#schema}`.execute(
+        this.#db,
+      );
     return rows;
   }
   async getTables(): Promise<TableMetadata[]> {

@@ -1,7 +1,15 @@
 // Kysely's SqliteDialect expects better-sqlite3's statement shape; node:sqlite is built into Node and needs no
 // compiler on install, so this adapter bridges the two small differences (spread parameters, no `reader` flag).
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
-import { CompiledQuery, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type SqliteDatabase, type SqliteStatement } from 'kysely';
+import {
+  CompiledQuery,
+  SqliteDialect,
+  SqliteDriver,
+  type DatabaseConnection,
+  type Driver,
+  type SqliteDatabase,
+  type SqliteStatement,
+} from 'kysely';
 
 function bind(params: ReadonlyArray<unknown>): SQLInputValue[] {
   return params.map((p) => (typeof p === 'boolean' ? (p ? 1 : 0) : p === undefined ? null : (p as SQLInputValue)));

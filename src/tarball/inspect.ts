@@ -22,7 +22,8 @@ export function nestsDeeperThan(value: unknown, limit: number): boolean {
     const [v, depth] = stack.pop()!;
     if (typeof v !== 'object' || v === null) continue;
     if (depth > limit) return true;
-    for (const child of Object.values(v)) if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+    for (const child of Object.values(v))
+      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
   }
   return false;
 }
@@ -32,20 +33,29 @@ const MAX_KEPT_FILE = 4 * 1024 * 1024;
 
 /** @throws TarballRefused for any problem, and for a missing, oversized or malformed package.json. */
 export function inspectTarball(tgz: Buffer, limits?: Partial<TarLimits>): TarballInfo {
-  const contents = readTarball(tgz, { keep: (p, size) => (p === 'package.json' || README.test(p)) && size <= MAX_KEPT_FILE, limits });
+  const contents = readTarball(tgz, {
+    keep: (p, size) => (p === 'package.json' || README.test(p)) && size <= MAX_KEPT_FILE,
+    limits,
+  });
   const [problem] = contents.problems;
   if (problem) throw new TarballRefused(problem);
   const manifestFile = contents.files.find((f) => f.path === 'package.json');
   if (!manifestFile) throw new TarballRefused({ entry: null, reason: 'no package.json at package/package.json' });
-  if (!manifestFile.data) throw new TarballRefused({ entry: 'package/package.json', reason: `larger than ${MAX_KEPT_FILE >> 20} MiB` });
+  if (!manifestFile.data)
+    throw new TarballRefused({ entry: 'package/package.json', reason: `larger than ${MAX_KEPT_FILE >> 20} MiB` });
   let manifest: unknown;
   try {
     manifest = JSON.parse(manifestFile.data.toString('utf8'));
   } catch {
     throw new TarballRefused({ entry: 'package/package.json', reason: 'not valid JSON' });
   }
-  if (typeof manifest !== 'object' || manifest === null || Array.isArray(manifest)) throw new TarballRefused({ entry: 'package/package.json', reason: 'must hold a JSON object' });
-  if (nestsDeeperThan(manifest, MAX_MANIFEST_DEPTH)) throw new TarballRefused({ entry: 'package/package.json', reason: `nests deeper than ${MAX_MANIFEST_DEPTH} levels` });
+  if (typeof manifest !== 'object' || manifest === null || Array.isArray(manifest))
+    throw new TarballRefused({ entry: 'package/package.json', reason: 'must hold a JSON object' });
+  if (nestsDeeperThan(manifest, MAX_MANIFEST_DEPTH))
+    throw new TarballRefused({
+      entry: 'package/package.json',
+      reason: `nests deeper than ${MAX_MANIFEST_DEPTH} levels`,
+    });
   const readmeFile = contents.files.find((f) => README.test(f.path) && f.data);
   return {
     manifest: manifest as Record<string, unknown>,

@@ -74,7 +74,8 @@ export class TarballRefused extends Error {
   }
 }
 
-export const describeProblem = (p: TarProblem): string => (p.entry === null ? p.reason : `${JSON.stringify(p.entry)}: ${p.reason}`);
+export const describeProblem = (p: TarProblem): string =>
+  p.entry === null ? p.reason : `${JSON.stringify(p.entry)}: ${p.reason}`;
 
 class Fatal extends Error {}
 
@@ -93,7 +94,8 @@ function inflate(tgz: Buffer, limits: TarLimits): Buffer {
   unzip.on('data', (chunk: Buffer) => {
     out += chunk.length;
     if (out > limits.maxUnpacked) throw new Fatal(`unpacks to more than ${limits.maxUnpacked >> 20} MiB`);
-    if (out > limits.ratioFloor && out > consumed * limits.maxRatio) throw new Fatal(`compression ratio over ${limits.maxRatio}:1 (a decompression bomb)`);
+    if (out > limits.ratioFloor && out > consumed * limits.maxRatio)
+      throw new Fatal(`compression ratio over ${limits.maxRatio}:1 (a decompression bomb)`);
     chunks.push(chunk);
   });
   unzip.on('error', (err: unknown) => (failure ??= err instanceof Error ? err.message : String(err)));
@@ -114,7 +116,14 @@ function inflate(tgz: Buffer, limits: TarLimits): Buffer {
   return Buffer.concat(chunks, out);
 }
 
-const META_TYPES = new Set(['NextFileHasLongLinkpath', 'NextFileHasLongPath', 'OldGnuLongPath', 'GlobalExtendedHeader', 'ExtendedHeader', 'OldExtendedHeader']);
+const META_TYPES = new Set([
+  'NextFileHasLongLinkpath',
+  'NextFileHasLongPath',
+  'OldGnuLongPath',
+  'GlobalExtendedHeader',
+  'ExtendedHeader',
+  'OldExtendedHeader',
+]);
 // Fields of a pax header that change how an entry is framed or where it goes.
 const PAX_PLACEMENT = ['path', 'linkpath', 'size'] as const;
 const SPECIAL_BITS = 0o7000;
@@ -122,10 +131,31 @@ const SPECIAL_BITS = 0o7000;
 const MAX_PATH_DEPTH = 256;
 const MAX_PATH_LENGTH = 4096;
 // What npm pack's pax headers carry (node-tar's Pax), and nothing that other readers might take differently.
-const PAX_KEYS = new Set(['path', 'size', 'mtime', 'atime', 'ctime', 'uid', 'gid', 'uname', 'gname', 'charset', 'comment', 'dev', 'ino', 'nlink']);
+const PAX_KEYS = new Set([
+  'path',
+  'size',
+  'mtime',
+  'atime',
+  'ctime',
+  'uid',
+  'gid',
+  'uname',
+  'gname',
+  'charset',
+  'comment',
+  'dev',
+  'ino',
+  'nlink',
+]);
 // Numeric header fields (offset, length): plain octal, as npm pack writes them. Other encodings (GNU base-256,
 // leading NULs) are read differently by different tar readers.
-const NUMERIC_FIELDS: Array<[string, number, number]> = [['mode', 100, 8], ['uid', 108, 8], ['gid', 116, 8], ['size', 124, 12], ['mtime', 136, 12]];
+const NUMERIC_FIELDS: Array<[string, number, number]> = [
+  ['mode', 100, 8],
+  ['uid', 108, 8],
+  ['gid', 116, 8],
+  ['size', 124, 12],
+  ['mtime', 136, 12],
+];
 // eslint-disable-next-line no-control-regex -- control characters in a path are exactly what is refused
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
@@ -184,7 +214,10 @@ function installedPath(p: string): string | null {
  * ends the reading, and what was read so far is returned with the problems.
  * keep: which files' bytes to hold (by installed path and size); all of them by default.
  */
-export function readTarball(tgz: Buffer, opts: { keep?: (path: string, size: number) => boolean; limits?: Partial<TarLimits> } = {}): TarContents {
+export function readTarball(
+  tgz: Buffer,
+  opts: { keep?: (path: string, size: number) => boolean; limits?: Partial<TarLimits> } = {},
+): TarContents {
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
   const keep = opts.keep ?? (() => true);
   const problems: TarProblem[] = [];
@@ -224,7 +257,10 @@ export function readTarball(tgz: Buffer, opts: { keep?: (path: string, size: num
       zstd: false,
       onwarn: (code: string, message: string | Error) => {
         body = 0;
-        problems.push({ entry: null, reason: `damaged tar header at byte ${pos} (${code}: ${message instanceof Error ? message.message : message})` });
+        problems.push({
+          entry: null,
+          reason: `damaged tar header at byte ${pos} (${code}: ${message instanceof Error ? message.message : message})`,
+        });
       },
     });
     parser.on('nullBlock', () => (loneNullBlock = true));
@@ -232,7 +268,12 @@ export function readTarball(tgz: Buffer, opts: { keep?: (path: string, size: num
     parser.on('ignoredEntry', (entry: ReadEntry) => {
       // Skipped, body and all.
       body = entry.startBlockSize;
-      problems.push({ entry: entry.path, reason: entry.meta ? 'extended header larger than any tar writer makes' : `unsupported entry type ${entry.type}` });
+      problems.push({
+        entry: entry.path,
+        reason: entry.meta
+          ? 'extended header larger than any tar writer makes'
+          : `unsupported entry type ${entry.type}`,
+      });
     });
     parser.on('entry', (entry: ReadEntry) => {
       body = entry.startBlockSize;
@@ -248,7 +289,10 @@ export function readTarball(tgz: Buffer, opts: { keep?: (path: string, size: num
       if (to !== null) {
         const key = foldKey(to);
         if (seenFiles.has(key) || seenDirs.has(key)) {
-          if (file || seenFiles.has(key)) note(`the same path as the earlier entry ${JSON.stringify(seenFiles.get(key) ?? seenDirs.get(key))} (duplicate paths, also by case or Unicode form, are ambiguous)`);
+          if (file || seenFiles.has(key))
+            note(
+              `the same path as the earlier entry ${JSON.stringify(seenFiles.get(key) ?? seenDirs.get(key))} (duplicate paths, also by case or Unicode form, are ambiguous)`,
+            );
         }
         if (file) seenFiles.set(key, entry.path);
         for (const dir of directory ? [to, ...ancestors(to)] : ancestors(to)) {
@@ -261,7 +305,8 @@ export function readTarball(tgz: Buffer, opts: { keep?: (path: string, size: num
       fileCount++;
       unpackedSize += entry.size;
       // node-tar cannot put a file below a file, or over a folder that holds files: npm skips it.
-      if (to === null || installedDirs.has(to) || ancestors(to).some((d) => installed.has(d))) return void entry.resume();
+      if (to === null || installedDirs.has(to) || ancestors(to).some((d) => installed.has(d)))
+        return void entry.resume();
       const kept = keep(to, entry.size);
       const hash = createHash('sha256');
       const chunks: Buffer[] = [];
@@ -275,12 +320,22 @@ export function readTarball(tgz: Buffer, opts: { keep?: (path: string, size: num
       entry.on('end', () => {
         for (const dir of ancestors(to)) installedDirs.add(dir);
         installed.delete(to);
-        installed.set(to, { path: to, size: entry.size, mode: entry.mode ?? 0, sha256: hash.digest('hex'), head, data: kept ? Buffer.concat(chunks) : null });
+        installed.set(to, {
+          path: to,
+          size: entry.size,
+          mode: entry.mode ?? 0,
+          sha256: hash.digest('hex'),
+          head,
+          data: kept ? Buffer.concat(chunks) : null,
+        });
       });
     });
 
     while (!eof) {
-      if (pos + 512 > tar.length) throw new Fatal(pos === tar.length ? 'no end-of-archive marker (npm pack always writes one)' : 'truncated tar stream');
+      if (pos + 512 > tar.length)
+        throw new Fatal(
+          pos === tar.length ? 'no end-of-archive marker (npm pack always writes one)' : 'truncated tar stream',
+        );
       if (++headers > limits.maxEntries) throw new Fatal(`more than ${limits.maxEntries} entries`);
       block = tar.subarray(pos, pos + 512);
       // node-tar's Parser treats a block its Header cannot decode as a damaged header and reads on.
@@ -293,7 +348,10 @@ export function readTarball(tgz: Buffer, opts: { keep?: (path: string, size: num
       afterPax = header?.type === 'ExtendedHeader';
       if (loneNullBlock && !isNull) {
         // npm reads on; GNU tar, and tools built like it, stop here and see none of what follows.
-        problems.push({ entry: null, reason: `a zero block inside the archive at byte ${pos - 512} (tar readers disagree on whether the archive ends there)` });
+        problems.push({
+          entry: null,
+          reason: `a zero block inside the archive at byte ${pos - 512} (tar readers disagree on whether the archive ends there)`,
+        });
         loneNullBlock = false;
       }
       body = null;
@@ -313,7 +371,11 @@ export function readTarball(tgz: Buffer, opts: { keep?: (path: string, size: num
           // written by npm pack, but read alike everywhere. Anything else in one, tar readers apply differently.
           else if (header.type === 'GlobalExtendedHeader') {
             const onlyComment = /^\d+ comment=[^\n]*\n\0*$/.test(records.toString('latin1'));
-            problems.push({ entry: header.path ?? null, reason: `a global pax header${onlyComment ? ' holding only a comment' : ' (tar readers disagree on whether it applies)'} (at byte ${pos - 512})`, ...(onlyComment ? { unusual: true as const } : {}) });
+            problems.push({
+              entry: header.path ?? null,
+              reason: `a global pax header${onlyComment ? ' holding only a comment' : ' (tar readers disagree on whether it applies)'} (at byte ${pos - 512})`,
+              ...(onlyComment ? { unusual: true as const } : {}),
+            });
           }
         }
         parser.write(tar.subarray(pos, pos + body));
@@ -323,12 +385,25 @@ export function readTarball(tgz: Buffer, opts: { keep?: (path: string, size: num
     if (foreign.length) {
       // npm strips whatever the first segment is: one other top folder throughout reads the same everywhere; two
       // top folders put two files at one installed path, or a file where npm installs nothing.
-      if (tops.size === 1) problems.push({ entry: null, reason: `everything is under "${[...tops][0]}/", not the package/ folder npm pack writes`, unusual: true });
-      else for (const path of foreign.slice(0, 20)) problems.push({ entry: path, reason: 'outside the package/ folder that npm pack writes everything into' });
+      if (tops.size === 1)
+        problems.push({
+          entry: null,
+          reason: `everything is under "${[...tops][0]}/", not the package/ folder npm pack writes`,
+          unusual: true,
+        });
+      else
+        for (const path of foreign.slice(0, 20))
+          problems.push({ entry: path, reason: 'outside the package/ folder that npm pack writes everything into' });
     }
     const trailing = tar.subarray(pos);
-    if (trailing.some((b) => b !== 0)) problems.push({ entry: null, reason: `data after the end-of-archive marker at byte ${pos}` });
-    else if (trailing.length > limits.maxTrailing) problems.push({ entry: null, reason: `${trailing.length} bytes of padding after the end-of-archive marker (more than any tar writer adds)`, unusual: true });
+    if (trailing.some((b) => b !== 0))
+      problems.push({ entry: null, reason: `data after the end-of-archive marker at byte ${pos}` });
+    else if (trailing.length > limits.maxTrailing)
+      problems.push({
+        entry: null,
+        reason: `${trailing.length} bytes of padding after the end-of-archive marker (more than any tar writer adds)`,
+        unusual: true,
+      });
   }
 }
 
@@ -341,13 +416,19 @@ function headerProblem(block: Buffer, header: Header, afterPax: boolean): string
   for (const [field, offset, length] of NUMERIC_FIELDS) {
     // npm pack leaves uid, gid and the like empty; the size must be written out.
     const text = block.subarray(offset, offset + length).toString('latin1');
-    if (!(field === 'size' ? /^ *[0-7]+[ \0]*$/ : /^( *[0-7]+)?[ \0]*$/).test(text)) return `the ${field} field is not plain octal`;
+    if (!(field === 'size' ? /^ *[0-7]+[ \0]*$/ : /^( *[0-7]+)?[ \0]*$/).test(text))
+      return `the ${field} field is not plain octal`;
   }
   if (block[0] === 0) return 'a header whose name field is empty';
   const type = header.type;
-  if (type === 'NextFileHasLongPath' || type === 'OldGnuLongPath' || type === 'NextFileHasLongLinkpath') return `a GNU ${type} header (npm pack writes long names in pax headers)`;
+  if (type === 'NextFileHasLongPath' || type === 'OldGnuLongPath' || type === 'NextFileHasLongLinkpath')
+    return `a GNU ${type} header (npm pack writes long names in pax headers)`;
   if (afterPax && META_TYPES.has(type)) return 'a pax header followed by another extended header';
-  if (type === 'Directory' && block.subarray(124, 136).toString('latin1').replace(/[ \0]/g, '').replace(/^0+/, '') !== '') return 'a folder entry with a body';
+  if (
+    type === 'Directory' &&
+    block.subarray(124, 136).toString('latin1').replace(/[ \0]/g, '').replace(/^0+/, '') !== ''
+  )
+    return 'a folder entry with a body';
   return null;
 }
 
@@ -357,7 +438,8 @@ function paxProblem(body: Buffer): string | null {
   let off = 0;
   while (off < body.length) {
     // Padding after the last record is allowed only as NULs.
-    if (body[off] === 0) return body.subarray(off).every((b) => b === 0) ? null : 'a pax header with data after its padding';
+    if (body[off] === 0)
+      return body.subarray(off).every((b) => b === 0) ? null : 'a pax header with data after its padding';
     const space = body.indexOf(0x20, off);
     const lengthText = space === -1 ? '' : body.subarray(off, space).toString('latin1');
     if (!/^[1-9]\d{0,6}$/.test(lengthText)) return 'a pax record without a valid length';
@@ -370,7 +452,8 @@ function paxProblem(body: Buffer): string | null {
     if (!PAX_KEYS.has(key)) return `a pax record with the key "${key.slice(0, 40)}" (npm pack writes none)`;
     if (seen.has(key)) return `a pax header that sets "${key}" twice`;
     seen.add(key);
-    if (key === 'size' && !/^\d{1,15}$/.test(value)) return `a pax size that is not a plain decimal number ("${value.slice(0, 20)}")`;
+    if (key === 'size' && !/^\d{1,15}$/.test(value))
+      return `a pax size that is not a plain decimal number ("${value.slice(0, 20)}")`;
     off = end;
   }
   return null;
@@ -380,18 +463,26 @@ function paxProblem(body: Buffer): string | null {
 function checkEntry(entry: ReadEntry, block: Buffer, note: (reason: string) => void): void {
   const type = entry.type;
   if (type !== 'File' && type !== 'OldFile' && type !== 'Directory') {
-    note(/Link$/.test(type) ? `${type === 'Link' ? 'hard link' : 'symbolic link'} (npm pack never writes links)` : `${type} entry (npm pack writes only files)`);
+    note(
+      /Link$/.test(type)
+        ? `${type === 'Link' ? 'hard link' : 'symbolic link'} (npm pack never writes links)`
+        : `${type} entry (npm pack writes only files)`,
+    );
   }
   const pathIssue = pathProblem(entry.path, type === 'Directory');
   if (pathIssue) note(pathIssue);
-  if (((entry.mode ?? 0) & SPECIAL_BITS) !== 0) note(`setuid, setgid or sticky bit in mode ${(entry.mode ?? 0).toString(8)}`);
+  if (((entry.mode ?? 0) & SPECIAL_BITS) !== 0)
+    note(`setuid, setgid or sticky bit in mode ${(entry.mode ?? 0).toString(8)}`);
   const global = entry.globalExtended as Record<string, unknown> | undefined;
-  for (const key of PAX_PLACEMENT) if (global && global[key] !== undefined) note(`a global pax header sets "${key}" (tar readers disagree on whether it applies)`);
+  for (const key of PAX_PLACEMENT)
+    if (global && global[key] !== undefined)
+      note(`a global pax header sets "${key}" (tar readers disagree on whether it applies)`);
   const ex = entry.extended as Record<string, unknown> | undefined;
   if (ex) {
     // The header as written, without the extended header applied.
     const plain = new Header(block);
-    if (ex.size !== undefined && Number(ex.size) !== plain.size) note(`a pax header gives size ${String(ex.size)} but the tar header says ${String(plain.size)}`);
+    if (ex.size !== undefined && Number(ex.size) !== plain.size)
+      note(`a pax header gives size ${String(ex.size)} but the tar header says ${String(plain.size)}`);
     // node-tar puts a ustar prefix in front of a pax or GNU long path; other readers take the long path alone.
     if (ex.path !== undefined && block.subarray(257, 263).toString('latin1') === 'ustar\0' && block[345] !== 0) {
       note('a long path (pax or GNU) together with a ustar prefix (tar readers join them differently)');
@@ -407,10 +498,15 @@ export type PackageFile = TarFile & { data: Buffer; whole: boolean };
  * tarball of huge files does not fill memory twice), and the problems that could hide content from some reader, as
  * sentences: what the scanner and the version diff read.
  */
-export function readPackageFiles(tgz: Buffer, maxKept = Infinity): { files: Map<string, PackageFile>; problems: string[] } {
+export function readPackageFiles(
+  tgz: Buffer,
+  maxKept = Infinity,
+): { files: Map<string, PackageFile>; problems: string[] } {
   const contents = readTarball(tgz, { keep: (_path, size) => size <= maxKept });
   return {
-    files: new Map(contents.files.map((f) => [f.path, { ...f, data: f.data ?? Buffer.alloc(0), whole: f.data !== null }])),
+    files: new Map(
+      contents.files.map((f) => [f.path, { ...f, data: f.data ?? Buffer.alloc(0), whole: f.data !== null }]),
+    ),
     problems: contents.problems.filter((p) => !p.unusual).map(describeProblem),
   };
 }

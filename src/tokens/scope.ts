@@ -54,7 +54,9 @@ export type ScopeRequest = {
 
 export type TokenPlan = { name: string; scope: TokenScope; readonly: boolean; expiresAt: number | null };
 
-const clean = (list: readonly string[] | undefined) => [...new Set((list ?? []).map((s) => String(s).trim()).filter(Boolean))];
+const clean = (list: readonly string[] | undefined) => [
+  ...new Set((list ?? []).map((s) => String(s).trim()).filter(Boolean)),
+];
 
 /** "@org", "org" or "@org/*" → "@org"; anything else is refused. */
 export function normaliseScope(raw: string): string {
@@ -65,8 +67,12 @@ export function normaliseScope(raw: string): string {
 
 function permissionOf(raw: string | null | undefined, fallback: Permission, what: string): Permission {
   if (raw === undefined || raw === null || raw === '') return fallback;
-  if (raw === 'read-write-stage-only') throw badRequest(`${what} "read-write-stage-only" is not supported by this registry: staged publishing does not exist here; use read-write`);
-  if (!(PERMISSIONS as readonly string[]).includes(raw)) throw badRequest(`${what} must be one of ${PERMISSIONS.join(', ')}, not "${raw}"`);
+  if (raw === 'read-write-stage-only')
+    throw badRequest(
+      `${what} "read-write-stage-only" is not supported by this registry: staged publishing does not exist here; use read-write`,
+    );
+  if (!(PERMISSIONS as readonly string[]).includes(raw))
+    throw badRequest(`${what} must be one of ${PERMISSIONS.join(', ')}, not "${raw}"`);
   return raw as Permission;
 }
 
@@ -79,7 +85,8 @@ export function parseCidr(raw: string): { text: string; address: string; prefix:
   if (version === 0) throw badRequest(`invalid CIDR "${raw}": the address part is not an IPv4 or IPv6 address`);
   const max = version === 4 ? 32 : 128;
   const prefixText = slash === -1 ? String(max) : s.slice(slash + 1);
-  if (!/^\d{1,3}$/.test(prefixText) || Number(prefixText) > max) throw badRequest(`invalid CIDR "${raw}": the prefix length must be a whole number from 0 to ${max}`);
+  if (!/^\d{1,3}$/.test(prefixText) || Number(prefixText) > max)
+    throw badRequest(`invalid CIDR "${raw}": the prefix length must be a whole number from 0 to ${max}`);
   const prefix = Number(prefixText);
   return { text: `${address}/${prefix}`, address, prefix, family: version === 4 ? 'ipv4' : 'ipv6' };
 }
@@ -112,18 +119,28 @@ export function planToken(req: ScopeRequest, now: number): TokenPlan {
   }
   const scopes = clean(req.scopes).map(normaliseScope);
   const orgs = clean(req.orgs).map((o) => normaliseScope(o).slice(1));
-  if (names.length > MAX_LIST || scopes.length > MAX_LIST || orgs.length > MAX_LIST) throw badRequest(`a token can name at most ${MAX_LIST} packages, ${MAX_LIST} scopes and ${MAX_LIST} orgs`);
+  if (names.length > MAX_LIST || scopes.length > MAX_LIST || orgs.length > MAX_LIST)
+    throw badRequest(`a token can name at most ${MAX_LIST} packages, ${MAX_LIST} scopes and ${MAX_LIST} orgs`);
   const all = !!req.packagesAll;
-  if (all && (names.length || scopes.length)) throw badRequest('choose either all packages or a list of packages and scopes, not both');
+  if (all && (names.length || scopes.length))
+    throw badRequest('choose either all packages or a list of packages and scopes, not both');
   const listed = names.length > 0 || scopes.length > 0;
   // Without a list or "all", the token covers all packages read-only: the old `npm token create` default, and harmless.
   const permission = permissionOf(req.permission, 'read-only', 'the package permission');
   if (permission !== 'no-access' && !all && !listed && req.permission === 'read-write') {
-    throw badRequest('a read-write token must say which packages it may change: list packages or scopes, or choose all packages');
+    throw badRequest(
+      'a read-write token must say which packages it may change: list packages or scopes, or choose all packages',
+    );
   }
-  const orgsPermission = permissionOf(req.orgsPermission, orgs.length ? 'read-only' : 'no-access', 'the org permission');
-  if (orgsPermission !== 'no-access' && orgs.length === 0) throw badRequest('an org permission needs the orgs it applies to');
-  if (permission === 'no-access' && orgsPermission === 'no-access') throw badRequest('this token could do nothing: give it a package or an org permission');
+  const orgsPermission = permissionOf(
+    req.orgsPermission,
+    orgs.length ? 'read-only' : 'no-access',
+    'the org permission',
+  );
+  if (orgsPermission !== 'no-access' && orgs.length === 0)
+    throw badRequest('an org permission needs the orgs it applies to');
+  if (permission === 'no-access' && orgsPermission === 'no-access')
+    throw badRequest('this token could do nothing: give it a package or an org permission');
 
   const cidrs = clean(req.cidr).map((c) => parseCidr(c).text);
   if (cidrs.length > MAX_CIDRS) throw badRequest(`a token can list at most ${MAX_CIDRS} CIDRs`);
@@ -131,8 +148,12 @@ export function planToken(req: ScopeRequest, now: number): TokenPlan {
   const writes = permission === 'read-write' || orgsPermission === 'read-write';
   const bypass2fa = !!req.bypass2fa;
   if (bypass2fa) {
-    if (permission !== 'read-write') throw badRequest('bypass-2fa is for tokens that publish: give the token read-write permission on its packages');
-    if (!listed) throw badRequest('bypass-2fa (automation) tokens must be limited to listed packages or scopes: a token that skips the second factor for all of your packages is not allowed');
+    if (permission !== 'read-write')
+      throw badRequest('bypass-2fa is for tokens that publish: give the token read-write permission on its packages');
+    if (!listed)
+      throw badRequest(
+        'bypass-2fa (automation) tokens must be limited to listed packages or scopes: a token that skips the second factor for all of your packages is not allowed',
+      );
     if (orgsPermission !== 'no-access') throw badRequest('bypass-2fa (automation) tokens cannot administer orgs');
   }
 
@@ -141,15 +162,26 @@ export function planToken(req: ScopeRequest, now: number): TokenPlan {
   if (days !== undefined && days !== null) {
     const max = writes ? WRITE_MAX_DAYS : READ_MAX_DAYS;
     if (!Number.isInteger(days) || days < 1 || days > max) {
-      throw badRequest(`expiry must be a whole number of days from 1 to ${max}${writes ? ' for tokens that can publish or change anything' : ''}, not ${String(days)}`);
+      throw badRequest(
+        `expiry must be a whole number of days from 1 to ${max}${writes ? ' for tokens that can publish or change anything' : ''}, not ${String(days)}`,
+      );
     }
     expiresAt = now + days * DAY;
   } else if (writes) {
     expiresAt = now + WRITE_DEFAULT_DAYS * DAY;
   }
 
-  const name = String(req.name ?? '').trim().slice(0, 100) || 'token';
-  const scope: TokenScope = { v: 1, packages: { permission, all: permission !== 'no-access' && (all || !listed), names, scopes }, orgs: { permission: orgsPermission, names: orgs }, cidr: cidrs, bypass2fa };
+  const name =
+    String(req.name ?? '')
+      .trim()
+      .slice(0, 100) || 'token';
+  const scope: TokenScope = {
+    v: 1,
+    packages: { permission, all: permission !== 'no-access' && (all || !listed), names, scopes },
+    orgs: { permission: orgsPermission, names: orgs },
+    cidr: cidrs,
+    bypass2fa,
+  };
   return { name, scope, readonly: permission !== 'read-write', expiresAt };
 }
 
@@ -165,11 +197,18 @@ export function parseScope(text: string | null): TokenScope | null {
   if (text === null) return null;
   try {
     const s = JSON.parse(text) as Partial<TokenScope>;
-    if (s.v === 1 && s.packages && s.orgs) return { v: 1, packages: s.packages, orgs: s.orgs, cidr: s.cidr ?? [], bypass2fa: !!s.bypass2fa };
+    if (s.v === 1 && s.packages && s.orgs)
+      return { v: 1, packages: s.packages, orgs: s.orgs, cidr: s.cidr ?? [], bypass2fa: !!s.bypass2fa };
   } catch {
     // fall through
   }
-  return { v: 1, packages: { permission: 'no-access', all: false, names: [], scopes: [] }, orgs: { permission: 'no-access', names: [] }, cidr: ['0.0.0.0/32'], bypass2fa: false };
+  return {
+    v: 1,
+    packages: { permission: 'no-access', all: false, names: [], scopes: [] },
+    orgs: { permission: 'no-access', names: [] },
+    cidr: ['0.0.0.0/32'],
+    bypass2fa: false,
+  };
 }
 
 /** One line for lists: "read-write on express, @acme/*; admin of org acme; from 10.0.0.0/8; automation". */
@@ -177,8 +216,12 @@ export function scopeSummary(scope: TokenScope | null, readonly: boolean): strin
   if (!scope) return readonly ? 'read-only, all packages' : 'read-write, all packages';
   const parts: string[] = [];
   const p = scope.packages;
-  if (p.permission !== 'no-access') parts.push(`${p.permission} on ${p.all ? 'all packages' : [...p.names, ...p.scopes.map((s) => `${s}/*`)].join(', ')}`);
-  if (scope.orgs.permission !== 'no-access') parts.push(`${scope.orgs.permission} org administration of ${scope.orgs.names.join(', ')}`);
+  if (p.permission !== 'no-access')
+    parts.push(
+      `${p.permission} on ${p.all ? 'all packages' : [...p.names, ...p.scopes.map((s) => `${s}/*`)].join(', ')}`,
+    );
+  if (scope.orgs.permission !== 'no-access')
+    parts.push(`${scope.orgs.permission} org administration of ${scope.orgs.names.join(', ')}`);
   if (scope.cidr.length) parts.push(`only from ${scope.cidr.join(', ')}`);
   if (scope.bypass2fa) parts.push('automation: publishes without a one-time password');
   return parts.join('; ');
@@ -210,16 +253,33 @@ const isRead = (action: string) => /(^|:)read$/.test(action);
  * access is the package's visibility, when known: a restricted package outside the token's list stays invisible
  * (404), while public packages stay readable by any token, so `npm install` works with a publish-only token.
  */
-export function tokenScopeDecision(principal: ScopedPrincipal, action: string, pkgName: string | null | undefined, pkgScope: string | null, access?: 'public' | 'restricted' | null): ScopeDecision | null {
+export function tokenScopeDecision(
+  principal: ScopedPrincipal,
+  action: string,
+  pkgName: string | null | undefined,
+  pkgScope: string | null,
+  access?: 'public' | 'restricted' | null,
+): ScopeDecision | null {
   const scope = principal?.tokenScope;
   if (!scope) return null;
   // A scope names packages and orgs, never the registry's own administration ("registry:…", its staff's actions).
-  if (action.startsWith('registry:')) return { allow: false, status: 403, reason: 'this token cannot be used to administer the registry' };
+  if (action.startsWith('registry:'))
+    return { allow: false, status: 403, reason: 'this token cannot be used to administer the registry' };
   if (/^(org|team):/.test(action)) {
     const o = scope.orgs;
     const inList = pkgScope !== null && o.names.includes(pkgScope.toLowerCase());
-    if (o.permission === 'no-access' || !inList) return { allow: false, status: 403, reason: `this token does not allow administering the org ${pkgScope ?? ''}`.trim() };
-    if (o.permission === 'read-only' && !isRead(action)) return { allow: false, status: 403, reason: `this token may only read the org ${pkgScope ?? ''}, not change it`.trim() };
+    if (o.permission === 'no-access' || !inList)
+      return {
+        allow: false,
+        status: 403,
+        reason: `this token does not allow administering the org ${pkgScope ?? ''}`.trim(),
+      };
+    if (o.permission === 'read-only' && !isRead(action))
+      return {
+        allow: false,
+        status: 403,
+        reason: `this token may only read the org ${pkgScope ?? ''}, not change it`.trim(),
+      };
     return null;
   }
   const covered = coversPackage(scope, pkgName, pkgScope);
@@ -228,7 +288,17 @@ export function tokenScopeDecision(principal: ScopedPrincipal, action: string, p
     if (covered || access !== 'restricted') return null;
     return { allow: false, status: 404, reason: 'Not found' };
   }
-  if (!covered) return { allow: false, status: 403, reason: `this token is not allowed to change ${pkgName ?? 'this package'}: it is limited to other packages` };
-  if (scope.packages.permission !== 'read-write') return { allow: false, status: 403, reason: 'this token is read-only and cannot be used to publish or change packages' };
+  if (!covered)
+    return {
+      allow: false,
+      status: 403,
+      reason: `this token is not allowed to change ${pkgName ?? 'this package'}: it is limited to other packages`,
+    };
+  if (scope.packages.permission !== 'read-write')
+    return {
+      allow: false,
+      status: 403,
+      reason: 'this token is read-only and cannot be used to publish or change packages',
+    };
   return null;
 }

@@ -24,9 +24,14 @@ export type NewToken = {
   ip?: string | null;
 };
 
-export async function createToken(db: Db, input: NewToken, now = Date.now()): Promise<{ token: string; row: TokenRow }> {
+export async function createToken(
+  db: Db,
+  input: NewToken,
+  now = Date.now(),
+): Promise<{ token: string; row: TokenRow }> {
   const token = newToken();
-  const expiresAt = input.expiresAt !== undefined ? input.expiresAt : input.kind === 'session' ? now + SESSION_TTL_MS : null;
+  const expiresAt =
+    input.expiresAt !== undefined ? input.expiresAt : input.kind === 'session' ? now + SESSION_TTL_MS : null;
   const scope = input.scope ?? null;
   const row = await db.transaction().execute(async (trx) => {
     const row = await trx
@@ -50,7 +55,16 @@ export async function createToken(db: Db, input: NewToken, now = Date.now()): Pr
         kind: EventKind.TokenCreated,
         subject: input.userName,
         actorId: input.actorId === undefined ? input.userId : input.actorId,
-        data: { tokenId: row.id, name: input.name, kind: input.kind, readonly: !!input.readonly, scope: scopeSummary(scope, !!input.readonly), expiresAt, bypass2fa: !!scope?.bypass2fa, ...(input.ip ? { ip: input.ip } : {}) },
+        data: {
+          tokenId: row.id,
+          name: input.name,
+          kind: input.kind,
+          readonly: !!input.readonly,
+          scope: scopeSummary(scope, !!input.readonly),
+          expiresAt,
+          bypass2fa: !!scope?.bypass2fa,
+          ...(input.ip ? { ip: input.ip } : {}),
+        },
       },
       now,
     );
@@ -80,7 +94,19 @@ export async function resolveTokenDetailed(db: Db, token: string, ip: string, no
   const row = await db
     .selectFrom('tokens')
     .innerJoin('users', 'users.id', 'tokens.user_id')
-    .select(['tokens.id as tokenId', 'tokens.readonly', 'tokens.restrictions', 'tokens.expires_at', 'tokens.revoked_at', 'tokens.last_used_at', 'users.id as userId', 'users.name', 'users.email', 'users.is_admin', 'users.email_verified'])
+    .select([
+      'tokens.id as tokenId',
+      'tokens.readonly',
+      'tokens.restrictions',
+      'tokens.expires_at',
+      'tokens.revoked_at',
+      'tokens.last_used_at',
+      'users.id as userId',
+      'users.name',
+      'users.email',
+      'users.is_admin',
+      'users.email_verified',
+    ])
     .where('tokens.token_hash', '=', hash)
     // Disabling an account revokes its tokens too; this also covers a token made in the same instant.
     .where('users.disabled_at', 'is', null)
@@ -91,7 +117,11 @@ export async function resolveTokenDetailed(db: Db, token: string, ip: string, no
   if (scope && !cidrAllows(scope.cidr, ip)) return { refused: 'address' };
   if (row.last_used_at === null || now - row.last_used_at > LAST_USED_GRANULARITY) {
     // Off the request's path: a lost update only makes "last used" a minute stale.
-    db.updateTable('tokens').set({ last_used_at: now, last_used_ip: ip }).where('id', '=', row.tokenId).execute().catch(() => {});
+    db.updateTable('tokens')
+      .set({ last_used_at: now, last_used_ip: ip })
+      .where('id', '=', row.tokenId)
+      .execute()
+      .catch(() => {});
   }
   return {
     principal: {
@@ -114,13 +144,33 @@ export async function resolveToken(db: Db, token: string, ip: string, now = Date
 }
 
 /** Revokes a token by its secret value. Returns false when it is unknown or already revoked. */
-export async function revokeTokenBySecret(db: Db, token: string, actor: Principal | null, now = Date.now()): Promise<boolean> {
+export async function revokeTokenBySecret(
+  db: Db,
+  token: string,
+  actor: Principal | null,
+  now = Date.now(),
+): Promise<boolean> {
   if (!isWellFormedToken(token)) return false;
   return db.transaction().execute(async (trx) => {
-    const row = await trx.selectFrom('tokens').innerJoin('users', 'users.id', 'tokens.user_id').select(['tokens.id', 'tokens.name', 'tokens.kind', 'users.name as userName']).where('token_hash', '=', hashToken(token)).where('revoked_at', 'is', null).executeTakeFirst();
+    const row = await trx
+      .selectFrom('tokens')
+      .innerJoin('users', 'users.id', 'tokens.user_id')
+      .select(['tokens.id', 'tokens.name', 'tokens.kind', 'users.name as userName'])
+      .where('token_hash', '=', hashToken(token))
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
     if (!row) return false;
     await trx.updateTable('tokens').set({ revoked_at: now }).where('id', '=', row.id).execute();
-    await recordEvent(trx, { kind: EventKind.TokenRevoked, subject: row.userName, actorId: actor?.userId ?? null, data: { tokenId: row.id, name: row.name, kind: row.kind } }, now);
+    await recordEvent(
+      trx,
+      {
+        kind: EventKind.TokenRevoked,
+        subject: row.userName,
+        actorId: actor?.userId ?? null,
+        data: { tokenId: row.id, name: row.name, kind: row.kind },
+      },
+      now,
+    );
     return true;
   });
 }
@@ -129,7 +179,8 @@ export async function revokeTokenBySecret(db: Db, token: string, actor: Principa
  * A token's public id ("key" in npm's token list): derived from its hash, so it names the token without being usable
  * as one, and long enough that npm's shortest-unique-prefix ids never collide by accident.
  */
-export const tokenKey = (tokenHash: string): string => createHash('sha256').update(`bulwark-token-key:${tokenHash}`).digest('hex');
+export const tokenKey = (tokenHash: string): string =>
+  createHash('sha256').update(`bulwark-token-key:${tokenHash}`).digest('hex');
 
 export type TokenInfo = {
   id: number;
@@ -166,7 +217,12 @@ function info(row: TokenRow): TokenInfo {
 }
 
 /** A user's live tokens, newest first. Sessions (`npm login`) are left out unless asked for, as npmjs.com does. */
-export async function listTokens(db: Db, userId: number, now: number, opts: { sessions?: boolean } = {}): Promise<TokenInfo[]> {
+export async function listTokens(
+  db: Db,
+  userId: number,
+  now: number,
+  opts: { sessions?: boolean } = {},
+): Promise<TokenInfo[]> {
   let q = db
     .selectFrom('tokens')
     .selectAll()
@@ -182,15 +238,39 @@ export async function listTokens(db: Db, userId: number, now: number, opts: { se
  * Revokes one of the user's live tokens named by its key (or a prefix of at least 6 characters that names exactly one
  * token), or by its secret. Returns the revoked token, or null when nothing of the user's matched.
  */
-export async function revokeOwnToken(db: Db, user: { id: number; name: string }, ref: string, actorId: number | null, now: number): Promise<TokenInfo | null> {
+export async function revokeOwnToken(
+  db: Db,
+  user: { id: number; name: string },
+  ref: string,
+  actorId: number | null,
+  now: number,
+): Promise<TokenInfo | null> {
   return db.transaction().execute(async (trx) => {
-    const rows = await trx.selectFrom('tokens').selectAll().where('user_id', '=', user.id).where('revoked_at', 'is', null).execute();
+    const rows = await trx
+      .selectFrom('tokens')
+      .selectAll()
+      .where('user_id', '=', user.id)
+      .where('revoked_at', 'is', null)
+      .execute();
     const bySecret = isWellFormedToken(ref) ? hashToken(ref) : null;
-    const matches = rows.filter((r) => (bySecret !== null ? r.token_hash === bySecret : ref.length >= 6 && /^[0-9a-f]+$/.test(ref) && tokenKey(r.token_hash).startsWith(ref)));
+    const matches = rows.filter((r) =>
+      bySecret !== null
+        ? r.token_hash === bySecret
+        : ref.length >= 6 && /^[0-9a-f]+$/.test(ref) && tokenKey(r.token_hash).startsWith(ref),
+    );
     if (matches.length !== 1) return null;
     const row = matches[0]!;
     await trx.updateTable('tokens').set({ revoked_at: now }).where('id', '=', row.id).execute();
-    await recordEvent(trx, { kind: EventKind.TokenRevoked, subject: user.name, actorId, data: { tokenId: row.id, name: row.name, kind: row.kind } }, now);
+    await recordEvent(
+      trx,
+      {
+        kind: EventKind.TokenRevoked,
+        subject: user.name,
+        actorId,
+        data: { tokenId: row.id, name: row.name, kind: row.kind },
+      },
+      now,
+    );
     return info(row);
   });
 }

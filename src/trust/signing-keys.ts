@@ -6,7 +6,16 @@ import type { Kysely } from 'kysely';
 import { open, seal } from '../crypto/secret-key.ts';
 import { EventKind, recordEvent } from '../store/events.ts';
 import type { Database } from '../store/schema.ts';
-import { generateSigningKey, keyId, privateKeyDer, privateKeyFromDer, publicKeyBase64, signVersion, type KeyRecord, type RegistrySignature } from './registry-signatures.ts';
+import {
+  generateSigningKey,
+  keyId,
+  privateKeyDer,
+  privateKeyFromDer,
+  publicKeyBase64,
+  signVersion,
+  type KeyRecord,
+  type RegistrySignature,
+} from './registry-signatures.ts';
 
 export type SigningKeysTable = {
   keyid: string;
@@ -30,14 +39,33 @@ const KEY_PURPOSE = 'registry-signing-key';
 export const BACKFILL_CURSOR = 'registry-signatures-backfill';
 
 /** Every key, oldest first: what /-/npm/v1/keys publishes and `bulwark keys list` prints. */
-export async function listSigningKeys(db: Kysely<Database>): Promise<Array<KeyRecord & { generation: number; createdAt: number }>> {
-  const rows = await signingDb(db).selectFrom('signing_keys').select(['keyid', 'generation', 'public_key', 'created_at', 'expires_at']).orderBy('generation').execute();
-  return rows.map((r) => ({ keyid: r.keyid, generation: Number(r.generation), publicKey: r.public_key, createdAt: Number(r.created_at), expiresAt: r.expires_at === null ? null : Number(r.expires_at) }));
+export async function listSigningKeys(
+  db: Kysely<Database>,
+): Promise<Array<KeyRecord & { generation: number; createdAt: number }>> {
+  const rows = await signingDb(db)
+    .selectFrom('signing_keys')
+    .select(['keyid', 'generation', 'public_key', 'created_at', 'expires_at'])
+    .orderBy('generation')
+    .execute();
+  return rows.map((r) => ({
+    keyid: r.keyid,
+    generation: Number(r.generation),
+    publicKey: r.public_key,
+    createdAt: Number(r.created_at),
+    expiresAt: r.expires_at === null ? null : Number(r.expires_at),
+  }));
 }
 
 function newKeyRow(secretKey: Buffer, generation: number, now: number): SigningKeysTable {
   const { privateKey, publicKey } = generateSigningKey();
-  return { keyid: keyId(publicKey), generation, public_key: publicKeyBase64(publicKey), sealed_private_key: seal(secretKey, KEY_PURPOSE, privateKeyDer(privateKey)), created_at: now, expires_at: null };
+  return {
+    keyid: keyId(publicKey),
+    generation,
+    public_key: publicKeyBase64(publicKey),
+    sealed_private_key: seal(secretKey, KEY_PURPOSE, privateKeyDer(privateKey)),
+    created_at: now,
+    expires_at: null,
+  };
 }
 
 /**
@@ -50,9 +78,18 @@ export async function ensureSigningKey(db: Kysely<Database>, secretKey: Buffer, 
   if (await sdb.selectFrom('signing_keys').select('keyid').limit(1).executeTakeFirst()) return false;
   const row = newKeyRow(secretKey, 1, now);
   return db.transaction().execute(async (trx) => {
-    const res = await trx.withTables<SigningTables>().insertInto('signing_keys').values(row).onConflict((oc) => oc.column('generation').doNothing()).executeTakeFirst();
+    const res = await trx
+      .withTables<SigningTables>()
+      .insertInto('signing_keys')
+      .values(row)
+      .onConflict((oc) => oc.column('generation').doNothing())
+      .executeTakeFirst();
     if (Number(res.numInsertedOrUpdatedRows ?? 0) === 0) return false;
-    await recordEvent(trx, { kind: EventKind.SigningKeyCreated, subject: row.keyid, actorId: null, data: { keyid: row.keyid } }, now);
+    await recordEvent(
+      trx,
+      { kind: EventKind.SigningKeyCreated, subject: row.keyid, actorId: null, data: { keyid: row.keyid } },
+      now,
+    );
     return true;
   });
 }
@@ -73,27 +110,43 @@ export async function rotateSigningKey(
 ): Promise<{ created: string; expired: Array<{ keyid: string; expiresAt: number }> }> {
   if (!Number.isFinite(graceMs) || graceMs < 0) throw new RotationError('the grace period must be zero or more');
   return db.transaction().execute(async (trx) => {
-      const keys = trx.withTables<SigningTables>();
-      const current = await keys.selectFrom('signing_keys').select(['keyid', 'generation', 'expires_at', 'sealed_private_key']).orderBy('generation', 'desc').execute();
-      // A key sealed with a different instance key than the servers' would stop every publish: refuse it here.
-      if (current.length && !opts.unreadable) {
-        try {
-          open(secretKey, KEY_PURPOSE, current[0]!.sealed_private_key);
-        } catch {
-          throw new RotationError(
-            "this instance key cannot open the current signing key: run the command with the servers' BULWARK_SECRET_KEY or --data-dir (or, if that key is lost, with --replace-unreadable)",
-          );
-        }
+    const keys = trx.withTables<SigningTables>();
+    const current = await keys
+      .selectFrom('signing_keys')
+      .select(['keyid', 'generation', 'expires_at', 'sealed_private_key'])
+      .orderBy('generation', 'desc')
+      .execute();
+    // A key sealed with a different instance key than the servers' would stop every publish: refuse it here.
+    if (current.length && !opts.unreadable) {
+      try {
+        open(secretKey, KEY_PURPOSE, current[0]!.sealed_private_key);
+      } catch {
+        throw new RotationError(
+          "this instance key cannot open the current signing key: run the command with the servers' BULWARK_SECRET_KEY or --data-dir (or, if that key is lost, with --replace-unreadable)",
+        );
       }
-      const generation = current.length ? Number(current[0]!.generation) + 1 : 1;
-      const expiresAt = now + graceMs;
-      const expired = current.filter((k) => k.expires_at === null || Number(k.expires_at) > expiresAt).map((k) => ({ keyid: k.keyid, expiresAt }));
-      for (const k of expired) await keys.updateTable('signing_keys').set({ expires_at: expiresAt }).where('keyid', '=', k.keyid).execute();
-      const row = newKeyRow(secretKey, generation, now);
-      await keys.insertInto('signing_keys').values(row).execute();
-      await recordEvent(trx, { kind: EventKind.SigningKeyRotated, subject: row.keyid, actorId: null, data: { keyid: row.keyid, expired: expired.map((k) => k.keyid), expiresAt } }, now);
-      return { created: row.keyid, expired };
-    });
+    }
+    const generation = current.length ? Number(current[0]!.generation) + 1 : 1;
+    const expiresAt = now + graceMs;
+    const expired = current
+      .filter((k) => k.expires_at === null || Number(k.expires_at) > expiresAt)
+      .map((k) => ({ keyid: k.keyid, expiresAt }));
+    for (const k of expired)
+      await keys.updateTable('signing_keys').set({ expires_at: expiresAt }).where('keyid', '=', k.keyid).execute();
+    const row = newKeyRow(secretKey, generation, now);
+    await keys.insertInto('signing_keys').values(row).execute();
+    await recordEvent(
+      trx,
+      {
+        kind: EventKind.SigningKeyRotated,
+        subject: row.keyid,
+        actorId: null,
+        data: { keyid: row.keyid, expired: expired.map((k) => k.keyid), expiresAt },
+      },
+      now,
+    );
+    return { created: row.keyid, expired };
+  });
 }
 
 export type ActiveKey = { keyid: string; privateKey: KeyObject };
@@ -115,16 +168,24 @@ export class RegistrySigner {
 
   /** The key that signs now. Read it before a transaction: the signing itself needs no database. */
   async activeKey(): Promise<ActiveKey> {
-    const row = await this.#db.selectFrom('signing_keys').select(['keyid', 'sealed_private_key']).orderBy('generation', 'desc').limit(1).executeTakeFirst();
+    const row = await this.#db
+      .selectFrom('signing_keys')
+      .select(['keyid', 'sealed_private_key'])
+      .orderBy('generation', 'desc')
+      .limit(1)
+      .executeTakeFirst();
     if (!row) throw new Error('the registry has no signing key (ensureSigningKey runs at start)');
     let privateKey = this.#opened.get(row.keyid);
     if (!privateKey) {
       try {
         privateKey = privateKeyFromDer(open(this.#secretKey, KEY_PURPOSE, row.sealed_private_key));
       } catch {
-        throw new Error(`the instance key cannot open the registry signing key ${row.keyid}: start with the BULWARK_SECRET_KEY it was made with (see docs/signatures.md)`);
+        throw new Error(
+          `the instance key cannot open the registry signing key ${row.keyid}: start with the BULWARK_SECRET_KEY it was made with (see docs/signatures.md)`,
+        );
       }
-      if (keyId(privateKey) !== row.keyid) throw new Error(`the stored signing key does not match its key id ${row.keyid}`);
+      if (keyId(privateKey) !== row.keyid)
+        throw new Error(`the stored signing key does not match its key id ${row.keyid}`);
       this.#opened.set(row.keyid, privateKey);
     }
     return { keyid: row.keyid, privateKey };
@@ -149,17 +210,33 @@ const hasSignatures = (manifest: Record<string, unknown>): boolean => {
  * its cached packument. A version that is not visible yet is signed by whatever makes it visible (invariant 3).
  * @returns how many versions it signed.
  */
-export async function backfillSignatures(db: Kysely<Database>, signer: RegistrySigner, now: number, batch = 200): Promise<number> {
+export async function backfillSignatures(
+  db: Kysely<Database>,
+  signer: RegistrySigner,
+  now: number,
+  batch = 200,
+): Promise<number> {
   let signed = 0;
   const key = await signer.activeKey();
   for (;;) {
     const done = await db.transaction().execute(async (trx) => {
-      const cursor = await trx.selectFrom('consumer_cursors').select('position').where('name', '=', BACKFILL_CURSOR).executeTakeFirst();
+      const cursor = await trx
+        .selectFrom('consumer_cursors')
+        .select('position')
+        .where('name', '=', BACKFILL_CURSOR)
+        .executeTakeFirst();
       const from = cursor ? Number(cursor.position) : 0;
       const rows = await trx
         .selectFrom('versions')
         .innerJoin('packages', 'packages.id', 'versions.package_id')
-        .select(['versions.id', 'versions.version', 'versions.manifest', 'versions.integrity', 'versions.state', 'packages.name'])
+        .select([
+          'versions.id',
+          'versions.version',
+          'versions.manifest',
+          'versions.integrity',
+          'versions.state',
+          'packages.name',
+        ])
         .where('versions.id', '>', from)
         .orderBy('versions.id')
         .limit(batch)
@@ -170,12 +247,24 @@ export async function backfillSignatures(db: Kysely<Database>, signer: RegistryS
         if (r.state !== 'visible') continue;
         const manifest = JSON.parse(r.manifest) as Record<string, unknown>;
         if (hasSignatures(manifest)) continue;
-        manifest.dist = { ...(manifest.dist as Record<string, unknown>), signatures: [signVersion(key.privateKey, key.keyid, r.name, r.version, r.integrity)] };
-        await trx.updateTable('versions').set({ manifest: JSON.stringify(manifest) }).where('id', '=', r.id).execute();
+        manifest.dist = {
+          ...(manifest.dist as Record<string, unknown>),
+          signatures: [signVersion(key.privateKey, key.keyid, r.name, r.version, r.integrity)],
+        };
+        await trx
+          .updateTable('versions')
+          .set({ manifest: JSON.stringify(manifest) })
+          .where('id', '=', r.id)
+          .execute();
         byPackage.set(r.name, [...(byPackage.get(r.name) ?? []), r.version]);
         signed++;
       }
-      for (const [name, versions] of byPackage) await recordEvent(trx, { kind: EventKind.VersionsSigned, subject: name, actorId: null, data: { keyid: key.keyid, versions } }, now);
+      for (const [name, versions] of byPackage)
+        await recordEvent(
+          trx,
+          { kind: EventKind.VersionsSigned, subject: name, actorId: null, data: { keyid: key.keyid, versions } },
+          now,
+        );
       const position = Number(rows.at(-1)!.id);
       await trx
         .insertInto('consumer_cursors')

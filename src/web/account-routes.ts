@@ -53,11 +53,24 @@ export function registerAccountRoutes(scope: FastifyInstance, web: WebUi): void 
     const username = field(req, 'username').trim().toLowerCase().slice(0, 64);
     const password = field(req, 'password');
     const next = safeNext(field(req, 'next'));
-    const again = async (status: number, error: string) => web.send(reply, status, signInPage({ csrf: await web.csrf.token(req, reply), username, next, error, viewer: null }));
+    const again = async (status: number, error: string) =>
+      web.send(
+        reply,
+        status,
+        signInPage({ csrf: await web.csrf.token(req, reply), username, next, error, viewer: null }),
+      );
     if (!username || !password) return again(401, SIGNIN_FAILED);
     // The same limits as npm login. checkPassword takes as long for unknown names as for known ones, and the message
     // does not say which of the two was wrong.
-    const checked = await limited(reply, () => limitedPasswordCheck(limiter, username, req.ip, () => checkPassword(db, username, password), () => recordSignInLocked(db, username, req.ip, clock())));
+    const checked = await limited(reply, () =>
+      limitedPasswordCheck(
+        limiter,
+        username,
+        req.ip,
+        () => checkPassword(db, username, password),
+        () => recordSignInLocked(db, username, req.ip, clock()),
+      ),
+    );
     if ('refused' in checked) return again(429, checked.refused);
     const user = checked.value;
     if (!user) {
@@ -65,7 +78,8 @@ export function registerAccountRoutes(scope: FastifyInstance, web: WebUi): void 
       return again(401, SIGNIN_FAILED);
     }
     // Only someone who knows the password learns that the account is disabled.
-    if (user.disabled_at !== null) return again(403, 'This account has been disabled. Contact the registry’s administrators.');
+    if (user.disabled_at !== null)
+      return again(403, 'This account has been disabled. Contact the registry’s administrators.');
     if (user.totp_mode !== 'disabled') {
       const csrf = await web.csrf.token(req, reply);
       return web.send(reply, 200, otpPage({ csrf, ticket: tickets.issue(user.id, csrf, clock()), next }));
@@ -80,9 +94,21 @@ export function registerAccountRoutes(scope: FastifyInstance, web: WebUi): void 
     const csrf = await web.csrf.token(req, reply);
     const ticket = field(req, 'ticket');
     const userId = tickets.verify(ticket, csrf, clock());
-    const user = userId === null ? undefined : await db.selectFrom('users').selectAll().where('id', '=', userId).executeTakeFirst();
+    const user =
+      userId === null
+        ? undefined
+        : await db.selectFrom('users').selectAll().where('id', '=', userId).executeTakeFirst();
     if (!user || user.disabled_at !== null || user.totp_mode === 'disabled') {
-      return web.send(reply, 400, signInPage({ csrf, next, error: 'Your sign-in took too long or could not be completed. Please sign in again.', viewer: null }));
+      return web.send(
+        reply,
+        400,
+        signInPage({
+          csrf,
+          next,
+          error: 'Your sign-in took too long or could not be completed. Please sign in again.',
+          viewer: null,
+        }),
+      );
     }
     const attempt: Array<[typeof Rules.secondFactor, string]> = [[Rules.secondFactor, String(user.id)]];
     const checked = await limited(reply, async () => {
@@ -93,7 +119,16 @@ export function registerAccountRoutes(scope: FastifyInstance, web: WebUi): void 
     if (!checked.value.ok) {
       await limiter.fail(attempt);
       req.log.info({ cause: 'web-otp-failed' }, 'sign-in refused');
-      return web.send(reply, 401, otpPage({ csrf, ticket, next, error: 'That code is not right, has expired or was already used. Wait for the next code and try again.' }));
+      return web.send(
+        reply,
+        401,
+        otpPage({
+          csrf,
+          ticket,
+          next,
+          error: 'That code is not right, has expired or was already used. Wait for the next code and try again.',
+        }),
+      );
     }
     await limiter.reset(attempt);
     await web.sessions.start(req, reply, user);
@@ -103,7 +138,11 @@ export function registerAccountRoutes(scope: FastifyInstance, web: WebUi): void 
   scope.get<{ Querystring: { next?: string } }>('/-/web/signup', async (req, reply) => {
     const next = safeNext(req.query.next);
     if (await web.sessions.current(req)) return see(reply, next ?? '/-/web/account');
-    return web.send(reply, 200, signUpPage({ csrf: await web.csrf.token(req, reply), open: web.deps.signup === 'open', next, viewer: null }));
+    return web.send(
+      reply,
+      200,
+      signUpPage({ csrf: await web.csrf.token(req, reply), open: web.deps.signup === 'open', next, viewer: null }),
+    );
   });
 
   scope.post('/-/web/signup', async (req, reply) => {
@@ -112,12 +151,21 @@ export function registerAccountRoutes(scope: FastifyInstance, web: WebUi): void 
     const email = field(req, 'email').trim();
     // Where to go afterwards, e.g. back to the page approving an `npm adduser` that sent the user here.
     const next = safeNext(field(req, 'next'));
-    const again = async (status: number, error: string | null) => web.send(reply, status, signUpPage({ csrf: await web.csrf.token(req, reply), open, username, email, next, error, viewer: null }));
+    const again = async (status: number, error: string | null) =>
+      web.send(
+        reply,
+        status,
+        signUpPage({ csrf: await web.csrf.token(req, reply), open, username, email, next, error, viewer: null }),
+      );
     if (!open) return again(403, null);
     let user;
     try {
       // Unverified until the link in the verification email (sent from the user.created event) is opened.
-      user = await createUser(db, { name: username, email, password: field(req, 'password'), emailVerified: false }, clock());
+      user = await createUser(
+        db,
+        { name: username, email, password: field(req, 'password'), emailVerified: false },
+        clock(),
+      );
     } catch (err) {
       if (err instanceof ClientError) return again(err.status, sentence(err.message));
       throw err;
@@ -136,9 +184,20 @@ export function registerAccountRoutes(scope: FastifyInstance, web: WebUi): void 
     if (!session) return see(reply, '/-/web/signin?next=%2F-%2Fweb%2Faccount');
     const now = clock();
     const csrf = await web.csrf.token(req, reply);
-    const [sessions, slots] = await Promise.all([listSessions(db, session.user.id, now), web.accountSlots({ req, reply, user: session.user, csrf, now })]);
-    const notice = req.query.welcome ? 'Welcome! Your account is ready.' : req.query.revoked ? 'The session was revoked.' : null;
-    return web.send(reply, 200, accountPage({ user: session.user, sessions, currentSessionId: session.session.id, csrf, now, notice, slots }));
+    const [sessions, slots] = await Promise.all([
+      listSessions(db, session.user.id, now),
+      web.accountSlots({ req, reply, user: session.user, csrf, now }),
+    ]);
+    const notice = req.query.welcome
+      ? 'Welcome! Your account is ready.'
+      : req.query.revoked
+        ? 'The session was revoked.'
+        : null;
+    return web.send(
+      reply,
+      200,
+      accountPage({ user: session.user, sessions, currentSessionId: session.session.id, csrf, now, notice, slots }),
+    );
   });
 
   scope.post<{ Params: { id: string } }>('/-/web/account/sessions/:id/revoke', async (req, reply) => {

@@ -4,7 +4,19 @@
 // factor, when the administrator's account asks for one) that records who did it and why, then redirects back.
 import { viewerOf } from './layout.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { cancelRecovery, completeRecovery, deleteUser, disableUser, enableUser, forcePasswordReset, listUsers, startRecovery, userDetail, type Actor, type UserQuery } from '../accounts/admin.ts';
+import {
+  cancelRecovery,
+  completeRecovery,
+  deleteUser,
+  disableUser,
+  enableUser,
+  forcePasswordReset,
+  listUsers,
+  startRecovery,
+  userDetail,
+  type Actor,
+  type UserQuery,
+} from '../accounts/admin.ts';
 import { securityHistory } from '../accounts/security-history.ts';
 import { Action, REGISTRY } from '../access/decide.ts';
 import { ClientError, badRequest } from '../errors.ts';
@@ -29,50 +41,111 @@ const DONE: Record<string, string> = {
 const ACTIONS: Record<string, (db: Db, name: string, actor: Actor, form: Form, now: number) => Promise<string>> = {
   disable: async (db, name, actor, f, now) => (await disableUser(db, name, actor, f.reason ?? '', now), 'disabled'),
   enable: async (db, name, actor, f, now) => (await enableUser(db, name, actor, f.reason ?? '', now), 'enabled'),
-  'force-reset': async (db, name, actor, f, now) => (await forcePasswordReset(db, name, actor, f.reason ?? '', now), 'reset'),
+  'force-reset': async (db, name, actor, f, now) => (
+    await forcePasswordReset(db, name, actor, f.reason ?? '', now),
+    'reset'
+  ),
   delete: async (db, name, actor, f, now) => {
     if (f.confirm !== name) throw badRequest('type the username exactly to confirm the deletion');
     await deleteUser(db, name, actor, f.reason ?? '', now);
     return 'deleted';
   },
   'recover/start': async (db, name, actor, f, now) => {
-    await startRecovery(db, name, actor, { newEmail: f.email || null, disableMfa: f.removeMfa === '1', reason: f.reason ?? '', evidence: f.evidence ?? '' }, now);
+    await startRecovery(
+      db,
+      name,
+      actor,
+      {
+        newEmail: f.email || null,
+        disableMfa: f.removeMfa === '1',
+        reason: f.reason ?? '',
+        evidence: f.evidence ?? '',
+      },
+      now,
+    );
     return 'recovery-started';
   },
-  'recover/complete': async (db, name, actor, _f, now) => (await completeRecovery(db, name, actor, now), 'recovery-completed'),
-  'recover/cancel': async (db, name, actor, f, now) => (await cancelRecovery(db, name, actor, f.reason ?? '', now), 'recovery-cancelled'),
+  'recover/complete': async (db, name, actor, _f, now) => (
+    await completeRecovery(db, name, actor, now),
+    'recovery-completed'
+  ),
+  'recover/cancel': async (db, name, actor, f, now) => (
+    await cancelRecovery(db, name, actor, f.reason ?? '', now),
+    'recovery-cancelled'
+  ),
 };
 
 export function registerAdminRoutes(scope: FastifyInstance, web: WebUi): void {
   const { db, clock } = web.deps;
 
-  async function renderUser(req: FastifyRequest, reply: FastifyReply, session: WebSession, name: string, opts: { status?: number; notice?: string | null; error?: string | null; before?: number | null }) {
+  async function renderUser(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    session: WebSession,
+    name: string,
+    opts: { status?: number; notice?: string | null; error?: string | null; before?: number | null },
+  ) {
     const detail = await userDetail(db, name, clock());
     const history = await securityHistory(db, detail.user.id, { limit: 30, before: opts.before ?? null });
     const csrf = await web.csrf.token(req, reply);
-    return web.send(reply, opts.status ?? 200, userPage({ viewer: viewerOf(session.user), csrf, otp: asksForOtp(session.user), detail, history, notice: opts.notice ?? null, error: opts.error ?? null, now: clock() }));
+    return web.send(
+      reply,
+      opts.status ?? 200,
+      userPage({
+        viewer: viewerOf(session.user),
+        csrf,
+        otp: asksForOtp(session.user),
+        detail,
+        history,
+        notice: opts.notice ?? null,
+        error: opts.error ?? null,
+        now: clock(),
+      }),
+    );
   }
 
-  scope.get<{ Querystring: { q?: string; status?: string; from?: string } }>('/-/web/admin/users', async (req, reply) => {
-    const allowed = await web.staff(req, reply, Action.UsersRead);
-    if (!allowed) return reply;
-    const { session } = allowed;
-    const query = String(req.query.q ?? '').slice(0, 100);
-    const status = ['active', 'disabled', 'deleted', 'admin'].includes(String(req.query.status)) ? (req.query.status as UserQuery['status']) : undefined;
-    const offset = /^\d{1,6}$/.test(String(req.query.from ?? '')) ? Number(req.query.from) : 0;
-    const size = 50;
-    const { users, total } = await listUsers(db, { text: query, status, limit: size, offset });
-    const csrf = await web.csrf.token(req, reply);
-    return web.send(reply, 200, userListPage({ viewer: viewerOf(session.user), csrf, users, total, query, status: status ?? '', offset, size, now: clock() }));
-  });
+  scope.get<{ Querystring: { q?: string; status?: string; from?: string } }>(
+    '/-/web/admin/users',
+    async (req, reply) => {
+      const allowed = await web.staff(req, reply, Action.UsersRead);
+      if (!allowed) return reply;
+      const { session } = allowed;
+      const query = String(req.query.q ?? '').slice(0, 100);
+      const status = ['active', 'disabled', 'deleted', 'admin'].includes(String(req.query.status))
+        ? (req.query.status as UserQuery['status'])
+        : undefined;
+      const offset = /^\d{1,6}$/.test(String(req.query.from ?? '')) ? Number(req.query.from) : 0;
+      const size = 50;
+      const { users, total } = await listUsers(db, { text: query, status, limit: size, offset });
+      const csrf = await web.csrf.token(req, reply);
+      return web.send(
+        reply,
+        200,
+        userListPage({
+          viewer: viewerOf(session.user),
+          csrf,
+          users,
+          total,
+          query,
+          status: status ?? '',
+          offset,
+          size,
+          now: clock(),
+        }),
+      );
+    },
+  );
 
-  scope.get<NameParams & { Querystring: { done?: string; before?: string } }>('/-/web/admin/users/:name', async (req, reply) => {
-    const allowed = await web.staff(req, reply, Action.UsersRead);
-    if (!allowed) return reply;
-    const { session } = allowed;
-    const before = /^\d{1,15}$/.test(String(req.query.before ?? '')) ? Number(req.query.before) : null;
-    return renderUser(req, reply, session, req.params.name, { notice: DONE[String(req.query.done)] ?? null, before });
-  });
+  scope.get<NameParams & { Querystring: { done?: string; before?: string } }>(
+    '/-/web/admin/users/:name',
+    async (req, reply) => {
+      const allowed = await web.staff(req, reply, Action.UsersRead);
+      if (!allowed) return reply;
+      const { session } = allowed;
+      const before = /^\d{1,15}$/.test(String(req.query.before ?? '')) ? Number(req.query.before) : null;
+      return renderUser(req, reply, session, req.params.name, { notice: DONE[String(req.query.done)] ?? null, before });
+    },
+  );
 
   for (const [path, act] of Object.entries(ACTIONS)) {
     scope.post<NameParams>(`/-/web/admin/users/:name/${path}`, async (req, reply) => {
@@ -86,13 +159,22 @@ export function registerAdminRoutes(scope: FastifyInstance, web: WebUi): void {
       } catch (err) {
         // 401 and 404 before the gate let the caller in are answered as they are: the page is only for administrators.
         const session = web.sessions.known(req);
-        if (!(err instanceof ClientError) || err.status === 404 || !session || !(await web.deps.gate.allows(req, Action.UsersRead, REGISTRY))) throw err;
+        if (
+          !(err instanceof ClientError) ||
+          err.status === 404 ||
+          !session ||
+          !(await web.deps.gate.allows(req, Action.UsersRead, REGISTRY))
+        )
+          throw err;
         for (const [k, v] of Object.entries(err.headers)) if (k !== 'www-authenticate') reply.header(k, v);
         req.log.info({ cause: 'admin-action-refused', action: path, status: err.status }, err.message);
         return renderUser(req, reply, session, name, { status: err.status, error: formRefusal(err) });
       }
       req.log.info({ action: path, subject: name }, 'admin action');
-      return reply.code(303).header('location', `${adminUserHref(name)}?done=${done}`).send();
+      return reply
+        .code(303)
+        .header('location', `${adminUserHref(name)}?done=${done}`)
+        .send();
     });
   }
 }

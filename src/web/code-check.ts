@@ -9,13 +9,20 @@ import type { SecondFactorDeps } from '../http/second-factor.ts';
 
 export type CodeCheck = { ok: true; via: 'totp' | 'recovery-code' } | { ok: false; status: 401 | 429; message: string };
 
-export const WRONG_CODE = 'That code is not right, has expired or was already used. Wait for the next code and try again.';
+export const WRONG_CODE =
+  'That code is not right, has expired or was already used. Wait for the next code and try again.';
 
 /**
  * Checks a code for the account. totpOnly refuses recovery codes without spending them (changing the mode or the
  * recovery codes themselves wants the authenticator). A 429 keeps its Retry-After header on the reply.
  */
-export async function checkCode(deps: SecondFactorDeps, reply: FastifyReply, userId: number, code: string, opts: { totpOnly?: boolean } = {}): Promise<CodeCheck> {
+export async function checkCode(
+  deps: SecondFactorDeps,
+  reply: FastifyReply,
+  userId: number,
+  code: string,
+  opts: { totpOnly?: boolean } = {},
+): Promise<CodeCheck> {
   const attempt: Array<[typeof Rules.secondFactor, string]> = [[Rules.secondFactor, String(userId)]];
   try {
     await deps.limiter.check(attempt, 'one-time passwords');
@@ -25,10 +32,19 @@ export async function checkCode(deps: SecondFactorDeps, reply: FastifyReply, use
     return { ok: false, status: 429, message: err.message.replace(/^./, (c) => c.toUpperCase()) + '.' };
   }
   const trimmed = code.trim();
-  const result = opts.totpOnly && !/^\d{6}$/.test(trimmed) ? { ok: false as const } : await checkSecondFactor(deps.db, deps.key, userId, trimmed, deps.clock());
+  const result =
+    opts.totpOnly && !/^\d{6}$/.test(trimmed)
+      ? { ok: false as const }
+      : await checkSecondFactor(deps.db, deps.key, userId, trimmed, deps.clock());
   if (!result.ok) {
     await deps.limiter.fail(attempt);
-    return { ok: false, status: 401, message: opts.totpOnly ? 'That code is not right, has expired or was already used. Enter the current 6-digit code from your authenticator app.' : WRONG_CODE };
+    return {
+      ok: false,
+      status: 401,
+      message: opts.totpOnly
+        ? 'That code is not right, has expired or was already used. Enter the current 6-digit code from your authenticator app.'
+        : WRONG_CODE,
+    };
   }
   await deps.limiter.reset(attempt);
   return result;

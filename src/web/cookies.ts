@@ -22,7 +22,8 @@ export function parseCookies(header: string | undefined): Map<string, string> {
   return out;
 }
 
-export const cookie = (req: FastifyRequest, name: string): string | undefined => parseCookies(req.headers.cookie).get(name);
+export const cookie = (req: FastifyRequest, name: string): string | undefined =>
+  parseCookies(req.headers.cookie).get(name);
 
 export type CookieOptions = { maxAgeSeconds: number; secure: boolean };
 
@@ -31,7 +32,13 @@ export type CookieOptions = { maxAgeSeconds: number; secure: boolean };
  * (not sent on cross-site POSTs), Path=/ and Secure when the request came over https.
  */
 export function setCookieLine(name: string, value: string, opts: CookieOptions): string {
-  const parts = [`${name}=${encodeURIComponent(value)}`, 'Path=/', `Max-Age=${Math.max(0, Math.floor(opts.maxAgeSeconds))}`, 'HttpOnly', 'SameSite=Lax'];
+  const parts = [
+    `${name}=${encodeURIComponent(value)}`,
+    'Path=/',
+    `Max-Age=${Math.max(0, Math.floor(opts.maxAgeSeconds))}`,
+    'HttpOnly',
+    'SameSite=Lax',
+  ];
   if (opts.secure) parts.push('Secure');
   return parts.join('; ');
 }

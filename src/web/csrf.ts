@@ -14,7 +14,8 @@ export const PRE_SESSION_COOKIE = 'bulwark_csrf';
 const PRE_SESSION_VALUE = /^[A-Za-z0-9_-]{43}$/;
 const PRE_SESSION_MAX_AGE = 24 * 60 * 60;
 
-export const CSRF_REFUSED = 'This form has expired or was not sent from this site, so it was not accepted. Go back, reload the page and try again.';
+export const CSRF_REFUSED =
+  'This form has expired or was not sent from this site, so it was not accepted. Go back, reload the page and try again.';
 
 export class Csrf {
   readonly #key: Buffer;
@@ -45,7 +46,10 @@ export class Csrf {
     if (!binding) {
       const pre = randomBytes(32).toString('base64url');
       this.#minted.set(req, pre);
-      appendSetCookie(reply, setCookieLine(PRE_SESSION_COOKIE, pre, { maxAgeSeconds: PRE_SESSION_MAX_AGE, secure: isHttps(req) }));
+      appendSetCookie(
+        reply,
+        setCookieLine(PRE_SESSION_COOKIE, pre, { maxAgeSeconds: PRE_SESSION_MAX_AGE, secure: isHttps(req) }),
+      );
       binding = `pre:${pre}`;
     }
     return this.#mac(binding);

@@ -12,19 +12,47 @@ export function registerEmailRoutes(scope: FastifyInstance, web: WebUi): void {
   const { db, clock } = web.deps;
   scope.get<{ Querystring: { token?: string } }>('/-/web/verify-email', async (req, reply) => {
     const ctx = await web.context(req, reply);
-    const next = ctx.viewer ? { href: '/-/web/account', label: 'Go to your account' } : { href: '/-/web/signin', label: 'Sign in' };
+    const next = ctx.viewer
+      ? { href: '/-/web/account', label: 'Go to your account' }
+      : { href: '/-/web/signin', label: 'Sign in' };
     try {
-      const user = await consumeEmailToken(db, String(req.query.token ?? ''), EmailPurpose.VerifyEmail, clock(), async (trx, user) => {
-        await trx.updateTable('users').set({ email_verified: 1 }).where('id', '=', user.id).execute();
-        await recordEvent(trx, { kind: EventKind.UserEmailVerified, subject: user.name, actorId: user.id, data: { email: user.email } }, clock());
-        return user;
-      });
+      const user = await consumeEmailToken(
+        db,
+        String(req.query.token ?? ''),
+        EmailPurpose.VerifyEmail,
+        clock(),
+        async (trx, user) => {
+          await trx.updateTable('users').set({ email_verified: 1 }).where('id', '=', user.id).execute();
+          await recordEvent(
+            trx,
+            { kind: EventKind.UserEmailVerified, subject: user.name, actorId: user.id, data: { email: user.email } },
+            clock(),
+          );
+          return user;
+        },
+      );
       const message = `Thank you, ${user.name}: ${user.email} is verified. You can now publish packages.`;
-      return web.send(reply, 200, linkResultPage({ ok: true, title: 'Email address verified', message, viewer: ctx.viewer, action: next }));
+      return web.send(
+        reply,
+        200,
+        linkResultPage({ ok: true, title: 'Email address verified', message, viewer: ctx.viewer, action: next }),
+      );
     } catch (err) {
       if (!(err instanceof ClientError)) throw err;
-      const action = ctx.viewer ? { href: '/-/web/account#email', label: 'Send a new link from your account' } : { href: '/-/web/signin?next=%2F-%2Fweb%2Faccount', label: 'Sign in to send a new link' };
-      return web.send(reply, err.status, linkResultPage({ ok: false, title: 'This link cannot be used', message: err.message, viewer: ctx.viewer, action }));
+      const action = ctx.viewer
+        ? { href: '/-/web/account#email', label: 'Send a new link from your account' }
+        : { href: '/-/web/signin?next=%2F-%2Fweb%2Faccount', label: 'Sign in to send a new link' };
+      return web.send(
+        reply,
+        err.status,
+        linkResultPage({
+          ok: false,
+          title: 'This link cannot be used',
+          message: err.message,
+          viewer: ctx.viewer,
+          action,
+        }),
+      );
     }
   });
 }

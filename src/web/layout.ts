@@ -7,11 +7,19 @@ import { stylesheetHref } from './static.ts';
 /** Who is looking at a page; staff (administrators and moderators) also see the moderation queue in the header. */
 export type Viewer = { name: string; staff?: boolean } | null;
 
-export const viewerOf = (user: { name: string; is_admin: number; is_moderator: number }): NonNullable<Viewer> => ({ name: user.name, staff: user.is_admin === 1 || user.is_moderator === 1 });
+export const viewerOf = (user: { name: string; is_admin: number; is_moderator: number }): NonNullable<Viewer> => ({
+  name: user.name,
+  staff: user.is_admin === 1 || user.is_moderator === 1,
+});
 
 /** The one-time password a form asks for when the account's second-factor policy covers the change it makes. */
 export const otpField = (otp: boolean): Html | null =>
-  otp ? html`<label class="otp">One-time password <small>(your account asks for one on every change)</small><input name="otp" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" maxlength="6" required></label>` : null;
+  otp
+    ? html`<label class="otp"
+        >One-time password <small>(your account asks for one on every change)</small
+        ><input name="otp" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" maxlength="6" required
+      /></label>`
+    : null;
 
 export type PageOptions = {
   title: string;
@@ -37,43 +45,50 @@ const FAVICON =
 function accountNav(viewer: Viewer, csrf: string | null | undefined): Html {
   if (!viewer) return html`<a href="/-/web/signin">Sign in</a><a class="button small" href="/-/web/signup">Sign up</a>`;
   const signOut = csrf
-    ? html`<form method="post" action="/-/web/signout" class="inline"><input type="hidden" name="_csrf" value="${csrf}"><button type="submit" class="link">Sign out</button></form>`
+    ? html`<form method="post" action="/-/web/signout" class="inline">
+        <input type="hidden" name="_csrf" value="${csrf}" /><button type="submit" class="link">Sign out</button>
+      </form>`
     : null;
-  return html`${viewer.staff ? html`<a href="/-/web/moderation">Moderation</a>` : null}<a href="/-/web/orgs">Organisations</a><a href="/-/web/account" class="who">${viewer.name}</a>${signOut}`;
+  return html`${viewer.staff ? html`<a href="/-/web/moderation">Moderation</a>` : null}<a href="/-/web/orgs"
+      >Organisations</a
+    ><a href="/-/web/account" class="who">${viewer.name}</a>${signOut}`;
 }
 
 export function page(opts: PageOptions): Html {
   return html`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${opts.title} · Bulwark</title>
-<link rel="stylesheet" href="${stylesheetHref}">
-<link rel="icon" href="${FAVICON}">
-</head>
-<body>
-<header class="top">
-  <div class="bar">
-    <a class="brand" href="/">${LOGO}<span>Bulwark</span></a>
-    <form class="search" action="/-/web/search" method="get" role="search">
-      <input type="search" name="q" value="${opts.query ?? ''}" placeholder="Search packages" aria-label="Search packages">
-      <button type="submit">Search</button>
-    </form>
-    <nav class="account">${accountNav(opts.viewer, opts.csrf)}</nav>
-  </div>
-</header>
-<main class="${opts.width === 'narrow' ? 'narrow' : 'wide'}">
-${opts.body}
-</main>
-<footer class="bottom"><div class="bar">Bulwark — an npm-compatible package registry</div></footer>
-</body>
-</html>
-`;
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>${opts.title} · Bulwark</title>
+        <link rel="stylesheet" href="${stylesheetHref}" />
+        <link rel="icon" href="${FAVICON}" />
+      </head>
+      <body>
+        <header class="top">
+          <div class="bar">
+            <a class="brand" href="/">${LOGO}<span>Bulwark</span></a>
+            <form class="search" action="/-/web/search" method="get" role="search">
+              <input
+                type="search"
+                name="q"
+                value="${opts.query ?? ''}"
+                placeholder="Search packages"
+                aria-label="Search packages"
+              />
+              <button type="submit">Search</button>
+            </form>
+            <nav class="account">${accountNav(opts.viewer, opts.csrf)}</nav>
+          </div>
+        </header>
+        <main class="${opts.width === 'narrow' ? 'narrow' : 'wide'}">${opts.body}</main>
+        <footer class="bottom"><div class="bar">Bulwark — an npm-compatible package registry</div></footer>
+      </body>
+    </html> `;
 }
 
 /** A hidden CSRF field for a form. */
-export const csrfField = (token: string): Html => html`<input type="hidden" name="_csrf" value="${token}">`;
+export const csrfField = (token: string): Html => html`<input type="hidden" name="_csrf" value="${token}" />`;
 
 /** An error or notice box above a form. */
 export const alertBox = (kind: 'error' | 'notice', text: string | null | undefined): Html | null =>
@@ -86,7 +101,13 @@ export function ago(then: number, now: number): string {
   // A time to come (a token's expiry) reads "in 30 days"; one past, "3 minutes ago".
   const future = then > now;
   const diff = Math.abs(now - then);
-  const units: Array<[number, string]> = [[365 * DAY, 'year'], [30 * DAY, 'month'], [DAY, 'day'], [3_600_000, 'hour'], [60_000, 'minute']];
+  const units: Array<[number, string]> = [
+    [365 * DAY, 'year'],
+    [30 * DAY, 'month'],
+    [DAY, 'day'],
+    [3_600_000, 'hour'],
+    [60_000, 'minute'],
+  ];
   for (const [ms, name] of units) {
     const n = Math.floor(diff / ms);
     if (n >= 1) return future ? `in ${n} ${name}${n === 1 ? '' : 's'}` : `${n} ${name}${n === 1 ? '' : 's'} ago`;

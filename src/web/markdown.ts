@@ -15,7 +15,10 @@ function renderer(): NonNullable<typeof render> {
   if (!render) {
     const { Marked } = require('marked') as typeof MarkedModule;
     // A private instance: extensions or options set elsewhere on the global `marked` cannot change what we render.
-    render = { marked: new Marked({ gfm: true, breaks: false }), sanitize: require('sanitize-html') as typeof sanitizeHtml };
+    render = {
+      marked: new Marked({ gfm: true, breaks: false }),
+      sanitize: require('sanitize-html') as typeof sanitizeHtml,
+    };
   }
   return render;
 }
@@ -29,10 +32,53 @@ const DATA_IMAGE = /^data:image\/(?:png|gif|jpeg|webp);base64,[A-Za-z0-9+/=\s]+$
 
 const OPTIONS: sanitizeHtml.IOptions = {
   allowedTags: [
-    'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'p', 'br', 'hr', 'blockquote', 'pre', 'code', 'kbd', 'samp', 'var',
-    'em', 'strong', 'b', 'i', 's', 'del', 'ins', 'sub', 'sup', 'mark', 'small', 'abbr',
-    'ul', 'ol', 'li', 'dl', 'dt', 'dd', 'table', 'caption', 'thead', 'tbody', 'tfoot', 'tr', 'th', 'td',
-    'a', 'img', 'details', 'summary', 'div', 'span',
+    'h1',
+    'h2',
+    'h3',
+    'h4',
+    'h5',
+    'h6',
+    'p',
+    'br',
+    'hr',
+    'blockquote',
+    'pre',
+    'code',
+    'kbd',
+    'samp',
+    'var',
+    'em',
+    'strong',
+    'b',
+    'i',
+    's',
+    'del',
+    'ins',
+    'sub',
+    'sup',
+    'mark',
+    'small',
+    'abbr',
+    'ul',
+    'ol',
+    'li',
+    'dl',
+    'dt',
+    'dd',
+    'table',
+    'caption',
+    'thead',
+    'tbody',
+    'tfoot',
+    'tr',
+    'th',
+    'td',
+    'a',
+    'img',
+    'details',
+    'summary',
+    'div',
+    'span',
   ],
   allowedAttributes: {
     a: ['href', 'title', 'rel'],
@@ -52,7 +98,11 @@ const OPTIONS: sanitizeHtml.IOptions = {
     img: (tagName, attribs) => {
       const src = attribs.src ?? '';
       if (DATA_IMAGE.test(src)) return { tagName, attribs };
-      return { tagName: 'a', attribs: { href: src, rel: 'nofollow noopener noreferrer' }, text: attribs.alt || attribs.title || 'image' };
+      return {
+        tagName: 'a',
+        attribs: { href: src, rel: 'nofollow noopener noreferrer' },
+        text: attribs.alt || attribs.title || 'image',
+      };
     },
   },
 };

@@ -47,7 +47,8 @@ const NOTICES: Record<string, string> = {
   'team-deleted': 'The team was deleted, with its access to packages.',
   'team-member': 'The team member was added.',
   'team-member-removed': 'The team member was removed.',
-  'org-deleted': 'The organisation was deleted. Its packages stay, with their maintainers; the scope is now yours alone.',
+  'org-deleted':
+    'The organisation was deleted. Its packages stay, with their maintainers; the scope is now yours alone.',
   maintainer: 'The maintainer was added.',
   'maintainer-removed': 'The maintainer was removed.',
   granted: 'The team’s access was saved.',
@@ -69,7 +70,10 @@ export function registerOrgPages(web: WebUi): void {
     async function signedIn(req: FastifyRequest, reply: FastifyReply): Promise<WebSession | null> {
       const session = await web.sessions.current(req);
       if (!session) {
-        await reply.code(303).header('location', `/-/web/signin?next=${encodeURIComponent(req.url)}`).send();
+        await reply
+          .code(303)
+          .header('location', `/-/web/signin?next=${encodeURIComponent(req.url)}`)
+          .send();
         return null;
       }
       return session;
@@ -79,7 +83,13 @@ export function registerOrgPages(web: WebUi): void {
      * Runs one change. The form's one-time password stands in for npm's npm-otp header, so the gate's second-factor
      * check applies to the page exactly as to the CLI. A refusal other than 404 re-renders the page with its reason.
      */
-    async function change(req: FastifyRequest, reply: FastifyReply, back: string, fn: () => Promise<string>, render: (status: number, error: string) => Promise<FastifyReply>) {
+    async function change(
+      req: FastifyRequest,
+      reply: FastifyReply,
+      back: string,
+      fn: () => Promise<string>,
+      render: (status: number, error: string) => Promise<FastifyReply>,
+    ) {
       const otp = field(req, 'otp');
       if (otp) req.headers['npm-otp'] = otp;
       let done: string;
@@ -89,17 +99,51 @@ export function registerOrgPages(web: WebUi): void {
         if (!(err instanceof ClientError) || err.status === 404) throw err;
         req.log.info({ cause: 'org-change-refused', status: err.status }, err.message);
         // The page shows the reason; the OTP challenge's header is for npm, not the browser.
-        return render(err.status, capital(err.message.replace(/: run the command again with --otp=CODE$/, ': enter the code from your authenticator app')));
+        return render(
+          err.status,
+          capital(
+            err.message.replace(
+              /: run the command again with --otp=CODE$/,
+              ': enter the code from your authenticator app',
+            ),
+          ),
+        );
       }
-      return reply.code(303).header('location', `${back}${back.includes('?') ? '&' : '?'}done=${done}`).send();
+      return reply
+        .code(303)
+        .header('location', `${back}${back.includes('?') ? '&' : '?'}done=${done}`)
+        .send();
     }
     const actor = (p: Principal): Actor => ({ id: p.userId, name: p.name });
 
     // ---- organisations -------------------------------------------------------------------------------------------
-    async function renderOrgs(req: FastifyRequest, reply: FastifyReply, session: WebSession, status = 200, error: string | null = null) {
-      const rows = await db.selectFrom('org_members').select(['org', 'role']).where('user_id', '=', session.user.id).orderBy('org').execute();
+    async function renderOrgs(
+      req: FastifyRequest,
+      reply: FastifyReply,
+      session: WebSession,
+      status = 200,
+      error: string | null = null,
+    ) {
+      const rows = await db
+        .selectFrom('org_members')
+        .select(['org', 'role'])
+        .where('user_id', '=', session.user.id)
+        .orderBy('org')
+        .execute();
       const csrf = await web.csrf.token(req, reply);
-      return web.send(reply, status, orgsPage({ viewer: viewerOf(session.user), csrf, otp: session.user.totp_mode === 'auth-and-writes', orgs: rows.map((r) => ({ name: r.org, role: r.role as OrgRole })), error, notice: notice(req), name: error ? field(req, 'name') : '' }));
+      return web.send(
+        reply,
+        status,
+        orgsPage({
+          viewer: viewerOf(session.user),
+          csrf,
+          otp: session.user.totp_mode === 'auth-and-writes',
+          orgs: rows.map((r) => ({ name: r.org, role: r.role as OrgRole })),
+          error,
+          notice: notice(req),
+          name: error ? field(req, 'name') : '',
+        }),
+      );
     }
     scope.get('/-/web/orgs', async (req, reply) => {
       const session = await signedIn(req, reply);
@@ -123,22 +167,48 @@ export function registerOrgPages(web: WebUi): void {
       );
     });
 
-    async function renderOrg(req: FastifyRequest, reply: FastifyReply, org: string, status = 200, error: string | null = null) {
+    async function renderOrg(
+      req: FastifyRequest,
+      reply: FastifyReply,
+      org: string,
+      status = 200,
+      error: string | null = null,
+    ) {
       const principal = await gate.authorize(req, Action.OrgRead, await orgFacts(db, org, null));
       const session = (await web.sessions.current(req))!;
-      const [members, teams, pkgs] = await Promise.all([listMembers(db, org), teamDetails(db, org), orgPackages(db, org, principal.userId, principal.isAdmin)]);
+      const [members, teams, pkgs] = await Promise.all([
+        listMembers(db, org),
+        teamDetails(db, org),
+        orgPackages(db, org, principal.userId, principal.isAdmin),
+      ]);
       const myRole = members[principal.name] ?? null;
       const effective = principal.isAdmin ? 'owner' : myRole;
       // Team grants on packages this viewer may not see are left out, as everywhere else.
       for (const t of teams) t.packages = Object.fromEntries(Object.entries(t.packages).filter(([p]) => p in pkgs));
       const manage = effective === 'owner' || effective === 'admin';
       // Owners and admins manage every package's team access, so they see every package name of the org.
-      const listed: Record<string, 'read' | 'write' | 'none'> = { ...(manage ? Object.fromEntries((await orgPackageNames(db, org)).map((n) => [n, 'none' as const])) : {}), ...pkgs };
+      const listed: Record<string, 'read' | 'write' | 'none'> = {
+        ...(manage ? Object.fromEntries((await orgPackageNames(db, org)).map((n) => [n, 'none' as const])) : {}),
+        ...pkgs,
+      };
       const csrf = await web.csrf.token(req, reply);
       return web.send(
         reply,
         status,
-        orgPage({ viewer: viewerOf(session.user), csrf, otp: session.user.totp_mode === 'auth-and-writes', org, myRole, manage, owner: effective === 'owner', members, teams, packages: listed, error, notice: notice(req) }),
+        orgPage({
+          viewer: viewerOf(session.user),
+          csrf,
+          otp: session.user.totp_mode === 'auth-and-writes',
+          org,
+          myRole,
+          manage,
+          owner: effective === 'owner',
+          members,
+          teams,
+          packages: listed,
+          error,
+          notice: notice(req),
+        }),
       );
     }
     scope.get<OrgParams>('/-/web/org/:org', async (req, reply) => {
@@ -151,7 +221,13 @@ export function registerOrgPages(web: WebUi): void {
       scope.post<TeamParams>(path, async (req, reply) => {
         if (!(await signedIn(req, reply))) return reply;
         const org = req.params.org;
-        return change(req, reply, orgHref(org), () => fn(req, org), (status, error) => renderOrg(req, reply, org, status, error));
+        return change(
+          req,
+          reply,
+          orgHref(org),
+          () => fn(req, org),
+          (status, error) => renderOrg(req, reply, org, status, error),
+        );
       });
     }
     scope.post<OrgParams>('/-/web/org/:org/delete', async (req, reply) => {
@@ -175,13 +251,21 @@ export function registerOrgPages(web: WebUi): void {
       const user = field(req, 'user');
       const role = parseRole(field(req, 'role'));
       if (!user) throw badRequest('give a username');
-      const principal = await gate.write(req, Action.OrgMembersWrite, await orgFacts(db, org, null, { userId: await userIdByName(db, user), newRole: role }));
+      const principal = await gate.write(
+        req,
+        Action.OrgMembersWrite,
+        await orgFacts(db, org, null, { userId: await userIdByName(db, user), newRole: role }),
+      );
       await setMember(db, org, user, role, actor(principal), clock());
       return 'member';
     });
     orgPost('/-/web/org/:org/members/remove', async (req, org) => {
       const user = field(req, 'user');
-      const principal = await gate.write(req, Action.OrgMembersWrite, await orgFacts(db, org, null, { userId: await userIdByName(db, user), newRole: null }));
+      const principal = await gate.write(
+        req,
+        Action.OrgMembersWrite,
+        await orgFacts(db, org, null, { userId: await userIdByName(db, user), newRole: null }),
+      );
       await removeMember(db, org, user, actor(principal), clock());
       return 'member-removed';
     });
@@ -213,21 +297,41 @@ export function registerOrgPages(web: WebUi): void {
       if (facts.id === null) throw notFound();
       return { name, facts, id: facts.id };
     }
-    async function renderAccess(req: FastifyRequest, reply: FastifyReply, name: string, status = 200, error: string | null = null) {
+    async function renderAccess(
+      req: FastifyRequest,
+      reply: FastifyReply,
+      name: string,
+      status = 200,
+      error: string | null = null,
+    ) {
       const { facts, id } = await packageOf(name);
       // Readers of the package see who has access; an org owner or admin also reaches it to manage teams' access,
       // which is theirs to change even for a package none of their own teams can read.
       const principal = await gate.readPackage(req, facts).catch(async (err: unknown) => {
-        if (err instanceof ClientError && err.status === 404) return gate.authorize(req, Action.PackageAccessWrite, facts);
+        if (err instanceof ClientError && err.status === 404)
+          return gate.authorize(req, Action.PackageAccessWrite, facts);
         throw err;
       });
       if (!principal) throw notFound();
       const session = (await web.sessions.current(req))!;
       const { relation, scopeIsOrg } = await packageRelation(db, principal.userId, facts);
       const org = scopeIsOrg ? scopeOf(name) : null;
-      const maintainers = (await db.selectFrom('maintainers').innerJoin('users', 'users.id', 'maintainers.user_id').select('users.name').where('package_id', '=', id).orderBy('users.name').execute()).map((m) => m.name);
-      const canTeams = org !== null && (principal.isAdmin || relation.orgRole === 'owner' || relation.orgRole === 'admin');
-      const orgTeams = org ? (await db.selectFrom('teams').select('name').where('org', '=', org).orderBy('name').execute()).map((t) => `${org}:${t.name}`) : [];
+      const maintainers = (
+        await db
+          .selectFrom('maintainers')
+          .innerJoin('users', 'users.id', 'maintainers.user_id')
+          .select('users.name')
+          .where('package_id', '=', id)
+          .orderBy('users.name')
+          .execute()
+      ).map((m) => m.name);
+      const canTeams =
+        org !== null && (principal.isAdmin || relation.orgRole === 'owner' || relation.orgRole === 'admin');
+      const orgTeams = org
+        ? (await db.selectFrom('teams').select('name').where('org', '=', org).orderBy('name').execute()).map(
+            (t) => `${org}:${t.name}`,
+          )
+        : [];
       const csrf = await web.csrf.token(req, reply);
       return web.send(
         reply,
@@ -254,27 +358,56 @@ export function registerOrgPages(web: WebUi): void {
       return renderAccess(req, reply, String(req.query.package ?? ''));
     });
 
-    function accessPost(path: string, fn: (req: FastifyRequest, pkg: Awaited<ReturnType<typeof packageOf>>) => Promise<string>) {
+    function accessPost(
+      path: string,
+      fn: (req: FastifyRequest, pkg: Awaited<ReturnType<typeof packageOf>>) => Promise<string>,
+    ) {
       scope.post(path, async (req, reply) => {
         if (!(await signedIn(req, reply))) return reply;
         const name = field(req, 'package');
         const pkg = await packageOf(name);
-        return change(req, reply, accessHref(name), () => fn(req, pkg), (status, error) => renderAccess(req, reply, name, status, error));
+        return change(
+          req,
+          reply,
+          accessHref(name),
+          () => fn(req, pkg),
+          (status, error) => renderAccess(req, reply, name, status, error),
+        );
       });
     }
-    const currentMaintainers = async (id: number) => (await db.selectFrom('maintainers').innerJoin('users', 'users.id', 'maintainers.user_id').select('users.name').where('package_id', '=', id).execute()).map((m) => ({ name: m.name }));
+    const currentMaintainers = async (id: number) =>
+      (
+        await db
+          .selectFrom('maintainers')
+          .innerJoin('users', 'users.id', 'maintainers.user_id')
+          .select('users.name')
+          .where('package_id', '=', id)
+          .execute()
+      ).map((m) => ({ name: m.name }));
     accessPost('/-/web/access/maintainers', async (req, pkg) => {
       const principal = await gate.write(req, Action.PackageOwnersWrite, pkg.facts);
       const user = field(req, 'user');
       if (!user) throw badRequest('give a username');
-      await setMaintainers(db, { id: pkg.id, name: pkg.name }, [...(await currentMaintainers(pkg.id)), { name: user }], actor(principal), clock());
+      await setMaintainers(
+        db,
+        { id: pkg.id, name: pkg.name },
+        [...(await currentMaintainers(pkg.id)), { name: user }],
+        actor(principal),
+        clock(),
+      );
       packages.invalidate(pkg.name);
       return 'maintainer';
     });
     accessPost('/-/web/access/maintainers/remove', async (req, pkg) => {
       const principal = await gate.write(req, Action.PackageOwnersWrite, pkg.facts);
       const user = field(req, 'user');
-      await setMaintainers(db, { id: pkg.id, name: pkg.name }, (await currentMaintainers(pkg.id)).filter((m) => m.name !== user), actor(principal), clock());
+      await setMaintainers(
+        db,
+        { id: pkg.id, name: pkg.name },
+        (await currentMaintainers(pkg.id)).filter((m) => m.name !== user),
+        actor(principal),
+        clock(),
+      );
       packages.invalidate(pkg.name);
       return 'maintainer-removed';
     });
@@ -286,7 +419,15 @@ export function registerOrgPages(web: WebUi): void {
     accessPost('/-/web/access/teams', async (req, pkg) => {
       const principal = await gate.write(req, Action.PackageAccessWrite, pkg.facts);
       const { org, team } = splitTeam(field(req, 'team'));
-      await grantTeam(db, org, team, { id: pkg.id, name: pkg.name, scope: scopeOf(pkg.name) }, parsePermission(field(req, 'permission')), actor(principal), clock());
+      await grantTeam(
+        db,
+        org,
+        team,
+        { id: pkg.id, name: pkg.name, scope: scopeOf(pkg.name) },
+        parsePermission(field(req, 'permission')),
+        actor(principal),
+        clock(),
+      );
       packages.invalidate(pkg.name);
       return 'granted';
     });

@@ -19,7 +19,16 @@ export function registerPolicyPages(web: WebUi): void {
       if (!title) throw notFound();
       const markdown = await readFile(path.join(POLICIES, `${req.params.policy}.md`), 'utf8');
       const ctx = await web.context(req, reply);
-      return web.send(reply, 200, page({ title, viewer: ctx.viewer, csrf: ctx.csrf, body: html`<section class="panel prose">${renderReadme(markdown)}</section>` }));
+      return web.send(
+        reply,
+        200,
+        page({
+          title,
+          viewer: ctx.viewer,
+          csrf: ctx.csrf,
+          body: html`<section class="panel prose">${renderReadme(markdown)}</section>`,
+        }),
+      );
     });
   });
 }

@@ -40,7 +40,8 @@ export type WebDeps = {
 
 // https://cheatsheetseries.owasp.org/cheatsheets/Content_Security_Policy_Cheat_Sheet.html: nothing loads unless
 // listed; no inline script or style at all; forms post only here; no framing (clickjacking); no <base> hijack.
-export const CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+export const CONTENT_SECURITY_POLICY =
+  "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 const SECURITY_HEADERS: Record<string, string> = {
   'content-security-policy': CONTENT_SECURITY_POLICY,
@@ -56,10 +57,18 @@ export const asksForOtp = (user: Pick<UserRow, 'totp_mode'>): boolean => user.to
 
 /** A refusal as a form shows it: npm's advice to pass --otp becomes the form's own. */
 export const formRefusal = (err: Error): string =>
-  err.message.replace(/: run the command again with --otp=CODE$/, ': enter the code from your authenticator app').replace(/^./, (c) => c.toUpperCase());
+  err.message
+    .replace(/: run the command again with --otp=CODE$/, ': enter the code from your authenticator app')
+    .replace(/^./, (c) => c.toUpperCase());
 
 /** What an account-settings slot renders for the signed-in user. */
-export type AccountSectionRenderer = (ctx: { req: FastifyRequest; reply: FastifyReply; user: UserRow; csrf: string; now: number }) => Promise<Html>;
+export type AccountSectionRenderer = (ctx: {
+  req: FastifyRequest;
+  reply: FastifyReply;
+  user: UserRow;
+  csrf: string;
+  now: number;
+}) => Promise<Html>;
 
 /** What a page handler knows about the viewer: the session (if any), and the CSRF token for the header's forms. */
 export type PageContext = { session: WebSession | null; viewer: Viewer; csrf: string | null };
@@ -109,7 +118,11 @@ export class WebUi {
 
   async context(req: FastifyRequest, reply: FastifyReply): Promise<PageContext> {
     const session = await this.sessions.current(req);
-    return { session, viewer: session ? viewerOf(session.user) : null, csrf: session ? await this.csrf.token(req, reply) : null };
+    return {
+      session,
+      viewer: session ? viewerOf(session.user) : null,
+      csrf: session ? await this.csrf.token(req, reply) : null,
+    };
   }
 
   /**
@@ -119,10 +132,18 @@ export class WebUi {
    * the form's one-time password standing in for npm's npm-otp header. `facts` loads what the action is about (a
    * queue item), only once the caller may use the page at all, so nothing stored is looked at for anyone else.
    */
-  async staff(req: FastifyRequest, reply: FastifyReply, action: StaffAction, opts: { write?: boolean; facts?: () => Promise<RegistryFacts> } = {}): Promise<{ session: WebSession; principal: Principal } | null> {
+  async staff(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    action: StaffAction,
+    opts: { write?: boolean; facts?: () => Promise<RegistryFacts> } = {},
+  ): Promise<{ session: WebSession; principal: Principal } | null> {
     const session = await this.sessions.current(req);
     if (!session) {
-      await reply.code(303).header('location', `/-/web/signin?next=${encodeURIComponent(req.url)}`).send();
+      await reply
+        .code(303)
+        .header('location', `/-/web/signin?next=${encodeURIComponent(req.url)}`)
+        .send();
       return null;
     }
     const gate = this.deps.gate;
@@ -175,22 +196,37 @@ export class WebUi {
       // Pages post forms, nothing else: any other body (JSON, text) is refused with 415 before it is read, so an
       // anonymous client cannot make the server read and parse a large document ahead of the CSRF check.
       scope.removeAllContentTypeParsers();
-      scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 64 * 1024 }, (_req, body, done) => {
-        // First value wins; defineProperty (not assignment) keeps a field named "__proto__" a plain field.
-        const form: FormBody = {};
-        for (const [k, v] of new URLSearchParams(body as string)) if (!Object.hasOwn(form, k)) Object.defineProperty(form, k, { value: v, enumerable: true });
-        done(null, form);
-      });
+      scope.addContentTypeParser(
+        'application/x-www-form-urlencoded',
+        { parseAs: 'string', bodyLimit: 64 * 1024 },
+        (_req, body, done) => {
+          // First value wins; defineProperty (not assignment) keeps a field named "__proto__" a plain field.
+          const form: FormBody = {};
+          for (const [k, v] of new URLSearchParams(body as string))
+            if (!Object.hasOwn(form, k)) Object.defineProperty(form, k, { value: v, enumerable: true });
+          done(null, form);
+        },
+      );
       scope.addHook('preHandler', async (req) => {
         if (req.method === 'POST') await this.csrf.verify(req, (req.body as FormBody | null)?.[CSRF_FIELD]);
       });
 
       scope.get(STYLESHEET_PATH, async (_req, reply) =>
-        reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=31536000, immutable').header('x-content-type-options', 'nosniff').send(stylesheet),
+        reply
+          .type('text/css; charset=utf-8')
+          .header('cache-control', 'public, max-age=31536000, immutable')
+          .header('x-content-type-options', 'nosniff')
+          .send(stylesheet),
       );
-      scope.get<{ Querystring: { q?: string; from?: string } }>('/-/web/search', (req, reply) => this.#search(req, reply));
-      scope.get<{ Params: { name: string } }>('/-/web/package/:name', (req, reply) => this.#package(req, reply, req.params.name));
-      scope.get<{ Params: { scope: string; name: string } }>('/-/web/package/@:scope/:name', (req, reply) => this.#package(req, reply, `@${req.params.scope}/${req.params.name}`));
+      scope.get<{ Querystring: { q?: string; from?: string } }>('/-/web/search', (req, reply) =>
+        this.#search(req, reply),
+      );
+      scope.get<{ Params: { name: string } }>('/-/web/package/:name', (req, reply) =>
+        this.#package(req, reply, req.params.name),
+      );
+      scope.get<{ Params: { scope: string; name: string } }>('/-/web/package/@:scope/:name', (req, reply) =>
+        this.#package(req, reply, `@${req.params.scope}/${req.params.name}`),
+      );
       registerAccountRoutes(scope, this);
       for (const extension of this.#extensions) extension(scope, this);
     });
@@ -207,9 +243,16 @@ export class WebUi {
     const now = this.deps.clock();
     // search() is the one place that knows what this viewer may see; recency is applied to what it returns.
     const all = await search(this.deps.db, { text: '', size: 2000, from: 0, principal, now });
-    const recent: Listed[] = all.objects.map((o) => o.package).sort((a, b) => Date.parse(b.date) - Date.parse(a.date)).slice(0, 10);
+    const recent: Listed[] = all.objects
+      .map((o) => o.package)
+      .sort((a, b) => Date.parse(b.date) - Date.parse(a.date))
+      .slice(0, 10);
     const ctx = await this.context(req, reply);
-    return this.send(reply, 200, homePage({ viewer: ctx.viewer, csrf: ctx.csrf, recent, registryUrl: this.deps.publicUrl(), now }));
+    return this.send(
+      reply,
+      200,
+      homePage({ viewer: ctx.viewer, csrf: ctx.csrf, recent, registryUrl: this.deps.publicUrl(), now }),
+    );
   }
 
   async #search(req: FastifyRequest<{ Querystring: { q?: string; from?: string } }>, reply: FastifyReply) {
@@ -242,6 +285,10 @@ export class WebUi {
       this.#views.set(entry.full, view);
     }
     const ctx = await this.context(req, reply);
-    return this.send(reply, 200, packagePage({ view, access: entry.facts.access, viewer: ctx.viewer, csrf: ctx.csrf, now: this.deps.clock() }));
+    return this.send(
+      reply,
+      200,
+      packagePage({ view, access: entry.facts.access, viewer: ctx.viewer, csrf: ctx.csrf, now: this.deps.clock() }),
+    );
   }
 }

@@ -2,7 +2,13 @@
 // sign-in with a fresh id (so an id planted before sign-in is worthless), and ending one at sign-out.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../access/principal.ts';
-import { SESSION_MAX_MS, createSession, resolveSession, revokeSession, type LiveSession } from '../accounts/sessions.ts';
+import {
+  SESSION_MAX_MS,
+  createSession,
+  resolveSession,
+  revokeSession,
+  type LiveSession,
+} from '../accounts/sessions.ts';
 import type { Db } from '../store/db.ts';
 import type { UserRow } from '../store/schema.ts';
 import { appendSetCookie, cookie, isHttps, setCookieLine } from './cookies.ts';
@@ -17,7 +23,16 @@ export type WebSession = LiveSession & { secret: string };
  * is never read-only, because what it may do is still decided by the gate (and, for writes, by gate.write's checks).
  */
 export function sessionPrincipal({ user }: LiveSession): Principal {
-  return { userId: user.id, name: user.name, email: user.email, isAdmin: user.is_admin === 1, isModerator: user.is_moderator === 1, emailVerified: user.email_verified === 1, tokenId: 0, tokenReadonly: false };
+  return {
+    userId: user.id,
+    name: user.name,
+    email: user.email,
+    isAdmin: user.is_admin === 1,
+    isModerator: user.is_moderator === 1,
+    emailVerified: user.email_verified === 1,
+    tokenId: 0,
+    tokenReadonly: false,
+  };
 }
 
 export class WebSessions {
@@ -60,8 +75,15 @@ export class WebSessions {
   async start(req: FastifyRequest, reply: FastifyReply, user: Pick<UserRow, 'id' | 'name'>): Promise<void> {
     const previous = await this.current(req);
     if (previous) await revokeSession(this.#db, previous.user.id, previous.session.id, this.#clock());
-    const { sessionId } = await createSession(this.#db, { user, ip: req.ip, userAgent: String(req.headers['user-agent'] ?? '') }, this.#clock());
-    appendSetCookie(reply, setCookieLine(SESSION_COOKIE, sessionId, { maxAgeSeconds: SESSION_MAX_MS / 1000, secure: isHttps(req) }));
+    const { sessionId } = await createSession(
+      this.#db,
+      { user, ip: req.ip, userAgent: String(req.headers['user-agent'] ?? '') },
+      this.#clock(),
+    );
+    appendSetCookie(
+      reply,
+      setCookieLine(SESSION_COOKIE, sessionId, { maxAgeSeconds: SESSION_MAX_MS / 1000, secure: isHttps(req) }),
+    );
   }
 
   /** Signs out: the row is revoked (so a copied cookie stops working too) and the browser told to forget the cookie. */

@@ -31,7 +31,6 @@ import {
 import type { WebUi } from './routes.ts';
 import { SESSION_COOKIE } from './session.ts';
 
-
 export const HISTORY_PAGE_SIZE = 20;
 
 type Form = Record<string, string | undefined>;
@@ -58,13 +57,20 @@ export function waitText(seconds: number): string {
 function explain(reply: FastifyReply, err: unknown, tooMany: string): { status: number; message: string } {
   if (!(err instanceof ClientError)) throw err;
   for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
-  if (err.status === 429) return { status: 429, message: `${tooMany} Try again in ${waitText(Number(err.headers['retry-after'] ?? 60))}.` };
+  if (err.status === 429)
+    return { status: 429, message: `${tooMany} Try again in ${waitText(Number(err.headers['retry-after'] ?? 60))}.` };
   return { status: err.status, message: err.message.replace(/^./, (c) => c.toUpperCase()).replace(/([^.])$/, '$1.') };
 }
 
 const NOTICES: Record<string, { slot: 'email' | 'password'; text: string }> = {
-  password: { slot: 'password', text: 'Your password was changed. Every other browser has been signed out; your access tokens still work.' },
-  email: { slot: 'email', text: 'Your email address was changed. We sent a verification link to the new address and told the old one.' },
+  password: {
+    slot: 'password',
+    text: 'Your password was changed. Every other browser has been signed out; your access tokens still work.',
+  },
+  email: {
+    slot: 'email',
+    text: 'Your email address was changed. We sent a verification link to the new address and told the old one.',
+  },
   'verification-sent': { slot: 'email', text: 'We sent a new verification link. It works once, for 24 hours.' },
 };
 
@@ -91,13 +97,25 @@ export function registerSettings(web: WebUi): void {
   });
 
   /** The account page again, for this request, with a section showing why the form was refused. */
-  async function accountAgain(req: FastifyRequest, reply: FastifyReply, status: number, state: { email?: SectionState; password?: SectionState }) {
+  async function accountAgain(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    status: number,
+    state: { email?: SectionState; password?: SectionState },
+  ) {
     const session = (await web.sessions.current(req))!;
     const now = clock();
     const csrf = await web.csrf.token(req, reply);
     states.set(req, { email: state.email ?? {}, password: state.password ?? {} });
-    const [sessions, slots] = await Promise.all([listSessions(db, session.user.id, now), web.accountSlots({ req, reply, user: session.user, csrf, now })]);
-    return web.send(reply, status, accountPage({ user: session.user, sessions, currentSessionId: session.session.id, csrf, now, slots }));
+    const [sessions, slots] = await Promise.all([
+      listSessions(db, session.user.id, now),
+      web.accountSlots({ req, reply, user: session.user, csrf, now }),
+    ]);
+    return web.send(
+      reply,
+      status,
+      accountPage({ user: session.user, sessions, currentSessionId: session.session.id, csrf, now, slots }),
+    );
   }
 
   web.extend((scope) => {
@@ -108,7 +126,14 @@ export function registerSettings(web: WebUi): void {
         await changePassword(
           db,
           limiter,
-          { user: session.user, ip: req.ip, current: field(req, 'current'), next: field(req, 'password'), confirmation: field(req, 'confirm'), keepSessionId: session.session.id },
+          {
+            user: session.user,
+            ip: req.ip,
+            current: field(req, 'current'),
+            next: field(req, 'password'),
+            confirmation: field(req, 'confirm'),
+            keepSessionId: session.session.id,
+          },
           clock(),
         );
       } catch (err) {
@@ -123,7 +148,12 @@ export function registerSettings(web: WebUi): void {
       if (!session) return see(reply, SIGN_IN_FIRST);
       const email = field(req, 'email').trim().slice(0, 254);
       try {
-        await changeEmail(db, limiter, { user: session.user, ip: req.ip, email, password: field(req, 'password') }, clock());
+        await changeEmail(
+          db,
+          limiter,
+          { user: session.user, ip: req.ip, email, password: field(req, 'password') },
+          clock(),
+        );
       } catch (err) {
         const { status, message } = explain(reply, err, 'Too many wrong passwords.');
         return accountAgain(req, reply, status, { email: { error: message, email } });
@@ -162,24 +192,58 @@ export function registerSettings(web: WebUi): void {
       const rest = FORGOT_PASSWORD_FLOOR_MS - (performance.now() - started);
       if (rest > 0) await sleep(rest);
       const ctx = await web.context(req, reply);
-      return web.send(reply, status, forgotPasswordPage({ csrf: await web.csrf.token(req, reply), viewer: ctx.viewer, identifier, error, sent: status === 200 }));
+      return web.send(
+        reply,
+        status,
+        forgotPasswordPage({
+          csrf: await web.csrf.token(req, reply),
+          viewer: ctx.viewer,
+          identifier,
+          error,
+          sent: status === 200,
+        }),
+      );
     });
 
     const linkRefused = async (req: FastifyRequest, reply: FastifyReply, status: number, message: string) => {
       const ctx = await web.context(req, reply);
-      return web.send(reply, status, linkResultPage({ ok: false, title: 'This link cannot be used', message, viewer: ctx.viewer, action: { href: '/-/web/forgot-password', label: 'Request a new link' } }));
+      return web.send(
+        reply,
+        status,
+        linkResultPage({
+          ok: false,
+          title: 'This link cannot be used',
+          message,
+          viewer: ctx.viewer,
+          action: { href: '/-/web/forgot-password', label: 'Request a new link' },
+        }),
+      );
     };
 
     scope.get<{ Querystring: { token?: string; done?: string } }>('/-/web/reset-password', async (req, reply) => {
       const ctx = await web.context(req, reply);
       if (req.query.done === '1') {
         const message = 'Your password has been changed and every session signed out. Sign in with the new password.';
-        return web.send(reply, 200, linkResultPage({ ok: true, title: 'Password reset', message, viewer: ctx.viewer, action: { href: '/-/web/signin', label: 'Sign in' } }));
+        return web.send(
+          reply,
+          200,
+          linkResultPage({
+            ok: true,
+            title: 'Password reset',
+            message,
+            viewer: ctx.viewer,
+            action: { href: '/-/web/signin', label: 'Sign in' },
+          }),
+        );
       }
       const token = String(req.query.token ?? '');
       try {
         const user = await resetLinkUser(db, token, clock());
-        return web.send(reply, 200, resetPasswordPage({ csrf: await web.csrf.token(req, reply), viewer: ctx.viewer, token, name: user.name }));
+        return web.send(
+          reply,
+          200,
+          resetPasswordPage({ csrf: await web.csrf.token(req, reply), viewer: ctx.viewer, token, name: user.name }),
+        );
       } catch (err) {
         const { status, message } = explain(reply, err, '');
         return linkRefused(req, reply, status, message);
@@ -196,11 +260,25 @@ export function registerSettings(web: WebUi): void {
         return linkRefused(req, reply, status, message);
       }
       try {
-        await resetPassword(db, { token, password: field(req, 'password'), confirmation: field(req, 'confirm'), ip: req.ip }, clock());
+        await resetPassword(
+          db,
+          { token, password: field(req, 'password'), confirmation: field(req, 'confirm'), ip: req.ip },
+          clock(),
+        );
       } catch (err) {
         const { status, message } = explain(reply, err, '');
         const ctx = await web.context(req, reply);
-        return web.send(reply, status, resetPasswordPage({ csrf: await web.csrf.token(req, reply), viewer: ctx.viewer, token, name, error: message }));
+        return web.send(
+          reply,
+          status,
+          resetPasswordPage({
+            csrf: await web.csrf.token(req, reply),
+            viewer: ctx.viewer,
+            token,
+            name,
+            error: message,
+          }),
+        );
       }
       // The owner proved control of the verified address: lift the account-wide lock an attacker may have caused.
       await limiter.reset([[Rules.passwordAccount, name]]);

@@ -20,7 +20,11 @@ const field = (req: FastifyRequest, name: string): string => {
   return typeof v === 'string' ? v : '';
 };
 const see = (reply: FastifyReply, location: string) => reply.code(303).header('location', location).send();
-const commaList = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
+const commaList = (s: string) =>
+  s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
 
 const NOTICES: Record<string, string> = { revoked: 'The token was revoked: it stopped working at once.' };
 
@@ -37,10 +41,23 @@ export function registerTokenPages(scope: FastifyInstance, web: WebUi): void {
     return session.user;
   }
 
-  async function render(req: FastifyRequest, reply: FastifyReply, user: UserRow, status: number, extra: Partial<TokensView>) {
+  async function render(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    user: UserRow,
+    status: number,
+    extra: Partial<TokensView>,
+  ) {
     const now = clock();
     const tokens = await listTokens(db, user.id, now, { sessions: true });
-    const view: TokensView = { viewer: viewerOf(user), csrf: await web.csrf.token(req, reply), now, tokens, needsCode: user.totp_mode !== 'disabled', ...extra };
+    const view: TokensView = {
+      viewer: viewerOf(user),
+      csrf: await web.csrf.token(req, reply),
+      now,
+      tokens,
+      needsCode: user.totp_mode !== 'disabled',
+      ...extra,
+    };
     return web.send(reply, status, tokensPage(view));
   }
 
@@ -55,13 +72,26 @@ export function registerTokenPages(scope: FastifyInstance, web: WebUi): void {
     const user = await signedIn(req, reply);
     if (!user) return reply;
     const form: TokenForm = {};
-    for (const k of ['name', 'permission', 'target', 'packages', 'scopes', 'orgs', 'orgsPermission', 'cidr', 'expires', 'bypass2fa'] as const) form[k] = field(req, k).slice(0, 2000);
+    for (const k of [
+      'name',
+      'permission',
+      'target',
+      'packages',
+      'scopes',
+      'orgs',
+      'orgsPermission',
+      'cidr',
+      'expires',
+      'bypass2fa',
+    ] as const)
+      form[k] = field(req, k).slice(0, 2000);
     const refuse = (status: number, error: string) => render(req, reply, user, status, { form, error });
     const now = clock();
     let plan;
     try {
       const expires = form.expires!.trim();
-      if (expires !== '' && !/^\d{1,5}$/.test(expires)) return await refuse(400, 'Expiry must be a whole number of days.');
+      if (expires !== '' && !/^\d{1,5}$/.test(expires))
+        return await refuse(400, 'Expiry must be a whole number of days.');
       plan = planToken(
         {
           name: form.name,
@@ -79,7 +109,13 @@ export function registerTokenPages(scope: FastifyInstance, web: WebUi): void {
       );
       await checkOrgRights(db, ownerPrincipal(user), plan.scope);
       const password = field(req, 'password');
-      const ok = await limitedPasswordCheck(secondFactor.limiter, user.name, req.ip, () => checkPassword(db, user.name, password), () => recordSignInLocked(db, user.name, req.ip, now));
+      const ok = await limitedPasswordCheck(
+        secondFactor.limiter,
+        user.name,
+        req.ip,
+        () => checkPassword(db, user.name, password),
+        () => recordSignInLocked(db, user.name, req.ip, now),
+      );
       if (!ok) return await refuse(401, 'That password is not right.');
     } catch (err) {
       if (!(err instanceof ClientError)) throw err;
@@ -90,8 +126,24 @@ export function registerTokenPages(scope: FastifyInstance, web: WebUi): void {
       const code = await checkCode(secondFactor, reply, user.id, field(req, 'otp'));
       if (!code.ok) return refuse(code.status, code.message);
     }
-    const { token } = await createToken(db, { userId: user.id, userName: user.name, name: plan.name, kind: 'granular', readonly: plan.readonly, expiresAt: plan.expiresAt, scope: plan.scope, actorId: user.id, ip: req.ip }, now);
-    return render(req, reply, user, 200, { created: { token, name: plan.name, summary: scopeSummary(plan.scope, plan.readonly), expiresAt: plan.expiresAt } });
+    const { token } = await createToken(
+      db,
+      {
+        userId: user.id,
+        userName: user.name,
+        name: plan.name,
+        kind: 'granular',
+        readonly: plan.readonly,
+        expiresAt: plan.expiresAt,
+        scope: plan.scope,
+        actorId: user.id,
+        ip: req.ip,
+      },
+      now,
+    );
+    return render(req, reply, user, 200, {
+      created: { token, name: plan.name, summary: scopeSummary(plan.scope, plan.readonly), expiresAt: plan.expiresAt },
+    });
   });
 
   scope.post<{ Params: { key: string } }>(`${TOKENS_PATH}/:key/revoke`, async (req, reply) => {

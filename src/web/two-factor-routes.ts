@@ -6,12 +6,24 @@ import { viewerOf } from './layout.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Rules } from '../accounts/limits.ts';
 import { isEnabledMode, setMfaMode } from '../accounts/mfa-mode.ts';
-import { beginEnrolment, confirmEnrolment, disableMfa, pendingEnrolment, regenerateRecoveryCodes } from '../accounts/totp.ts';
+import {
+  beginEnrolment,
+  confirmEnrolment,
+  disableMfa,
+  pendingEnrolment,
+  regenerateRecoveryCodes,
+} from '../accounts/totp.ts';
 import { ClientError } from '../errors.ts';
 import type { UserRow } from '../store/schema.ts';
 import { checkCode } from './code-check.ts';
 import { AccountSlot } from './pages/account.ts';
-import { actionPage, enrolPage, recoveryCodesPage, twoFactorSection, type TwoFactorAction } from './pages/two-factor.ts';
+import {
+  actionPage,
+  enrolPage,
+  recoveryCodesPage,
+  twoFactorSection,
+  type TwoFactorAction,
+} from './pages/two-factor.ts';
 import type { WebUi } from './routes.ts';
 
 type Form = Record<string, string | undefined>;
@@ -44,9 +56,24 @@ export function registerTwoFactor(web: WebUi): void {
   };
 
   web.setAccountSection(AccountSlot.TwoFactor, async ({ req, user, csrf }) => {
-    const left = user.totp_mode === 'disabled' ? 0 : (await db.selectFrom('recovery_codes').select('id').where('user_id', '=', user.id).where('used_at', 'is', null).execute()).length;
+    const left =
+      user.totp_mode === 'disabled'
+        ? 0
+        : (
+            await db
+              .selectFrom('recovery_codes')
+              .select('id')
+              .where('user_id', '=', user.id)
+              .where('used_at', 'is', null)
+              .execute()
+          ).length;
     const flag = (req.query as Record<string, unknown> | undefined)?.['two-factor'];
-    return twoFactorSection({ mode: isEnabledMode(user.totp_mode) ? user.totp_mode : 'disabled', csrf, recoveryCodesLeft: left, notice: typeof flag === 'string' ? (NOTICES[flag] ?? null) : null });
+    return twoFactorSection({
+      mode: isEnabledMode(user.totp_mode) ? user.totp_mode : 'disabled',
+      csrf,
+      recoveryCodesLeft: left,
+      notice: typeof flag === 'string' ? (NOTICES[flag] ?? null) : null,
+    });
   });
 
   web.extend((scope: FastifyInstance) => {
@@ -65,20 +92,46 @@ export function registerTwoFactor(web: WebUi): void {
       if (!user) return reply;
       if (user.totp_mode !== 'disabled') return see(reply, '/-/web/account#two-factor');
       const { secret, qrSvg } = await beginEnrolment(db, key, user, issuer());
-      return web.send(reply, 200, enrolPage({ viewer: viewerOf(user), csrf: await web.csrf.token(req, reply), qrSvg, secret, mode: 'auth-and-writes' }));
+      return web.send(
+        reply,
+        200,
+        enrolPage({
+          viewer: viewerOf(user),
+          csrf: await web.csrf.token(req, reply),
+          qrSvg,
+          secret,
+          mode: 'auth-and-writes',
+        }),
+      );
     });
 
     scope.post('/-/web/account/two-factor/confirm', async (req, reply) => {
       const user = await signedIn(req, reply);
       if (!user) return reply;
       const csrf = await web.csrf.token(req, reply);
-      if (user.totp_mode !== 'disabled') return web.sendError(req, reply, 409, 'Two-factor authentication is already on. To use another device, turn it off and set it up again.');
+      if (user.totp_mode !== 'disabled')
+        return web.sendError(
+          req,
+          reply,
+          409,
+          'Two-factor authentication is already on. To use another device, turn it off and set it up again.',
+        );
       if (!user.totp_secret) return see(reply, '/-/web/account#two-factor');
       const mode = field(req, 'mode');
       // After a wrong code the same QR code is shown again: the app may not have the entry yet.
       const pending = await pendingEnrolment(key, user, issuer());
       const again = (status: number, error: string) =>
-        web.send(reply, status, enrolPage({ viewer: viewerOf(user), csrf, mode: isEnabledMode(mode) ? mode : 'auth-and-writes', error, ...(pending ? { qrSvg: pending.qrSvg, secret: pending.secret } : {}) }));
+        web.send(
+          reply,
+          status,
+          enrolPage({
+            viewer: viewerOf(user),
+            csrf,
+            mode: isEnabledMode(mode) ? mode : 'auth-and-writes',
+            error,
+            ...(pending ? { qrSvg: pending.qrSvg, secret: pending.secret } : {}),
+          }),
+        );
       if (!isEnabledMode(mode)) return again(400, 'Choose when a code is asked for.');
       const attempt: Array<[typeof Rules.secondFactor, string]> = [[Rules.secondFactor, String(user.id)]];
       try {
@@ -94,7 +147,10 @@ export function registerTwoFactor(web: WebUi): void {
       } catch (err) {
         if (!(err instanceof ClientError)) throw err;
         await secondFactor.limiter.fail(attempt);
-        return again(401, 'That code is not right. Check that the time on your phone is correct, and enter the code the app shows now.');
+        return again(
+          401,
+          'That code is not right. Check that the time on your phone is correct, and enter the code the app shows now.',
+        );
       }
       await secondFactor.limiter.reset(attempt);
       return web.send(reply, 200, recoveryCodesPage({ viewer: viewerOf(user), csrf, codes, fresh: true }));
@@ -106,28 +162,43 @@ export function registerTwoFactor(web: WebUi): void {
       const action = req.params.action as TwoFactorAction;
       if (!ACTIONS.has(action)) return web.sendError(req, reply, 404, 'Not found');
       if (!isEnabledMode(user.totp_mode)) return see(reply, '/-/web/account#two-factor');
-      return web.send(reply, 200, actionPage({ action, viewer: viewerOf(user), csrf: await web.csrf.token(req, reply), mode: user.totp_mode }));
+      return web.send(
+        reply,
+        200,
+        actionPage({ action, viewer: viewerOf(user), csrf: await web.csrf.token(req, reply), mode: user.totp_mode }),
+      );
     });
 
     /** A management step: needs two-factor on and a current code; a wrong one comes back on the step's own page. */
-    const step = (action: TwoFactorAction, totpOnly: boolean, apply: (user: UserRow, req: FastifyRequest, reply: FastifyReply, csrf: string) => Promise<unknown>) => async (req: FastifyRequest, reply: FastifyReply) => {
-      const user = await signedIn(req, reply);
-      if (!user) return reply;
-      if (!isEnabledMode(user.totp_mode)) return see(reply, '/-/web/account#two-factor');
-      const csrf = await web.csrf.token(req, reply);
-      const checked = await checkCode(secondFactor, reply, user.id, field(req, 'otp'), { totpOnly });
-      if (!checked.ok) {
-        req.log.info({ cause: `two-factor-${action}-refused` }, 'second factor refused');
-        return web.send(reply, checked.status, actionPage({ action, viewer: viewerOf(user), csrf, mode: user.totp_mode, error: checked.message }));
-      }
-      return apply(user, req, reply, csrf);
-    };
+    const step =
+      (
+        action: TwoFactorAction,
+        totpOnly: boolean,
+        apply: (user: UserRow, req: FastifyRequest, reply: FastifyReply, csrf: string) => Promise<unknown>,
+      ) =>
+      async (req: FastifyRequest, reply: FastifyReply) => {
+        const user = await signedIn(req, reply);
+        if (!user) return reply;
+        if (!isEnabledMode(user.totp_mode)) return see(reply, '/-/web/account#two-factor');
+        const csrf = await web.csrf.token(req, reply);
+        const checked = await checkCode(secondFactor, reply, user.id, field(req, 'otp'), { totpOnly });
+        if (!checked.ok) {
+          req.log.info({ cause: `two-factor-${action}-refused` }, 'second factor refused');
+          return web.send(
+            reply,
+            checked.status,
+            actionPage({ action, viewer: viewerOf(user), csrf, mode: user.totp_mode, error: checked.message }),
+          );
+        }
+        return apply(user, req, reply, csrf);
+      };
 
     scope.post(
       '/-/web/account/two-factor/mode',
       step('mode', true, async (user, req, reply) => {
         const mode = field(req, 'mode');
-        if (!isEnabledMode(mode)) return web.sendError(req, reply, 400, 'Choose “Authorization and writes” or “Authorization only”.');
+        if (!isEnabledMode(mode))
+          return web.sendError(req, reply, 400, 'Choose “Authorization and writes” or “Authorization only”.');
         const changed = await setMfaMode(db, user.id, mode, clock());
         return see(reply, `/-/web/account?two-factor=${changed ? 'mode' : 'unchanged'}#two-factor`);
       }),

@@ -18,7 +18,16 @@ import { registerWebLoginPages } from './web-login-routes.ts';
 export function registerWebUi(services: Services, { app, limiter, secondFactor }: PageParts): ErrorPages {
   const { settings, store, secretKey, clock, packages, lifecycle, gate, publicUrl } = services;
   // GET / (JSON for clients, the home page for browsers) and the pages under /-/web/.
-  const web = new WebUi({ db: store.db, packages, gate, signup: settings.signup, secretKey, secondFactor, clock, publicUrl });
+  const web = new WebUi({
+    db: store.db,
+    packages,
+    gate,
+    signup: settings.signup,
+    secretKey,
+    secondFactor,
+    clock,
+    publicUrl,
+  });
   // The pages behind emailed links, and the account settings (email, password, security history, password reset).
   web.extend((scope) => registerEmailRoutes(scope, web));
   registerSettings(web);

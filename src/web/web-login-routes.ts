@@ -3,7 +3,14 @@
 // authentication, proof of the second factor: a session that signed in with it, or a code typed on the page.
 import { viewerOf } from './layout.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { approveLogin, approveOtp, cancelRequest, findPending, sessionUsedSecondFactor, type Purpose } from '../accounts/web-logins.ts';
+import {
+  approveLogin,
+  approveOtp,
+  cancelRequest,
+  findPending,
+  sessionUsedSecondFactor,
+  type Purpose,
+} from '../accounts/web-logins.ts';
 import { checkCode } from './code-check.ts';
 import { webAdduserSignedOutPage, webLoginAnsweredPage, webLoginPage, webOtpPage } from './pages/web-login.ts';
 import type { WebUi } from './routes.ts';
@@ -13,7 +20,8 @@ type Params = { Params: { id: string } };
 type Form = Record<string, string | undefined>;
 
 const GONE = {
-  login: 'This login request has expired, was already answered or does not exist. Run `npm login` again to get a new link.',
+  login:
+    'This login request has expired, was already answered or does not exist. Run `npm login` again to get a new link.',
   otp: 'This request has expired, was already answered or does not exist. Run the npm command again to get a new link.',
 } as const;
 
@@ -35,23 +43,44 @@ export function registerWebLoginPages(scope: FastifyInstance, web: WebUi): void 
     if (!session) {
       const next = `/-/web/${purpose}/${req.params.id}`;
       if (purpose === 'login' && found.row.create_account === 1 && req.method === 'GET') {
-        return { sent: web.send(reply, 200, webAdduserSignedOutPage({ next, signupOpen: web.deps.signup === 'open' })) };
+        return {
+          sent: web.send(reply, 200, webAdduserSignedOutPage({ next, signupOpen: web.deps.signup === 'open' })),
+        };
       }
       return { sent: see(reply, `/-/web/signin?next=${encodeURIComponent(next)}`) };
     }
     if (purpose === 'otp' && found.row.user_id !== session.user.id) {
-      return { sent: web.sendError(req, reply, 403, 'This request was made for another account. Sign out, and sign in as the account npm is using.') };
+      return {
+        sent: web.sendError(
+          req,
+          reply,
+          403,
+          'This request was made for another account. Sign out, and sign in as the account npm is using.',
+        ),
+      };
     }
     return { found, session };
   }
 
-  const needsCode = async (s: WebSession) => s.user.totp_mode !== 'disabled' && !(await sessionUsedSecondFactor(db, s.session, s.user));
+  const needsCode = async (s: WebSession) =>
+    s.user.totp_mode !== 'disabled' && !(await sessionUsedSecondFactor(db, s.session, s.user));
 
   scope.get<Params>('/-/web/login/:id', async (req, reply) => {
     const l = await load('login', req, reply);
     if ('sent' in l) return l.sent;
     const csrf = await web.csrf.token(req, reply);
-    return web.send(reply, 200, webLoginPage({ viewer: viewerOf(l.session.user), csrf, pageId: req.params.id, info: l.found.info, create: l.found.row.create_account === 1, needsCode: await needsCode(l.session) }));
+    return web.send(
+      reply,
+      200,
+      webLoginPage({
+        viewer: viewerOf(l.session.user),
+        csrf,
+        pageId: req.params.id,
+        info: l.found.info,
+        create: l.found.row.create_account === 1,
+        needsCode: await needsCode(l.session),
+      }),
+    );
   });
 
   scope.post<Params>('/-/web/login/:id/approve', async (req, reply) => {
@@ -63,24 +92,64 @@ export function registerWebLoginPages(scope: FastifyInstance, web: WebUi): void 
       const checked = await checkCode(secondFactor, reply, session.user.id, code(req));
       if (!checked.ok) {
         req.log.info({ cause: 'web-login-second-factor' }, 'web login approval refused');
-        return web.send(reply, checked.status, webLoginPage({ viewer: viewerOf(session.user), csrf, pageId: req.params.id, info: found.info, create: found.row.create_account === 1, needsCode: true, error: checked.message }));
+        return web.send(
+          reply,
+          checked.status,
+          webLoginPage({
+            viewer: viewerOf(session.user),
+            csrf,
+            pageId: req.params.id,
+            info: found.info,
+            create: found.row.create_account === 1,
+            needsCode: true,
+            error: checked.message,
+          }),
+        );
       }
     }
-    if (!(await approveLogin(db, secretKey, found.row.id, session.user, found.info, clock()))) return web.sendError(req, reply, 404, GONE.login);
-    return web.send(reply, 200, webLoginAnsweredPage({ viewer: viewerOf(session.user), csrf, title: 'npm is logged in', text: `Go back to your terminal: npm is now signed in as ${session.user.name}.` }));
+    if (!(await approveLogin(db, secretKey, found.row.id, session.user, found.info, clock())))
+      return web.sendError(req, reply, 404, GONE.login);
+    return web.send(
+      reply,
+      200,
+      webLoginAnsweredPage({
+        viewer: viewerOf(session.user),
+        csrf,
+        title: 'npm is logged in',
+        text: `Go back to your terminal: npm is now signed in as ${session.user.name}.`,
+      }),
+    );
   });
 
   scope.post<Params>('/-/web/login/:id/cancel', async (req, reply) => {
     const l = await load('login', req, reply);
     if ('sent' in l) return l.sent;
     await cancelRequest(db, l.found.row.id);
-    return web.send(reply, 200, webLoginAnsweredPage({ viewer: viewerOf(l.session.user), csrf: await web.csrf.token(req, reply), title: 'Login cancelled', text: 'npm was not signed in. If you did not start this, nothing else is needed.' }));
+    return web.send(
+      reply,
+      200,
+      webLoginAnsweredPage({
+        viewer: viewerOf(l.session.user),
+        csrf: await web.csrf.token(req, reply),
+        title: 'Login cancelled',
+        text: 'npm was not signed in. If you did not start this, nothing else is needed.',
+      }),
+    );
   });
 
   scope.get<Params>('/-/web/otp/:id', async (req, reply) => {
     const l = await load('otp', req, reply);
     if ('sent' in l) return l.sent;
-    return web.send(reply, 200, webOtpPage({ viewer: viewerOf(l.session.user), csrf: await web.csrf.token(req, reply), pageId: req.params.id, info: l.found.info }));
+    return web.send(
+      reply,
+      200,
+      webOtpPage({
+        viewer: viewerOf(l.session.user),
+        csrf: await web.csrf.token(req, reply),
+        pageId: req.params.id,
+        info: l.found.info,
+      }),
+    );
   });
 
   scope.post<Params>('/-/web/otp/:id/approve', async (req, reply) => {
@@ -91,16 +160,44 @@ export function registerWebLoginPages(scope: FastifyInstance, web: WebUi): void 
     const checked = await checkCode(secondFactor, reply, session.user.id, code(req));
     if (!checked.ok) {
       req.log.info({ cause: 'web-otp-failed' }, 'web OTP refused');
-      return web.send(reply, checked.status, webOtpPage({ viewer: viewerOf(session.user), csrf, pageId: req.params.id, info: found.info, error: checked.message }));
+      return web.send(
+        reply,
+        checked.status,
+        webOtpPage({
+          viewer: viewerOf(session.user),
+          csrf,
+          pageId: req.params.id,
+          info: found.info,
+          error: checked.message,
+        }),
+      );
     }
     if (!(await approveOtp(db, secretKey, found.row, clock()))) return web.sendError(req, reply, 404, GONE.otp);
-    return web.send(reply, 200, webLoginAnsweredPage({ viewer: viewerOf(session.user), csrf, title: 'Approved', text: 'Go back to your terminal: npm carries on with the change.' }));
+    return web.send(
+      reply,
+      200,
+      webLoginAnsweredPage({
+        viewer: viewerOf(session.user),
+        csrf,
+        title: 'Approved',
+        text: 'Go back to your terminal: npm carries on with the change.',
+      }),
+    );
   });
 
   scope.post<Params>('/-/web/otp/:id/cancel', async (req, reply) => {
     const l = await load('otp', req, reply);
     if ('sent' in l) return l.sent;
     await cancelRequest(db, l.found.row.id);
-    return web.send(reply, 200, webLoginAnsweredPage({ viewer: viewerOf(l.session.user), csrf: await web.csrf.token(req, reply), title: 'Cancelled', text: 'The change was not approved, and npm stops.' }));
+    return web.send(
+      reply,
+      200,
+      webLoginAnsweredPage({
+        viewer: viewerOf(l.session.user),
+        csrf: await web.csrf.token(req, reply),
+        title: 'Cancelled',
+        text: 'The change was not approved, and npm stops.',
+      }),
+    );
   });
 }

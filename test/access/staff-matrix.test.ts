@@ -8,7 +8,15 @@
 // factor is asked for it on every staff action; and every staff action and every report passes the gate's write checks.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Action, decide, secondFactorApplies, type ActionValue, type Facts, type PackageFacts, type RegistryFacts } from '../../src/access/decide.ts';
+import {
+  Action,
+  decide,
+  secondFactorApplies,
+  type ActionValue,
+  type Facts,
+  type PackageFacts,
+  type RegistryFacts,
+} from '../../src/access/decide.ts';
 import type { Principal } from '../../src/access/principal.ts';
 import { planToken, type ScopeRequest } from '../../src/tokens/scope.ts';
 import { DB_KINDS } from '../helpers/db.ts';
@@ -62,7 +70,17 @@ function principalOf(role: Role, token: TokenKind): Principal | null {
   if (role === 'anonymous') return null;
   const kind = TOKEN_KINDS[token];
   const plan = kind.request ? planToken(kind.request, 0) : null;
-  return { userId: 7, name: 'u', email: 'u@example.com', isAdmin: role === 'admin', isModerator: role === 'moderator', emailVerified: true, tokenId: token === 'session' ? 0 : 1, tokenReadonly: plan?.readonly ?? kind.readonly, tokenScope: plan?.scope ?? null };
+  return {
+    userId: 7,
+    name: 'u',
+    email: 'u@example.com',
+    isAdmin: role === 'admin',
+    isModerator: role === 'moderator',
+    emailVerified: true,
+    tokenId: token === 'session' ? 0 : 1,
+    tokenReadonly: plan?.readonly ?? kind.readonly,
+    tokenScope: plan?.scope ?? null,
+  };
 }
 
 // ---- the expected rules, written from the policy --------------------------------------------------------------------
@@ -86,8 +104,26 @@ function expectedStaff(role: Role, token: TokenKind, action: ActionValue, subjec
 /** Packages a report can name: public, restricted and readable by the reporter (a maintainer), restricted and not, missing. */
 const REPORTED = {
   public: { name: 'pub', access: 'public', maintainerIds: [1], scope: null, scopeOwnerId: null, scopeNamesakeId: null },
-  'restricted-mine': { name: '@acme/mine', access: 'restricted', maintainerIds: [7], scope: 'acme', scopeOwnerId: 1, scopeNamesakeId: null, scopeIsOrg: true, relation: { orgRole: null, teamGrant: null, developer: false } },
-  'restricted-other': { name: '@acme/other', access: 'restricted', maintainerIds: [1], scope: 'acme', scopeOwnerId: 1, scopeNamesakeId: null, scopeIsOrg: true, relation: { orgRole: null, teamGrant: null, developer: false } },
+  'restricted-mine': {
+    name: '@acme/mine',
+    access: 'restricted',
+    maintainerIds: [7],
+    scope: 'acme',
+    scopeOwnerId: 1,
+    scopeNamesakeId: null,
+    scopeIsOrg: true,
+    relation: { orgRole: null, teamGrant: null, developer: false },
+  },
+  'restricted-other': {
+    name: '@acme/other',
+    access: 'restricted',
+    maintainerIds: [1],
+    scope: 'acme',
+    scopeOwnerId: 1,
+    scopeNamesakeId: null,
+    scopeIsOrg: true,
+    relation: { orgRole: null, teamGrant: null, developer: false },
+  },
   missing: { name: 'ghost', access: null, maintainerIds: [], scope: null, scopeOwnerId: null, scopeNamesakeId: null },
 } satisfies Record<string, PackageFacts>;
 type Reported = keyof typeof REPORTED;
@@ -101,7 +137,8 @@ function expectedReport(role: Role, token: TokenKind, pkg: Reported): Outcome {
   return reads && !tokenHides ? ALLOW : refuse(404);
 }
 
-const same = (got: ReturnType<typeof decide>, want: Outcome) => got.allow === want.allow && (got.allow || (!want.allow && got.status === want.status));
+const same = (got: ReturnType<typeof decide>, want: Outcome) =>
+  got.allow === want.allow && (got.allow || (!want.allow && got.status === want.status));
 const POLICY = { readAccess: 'public' } as const;
 
 describe('staff actions in decide(): registry role × token kind × action × subject against the expected rules', () => {
@@ -114,11 +151,18 @@ describe('staff actions in decide(): registry role × token kind × action × su
           for (const subject of Object.keys(SUBJECTS) as Subject[]) {
             const want = expectedStaff(role, token, action, subject);
             const got = decide(principalOf(role, token), action, SUBJECTS[subject], POLICY);
-            if (!same(got, want)) wrong.push(`${action} on ${subject} by ${role}/${token}: expected ${want.allow ? 'allow' : want.status}, got ${got.allow ? 'allow' : `${got.status} (${got.reason})`}`);
+            if (!same(got, want))
+              wrong.push(
+                `${action} on ${subject} by ${role}/${token}: expected ${want.allow ? 'allow' : want.status}, got ${got.allow ? 'allow' : `${got.status} (${got.reason})`}`,
+              );
           }
     assert.deepEqual(wrong.slice(0, 20), [], `${wrong.length} disagreements`);
     for (const action of STAFF) {
-      const answers = new Set(REGISTRY_ROLES.flatMap((role) => (Object.keys(TOKEN_KINDS) as TokenKind[]).map((t) => expectedStaff(role, t, action, 'registry').allow)));
+      const answers = new Set(
+        REGISTRY_ROLES.flatMap((role) =>
+          (Object.keys(TOKEN_KINDS) as TokenKind[]).map((t) => expectedStaff(role, t, action, 'registry').allow),
+        ),
+      );
       assert.equal(answers.size, 2, `${action} is both allowed and refused`);
     }
   });
@@ -130,13 +174,23 @@ describe('staff actions in decide(): registry role × token kind × action × su
         for (const pkg of Object.keys(REPORTED) as Reported[]) {
           const want = expectedReport(role, token, pkg);
           const got = decide(principalOf(role, token), Action.ReportCreate, REPORTED[pkg], POLICY);
-          if (!same(got, want)) wrong.push(`report ${pkg} by ${role}/${token}: expected ${want.allow ? 'allow' : want.status}, got ${got.allow ? 'allow' : `${got.status} (${got.reason})`}`);
+          if (!same(got, want))
+            wrong.push(
+              `report ${pkg} by ${role}/${token}: expected ${want.allow ? 'allow' : want.status}, got ${got.allow ? 'allow' : `${got.status} (${got.reason})`}`,
+            );
         }
     assert.deepEqual(wrong, []);
     // Reporting is no staff action and no package change: the registry's facts and an org's refuse it.
     const user = principalOf('admin', 'session');
     assert.equal(decide(user, Action.ReportCreate, SUBJECTS.registry, POLICY).allow, false);
-    const org: Facts = { kind: 'org', org: 'acme', exists: true, scopeOwnerId: 7, scopeNamesakeId: null, relation: { orgRole: 'owner' } };
+    const org: Facts = {
+      kind: 'org',
+      org: 'acme',
+      exists: true,
+      scopeOwnerId: 7,
+      scopeNamesakeId: null,
+      relation: { orgRole: 'owner' },
+    };
     assert.equal(decide(user, Action.ReportCreate, org, POLICY).allow, false);
   });
 
@@ -151,24 +205,78 @@ describe('staff actions in decide(): registry role × token kind × action × su
 // ---- every staff page and action through HTTP -----------------------------------------------------------------------
 
 type Ctx = { item: number; adminItem: number; securityItem: number; securityReport: number };
-type StaffRoute = { id: string; who: 'staff' | 'admin'; method: 'GET' | 'POST'; path: (c: Ctx) => string; form?: Record<string, string> };
+type StaffRoute = {
+  id: string;
+  who: 'staff' | 'admin';
+  method: 'GET' | 'POST';
+  path: (c: Ctx) => string;
+  form?: Record<string, string>;
+};
 const REASON = { reason: 'staff matrix' };
 const STAFF_ROUTES: StaffRoute[] = [
   { id: 'users', who: 'admin', method: 'GET', path: () => '/-/web/admin/users' },
   { id: 'user', who: 'admin', method: 'GET', path: () => '/-/web/admin/users/victim' },
-  ...['disable', 'enable', 'force-reset', 'recover/complete', 'recover/cancel'].map((a): StaffRoute => ({ id: `user-${a}`, who: 'admin', method: 'POST', path: () => `/-/web/admin/users/victim/${a}`, form: REASON })),
-  { id: 'user-delete', who: 'admin', method: 'POST', path: () => '/-/web/admin/users/victim/delete', form: { ...REASON, confirm: 'victim' } },
-  { id: 'user-recover-start', who: 'admin', method: 'POST', path: () => '/-/web/admin/users/victim/recover/start', form: { ...REASON, evidence: 'none', email: 'new@example.com' } },
+  ...['disable', 'enable', 'force-reset', 'recover/complete', 'recover/cancel'].map((a): StaffRoute => ({
+    id: `user-${a}`,
+    who: 'admin',
+    method: 'POST',
+    path: () => `/-/web/admin/users/victim/${a}`,
+    form: REASON,
+  })),
+  {
+    id: 'user-delete',
+    who: 'admin',
+    method: 'POST',
+    path: () => '/-/web/admin/users/victim/delete',
+    form: { ...REASON, confirm: 'victim' },
+  },
+  {
+    id: 'user-recover-start',
+    who: 'admin',
+    method: 'POST',
+    path: () => '/-/web/admin/users/victim/recover/start',
+    form: { ...REASON, evidence: 'none', email: 'new@example.com' },
+  },
   { id: 'names', who: 'admin', method: 'GET', path: () => '/-/web/admin/names?check=expres' },
-  { id: 'names-allow', who: 'admin', method: 'POST', path: () => '/-/web/admin/names/allow', form: { ...REASON, name: 'expres' } },
-  { id: 'security-answer', who: 'admin', method: 'POST', path: (c) => `/-/web/security/reports/${c.securityReport}/answer`, form: { answer: 'staff matrix' } },
+  {
+    id: 'names-allow',
+    who: 'admin',
+    method: 'POST',
+    path: () => '/-/web/admin/names/allow',
+    form: { ...REASON, name: 'expres' },
+  },
+  {
+    id: 'security-answer',
+    who: 'admin',
+    method: 'POST',
+    path: (c) => `/-/web/security/reports/${c.securityReport}/answer`,
+    form: { answer: 'staff matrix' },
+  },
   { id: 'security-item', who: 'admin', method: 'GET', path: (c) => `/-/web/moderation/${c.securityItem}` },
-  { id: 'security-item-dismiss', who: 'admin', method: 'POST', path: (c) => `/-/web/moderation/${c.securityItem}/dismiss`, form: REASON },
+  {
+    id: 'security-item-dismiss',
+    who: 'admin',
+    method: 'POST',
+    path: (c) => `/-/web/moderation/${c.securityItem}/dismiss`,
+    form: REASON,
+  },
   { id: 'queue', who: 'staff', method: 'GET', path: () => '/-/web/moderation' },
   { id: 'queue-resolved', who: 'staff', method: 'GET', path: () => '/-/web/moderation?status=resolved' },
   { id: 'item', who: 'staff', method: 'GET', path: (c) => `/-/web/moderation/${c.item}` },
-  ...['dismiss', 'quarantine', 'release', 'remove', 'lock'].map((a): StaffRoute => ({ id: `item-${a}`, who: 'staff', method: 'POST', path: (c) => `/-/web/moderation/${c.item}/${a}`, form: REASON })),
-  { id: 'admin-item-lock', who: 'staff', method: 'POST', path: (c) => `/-/web/moderation/${c.adminItem}/lock`, form: REASON },
+  ...['dismiss', 'quarantine', 'release', 'remove', 'lock'].map((a): StaffRoute => ({
+    id: `item-${a}`,
+    who: 'staff',
+    method: 'POST',
+    path: (c) => `/-/web/moderation/${c.item}/${a}`,
+    form: REASON,
+  })),
+  {
+    id: 'admin-item-lock',
+    who: 'staff',
+    method: 'POST',
+    path: (c) => `/-/web/moderation/${c.adminItem}/lock`,
+    form: REASON,
+  },
 ];
 
 const PASSWORD = 'correct-horse-battery';
@@ -181,7 +289,11 @@ async function eventually(condition: () => Promise<boolean>, what: string): Prom
   }
 }
 
-type Extra = { name_allows: { name: string }; moderation_items: { id: number; status: string; resolution: string | null; summary: string; package: string | null }; security_reports: { id: number; status: string; answer: string | null } };
+type Extra = {
+  name_allows: { name: string };
+  moderation_items: { id: number; status: string; resolution: string | null; summary: string; package: string | null };
+  security_reports: { id: number; status: string; answer: string | null };
+};
 
 for (const kind of DB_KINDS) {
   describe(`staff pages and actions through the gate (${kind})`, () => {
@@ -201,25 +313,61 @@ for (const kind of DB_KINDS) {
       await r.user('victim');
       await r.user('boss', { admin: true });
       await db.updateTable('users').set({ is_moderator: 1 }).where('id', '=', mod.id).execute();
-      for (const [token, name] of [[pub.token, 'staff-lib'], [r.adminToken, 'admin-lib']] as const) {
-        assert.equal((await r.request('PUT', `/${name}`, { token, body: body(publishDoc({ name, version: '1.0.0' })) })).status, 201);
+      for (const [token, name] of [
+        [pub.token, 'staff-lib'],
+        [r.adminToken, 'admin-lib'],
+      ] as const) {
+        assert.equal(
+          (await r.request('PUT', `/${name}`, { token, body: body(publishDoc({ name, version: '1.0.0' })) })).status,
+          201,
+        );
       }
       const report = async (name: string) => {
-        const res = await r.request('POST', '/-/bulwark/v1/reports', { token: eve.token, body: { package: name, version: '1.0.0', reason: 'malicious', details: 'sends the environment to a remote host' } });
+        const res = await r.request('POST', '/-/bulwark/v1/reports', {
+          token: eve.token,
+          body: {
+            package: name,
+            version: '1.0.0',
+            reason: 'malicious',
+            details: 'sends the environment to a remote host',
+          },
+        });
         assert.equal(res.status, 201, res.text);
       };
       await report('staff-lib');
       await report('admin-lib');
       const researcher = new WebClient(r.url);
-      const sent = await researcher.post('/-/web/security/report', { _csrf: await researcher.csrf('/-/web/security/report'), email: 'r@example.org', subject: 'XSS', body: 'A crafted README runs script on the package page.' });
+      const sent = await researcher.post('/-/web/security/report', {
+        _csrf: await researcher.csrf('/-/web/security/report'),
+        email: 'r@example.org',
+        subject: 'XSS',
+        body: 'A crafted README runs script on the package page.',
+      });
       assert.equal(sent.status, 201);
       const securityReport = Number(/number (\d+)/.exec(sent.text)![1]);
       const items = db.withTables<Extra>();
-      await eventually(async () => (await items.selectFrom('moderation_items').select('id').where('status', '=', 'open').execute()).length === 3, 'the three items are queued');
-      const idOf = async (column: 'package' | 'summary', value: string) => Number((await items.selectFrom('moderation_items').select('id').where(column, '=', value).executeTakeFirstOrThrow()).id);
-      ctx = { item: await idOf('package', 'staff-lib'), adminItem: await idOf('package', 'admin-lib'), securityItem: await idOf('summary', 'XSS'), securityReport };
+      await eventually(
+        async () =>
+          (await items.selectFrom('moderation_items').select('id').where('status', '=', 'open').execute()).length === 3,
+        'the three items are queued',
+      );
+      const idOf = async (column: 'package' | 'summary', value: string) =>
+        Number(
+          (await items.selectFrom('moderation_items').select('id').where(column, '=', value).executeTakeFirstOrThrow())
+            .id,
+        );
+      ctx = {
+        item: await idOf('package', 'staff-lib'),
+        adminItem: await idOf('package', 'admin-lib'),
+        securityItem: await idOf('summary', 'XSS'),
+        securityReport,
+      };
       clients.set('anonymous', new WebClient(r.url));
-      for (const [role, name] of [['user', 'eve'], ['moderator', 'mod'], ['admin', 'admin']] as const) {
+      for (const [role, name] of [
+        ['user', 'eve'],
+        ['moderator', 'mod'],
+        ['admin', 'admin'],
+      ] as const) {
         const web = new WebClient(r.url);
         assert.equal((await web.signIn(name, PASSWORD)).status, 303);
         clients.set(role, web);
@@ -231,13 +379,36 @@ for (const kind of DB_KINDS) {
     /** Everything a staff action could change, once the event consumers have caught up. */
     async function state() {
       const db = r.store.db;
-      const latest = async () => Number((await db.selectFrom('events').select((eb) => eb.fn.max('seq').as('seq')).executeTakeFirstOrThrow()).seq);
-      await eventually(async () => Number((await db.selectFrom('consumer_cursors').select((eb) => eb.fn.min('position').as('min')).executeTakeFirstOrThrow()).min) >= (await latest()), 'the consumers catch up');
+      const latest = async () =>
+        Number(
+          (
+            await db
+              .selectFrom('events')
+              .select((eb) => eb.fn.max('seq').as('seq'))
+              .executeTakeFirstOrThrow()
+          ).seq,
+        );
+      await eventually(
+        async () =>
+          Number(
+            (
+              await db
+                .selectFrom('consumer_cursors')
+                .select((eb) => eb.fn.min('position').as('min'))
+                .executeTakeFirstOrThrow()
+            ).min,
+          ) >= (await latest()),
+        'the consumers catch up',
+      );
       const x = db.withTables<Extra>();
       return {
         events: await latest(),
         outbox: (await db.selectFrom('outbox').select('id').execute()).length,
-        victim: await db.selectFrom('users').select(['disabled_at', 'deleted_at', 'password_hash', 'email', 'totp_mode']).where('name', '=', 'victim').executeTakeFirstOrThrow(),
+        victim: await db
+          .selectFrom('users')
+          .select(['disabled_at', 'deleted_at', 'password_hash', 'email', 'totp_mode'])
+          .where('name', '=', 'victim')
+          .executeTakeFirstOrThrow(),
         allowed: (await x.selectFrom('name_allows').select('name').execute()).map((a) => a.name),
         items: await x.selectFrom('moderation_items').select(['id', 'status', 'resolution']).orderBy('id').execute(),
         security: await x.selectFrom('security_reports').select(['id', 'status', 'answer']).orderBy('id').execute(),
@@ -256,8 +427,12 @@ for (const kind of DB_KINDS) {
         for (const route of STAFF_ROUTES) {
           if (role === 'moderator' && route.who === 'staff') continue;
           const path = route.path(ctx);
-          const res = route.method === 'GET' ? await web.get(path) : await web.post(path, { _csrf: csrf, ...route.form });
-          const ok = role === 'anonymous' ? res.status === 303 && /^\/-\/web\/signin\?next=/.test(res.location ?? '') : res.status === 404;
+          const res =
+            route.method === 'GET' ? await web.get(path) : await web.post(path, { _csrf: csrf, ...route.form });
+          const ok =
+            role === 'anonymous'
+              ? res.status === 303 && /^\/-\/web\/signin\?next=/.test(res.location ?? '')
+              : res.status === 404;
           if (!ok) wrong.push(`${role} ${route.method} ${path}: ${res.status} ${res.location ?? ''}`);
         }
       }
@@ -275,11 +450,18 @@ for (const kind of DB_KINDS) {
       const boss = new WebClient(r.url);
       const first = await boss.signIn('boss', PASSWORD);
       const ticket = /name="ticket" value="([^"]+)"/.exec(first.text)![1]!;
-      assert.equal((await boss.post('/-/web/signin/otp', { _csrf: csrfIn(first.text), ticket, otp: codeAt(secret, now) })).status, 303);
+      assert.equal(
+        (await boss.post('/-/web/signin/otp', { _csrf: csrfIn(first.text), ticket, otp: codeAt(secret, now) })).status,
+        303,
+      );
       const attempts: Array<[page: string, action: string, form: Record<string, string>]> = [
         ['/-/web/admin/users/victim', '/-/web/admin/users/victim/disable', REASON],
         ['/-/web/admin/names', '/-/web/admin/names/allow', { ...REASON, name: 'expres' }],
-        ['/-/web/security/reports', `/-/web/security/reports/${ctx.securityReport}/answer`, { answer: 'Fixed, thank you.' }],
+        [
+          '/-/web/security/reports',
+          `/-/web/security/reports/${ctx.securityReport}/answer`,
+          { answer: 'Fixed, thank you.' },
+        ],
         [`/-/web/moderation/${ctx.item}`, `/-/web/moderation/${ctx.item}/dismiss`, REASON],
       ];
       for (const [page, action, form] of attempts) {
@@ -306,12 +488,34 @@ for (const kind of DB_KINDS) {
       written.length = 0;
       const csrf = await admin.csrf('/-/web/admin/users/victim');
       assert.equal((await admin.post('/-/web/admin/users/victim/enable', { _csrf: csrf, ...REASON })).status, 303);
-      assert.equal((await admin.post(`/-/web/moderation/${ctx.adminItem}/quarantine`, { _csrf: csrf, ...REASON })).status, 303);
+      assert.equal(
+        (await admin.post(`/-/web/moderation/${ctx.adminItem}/quarantine`, { _csrf: csrf, ...REASON })).status,
+        303,
+      );
       const eve = clients.get('user')!;
       const form = await eve.get('/-/web/report?package=staff-lib');
-      assert.equal((await eve.post('/-/web/report', { _csrf: csrfIn(form.text), package: 'staff-lib', version: '', reason: 'spam', details: 'an empty package that only advertises' })).status, 201);
+      assert.equal(
+        (
+          await eve.post('/-/web/report', {
+            _csrf: csrfIn(form.text),
+            package: 'staff-lib',
+            version: '',
+            reason: 'spam',
+            details: 'an empty package that only advertises',
+          })
+        ).status,
+        201,
+      );
       const { token } = await r.user('reporter');
-      assert.equal((await r.request('POST', '/-/bulwark/v1/reports', { token, body: { package: 'admin-lib', reason: 'spam', details: 'an empty package that only advertises' } })).status, 201);
+      assert.equal(
+        (
+          await r.request('POST', '/-/bulwark/v1/reports', {
+            token,
+            body: { package: 'admin-lib', reason: 'spam', details: 'an empty package that only advertises' },
+          })
+        ).status,
+        201,
+      );
       assert.deepEqual(written, [Action.UsersWrite, Action.ModerationAct, Action.ReportCreate, Action.ReportCreate]);
     });
   });

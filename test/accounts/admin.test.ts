@@ -21,7 +21,11 @@ for (const kind of DB_KINDS) {
 
     before(async () => {
       smtp = await startSmtp();
-      r = await startRegistry(kind, { 'smtp-url': smtp.url, 'trust-proxy': '127.0.0.1,::1' }, { clock: () => Date.now() + skipped });
+      r = await startRegistry(
+        kind,
+        { 'smtp-url': smtp.url, 'trust-proxy': '127.0.0.1,::1' },
+        { clock: () => Date.now() + skipped },
+      );
       adminId = (await r.user('root', { admin: true })).id;
       admin = new WebClient(r.url);
       assert.equal((await admin.signIn('root', PASSWORD)).status, 303);
@@ -34,23 +38,48 @@ for (const kind of DB_KINDS) {
     /** Posts an admin action from the user's admin page with that page's CSRF token. */
     async function act(name: string, action: string, form: Record<string, string>) {
       const page = await admin.get(`/-/web/admin/users/${name}`);
-      assert.equal(page.status, 200, `admin page of ${name}: ${page.status} ${page.location ?? page.text.slice(0, 300)}`);
+      assert.equal(
+        page.status,
+        200,
+        `admin page of ${name}: ${page.status} ${page.location ?? page.text.slice(0, 300)}`,
+      );
       const token = csrfIn(page.text);
       return admin.post(`/-/web/admin/users/${name}/${action}`, { _csrf: token, ...form });
     }
     const whoami = (token: string) => r.request('GET', '/-/whoami', { token });
-    const npmLogin = (name: string, password: string) => r.request('PUT', `/-/user/org.couchdb.user:${name}`, { body: { name, password } });
+    const npmLogin = (name: string, password: string) =>
+      r.request('PUT', `/-/user/org.couchdb.user:${name}`, { body: { name, password } });
     const lastEvent = (subject: string, kind: string) =>
-      r.store.db.selectFrom('events').selectAll().where('subject', '=', subject).where('kind', '=', kind).orderBy('seq', 'desc').executeTakeFirst();
+      r.store.db
+        .selectFrom('events')
+        .selectAll()
+        .where('subject', '=', subject)
+        .where('kind', '=', kind)
+        .orderBy('seq', 'desc')
+        .executeTakeFirst();
 
     it('shows the user pages to administrators only: others get a 404, anonymous visitors the sign-in page', async () => {
       await r.user('plain');
       const plain = new WebClient(r.url);
       await plain.signIn('plain', PASSWORD);
-      for (const path of ['/-/web/admin/users', '/-/web/admin/users/plain']) assert.equal((await plain.get(path)).status, 404, path);
+      for (const path of ['/-/web/admin/users', '/-/web/admin/users/plain'])
+        assert.equal((await plain.get(path)).status, 404, path);
       const token = csrfIn((await plain.get('/-/web/account')).text);
-      assert.equal((await plain.post('/-/web/admin/users/plain/disable', { _csrf: token, reason: 'self-promotion' })).status, 404, 'a non-administrator cannot act');
-      assert.equal((await r.store.db.selectFrom('users').select('disabled_at').where('name', '=', 'plain').executeTakeFirstOrThrow()).disabled_at, null);
+      assert.equal(
+        (await plain.post('/-/web/admin/users/plain/disable', { _csrf: token, reason: 'self-promotion' })).status,
+        404,
+        'a non-administrator cannot act',
+      );
+      assert.equal(
+        (
+          await r.store.db
+            .selectFrom('users')
+            .select('disabled_at')
+            .where('name', '=', 'plain')
+            .executeTakeFirstOrThrow()
+        ).disabled_at,
+        null,
+      );
 
       const anonymous = await new WebClient(r.url).get('/-/web/admin/users');
       assert.equal(anonymous.status, 303);
@@ -60,7 +89,11 @@ for (const kind of DB_KINDS) {
       assert.equal(list.status, 200);
       assert.match(list.text, /href="\/-\/web\/admin\/users\/plain"/);
       assert.doesNotMatch(list.text, /href="\/-\/web\/admin\/users\/root"/, 'the search filters');
-      assert.equal((await admin.post('/-/web/admin/users/plain/disable', { reason: 'no token' })).status, 403, 'CSRF applies to admin actions');
+      assert.equal(
+        (await admin.post('/-/web/admin/users/plain/disable', { reason: 'no token' })).status,
+        403,
+        'CSRF applies to admin actions',
+      );
     });
 
     it('disables an account: its token, web session and password stop working at once, and it is told why', async () => {
@@ -110,29 +143,58 @@ for (const kind of DB_KINDS) {
       await act('unverified', 'force-reset', { reason: 'suspicious activity' });
       assert.equal(JSON.parse((await lastEvent('unverified', 'user.password-reset-forced'))!.data).linkSent, false);
       await new Promise((res) => setTimeout(res, 1500));
-      assert.ok(!smtp.mails.some((m) => m.to.includes('unverified@example.com') && /must be reset/.test(m.subject)), 'no reset link to an unverified address');
-
+      assert.ok(
+        !smtp.mails.some((m) => m.to.includes('unverified@example.com') && /must be reset/.test(m.subject)),
+        'no reset link to an unverified address',
+      );
     });
 
     it('recovers an account in two steps with a waiting period, telling the old address at each step', async () => {
       const { id, token } = await r.user('lost');
-      const row = await r.store.db.selectFrom('users').select(['id', 'name', 'totp_mode']).where('id', '=', id).executeTakeFirstOrThrow();
+      const row = await r.store.db
+        .selectFrom('users')
+        .select(['id', 'name', 'totp_mode'])
+        .where('id', '=', id)
+        .executeTakeFirstOrThrow();
       const { secret } = await beginEnrolment(r.store.db, TEST_SECRET_KEY, row, 'test');
       const totp = new TOTP({ secret: Secret.fromBase32(secret), digits: 6, period: 30 });
-      await confirmEnrolment(r.store.db, TEST_SECRET_KEY, id, totp.generate({ timestamp: Date.now() - 30_000 }), 'auth-and-writes', Date.now() - 30_000);
+      await confirmEnrolment(
+        r.store.db,
+        TEST_SECRET_KEY,
+        id,
+        totp.generate({ timestamp: Date.now() - 30_000 }),
+        'auth-and-writes',
+        Date.now() - 30_000,
+      );
 
-      const noEvidence = await act('lost', 'recover/start', { email: 'lost-new@example.com', removeMfa: '1', reason: 'lost phone and codes', evidence: '' });
+      const noEvidence = await act('lost', 'recover/start', {
+        email: 'lost-new@example.com',
+        removeMfa: '1',
+        reason: 'lost phone and codes',
+        evidence: '',
+      });
       assert.equal(noEvidence.status, 400);
-      const started = await act('lost', 'recover/start', { email: 'lost-new@example.com', removeMfa: '1', reason: 'lost phone and codes', evidence: 'signed commit with the key on their GitHub profile' });
+      const started = await act('lost', 'recover/start', {
+        email: 'lost-new@example.com',
+        removeMfa: '1',
+        reason: 'lost phone and codes',
+        evidence: 'signed commit with the key on their GitHub profile',
+      });
       assert.equal(started.status, 303);
-      const notice = await smtp.waitFor((m) => m.to.includes('lost@example.com') && /started an account recovery/.test(m.subject));
+      const notice = await smtp.waitFor(
+        (m) => m.to.includes('lost@example.com') && /started an account recovery/.test(m.subject),
+      );
       assert.match(notice.text, /lost-new@example\.com/);
       assert.equal((await whoami(token)).status, 200, 'nothing changes before the waiting period ends');
 
       const early = await act('lost', 'recover/complete', {});
       assert.equal(early.status, 409);
       assert.match(early.text, /waiting period/);
-      assert.equal((await act('lost', 'recover/start', { email: 'x@example.com', reason: 'again', evidence: 'same' })).status, 409, 'one recovery at a time');
+      assert.equal(
+        (await act('lost', 'recover/start', { email: 'x@example.com', reason: 'again', evidence: 'same' })).status,
+        409,
+        'one recovery at a time',
+      );
 
       skipped += RECOVERY_WAIT_MS + 1000;
       // Three days later the administrator's own session has expired too.
@@ -156,13 +218,23 @@ for (const kind of DB_KINDS) {
 
     it('deletes an account for good: credentials gone, name reserved, own account protected', async () => {
       const { token } = await r.user('leaver');
-      assert.equal((await act('leaver', 'delete', { reason: 'owner asked', confirm: 'wrong-name' })).status, 400, 'the name must be typed to confirm');
+      assert.equal(
+        (await act('leaver', 'delete', { reason: 'owner asked', confirm: 'wrong-name' })).status,
+        400,
+        'the name must be typed to confirm',
+      );
       assert.equal((await act('leaver', 'delete', { reason: 'owner asked', confirm: 'leaver' })).status, 303);
       assert.equal((await whoami(token)).status, 401);
-      const user = await r.store.db.selectFrom('users').selectAll().where('name', '=', 'leaver').executeTakeFirstOrThrow();
+      const user = await r.store.db
+        .selectFrom('users')
+        .selectAll()
+        .where('name', '=', 'leaver')
+        .executeTakeFirstOrThrow();
       assert.equal(user.email, '');
       assert.ok(user.deleted_at);
-      const again = await r.request('PUT', '/-/user/org.couchdb.user:leaver', { body: { name: 'leaver', password: 'another-long-password', email: 'someone@example.com' } });
+      const again = await r.request('PUT', '/-/user/org.couchdb.user:leaver', {
+        body: { name: 'leaver', password: 'another-long-password', email: 'someone@example.com' },
+      });
       assert.notEqual(again.status, 201, 'nobody can sign up under a deleted name');
       assert.equal((await act('leaver', 'disable', { reason: 'too late' })).status, 409);
       const self = await act('root', 'delete', { reason: 'oops', confirm: 'root' });
@@ -173,13 +245,28 @@ for (const kind of DB_KINDS) {
     it('emails an account under attack once when its sign-in gets locked', async () => {
       await r.user('target');
       for (let i = 0; i < 24; i++) {
-        await r.request('PUT', '/-/user/org.couchdb.user:target', { body: { name: 'target', password: `wrong-${i}-password` }, headers: { 'x-forwarded-for': `10.44.${i}.1` } });
+        await r.request('PUT', '/-/user/org.couchdb.user:target', {
+          body: { name: 'target', password: `wrong-${i}-password` },
+          headers: { 'x-forwarded-for': `10.44.${i}.1` },
+        });
       }
       await smtp.waitFor((m) => m.to.includes('target@example.com') && /temporarily blocked/.test(m.subject));
-      const events = await r.store.db.selectFrom('events').select('seq').where('subject', '=', 'target').where('kind', '=', 'user.sign-in-locked').execute();
+      const events = await r.store.db
+        .selectFrom('events')
+        .select('seq')
+        .where('subject', '=', 'target')
+        .where('kind', '=', 'user.sign-in-locked')
+        .execute();
       assert.equal(events.length, 1, 'one notice per lock, not one per attempt');
-      for (let i = 0; i < 5; i++) await r.request('PUT', '/-/user/org.couchdb.user:nobody-here', { body: { name: 'nobody-here', password: `wrong-${i}-password` }, headers: { 'x-forwarded-for': `10.45.${i}.1` } });
-      assert.equal((await r.store.db.selectFrom('events').select('seq').where('subject', '=', 'nobody-here').execute()).length, 0);
+      for (let i = 0; i < 5; i++)
+        await r.request('PUT', '/-/user/org.couchdb.user:nobody-here', {
+          body: { name: 'nobody-here', password: `wrong-${i}-password` },
+          headers: { 'x-forwarded-for': `10.45.${i}.1` },
+        });
+      assert.equal(
+        (await r.store.db.selectFrom('events').select('seq').where('subject', '=', 'nobody-here').execute()).length,
+        0,
+      );
     });
   });
 }

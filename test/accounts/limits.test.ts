@@ -33,7 +33,10 @@ for (const kind of DB_KINDS) {
     after(() => r.stop());
 
     const login = (name: string, password: string, ip: string, otp?: string) =>
-      r.request('PUT', `/-/user/org.couchdb.user:${name}`, { body: { name, password }, headers: { 'x-forwarded-for': ip, ...(otp ? { 'npm-otp': otp } : {}) } });
+      r.request('PUT', `/-/user/org.couchdb.user:${name}`, {
+        body: { name, password },
+        headers: { 'x-forwarded-for': ip, ...(otp ? { 'npm-otp': otp } : {}) },
+      });
 
     it('locks one address out of an account after repeated wrong passwords, without locking out the owner', async () => {
       await r.user('victim');
@@ -41,7 +44,10 @@ for (const kind of DB_KINDS) {
       const statuses: number[] = [];
       for (let i = 0; i < 1000; i++) statuses.push((await login('victim', `guess-${i}-password`, '10.6.6.6')).status);
       assert.deepEqual(statuses.slice(0, 5), [401, 401, 401, 401, 401]);
-      assert.ok(statuses.slice(6).every((s) => s === 429), 'then every attempt is refused without checking the password');
+      assert.ok(
+        statuses.slice(6).every((s) => s === 429),
+        'then every attempt is refused without checking the password',
+      );
       const blocked = await login('victim', PASSWORD, '10.6.6.6');
       assert.equal(blocked.status, 429, 'even the right password is refused from the attacking address');
       assert.ok(Number(blocked.headers.get('retry-after')) > 0);
@@ -53,8 +59,16 @@ for (const kind of DB_KINDS) {
       await r.user('target');
       assert.equal((await login('target', PASSWORD, '10.1.0.1')).status, 201);
       for (let i = 0; i < 25; i++) await login('target', 'wrong-password-x', `10.2.${i}.1`);
-      assert.equal((await login('target', PASSWORD, '10.3.0.1')).status, 429, 'a new address is refused once the account is under attack');
-      assert.equal((await login('target', PASSWORD, '10.1.0.1')).status, 201, 'an address the owner used before still works');
+      assert.equal(
+        (await login('target', PASSWORD, '10.3.0.1')).status,
+        429,
+        'a new address is refused once the account is under attack',
+      );
+      assert.equal(
+        (await login('target', PASSWORD, '10.1.0.1')).status,
+        201,
+        'an address the owner used before still works',
+      );
 
       const results: number[] = [];
       for (let i = 0; i < 40; i++) results.push((await login(`nobody-${i}`, 'wrong-password-y', '10.9.9.9')).status);
@@ -86,15 +100,34 @@ for (const kind of DB_KINDS) {
 
     it('limits one-time password guesses per account', async () => {
       const u = await r.user('otpuser');
-      const row = await r.store.db.selectFrom('users').select(['id', 'name', 'totp_mode']).where('id', '=', u.id).executeTakeFirstOrThrow();
+      const row = await r.store.db
+        .selectFrom('users')
+        .select(['id', 'name', 'totp_mode'])
+        .where('id', '=', u.id)
+        .executeTakeFirstOrThrow();
       const { secret } = await beginEnrolment(r.store.db, TEST_SECRET_KEY, row, 'test');
       const totp = new TOTP({ secret: Secret.fromBase32(secret), digits: 6, period: 30 });
-      await confirmEnrolment(r.store.db, TEST_SECRET_KEY, u.id, totp.generate({ timestamp: now - 30_000 }), 'auth-only', now - 30_000);
+      await confirmEnrolment(
+        r.store.db,
+        TEST_SECRET_KEY,
+        u.id,
+        totp.generate({ timestamp: now - 30_000 }),
+        'auth-only',
+        now - 30_000,
+      );
       const statuses: number[] = [];
-      for (let i = 0; i < 200; i++) statuses.push((await login('otpuser', PASSWORD, `10.7.${i % 200}.1`, String(100000 + i))).status);
+      for (let i = 0; i < 200; i++)
+        statuses.push((await login('otpuser', PASSWORD, `10.7.${i % 200}.1`, String(100000 + i))).status);
       assert.deepEqual(statuses.slice(0, 5), [401, 401, 401, 401, 401]);
-      assert.ok(statuses.slice(6).every((s) => s === 429), String(statuses.slice(0, 12)));
-      assert.equal((await login('otpuser', PASSWORD, '10.8.0.1', totp.generate({ timestamp: now }))).status, 429, 'the right code must wait too');
+      assert.ok(
+        statuses.slice(6).every((s) => s === 429),
+        String(statuses.slice(0, 12)),
+      );
+      assert.equal(
+        (await login('otpuser', PASSWORD, '10.8.0.1', totp.generate({ timestamp: now }))).status,
+        429,
+        'the right code must wait too',
+      );
     });
   });
 }

@@ -15,14 +15,23 @@ function testClock() {
   return { now: () => now, tick: (ms = 30_000) => (now += ms) };
 }
 
-const codeAt = (secret: string, at: number) => new TOTP({ secret: Secret.fromBase32(secret), digits: 6, period: 30 }).generate({ timestamp: at });
+const codeAt = (secret: string, at: number) =>
+  new TOTP({ secret: Secret.fromBase32(secret), digits: 6, period: 30 }).generate({ timestamp: at });
 
 async function enrol(r: TestRegistry, userId: number, mode: 'auth-only' | 'auth-and-writes', now: number) {
-  const user = await r.store.db.selectFrom('users').select(['id', 'name', 'totp_mode']).where('id', '=', userId).executeTakeFirstOrThrow();
+  const user = await r.store.db
+    .selectFrom('users')
+    .select(['id', 'name', 'totp_mode'])
+    .where('id', '=', userId)
+    .executeTakeFirstOrThrow();
   const { secret, uri, qrSvg } = await beginEnrolment(r.store.db, TEST_SECRET_KEY, user, 'Bulwark test');
   assert.match(uri, /^otpauth:\/\/totp\/Bulwark%20test:/);
   assert.match(qrSvg, /^<svg/);
-  const stored = await r.store.db.selectFrom('users').select('totp_secret').where('id', '=', userId).executeTakeFirstOrThrow();
+  const stored = await r.store.db
+    .selectFrom('users')
+    .select('totp_secret')
+    .where('id', '=', userId)
+    .executeTakeFirstOrThrow();
   assert.ok(stored.totp_secret && !stored.totp_secret.includes(secret), 'the seed is stored sealed');
   await assert.rejects(confirmEnrolment(r.store.db, TEST_SECRET_KEY, userId, '000000', mode, now), /not right/);
   const recovery = await confirmEnrolment(r.store.db, TEST_SECRET_KEY, userId, codeAt(secret, now), mode, now);
@@ -61,22 +70,42 @@ for (const kind of DB_KINDS) {
       assert.equal(res.status, 401);
       assert.equal(res.headers.get('www-authenticate'), 'OTP');
       assert.match(res.json().error, /--otp/);
-      res = await r.request('PUT', '/kims-pkg', { token: kim.token, body: doc('1.0.0'), headers: { 'npm-otp': '123456' } });
+      res = await r.request('PUT', '/kims-pkg', {
+        token: kim.token,
+        body: doc('1.0.0'),
+        headers: { 'npm-otp': '123456' },
+      });
       assert.equal(res.status, 401);
 
       clock.tick();
       const code = codeAt(secret, clock.now());
       res = await r.request('PUT', '/kims-pkg', { token: kim.token, body: doc('1.0.0'), headers: { 'npm-otp': code } });
       assert.equal(res.status, 201, res.text);
-      res = await r.request('PUT', '/-/package/kims-pkg/dist-tags/next', { token: kim.token, body: '1.0.0', headers: { 'npm-otp': code } });
+      res = await r.request('PUT', '/-/package/kims-pkg/dist-tags/next', {
+        token: kim.token,
+        body: '1.0.0',
+        headers: { 'npm-otp': code },
+      });
       assert.equal(res.status, 401, 'a code is never accepted twice');
       const older = codeAt(secret, clock.now() - 30_000);
-      res = await r.request('PUT', '/-/package/kims-pkg/dist-tags/next', { token: kim.token, body: '1.0.0', headers: { 'npm-otp': older } });
+      res = await r.request('PUT', '/-/package/kims-pkg/dist-tags/next', {
+        token: kim.token,
+        body: '1.0.0',
+        headers: { 'npm-otp': older },
+      });
       assert.equal(res.status, 401, 'nor an older one, once a later one was used');
 
-      res = await r.request('PUT', '/-/package/kims-pkg/dist-tags/next', { token: kim.token, body: '1.0.0', headers: { 'npm-otp': recovery[0]! } });
+      res = await r.request('PUT', '/-/package/kims-pkg/dist-tags/next', {
+        token: kim.token,
+        body: '1.0.0',
+        headers: { 'npm-otp': recovery[0]! },
+      });
       assert.equal(res.status, 201, 'a recovery code stands in for the app');
-      res = await r.request('PUT', '/kims-pkg', { token: kim.token, body: doc('1.0.1'), headers: { 'npm-otp': recovery[0]! } });
+      res = await r.request('PUT', '/kims-pkg', {
+        token: kim.token,
+        body: doc('1.0.1'),
+        headers: { 'npm-otp': recovery[0]! },
+      });
       assert.equal(res.status, 401, 'a recovery code works once');
       const events = await r.store.db.selectFrom('events').select('kind').where('subject', '=', 'kim').execute();
       assert.ok(events.some((e) => e.kind === 'user.mfa-enabled'));
@@ -86,15 +115,29 @@ for (const kind of DB_KINDS) {
     it('in auth-only mode writes need no code, but signing in does', async () => {
       const lee = await r.user('lee');
       const { secret } = await enrol(r, lee.id, 'auth-only', clock.now());
-      assert.equal((await r.request('PUT', '/lees-pkg', { token: lee.token, body: body(publishDoc({ name: 'lees-pkg', version: '1.0.0' })) })).status, 201);
+      assert.equal(
+        (
+          await r.request('PUT', '/lees-pkg', {
+            token: lee.token,
+            body: body(publishDoc({ name: 'lees-pkg', version: '1.0.0' })),
+          })
+        ).status,
+        201,
+      );
       const login = { name: 'lee', password: 'correct-horse-battery' };
       let res = await r.request('PUT', '/-/user/org.couchdb.user:lee', { body: login });
       assert.equal(res.status, 401);
       assert.equal(res.headers.get('www-authenticate'), 'OTP');
       clock.tick();
-      res = await r.request('PUT', '/-/user/org.couchdb.user:lee', { body: login, headers: { 'npm-otp': codeAt(secret, clock.now()) } });
+      res = await r.request('PUT', '/-/user/org.couchdb.user:lee', {
+        body: login,
+        headers: { 'npm-otp': codeAt(secret, clock.now()) },
+      });
       assert.equal(res.status, 201);
-      res = await r.request('PUT', '/-/user/org.couchdb.user:lee', { body: { ...login, password: 'wrong-password!' }, headers: { 'npm-otp': codeAt(secret, clock.now() + 30_000) } });
+      res = await r.request('PUT', '/-/user/org.couchdb.user:lee', {
+        body: { ...login, password: 'wrong-password!' },
+        headers: { 'npm-otp': codeAt(secret, clock.now() + 30_000) },
+      });
       assert.equal(res.status, 401, 'a right code does not make up for a wrong password');
     });
   });
@@ -122,7 +165,10 @@ describe('npm 11 with a second factor', () => {
       clock.tick();
       await ok('npm11', ['publish', `--otp=${codeAt(secret, clock.now())}`], { cwd: pkg, env: sb.env });
       clock.tick();
-      await ok('npm11', ['dist-tag', 'add', 'max-otp@1.0.0', 'stable', `--otp=${codeAt(secret, clock.now())}`], { cwd: pkg, env: sb.env });
+      await ok('npm11', ['dist-tag', 'add', 'max-otp@1.0.0', 'stable', `--otp=${codeAt(secret, clock.now())}`], {
+        cwd: pkg,
+        env: sb.env,
+      });
       assert.equal((await r.request('GET', '/-/package/max-otp/dist-tags')).json().stable, '1.0.0');
     } finally {
       await rm(sb.dir, { recursive: true, force: true });

@@ -28,7 +28,10 @@ describe('bulwark admin against a running server on the same SQLite file', () =>
     r = await startRegistry('sqlite');
     token = (await r.user('alice')).token;
     for (let i = 0; i < ADMIN_WRITES; i++) {
-      const res = await r.request('PUT', '/victim', { token, body: body(publishDoc({ name: 'victim', version: `1.0.${i}` })) });
+      const res = await r.request('PUT', '/victim', {
+        token,
+        body: body(publishDoc({ name: 'victim', version: `1.0.${i}` })),
+      });
       assert.equal(res.status, 201, res.text);
     }
   });
@@ -45,14 +48,26 @@ describe('bulwark admin against a running server on the same SQLite file', () =>
     // transaction on the server, followed by its event consumers' transactions.
     const publisher = async (client: number) => {
       for (let i = 0; publishing; i++) {
-        const res = await r.request('PUT', `/busy-${client}`, { token, body: body(publishDoc({ name: `busy-${client}`, version: `1.0.${i}` })) });
+        const res = await r.request('PUT', `/busy-${client}`, {
+          token,
+          body: body(publishDoc({ name: `busy-${client}`, version: `1.0.${i}` })),
+        });
         if (res.status !== 201) failures.push(`publish busy-${client}@1.0.${i}: ${res.status} ${res.text}`);
       }
     };
     const publishers = [publisher(0), publisher(1)];
     try {
       for (let i = 0; i < ADMIN_WRITES; i++) {
-        const out = await bulwark(['admin', 'package', 'remove-malicious', `victim@1.0.${i}`, '--reason', 'test', '--data-dir', r.dataDir]);
+        const out = await bulwark([
+          'admin',
+          'package',
+          'remove-malicious',
+          `victim@1.0.${i}`,
+          '--reason',
+          'test',
+          '--data-dir',
+          r.dataDir,
+        ]);
         if (out.code !== 0) failures.push(`remove-malicious victim@1.0.${i}: ${out.stderr.trim().split('\n')[0]}`);
       }
     } finally {
@@ -63,7 +78,11 @@ describe('bulwark admin against a running server on the same SQLite file', () =>
     assert.deepEqual(failures, []);
     // The server learns of the other process's writes from the event stream, within about a second.
     let left: string[] = [];
-    for (const started = Date.now(); Date.now() - started < 15_000; await new Promise((resolve) => setTimeout(resolve, 100))) {
+    for (
+      const started = Date.now();
+      Date.now() - started < 15_000;
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    ) {
       left = Object.keys(((await r.request('GET', '/victim')).json() as { versions?: object }).versions ?? {});
       if (left.length === 0) break;
     }

@@ -11,7 +11,22 @@ describe('bulwark command line', () => {
   it('explains itself: --help for the program, every command and command group', async () => {
     const top = await bulwark(['--help']);
     assert.equal(top.code, 0);
-    const commands = ['serve', 'admin user create', 'admin user verify-email', 'admin user list', 'admin user show', 'admin user disable', 'admin user enable', 'admin user delete', 'admin user force-reset', 'admin user recover', 'admin token create', 'token create', 'token list', 'token revoke'];
+    const commands = [
+      'serve',
+      'admin user create',
+      'admin user verify-email',
+      'admin user list',
+      'admin user show',
+      'admin user disable',
+      'admin user enable',
+      'admin user delete',
+      'admin user force-reset',
+      'admin user recover',
+      'admin token create',
+      'token create',
+      'token list',
+      'token revoke',
+    ];
     for (const cmd of commands) assert.match(top.stdout, new RegExp(cmd));
     const serveHelp = await bulwark(['serve', '--help']);
     assert.equal(serveHelp.code, 0);
@@ -33,10 +48,35 @@ describe('bulwark command line', () => {
   });
 
   it('validates every setting at start and reports each mistake', async () => {
-    const r = await bulwark(['serve', '--port', '99999', '--signup', 'maybe', '--public-url', 'ftp://x', '--trust-proxy', '10.0.0.0/99', '--blob-grace', '5m'], { env: { BULWARK_DATABASE_URL: 'mysql://nope' } });
+    const r = await bulwark(
+      [
+        'serve',
+        '--port',
+        '99999',
+        '--signup',
+        'maybe',
+        '--public-url',
+        'ftp://x',
+        '--trust-proxy',
+        '10.0.0.0/99',
+        '--blob-grace',
+        '5m',
+      ],
+      { env: { BULWARK_DATABASE_URL: 'mysql://nope' } },
+    );
     assert.equal(r.code, 1);
-    for (const m of [/--blob-grace = "5m" must be at least 10m/, /--port = "99999"/, /--signup = "maybe" must be one of open, closed/, /--public-url = "ftp:\/\/x" must use http or https/, /10\.0\.0\.0\/99/, /BULWARK_DATABASE_URL = "mysql:\/\/nope" must be a postgres:\/\/ URL/]) assert.match(r.stderr, m);
-    const short = await bulwark(['serve', '--data-dir', '/nonexistent-never'], { env: { BULWARK_SECRET_KEY: 'too-short' } });
+    for (const m of [
+      /--blob-grace = "5m" must be at least 10m/,
+      /--port = "99999"/,
+      /--signup = "maybe" must be one of open, closed/,
+      /--public-url = "ftp:\/\/x" must use http or https/,
+      /10\.0\.0\.0\/99/,
+      /BULWARK_DATABASE_URL = "mysql:\/\/nope" must be a postgres:\/\/ URL/,
+    ])
+      assert.match(r.stderr, m);
+    const short = await bulwark(['serve', '--data-dir', '/nonexistent-never'], {
+      env: { BULWARK_SECRET_KEY: 'too-short' },
+    });
     assert.equal(short.code, 1);
     assert.match(short.stderr, /BULWARK_SECRET_KEY must be at least 32 characters/);
   });
@@ -46,13 +86,22 @@ describe('bulwark command line', () => {
       const t = await testDatabase(kind);
       const store = ['--data-dir', t.dataDir, ...(t.database ? ['--database', t.database] : [])];
       try {
-        let r = await bulwark(['admin', 'user', 'create', 'root', '--email', 'root@example.com', '--admin', '--password-stdin', ...store], { input: 'a-long-admin-passphrase\n' });
+        let r = await bulwark(
+          ['admin', 'user', 'create', 'root', '--email', 'root@example.com', '--admin', '--password-stdin', ...store],
+          { input: 'a-long-admin-passphrase\n' },
+        );
         assert.equal(r.code, 0, r.stderr);
         assert.match(r.stdout, /created administrator root <root@example.com>/);
-        r = await bulwark(['admin', 'user', 'create', 'root', '--email', 'root@example.com', '--password-stdin', ...store], { input: 'another-long-passphrase' });
+        r = await bulwark(
+          ['admin', 'user', 'create', 'root', '--email', 'root@example.com', '--password-stdin', ...store],
+          { input: 'another-long-passphrase' },
+        );
         assert.equal(r.code, 1);
         assert.match(r.stderr, /already taken/);
-        r = await bulwark(['admin', 'user', 'create', 'weak', '--email', 'weak@example.com', '--password-stdin', ...store], { input: 'short' });
+        r = await bulwark(
+          ['admin', 'user', 'create', 'weak', '--email', 'weak@example.com', '--password-stdin', ...store],
+          { input: 'short' },
+        );
         assert.equal(r.code, 1);
         assert.match(r.stderr, /at least 10 characters/);
         r = await bulwark(['admin', 'user', 'create', 'nopw', '--email', 'n@example.com', ...store]);
@@ -62,7 +111,11 @@ describe('bulwark command line', () => {
         const tok = await bulwark(['admin', 'token', 'create', 'root', ...store]);
         assert.equal(tok.code, 0, tok.stderr);
         const token = tok.stdout.trim();
-        assert.match(token, new RegExp(`^${TOKEN_PATTERN.source.replace(/\\b/g, '')}$`), 'the token, alone on its line');
+        assert.match(
+          token,
+          new RegExp(`^${TOKEN_PATTERN.source.replace(/\\b/g, '')}$`),
+          'the token, alone on its line',
+        );
         assert.equal(tok.stdout, `${token}\n`);
         assert.equal((await bulwark(['admin', 'token', 'create', 'ghost', ...store])).code, 1);
 
@@ -91,7 +144,15 @@ describe('bulwark command line', () => {
     const store = ['--data-dir', t.dataDir];
     try {
       for (const name of ['alice', 'bob']) {
-        assert.equal((await bulwark(['admin', 'user', 'create', name, '--email', `${name}@example.com`, '--password-stdin', ...store], { input: 'a-long-passphrase' })).code, 0);
+        assert.equal(
+          (
+            await bulwark(
+              ['admin', 'user', 'create', name, '--email', `${name}@example.com`, '--password-stdin', ...store],
+              { input: 'a-long-passphrase' },
+            )
+          ).code,
+          0,
+        );
       }
       assert.equal((await bulwark(['admin', 'token', 'create', 'alice', ...store])).code, 0);
       const list = await bulwark(['admin', 'user', 'list', '--query', 'ali', ...store]);
@@ -109,23 +170,53 @@ describe('bulwark command line', () => {
       assert.equal((await bulwark(['admin', 'user', 'disable', 'nobody', '--reason', 'missing', ...store])).code, 1);
       assert.equal((await bulwark(['admin', 'user', 'enable', 'alice', '--reason', 'laptop wiped', ...store])).code, 0);
 
-      const started = await bulwark(['admin', 'user', 'recover', 'alice', '--email', 'alice@new.example.com', '--reason', 'lost mailbox', '--evidence', 'id checked on a call', ...store]);
+      const started = await bulwark([
+        'admin',
+        'user',
+        'recover',
+        'alice',
+        '--email',
+        'alice@new.example.com',
+        '--reason',
+        'lost mailbox',
+        '--evidence',
+        'id checked on a call',
+        ...store,
+      ]);
       assert.equal(started.code, 0, started.stderr);
       const early = await bulwark(['admin', 'user', 'recover', 'alice', '--complete', ...store]);
       assert.equal(early.code, 1);
       assert.match(early.stderr, /waiting period/);
-      assert.equal((await bulwark(['admin', 'user', 'recover', 'alice', '--cancel', '--reason', 'owner objected', ...store])).code, 0);
+      assert.equal(
+        (await bulwark(['admin', 'user', 'recover', 'alice', '--cancel', '--reason', 'owner objected', ...store])).code,
+        0,
+      );
 
       const show = await bulwark(['admin', 'user', 'show', 'alice', ...store]);
       assert.equal(show.code, 0, show.stderr);
-      for (const line of [/status: +active/, /Account disabled by an administrator \(by operator \(command line\), reason: compromised laptop\)/, /Account recovery cancelled/, /Access token created/]) assert.match(show.stdout, line);
+      for (const line of [
+        /status: +active/,
+        /Account disabled by an administrator \(by operator \(command line\), reason: compromised laptop\)/,
+        /Account recovery cancelled/,
+        /Access token created/,
+      ])
+        assert.match(show.stdout, line);
 
-      assert.equal((await bulwark(['admin', 'user', 'force-reset', 'bob', '--reason', 'password reuse', ...store])).code, 0);
+      assert.equal(
+        (await bulwark(['admin', 'user', 'force-reset', 'bob', '--reason', 'password reuse', ...store])).code,
+        0,
+      );
       const deleted = await bulwark(['admin', 'user', 'delete', 'bob', '--reason', 'owner asked', ...store]);
       assert.equal(deleted.code, 0, deleted.stderr);
-      const again = await bulwark(['admin', 'user', 'create', 'bob', '--email', 'other@example.com', '--password-stdin', ...store], { input: 'a-long-passphrase' });
+      const again = await bulwark(
+        ['admin', 'user', 'create', 'bob', '--email', 'other@example.com', '--password-stdin', ...store],
+        { input: 'a-long-passphrase' },
+      );
       assert.equal(again.code, 1, 'a deleted name stays reserved');
-      assert.match((await bulwark(['admin', 'user', 'list', '--status', 'deleted', ...store])).stdout, /^bob\t-\tdeleted/m);
+      assert.match(
+        (await bulwark(['admin', 'user', 'list', '--status', 'deleted', ...store])).stdout,
+        /^bob\t-\tdeleted/m,
+      );
     } finally {
       await t.cleanup();
     }
@@ -135,14 +226,21 @@ describe('bulwark command line', () => {
     const t = await testDatabase('sqlite');
     try {
       const config = path.join(t.dataDir, 'bulwark.json');
-      await writeFile(config, JSON.stringify({ 'data-dir': t.dataDir, signup: 'closed', 'public-url': 'https://npm.example.com/' }));
+      await writeFile(
+        config,
+        JSON.stringify({ 'data-dir': t.dataDir, signup: 'closed', 'public-url': 'https://npm.example.com/' }),
+      );
       const env = { BULWARK_CONFIG: config };
       const server = await serve([], { env: { ...env, BULWARK_READ_ACCESS: 'authenticated' } });
       try {
         assert.ok(server.logs.some((l) => /generated a new secret key/.test(l) && /back it up/.test(l)));
         assert.ok((await stat(path.join(t.dataDir, 'secret.key'))).mode.toString(8).endsWith('600'));
         assert.equal((await fetch(`${server.url}/anything`)).status, 401, 'BULWARK_READ_ACCESS applied');
-        const res = await fetch(`${server.url}/-/user/org.couchdb.user:newbie`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'newbie', password: 'a-long-passphrase', email: 'n@example.com' }) });
+        const res = await fetch(`${server.url}/-/user/org.couchdb.user:newbie`, {
+          method: 'PUT',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ name: 'newbie', password: 'a-long-passphrase', email: 'n@example.com' }),
+        });
         assert.equal(res.status, 403, 'signup closed by the config file');
       } finally {
         await server.stop();
@@ -163,8 +261,34 @@ describe('bulwark command line', () => {
       const t = await testDatabase(kind);
       const store = ['--data-dir', t.dataDir, ...(t.database ? ['--database', t.database] : [])];
       try {
-        assert.equal((await bulwark(['admin', 'user', 'create', 'kai', '--email', 'kai@example.com', '--password-stdin', ...store], { input: 'a-long-passphrase' })).code, 0);
-        const made = await bulwark(['token', 'create', 'kai', '--name', 'ci', '--packages', 'kai-lib', '--scopes', '@kai/*', '--permission', 'read-write', '--bypass-2fa', '--cidr', '10.0.0.0/8,2001:db8::/32', '--expires-days', '7', ...store]);
+        assert.equal(
+          (
+            await bulwark(
+              ['admin', 'user', 'create', 'kai', '--email', 'kai@example.com', '--password-stdin', ...store],
+              { input: 'a-long-passphrase' },
+            )
+          ).code,
+          0,
+        );
+        const made = await bulwark([
+          'token',
+          'create',
+          'kai',
+          '--name',
+          'ci',
+          '--packages',
+          'kai-lib',
+          '--scopes',
+          '@kai/*',
+          '--permission',
+          'read-write',
+          '--bypass-2fa',
+          '--cidr',
+          '10.0.0.0/8,2001:db8::/32',
+          '--expires-days',
+          '7',
+          ...store,
+        ]);
         assert.equal(made.code, 0, made.stderr);
         const [token, summary] = made.stdout.trim().split('\n');
         assert.match(token!, /^bwk_[0-9A-Za-z]{42}$/);
@@ -192,7 +316,11 @@ describe('bulwark command line', () => {
         assert.ok(!list.stdout.includes(token!), 'never the secret');
         const key = line.split('\t')[0]!;
         assert.match(key, /^[0-9a-f]{64}$/);
-        assert.equal((await bulwark(['token', 'revoke', 'kai', key.slice(0, 3), ...store])).code, 1, 'a prefix shorter than 6 names nothing');
+        assert.equal(
+          (await bulwark(['token', 'revoke', 'kai', key.slice(0, 3), ...store])).code,
+          1,
+          'a prefix shorter than 6 names nothing',
+        );
         const revoked = await bulwark(['token', 'revoke', 'kai', key.slice(0, 8), ...store]);
         assert.equal(revoked.code, 0, revoked.stderr);
         assert.doesNotMatch((await bulwark(['token', 'list', 'kai', ...store])).stdout, new RegExp(key));

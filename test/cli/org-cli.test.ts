@@ -13,7 +13,10 @@ for (const kind of DB_KINDS) {
       const storeArgs = ['--data-dir', t.dataDir, ...(t.database ? ['--database', t.database] : [])];
       try {
         for (const name of ['alice', 'mod']) {
-          const r = await bulwark(['admin', 'user', 'create', name, '--email', `${name}@example.com`, '--password-stdin', ...storeArgs], { input: 'a-long-enough-passphrase' });
+          const r = await bulwark(
+            ['admin', 'user', 'create', name, '--email', `${name}@example.com`, '--password-stdin', ...storeArgs],
+            { input: 'a-long-enough-passphrase' },
+          );
           assert.equal(r.code, 0, r.stderr);
         }
         let r = await bulwark(['org', 'create', '@acme', '--owner', 'alice', ...storeArgs]);
@@ -35,15 +38,41 @@ for (const kind of DB_KINDS) {
 
         const store = await openStore({ dataDir: t.dataDir, database: t.database, poolSize: 1 });
         try {
-          const members = await store.db.selectFrom('org_members').innerJoin('users', 'users.id', 'org_members.user_id').select(['users.name', 'role']).where('org', '=', 'acme').execute();
-          assert.deepEqual(members.map((m) => [m.name, m.role]), [['alice', 'owner']]);
-          const scope = await store.db.selectFrom('scopes').select('name').where('name', '=', 'acme').executeTakeFirst();
+          const members = await store.db
+            .selectFrom('org_members')
+            .innerJoin('users', 'users.id', 'org_members.user_id')
+            .select(['users.name', 'role'])
+            .where('org', '=', 'acme')
+            .execute();
+          assert.deepEqual(
+            members.map((m) => [m.name, m.role]),
+            [['alice', 'owner']],
+          );
+          const scope = await store.db
+            .selectFrom('scopes')
+            .select('name')
+            .where('name', '=', 'acme')
+            .executeTakeFirst();
           assert.ok(scope, 'the unclaimed scope was claimed');
           const teams = await store.db.selectFrom('teams').select('name').where('org', '=', 'acme').execute();
-          assert.deepEqual(teams.map((x) => x.name), ['developers']);
-          const mod = await store.db.selectFrom('users').select('is_moderator').where('name', '=', 'mod').executeTakeFirstOrThrow();
+          assert.deepEqual(
+            teams.map((x) => x.name),
+            ['developers'],
+          );
+          const mod = await store.db
+            .selectFrom('users')
+            .select('is_moderator')
+            .where('name', '=', 'mod')
+            .executeTakeFirstOrThrow();
           assert.equal(mod.is_moderator, 1);
-          const kinds = (await store.db.selectFrom('events').select('kind').where('kind', 'in', ['org.created', 'user.moderator-changed']).orderBy('seq').execute()).map((e) => e.kind);
+          const kinds = (
+            await store.db
+              .selectFrom('events')
+              .select('kind')
+              .where('kind', 'in', ['org.created', 'user.moderator-changed'])
+              .orderBy('seq')
+              .execute()
+          ).map((e) => e.kind);
           assert.deepEqual(kinds, ['org.created', 'user.moderator-changed']);
         } finally {
           await store.close();

@@ -13,15 +13,55 @@ describe('bulwark scan', () => {
   const file = (name: string) => path.join(dir, name);
   before(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'bulwark-scan-cli-'));
-    await writeFile(file('clean.tgz'), packFiles({ 'package.json': JSON.stringify({ name: 'clean-pkg', version: '1.0.0' }), 'index.js': 'module.exports = (a, b) => a + b;\n' }));
+    await writeFile(
+      file('clean.tgz'),
+      packFiles({
+        'package.json': JSON.stringify({ name: 'clean-pkg', version: '1.0.0' }),
+        'index.js': 'module.exports = (a, b) => a + b;\n',
+      }),
+    );
     const worm = loadSamples('tuning').find((s) => s.name === 'shai-hulud-worm')!;
     await writeFile(file('worm.tgz'), worm.tgz);
     await writeFile(file('worm-prev.tgz'), worm.previous!);
     // Honest code, and a new postinstall in a patch release: only the comparison flags it.
-    await writeFile(file('v1.tgz'), packFiles({ 'package.json': JSON.stringify({ name: 'p', version: '1.0.0' }), 'index.js': 'module.exports = 1;\n' }));
-    await writeFile(file('v2.tgz'), packFiles({ 'package.json': JSON.stringify({ name: 'p', version: '1.0.1', scripts: { postinstall: 'node setup.js' } }), 'index.js': 'module.exports = 1;\n', 'setup.js': "require('child_process').spawn('sh', ['-c', 'echo hi']);\nfetch('https://x.example.invalid/');\n" }));
-    await writeFile(file('marker.tgz'), packFiles({ 'package.json': JSON.stringify({ name: 'm', version: '1.0.0' }), 'index.js': "const host = 'collector.corp.example.invalid';\n" }));
-    await writeFile(file('sigs.json'), JSON.stringify({ format: 'bulwark-malware-signatures', version: 1, snippets: [{ id: 'ops:1', text: 'collector.corp.example.invalid', severity: 'malicious', description: 'exfiltration host from an incident', source: 'ops' }] }));
+    await writeFile(
+      file('v1.tgz'),
+      packFiles({
+        'package.json': JSON.stringify({ name: 'p', version: '1.0.0' }),
+        'index.js': 'module.exports = 1;\n',
+      }),
+    );
+    await writeFile(
+      file('v2.tgz'),
+      packFiles({
+        'package.json': JSON.stringify({ name: 'p', version: '1.0.1', scripts: { postinstall: 'node setup.js' } }),
+        'index.js': 'module.exports = 1;\n',
+        'setup.js': "require('child_process').spawn('sh', ['-c', 'echo hi']);\nfetch('https://x.example.invalid/');\n",
+      }),
+    );
+    await writeFile(
+      file('marker.tgz'),
+      packFiles({
+        'package.json': JSON.stringify({ name: 'm', version: '1.0.0' }),
+        'index.js': "const host = 'collector.corp.example.invalid';\n",
+      }),
+    );
+    await writeFile(
+      file('sigs.json'),
+      JSON.stringify({
+        format: 'bulwark-malware-signatures',
+        version: 1,
+        snippets: [
+          {
+            id: 'ops:1',
+            text: 'collector.corp.example.invalid',
+            severity: 'malicious',
+            description: 'exfiltration host from an incident',
+            source: 'ops',
+          },
+        ],
+      }),
+    );
     await writeFile(file('bad-sigs.json'), JSON.stringify({ format: 'nope' }));
   });
   after(async () => rm(dir, { recursive: true, force: true }));

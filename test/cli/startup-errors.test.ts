@@ -34,17 +34,42 @@ describe('bulwark serve: failures at start', () => {
   it('a port in use: names --port, and writes nothing (no secret key generated)', async () => {
     const port = new URL(running.url).port;
     const data = path.join(dir, 'second');
-    const line = oneLine(await bulwark(['serve', '--port', port, '--data-dir', data]), /port \d+ on 127\.0\.0\.1 is already in use.*--port/);
+    const line = oneLine(
+      await bulwark(['serve', '--port', port, '--data-dir', data]),
+      /port \d+ on 127\.0\.0\.1 is already in use.*--port/,
+    );
     assert.match(line, /stop that process or choose another/);
     assert.equal(existsSync(data), false, 'nothing written');
   });
 
   it('an unreachable or missing PostgreSQL database: names --database, hides the password, writes nothing', async () => {
     const data = path.join(dir, 'pg');
-    const line = oneLine(await bulwark(['serve', '--port', '0', '--data-dir', data, '--database', 'postgres://postgres:hunter2@127.0.0.1:1/x']), /cannot use the PostgreSQL database .*\(--database\): .*ECONNREFUSED/);
+    const line = oneLine(
+      await bulwark([
+        'serve',
+        '--port',
+        '0',
+        '--data-dir',
+        data,
+        '--database',
+        'postgres://postgres:hunter2@127.0.0.1:1/x',
+      ]),
+      /cannot use the PostgreSQL database .*\(--database\): .*ECONNREFUSED/,
+    );
     assert.doesNotMatch(line, /hunter2/);
     assert.doesNotMatch(line, / {2}/, 'no double spaces');
-    oneLine(await bulwark(['serve', '--port', '0', '--data-dir', data, '--database', 'postgres://postgres@127.0.0.1:5432/bulwark_no_such_database']), /database "bulwark_no_such_database" does not exist/);
+    oneLine(
+      await bulwark([
+        'serve',
+        '--port',
+        '0',
+        '--data-dir',
+        data,
+        '--database',
+        'postgres://postgres@127.0.0.1:5432/bulwark_no_such_database',
+      ]),
+      /database "bulwark_no_such_database" does not exist/,
+    );
     assert.equal(existsSync(data), false, 'nothing written');
   });
 
@@ -66,11 +91,26 @@ describe('bulwark serve: failures at start', () => {
     }
     if (!asRoot) chmodSync(locked, 0o555);
     const r = await new Promise<Exit>((resolve) => {
-      execFile(process.execPath, [BIN, 'serve', '--port', '0', '--data-dir', locked], { env: { ...process.env, BULWARK_PASSWORD_HASH: TEST_PASSWORD_HASH }, ...(asRoot ? { uid: 65534, gid: 65534 } : {}), timeout: 60_000 }, (err, stdout, stderr) =>
-        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout: String(stdout), stderr: String(stderr) }),
+      execFile(
+        process.execPath,
+        [BIN, 'serve', '--port', '0', '--data-dir', locked],
+        {
+          env: { ...process.env, BULWARK_PASSWORD_HASH: TEST_PASSWORD_HASH },
+          ...(asRoot ? { uid: 65534, gid: 65534 } : {}),
+          timeout: 60_000,
+        },
+        (err, stdout, stderr) =>
+          resolve({
+            code: err ? ((err as { code?: number }).code ?? 1) : 0,
+            stdout: String(stdout),
+            stderr: String(stderr),
+          }),
       );
     });
-    const line = oneLine(r, /the data directory .*locked is not writable by this user \(EACCES\): set --data-dir \(BULWARK_DATA_DIR\)/);
+    const line = oneLine(
+      r,
+      /the data directory .*locked is not writable by this user \(EACCES\): set --data-dir \(BULWARK_DATA_DIR\)/,
+    );
     assert.match(line, /or fix its permissions/);
     assert.deepEqual(readdirSync(locked), [], 'nothing written');
   });

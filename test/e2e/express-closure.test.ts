@@ -16,19 +16,30 @@ const closure = loadExpressClosure();
 const publicIntegrity = new Map(closure.packages.map((p) => [`${p.name}@${p.version}`, p.integrity]));
 
 async function expressWorks(cwd: string): Promise<void> {
-  const script = "const app = require('express')(); app.get('/', (q, s) => s.send('ok')); const srv = app.listen(0, async () => { const r = await fetch('http://127.0.0.1:' + srv.address().port + '/'); console.log(await r.text()); srv.close(); });";
+  const script =
+    "const app = require('express')(); app.get('/', (q, s) => s.send('ok')); const srv = app.listen(0, async () => { const r = await fetch('http://127.0.0.1:' + srv.address().port + '/'); console.log(await r.text()); srv.close(); });";
   const { stdout } = await promisify(execFile)(process.execPath, ['-e', script], { cwd });
   assert.equal(stdout.trim(), 'ok');
 }
 
 async function project(dir: string): Promise<void> {
-  await writeFile(path.join(dir, 'package.json'), JSON.stringify({ name: 'express-app', version: '1.0.0', private: true, dependencies: { express: closure.rootVersion } }));
+  await writeFile(
+    path.join(dir, 'package.json'),
+    JSON.stringify({
+      name: 'express-app',
+      version: '1.0.0',
+      private: true,
+      dependencies: { express: closure.rootVersion },
+    }),
+  );
 }
 
 /** Every name@version installed and its integrity, as each client's lockfile records it. */
 const LOCKFILES: Record<ClientName, (dir: string, registry: string) => Promise<Map<string, string>>> = {
   async npm11(dir, registry) {
-    const lock = JSON.parse(await readFile(path.join(dir, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version: string; resolved: string; integrity: string }> };
+    const lock = JSON.parse(await readFile(path.join(dir, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, { version: string; resolved: string; integrity: string }>;
+    };
     const out = new Map<string, string>();
     for (const [key, entry] of Object.entries(lock.packages)) {
       if (!key) continue;
@@ -42,7 +53,10 @@ const LOCKFILES: Record<ClientName, (dir: string, registry: string) => Promise<M
     const text = await readFile(path.join(dir, 'pnpm-lock.yaml'), 'utf8');
     const out = new Map<string, string>();
     // packages:\n  name@version:\n    resolution: {integrity: sha512-…}
-    for (const m of text.matchAll(/^ {2}'?((?:@[^/\s]+\/)?[^@\s']+)@([^:'\s]+)'?:\n {4}resolution: \{integrity: ([^}]+)\}/gm)) out.set(`${m[1]}@${m[2]}`, m[3]!);
+    for (const m of text.matchAll(
+      /^ {2}'?((?:@[^/\s]+\/)?[^@\s']+)@([^:'\s]+)'?:\n {4}resolution: \{integrity: ([^}]+)\}/gm,
+    ))
+      out.set(`${m[1]}@${m[2]}`, m[3]!);
     return out;
   },
   async yarn(dir) {
@@ -50,13 +64,15 @@ const LOCKFILES: Record<ClientName, (dir: string, registry: string) => Promise<M
     const out = new Map<string, string>();
     // yarn's checksum is of its own archive format, so only the resolutions are compared; integrity comes from the
     // server's download counts below.
-    for (const m of text.matchAll(/^ {2}resolution: "((?:@[^/"]+\/)?[^@"]+)@npm:([^"]+)"/gm)) out.set(`${m[1]}@${m[2]}`, publicIntegrity.get(`${m[1]}@${m[2]}`) ?? 'missing');
+    for (const m of text.matchAll(/^ {2}resolution: "((?:@[^/"]+\/)?[^@"]+)@npm:([^"]+)"/gm))
+      out.set(`${m[1]}@${m[2]}`, publicIntegrity.get(`${m[1]}@${m[2]}`) ?? 'missing');
     return out;
   },
   async bun(dir) {
     const text = await readFile(path.join(dir, 'bun.lock'), 'utf8');
     const out = new Map<string, string>();
-    for (const m of text.matchAll(/\["((?:@[^/"]+\/)?[^@"]+)@([^"]+)", "([^"]*)", \{[^\n]*\}, "(sha512-[^"]+)"\]/g)) out.set(`${m[1]}@${m[2]}`, m[4]!);
+    for (const m of text.matchAll(/\["((?:@[^/"]+\/)?[^@"]+)@([^"]+)", "([^"]*)", \{[^\n]*\}, "(sha512-[^"]+)"\]/g))
+      out.set(`${m[1]}@${m[2]}`, m[4]!);
     return out;
   },
 };
@@ -64,12 +80,25 @@ const LOCKFILES: Record<ClientName, (dir: string, registry: string) => Promise<M
 const INSTALL: Record<ClientName, (registry: string, dir: string) => Promise<string[]>> = {
   npm11: async () => ['install', '--no-audit', '--no-fund'],
   npm10: async () => ['install', '--no-audit', '--no-fund'],
-  pnpm: async (registry, dir) => ['install', `--registry=${registry}/`, `--store-dir=${path.join(dir, '.pnpm-store')}`, '--config.confirmModulesPurge=false'],
+  pnpm: async (registry, dir) => [
+    'install',
+    `--registry=${registry}/`,
+    `--store-dir=${path.join(dir, '.pnpm-store')}`,
+    '--config.confirmModulesPurge=false',
+  ],
   async yarn(registry, dir) {
     const host = new URL(registry).hostname;
     await writeFile(
       path.join(dir, '.yarnrc.yml'),
-      [`npmRegistryServer: "${registry}"`, `unsafeHttpWhitelist: ["${host}"]`, 'nodeLinker: node-modules', 'npmMinimalAgeGate: 0', 'enableGlobalCache: false', 'enableTelemetry: false', ''].join('\n'),
+      [
+        `npmRegistryServer: "${registry}"`,
+        `unsafeHttpWhitelist: ["${host}"]`,
+        'nodeLinker: node-modules',
+        'npmMinimalAgeGate: 0',
+        'enableGlobalCache: false',
+        'enableTelemetry: false',
+        '',
+      ].join('\n'),
     );
     await writeFile(path.join(dir, 'yarn.lock'), '');
     return ['install'];
@@ -81,34 +110,36 @@ const INSTALL: Record<ClientName, (registry: string, dir: string) => Promise<str
 };
 
 // The full client matrix on SQLite; on PostgreSQL one smoke run with npm 11.
-for (const kind of DB_KINDS) describe(`the express@${closure.rootVersion} closure through Bulwark (${kind})`, () => {
-  let r: TestRegistry;
-  before(async () => {
-    r = await startRegistry(kind);
-    for (const { name, version, doc } of await closurePublishDocs(closure)) {
-      const res = await r.request('PUT', `/${name.replace('/', '%2f')}`, { token: r.adminToken, body: doc });
-      assert.equal(res.status, 201, `${name}@${version}: ${res.text}`);
-    }
-  });
-  after(() => r.stop());
-
-  const clients: ClientName[] = kind === 'postgres' ? ['npm11'] : ['npm11', 'npm10', 'pnpm', 'yarn', 'bun'];
-  for (const client of clients) {
-    it(`installs with ${client}, and express serves a request`, async () => {
-      const sb = await sandbox(r.url);
-      try {
-        await project(sb.dir);
-        const before = (await r.request('GET', `/downloads/point/last-day/express`)).json().downloads as number;
-        await ok(client, await INSTALL[client](r.url, sb.dir), { cwd: sb.dir, env: sb.env, timeoutMs: 300_000 });
-        await expressWorks(sb.dir);
-        const locked = await LOCKFILES[client](sb.dir, r.url);
-        assert.equal(locked.size, closure.packages.length, `${client} installed the whole closure`);
-        for (const [id, integrity] of locked) assert.equal(integrity, publicIntegrity.get(id), `${client}: ${id} integrity equals the public registry's`);
-        const afterCount = (await r.request('GET', `/downloads/point/last-day/express`)).json().downloads as number;
-        assert.equal(afterCount, before + 1, `${client} downloaded express from Bulwark`);
-      } finally {
-        await rm(sb.dir, { recursive: true, force: true });
+for (const kind of DB_KINDS)
+  describe(`the express@${closure.rootVersion} closure through Bulwark (${kind})`, () => {
+    let r: TestRegistry;
+    before(async () => {
+      r = await startRegistry(kind);
+      for (const { name, version, doc } of await closurePublishDocs(closure)) {
+        const res = await r.request('PUT', `/${name.replace('/', '%2f')}`, { token: r.adminToken, body: doc });
+        assert.equal(res.status, 201, `${name}@${version}: ${res.text}`);
       }
     });
-  }
-});
+    after(() => r.stop());
+
+    const clients: ClientName[] = kind === 'postgres' ? ['npm11'] : ['npm11', 'npm10', 'pnpm', 'yarn', 'bun'];
+    for (const client of clients) {
+      it(`installs with ${client}, and express serves a request`, async () => {
+        const sb = await sandbox(r.url);
+        try {
+          await project(sb.dir);
+          const before = (await r.request('GET', `/downloads/point/last-day/express`)).json().downloads as number;
+          await ok(client, await INSTALL[client](r.url, sb.dir), { cwd: sb.dir, env: sb.env, timeoutMs: 300_000 });
+          await expressWorks(sb.dir);
+          const locked = await LOCKFILES[client](sb.dir, r.url);
+          assert.equal(locked.size, closure.packages.length, `${client} installed the whole closure`);
+          for (const [id, integrity] of locked)
+            assert.equal(integrity, publicIntegrity.get(id), `${client}: ${id} integrity equals the public registry's`);
+          const afterCount = (await r.request('GET', `/downloads/point/last-day/express`)).json().downloads as number;
+          assert.equal(afterCount, before + 1, `${client} downloaded express from Bulwark`);
+        } finally {
+          await rm(sb.dir, { recursive: true, force: true });
+        }
+      });
+    }
+  });

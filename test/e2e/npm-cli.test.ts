@@ -9,15 +9,28 @@ import { CLIENTS, interact, ok, run, sandbox, type ClientName, type Sandbox } fr
 import { WebClient, csrfIn } from '../helpers/web-client.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
 
-async function makePackage(dir: string, manifest: Record<string, unknown>, main = "module.exports = 'hello from bulwark';\n") {
+async function makePackage(
+  dir: string,
+  manifest: Record<string, unknown>,
+  main = "module.exports = 'hello from bulwark';\n",
+) {
   await mkdir(dir, { recursive: true });
-  await writeFile(path.join(dir, 'package.json'), JSON.stringify({ main: 'index.js', license: 'MIT', ...manifest }, null, 2));
+  await writeFile(
+    path.join(dir, 'package.json'),
+    JSON.stringify({ main: 'index.js', license: 'MIT', ...manifest }, null, 2),
+  );
   await writeFile(path.join(dir, 'index.js'), main);
   await writeFile(path.join(dir, 'README.md'), `# ${String(manifest.name)}\n`);
 }
 
 /** Runs npm's browser flow: waits for the URL npm prints, lets `act` approve it, and returns npm's result. */
-async function viaBrowser(npm: ClientName, args: string[], printed: RegExp, sb: Sandbox, act: (url: string) => Promise<void>): Promise<{ code: number; stdout: string; stderr: string }> {
+async function viaBrowser(
+  npm: ClientName,
+  args: string[],
+  printed: RegExp,
+  sb: Sandbox,
+  act: (url: string) => Promise<void>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const c = CLIENTS[npm];
   const child = spawn(c.cmd, [...c.pre, ...args], { cwd: sb.dir, env: sb.env });
   let out = '';
@@ -65,18 +78,31 @@ for (const npm of ['npm11', 'npm10'] as const satisfies ClientName[]) {
       assert.equal((await ok(npm, ['whoami'], { cwd: sb.dir, env: sb.env })).stdout.trim(), 'admin');
 
       const hello = path.join(sb.dir, 'hello');
-      await makePackage(hello, { name: p('hello'), version: '1.0.0', description: 'says hello', keywords: ['greeting'] });
+      await makePackage(hello, {
+        name: p('hello'),
+        version: '1.0.0',
+        description: 'says hello',
+        keywords: ['greeting'],
+      });
       await ok(npm, ['publish'], { cwd: hello, env: sb.env });
       await makePackage(hello, { name: p('hello'), version: '1.1.0-beta.0', description: 'says hello' });
       await ok(npm, ['publish', '--tag', 'beta'], { cwd: hello, env: sb.env });
 
       const scoped = path.join(sb.dir, 'scoped');
-      await makePackage(scoped, { name: `@admin/${p('util')}`, version: '2.0.0', dependencies: { [p('hello')]: '^1.0.0' } }, `module.exports = require('${p('hello')}') + ' via util';\n`);
+      await makePackage(
+        scoped,
+        { name: `@admin/${p('util')}`, version: '2.0.0', dependencies: { [p('hello')]: '^1.0.0' } },
+        `module.exports = require('${p('hello')}') + ' via util';\n`,
+      );
       await ok(npm, ['publish', '--access', 'public'], { cwd: scoped, env: sb.env });
       const secret = path.join(sb.dir, 'secret');
       await makePackage(secret, { name: `@admin/${p('secret')}`, version: '0.1.0' });
       await ok(npm, ['publish'], { cwd: secret, env: sb.env });
-      assert.equal((await r.request('GET', `/@admin%2f${p('secret')}`)).status, 404, 'scoped packages are restricted by default');
+      assert.equal(
+        (await r.request('GET', `/@admin%2f${p('secret')}`)).status,
+        404,
+        'scoped packages are restricted by default',
+      );
 
       // Publishing the same version again is refused with npm's own wording.
       await makePackage(hello, { name: p('hello'), version: '1.0.0', description: 'changed' });
@@ -95,7 +121,9 @@ for (const npm of ['npm11', 'npm10'] as const satisfies ClientName[]) {
       assert.match(view.dist.integrity, /^sha512-/);
       assert.equal(view.dist.tarball, `${r.url}/${p('hello')}/-/${p('hello')}-1.0.0.tgz`);
       assert.deepEqual(view.maintainers, ['admin <admin@example.com>']);
-      const integrity = (await ok(npm, ['view', `${p('hello')}@1.0.0`, 'dist.integrity'], { cwd: sb.dir, env: sb.env })).stdout.trim();
+      const integrity = (
+        await ok(npm, ['view', `${p('hello')}@1.0.0`, 'dist.integrity'], { cwd: sb.dir, env: sb.env })
+      ).stdout.trim();
       const served = (await r.request('GET', `/${p('hello')}`)).json().versions['1.0.0'].dist.integrity;
       assert.equal(integrity, served);
 
@@ -108,18 +136,34 @@ for (const npm of ['npm11', 'npm10'] as const satisfies ClientName[]) {
       assert.match(ls, /^beta: 1\.1\.0-beta\.0$/m);
 
       const found = JSON.parse((await ok(npm, ['search', p('hello'), '--json'], { cwd: sb.dir, env: sb.env })).stdout);
-      assert.ok(found.some((o: { name: string }) => o.name === p('hello')), JSON.stringify(found));
+      assert.ok(
+        found.some((o: { name: string }) => o.name === p('hello')),
+        JSON.stringify(found),
+      );
     });
 
     it('installs what was published, with a lockfile that points at Bulwark, and reinstalls it with npm ci', async () => {
       const app = path.join(sb.dir, 'app');
       await mkdir(app, { recursive: true });
-      await writeFile(path.join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true, dependencies: { [`@admin/${p('util')}`]: '^2.0.0', [`@admin/${p('secret')}`]: '0.1.0' } }));
+      await writeFile(
+        path.join(app, 'package.json'),
+        JSON.stringify({
+          name: 'app',
+          version: '1.0.0',
+          private: true,
+          dependencies: { [`@admin/${p('util')}`]: '^2.0.0', [`@admin/${p('secret')}`]: '0.1.0' },
+        }),
+      );
       await ok(npm, ['install'], { cwd: app, env: sb.env });
-      const check = async () => (await promisify(execFile)(process.execPath, ['-p', `require('@admin/${p('util')}')`], { cwd: app })).stdout.trim();
+      const check = async () =>
+        (
+          await promisify(execFile)(process.execPath, ['-p', `require('@admin/${p('util')}')`], { cwd: app })
+        ).stdout.trim();
       assert.equal(await check(), 'hello from bulwark via util');
       const lock = JSON.parse(await readFile(path.join(app, 'package-lock.json'), 'utf8'));
-      const entries = Object.entries(lock.packages as Record<string, { resolved?: string; integrity?: string }>).filter(([k]) => k);
+      const entries = Object.entries(lock.packages as Record<string, { resolved?: string; integrity?: string }>).filter(
+        ([k]) => k,
+      );
       assert.equal(entries.length, 3);
       for (const [key, entry] of entries) {
         assert.ok(entry.resolved?.startsWith(`${r.url}/`), `${key} resolved from ${entry.resolved}`);
@@ -141,15 +185,36 @@ for (const npm of ['npm11', 'npm10'] as const satisfies ClientName[]) {
         const browser = new WebClient(r.url);
         const signup =
           npm === 'npm10'
-            ? await viaBrowser(npm, ['adduser', '--browser=false'], /Create your account at:\s+(http\S+)/, user, async (url) => {
-                const landing = new URL(url);
-                const next = landing.pathname;
-                const form = await browser.get(`/-/web/signup?next=${encodeURIComponent(next)}`);
-                const created = await browser.post('/-/web/signup', { _csrf: csrfIn(form.text), username: name, email: `${name}@example.com`, password: 'a-long-passphrase', next });
-                assert.equal(created.location, next, 'sign-up returns to the approval page');
-                await approve(browser, next);
-              })
-            : await interact(npm, ['adduser', '--auth-type=legacy'], [[/Username: $/, `${name}\n`], [/Password: $/, 'a-long-passphrase\n'], [/Email[^\n]*$/, `${name}@example.com\n`]], { cwd: user.dir, env: user.env });
+            ? await viaBrowser(
+                npm,
+                ['adduser', '--browser=false'],
+                /Create your account at:\s+(http\S+)/,
+                user,
+                async (url) => {
+                  const landing = new URL(url);
+                  const next = landing.pathname;
+                  const form = await browser.get(`/-/web/signup?next=${encodeURIComponent(next)}`);
+                  const created = await browser.post('/-/web/signup', {
+                    _csrf: csrfIn(form.text),
+                    username: name,
+                    email: `${name}@example.com`,
+                    password: 'a-long-passphrase',
+                    next,
+                  });
+                  assert.equal(created.location, next, 'sign-up returns to the approval page');
+                  await approve(browser, next);
+                },
+              )
+            : await interact(
+                npm,
+                ['adduser', '--auth-type=legacy'],
+                [
+                  [/Username: $/, `${name}\n`],
+                  [/Password: $/, 'a-long-passphrase\n'],
+                  [/Email[^\n]*$/, `${name}@example.com\n`],
+                ],
+                { cwd: user.dir, env: user.env },
+              );
         assert.equal(signup.code, 0, signup.stderr);
         assert.equal((await ok(npm, ['whoami'], { cwd: user.dir, env: user.env })).stdout.trim(), name);
 
@@ -161,18 +226,41 @@ for (const npm of ['npm11', 'npm10'] as const satisfies ClientName[]) {
 
         await ok(npm, ['logout'], { cwd: user.dir, env: user.env });
         assert.notEqual((await run(npm, ['whoami'], { cwd: user.dir, env: user.env })).code, 0);
-        const tokens = await r.store.db.selectFrom('tokens').innerJoin('users', 'users.id', 'tokens.user_id').select(['tokens.revoked_at']).where('users.name', '=', name).execute();
+        const tokens = await r.store.db
+          .selectFrom('tokens')
+          .innerJoin('users', 'users.id', 'tokens.user_id')
+          .select(['tokens.revoked_at'])
+          .where('users.name', '=', name)
+          .execute();
         assert.equal(tokens.length, 1);
         assert.ok(tokens[0]!.revoked_at, 'npm logout revoked the token on the server');
 
         const login =
           npm === 'npm10'
-            ? await viaBrowser(npm, ['login', '--browser=false'], /Login at:\s+(http\S+)/, user, (url) => approve(browser, new URL(url).pathname))
-            : await interact(npm, ['login', '--auth-type=legacy'], [[/Username: $/, `${name}\n`], [/Password: $/, 'a-long-passphrase\n']], { cwd: user.dir, env: user.env });
+            ? await viaBrowser(npm, ['login', '--browser=false'], /Login at:\s+(http\S+)/, user, (url) =>
+                approve(browser, new URL(url).pathname),
+              )
+            : await interact(
+                npm,
+                ['login', '--auth-type=legacy'],
+                [
+                  [/Username: $/, `${name}\n`],
+                  [/Password: $/, 'a-long-passphrase\n'],
+                ],
+                { cwd: user.dir, env: user.env },
+              );
         assert.equal(login.code, 0, login.stderr);
         assert.equal((await ok(npm, ['whoami'], { cwd: user.dir, env: user.env })).stdout.trim(), name);
         if (npm === 'npm11') {
-          const wrong = await interact(npm, ['login', '--auth-type=legacy'], [[/Username: $/, `${name}\n`], [/Password: $/, 'not-the-passphrase\n']], { cwd: user.dir, env: user.env });
+          const wrong = await interact(
+            npm,
+            ['login', '--auth-type=legacy'],
+            [
+              [/Username: $/, `${name}\n`],
+              [/Password: $/, 'not-the-passphrase\n'],
+            ],
+            { cwd: user.dir, env: user.env },
+          );
           assert.notEqual(wrong.code, 0);
         }
       } finally {

@@ -17,14 +17,17 @@ describe('npm deprecate and unpublish through the real npm CLI (sqlite)', () => 
   let r: TestRegistry;
   let now = Date.now();
   const sb: Record<string, Sandbox> = {};
-  const npm = (who: string, args: string[], client: ClientName = 'npm11', cwd?: string) => run(client, args, { cwd: cwd ?? sb[who]!.dir, env: sb[who]!.env });
-  const npmOk = (who: string, args: string[], client: ClientName = 'npm11') => ok(client, args, { cwd: sb[who]!.dir, env: sb[who]!.env });
+  const npm = (who: string, args: string[], client: ClientName = 'npm11', cwd?: string) =>
+    run(client, args, { cwd: cwd ?? sb[who]!.dir, env: sb[who]!.env });
+  const npmOk = (who: string, args: string[], client: ClientName = 'npm11') =>
+    ok(client, args, { cwd: sb[who]!.dir, env: sb[who]!.env });
   const tokens: Record<string, string> = {};
   const publish = async (who: string, manifest: Manifest) => {
     const res = await r.request('PUT', `/${manifest.name}`, { token: tokens[who]!, body: body(publishDoc(manifest)) });
     assert.equal(res.status, 201, res.text);
   };
-  const versionsOf = async (name: string) => Object.keys(((await r.request('GET', `/${name}`)).json() as { versions?: object }).versions ?? {});
+  const versionsOf = async (name: string) =>
+    Object.keys(((await r.request('GET', `/${name}`)).json() as { versions?: object }).versions ?? {});
 
   before(async () => {
     r = await startRegistry('sqlite', {}, { clock: () => now });
@@ -43,16 +46,27 @@ describe('npm deprecate and unpublish through the real npm CLI (sqlite)', () => 
     await npmOk('alice', ['deprecate', 'creaky@<1.1.0', 'creaky 1.0 leaks file handles: use 1.1']);
     const view = await npmOk('alice', ['view', 'creaky@1.0.0', 'deprecated']);
     assert.equal(view.stdout.trim(), 'creaky 1.0 leaks file handles: use 1.1');
-    assert.equal((await npmOk('alice', ['view', 'creaky@1.1.0', 'deprecated'])).stdout.trim(), '', 'only the range is deprecated');
+    assert.equal(
+      (await npmOk('alice', ['view', 'creaky@1.1.0', 'deprecated'])).stdout.trim(),
+      '',
+      'only the range is deprecated',
+    );
 
     const project = path.join(sb.bob!.dir, 'app');
     await mkdir(project, { recursive: true });
-    await writeFile(path.join(project, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true }));
+    await writeFile(
+      path.join(project, 'package.json'),
+      JSON.stringify({ name: 'app', version: '1.0.0', private: true }),
+    );
     const install = await npm('bob', ['install', 'creaky@1.0.0'], 'npm11', project);
     assert.equal(install.code, 0, install.stderr);
     assert.match(install.stderr, /deprecated creaky@1\.0\.0: creaky 1\.0 leaks file handles: use 1\.1/);
 
-    assert.notEqual((await npm('bob', ['deprecate', 'creaky@1.1.0', 'hijacked'])).code, 0, 'a stranger cannot deprecate');
+    assert.notEqual(
+      (await npm('bob', ['deprecate', 'creaky@1.1.0', 'hijacked'])).code,
+      0,
+      'a stranger cannot deprecate',
+    );
     await npmOk('alice', ['deprecate', 'creaky@1.0.0', '']);
     assert.equal((await npmOk('alice', ['view', 'creaky@1.0.0', 'deprecated'])).stdout.trim(), '');
   });
@@ -91,7 +105,10 @@ describe('npm deprecate and unpublish through the real npm CLI (sqlite)', () => 
     try {
       const late = await npm('alice', ['unpublish', 'long-lived@1.0.1']);
       assert.notEqual(late.code, 0);
-      assert.match(late.stderr, /can no longer be unpublished: versions can only be unpublished within 72 hours[\s\S]*npm deprecate/);
+      assert.match(
+        late.stderr,
+        /can no longer be unpublished: versions can only be unpublished within 72 hours[\s\S]*npm deprecate/,
+      );
       assert.notEqual((await npm('alice', ['unpublish', 'long-lived', '--force'])).code, 0);
       assert.deepEqual(await versionsOf('long-lived'), ['1.0.0', '1.0.1']);
     } finally {
@@ -134,21 +151,43 @@ describe('npm deprecate and unpublish through the real npm CLI (sqlite)', () => 
     let out = await bulwark(['admin', 'package', 'remove-malicious', 'taken-over@3.0.1', ...storeArgs]);
     assert.equal(out.code, 1, 'the reason is required');
     assert.match(out.stderr, /--reason is required/);
-    out = await bulwark(['admin', 'package', 'remove-malicious', 'taken-over@3.0.1', '--reason', 'postinstall steals npm tokens', ...storeArgs]);
+    out = await bulwark([
+      'admin',
+      'package',
+      'remove-malicious',
+      'taken-over@3.0.1',
+      '--reason',
+      'postinstall steals npm tokens',
+      ...storeArgs,
+    ]);
     assert.equal(out.code, 0, out.stderr);
     assert.match(out.stdout, /removed taken-over@3\.0\.1 as malicious/);
-    out = await bulwark(['admin', 'package', 'transfer', 'taken-over', '--to', 'bob', '--reason', 'original author asked', ...storeArgs]);
+    out = await bulwark([
+      'admin',
+      'package',
+      'transfer',
+      'taken-over',
+      '--to',
+      'bob',
+      '--reason',
+      'original author asked',
+      ...storeArgs,
+    ]);
     assert.equal(out.code, 0, out.stderr);
     assert.match(out.stdout, /transferred taken-over from alice to bob/);
 
     // The server drops its cached copy when it reads the events (about once a second).
     let versions: string[] = [];
-    for (let i = 0; i < 50 && (versions = await versionsOf('taken-over')).length !== 1; i++) await new Promise((res) => setTimeout(res, 100));
+    for (let i = 0; i < 50 && (versions = await versionsOf('taken-over')).length !== 1; i++)
+      await new Promise((res) => setTimeout(res, 100));
     assert.deepEqual(versions, ['3.0.0']);
     assert.deepEqual((await npmOk('bob', ['owner', 'ls', 'taken-over'])).stdout.trim().split(/\s+/)[0], 'bob');
     const tarball = await r.request('GET', '/taken-over/-/taken-over-3.0.1.tgz');
     assert.equal(tarball.status, 404);
-    const republish = await r.request('PUT', '/taken-over', { token: tokens.bob!, body: body(publishDoc({ name: 'taken-over', version: '3.0.1' })) });
+    const republish = await r.request('PUT', '/taken-over', {
+      token: tokens.bob!,
+      body: body(publishDoc({ name: 'taken-over', version: '3.0.1' })),
+    });
     assert.equal(republish.status, 403, 'a removed version is burnt for the new owner too');
   });
 });

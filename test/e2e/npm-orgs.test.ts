@@ -13,7 +13,10 @@ import { codeAt, enableMfa } from '../helpers/totp.ts';
 
 async function makePackage(dir: string, name: string, version: string) {
   await mkdir(dir, { recursive: true });
-  await writeFile(path.join(dir, 'package.json'), JSON.stringify({ name, version, main: 'index.js', license: 'MIT' }, null, 2));
+  await writeFile(
+    path.join(dir, 'package.json'),
+    JSON.stringify({ name, version, main: 'index.js', license: 'MIT' }, null, 2),
+  );
   await writeFile(path.join(dir, 'index.js'), 'module.exports = 1;\n');
 }
 
@@ -22,8 +25,10 @@ for (const kind of DB_KINDS) {
     let r: TestRegistry;
     let now = Date.now();
     const sb: Record<string, Sandbox> = {};
-    const npm = (who: string, args: string[], cwd?: string) => run('npm11', args, { cwd: cwd ?? sb[who]!.dir, env: sb[who]!.env });
-    const npmOk = (who: string, args: string[], cwd?: string) => ok('npm11', args, { cwd: cwd ?? sb[who]!.dir, env: sb[who]!.env });
+    const npm = (who: string, args: string[], cwd?: string) =>
+      run('npm11', args, { cwd: cwd ?? sb[who]!.dir, env: sb[who]!.env });
+    const npmOk = (who: string, args: string[], cwd?: string) =>
+      ok('npm11', args, { cwd: cwd ?? sb[who]!.dir, env: sb[who]!.env });
     const publishAs = async (who: string, name: string, version: string) => {
       const dir = path.join(sb[who]!.dir, `${name.replace('/', '-')}-${version}`);
       await makePackage(dir, name, version);
@@ -60,24 +65,40 @@ for (const kind of DB_KINDS) {
       const pub = await publishAs('adam', '@acme/widget', '1.1.0');
       assert.notEqual(pub.code, 0, 'the admin cannot publish the org package');
       // He cannot see the restricted package either: he is told what he was told for a free name, nothing more.
-      assert.match(pub.stderr, /E403[\s\S]*publishing a new package in @acme needs membership of the @acme:developers team/);
+      assert.match(
+        pub.stderr,
+        /E403[\s\S]*publishing a new package in @acme needs membership of the @acme:developers team/,
+      );
     });
 
     it('a member of a team with read-write access publishes; revoking the grant stops her', async () => {
       assert.match((await npmOk('adam', ['team', 'create', '@acme:core'])).stdout, /\+@acme:core/);
       assert.match((await npmOk('adam', ['team', 'add', '@acme:core', 'dora'])).stdout, /dora added to @acme:core/);
-      assert.deepEqual(JSON.parse((await npmOk('dora', ['team', 'ls', '@acme', '--json'])).stdout), ['acme:core', 'acme:developers']);
+      assert.deepEqual(JSON.parse((await npmOk('dora', ['team', 'ls', '@acme', '--json'])).stdout), [
+        'acme:core',
+        'acme:developers',
+      ]);
       assert.deepEqual(JSON.parse((await npmOk('dora', ['team', 'ls', '@acme:core', '--json'])).stdout), ['dora']);
 
       // Dora, though in the org, is not on developers (npm org set put her there; take her off to isolate the grant).
       await npmOk('adam', ['team', 'rm', '@acme:developers', 'dora']);
       assert.notEqual((await publishAs('dora', '@acme/widget', '1.1.0')).code, 0);
       await npmOk('adam', ['access', 'grant', 'read-write', '@acme:core', '@acme/widget']);
-      assert.deepEqual(JSON.parse((await npmOk('dora', ['access', 'list', 'packages', '@acme:core', '--json'])).stdout), { '@acme/widget': 'read-write' });
-      assert.deepEqual(JSON.parse((await npmOk('dora', ['access', 'list', 'collaborators', '@acme/widget', '--json'])).stdout), { dora: 'read-write', olivia: 'read-write' });
+      assert.deepEqual(
+        JSON.parse((await npmOk('dora', ['access', 'list', 'packages', '@acme:core', '--json'])).stdout),
+        { '@acme/widget': 'read-write' },
+      );
+      assert.deepEqual(
+        JSON.parse((await npmOk('dora', ['access', 'list', 'collaborators', '@acme/widget', '--json'])).stdout),
+        { dora: 'read-write', olivia: 'read-write' },
+      );
       const pub = await publishAs('dora', '@acme/widget', '1.1.0');
       assert.equal(pub.code, 0, pub.stderr);
-      assert.equal((await r.request('GET', '/@acme%2fwidget', { token: null })).status, 404, 'still restricted to outsiders');
+      assert.equal(
+        (await r.request('GET', '/@acme%2fwidget', { token: null })).status,
+        404,
+        'still restricted to outsiders',
+      );
 
       await npmOk('adam', ['access', 'revoke', '@acme:core', '@acme/widget']);
       const after = await publishAs('dora', '@acme/widget', '1.2.0');
@@ -86,13 +107,18 @@ for (const kind of DB_KINDS) {
       assert.notEqual(denied.code, 0, 'a developer cannot grant access');
       // Who may install it is the maintainers' call (npm access set status), not the org admin's.
       assert.notEqual((await npm('adam', ['access', 'set', 'status=public', '@acme/widget'])).code, 0);
-      assert.match((await npmOk('olivia', ['access', 'set', 'status=public', '@acme/widget'])).stdout, /@acme\/widget: public/);
+      assert.match(
+        (await npmOk('olivia', ['access', 'set', 'status=public', '@acme/widget'])).stdout,
+        /@acme\/widget: public/,
+      );
       assert.equal((await r.request('GET', '/@acme%2fwidget', { token: null })).status, 200, 'public now');
       assert.match((await npmOk('dora', ['access', 'get', 'status', '@acme/widget'])).stdout, /@acme\/widget: public/);
       await npmOk('olivia', ['access', 'set', 'status=private', '@acme/widget']);
       assert.equal((await r.request('GET', '/@acme%2fwidget', { token: null })).status, 404, 'restricted again');
       await npmOk('adam', ['team', 'destroy', '@acme:core']);
-      assert.deepEqual(JSON.parse((await npmOk('adam', ['team', 'ls', '@acme', '--json'])).stdout), ['acme:developers']);
+      assert.deepEqual(JSON.parse((await npmOk('adam', ['team', 'ls', '@acme', '--json'])).stdout), [
+        'acme:developers',
+      ]);
     });
 
     it('npm owner ls/add/rm', async () => {
@@ -119,8 +145,19 @@ for (const kind of DB_KINDS) {
       const withCode = await npmOk('olivia', ['org', 'set', 'acme', 'eve', '--otp', codeAt(secret, now)]);
       assert.match(withCode.stdout, /Added eve as developer/);
       now += 30_000;
-      assert.notEqual((await npm('olivia', ['access', 'grant', 'read-only', '@acme:developers', '@acme/widget'])).code, 0);
-      await npmOk('olivia', ['access', 'grant', 'read-only', '@acme:developers', '@acme/widget', '--otp', codeAt(secret, now)]);
+      assert.notEqual(
+        (await npm('olivia', ['access', 'grant', 'read-only', '@acme:developers', '@acme/widget'])).code,
+        0,
+      );
+      await npmOk('olivia', [
+        'access',
+        'grant',
+        'read-only',
+        '@acme:developers',
+        '@acme/widget',
+        '--otp',
+        codeAt(secret, now),
+      ]);
     });
   });
 }

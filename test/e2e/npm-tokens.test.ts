@@ -16,7 +16,10 @@ const npm = 'npm11';
 
 async function makePackage(dir: string, name: string, version = '1.0.0') {
   await mkdir(dir, { recursive: true });
-  await writeFile(path.join(dir, 'package.json'), JSON.stringify({ name, version, main: 'index.js', license: 'MIT' }, null, 2));
+  await writeFile(
+    path.join(dir, 'package.json'),
+    JSON.stringify({ name, version, main: 'index.js', license: 'MIT' }, null, 2),
+  );
   await writeFile(path.join(dir, 'index.js'), `module.exports = ${JSON.stringify(name)};\n`);
 }
 
@@ -55,7 +58,14 @@ describe('npm 11 token commands and scoped tokens (sqlite)', () => {
   });
 
   it('creates, lists and revokes tokens; a token for one package publishes it and is refused for another', async () => {
-    const token = await create(owner, ['--name', 'ci-a', '--packages', 'hana-a', '--packages-and-scopes-permission', 'read-write']);
+    const token = await create(owner, [
+      '--name',
+      'ci-a',
+      '--packages',
+      'hana-a',
+      '--packages-and-scopes-permission',
+      'read-write',
+    ]);
     const list = await ok(npm, ['token', 'list'], { cwd: owner.dir, env: owner.env });
     assert.match(list.stdout, new RegExp(`Token ${token.slice(0, 10)}… with id [0-9a-f]{6,} name ci-a`));
 
@@ -74,11 +84,16 @@ describe('npm 11 token commands and scoped tokens (sqlite)', () => {
     const after = await publish(ci, 'hana-a', '1.0.1');
     assert.notEqual(after.code, 0);
     assert.match(after.stderr, /E401|invalid, expired or revoked/);
-    assert.doesNotMatch((await ok(npm, ['token', 'list'], { cwd: owner.dir, env: owner.env })).stdout, new RegExp(token.slice(0, 10)));
+    assert.doesNotMatch(
+      (await ok(npm, ['token', 'list'], { cwd: owner.dir, env: owner.env })).stdout,
+      new RegExp(token.slice(0, 10)),
+    );
   });
 
   it('a token for @scope/* publishes in that scope only; a read-only token installs but cannot publish', async () => {
-    const scoped = await as(await create(owner, ['--name', 'scope', '--scopes', '@hana', '--packages-and-scopes-permission', 'read-write']));
+    const scoped = await as(
+      await create(owner, ['--name', 'scope', '--scopes', '@hana', '--packages-and-scopes-permission', 'read-write']),
+    );
     assert.equal((await publish(scoped, '@hana/x')).code, 0);
     const outside = await publish(scoped, 'hana-x');
     assert.notEqual(outside.code, 0);
@@ -86,7 +101,9 @@ describe('npm 11 token commands and scoped tokens (sqlite)', () => {
     const other = await publish(scoped, '@hanax/y');
     assert.notEqual(other.code, 0);
 
-    const readonly = await as(await create(owner, ['--name', 'ro', '--packages-all', '--packages-and-scopes-permission', 'read-only']));
+    const readonly = await as(
+      await create(owner, ['--name', 'ro', '--packages-all', '--packages-and-scopes-permission', 'read-only']),
+    );
     const app = path.join(readonly.dir, 'app');
     await mkdir(app, { recursive: true });
     await writeFile(path.join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true }));
@@ -97,8 +114,21 @@ describe('npm 11 token commands and scoped tokens (sqlite)', () => {
   });
 
   it('an expired token is refused', async () => {
-    const token = await create(owner, ['--name', 'short', '--packages', 'hana-exp', '--packages-and-scopes-permission', 'read-write', '--expires', '1']);
-    await r.store.db.updateTable('tokens').set({ expires_at: Date.now() - 1000 }).where('display', '=', token.slice(0, 10)).execute();
+    const token = await create(owner, [
+      '--name',
+      'short',
+      '--packages',
+      'hana-exp',
+      '--packages-and-scopes-permission',
+      'read-write',
+      '--expires',
+      '1',
+    ]);
+    await r.store.db
+      .updateTable('tokens')
+      .set({ expires_at: Date.now() - 1000 })
+      .where('display', '=', token.slice(0, 10))
+      .execute();
     const res = await publish(await as(token), 'hana-exp');
     assert.notEqual(res.code, 0);
     assert.match(res.stderr, /E401|invalid, expired or revoked/);
@@ -107,26 +137,77 @@ describe('npm 11 token commands and scoped tokens (sqlite)', () => {
   // npm accepts only addresses of the machine's own interfaces for --local-address (not 127.0.0.2, which the
   // protocol-level test uses), so the other address is one of this machine's non-loopback IPv4 addresses: a connection
   // from it to the registry on 127.0.0.1 arrives with that source address.
-  const otherAddress = Object.values(os.networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
-  it('a CIDR-limited token works from its address and is refused from another', { skip: otherAddress ? false : 'this machine has no non-loopback IPv4 address to connect from' }, async () => {
-    const token = await create(owner, ['--name', 'lan', '--packages', 'hana-lan', '--packages-and-scopes-permission', 'read-write', '--cidr', '127.0.0.1/32']);
-    const sb = await as(token);
-    const wrong = await publish(sb, 'hana-lan', '1.0.0', ['--local-address', otherAddress!]);
-    assert.notEqual(wrong.code, 0);
-    assert.match(wrong.stderr, /EAUTHIP/);
-    assert.equal((await r.request('GET', '/hana-lan')).status, 404, 'nothing was published');
-    const right = await publish(sb, 'hana-lan', '1.0.0', ['--local-address', '127.0.0.1']);
-    assert.equal(right.code, 0, right.stderr);
-  });
+  const otherAddress = Object.values(os.networkInterfaces())
+    .flat()
+    .find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
+  it(
+    'a CIDR-limited token works from its address and is refused from another',
+    { skip: otherAddress ? false : 'this machine has no non-loopback IPv4 address to connect from' },
+    async () => {
+      const token = await create(owner, [
+        '--name',
+        'lan',
+        '--packages',
+        'hana-lan',
+        '--packages-and-scopes-permission',
+        'read-write',
+        '--cidr',
+        '127.0.0.1/32',
+      ]);
+      const sb = await as(token);
+      const wrong = await publish(sb, 'hana-lan', '1.0.0', ['--local-address', otherAddress!]);
+      assert.notEqual(wrong.code, 0);
+      assert.match(wrong.stderr, /EAUTHIP/);
+      assert.equal((await r.request('GET', '/hana-lan')).status, 404, 'nothing was published');
+      const right = await publish(sb, 'hana-lan', '1.0.0', ['--local-address', '127.0.0.1']);
+      assert.equal(right.code, 0, right.stderr);
+    },
+  );
 
   it('refuses automation tokens on all packages or beyond 90 days, with the reason', async () => {
-    let res = await run(npm, ['token', 'create', '--password', PASSWORD, '--name', 'x', '--packages-all', '--packages-and-scopes-permission', 'read-write', '--bypass-2fa'], { cwd: owner.dir, env: owner.env });
+    let res = await run(
+      npm,
+      [
+        'token',
+        'create',
+        '--password',
+        PASSWORD,
+        '--name',
+        'x',
+        '--packages-all',
+        '--packages-and-scopes-permission',
+        'read-write',
+        '--bypass-2fa',
+      ],
+      { cwd: owner.dir, env: owner.env },
+    );
     assert.notEqual(res.code, 0);
     assert.match(res.stderr, /limited to listed packages/);
-    res = await run(npm, ['token', 'create', '--password', PASSWORD, '--name', 'x', '--packages', 'hana-a', '--packages-and-scopes-permission', 'read-write', '--bypass-2fa', '--expires', '120'], { cwd: owner.dir, env: owner.env });
+    res = await run(
+      npm,
+      [
+        'token',
+        'create',
+        '--password',
+        PASSWORD,
+        '--name',
+        'x',
+        '--packages',
+        'hana-a',
+        '--packages-and-scopes-permission',
+        'read-write',
+        '--bypass-2fa',
+        '--expires',
+        '120',
+      ],
+      { cwd: owner.dir, env: owner.env },
+    );
     assert.notEqual(res.code, 0);
     assert.match(res.stderr, /from 1 to 90/);
-    res = await run(npm, ['token', 'create', '--password', 'not-my-password', '--name', 'x'], { cwd: owner.dir, env: owner.env });
+    res = await run(npm, ['token', 'create', '--password', 'not-my-password', '--name', 'x'], {
+      cwd: owner.dir,
+      env: owner.env,
+    });
     assert.notEqual(res.code, 0);
     assert.match(res.stderr, /incorrect password/);
   });
@@ -136,14 +217,42 @@ describe('npm 11 token commands and scoped tokens (sqlite)', () => {
     now += 30_000;
     const secret = await enableMfa(r, 'ivy', 'auth-and-writes', now);
     const sb = await as(ivy.token);
-    const flags = ['token', 'create', '--password', PASSWORD, '--packages', 'ivy-lib', '--packages-and-scopes-permission', 'read-write'];
+    const flags = [
+      'token',
+      'create',
+      '--password',
+      PASSWORD,
+      '--packages',
+      'ivy-lib',
+      '--packages-and-scopes-permission',
+      'read-write',
+    ];
     const noCode = await run(npm, [...flags, '--name', 'ci'], { cwd: sb.dir, env: sb.env });
     assert.notEqual(noCode.code, 0);
     assert.match(noCode.stderr, /EOTP|one-time password/);
     now += 30_000;
-    const automation = await create(sb, ['--name', 'ci', '--packages', 'ivy-lib', '--packages-and-scopes-permission', 'read-write', '--bypass-2fa', '--otp', codeAt(secret, now)]);
+    const automation = await create(sb, [
+      '--name',
+      'ci',
+      '--packages',
+      'ivy-lib',
+      '--packages-and-scopes-permission',
+      'read-write',
+      '--bypass-2fa',
+      '--otp',
+      codeAt(secret, now),
+    ]);
     now += 30_000;
-    const normal = await create(sb, ['--name', 'laptop', '--packages', 'ivy-lib', '--packages-and-scopes-permission', 'read-write', '--otp', codeAt(secret, now)]);
+    const normal = await create(sb, [
+      '--name',
+      'laptop',
+      '--packages',
+      'ivy-lib',
+      '--packages-and-scopes-permission',
+      'read-write',
+      '--otp',
+      codeAt(secret, now),
+    ]);
 
     const asked = await publish(await as(normal), 'ivy-lib');
     assert.notEqual(asked.code, 0);

@@ -16,7 +16,12 @@ import { WebClient, csrfIn } from '../helpers/web-client.ts';
 const PASSWORD = 'correct-horse-battery';
 
 /** npm running in the background, its output readable while it runs. */
-type Running = { child: ChildProcess; output: () => string; waitFor(re: RegExp, timeoutMs?: number): Promise<RegExpExecArray>; exit: Promise<number> };
+type Running = {
+  child: ChildProcess;
+  output: () => string;
+  waitFor(re: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
+  exit: Promise<number>;
+};
 
 function start(cmd: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv }): Running {
   const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -33,18 +38,22 @@ function start(cmd: string, args: string[], opts: { cwd: string; env: NodeJS.Pro
       for (;;) {
         const m = re.exec(out);
         if (m) return m;
-        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`npm never printed ${re}; output:\n${out}`);
+        if (Date.now() > deadline || child.exitCode !== null)
+          throw new Error(`npm never printed ${re}; output:\n${out}`);
         await new Promise((r) => setTimeout(r, 100));
       }
     },
   };
 }
 
-const npm = (args: string[], sb: Sandbox, cwd = sb.dir) => start(CLIENTS.npm11.cmd, [...CLIENTS.npm11.pre, ...args], { cwd, env: sb.env });
+const npm = (args: string[], sb: Sandbox, cwd = sb.dir) =>
+  start(CLIENTS.npm11.cmd, [...CLIENTS.npm11.pre, ...args], { cwd, env: sb.env });
 
 /** npm under a pseudo-terminal (util-linux `script`), so it behaves as for a person at a terminal. */
 const npmOnTerminal = (args: string[], sb: Sandbox, cwd: string) => {
-  const command = [CLIENTS.npm11.cmd, ...CLIENTS.npm11.pre, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  const command = [CLIENTS.npm11.cmd, ...CLIENTS.npm11.pre, ...args]
+    .map((a) => `'${a.replace(/'/g, `'\\''`)}'`)
+    .join(' ');
   return start('script', ['-qefc', command, '/dev/null'], { cwd, env: { ...sb.env, TERM: 'dumb' } });
 };
 
@@ -140,7 +149,7 @@ describe('npm 11 web login, adduser and web OTP against Bulwark', () => {
     const [, url] = await publish.waitFor(/Authenticate your account at:\r?\n(http\S+)/);
     const authPath = new URL(url!).pathname;
     const web = new WebClient(r.url);
-    await signInWithCode(web, 'otis', secret, (offset += 30_000, now()), authPath);
+    await signInWithCode(web, 'otis', secret, ((offset += 30_000), now()), authPath);
     const form = await web.get(authPath);
     assert.equal(form.status, 200, form.text);
     const approved = await web.post(`${authPath}/approve`, { _csrf: csrfIn(form.text), otp: nextCode(secret) });

@@ -8,7 +8,16 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 
 export const CHROMIUM = process.env.BULWARK_CHROMIUM ?? '/usr/bin/chromium';
 
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 export type TestBrowser = {
   browser: Browser;
@@ -23,7 +32,8 @@ export type TestBrowser = {
 export async function launchBrowser(): Promise<TestBrowser> {
   // launch() gives the browser a new temporary user-data-dir of its own and deletes it on close.
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
-  const screenshots = process.env.BULWARK_SCREENSHOTS ?? (await mkdtemp(path.join(os.tmpdir(), 'bulwark-screenshots-')));
+  const screenshots =
+    process.env.BULWARK_SCREENSHOTS ?? (await mkdtemp(path.join(os.tmpdir(), 'bulwark-screenshots-')));
   await mkdir(screenshots, { recursive: true });
   const contexts: BrowserContext[] = [];
   return {

@@ -14,11 +14,27 @@ export const TEST_PASSWORD_HASH = 'm=7168,t=5,p=1';
 
 export type Exit = { code: number; stdout: string; stderr: string };
 
-export function bulwark(args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; bin?: string; cwd?: string } = {}): Promise<Exit> {
+export function bulwark(
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; input?: string; bin?: string; cwd?: string } = {},
+): Promise<Exit> {
   return new Promise((resolve) => {
-    const child = execFile(process.execPath, [opts.bin ?? BIN, ...args], { env: { ...process.env, BULWARK_PASSWORD_HASH: TEST_PASSWORD_HASH, ...opts.env }, cwd: opts.cwd, timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout: String(stdout), stderr: String(stderr) });
-    });
+    const child = execFile(
+      process.execPath,
+      [opts.bin ?? BIN, ...args],
+      {
+        env: { ...process.env, BULWARK_PASSWORD_HASH: TEST_PASSWORD_HASH, ...opts.env },
+        cwd: opts.cwd,
+        timeout: 60_000,
+      },
+      (err, stdout, stderr) => {
+        resolve({
+          code: err ? ((err as { code?: number }).code ?? 1) : 0,
+          stdout: String(stdout),
+          stderr: String(stderr),
+        });
+      },
+    );
     child.stdin!.end(opts.input ?? '');
   });
 }
@@ -26,8 +42,14 @@ export function bulwark(args: string[], opts: { env?: NodeJS.ProcessEnv; input?:
 export type Served = { url: string; child: ChildProcess; logs: string[]; stop(): Promise<number> };
 
 /** Starts `bulwark serve` and resolves once it logs the URL it listens on. */
-export function serve(args: string[], opts: { env?: NodeJS.ProcessEnv; bin?: string; cwd?: string } = {}): Promise<Served> {
-  const child = spawn(process.execPath, [opts.bin ?? BIN, 'serve', '--port', '0', ...args], { env: { ...process.env, BULWARK_PASSWORD_HASH: TEST_PASSWORD_HASH, ...opts.env }, cwd: opts.cwd });
+export function serve(
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; bin?: string; cwd?: string } = {},
+): Promise<Served> {
+  const child = spawn(process.execPath, [opts.bin ?? BIN, 'serve', '--port', '0', ...args], {
+    env: { ...process.env, BULWARK_PASSWORD_HASH: TEST_PASSWORD_HASH, ...opts.env },
+    cwd: opts.cwd,
+  });
   const logs: string[] = [];
   let buffered = '';
   return new Promise((resolve, reject) => {

@@ -25,7 +25,14 @@ export async function sandbox(registryUrl: string, token?: string): Promise<Sand
   const home = path.join(dir, 'home');
   await mkdir(home, { recursive: true });
   const hostPath = registryUrl.replace(/^https?:/, '');
-  const npmrc = [`registry=${registryUrl}/`, token ? `${hostPath}/:_authToken=${token}` : '', 'fund=false', 'audit=false', 'update-notifier=false', ''].join('\n');
+  const npmrc = [
+    `registry=${registryUrl}/`,
+    token ? `${hostPath}/:_authToken=${token}` : '',
+    'fund=false',
+    'audit=false',
+    'update-notifier=false',
+    '',
+  ].join('\n');
   await writeFile(path.join(home, '.npmrc'), npmrc);
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!/^npm_|^yarn_|^pnpm_|^bun_/i.test(k)) env[k] = v;
@@ -49,13 +56,26 @@ export async function sandbox(registryUrl: string, token?: string): Promise<Sand
 
 export type Run = { code: number; stdout: string; stderr: string };
 
-export function run(client: ClientName, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv; input?: string; timeoutMs?: number }): Promise<Run> {
+export function run(
+  client: ClientName,
+  args: string[],
+  opts: { cwd: string; env: NodeJS.ProcessEnv; input?: string; timeoutMs?: number },
+): Promise<Run> {
   const c = CLIENTS[client];
   return new Promise((resolve) => {
-    const child = execFile(c.cmd, [...c.pre, ...args], { cwd: opts.cwd, env: opts.env, timeout: opts.timeoutMs ?? 180_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
-      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-    });
+    const child = execFile(
+      c.cmd,
+      [...c.pre, ...args],
+      { cwd: opts.cwd, env: opts.env, timeout: opts.timeoutMs ?? 180_000, maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        const code = err
+          ? typeof (err as { code?: unknown }).code === 'number'
+            ? (err as { code: number }).code
+            : 1
+          : 0;
+        resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+      },
+    );
     if (opts.input !== undefined) child.stdin!.end(opts.input);
     else child.stdin!.end();
   });
@@ -64,12 +84,18 @@ export function run(client: ClientName, args: string[], opts: { cwd: string; env
 /** Like run, but fails with the client's output when it exits non-zero. */
 export async function ok(client: ClientName, args: string[], opts: Parameters<typeof run>[2]): Promise<Run> {
   const r = await run(client, args, opts);
-  if (r.code !== 0) throw new Error(`${client} ${args.join(' ')} exited ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
+  if (r.code !== 0)
+    throw new Error(`${client} ${args.join(' ')} exited ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
   return r;
 }
 
 /** Runs a client that prompts (npm adduser/login): each answer is typed when its prompt appears on stdout. */
-export function interact(client: ClientName, args: string[], answers: Array<[RegExp, string]>, opts: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<Run> {
+export function interact(
+  client: ClientName,
+  args: string[],
+  answers: Array<[RegExp, string]>,
+  opts: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs?: number },
+): Promise<Run> {
   const c = CLIENTS[client];
   return new Promise((resolve) => {
     const child = spawn(c.cmd, [...c.pre, ...args], { cwd: opts.cwd, env: opts.env });
@@ -98,7 +124,8 @@ export function interact(client: ClientName, args: string[], answers: Array<[Reg
     child.on('close', (code) => {
       clearTimeout(timer);
       // A hung prompt says which answer it was waiting for and what it had seen, so a failure explains itself.
-      if (timedOut) stderr += `\n[timed out waiting for ${String(queue[0]?.[0] ?? 'exit')}; stdout so far: ${JSON.stringify(stdout.slice(-500))}]`;
+      if (timedOut)
+        stderr += `\n[timed out waiting for ${String(queue[0]?.[0] ?? 'exit')}; stdout so far: ${JSON.stringify(stdout.slice(-500))}]`;
       resolve({ code: code ?? 1, stdout, stderr });
     });
   });

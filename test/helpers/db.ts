@@ -18,7 +18,8 @@ export type TestDatabase = { dataDir: string; database: string | null; cleanup()
 /** A new empty data directory and, for PostgreSQL, a new schema. */
 export async function testDatabase(kind: DbKind): Promise<TestDatabase> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'bulwark-test-'));
-  if (kind === 'sqlite') return { dataDir, database: null, cleanup: () => rm(dataDir, { recursive: true, force: true }) };
+  if (kind === 'sqlite')
+    return { dataDir, database: null, cleanup: () => rm(dataDir, { recursive: true, force: true }) };
   const schema = `t_${randomBytes(6).toString('hex')}`;
   const client = new pg.Client({ connectionString: PG_URL });
   await client.connect();
@@ -42,5 +43,12 @@ export async function testDatabase(kind: DbKind): Promise<TestDatabase> {
 export async function testStore(kind: DbKind): Promise<Store & { dataDir: string; cleanup(): Promise<void> }> {
   const t = await testDatabase(kind);
   const store = await openStore({ dataDir: t.dataDir, database: t.database, poolSize: 4 });
-  return { ...store, dataDir: t.dataDir, cleanup: async () => { await store.close(); await t.cleanup(); } };
+  return {
+    ...store,
+    dataDir: t.dataDir,
+    cleanup: async () => {
+      await store.close();
+      await t.cleanup();
+    },
+  };
 }

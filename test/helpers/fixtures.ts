@@ -53,11 +53,15 @@ export function loadExpressClosure(): FixtureClosure {
  * The publish documents (as libnpmpublish builds them) for every fixture tarball, oldest version of each name first,
  * so publishing them in order leaves "latest" on the newest version.
  */
-export async function closurePublishDocs(closure: FixtureClosure = loadExpressClosure()): Promise<Array<{ name: string; version: string; doc: Record<string, unknown> }>> {
+export async function closurePublishDocs(
+  closure: FixtureClosure = loadExpressClosure(),
+): Promise<Array<{ name: string; version: string; doc: Record<string, unknown> }>> {
   const { readFile } = await import('node:fs/promises');
   const { inspectTarball } = await import('../../src/tarball/inspect.ts');
   const semver = (await import('semver')).default;
-  const sorted = [...closure.packages].sort((a, b) => (a.name === b.name ? semver.compare(a.version, b.version) : a.name < b.name ? -1 : 1));
+  const sorted = [...closure.packages].sort((a, b) =>
+    a.name === b.name ? semver.compare(a.version, b.version) : a.name < b.name ? -1 : 1,
+  );
   return Promise.all(
     sorted.map(async (pkg) => {
       const bytes = await readFile(pkg.path);
@@ -68,9 +72,17 @@ export async function closurePublishDocs(closure: FixtureClosure = loadExpressCl
         name: pkg.name,
         description: manifest.description,
         'dist-tags': { latest: pkg.version },
-        versions: { [pkg.version]: { ...manifest, _id: `${pkg.name}@${pkg.version}`, dist: { integrity: pkg.integrity, shasum: pkg.shasum } } },
+        versions: {
+          [pkg.version]: {
+            ...manifest,
+            _id: `${pkg.name}@${pkg.version}`,
+            dist: { integrity: pkg.integrity, shasum: pkg.shasum },
+          },
+        },
         access: null,
-        _attachments: { [file]: { content_type: 'application/octet-stream', data: bytes.toString('base64'), length: bytes.length } },
+        _attachments: {
+          [file]: { content_type: 'application/octet-stream', data: bytes.toString('base64'), length: bytes.length },
+        },
       };
       return { name: pkg.name, version: pkg.version, doc };
     }),

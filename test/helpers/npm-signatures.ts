@@ -21,29 +21,49 @@ type VerifySignaturesInstance = {
   setKeys(args: { registry: string; tuf: { getTarget(name: string): Promise<string> } }): Promise<void>;
   getVerifiedInfo(edge: Edge): Promise<void>;
 };
-const VerifySignatures = requireFromNpm('./lib/utils/verify-signatures.js') as new (tree: unknown, filterSet: Set<unknown>, npm: unknown, opts: unknown) => VerifySignaturesInstance;
-const Arborist = requireFromNpm('@npmcli/arborist') as new (opts: Record<string, unknown>) => { loadActual(): Promise<{ inventory: Map<string, unknown> }> };
+const VerifySignatures = requireFromNpm('./lib/utils/verify-signatures.js') as new (
+  tree: unknown,
+  filterSet: Set<unknown>,
+  npm: unknown,
+  opts: unknown,
+) => VerifySignaturesInstance;
+const Arborist = requireFromNpm('@npmcli/arborist') as new (opts: Record<string, unknown>) => {
+  loadActual(): Promise<{ inventory: Map<string, unknown> }>;
+};
 
 const unlistedInTuf = {
   async getTarget(): Promise<string> {
-    throw Object.assign(new Error('target not found in the Sigstore TUF repository'), { code: 'TUF_FIND_TARGET_ERROR' });
+    throw Object.assign(new Error('target not found in the Sigstore TUF repository'), {
+      code: 'TUF_FIND_TARGET_ERROR',
+    });
   },
 };
 
-export type AuditResult = Pick<VerifySignaturesInstance, 'invalid' | 'missing' | 'auditedWithKeysCount' | 'verifiedSignatureCount' | 'keys'>;
+export type AuditResult = Pick<
+  VerifySignaturesInstance,
+  'invalid' | 'missing' | 'auditedWithKeysCount' | 'verifiedSignatureCount' | 'keys'
+>;
 
 /**
  * Audits the project in dir as `npm audit signatures` does and returns npm's tallies. Errors npm does not turn into a
  * report (a missing or expired key) are thrown with npm's code, as the CLI would exit with them.
  * @param registry the registry URL with no trailing slash.
  */
-export async function auditSignatures(dir: string, registry: string, extra: Record<string, unknown> = {}): Promise<AuditResult> {
+export async function auditSignatures(
+  dir: string,
+  registry: string,
+  extra: Record<string, unknown> = {},
+): Promise<AuditResult> {
   const cache = await mkdtemp(path.join(os.tmpdir(), 'bulwark-audit-cache-'));
   const flatOptions = { registry: `${registry}/`, cache, fetchRetries: 0, preferOnline: true, ...extra };
   const tree = await new Arborist({ path: dir, ...flatOptions }).loadActual();
   // npm's defaults for the settings verify-signatures reads: omit nothing, no attestation listing.
   const config: Record<string, unknown> = { omit: [], json: false, 'include-attestations': false };
-  const npm = { flatOptions, config: { get: (key: string) => config[key] }, chalk: new Proxy({}, { get: () => (s: string) => s }) };
+  const npm = {
+    flatOptions,
+    config: { get: (key: string) => config[key] },
+    chalk: new Proxy({}, { get: () => (s: string) => s }),
+  };
   const audit = new VerifySignatures(tree, new Set(), npm, {});
   const { edges, registries } = audit.getEdgesOut(tree.inventory.values(), new Set());
   await Promise.all([...registries].map((r) => audit.setKeys({ registry: r, tuf: unlistedInTuf })));

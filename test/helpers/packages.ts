@@ -4,15 +4,25 @@ import { createHash } from 'node:crypto';
 import { tgz } from './tar.ts';
 
 /** An npm tarball holding these files (full paths, normally under package/). */
-export const tar = (files: Record<string, string | Buffer>): Buffer => tgz(Object.entries(files).map(([path, data]) => ({ path, data })));
+export const tar = (files: Record<string, string | Buffer>): Buffer =>
+  tgz(Object.entries(files).map(([path, data]) => ({ path, data })));
 
 export type Manifest = { name: string; version: string; [k: string]: unknown };
 
 export function packTarball(manifest: Manifest, extra: Record<string, string> = {}): Buffer {
-  return tar({ 'package/package.json': JSON.stringify(manifest, null, 2), 'package/README.md': `# ${manifest.name}\n`, ...extra });
+  return tar({
+    'package/package.json': JSON.stringify(manifest, null, 2),
+    'package/README.md': `# ${manifest.name}\n`,
+    ...extra,
+  });
 }
 
-export type PublishOptions = { tag?: string; access?: 'public' | 'restricted' | null; tarball?: Buffer; docManifest?: Partial<Manifest> };
+export type PublishOptions = {
+  tag?: string;
+  access?: 'public' | 'restricted' | null;
+  tarball?: Buffer;
+  docManifest?: Partial<Manifest>;
+};
 
 /** The PUT body npm sends for `npm publish` (libnpmpublish buildMetadata). */
 export function publishDoc(manifest: Manifest, opts: PublishOptions = {}) {
@@ -20,7 +30,13 @@ export function publishDoc(manifest: Manifest, opts: PublishOptions = {}) {
   const integrity = `sha512-${createHash('sha512').update(tarball).digest('base64')}`;
   const shasum = createHash('sha1').update(tarball).digest('hex');
   const file = `${manifest.name}-${manifest.version}.tgz`;
-  const version = { ...manifest, ...opts.docManifest, _id: `${manifest.name}@${manifest.version}`, readme: `# ${manifest.name}`, dist: { integrity, shasum, tarball: `http://registry/${manifest.name}/-/${file}` } };
+  const version = {
+    ...manifest,
+    ...opts.docManifest,
+    _id: `${manifest.name}@${manifest.version}`,
+    readme: `# ${manifest.name}`,
+    dist: { integrity, shasum, tarball: `http://registry/${manifest.name}/-/${file}` },
+  };
   return {
     _id: manifest.name,
     name: manifest.name,
@@ -28,7 +44,9 @@ export function publishDoc(manifest: Manifest, opts: PublishOptions = {}) {
     'dist-tags': { [opts.tag ?? 'latest']: manifest.version },
     versions: { [manifest.version]: version },
     access: opts.access ?? null,
-    _attachments: { [file]: { content_type: 'application/octet-stream', data: tarball.toString('base64'), length: tarball.length } },
+    _attachments: {
+      [file]: { content_type: 'application/octet-stream', data: tarball.toString('base64'), length: tarball.length },
+    },
     integrity,
     shasum,
     tarball,

@@ -14,7 +14,12 @@ import { testDatabase, type DbKind } from './db.ts';
 export const TEST_SECRET_KEY = Buffer.alloc(32, 7);
 
 export type Response = { status: number; headers: Headers; text: string; json: () => any; bytes: Buffer };
-export type RequestOptions = { token?: string | null; body?: unknown; headers?: Record<string, string>; raw?: Buffer | string };
+export type RequestOptions = {
+  token?: string | null;
+  body?: unknown;
+  headers?: Record<string, string>;
+  raw?: Buffer | string;
+};
 
 export type TestRegistry = {
   url: string;
@@ -29,15 +34,41 @@ export type TestRegistry = {
 };
 
 /** clock: the registry's time (second-factor codes, expiries); the real time unless a test moves it. */
-export async function startRegistry(kind: DbKind, flags: Record<string, string> = {}, opts: { clock?: () => number } = {}): Promise<TestRegistry> {
+export async function startRegistry(
+  kind: DbKind,
+  flags: Record<string, string> = {},
+  opts: { clock?: () => number } = {},
+): Promise<TestRegistry> {
   const t = await testDatabase(kind);
-  const settings: Settings = loadSettings({ flags: { port: '0', 'data-dir': t.dataDir, 'password-hash': TEST_PASSWORD_HASH, ...(t.database ? { database: t.database } : {}), ...flags }, env: {} });
+  const settings: Settings = loadSettings({
+    flags: {
+      port: '0',
+      'data-dir': t.dataDir,
+      'password-hash': TEST_PASSWORD_HASH,
+      ...(t.database ? { database: t.database } : {}),
+      ...flags,
+    },
+    env: {},
+  });
   const store = await openStore({ dataDir: settings.dataDir, database: settings.database, poolSize: 4 });
   const logger = pino({ level: process.env.BULWARK_TEST_LOG ?? 'silent' });
-  const app = await startApp({ settings, store, blobs: new FsBlobStore(path.join(t.dataDir, 'blobs')), logger, secretKey: TEST_SECRET_KEY, ...(opts.clock ? { clock: opts.clock } : {}) });
+  const app = await startApp({
+    settings,
+    store,
+    blobs: new FsBlobStore(path.join(t.dataDir, 'blobs')),
+    logger,
+    secretKey: TEST_SECRET_KEY,
+    ...(opts.clock ? { clock: opts.clock } : {}),
+  });
 
   async function user(name: string, opts: { verified?: boolean; admin?: boolean } = {}) {
-    const row = await createUser(store.db, { name, email: `${name}@example.com`, password: 'correct-horse-battery', emailVerified: opts.verified ?? true, isAdmin: opts.admin ?? false });
+    const row = await createUser(store.db, {
+      name,
+      email: `${name}@example.com`,
+      password: 'correct-horse-battery',
+      emailVerified: opts.verified ?? true,
+      isAdmin: opts.admin ?? false,
+    });
     const { token } = await createToken(store.db, { userId: row.id, userName: name, name: 'test', kind: 'publish' });
     return { id: row.id, token };
   }

@@ -11,7 +11,13 @@ const server = new SMTPServer({
     stream.on('data', (c: Buffer) => chunks.push(c));
     stream.on('end', () => {
       const envelope = session.envelope;
-      process.stdout.write(JSON.stringify({ from: envelope.mailFrom ? envelope.mailFrom.address : null, to: envelope.rcptTo.map((r) => r.address), raw: Buffer.concat(chunks).toString('utf8') }) + '\n');
+      process.stdout.write(
+        JSON.stringify({
+          from: envelope.mailFrom ? envelope.mailFrom.address : null,
+          to: envelope.rcptTo.map((r) => r.address),
+          raw: Buffer.concat(chunks).toString('utf8'),
+        }) + '\n',
+      );
       callback();
     });
   },

@@ -4,7 +4,12 @@ import path from 'node:path';
 
 export type Mail = { from: string | null; to: string[]; raw: string; subject: string; text: string };
 
-export type Smtp = { url: string; mails: Mail[]; waitFor(pred: (m: Mail) => boolean, timeoutMs?: number): Promise<Mail>; stop(): Promise<void> };
+export type Smtp = {
+  url: string;
+  mails: Mail[];
+  waitFor(pred: (m: Mail) => boolean, timeoutMs?: number): Promise<Mail>;
+  stop(): Promise<void>;
+};
 
 /** Undoes quoted-printable soft line breaks and escapes, enough to read links and text in tests. */
 function decodeQuotedPrintable(s: string): string {
@@ -18,14 +23,18 @@ function parse(m: { from: string | null; to: string[]; raw: string }): Mail {
   // RFC 2047: whitespace between adjacent encoded words is not part of the text; the bytes are UTF-8.
   const decodedSubject = subject
     .replace(/\?=\s+=\?utf-8\?Q\?/gi, '')
-    .replace(/=\?utf-8\?Q\?(.*?)\?=/gi, (_, q: string) => Buffer.from(decodeQuotedPrintable(q.replace(/_/g, ' ')), 'latin1').toString('utf8'));
+    .replace(/=\?utf-8\?Q\?(.*?)\?=/gi, (_, q: string) =>
+      Buffer.from(decodeQuotedPrintable(q.replace(/_/g, ' ')), 'latin1').toString('utf8'),
+    );
   const body = rest.join('\n\n');
   const text = /quoted-printable/i.test(unfolded) ? decodeQuotedPrintable(body) : body;
   return { ...m, subject: decodedSubject, text };
 }
 
 export async function startSmtp(): Promise<Smtp> {
-  const child = spawn(process.execPath, [path.join(import.meta.dirname, 'smtp-process.ts')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [path.join(import.meta.dirname, 'smtp-process.ts')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const mails: Mail[] = [];
   const waiters: Array<() => void> = [];
   let buffered = '';
@@ -53,7 +62,10 @@ export async function startSmtp(): Promise<Smtp> {
       for (;;) {
         const found = mails.find(pred);
         if (found) return found;
-        if (Date.now() > deadline) throw new Error(`no matching email within ${timeoutMs} ms; received: ${mails.map((m) => `${m.to.join(',')}: ${m.subject}`).join(' | ') || 'nothing'}`);
+        if (Date.now() > deadline)
+          throw new Error(
+            `no matching email within ${timeoutMs} ms; received: ${mails.map((m) => `${m.to.join(',')}: ${m.subject}`).join(' | ') || 'nothing'}`,
+          );
         await new Promise<void>((res) => {
           waiters.push(res);
           setTimeout(res, 200);

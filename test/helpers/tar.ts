@@ -20,7 +20,14 @@ export type TarEntry = {
 
 const octal = (n: number, width: number) => n.toString(8).padStart(width - 1, '0') + '\0';
 
-export function tarHeader(e: { path: string; size: number; type?: string; mode?: number; linkpath?: string; prefix?: string }): Buffer {
+export function tarHeader(e: {
+  path: string;
+  size: number;
+  type?: string;
+  mode?: number;
+  linkpath?: string;
+  prefix?: string;
+}): Buffer {
   const h = Buffer.alloc(512);
   h.write(e.path, 0, 100, 'utf8');
   h.write(octal(e.mode ?? 0o644, 8), 100);
@@ -73,4 +80,5 @@ export function tarStream(entries: Array<TarEntry | Buffer>, end: Buffer = END_O
 export const tgz = (entries: Array<TarEntry | Buffer>, end?: Buffer): Buffer => gzipSync(tarStream(entries, end));
 
 /** Files laid out as `npm pack` writes them: each under package/, in the order given. */
-export const packFiles = (files: Record<string, string | Buffer>): Buffer => tgz(Object.entries(files).map(([path, data]) => ({ path: `package/${path}`, data })));
+export const packFiles = (files: Record<string, string | Buffer>): Buffer =>
+  tgz(Object.entries(files).map(([path, data]) => ({ path: `package/${path}`, data })));

@@ -8,7 +8,8 @@ import { csrfIn, type WebClient } from './web-client.ts';
 
 const PASSWORD = 'correct-horse-battery'; // what the registry helper gives its users
 
-export const codeAt = (secret: string, t: number): string => new TOTP({ secret: Secret.fromBase32(secret), algorithm: 'SHA1', digits: 6, period: 30 }).generate({ timestamp: t });
+export const codeAt = (secret: string, t: number): string =>
+  new TOTP({ secret: Secret.fromBase32(secret), algorithm: 'SHA1', digits: 6, period: 30 }).generate({ timestamp: t });
 
 /** A code that is wrong at that time: the right one with its first digit changed. */
 export const wrongCodeAt = (secret: string, t: number): string => {
@@ -17,7 +18,12 @@ export const wrongCodeAt = (secret: string, t: number): string => {
 };
 
 /** Turns on two-factor authentication for a user directly; returns the seed. */
-export async function enableMfa(r: TestRegistry, name: string, mode: 'auth-only' | 'auth-and-writes', now: number): Promise<string> {
+export async function enableMfa(
+  r: TestRegistry,
+  name: string,
+  mode: 'auth-only' | 'auth-and-writes',
+  now: number,
+): Promise<string> {
   const user = await r.store.db.selectFrom('users').selectAll().where('name', '=', name).executeTakeFirstOrThrow();
   const { secret } = await beginEnrolment(r.store.db, TEST_SECRET_KEY, user, 'test');
   await confirmEnrolment(r.store.db, TEST_SECRET_KEY, user.id, codeAt(secret, now), mode, now);
@@ -29,7 +35,12 @@ export async function signInWithCode(web: WebClient, name: string, secret: strin
   const first = await web.signIn(name, PASSWORD, next);
   assert.equal(first.status, 200, 'the code step');
   const ticket = /name="ticket" value="([^"]+)"/.exec(first.text)![1]!;
-  const done = await web.post('/-/web/signin/otp', { _csrf: csrfIn(first.text), ticket, otp: codeAt(secret, now), ...(next ? { next } : {}) });
+  const done = await web.post('/-/web/signin/otp', {
+    _csrf: csrfIn(first.text),
+    ticket,
+    otp: codeAt(secret, now),
+    ...(next ? { next } : {}),
+  });
   assert.equal(done.status, 303, done.text);
   return done;
 }

@@ -1,7 +1,13 @@
 // A minimal browser-like HTTP client for the web UI's protocol tests: it keeps cookies, does not follow redirects
 // (tests look at them), posts urlencoded forms and reads the CSRF token out of the page it got. The browser tests
 // use a real Chromium; this is for the negative cases a browser would never send.
-export type WebResponse = { status: number; headers: Headers; text: string; location: string | null; setCookies: string[] };
+export type WebResponse = {
+  status: number;
+  headers: Headers;
+  text: string;
+  location: string | null;
+  setCookies: string[];
+};
 
 export class WebClient {
   readonly base: string;
@@ -12,8 +18,16 @@ export class WebClient {
     this.base = base;
   }
 
-  async request(method: string, path: string, opts: { form?: Record<string, string>; headers?: Record<string, string> } = {}): Promise<WebResponse> {
-    const headers: Record<string, string> = { accept: 'text/html,application/xhtml+xml', 'user-agent': this.userAgent, ...opts.headers };
+  async request(
+    method: string,
+    path: string,
+    opts: { form?: Record<string, string>; headers?: Record<string, string> } = {},
+  ): Promise<WebResponse> {
+    const headers: Record<string, string> = {
+      accept: 'text/html,application/xhtml+xml',
+      'user-agent': this.userAgent,
+      ...opts.headers,
+    };
     if (this.cookies.size) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
     let body: string | undefined;
     if (opts.form) {
@@ -30,7 +44,13 @@ export class WebClient {
       if (expired) this.cookies.delete(name);
       else this.cookies.set(name, pair!.slice(eq + 1).trim());
     }
-    return { status: res.status, headers: res.headers, text: await res.text(), location: res.headers.get('location'), setCookies };
+    return {
+      status: res.status,
+      headers: res.headers,
+      text: await res.text(),
+      location: res.headers.get('location'),
+      setCookies,
+    };
   }
 
   get(path: string, headers?: Record<string, string>): Promise<WebResponse> {

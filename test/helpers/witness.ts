@@ -6,7 +6,11 @@ import { WitnessCore, WitnessRefusal, ed25519Cosigner, encodeCosignerKey } from 
 
 export type TestWitness = { url: string; vkey: string; core: WitnessCore; statuses: number[]; stop(): Promise<void> };
 
-export async function startWitness(name: string, logs: { origin: string; keys: Verifier[] }[], seed = Buffer.alloc(32, 42)): Promise<TestWitness> {
+export async function startWitness(
+  name: string,
+  logs: { origin: string; keys: Verifier[] }[],
+  seed = Buffer.alloc(32, 42),
+): Promise<TestWitness> {
   const cosigner = ed25519Cosigner(name, seed);
   const core = new WitnessCore(cosigner, logs);
   const statuses: number[] = [];

@@ -12,7 +12,12 @@ for (const kind of DB_KINDS) {
     let r: TestRegistry;
     before(async () => {
       r = await startRegistry(kind);
-      await r.request('PUT', '/shared', { token: r.adminToken, body: body(publishDoc({ name: 'shared', version: '1.0.0', description: 'a shared util', keywords: ['util', 'strings'] })) });
+      await r.request('PUT', '/shared', {
+        token: r.adminToken,
+        body: body(
+          publishDoc({ name: 'shared', version: '1.0.0', description: 'a shared util', keywords: ['util', 'strings'] }),
+        ),
+      });
     });
     after(() => r.stop());
 
@@ -28,12 +33,24 @@ for (const kind of DB_KINDS) {
       assert.equal(res.status, 401);
 
       const carol = await r.user('carol');
-      const { token: readonly } = await createToken(r.store.db, { userId: carol.id, userName: 'carol', name: 'ci', kind: 'publish', readonly: true });
+      const { token: readonly } = await createToken(r.store.db, {
+        userId: carol.id,
+        userName: 'carol',
+        name: 'ci',
+        kind: 'publish',
+        readonly: true,
+      });
       res = await r.request('PUT', '/gated', { token: readonly, body: doc });
       assert.equal(res.status, 403);
       assert.match(error(res), /read-only/);
 
-      const { token: expired } = await createToken(r.store.db, { userId: carol.id, userName: 'carol', name: 'old', kind: 'publish', expiresAt: Date.now() - 1000 });
+      const { token: expired } = await createToken(r.store.db, {
+        userId: carol.id,
+        userName: 'carol',
+        name: 'old',
+        kind: 'publish',
+        expiresAt: Date.now() - 1000,
+      });
       assert.equal((await r.request('PUT', '/gated', { token: expired, body: doc })).status, 401);
 
       const dave = await r.user('dave', { verified: false });
@@ -41,7 +58,10 @@ for (const kind of DB_KINDS) {
       assert.equal(res.status, 403);
       assert.match(error(res), /email address of "dave" is not verified/);
 
-      res = await r.request('PUT', '/shared', { token: carol.token, body: body(publishDoc({ name: 'shared', version: '2.0.0' })) });
+      res = await r.request('PUT', '/shared', {
+        token: carol.token,
+        body: body(publishDoc({ name: 'shared', version: '2.0.0' })),
+      });
       assert.equal(res.status, 403, 'a non-maintainer cannot publish a new version');
       assert.match(error(res), /not one of its maintainers/);
       assert.equal((await r.request('GET', '/gated')).status, 404);
@@ -50,23 +70,45 @@ for (const kind of DB_KINDS) {
     });
 
     it('manages dist-tags as npm dist-tag does, with the same gate', async () => {
-      await r.request('PUT', '/shared', { token: r.adminToken, body: body(publishDoc({ name: 'shared', version: '1.1.0' }, { tag: 'next' })) });
+      await r.request('PUT', '/shared', {
+        token: r.adminToken,
+        body: body(publishDoc({ name: 'shared', version: '1.1.0' }, { tag: 'next' })),
+      });
       let res = await r.request('PUT', '/-/package/shared/dist-tags/stable', { token: r.adminToken, body: '1.0.0' });
       assert.equal(res.status, 201, res.text);
-      assert.deepEqual((await r.request('GET', '/-/package/shared/dist-tags')).json(), { latest: '1.0.0', next: '1.1.0', stable: '1.0.0' });
+      assert.deepEqual((await r.request('GET', '/-/package/shared/dist-tags')).json(), {
+        latest: '1.0.0',
+        next: '1.1.0',
+        stable: '1.0.0',
+      });
       res = await r.request('DELETE', '/-/package/shared/dist-tags/stable', { token: r.adminToken });
       assert.equal(res.status, 200);
-      assert.deepEqual((await r.request('GET', '/-/package/shared/dist-tags')).json(), { latest: '1.0.0', next: '1.1.0' });
+      assert.deepEqual((await r.request('GET', '/-/package/shared/dist-tags')).json(), {
+        latest: '1.0.0',
+        next: '1.1.0',
+      });
       // The packument reflects the change at once.
-      assert.deepEqual((await r.request('GET', '/shared')).json()['dist-tags' as never], { latest: '1.0.0', next: '1.1.0' });
+      assert.deepEqual((await r.request('GET', '/shared')).json()['dist-tags' as never], {
+        latest: '1.0.0',
+        next: '1.1.0',
+      });
 
       res = await r.request('PUT', '/-/package/shared/dist-tags/latest', { token: r.adminToken, body: '1.1.0' });
       assert.equal(res.status, 201);
-      assert.equal(((await r.request('GET', '/-/v1/search?text=shared')).json() as any).objects[0].package.version, '1.1.0');
+      assert.equal(
+        ((await r.request('GET', '/-/v1/search?text=shared')).json() as any).objects[0].package.version,
+        '1.1.0',
+      );
 
       const mallory = await r.user('mallory');
-      assert.equal((await r.request('PUT', '/-/package/shared/dist-tags/latest', { token: mallory.token, body: '1.0.0' })).status, 403);
-      assert.equal((await r.request('DELETE', '/-/package/shared/dist-tags/next', { token: mallory.token })).status, 403);
+      assert.equal(
+        (await r.request('PUT', '/-/package/shared/dist-tags/latest', { token: mallory.token, body: '1.0.0' })).status,
+        403,
+      );
+      assert.equal(
+        (await r.request('DELETE', '/-/package/shared/dist-tags/next', { token: mallory.token })).status,
+        403,
+      );
       assert.equal((await r.request('PUT', '/-/package/shared/dist-tags/latest', { body: '1.0.0' })).status, 401);
       res = await r.request('DELETE', '/-/package/shared/dist-tags/latest', { token: r.adminToken });
       assert.equal(res.status, 400);
@@ -75,10 +117,19 @@ for (const kind of DB_KINDS) {
       assert.equal(res.status, 404);
       res = await r.request('PUT', '/-/package/shared/dist-tags/1.x', { token: r.adminToken, body: '1.0.0' });
       assert.equal(res.status, 400);
-      res = await r.request('PUT', '/-/package/shared/dist-tags/beta', { token: r.adminToken, body: { version: '1.0.0' } });
+      res = await r.request('PUT', '/-/package/shared/dist-tags/beta', {
+        token: r.adminToken,
+        body: { version: '1.0.0' },
+      });
       assert.equal(res.status, 400);
-      assert.equal((await r.request('PUT', '/-/package/nope/dist-tags/beta', { token: r.adminToken, body: '1.0.0' })).status, 404);
-      assert.equal((await r.request('DELETE', '/-/package/shared/dist-tags/never', { token: r.adminToken })).status, 404);
+      assert.equal(
+        (await r.request('PUT', '/-/package/nope/dist-tags/beta', { token: r.adminToken, body: '1.0.0' })).status,
+        404,
+      );
+      assert.equal(
+        (await r.request('DELETE', '/-/package/shared/dist-tags/never', { token: r.adminToken })).status,
+        404,
+      );
     });
 
     it('answers ping and whoami, and logs in, signs up and logs out over the legacy user endpoint', async () => {
@@ -87,30 +138,54 @@ for (const kind of DB_KINDS) {
       assert.equal((await r.request('GET', '/-/whoami')).status, 401);
 
       // npm adduser: a new account, not yet verified.
-      let res = await r.request('PUT', '/-/user/org.couchdb.user:erin', { body: { _id: 'org.couchdb.user:erin', name: 'erin', password: 'a-long-passphrase', email: 'erin@example.com', type: 'user', roles: [] } });
+      let res = await r.request('PUT', '/-/user/org.couchdb.user:erin', {
+        body: {
+          _id: 'org.couchdb.user:erin',
+          name: 'erin',
+          password: 'a-long-passphrase',
+          email: 'erin@example.com',
+          type: 'user',
+          roles: [],
+        },
+      });
       assert.equal(res.status, 201, res.text);
       const erinToken = (res.json() as { token: string }).token;
       assert.match(erinToken, /^bwk_/);
       assert.deepEqual((await r.request('GET', '/-/whoami', { token: erinToken })).json(), { username: 'erin' });
-      res = await r.request('PUT', '/erin-pkg', { token: erinToken, body: body(publishDoc({ name: 'erin-pkg', version: '1.0.0' })) });
+      res = await r.request('PUT', '/erin-pkg', {
+        token: erinToken,
+        body: body(publishDoc({ name: 'erin-pkg', version: '1.0.0' })),
+      });
       assert.equal(res.status, 403, 'a self-registered account publishes only after verifying its email');
 
       // npm login: the right password gives a new token, the wrong one nothing.
-      res = await r.request('PUT', '/-/user/org.couchdb.user:erin', { body: { name: 'erin', password: 'a-long-passphrase' } });
+      res = await r.request('PUT', '/-/user/org.couchdb.user:erin', {
+        body: { name: 'erin', password: 'a-long-passphrase' },
+      });
       assert.equal(res.status, 201);
       const second = (res.json() as { token: string }).token;
       assert.notEqual(second, erinToken);
-      res = await r.request('PUT', '/-/user/org.couchdb.user:erin', { body: { name: 'erin', password: 'wrong-passphrase' } });
+      res = await r.request('PUT', '/-/user/org.couchdb.user:erin', {
+        body: { name: 'erin', password: 'wrong-passphrase' },
+      });
       assert.equal(res.status, 401);
       assert.equal(error(res), 'incorrect username or password');
-      res = await r.request('PUT', '/-/user/org.couchdb.user:nobody', { body: { name: 'nobody', password: 'whatever-it-is' } });
+      res = await r.request('PUT', '/-/user/org.couchdb.user:nobody', {
+        body: { name: 'nobody', password: 'whatever-it-is' },
+      });
       assert.equal(res.status, 401, 'login of an unknown name reveals nothing');
       assert.equal(error(res), 'incorrect username or password');
-      res = await r.request('PUT', '/-/user/org.couchdb.user:erin', { body: { name: 'erin', password: 'a-long-passphrase', email: 'x@example.com' } });
+      res = await r.request('PUT', '/-/user/org.couchdb.user:erin', {
+        body: { name: 'erin', password: 'a-long-passphrase', email: 'x@example.com' },
+      });
       assert.equal(res.status, 201, 'adduser of an existing name with its password logs in');
-      res = await r.request('PUT', '/-/user/org.couchdb.user:Bad%20Name', { body: { name: 'Bad Name', password: 'a-long-passphrase', email: 'b@example.com' } });
+      res = await r.request('PUT', '/-/user/org.couchdb.user:Bad%20Name', {
+        body: { name: 'Bad Name', password: 'a-long-passphrase', email: 'b@example.com' },
+      });
       assert.equal(res.status, 400);
-      res = await r.request('PUT', '/-/user/org.couchdb.user:frank', { body: { name: 'frank', password: 'short', email: 'f@example.com' } });
+      res = await r.request('PUT', '/-/user/org.couchdb.user:frank', {
+        body: { name: 'frank', password: 'short', email: 'f@example.com' },
+      });
       assert.equal(res.status, 400);
       assert.match(error(res), /at least 10 characters/);
 
@@ -128,11 +203,18 @@ for (const kind of DB_KINDS) {
         ['left-pad', 'pads strings on the left', ['pad']],
         ['unrelated', 'nothing to see', []],
       ] as const) {
-        await r.request('PUT', `/${name}`, { token: r.adminToken, body: body(publishDoc({ name, version: '1.0.0', description, keywords: [...keywords] })) });
+        await r.request('PUT', `/${name}`, {
+          token: r.adminToken,
+          body: body(publishDoc({ name, version: '1.0.0', description, keywords: [...keywords] })),
+        });
       }
       const res = await r.request('GET', '/-/v1/search?text=string&size=20');
       assert.equal(res.status, 200);
-      const out = res.json() as { objects: Array<{ package: any; score: any; searchScore: number }>; total: number; time: string };
+      const out = res.json() as {
+        objects: Array<{ package: any; score: any; searchScore: number }>;
+        total: number;
+        time: string;
+      };
       const names = out.objects.map((o) => o.package.name);
       assert.deepEqual(names, ['string-utils', 'shared', 'left-pad'], 'name, then keyword, then description matches');
       assert.equal(out.total, 3);
@@ -141,10 +223,20 @@ for (const kind of DB_KINDS) {
       assert.deepEqual(first.package.maintainers, [{ username: 'admin', email: 'admin@example.com' }]);
       assert.ok(first.score.final > 0 && first.score.detail.quality > 0);
       const page = (await r.request('GET', '/-/v1/search?text=string&size=1&from=1')).json() as typeof out;
-      assert.deepEqual(page.objects.map((o) => o.package.name), ['shared']);
+      assert.deepEqual(
+        page.objects.map((o) => o.package.name),
+        ['shared'],
+      );
       assert.equal(page.total, 3);
-      assert.deepEqual((await r.request('GET', '/-/v1/search?text=keywords:pad')).json().objects.map((o: any) => o.package.name), ['left-pad']);
-      assert.equal((await r.request('GET', '/-/v1/search?text=%25')).json().total, 0, 'LIKE wildcards are matched literally');
+      assert.deepEqual(
+        (await r.request('GET', '/-/v1/search?text=keywords:pad')).json().objects.map((o: any) => o.package.name),
+        ['left-pad'],
+      );
+      assert.equal(
+        (await r.request('GET', '/-/v1/search?text=%25')).json().total,
+        0,
+        'LIKE wildcards are matched literally',
+      );
       assert.equal((await r.request('GET', '/-/v1/search?text=x&size=abc')).status, 400);
     });
 
@@ -168,15 +260,30 @@ for (const kind of DB_KINDS) {
       let res = await r.request('GET', '/-/no/such/route');
       assert.equal(res.status, 404);
       assert.deepEqual(res.json(), { error: 'Not found' });
-      res = await r.request('PUT', '/-/package/shared/dist-tags/x', { token: r.adminToken, raw: 'not json', headers: { 'content-type': 'application/json' } });
+      res = await r.request('PUT', '/-/package/shared/dist-tags/x', {
+        token: r.adminToken,
+        raw: 'not json',
+        headers: { 'content-type': 'application/json' },
+      });
       assert.equal(res.status, 400);
       assert.ok(error(res));
-      res = await r.request('PUT', '/shared', { token: r.adminToken, raw: 'hello', headers: { 'content-type': 'text/plain' } });
+      res = await r.request('PUT', '/shared', {
+        token: r.adminToken,
+        raw: 'hello',
+        headers: { 'content-type': 'text/plain' },
+      });
       assert.equal(res.status, 400);
       assert.match(error(res), /must be a JSON package document/);
-      res = await r.request('PUT', '/shared', { token: r.adminToken, raw: 'hello', headers: { 'content-type': 'application/x-something' } });
+      res = await r.request('PUT', '/shared', {
+        token: r.adminToken,
+        raw: 'hello',
+        headers: { 'content-type': 'application/x-something' },
+      });
       assert.equal(res.status, 415);
-      res = await r.request('PUT', '/shared', { token: r.adminToken, body: { name: 'shared', description: 'metadata only' } });
+      res = await r.request('PUT', '/shared', {
+        token: r.adminToken,
+        body: { name: 'shared', description: 'metadata only' },
+      });
       assert.equal(res.status, 400);
       assert.match(error(res), /without a tarball must carry the "versions" npm read \(npm deprecate\)/);
       res = await r.request('GET', '/%E0%A4%A');
@@ -193,8 +300,18 @@ describe('registry-wide settings', () => {
   it('with --read-access authenticated, every read needs a token and reveals nothing to anonymous clients', async () => {
     const r = await startRegistry('sqlite', { 'read-access': 'authenticated' });
     try {
-      await r.request('PUT', '/private-co', { token: r.adminToken, body: body(publishDoc({ name: 'private-co', version: '1.0.0' })) });
-      for (const path of ['/private-co', '/does-not-exist', '/private-co/-/private-co-1.0.0.tgz', '/-/v1/search?text=private', '/-/package/private-co/dist-tags', '/downloads/point/last-day/private-co']) {
+      await r.request('PUT', '/private-co', {
+        token: r.adminToken,
+        body: body(publishDoc({ name: 'private-co', version: '1.0.0' })),
+      });
+      for (const path of [
+        '/private-co',
+        '/does-not-exist',
+        '/private-co/-/private-co-1.0.0.tgz',
+        '/-/v1/search?text=private',
+        '/-/package/private-co/dist-tags',
+        '/downloads/point/last-day/private-co',
+      ]) {
         assert.equal((await r.request('GET', path)).status, 401, path);
       }
       const reader = await r.user('reader');
@@ -209,10 +326,14 @@ describe('registry-wide settings', () => {
   it('with --signup closed, npm adduser cannot create accounts but existing users still log in', async () => {
     const r = await startRegistry('sqlite', { signup: 'closed' });
     try {
-      let res = await r.request('PUT', '/-/user/org.couchdb.user:newbie', { body: { name: 'newbie', password: 'a-long-passphrase', email: 'n@example.com' } });
+      let res = await r.request('PUT', '/-/user/org.couchdb.user:newbie', {
+        body: { name: 'newbie', password: 'a-long-passphrase', email: 'n@example.com' },
+      });
       assert.equal(res.status, 403);
       assert.match(error(res), /sign-up is closed/);
-      res = await r.request('PUT', '/-/user/org.couchdb.user:admin', { body: { name: 'admin', password: 'correct-horse-battery' } });
+      res = await r.request('PUT', '/-/user/org.couchdb.user:admin', {
+        body: { name: 'admin', password: 'correct-horse-battery' },
+      });
       assert.equal(res.status, 201);
     } finally {
       await r.stop();
@@ -229,11 +350,23 @@ describe('registry-wide settings', () => {
       const pino = (await import('pino')).default;
       const store = await openStore({ dataDir: a.dataDir, database: null });
       const settings = loadSettings({ flags: { port: '0', 'data-dir': a.dataDir }, env: {} });
-      const b = await startApp({ settings, store, blobs: new FsBlobStore(`${a.dataDir}/blobs`), logger: pino({ level: 'silent' }), secretKey: Buffer.alloc(32, 7) });
+      const b = await startApp({
+        settings,
+        store,
+        blobs: new FsBlobStore(`${a.dataDir}/blobs`),
+        logger: pino({ level: 'silent' }),
+        secretKey: Buffer.alloc(32, 7),
+      });
       try {
-        await a.request('PUT', '/multi', { token: a.adminToken, body: body(publishDoc({ name: 'multi', version: '1.0.0' })) });
+        await a.request('PUT', '/multi', {
+          token: a.adminToken,
+          body: body(publishDoc({ name: 'multi', version: '1.0.0' })),
+        });
         assert.equal((await fetch(`${b.url}/multi`)).status, 200);
-        await a.request('PUT', '/multi', { token: a.adminToken, body: body(publishDoc({ name: 'multi', version: '1.0.1' })) });
+        await a.request('PUT', '/multi', {
+          token: a.adminToken,
+          body: body(publishDoc({ name: 'multi', version: '1.0.1' })),
+        });
         let seen = false;
         for (let i = 0; i < 40 && !seen; i++) {
           const doc = (await (await fetch(`${b.url}/multi`)).json()) as { 'dist-tags': { latest: string } };

@@ -23,16 +23,25 @@ describe('bodies anyone may send (sqlite)', () => {
       }
     }
     // A form is still read (and then refused for its missing CSRF token, as before).
-    const form = await r.request('POST', '/-/web/signin', { raw: 'name=a&password=b', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const form = await r.request('POST', '/-/web/signin', {
+      raw: 'name=a&password=b',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
     assert.equal(form.status, 403);
   });
 
   it('the batch inclusion proof and npm logout refuse bodies larger than they need', async () => {
-    const proof = await r.request('POST', '/-/log/proof/inclusion', { raw: big, headers: { 'content-type': 'application/json' } });
+    const proof = await r.request('POST', '/-/log/proof/inclusion', {
+      raw: big,
+      headers: { 'content-type': 'application/json' },
+    });
     assert.equal(proof.status, 413);
     const small = await r.request('POST', '/-/log/proof/inclusion', { body: { versions: ['a@1.0.0'] } });
     assert.notEqual(small.status, 413, 'a real batch is read');
-    const logout = await r.request('DELETE', '/-/user/token/bwk_x', { raw: '{"a":"' + 'x'.repeat(100_000) + '"}', headers: { 'content-type': 'application/json' } });
+    const logout = await r.request('DELETE', '/-/user/token/bwk_x', {
+      raw: '{"a":"' + 'x'.repeat(100_000) + '"}',
+      headers: { 'content-type': 'application/json' },
+    });
     assert.equal(logout.status, 413);
   });
 });

@@ -21,7 +21,10 @@ const sampleFiles = [
 ];
 
 const manifest = (name: string): Manifest => ({ name, version: '1.0.0' });
-const files = (m: Manifest) => [{ path: 'package/package.json', data: JSON.stringify(m) }, { path: 'package/index.js', data: 'module.exports = 1;\n' }];
+const files = (m: Manifest) => [
+  { path: 'package/package.json', data: JSON.stringify(m) },
+  { path: 'package/index.js', data: 'module.exports = 1;\n' },
+];
 /** Many gzip members of zeros: gunzip reads them as one stream. `count` × 16 MiB of zeros from count × 16 KB. */
 const zeroMembers = (count: number) => {
   const member = gzipSync(Buffer.alloc(16 * 1024 * 1024), { level: 9 });
@@ -44,7 +47,8 @@ describe('hostile tarballs at publish (sqlite, real server)', () => {
       return 0; // made with the first blob
     }
   };
-  const publish = (m: Manifest, tarball: Buffer) => r.request('PUT', `/${m.name}`, { token: alice.token, body: body(publishDoc(m, { tarball })) });
+  const publish = (m: Manifest, tarball: Buffer) =>
+    r.request('PUT', `/${m.name}`, { token: alice.token, body: body(publishDoc(m, { tarball })) });
 
   /** Publishes while pinging; the answer's time and the slowest ping. */
   async function timedPublish(m: Manifest, tarball: Buffer) {
@@ -60,12 +64,22 @@ describe('hostile tarballs at publish (sqlite, real server)', () => {
       }
     })();
     const started = performance.now();
-    const res = await r.request('PUT', `/${m.name}`, { token: alice.token, raw, headers: { 'content-type': 'application/json' } });
+    const res = await r.request('PUT', `/${m.name}`, {
+      token: alice.token,
+      raw,
+      headers: { 'content-type': 'application/json' },
+    });
     const ms = performance.now() - started;
     done = true;
     await pinger;
     const sorted = [...pings].sort((a, b) => a - b);
-    return { res, ms, typicalPing: sorted[Math.floor(sorted.length * 0.9)] ?? Infinity, slowestPing: sorted.at(-1) ?? Infinity, pings: pings.length };
+    return {
+      res,
+      ms,
+      typicalPing: sorted[Math.floor(sorted.length * 0.9)] ?? Infinity,
+      slowestPing: sorted.at(-1) ?? Infinity,
+      pings: pings.length,
+    };
   }
 
   it('refuses the known-malicious sample hidden behind a zero block, which the scanner now sees', async () => {
@@ -84,19 +98,34 @@ describe('hostile tarballs at publish (sqlite, real server)', () => {
     const evil = { ...m, dependencies: { 'left-pad': '1.0.0' }, scripts: { postinstall: 'node index.js' } };
     const res = await publish(m, tgz([...files(m), { path: 'package/package.json', data: JSON.stringify(evil) }]));
     assert.equal(res.status, 400, res.text);
-    assert.match(res.json().error, /"package\/package\.json": the same path as the earlier entry "package\/package\.json"/);
+    assert.match(
+      res.json().error,
+      /"package\/package\.json": the same path as the earlier entry "package\/package\.json"/,
+    );
     assert.equal((await r.request('GET', '/two-manifests')).status, 404);
   });
 
   it('refuses each shape npm pack never writes, naming the entry', async () => {
     const m = manifest('odd-shapes');
     const cases: Array<[Buffer, RegExp]> = [
-      [tgz([...files(m), { path: 'package/link', type: '2', linkpath: '/etc/passwd' }]), /"package\/link": symbolic link/],
+      [
+        tgz([...files(m), { path: 'package/link', type: '2', linkpath: '/etc/passwd' }]),
+        /"package\/link": symbolic link/,
+      ],
       [tgz([...files(m), { path: 'package/../x.js', data: 'x' }]), /"package\/\.\.\/x\.js": '\.\.' in path/],
       [tgz([...files(m), { path: 'package/su', data: 'x', mode: 0o4755 }]), /"package\/su": setuid/],
-      [tgz([{ path: 'package.json', data: JSON.stringify(m) }, ...files(m)]), /"package\.json": outside the package\/ folder/],
-      [tgz(files(m), Buffer.concat([Buffer.alloc(1024), tarEntry({ path: 'package/x.js', data: 'x' })])), /data after the end-of-archive marker/],
-      [tgz(files(m).map((f) => ({ ...f, path: f.path.replace('package/', 'other/') }))), /everything is under "other\/"/],
+      [
+        tgz([{ path: 'package.json', data: JSON.stringify(m) }, ...files(m)]),
+        /"package\.json": outside the package\/ folder/,
+      ],
+      [
+        tgz(files(m), Buffer.concat([Buffer.alloc(1024), tarEntry({ path: 'package/x.js', data: 'x' })])),
+        /data after the end-of-archive marker/,
+      ],
+      [
+        tgz(files(m).map((f) => ({ ...f, path: f.path.replace('package/', 'other/') }))),
+        /everything is under "other\/"/,
+      ],
     ];
     for (const [tarball, expected] of cases) {
       const res = await publish(m, tarball);
@@ -112,8 +141,14 @@ describe('hostile tarballs at publish (sqlite, real server)', () => {
     const trailing = Buffer.concat([gzipSync(tarStream(files(m))), zeroMembers(64)]);
     // An entry declaring 8 GiB, with its first 128 MiB of zeros.
     const b = manifest('entry-bomb');
-    const entry = Buffer.concat([gzipSync(tarStream(files(b), tarHeader({ path: 'package/big.bin', size: 8 * 1024 ** 3 - 1 }))), zeroMembers(8)]);
-    for (const [pkg, tarball] of [[m, trailing], [b, entry]] as const) {
+    const entry = Buffer.concat([
+      gzipSync(tarStream(files(b), tarHeader({ path: 'package/big.bin', size: 8 * 1024 ** 3 - 1 }))),
+      zeroMembers(8),
+    ]);
+    for (const [pkg, tarball] of [
+      [m, trailing],
+      [b, entry],
+    ] as const) {
       const { res, ms, typicalPing, slowestPing, pings } = await timedPublish(pkg, tarball);
       assert.equal(res.status, 400, res.text);
       assert.match(res.json().error, /compression ratio over 200:1/);
@@ -128,10 +163,19 @@ describe('hostile tarballs at publish (sqlite, real server)', () => {
 
   it('answers 400 for a version document nested 100,000 deep, and stores no blob', async () => {
     const m = manifest('deep-doc');
-    const doc = body(publishDoc(m, { tarball: tgz(files(m)) })) as { versions: Record<string, Record<string, unknown>> };
-    const raw = JSON.stringify(doc).replace('"_id":"deep-doc@1.0.0"', `"deep":${'['.repeat(100_000)}${']'.repeat(100_000)},"_id":"deep-doc@1.0.0"`);
+    const doc = body(publishDoc(m, { tarball: tgz(files(m)) })) as {
+      versions: Record<string, Record<string, unknown>>;
+    };
+    const raw = JSON.stringify(doc).replace(
+      '"_id":"deep-doc@1.0.0"',
+      `"deep":${'['.repeat(100_000)}${']'.repeat(100_000)},"_id":"deep-doc@1.0.0"`,
+    );
     const before = blobCount();
-    const res = await r.request('PUT', '/deep-doc', { token: alice.token, raw, headers: { 'content-type': 'application/json' } });
+    const res = await r.request('PUT', '/deep-doc', {
+      token: alice.token,
+      raw,
+      headers: { 'content-type': 'application/json' },
+    });
     assert.equal(res.status, 400, res.text);
     assert.match(res.json().error, /nests deeper than 64 levels/);
     assert.equal(blobCount(), before, 'no orphan blob');

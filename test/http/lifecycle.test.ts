@@ -23,8 +23,13 @@ for (const kind of DB_KINDS) {
     });
     after(() => r.stop());
 
-    const publish = async (manifest: Manifest, token = alice.token, tag?: string) => r.request('PUT', `/${manifest.name.replace('/', '%2f')}`, { token, body: body(publishDoc(manifest, tag ? { tag } : {})) });
-    const packument = async (name: string, token?: string) => (await r.request('GET', `/${name}`, { token: token ?? null })).json() as Record<string, any>;
+    const publish = async (manifest: Manifest, token = alice.token, tag?: string) =>
+      r.request('PUT', `/${manifest.name.replace('/', '%2f')}`, {
+        token,
+        body: body(publishDoc(manifest, tag ? { tag } : {})),
+      });
+    const packument = async (name: string, token?: string) =>
+      (await r.request('GET', `/${name}`, { token: token ?? null })).json() as Record<string, any>;
     /** What npm unpublish name@version sends: the document it read, without that version, at its revision. */
     async function unpublishVersion(name: string, version: string, token = alice.token) {
       const doc = await packument(name, token);
@@ -43,7 +48,8 @@ for (const kind of DB_KINDS) {
     }
 
     it('deprecates and un-deprecates versions with the document npm deprecate sends', async () => {
-      for (const version of ['1.0.0', '1.1.0', '2.0.0']) assert.equal((await publish({ name: 'old-api', version })).status, 201);
+      for (const version of ['1.0.0', '1.1.0', '2.0.0'])
+        assert.equal((await publish({ name: 'old-api', version })).status, 201);
       const res = await deprecate('old-api', ['1.0.0', '1.1.0'], 'use 2.x: 1.x leaks memory');
       assert.equal(res.status, 200, res.text);
       const full = await packument('old-api');
@@ -57,7 +63,13 @@ for (const kind of DB_KINDS) {
       const after = await packument('old-api');
       assert.equal(after.versions['1.1.0'].deprecated, undefined, 'an empty message removes the deprecation');
       assert.equal(after.versions['1.0.0'].deprecated, 'use 2.x: 1.x leaks memory');
-      const events = await r.store.db.selectFrom('events').select(['kind', 'data']).where('subject', '=', 'old-api').where('kind', '=', 'package.version-deprecated').orderBy('seq').execute();
+      const events = await r.store.db
+        .selectFrom('events')
+        .select(['kind', 'data'])
+        .where('subject', '=', 'old-api')
+        .where('kind', '=', 'package.version-deprecated')
+        .orderBy('seq')
+        .execute();
       assert.deepEqual(
         events.map((e) => JSON.parse(e.data)),
         [
@@ -86,7 +98,10 @@ for (const kind of DB_KINDS) {
       assert.equal(res.status, 200, res.text);
       // npm then deletes the tarball at the new revision; the version is already gone, and npm ignores the 404.
       const doc = await packument('oops');
-      assert.equal((await r.request('DELETE', `/oops/-/oops-1.0.1.tgz/-rev/${doc._rev}`, { token: alice.token })).status, 404);
+      assert.equal(
+        (await r.request('DELETE', `/oops/-/oops-1.0.1.tgz/-rev/${doc._rev}`, { token: alice.token })).status,
+        404,
+      );
       assert.deepEqual(Object.keys(doc.versions), ['1.0.0']);
       assert.equal(doc['dist-tags'].latest, '1.0.0', 'latest moves back to the highest remaining version');
       assert.ok(doc.time['1.0.1'], 'time keeps the unpublished version, as on npmjs.com');
@@ -94,7 +109,12 @@ for (const kind of DB_KINDS) {
       const again = await publish({ name: 'oops', version: '1.0.1' });
       assert.equal(again.status, 403);
       assert.match(again.json().error, /cannot publish over the previously published versions: 1\.0\.1/);
-      const events = await r.store.db.selectFrom('events').select('kind').where('subject', '=', 'oops').where('kind', '=', 'package.version-unpublished').execute();
+      const events = await r.store.db
+        .selectFrom('events')
+        .select('kind')
+        .where('subject', '=', 'oops')
+        .where('kind', '=', 'package.version-unpublished')
+        .execute();
       assert.equal(events.length, 1);
     });
 
@@ -105,7 +125,10 @@ for (const kind of DB_KINDS) {
       try {
         const res = await unpublishVersion('settled', '1.0.1');
         assert.equal(res.status, 403);
-        assert.match(res.json().error, /settled@1\.0\.1 can no longer be unpublished: versions can only be unpublished within 72 hours/);
+        assert.match(
+          res.json().error,
+          /settled@1\.0\.1 can no longer be unpublished: versions can only be unpublished within 72 hours/,
+        );
         assert.match(res.json().error, /npm deprecate settled@1\.0\.1/);
         assert.equal((await unpublishAll('settled')).status, 403);
         assert.deepEqual(Object.keys((await packument('settled')).versions), ['1.0.0', '1.0.1']);
@@ -115,8 +138,13 @@ for (const kind of DB_KINDS) {
     });
 
     it('refuses to unpublish a version another package depends on, but not one no range admits', async () => {
-      for (const version of ['1.0.0', '2.0.0']) assert.equal((await publish({ name: 'leftpad-ish', version })).status, 201);
-      assert.equal((await publish({ name: 'needs-pad', version: '1.0.0', dependencies: { 'leftpad-ish': '^1.0.0' } }, bob.token)).status, 201);
+      for (const version of ['1.0.0', '2.0.0'])
+        assert.equal((await publish({ name: 'leftpad-ish', version })).status, 201);
+      assert.equal(
+        (await publish({ name: 'needs-pad', version: '1.0.0', dependencies: { 'leftpad-ish': '^1.0.0' } }, bob.token))
+          .status,
+        201,
+      );
       const res = await unpublishVersion('leftpad-ish', '1.0.0');
       assert.equal(res.status, 403);
       assert.match(res.json().error, /other packages depend on it: needs-pad@1\.0\.0 \(\^1\.0\.0\)/);
@@ -138,7 +166,8 @@ for (const kind of DB_KINDS) {
     });
 
     it('unpublishes a whole package: npm view sees time.unpublished, installers a 404, and the name is held for its maintainers', async () => {
-      for (const version of ['1.0.0', '1.1.0']) assert.equal((await publish({ name: 'gone-pkg', version })).status, 201);
+      for (const version of ['1.0.0', '1.1.0'])
+        assert.equal((await publish({ name: 'gone-pkg', version })).status, 201);
       const res = await unpublishAll('gone-pkg');
       assert.equal(res.status, 200, res.text);
       const doc = await packument('gone-pkg');
@@ -156,12 +185,23 @@ for (const kind of DB_KINDS) {
       assert.match(webPage.text, /<h1>gone-pkg<\/h1>\s*<p>This package was unpublished on \d{4}-\d\d-\d\d/);
       const policy = await r.request('GET', '/-/web/policies/unpublish', { headers: { accept: 'text/html' } });
       assert.equal(policy.status, 200);
-      assert.match(policy.text, /<h2[^>]*>2\. Unpublish by maintainers<\/h2>/, 'the policy page is the shipped policy document');
+      assert.match(
+        policy.text,
+        /<h2[^>]*>2\. Unpublish by maintainers<\/h2>/,
+        'the policy page is the shipped policy document',
+      );
 
       const stranger = await publish({ name: 'gone-pkg', version: '3.0.0' }, bob.token);
       assert.equal(stranger.status, 403);
-      assert.match(stranger.json().error, /"gone-pkg" was unpublished on .*; its name is held for its previous maintainers until/);
-      assert.equal((await publish({ name: 'gone-pkg', version: '1.1.0' })).status, 403, 'old versions stay burnt for the owner too');
+      assert.match(
+        stranger.json().error,
+        /"gone-pkg" was unpublished on .*; its name is held for its previous maintainers until/,
+      );
+      assert.equal(
+        (await publish({ name: 'gone-pkg', version: '1.1.0' })).status,
+        403,
+        'old versions stay burnt for the owner too',
+      );
       const back = await publish({ name: 'gone-pkg', version: '2.0.0' }, alice.token, 'next');
       assert.equal(back.status, 201, back.text);
       const revived = await packument('gone-pkg');
@@ -176,13 +216,25 @@ for (const kind of DB_KINDS) {
       try {
         const late = await publish({ name: 'abandoned', version: '2.0.0' });
         assert.equal(late.status, 403);
-        assert.match(late.json().error, /the hold for its previous maintainers ended on .*only a registry administrator/);
+        assert.match(
+          late.json().error,
+          /the hold for its previous maintainers ended on .*only a registry administrator/,
+        );
         const lifecycle = r.app.lifecycle;
         await lifecycle.transfer({ id: null, name: 'operator' }, 'abandoned', 'bob', 'asked on the forum');
-        assert.equal((await publish({ name: 'abandoned', version: '1.0.0' }, bob.token)).status, 403, 'the new owner cannot reuse old versions');
+        assert.equal(
+          (await publish({ name: 'abandoned', version: '1.0.0' }, bob.token)).status,
+          403,
+          'the new owner cannot reuse old versions',
+        );
         assert.equal((await publish({ name: 'abandoned', version: '2.0.0' }, bob.token)).status, 201);
         assert.equal((await publish({ name: 'abandoned', version: '2.0.1' })).status, 403, 'the old owner lost it');
-        const event = await r.store.db.selectFrom('events').select('data').where('subject', '=', 'abandoned').where('kind', '=', 'package.transferred').executeTakeFirstOrThrow();
+        const event = await r.store.db
+          .selectFrom('events')
+          .select('data')
+          .where('subject', '=', 'abandoned')
+          .where('kind', '=', 'package.transferred')
+          .executeTakeFirstOrThrow();
         assert.deepEqual(JSON.parse(event.data), { from: 'user:alice', to: 'user:bob', reason: 'asked on the forum' });
       } finally {
         now -= 31 * 24 * HOUR;
@@ -196,19 +248,45 @@ for (const kind of DB_KINDS) {
       assert.equal((await r.request('GET', '/deleted-pkg')).status, 404);
       const reuse = await publish({ name: 'deleted-pkg', version: '1.0.0' }, bob.token);
       assert.equal(reuse.status, 403, 'the ledger outlives the package');
-      assert.equal((await publish({ name: 'deleted-pkg', version: '1.0.1' }, bob.token)).status, 201, 'the name itself is free again');
+      assert.equal(
+        (await publish({ name: 'deleted-pkg', version: '1.0.1' }, bob.token)).status,
+        201,
+        'the name itself is free again',
+      );
 
-      for (const version of ['1.0.0', '1.0.1']) assert.equal((await publish({ name: 'evil-pkg', version })).status, 201);
-      const one = await lifecycle.removeMalicious({ id: null, name: 'moderator' }, 'evil-pkg', '1.0.1', { reason: 'steals tokens' });
+      for (const version of ['1.0.0', '1.0.1'])
+        assert.equal((await publish({ name: 'evil-pkg', version })).status, 201);
+      const one = await lifecycle.removeMalicious({ id: null, name: 'moderator' }, 'evil-pkg', '1.0.1', {
+        reason: 'steals tokens',
+      });
       assert.deepEqual(one.versions, ['1.0.1']);
       assert.deepEqual(Object.keys((await packument('evil-pkg')).versions), ['1.0.0']);
       assert.equal((await r.request('GET', '/evil-pkg/-/evil-pkg-1.0.1.tgz')).status, 404);
-      await lifecycle.removeMalicious({ id: null, name: 'moderator' }, 'evil-pkg', null, { reason: 'the account was taken over' });
+      await lifecycle.removeMalicious({ id: null, name: 'moderator' }, 'evil-pkg', null, {
+        reason: 'the account was taken over',
+      });
       assert.ok((await packument('evil-pkg')).time.unpublished);
-      assert.equal((await publish({ name: 'evil-pkg', version: '9.0.0' })).status, 403, 'the maintainers lost the name');
-      assert.equal((await publish({ name: 'evil-pkg', version: '9.0.0' }, bob.token)).status, 403, 'and nobody else gets it');
-      const kinds = await r.store.db.selectFrom('events').select(['data']).where('subject', '=', 'evil-pkg').where('kind', '=', 'package.malicious-removed').orderBy('seq').execute();
-      assert.deepEqual(kinds.map((k) => JSON.parse(k.data).version), ['1.0.1', '*']);
+      assert.equal(
+        (await publish({ name: 'evil-pkg', version: '9.0.0' })).status,
+        403,
+        'the maintainers lost the name',
+      );
+      assert.equal(
+        (await publish({ name: 'evil-pkg', version: '9.0.0' }, bob.token)).status,
+        403,
+        'and nobody else gets it',
+      );
+      const kinds = await r.store.db
+        .selectFrom('events')
+        .select(['data'])
+        .where('subject', '=', 'evil-pkg')
+        .where('kind', '=', 'package.malicious-removed')
+        .orderBy('seq')
+        .execute();
+      assert.deepEqual(
+        kinds.map((k) => JSON.parse(k.data).version),
+        ['1.0.1', '*'],
+      );
     });
   });
 }

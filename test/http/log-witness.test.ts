@@ -26,7 +26,9 @@ for (const kind of DB_KINDS) {
       origin = new URL(r.url).host;
       logKey = parseVerifierKey((await r.request('GET', '/-/log/key')).text.trim());
       witness = await startWitness('witness.test/w1', [{ origin, keys: [logKey] }]);
-      assert.deepEqual(await addWitness(r.store.db, { url: witness.url, vkey: witness.vkey }), { name: 'witness.test/w1' });
+      assert.deepEqual(await addWitness(r.store.db, { url: witness.url, vkey: witness.vkey }), {
+        name: 'witness.test/w1',
+      });
     });
     after(async () => {
       await r.stop();
@@ -40,7 +42,8 @@ for (const kind of DB_KINDS) {
       for (;;) {
         const note = (await r.request('GET', '/-/log/checkpoint')).text;
         const cp = openCheckpoint(note, origin, logKey, [w]);
-        if (cp.size >= size && cp.note.verified.some((s) => s.name === w.name && s.id === w.id)) return { size: cp.size, note };
+        if (cp.size >= size && cp.note.verified.some((s) => s.name === w.name && s.id === w.id))
+          return { size: cp.size, note };
         if (Date.now() - started > 5000) assert.fail(`no cosigned checkpoint of size ${size} (served: ${note})`);
         await new Promise((res) => setTimeout(res, 25));
       }
@@ -48,10 +51,26 @@ for (const kind of DB_KINDS) {
 
     it('submits each new checkpoint with its consistency proof and serves the cosigned checkpoint', async () => {
       await cosigned(0);
-      assert.equal((await r.request('PUT', '/left-pad', { token: alice.token, body: body(publishDoc({ name: 'left-pad', version: '1.0.0' })) })).status, 201);
+      assert.equal(
+        (
+          await r.request('PUT', '/left-pad', {
+            token: alice.token,
+            body: body(publishDoc({ name: 'left-pad', version: '1.0.0' })),
+          })
+        ).status,
+        201,
+      );
       const first = await cosigned(3);
       assert.equal(witness.core.latest(origin)!.size, first.size);
-      assert.equal((await r.request('PUT', '/left-pad', { token: alice.token, body: body(publishDoc({ name: 'left-pad', version: '1.1.0' })) })).status, 201);
+      assert.equal(
+        (
+          await r.request('PUT', '/left-pad', {
+            token: alice.token,
+            body: body(publishDoc({ name: 'left-pad', version: '1.1.0' })),
+          })
+        ).status,
+        201,
+      );
       const second = await cosigned(first.size + 2);
       assert.equal(witness.core.latest(origin)!.size, second.size);
       assert.equal((await listWitnesses(r.store.db))[0]!.cosignedSize, second.size);
@@ -60,15 +79,49 @@ for (const kind of DB_KINDS) {
       // A monitor can require the witness's cosignature; another witness's key is not satisfied by it.
       const dir = await mkdtemp(path.join(os.tmpdir(), 'bulwark-witness-'));
       try {
-        const ok = await bulwark(['log', 'verify', '--registry', r.url, '--state', path.join(dir, 's.json'), '--witness', witness.vkey]);
+        const ok = await bulwark([
+          'log',
+          'verify',
+          '--registry',
+          r.url,
+          '--state',
+          path.join(dir, 's.json'),
+          '--witness',
+          witness.vkey,
+        ]);
         assert.equal(ok.code, 0, ok.stderr);
         const other = encodeCosignerKey(ed25519Cosigner('witness.test/w2', Buffer.alloc(32, 77)));
-        const missing = await bulwark(['log', 'verify', '--registry', r.url, '--state', path.join(dir, 's2.json'), '--witness', other]);
+        const missing = await bulwark([
+          'log',
+          'verify',
+          '--registry',
+          r.url,
+          '--state',
+          path.join(dir, 's2.json'),
+          '--witness',
+          other,
+        ]);
         assert.equal(missing.code, 1);
-        assert.match(missing.stderr, /PROBLEM: the checkpoint of size \d+ carries no valid cosignature by the witness witness.test\/w2/);
-        const prove = await bulwark(['log', 'prove', 'left-pad@1.1.0', '--registry', r.url, '--state', path.join(dir, 's.json'), '--witness', other]);
+        assert.match(
+          missing.stderr,
+          /PROBLEM: the checkpoint of size \d+ carries no valid cosignature by the witness witness.test\/w2/,
+        );
+        const prove = await bulwark([
+          'log',
+          'prove',
+          'left-pad@1.1.0',
+          '--registry',
+          r.url,
+          '--state',
+          path.join(dir, 's.json'),
+          '--witness',
+          other,
+        ]);
         assert.equal(prove.code, 1);
-        assert.match(prove.stderr, /FAILED: the checkpoint of size \d+ carries no valid cosignature by the witness witness.test\/w2/);
+        assert.match(
+          prove.stderr,
+          /FAILED: the checkpoint of size \d+ carries no valid cosignature by the witness witness.test\/w2/,
+        );
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
@@ -77,10 +130,20 @@ for (const kind of DB_KINDS) {
     it('gets no cosignature for a rewritten history: the witness refuses the inconsistent checkpoint', async () => {
       const seen = witness.core.latest(origin)!;
       await r.store.db.transaction().execute(async (trx) => {
-        const ev = await trx.selectFrom('events').select(['seq', 'data']).where('kind', '=', 'package.version-published').orderBy('seq').limit(1).executeTakeFirstOrThrow();
+        const ev = await trx
+          .selectFrom('events')
+          .select(['seq', 'data'])
+          .where('kind', '=', 'package.version-published')
+          .orderBy('seq')
+          .limit(1)
+          .executeTakeFirstOrThrow();
         const data = JSON.parse(ev.data);
         data.integrity = `sha512-${Buffer.alloc(64, 4).toString('base64')}`;
-        await trx.updateTable('events').set({ data: JSON.stringify(data) }).where('seq', '=', ev.seq).execute();
+        await trx
+          .updateTable('events')
+          .set({ data: JSON.stringify(data) })
+          .where('seq', '=', ev.seq)
+          .execute();
         const t = logDb(trx as never);
         await t.deleteFrom('log_leaves').execute();
         await t.deleteFrom('log_nodes').execute();
@@ -94,10 +157,14 @@ for (const kind of DB_KINDS) {
         // Between the deletion and the sequencer's next turn there is no checkpoint at all.
         const cp = res.status === 200 ? openCheckpoint(res.text, origin, logKey, [w]) : null;
         if (cp && cp.size >= seen.size && witness.statuses.includes(422)) {
-          assert.ok(!cp.note.verified.some((s) => s.name === w.name), 'the forked checkpoint must not carry the cosignature');
+          assert.ok(
+            !cp.note.verified.some((s) => s.name === w.name),
+            'the forked checkpoint must not carry the cosignature',
+          );
           break;
         }
-        if (Date.now() - started > 5000) assert.fail(`the witness was not asked about the fork (statuses ${witness.statuses.join(',')})`);
+        if (Date.now() - started > 5000)
+          assert.fail(`the witness was not asked about the fork (statuses ${witness.statuses.join(',')})`);
         await new Promise((res) => setTimeout(res, 25));
       }
       assert.deepEqual(witness.core.latest(origin), seen, 'the witness keeps the tree it cosigned');

@@ -73,10 +73,21 @@ for (const kind of DB_KINDS) {
       const packument = (await r.request('GET', '/left-pad')).json();
       const entry = encodeRecord(publishedRecordFromPackument(packument, '1.0.0'));
       assert.equal(proof.entry, entry.toString('utf8'));
-      verifyInclusion(proof.index, proof.tree_size, hashLeaf(entry), proof.proof.map(b64), openCheckpoint(proof.checkpoint, origin, vkey).root);
+      verifyInclusion(
+        proof.index,
+        proof.tree_size,
+        hashLeaf(entry),
+        proof.proof.map(b64),
+        openCheckpoint(proof.checkpoint, origin, vkey).root,
+      );
       // A different integrity (a swapped tarball) does not verify.
-      const forged = encodeRecord({ ...publishedRecordFromPackument(packument, '1.0.0'), integrity: 'sha512-' + Buffer.alloc(64).toString('base64') } as never);
-      assert.throws(() => verifyInclusion(proof.index, proof.tree_size, hashLeaf(forged), proof.proof.map(b64), cp.root));
+      const forged = encodeRecord({
+        ...publishedRecordFromPackument(packument, '1.0.0'),
+        integrity: 'sha512-' + Buffer.alloc(64).toString('base64'),
+      } as never);
+      assert.throws(() =>
+        verifyInclusion(proof.index, proof.tree_size, hashLeaf(forged), proof.proof.map(b64), cp.root),
+      );
       assert.equal((await r.request('GET', '/-/log/proof/inclusion?name=left-pad&version=9.9.9')).status, 404);
       assert.equal((await r.request('GET', '/-/log/proof/inclusion?name=left-pad')).status, 400);
     });
@@ -94,7 +105,9 @@ for (const kind of DB_KINDS) {
         const feed = (await r.request('GET', '/-/bulwark/v1/changes?since=0', { token })).json();
         assert.doesNotMatch(JSON.stringify(feed), /secret/);
       }
-      const mine = (await r.request('GET', '/-/log/proof/inclusion?name=@alice/secret&version=0.1.0', { token: alice.token })).json();
+      const mine = (
+        await r.request('GET', '/-/log/proof/inclusion?name=@alice/secret&version=0.1.0', { token: alice.token })
+      ).json();
       const salt = b64(mine.opening.salt);
       const record = b64(mine.opening.record);
       assert.ok(opensSealedLeaf(Buffer.from(mine.entry), salt, record));
@@ -102,11 +115,14 @@ for (const kind of DB_KINDS) {
       verifyInclusion(mine.index, mine.tree_size, hashLeaf(Buffer.from(mine.entry)), mine.proof.map(b64), cp.root);
       const feed = (await r.request('GET', '/-/bulwark/v1/changes?since=0', { token: alice.token })).json();
       const sealed = feed.results.filter((e: any) => e.sealed);
-      assert.deepEqual(sealed.map((e: any) => [e.change.type, e.change.name]), [
-        ['package-created', '@alice/secret'],
-        ['version-published', '@alice/secret'],
-        ['dist-tag-set', '@alice/secret'],
-      ]);
+      assert.deepEqual(
+        sealed.map((e: any) => [e.change.type, e.change.name]),
+        [
+          ['package-created', '@alice/secret'],
+          ['version-published', '@alice/secret'],
+          ['dist-tag-set', '@alice/secret'],
+        ],
+      );
 
       // Everyone can still verify the whole tree from the tiles, sealed entries included.
       const bundle = await r.request('GET', `/-/log/tile/entries/000.p/${cp.size}`);
@@ -136,13 +152,31 @@ for (const kind of DB_KINDS) {
       const root = openCheckpoint(a.checkpoint, origin, vkey).root;
       const lp = a.proofs['left-pad@1.0.0'];
       verifyInclusion(lp.index, a.tree_size, hashLeaf(Buffer.from(lp.entry)), lp.proof.map(b64), root);
-      const mine = (await r.request('POST', '/-/log/proof/inclusion', { token: alice.token, body: { versions: specs } })).json();
+      const mine = (
+        await r.request('POST', '/-/log/proof/inclusion', { token: alice.token, body: { versions: specs } })
+      ).json();
       assert.deepEqual(Object.keys(mine.proofs).sort(), ['@alice/secret@0.1.0', 'left-pad@1.0.0']);
       const sp = mine.proofs['@alice/secret@0.1.0'];
       assert.ok(opensSealedLeaf(Buffer.from(sp.entry), b64(sp.opening.salt), b64(sp.opening.record)));
-      verifyInclusion(sp.index, mine.tree_size, hashLeaf(Buffer.from(sp.entry)), sp.proof.map(b64), openCheckpoint(mine.checkpoint, origin, vkey).root);
-      for (const bad of [{}, { versions: [] }, { versions: ['no-version'] }, { versions: [1] }, { versions: Array.from({ length: 5001 }, (_, i) => `p${i}@1.0.0`) }]) {
-        assert.equal((await r.request('POST', '/-/log/proof/inclusion', { body: bad })).status, 400, JSON.stringify(bad).slice(0, 40));
+      verifyInclusion(
+        sp.index,
+        mine.tree_size,
+        hashLeaf(Buffer.from(sp.entry)),
+        sp.proof.map(b64),
+        openCheckpoint(mine.checkpoint, origin, vkey).root,
+      );
+      for (const bad of [
+        {},
+        { versions: [] },
+        { versions: ['no-version'] },
+        { versions: [1] },
+        { versions: Array.from({ length: 5001 }, (_, i) => `p${i}@1.0.0`) },
+      ]) {
+        assert.equal(
+          (await r.request('POST', '/-/log/proof/inclusion', { body: bad })).status,
+          400,
+          JSON.stringify(bad).slice(0, 40),
+        );
       }
     });
 
@@ -150,7 +184,17 @@ for (const kind of DB_KINDS) {
       const before = await checkpoint();
       // 300 tag moves, written as the packages service would, to fill a whole tile quickly.
       await r.store.db.transaction().execute(async (trx) => {
-        for (let i = 0; i < 300; i++) await recordEvent(trx, { kind: EventKind.DistTagSet, subject: 'left-pad', actorId: alice.id, data: { tag: `t${i}`, version: '1.0.0' } }, Date.now());
+        for (let i = 0; i < 300; i++)
+          await recordEvent(
+            trx,
+            {
+              kind: EventKind.DistTagSet,
+              subject: 'left-pad',
+              actorId: alice.id,
+              data: { tag: `t${i}`, version: '1.0.0' },
+            },
+            Date.now(),
+          );
       });
       const cp = await signedSize(before.size + 300);
       const full = await r.request('GET', '/-/log/tile/0/000');
@@ -166,7 +210,17 @@ for (const kind of DB_KINDS) {
       const tree = new MemoryTree();
       for (const e of fullBundle) tree.append(e);
       assert.ok(level1.bytes.equals(await rootHash(256, tree.source)));
-      for (const bad of ['/-/log/tile/0/001', '/-/log/tile/0/0', '/-/log/tile/0/x000/001', '/-/log/tile/0/000.p/0', '/-/log/tile/0/000.p/256', '/-/log/tile/00/000', '/-/log/tile/64/000', `/-/log/tile/0/001.p/${rest + 1}`, '/-/log/tile/2/000.p/1']) {
+      for (const bad of [
+        '/-/log/tile/0/001',
+        '/-/log/tile/0/0',
+        '/-/log/tile/0/x000/001',
+        '/-/log/tile/0/000.p/0',
+        '/-/log/tile/0/000.p/256',
+        '/-/log/tile/00/000',
+        '/-/log/tile/64/000',
+        `/-/log/tile/0/001.p/${rest + 1}`,
+        '/-/log/tile/2/000.p/1',
+      ]) {
         assert.equal((await r.request('GET', bad)).status, 404, bad);
       }
       const res = (await r.request('GET', `/-/log/proof/consistency?from=${before.size}&to=${cp.size}`)).json();
@@ -181,12 +235,21 @@ for (const kind of DB_KINDS) {
       const all = (await r.request('GET', '/-/bulwark/v1/changes?since=0')).json();
       assert.ok(all.results.length > 300);
       for (const e of all.results) assert.equal(typeof e.index, 'number');
-      assert.deepEqual(all.results.slice(0, 3).map((e: any) => e.change.type), ['package-created', 'version-published', 'dist-tag-set']);
+      assert.deepEqual(
+        all.results.slice(0, 3).map((e: any) => e.change.type),
+        ['package-created', 'version-published', 'dist-tag-set'],
+      );
       const page = (await r.request('GET', '/-/bulwark/v1/changes?since=0&limit=2')).json();
       // The publish event has two entries (version and tag): a page of two may not take only one of them.
-      assert.deepEqual(page.results.map((e: any) => e.index), [0]);
+      assert.deepEqual(
+        page.results.map((e: any) => e.index),
+        [0],
+      );
       const next = (await r.request('GET', `/-/bulwark/v1/changes?since=${page.last_seq}&limit=2`)).json();
-      assert.deepEqual(next.results.map((e: any) => e.index), [1, 2]);
+      assert.deepEqual(
+        next.results.map((e: any) => e.index),
+        [1, 2],
+      );
       assert.equal((await r.request('GET', '/-/bulwark/v1/changes?since=-1')).status, 400);
     });
   });
@@ -196,7 +259,13 @@ describe('transparency log under --read-access authenticated', () => {
   it('needs a token for the checkpoint, tiles, proofs and feed, and marks them private', async () => {
     const r = await startRegistry('sqlite', { 'read-access': 'authenticated' });
     try {
-      for (const path of ['/-/log/checkpoint', '/-/log/key', '/-/log/tile/entries/000.p/1', '/-/log/proof/consistency?from=1', '/-/bulwark/v1/changes?since=0']) {
+      for (const path of [
+        '/-/log/checkpoint',
+        '/-/log/key',
+        '/-/log/tile/entries/000.p/1',
+        '/-/log/proof/consistency?from=1',
+        '/-/bulwark/v1/changes?since=0',
+      ]) {
         assert.equal((await r.request('GET', path)).status, 401, path);
       }
       const res = await r.request('GET', '/-/log/checkpoint', { token: r.adminToken });

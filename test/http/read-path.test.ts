@@ -32,14 +32,25 @@ for (const kind of DB_KINDS) {
       alice = await r.user('alice');
       // Long enough to be compressed (bodies under 1 KiB are sent plain).
       const description = 'A package whose packument is worth compressing. '.repeat(40);
-      const dependencies = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`dependency-number-${i}`, '^1.0.0']));
+      const dependencies = Object.fromEntries(
+        Array.from({ length: 40 }, (_, i) => [`dependency-number-${i}`, '^1.0.0']),
+      );
       for (const version of ['1.0.0', '1.1.0']) {
-        const res = await r.request('PUT', '/hot', { token: alice.token, body: body(publishDoc({ name: 'hot', version, description, dependencies, keywords: ['a', 'b', 'c'] })) });
+        const res = await r.request('PUT', '/hot', {
+          token: alice.token,
+          body: body(publishDoc({ name: 'hot', version, description, dependencies, keywords: ['a', 'b', 'c'] })),
+        });
         assert.equal(res.status, 201, res.text);
       }
-      const open = await r.request('PUT', '/@alice%2fopen', { token: alice.token, body: body(publishDoc({ name: '@alice/open', version: '1.0.0' }, { access: 'public' })) });
+      const open = await r.request('PUT', '/@alice%2fopen', {
+        token: alice.token,
+        body: body(publishDoc({ name: '@alice/open', version: '1.0.0' }, { access: 'public' })),
+      });
       assert.equal(open.status, 201, open.text);
-      const res = await r.request('PUT', '/@alice%2fsecret', { token: alice.token, body: body(publishDoc({ name: '@alice/secret', version: '1.0.0' })) });
+      const res = await r.request('PUT', '/@alice%2fsecret', {
+        token: alice.token,
+        body: body(publishDoc({ name: '@alice/secret', version: '1.0.0' })),
+      });
       assert.equal(res.status, 201, res.text);
     });
     after(() => r.stop());
@@ -72,7 +83,13 @@ for (const kind of DB_KINDS) {
     });
 
     it('answers every URL form of a scoped package alike from memory and through the router, and leaves other URLs to the router', async () => {
-      const forms = ['/@alice%2fopen', '/@alice%2Fopen', '/@alice/open', '/@alice/open/-/open-1.0.0.tgz', '/@alice%2fopen/-/open-1.0.0.tgz'];
+      const forms = [
+        '/@alice%2fopen',
+        '/@alice%2Fopen',
+        '/@alice/open',
+        '/@alice/open/-/open-1.0.0.tgz',
+        '/@alice%2fopen/-/open-1.0.0.tgz',
+      ];
       await r.request('GET', forms[0]!, { headers: { accept: ABBREVIATED } });
       await r.request('GET', forms[3]!);
       const ids = new Set<string | null>();
@@ -130,7 +147,9 @@ for (const kind of DB_KINDS) {
       const missing = await r.request('GET', '/hot/-/hot-9.9.9.tgz');
       assert.equal(missing.status, 404);
       const today = new Date().toISOString().slice(0, 10);
-      const counts = (await r.request('GET', `/downloads/range/${today}:${today}/hot`)).json() as { downloads: Array<{ downloads: number }> };
+      const counts = (await r.request('GET', `/downloads/range/${today}:${today}/hot`)).json() as {
+        downloads: Array<{ downloads: number }>;
+      };
       assert.equal(counts.downloads[0]!.downloads, 3, 'three GETs; HEAD and 304 are not downloads');
     });
 
@@ -160,7 +179,10 @@ for (const kind of DB_KINDS) {
     let r: TestRegistry;
     before(async () => {
       r = await startRegistry(kind, { 'read-access': 'authenticated' });
-      const res = await r.request('PUT', '/inside', { token: r.adminToken, body: body(publishDoc({ name: 'inside', version: '1.0.0' })) });
+      const res = await r.request('PUT', '/inside', {
+        token: r.adminToken,
+        body: body(publishDoc({ name: 'inside', version: '1.0.0' })),
+      });
       assert.equal(res.status, 201, res.text);
     });
     after(() => r.stop());
@@ -183,7 +205,10 @@ describe('read cache budget', () => {
   it('follows --cache-size: with no room, every read is built again and still answered', async () => {
     const r = await startRegistry('sqlite', { 'cache-size': '2kb' });
     try {
-      const res = await r.request('PUT', '/roomless', { token: r.adminToken, body: body(publishDoc({ name: 'roomless', version: '1.0.0', description: 'd'.repeat(3000) })) });
+      const res = await r.request('PUT', '/roomless', {
+        token: r.adminToken,
+        body: body(publishDoc({ name: 'roomless', version: '1.0.0', description: 'd'.repeat(3000) })),
+      });
       assert.equal(res.status, 201, res.text);
       for (let i = 0; i < 2; i++) {
         assert.equal((await r.request('GET', '/roomless')).status, 200);
@@ -207,7 +232,13 @@ describe('request logs of the read path', () => {
     const store = await openStore({ dataDir: t.dataDir, database: null });
     const settings = loadSettings({ flags: { port: '0', 'data-dir': t.dataDir }, env: {} });
     const logger = pino({ level: 'info' }, sink);
-    const app = await startApp({ settings, store, blobs: new FsBlobStore(path.join(t.dataDir, 'blobs')), logger, secretKey: Buffer.alloc(32, 7) });
+    const app = await startApp({
+      settings,
+      store,
+      blobs: new FsBlobStore(path.join(t.dataDir, 'blobs')),
+      logger,
+      secretKey: Buffer.alloc(32, 7),
+    });
     const requests = () => lines.filter((l) => l.msg === 'request');
     try {
       await fetch(`${app.url}/nothing-here`).then((res) => res.arrayBuffer());
@@ -218,9 +249,19 @@ describe('request logs of the read path', () => {
       app.packages.invalidate('nothing-here');
       const { createUser } = await import('../../src/accounts/users.ts');
       const { createToken } = await import('../../src/tokens/service.ts');
-      const user = await createUser(store.db, { name: 'logs', email: 'logs@example.com', password: 'correct-horse-battery', emailVerified: true, isAdmin: false });
+      const user = await createUser(store.db, {
+        name: 'logs',
+        email: 'logs@example.com',
+        password: 'correct-horse-battery',
+        emailVerified: true,
+        isAdmin: false,
+      });
       const { token } = await createToken(store.db, { userId: user.id, userName: 'logs', name: 't', kind: 'publish' });
-      const put = await fetch(`${app.url}/quiet`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body(publishDoc({ name: 'quiet', version: '1.0.0' }))) });
+      const put = await fetch(`${app.url}/quiet`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body(publishDoc({ name: 'quiet', version: '1.0.0' }))),
+      });
       assert.equal(put.status, 201);
       lines.length = 0;
       for (let i = 0; i < 3; i++) await fetch(`${app.url}/quiet`).then((res) => res.arrayBuffer());

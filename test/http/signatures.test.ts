@@ -4,7 +4,14 @@ import assert from 'node:assert/strict';
 import { describe, it, before, after } from 'node:test';
 import { open } from '../../src/crypto/secret-key.ts';
 import { keyId, publicKeyFromBase64, verifyVersion } from '../../src/trust/registry-signatures.ts';
-import { BACKFILL_CURSOR, RegistrySigner, backfillSignatures, ensureSigningKey, rotateSigningKey, type SigningTables } from '../../src/trust/signing-keys.ts';
+import {
+  BACKFILL_CURSOR,
+  RegistrySigner,
+  backfillSignatures,
+  ensureSigningKey,
+  rotateSigningKey,
+  type SigningTables,
+} from '../../src/trust/signing-keys.ts';
 import { bulwark } from '../helpers/bulwark-process.ts';
 import { DB_KINDS, testDatabase } from '../helpers/db.ts';
 import { body, publishDoc } from '../helpers/packages.ts';
@@ -26,7 +33,10 @@ for (const kind of DB_KINDS) {
 
     const keysTable = () => r.store.db.withTables<SigningTables>();
     async function publish(name: string, version: string) {
-      const res = await r.request('PUT', `/${name.replace('/', '%2f')}`, { token: alice.token, body: body(publishDoc({ name, version }, { access: 'public' })) });
+      const res = await r.request('PUT', `/${name.replace('/', '%2f')}`, {
+        token: alice.token,
+        body: body(publishDoc({ name, version }, { access: 'public' })),
+      });
       assert.equal(res.status, 201, res.text);
     }
     async function keys(): Promise<Keys> {
@@ -40,10 +50,13 @@ for (const kind of DB_KINDS) {
       return (res.json() as { versions: Record<string, { dist: Dist }> }).versions[version]!.dist;
     }
     function verifies(doc: Keys, name: string, version: string, d: Dist): boolean {
-      return (d.signatures ?? []).length > 0 && d.signatures!.every((s) => {
-        const k = doc.keys.find((x) => x.keyid === s.keyid);
-        return !!k && verifyVersion(publicKeyFromBase64(k.key), s.sig, name, version, d.integrity);
-      });
+      return (
+        (d.signatures ?? []).length > 0 &&
+        d.signatures!.every((s) => {
+          const k = doc.keys.find((x) => x.keyid === s.keyid);
+          return !!k && verifyVersion(publicKeyFromBase64(k.key), s.sig, name, version, d.integrity);
+        })
+      );
     }
 
     it('makes one P-256 key at first start, sealed with the instance key, and serves it as npm expects', async () => {
@@ -59,14 +72,19 @@ for (const kind of DB_KINDS) {
       assert.equal(k!.keyid, keyId(pub));
       const row = await keysTable().selectFrom('signing_keys').selectAll().executeTakeFirstOrThrow();
       assert.ok(!row.sealed_private_key.includes('PRIVATE'), 'the private key is not stored in the clear');
-      assert.throws(() => open(Buffer.alloc(32, 1), 'registry-signing-key', row.sealed_private_key), 'another instance key cannot open it');
+      assert.throws(
+        () => open(Buffer.alloc(32, 1), 'registry-signing-key', row.sealed_private_key),
+        'another instance key cannot open it',
+      );
       assert.equal(keyId(publicKeyFromBase64(k!.key)), row.keyid);
     });
 
     it('answers a revalidation with 304 and refuses strangers on a registry where reading needs a token', async () => {
       const first = await r.request('GET', '/-/npm/v1/keys');
       assert.match(first.headers.get('cache-control') ?? '', /no-cache/);
-      const again = await r.request('GET', '/-/npm/v1/keys', { headers: { 'if-none-match': first.headers.get('etag')! } });
+      const again = await r.request('GET', '/-/npm/v1/keys', {
+        headers: { 'if-none-match': first.headers.get('etag')! },
+      });
       assert.equal(again.status, 304);
       const closed = await startRegistry(kind, { 'read-access': 'authenticated' });
       try {
@@ -81,7 +99,10 @@ for (const kind of DB_KINDS) {
       await publish('sig-a', '1.0.0');
       await publish('@sigs/b', '2.0.0');
       const doc = await keys();
-      for (const [name, version] of [['sig-a', '1.0.0'], ['@sigs/b', '2.0.0']] as const) {
+      for (const [name, version] of [
+        ['sig-a', '1.0.0'],
+        ['@sigs/b', '2.0.0'],
+      ] as const) {
         const full = await dist(name, version);
         const corgi = await dist(name, version, 'application/vnd.npm.install-v1+json');
         assert.ok(verifies(doc, name, version, full), `${name}@${version} verifies`);
@@ -89,7 +110,10 @@ for (const kind of DB_KINDS) {
         // ECDSA signatures are randomized: one made per request would differ after the cache is rebuilt.
         r.app.packages.invalidate(name);
         assert.deepEqual((await dist(name, version)).signatures, full.signatures);
-        assert.ok(!verifies(doc, name, version === '1.0.0' ? '1.0.1' : '2.0.1', full), 'the signature is bound to its version');
+        assert.ok(
+          !verifies(doc, name, version === '1.0.0' ? '1.0.1' : '2.0.1', full),
+          'the signature is bound to its version',
+        );
       }
     });
 
@@ -97,10 +121,19 @@ for (const kind of DB_KINDS) {
       await publish('sig-c', '1.0.0');
       const signedBefore = (await dist('sig-a', '1.0.0')).signatures;
       // A database from before signing: no keys, no backfill position, and sig-c stored without a signature.
-      const row = await r.store.db.selectFrom('versions').innerJoin('packages', 'packages.id', 'versions.package_id').select(['versions.id', 'versions.manifest']).where('packages.name', '=', 'sig-c').executeTakeFirstOrThrow();
+      const row = await r.store.db
+        .selectFrom('versions')
+        .innerJoin('packages', 'packages.id', 'versions.package_id')
+        .select(['versions.id', 'versions.manifest'])
+        .where('packages.name', '=', 'sig-c')
+        .executeTakeFirstOrThrow();
       const manifest = JSON.parse(row.manifest) as { dist: Dist };
       delete manifest.dist.signatures;
-      await r.store.db.updateTable('versions').set({ manifest: JSON.stringify(manifest) }).where('id', '=', row.id).execute();
+      await r.store.db
+        .updateTable('versions')
+        .set({ manifest: JSON.stringify(manifest) })
+        .where('id', '=', row.id)
+        .execute();
       await r.store.db.deleteFrom('consumer_cursors').where('name', '=', BACKFILL_CURSOR).execute();
       await keysTable().deleteFrom('signing_keys').execute();
       r.app.packages.invalidate('sig-c');
@@ -108,18 +141,33 @@ for (const kind of DB_KINDS) {
 
       // What a start does.
       assert.equal(await ensureSigningKey(r.store.db, TEST_SECRET_KEY, Date.now()), true);
-      assert.equal(await ensureSigningKey(r.store.db, TEST_SECRET_KEY, Date.now()), false, 'a second start makes no second key');
+      assert.equal(
+        await ensureSigningKey(r.store.db, TEST_SECRET_KEY, Date.now()),
+        false,
+        'a second start makes no second key',
+      );
       const signer = new RegistrySigner(r.store.db, TEST_SECRET_KEY);
       assert.equal(await backfillSignatures(r.store.db, signer, Date.now(), 2), 1);
       assert.equal(await backfillSignatures(r.store.db, signer, Date.now()), 0, 'idempotent');
-      const events = await r.store.db.selectFrom('events').select(['kind', 'subject', 'data']).where('kind', '=', 'package.versions-signed').execute();
-      assert.deepEqual(events.map((e) => [e.subject, JSON.parse(e.data).versions]), [['sig-c', ['1.0.0']]]);
+      const events = await r.store.db
+        .selectFrom('events')
+        .select(['kind', 'subject', 'data'])
+        .where('kind', '=', 'package.versions-signed')
+        .execute();
+      assert.deepEqual(
+        events.map((e) => [e.subject, JSON.parse(e.data).versions]),
+        [['sig-c', ['1.0.0']]],
+      );
       // The event drops every node's cached packument; this node's watcher polls, so don't wait for it.
       r.app.packages.invalidate('sig-c');
       const doc = await keys();
       assert.equal(doc.keys.length, 1);
       assert.ok(verifies(doc, 'sig-c', '1.0.0', await dist('sig-c', '1.0.0')));
-      assert.deepEqual((await dist('sig-a', '1.0.0')).signatures, signedBefore, 'already signed versions are not re-signed');
+      assert.deepEqual(
+        (await dist('sig-a', '1.0.0')).signatures,
+        signedBefore,
+        'already signed versions are not re-signed',
+      );
     });
 
     it('rotates: new publishes use the new key, the old one stays published with its expiry', async () => {
@@ -141,8 +189,14 @@ for (const kind of DB_KINDS) {
       assert.equal(d.signatures![0]!.keyid, created);
       assert.ok(verifies(doc, 'sig-d', '1.0.0', d));
       assert.ok(verifies(doc, 'sig-c', '1.0.0', await dist('sig-c', '1.0.0')), 'older signatures still verify');
-      await assert.rejects(rotateSigningKey(r.store.db, Buffer.alloc(32, 9), 0, now), /cannot open the current signing key/);
-      await assert.rejects(new RegistrySigner(r.store.db, Buffer.alloc(32, 9)).signaturesFor('sig-d', '1.0.1', 'sha512-x'), /the instance key cannot open the registry signing key SHA256:/);
+      await assert.rejects(
+        rotateSigningKey(r.store.db, Buffer.alloc(32, 9), 0, now),
+        /cannot open the current signing key/,
+      );
+      await assert.rejects(
+        new RegistrySigner(r.store.db, Buffer.alloc(32, 9)).signaturesFor('sig-d', '1.0.1', 'sha512-x'),
+        /the instance key cannot open the registry signing key SHA256:/,
+      );
       assert.equal((await keys()).keys.length, 2, 'a refused rotation changes nothing');
     });
   });
@@ -173,7 +227,9 @@ for (const kind of DB_KINDS) {
         assert.equal(wrongKey.code, 1);
         assert.match(wrongKey.stderr, /cannot open the current signing key/);
         // The instance key was lost: a new one may replace the signing key without opening it.
-        const replaced = await bulwark(['keys', 'rotate', '--replace-unreadable', '--grace-seconds', '0', ...storage], { env: { BULWARK_SECRET_KEY: 'x'.repeat(40) } });
+        const replaced = await bulwark(['keys', 'rotate', '--replace-unreadable', '--grace-seconds', '0', ...storage], {
+          env: { BULWARK_SECRET_KEY: 'x'.repeat(40) },
+        });
         assert.equal(replaced.code, 0, replaced.stderr);
         assert.equal((await bulwark(['keys', 'list', ...storage], { env })).stdout.trim().split('\n').length, 3);
         const badGrace = await bulwark(['keys', 'rotate', '--grace-seconds', '-5', ...storage], { env });

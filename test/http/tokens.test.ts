@@ -16,15 +16,29 @@ const BAD_TOKEN = /invalid, expired or revoked/;
 const error = (res: { json(): unknown }) => (res.json() as { error: string }).error;
 
 /** A request whose connection comes from localAddress (any 127.x.y.z reaches a server on 127.0.0.1 on Linux). */
-function requestFrom(url: string, localAddress: string, method: string, token: string, payload?: unknown): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+function requestFrom(
+  url: string,
+  localAddress: string,
+  method: string,
+  token: string,
+  payload?: unknown,
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
     const data = payload === undefined ? undefined : JSON.stringify(payload);
-    const req = http.request(url, { method, localAddress, headers: { authorization: `Bearer ${token}`, ...(data ? { 'content-type': 'application/json' } : {}) } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
-    });
+    const req = http.request(
+      url,
+      {
+        method,
+        localAddress,
+        headers: { authorization: `Bearer ${token}`, ...(data ? { 'content-type': 'application/json' } : {}) },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+      },
+    );
     req.on('error', reject);
     req.end(data);
   });
@@ -39,7 +53,11 @@ for (const kind of DB_KINDS) {
     const make = async (payload: Record<string, unknown>, token = erin.token, headers: Record<string, string> = {}) =>
       r.request('POST', '/-/npm/v1/tokens', { token, body: { password: PASSWORD, ...payload }, headers });
     const publish = (token: string, name: string, version = '1.0.0', headers: Record<string, string> = {}) =>
-      r.request('PUT', `/${name.replace('/', '%2f')}`, { token, body: body(publishDoc({ name, version }, { access: 'public' })), headers });
+      r.request('PUT', `/${name.replace('/', '%2f')}`, {
+        token,
+        body: body(publishDoc({ name, version }, { access: 'public' })),
+        headers,
+      });
 
     before(async () => {
       r = await startRegistry(kind, {}, { clock: () => now });
@@ -48,7 +66,10 @@ for (const kind of DB_KINDS) {
     after(() => r.stop());
 
     it('creates a token only with the password, then lists and revokes it by key prefix', async () => {
-      let res = await make({ name: 'ci', packages: ['erin-a'], packages_and_scopes_permission: 'read-write' }, erin.token);
+      let res = await make(
+        { name: 'ci', packages: ['erin-a'], packages_and_scopes_permission: 'read-write' },
+        erin.token,
+      );
       assert.equal(res.status, 200, res.text);
       const created = res.json();
       assert.match(created.token, /^bwk_[0-9A-Za-z]{42}$/);
@@ -58,7 +79,10 @@ for (const kind of DB_KINDS) {
       const days = (Date.parse(created.expires) - Date.parse(created.created)) / 86_400_000;
       assert.equal(Math.round(days), 30, 'write tokens expire in 30 days by default');
 
-      res = await r.request('POST', '/-/npm/v1/tokens', { token: erin.token, body: { password: 'wrong-password', name: 'x' } });
+      res = await r.request('POST', '/-/npm/v1/tokens', {
+        token: erin.token,
+        body: { password: 'wrong-password', name: 'x' },
+      });
       assert.equal(res.status, 401);
       assert.match(error(res), /incorrect password/);
       res = await r.request('POST', '/-/npm/v1/tokens', { token: erin.token, body: { name: 'x' } });
@@ -85,21 +109,44 @@ for (const kind of DB_KINDS) {
       res = await publish(created.token, 'erin-a', '1.0.1');
       assert.equal(res.status, 401);
       assert.match(error(res), BAD_TOKEN);
-      assert.equal((await r.request('DELETE', `/-/npm/v1/tokens/token/${created.key}`, { token: erin.token })).status, 404, 'already revoked');
+      assert.equal(
+        (await r.request('DELETE', `/-/npm/v1/tokens/token/${created.key}`, { token: erin.token })).status,
+        404,
+        'already revoked',
+      );
 
       // Revoking by the secret itself (npm does that when given a token value), and only one's own.
       const other = (await make({ name: 'other' })).json();
       const frank = await r.user('frank');
-      assert.equal((await r.request('DELETE', `/-/npm/v1/tokens/token/${other.token}`, { token: frank.token })).status, 404);
-      assert.equal((await r.request('DELETE', `/-/npm/v1/tokens/token/${other.key}`, { token: frank.token })).status, 404);
-      assert.equal((await r.request('DELETE', `/-/npm/v1/tokens/token/${other.token}`, { token: erin.token })).status, 204);
+      assert.equal(
+        (await r.request('DELETE', `/-/npm/v1/tokens/token/${other.token}`, { token: frank.token })).status,
+        404,
+      );
+      assert.equal(
+        (await r.request('DELETE', `/-/npm/v1/tokens/token/${other.key}`, { token: frank.token })).status,
+        404,
+      );
+      assert.equal(
+        (await r.request('DELETE', `/-/npm/v1/tokens/token/${other.token}`, { token: erin.token })).status,
+        204,
+      );
 
-      const events = await r.store.db.selectFrom('events').select(['kind', 'data']).where('subject', '=', 'erin').where('kind', 'in', ['token.created', 'token.revoked']).execute();
-      assert.ok(events.filter((e) => e.kind === 'token.revoked').length >= 2, 'revocations are events (and so security emails)');
+      const events = await r.store.db
+        .selectFrom('events')
+        .select(['kind', 'data'])
+        .where('subject', '=', 'erin')
+        .where('kind', 'in', ['token.created', 'token.revoked'])
+        .execute();
+      assert.ok(
+        events.filter((e) => e.kind === 'token.revoked').length >= 2,
+        'revocations are events (and so security emails)',
+      );
     });
 
     it('limits a token to its packages and scopes, and a read-only token to reading', async () => {
-      const onlyA = (await make({ name: 'a', packages: ['erin-pkg-a'], packages_and_scopes_permission: 'read-write' })).json().token;
+      const onlyA = (
+        await make({ name: 'a', packages: ['erin-pkg-a'], packages_and_scopes_permission: 'read-write' })
+      ).json().token;
       assert.equal((await publish(onlyA, 'erin-pkg-a')).status, 201);
       let res = await publish(onlyA, 'erin-pkg-b');
       assert.equal(res.status, 403);
@@ -108,7 +155,9 @@ for (const kind of DB_KINDS) {
       res = await r.request('PUT', '/-/package/erin-pkg-b/dist-tags/next', { token: onlyA, body: '1.0.0' });
       assert.equal(res.status, 403, 'dist-tags of another package too');
 
-      const scoped = (await make({ name: 's', scopes: ['@erin/*'], packages_and_scopes_permission: 'read-write' })).json().token;
+      const scoped = (
+        await make({ name: 's', scopes: ['@erin/*'], packages_and_scopes_permission: 'read-write' })
+      ).json().token;
       assert.equal((await publish(scoped, '@erin/x')).status, 201);
       assert.equal((await publish(scoped, 'erin-pkg-c')).status, 403);
 
@@ -121,7 +170,10 @@ for (const kind of DB_KINDS) {
       assert.match(error(res), /read-only/);
 
       // A restricted package outside a token's list stays invisible to it; public ones stay readable for installs.
-      const secret = await r.request('PUT', '/@erin%2fsecret', { token: erin.token, body: body(publishDoc({ name: '@erin/secret', version: '1.0.0' })) });
+      const secret = await r.request('PUT', '/@erin%2fsecret', {
+        token: erin.token,
+        body: body(publishDoc({ name: '@erin/secret', version: '1.0.0' })),
+      });
       assert.equal(secret.status, 201);
       assert.equal((await r.request('GET', '/@erin%2fsecret', { token: erin.token })).status, 200);
       assert.equal((await r.request('GET', '/@erin%2fsecret', { token: onlyA })).status, 404);
@@ -130,8 +182,14 @@ for (const kind of DB_KINDS) {
 
     it('refuses what must not exist: unscoped or long-lived automation tokens, long-lived write tokens, bad input', async () => {
       for (const [payload, message] of [
-        [{ packages_all: true, packages_and_scopes_permission: 'read-write', bypass_2fa: true }, /limited to listed packages/],
-        [{ packages: ['erin-a'], packages_and_scopes_permission: 'read-write', bypass_2fa: true, expires: 91 }, /from 1 to 90/],
+        [
+          { packages_all: true, packages_and_scopes_permission: 'read-write', bypass_2fa: true },
+          /limited to listed packages/,
+        ],
+        [
+          { packages: ['erin-a'], packages_and_scopes_permission: 'read-write', bypass_2fa: true, expires: 91 },
+          /from 1 to 90/,
+        ],
         [{ packages_all: true, packages_and_scopes_permission: 'read-write', expires: 365 }, /from 1 to 90/],
         [{ packages_and_scopes_permission: 'read-write' }, /must say which packages/],
         [{ packages: ['erin-a'], cidr_whitelist: ['10.0.0.0/40'] }, /prefix length/],
@@ -143,7 +201,12 @@ for (const kind of DB_KINDS) {
         assert.match(error(res), message);
       }
       // npm 10's classic body asks for a write token on everything: it gets one, but it expires.
-      const classic = (await r.request('POST', '/-/npm/v1/tokens', { token: erin.token, body: { password: PASSWORD, readonly: false, cidr_whitelist: [] } })).json();
+      const classic = (
+        await r.request('POST', '/-/npm/v1/tokens', {
+          token: erin.token,
+          body: { password: PASSWORD, readonly: false, cidr_whitelist: [] },
+        })
+      ).json();
       assert.equal(classic.readonly, false);
       assert.ok(classic.expires, 'never a long-lived unscoped write token');
     });
@@ -151,10 +214,24 @@ for (const kind of DB_KINDS) {
     it('gives org administration only for orgs the owner administers, and never publishing with it', async () => {
       await createOrg(r.store.db, 'erinorg', 'erin', null, Date.now());
       const jo = await r.user('jo');
-      let res = await make({ name: 'org', orgs: ['erinorg'], orgs_permission: 'read-write', packages_and_scopes_permission: 'no-access' });
+      let res = await make({
+        name: 'org',
+        orgs: ['erinorg'],
+        orgs_permission: 'read-write',
+        packages_and_scopes_permission: 'no-access',
+      });
       assert.equal(res.status, 200, res.text);
       const orgToken = res.json().token;
-      const other = await r.request('POST', '/-/npm/v1/tokens', { token: jo.token, body: { password: PASSWORD, name: 'x', orgs: ['erinorg'], orgs_permission: 'read-write', packages_and_scopes_permission: 'no-access' } });
+      const other = await r.request('POST', '/-/npm/v1/tokens', {
+        token: jo.token,
+        body: {
+          password: PASSWORD,
+          name: 'x',
+          orgs: ['erinorg'],
+          orgs_permission: 'read-write',
+          packages_and_scopes_permission: 'no-access',
+        },
+      });
       assert.equal(other.status, 403);
       assert.match(error(other), /only if you are an owner or admin of it/);
 
@@ -162,14 +239,23 @@ for (const kind of DB_KINDS) {
       assert.ok(res.status < 300, res.text);
       assert.equal((await publish(orgToken, '@erinorg/tool')).status, 403, 'org administration is not publishing');
       // A token for packages only cannot touch the org, though its owner could.
-      const pkgOnly = (await make({ name: 'p', packages: ['erin-a'], packages_and_scopes_permission: 'read-write' })).json().token;
+      const pkgOnly = (
+        await make({ name: 'p', packages: ['erin-a'], packages_and_scopes_permission: 'read-write' })
+      ).json().token;
       res = await r.request('PUT', '/-/org/erinorg/user', { token: pkgOnly, body: { user: 'jo', role: 'admin' } });
       assert.equal(res.status, 403);
       assert.match(error(res), /does not allow administering the org erinorg/);
     });
 
     it('refuses a CIDR-limited token from another address, with a clear 401', async () => {
-      const t = (await make({ name: 'lan', packages: ['erin-cidr'], packages_and_scopes_permission: 'read-write', cidr_whitelist: ['127.0.0.2/32', '2001:db8::/32'] })).json();
+      const t = (
+        await make({
+          name: 'lan',
+          packages: ['erin-cidr'],
+          packages_and_scopes_permission: 'read-write',
+          cidr_whitelist: ['127.0.0.2/32', '2001:db8::/32'],
+        })
+      ).json();
       assert.deepEqual(t.cidr_whitelist, ['127.0.0.2/32', '2001:db8::/32']);
       const doc = body(publishDoc({ name: 'erin-cidr', version: '1.0.0' }, { access: 'public' }));
       const refused = await requestFrom(`${r.url}/erin-cidr`, '127.0.0.1', 'PUT', t.token, doc);
@@ -186,18 +272,36 @@ for (const kind of DB_KINDS) {
       const gus = await r.user('gus');
       now += 30_000;
       const secret = await enableMfa(r, 'gus', 'auth-and-writes', now);
-      const create = (payload: Record<string, unknown>, otp?: string) => r.request('POST', '/-/npm/v1/tokens', { token: gus.token, body: { password: PASSWORD, ...payload }, headers: otp ? { 'npm-otp': otp } : {} });
+      const create = (payload: Record<string, unknown>, otp?: string) =>
+        r.request('POST', '/-/npm/v1/tokens', {
+          token: gus.token,
+          body: { password: PASSWORD, ...payload },
+          headers: otp ? { 'npm-otp': otp } : {},
+        });
 
-      let res = await create({ name: 'ci', packages: ['gus-lib'], packages_and_scopes_permission: 'read-write', bypass_2fa: true });
+      let res = await create({
+        name: 'ci',
+        packages: ['gus-lib'],
+        packages_and_scopes_permission: 'read-write',
+        bypass_2fa: true,
+      });
       assert.equal(res.status, 401, 'creating a token asks for the second factor');
       assert.equal(res.headers.get('www-authenticate'), 'OTP');
       now += 30_000;
-      res = await create({ name: 'ci', packages: ['gus-lib'], packages_and_scopes_permission: 'read-write', bypass_2fa: true }, codeAt(secret, now));
+      res = await create(
+        { name: 'ci', packages: ['gus-lib'], packages_and_scopes_permission: 'read-write', bypass_2fa: true },
+        codeAt(secret, now),
+      );
       assert.equal(res.status, 200, res.text);
       const automation = res.json();
       assert.equal(automation.bypass_2fa, true);
       now += 30_000;
-      const normal = (await create({ name: 'plain', packages: ['gus-lib'], packages_and_scopes_permission: 'read-write' }, codeAt(secret, now))).json();
+      const normal = (
+        await create(
+          { name: 'plain', packages: ['gus-lib'], packages_and_scopes_permission: 'read-write' },
+          codeAt(secret, now),
+        )
+      ).json();
 
       res = await publish(normal.token, 'gus-lib');
       assert.equal(res.status, 401);
@@ -208,11 +312,24 @@ for (const kind of DB_KINDS) {
     });
 
     it('answers expired, revoked, unknown and malformed tokens with the same 401 and the same message', async () => {
-      const t = (await make({ name: 'short', packages: ['erin-exp'], packages_and_scopes_permission: 'read-write', expires: 1 })).json();
-      await r.store.db.updateTable('tokens').set({ expires_at: Date.now() - 1 }).where('display', '=', t.token.slice(0, 10)).execute();
+      const t = (
+        await make({ name: 'short', packages: ['erin-exp'], packages_and_scopes_permission: 'read-write', expires: 1 })
+      ).json();
+      await r.store.db
+        .updateTable('tokens')
+        .set({ expires_at: Date.now() - 1 })
+        .where('display', '=', t.token.slice(0, 10))
+        .execute();
       const revoked = (await make({ name: 'gone' })).json();
       await r.request('DELETE', `/-/npm/v1/tokens/token/${revoked.key}`, { token: erin.token });
-      const bad = { expired: t.token, revoked: revoked.token, unknown: newToken(), malformed: 'bwk_this-is-not-a-token', garbage: 'x'.repeat(60), checksum: `${newToken().slice(0, -1)}0` };
+      const bad = {
+        expired: t.token,
+        revoked: revoked.token,
+        unknown: newToken(),
+        malformed: 'bwk_this-is-not-a-token',
+        garbage: 'x'.repeat(60),
+        checksum: `${newToken().slice(0, -1)}0`,
+      };
       const messages = new Set<string>();
       for (const token of Object.values(bad)) {
         const res = await publish(token, 'erin-timing');

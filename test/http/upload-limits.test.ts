@@ -36,18 +36,29 @@ function upload(base: string, path: string, opts: { token?: string; length: numb
   const url = new URL(path, base);
   const headers: http.OutgoingHttpHeaders = { 'content-type': 'application/json', 'content-length': opts.length };
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-  const req = http.request({ host: url.hostname, port: url.port, path: url.pathname, method: 'PUT', headers, agent: false });
+  const req = http.request({
+    host: url.hostname,
+    port: url.port,
+    path: url.pathname,
+    method: 'PUT',
+    headers,
+    agent: false,
+  });
   let sent = 0;
   let stopped = false;
-  const response = new Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }>((resolve, reject) => {
-    req.on('response', (res) => {
-      const parts: Buffer[] = [];
-      res.on('data', (b: Buffer) => parts.push(b));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, text: Buffer.concat(parts).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-  });
+  const response = new Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }>(
+    (resolve, reject) => {
+      req.on('response', (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (b: Buffer) => parts.push(b));
+        res.on('end', () =>
+          resolve({ status: res.statusCode!, headers: res.headers, text: Buffer.concat(parts).toString('utf8') }),
+        );
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+    },
+  );
   // A refused upload ends with the server closing the connection under the client's writes: expected here.
   response.catch(() => {});
   const closed = new Promise<void>((resolve) => req.on('close', resolve));
@@ -113,11 +124,25 @@ for (const kind of DB_KINDS) {
       assert.equal(res.status, 401);
       assert.match(res.text, /invalid, expired or revoked/);
       await bad.closed;
-      for (const path of ['/@scope%2fx/-rev/1', '/-/package/x/dist-tags/latest', '/-/org/acme/user', '/-/team/acme/t/package', '/-/npm/v1/tokens', '/-/no/such/route']) {
+      for (const path of [
+        '/@scope%2fx/-rev/1',
+        '/-/package/x/dist-tags/latest',
+        '/-/org/acme/user',
+        '/-/team/acme/t/package',
+        '/-/npm/v1/tokens',
+        '/-/no/such/route',
+      ]) {
         for (const method of ['PUT', 'POST', 'DELETE']) {
           const url = new URL(path, r.url);
           const answer = await new Promise<{ status: number; connection: string | undefined }>((resolve, reject) => {
-            const req = http.request({ host: url.hostname, port: url.port, path: url.pathname, method, headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' }, agent: false });
+            const req = http.request({
+              host: url.hostname,
+              port: url.port,
+              path: url.pathname,
+              method,
+              headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+              agent: false,
+            });
             req.on('response', (res) => {
               resolve({ status: res.statusCode!, connection: res.headers.connection });
               req.destroy();
@@ -126,7 +151,11 @@ for (const kind of DB_KINDS) {
             req.write(CHUNK);
           });
           // A route that exists answers 401; the others are simply not found, also without reading the body.
-          assert.deepEqual(answer, { status: answer.status === 404 ? 404 : 401, connection: 'close' }, `${method} ${path}`);
+          assert.deepEqual(
+            answer,
+            { status: answer.status === 404 ? 404 : 401, connection: 'close' },
+            `${method} ${path}`,
+          );
         }
       }
     });
@@ -146,12 +175,17 @@ for (const kind of DB_KINDS) {
       assert.ok(most < 16 * 1024 * 1024, `a client got to send ${most} of the ${HUGE} bytes it declared`);
       // Server and clients share this process: together they may not grow by more than a fraction of one body.
       assert.ok(rssAfter - rssBefore < HUGE, `RSS grew by ${Math.round((rssAfter - rssBefore) / 1e6)} MB`);
-      assert.ok(Math.max(...pings) < 1000, `/-/ping took up to ${Math.round(Math.max(...pings))} ms (alone: ${Math.round(baseline)} ms)`);
+      assert.ok(
+        Math.max(...pings) < 1000,
+        `/-/ping took up to ${Math.round(Math.max(...pings))} ms (alone: ${Math.round(baseline)} ms)`,
+      );
     });
 
     it('limits large uploads in progress per principal (429) and in total (503), with Retry-After, and gives the slots back', async () => {
       const { perPrincipal, total, largeBytes } = DEFAULT_UPLOAD_LIMITS;
-      const users = await Promise.all(Array.from({ length: Math.ceil(total / perPrincipal) + 1 }, (_, i) => r.user(`uploader${i}`)));
+      const users = await Promise.all(
+        Array.from({ length: Math.ceil(total / perPrincipal) + 1 }, (_, i) => r.user(`uploader${i}`)),
+      );
       const big = { length: 4 * largeBytes, upTo: largeBytes };
       const open = [];
       // The first user takes their share; one more of theirs is refused, though the server has room.
@@ -166,7 +200,8 @@ for (const kind of DB_KINDS) {
       assert.equal((await r.request('PUT', '/small-one', { token: users[0]!.token, body: doc })).status, 201);
 
       // Others fill the server; then everyone is refused with 503, whoever they are.
-      for (const u of users.slice(1, -1)) for (let i = 0; i < perPrincipal; i++) open.push(upload(r.url, '/big', { token: u.token, ...big }));
+      for (const u of users.slice(1, -1))
+        for (let i = 0; i < perPrincipal; i++) open.push(upload(r.url, '/big', { token: u.token, ...big }));
       await until('the server is full', () => r.app.uploads.inProgress === total);
       res = await upload(r.url, '/big', { token: users.at(-1)!.token, ...big }).response;
       assert.equal(res.status, 503);
@@ -185,11 +220,22 @@ for (const kind of DB_KINDS) {
         const text = JSON.stringify(body(publishDoc(manifest, { tarball })));
         assert.ok(text.length > largeBytes);
         const url = new URL('/large-one', r.url);
-        const req = http.request({ host: url.hostname, port: url.port, path: url.pathname, method: 'PUT', headers: { 'content-type': 'application/json', authorization: `Bearer ${users.at(-1)!.token}` } }, (res) => {
-          const parts: Buffer[] = [];
-          res.on('data', (b: Buffer) => parts.push(b));
-          res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, text: Buffer.concat(parts).toString('utf8') }));
-        });
+        const req = http.request(
+          {
+            host: url.hostname,
+            port: url.port,
+            path: url.pathname,
+            method: 'PUT',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${users.at(-1)!.token}` },
+          },
+          (res) => {
+            const parts: Buffer[] = [];
+            res.on('data', (b: Buffer) => parts.push(b));
+            res.on('end', () =>
+              resolve({ status: res.statusCode!, headers: res.headers, text: Buffer.concat(parts).toString('utf8') }),
+            );
+          },
+        );
         req.on('error', reject);
         req.end(text);
       });

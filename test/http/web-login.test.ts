@@ -50,7 +50,10 @@ for (const kind of DB_KINDS) {
       const ids = [login.page.split('/').pop()!, login.done.split('/').pop()!];
       const rows = await r.store.db.selectFrom('web_logins').selectAll().execute();
       assert.equal(rows.length, 1);
-      assert.ok(ids.every((id) => !JSON.stringify(rows).includes(id) && !JSON.stringify(rows).includes(id.split('.').pop()!)), 'only hashes of the ids are stored');
+      assert.ok(
+        ids.every((id) => !JSON.stringify(rows).includes(id) && !JSON.stringify(rows).includes(id.split('.').pop()!)),
+        'only hashes of the ids are stored',
+      );
 
       let poll = await r.request('GET', login.done);
       assert.equal(poll.status, 202);
@@ -104,13 +107,27 @@ for (const kind of DB_KINDS) {
       assert.equal((await r.request('GET', `/-/v1/login/done/${a.page.split('/').pop()!}`)).status, 404);
       assert.equal((await r.request('GET', a.done.replace('/login/', '/otp/'))).status, 404);
       assert.equal((await r.request('GET', `/-/v1/login/done/${'A'.repeat(43)}`)).status, 404);
-      assert.equal((await web.get(`/-/web/login/${a.page.split('/').pop()!.replace(/^./, (c) => (c === 'e' ? 'f' : 'e'))}`)).status, 404, 'editing what the id shows makes it unknown');
+      assert.equal(
+        (
+          await web.get(
+            `/-/web/login/${a.page
+              .split('/')
+              .pop()!
+              .replace(/^./, (c) => (c === 'e' ? 'f' : 'e'))}`,
+          )
+        ).status,
+        404,
+        'editing what the id shows makes it unknown',
+      );
       assert.equal((await r.request('GET', a.done)).status, 200);
 
       // The page names the computer npm said it runs on; adduser tells a signed-out browser how to get an account.
       const pageB = await web.get(b.page);
       assert.match(pageB.text, /<h1>Log in to npm on build-box\?<\/h1>/);
-      assert.match((await new WebClient(r.url).get(b.page)).text, /Create an account[\s\S]*href="\/-\/web\/signin\?next=/);
+      assert.match(
+        (await new WebClient(r.url).get(b.page)).text,
+        /Create an account[\s\S]*href="\/-\/web\/signin\?next=/,
+      );
       const cancelled = await web.post(`${b.page}/cancel`, { _csrf: csrfIn(pageB.text) });
       assert.equal(cancelled.status, 200);
       assert.equal((await r.request('GET', b.done)).status, 404);
@@ -122,18 +139,30 @@ for (const kind of DB_KINDS) {
       assert.equal((await r.request('GET', c.done)).status, 410);
       assert.equal((await web.get(c.page)).status, 404);
       assert.equal((await web.post(`${c.page}/approve`, { _csrf: csrfIn(pageC.text) })).status, 404);
-      const tokens = await r.store.db.selectFrom('tokens').innerJoin('users', 'users.id', 'tokens.user_id').select('tokens.id').where('users.name', '=', 'mika').execute();
+      const tokens = await r.store.db
+        .selectFrom('tokens')
+        .innerJoin('users', 'users.id', 'tokens.user_id')
+        .select('tokens.id')
+        .where('users.name', '=', 'mika')
+        .execute();
       assert.equal(tokens.length, 2, 'the test token and the one approved login');
 
       // Whatever the client sends about itself, the page shows only clean text and its link still works.
-      const odd = await r.request('POST', '/-/v1/login', { body: { hostname: '<b>bold</b>' }, headers: { 'user-agent': 'é"\\<script>'.repeat(200) } });
+      const odd = await r.request('POST', '/-/v1/login', {
+        body: { hostname: '<b>bold</b>' },
+        headers: { 'user-agent': 'é"\\<script>'.repeat(200) },
+      });
       const oddPage = await web.get(pathOf((odd.json() as { loginUrl: string }).loginUrl));
       assert.equal(oddPage.status, 200);
       assert.match(oddPage.text, /<h1>Log in to npm\?<\/h1>/);
       assert.doesNotMatch(oddPage.text, /<script>|<b>/);
 
       // Nonsense bodies still start a login (npm falls back to username and password on any 4xx).
-      assert.equal((await r.request('POST', '/-/v1/login', { raw: 'null', headers: { 'content-type': 'application/json' } })).status, 200);
+      assert.equal(
+        (await r.request('POST', '/-/v1/login', { raw: 'null', headers: { 'content-type': 'application/json' } }))
+          .status,
+        200,
+      );
     });
 
     it('asks an account with two-factor for a code when its session did not sign in with one', async () => {
@@ -150,7 +179,10 @@ for (const kind of DB_KINDS) {
       assert.equal((await before.post(`${login.page}/approve`, { _csrf: csrf, otp: '000000' })).status, 401);
       assert.equal((await r.request('GET', login.done)).status, 202, 'still not approved');
       clock.tick(30_000);
-      assert.equal((await before.post(`${login.page}/approve`, { _csrf: csrf, otp: codeAt(secret, clock.now()) })).status, 200);
+      assert.equal(
+        (await before.post(`${login.page}/approve`, { _csrf: csrf, otp: codeAt(secret, clock.now()) })).status,
+        200,
+      );
       assert.equal((await r.request('GET', login.done)).status, 200);
 
       // A session that signed in with the code approves with the button alone.
@@ -169,20 +201,32 @@ for (const kind of DB_KINDS) {
       const secret = await enableMfa(r, 'bob', 'auth-and-writes', clock.now());
       const { token } = await startLoginToken(r, 'bob', secret, clock);
 
-      const publish = (version: string, headers: Record<string, string> = {}) => r.request('PUT', '/bob-pkg', { token, headers, body: body(publishDoc({ name: 'bob-pkg', version })) });
+      const publish = (version: string, headers: Record<string, string> = {}) =>
+        r.request('PUT', '/bob-pkg', { token, headers, body: body(publishDoc({ name: 'bob-pkg', version })) });
       const first = await publish('1.0.0');
       assert.equal(first.status, 401);
       assert.equal(first.headers.get('www-authenticate'), 'OTP');
       const { error, authUrl, doneUrl } = first.json() as { error: string; authUrl: string; doneUrl: string };
       assert.match(error, /one-time password/);
-      assert.ok(authUrl.startsWith(`${r.url}/-/web/otp/`) && doneUrl.startsWith(`${r.url}/-/v1/otp/done/`), JSON.stringify(first.json()));
+      assert.ok(
+        authUrl.startsWith(`${r.url}/-/web/otp/`) && doneUrl.startsWith(`${r.url}/-/v1/otp/done/`),
+        JSON.stringify(first.json()),
+      );
       assert.equal((await r.request('GET', pathOf(doneUrl))).status, 202);
 
       // Someone else's browser cannot answer it.
       const lena = new WebClient(r.url);
       await lena.signIn('lena', PASSWORD);
       assert.equal((await lena.get(pathOf(authUrl))).status, 403);
-      assert.equal((await lena.post(`${pathOf(authUrl)}/approve`, { _csrf: await lena.csrf('/-/web/account'), otp: codeAt(secret, clock.now()) })).status, 403);
+      assert.equal(
+        (
+          await lena.post(`${pathOf(authUrl)}/approve`, {
+            _csrf: await lena.csrf('/-/web/account'),
+            otp: codeAt(secret, clock.now()),
+          })
+        ).status,
+        403,
+      );
 
       clock.tick(30_000);
       const web = new WebClient(r.url);
@@ -192,11 +236,17 @@ for (const kind of DB_KINDS) {
       assert.equal(page.status, 200);
       assert.match(page.text, /npm is making a change as <strong>bob<\/strong> \(this change\)/);
       // The code used to sign in is spent; a wrong one is refused; the next one approves.
-      const replay = await web.post(`${pathOf(authUrl)}/approve`, { _csrf: csrfIn(page.text), otp: codeAt(secret, clock.now()) });
+      const replay = await web.post(`${pathOf(authUrl)}/approve`, {
+        _csrf: csrfIn(page.text),
+        otp: codeAt(secret, clock.now()),
+      });
       assert.equal(replay.status, 401);
       assert.equal((await r.request('GET', pathOf(doneUrl))).status, 202);
       clock.tick(30_000);
-      const ok = await web.post(`${pathOf(authUrl)}/approve`, { _csrf: csrfIn(page.text), otp: codeAt(secret, clock.now()) });
+      const ok = await web.post(`${pathOf(authUrl)}/approve`, {
+        _csrf: csrfIn(page.text),
+        otp: codeAt(secret, clock.now()),
+      });
       assert.equal(ok.status, 200);
       assert.match(ok.text, /Approved/);
       assert.equal((await web.get(pathOf(authUrl))).status, 404, 'answered once');
@@ -210,7 +260,11 @@ for (const kind of DB_KINDS) {
       // The grant is bound to bob: another account with a second factor cannot spend it.
       const writer = await r.user('writer');
       await enableMfa(r, 'writer', 'auth-and-writes', clock.now());
-      const stolen = await r.request('PUT', '/writer-pkg', { token: writer.token, headers: { 'npm-otp': grant }, body: body(publishDoc({ name: 'writer-pkg', version: '1.0.0' })) });
+      const stolen = await r.request('PUT', '/writer-pkg', {
+        token: writer.token,
+        headers: { 'npm-otp': grant },
+        body: body(publishDoc({ name: 'writer-pkg', version: '1.0.0' })),
+      });
       assert.equal(stolen.status, 401);
 
       assert.equal((await publish('1.0.0', { 'npm-otp': grant })).status, 201);
@@ -225,9 +279,15 @@ for (const kind of DB_KINDS) {
       const otpPage = pathOf((next.json() as { authUrl: string }).authUrl);
       const form = await web.get(otpPage);
       const statuses: number[] = [];
-      for (let i = 0; i < 7; i++) statuses.push((await web.post(`${otpPage}/approve`, { _csrf: csrfIn(form.text), otp: String(100000 + i) })).status);
+      for (let i = 0; i < 7; i++)
+        statuses.push(
+          (await web.post(`${otpPage}/approve`, { _csrf: csrfIn(form.text), otp: String(100000 + i) })).status,
+        );
       assert.deepEqual(statuses, [401, 401, 401, 401, 401, 401, 429]);
-      const blocked = await web.post(`${otpPage}/approve`, { _csrf: csrfIn(form.text), otp: codeAt(secret, clock.now()) });
+      const blocked = await web.post(`${otpPage}/approve`, {
+        _csrf: csrfIn(form.text),
+        otp: codeAt(secret, clock.now()),
+      });
       assert.equal(blocked.status, 429);
       assert.match(blocked.headers.get('retry-after') ?? '', /^\d+$/);
       assert.equal((await r.request('GET', pathOf((next.json() as { doneUrl: string }).doneUrl))).status, 202);
@@ -247,7 +307,12 @@ for (const kind of DB_KINDS) {
 }
 
 /** A token for a user with a second factor, got through web login with a session that signed in with the code. */
-async function startLoginToken(r: TestRegistry, name: string, secret: string, clock: { now: () => number; tick: (ms: number) => number }) {
+async function startLoginToken(
+  r: TestRegistry,
+  name: string,
+  secret: string,
+  clock: { now: () => number; tick: (ms: number) => number },
+) {
   clock.tick(30_000);
   const web = new WebClient(r.url);
   await signInWithCode(web, name, secret, clock.now());

@@ -8,9 +8,20 @@ import { readFileSync } from 'node:fs';
 import type { ProtectedNames } from '../../src/names/similarity.ts';
 
 export type Part = 'tuning' | 'held-out';
-export type Incident = { name: string; split: Part; id: string; target?: string; selected_by: string; source: { repo: string; path: string; commit: string } };
+export type Incident = {
+  name: string;
+  split: Part;
+  id: string;
+  target?: string;
+  selected_by: string;
+  source: { repo: string; path: string; commit: string };
+};
 
-export const incidents = (JSON.parse(readFileSync(new URL('../fixtures/names/incidents.json', import.meta.url), 'utf8')) as { incidents: Incident[] }).incidents;
+export const incidents = (
+  JSON.parse(readFileSync(new URL('../fixtures/names/incidents.json', import.meta.url), 'utf8')) as {
+    incidents: Incident[];
+  }
+).incidents;
 
 export const splitOf = (n: string): Part => (createHash('sha256').update(n).digest()[0]! % 2 ? 'held-out' : 'tuning');
 
@@ -31,11 +42,17 @@ export type Figures = {
 };
 
 /** Figures of one half; `only` restricts the incidents (for example to one selection). */
-export function evaluate(index: ProtectedNames, popular: readonly string[], part: Part, only: (i: Incident) => boolean = () => true): Figures {
+export function evaluate(
+  index: ProtectedNames,
+  popular: readonly string[],
+  part: Part,
+  only: (i: Incident) => boolean = () => true,
+): Figures {
   const bad = incidents.filter((i) => i.split === part && only(i));
   const missed = bad.filter((i) => index.check(i.name).verdict !== 'block').map((i) => i.name);
   const caught = bad.length - missed.length;
-  const refusedOf = (names: readonly string[]) => names.filter((n) => index.check(n, { asNew: true }).verdict === 'block');
+  const refusedOf = (names: readonly string[]) =>
+    names.filter((n) => index.check(n, { asNew: true }).verdict === 'block');
   const tail = popular.slice(5000).filter((n) => splitOf(n) === part);
   const head = popular.slice(0, 5000).filter((n) => splitOf(n) === part);
   const refusedTail = refusedOf(tail);

@@ -19,9 +19,29 @@ for (const kind of DB_KINDS) {
       const db = store.db;
       assert.equal((await guard.index(db)).check('quartz-widgetz').verdict, 'allow');
 
-      for (const [name, access] of [['quartz-widgets', 'public'], ['secret-gizmos', 'restricted']] as const) {
-        const pkg = await db.insertInto('packages').values({ name, scope: null, access, description: '', keywords: '', latest_version: '1.0.0', rev: 1, created_at: now, modified_at: now }).returning('id').executeTakeFirstOrThrow();
-        await db.insertInto('downloads').values({ package_id: pkg.id, version: '1.0.0', day: '2026-11-29', count: 50 }).execute();
+      for (const [name, access] of [
+        ['quartz-widgets', 'public'],
+        ['secret-gizmos', 'restricted'],
+      ] as const) {
+        const pkg = await db
+          .insertInto('packages')
+          .values({
+            name,
+            scope: null,
+            access,
+            description: '',
+            keywords: '',
+            latest_version: '1.0.0',
+            rev: 1,
+            created_at: now,
+            modified_at: now,
+          })
+          .returning('id')
+          .executeTakeFirstOrThrow();
+        await db
+          .insertInto('downloads')
+          .values({ package_id: pkg.id, version: '1.0.0', day: '2026-11-29', count: 50 })
+          .execute();
       }
       // An old day does not count.
       assert.deepEqual(await topDownloaded(db, 10, now), ['quartz-widgets']);
@@ -29,10 +49,22 @@ for (const kind of DB_KINDS) {
 
       assert.equal((await guard.index(db, db)).check('quartz-widgetz').verdict, 'allow', 'the index is not yet stale');
       now += 6 * 60_000;
-      assert.equal((await guard.index(db, db)).check('quartz-widgetz').verdict, 'allow', 'a stale index answers while it is rebuilt');
+      assert.equal(
+        (await guard.index(db, db)).check('quartz-widgetz').verdict,
+        'allow',
+        'a stale index answers while it is rebuilt',
+      );
       await guard.rebuilt();
-      assert.equal((await guard.index(db, db)).check('quartz-widgetz').verdict, 'block', 'the rebuilt index protects the registry’s own popular package');
-      assert.equal((await guard.index(db)).check('secret-gizmoz').verdict, 'allow', 'a restricted package is never named in a refusal');
+      assert.equal(
+        (await guard.index(db, db)).check('quartz-widgetz').verdict,
+        'block',
+        'the rebuilt index protects the registry’s own popular package',
+      );
+      assert.equal(
+        (await guard.index(db)).check('secret-gizmoz').verdict,
+        'allow',
+        'a restricted package is never named in a refusal',
+      );
     });
   });
 }

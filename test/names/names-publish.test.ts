@@ -38,7 +38,10 @@ for (const kind of DB_KINDS) {
       const sb = await sandbox(reg.url, alice.token);
       const dir = path.join(sb.dir, 'pkg');
       await mkdir(dir);
-      await writeFile(path.join(dir, 'package.json'), JSON.stringify({ name: 'expresss', version: '1.0.0', description: 'not express' }));
+      await writeFile(
+        path.join(dir, 'package.json'),
+        JSON.stringify({ name: 'expresss', version: '1.0.0', description: 'not express' }),
+      );
       const refused = await run('npm11', ['publish'], { cwd: dir, env: sb.env });
       assert.notEqual(refused.code, 0);
       assert.match(refused.stderr, /403/);
@@ -48,11 +51,27 @@ for (const kind of DB_KINDS) {
 
       const check = await bulwark(['names', 'check', 'expresss', '--json', ...storeArgs]);
       assert.equal(check.code, 1, check.stderr);
-      assert.deepEqual(JSON.parse(check.stdout), { name: 'expresss', verdict: 'block', reasons: [{ rule: 'edit-distance', similar_to: 'express' }] });
+      assert.deepEqual(JSON.parse(check.stdout), {
+        name: 'expresss',
+        verdict: 'block',
+        reasons: [{ rule: 'edit-distance', similar_to: 'express' }],
+      });
 
-      const allow = await bulwark(['names', 'allow', 'expresss', '--reason', 'appeal: a real fork of express', ...storeArgs]);
+      const allow = await bulwark([
+        'names',
+        'allow',
+        'expresss',
+        '--reason',
+        'appeal: a real fork of express',
+        ...storeArgs,
+      ]);
       assert.equal(allow.code, 0, allow.stderr);
-      const event = await reg.store.db.selectFrom('events').select(['kind', 'data']).where('subject', '=', 'expresss').where('kind', '=', 'name.allowed').executeTakeFirst();
+      const event = await reg.store.db
+        .selectFrom('events')
+        .select(['kind', 'data'])
+        .where('subject', '=', 'expresss')
+        .where('kind', '=', 'name.allowed')
+        .executeTakeFirst();
       assert.ok(event, 'the decision is recorded as an event');
       assert.match(event.data, /real fork/);
 
@@ -66,7 +85,11 @@ for (const kind of DB_KINDS) {
 
     it('administrators allow a refused name on the web page (CSRF-checked, recorded with who and why); others get a 404', async () => {
       const dave = await reg.user('dave');
-      const put = () => reg.request('PUT', '/lodahs', { token: dave.token, body: body(publishDoc({ name: 'lodahs', version: '1.0.0' })) });
+      const put = () =>
+        reg.request('PUT', '/lodahs', {
+          token: dave.token,
+          body: body(publishDoc({ name: 'lodahs', version: '1.0.0' })),
+        });
       const refused = await put();
       assert.equal(refused.status, 403);
       assert.match(refused.json().error, /too similar to the existing package "lodash"/);
@@ -79,12 +102,29 @@ for (const kind of DB_KINDS) {
       const pageRes = await admin.get('/-/web/admin/names?check=lodahs');
       assert.equal(pageRes.status, 200);
       assert.match(pageRes.text, /edit-distance: looks like “lodash”/);
-      assert.equal((await admin.post('/-/web/admin/names/allow', { name: 'lodahs', reason: 'appeal' })).status, 403, 'no CSRF token');
+      assert.equal(
+        (await admin.post('/-/web/admin/names/allow', { name: 'lodahs', reason: 'appeal' })).status,
+        403,
+        'no CSRF token',
+      );
       assert.equal((await put()).status, 403, 'still refused');
-      const allowed = await admin.post('/-/web/admin/names/allow', { name: 'lodahs', reason: 'appeal granted: a lodash plugin', _csrf: csrfIn(pageRes.text) });
+      const allowed = await admin.post('/-/web/admin/names/allow', {
+        name: 'lodahs',
+        reason: 'appeal granted: a lodash plugin',
+        _csrf: csrfIn(pageRes.text),
+      });
       assert.equal(allowed.status, 303);
-      const event = await reg.store.db.selectFrom('events').select(['actor_id', 'data']).where('subject', '=', 'lodahs').where('kind', '=', 'name.allowed').executeTakeFirstOrThrow();
-      const adminRow = await reg.store.db.selectFrom('users').select('id').where('name', '=', 'admin').executeTakeFirstOrThrow();
+      const event = await reg.store.db
+        .selectFrom('events')
+        .select(['actor_id', 'data'])
+        .where('subject', '=', 'lodahs')
+        .where('kind', '=', 'name.allowed')
+        .executeTakeFirstOrThrow();
+      const adminRow = await reg.store.db
+        .selectFrom('users')
+        .select('id')
+        .where('name', '=', 'admin')
+        .executeTakeFirstOrThrow();
       assert.equal(Number(event.actor_id), Number(adminRow.id));
       assert.equal((await put()).status, 201);
     });
@@ -110,7 +150,8 @@ for (const kind of DB_KINDS) {
       const bob = await reg.user('bob');
       const doc = publishDoc({ name: 'zebra-widgets-kit', version: '1.0.0' });
       assert.equal((await reg.request('PUT', '/zebra-widgets-kit', { token: bob.token, body: body(doc) })).status, 201);
-      for (let i = 0; i < 3; i++) assert.equal((await reg.request('GET', '/zebra-widgets-kit/-/zebra-widgets-kit-1.0.0.tgz')).status, 200);
+      for (let i = 0; i < 3; i++)
+        assert.equal((await reg.request('GET', '/zebra-widgets-kit/-/zebra-widgets-kit-1.0.0.tgz')).status, 200);
       // The download counter writes every few seconds; wait for the row rather than for a fixed time.
       for (let i = 0; i < 150; i++) {
         const row = await reg.store.db.selectFrom('downloads').select('count').executeTakeFirst();
@@ -127,16 +168,25 @@ for (const kind of DB_KINDS) {
       const mallory = await reg.user('mallory');
       await createOrg(reg.store.db, 'acme', 'carol', null, Date.now());
       for (const name of ['acme-billing', 'acme.billing', 'acmebilling', '@acrne/billing']) {
-        const res = await reg.request('PUT', `/${name.replace('/', '%2f')}`, { token: mallory.token, body: body(publishDoc({ name, version: '1.0.0' })) });
+        const res = await reg.request('PUT', `/${name.replace('/', '%2f')}`, {
+          token: mallory.token,
+          body: body(publishDoc({ name, version: '1.0.0' })),
+        });
         assert.equal(res.status, 403, name);
         assert.match(res.json().error, /reserves for the organisation acme/, name);
       }
-      const res = await reg.request('PUT', '/acme-billing', { token: carol.token, body: body(publishDoc({ name: 'acme-billing', version: '1.0.0' })) });
+      const res = await reg.request('PUT', '/acme-billing', {
+        token: carol.token,
+        body: body(publishDoc({ name: 'acme-billing', version: '1.0.0' })),
+      });
       assert.equal(res.status, 201, res.text);
 
       const r = await bulwark(['names', 'reserve', 'globex-*', '--org', 'acme', ...storeArgs]);
       assert.equal(r.code, 0, r.stderr);
-      const refused = await reg.request('PUT', '/globex-tools', { token: mallory.token, body: body(publishDoc({ name: 'globex-tools', version: '1.0.0' })) });
+      const refused = await reg.request('PUT', '/globex-tools', {
+        token: mallory.token,
+        body: body(publishDoc({ name: 'globex-tools', version: '1.0.0' })),
+      });
       assert.equal(refused.status, 403);
       const check = await bulwark(['names', 'check', 'globex-tools', '--json', ...storeArgs]);
       assert.equal(check.code, 1);

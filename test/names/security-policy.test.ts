@@ -25,7 +25,12 @@ for (const kind of DB_KINDS) {
     let configured: TestRegistry;
     before(async () => {
       reg = await startRegistry(kind);
-      configured = await startRegistry(kind, { 'security-contact': 'mailto:security@example.com,https://example.com/report', 'security-expires': '2027-06-30T00:00:00Z', 'security-languages': 'en,de', 'security-policy': 'https://example.com/policy' });
+      configured = await startRegistry(kind, {
+        'security-contact': 'mailto:security@example.com,https://example.com/report',
+        'security-expires': '2027-06-30T00:00:00Z',
+        'security-languages': 'en,de',
+        'security-policy': 'https://example.com/policy',
+      });
     });
     after(async () => {
       await reg.stop();
@@ -41,7 +46,10 @@ for (const kind of DB_KINDS) {
       assert.deepEqual(f.get('Policy'), [`${reg.url}/-/web/security`]);
       assert.deepEqual(f.get('Preferred-Languages'), ['en']);
       const expires = Date.parse(f.get('Expires')![0]!);
-      assert.ok(expires > Date.now() && expires < Date.now() + 366 * 86_400_000, 'Expires is in the future and less than a year ahead');
+      assert.ok(
+        expires > Date.now() && expires < Date.now() + 366 * 86_400_000,
+        'Expires is in the future and less than a year ahead',
+      );
       assert.deepEqual(f.get('Canonical'), [`${reg.url}/.well-known/security.txt`]);
 
       const c = fields((await configured.request('GET', '/.well-known/security.txt')).text);
@@ -57,16 +65,34 @@ for (const kind of DB_KINDS) {
       const web = new WebClient(configured.url);
       const res = await web.get('/-/web/security');
       assert.equal(res.status, 200);
-      for (const text of ['How to report', 'Scope', 'Safe harbor', '3 business days', '90 days', 'Coordinated disclosure', 'security@example.com', '/-/web/security/report']) assert.ok(res.text.includes(text), text);
+      for (const text of [
+        'How to report',
+        'Scope',
+        'Safe harbor',
+        '3 business days',
+        '90 days',
+        'Coordinated disclosure',
+        'security@example.com',
+        '/-/web/security/report',
+      ])
+        assert.ok(res.text.includes(text), text);
     });
 
     it('the report form needs its CSRF token, takes reports from anyone, and only administrators see every report', async () => {
       const anon = new WebClient(reg.url);
-      const form = { email: 'researcher@example.org', subject: 'XSS in search', body: 'The search page reflects q unescaped when …' };
+      const form = {
+        email: 'researcher@example.org',
+        subject: 'XSS in search',
+        body: 'The search page reflects q unescaped when …',
+      };
       const noToken = await anon.post('/-/web/security/report', form);
       assert.equal(noToken.status, 403, 'no CSRF token, no report');
       const token = csrfIn((await anon.get('/-/web/security/report')).text);
-      const crossSite = await anon.post('/-/web/security/report', { ...form, _csrf: token }, { 'sec-fetch-site': 'cross-site' });
+      const crossSite = await anon.post(
+        '/-/web/security/report',
+        { ...form, _csrf: token },
+        { 'sec-fetch-site': 'cross-site' },
+      );
       assert.equal(crossSite.status, 403);
       const bad = await anon.post('/-/web/security/report', { ...form, email: 'nope', _csrf: token });
       assert.equal(bad.status, 400);
@@ -79,24 +105,51 @@ for (const kind of DB_KINDS) {
       const bob = new WebClient(reg.url);
       assert.equal((await bob.signIn('bob', PASSWORD)).status, 303);
       const bobToken = csrfIn((await bob.get('/-/web/security/report')).text);
-      assert.equal((await bob.post('/-/web/security/report', { email: 'bob@example.com', subject: 'Token leak in logs', body: 'Tokens appear in the access log when …', _csrf: bobToken })).status, 201);
+      assert.equal(
+        (
+          await bob.post('/-/web/security/report', {
+            email: 'bob@example.com',
+            subject: 'Token leak in logs',
+            body: 'Tokens appear in the access log when …',
+            _csrf: bobToken,
+          })
+        ).status,
+        201,
+      );
       const bobList = await bob.get('/-/web/security/reports');
       assert.equal(bobList.status, 200);
       assert.ok(bobList.text.includes('Token leak in logs'));
       assert.ok(!bobList.text.includes('XSS in search'), 'a user sees only their own reports');
       const id = Number(/id="report-(\d+)"/.exec(bobList.text)![1]);
-      const bobAnswer = await bob.post(`/-/web/security/reports/${id}/answer`, { answer: 'fixed', _csrf: csrfIn(bobList.text) });
+      const bobAnswer = await bob.post(`/-/web/security/reports/${id}/answer`, {
+        answer: 'fixed',
+        _csrf: csrfIn(bobList.text),
+      });
       assert.equal(bobAnswer.status, 404, 'only administrators answer');
 
       const admin = new WebClient(reg.url);
       assert.equal((await admin.signIn('admin', PASSWORD)).status, 303);
       const all = await admin.get('/-/web/security/reports');
-      assert.ok(all.text.includes('XSS in search') && all.text.includes('Token leak in logs'), 'administrators see every report');
-      const answered = await admin.post(`/-/web/security/reports/${id}/answer`, { answer: 'Thanks, confirmed; fix in 0.2.1.', _csrf: csrfIn(all.text) });
+      assert.ok(
+        all.text.includes('XSS in search') && all.text.includes('Token leak in logs'),
+        'administrators see every report',
+      );
+      const answered = await admin.post(`/-/web/security/reports/${id}/answer`, {
+        answer: 'Thanks, confirmed; fix in 0.2.1.',
+        _csrf: csrfIn(all.text),
+      });
       assert.equal(answered.status, 303);
       assert.match((await bob.get('/-/web/security/reports')).text, /Thanks, confirmed; fix in 0\.2\.1\./);
-      const events = await reg.store.db.selectFrom('events').select('kind').where('kind', 'like', 'security.%').execute();
-      assert.deepEqual(events.map((e) => e.kind).sort(), ['security.report-answered', 'security.report-received', 'security.report-received']);
+      const events = await reg.store.db
+        .selectFrom('events')
+        .select('kind')
+        .where('kind', 'like', 'security.%')
+        .execute();
+      assert.deepEqual(events.map((e) => e.kind).sort(), [
+        'security.report-answered',
+        'security.report-received',
+        'security.report-received',
+      ]);
     });
   });
 }

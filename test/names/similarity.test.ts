@@ -27,10 +27,17 @@ test('Unicode confusables: l/1/I, 0/o, rn/m and Cyrillic letters reduce to the s
 });
 
 test('edit distance 1: insertion, deletion, substitution and adjacent transposition, for long enough names', () => {
-  assert.ok(rules('electorn').includes('edit-distance:electron'), 'swapped letters are caught for every protected name');
+  assert.ok(
+    rules('electorn').includes('edit-distance:electron'),
+    'swapped letters are caught for every protected name',
+  );
   assert.equal(editDistance('lodahs', 'lodash'), 1);
   assert.ok(rules('lodahs').includes('edit-distance:lodash'));
-  assert.deepEqual(rules('expresss'), ['edit-distance:express'], 'the closest look-alike, not also "express-ws" with a letter dropped');
+  assert.deepEqual(
+    rules('expresss'),
+    ['edit-distance:express'],
+    'the closest look-alike, not also "express-ws" with a letter dropped',
+  );
   assert.ok(rules('reqest').includes('edit-distance:request'));
   assert.ok(rules('axois').includes('edit-distance:axios'));
   assert.ok(rules('chalc').includes('edit-distance:chalk'));
@@ -51,17 +58,27 @@ test('two edits of a long famous name, but not a word added or dropped at its en
   assert.ok(rules('yargs-parxe').includes('edit-distance:yargs-parser'));
   assert.ok(rules('lodash.isstgrng').includes('edit-distance:lodash.isstring'));
   const small = new ProtectedNames(['estraverse', 'markdown-it', 'browserify']);
-  assert.ok(small.check('estravrese-x').reasons.some((r) => r.similar_to === 'estraverse'), 'a transposition and an added letter');
+  assert.ok(
+    small.check('estravrese-x').reasons.some((r) => r.similar_to === 'estraverse'),
+    'a transposition and an added letter',
+  );
   assert.equal(small.check('estraverse-fb').verdict, 'allow', 'a word added at the end');
   assert.equal(small.check('markdown').verdict, 'allow', 'a word dropped at the end');
   assert.equal(small.check('xrowserfy').verdict, 'allow', 'a changed first letter');
   assert.equal(small.check('browsrfy').verdict, 'block');
-  assert.equal(new ProtectedNames(['babel-core']).check('bbelcoe').verdict, 'allow', 'too short for two edits: 9 letters, two edits need 10');
+  assert.equal(
+    new ProtectedNames(['babel-core']).check('bbelcoe').verdict,
+    'allow',
+    'too short for two edits: 9 letters, two edits need 10',
+  );
   assert.equal(new ProtectedNames(['babel-cores']).check('bbelcoes').verdict, 'block');
 });
 
 test('one edit inside a long name beyond the most famous, unless it changes the last letter', () => {
-  const tail = new ProtectedNames(['react', 'discord.js', 'diacritic', 'markdown-it-sup'], { fuzzyTop: 1, edit2Top: 0 });
+  const tail = new ProtectedNames(['react', 'discord.js', 'diacritic', 'markdown-it-sup'], {
+    fuzzyTop: 1,
+    edit2Top: 0,
+  });
   assert.ok(tail.check('dizcordjs').reasons.some((r) => r.similar_to === 'discord.js'));
   assert.ok(tail.check('discordi.js').reasons.some((r) => r.similar_to === 'discord.js'));
   assert.equal(tail.check('diacritics').verdict, 'allow', 'an added last letter');
@@ -86,19 +103,26 @@ test('a look-alike of several protected names at once is reported against each o
 });
 
 test('repeated and dropped characters', () => {
-  assert.ok(rules('jquerry').includes('edit-distance:jquery') || rules('jquerry').includes('repeated-character:jquery'));
+  assert.ok(
+    rules('jquerry').includes('edit-distance:jquery') || rules('jquerry').includes('repeated-character:jquery'),
+  );
   assert.ok(rules('commmander').length > 0);
 });
 
 test('separator games and famous names with common prefixes and suffixes', () => {
-  for (const n of ['node-lodash', 'lodash-js', 'lodash.js', 'lodashjs', 'express-cli', 'axios-utils', 'nodeexpress']) assert.equal(index.check(n).verdict, 'block', n);
+  for (const n of ['node-lodash', 'lodash-js', 'lodash.js', 'lodashjs', 'express-cli', 'axios-utils', 'nodeexpress'])
+    assert.equal(index.check(n).verdict, 'block', n);
 });
 
 test('scope confusion: look-alike scopes and unscoped copies of popular scoped names', () => {
   assert.ok(rules('@types-x/node').includes('scope:@types'));
   assert.ok(rules('@typescript_eslinter/eslint').some((r) => r.startsWith('scope:@typescript-eslint')));
   assert.ok(rules('@babel-x/core').includes('scope:@babel'));
-  assert.equal(index.check('@types/some-new-thing').verdict, 'allow', 'publishing inside a protected scope is ownership business');
+  assert.equal(
+    index.check('@types/some-new-thing').verdict,
+    'allow',
+    'publishing inside a protected scope is ownership business',
+  );
 });
 
 test('plural and singular', () => {
@@ -106,8 +130,10 @@ test('plural and singular', () => {
 });
 
 test('protected names are never typosquats of each other; ordinary new names pass', () => {
-  for (const n of ['safe-buffer', 'safer-buffer', 'preact', 'react', 'vuex', 'vue', 'express', 'lodash']) assert.equal(index.check(n).verdict, 'allow', n);
-  for (const n of ['my-company-billing', 'left-pad-ng-zebra', 'acme-widgets', 'fastify-bulwark-plugin']) assert.equal(index.check(n).verdict, 'allow', n);
+  for (const n of ['safe-buffer', 'safer-buffer', 'preact', 'react', 'vuex', 'vue', 'express', 'lodash'])
+    assert.equal(index.check(n).verdict, 'allow', n);
+  for (const n of ['my-company-billing', 'left-pad-ng-zebra', 'acme-widgets', 'fastify-bulwark-plugin'])
+    assert.equal(index.check(n).verdict, 'allow', n);
 });
 
 test('one check against 10k protected names takes well under 10 ms', () => {

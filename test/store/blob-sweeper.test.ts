@@ -35,15 +35,30 @@ for (const kind of DB_KINDS) {
     let token: string;
     let blobs: FsBlobStore;
     const lines: Array<{ msg: string; [k: string]: unknown }> = [];
-    const log = { info: (obj: object, msg: string) => lines.push({ ...obj, msg }), error: (obj: object, msg: string) => lines.push({ ...obj, msg }) };
+    const log = {
+      info: (obj: object, msg: string) => lines.push({ ...obj, msg }),
+      error: (obj: object, msg: string) => lines.push({ ...obj, msg }),
+    };
     const sweeper = () => new BlobSweeper({ db: r.store.db, blobs, graceMs: HOUR, log });
     const publish = async (manifest: Manifest, tarball?: Buffer) => {
-      const res = await r.request('PUT', `/${manifest.name}`, { token, body: body(publishDoc(manifest, tarball ? { tarball } : {})) });
+      const res = await r.request('PUT', `/${manifest.name}`, {
+        token,
+        body: body(publishDoc(manifest, tarball ? { tarball } : {})),
+      });
       assert.equal(res.status, 201, res.text);
     };
     const blobOf = async (name: string, version: string) =>
-      (await r.store.db.selectFrom('versions').innerJoin('packages', 'packages.id', 'versions.package_id').select('versions.blob').where('packages.name', '=', name).where('versions.version', '=', version).executeTakeFirstOrThrow()).blob;
-    const tarballStatus = async (name: string, version: string) => (await r.request('GET', `/${name}/-/${name}-${version}.tgz`)).status;
+      (
+        await r.store.db
+          .selectFrom('versions')
+          .innerJoin('packages', 'packages.id', 'versions.package_id')
+          .select('versions.blob')
+          .where('packages.name', '=', name)
+          .where('versions.version', '=', version)
+          .executeTakeFirstOrThrow()
+      ).blob;
+    const tarballStatus = async (name: string, version: string) =>
+      (await r.request('GET', `/${name}/-/${name}-${version}.tgz`)).status;
 
     before(async () => {
       r = await startRegistry(kind);
@@ -73,7 +88,15 @@ for (const kind of DB_KINDS) {
       const probe = path.join(blobs.root, '.probe-0badf00d');
       const foreign = path.join(shard, 'notes.txt');
       for (const f of [oldTmp, youngTmp, probe, foreign]) await writeFile(f, 'partial');
-      for (const f of [oldTmp, probe, foreign, blobs.path(oldOrphan), blobs.path(doomed), ...referenced.map((k) => blobs.path(k))]) await age(f, 2 * HOUR);
+      for (const f of [
+        oldTmp,
+        probe,
+        foreign,
+        blobs.path(oldOrphan),
+        blobs.path(doomed),
+        ...referenced.map((k) => blobs.path(k)),
+      ])
+        await age(f, 2 * HOUR);
       await age(youngTmp, HOUR / 2);
       await age(blobs.path(youngOrphan), HOUR / 2);
 
@@ -82,12 +105,20 @@ for (const kind of DB_KINDS) {
       assert.deepEqual(result.unreferenced.sort(), [oldOrphan, doomed].sort());
       assert.deepEqual(result.temporary.sort(), [oldTmp, probe].sort());
       assert.deepEqual(result.kept, []);
-      for (const f of [oldTmp, probe, blobs.path(oldOrphan), blobs.path(doomed)]) assert.equal(await exists(f), false, `${f} removed`);
-      for (const f of [youngTmp, foreign, blobs.path(youngOrphan), ...referenced.map((k) => blobs.path(k))]) assert.equal(await exists(f), true, `${f} kept`);
+      for (const f of [oldTmp, probe, blobs.path(oldOrphan), blobs.path(doomed)])
+        assert.equal(await exists(f), false, `${f} removed`);
+      for (const f of [youngTmp, foreign, blobs.path(youngOrphan), ...referenced.map((k) => blobs.path(k))])
+        assert.equal(await exists(f), true, `${f} kept`);
       assert.equal(await tarballStatus('steady', '1.0.0'), 200);
       assert.ok(await blobs.get(referenced[1]!), 'the removed version’s bytes are intact');
       // What was removed is logged, one line each.
-      assert.deepEqual(lines.filter((l) => l.msg === 'blob sweep: removed a blob no version references').map((l) => l.blob).sort(), [oldOrphan, doomed].sort());
+      assert.deepEqual(
+        lines
+          .filter((l) => l.msg === 'blob sweep: removed a blob no version references')
+          .map((l) => l.blob)
+          .sort(),
+        [oldOrphan, doomed].sort(),
+      );
       assert.equal(lines.filter((l) => l.msg === 'blob sweep: removed a temporary file').length, 2);
 
       // A second sweep finds nothing more.
@@ -117,7 +148,11 @@ for (const kind of DB_KINDS) {
       assert.deepEqual(result.kept, [key]);
       assert.equal(await tarballStatus('adopted', '1.0.0'), 200);
       assert.deepEqual(await blobs.get(key), tarball);
-      assert.deepEqual((await readdir(path.dirname(blobs.path(key)))).filter((n) => n.startsWith(key)), [key], 'nothing left aside');
+      assert.deepEqual(
+        (await readdir(path.dirname(blobs.path(key)))).filter((n) => n.startsWith(key)),
+        [key],
+        'nothing left aside',
+      );
     });
 
     it('keeps a blob that a publish has stored again but not yet committed while the sweep removes litter', async () => {
@@ -186,7 +221,8 @@ describe('bulwark serve', () => {
       try {
         for (let i = 0; i < 100 && (await exists(tmp)); i++) await new Promise((res) => setTimeout(res, 100));
         assert.equal(await exists(tmp), false);
-        for (let i = 0; i < 50 && !server.logs.some((l) => l.includes('blob sweep: removed a temporary file')); i++) await new Promise((res) => setTimeout(res, 100));
+        for (let i = 0; i < 50 && !server.logs.some((l) => l.includes('blob sweep: removed a temporary file')); i++)
+          await new Promise((res) => setTimeout(res, 100));
         assert.ok(server.logs.some((l) => l.includes('blob sweep: removed a temporary file') && l.includes('ab/cd/')));
       } finally {
         assert.equal(await server.stop(), 0);

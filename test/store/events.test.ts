@@ -9,18 +9,38 @@ for (const kind of DB_KINDS) {
       const store = await testStore(kind);
       try {
         await store.db.transaction().execute(async (trx) => {
-          await recordEvent(trx, { kind: EventKind.UserCreated, subject: 'a', actorId: null, data: { admin: false, emailVerified: true } }, 1);
-          await recordEvent(trx, { kind: EventKind.UserCreated, subject: 'b', actorId: null, data: { admin: false, emailVerified: true } }, 2);
+          await recordEvent(
+            trx,
+            { kind: EventKind.UserCreated, subject: 'a', actorId: null, data: { admin: false, emailVerified: true } },
+            1,
+          );
+          await recordEvent(
+            trx,
+            { kind: EventKind.UserCreated, subject: 'b', actorId: null, data: { admin: false, emailVerified: true } },
+            2,
+          );
         });
         await assert.rejects(
           store.db.transaction().execute(async (trx) => {
-            await recordEvent(trx, { kind: EventKind.UserCreated, subject: 'lost', actorId: null, data: { admin: false, emailVerified: true } }, 3);
+            await recordEvent(
+              trx,
+              {
+                kind: EventKind.UserCreated,
+                subject: 'lost',
+                actorId: null,
+                data: { admin: false, emailVerified: true },
+              },
+              3,
+            );
             throw new Error('boom');
           }),
           /boom/,
         );
         const events = await eventsAfter(store.db, 0, 10);
-        assert.deepEqual(events.map((e) => e.subject), ['a', 'b']);
+        assert.deepEqual(
+          events.map((e) => e.subject),
+          ['a', 'b'],
+        );
         assert.ok(events[1]!.seq > events[0]!.seq);
         assert.equal(await latestSeq(store.db), events[1]!.seq);
       } finally {
@@ -32,7 +52,18 @@ for (const kind of DB_KINDS) {
       const store = await testStore(kind);
       try {
         for (let i = 0; i < 5; i++) {
-          await store.db.transaction().execute((trx) => recordEvent(trx, { kind: EventKind.UserCreated, subject: `u${i}`, actorId: null, data: { admin: false, emailVerified: true } }, i));
+          await store.db.transaction().execute((trx) =>
+            recordEvent(
+              trx,
+              {
+                kind: EventKind.UserCreated,
+                subject: `u${i}`,
+                actorId: null,
+                data: { admin: false, emailVerified: true },
+              },
+              i,
+            ),
+          );
         }
         const seen: string[] = [];
         const handle = async (e: { subject: string }) => void seen.push(e.subject);
@@ -42,7 +73,18 @@ for (const kind of DB_KINDS) {
         assert.equal(await b.runOnce(), 0, 'b must not run while a holds the lease');
         await a.release();
         assert.equal(await b.runOnce(), 0, 'nothing new: the cursor is durable');
-        await store.db.transaction().execute((trx) => recordEvent(trx, { kind: EventKind.UserCreated, subject: 'late', actorId: null, data: { admin: false, emailVerified: true } }, 9));
+        await store.db.transaction().execute((trx) =>
+          recordEvent(
+            trx,
+            {
+              kind: EventKind.UserCreated,
+              subject: 'late',
+              actorId: null,
+              data: { admin: false, emailVerified: true },
+            },
+            9,
+          ),
+        );
         assert.equal(await b.runOnce(), 1);
         assert.deepEqual(seen, ['u0', 'u1', 'u2', 'u3', 'u4', 'late']);
       } finally {
@@ -53,7 +95,15 @@ for (const kind of DB_KINDS) {
     it('rolls the cursor back when the handler fails, so the event is retried', async () => {
       const store = await testStore(kind);
       try {
-        await store.db.transaction().execute((trx) => recordEvent(trx, { kind: EventKind.UserCreated, subject: 'x', actorId: null, data: { admin: false, emailVerified: true } }, 1));
+        await store.db
+          .transaction()
+          .execute((trx) =>
+            recordEvent(
+              trx,
+              { kind: EventKind.UserCreated, subject: 'x', actorId: null, data: { admin: false, emailVerified: true } },
+              1,
+            ),
+          );
         let fail = true;
         const handled: string[] = [];
         const c = new Consumer(store.db, {
@@ -84,12 +134,32 @@ for (const kind of DB_KINDS) {
         let slowRecorded!: () => void;
         const recorded = new Promise<void>((res) => (slowRecorded = res));
         const slow = store.db.transaction().execute(async (trx) => {
-          await recordEvent(trx, { kind: EventKind.UserCreated, subject: 'early-number', actorId: null, data: { admin: false, emailVerified: true } }, 1);
+          await recordEvent(
+            trx,
+            {
+              kind: EventKind.UserCreated,
+              subject: 'early-number',
+              actorId: null,
+              data: { admin: false, emailVerified: true },
+            },
+            1,
+          );
           slowRecorded();
           await slowGo;
         });
         await recorded;
-        await store.db.transaction().execute((trx) => recordEvent(trx, { kind: EventKind.UserCreated, subject: 'late-number', actorId: null, data: { admin: false, emailVerified: true } }, 2));
+        await store.db.transaction().execute((trx) =>
+          recordEvent(
+            trx,
+            {
+              kind: EventKind.UserCreated,
+              subject: 'late-number',
+              actorId: null,
+              data: { admin: false, emailVerified: true },
+            },
+            2,
+          ),
+        );
         const running = consumer.runOnce();
         setTimeout(commitSlow, 300);
         await slow;
@@ -106,11 +176,27 @@ for (const kind of DB_KINDS) {
       try {
         let now = 1000;
         const clock = () => now;
-        await store.db.transaction().execute((trx) => recordEvent(trx, { kind: EventKind.UserCreated, subject: 'x', actorId: null, data: { admin: false, emailVerified: true } }, 1));
+        await store.db
+          .transaction()
+          .execute((trx) =>
+            recordEvent(
+              trx,
+              { kind: EventKind.UserCreated, subject: 'x', actorId: null, data: { admin: false, emailVerified: true } },
+              1,
+            ),
+          );
         const a = new Consumer(store.db, { name: 'feed', handle: async () => {}, leaseMs: 100, clock });
         const b = new Consumer(store.db, { name: 'feed', handle: async () => {}, leaseMs: 100, clock });
         assert.equal(await a.runOnce(), 1);
-        await store.db.transaction().execute((trx) => recordEvent(trx, { kind: EventKind.UserCreated, subject: 'y', actorId: null, data: { admin: false, emailVerified: true } }, 2));
+        await store.db
+          .transaction()
+          .execute((trx) =>
+            recordEvent(
+              trx,
+              { kind: EventKind.UserCreated, subject: 'y', actorId: null, data: { admin: false, emailVerified: true } },
+              2,
+            ),
+          );
         assert.equal(await b.runOnce(), 0);
         now += 500;
         assert.equal(await b.runOnce(), 1);
@@ -127,7 +213,12 @@ describe('event payloads', () => {
   it('are typed per kind: a missing, misnamed or mistyped field does not compile', () => {
     const fine: NewEvent[] = [
       { kind: EventKind.DistTagSet, subject: 'left-pad', actorId: 1, data: { tag: 'latest', version: '1.0.0' } },
-      { kind: EventKind.VersionPublished, subject: 'left-pad', actorId: 1, data: { version: '1.0.0', integrity: 'sha512-x', tag: null } },
+      {
+        kind: EventKind.VersionPublished,
+        subject: 'left-pad',
+        actorId: 1,
+        data: { version: '1.0.0', integrity: 'sha512-x', tag: null },
+      },
       // A kind with nothing to record needs no data.
       { kind: EventKind.SecurityReportReceived, subject: 'security-report:1', actorId: null },
     ];
@@ -142,8 +233,13 @@ describe('event payloads', () => {
       { kind: EventKind.MaintainerAdded, subject: 'left-pad', actorId: 1, data: { user: 7 } },
       // @ts-expect-error a kind with data cannot be recorded without it
       { kind: EventKind.MaliciousRemoved, subject: 'left-pad', actorId: 1 },
-      // @ts-expect-error no such kind
-      { kind: 'package.version-publshed', subject: 'left-pad', actorId: 1, data: { version: '1.0.0', integrity: 'sha512-x', tag: null } },
+      {
+        // @ts-expect-error no such kind
+        kind: 'package.version-publshed',
+        subject: 'left-pad',
+        actorId: 1,
+        data: { version: '1.0.0', integrity: 'sha512-x', tag: null },
+      },
     ];
     assert.equal(fine.length + wrong.length, 9);
   });

@@ -58,7 +58,11 @@ class ReleasedMigrations implements MigrationProvider {
 
 /** The database connection openStore would make, without migrating. */
 function rawConnection(kind: DbKind, t: TestDatabase): { db: Kysely<unknown>; schema: string | undefined } {
-  if (kind === 'sqlite') return { db: new Kysely({ dialect: new ImmediateSqliteDialect(openSqlite(path.join(t.dataDir, 'bulwark.sqlite'))) }), schema: undefined };
+  if (kind === 'sqlite')
+    return {
+      db: new Kysely({ dialect: new ImmediateSqliteDialect(openSqlite(path.join(t.dataDir, 'bulwark.sqlite'))) }),
+      schema: undefined,
+    };
   const url = new URL(t.database!);
   const schema = url.searchParams.get('schema')!;
   url.searchParams.delete('schema');
@@ -84,7 +88,10 @@ async function migrateAsReleased(kind: DbKind, t: TestDatabase, upTo: string): P
       RELEASED_BEFORE_RENUMBERING.slice(0, RELEASED_BEFORE_RENUMBERING.indexOf(upTo) + 1),
     );
     // Something the upgrade must keep: a table created again would lose it (or fail to be created).
-    if (upTo >= '0009-log-witnesses') await sql`insert into log_witnesses (name, url, vkey, cosigned_size, created_at) values ('w', 'https://w.example', 'k', 3, 1)`.execute(db);
+    if (upTo >= '0009-log-witnesses')
+      await sql`insert into log_witnesses (name, url, vkey, cosigned_size, created_at) values ('w', 'https://w.example', 'k', 3, 1)`.execute(
+        db,
+      );
   } finally {
     await db.destroy();
   }
@@ -95,10 +102,23 @@ type Snapshot = { tables: unknown[]; indexes: unknown[]; constraints: unknown[] 
 /** Every table, column, index and constraint of the store's schema, in a form two schemas can be compared in. */
 async function schemaOf(store: Store): Promise<Snapshot> {
   if (store.dialect === 'sqlite') {
-    const objects = (await sql<{ type: string; name: string; tbl_name: string; sql: string | null }>`select type, name, tbl_name, sql from sqlite_master where name not like 'sqlite_%' order by type, name`.execute(store.db)).rows;
+    const objects = (
+      await sql<{
+        type: string;
+        name: string;
+        tbl_name: string;
+        sql: string | null;
+      }>`select type, name, tbl_name, sql from sqlite_master where name not like 'sqlite_%' order by type, name`.execute(
+        store.db,
+      )
+    ).rows;
     const tables = [];
     for (const o of objects.filter((x) => x.type === 'table')) {
-      const columns = (await sql`select name, type, "notnull", dflt_value, pk from pragma_table_info(${o.name}) order by cid`.execute(store.db)).rows;
+      const columns = (
+        await sql`select name, type, "notnull", dflt_value, pk from pragma_table_info(${o.name}) order by cid`.execute(
+          store.db,
+        )
+      ).rows;
       tables.push({ table: o.name, sql: o.sql, columns });
     }
     return { tables, indexes: objects.filter((x) => x.type === 'index'), constraints: [] };
@@ -108,19 +128,32 @@ async function schemaOf(store: Store): Promise<Snapshot> {
   const columns = (
     await sql<Record<string, unknown>>`
       select table_name, column_name, ordinal_position, data_type, is_nullable, column_default
-      from information_schema.columns where table_schema = ${schema} order by table_name, ordinal_position`.execute(store.db)
+      from information_schema.columns where table_schema = ${schema} order by table_name, ordinal_position`.execute(
+      store.db,
+    )
   ).rows;
-  const indexes = (await sql<{ tablename: string; indexname: string; indexdef: string }>`select tablename, indexname, indexdef from pg_indexes where schemaname = ${schema} order by tablename, indexname`.execute(store.db)).rows.map((i) => ({ ...i, indexdef: unqualified(i.indexdef) }));
+  const indexes = (
+    await sql<{
+      tablename: string;
+      indexname: string;
+      indexdef: string;
+    }>`select tablename, indexname, indexdef from pg_indexes where schemaname = ${schema} order by tablename, indexname`.execute(
+      store.db,
+    )
+  ).rows.map((i) => ({ ...i, indexdef: unqualified(i.indexdef) }));
   const constraints = (
     await sql<{ table: string; name: string; def: string }>`
       select c.conrelid::regclass::text as table, c.conname as name, pg_get_constraintdef(c.oid) as def
-      from pg_constraint c join pg_namespace n on n.oid = c.connamespace where n.nspname = ${schema} order by 1, 2`.execute(store.db)
+      from pg_constraint c join pg_namespace n on n.oid = c.connamespace where n.nspname = ${schema} order by 1, 2`.execute(
+      store.db,
+    )
   ).rows.map((c) => ({ ...c, table: unqualified(c.table), def: unqualified(c.def) }));
   return { tables: columns, indexes, constraints };
 }
 
 type Executed = { name: string; timestamp: string };
-const executed = async (store: Store): Promise<Executed[]> => (await sql<Executed>`select name, timestamp from bulwark_migrations order by name`.execute(store.db)).rows;
+const executed = async (store: Store): Promise<Executed[]> =>
+  (await sql<Executed>`select name, timestamp from bulwark_migrations order by name`.execute(store.db)).rows;
 
 async function freshStore(kind: DbKind): Promise<{ store: Store; t: TestDatabase }> {
   const t = await testDatabase(kind);
@@ -134,7 +167,10 @@ describe('schema migrations', () => {
       const names = (await executed(store)).map((e) => e.name);
       assert.ok(names.length >= RELEASED_BEFORE_RENUMBERING.length);
       const numbers = names.map((n) => /^(\d{4}(?:\.\d+)?)-[a-z0-9]+(?:-[a-z0-9]+)*$/.exec(n)?.[1]);
-      assert.ok(numbers.every((x) => x !== undefined), `every name is NNNN[.N]-words: ${names.join(', ')}`);
+      assert.ok(
+        numbers.every((x) => x !== undefined),
+        `every name is NNNN[.N]-words: ${names.join(', ')}`,
+      );
       const duplicated = numbers.filter((x, i) => numbers.indexOf(x) !== i);
       assert.deepEqual(duplicated, [], 'no two migrations share a number');
       // Kysely orders the migrations by name: that order must be the order of the numbers.
@@ -175,8 +211,16 @@ describe('schema migrations', () => {
             try {
               assert.deepEqual(await executed(store), before);
               // What the database held before the upgrade is still there: nothing was created twice.
-              const witnesses = (await sql<{ name: string; cosigned_size: number }>`select name, cosigned_size from log_witnesses`.execute(store.db)).rows;
-              assert.deepEqual(witnesses.map((w) => [w.name, Number(w.cosigned_size)]), upTo >= '0009-log-witnesses' ? [['w', 3]] : []);
+              const witnesses = (
+                await sql<{
+                  name: string;
+                  cosigned_size: number;
+                }>`select name, cosigned_size from log_witnesses`.execute(store.db)
+              ).rows;
+              assert.deepEqual(
+                witnesses.map((w) => [w.name, Number(w.cosigned_size)]),
+                upTo >= '0009-log-witnesses' ? [['w', 3]] : [],
+              );
             } finally {
               await store.close();
             }
@@ -195,7 +239,8 @@ describe('schema migrations', () => {
           const { db } = rawConnection(kind, old);
           let released: Executed[];
           try {
-            released = (await sql<Executed>`select name, timestamp from bulwark_migrations order by name`.execute(db)).rows;
+            released = (await sql<Executed>`select name, timestamp from bulwark_migrations order by name`.execute(db))
+              .rows;
           } finally {
             await db.destroy();
           }
@@ -205,7 +250,11 @@ describe('schema migrations', () => {
             assert.equal(now.length, released.length);
             for (const e of released) {
               const same = now.filter((n) => purpose(n.name) === purpose(e.name));
-              assert.deepEqual(same.map((n) => n.timestamp), [e.timestamp], `${e.name} ran once, when the release ran it`);
+              assert.deepEqual(
+                same.map((n) => n.timestamp),
+                [e.timestamp],
+                `${e.name} ran once, when the release ran it`,
+              );
             }
           } finally {
             await store.close();

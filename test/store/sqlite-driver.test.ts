@@ -45,11 +45,22 @@ describe('sqlite driver (node:sqlite under Kysely)', () => {
   });
 
   it('runs multi-row inserts, long in-lists and streamed queries through Kysely', async () => {
-    const db = new Kysely<Db>({ dialect: new SqliteDialect({ database: openSqlite(path.join(dir, 'kysely.sqlite')) }) });
+    const db = new Kysely<Db>({
+      dialect: new SqliteDialect({ database: openSqlite(path.join(dir, 'kysely.sqlite')) }),
+    });
     try {
-      await db.schema.createTable('items').addColumn('id', 'integer', (c) => c.primaryKey()).addColumn('name', 'text', (c) => c.notNull()).execute();
+      await db.schema
+        .createTable('items')
+        .addColumn('id', 'integer', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .execute();
       for (const count of [50, 51, 50]) {
-        const base = (await db.selectFrom('items').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n;
+        const base = (
+          await db
+            .selectFrom('items')
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n;
         await db
           .insertInto('items')
           .values(Array.from({ length: count }, (_, i) => ({ id: base + i + 1, name: `item-${base + i + 1}` })))
@@ -62,7 +73,8 @@ describe('sqlite driver (node:sqlite under Kysely)', () => {
         ids.map((id) => ({ id, name: `item-${id}` })),
       );
       const streamed: number[] = [];
-      for await (const row of db.selectFrom('items').select('id').where('id', 'in', ids).orderBy('id').stream()) streamed.push(row.id);
+      for await (const row of db.selectFrom('items').select('id').where('id', 'in', ids).orderBy('id').stream())
+        streamed.push(row.id);
       assert.deepEqual(streamed, ids);
     } finally {
       await db.destroy();
@@ -91,18 +103,28 @@ describe('sqlite driver (node:sqlite under Kysely)', () => {
       worker.on('message', (m: string) => messages.push(m));
       /** Waits up to ms for the worker to say m, and takes that message. */
       const until = async (m: string, ms: number) => {
-        for (const end = Date.now() + ms; !messages.includes(m) && Date.now() < end; ) await sleep(5);
+        for (const end = Date.now() + ms; !messages.includes(m) && Date.now() < end;) await sleep(5);
         const i = messages.indexOf(m);
         if (i !== -1) messages.splice(i, 1);
         return i !== -1;
       };
-      return { write: (name: string, holdMs: number) => worker.postMessage({ name, holdMs }), until, stop: () => worker.terminate() };
+      return {
+        write: (name: string, holdMs: number) => worker.postMessage({ name, holdMs }),
+        until,
+        stop: () => worker.terminate(),
+      };
     }
 
     async function itemsDb(name: string, busyTimeoutMs?: number) {
       const file = path.join(dir, name);
-      const db = new Kysely<Db>({ dialect: new ImmediateSqliteDialect(openSqlite(file, busyTimeoutMs === undefined ? {} : { busyTimeoutMs })) });
-      await db.schema.createTable('items').addColumn('id', 'integer', (c) => c.primaryKey()).addColumn('name', 'text', (c) => c.notNull()).execute();
+      const db = new Kysely<Db>({
+        dialect: new ImmediateSqliteDialect(openSqlite(file, busyTimeoutMs === undefined ? {} : { busyTimeoutMs })),
+      });
+      await db.schema
+        .createTable('items')
+        .addColumn('id', 'integer', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .execute();
       return { db, file };
     }
 
@@ -117,10 +139,16 @@ describe('sqlite driver (node:sqlite under Kysely)', () => {
           // already, so the other process waits for this commit instead.
           other.write('theirs', 50);
           await other.until('locked', 500);
-          await trx.insertInto('items').values({ id: before.length + 1, name: 'ours' }).execute();
+          await trx
+            .insertInto('items')
+            .values({ id: before.length + 1, name: 'ours' })
+            .execute();
         });
         assert.ok(await other.until('committed', 10_000));
-        assert.deepEqual((await db.selectFrom('items').select('name').orderBy('id').execute()).map((r) => r.name), ['ours', 'theirs']);
+        assert.deepEqual(
+          (await db.selectFrom('items').select('name').orderBy('id').execute()).map((r) => r.name),
+          ['ours', 'theirs'],
+        );
       } finally {
         await other.stop();
         await db.destroy();

@@ -25,7 +25,15 @@ function npmInstalls(bytes: Buffer): Map<string, string> {
   try {
     writeFileSync(file, bytes);
     mkdirSync(out);
-    extract({ sync: true, file, cwd: out, strip: 1, noChmod: true, noMtime: true, filter: (_p, entry) => !/Link$/.test((entry as { type: string }).type) });
+    extract({
+      sync: true,
+      file,
+      cwd: out,
+      strip: 1,
+      noChmod: true,
+      noMtime: true,
+      filter: (_p, entry) => !/Link$/.test((entry as { type: string }).type),
+    });
     const files = new Map<string, string>();
     const walk = (d: string, rel: string) => {
       for (const name of readdirSync(d)) {
@@ -71,7 +79,10 @@ describe('tarballs npm pack makes', () => {
   it('read clean, with their files, sizes and counts', () => {
     const c = read(tgz(ok));
     assert.deepEqual(c.problems, []);
-    assert.deepEqual(c.files.map((f) => f.path), ['package.json', 'index.js']);
+    assert.deepEqual(
+      c.files.map((f) => f.path),
+      ['package.json', 'index.js'],
+    );
     assert.equal(c.fileCount, 2);
     assert.equal(c.unpackedSize, manifest.length + 20);
   });
@@ -95,8 +106,17 @@ describe('tarballs npm pack makes', () => {
 
   it('name one other top folder throughout as unusual, not ambiguous (old tarballs on the public registry)', () => {
     const c = read(tgz(ok.map((e) => ({ ...e, path: e.path.replace(/^package\//, 'mscdex-ssh2-5c506eb/') }))));
-    assert.deepEqual(c.problems, [{ entry: null, reason: 'everything is under "mscdex-ssh2-5c506eb/", not the package/ folder npm pack writes', unusual: true }]);
-    assert.deepEqual(c.files.map((f) => f.path), ['package.json', 'index.js']);
+    assert.deepEqual(c.problems, [
+      {
+        entry: null,
+        reason: 'everything is under "mscdex-ssh2-5c506eb/", not the package/ folder npm pack writes',
+        unusual: true,
+      },
+    ]);
+    assert.deepEqual(
+      c.files.map((f) => f.path),
+      ['package.json', 'index.js'],
+    );
   });
 
   it('keeps only the bytes asked for, and still counts every file', () => {
@@ -109,14 +129,37 @@ describe('tarballs npm pack makes', () => {
 
 describe('tarballs that hide something from one reader (issue 15)', () => {
   const cases: Array<[string, Buffer, RegExp]> = [
-    ['a zero block before the files (GNU tar stops there, npm reads on)', tgz([], Buffer.concat([Buffer.alloc(512), tarStream(ok)])), /zero block inside the archive/],
+    [
+      'a zero block before the files (GNU tar stops there, npm reads on)',
+      tgz([], Buffer.concat([Buffer.alloc(512), tarStream(ok)])),
+      /zero block inside the archive/,
+    ],
     [
       'a second package/package.json that adds a dependency and a script',
-      tgz([...ok, { path: 'package/package.json', data: JSON.stringify({ name: 'demo', version: '1.0.0', dependencies: { evil: '1' }, scripts: { postinstall: 'node x' } }) }]),
+      tgz([
+        ...ok,
+        {
+          path: 'package/package.json',
+          data: JSON.stringify({
+            name: 'demo',
+            version: '1.0.0',
+            dependencies: { evil: '1' },
+            scripts: { postinstall: 'node x' },
+          }),
+        },
+      ]),
       /package\/package\.json.*same path as the earlier entry/,
     ],
-    ['a package.json at the archive root', tgz([{ path: 'package.json', data: manifest }, ...ok]), /^"package\.json": outside the package\/ folder/m],
-    ['a second top folder (npm strips any first segment)', tgz([...ok, { path: 'other/package.json', data: manifest }]), /"other\/package\.json": the same path as the earlier entry(.|\n)*"other\/package\.json": outside the package\/ folder/],
+    [
+      'a package.json at the archive root',
+      tgz([{ path: 'package.json', data: manifest }, ...ok]),
+      /^"package\.json": outside the package\/ folder/m,
+    ],
+    [
+      'a second top folder (npm strips any first segment)',
+      tgz([...ok, { path: 'other/package.json', data: manifest }]),
+      /"other\/package\.json": the same path as the earlier entry(.|\n)*"other\/package\.json": outside the package\/ folder/,
+    ],
     ['an absolute path', tgz([...ok, { path: '/package/evil.js', data: 'x' }]), /"\/package\/evil\.js": absolute path/],
     ['a .. segment', tgz([...ok, { path: 'package/../../evil.js', data: 'x' }]), /'\.\.' in path/],
     ['a . segment', tgz([...ok, { path: 'package/./index.js', data: 'x' }]), /empty or "\." path segment/],
@@ -125,32 +168,149 @@ describe('tarballs that hide something from one reader (issue 15)', () => {
     ['a hard link', tgz([...ok, { path: 'package/hard', type: '1', linkpath: 'package/index.js' }]), /hard link/],
     ['a character device', tgz([...ok, { path: 'package/tty', type: '3' }]), /CharacterDevice entry/],
     ['a FIFO', tgz([...ok, { path: 'package/fifo', type: '6' }]), /FIFO entry/],
-    ['a contiguous file (npm installs it, npm pack never writes it)', tgz([...ok, { path: 'package/c.js', type: '7', data: 'x' }]), /ContiguousFile entry/],
-    ['an unsupported entry type', tgz([...ok, { path: 'package/sparse', type: 'S', data: 'x' }]), /unsupported entry type/],
-    ['a setuid file', tgz([...ok, { path: 'package/su', data: 'x', mode: 0o4755 }]), /setuid, setgid or sticky bit in mode 4755/],
-    ['a setgid folder', tgz([{ path: 'package/lib/', type: '5', mode: 0o2755 }, ...ok]), /setuid, setgid or sticky bit/],
-    ['paths equal but for case', tgz([...ok, { path: 'package/README.md', data: 'a' }, { path: 'package/readme.md', data: 'b' }]), /"package\/readme\.md": the same path as the earlier entry "package\/README\.md"/],
-    ['paths equal but for Unicode normalisation', tgz([...ok, { path: 'package/caf\u00e9.js', data: 'a' }, { path: 'package/cafe\u0301.js', data: 'b' }]), /same path as the earlier entry/],
-    ['a file and a folder at one path', tgz([...ok, { path: 'package/lib', data: 'a' }, { path: 'package/lib/x.js', data: 'b' }]), /a folder at the path of the file entry "package\/lib"/],
-    ['data after the end-of-archive marker', tgz(ok, Buffer.concat([END_OF_ARCHIVE, tarEntry({ path: 'package/hidden.js', data: 'x' })])), /data after the end-of-archive marker/],
-    ['a pax header that renames an entry out of the package', tgz([...ok, { path: 'package/fine.js', pax: { path: 'escape/x.js' }, data: 'x' }]), /"escape\/x\.js": outside the package\/ folder/],
-    ['a pax header that renames an entry onto package.json', tgz([...ok, { path: 'package/fine.js', pax: { path: 'package/package.json' }, data: '{}' }]), /same path as the earlier entry/],
-    ['a GNU long name outside the package', tgz([...ok, { path: '././@LongLink', type: 'L', data: '../../x.js\0' }, { path: 'package/ok.js', data: 'x' }]), /'\.\.' in path/],
-    ['a GNU long name (npm pack writes pax)', tgz([...ok, { path: '././@LongLink', type: 'L', data: `package/${'gnu/'.repeat(40)}x.js\0` }, { path: 'package/x', data: 'b' }]), /a GNU NextFileHasLongPath header/],
+    [
+      'a contiguous file (npm installs it, npm pack never writes it)',
+      tgz([...ok, { path: 'package/c.js', type: '7', data: 'x' }]),
+      /ContiguousFile entry/,
+    ],
+    [
+      'an unsupported entry type',
+      tgz([...ok, { path: 'package/sparse', type: 'S', data: 'x' }]),
+      /unsupported entry type/,
+    ],
+    [
+      'a setuid file',
+      tgz([...ok, { path: 'package/su', data: 'x', mode: 0o4755 }]),
+      /setuid, setgid or sticky bit in mode 4755/,
+    ],
+    [
+      'a setgid folder',
+      tgz([{ path: 'package/lib/', type: '5', mode: 0o2755 }, ...ok]),
+      /setuid, setgid or sticky bit/,
+    ],
+    [
+      'paths equal but for case',
+      tgz([...ok, { path: 'package/README.md', data: 'a' }, { path: 'package/readme.md', data: 'b' }]),
+      /"package\/readme\.md": the same path as the earlier entry "package\/README\.md"/,
+    ],
+    [
+      'paths equal but for Unicode normalisation',
+      tgz([...ok, { path: 'package/caf\u00e9.js', data: 'a' }, { path: 'package/cafe\u0301.js', data: 'b' }]),
+      /same path as the earlier entry/,
+    ],
+    [
+      'a file and a folder at one path',
+      tgz([...ok, { path: 'package/lib', data: 'a' }, { path: 'package/lib/x.js', data: 'b' }]),
+      /a folder at the path of the file entry "package\/lib"/,
+    ],
+    [
+      'data after the end-of-archive marker',
+      tgz(ok, Buffer.concat([END_OF_ARCHIVE, tarEntry({ path: 'package/hidden.js', data: 'x' })])),
+      /data after the end-of-archive marker/,
+    ],
+    [
+      'a pax header that renames an entry out of the package',
+      tgz([...ok, { path: 'package/fine.js', pax: { path: 'escape/x.js' }, data: 'x' }]),
+      /"escape\/x\.js": outside the package\/ folder/,
+    ],
+    [
+      'a pax header that renames an entry onto package.json',
+      tgz([...ok, { path: 'package/fine.js', pax: { path: 'package/package.json' }, data: '{}' }]),
+      /same path as the earlier entry/,
+    ],
+    [
+      'a GNU long name outside the package',
+      tgz([...ok, { path: '././@LongLink', type: 'L', data: '../../x.js\0' }, { path: 'package/ok.js', data: 'x' }]),
+      /'\.\.' in path/,
+    ],
+    [
+      'a GNU long name (npm pack writes pax)',
+      tgz([
+        ...ok,
+        { path: '././@LongLink', type: 'L', data: `package/${'gnu/'.repeat(40)}x.js\0` },
+        { path: 'package/x', data: 'b' },
+      ]),
+      /a GNU NextFileHasLongPath header/,
+    ],
     // Found by an adversarial review: each was accepted, and npm, pnpm, yarn or bun installed other files than the
     // registry read.
-    ['a drive letter inside the path (node-tar strips "C:" and installs over package.json)', tgz([...ok, { path: 'package/C:package.json', data: '{"name":"demo","version":"1.0.0","scripts":{"postinstall":"x"}}' }]), /"package\/C:package\.json": colon in path(.|\n)*same path as the earlier entry/],
-    ['a pax size node-tar ignores and pnpm, yarn and bun read as 0', tgz([...ok, { path: 'package/CHANGELOG.md', pax: { size: '0abc' }, data: tarEntry({ path: 'package/index.js', data: 'evil()' }) }]), /a pax size that is not a plain decimal number \("0abc"\)/],
-    ['a negative pax size', tgz([...ok, { path: 'package/a.js', pax: { size: '-1' }, data: 'x' }]), /a pax size that is not a plain decimal number/],
+    [
+      'a drive letter inside the path (node-tar strips "C:" and installs over package.json)',
+      tgz([
+        ...ok,
+        { path: 'package/C:package.json', data: '{"name":"demo","version":"1.0.0","scripts":{"postinstall":"x"}}' },
+      ]),
+      /"package\/C:package\.json": colon in path(.|\n)*same path as the earlier entry/,
+    ],
+    [
+      'a pax size node-tar ignores and pnpm, yarn and bun read as 0',
+      tgz([
+        ...ok,
+        {
+          path: 'package/CHANGELOG.md',
+          pax: { size: '0abc' },
+          data: tarEntry({ path: 'package/index.js', data: 'evil()' }),
+        },
+      ]),
+      /a pax size that is not a plain decimal number \("0abc"\)/,
+    ],
+    [
+      'a negative pax size',
+      tgz([...ok, { path: 'package/a.js', pax: { size: '-1' }, data: 'x' }]),
+      /a pax size that is not a plain decimal number/,
+    ],
     ['a base-256 size field', tgz([...ok, baseSize()]), /the size field is not plain octal/],
-    ['a pax header followed by another pax header', tgz([...ok, tarEntry({ path: 'P', type: 'x', data: paxBody({ size: '0' }) }), { path: 'package/b.js', pax: { path: 'package/c.js' }, data: 'x' }]), /a pax header followed by another extended header/],
-    ['a pax record whose length is wrong', tgz([...ok, tarEntry({ path: 'P', type: 'x', data: '99 path=package/x.js\n' }), { path: 'package/y.js', data: 'x' }]), /a pax record whose length does not end at its newline/],
-    ['a pax record with a key npm pack never writes', tgz([...ok, { path: 'package/a.js', pax: { 'GNU.sparse.size': '9' }, data: 'x' }]), /a pax record with the key "GNU\.sparse\.size"/],
-    ['an empty name completed by a pax path', tgz([...ok, { path: '', pax: { path: 'package/z.js' }, data: 'x' }]), /a header whose name field is empty/],
-    ['a folder with a body', tgz([...ok, { path: 'package/lib/', type: '5', size: 512, data: Buffer.alloc(0) }]), /a folder entry with a body|damaged/],
-    ['a global pax header that sets a path', tgz([{ path: 'pax_global_header', type: 'g', data: paxBody({ path: 'package/evil' }) }, ...ok]), /global pax header sets "path"/],
-    ['a pax size that disagrees with the header', tgz([...ok, { path: 'package/a.js', pax: { size: '0' }, data: tarEntry({ path: 'package/index.js', data: 'evil()' }) }]), /pax header gives size 0 but the tar header says/],
-    ['a pax path together with a ustar prefix', tgz([...ok, { path: 'x.js', prefix: 'elsewhere', pax: { path: 'package/y.js' }, data: 'x' }]), /long path .* ustar prefix/],
+    [
+      'a pax header followed by another pax header',
+      tgz([
+        ...ok,
+        tarEntry({ path: 'P', type: 'x', data: paxBody({ size: '0' }) }),
+        { path: 'package/b.js', pax: { path: 'package/c.js' }, data: 'x' },
+      ]),
+      /a pax header followed by another extended header/,
+    ],
+    [
+      'a pax record whose length is wrong',
+      tgz([
+        ...ok,
+        tarEntry({ path: 'P', type: 'x', data: '99 path=package/x.js\n' }),
+        { path: 'package/y.js', data: 'x' },
+      ]),
+      /a pax record whose length does not end at its newline/,
+    ],
+    [
+      'a pax record with a key npm pack never writes',
+      tgz([...ok, { path: 'package/a.js', pax: { 'GNU.sparse.size': '9' }, data: 'x' }]),
+      /a pax record with the key "GNU\.sparse\.size"/,
+    ],
+    [
+      'an empty name completed by a pax path',
+      tgz([...ok, { path: '', pax: { path: 'package/z.js' }, data: 'x' }]),
+      /a header whose name field is empty/,
+    ],
+    [
+      'a folder with a body',
+      tgz([...ok, { path: 'package/lib/', type: '5', size: 512, data: Buffer.alloc(0) }]),
+      /a folder entry with a body|damaged/,
+    ],
+    [
+      'a global pax header that sets a path',
+      tgz([{ path: 'pax_global_header', type: 'g', data: paxBody({ path: 'package/evil' }) }, ...ok]),
+      /global pax header sets "path"/,
+    ],
+    [
+      'a pax size that disagrees with the header',
+      tgz([
+        ...ok,
+        { path: 'package/a.js', pax: { size: '0' }, data: tarEntry({ path: 'package/index.js', data: 'evil()' }) },
+      ]),
+      /pax header gives size 0 but the tar header says/,
+    ],
+    [
+      'a pax path together with a ustar prefix',
+      tgz([...ok, { path: 'x.js', prefix: 'elsewhere', pax: { path: 'package/y.js' }, data: 'x' }]),
+      /long path .* ustar prefix/,
+    ],
   ];
   for (const [name, bytes, expected] of cases) {
     it(`names ${name}`, () => {
@@ -167,7 +327,10 @@ describe('tarballs that hide something from one reader (issue 15)', () => {
 
   it('scans the files after a lone zero block, as npm installs them', () => {
     const c = read(tgz([], Buffer.concat([Buffer.alloc(512), tarStream(ok)])));
-    assert.deepEqual(c.files.map((f) => f.path), ['package.json', 'index.js']);
+    assert.deepEqual(
+      c.files.map((f) => f.path),
+      ['package.json', 'index.js'],
+    );
   });
 });
 
@@ -187,7 +350,10 @@ describe('tarballs that cost more to read than they are worth', () => {
   it('stops an entry declaring 8 GiB long before inflating it', () => {
     // Many gzip members of zeros: gunzip reads them as one stream, 8 GiB in all, from a few megabytes.
     const zeros = gzipSync(Buffer.alloc(16 * 1024 * 1024), { level: 9 });
-    const head = tarStream([{ path: 'package/package.json', data: manifest }], tarHeader({ path: 'package/big.bin', size: 8 * 1024 ** 3 - 1 }));
+    const head = tarStream(
+      [{ path: 'package/package.json', data: manifest }],
+      tarHeader({ path: 'package/big.bin', size: 8 * 1024 ** 3 - 1 }),
+    );
     const bomb = Buffer.concat([gzipSync(head), ...Array.from({ length: 512 }, () => zeros)]);
     const { c, ms } = timed(bomb);
     assert.match(reasons(c), /compression ratio over/);
@@ -197,7 +363,14 @@ describe('tarballs that cost more to read than they are worth', () => {
   it('refuses more than the unpacked-size cap and more than the entry cap', () => {
     const big = read(tgz([...ok, { path: 'package/a.bin', data: Buffer.alloc(3 * 1024 * 1024, 1) }]));
     assert.equal(big.problems.length, 0);
-    assert.match(reasons(readTarball(tgz([...ok, { path: 'package/a.bin', data: Buffer.alloc(3 * 1024 * 1024, 1) }]), { limits: { maxUnpacked: 2 * 1024 * 1024 } })), /unpacks to more than 2 MiB/);
+    assert.match(
+      reasons(
+        readTarball(tgz([...ok, { path: 'package/a.bin', data: Buffer.alloc(3 * 1024 * 1024, 1) }]), {
+          limits: { maxUnpacked: 2 * 1024 * 1024 },
+        }),
+      ),
+      /unpacks to more than 2 MiB/,
+    );
     const many = Array.from({ length: 30 }, (_, i) => ({ path: `package/f${i}.js`, data: 'x' }));
     assert.match(reasons(readTarball(tgz([...ok, ...many]), { limits: { maxEntries: 20 } })), /more than 20 entries/);
   });
@@ -208,7 +381,10 @@ describe('tarballs that cost more to read than they are worth', () => {
     assert.match(reasons(readTarball(tgz(ok).subarray(0, 40))), /not a valid gzip stream|no end-of-archive|truncated/);
     assert.match(reasons(readTarball(tgz(ok, Buffer.alloc(0)))), /no end-of-archive marker/);
     assert.match(reasons(readTarball(gzipSync(tarStream(ok).subarray(0, 700)))), /truncated/);
-    assert.match(reasons(readTarball(tgz(ok, Buffer.alloc(1024 + 128 * 1024)))), /padding after the end-of-archive marker/);
+    assert.match(
+      reasons(readTarball(tgz(ok, Buffer.alloc(1024 + 128 * 1024)))),
+      /padding after the end-of-archive marker/,
+    );
   });
 
   it('reports a header node-tar cannot decode (base-256 noise in a numeric field) instead of throwing', () => {
@@ -221,7 +397,9 @@ describe('tarballs that cost more to read than they are worth', () => {
 
   it('refuses a path 80,000 folders deep quickly (the cost per entry is bounded)', () => {
     const started = performance.now();
-    const c = readTarball(tgz([...ok, { path: 'package/x', pax: { path: `package/${'a/'.repeat(80_000)}f` }, data: 'x' }]));
+    const c = readTarball(
+      tgz([...ok, { path: 'package/x', pax: { path: `package/${'a/'.repeat(80_000)}f` }, data: 'x' }]),
+    );
     assert.match(reasons(c), /path (deeper than 256 folders|longer than 4096 characters)/);
     assert.ok(performance.now() - started < 2000, `${performance.now() - started} ms`);
   });
@@ -231,6 +409,9 @@ describe('tarballs that cost more to read than they are worth', () => {
     damaged[0] = 0x41; // the checksum no longer matches
     const c = read(tgz([...ok.slice(0, 1), damaged, ...ok.slice(1)]));
     assert.match(reasons(c), /damaged tar header at byte 1024/);
-    assert.deepEqual(c.files.map((f) => f.path), ['package.json', 'index.js']);
+    assert.deepEqual(
+      c.files.map((f) => f.path),
+      ['package.json', 'index.js'],
+    );
   });
 });

@@ -66,7 +66,8 @@ describe('read-path cache memory', () => {
       assert.equal(negotiateEncoding('br;q=0, gzip', 5000), 'gzip');
       assert.equal(negotiateEncoding('br;q=0, gzip', 500), 'identity');
     }
-    for (let i = 0; i < 600; i++) assert.equal(negotiateEncoding(`x-${i}, gzip`, 5000), 'gzip', 'many distinct headers stay correct');
+    for (let i = 0; i < 600; i++)
+      assert.equal(negotiateEncoding(`x-${i}, gzip`, 5000), 'gzip', 'many distinct headers stay correct');
   });
 });
 
@@ -79,7 +80,8 @@ describe('SQLite statements', () => {
       const insert = db.prepare('insert into t (n) values (?)');
       assert.equal(db.prepare('insert into t (n) values (?)'), insert, 'the same text gives the same statement');
       for (let n = 0; n < 5; n++) insert.run([n]);
-      for (let n = 0; n < 300; n++) assert.deepEqual(db.prepare(`select count(*) as c, ${n} as k from t`).all([]), [{ c: 5, k: n }]);
+      for (let n = 0; n < 300; n++)
+        assert.deepEqual(db.prepare(`select count(*) as c, ${n} as k from t`).all([]), [{ c: 5, k: n }]);
       assert.notEqual(db.prepare('insert into t (n) values (?)'), insert, 'evicted after 300 other statements');
       assert.throws(() => insert.run([9]), 'an evicted statement is closed, not left to the garbage collector');
       db.prepare('insert into t (n) values (?)').run([9]);

@@ -2,13 +2,29 @@
 import assert from 'node:assert/strict';
 import { createPublicKey, createVerify } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { generateSigningKey, keyId, keysDocument, keyValidFor, publicKeyBase64, publicKeyFromBase64, signVersion, signedMessage, verifyVersion } from '../../src/trust/registry-signatures.ts';
+import {
+  generateSigningKey,
+  keyId,
+  keysDocument,
+  keyValidFor,
+  publicKeyBase64,
+  publicKeyFromBase64,
+  signVersion,
+  signedMessage,
+  verifyVersion,
+} from '../../src/trust/registry-signatures.ts';
 
 // registry.npmjs.org/-/npm/v1/keys as npm served it before the 2025 rotation, and a signature it made with that key
 // (venv@0.1.0's dist.signatures[0]).
 const NPM_KEYS = [
-  { keyid: 'SHA256:jl3bwswu80PjjokCgh0o2w5c2U4LhQAE57gj9cz1kzA', key: 'MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE1Olb3zMAFFxXKHiIkQO5cJ3Yhl5i6UPp+IhuteBJbuHcA5UogKo0EWtlWwW6KSaKoTNEYL7JlCQiVnkhBktUgg==' },
-  { keyid: 'SHA256:DhQ8wR5APBvFHLF/+Tc+AYvPOdTpcIDqOhxsBHRwC7U', key: 'MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEY6Ya7W++7aUPzvMTrezH6Ycx3c+HOKYCcNGybJZSCJq/fd7Qa8uuAKtdIkUQtQiEKERhAmE5lMMJhP8OkDOa2g==' },
+  {
+    keyid: 'SHA256:jl3bwswu80PjjokCgh0o2w5c2U4LhQAE57gj9cz1kzA',
+    key: 'MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE1Olb3zMAFFxXKHiIkQO5cJ3Yhl5i6UPp+IhuteBJbuHcA5UogKo0EWtlWwW6KSaKoTNEYL7JlCQiVnkhBktUgg==',
+  },
+  {
+    keyid: 'SHA256:DhQ8wR5APBvFHLF/+Tc+AYvPOdTpcIDqOhxsBHRwC7U',
+    key: 'MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEY6Ya7W++7aUPzvMTrezH6Ycx3c+HOKYCcNGybJZSCJq/fd7Qa8uuAKtdIkUQtQiEKERhAmE5lMMJhP8OkDOa2g==',
+  },
 ];
 const VENV = {
   integrity: 'sha512-RMdeiD0OJC+S2w4931iqdi5MB9xe2T/lXZbRrHxbsmQrSA+FwhPk2bIqIwbNDCmThPgNw841Q272O6EFSYhBjQ==',
@@ -25,7 +41,10 @@ describe('registry signatures', () => {
     assert.equal(verifyVersion(key, VENV.sig, 'venv', '0.1.0', VENV.integrity), true);
     assert.equal(verifyVersion(key, VENV.sig, 'venv', '0.1.1', VENV.integrity), false);
     assert.equal(verifyVersion(key, VENV.sig, 'venv2', '0.1.0', VENV.integrity), false);
-    assert.equal(verifyVersion(publicKeyFromBase64(NPM_KEYS[1]!.key), VENV.sig, 'venv', '0.1.0', VENV.integrity), false);
+    assert.equal(
+      verifyVersion(publicKeyFromBase64(NPM_KEYS[1]!.key), VENV.sig, 'venv', '0.1.0', VENV.integrity),
+      false,
+    );
   });
 
   it('signs what pacote verifies: crypto.createVerify(SHA256) over `${_id}:${_integrity}` with the PEM-wrapped key', () => {
@@ -50,8 +69,20 @@ describe('registry signatures', () => {
     ]);
     assert.deepEqual(JSON.parse(JSON.stringify(doc)), {
       keys: [
-        { expires: '2025-01-29T00:00:00.000Z', keyid: NPM_KEYS[0]!.keyid, keytype: 'ecdsa-sha2-nistp256', scheme: 'ecdsa-sha2-nistp256', key: NPM_KEYS[0]!.key },
-        { expires: null, keyid: NPM_KEYS[1]!.keyid, keytype: 'ecdsa-sha2-nistp256', scheme: 'ecdsa-sha2-nistp256', key: NPM_KEYS[1]!.key },
+        {
+          expires: '2025-01-29T00:00:00.000Z',
+          keyid: NPM_KEYS[0]!.keyid,
+          keytype: 'ecdsa-sha2-nistp256',
+          scheme: 'ecdsa-sha2-nistp256',
+          key: NPM_KEYS[0]!.key,
+        },
+        {
+          expires: null,
+          keyid: NPM_KEYS[1]!.keyid,
+          keytype: 'ecdsa-sha2-nistp256',
+          scheme: 'ecdsa-sha2-nistp256',
+          key: NPM_KEYS[1]!.key,
+        },
       ],
     });
   });

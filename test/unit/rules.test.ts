@@ -30,48 +30,103 @@ describe('token format', () => {
 });
 
 describe('decide', () => {
-  const user = (id: number, extra: Partial<Principal> = {}): Principal => ({ userId: id, name: `u${id}`, email: '', isAdmin: false, emailVerified: true, tokenId: 1, tokenReadonly: false, ...extra });
-  const pkg = (extra: Partial<PackageFacts> = {}): PackageFacts => ({ access: 'public', maintainerIds: [1], scope: null, scopeOwnerId: null, scopeNamesakeId: null, ...extra });
+  const user = (id: number, extra: Partial<Principal> = {}): Principal => ({
+    userId: id,
+    name: `u${id}`,
+    email: '',
+    isAdmin: false,
+    emailVerified: true,
+    tokenId: 1,
+    tokenReadonly: false,
+    ...extra,
+  });
+  const pkg = (extra: Partial<PackageFacts> = {}): PackageFacts => ({
+    access: 'public',
+    maintainerIds: [1],
+    scope: null,
+    scopeOwnerId: null,
+    scopeNamesakeId: null,
+    ...extra,
+  });
   const policy = { readAccess: 'public' } as const;
 
   it('lets maintainers publish and refuses everyone else, invisibly for restricted packages', () => {
     assert.equal(decide(user(1), Action.PackagePublish, pkg(), policy).allow, true);
-    assert.deepEqual(decide(user(2), Action.PackagePublish, pkg(), policy), { allow: false, status: 403, reason: 'you do not have permission to change this package: you are not one of its maintainers and no team of yours has read-write access to it' });
+    assert.deepEqual(decide(user(2), Action.PackagePublish, pkg(), policy), {
+      allow: false,
+      status: 403,
+      reason:
+        'you do not have permission to change this package: you are not one of its maintainers and no team of yours has read-write access to it',
+    });
     // A publish to a package the caller cannot read answers as a first publish of that name would (issue 15.4).
     const hidden = pkg({ access: 'restricted', scope: 'acme', scopeOwnerId: 1 });
-    assert.deepEqual(decide(user(2), Action.PackagePublish, hidden, policy), decide(user(2), Action.PackageCreate, { ...hidden, access: null, maintainerIds: [] }, policy));
+    assert.deepEqual(
+      decide(user(2), Action.PackagePublish, hidden, policy),
+      decide(user(2), Action.PackageCreate, { ...hidden, access: null, maintainerIds: [] }, policy),
+    );
     assert.equal((decide(user(2), Action.PackagePublish, hidden, policy) as { status: number }).status, 403);
     assert.equal((decide(null, Action.PackagePublish, pkg(), policy) as { status: number }).status, 401);
-    assert.equal((decide(user(1, { tokenReadonly: true }), Action.PackagePublish, pkg(), policy) as { status: number }).status, 403);
-    assert.equal((decide(user(1, { emailVerified: false }), Action.PackagePublish, pkg(), policy) as { status: number }).status, 403);
+    assert.equal(
+      (decide(user(1, { tokenReadonly: true }), Action.PackagePublish, pkg(), policy) as { status: number }).status,
+      403,
+    );
+    assert.equal(
+      (decide(user(1, { emailVerified: false }), Action.PackagePublish, pkg(), policy) as { status: number }).status,
+      403,
+    );
   });
 
   it('gives a scope to its owner, or before first use to the user of the same name', () => {
     const fresh = pkg({ access: null, maintainerIds: [], scope: 'acme' });
-    assert.equal(decide(user(2), Action.PackageCreate, fresh, policy).allow, true, 'an unclaimed scope with no namesake');
+    assert.equal(
+      decide(user(2), Action.PackageCreate, fresh, policy).allow,
+      true,
+      'an unclaimed scope with no namesake',
+    );
     assert.equal(decide(user(2), Action.PackageCreate, { ...fresh, scopeNamesakeId: 3 }, policy).allow, false);
     assert.equal(decide(user(3), Action.PackageCreate, { ...fresh, scopeNamesakeId: 3 }, policy).allow, true);
-    assert.equal(decide(user(2), Action.PackageCreate, { ...fresh, scopeOwnerId: 4, scopeNamesakeId: 2 }, policy).allow, false, 'the owner wins over a namesake');
+    assert.equal(
+      decide(user(2), Action.PackageCreate, { ...fresh, scopeOwnerId: 4, scopeNamesakeId: 2 }, policy).allow,
+      false,
+      'the owner wins over a namesake',
+    );
   });
 
   it('hides restricted packages and, under authenticated reads, everything from anonymous callers', () => {
     assert.equal(decide(null, Action.PackageRead, pkg(), policy).allow, true);
-    assert.equal((decide(null, Action.PackageRead, pkg({ access: 'restricted' }), policy) as { status: number }).status, 404);
+    assert.equal(
+      (decide(null, Action.PackageRead, pkg({ access: 'restricted' }), policy) as { status: number }).status,
+      404,
+    );
     assert.equal(decide(user(1), Action.PackageRead, pkg({ access: 'restricted' }), policy).allow, true);
-    assert.equal(decide(user(9, { isAdmin: true }), Action.PackageRead, pkg({ access: 'restricted' }), policy).allow, true);
-    assert.equal((decide(null, Action.PackageRead, pkg({ access: null }), { readAccess: 'authenticated' }) as { status: number }).status, 401, 'existence is not revealed');
+    assert.equal(
+      decide(user(9, { isAdmin: true }), Action.PackageRead, pkg({ access: 'restricted' }), policy).allow,
+      true,
+    );
+    assert.equal(
+      (decide(null, Action.PackageRead, pkg({ access: null }), { readAccess: 'authenticated' }) as { status: number })
+        .status,
+      401,
+      'existence is not revealed',
+    );
   });
 });
 
 describe('settings', () => {
   it('applies flag > environment > config file > default and collects every problem', () => {
-    const s = loadSettings({ flags: { port: '1234' }, env: { BULWARK_PORT: '999', BULWARK_SIGNUP: 'closed', BULWARK_TRUST_PROXY: '10.0.0.0/8, ::1' } });
+    const s = loadSettings({
+      flags: { port: '1234' },
+      env: { BULWARK_PORT: '999', BULWARK_SIGNUP: 'closed', BULWARK_TRUST_PROXY: '10.0.0.0/8, ::1' },
+    });
     assert.equal(s.port, 1234);
     assert.equal(s.signup, 'closed');
     assert.deepEqual(s.trustProxy, ['10.0.0.0/8', '::1']);
     assert.equal(s.maxTarballSize, 50 * 1024 * 1024);
     assert.equal(s.publicUrl, null);
-    assert.equal(loadSettings({ flags: { 'public-url': 'https://npm.example.com/base/' }, env: {} }).publicUrl, 'https://npm.example.com/base');
+    assert.equal(
+      loadSettings({ flags: { 'public-url': 'https://npm.example.com/base/' }, env: {} }).publicUrl,
+      'https://npm.example.com/base',
+    );
     try {
       loadSettings({ flags: { port: '-1', 'read-access': 'nobody' }, env: { BULWARK_MAX_TARBALL_SIZE: 'huge' } });
       assert.fail('should have thrown');
@@ -79,9 +134,24 @@ describe('settings', () => {
       assert.ok(err instanceof ConfigError);
       assert.equal(err.problems.length, 3);
     }
-    assert.deepEqual(s.passwordHash, { memoryCost: 19456, timeCost: 2, parallelism: 1 }, 'OWASP’s recommended argon2id cost by default');
-    assert.deepEqual(loadSettings({ flags: { 'password-hash': 'm=65536,t=3,p=4' }, env: {} }).passwordHash, { memoryCost: 65536, timeCost: 3, parallelism: 4 });
-    for (const weak of ['m=1024,t=1,p=1', 'm=19456,t=1,p=1', 'm=7168,t=4,p=1', 'm=19456,t=2,p=0', 'argon2', 'm=19456;t=2;p=1']) {
+    assert.deepEqual(
+      s.passwordHash,
+      { memoryCost: 19456, timeCost: 2, parallelism: 1 },
+      'OWASP’s recommended argon2id cost by default',
+    );
+    assert.deepEqual(loadSettings({ flags: { 'password-hash': 'm=65536,t=3,p=4' }, env: {} }).passwordHash, {
+      memoryCost: 65536,
+      timeCost: 3,
+      parallelism: 4,
+    });
+    for (const weak of [
+      'm=1024,t=1,p=1',
+      'm=19456,t=1,p=1',
+      'm=7168,t=4,p=1',
+      'm=19456,t=2,p=0',
+      'argon2',
+      'm=19456;t=2;p=1',
+    ]) {
       assert.throws(() => loadSettings({ flags: { 'password-hash': weak }, env: {} }), ConfigError, weak);
     }
     assert.equal(parseSize('1.5mb'), 1.5 * 1024 * 1024);
@@ -91,21 +161,35 @@ describe('settings', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'bulwark-config-'));
     const file = path.join(dir, 'config.json');
     try {
-      writeFileSync(file, JSON.stringify({ dataDir: '/srv/a', 'max-tarball-size': '2mb', BULWARK_SIGNUP: 'closed', trustProxy: ['10.0.0.0/8', '::1'] }));
+      writeFileSync(
+        file,
+        JSON.stringify({
+          dataDir: '/srv/a',
+          'max-tarball-size': '2mb',
+          BULWARK_SIGNUP: 'closed',
+          trustProxy: ['10.0.0.0/8', '::1'],
+        }),
+      );
       const s = loadSettings({ flags: {}, env: {}, file });
       assert.equal(s.dataDir, '/srv/a');
       assert.equal(s.maxTarballSize, 2 * 1024 * 1024);
       assert.equal(s.signup, 'closed');
       assert.deepEqual(s.trustProxy, ['10.0.0.0/8', '::1']);
       writeFileSync(file, JSON.stringify({ dataDir: '/srv/a', 'data-dir': '/srv/b', datadir: 'x' }));
-      assert.throws(() => loadSettings({ flags: {}, env: {}, file }), (err: unknown) => {
-        assert.ok(err instanceof ConfigError);
-        assert.deepEqual(err.problems.map((p) => p.replace(file, 'FILE')), [
-          'config file FILE: "data-dir" sets data-dir a second time',
-          'config file FILE: unknown setting "datadir" (keys are the option names, e.g. "data-dir"; see bulwark serve --help)',
-        ]);
-        return true;
-      });
+      assert.throws(
+        () => loadSettings({ flags: {}, env: {}, file }),
+        (err: unknown) => {
+          assert.ok(err instanceof ConfigError);
+          assert.deepEqual(
+            err.problems.map((p) => p.replace(file, 'FILE')),
+            [
+              'config file FILE: "data-dir" sets data-dir a second time',
+              'config file FILE: unknown setting "datadir" (keys are the option names, e.g. "data-dir"; see bulwark serve --help)',
+            ],
+          );
+          return true;
+        },
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -136,9 +220,19 @@ describe('package names, periods and search ranking', () => {
   it('ranks exact and prefix name matches above keyword and description matches', () => {
     const c = (name: string, description = '', keywords = '') => ({ name, description, keywords, downloads: 0 });
     const terms = parseQuery('react').terms;
-    const scores = [c('react'), c('react-dom'), c('preact'), c('ui', '', 'react'), c('x', 'a react thing')].map((x) => relevance(x, terms));
-    assert.deepEqual([...scores].sort((a, b) => b - a), scores);
-    assert.deepEqual(parseQuery('keywords:a,b scope:@acme maintainer:bob  text'), { terms: ['text'], keywords: ['a', 'b'], scope: 'acme', maintainer: 'bob' });
+    const scores = [c('react'), c('react-dom'), c('preact'), c('ui', '', 'react'), c('x', 'a react thing')].map((x) =>
+      relevance(x, terms),
+    );
+    assert.deepEqual(
+      [...scores].sort((a, b) => b - a),
+      scores,
+    );
+    assert.deepEqual(parseQuery('keywords:a,b scope:@acme maintainer:bob  text'), {
+      terms: ['text'],
+      keywords: ['a', 'b'],
+      scope: 'acme',
+      maintainer: 'bob',
+    });
     assert.ok(popularity(1000) > popularity(10) && popularity(0) === 0);
   });
 });

@@ -44,7 +44,10 @@ describe('secret key', () => {
 
       const sealed = seal(generated.key, 'totp', Buffer.from('JBSWY3DPEHPK3PXP'));
       assert.equal(open(generated.key, 'totp', sealed).toString(), 'JBSWY3DPEHPK3PXP');
-      assert.throws(() => open(generated.key, 'signing-key', sealed), 'a secret sealed for one purpose does not open for another');
+      assert.throws(
+        () => open(generated.key, 'signing-key', sealed),
+        'a secret sealed for one purpose does not open for another',
+      );
       assert.throws(() => open(fromEnv.key, 'totp', sealed));
       assert.ok(!sealed.includes('JBSWY3DPEHPK3PXP'));
     } finally {

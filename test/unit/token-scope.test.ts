@@ -3,7 +3,20 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ClientError } from '../../src/errors.ts';
-import { DAY, SESSION_TTL_MS, WRITE_DEFAULT_DAYS, cidrAllows, parseCidr, parseScope, planToken, scopeSummary, serializeScope, tokenScopeDecision, type ScopeRequest, type TokenScope } from '../../src/tokens/scope.ts';
+import {
+  DAY,
+  SESSION_TTL_MS,
+  WRITE_DEFAULT_DAYS,
+  cidrAllows,
+  parseCidr,
+  parseScope,
+  planToken,
+  scopeSummary,
+  serializeScope,
+  tokenScopeDecision,
+  type ScopeRequest,
+  type TokenScope,
+} from '../../src/tokens/scope.ts';
 
 const NOW = Date.UTC(2026, 10, 30);
 
@@ -33,7 +46,11 @@ describe('planToken', () => {
     refused({ permission: 'read-write', packagesAll: true, expiresDays: 91 }, /from 1 to 90/);
     refused({ permission: 'read-write', packages: ['a'], expiresDays: 0 }, /from 1 to 90/);
     refused({ permission: 'read-write', packages: ['a'], expiresDays: 1.5 }, /whole number/);
-    assert.equal(planToken({ orgs: ['acme'], orgsPermission: 'read-write', permission: 'no-access' }, NOW).expiresAt, NOW + 30 * DAY, 'org administration is writing too');
+    assert.equal(
+      planToken({ orgs: ['acme'], orgsPermission: 'read-write', permission: 'no-access' }, NOW).expiresAt,
+      NOW + 30 * DAY,
+      'org administration is writing too',
+    );
     assert.equal(planToken({ expiresDays: 365 }, NOW).expiresAt, NOW + 365 * DAY, 'read-only tokens may live longer');
     assert.ok(SESSION_TTL_MS <= 2 * 3_600_000, 'npm login sessions are short');
   });
@@ -47,7 +64,10 @@ describe('planToken', () => {
     refused({ permission: 'read-write', bypass2fa: true }, /must say which packages|limited to listed/);
     refused({ permission: 'read-only', packages: ['a'], bypass2fa: true }, /read-write/);
     refused({ permission: 'read-write', packages: ['a'], bypass2fa: true, expiresDays: 120 }, /from 1 to 90/);
-    refused({ permission: 'read-write', packages: ['a'], bypass2fa: true, orgs: ['acme'], orgsPermission: 'read-write' }, /cannot administer orgs/);
+    refused(
+      { permission: 'read-write', packages: ['a'], bypass2fa: true, orgs: ['acme'], orgsPermission: 'read-write' },
+      /cannot administer orgs/,
+    );
   });
 
   it('refuses bad input with a reason', () => {
@@ -65,15 +85,24 @@ describe('planToken', () => {
   });
 
   it('stores a versioned scope that reads back the same, and fails closed on records it cannot read', () => {
-    const p = planToken({ permission: 'read-write', packages: ['a'], cidr: ['10.1.0.0/16', '2001:db8::/32'], orgs: ['acme'] }, NOW);
+    const p = planToken(
+      { permission: 'read-write', packages: ['a'], cidr: ['10.1.0.0/16', '2001:db8::/32'], orgs: ['acme'] },
+      NOW,
+    );
     const text = serializeScope(p.scope);
     assert.equal(JSON.parse(text).v, 1);
     assert.deepEqual(parseScope(text), p.scope);
     assert.equal(parseScope(null), null);
     const unknown = parseScope('{"v":99}')!;
-    assert.ok(tokenScopeDecision({ tokenScope: unknown }, 'package:versions:publish', 'a', null), 'an unreadable scope allows nothing');
+    assert.ok(
+      tokenScopeDecision({ tokenScope: unknown }, 'package:versions:publish', 'a', null),
+      'an unreadable scope allows nothing',
+    );
     assert.equal(cidrAllows(unknown.cidr, '127.0.0.1'), false);
-    assert.match(scopeSummary(p.scope, p.readonly), /read-write on a; read-only org administration of acme; only from 10\.1\.0\.0\/16, 2001:db8::\/32/);
+    assert.match(
+      scopeSummary(p.scope, p.readonly),
+      /read-write on a; read-only org administration of acme; only from 10\.1\.0\.0\/16, 2001:db8::\/32/,
+    );
   });
 });
 
@@ -109,14 +138,23 @@ describe('tokenScopeDecision', () => {
     const t = scope({ permission: 'read-write', packages: ['a', '@acme/tool'] });
     assert.equal(tokenScopeDecision(t, PUBLISH, 'a', null), null);
     assert.equal(tokenScopeDecision(t, CREATE, '@acme/tool', 'acme'), null);
-    for (const [name, sc] of [['b', null], ['@acme/other', 'acme'], ['a-b', null], ['@a/a', 'a']] as const) {
+    for (const [name, sc] of [
+      ['b', null],
+      ['@acme/other', 'acme'],
+      ['a-b', null],
+      ['@a/a', 'a'],
+    ] as const) {
       for (const action of [PUBLISH, CREATE, 'package:dist-tags:write', 'package:owners:write']) {
         const d = tokenScopeDecision(t, action, name, sc);
         assert.equal(d?.status, 403, `${action} ${name}`);
         assert.match(d!.reason, /limited to other packages/);
       }
     }
-    assert.equal(tokenScopeDecision(t, PUBLISH, undefined, null)?.status, 403, 'a package without a known name is refused');
+    assert.equal(
+      tokenScopeDecision(t, PUBLISH, undefined, null)?.status,
+      403,
+      'a package without a known name is refused',
+    );
   });
 
   it('lets a scope-limited token change @scope/* only', () => {
@@ -142,7 +180,11 @@ describe('tokenScopeDecision', () => {
     const admin = scope({ orgs: ['acme'], orgsPermission: 'read-write', permission: 'no-access' });
     assert.equal(tokenScopeDecision(admin, 'org:members:write', null, 'acme'), null);
     assert.equal(tokenScopeDecision(admin, 'org:members:write', null, 'other')?.status, 403);
-    assert.equal(tokenScopeDecision(admin, PUBLISH, '@acme/x', 'acme')?.status, 403, 'org rights are not publishing rights');
+    assert.equal(
+      tokenScopeDecision(admin, PUBLISH, '@acme/x', 'acme')?.status,
+      403,
+      'org rights are not publishing rights',
+    );
     const reader = scope({ orgs: ['acme'] });
     assert.equal(tokenScopeDecision(reader, 'org:read', null, 'acme'), null);
     assert.match(tokenScopeDecision(reader, 'org:teams:write', null, 'acme')!.reason, /only read/);

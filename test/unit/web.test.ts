@@ -17,7 +17,12 @@ describe('html templates', () => {
     assert.equal(escapeHtml(evil), '&quot;&gt;&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;&#96;');
     assert.equal(html`<a title="${evil}">${evil}</a>`.value, `<a title="${escapeHtml(evil)}">${escapeHtml(evil)}</a>`);
     assert.equal(html`<p>${raw('<b>ok</b>')}</p>`.value, '<p><b>ok</b></p>');
-    assert.equal(html`<ul>${['<a>', html`<li>${'<b>'}</li>`]}</ul>`.value, '<ul>&lt;a&gt;<li>&lt;b&gt;</li></ul>');
+    assert.equal(
+      html`<ul>
+        ${['<a>', html`<li>${'<b>'}</li>`]}
+      </ul>`.value,
+      '<ul>&lt;a&gt;<li>&lt;b&gt;</li></ul>',
+    );
     assert.equal(html`${null}${undefined}${false}${0}${'x'}`.value, '0x');
   });
 });
@@ -26,7 +31,9 @@ describe('README rendering', () => {
   const render = (md: string) => renderReadme(md).value;
 
   it('keeps ordinary Markdown', () => {
-    const out = render('# Title\n\nSome **bold** and `code`, a [link](https://example.com).\n\n| a | b |\n|---|---|\n| 1 | 2 |\n');
+    const out = render(
+      '# Title\n\nSome **bold** and `code`, a [link](https://example.com).\n\n| a | b |\n|---|---|\n| 1 | 2 |\n',
+    );
     assert.match(out, /<h1>Title<\/h1>/);
     assert.match(out, /<strong>bold<\/strong>/);
     assert.match(out, /<a href="https:\/\/example.com" rel="nofollow noopener noreferrer">link<\/a>/);
@@ -64,7 +71,10 @@ describe('README rendering', () => {
   it('keeps raster data: images and turns other images into links (the CSP allows no remote images)', () => {
     const png = 'data:image/png;base64,iVBORw0KGgo=';
     assert.match(render(`![dot](${png})`), new RegExp(`<img src="${png.replace(/[+/]/g, '\\$&')}" alt="dot"`));
-    assert.equal(render('![build status](https://ci.example/badge.svg)').trim(), '<p><a href="https://ci.example/badge.svg" rel="nofollow noopener noreferrer">build status</a></p>');
+    assert.equal(
+      render('![build status](https://ci.example/badge.svg)').trim(),
+      '<p><a href="https://ci.example/badge.svg" rel="nofollow noopener noreferrer">build status</a></p>',
+    );
   });
 });
 
@@ -75,7 +85,30 @@ describe('redirect targets after sign-in', () => {
     assert.equal(safeNext('/-/web/package/@scope/name'), '/-/web/package/@scope/name');
   });
   it('refuses other origins, schemes and tricks', () => {
-    for (const bad of ['', 'https://evil.example/', '//evil.example', '///evil.example', '/\\evil.example', '\\\\evil.example', 'javascript:alert(1)', '/\t/evil.example', '/\n/evil', 'evil', ' /x', '/.//evil.example', '/..//evil.example', '/%2e//evil.example', '/a/..//evil.example', '/a/../..//evil.example', '/./\\evil.example', '/%2e%2e//evil.example', '/x'.padEnd(3000, 'x'), 42, null, undefined]) {
+    for (const bad of [
+      '',
+      'https://evil.example/',
+      '//evil.example',
+      '///evil.example',
+      '/\\evil.example',
+      '\\\\evil.example',
+      'javascript:alert(1)',
+      '/\t/evil.example',
+      '/\n/evil',
+      'evil',
+      ' /x',
+      '/.//evil.example',
+      '/..//evil.example',
+      '/%2e//evil.example',
+      '/a/..//evil.example',
+      '/a/../..//evil.example',
+      '/./\\evil.example',
+      '/%2e%2e//evil.example',
+      '/x'.padEnd(3000, 'x'),
+      42,
+      null,
+      undefined,
+    ]) {
       assert.equal(safeNext(bad), null, JSON.stringify(bad));
     }
   });
@@ -91,8 +124,14 @@ describe('cookies', () => {
     assert.equal(parseCookies(undefined).size, 0);
   });
   it('always sets HttpOnly, SameSite=Lax and Path=/, and Secure only when asked', () => {
-    assert.equal(setCookieLine('n', 'v', { maxAgeSeconds: 60, secure: false }), 'n=v; Path=/; Max-Age=60; HttpOnly; SameSite=Lax');
-    assert.equal(setCookieLine('n', 'v', { maxAgeSeconds: 0, secure: true }), 'n=v; Path=/; Max-Age=0; HttpOnly; SameSite=Lax; Secure');
+    assert.equal(
+      setCookieLine('n', 'v', { maxAgeSeconds: 60, secure: false }),
+      'n=v; Path=/; Max-Age=60; HttpOnly; SameSite=Lax',
+    );
+    assert.equal(
+      setCookieLine('n', 'v', { maxAgeSeconds: 0, secure: true }),
+      'n=v; Path=/; Max-Age=0; HttpOnly; SameSite=Lax; Secure',
+    );
   });
 });
 
@@ -114,8 +153,16 @@ describe('sign-in tickets', () => {
 
 describe('page helpers', () => {
   it('describe browsers, links and times readably', () => {
-    assert.equal(describeUserAgent('Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36'), 'Chrome on Linux');
-    assert.equal(describeUserAgent('Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) Gecko/20100101 Firefox/130.0'), 'Firefox on macOS');
+    assert.equal(
+      describeUserAgent(
+        'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36',
+      ),
+      'Chrome on Linux',
+    );
+    assert.equal(
+      describeUserAgent('Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) Gecko/20100101 Firefox/130.0'),
+      'Firefox on macOS',
+    );
     assert.equal(describeUserAgent(''), 'Unknown browser');
     assert.equal(repositoryUrl({ type: 'git', url: 'git+https://github.com/a/b.git' }), 'https://github.com/a/b');
     assert.equal(repositoryUrl('git@github.com:a/b.git'), 'https://github.com/a/b');
@@ -137,6 +184,9 @@ describe('page helpers', () => {
     assert.equal(ago(now + 29 * 86_400_000 + 60_000, now), 'in 29 days');
     assert.equal(ago(now + 2 * 3_600_000, now), 'in 2 hours');
     assert.equal(ago(now + 10_000, now), 'in under a minute');
-    assert.match(String(time(now + 7 * 86_400_000, now)), new RegExp(`>in 7 days \\(${new Date(now + 7 * 86_400_000).toISOString().slice(0, 10)}\\)</time>`));
+    assert.match(
+      String(time(now + 7 * 86_400_000, now)),
+      new RegExp(`>in 7 days \\(${new Date(now + 7 * 86_400_000).toISOString().slice(0, 10)}\\)</time>`),
+    );
   });
 });

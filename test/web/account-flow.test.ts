@@ -30,10 +30,14 @@ describe('web account pages in a browser', () => {
     await page.fill('input[name=password]', PASSWORD);
     await page.click('form.stack button[type=submit]');
     await page.waitForURL(`${base}/-/web/account?welcome=1`);
-    assert.match(await page.textContent('main') ?? '', /Welcome! Your account is ready/);
+    assert.match((await page.textContent('main')) ?? '', /Welcome! Your account is ready/);
     assert.equal(await page.textContent('#profile dd:nth-of-type(1)'), 'webuser');
-    assert.match(await page.textContent('#profile') ?? '', /webuser@example\.com\s+not verified/);
-    const user = await r.store.db.selectFrom('users').selectAll().where('name', '=', 'webuser').executeTakeFirstOrThrow();
+    assert.match((await page.textContent('#profile')) ?? '', /webuser@example\.com\s+not verified/);
+    const user = await r.store.db
+      .selectFrom('users')
+      .selectAll()
+      .where('name', '=', 'webuser')
+      .executeTakeFirstOrThrow();
     assert.equal(user.email_verified, 0, 'a web sign-up starts unverified');
 
     // The session cookie: HttpOnly, SameSite=Lax, not Secure over plain http, and invisible to page scripts.
@@ -43,8 +47,16 @@ describe('web account pages in a browser', () => {
     assert.equal(cookie.sameSite, 'Lax');
     assert.equal(cookie.secure, false);
     assert.equal(cookie.path, '/');
-    assert.doesNotMatch(await page.evaluate(() => document.cookie), /bulwark_session/, 'document.cookie cannot read the session');
-    const row = await r.store.db.selectFrom('sessions').selectAll().where('session_hash', '=', hashSessionId(cookie.value)).executeTakeFirstOrThrow();
+    assert.doesNotMatch(
+      await page.evaluate(() => document.cookie),
+      /bulwark_session/,
+      'document.cookie cannot read the session',
+    );
+    const row = await r.store.db
+      .selectFrom('sessions')
+      .selectAll()
+      .where('session_hash', '=', hashSessionId(cookie.value))
+      .executeTakeFirstOrThrow();
     assert.equal(row.user_id, user.id);
     assert.match(row.user_agent, /Chrome/);
 
@@ -52,7 +64,11 @@ describe('web account pages in a browser', () => {
     await page.click('header form[action="/-/web/signout"] button');
     await page.waitForURL(`${base}/`);
     assert.equal(await page.textContent('nav.account a[href="/-/web/signin"]'), 'Sign in');
-    const revoked = await r.store.db.selectFrom('sessions').select('revoked_at').where('id', '=', row.id).executeTakeFirstOrThrow();
+    const revoked = await r.store.db
+      .selectFrom('sessions')
+      .select('revoked_at')
+      .where('id', '=', row.id)
+      .executeTakeFirstOrThrow();
     assert.notEqual(revoked.revoked_at, null);
     await page.goto(`${base}/-/web/account`);
     assert.equal(new URL(page.url()).pathname, '/-/web/signin');
@@ -64,7 +80,7 @@ describe('web account pages in a browser', () => {
     await page.fill('input[name=password]', PASSWORD);
     await page.click('form.stack button[type=submit]');
     await page.waitForURL(`${base}/-/web/account`);
-    assert.match(await page.textContent('nav.account') ?? '', /webuser/);
+    assert.match((await page.textContent('nav.account')) ?? '', /webuser/);
 
     // A second browser signs in too; the first sees both sessions and revokes the other one.
     const other = await b.person();
@@ -78,7 +94,8 @@ describe('web account pages in a browser', () => {
     assert.equal(await page.locator('table.sessions tr.current').count(), 1);
     await b.screenshot(page, 'account');
     // The placeholders other capabilities fill are there, each in its own section.
-    for (const slot of ['password', 'two-factor', 'security-history']) assert.equal(await page.locator(`section#${slot}`).count(), 1, slot);
+    for (const slot of ['password', 'two-factor', 'security-history'])
+      assert.equal(await page.locator(`section#${slot}`).count(), 1, slot);
 
     await page.click('table.sessions tbody tr:not(.current) button');
     await page.waitForURL(`${base}/-/web/account?revoked=1`);
@@ -92,12 +109,18 @@ describe('web account pages in a browser', () => {
     await page.goto(`${base}/-/web/signin`);
     await page.fill('input[name=username]', 'webuser');
     await page.fill('input[name=password]', 'not-the-password');
-    const [response] = await Promise.all([page.waitForResponse((res) => res.request().method() === 'POST'), page.click('form.stack button[type=submit]')]);
+    const [response] = await Promise.all([
+      page.waitForResponse((res) => res.request().method() === 'POST'),
+      page.click('form.stack button[type=submit]'),
+    ]);
     assert.equal(response.status(), 401);
     assert.equal(await page.textContent('.alert.error'), 'Incorrect username or password.');
     assert.equal(await page.inputValue('input[name=username]'), 'webuser', 'the username is kept');
     assert.equal(await page.inputValue('input[name=password]'), '', 'the password is not echoed back');
-    assert.equal((await context.cookies()).some((c) => c.name === 'bulwark_session'), false);
+    assert.equal(
+      (await context.cookies()).some((c) => c.name === 'bulwark_session'),
+      false,
+    );
     assert.equal(await page.locator('nav.account a[href="/-/web/signin"]').count(), 1);
   });
 
@@ -115,11 +138,20 @@ describe('web account pages in a browser', () => {
       await route.continue();
     });
     await context.route('http://127.0.0.1:1/attack', (route) =>
-      route.fulfill({ contentType: 'text/html', body: `<form id=f method=post action="${base}/-/web/signout"></form><script>document.getElementById('f').submit()</script>` }),
+      route.fulfill({
+        contentType: 'text/html',
+        body: `<form id=f method=post action="${base}/-/web/signout"></form><script>document.getElementById('f').submit()</script>`,
+      }),
     );
-    const [response] = await Promise.all([page.waitForResponse(`${base}/-/web/signout`), page.goto('http://127.0.0.1:1/attack')]);
+    const [response] = await Promise.all([
+      page.waitForResponse(`${base}/-/web/signout`),
+      page.goto('http://127.0.0.1:1/attack'),
+    ]);
     assert.equal(response.status(), 403, 'refused: no CSRF token');
-    assert.ok(sent.length === 1 && !/bulwark_session/.test(sent[0] ?? ''), `the browser sent no session cookie cross-site: ${sent[0]}`);
+    assert.ok(
+      sent.length === 1 && !/bulwark_session/.test(sent[0] ?? ''),
+      `the browser sent no session cookie cross-site: ${sent[0]}`,
+    );
     await page.goto(`${base}/-/web/account`);
     assert.equal(new URL(page.url()).pathname, '/-/web/account', 'still signed in');
   });

@@ -18,10 +18,16 @@ for (const kind of DB_KINDS) {
         ['left-pad', '1.1.0', null],
         ['@alice/secret', '0.1.0', 'restricted'],
       ] as const) {
-        const res = await r.request('PUT', `/${name.replace('/', '%2f')}`, { token: alice.token, body: body(publishDoc({ name, version }, access ? { access } : {})) });
+        const res = await r.request('PUT', `/${name.replace('/', '%2f')}`, {
+          token: alice.token,
+          body: body(publishDoc({ name, version }, access ? { access } : {})),
+        });
         assert.equal(res.status, 201);
       }
-      assert.equal((await r.request('PUT', '/-/package/left-pad/dist-tags/stable', { token: alice.token, body: '1.0.0' })).status, 201);
+      assert.equal(
+        (await r.request('PUT', '/-/package/left-pad/dist-tags/stable', { token: alice.token, body: '1.0.0' })).status,
+        201,
+      );
       // The log catches up within a second of the last event.
       const started = Date.now();
       while (Number((await r.request('GET', '/-/log/checkpoint')).text.split('\n')[1]) < 9) {
@@ -36,17 +42,33 @@ for (const kind of DB_KINDS) {
       const res = await web.get('/-/web/package/left-pad/history');
       assert.equal(res.status, 200);
       assert.match(res.headers.get('content-type')!, /text\/html/);
-      const rows = [...res.text.matchAll(/<tr><td class="num">(\d+)<\/td><td><time[^>]*>[^<]+<\/time><\/td><td>(.*?)<\/td><\/tr>/g)].map((m) => [Number(m[1]), m[2]!.replace(/<[^>]+>/g, '').trim()]);
+      const rows = [
+        ...res.text.matchAll(/<tr><td class="num">(\d+)<\/td><td><time[^>]*>[^<]+<\/time><\/td><td>(.*?)<\/td><\/tr>/g),
+      ].map((m) => [Number(m[1]), m[2]!.replace(/<[^>]+>/g, '').trim()]);
       assert.deepEqual(
-        rows.map(([, text]) => String(text).replace(/ sha512-\S+/, '').replace(/\s+proof$/, '')),
-        ['tag stable → 1.0.0 (alice)', 'tag latest → 1.1.0 (alice)', 'published 1.1.0 (alice)', 'tag latest → 1.0.0 (alice)', 'published 1.0.0 (alice)', 'package created (alice)'],
+        rows.map(([, text]) =>
+          String(text)
+            .replace(/ sha512-\S+/, '')
+            .replace(/\s+proof$/, ''),
+        ),
+        [
+          'tag stable → 1.0.0 (alice)',
+          'tag latest → 1.1.0 (alice)',
+          'published 1.1.0 (alice)',
+          'tag latest → 1.0.0 (alice)',
+          'published 1.0.0 (alice)',
+          'package created (alice)',
+        ],
       );
-      assert.ok(rows.every(([i], k) => k === 0 || (i as number) < (rows[k - 1]![0] as number)), 'newest first');
+      assert.ok(
+        rows.every(([i], k) => k === 0 || (i as number) < (rows[k - 1]![0] as number)),
+        'newest first',
+      );
       assert.match(res.text, /href="\/-\/log\/proof\/inclusion\?name=left-pad&amp;version=1.1.0"/);
       assert.doesNotMatch(res.text, /secret/);
     });
 
-    it('keeps a restricted package\'s history invisible to others and shows it, sealed, to its readers', async () => {
+    it("keeps a restricted package's history invisible to others and shows it, sealed, to its readers", async () => {
       const anon = new WebClient(r.url);
       assert.equal((await anon.get('/-/web/package/@alice/secret/history')).status, 404);
       const bob = new WebClient(r.url);

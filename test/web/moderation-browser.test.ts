@@ -20,7 +20,16 @@ describe('reporting and moderating in a browser', () => {
     const mallory = await r.user('mallory');
     const mod = await r.user('mod');
     await r.store.db.updateTable('users').set({ is_moderator: 1 }).where('id', '=', mod.id).execute();
-    for (const v of ['1.0.0', '1.0.1']) assert.equal((await r.request('PUT', '/evil-widget', { token: mallory.token, body: body(publishDoc({ name: 'evil-widget', version: v })) })).status, 201);
+    for (const v of ['1.0.0', '1.0.1'])
+      assert.equal(
+        (
+          await r.request('PUT', '/evil-widget', {
+            token: mallory.token,
+            body: body(publishDoc({ name: 'evil-widget', version: v })),
+          })
+        ).status,
+        201,
+      );
     b = await launchBrowser();
   });
   after(async () => {
@@ -37,7 +46,10 @@ describe('reporting and moderating in a browser', () => {
     await reporter.page.waitForURL(/\/-\/web\/report\?package=evil-widget/);
     await reporter.page.selectOption('select[name=version]', '1.0.1');
     await reporter.page.check('input[name=reason][value=malicious]');
-    await reporter.page.fill('textarea[name=details]', 'postinstall.js sends ~/.npmrc to https://exfil.example.invalid');
+    await reporter.page.fill(
+      'textarea[name=details]',
+      'postinstall.js sends ~/.npmrc to https://exfil.example.invalid',
+    );
     await b.screenshot(reporter.page, 'report-form');
     await reporter.page.click('form.report-form button[type=submit]');
     const receipt = await reporter.page.textContent('.report-receipt');
@@ -61,7 +73,9 @@ describe('reporting and moderating in a browser', () => {
     await moderator.page.click('button:has-text("Quarantine version")');
     await moderator.page.waitForURL(/done=quarantine/);
     assert.match((await moderator.page.textContent('.alert.notice')) ?? '', /quarantined/);
-    const state = async () => (await r.store.db.selectFrom('versions').select('state').where('version', '=', '1.0.1').executeTakeFirstOrThrow()).state;
+    const state = async () =>
+      (await r.store.db.selectFrom('versions').select('state').where('version', '=', '1.0.1').executeTakeFirstOrThrow())
+        .state;
     assert.equal(await state(), 'quarantined');
 
     await moderator.page.click('button:has-text("Remove version as malicious")');

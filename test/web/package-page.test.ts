@@ -59,9 +59,18 @@ padStart('42', 5, '0'); // '00042'
 See the [changelog](https://example.com/changelog) for what changed.
 `;
 
-async function publish(r: TestRegistry, token: string, manifest: Manifest, readme: string, opts: { tag?: string } = {}) {
+async function publish(
+  r: TestRegistry,
+  token: string,
+  manifest: Manifest,
+  readme: string,
+  opts: { tag?: string } = {},
+) {
   const tarball = packTarball(manifest, { 'package/README.md': readme });
-  const res = await r.request('PUT', `/${manifest.name.replace('/', '%2f')}`, { token, body: body(publishDoc(manifest, { tarball, ...(opts.tag ? { tag: opts.tag } : {}) })) });
+  const res = await r.request('PUT', `/${manifest.name.replace('/', '%2f')}`, {
+    token,
+    body: body(publishDoc(manifest, { tarball, ...(opts.tag ? { tag: opts.tag } : {}) })),
+  });
   assert.equal(res.status, 201, res.text);
 }
 
@@ -88,7 +97,12 @@ describe('package pages in a browser', () => {
   });
 
   it('renders a hostile README without running any of it, under a strict CSP', async () => {
-    await publish(r, r.adminToken, { name: 'xss-demo', version: '1.0.0', description: 'a <b>description</b> with markup' }, HOSTILE_README);
+    await publish(
+      r,
+      r.adminToken,
+      { name: 'xss-demo', version: '1.0.0', description: 'a <b>description</b> with markup' },
+      HOSTILE_README,
+    );
     const { page } = await b.person();
     const dialogs: string[] = [];
     page.on('dialog', (d) => {
@@ -105,21 +119,50 @@ describe('package pages in a browser', () => {
 
     await page.waitForLoadState('load');
     assert.deepEqual(dialogs, [], 'no dialog fired');
-    assert.equal(await page.evaluate(() => (window as unknown as { __pwned?: string }).__pwned), undefined, 'no injected code ran');
+    assert.equal(
+      await page.evaluate(() => (window as unknown as { __pwned?: string }).__pwned),
+      undefined,
+      'no injected code ran',
+    );
     const readme = page.locator('article.readme');
-    assert.match(await readme.textContent() ?? '', /Looks harmless/);
+    assert.match((await readme.textContent()) ?? '', /Looks harmless/);
     assert.equal(await page.locator('script').count(), 0, 'no script element anywhere');
-    assert.equal(await page.locator('article.readme iframe, article.readme svg, article.readme form, article.readme [style]').count(), 0);
-    const handlers = await page.evaluate(() => [...document.querySelectorAll('*')].flatMap((el) => [...el.attributes].filter((a) => a.name.startsWith('on')).map((a) => `${el.tagName}.${a.name}`)));
+    assert.equal(
+      await page
+        .locator('article.readme iframe, article.readme svg, article.readme form, article.readme [style]')
+        .count(),
+      0,
+    );
+    const handlers = await page.evaluate(() =>
+      [...document.querySelectorAll('*')].flatMap((el) =>
+        [...el.attributes].filter((a) => a.name.startsWith('on')).map((a) => `${el.tagName}.${a.name}`),
+      ),
+    );
     assert.deepEqual(handlers, [], 'no event-handler attributes');
-    const hrefs = await page.evaluate(() => [...document.querySelectorAll('[href], [src]')].map((el) => el.getAttribute('href') ?? el.getAttribute('src') ?? ''));
-    assert.deepEqual(hrefs.filter((h) => /^\s*javascript:/i.test(h)), [], 'no javascript: URLs');
+    const hrefs = await page.evaluate(() =>
+      [...document.querySelectorAll('[href], [src]')].map(
+        (el) => el.getAttribute('href') ?? el.getAttribute('src') ?? '',
+      ),
+    );
+    assert.deepEqual(
+      hrefs.filter((h) => /^\s*javascript:/i.test(h)),
+      [],
+      'no javascript: URLs',
+    );
     // The description is text, not markup.
     assert.equal(await page.textContent('.pkg-head .description'), 'a <b>description</b> with markup');
   });
 
   it('shows versions, dist-tags, maintainers and the install command', async (t) => {
-    const manifest = (version: string) => ({ name: 'left-pad-plus', version, description: 'Pad strings on either side, with types', license: 'MIT', keywords: ['string', 'pad', 'format'], homepage: 'https://example.com/left-pad-plus', repository: { type: 'git', url: 'git+https://github.com/example/left-pad-plus.git' } });
+    const manifest = (version: string) => ({
+      name: 'left-pad-plus',
+      version,
+      description: 'Pad strings on either side, with types',
+      license: 'MIT',
+      keywords: ['string', 'pad', 'format'],
+      homepage: 'https://example.com/left-pad-plus',
+      repository: { type: 'git', url: 'git+https://github.com/example/left-pad-plus.git' },
+    });
     for (const v of ['1.0.0', '1.1.0', '1.2.0']) await publish(r, r.adminToken, manifest(v), NICE_README);
     await publish(r, r.adminToken, manifest('2.0.0-beta.1'), NICE_README, { tag: 'next' });
     const { page } = await b.person();
@@ -128,21 +171,32 @@ describe('package pages in a browser', () => {
     assert.equal(await page.textContent('pre.install'), 'npm install left-pad-plus');
     const versions = await page.locator('table.versions code').allTextContents();
     assert.deepEqual(versions, ['2.0.0-beta.1', '1.2.0', '1.1.0', '1.0.0'], 'newest first');
-    const tags = await page.locator('aside section:has(h3:text("Dist-tags")) tr').evaluateAll((rows) => rows.map((row) => [...(row as HTMLTableRowElement).cells].map((c) => c.textContent).join(' ')));
+    const tags = await page
+      .locator('aside section:has(h3:text("Dist-tags")) tr')
+      .evaluateAll((rows) =>
+        rows.map((row) => [...(row as HTMLTableRowElement).cells].map((c) => c.textContent).join(' ')),
+      );
     assert.deepEqual(tags, ['latest 1.2.0', 'next 2.0.0-beta.1']);
     assert.deepEqual(await page.locator('ul.people li').allTextContents(), ['Aadmin']);
-    assert.equal(await page.getAttribute('a[href^="https://github.com/"]', 'href'), 'https://github.com/example/left-pad-plus');
+    assert.equal(
+      await page.getAttribute('a[href^="https://github.com/"]', 'href'),
+      'https://github.com/example/left-pad-plus',
+    );
     assert.equal(await page.locator('article.readme table').count(), 1, 'GitHub-flavoured tables render');
     await b.screenshot(page, 'package');
     t.diagnostic(`screenshots in ${b.screenshots}`);
     // The package's transparency-log history is one click away.
     await page.click('a[href="/-/web/package/left-pad-plus/history"]');
     await page.waitForURL(/\/-\/web\/package\/left-pad-plus\/history$/);
-    assert.match(await page.textContent('main') ?? '', /1\.2\.0/);
+    assert.match((await page.textContent('main')) ?? '', /1\.2\.0/);
 
     // The search and home pages list it too.
     await page.goto(`${base}/`);
-    assert.deepEqual(await page.locator('li.result a.name').allTextContents(), ['left-pad-plus', 'xss-demo'], 'recently updated first');
+    assert.deepEqual(
+      await page.locator('li.result a.name').allTextContents(),
+      ['left-pad-plus', 'xss-demo'],
+      'recently updated first',
+    );
     await b.screenshot(page, 'home');
     await page.fill('form.search.big input[name=q]', 'left-pad');
     await page.click('form.search.big button');
@@ -160,7 +214,7 @@ describe('package pages in a browser', () => {
     for (const path of ['/-/web/package/@owner/secret', '/-/web/package/@owner%2fsecret']) {
       const res = await anonymous.page.goto(`${base}${path}`);
       assert.equal(res?.status(), 404, path);
-      assert.match(await anonymous.page.textContent('main') ?? '', /There is nothing here/);
+      assert.match((await anonymous.page.textContent('main')) ?? '', /There is nothing here/);
       assert.doesNotMatch(await anonymous.page.content(), /top secret/);
     }
     await b.screenshot(anonymous.page, 'not-found');

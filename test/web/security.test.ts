@@ -34,14 +34,25 @@ for (const kind of DB_KINDS) {
       r = await startRegistry(kind, {}, { clock: clock.now });
       await r.user('alice');
       const owner = await r.user('owner');
-      const res = await r.request('PUT', '/@owner%2fprivate', { token: owner.token, body: body(publishDoc({ name: '@owner/private', version: '1.0.0' })) });
+      const res = await r.request('PUT', '/@owner%2fprivate', {
+        token: owner.token,
+        body: body(publishDoc({ name: '@owner/private', version: '1.0.0' })),
+      });
       assert.equal(res.status, 201, res.text);
     });
     after(() => r.stop());
 
     it('sends the security headers on every page, error pages included, and keeps JSON for npm clients', async () => {
       const web = new WebClient(r.url);
-      for (const path of ['/', '/-/web/signin', '/-/web/signup', '/-/web/search?q=x', '/-/web/package/nope', '/-/web/nowhere', '/no-such-package']) {
+      for (const path of [
+        '/',
+        '/-/web/signin',
+        '/-/web/signup',
+        '/-/web/search?q=x',
+        '/-/web/package/nope',
+        '/-/web/nowhere',
+        '/no-such-package',
+      ]) {
         const res = await web.get(path);
         assert.match(res.headers.get('content-type') ?? '', /^text\/html/, path);
         assertSecurityHeaders(res.headers, path);
@@ -59,7 +70,9 @@ for (const kind of DB_KINDS) {
       res = await r.request('GET', '/-/web/nowhere');
       assert.deepEqual(res.json(), { error: 'Not found' });
       // The stylesheet is served from the app, cacheable, with nosniff.
-      const css = await fetch(`${r.url}${/href="(\/-\/web\/static\/style\.css\?v=\w+)"/.exec((await web.get('/')).text)![1]}`);
+      const css = await fetch(
+        `${r.url}${/href="(\/-\/web\/static\/style\.css\?v=\w+)"/.exec((await web.get('/')).text)![1]}`,
+      );
       assert.equal(css.status, 200);
       assert.match(css.headers.get('content-type') ?? '', /^text\/css/);
       assert.equal(css.headers.get('x-content-type-options'), 'nosniff');
@@ -102,7 +115,13 @@ for (const kind of DB_KINDS) {
       res = await web.post('/-/web/signout', {});
       assert.equal(res.status, 403);
       assert.equal((await web.get('/-/web/account')).status, 200, 'still signed in after refused sign-outs');
-      const own = (await r.store.db.selectFrom('sessions').select('id').where('session_hash', '=', hashSessionId(web.cookies.get('bulwark_session')!)).executeTakeFirstOrThrow()).id;
+      const own = (
+        await r.store.db
+          .selectFrom('sessions')
+          .select('id')
+          .where('session_hash', '=', hashSessionId(web.cookies.get('bulwark_session')!))
+          .executeTakeFirstOrThrow()
+      ).id;
       res = await web.post(`/-/web/account/sessions/${own}/revoke`, { _csrf: token });
       assert.equal(res.status, 403, 'revoking needs the session-bound token too');
       res = await web.post('/-/web/signout', { _csrf: csrfIn((await web.get('/-/web/account')).text) });
@@ -141,11 +160,23 @@ for (const kind of DB_KINDS) {
       assert.equal((await web.signIn('alice', PASSWORD)).status, 303);
       const secret = web.cookies.get('bulwark_session')!;
       assert.match(secret, /^[A-Za-z0-9_-]{43}$/, '32 random bytes, base64url');
-      const row = await r.store.db.selectFrom('sessions').selectAll().where('session_hash', '=', hashSessionId(secret)).executeTakeFirstOrThrow();
-      const everything = JSON.stringify(await r.store.db.selectFrom('sessions').selectAll().execute()) + JSON.stringify(await r.store.db.selectFrom('events').selectAll().execute());
+      const row = await r.store.db
+        .selectFrom('sessions')
+        .selectAll()
+        .where('session_hash', '=', hashSessionId(secret))
+        .executeTakeFirstOrThrow();
+      const everything =
+        JSON.stringify(await r.store.db.selectFrom('sessions').selectAll().execute()) +
+        JSON.stringify(await r.store.db.selectFrom('events').selectAll().execute());
       assert.equal(everything.includes(secret), false, 'the session id itself is stored nowhere');
       assert.equal(row.ip, '127.0.0.1');
-      const event = await r.store.db.selectFrom('events').selectAll().where('kind', '=', 'session.created').where('created_at', '>=', before).orderBy('seq', 'desc').executeTakeFirstOrThrow();
+      const event = await r.store.db
+        .selectFrom('events')
+        .selectAll()
+        .where('kind', '=', 'session.created')
+        .where('created_at', '>=', before)
+        .orderBy('seq', 'desc')
+        .executeTakeFirstOrThrow();
       assert.equal(event.subject, 'alice');
       assert.deepEqual(JSON.parse(event.data), { sessionId: row.id, ip: '127.0.0.1', userAgent: web.userAgent });
 
@@ -189,16 +220,35 @@ for (const kind of DB_KINDS) {
       assert.equal((await web.signIn('owner', PASSWORD)).status, 303);
       assert.equal((await web.get('/-/web/package/@owner/private')).status, 200, 'the owner sees the page');
       const cookie = { cookie: `bulwark_session=${web.cookies.get('bulwark_session')}` };
-      assert.equal((await r.request('GET', '/@owner%2fprivate', { headers: cookie })).status, 404, 'the packument ignores the cookie');
+      assert.equal(
+        (await r.request('GET', '/@owner%2fprivate', { headers: cookie })).status,
+        404,
+        'the packument ignores the cookie',
+      );
       assert.equal((await r.request('GET', '/@owner/private/-/private-1.0.0.tgz', { headers: cookie })).status, 404);
       assert.equal((await r.request('GET', '/-/whoami', { headers: cookie })).status, 401);
-      const put = await r.request('PUT', '/@owner%2fprivate', { headers: cookie, body: body(publishDoc({ name: '@owner/private', version: '1.0.1' })) });
+      const put = await r.request('PUT', '/@owner%2fprivate', {
+        headers: cookie,
+        body: body(publishDoc({ name: '@owner/private', version: '1.0.1' })),
+      });
       assert.equal(put.status, 401, 'no publish with a cookie');
-      assert.equal((await r.request('PUT', '/-/package/@owner%2fprivate/dist-tags/x', { headers: cookie, body: '1.0.0' })).status, 401);
+      assert.equal(
+        (await r.request('PUT', '/-/package/@owner%2fprivate/dist-tags/x', { headers: cookie, body: '1.0.0' })).status,
+        401,
+      );
       // A bearer token wins over a cookie on web pages too: another user's token shows that user's view.
-      const alice = await r.store.db.selectFrom('users').select('id').where('name', '=', 'alice').executeTakeFirstOrThrow();
+      const alice = await r.store.db
+        .selectFrom('users')
+        .select('id')
+        .where('name', '=', 'alice')
+        .executeTakeFirstOrThrow();
       const { createToken } = await import('../../src/tokens/service.ts');
-      const { token } = await createToken(r.store.db, { userId: alice.id, userName: 'alice', name: 't', kind: 'publish' });
+      const { token } = await createToken(r.store.db, {
+        userId: alice.id,
+        userName: 'alice',
+        name: 't',
+        kind: 'publish',
+      });
       assert.equal((await web.get('/-/web/package/@owner/private', { authorization: `Bearer ${token}` })).status, 404);
     });
 
@@ -207,7 +257,13 @@ for (const kind of DB_KINDS) {
       const o = new WebClient(r.url);
       assert.equal((await a.signIn('alice', PASSWORD)).status, 303);
       assert.equal((await o.signIn('owner', PASSWORD)).status, 303);
-      const ownerSession = (await r.store.db.selectFrom('sessions').select('id').where('session_hash', '=', hashSessionId(o.cookies.get('bulwark_session')!)).executeTakeFirstOrThrow()).id;
+      const ownerSession = (
+        await r.store.db
+          .selectFrom('sessions')
+          .select('id')
+          .where('session_hash', '=', hashSessionId(o.cookies.get('bulwark_session')!))
+          .executeTakeFirstOrThrow()
+      ).id;
       const token = csrfIn((await a.get('/-/web/account')).text);
       const res = await a.post(`/-/web/account/sessions/${ownerSession}/revoke`, { _csrf: token });
       assert.equal(res.status, 404);
@@ -218,22 +274,46 @@ for (const kind of DB_KINDS) {
     it('creates accounts through the sign-up form, refusing bad input with a readable page', async () => {
       const web = new WebClient(r.url);
       let token = await web.csrf('/-/web/signup');
-      let res = await web.post('/-/web/signup', { _csrf: token, username: 'alice', email: 'a@example.com', password: 'a-long-enough-password' });
+      let res = await web.post('/-/web/signup', {
+        _csrf: token,
+        username: 'alice',
+        email: 'a@example.com',
+        password: 'a-long-enough-password',
+      });
       assert.equal(res.status, 409);
       assert.match(res.text, /The username &quot;alice&quot; is already taken/);
       assert.match(res.text, /value="a@example.com"/, 'what was typed is kept');
       assert.doesNotMatch(res.text, /a-long-enough-password/, 'the password is not echoed');
       token = csrfIn(res.text);
-      res = await web.post('/-/web/signup', { _csrf: token, username: 'newbie', email: 'newbie@example.com', password: 'short' });
+      res = await web.post('/-/web/signup', {
+        _csrf: token,
+        username: 'newbie',
+        email: 'newbie@example.com',
+        password: 'short',
+      });
       assert.equal(res.status, 400);
       assert.match(res.text, /Password must be at least 10 characters/);
-      res = await web.post('/-/web/signup', { _csrf: token, username: '<script>', email: 'x@example.com', password: 'a-long-enough-password' });
+      res = await web.post('/-/web/signup', {
+        _csrf: token,
+        username: '<script>',
+        email: 'x@example.com',
+        password: 'a-long-enough-password',
+      });
       assert.equal(res.status, 400);
       assert.match(res.text, /value="&lt;script&gt;"/, 'escaped when shown back');
-      res = await web.post('/-/web/signup', { _csrf: token, username: 'newbie', email: 'newbie@example.com', password: 'a-long-enough-password' });
+      res = await web.post('/-/web/signup', {
+        _csrf: token,
+        username: 'newbie',
+        email: 'newbie@example.com',
+        password: 'a-long-enough-password',
+      });
       assert.equal(res.status, 303);
       assert.equal(res.location, '/-/web/account?welcome=1');
-      const user = await r.store.db.selectFrom('users').selectAll().where('name', '=', 'newbie').executeTakeFirstOrThrow();
+      const user = await r.store.db
+        .selectFrom('users')
+        .selectAll()
+        .where('name', '=', 'newbie')
+        .executeTakeFirstOrThrow();
       assert.equal(user.email_verified, 0);
       const created = await r.store.db.selectFrom('events').select('kind').where('subject', '=', 'newbie').execute();
       assert.deepEqual(created.map((e) => e.kind).sort(), ['session.created', 'user.created']);
@@ -241,9 +321,14 @@ for (const kind of DB_KINDS) {
 
     it('asks accounts with two-factor authentication for a code before the session starts', async () => {
       const carol = await r.user('carol');
-      const userRow = await r.store.db.selectFrom('users').select(['id', 'name', 'totp_mode']).where('id', '=', carol.id).executeTakeFirstOrThrow();
+      const userRow = await r.store.db
+        .selectFrom('users')
+        .select(['id', 'name', 'totp_mode'])
+        .where('id', '=', carol.id)
+        .executeTakeFirstOrThrow();
       const { secret } = await beginEnrolment(r.store.db, TEST_SECRET_KEY, userRow, 'Bulwark test');
-      const code = () => new TOTP({ secret: Secret.fromBase32(secret), digits: 6, period: 30 }).generate({ timestamp: clock.now() });
+      const code = () =>
+        new TOTP({ secret: Secret.fromBase32(secret), digits: 6, period: 30 }).generate({ timestamp: clock.now() });
       await confirmEnrolment(r.store.db, TEST_SECRET_KEY, carol.id, code(), 'auth-only', clock.now());
       clock.tick(30_000);
 
@@ -261,7 +346,11 @@ for (const kind of DB_KINDS) {
       assert.equal(web.cookies.has('bulwark_session'), false);
       // A forged ticket, or one carried to another browser, is refused before any code is checked.
       const [id, expires, mac] = ticket.split('.');
-      res = await web.post('/-/web/signin/otp', { _csrf: token, ticket: `${Number(id) - 1}.${expires}.${mac}`, otp: code() });
+      res = await web.post('/-/web/signin/otp', {
+        _csrf: token,
+        ticket: `${Number(id) - 1}.${expires}.${mac}`,
+        otp: code(),
+      });
       assert.equal(res.status, 400);
       const thief = new WebClient(r.url);
       res = await thief.post('/-/web/signin/otp', { _csrf: await thief.csrf('/-/web/signin'), ticket, otp: code() });
@@ -317,7 +406,11 @@ describe('web UI behind a trusted proxy, with sign-up closed', () => {
   it('marks cookies Secure when the client came over https, and only then', async () => {
     const https = new WebClient(proxied.url);
     const token = csrfIn((await https.get('/-/web/signin', { 'x-forwarded-proto': 'https' })).text);
-    const res = await https.post('/-/web/signin', { _csrf: token, username: 'alice', password: PASSWORD }, { 'x-forwarded-proto': 'https' });
+    const res = await https.post(
+      '/-/web/signin',
+      { _csrf: token, username: 'alice', password: PASSWORD },
+      { 'x-forwarded-proto': 'https' },
+    );
     assert.equal(res.status, 303);
     const session = res.setCookies.find((c) => c.startsWith('bulwark_session='))!;
     assert.match(session, /; HttpOnly/);
@@ -326,7 +419,10 @@ describe('web UI behind a trusted proxy, with sign-up closed', () => {
     assert.match(session, /; Secure/);
     const plain = new WebClient(proxied.url);
     const res2 = await plain.signIn('alice', PASSWORD);
-    assert.doesNotMatch(res2.setCookies.find((c) => c.startsWith('bulwark_session='))!, /Secure/);
+    assert.doesNotMatch(
+      res2.setCookies.find((c) => c.startsWith('bulwark_session='))!,
+      /Secure/,
+    );
   });
 
   it('does not believe X-Forwarded-Proto from an untrusted client', async () => {
@@ -347,8 +443,16 @@ describe('web UI behind a trusted proxy, with sign-up closed', () => {
     assert.match(page.text, /Sign-up is closed on this registry/);
     assert.doesNotMatch(page.text, /name="password"/);
     const token = await web.csrf('/-/web/signin');
-    const res = await web.post('/-/web/signup', { _csrf: token, username: 'sneaky', email: 'sneaky@example.com', password: 'a-long-enough-password' });
+    const res = await web.post('/-/web/signup', {
+      _csrf: token,
+      username: 'sneaky',
+      email: 'sneaky@example.com',
+      password: 'a-long-enough-password',
+    });
     assert.equal(res.status, 403);
-    assert.equal(await proxied.store.db.selectFrom('users').select('id').where('name', '=', 'sneaky').executeTakeFirst(), undefined);
+    assert.equal(
+      await proxied.store.db.selectFrom('users').select('id').where('name', '=', 'sneaky').executeTakeFirst(),
+      undefined,
+    );
   });
 });

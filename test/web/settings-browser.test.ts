@@ -43,14 +43,14 @@ describe('password reset and account settings in a browser', () => {
     await page.waitForURL(`${base}/-/web/forgot-password`);
     await page.fill('input[name=identifier]', 'yara@example.com');
     await page.click('form.stack button[type=submit]');
-    assert.match(await page.textContent('.alert.notice') ?? '', /we have sent it a link to reset the password/);
+    assert.match((await page.textContent('.alert.notice')) ?? '', /we have sent it a link to reset the password/);
     await b.screenshot(page, 'forgot-password');
 
     const mail = await smtp.waitFor((m) => m.to.includes('yara@example.com') && /Reset your password/.test(m.subject));
     const path = /http:\/\/\S+(\/-\/web\/reset-password\?token=[\w-]+)/.exec(mail.text)?.[1];
     assert.ok(path, mail.text);
     await page.goto(base + path);
-    assert.match(await page.textContent('main') ?? '', /For the account yara/);
+    assert.match((await page.textContent('main')) ?? '', /For the account yara/);
     await b.screenshot(page, 'reset-password');
     await page.fill('input[name=password]', NEW_PASSWORD);
     await page.fill('input[name=confirm]', NEW_PASSWORD);
@@ -64,7 +64,11 @@ describe('password reset and account settings in a browser', () => {
     await page.waitForURL(`${base}/-/web/account`);
 
     await elsewhere.page.goto(`${base}/-/web/account`);
-    assert.equal(new URL(elsewhere.page.url()).pathname, '/-/web/signin', 'the other browser was signed out by the reset');
+    assert.equal(
+      new URL(elsewhere.page.url()).pathname,
+      '/-/web/signin',
+      'the other browser was signed out by the reset',
+    );
     await smtp.waitFor((m) => m.to.includes('yara@example.com') && /Your password was reset/.test(m.subject));
 
     // Change the email address from the account page: the page then shows the unverified address and the resend button.
@@ -72,11 +76,17 @@ describe('password reset and account settings in a browser', () => {
     await page.fill('#email input[name=password]', NEW_PASSWORD);
     await page.click('#email button.primary');
     await page.waitForURL(`${base}/-/web/account?changed=email#email`);
-    assert.match(await page.textContent('#email .verify-box') ?? '', /yara-new@example\.com is not verified yet/);
+    assert.match((await page.textContent('#email .verify-box')) ?? '', /yara-new@example\.com is not verified yet/);
     const history = await page.locator('#security-history table.history tbody tr').allTextContents();
     assert.match(history[0] ?? '', /Email address changed\s*from yara@example\.com · to yara-new@example\.com/);
-    assert.ok(history.some((row) => /Password reset with an email link/.test(row)), history.join('\n'));
-    assert.ok(history.some((row) => /Signed in\s*from 127\.0\.0\.1 · with Chrome on Linux/.test(row)), history.join('\n'));
+    assert.ok(
+      history.some((row) => /Password reset with an email link/.test(row)),
+      history.join('\n'),
+    );
+    assert.ok(
+      history.some((row) => /Signed in\s*from 127\.0\.0\.1 · with Chrome on Linux/.test(row)),
+      history.join('\n'),
+    );
     // The settings stylesheet applied: the forms are narrow inside the wide panels.
     const formWidth = await page.locator('#password form').evaluate((f) => f.getBoundingClientRect().width);
     assert.ok(formWidth <= 440, `password form is ${formWidth}px wide`);

@@ -45,7 +45,11 @@ for (const kind of DB_KINDS) {
     const clock = movableClock();
     before(async () => {
       smtp = await startSmtp();
-      r = await startRegistry(kind, { 'smtp-url': smtp.url, 'mail-from': 'Registry <registry@example.com>' }, { clock: clock.now });
+      r = await startRegistry(
+        kind,
+        { 'smtp-url': smtp.url, 'mail-from': 'Registry <registry@example.com>' },
+        { clock: clock.now },
+      );
     });
     after(async () => {
       await r?.stop();
@@ -53,7 +57,8 @@ for (const kind of DB_KINDS) {
     });
 
     const mailTo = (to: string, subject: RegExp) => smtp.waitFor((m) => m.to.includes(to) && subject.test(m.subject));
-    const mailsTo = (to: string, subject: RegExp) => smtp.mails.filter((m) => m.to.includes(to) && subject.test(m.subject));
+    const mailsTo = (to: string, subject: RegExp) =>
+      smtp.mails.filter((m) => m.to.includes(to) && subject.test(m.subject));
 
     async function signedIn(name: string, password = PASSWORD): Promise<WebClient> {
       const web = new WebClient(r.url);
@@ -80,7 +85,13 @@ for (const kind of DB_KINDS) {
     }
 
     const events = (subject: string, eventKind: string) =>
-      r.store.db.selectFrom('events').selectAll().where('subject', '=', subject).where('kind', '=', eventKind).orderBy('seq').execute();
+      r.store.db
+        .selectFrom('events')
+        .selectAll()
+        .where('subject', '=', subject)
+        .where('kind', '=', eventKind)
+        .orderBy('seq')
+        .execute();
 
     // Each test starts a day later, so the address-wide limits (every client here is 127.0.0.1) start afresh.
     const nextDay = () => clock.tick(25 * HOUR);
@@ -95,7 +106,11 @@ for (const kind of DB_KINDS) {
       assert.match(section(page, 'password'), /npm access tokens keep working: they are separate credentials/);
 
       const change = (form: Record<string, string>) => web.post('/-/web/account/password', { _csrf: csrf, ...form });
-      let res = await web.post('/-/web/account/password', { current: PASSWORD, password: NEW_PASSWORD, confirm: NEW_PASSWORD });
+      let res = await web.post('/-/web/account/password', {
+        current: PASSWORD,
+        password: NEW_PASSWORD,
+        confirm: NEW_PASSWORD,
+      });
       assert.equal(res.status, 403, 'no CSRF token');
       res = await change({ current: PASSWORD, password: NEW_PASSWORD, confirm: `${NEW_PASSWORD}x` });
       assert.equal(res.status, 400);
@@ -128,13 +143,25 @@ for (const kind of DB_KINDS) {
       assert.equal(res.location, '/-/web/account?changed=password#password');
       const after = await web.get('/-/web/account?changed=password');
       assert.equal(after.status, 200, 'this browser stays signed in');
-      assert.match(section(after.text, 'password'), /Your password was changed\. Every other browser has been signed out/);
+      assert.match(
+        section(after.text, 'password'),
+        /Your password was changed\. Every other browser has been signed out/,
+      );
       assert.equal((await other.get('/-/web/account')).status, 303, 'the other browser is signed out');
-      const live = await r.store.db.selectFrom('sessions').select('id').where('user_id', '=', pat.id).where('revoked_at', 'is', null).execute();
+      const live = await r.store.db
+        .selectFrom('sessions')
+        .select('id')
+        .where('user_id', '=', pat.id)
+        .where('revoked_at', 'is', null)
+        .execute();
       assert.equal(live.length, 1);
       assert.equal((await r.request('GET', '/-/whoami', { token: pat.token })).status, 200, 'npm tokens keep working');
 
-      assert.equal((await new WebClient(r.url).signIn('pat', PASSWORD)).status, 401, 'the old password no longer works');
+      assert.equal(
+        (await new WebClient(r.url).signIn('pat', PASSWORD)).status,
+        401,
+        'the old password no longer works',
+      );
       await signedIn('pat', NEW_PASSWORD);
       const [event] = await events('pat', 'user.password-changed');
       assert.deepEqual(JSON.parse(event!.data), { reset: false, ip: '127.0.0.1', sessionsRevoked: 1 });
@@ -152,7 +179,12 @@ for (const kind of DB_KINDS) {
       const web = await signedIn('tess');
       const csrf = await accountCsrf(web);
       for (let i = 0; i < 21; i++) {
-        const res = await web.post('/-/web/account/password', { _csrf: csrf, current: `guess-${i}`, password: NEW_PASSWORD, confirm: NEW_PASSWORD });
+        const res = await web.post('/-/web/account/password', {
+          _csrf: csrf,
+          current: `guess-${i}`,
+          password: NEW_PASSWORD,
+          confirm: NEW_PASSWORD,
+        });
         assert.equal(res.status, 401, `guess ${i}`);
         clock.tick(16 * 60_000); // past this address's back-off, so every guess is checked
       }
@@ -197,13 +229,20 @@ for (const kind of DB_KINDS) {
       assert.equal(row.email, 'quinn-new@example.com');
       assert.equal(row.email_verified, 0, 'unverified until the new address is verified');
       const [event] = await events('quinn', 'user.email-changed');
-      assert.deepEqual(JSON.parse(event!.data), { oldEmail: 'quinn@example.com', newEmail: 'quinn-new@example.com', ip: '127.0.0.1' });
+      assert.deepEqual(JSON.parse(event!.data), {
+        oldEmail: 'quinn@example.com',
+        newEmail: 'quinn-new@example.com',
+        ip: '127.0.0.1',
+      });
       const page = (await web.get('/-/web/account?changed=email')).text;
       assert.match(section(page, 'email'), /We sent a verification link to the new address/);
       assert.match(section(page, 'email'), /quinn-new@example\.com is not verified yet/);
       assert.match(page, /Resend verification email/);
       // Unverified again: publishing waits.
-      const publish = await r.request('PUT', '/quinn-pkg', { token: quinn.token, body: body(publishDoc({ name: 'quinn-pkg', version: '1.0.0' })) });
+      const publish = await r.request('PUT', '/quinn-pkg', {
+        token: quinn.token,
+        body: body(publishDoc({ name: 'quinn-pkg', version: '1.0.0' })),
+      });
       assert.equal(publish.status, 403);
 
       const notice = await mailTo('quinn@example.com', /The email address was changed/);
@@ -221,7 +260,11 @@ for (const kind of DB_KINDS) {
       assert.equal((await forgot('quinn-new@example.com')).res.status, 200);
       assert.equal((await events('quinn', 'user.password-reset-requested')).length, requestsBefore + 1);
       await mailsSettled();
-      assert.equal(mailsTo('quinn-new@example.com', /Reset your password/).length, 0, 'no reset link to an unverified address');
+      assert.equal(
+        mailsTo('quinn-new@example.com', /Reset your password/).length,
+        0,
+        'no reset link to an unverified address',
+      );
 
       // The verification link, on the site's layout, verifies once.
       const browser = new WebClient(r.url);
@@ -235,7 +278,16 @@ for (const kind of DB_KINDS) {
       res = await browser.get(verify);
       assert.equal(res.status, 400);
       assert.match(res.text, /already been used/);
-      assert.equal((await r.store.db.selectFrom('users').select('email_verified').where('id', '=', quinn.id).executeTakeFirstOrThrow()).email_verified, 1);
+      assert.equal(
+        (
+          await r.store.db
+            .selectFrom('users')
+            .select('email_verified')
+            .where('id', '=', quinn.id)
+            .executeTakeFirstOrThrow()
+        ).email_verified,
+        1,
+      );
 
       // Verified again: recovery works, to the new address only.
       await forgot('quinn');
@@ -266,7 +318,10 @@ for (const kind of DB_KINDS) {
       res = await web.post('/-/web/account/email/verify', { _csrf: csrf });
       assert.equal(res.status, 429);
       assert.equal(res.headers.get('retry-after'), '600');
-      assert.match(section(res.text, 'email'), /We have sent several verification emails already\. Try again in 10 minutes\./);
+      assert.match(
+        section(res.text, 'email'),
+        /We have sent several verification emails already\. Try again in 10 minutes\./,
+      );
       await smtp.waitFor(() => mailsTo('rae@example.com', /Verify your email/).length === 5);
       // Every link is good until one is used; the account is then verified and the button gone.
       const links = mailsTo('rae@example.com', /Verify your email/).map(verifyLinkIn);
@@ -294,21 +349,38 @@ for (const kind of DB_KINDS) {
       let res = await web.post('/-/web/forgot-password', { identifier: 'sam' });
       assert.equal(res.status, 403, 'no CSRF token');
 
-      const normal = (text: string) => text.replace(/name="_csrf" value="[^"]+"/g, '').replace(/name="identifier"([^>]*) value="[^"]*"/, 'name="identifier"$1');
+      const normal = (text: string) =>
+        text
+          .replace(/name="_csrf" value="[^"]+"/g, '')
+          .replace(/name="identifier"([^>]*) value="[^"]*"/, 'name="identifier"$1');
       const answers = [];
-      for (const who of ['sam', 'nobody-at-all', 'sam@example.com', 'nobody@example.com', 'uma', 'uma@example.com']) answers.push({ who, ...(await forgot(who, web)) });
+      for (const who of ['sam', 'nobody-at-all', 'sam@example.com', 'nobody@example.com', 'uma', 'uma@example.com'])
+        answers.push({ who, ...(await forgot(who, web)) });
       for (const a of answers) {
         assert.equal(a.res.status, 200, a.who);
         assert.equal(normal(a.res.text), normal(answers[0]!.res.text), `${a.who} gets the same page`);
         assert.match(a.res.text, /If an account matches and its email address is verified, we have sent it a link/);
         assert.ok(a.ms >= FORGOT_PASSWORD_FLOOR_MS - 5, `${a.who} took ${a.ms} ms, not less than the floor`);
       }
-      assert.equal(new Set(answers.map((a) => a.res.headers.get('set-cookie') ?? '')).size, 1, 'no cookie difference either');
+      assert.equal(
+        new Set(answers.map((a) => a.res.headers.get('set-cookie') ?? '')).size,
+        1,
+        'no cookie difference either',
+      );
       await mailsSettled();
       assert.equal(mailsTo('sam@example.com', /Reset your password/).length, 2, 'by username and by email address');
       assert.equal(mailsTo('uma@example.com', /Reset your password/).length, 0, 'nothing to an unverified address');
       assert.equal(smtp.mails.filter((m) => m.to.some((t) => t.startsWith('nobody'))).length, 0);
-      assert.equal((await r.store.db.selectFrom('events').select('seq').where('subject', 'in', ['nobody-at-all', 'nobody@example.com']).execute()).length, 0);
+      assert.equal(
+        (
+          await r.store.db
+            .selectFrom('events')
+            .select('seq')
+            .where('subject', 'in', ['nobody-at-all', 'nobody@example.com'])
+            .execute()
+        ).length,
+        0,
+      );
 
       res = await web.post('/-/web/forgot-password', { _csrf: csrfIn(form.text), identifier: '   ' });
       assert.equal(res.status, 400);
@@ -335,7 +407,12 @@ for (const kind of DB_KINDS) {
       const link = resetLinkIn(await mailTo('vic@example.com', /Reset your password/))!;
       assert.ok(link);
       const token = new URL(link, r.url).searchParams.get('token')!;
-      const stored = await r.store.db.selectFrom('email_tokens').selectAll().where('user_id', '=', vic.id).where('purpose', '=', 'reset-password').executeTakeFirstOrThrow();
+      const stored = await r.store.db
+        .selectFrom('email_tokens')
+        .selectAll()
+        .where('user_id', '=', vic.id)
+        .where('purpose', '=', 'reset-password')
+        .executeTakeFirstOrThrow();
       assert.ok(stored.expires_at - stored.created_at <= HOUR, 'reset links live at most an hour');
       assert.notEqual(stored.token_hash, token, 'only a hash is stored');
 
@@ -346,7 +423,8 @@ for (const kind of DB_KINDS) {
       assert.match(res.text, /For the account <strong>vic<\/strong>/);
       assert.doesNotMatch(res.text, /action="[^"]*token=/, 'the form does not post the token in its URL');
       const csrf = csrfIn(res.text);
-      const reset = (form: Record<string, string>) => web.post('/-/web/reset-password', { _csrf: csrf, token, ...form });
+      const reset = (form: Record<string, string>) =>
+        web.post('/-/web/reset-password', { _csrf: csrf, token, ...form });
       res = await web.post('/-/web/reset-password', { token, password: NEW_PASSWORD, confirm: NEW_PASSWORD });
       assert.equal(res.status, 403, 'no CSRF token');
       res = await reset({ password: NEW_PASSWORD, confirm: 'something-else-entirely' });
@@ -356,7 +434,12 @@ for (const kind of DB_KINDS) {
       assert.equal(res.status, 400);
       assert.match(res.text, /at least 10 characters/);
       assert.equal((await web.get(link)).status, 200, 'a refused password does not use the link up');
-      res = await web.post('/-/web/reset-password', { _csrf: csrf, token: forged(token), password: NEW_PASSWORD, confirm: NEW_PASSWORD });
+      res = await web.post('/-/web/reset-password', {
+        _csrf: csrf,
+        token: forged(token),
+        password: NEW_PASSWORD,
+        confirm: NEW_PASSWORD,
+      });
       assert.equal(res.status, 400);
       assert.match(res.text, /This link is not valid/);
 
@@ -367,7 +450,12 @@ for (const kind of DB_KINDS) {
       assert.match(res.text, /Your password has been changed and every session signed out/);
       assert.equal((await a.get('/-/web/account')).status, 303, 'old sessions are dead');
       assert.equal((await b.get('/-/web/account')).status, 303);
-      const live = await r.store.db.selectFrom('sessions').select('id').where('user_id', '=', vic.id).where('revoked_at', 'is', null).execute();
+      const live = await r.store.db
+        .selectFrom('sessions')
+        .select('id')
+        .where('user_id', '=', vic.id)
+        .where('revoked_at', 'is', null)
+        .execute();
       assert.equal(live.length, 0);
       const [event] = await events('vic', 'user.password-changed');
       assert.deepEqual(JSON.parse(event!.data), { reset: true, ip: '127.0.0.1', sessionsRevoked: 2 });
@@ -392,7 +480,12 @@ for (const kind of DB_KINDS) {
       res = await web.get(late);
       assert.equal(res.status, 400);
       assert.match(res.text, /expired/);
-      res = await web.post('/-/web/reset-password', { _csrf: csrfIn((await web.get('/-/web/forgot-password')).text), token: new URL(late, r.url).searchParams.get('token')!, password: 'yet-another-passphrase', confirm: 'yet-another-passphrase' });
+      res = await web.post('/-/web/reset-password', {
+        _csrf: csrfIn((await web.get('/-/web/forgot-password')).text),
+        token: new URL(late, r.url).searchParams.get('token')!,
+        password: 'yet-another-passphrase',
+        confirm: 'yet-another-passphrase',
+      });
       assert.equal(res.status, 400);
       assert.equal((await new WebClient(r.url).signIn('vic', 'yet-another-passphrase')).status, 401);
 
@@ -419,47 +512,113 @@ for (const kind of DB_KINDS) {
       const web = await signedIn('wes');
       const csrf = await accountCsrf(web);
       clock.tick(1000);
-      assert.equal((await web.post('/-/web/account/password', { _csrf: csrf, current: PASSWORD, password: NEW_PASSWORD, confirm: NEW_PASSWORD })).status, 303);
+      assert.equal(
+        (
+          await web.post('/-/web/account/password', {
+            _csrf: csrf,
+            current: PASSWORD,
+            password: NEW_PASSWORD,
+            confirm: NEW_PASSWORD,
+          })
+        ).status,
+        303,
+      );
       const secrets: string[] = [];
       for (let i = 1; i <= 22; i++) {
         clock.tick(1000);
-        secrets.push((await createToken(r.store.db, { userId: wes.id, userName: 'wes', name: `laptop-${i}`, kind: 'publish' }, clock.now())).token);
+        secrets.push(
+          (
+            await createToken(
+              r.store.db,
+              { userId: wes.id, userName: 'wes', name: `laptop-${i}`, kind: 'publish' },
+              clock.now(),
+            )
+          ).token,
+        );
       }
       // Someone else's events, and things merely named "wes", stay out of wes's history.
       const intruder = new WebClient(r.url);
       intruder.userAgent = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:140.0) Gecko/20100101 Firefox/140.0';
       assert.equal((await intruder.signIn('xena', PASSWORD)).status, 303);
-      await createToken(r.store.db, { userId: xena.id, userName: 'xena', name: 'xena-private-token', kind: 'publish' }, clock.now());
-      assert.equal((await r.request('PUT', '/wes', { token: xena.token, body: body(publishDoc({ name: 'wes', version: '1.0.0' })) })).status, 201);
-      await r.store.db.insertInto('events').values({ kind: 'session.created', subject: 'wes', actor_id: null, data: JSON.stringify({ ip: '203.0.113.66', userAgent: 'x' }), created_at: 1000 }).execute();
+      await createToken(
+        r.store.db,
+        { userId: xena.id, userName: 'xena', name: 'xena-private-token', kind: 'publish' },
+        clock.now(),
+      );
+      assert.equal(
+        (
+          await r.request('PUT', '/wes', {
+            token: xena.token,
+            body: body(publishDoc({ name: 'wes', version: '1.0.0' })),
+          })
+        ).status,
+        201,
+      );
+      await r.store.db
+        .insertInto('events')
+        .values({
+          kind: 'session.created',
+          subject: 'wes',
+          actor_id: null,
+          data: JSON.stringify({ ip: '203.0.113.66', userAgent: 'x' }),
+          created_at: 1000,
+        })
+        .execute();
 
       const first = await web.get('/-/web/account');
       const history = section(first.text, 'security-history');
       const rows = [...first.text.matchAll(/<tr>\s*<td class="when">/g)];
       assert.equal(rows.length, 20, '20 a page');
-      assert.match(history, /^ Security history .*When What happened .*Access token created named “laptop-22” .*Access token created named “laptop-21”/);
-      for (const forbidden of ['xena', 'Firefox', '203.0.113.66', wes.token, ...secrets, ...secrets.map((s) => s.slice(0, 10)), PASSWORD, NEW_PASSWORD]) {
+      assert.match(
+        history,
+        /^ Security history .*When What happened .*Access token created named “laptop-22” .*Access token created named “laptop-21”/,
+      );
+      for (const forbidden of [
+        'xena',
+        'Firefox',
+        '203.0.113.66',
+        wes.token,
+        ...secrets,
+        ...secrets.map((s) => s.slice(0, 10)),
+        PASSWORD,
+        NEW_PASSWORD,
+      ]) {
         assert.equal(first.text.includes(forbidden), false, `history shows no ${forbidden}`);
       }
       const older = /href="(\/-\/web\/account\?history=\d+)#security-history">Older events/.exec(first.text)?.[1];
       assert.ok(older, 'a link to older events');
       const second = section((await web.get(older)).text, 'security-history');
-      assert.match(second, /Access token created named “laptop-2” .*Access token created named “laptop-1” .*Password changed from 127\.0\.0\.1 .*Signed in from 127\.0\.0\.1 · with Chrome on Linux .*Access token created named “test” .*Account created/);
+      assert.match(
+        second,
+        /Access token created named “laptop-2” .*Access token created named “laptop-1” .*Password changed from 127\.0\.0\.1 .*Signed in from 127\.0\.0\.1 · with Chrome on Linux .*Access token created named “test” .*Account created/,
+      );
       assert.match(second, /Newest events/);
       assert.doesNotMatch(second, /Older events|xena|203\.0\.113\.66/);
       // A forged cursor is just a page of nothing newer than it; it cannot reach other accounts.
       const forged = section((await web.get('/-/web/account?history=99999999')).text, 'security-history');
       assert.doesNotMatch(forged, /xena|Firefox/);
-      assert.equal(section((await web.get('/-/web/account?history=1')).text, 'security-history').includes('Nothing to show on this page'), true);
+      assert.equal(
+        section((await web.get('/-/web/account?history=1')).text, 'security-history').includes(
+          'Nothing to show on this page',
+        ),
+        true,
+      );
 
       // The query and the mapping, as the admin pages use them.
       const byName = await securityHistory(r.store.db, 'wes', { limit: 5 });
       const byId = await securityHistory(r.store.db, wes.id, { limit: 5 });
       assert.deepEqual(byName, byId);
       assert.equal(byName.entries.length, 5);
-      assert.ok(byName.entries.every((e, i, all) => i === 0 || all[i - 1]!.seq > e.seq), 'newest first');
+      assert.ok(
+        byName.entries.every((e, i, all) => i === 0 || all[i - 1]!.seq > e.seq),
+        'newest first',
+      );
       const rest = await securityHistory(r.store.db, 'wes', { limit: 100, before: byName.next });
-      assert.equal(rest.entries.length + 5, 22 + 4, '22 tokens and the helper’s, a password change, a sign-in, the account');
+      assert.equal(
+        rest.entries.length + 5,
+        22 + 4,
+        '22 tokens and the helper’s, a password change, a sign-in, the account',
+      );
       assert.equal(rest.next, null);
       assert.deepEqual(await securityHistory(r.store.db, 'no-such-user'), { entries: [], next: null });
     });
@@ -467,31 +626,77 @@ for (const kind of DB_KINDS) {
 }
 
 describe('security events as sentences (pure)', () => {
-  const row = (kind: string, data: unknown, created_at = 5): EventRow => ({ seq: 1, kind, subject: 'u', actor_id: 1, data: typeof data === 'string' ? data : JSON.stringify(data), created_at });
+  const row = (kind: string, data: unknown, created_at = 5): EventRow => ({
+    seq: 1,
+    kind,
+    subject: 'u',
+    actor_id: 1,
+    data: typeof data === 'string' ? data : JSON.stringify(data),
+    created_at,
+  });
   it('describes each security event and nothing else', () => {
-    assert.deepEqual(describeSecurityEvent(row('session.created', { sessionId: 4, ip: '198.51.100.7', userAgent: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/605.1.15' })), {
-      when: 5,
-      what: 'Signed in',
-      details: ['from 198.51.100.7', 'with Safari on macOS'],
-    });
-    assert.deepEqual(describeSecurityEvent(row('user.password-changed', { reset: true, ip: '::1', sessionsRevoked: 1 }))?.what, 'Password reset with an email link');
-    assert.deepEqual(describeSecurityEvent(row('user.password-changed', { reset: true, ip: '::1', sessionsRevoked: 1 }))?.details, ['from ::1', '1 session signed out']);
-    assert.deepEqual(describeSecurityEvent(row('user.email-changed', { oldEmail: 'a@x.org', newEmail: 'b@x.org' }))?.details, ['from a@x.org', 'to b@x.org']);
-    assert.deepEqual(describeSecurityEvent(row('user.mfa-enabled', { mode: 'auth-and-writes' }))?.details, ['for signing in and for publishing and other changes']);
+    assert.deepEqual(
+      describeSecurityEvent(
+        row('session.created', {
+          sessionId: 4,
+          ip: '198.51.100.7',
+          userAgent:
+            'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/605.1.15',
+        }),
+      ),
+      {
+        when: 5,
+        what: 'Signed in',
+        details: ['from 198.51.100.7', 'with Safari on macOS'],
+      },
+    );
+    assert.deepEqual(
+      describeSecurityEvent(row('user.password-changed', { reset: true, ip: '::1', sessionsRevoked: 1 }))?.what,
+      'Password reset with an email link',
+    );
+    assert.deepEqual(
+      describeSecurityEvent(row('user.password-changed', { reset: true, ip: '::1', sessionsRevoked: 1 }))?.details,
+      ['from ::1', '1 session signed out'],
+    );
+    assert.deepEqual(
+      describeSecurityEvent(row('user.email-changed', { oldEmail: 'a@x.org', newEmail: 'b@x.org' }))?.details,
+      ['from a@x.org', 'to b@x.org'],
+    );
+    assert.deepEqual(describeSecurityEvent(row('user.mfa-enabled', { mode: 'auth-and-writes' }))?.details, [
+      'for signing in and for publishing and other changes',
+    ]);
     assert.equal(describeSecurityEvent(row('user.mfa-disabled', {}))?.what, 'Two-factor authentication disabled');
-    assert.deepEqual(describeSecurityEvent(row('user.mfa-mode-changed', { from: 'auth-only', mode: 'auth-and-writes' }))?.details, ['now for signing in and for publishing and other changes']);
-    assert.deepEqual(describeSecurityEvent(row('user.recovery-code-used', { remaining: 1 }))?.details, ['1 recovery code left']);
-    assert.equal(describeSecurityEvent(row('user.recovery-codes-regenerated', {}))?.what, 'New recovery codes generated');
-    assert.deepEqual(describeSecurityEvent(row('token.created', { tokenId: 9, name: 'ci', kind: 'session', readonly: true }))?.details, ['named “ci”', 'read-only', 'by npm login']);
+    assert.deepEqual(
+      describeSecurityEvent(row('user.mfa-mode-changed', { from: 'auth-only', mode: 'auth-and-writes' }))?.details,
+      ['now for signing in and for publishing and other changes'],
+    );
+    assert.deepEqual(describeSecurityEvent(row('user.recovery-code-used', { remaining: 1 }))?.details, [
+      '1 recovery code left',
+    ]);
+    assert.equal(
+      describeSecurityEvent(row('user.recovery-codes-regenerated', {}))?.what,
+      'New recovery codes generated',
+    );
+    assert.deepEqual(
+      describeSecurityEvent(row('token.created', { tokenId: 9, name: 'ci', kind: 'session', readonly: true }))?.details,
+      ['named “ci”', 'read-only', 'by npm login'],
+    );
     assert.deepEqual(describeSecurityEvent(row('token.revoked', { tokenId: 9 }))?.details, ['token #9']);
-    assert.equal(describeSecurityEvent(row('user.email-verified', { email: 'b@x.org' }))?.what, 'Email address verified');
+    assert.equal(
+      describeSecurityEvent(row('user.email-verified', { email: 'b@x.org' }))?.what,
+      'Email address verified',
+    );
     // Not security history: package events, and kinds nobody described.
     assert.equal(describeSecurityEvent(row('package.version-published', { version: '1.0.0' })), null);
     assert.equal(describeSecurityEvent(row('something.new', {})), null);
     // Fields outside each kind's list never show, and a broken payload still gives the sentence.
     const odd = describeSecurityEvent(row('token.created', { name: 'x', token: 'bwk_secret', password: 'hunter2' }))!;
     assert.doesNotMatch(JSON.stringify(odd), /bwk_secret|hunter2/);
-    assert.deepEqual(describeSecurityEvent(row('user.mfa-disabled', '{not json')), { when: 5, what: 'Two-factor authentication disabled', details: [] });
+    assert.deepEqual(describeSecurityEvent(row('user.mfa-disabled', '{not json')), {
+      when: 5,
+      what: 'Two-factor authentication disabled',
+      details: [],
+    });
   });
 
   it('says how long to wait in words', () => {

@@ -17,17 +17,35 @@ const TOKENS = '/-/web/account/tokens';
 const tokenIn = (page: string) => /id="new-token-value">(bwk_[0-9A-Za-z]{42})</.exec(page)?.[1];
 const keysIn = (page: string) => [...page.matchAll(/data-token="([0-9a-f]{64})"/g)].map((m) => m[1]!);
 
-const form = (csrf: string, fields: Record<string, string>) => ({ _csrf: csrf, name: 'ci', permission: 'read-write', target: 'listed', packages: '', scopes: '', orgs: '', orgsPermission: 'no-access', cidr: '', expires: '', password: PASSWORD, ...fields });
+const form = (csrf: string, fields: Record<string, string>) => ({
+  _csrf: csrf,
+  name: 'ci',
+  permission: 'read-write',
+  target: 'listed',
+  packages: '',
+  scopes: '',
+  orgs: '',
+  orgsPermission: 'no-access',
+  cidr: '',
+  expires: '',
+  password: PASSWORD,
+  ...fields,
+});
 
 for (const kind of DB_KINDS) {
   describe(`access tokens on the web (${kind})`, () => {
     let smtp: Smtp;
     let r: TestRegistry;
     let now = Date.now();
-    const mailFor = (name: string, what: RegExp) => smtp.waitFor((m) => m.to.includes(`${name}@example.com`) && what.test(m.subject));
+    const mailFor = (name: string, what: RegExp) =>
+      smtp.waitFor((m) => m.to.includes(`${name}@example.com`) && what.test(m.subject));
     before(async () => {
       smtp = await startSmtp();
-      r = await startRegistry(kind, { 'smtp-url': smtp.url, 'mail-from': 'registry@example.com' }, { clock: () => now });
+      r = await startRegistry(
+        kind,
+        { 'smtp-url': smtp.url, 'mail-from': 'registry@example.com' },
+        { clock: () => now },
+      );
       for (const name of ['lena', 'milo']) await r.user(name);
     });
     after(async () => {
@@ -44,7 +62,10 @@ for (const kind of DB_KINDS) {
       assert.equal(page.status, 200);
       assert.match(page.text, /id="create-token"/);
 
-      const created = await web.post(TOKENS, form(csrfIn(page.text), { name: 'deploy', packages: 'lena-lib', cidr: '127.0.0.1/32', expires: '7' }));
+      const created = await web.post(
+        TOKENS,
+        form(csrfIn(page.text), { name: 'deploy', packages: 'lena-lib', cidr: '127.0.0.1/32', expires: '7' }),
+      );
       assert.equal(created.status, 200, created.text);
       const token = tokenIn(created.text)!;
       assert.ok(token, 'the new token is on the page');
@@ -110,15 +131,29 @@ for (const kind of DB_KINDS) {
       const page = await web.get(TOKENS);
       assert.match(page.text, /name="otp"/);
       now += 30_000;
-      let res = await web.post(TOKENS, form(csrfIn(page.text), { packages: 'nina-lib', bypass2fa: '1', otp: wrongCodeAt(secret, now) }));
+      let res = await web.post(
+        TOKENS,
+        form(csrfIn(page.text), { packages: 'nina-lib', bypass2fa: '1', otp: wrongCodeAt(secret, now) }),
+      );
       assert.equal(res.status, 401);
       assert.equal(tokenIn(res.text), undefined);
-      res = await web.post(TOKENS, form(csrfIn(res.text), { packages: 'nina-lib', bypass2fa: '1', otp: codeAt(secret, now) }));
+      res = await web.post(
+        TOKENS,
+        form(csrfIn(res.text), { packages: 'nina-lib', bypass2fa: '1', otp: codeAt(secret, now) }),
+      );
       assert.equal(res.status, 200, res.text);
       const token = tokenIn(res.text)!;
       assert.match(res.text, /automation/);
       // The automation token publishes with no code on an account whose every write asks for one.
-      assert.equal((await r.request('PUT', '/nina-lib', { token, body: body(publishDoc({ name: 'nina-lib', version: '1.0.0' }, { access: 'public' })) })).status, 201);
+      assert.equal(
+        (
+          await r.request('PUT', '/nina-lib', {
+            token,
+            body: body(publishDoc({ name: 'nina-lib', version: '1.0.0' }, { access: 'public' })),
+          })
+        ).status,
+        201,
+      );
     });
   });
 }

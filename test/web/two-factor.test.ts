@@ -23,7 +23,8 @@ const secretIn = (page: string): string => {
   assert.ok(m, 'the secret is shown as text');
   return m[1]!.replace(/ /g, '');
 };
-const codesIn = (page: string): string[] => [...page.matchAll(/<li><code>([0-9a-f-]+)<\/code><\/li>/g)].map((m) => m[1]!);
+const codesIn = (page: string): string[] =>
+  [...page.matchAll(/<li><code>([0-9a-f-]+)<\/code><\/li>/g)].map((m) => m[1]!);
 
 /** Signs in and enrols through the pages; returns the client, the secret and the recovery codes. */
 async function enrol(r: TestRegistry, name: string, now: () => number, mode = 'auth-and-writes') {
@@ -32,7 +33,11 @@ async function enrol(r: TestRegistry, name: string, now: () => number, mode = 'a
   const page = await web.post('/-/web/account/two-factor/enrol', { _csrf: await web.csrf('/-/web/account') });
   assert.equal(page.status, 200, page.text);
   const secret = secretIn(page.text);
-  const done = await web.post('/-/web/account/two-factor/confirm', { _csrf: csrfIn(page.text), mode, otp: codeAt(secret, now()) });
+  const done = await web.post('/-/web/account/two-factor/confirm', {
+    _csrf: csrfIn(page.text),
+    mode,
+    otp: codeAt(secret, now()),
+  });
   assert.equal(done.status, 200, done.text);
   return { web, secret, codes: codesIn(done.text) };
 }
@@ -42,10 +47,15 @@ for (const kind of DB_KINDS) {
     let smtp: Smtp;
     let r: TestRegistry;
     const clock = movableClock();
-    const mailFor = (name: string, what: RegExp) => smtp.waitFor((m) => m.to.includes(`${name}@example.com`) && what.test(m.subject));
+    const mailFor = (name: string, what: RegExp) =>
+      smtp.waitFor((m) => m.to.includes(`${name}@example.com`) && what.test(m.subject));
     before(async () => {
       smtp = await startSmtp();
-      r = await startRegistry(kind, { 'smtp-url': smtp.url, 'mail-from': 'registry@example.com' }, { clock: clock.now });
+      r = await startRegistry(
+        kind,
+        { 'smtp-url': smtp.url, 'mail-from': 'registry@example.com' },
+        { clock: clock.now },
+      );
       for (const name of ['tess', 'guess', 'csrf']) await r.user(name);
     });
     after(async () => {
@@ -68,30 +78,62 @@ for (const kind of DB_KINDS) {
       assert.doesNotMatch(svg, /style=|<script/i);
       const secret = secretIn(page.text);
       assert.equal(secret.length, 32);
-      const row = await r.store.db.selectFrom('users').select(['totp_mode', 'totp_secret']).where('name', '=', 'tess').executeTakeFirstOrThrow();
+      const row = await r.store.db
+        .selectFrom('users')
+        .select(['totp_mode', 'totp_secret'])
+        .where('name', '=', 'tess')
+        .executeTakeFirstOrThrow();
       assert.equal(row.totp_mode, 'disabled', 'nothing is on until a code confirms it');
       assert.ok(row.totp_secret && !row.totp_secret.includes(secret), 'the seed is stored sealed');
 
       const csrf = csrfIn(page.text);
-      const wrong = await web.post('/-/web/account/two-factor/confirm', { _csrf: csrf, mode: 'auth-and-writes', otp: wrongCodeAt(secret, clock.now()) });
+      const wrong = await web.post('/-/web/account/two-factor/confirm', {
+        _csrf: csrf,
+        mode: 'auth-and-writes',
+        otp: wrongCodeAt(secret, clock.now()),
+      });
       assert.equal(wrong.status, 401);
       assert.match(wrong.text, /That code is not right/);
       assert.equal(secretIn(wrong.text), secret, 'the same QR code and secret are shown again');
-      const noMode = await web.post('/-/web/account/two-factor/confirm', { _csrf: csrf, mode: 'sometimes', otp: codeAt(secret, clock.now()) });
+      const noMode = await web.post('/-/web/account/two-factor/confirm', {
+        _csrf: csrf,
+        mode: 'sometimes',
+        otp: codeAt(secret, clock.now()),
+      });
       assert.equal(noMode.status, 400);
-      assert.equal((await r.store.db.selectFrom('users').select('totp_mode').where('name', '=', 'tess').executeTakeFirstOrThrow()).totp_mode, 'disabled');
+      assert.equal(
+        (await r.store.db.selectFrom('users').select('totp_mode').where('name', '=', 'tess').executeTakeFirstOrThrow())
+          .totp_mode,
+        'disabled',
+      );
 
       const code = codeAt(secret, clock.now());
-      const done = await web.post('/-/web/account/two-factor/confirm', { _csrf: csrf, mode: 'auth-and-writes', otp: code });
+      const done = await web.post('/-/web/account/two-factor/confirm', {
+        _csrf: csrf,
+        mode: 'auth-and-writes',
+        otp: code,
+      });
       assert.equal(done.status, 200);
       assert.match(done.text, /Save these recovery codes now/);
       const codes = codesIn(done.text);
       assert.equal(codes.length, 10);
       assert.equal(new Set(codes).size, 10);
-      const stored = await r.store.db.selectFrom('recovery_codes').innerJoin('users', 'users.id', 'recovery_codes.user_id').select('code_hash').where('users.name', '=', 'tess').execute();
+      const stored = await r.store.db
+        .selectFrom('recovery_codes')
+        .innerJoin('users', 'users.id', 'recovery_codes.user_id')
+        .select('code_hash')
+        .where('users.name', '=', 'tess')
+        .execute();
       assert.equal(stored.length, 10);
-      assert.ok(stored.every((s) => !codes.includes(s.code_hash)), 'only hashes are stored');
-      assert.equal((await r.store.db.selectFrom('users').select('totp_mode').where('name', '=', 'tess').executeTakeFirstOrThrow()).totp_mode, 'auth-and-writes');
+      assert.ok(
+        stored.every((s) => !codes.includes(s.code_hash)),
+        'only hashes are stored',
+      );
+      assert.equal(
+        (await r.store.db.selectFrom('users').select('totp_mode').where('name', '=', 'tess').executeTakeFirstOrThrow())
+          .totp_mode,
+        'auth-and-writes',
+      );
 
       // The same code again (a double submit, or someone replaying it) changes nothing.
       const replay = await web.post('/-/web/account/two-factor/confirm', { _csrf: csrf, mode: 'auth-only', otp: code });
@@ -108,23 +150,45 @@ for (const kind of DB_KINDS) {
       // Changing the mode needs a current code: the one just used is a replay, a recovery code is not accepted (and
       // not spent), a fresh code works.
       const modeCsrf = csrfIn(after.text);
-      const replayed = await web.post('/-/web/account/two-factor/mode', { _csrf: modeCsrf, mode: 'auth-only', otp: code });
+      const replayed = await web.post('/-/web/account/two-factor/mode', {
+        _csrf: modeCsrf,
+        mode: 'auth-only',
+        otp: code,
+      });
       assert.equal(replayed.status, 401);
       assert.match(replayed.text, /already used/);
-      const withRecovery = await web.post('/-/web/account/two-factor/mode', { _csrf: modeCsrf, mode: 'auth-only', otp: codes[0]! });
+      const withRecovery = await web.post('/-/web/account/two-factor/mode', {
+        _csrf: modeCsrf,
+        mode: 'auth-only',
+        otp: codes[0]!,
+      });
       assert.equal(withRecovery.status, 401);
-      assert.equal((await r.store.db.selectFrom('recovery_codes').select('id').where('used_at', 'is not', null).execute()).length, 0, 'the recovery code was not spent');
+      assert.equal(
+        (await r.store.db.selectFrom('recovery_codes').select('id').where('used_at', 'is not', null).execute()).length,
+        0,
+        'the recovery code was not spent',
+      );
       clock.tick(30_000);
-      const changed = await web.post('/-/web/account/two-factor/mode', { _csrf: modeCsrf, mode: 'auth-only', otp: codeAt(secret, clock.now()) });
+      const changed = await web.post('/-/web/account/two-factor/mode', {
+        _csrf: modeCsrf,
+        mode: 'auth-only',
+        otp: codeAt(secret, clock.now()),
+      });
       assert.equal(changed.status, 303);
       assert.equal(changed.location, '/-/web/account?two-factor=mode#two-factor');
-      assert.match((await web.get('/-/web/account?two-factor=mode')).text, /The two-factor mode was changed[\s\S]*id="two-factor-current-mode">Authorization only</);
+      assert.match(
+        (await web.get('/-/web/account?two-factor=mode')).text,
+        /The two-factor mode was changed[\s\S]*id="two-factor-current-mode">Authorization only</,
+      );
       const modeMail = await mailFor('tess', /two-factor authentication mode was changed/);
       assert.match(modeMail.text, /from: auth-and-writes[\s\S]*to: auth-only/);
 
       // New recovery codes: the old ones die.
       clock.tick(30_000);
-      const regenerated = await web.post('/-/web/account/two-factor/recovery-codes', { _csrf: modeCsrf, otp: codeAt(secret, clock.now()) });
+      const regenerated = await web.post('/-/web/account/two-factor/recovery-codes', {
+        _csrf: modeCsrf,
+        otp: codeAt(secret, clock.now()),
+      });
       assert.equal(regenerated.status, 200);
       assert.match(regenerated.text, /Save these recovery codes now[\s\S]*previous recovery codes no longer work/);
       const fresh = codesIn(regenerated.text);
@@ -133,21 +197,35 @@ for (const kind of DB_KINDS) {
       await mailFor('tess', /New recovery codes were generated/);
 
       // Turning it off: a wrong code and an old recovery code are refused; a new recovery code works.
-      const wrongOff = await web.post('/-/web/account/two-factor/disable', { _csrf: modeCsrf, otp: wrongCodeAt(secret, clock.now()) });
+      const wrongOff = await web.post('/-/web/account/two-factor/disable', {
+        _csrf: modeCsrf,
+        otp: wrongCodeAt(secret, clock.now()),
+      });
       assert.equal(wrongOff.status, 401);
       assert.match(wrongOff.text, /Turn off two-factor authentication/);
       const oldCode = await web.post('/-/web/account/two-factor/disable', { _csrf: modeCsrf, otp: codes[1]! });
       assert.equal(oldCode.status, 401);
-      assert.equal((await r.store.db.selectFrom('users').select('totp_mode').where('name', '=', 'tess').executeTakeFirstOrThrow()).totp_mode, 'auth-only');
+      assert.equal(
+        (await r.store.db.selectFrom('users').select('totp_mode').where('name', '=', 'tess').executeTakeFirstOrThrow())
+          .totp_mode,
+        'auth-only',
+      );
       const off = await web.post('/-/web/account/two-factor/disable', { _csrf: modeCsrf, otp: fresh[0]! });
       assert.equal(off.status, 303);
       assert.equal(off.location, '/-/web/account?two-factor=disabled#two-factor');
-      const user = await r.store.db.selectFrom('users').select(['totp_mode', 'totp_secret']).where('name', '=', 'tess').executeTakeFirstOrThrow();
+      const user = await r.store.db
+        .selectFrom('users')
+        .select(['totp_mode', 'totp_secret'])
+        .where('name', '=', 'tess')
+        .executeTakeFirstOrThrow();
       assert.equal(user.totp_mode, 'disabled');
       assert.equal(user.totp_secret, null);
       assert.match((await mailFor('tess', /A recovery code was used/)).text, /recovery codes left: 9/);
       await mailFor('tess', /Two-factor authentication was disabled/);
-      assert.match((await web.get('/-/web/account?two-factor=disabled')).text, /Two-factor authentication is off\.[\s\S]*Set up two-factor authentication/);
+      assert.match(
+        (await web.get('/-/web/account?two-factor=disabled')).text,
+        /Two-factor authentication is off\.[\s\S]*Set up two-factor authentication/,
+      );
     });
 
     it('limits code guessing on these pages: 429 with Retry-After, the right code included, until the back-off passes', async () => {
@@ -155,13 +233,24 @@ for (const kind of DB_KINDS) {
       clock.tick(30_000);
       const csrf = await web.csrf('/-/web/account');
       const statuses: number[] = [];
-      for (let i = 0; i < 7; i++) statuses.push((await web.post('/-/web/account/two-factor/disable', { _csrf: csrf, otp: wrongCodeAt(secret, clock.now()) })).status);
+      for (let i = 0; i < 7; i++)
+        statuses.push(
+          (await web.post('/-/web/account/two-factor/disable', { _csrf: csrf, otp: wrongCodeAt(secret, clock.now()) }))
+            .status,
+        );
       assert.deepEqual(statuses, [401, 401, 401, 401, 401, 401, 429]);
-      const blocked = await web.post('/-/web/account/two-factor/disable', { _csrf: csrf, otp: codeAt(secret, clock.now()) });
+      const blocked = await web.post('/-/web/account/two-factor/disable', {
+        _csrf: csrf,
+        otp: codeAt(secret, clock.now()),
+      });
       assert.equal(blocked.status, 429);
       assert.match(blocked.headers.get('retry-after') ?? '', /^\d+$/);
       assert.match(blocked.text, /Too many failed one-time passwords/);
-      assert.equal((await r.store.db.selectFrom('users').select('totp_mode').where('name', '=', 'guess').executeTakeFirstOrThrow()).totp_mode, 'auth-and-writes');
+      assert.equal(
+        (await r.store.db.selectFrom('users').select('totp_mode').where('name', '=', 'guess').executeTakeFirstOrThrow())
+          .totp_mode,
+        'auth-and-writes',
+      );
       clock.tick(60_000);
       const ok = await web.post('/-/web/account/two-factor/disable', { _csrf: csrf, otp: codeAt(secret, clock.now()) });
       assert.equal(ok.status, 303);
@@ -176,9 +265,20 @@ for (const kind of DB_KINDS) {
       }
       const forged = await web.post('/-/web/account/two-factor/enrol', { _csrf: 'x'.repeat(43) });
       assert.equal(forged.status, 403);
-      assert.equal((await r.store.db.selectFrom('users').select('totp_secret').where('name', '=', 'csrf').executeTakeFirstOrThrow()).totp_secret, null);
+      assert.equal(
+        (
+          await r.store.db
+            .selectFrom('users')
+            .select('totp_secret')
+            .where('name', '=', 'csrf')
+            .executeTakeFirstOrThrow()
+        ).totp_secret,
+        null,
+      );
       const anonymous = new WebClient(r.url);
-      const res = await anonymous.post('/-/web/account/two-factor/enrol', { _csrf: await anonymous.csrf('/-/web/signin') });
+      const res = await anonymous.post('/-/web/account/two-factor/enrol', {
+        _csrf: await anonymous.csrf('/-/web/signin'),
+      });
       assert.equal(res.status, 303);
       assert.equal(res.location, '/-/web/signin?next=%2F-%2Fweb%2Faccount');
     });
@@ -205,7 +305,10 @@ describe('two-factor enrolment in a browser', () => {
     await signInThroughForm(page, base, 'brenda', PASSWORD);
     await page.click('#two-factor button[type=submit]');
     await page.waitForSelector('img.qr');
-    const size = await page.$eval('img.qr', (img) => ({ w: (img as HTMLImageElement).naturalWidth, complete: (img as HTMLImageElement).complete }));
+    const size = await page.$eval('img.qr', (img) => ({
+      w: (img as HTMLImageElement).naturalWidth,
+      complete: (img as HTMLImageElement).complete,
+    }));
     assert.ok(size.complete && size.w > 0, `the QR image decoded (${JSON.stringify(size)})`);
     const shot = await b.screenshot(page, 'two-factor-enrol');
     console.log(`screenshot: ${shot}`);

@@ -4,7 +4,16 @@
 // strings are decoded by this code and the result is analysed as text, to a bounded depth.
 import { parse, type Node, type Options } from 'acorn';
 import { full } from 'acorn-walk';
-import { CLOUD_METADATA, CREDENTIAL_PATTERNS, EXEC_MODULES, EXFIL_ENDPOINTS, NETWORK_MODULES, RAW_IP_URL, SHELL_DANGER, stripNode } from './patterns.ts';
+import {
+  CLOUD_METADATA,
+  CREDENTIAL_PATTERNS,
+  EXEC_MODULES,
+  EXFIL_ENDPOINTS,
+  NETWORK_MODULES,
+  RAW_IP_URL,
+  SHELL_DANGER,
+  stripNode,
+} from './patterns.ts';
 
 export type RawFinding = { rule: string; line: number | null; evidence: string; weight: number };
 
@@ -33,16 +42,33 @@ export type AnalyzeOptions = { depth: number; decodedFrom?: string; budget: { de
  * the environment. Files with none of these are not parsed (most of a package), which keeps a scan fast; their strings
  * are still checked when they name a credential location or an exfiltration service.
  */
-export const BEHAVIOUR = /child_process|\beval\s*\(|\bFunction\s*\(|fromCharCode|\batob\b|['"](base64|hex|base64url)['"]|_0x[0-9a-f]{4}|process\.env(?!\.(NODE_ENV|DEBUG|NODE_DEBUG|TERM|FORCE_COLOR|NO_COLOR|CI)\b)|['"](node:)?(https?|http2|net|tls|dgram|dns|vm)['"]|\bfetch\s*\(|XMLHttpRequest|WebSocket|\.connect\s*\(|homedir\s*\(|hostname\s*\(|userInfo\s*\(|npm\s+publish|_compile|module\.constructor|\bexeca\b|cross-spawn|shelljs|['"](?:[0-9a-f]{2}){4,32}['"]|['"][A-Za-z0-9+/]{40,}={0,2}['"]/;
-export const SENSITIVE = /npmrc|_authToken|\.ssh|id_rsa|id_ed25519|\.aws|credentials|169\.254\.|metadata\.google|[Ww]allet|keystore|Login Data|Local Storage|User Data|Profiles|keychain|webhook|discord|telegram|pipedream|requestbin|oast|interact\.sh|burpcollaborator|ngrok|pastebin|transfer\.sh|curl|wget|powershell|\/dev\/tcp|trufflehog|\.github\/workflows|\/etc\/(passwd|shadow)|ipify|ipinfo/;
+export const BEHAVIOUR =
+  /child_process|\beval\s*\(|\bFunction\s*\(|fromCharCode|\batob\b|['"](base64|hex|base64url)['"]|_0x[0-9a-f]{4}|process\.env(?!\.(NODE_ENV|DEBUG|NODE_DEBUG|TERM|FORCE_COLOR|NO_COLOR|CI)\b)|['"](node:)?(https?|http2|net|tls|dgram|dns|vm)['"]|\bfetch\s*\(|XMLHttpRequest|WebSocket|\.connect\s*\(|homedir\s*\(|hostname\s*\(|userInfo\s*\(|npm\s+publish|_compile|module\.constructor|\bexeca\b|cross-spawn|shelljs|['"](?:[0-9a-f]{2}){4,32}['"]|['"][A-Za-z0-9+/]{40,}={0,2}['"]/;
+export const SENSITIVE =
+  /npmrc|_authToken|\.ssh|id_rsa|id_ed25519|\.aws|credentials|169\.254\.|metadata\.google|[Ww]allet|keystore|Login Data|Local Storage|User Data|Profiles|keychain|webhook|discord|telegram|pipedream|requestbin|oast|interact\.sh|burpcollaborator|ngrok|pastebin|transfer\.sh|curl|wget|powershell|\/dev\/tcp|trufflehog|\.github\/workflows|\/etc\/(passwd|shadow)|ipify|ipinfo/;
 
 export const MAX_DECODE_DEPTH = 3;
 const MAX_DECODED_BYTES = 2 * 1024 * 1024;
 const MAX_STRINGS = 50_000;
-const HIDDEN_API = /^(_compile|crypto|env|aes(128|192|256)(-\w+)?|createDecipher(iv)?|child_process|eval|exec(Sync)?|spawn(Sync)?|npm_package_description|process|mainModule|constructor|require|fromCharCode|runInThisContext|http|https|net|Function)$|_compile|child_process|npm_package_|\.npmrc|authToken/;
-const DECODERS = /\b(atob|fromCharCode|decodeURIComponent|unescape)\b|Buffer\.from\([^)]*,\s*['"`](base64|hex|base64url)['"`]/;
+const HIDDEN_API =
+  /^(_compile|crypto|env|aes(128|192|256)(-\w+)?|createDecipher(iv)?|child_process|eval|exec(Sync)?|spawn(Sync)?|npm_package_description|process|mainModule|constructor|require|fromCharCode|runInThisContext|http|https|net|Function)$|_compile|child_process|npm_package_|\.npmrc|authToken/;
+const DECODERS =
+  /\b(atob|fromCharCode|decodeURIComponent|unescape)\b|Buffer\.from\([^)]*,\s*['"`](base64|hex|base64url)['"`]/;
 
-export const emptyFacts = (): FileFacts => ({ modules: new Set(), exec: false, network: false, credentials: new Set(), envDump: false, exfil: new Set(), obfuscated: false, npmPublish: false, npmToken: false, relativeRequires: [], endpoints: new Set(), identity: 0 });
+export const emptyFacts = (): FileFacts => ({
+  modules: new Set(),
+  exec: false,
+  network: false,
+  credentials: new Set(),
+  envDump: false,
+  exfil: new Set(),
+  obfuscated: false,
+  npmPublish: false,
+  npmToken: false,
+  relativeRequires: [],
+  endpoints: new Set(),
+  identity: 0,
+});
 
 const clip = (s: string, n = 160) => (s.length > n ? s.slice(0, n) + '…' : s).replace(/\s+/g, ' ');
 
@@ -72,7 +98,8 @@ export function tryDecode(s: string): { how: 'base64' | 'hex'; text: string } | 
   if (s.length < 24) return null;
   let how: 'base64' | 'hex' | null = null;
   if (/^(?:[0-9a-fA-F]{2}){12,}$/.test(s)) how = 'hex';
-  else if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(s) && /[A-Z]/.test(s) && /[a-z]/.test(s) && /\d|[+/=]/.test(s)) how = 'base64';
+  else if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(s) && /[A-Z]/.test(s) && /[a-z]/.test(s) && /\d|[+/=]/.test(s))
+    how = 'base64';
   if (!how) return null;
   const text = Buffer.from(s, how === 'hex' ? 'hex' : 'base64').toString('latin1');
   if (text.length < 16 || printableRatio(text) < 0.95) return null;
@@ -82,7 +109,13 @@ export function tryDecode(s: string): { how: 'base64' | 'hex'; text: string } | 
 }
 
 function parseJs(text: string): Node | null {
-  const base: Options = { ecmaVersion: 'latest', allowHashBang: true, allowAwaitOutsideFunction: true, allowImportExportEverywhere: true, allowReserved: true };
+  const base: Options = {
+    ecmaVersion: 'latest',
+    allowHashBang: true,
+    allowAwaitOutsideFunction: true,
+    allowImportExportEverywhere: true,
+    allowReserved: true,
+  };
   const module: Options = { ...base, sourceType: 'module' };
   const script: Options = { ...base, sourceType: 'script', allowReturnOutsideFunction: true };
   // Try the likelier grammar first: a second parse is the costliest thing a scan does.
@@ -112,7 +145,61 @@ const memberName = (n: AnyNode): string | null => {
 type Folded = { value: string; decoded: string | null };
 
 /** The last name of every call the analysis looks at (see collectAst); any other call is skipped unread. */
-const CALLS_OF_INTEREST = new Set(['require', 'eval', 'Function', 'runInThisContext', 'runInNewContext', 'runInContext', 'compileFunction', 'Script', 'exec', 'execSync', 'spawn', 'spawnSync', 'execFile', 'execFileSync', 'fork', 'execa', 'execaSync', 'execaCommand', 'execaCommandSync', 'stringify', 'keys', 'entries', 'values', 'hostname', 'userInfo', 'networkInterfaces', 'getServers', 'homedir', 'resolve', 'resolve4', 'resolveTxt', 'lookup', 'resolveAny', 'connect', 'createConnection', 'fetch', 'XMLHttpRequest', 'WebSocket', 'request', 'get', 'post', 'put', 'open', 'axios', 'got', 'toString', 'from', 'atob', 'fromCharCode', 'decodeURIComponent', 'unescape', 'join', 'constructor']);
+const CALLS_OF_INTEREST = new Set([
+  'require',
+  'eval',
+  'Function',
+  'runInThisContext',
+  'runInNewContext',
+  'runInContext',
+  'compileFunction',
+  'Script',
+  'exec',
+  'execSync',
+  'spawn',
+  'spawnSync',
+  'execFile',
+  'execFileSync',
+  'fork',
+  'execa',
+  'execaSync',
+  'execaCommand',
+  'execaCommandSync',
+  'stringify',
+  'keys',
+  'entries',
+  'values',
+  'hostname',
+  'userInfo',
+  'networkInterfaces',
+  'getServers',
+  'homedir',
+  'resolve',
+  'resolve4',
+  'resolveTxt',
+  'lookup',
+  'resolveAny',
+  'connect',
+  'createConnection',
+  'fetch',
+  'XMLHttpRequest',
+  'WebSocket',
+  'request',
+  'get',
+  'post',
+  'put',
+  'open',
+  'axios',
+  'got',
+  'toString',
+  'from',
+  'atob',
+  'fromCharCode',
+  'decodeURIComponent',
+  'unescape',
+  'join',
+  'constructor',
+]);
 
 /** What the analysis of one piece of JavaScript collects before rules weigh it. */
 type Collected = {
@@ -134,7 +221,23 @@ type Collected = {
   moduleCompile: number | null;
 };
 
-const newCollected = (): Collected => ({ strings: [], modules: new Set(), execCalls: [], evalCalls: [], envDump: [], recon: new Set(), dnsDynamic: null, rawSocket: null, detached: null, fetchCall: false, hexIds: new Set(), packer: null, envNpmToken: false, endpoints: new Set(), moduleCompile: null });
+const newCollected = (): Collected => ({
+  strings: [],
+  modules: new Set(),
+  execCalls: [],
+  evalCalls: [],
+  envDump: [],
+  recon: new Set(),
+  dnsDynamic: null,
+  rawSocket: null,
+  detached: null,
+  fetchCall: false,
+  hexIds: new Set(),
+  packer: null,
+  envNpmToken: false,
+  endpoints: new Set(),
+  moduleCompile: null,
+});
 
 function collectAst(ast: Node, text: string): Collected {
   const c = newCollected();
@@ -147,7 +250,8 @@ function collectAst(ast: Node, text: string): Collected {
     switch (n.type) {
       case 'VariableDeclaration':
         // Only constants fold: a let or var may be reassigned (a downloaded body built up chunk by chunk).
-        if (n.kind === 'const') for (const d of n.declarations) if (d.id.type === 'Identifier' && d.init) vars.set(d.id.name, d.init);
+        if (n.kind === 'const')
+          for (const d of n.declarations) if (d.id.type === 'Identifier' && d.init) vars.set(d.id.name, d.init);
         return;
       case 'BinaryExpression':
         if (n.operator === '+') {
@@ -186,7 +290,8 @@ function collectAst(ast: Node, text: string): Collected {
         if (typeof n.value === 'string') r = { value: n.value, decoded: null };
         break;
       case 'TemplateLiteral':
-        if (n.expressions.length === 0) r = { value: n.quasis.map((q: AnyNode) => q.value.cooked ?? '').join(''), decoded: null };
+        if (n.expressions.length === 0)
+          r = { value: n.quasis.map((q: AnyNode) => q.value.cooked ?? '').join(''), decoded: null };
         break;
       case 'Identifier': {
         const init = vars.get(n.name);
@@ -197,7 +302,8 @@ function collectAst(ast: Node, text: string): Collected {
         if (n.operator === '+') {
           const a = fold(n.left, depth + 1);
           const b = fold(n.right, depth + 1);
-          if (a && b && a.value.length + b.value.length <= 4_000_000) r = { value: a.value + b.value, decoded: a.decoded ?? b.decoded };
+          if (a && b && a.value.length + b.value.length <= 4_000_000)
+            r = { value: a.value + b.value, decoded: a.decoded ?? b.decoded };
         }
         break;
       case 'ArrayExpression':
@@ -209,13 +315,24 @@ function collectAst(ast: Node, text: string): Collected {
         else if (/^(Buffer\.from|\?\.from)$/.test(name) && args.length >= 2) {
           const enc = fold(args[1], depth + 1)?.value;
           const data = fold(args[0], depth + 1);
-          if (data && (enc === 'base64' || enc === 'hex' || enc === 'base64url')) r = { value: Buffer.from(data.value, enc).toString('latin1'), decoded: enc };
+          if (data && (enc === 'base64' || enc === 'hex' || enc === 'base64url'))
+            r = { value: Buffer.from(data.value, enc).toString('latin1'), decoded: enc };
         } else if (name === 'atob' && args[0]) {
           const data = fold(args[0], depth + 1);
           if (data) r = { value: Buffer.from(data.value, 'base64').toString('latin1'), decoded: 'base64' };
         } else if (/fromCharCode$/.test(name)) {
-          const list = args.length === 1 && args[0]!.type === 'SpreadElement' ? (args[0]!.argument.type === 'ArrayExpression' ? args[0]!.argument.elements : null) : args;
-          if (list && list.length > 0 && list.every((a: AnyNode) => a && a.type === 'Literal' && typeof a.value === 'number')) r = { value: String.fromCharCode(...list.map((a: AnyNode) => a.value as number)), decoded: 'char codes' };
+          const list =
+            args.length === 1 && args[0]!.type === 'SpreadElement'
+              ? args[0]!.argument.type === 'ArrayExpression'
+                ? args[0]!.argument.elements
+                : null
+              : args;
+          if (
+            list &&
+            list.length > 0 &&
+            list.every((a: AnyNode) => a && a.type === 'Literal' && typeof a.value === 'number')
+          )
+            r = { value: String.fromCharCode(...list.map((a: AnyNode) => a.value as number)), decoded: 'char codes' };
         } else if (/^(decodeURIComponent|unescape)$/.test(name) && args[0]) {
           const data = fold(args[0], depth + 1);
           if (data) {
@@ -228,13 +345,21 @@ function collectAst(ast: Node, text: string): Collected {
         } else if (/^(path|\?)\.(join|resolve|posix\.join|win32\.join)$/.test(name) && args.length >= 2) {
           // path.join(home, '.ssh', 'id_rsa'): unknown parts stay as placeholders, so location patterns still match.
           const parts = args.map((a: AnyNode) => fold(a, depth + 1));
-          if (parts.some(Boolean)) r = { value: parts.map((p: Folded | null) => p?.value ?? '…').join('/'), decoded: parts.find((p: Folded | null) => p?.decoded)?.decoded ?? null };
+          if (parts.some(Boolean))
+            r = {
+              value: parts.map((p: Folded | null) => p?.value ?? '…').join('/'),
+              decoded: parts.find((p: Folded | null) => p?.decoded)?.decoded ?? null,
+            };
         } else if (/\.join$/.test(name) && n.callee.type === 'MemberExpression') {
           const sep = args[0] ? fold(args[0], depth + 1)?.value : ',';
           const obj: AnyNode = n.callee.object;
           if (sep !== undefined && obj.type === 'ArrayExpression' && obj.elements.length <= 4096) {
             const parts = obj.elements.map((e: AnyNode) => fold(e, depth + 1));
-            if (parts.every(Boolean)) r = { value: parts.map((p: Folded | null) => p!.value).join(sep), decoded: parts.find((p: Folded | null) => p!.decoded)?.decoded ?? null };
+            if (parts.every(Boolean))
+              r = {
+                value: parts.map((p: Folded | null) => p!.value).join(sep),
+                decoded: parts.find((p: Folded | null) => p!.decoded)?.decoded ?? null,
+              };
           } else if (sep === '' && obj.type === 'CallExpression' && /\.reverse$/.test(memberName(obj.callee) ?? '')) {
             // "…".split("").reverse().join("")
             const inner = obj.callee.object as AnyNode;
@@ -274,7 +399,8 @@ function collectAst(ast: Node, text: string): Collected {
         const name = memberName(x.callee) ?? '';
         if (/(^|\.)(atob|fromCharCode)$/.test(name)) found = true;
         // Percent-decoding a URL parameter is routine; percent-decoding a constant is hiding it.
-        else if (/(^|\.)(decodeURIComponent|unescape)$/.test(name) && x.arguments[0] && fold(x.arguments[0])) found = true;
+        else if (/(^|\.)(decodeURIComponent|unescape)$/.test(name) && x.arguments[0] && fold(x.arguments[0]))
+          found = true;
         else if (/from$/.test(name) && x.arguments.length >= 2) {
           const enc = fold(x.arguments[1])?.value;
           if (enc === 'base64' || enc === 'hex' || enc === 'base64url') found = true;
@@ -282,7 +408,8 @@ function collectAst(ast: Node, text: string): Collected {
       }
       if (x.type === 'Identifier' && x !== n) {
         const init = vars.get(x.name);
-        if (init && init.type === 'CallExpression' && /(^|\.)(atob|fromCharCode)$/.test(memberName(init.callee) ?? '')) found = true;
+        if (init && init.type === 'CallExpression' && /(^|\.)(atob|fromCharCode)$/.test(memberName(init.callee) ?? ''))
+          found = true;
       }
       const f = x.type === 'Identifier' ? fold(x) : null;
       if (f?.decoded) found = true;
@@ -327,7 +454,16 @@ function collectAst(ast: Node, text: string): Collected {
       case 'CallExpression': {
         // Most calls of a bundle are none of the ones below: decide from the last name before building the full one.
         const callee: AnyNode = n.callee;
-        const last = callee.type === 'Identifier' ? callee.name : callee.type === 'MemberExpression' ? (callee.computed ? (callee.property.type === 'Literal' ? String(callee.property.value) : '') : callee.property.name) : '';
+        const last =
+          callee.type === 'Identifier'
+            ? callee.name
+            : callee.type === 'MemberExpression'
+              ? callee.computed
+                ? callee.property.type === 'Literal'
+                  ? String(callee.property.value)
+                  : ''
+                : callee.property.name
+              : '';
         if (!CALLS_OF_INTEREST.has(last)) break;
         const name = memberName(n.callee) ?? '';
         const args: AnyNode[] = n.arguments;
@@ -338,23 +474,49 @@ function collectAst(ast: Node, text: string): Collected {
           const m = fold(args[0]);
           if (m) c.modules.add(m.value);
         }
-        if (name === 'eval' || name === 'Function' || /^(vm|\?)\.(runInThisContext|runInNewContext|runInContext|compileFunction)$/.test(name) || /(^|\.)Script$/.test(name) && n.type === 'NewExpression') {
+        if (
+          name === 'eval' ||
+          name === 'Function' ||
+          /^(vm|\?)\.(runInThisContext|runInNewContext|runInContext|compileFunction)$/.test(name) ||
+          (/(^|\.)Script$/.test(name) && n.type === 'NewExpression')
+        ) {
           const last = name === 'Function' ? args[args.length - 1] : args[0];
-          const literal = !last || last.type === 'Literal' || (last.type === 'TemplateLiteral' && last.expressions.length === 0);
+          const literal =
+            !last || last.type === 'Literal' || (last.type === 'TemplateLiteral' && last.expressions.length === 0);
           const folded = last ? fold(last) : null;
-          if (folded?.decoded || (last && !literal && hasDecoder(last))) c.evalCalls.push({ line: lineOf(n), kind: name, literal, decoded: true });
+          if (folded?.decoded || (last && !literal && hasDecoder(last)))
+            c.evalCalls.push({ line: lineOf(n), kind: name, literal, decoded: true });
           else if (folded && !literal) {
             // A computed but constant string: what it evaluates is visible, so it is analysed like any literal.
             addString(folded.value, lineOf(n), null);
             c.evalCalls.push({ line: lineOf(n), kind: name, literal: true, decoded: false });
-          }
-          else c.evalCalls.push({ line: lineOf(n), kind: name, literal, decoded: false, variable: last?.type === 'Identifier' || last?.type === 'MemberExpression' });
+          } else
+            c.evalCalls.push({
+              line: lineOf(n),
+              kind: name,
+              literal,
+              decoded: false,
+              variable: last?.type === 'Identifier' || last?.type === 'MemberExpression',
+            });
           // eval(function(p,a,c,k,e,d){…}(…)): Dean Edwards' packer.
           const packed = last?.type === 'CallExpression' ? last.callee : null;
-          if (name === 'eval' && packed?.type === 'FunctionExpression' && packed.params.slice(0, 5).map((p: AnyNode) => p.name).join('') === 'packe') c.packer = lineOf(n);
+          if (
+            name === 'eval' &&
+            packed?.type === 'FunctionExpression' &&
+            packed.params
+              .slice(0, 5)
+              .map((p: AnyNode) => p.name)
+              .join('') === 'packe'
+          )
+            c.packer = lineOf(n);
         }
-        if (/(^|\.)(exec|execSync|spawn|spawnSync|execFile|execFileSync|fork|execa|execaSync|execaCommand|execaCommandSync)$/.test(name) && (/^(child_process|cp|childProcess|\?)\./.test(name) || !name.includes('.'))) {
-          let command = args[0] ? fold(args[0])?.value ?? null : null;
+        if (
+          /(^|\.)(exec|execSync|spawn|spawnSync|execFile|execFileSync|fork|execa|execaSync|execaCommand|execaCommandSync)$/.test(
+            name,
+          ) &&
+          (/^(child_process|cp|childProcess|\?)\./.test(name) || !name.includes('.'))
+        ) {
+          let command = args[0] ? (fold(args[0])?.value ?? null) : null;
           if (command !== null && args[1]?.type === 'ArrayExpression') {
             const rest = args[1].elements.map((e: AnyNode) => fold(e)?.value ?? '…');
             command = [command, ...rest].join(' ');
@@ -362,24 +524,52 @@ function collectAst(ast: Node, text: string): Collected {
           c.execCalls.push({ line: lineOf(n), command });
           if (command) addString(command, lineOf(n), null);
           const opts = args.find((a: AnyNode) => a.type === 'ObjectExpression');
-          if (opts?.properties.some((p: AnyNode) => p.key?.name === 'detached' && p.value?.value === true)) c.detached = lineOf(n);
+          if (opts?.properties.some((p: AnyNode) => p.key?.name === 'detached' && p.value?.value === true))
+            c.detached = lineOf(n);
         }
-        if (name === 'JSON.stringify' && args[0] && memberName(args[0]) === 'process.env') c.envDump.push({ line: lineOf(n), strong: true });
-        if (/^Object\.(keys|entries|values)$/.test(name) && args[0] && memberName(args[0]) === 'process.env') c.envDump.push({ line: lineOf(n), strong: false });
-        if (recon.test(name) || /^\?\.(hostname|userInfo|networkInterfaces|getServers)$/.test(name)) c.recon.add(name.replace(/^\?\./, ''));
-        if (/(^|\.)(resolve|resolve4|resolveTxt|lookup|resolveAny)$/.test(name) && /^(dns|\?)\./.test(name) && args[0] && !fold(args[0]) && args[0].type !== 'Identifier') c.dnsDynamic = lineOf(n);
+        if (name === 'JSON.stringify' && args[0] && memberName(args[0]) === 'process.env')
+          c.envDump.push({ line: lineOf(n), strong: true });
+        if (/^Object\.(keys|entries|values)$/.test(name) && args[0] && memberName(args[0]) === 'process.env')
+          c.envDump.push({ line: lineOf(n), strong: false });
+        if (recon.test(name) || /^\?\.(hostname|userInfo|networkInterfaces|getServers)$/.test(name))
+          c.recon.add(name.replace(/^\?\./, ''));
+        if (
+          /(^|\.)(resolve|resolve4|resolveTxt|lookup|resolveAny)$/.test(name) &&
+          /^(dns|\?)\./.test(name) &&
+          args[0] &&
+          !fold(args[0]) &&
+          args[0].type !== 'Identifier'
+        )
+          c.dnsDynamic = lineOf(n);
         if (/(^|\.)(connect|createConnection)$/.test(name)) {
-          const values = args.flatMap((a: AnyNode) => (a.type === 'ObjectExpression' ? a.properties.map((p: AnyNode) => p.value) : [a]));
-          const host = values.map((a: AnyNode) => fold(a)?.value).find((v: string | undefined) => v && /^\d{1,3}(\.\d{1,3}){3}$/.test(v));
+          const values = args.flatMap((a: AnyNode) =>
+            a.type === 'ObjectExpression' ? a.properties.map((p: AnyNode) => p.value) : [a],
+          );
+          const host = values
+            .map((a: AnyNode) => fold(a)?.value)
+            .find((v: string | undefined) => v && /^\d{1,3}(\.\d{1,3}){3}$/.test(v));
           if (host && !/^(127\.|10\.|192\.168\.|0\.)/.test(host)) c.rawSocket = lineOf(n);
         }
         if (name === 'fetch' || name === 'XMLHttpRequest' || name === 'WebSocket') c.fetchCall = true;
-        if (/(^|\.)(fetch|request|get|post|put|connect|createConnection|open)$/.test(name) || name === 'WebSocket' || name === 'axios' || name === 'got') {
+        if (
+          /(^|\.)(fetch|request|get|post|put|connect|createConnection|open)$/.test(name) ||
+          name === 'WebSocket' ||
+          name === 'axios' ||
+          name === 'got'
+        ) {
           for (const a of args.slice(0, 2)) {
-            const values = a.type === 'ObjectExpression' ? a.properties.filter((p: AnyNode) => /^(host|hostname|url|baseURL)$/.test(p.key?.name ?? p.key?.value ?? '')).map((p: AnyNode) => p.value) : [a];
+            const values =
+              a.type === 'ObjectExpression'
+                ? a.properties
+                    .filter((p: AnyNode) => /^(host|hostname|url|baseURL)$/.test(p.key?.name ?? p.key?.value ?? ''))
+                    .map((p: AnyNode) => p.value)
+                : [a];
             for (const v of values) {
               const f = fold(v)?.value;
-              const host = f ? (/^[a-z][a-z0-9+.-]*:\/\/([^/:?#]+)/i.exec(f)?.[1] ?? (/^[a-z0-9-]+(\.[a-z0-9-]+)+$/i.test(f) ? f : null)) : null;
+              const host = f
+                ? (/^[a-z][a-z0-9+.-]*:\/\/([^/:?#]+)/i.exec(f)?.[1] ??
+                  (/^[a-z0-9-]+(\.[a-z0-9-]+)+$/i.test(f) ? f : null))
+                : null;
               if (host) c.endpoints.add(host.toLowerCase());
             }
           }
@@ -388,7 +578,8 @@ function collectAst(ast: Node, text: string): Collected {
       }
       case 'MemberExpression': {
         const name = memberName(n);
-        if (name && /^process\.env\.(NPM_TOKEN|NPM_AUTH_TOKEN|NODE_AUTH_TOKEN|NPM_CONFIG__AUTHTOKEN)$/i.test(name)) c.envNpmToken = true;
+        if (name && /^process\.env\.(NPM_TOKEN|NPM_AUTH_TOKEN|NODE_AUTH_TOKEN|NPM_CONFIG__AUTHTOKEN)$/i.test(name))
+          c.envNpmToken = true;
         break;
       }
     }
@@ -427,14 +618,26 @@ function collectLoose(text: string): Collected {
     }
     c.strings.push({ value: v, line: lineAt(m.index!), decoded: null });
   }
-  for (const m of stripped.matchAll(/\brequire\(\s*['"]([^'"]+)['"]\s*\)|\bfrom\s+['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]/g)) c.modules.add(m[1] ?? m[2] ?? m[3]!);
+  for (const m of stripped.matchAll(
+    /\brequire\(\s*['"]([^'"]+)['"]\s*\)|\bfrom\s+['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]/g,
+  ))
+    c.modules.add(m[1] ?? m[2] ?? m[3]!);
   // Not page.$eval( or obj.eval(: only the global eval and the Function constructor.
   for (const m of stripped.matchAll(/(?<![\w$.])(eval|new\s+Function)\s*\(\s*([^)]{0,200})/g)) {
     const arg = m[2]!;
     const literal = /^\s*(['"`])[^'"`]*\1\s*$/.test(arg);
-    c.evalCalls.push({ line: lineAt(m.index!), kind: m[1]!.replace(/\s+/g, ' '), literal, decoded: DECODERS.test(arg), variable: /^[\w$.]+\s*$/.test(arg) });
+    c.evalCalls.push({
+      line: lineAt(m.index!),
+      kind: m[1]!.replace(/\s+/g, ' '),
+      literal,
+      decoded: DECODERS.test(arg),
+      variable: /^[\w$.]+\s*$/.test(arg),
+    });
   }
-  for (const m of stripped.matchAll(/\b(?:exec|execSync|spawn|spawnSync|execFile|execFileSync)\s*\(\s*(['"`])([^'"`]*)\1/g)) c.execCalls.push({ line: lineAt(m.index!), command: m[2]! });
+  for (const m of stripped.matchAll(
+    /\b(?:exec|execSync|spawn|spawnSync|execFile|execFileSync)\s*\(\s*(['"`])([^'"`]*)\1/g,
+  ))
+    c.execCalls.push({ line: lineAt(m.index!), command: m[2]! });
   for (const m of stripped.matchAll(/_0x[0-9a-f]{4,}\b/g)) {
     c.hexIds.add(m[0]);
     if (c.hexIds.size > 200) break;
@@ -449,7 +652,8 @@ function collectLoose(text: string): Collected {
 }
 
 /** Every rule in analyzeStrings needs one of these substrings; a string without any is skipped. */
-const STRING_HINT = /npmrc|_authToken|ssh|id_(rsa|dsa|ecdsa|ed25519)|aws|credentials|\.azure|\.kube|\.docker|git-credentials|gh[\\/]hosts|_history|\/etc\/|wallet|Exodus|Electrum|atomic|nkbihf|bfnael|ejbalb|solana|keystore|Bitcoin|Chrome|Brave|Firefox|Edge|Login Data|logins\.json|key4\.db|Local Storage|keychain|find-generic-password|169\.254|metadata|100\.100\.100\.200|discord|telegram|webhook|pipedream|requestbin|hookbin|beeceptor|requestcatcher|mockbin|postb\.in|burpcollaborator|oastify|interact\.sh|oast\.|dnslog|ceye\.io|canarytokens|bxss|ngrok|trycloudflare|serveo|localtunnel|loca\.lt|paste|hastebin|transfer\.sh|0x0\.st|termbin|bashupload|file\.io|anonfiles|gofile|tmpfiles|ipify|ipinfo|ifconfig\.me|icanhazip|ip-api|:\/\/\d|curl|wget|iwr|Invoke-|IEX|DownloadString|certutil|bitsadmin|\/dev\/tcp|\bnc(at)?\s|mkfifo|socat|sh\s+-i|powershell|base64|trufflehog|gh\s+auth|docker\s+run|sudoers|rm\s+-rf|nslookup|dig\s|cron|LaunchAgents|Startup|CurrentVersion|systemctl|\|\s*(node|python|perl)|shred|del\s+\/|Remove-Item|npm\s+(publish|whoami)|whoami|maintainer:|\.github/i;
+const STRING_HINT =
+  /npmrc|_authToken|ssh|id_(rsa|dsa|ecdsa|ed25519)|aws|credentials|\.azure|\.kube|\.docker|git-credentials|gh[\\/]hosts|_history|\/etc\/|wallet|Exodus|Electrum|atomic|nkbihf|bfnael|ejbalb|solana|keystore|Bitcoin|Chrome|Brave|Firefox|Edge|Login Data|logins\.json|key4\.db|Local Storage|keychain|find-generic-password|169\.254|metadata|100\.100\.100\.200|discord|telegram|webhook|pipedream|requestbin|hookbin|beeceptor|requestcatcher|mockbin|postb\.in|burpcollaborator|oastify|interact\.sh|oast\.|dnslog|ceye\.io|canarytokens|bxss|ngrok|trycloudflare|serveo|localtunnel|loca\.lt|paste|hastebin|transfer\.sh|0x0\.st|termbin|bashupload|file\.io|anonfiles|gofile|tmpfiles|ipify|ipinfo|ifconfig\.me|icanhazip|ip-api|:\/\/\d|curl|wget|iwr|Invoke-|IEX|DownloadString|certutil|bitsadmin|\/dev\/tcp|\bnc(at)?\s|mkfifo|socat|sh\s+-i|powershell|base64|trufflehog|gh\s+auth|docker\s+run|sudoers|rm\s+-rf|nslookup|dig\s|cron|LaunchAgents|Startup|CurrentVersion|systemctl|\|\s*(node|python|perl)|shred|del\s+\/|Remove-Item|npm\s+(publish|whoami)|whoami|maintainer:|\.github/i;
 
 export type FileAnalysis = { findings: RawFinding[]; facts: FileFacts; parsed: boolean };
 
@@ -462,7 +666,13 @@ export function analyzeJs(text: string, opts: AnalyzeOptions): FileAnalysis {
   const c = ast ? collectAst(ast, text) : collectLoose(text);
   const findings: RawFinding[] = [];
   const facts = emptyFacts();
-  const add = (rule: string, line: number | null, evidence: string, weight: number) => findings.push({ rule, line, evidence: opts.decodedFrom ? `[decoded ${opts.decodedFrom}] ${clip(evidence)}` : clip(evidence), weight });
+  const add = (rule: string, line: number | null, evidence: string, weight: number) =>
+    findings.push({
+      rule,
+      line,
+      evidence: opts.decodedFrom ? `[decoded ${opts.decodedFrom}] ${clip(evidence)}` : clip(evidence),
+      weight,
+    });
   for (const m of c.modules) {
     const bare = stripNode(m);
     facts.modules.add(bare);
@@ -472,31 +682,70 @@ export function analyzeJs(text: string, opts: AnalyzeOptions): FileAnalysis {
   }
   if (c.fetchCall) facts.network = true;
   for (const h of c.endpoints) facts.endpoints.add(h);
-  if (c.execCalls.length && !facts.modules.has('child_process') && !facts.modules.has('execa') && !facts.modules.has('cross-spawn')) {
+  if (
+    c.execCalls.length &&
+    !facts.modules.has('child_process') &&
+    !facts.modules.has('execa') &&
+    !facts.modules.has('cross-spawn')
+  ) {
     // exec() of some other library (a regex, a database) is not a process.
-    c.execCalls = c.execCalls.filter((e) => e.command !== null && /\b(sh|bash|cmd|powershell|curl|wget|node|npm|python)\b/.test(e.command));
+    c.execCalls = c.execCalls.filter(
+      (e) => e.command !== null && /\b(sh|bash|cmd|powershell|curl|wget|node|npm|python)\b/.test(e.command),
+    );
   }
   if (c.execCalls.length) facts.exec = true;
   if (c.envNpmToken) facts.npmToken = true;
 
   analyzeStrings(c.strings, facts, add);
 
-  for (const e of c.execCalls) if (e.command) for (const p of SHELL_DANGER) if (p.re.test(e.command)) add('shell-command', e.line, `${p.kind}: ${e.command}`, 6);
+  for (const e of c.execCalls)
+    if (e.command)
+      for (const p of SHELL_DANGER)
+        if (p.re.test(e.command)) add('shell-command', e.line, `${p.kind}: ${e.command}`, 6);
   for (const e of c.evalCalls) {
     if (e.decoded) add('eval-decoded', e.line, `${e.kind}() of decoded data`, 6);
     else if (!e.literal) add('dynamic-eval', e.line, `${e.kind}() of a computed string`, 1);
   }
   // Evaluating a computed string in a file that also fetches: the shape of a loader running a downloaded stage.
   const dynamicEval = c.evalCalls.find((e) => e.variable && !e.decoded && e.kind !== 'Function');
-  if (dynamicEval && facts.network) add('remote-code-eval', dynamicEval.line, `${dynamicEval.kind}() of a computed string in a file that uses the network`, 4);
-  for (const d of c.envDump) add('env-dump', d.line, d.strong ? 'JSON.stringify(process.env): the whole environment serialised' : 'enumerates every environment variable', d.strong ? 3 : 1);
+  if (dynamicEval && facts.network)
+    add(
+      'remote-code-eval',
+      dynamicEval.line,
+      `${dynamicEval.kind}() of a computed string in a file that uses the network`,
+      4,
+    );
+  for (const d of c.envDump)
+    add(
+      'env-dump',
+      d.line,
+      d.strong
+        ? 'JSON.stringify(process.env): the whole environment serialised'
+        : 'enumerates every environment variable',
+      d.strong ? 3 : 1,
+    );
   if (c.envDump.some((d) => d.strong)) facts.envDump = true;
   facts.identity = [...c.recon].filter((r) => r !== 'os.homedir').length;
-  if (facts.identity > 0 && facts.exfil.size > 0 && c.recon.size < 3) add('identity-to-exfiltration-endpoint', null, `reads ${[...c.recon].join(', ')} and names ${[...facts.exfil].join(', ')}`, 3);
-  if ((c.recon.size >= 3 || facts.identity >= 2) && facts.network) add('host-fingerprint', null, `collects ${[...c.recon].slice(0, 6).join(', ')} and uses the network`, 3);
-  if (c.dnsDynamic !== null) add('dns-exfiltration', c.dnsDynamic, 'DNS query for a computed host name (data can ride in the subdomain)', c.recon.size >= 2 ? 4 : 1);
-  if (c.rawSocket !== null) add('raw-socket', c.rawSocket, 'opens a TCP connection to a hard-coded IP address', facts.exec ? 7 : 3);
-  if (c.detached !== null && facts.network) add('detached-process', c.detached, 'starts a detached background process', 1);
+  if (facts.identity > 0 && facts.exfil.size > 0 && c.recon.size < 3)
+    add(
+      'identity-to-exfiltration-endpoint',
+      null,
+      `reads ${[...c.recon].join(', ')} and names ${[...facts.exfil].join(', ')}`,
+      3,
+    );
+  if ((c.recon.size >= 3 || facts.identity >= 2) && facts.network)
+    add('host-fingerprint', null, `collects ${[...c.recon].slice(0, 6).join(', ')} and uses the network`, 3);
+  if (c.dnsDynamic !== null)
+    add(
+      'dns-exfiltration',
+      c.dnsDynamic,
+      'DNS query for a computed host name (data can ride in the subdomain)',
+      c.recon.size >= 2 ? 4 : 1,
+    );
+  if (c.rawSocket !== null)
+    add('raw-socket', c.rawSocket, 'opens a TCP connection to a hard-coded IP address', facts.exec ? 7 : 3);
+  if (c.detached !== null && facts.network)
+    add('detached-process', c.detached, 'starts a detached background process', 1);
   if (c.hexIds.size >= 20) {
     facts.obfuscated = true;
     add('obfuscated-code', null, `${c.hexIds.size} _0x… identifiers (javascript-obfuscator style)`, 4);
@@ -506,8 +755,16 @@ export function analyzeJs(text: string, opts: AnalyzeOptions): FileAnalysis {
     add('packed-code', c.packer, 'eval(function(p,a,c,k,e,…)) packer', 4);
   }
   if (!opts.decodedFrom) {
-    const blobs = c.strings.filter((s) => !s.decoded && s.value.length >= 1024 && !/^data:/.test(s.value) && entropy(s.value.slice(0, 8192)) > 5.3);
-    if (blobs.length) add('high-entropy-string', blobs[0]!.line, `${blobs.length} long high-entropy string${blobs.length > 1 ? 's' : ''} (${blobs[0]!.value.length} characters)`, 1);
+    const blobs = c.strings.filter(
+      (s) => !s.decoded && s.value.length >= 1024 && !/^data:/.test(s.value) && entropy(s.value.slice(0, 8192)) > 5.3,
+    );
+    if (blobs.length)
+      add(
+        'high-entropy-string',
+        blobs[0]!.line,
+        `${blobs.length} long high-entropy string${blobs.length > 1 ? 's' : ''} (${blobs[0]!.value.length} characters)`,
+        1,
+      );
   }
   // Names of dangerous APIs spelled in hex or base64 (event-stream's flatmap-stream kept "_compile",
   // "createDecipher" and "npm_package_description" that way).
@@ -515,28 +772,50 @@ export function analyzeJs(text: string, opts: AnalyzeOptions): FileAnalysis {
   for (const s of c.strings) {
     if (s.value.length < 8 || s.value.length > 64) continue;
     const hex = /^(?:[0-9a-f]{2}){4,}$/i.test(s.value) ? Buffer.from(s.value, 'hex').toString('latin1') : null;
-    const b64 = !hex && /^[A-Za-z0-9+/]{8,}={0,2}$/.test(s.value) && s.value.length % 4 === 0 ? Buffer.from(s.value, 'base64').toString('latin1') : null;
+    const b64 =
+      !hex && /^[A-Za-z0-9+/]{8,}={0,2}$/.test(s.value) && s.value.length % 4 === 0
+        ? Buffer.from(s.value, 'base64').toString('latin1')
+        : null;
     const dec = hex ?? b64;
-    if (dec && HIDDEN_API.test(dec) && /^[\x20-\x7e]+$/.test(dec) && !hiddenNames.has(dec)) hiddenNames.set(dec, s.line);
+    if (dec && HIDDEN_API.test(dec) && /^[\x20-\x7e]+$/.test(dec) && !hiddenNames.has(dec))
+      hiddenNames.set(dec, s.line);
   }
   if (hiddenNames.size) {
     facts.obfuscated = true;
     const [firstName, firstLine] = [...hiddenNames][0]!;
-    add('encoded-api-name', firstLine, `hex or base64 strings spell ${[...hiddenNames.keys()].slice(0, 5).map((x) => `"${x}"`).join(', ')}${firstName ? '' : ''}`, Math.min(6, 2 + hiddenNames.size));
+    add(
+      'encoded-api-name',
+      firstLine,
+      `hex or base64 strings spell ${[...hiddenNames.keys()]
+        .slice(0, 5)
+        .map((x) => `"${x}"`)
+        .join(', ')}${firstName ? '' : ''}`,
+      Math.min(6, 2 + hiddenNames.size),
+    );
   }
-  if (c.moduleCompile !== null) add('module-compile', c.moduleCompile, 'new module.constructor(): compiles a module from a string', 3);
+  if (c.moduleCompile !== null)
+    add('module-compile', c.moduleCompile, 'new module.constructor(): compiles a module from a string', 3);
   // Payloads hidden in strings: decode base64 / hex literals and analyse what they hide.
   if (opts.depth < MAX_DECODE_DEPTH) {
     for (const s of c.strings) {
       if (opts.budget.decodedBytes > MAX_DECODED_BYTES) break;
-      const dec = s.decoded ? { how: s.decoded, text: s.value } : s.value.length >= 24 && s.value.length <= 1_000_000 ? tryDecode(s.value) : null;
+      const dec = s.decoded
+        ? { how: s.decoded, text: s.value }
+        : s.value.length >= 24 && s.value.length <= 1_000_000
+          ? tryDecode(s.value)
+          : null;
       if (!dec) continue;
       if (/^\s*[{[]/.test(dec.text) && /"(mappings|version|sources)"/.test(dec.text)) continue; // inline source maps
       opts.budget.decodedBytes += dec.text.length;
       const inner = analyzeJs(dec.text, { depth: opts.depth + 1, decodedFrom: dec.how, budget: opts.budget });
       const looksLikeCode = inner.parsed && /\b(require|function|=>|process\.|child_process|eval)\b/.test(dec.text);
       if (inner.findings.length || looksLikeCode) {
-        add('encoded-payload', s.line, `${dec.how} string decodes to ${looksLikeCode ? 'code' : 'text'}: ${dec.text}`, inner.findings.length ? 3 : 2);
+        add(
+          'encoded-payload',
+          s.line,
+          `${dec.how} string decodes to ${looksLikeCode ? 'code' : 'text'}: ${dec.text}`,
+          inner.findings.length ? 3 : 2,
+        );
         facts.obfuscated = true;
       }
       for (const f of inner.findings) findings.push({ ...f, line: s.line, weight: f.weight + 1 });
@@ -563,7 +842,11 @@ export function mergeFacts(into: FileFacts, from: FileFacts): void {
 type Add = (rule: string, line: number | null, evidence: string, weight: number) => void;
 
 /** Rules over string values: credential locations, exfiltration endpoints, dangerous shell commands. */
-export function analyzeStrings(strings: Array<{ value: string; line: number | null }>, facts: FileFacts, add: Add): void {
+export function analyzeStrings(
+  strings: Array<{ value: string; line: number | null }>,
+  facts: FileFacts,
+  add: Add,
+): void {
   const once = new Set<string>();
   const first = (key: string) => (once.has(key) ? false : (once.add(key), true));
   for (const { value, line } of strings) {
@@ -590,7 +873,9 @@ export function analyzeStrings(strings: Array<{ value: string; line: number | nu
       facts.exfil.add('raw IP address');
       add('raw-ip-url', line, value, 2);
     }
-    for (const p of SHELL_DANGER) if (p.re.test(value) && first(`shell:${p.kind}`)) add('shell-command', line, `${p.kind}: ${value}`, p.kind === 'credential tool' ? 4 : 6);
+    for (const p of SHELL_DANGER)
+      if (p.re.test(value) && first(`shell:${p.kind}`))
+        add('shell-command', line, `${p.kind}: ${value}`, p.kind === 'credential tool' ? 4 : 6);
     // A command, not prose: documentation strings mention "npm publish" all the time.
     if (/^\s*(npx\s+)?npm\s+publish\b/.test(value) && first('publish')) {
       facts.npmPublish = true;
@@ -601,7 +886,8 @@ export function analyzeStrings(strings: Array<{ value: string; line: number | nu
       add('npm-account-enumeration', line, value, 2);
     }
     // Tools that set up CI write workflows too; with credential theft it is how Shai-Hulud kept stealing.
-    if (/(^|[\\/])\.github[\\/]workflows[\\/]?/.test(value) && first('workflow')) add('ci-workflow-write', line, value, 1);
+    if (/(^|[\\/])\.github[\\/]workflows[\\/]?/.test(value) && first('workflow'))
+      add('ci-workflow-write', line, value, 1);
   }
 }
 
@@ -609,8 +895,13 @@ export function analyzeStrings(strings: Array<{ value: string; line: number | nu
 export function analyzeShell(text: string): FileAnalysis {
   const findings: RawFinding[] = [];
   const facts = emptyFacts();
-  const lines = text.split('\n').slice(0, 20_000).map((value, i) => ({ value, line: i + 1 }));
-  analyzeStrings(lines, facts, (rule, line, evidence, weight) => findings.push({ rule, line, evidence: clip(evidence), weight }));
+  const lines = text
+    .split('\n')
+    .slice(0, 20_000)
+    .map((value, i) => ({ value, line: i + 1 }));
+  analyzeStrings(lines, facts, (rule, line, evidence, weight) =>
+    findings.push({ rule, line, evidence: clip(evidence), weight }),
+  );
   if (/\b(curl|wget|Invoke-WebRequest|iwr)\b/.test(text)) facts.network = true;
   return { findings, facts, parsed: true };
 }

@@ -19,7 +19,10 @@ export type InspectResult = { ok: true; info: TarballInfo } | { ok: false; timeo
 export type DiffResult = { ok: true; diff: VersionDiff } | { ok: false; reason: string };
 
 /** What a worker is asked to do (worker.ts answers each kind). */
-export type WorkerTask = { kind: 'inspect'; tgz: Buffer } | { kind: 'scan'; tgz: Buffer; previous: Buffer | null } | { kind: 'diff'; previous: Buffer | null; current: Buffer };
+export type WorkerTask =
+  | { kind: 'inspect'; tgz: Buffer }
+  | { kind: 'scan'; tgz: Buffer; previous: Buffer | null }
+  | { kind: 'diff'; previous: Buffer | null; current: Buffer };
 
 type Job = {
   id: number;
@@ -54,7 +57,15 @@ export class ScanPool {
    * onIdle: called once the last worker has stopped, that is when publishing has paused, so the process can give the
    * burst's memory back at once.
    */
-  constructor(opts: { size?: number; budgetMs: number; inspectBudgetMs?: number; signatureFiles?: string[]; maxMemoryMb?: number; idleMs?: number; onIdle?: () => void }) {
+  constructor(opts: {
+    size?: number;
+    budgetMs: number;
+    inspectBudgetMs?: number;
+    signatureFiles?: string[];
+    maxMemoryMb?: number;
+    idleMs?: number;
+    onIdle?: () => void;
+  }) {
     this.#size = Math.max(1, opts.size ?? Math.max(1, Math.min(2, os.availableParallelism() - 1)));
     this.#budgetMs = opts.budgetMs;
     // Reading is bounded by the reader's own limits (a few seconds at the 512 MiB cap); this only catches the unforeseen.
@@ -70,7 +81,11 @@ export class ScanPool {
    * waiting for a free worker does not count) or its worker dies. Rejects only when the pool is closed.
    */
   scan(tgz: Buffer, previous?: Buffer | null): Promise<PoolResult> {
-    const lost = (reason: string, failed: boolean): PoolResult => ({ verdict: 'timeout', failed, reason: failed ? reason : `over the ${this.#budgetMs} ms budget` });
+    const lost = (reason: string, failed: boolean): PoolResult => ({
+      verdict: 'timeout',
+      failed,
+      reason: failed ? reason : `over the ${this.#budgetMs} ms budget`,
+    });
     return this.#run({ kind: 'scan', tgz, previous: previous ?? null }, this.#budgetMs, lost);
   }
 
@@ -80,13 +95,24 @@ export class ScanPool {
    * is closed.
    */
   inspect(tgz: Buffer): Promise<InspectResult> {
-    const lost = (reason: string, failed: boolean): InspectResult => ({ ok: false, timeout: !failed, reason: failed ? `the tarball could not be read (${reason})` : `the tarball could not be read within ${this.#inspectBudgetMs / 1000} s` });
+    const lost = (reason: string, failed: boolean): InspectResult => ({
+      ok: false,
+      timeout: !failed,
+      reason: failed
+        ? `the tarball could not be read (${reason})`
+        : `the tarball could not be read within ${this.#inspectBudgetMs / 1000} s`,
+    });
     return this.#run({ kind: 'inspect', tgz }, this.#inspectBudgetMs, lost);
   }
 
   /** What changed between two versions' tarballs (version-diff.ts), for moderators. Rejects when it cannot finish. */
   async diff(previous: Buffer | null, current: Buffer): Promise<VersionDiff> {
-    const lost = (reason: string, failed: boolean): DiffResult => ({ ok: false, reason: failed ? `the diff could not be made (${reason})` : `the diff took longer than ${this.#inspectBudgetMs / 1000} s` });
+    const lost = (reason: string, failed: boolean): DiffResult => ({
+      ok: false,
+      reason: failed
+        ? `the diff could not be made (${reason})`
+        : `the diff took longer than ${this.#inspectBudgetMs / 1000} s`,
+    });
     const result = await this.#run({ kind: 'diff', previous, current }, this.#inspectBudgetMs, lost);
     if (!result.ok) throw new Error(result.reason);
     return result.diff;
@@ -103,15 +129,24 @@ export class ScanPool {
   async close(): Promise<void> {
     this.#closed = true;
     for (const job of this.#queue.splice(0)) job.reject(new Error('scan pool is closed'));
-    await Promise.all(this.#slots.splice(0).map((s) => {
-      if (s.timer) clearTimeout(s.timer);
-      s.job?.reject(new Error('scan pool is closed'));
-      return s.worker.terminate();
-    }));
+    await Promise.all(
+      this.#slots.splice(0).map((s) => {
+        if (s.timer) clearTimeout(s.timer);
+        s.job?.reject(new Error('scan pool is closed'));
+        return s.worker.terminate();
+      }),
+    );
   }
 
   #spawn(): Slot {
-    const slot: Slot = { worker: new Worker(WORKER, { workerData: { signatureFiles: this.#signatureFiles }, resourceLimits: { maxOldGenerationSizeMb: this.#maxMemoryMb } }), job: null, timer: null };
+    const slot: Slot = {
+      worker: new Worker(WORKER, {
+        workerData: { signatureFiles: this.#signatureFiles },
+        resourceLimits: { maxOldGenerationSizeMb: this.#maxMemoryMb },
+      }),
+      job: null,
+      timer: null,
+    };
     slot.worker.unref();
     slot.worker.on('message', (msg: { id: number; result?: unknown; error?: string }) => {
       const job = slot.job;

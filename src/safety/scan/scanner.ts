@@ -2,7 +2,16 @@
 // evidence behind it. It reads the archive in memory, never writes or runs anything, and bounds its work (file
 // sizes, decoding depth) so the publish path can give it a time budget. Signals and their weights are documented in
 // docs/malware-scanning.md; the thresholds below were tuned on the tuning split of test/fixtures/malware only.
-import { BEHAVIOUR, SENSITIVE, analyzeJs, analyzeShell, emptyFacts, mergeFacts, type FileFacts, type RawFinding } from './analyze.ts';
+import {
+  BEHAVIOUR,
+  SENSITIVE,
+  analyzeJs,
+  analyzeShell,
+  emptyFacts,
+  mergeFacts,
+  type FileFacts,
+  type RawFinding,
+} from './analyze.ts';
 import { readPackageFiles, type PackageFile } from '../../tarball/read.ts';
 import { ROUTINE_INSTALL, SHELL_DANGER } from './patterns.ts';
 import type { SignatureDb } from './signatures.ts';
@@ -24,7 +33,8 @@ const NOT_RUN = /(^|\/)(test|tests|__tests__|spec|specs|example|examples|benchma
 const LIFECYCLE = ['preinstall', 'install', 'postinstall'] as const;
 const JS_FILE = /\.(c|m)?jsx?$|\.(c|m)?tsx?$/i;
 const SHELL_FILE = /\.(sh|bash|zsh|ps1|bat|cmd|py)$/i;
-const SKIP_TEXT = /\.(d\.(c|m)?ts|map|md|markdown|txt|rst|html?|css|scss|less|svg|ya?ml|lock|flow)$|(^|\/)(LICEN[CS]E|CHANGELOG|AUTHORS|NOTICE)[^/]*$/i;
+const SKIP_TEXT =
+  /\.(d\.(c|m)?ts|map|md|markdown|txt|rst|html?|css|scss|less|svg|ya?ml|lock|flow)$|(^|\/)(LICEN[CS]E|CHANGELOG|AUTHORS|NOTICE)[^/]*$/i;
 
 type Pkg = {
   manifest: Record<string, unknown>;
@@ -51,7 +61,9 @@ function loadPackage(tgz: Buffer): Pkg {
 
 const installScripts = (manifest: Record<string, unknown>): Record<string, string> => {
   const scripts = (manifest.scripts ?? {}) as Record<string, unknown>;
-  return Object.fromEntries(LIFECYCLE.filter((k) => typeof scripts[k] === 'string').map((k) => [k, scripts[k] as string]));
+  return Object.fromEntries(
+    LIFECYCLE.filter((k) => typeof scripts[k] === 'string').map((k) => [k, scripts[k] as string]),
+  );
 };
 
 /** The files an install script hands to an interpreter: `node x.js`, `bun run y`, `sh z.sh`, `node -e "…"` code. */
@@ -60,7 +72,9 @@ function scriptTargets(command: string): { files: string[]; inline: string[] } {
   const inline: string[] = [];
   for (const part of command.split(/\s*(?:&&|\|\||;|\|)\s*/)) {
     const words = part.trim().match(/"(?:\\.|[^"])*"|'[^']*'|\S+/g) ?? [];
-    const interp = words.findIndex((w) => /^(node|nodejs|bun|deno|sh|bash|zsh|python3?|pwsh|powershell)(\.exe)?$/.test(w));
+    const interp = words.findIndex((w) =>
+      /^(node|nodejs|bun|deno|sh|bash|zsh|python3?|pwsh|powershell)(\.exe)?$/.test(w),
+    );
     if (interp === -1) continue;
     for (let i = interp + 1; i < words.length; i++) {
       const w = words[i]!;
@@ -85,7 +99,8 @@ function resolveLocal(pkg: Pkg, from: string, spec: string): string | null {
     else if (seg && seg !== '.') parts.push(seg);
   }
   const base = parts.join('/');
-  for (const cand of [base, `${base}.js`, `${base}.cjs`, `${base}.mjs`, `${base}/index.js`]) if (pkg.files.has(cand)) return cand;
+  for (const cand of [base, `${base}.js`, `${base}.cjs`, `${base}.mjs`, `${base}/index.js`])
+    if (pkg.files.has(cand)) return cand;
   return null;
 }
 
@@ -100,18 +115,39 @@ function analyzePackage(pkg: Pkg, sigs: SignatureDb): PackageAnalysis {
   const findings: Finding[] = [];
   const facts = emptyFacts();
   const perFile = new Map<string, FileFacts>();
-  const push = (file: string, f: RawFinding, factor = 1) => findings.push({ rule: f.rule, file, line: f.line, evidence: f.evidence, weight: f.weight * factor });
+  const push = (file: string, f: RawFinding, factor = 1) =>
+    findings.push({ rule: f.rule, file, line: f.line, evidence: f.evidence, weight: f.weight * factor });
 
-  for (const p of pkg.problems) findings.push({ rule: 'unreadable-archive', file: '', line: null, evidence: p, weight: SUSPICIOUS_SCORE });
+  for (const p of pkg.problems)
+    findings.push({ rule: 'unreadable-archive', file: '', line: null, evidence: p, weight: SUSPICIOUS_SCORE });
 
   // Install lifecycle scripts, and the files they run (which run with the installing user's rights, unasked).
   const scripts = installScripts(pkg.manifest);
   const installTime = new Set<string>();
   for (const [hook, command] of Object.entries(scripts)) {
     const danger = SHELL_DANGER.filter((p) => p.re.test(command));
-    for (const d of danger) findings.push({ rule: 'install-script-command', file: 'package.json', line: null, evidence: `${hook}: ${d.kind}: ${command}`, weight: 8 });
-    const routine = command.split(/\s*(?:&&|\|\||;)\s*/).every((c) => ROUTINE_INSTALL.test(c.trim()) || /^node\s+-e\s+["']?try\s*\{\s*require\(['"][./\w-]+['"]\)\s*\}\s*catch/.test(c.trim()));
-    findings.push({ rule: 'install-script', file: 'package.json', line: null, evidence: `${hook}: ${command}`, weight: routine ? 0 : 1 });
+    for (const d of danger)
+      findings.push({
+        rule: 'install-script-command',
+        file: 'package.json',
+        line: null,
+        evidence: `${hook}: ${d.kind}: ${command}`,
+        weight: 8,
+      });
+    const routine = command
+      .split(/\s*(?:&&|\|\||;)\s*/)
+      .every(
+        (c) =>
+          ROUTINE_INSTALL.test(c.trim()) ||
+          /^node\s+-e\s+["']?try\s*\{\s*require\(['"][./\w-]+['"]\)\s*\}\s*catch/.test(c.trim()),
+      );
+    findings.push({
+      rule: 'install-script',
+      file: 'package.json',
+      line: null,
+      evidence: `${hook}: ${command}`,
+      weight: routine ? 0 : 1,
+    });
     const { files, inline } = scriptTargets(command);
     for (const f of files) {
       const resolved = resolveLocal(pkg, '', f);
@@ -120,9 +156,23 @@ function analyzePackage(pkg: Pkg, sigs: SignatureDb): PackageAnalysis {
     for (const code of inline) {
       if (code.length < 60 && !/require|import|http|exec|spawn|Buffer|eval/.test(code)) continue;
       const a = analyzeJs(code, { depth: 0, budget: { decodedBytes: 0 } });
-      if (code.length > 200) findings.push({ rule: 'install-script-inline-code', file: 'package.json', line: null, evidence: `${hook}: ${code.slice(0, 160)}…`, weight: 2 });
+      if (code.length > 200)
+        findings.push({
+          rule: 'install-script-inline-code',
+          file: 'package.json',
+          line: null,
+          evidence: `${hook}: ${code.slice(0, 160)}…`,
+          weight: 2,
+        });
       for (const f of a.findings) push(`package.json (${hook})`, f, 2);
-      if (a.facts.identity > 0 && a.facts.network) findings.push({ rule: 'install-time-beacon', file: `package.json (${hook})`, line: null, evidence: 'install-time code reads the host or user identity and uses the network', weight: 5 });
+      if (a.facts.identity > 0 && a.facts.network)
+        findings.push({
+          rule: 'install-time-beacon',
+          file: `package.json (${hook})`,
+          line: null,
+          evidence: 'install-time code reads the host or user identity and uses the network',
+          weight: 5,
+        });
       mergeFacts(facts, a.facts);
     }
   }
@@ -133,7 +183,14 @@ function analyzePackage(pkg: Pkg, sigs: SignatureDb): PackageAnalysis {
     const file = pkg.files.get(path)!;
     const digest = file.sha256;
     const known = sigs.hashes.get(digest);
-    if (known) findings.push({ rule: 'known-malware-hash', file: path, line: null, evidence: `sha256 ${digest}: ${known.description} (${known.source})`, weight: DECISIVE });
+    if (known)
+      findings.push({
+        rule: 'known-malware-hash',
+        file: path,
+        line: null,
+        evidence: `sha256 ${digest}: ${known.description} (${known.source})`,
+        weight: DECISIVE,
+      });
     if (SKIP_TEXT.test(path)) continue;
     const isJs = JS_FILE.test(path);
     const isShell = SHELL_FILE.test(path);
@@ -141,7 +198,13 @@ function analyzePackage(pkg: Pkg, sigs: SignatureDb): PackageAnalysis {
     const shebang = head.startsWith('#!');
     if (!isJs && !isShell && !shebang && path !== 'package.json' && !installTime.has(path)) continue;
     if (file.size > MAX_ANALYZED_FILE) {
-      findings.push({ rule: 'large-file-not-analyzed', file: path, line: null, evidence: `${file.size} bytes; hashed only`, weight: installTime.has(path) ? 2 : 0 });
+      findings.push({
+        rule: 'large-file-not-analyzed',
+        file: path,
+        line: null,
+        evidence: `${file.size} bytes; hashed only`,
+        weight: installTime.has(path) ? 2 : 0,
+      });
       continue;
     }
     const text = file.data.toString('utf8');
@@ -158,7 +221,13 @@ function analyzePackage(pkg: Pkg, sigs: SignatureDb): PackageAnalysis {
         hit.add(m[0]);
         const sig = sigs.snippets.find((s) => s.text === m[0])!;
         const line = text.slice(0, m.index).split('\n').length;
-        findings.push({ rule: 'known-malware-snippet', file: path, line, evidence: `${m[0]}: ${sig.description} (${sig.source})`, weight: sig.severity === 'malicious' ? DECISIVE : 3 });
+        findings.push({
+          rule: 'known-malware-snippet',
+          file: path,
+          line,
+          evidence: `${m[0]}: ${sig.description} (${sig.source})`,
+          weight: sig.severity === 'malicious' ? DECISIVE : 3,
+        });
         if (hit.size >= 5) break;
       }
     }
@@ -168,41 +237,74 @@ function analyzePackage(pkg: Pkg, sigs: SignatureDb): PackageAnalysis {
       a = isNodeScript ? analyzeJs(text, { depth: 0, budget }) : analyzeShell(text);
     } catch (err) {
       // A file built to exhaust the analyser (nesting deep enough to overflow the stack) is a finding, not a crash.
-      findings.push({ rule: 'file-not-analyzed', file: path, line: null, evidence: `analysis failed: ${(err as Error).message}`, weight: 3 });
+      findings.push({
+        rule: 'file-not-analyzed',
+        file: path,
+        line: null,
+        evidence: `analysis failed: ${(err as Error).message}`,
+        weight: 3,
+      });
       continue;
     }
     // Install-time code runs unasked; tests and examples are not run by installing or requiring the package.
     const factor = installTime.has(path) ? 2 : NOT_RUN.test(path) ? 0.5 : 1;
     // Naming a credential file without sending anything is what package-manager tooling does all day.
     const sends = a.facts.network || a.facts.exfil.size > 0;
-    for (const f of a.findings) push(path, f.rule === 'credential-access' && !sends && !installTime.has(path) ? { ...f, weight: f.weight / 2 } : f, factor);
+    for (const f of a.findings)
+      push(
+        path,
+        f.rule === 'credential-access' && !sends && !installTime.has(path) ? { ...f, weight: f.weight / 2 } : f,
+        factor,
+      );
     perFile.set(path, a.facts);
     mergeFacts(facts, a.facts);
     // Code the install script runs can pull in more of the package: follow its relative requires.
-    if (installTime.has(path)) for (const spec of a.facts.relativeRequires) {
-      const r = resolveLocal(pkg, path, spec);
-      if (r && !installTime.has(r)) {
-        installTime.add(r);
-        order.splice(order.indexOf(r), 1);
-        order.splice(order.indexOf(path) + 1, 0, r);
+    if (installTime.has(path))
+      for (const spec of a.facts.relativeRequires) {
+        const r = resolveLocal(pkg, path, spec);
+        if (r && !installTime.has(r)) {
+          installTime.add(r);
+          order.splice(order.indexOf(r), 1);
+          order.splice(order.indexOf(path) + 1, 0, r);
+        }
       }
-    }
   }
 
   // Combinations: each behaviour alone is common in honest packages; together they are what stealers do.
   for (const [path, f] of perFile) {
     const sends = f.network || f.exfil.size > 0;
     if ((f.credentials.size > 0 || f.envDump) && sends) {
-      findings.push({ rule: 'credential-exfiltration', file: path, line: null, evidence: `reads ${[...f.credentials, ...(f.envDump ? ['the whole environment'] : [])].join(', ')} and sends data over the network${f.exfil.size ? ` (${[...f.exfil].join(', ')})` : ''}`, weight: installTime.has(path) ? 6 : NOT_RUN.test(path) ? 2 : 4 });
+      findings.push({
+        rule: 'credential-exfiltration',
+        file: path,
+        line: null,
+        evidence: `reads ${[...f.credentials, ...(f.envDump ? ['the whole environment'] : [])].join(', ')} and sends data over the network${f.exfil.size ? ` (${[...f.exfil].join(', ')})` : ''}`,
+        weight: installTime.has(path) ? 6 : NOT_RUN.test(path) ? 2 : 4,
+      });
     }
     // Binary installers read the platform, not who the user is or what the machine is called.
-    if (installTime.has(path) && f.identity > 0 && (f.network || f.exfil.size > 0)) findings.push({ rule: 'install-time-beacon', file: path, line: null, evidence: 'install-time code reads the host or user identity and uses the network', weight: 5 });
+    if (installTime.has(path) && f.identity > 0 && (f.network || f.exfil.size > 0))
+      findings.push({
+        rule: 'install-time-beacon',
+        file: path,
+        line: null,
+        evidence: 'install-time code reads the host or user identity and uses the network',
+        weight: 5,
+      });
   }
-  if (facts.npmPublish && facts.npmToken) findings.push({ rule: 'self-propagation', file: '', line: null, evidence: 'uses npm tokens and publishes packages', weight: 6 });
+  if (facts.npmPublish && facts.npmToken)
+    findings.push({
+      rule: 'self-propagation',
+      file: '',
+      line: null,
+      evidence: 'uses npm tokens and publishes packages',
+      weight: 6,
+    });
   return { findings, facts, perFile, scripts };
 }
 
-const semverParts = (v: unknown) => (typeof v === 'string' ? /^(\d+)\.(\d+)\.(\d+)/.exec(v)?.slice(1).map(Number) ?? null : null);
+const semverParts = (v: unknown) =>
+  typeof v === 'string' ? (/^(\d+)\.(\d+)\.(\d+)/.exec(v)?.slice(1).map(Number) ?? null) : null;
 
 /** What changed since the previous version that an account takeover would change (chalk/debug, Shai-Hulud). */
 function diffFindings(now: PackageAnalysis, nowPkg: Pkg, before: PackageAnalysis, beforePkg: Pkg): Finding[] {
@@ -216,23 +318,74 @@ function diffFindings(now: PackageAnalysis, nowPkg: Pkg, before: PackageAnalysis
     if (before.scripts[hook] === command) continue;
     const routine = command.split(/\s*(?:&&|\|\||;)\s*/).every((c) => ROUTINE_INSTALL.test(c.trim()));
     const added = before.scripts[hook] === undefined;
-    out.push({ rule: added ? 'new-install-script' : 'changed-install-script', file: 'package.json', line: null, evidence: `${hook} ${added ? 'added' : 'changed'} in a ${release}: ${command}`, weight: (routine ? 1 : added ? 4 : 3) * k });
+    out.push({
+      rule: added ? 'new-install-script' : 'changed-install-script',
+      file: 'package.json',
+      line: null,
+      evidence: `${hook} ${added ? 'added' : 'changed'} in a ${release}: ${command}`,
+      weight: (routine ? 1 : added ? 4 : 3) * k,
+    });
   }
-  if (now.facts.exec && !before.facts.exec) out.push({ rule: 'new-process-execution', file: firstWith(now, (f) => f.exec), line: null, evidence: `starts processes (child_process) for the first time in a ${release}`, weight: 2 * k });
-  if (now.facts.network && !before.facts.network) out.push({ rule: 'new-network-access', file: firstWith(now, (f) => f.network), line: null, evidence: `uses the network for the first time in a ${release}`, weight: 2 * k });
+  if (now.facts.exec && !before.facts.exec)
+    out.push({
+      rule: 'new-process-execution',
+      file: firstWith(now, (f) => f.exec),
+      line: null,
+      evidence: `starts processes (child_process) for the first time in a ${release}`,
+      weight: 2 * k,
+    });
+  if (now.facts.network && !before.facts.network)
+    out.push({
+      rule: 'new-network-access',
+      file: firstWith(now, (f) => f.network),
+      line: null,
+      evidence: `uses the network for the first time in a ${release}`,
+      weight: 2 * k,
+    });
   for (const [path, f] of now.perFile) {
-    if (f.obfuscated && !before.perFile.get(path)?.obfuscated) out.push({ rule: 'new-obfuscated-file', file: path, line: null, evidence: `obfuscated or encoded code ${beforePkg.files.has(path) ? 'appears in' : 'added as'} ${path} in a ${release}`, weight: 3 * k });
+    if (f.obfuscated && !before.perFile.get(path)?.obfuscated)
+      out.push({
+        rule: 'new-obfuscated-file',
+        file: path,
+        line: null,
+        evidence: `obfuscated or encoded code ${beforePkg.files.has(path) ? 'appears in' : 'added as'} ${path} in a ${release}`,
+        weight: 3 * k,
+      });
   }
   const newCreds = [...now.facts.credentials].filter((c) => !before.facts.credentials.has(c));
-  if (newCreds.length) out.push({ rule: 'new-credential-access', file: firstWith(now, (f) => f.credentials.size > 0), line: null, evidence: `newly reads ${newCreds.join(', ')} in a ${release}`, weight: 2 * k });
-  const newHosts = [...now.facts.endpoints].filter((h) => !before.facts.endpoints.has(h) && h !== 'localhost' && !/^127\./.test(h));
-  if (newHosts.length && small) out.push({ rule: 'new-network-endpoint', file: firstWith(now, (f) => f.endpoints.size > 0), line: null, evidence: `sends requests to ${newHosts.slice(0, 3).join(', ')}, new in a ${release}`, weight: 2 * k });
+  if (newCreds.length)
+    out.push({
+      rule: 'new-credential-access',
+      file: firstWith(now, (f) => f.credentials.size > 0),
+      line: null,
+      evidence: `newly reads ${newCreds.join(', ')} in a ${release}`,
+      weight: 2 * k,
+    });
+  const newHosts = [...now.facts.endpoints].filter(
+    (h) => !before.facts.endpoints.has(h) && h !== 'localhost' && !/^127\./.test(h),
+  );
+  if (newHosts.length && small)
+    out.push({
+      rule: 'new-network-endpoint',
+      file: firstWith(now, (f) => f.endpoints.size > 0),
+      line: null,
+      evidence: `sends requests to ${newHosts.slice(0, 3).join(', ')}, new in a ${release}`,
+      weight: 2 * k,
+    });
   const newExfil = [...now.facts.exfil].filter((c) => !before.facts.exfil.has(c));
-  if (newExfil.length) out.push({ rule: 'new-exfiltration-endpoint', file: firstWith(now, (f) => f.exfil.size > 0), line: null, evidence: `newly contacts ${newExfil.join(', ')} in a ${release}`, weight: 2 * k });
+  if (newExfil.length)
+    out.push({
+      rule: 'new-exfiltration-endpoint',
+      file: firstWith(now, (f) => f.exfil.size > 0),
+      line: null,
+      evidence: `newly contacts ${newExfil.join(', ')} in a ${release}`,
+      weight: 2 * k,
+    });
   return out;
 }
 
-const firstWith = (a: PackageAnalysis, pred: (f: FileFacts) => boolean) => [...a.perFile].find(([, f]) => pred(f))?.[0] ?? '';
+const firstWith = (a: PackageAnalysis, pred: (f: FileFacts) => boolean) =>
+  [...a.perFile].find(([, f]) => pred(f))?.[0] ?? '';
 
 /** Per rule, repeated matches add up only to twice the rule's largest single weight: many weak hits stay weak. */
 export function scoreOf(findings: Finding[]): number {

@@ -4,7 +4,14 @@
 import { readFileSync } from 'node:fs';
 
 export type HashSignature = { sha256: string; description: string; source: string; ref?: string };
-export type SnippetSignature = { id: string; text: string; severity: 'malicious' | 'suspicious'; description: string; source: string; ref?: string };
+export type SnippetSignature = {
+  id: string;
+  text: string;
+  severity: 'malicious' | 'suspicious';
+  description: string;
+  source: string;
+  ref?: string;
+};
 export type SignatureFile = {
   format: 'bulwark-malware-signatures';
   version: 1;
@@ -62,14 +69,19 @@ export function validateSignatureFile(doc: unknown, where: string): SignatureFil
   if (d.version !== 1) fail('"version" must be 1');
   for (const [i, h] of ((d.hashes ?? []) as unknown[]).entries()) {
     const x = h as Partial<HashSignature>;
-    if (typeof x?.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(x.sha256)) fail(`hashes[${i}].sha256 must be 64 lowercase hex digits`);
-    if (typeof x.description !== 'string' || typeof x.source !== 'string') fail(`hashes[${i}] needs "description" and "source"`);
+    if (typeof x?.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(x.sha256))
+      fail(`hashes[${i}].sha256 must be 64 lowercase hex digits`);
+    if (typeof x.description !== 'string' || typeof x.source !== 'string')
+      fail(`hashes[${i}] needs "description" and "source"`);
   }
   for (const [i, s] of ((d.snippets ?? []) as unknown[]).entries()) {
     const x = s as Partial<SnippetSignature>;
-    if (typeof x?.text !== 'string' || x.text.length < 6) fail(`snippets[${i}].text must be a string of at least 6 characters`);
-    if (x.severity !== 'malicious' && x.severity !== 'suspicious') fail(`snippets[${i}].severity must be "malicious" or "suspicious"`);
-    if (typeof x.id !== 'string' || typeof x.description !== 'string' || typeof x.source !== 'string') fail(`snippets[${i}] needs "id", "description" and "source"`);
+    if (typeof x?.text !== 'string' || x.text.length < 6)
+      fail(`snippets[${i}].text must be a string of at least 6 characters`);
+    if (x.severity !== 'malicious' && x.severity !== 'suspicious')
+      fail(`snippets[${i}].severity must be "malicious" or "suspicious"`);
+    if (typeof x.id !== 'string' || typeof x.description !== 'string' || typeof x.source !== 'string')
+      fail(`snippets[${i}] needs "id", "description" and "source"`);
   }
   return d as SignatureFile;
 }
@@ -82,7 +94,12 @@ export function buildSignatureDb(files: Array<{ doc: SignatureFile; where: strin
     for (const s of doc.snippets ?? []) byText.set(s.text, s);
   }
   const snippets = [...byText.values()];
-  return { hashes, snippets, snippetPattern: snippets.length ? new RegExp(trieRegexSource(snippets.map((s) => s.text)), 'g') : null, files: files.map((f) => f.where) };
+  return {
+    hashes,
+    snippets,
+    snippetPattern: snippets.length ? new RegExp(trieRegexSource(snippets.map((s) => s.text)), 'g') : null,
+    files: files.map((f) => f.where),
+  };
 }
 
 /** The shipped database plus the operator's files (later files win on a repeated hash or snippet text). */

@@ -76,7 +76,8 @@ function parseCanonical(bytes: Uint8Array): Record<string, unknown> {
   } catch {
     throw new LeafError('a log leaf is not UTF-8 JSON');
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new LeafError('a log leaf is not a JSON object');
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new LeafError('a log leaf is not a JSON object');
   const obj = value as Record<string, unknown>;
   if (obj.v !== LEAF_VERSION) throw new LeafError(`unknown leaf version ${JSON.stringify(obj.v)}`);
   return obj;
@@ -86,7 +87,8 @@ function parseCanonical(bytes: Uint8Array): Record<string, unknown> {
 export function decodeRecord(bytes: Uint8Array): LeafRecord {
   const obj = parseCanonical(bytes);
   const { v: _v, ...record } = obj;
-  if (typeof record.type !== 'string' || !(record.type in RECORD_FIELDS)) throw new LeafError(`not a clear record: ${JSON.stringify(record.type)}`);
+  if (typeof record.type !== 'string' || !(record.type in RECORD_FIELDS))
+    throw new LeafError(`not a clear record: ${JSON.stringify(record.type)}`);
   const again = encodeRecord(record as LeafRecord);
   if (!again.equals(Buffer.from(bytes))) throw new LeafError('a log leaf is not in canonical form');
   return record as LeafRecord;
@@ -104,7 +106,10 @@ export function commitment(salt: Uint8Array, record: Uint8Array): Buffer {
 
 /** The leaf that stands for a restricted package's record: {"v":1,"type":"sealed","commitment":"<base64>"}. */
 export function sealedLeaf(salt: Uint8Array, record: Uint8Array): Buffer {
-  return Buffer.from(JSON.stringify({ v: LEAF_VERSION, type: SEALED_TYPE, commitment: commitment(salt, record).toString('base64') }), 'utf8');
+  return Buffer.from(
+    JSON.stringify({ v: LEAF_VERSION, type: SEALED_TYPE, commitment: commitment(salt, record).toString('base64') }),
+    'utf8',
+  );
 }
 
 export type DecodedLeaf = { sealed: false; record: LeafRecord } | { sealed: true; commitment: Buffer };
@@ -114,7 +119,10 @@ export function decodeLeaf(bytes: Uint8Array): DecodedLeaf {
   if (obj.type === SEALED_TYPE) {
     const c = typeof obj.commitment === 'string' ? Buffer.from(obj.commitment, 'base64') : null;
     if (!c || c.length !== 32) throw new LeafError('a sealed leaf needs a 32-byte commitment');
-    const again = Buffer.from(JSON.stringify({ v: LEAF_VERSION, type: SEALED_TYPE, commitment: c.toString('base64') }), 'utf8');
+    const again = Buffer.from(
+      JSON.stringify({ v: LEAF_VERSION, type: SEALED_TYPE, commitment: c.toString('base64') }),
+      'utf8',
+    );
     if (!again.equals(Buffer.from(bytes))) throw new LeafError('a log leaf is not in canonical form');
     return { sealed: true, commitment: c };
   }
@@ -129,7 +137,13 @@ export function opensSealedLeaf(leaf: Uint8Array, salt: Uint8Array, record: Uint
 }
 
 /** A domain event as the log reads it from the event stream: its data is as recorded (JSON), not yet checked. */
-export type LoggedEvent = { kind: string; subject: string; data: Record<string, unknown>; createdAt: number; actor: string | null };
+export type LoggedEvent = {
+  kind: string;
+  subject: string;
+  data: Record<string, unknown>;
+  createdAt: number;
+  actor: string | null;
+};
 
 /** One event of kind K, as a mapping to records sees it: subject as name, the time and actor in their leaf forms. */
 type EventFor<K extends EventKindValue> = { kind: K; name: string; data: EventData<K>; actor: string; time: string };
@@ -160,23 +174,87 @@ const LEAVES = {
   [EventKind.PackageCreated]: (e) => [{ type: 'package-created', name: e.name, actor: e.actor, time: e.time }],
   [EventKind.VersionPublished]: (e) => {
     const version = need(e, 'version');
-    const out: LeafRecord[] = [{ type: 'version-published', name: e.name, version, integrity: need(e, 'integrity'), publisher: e.actor, time: e.time }];
+    const out: LeafRecord[] = [
+      {
+        type: 'version-published',
+        name: e.name,
+        version,
+        integrity: need(e, 'integrity'),
+        publisher: e.actor,
+        time: e.time,
+      },
+    ];
     // An event that names no tag moved none.
     const tag = str(e.data.tag);
     if (tag) out.push({ type: 'dist-tag-set', name: e.name, tag, version, actor: e.actor, time: e.time });
     return out;
   },
-  [EventKind.VersionUnpublished]: (e) => [{ type: 'version-unpublished', name: e.name, version: need(e, 'version'), actor: e.actor, time: e.time }],
+  [EventKind.VersionUnpublished]: (e) => [
+    { type: 'version-unpublished', name: e.name, version: need(e, 'version'), actor: e.actor, time: e.time },
+  ],
   [EventKind.PackageUnpublished]: (e) => [{ type: 'package-unpublished', name: e.name, actor: e.actor, time: e.time }],
-  [EventKind.VersionDeprecated]: (e) => [{ type: 'version-deprecated', name: e.name, version: need(e, 'version'), message: need(e, 'message'), actor: e.actor, time: e.time }],
-  [EventKind.DistTagSet]: (e) => [{ type: 'dist-tag-set', name: e.name, tag: need(e, 'tag'), version: need(e, 'version'), actor: e.actor, time: e.time }],
-  [EventKind.DistTagRemoved]: (e) => [{ type: 'dist-tag-removed', name: e.name, tag: need(e, 'tag'), actor: e.actor, time: e.time }],
-  [EventKind.MaintainerAdded]: (e) => [{ type: 'maintainer-added', name: e.name, user: userIdentity(need(e, 'user')), actor: e.actor, time: e.time }],
-  [EventKind.MaintainerRemoved]: (e) => [{ type: 'maintainer-removed', name: e.name, user: userIdentity(need(e, 'user')), actor: e.actor, time: e.time }],
-  [EventKind.TeamGrantAdded]: (e) => [{ type: 'team-access-granted', name: e.name, team: need(e, 'team'), permission: need(e, 'permission'), actor: e.actor, time: e.time }],
-  [EventKind.TeamGrantRemoved]: (e) => [{ type: 'team-access-revoked', name: e.name, team: need(e, 'team'), actor: e.actor, time: e.time }],
-  [EventKind.PackageTransferred]: (e) => [{ type: 'package-transferred', name: e.name, from: need(e, 'from'), to: need(e, 'to'), actor: e.actor, time: e.time }],
-  [EventKind.MaliciousRemoved]: (e) => [{ type: 'malicious-package-removed', name: e.name, version: need(e, 'version'), reason: need(e, 'reason'), actor: e.actor, time: e.time }],
+  [EventKind.VersionDeprecated]: (e) => [
+    {
+      type: 'version-deprecated',
+      name: e.name,
+      version: need(e, 'version'),
+      message: need(e, 'message'),
+      actor: e.actor,
+      time: e.time,
+    },
+  ],
+  [EventKind.DistTagSet]: (e) => [
+    {
+      type: 'dist-tag-set',
+      name: e.name,
+      tag: need(e, 'tag'),
+      version: need(e, 'version'),
+      actor: e.actor,
+      time: e.time,
+    },
+  ],
+  [EventKind.DistTagRemoved]: (e) => [
+    { type: 'dist-tag-removed', name: e.name, tag: need(e, 'tag'), actor: e.actor, time: e.time },
+  ],
+  [EventKind.MaintainerAdded]: (e) => [
+    { type: 'maintainer-added', name: e.name, user: userIdentity(need(e, 'user')), actor: e.actor, time: e.time },
+  ],
+  [EventKind.MaintainerRemoved]: (e) => [
+    { type: 'maintainer-removed', name: e.name, user: userIdentity(need(e, 'user')), actor: e.actor, time: e.time },
+  ],
+  [EventKind.TeamGrantAdded]: (e) => [
+    {
+      type: 'team-access-granted',
+      name: e.name,
+      team: need(e, 'team'),
+      permission: need(e, 'permission'),
+      actor: e.actor,
+      time: e.time,
+    },
+  ],
+  [EventKind.TeamGrantRemoved]: (e) => [
+    { type: 'team-access-revoked', name: e.name, team: need(e, 'team'), actor: e.actor, time: e.time },
+  ],
+  [EventKind.PackageTransferred]: (e) => [
+    {
+      type: 'package-transferred',
+      name: e.name,
+      from: need(e, 'from'),
+      to: need(e, 'to'),
+      actor: e.actor,
+      time: e.time,
+    },
+  ],
+  [EventKind.MaliciousRemoved]: (e) => [
+    {
+      type: 'malicious-package-removed',
+      name: e.name,
+      version: need(e, 'version'),
+      reason: need(e, 'reason'),
+      actor: e.actor,
+      time: e.time,
+    },
+  ],
   // Who can read a package changes nothing the log shows: its records are sealed or clear as the package is when logged.
   [EventKind.PackageAccessChanged]: PRIVATE,
   [EventKind.VersionHeld]: PRIVATE,
@@ -236,11 +314,18 @@ const isEventKind = (kind: string): kind is EventKindValue => Object.hasOwn(LEAV
  * that lacks a field its records need: the log stops there, loudly, rather than leave an event out or sign a guess.
  */
 export function recordsForEvent(e: LoggedEvent): LeafRecord[] {
-  if (!isEventKind(e.kind)) throw new LeafError(`unknown event kind ${JSON.stringify(e.kind)} (event for ${e.subject})`);
+  if (!isEventKind(e.kind))
+    throw new LeafError(`unknown event kind ${JSON.stringify(e.kind)} (event for ${e.subject})`);
   const mapping: Mapping<EventKindValue> = LEAVES[e.kind] as Mapping<EventKindValue>;
   if (mapping === PRIVATE) return [];
   // The data is checked field by field as the mapping reads it (need()).
-  return mapping({ kind: e.kind, name: e.subject, data: e.data as EventData<EventKindValue>, actor: e.actor ?? 'system', time: leafTime(e.createdAt) });
+  return mapping({
+    kind: e.kind,
+    name: e.subject,
+    data: e.data as EventData<EventKindValue>,
+    actor: e.actor ?? 'system',
+    time: leafTime(e.createdAt),
+  });
 }
 
 /**
@@ -254,6 +339,7 @@ export function publishedRecordFromPackument(packument: Record<string, unknown>,
   const integrity = str((v?.dist as Record<string, unknown> | undefined)?.integrity);
   const publisher = str((v?._npmUser as Record<string, unknown> | undefined)?.name);
   const time = str((packument.time as Record<string, unknown> | undefined)?.[version]);
-  if (!name || !v || !integrity || !publisher || !time) throw new LeafError(`the packument does not describe ${version} fully (name, dist.integrity, _npmUser, time)`);
+  if (!name || !v || !integrity || !publisher || !time)
+    throw new LeafError(`the packument does not describe ${version} fully (name, dist.integrity, _npmUser, time)`);
   return { type: 'version-published', name, version, integrity, publisher: userIdentity(publisher), time };
 }

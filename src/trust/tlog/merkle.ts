@@ -149,7 +149,8 @@ export async function resolvePlan(plan: ProofPlan, source: HashSource): Promise<
   const ids = plan.flat();
   if (ids.length === 0) return [];
   const hashes = await source(ids);
-  if (hashes.length !== ids.length) throw new Error(`hash source answered ${hashes.length} hashes for ${ids.length} nodes`);
+  if (hashes.length !== ids.length)
+    throw new Error(`hash source answered ${hashes.length} hashes for ${ids.length} nodes`);
   let at = 0;
   return plan.map((range) => {
     const slice = hashes.slice(at, at + range.length);
@@ -180,8 +181,15 @@ function checkHash(what: string, h: Uint8Array): void {
  * RFC 9162 §2.1.3.2: verifies that leafHash is leaf `index` of the tree of `size` leaves whose root is `root`.
  * @throws ProofError when the proof does not verify, whatever the reason.
  */
-export function verifyInclusion(index: number, size: number, leafHash: Uint8Array, proof: readonly Uint8Array[], root: Uint8Array): void {
-  if (!Number.isSafeInteger(index) || !Number.isSafeInteger(size) || index < 0 || index >= size) throw new ProofError(`leaf index ${index} is not inside a tree of size ${size}`);
+export function verifyInclusion(
+  index: number,
+  size: number,
+  leafHash: Uint8Array,
+  proof: readonly Uint8Array[],
+  root: Uint8Array,
+): void {
+  if (!Number.isSafeInteger(index) || !Number.isSafeInteger(size) || index < 0 || index >= size)
+    throw new ProofError(`leaf index ${index} is not inside a tree of size ${size}`);
   checkHash('the leaf hash', leafHash);
   checkHash('the root', root);
   proof.forEach((p, i) => checkHash(`proof element ${i}`, p));
@@ -214,8 +222,15 @@ export function verifyInclusion(index: number, size: number, leafHash: Uint8Arra
  * empty proof and equal roots.
  * @throws ProofError when the proof does not verify, whatever the reason.
  */
-export function verifyConsistency(size1: number, size2: number, proof: readonly Uint8Array[], root1: Uint8Array, root2: Uint8Array): void {
-  if (!Number.isSafeInteger(size1) || !Number.isSafeInteger(size2) || size1 < 0 || size2 < size1) throw new ProofError(`no consistency proof goes from size ${size1} to size ${size2}`);
+export function verifyConsistency(
+  size1: number,
+  size2: number,
+  proof: readonly Uint8Array[],
+  root1: Uint8Array,
+  root2: Uint8Array,
+): void {
+  if (!Number.isSafeInteger(size1) || !Number.isSafeInteger(size2) || size1 < 0 || size2 < size1)
+    throw new ProofError(`no consistency proof goes from size ${size1} to size ${size2}`);
   if (size1 === 0) throw new ProofError('a consistency proof from the empty tree proves nothing');
   if (size1 === size2) {
     if (proof.length !== 0) throw new ProofError('equal tree sizes need an empty consistency proof');

@@ -3,7 +3,15 @@
 // Key text formats follow Go's golang.org/x/mod/sumdb/note so that its tools read our keys and we read theirs:
 //   verifier key  <name>+<hex key id>+<base64(0x01 || 32-byte public key)>
 //   signer key    PRIVATE+KEY+<name>+<hex key id>+<base64(0x01 || 32-byte seed)>
-import { createHash, createPrivateKey, createPublicKey, randomBytes, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  randomBytes,
+  sign as cryptoSign,
+  verify as cryptoVerify,
+  type KeyObject,
+} from 'node:crypto';
 
 /** c2sp.org/signed-note signature type identifier for Ed25519. */
 export const ALG_ED25519 = 0x01;
@@ -38,7 +46,12 @@ export function keyId(name: string, publicKey: Uint8Array, alg = ALG_ED25519): n
 
 const hex8 = (id: number) => id.toString(16).padStart(8, '0');
 
-export type Verifier = { name: string; id: number; publicKey: Buffer; verify(message: Uint8Array, signature: Uint8Array): boolean };
+export type Verifier = {
+  name: string;
+  id: number;
+  publicKey: Buffer;
+  verify(message: Uint8Array, signature: Uint8Array): boolean;
+};
 export type Signer = { name: string; id: number; publicKey: Buffer; sign(message: Uint8Array): Buffer };
 
 function publicKeyObject(raw: Uint8Array): KeyObject {
@@ -61,7 +74,9 @@ export function ed25519Signer(name: string, seed: Uint8Array): Signer {
   if (!isValidKeyName(name)) throw new NoteError(`invalid key name ${JSON.stringify(name)}`);
   if (seed.length !== 32) throw new NoteError('an Ed25519 seed is 32 bytes');
   const key = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519, seed]), format: 'der', type: 'pkcs8' });
-  const publicKey = Buffer.from(createPublicKey(key).export({ format: 'der', type: 'spki' }).subarray(SPKI_ED25519.length));
+  const publicKey = Buffer.from(
+    createPublicKey(key).export({ format: 'der', type: 'spki' }).subarray(SPKI_ED25519.length),
+  );
   return { name, id: keyId(name, publicKey), publicKey, sign: (message) => cryptoSign(null, message, key) };
 }
 
@@ -96,7 +111,8 @@ export function parseVerifierKey(vkey: string): Verifier {
   if (!parts) throw new NoteError('malformed verifier key');
   const [name, idHex, keyB64] = parts as [string, string, string];
   const key = decodeBase64(keyB64);
-  if (!isValidKeyName(name) || !/^[0-9a-f]{8}$/.test(idHex) || !key || key.length !== 33 || key[0] !== ALG_ED25519) throw new NoteError('malformed verifier key');
+  if (!isValidKeyName(name) || !/^[0-9a-f]{8}$/.test(idHex) || !key || key.length !== 33 || key[0] !== ALG_ED25519)
+    throw new NoteError('malformed verifier key');
   const v = ed25519Verifier(name, key.subarray(1));
   if (hex8(v.id) !== idHex) throw new NoteError('verifier key ID does not match its key');
   return v;
@@ -113,7 +129,8 @@ export function parseSignerKey(skey: string): Signer {
   if (!parts) throw new NoteError('malformed signer key');
   const [name, idHex, keyB64] = parts as [string, string, string];
   const key = decodeBase64(keyB64);
-  if (!isValidKeyName(name) || !/^[0-9a-f]{8}$/.test(idHex) || !key || key.length !== 33 || key[0] !== ALG_ED25519) throw new NoteError('malformed signer key');
+  if (!isValidKeyName(name) || !/^[0-9a-f]{8}$/.test(idHex) || !key || key.length !== 33 || key[0] !== ALG_ED25519)
+    throw new NoteError('malformed signer key');
   const s = ed25519Signer(name, key.subarray(1));
   if (hex8(s.id) !== idHex) throw new NoteError('signer key ID does not match its key');
   return s;
@@ -129,7 +146,9 @@ function checkText(text: string): void {
 export function signNote(text: string, signers: readonly Signer[], existing: readonly NoteSignature[] = []): string {
   checkText(text);
   const message = Buffer.from(text, 'utf8');
-  const lines = existing.filter((s) => !signers.some((x) => x.name === s.name && x.id === s.id)).map((s) => `— ${s.name} ${s.base64}\n`);
+  const lines = existing
+    .filter((s) => !signers.some((x) => x.name === s.name && x.id === s.id))
+    .map((s) => `— ${s.name} ${s.base64}\n`);
   for (const s of signers) {
     const sig = Buffer.alloc(4);
     sig.writeUInt32BE(s.id, 0);
@@ -193,7 +212,8 @@ export function openNote(note: string | Uint8Array, verifiers: readonly Verifier
       continue;
     }
     if (matches.length > 1) throw new NoteError(`ambiguous key ${sig.name}+${hex8(sig.id)}`);
-    if (!matches[0]!.verify(message, Buffer.from(sig.base64, 'base64').subarray(4))) throw new NoteError(`invalid signature by ${sig.name}+${hex8(sig.id)}`);
+    if (!matches[0]!.verify(message, Buffer.from(sig.base64, 'base64').subarray(4)))
+      throw new NoteError(`invalid signature by ${sig.name}+${hex8(sig.id)}`);
     verified.push(sig);
   }
   if (verified.length === 0) throw new NoteError('the note is not signed by a known key');
@@ -214,18 +234,27 @@ export function parseCheckpoint(text: string): Checkpoint {
   checkText(text);
   const lines = text.slice(0, -1).split('\n');
   const [origin, sizeText, rootText, ...extensions] = lines;
-  if (!origin || !sizeText || !rootText || extensions.some((l) => l === '')) throw new NoteError('malformed checkpoint');
-  if (!/^(0|[1-9][0-9]*)$/.test(sizeText) || !Number.isSafeInteger(Number(sizeText))) throw new NoteError('malformed checkpoint tree size');
+  if (!origin || !sizeText || !rootText || extensions.some((l) => l === ''))
+    throw new NoteError('malformed checkpoint');
+  if (!/^(0|[1-9][0-9]*)$/.test(sizeText) || !Number.isSafeInteger(Number(sizeText)))
+    throw new NoteError('malformed checkpoint tree size');
   const root = decodeBase64(rootText);
   if (!root || root.length !== 32) throw new NoteError('malformed checkpoint root hash');
   return { origin, size: Number(sizeText), root, extensions };
 }
 
 /** Opens a signed checkpoint: the log's key must have signed it, and its origin must be the one expected. */
-export function openCheckpoint(note: string | Uint8Array, origin: string, logKey: Verifier, others: readonly Verifier[] = []): Checkpoint & { note: OpenedNote } {
+export function openCheckpoint(
+  note: string | Uint8Array,
+  origin: string,
+  logKey: Verifier,
+  others: readonly Verifier[] = [],
+): Checkpoint & { note: OpenedNote } {
   const opened = openNote(note, [logKey, ...others]);
-  if (!opened.verified.some((s) => s.name === logKey.name && s.id === logKey.id)) throw new NoteError('the checkpoint is not signed by the log key');
+  if (!opened.verified.some((s) => s.name === logKey.name && s.id === logKey.id))
+    throw new NoteError('the checkpoint is not signed by the log key');
   const cp = parseCheckpoint(opened.text);
-  if (cp.origin !== origin) throw new NoteError(`the checkpoint is for ${JSON.stringify(cp.origin)}, not ${JSON.stringify(origin)}`);
+  if (cp.origin !== origin)
+    throw new NoteError(`the checkpoint is for ${JSON.stringify(cp.origin)}, not ${JSON.stringify(origin)}`);
   return { ...cp, note: opened };
 }

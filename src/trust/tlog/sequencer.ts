@@ -20,7 +20,19 @@ import { encodeRecord, recordsForEvent, sealedLeaf, userIdentity } from './leaf.
 import { EMPTY_ROOT, foldRange, hashChildren, hashLeaf, rangeNodes, type Hash } from './merkle.ts';
 import { formatCheckpoint, signNote } from './note.ts';
 import { WitnessSubmitter, type WitnessFetch } from './witness-client.ts';
-import { LOG_CURSOR, dbHashSource, latestCheckpoint, loadLogKey, logDb, treeSize, type LogDb, type LogKey, type LogLeavesTable, type LogNodesTable, type LogTables } from './store.ts';
+import {
+  LOG_CURSOR,
+  dbHashSource,
+  latestCheckpoint,
+  loadLogKey,
+  logDb,
+  treeSize,
+  type LogDb,
+  type LogKey,
+  type LogLeavesTable,
+  type LogNodesTable,
+  type LogTables,
+} from './store.ts';
 
 export type SequencerOptions = {
   db: Kysely<Database>;
@@ -38,11 +50,19 @@ const INSERT_CHUNK = 400;
 type LogTrx = Transaction<Database & LogTables>;
 
 async function insertLeaves(trx: LogTrx, rows: LogLeavesTable[]): Promise<void> {
-  for (let i = 0; i < rows.length; i += INSERT_CHUNK) await trx.insertInto('log_leaves').values(rows.slice(i, i + INSERT_CHUNK)).execute();
+  for (let i = 0; i < rows.length; i += INSERT_CHUNK)
+    await trx
+      .insertInto('log_leaves')
+      .values(rows.slice(i, i + INSERT_CHUNK))
+      .execute();
 }
 
 async function insertNodes(trx: LogTrx, rows: LogNodesTable[]): Promise<void> {
-  for (let i = 0; i < rows.length; i += INSERT_CHUNK) await trx.insertInto('log_nodes').values(rows.slice(i, i + INSERT_CHUNK)).execute();
+  for (let i = 0; i < rows.length; i += INSERT_CHUNK)
+    await trx
+      .insertInto('log_nodes')
+      .values(rows.slice(i, i + INSERT_CHUNK))
+      .execute();
 }
 
 export class Sequencer {
@@ -92,8 +112,17 @@ export class Sequencer {
       .execute();
     const total: RunResult = { events: 0, entries: 0, size: 0 };
     for (;;) {
-      const cursor = await this.#db.selectFrom('consumer_cursors').select('position').where('name', '=', LOG_CURSOR).executeTakeFirstOrThrow();
-      const pending = await this.#db.selectFrom('events').select('seq').where('seq', '>', cursor.position).limit(1).executeTakeFirst();
+      const cursor = await this.#db
+        .selectFrom('consumer_cursors')
+        .select('position')
+        .where('name', '=', LOG_CURSOR)
+        .executeTakeFirstOrThrow();
+      const pending = await this.#db
+        .selectFrom('events')
+        .select('seq')
+        .where('seq', '>', cursor.position)
+        .limit(1)
+        .executeTakeFirst();
       if (!pending) break;
       const barrier = await eventHorizon(this.#events);
       const r = await this.#db.transaction().execute((trx) => this.#integrate(trx, barrier));
@@ -109,19 +138,38 @@ export class Sequencer {
   async #integrate(trx: LogTrx, barrier: number): Promise<RunResult | null> {
     if (this.#dialect === 'postgres') {
       // Advisory locks are database-wide: the key includes the schema so registries sharing a database don't contend.
-      const { rows } = await sql<{ ok: boolean }>`select pg_try_advisory_xact_lock(hashtext(current_schema() || ':bulwark-transparency-log')) as ok`.execute(trx);
+      const { rows } = await sql<{
+        ok: boolean;
+      }>`select pg_try_advisory_xact_lock(hashtext(current_schema() || ':bulwark-transparency-log')) as ok`.execute(
+        trx,
+      );
       if (!rows[0]?.ok) return null;
     }
-    const cursor = await trx.selectFrom('consumer_cursors').select('position').where('name', '=', LOG_CURSOR).executeTakeFirstOrThrow();
-    const events = await trx.selectFrom('events').selectAll().where('seq', '>', cursor.position).where('seq', '<=', barrier).orderBy('seq').limit(this.#batch).execute();
+    const cursor = await trx
+      .selectFrom('consumer_cursors')
+      .select('position')
+      .where('name', '=', LOG_CURSOR)
+      .executeTakeFirstOrThrow();
+    const events = await trx
+      .selectFrom('events')
+      .selectAll()
+      .where('seq', '>', cursor.position)
+      .where('seq', '<=', barrier)
+      .orderBy('seq')
+      .limit(this.#batch)
+      .execute();
     if (events.length === 0) return null;
 
     const actorIds = [...new Set(events.map((e) => e.actor_id).filter((id): id is number => id !== null))].map(Number);
     const actors = new Map<number, string>();
-    if (actorIds.length) for (const u of await trx.selectFrom('users').select(['id', 'name']).where('id', 'in', actorIds).execute()) actors.set(Number(u.id), u.name);
+    if (actorIds.length)
+      for (const u of await trx.selectFrom('users').select(['id', 'name']).where('id', 'in', actorIds).execute())
+        actors.set(Number(u.id), u.name);
     const names = [...new Set(events.filter((e) => e.kind.startsWith('package.')).map((e) => e.subject))];
     const access = new Map<string, string>();
-    if (names.length) for (const p of await trx.selectFrom('packages').select(['name', 'access']).where('name', 'in', names).execute()) access.set(p.name, p.access);
+    if (names.length)
+      for (const p of await trx.selectFrom('packages').select(['name', 'access']).where('name', 'in', names).execute())
+        access.set(p.name, p.access);
 
     const start = await treeSize(trx);
     let size = start;
@@ -188,7 +236,10 @@ export class Sequencer {
     await insertNodes(trx, nodeRows);
     if (size > start) {
       const root = foldRange(rangeNodes(0, size).map((id) => nodes.get(`${id.level}/${id.index}`)!));
-      await trx.insertInto('log_checkpoints').values({ size, root: root.toString('hex'), note: this.#sign(size, root), created_at: this.#clock() }).execute();
+      await trx
+        .insertInto('log_checkpoints')
+        .values({ size, root: root.toString('hex'), note: this.#sign(size, root), created_at: this.#clock() })
+        .execute();
     }
     const moved = await trx
       .updateTable('consumer_cursors')
@@ -196,7 +247,8 @@ export class Sequencer {
       .where('name', '=', LOG_CURSOR)
       .where('position', '=', cursor.position)
       .executeTakeFirst();
-    if (Number(moved.numUpdatedRows) !== 1) throw new Error('the log cursor moved under this batch; it will be retried');
+    if (Number(moved.numUpdatedRows) !== 1)
+      throw new Error('the log cursor moved under this batch; it will be retried');
     return { events: events.length, entries: leafRows.length, size };
   }
 }
@@ -208,14 +260,28 @@ export type SequencerService = { sequencer: Promise<Sequencer>; runOnce(): Promi
  * or generated on the very first start, before the first run.
  */
 export function startSequencer(
-  deps: { db: Kysely<Database>; dialect: Dialect; secretKey: Buffer; origin: () => string; logger: Logger; clock?: () => number; witnessFetch?: WitnessFetch },
+  deps: {
+    db: Kysely<Database>;
+    dialect: Dialect;
+    secretKey: Buffer;
+    origin: () => string;
+    logger: Logger;
+    clock?: () => number;
+    witnessFetch?: WitnessFetch;
+  },
   intervalMs = 250,
 ): SequencerService {
   const clock = deps.clock ?? Date.now;
-  const sequencer = loadLogKey(logDb(deps.db), deps.secretKey, deps.origin(), clock).then((key) => new Sequencer({ db: deps.db, dialect: deps.dialect, key, clock }));
+  const sequencer = loadLogKey(logDb(deps.db), deps.secretKey, deps.origin(), clock).then(
+    (key) => new Sequencer({ db: deps.db, dialect: deps.dialect, key, clock }),
+  );
   // Keep an unhandled rejection from crashing the process; the failure is logged on each tick.
   sequencer.catch(() => {});
-  const witnesses = new WitnessSubmitter({ db: deps.db, logger: deps.logger, ...(deps.witnessFetch ? { fetch: deps.witnessFetch } : {}) });
+  const witnesses = new WitnessSubmitter({
+    db: deps.db,
+    logger: deps.logger,
+    ...(deps.witnessFetch ? { fetch: deps.witnessFetch } : {}),
+  });
   const runOnce = async () => {
     const r = await (await sequencer).runOnce();
     // Witnesses are asked after the checkpoint is committed: cosigning never delays or blocks the log itself.

@@ -3,12 +3,29 @@
 // data and says which entries are sealed so the caller can withhold their openings.
 import type { Kysely } from 'kysely';
 import type { Database } from '../../store/schema.ts';
-import { consistencyProof, foldRange, inclusionPlan, inclusionProof, type Hash, type HashSource, type NodeId } from './merkle.ts';
+import {
+  consistencyProof,
+  foldRange,
+  inclusionPlan,
+  inclusionProof,
+  type Hash,
+  type HashSource,
+  type NodeId,
+} from './merkle.ts';
 import { ed25519Verifier, encodeVerifierKey } from './note.ts';
 import { dbHashSource, latestCheckpoint, logDb, type LogDb } from './store.ts';
 import { encodeBundle, tileNodes, tileWidthAt, type TileRef, TILE_WIDTH } from './tiles.ts';
 
-export type LogEntry = { index: number; eventSeq: number; package: string; type: string; version: string | null; leaf: string; record: string; salt: string | null };
+export type LogEntry = {
+  index: number;
+  eventSeq: number;
+  package: string;
+  type: string;
+  version: string | null;
+  leaf: string;
+  record: string;
+  salt: string | null;
+};
 
 /** Nodes at or above this level (subtrees of 256+ leaves) are few and shared by most proofs: worth keeping in memory. */
 const CACHED_LEVEL = 8;
@@ -27,7 +44,8 @@ export class LogReader {
       const fetched = missing.length ? await stored(missing) : [];
       const got = new Map(missing.map((id, i) => [`${id.level}/${id.index}`, fetched[i]!]));
       if (this.#upper.size > CACHE_LIMIT) this.#upper.clear();
-      for (const id of missing) if (id.level >= CACHED_LEVEL) this.#upper.set(`${id.level}/${id.index}`, got.get(`${id.level}/${id.index}`)!);
+      for (const id of missing)
+        if (id.level >= CACHED_LEVEL) this.#upper.set(`${id.level}/${id.index}`, got.get(`${id.level}/${id.index}`)!);
       return ids.map((id) => got.get(`${id.level}/${id.index}`) ?? this.#upper.get(`${id.level}/${id.index}`)!);
     };
   }
@@ -39,7 +57,11 @@ export class LogReader {
 
   /** The verifier key of the log (c2sp.org/signed-note vkey), or null before the first start. */
   async verifierKey(): Promise<string | null> {
-    const row = await this.#db.selectFrom('log_keys').select(['origin', 'public_key']).where('id', '=', 'log').executeTakeFirst();
+    const row = await this.#db
+      .selectFrom('log_keys')
+      .select(['origin', 'public_key'])
+      .where('id', '=', 'log')
+      .executeTakeFirst();
     if (!row) return null;
     return encodeVerifierKey(ed25519Verifier(row.origin, Buffer.from(row.public_key, 'base64')));
   }
@@ -55,7 +77,13 @@ export class LogReader {
     if (available === 0 || width > available || (ref.width === null && available < TILE_WIDTH)) return null;
     if (ref.kind === 'entries') {
       const start = ref.index * TILE_WIDTH;
-      const rows = await this.#db.selectFrom('log_leaves').select('leaf').where('idx', '>=', start).where('idx', '<', start + width).orderBy('idx').execute();
+      const rows = await this.#db
+        .selectFrom('log_leaves')
+        .select('leaf')
+        .where('idx', '>=', start)
+        .where('idx', '<', start + width)
+        .orderBy('idx')
+        .execute();
       if (rows.length !== width) return null;
       return encodeBundle(rows.map((r) => Buffer.from(r.leaf, 'utf8')));
     }
@@ -80,7 +108,13 @@ export class LogReader {
 
   /** A package's entries, newest first. */
   async packageEntries(name: string, limit: number): Promise<LogEntry[]> {
-    const rows = await this.#db.selectFrom('log_leaves').selectAll().where('package', '=', name).orderBy('idx', 'desc').limit(limit).execute();
+    const rows = await this.#db
+      .selectFrom('log_leaves')
+      .selectAll()
+      .where('package', '=', name)
+      .orderBy('idx', 'desc')
+      .limit(limit)
+      .execute();
     return rows.map(toEntry);
   }
 
@@ -90,7 +124,13 @@ export class LogReader {
     const names = [...new Set(pairs.map((p) => p.name))];
     const found = new Map<string, LogEntry>();
     for (let i = 0; i < names.length; i += 200) {
-      const rows = await this.#db.selectFrom('log_leaves').selectAll().where('type', '=', 'version-published').where('package', 'in', names.slice(i, i + 200)).orderBy('idx').execute();
+      const rows = await this.#db
+        .selectFrom('log_leaves')
+        .selectAll()
+        .where('type', '=', 'version-published')
+        .where('package', 'in', names.slice(i, i + 200))
+        .orderBy('idx')
+        .execute();
       for (const r of rows) {
         const key = `${r.package}@${r.version}`;
         if (wanted.has(key) && !found.has(key)) found.set(key, toEntry(r));
@@ -123,7 +163,14 @@ export class LogReader {
    * signed tree size so every index returned already has a proof.
    */
   async changes(since: number, limit: number, size: number): Promise<LogEntry[]> {
-    const rows = await this.#db.selectFrom('log_leaves').selectAll().where('event_seq', '>', since).where('idx', '<', size).orderBy('idx').limit(limit + 1).execute();
+    const rows = await this.#db
+      .selectFrom('log_leaves')
+      .selectAll()
+      .where('event_seq', '>', since)
+      .where('idx', '<', size)
+      .orderBy('idx')
+      .limit(limit + 1)
+      .execute();
     let page = rows;
     if (rows.length > limit) {
       const cut = rows[limit]!.event_seq;
@@ -134,6 +181,24 @@ export class LogReader {
   }
 }
 
-function toEntry(r: { idx: number; event_seq: number; package: string; type: string; version: string | null; leaf: string; record: string; salt: string | null }): LogEntry {
-  return { index: Number(r.idx), eventSeq: Number(r.event_seq), package: r.package, type: r.type, version: r.version, leaf: r.leaf, record: r.record, salt: r.salt };
+function toEntry(r: {
+  idx: number;
+  event_seq: number;
+  package: string;
+  type: string;
+  version: string | null;
+  leaf: string;
+  record: string;
+  salt: string | null;
+}): LogEntry {
+  return {
+    index: Number(r.idx),
+    eventSeq: Number(r.event_seq),
+    package: r.package,
+    type: r.type,
+    version: r.version,
+    leaf: r.leaf,
+    record: r.record,
+    salt: r.salt,
+  };
 }

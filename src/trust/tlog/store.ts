@@ -26,7 +26,13 @@ export type LogNodesTable = { level: number; idx: number; hash: string };
 export type LogCheckpointsTable = { size: number; root: string; note: string; created_at: number };
 export type LogKeysTable = { id: string; origin: string; public_key: string; sealed_seed: string; created_at: number };
 export type LogWitnessesTable = { name: string; url: string; vkey: string; cosigned_size: number; created_at: number };
-export type LogTables = { log_leaves: LogLeavesTable; log_nodes: LogNodesTable; log_checkpoints: LogCheckpointsTable; log_keys: LogKeysTable; log_witnesses: LogWitnessesTable };
+export type LogTables = {
+  log_leaves: LogLeavesTable;
+  log_nodes: LogNodesTable;
+  log_checkpoints: LogCheckpointsTable;
+  log_keys: LogKeysTable;
+  log_witnesses: LogWitnessesTable;
+};
 export type LogDb = Kysely<Database & LogTables>;
 
 export const logDb = (db: Kysely<Database>): LogDb => db.withTables<LogTables>();
@@ -60,7 +66,10 @@ export async function latestCheckpoint(db: LogDb): Promise<LogCheckpointsTable |
 }
 
 export async function treeSize(db: LogDb): Promise<number> {
-  const row = await db.selectFrom('log_leaves').select((eb) => eb.fn.max('idx').as('idx')).executeTakeFirst();
+  const row = await db
+    .selectFrom('log_leaves')
+    .select((eb) => eb.fn.max('idx').as('idx'))
+    .executeTakeFirst();
   return row?.idx === null || row?.idx === undefined ? 0 : Number(row.idx) + 1;
 }
 
@@ -81,14 +90,21 @@ export async function loadLogKey(db: LogDb, secretKey: Buffer, origin: string, c
     const signer = ed25519Signer(origin, seed);
     await db
       .insertInto('log_keys')
-      .values({ id: 'log', origin, public_key: signer.publicKey.toString('base64'), sealed_seed: seal(secretKey, KEY_PURPOSE, seed), created_at: clock() })
+      .values({
+        id: 'log',
+        origin,
+        public_key: signer.publicKey.toString('base64'),
+        sealed_seed: seal(secretKey, KEY_PURPOSE, seed),
+        created_at: clock(),
+      })
       .onConflict((oc) => oc.column('id').doNothing())
       .execute();
     row = await read();
     if (!row) throw new Error('the log key could not be stored');
   }
   const signer = ed25519Signer(row.origin, open(secretKey, KEY_PURPOSE, row.sealed_seed));
-  if (signer.publicKey.toString('base64') !== row.public_key) throw new Error('the stored log key does not match its public key');
+  if (signer.publicKey.toString('base64') !== row.public_key)
+    throw new Error('the stored log key does not match its public key');
   return { origin: row.origin, signer };
 }
 

@@ -5,18 +5,24 @@ import type { NodeId } from './merkle.ts';
 export const TILE_HEIGHT = 8;
 export const TILE_WIDTH = 256;
 
-export type TileRef = { kind: 'hashes'; level: number; index: number; width: number | null } | { kind: 'entries'; index: number; width: number | null };
+export type TileRef =
+  | { kind: 'hashes'; level: number; index: number; width: number | null }
+  | { kind: 'entries'; index: number; width: number | null };
 
 /** 1234067 → "x001/x234/067": 3-digit groups, all but the last prefixed with x. */
 export function encodeTileIndex(n: number): string {
   const digits = String(n);
   const groups: string[] = [];
-  for (let end = digits.length; end > 0; end -= 3) groups.unshift(digits.slice(Math.max(0, end - 3), end).padStart(3, '0'));
+  for (let end = digits.length; end > 0; end -= 3)
+    groups.unshift(digits.slice(Math.max(0, end - 3), end).padStart(3, '0'));
   return groups.map((g, i) => (i < groups.length - 1 ? `x${g}` : g)).join('/');
 }
 
 export function tilePath(ref: TileRef): string {
-  const base = ref.kind === 'entries' ? `tile/entries/${encodeTileIndex(ref.index)}` : `tile/${ref.level}/${encodeTileIndex(ref.index)}`;
+  const base =
+    ref.kind === 'entries'
+      ? `tile/entries/${encodeTileIndex(ref.index)}`
+      : `tile/${ref.level}/${encodeTileIndex(ref.index)}`;
   return ref.width === null ? base : `${base}.p/${ref.width}`;
 }
 

@@ -10,9 +10,16 @@ import { NoteError, openNote, parseNote } from './note.ts';
 import { dbHashSource, latestCheckpoint, logDb, type LogDb } from './store.ts';
 import { formatAddCheckpoint, parseCosignerKey } from './witness.ts';
 
-export type WitnessFetch = (url: string, init: { method: string; body: string; headers: Record<string, string>; signal?: AbortSignal }) => Promise<{ status: number; text(): Promise<string> }>;
+export type WitnessFetch = (
+  url: string,
+  init: { method: string; body: string; headers: Record<string, string>; signal?: AbortSignal },
+) => Promise<{ status: number; text(): Promise<string> }>;
 
-export async function addWitness(db: Kysely<Database>, w: { url: string; vkey: string }, clock: () => number = Date.now): Promise<{ name: string }> {
+export async function addWitness(
+  db: Kysely<Database>,
+  w: { url: string; vkey: string },
+  clock: () => number = Date.now,
+): Promise<{ name: string }> {
   const v = parseCosignerKey(w.vkey);
   const url = new URL(w.url).href.replace(/\/+$/, '');
   await logDb(db)
@@ -28,7 +35,9 @@ export async function removeWitness(db: Kysely<Database>, name: string): Promise
   return Number(r.numDeletedRows) > 0;
 }
 
-export async function listWitnesses(db: Kysely<Database>): Promise<{ name: string; url: string; vkey: string; cosignedSize: number }[]> {
+export async function listWitnesses(
+  db: Kysely<Database>,
+): Promise<{ name: string; url: string; vkey: string; cosignedSize: number }[]> {
   const rows = await logDb(db).selectFrom('log_witnesses').selectAll().orderBy('name').execute();
   return rows.map((r) => ({ name: r.name, url: r.url, vkey: r.vkey, cosignedSize: Number(r.cosigned_size) }));
 }
@@ -46,7 +55,13 @@ export class WitnessSubmitter {
   readonly #clock: () => number;
   /** Witnesses that failed wait before the next try, doubling up to a minute, so a refusal is not retried 4 times a second. */
   readonly #backoff = new Map<string, { until: number; delay: number }>();
-  constructor(opts: { db: Kysely<Database>; fetch?: WitnessFetch; logger: Pick<Logger, 'warn'>; timeoutMs?: number; clock?: () => number }) {
+  constructor(opts: {
+    db: Kysely<Database>;
+    fetch?: WitnessFetch;
+    logger: Pick<Logger, 'warn'>;
+    timeoutMs?: number;
+    clock?: () => number;
+  }) {
     this.#clock = opts.clock ?? Date.now;
     this.#db = logDb(opts.db);
     this.#fetch = opts.fetch ?? fetch;
@@ -82,11 +97,19 @@ export class WitnessSubmitter {
   }
 
   /** One witness: the note with its cosignature added, or null when it did not cosign (already logged why). */
-  async #submit(w: { name: string; url: string; cosigned_size: number }, v: ReturnType<typeof parseCosignerKey>, size: number, note: string): Promise<string | null> {
+  async #submit(
+    w: { name: string; url: string; cosigned_size: number },
+    v: ReturnType<typeof parseCosignerKey>,
+    size: number,
+    note: string,
+  ): Promise<string | null> {
     let old = Number(w.cosigned_size);
     for (let attempt = 0; attempt < 2; attempt++) {
       if (old > size) {
-        this.#logger.warn({ witness: w.name, witnessSize: old, size }, 'transparency log: a witness has cosigned a larger tree than this log has');
+        this.#logger.warn(
+          { witness: w.name, witnessSize: old, size },
+          'transparency log: a witness has cosigned a larger tree than this log has',
+        );
         return null;
       }
       const proof = old > 0 && old < size ? await consistencyProof(old, size, dbHashSource(this.#db)) : [];
@@ -109,7 +132,10 @@ export class WitnessSubmitter {
         continue;
       }
       if (res.status !== 200) {
-        this.#logger.warn({ witness: w.name, status: res.status, body: text.slice(0, 200) }, 'transparency log: a witness refused the checkpoint');
+        this.#logger.warn(
+          { witness: w.name, status: res.status, body: text.slice(0, 200) },
+          'transparency log: a witness refused the checkpoint',
+        );
         return null;
       }
       // Keep only this witness's lines, and only if they verify: a witness's answer is not trusted either.
@@ -119,11 +145,19 @@ export class WitnessSubmitter {
         const opened = openNote(combined, [v]);
         if (!opened.verified.length) throw new NoteError('no cosignature by the witness key');
       } catch (err) {
-        this.#logger.warn({ witness: w.name, err }, 'transparency log: a witness answered with a cosignature that does not verify');
+        this.#logger.warn(
+          { witness: w.name, err },
+          'transparency log: a witness answered with a cosignature that does not verify',
+        );
         return null;
       }
       // Conditional on the note being unchanged, so two nodes adding cosignatures never drop each other's.
-      const updated = await this.#db.updateTable('log_checkpoints').set({ note: combined }).where('size', '=', size).where('note', '=', note).executeTakeFirst();
+      const updated = await this.#db
+        .updateTable('log_checkpoints')
+        .set({ note: combined })
+        .where('size', '=', size)
+        .where('note', '=', note)
+        .executeTakeFirst();
       await this.#db.updateTable('log_witnesses').set({ cosigned_size: size }).where('name', '=', w.name).execute();
       return Number(updated.numUpdatedRows) === 1 ? combined : note;
     }

@@ -4,7 +4,16 @@
 // it, so a log that showed different trees to different people would need the witnesses to collude.
 import { sign as cryptoSign, verify as cryptoVerify, createPrivateKey, createPublicKey } from 'node:crypto';
 import { verifyConsistency, ProofError, EMPTY_ROOT } from './merkle.ts';
-import { NoteError, ed25519Signer, isValidKeyName, keyId, openNote, parseCheckpoint, parseNote, type Verifier } from './note.ts';
+import {
+  NoteError,
+  ed25519Signer,
+  isValidKeyName,
+  keyId,
+  openNote,
+  parseCheckpoint,
+  parseNote,
+  type Verifier,
+} from './note.ts';
 
 /** c2sp.org/signed-note signature type for timestamped Ed25519 checkpoint cosignatures. */
 export const ALG_COSIGNATURE_V1 = 0x04;
@@ -17,7 +26,12 @@ export function cosignedMessage(checkpointText: string, timestamp: number): Buff
   return Buffer.from(`cosignature/v1\ntime ${timestamp}\n${checkpointText}`, 'utf8');
 }
 
-export type Cosigner = { name: string; id: number; publicKey: Buffer; cosign(checkpointText: string, timestamp: number): string };
+export type Cosigner = {
+  name: string;
+  id: number;
+  publicKey: Buffer;
+  cosign(checkpointText: string, timestamp: number): string;
+};
 
 /** A witness key: signs cosignatures and renders them as note signature lines. */
 export function ed25519Cosigner(name: string, seed: Uint8Array): Cosigner {
@@ -43,7 +57,11 @@ export function ed25519Cosigner(name: string, seed: Uint8Array): Cosigner {
  * A note Verifier for a witness's cosignatures: the signature bytes after the key ID are an 8-byte big-endian
  * timestamp and an Ed25519 signature over cosignedMessage(text, timestamp).
  */
-export function cosignatureVerifier(name: string, publicKey: Uint8Array, now?: () => number): Verifier & { timestampOf(sig: Uint8Array): number } {
+export function cosignatureVerifier(
+  name: string,
+  publicKey: Uint8Array,
+  now?: () => number,
+): Verifier & { timestampOf(sig: Uint8Array): number } {
   if (publicKey.length !== 32) throw new NoteError('an Ed25519 public key is 32 bytes');
   const key = createPublicKey({ key: Buffer.concat([SPKI_ED25519, publicKey]), format: 'der', type: 'spki' });
   const timestampOf = (sig: Uint8Array) => Number(Buffer.from(sig).readBigUInt64BE(0));
@@ -58,7 +76,12 @@ export function cosignatureVerifier(name: string, publicKey: Uint8Array, now?: (
       if (ts >= 2n ** 63n) return false;
       // A cosignature from the future is refused when the caller gives a clock (with a minute of skew allowed).
       if (now && Number(ts) > now() / 1000 + 60) return false;
-      return cryptoVerify(null, cosignedMessage(Buffer.from(message).toString('utf8'), Number(ts)), key, Buffer.from(signature).subarray(8));
+      return cryptoVerify(
+        null,
+        cosignedMessage(Buffer.from(message).toString('utf8'), Number(ts)),
+        key,
+        Buffer.from(signature).subarray(8),
+      );
     },
   };
 }
@@ -70,7 +93,16 @@ export function encodeCosignerKey(c: Pick<Cosigner, 'name' | 'id' | 'publicKey'>
 export function parseCosignerKey(vkey: string): Verifier & { timestampOf(sig: Uint8Array): number } {
   const [name, idHex, ...rest] = vkey.split('+');
   const raw = Buffer.from(rest.join('+'), 'base64');
-  if (!name || !isValidKeyName(name) || !idHex || !/^[0-9a-f]{8}$/.test(idHex) || raw.length !== 33 || raw[0] !== ALG_COSIGNATURE_V1 || raw.toString('base64') !== rest.join('+')) throw new NoteError('malformed witness key');
+  if (
+    !name ||
+    !isValidKeyName(name) ||
+    !idHex ||
+    !/^[0-9a-f]{8}$/.test(idHex) ||
+    raw.length !== 33 ||
+    raw[0] !== ALG_COSIGNATURE_V1 ||
+    raw.toString('base64') !== rest.join('+')
+  )
+    throw new NoteError('malformed witness key');
   const v = cosignatureVerifier(name, raw.subarray(1));
   if (v.id.toString(16).padStart(8, '0') !== idHex) throw new NoteError('witness key ID does not match its key');
   return v;
@@ -102,7 +134,8 @@ export function parseAddCheckpoint(body: string): { oldSize: number; proof: Buff
   if (!m || !Number.isSafeInteger(Number(m[1]))) throw new WitnessRefusal(400, 'malformed old size line');
   const proof = lines.slice(1).map((l) => {
     const b = Buffer.from(l, 'base64');
-    if (b.length !== 32 || b.toString('base64') !== l) throw new WitnessRefusal(400, 'malformed consistency proof line');
+    if (b.length !== 32 || b.toString('base64') !== l)
+      throw new WitnessRefusal(400, 'malformed consistency proof line');
     return b;
   });
   if (proof.length > 63) throw new WitnessRefusal(400, 'too many consistency proof lines');
@@ -152,17 +185,29 @@ export class WitnessCore {
     }
     if (req.oldSize > parsed.size) throw new WitnessRefusal(400, 'the old size is larger than the checkpoint');
     const latest = this.#latest.get(parsed.origin) ?? { size: 0, root: EMPTY_ROOT };
-    if (req.oldSize !== latest.size) throw new WitnessRefusal(409, 'the old size is not the latest cosigned size', `${latest.size}\n`, 'text/x.tlog.size');
-    if (parsed.size === 0 && !parsed.root.equals(EMPTY_ROOT)) throw new WitnessRefusal(422, 'an empty tree has the empty root');
+    if (req.oldSize !== latest.size)
+      throw new WitnessRefusal(
+        409,
+        'the old size is not the latest cosigned size',
+        `${latest.size}\n`,
+        'text/x.tlog.size',
+      );
+    if (parsed.size === 0 && !parsed.root.equals(EMPTY_ROOT))
+      throw new WitnessRefusal(422, 'an empty tree has the empty root');
     if (req.oldSize === 0) {
       if (req.proof.length) throw new WitnessRefusal(422, 'no proof is needed from the empty tree');
     } else if (req.oldSize === parsed.size) {
-      if (req.proof.length || !latest.root.equals(parsed.root)) throw new WitnessRefusal(422, 'same size, different tree');
+      if (req.proof.length || !latest.root.equals(parsed.root))
+        throw new WitnessRefusal(422, 'same size, different tree');
     } else {
       try {
         verifyConsistency(req.oldSize, parsed.size, req.proof, latest.root, parsed.root);
       } catch (err) {
-        if (err instanceof ProofError) throw new WitnessRefusal(422, `the checkpoint is not consistent with the one cosigned before: ${err.message}`);
+        if (err instanceof ProofError)
+          throw new WitnessRefusal(
+            422,
+            `the checkpoint is not consistent with the one cosigned before: ${err.message}`,
+          );
         throw err;
       }
     }

@@ -26,7 +26,8 @@ function probes(kind: 'inclusion' | 'consistency'): { file: string; probe: any }
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
       const full = path.join(dir, entry.name);
       if (entry.isDirectory()) walk(full);
-      else if (entry.name.endsWith('.json')) out.push({ file: path.relative(VECTORS, full), probe: JSON.parse(readFileSync(full, 'utf8')) });
+      else if (entry.name.endsWith('.json'))
+        out.push({ file: path.relative(VECTORS, full), probe: JSON.parse(readFileSync(full, 'utf8')) });
     }
   };
   walk(path.join(VECTORS, kind));
@@ -37,7 +38,16 @@ const b64 = (s: string | null | undefined) => Buffer.from(s ?? '', 'base64');
 const hex = (s: string) => Buffer.from(s, 'hex');
 
 // transparency-dev/merkle testonly/constants.go: the leaf inputs and the RFC 6962 roots of every prefix of them.
-const LEAF_INPUTS = ['', '00', '10', '2021', '3031', '40414243', '5051525354555657', '606162636465666768696a6b6c6d6e6f'].map(hex);
+const LEAF_INPUTS = [
+  '',
+  '00',
+  '10',
+  '2021',
+  '3031',
+  '40414243',
+  '5051525354555657',
+  '606162636465666768696a6b6c6d6e6f',
+].map(hex);
 const ROOTS = [
   EMPTY_ROOT.toString('hex'),
   '6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d',
@@ -103,12 +113,19 @@ describe('transparency-dev/merkle proof vectors', () => {
     for (const { file, probe } of inclusion) {
       let err: unknown = null;
       try {
-        verifyInclusion(probe.leafIdx, probe.treeSize, b64(probe.leafHash), (probe.proof ?? []).map(b64), b64(probe.root));
+        verifyInclusion(
+          probe.leafIdx,
+          probe.treeSize,
+          b64(probe.leafHash),
+          (probe.proof ?? []).map(b64),
+          b64(probe.root),
+        );
       } catch (e) {
         err = e;
       }
       if (err && !(err instanceof ProofError)) wrong.push(`${file}: threw ${String(err)}`);
-      else if (probe.wantErr !== (err !== null)) wrong.push(`${file}: ${err ? `refused (${(err as Error).message})` : 'accepted'}`);
+      else if (probe.wantErr !== (err !== null))
+        wrong.push(`${file}: ${err ? `refused (${(err as Error).message})` : 'accepted'}`);
     }
     assert.deepEqual(wrong, []);
   });
@@ -123,7 +140,8 @@ describe('transparency-dev/merkle proof vectors', () => {
         err = e;
       }
       if (err && !(err instanceof ProofError)) wrong.push(`${file}: threw ${String(err)}`);
-      else if (probe.wantErr !== (err !== null)) wrong.push(`${file}: ${err ? `refused (${(err as Error).message})` : 'accepted'}`);
+      else if (probe.wantErr !== (err !== null))
+        wrong.push(`${file}: ${err ? `refused (${(err as Error).message})` : 'accepted'}`);
     }
     assert.deepEqual(wrong, []);
   });
@@ -131,14 +149,26 @@ describe('transparency-dev/merkle proof vectors', () => {
   it('generates exactly the proofs of the happy-path vectors', async () => {
     const tree = new MemoryTree();
     for (const input of LEAF_INPUTS) tree.append(input);
-    for (const { file, probe } of inclusion.filter((p) => !p.probe.wantErr && p.probe.treeSize <= 8 && p.probe.treeSize > 0)) {
+    for (const { file, probe } of inclusion.filter(
+      (p) => !p.probe.wantErr && p.probe.treeSize <= 8 && p.probe.treeSize > 0,
+    )) {
       if (!b64(probe.leafHash).equals(tree.levels[0]![probe.leafIdx]!)) continue; // probes over other leaves
       const proof = await inclusionProof(probe.leafIdx, probe.treeSize, tree.source);
-      assert.deepEqual(proof.map((p) => p.toString('base64')), probe.proof ?? [], file);
+      assert.deepEqual(
+        proof.map((p) => p.toString('base64')),
+        probe.proof ?? [],
+        file,
+      );
     }
-    for (const { file, probe } of consistency.filter((p) => !p.probe.wantErr && p.probe.size1 > 0 && p.probe.size2 <= 8)) {
+    for (const { file, probe } of consistency.filter(
+      (p) => !p.probe.wantErr && p.probe.size1 > 0 && p.probe.size2 <= 8,
+    )) {
       const proof = await consistencyProof(probe.size1, probe.size2, tree.source);
-      assert.deepEqual(proof.map((p) => p.toString('base64')), probe.proof ?? [], file);
+      assert.deepEqual(
+        proof.map((p) => p.toString('base64')),
+        probe.proof ?? [],
+        file,
+      );
     }
   });
 });
@@ -157,7 +187,9 @@ describe('Merkle proofs over random trees (fast-check)', () => {
   it('every generated inclusion proof verifies, and any change to it is refused', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.integer({ min: 1, max: 1100 }).chain((size) => fc.tuple(fc.constant(size), fc.integer({ min: 0, max: size - 1 }), fc.nat(), fc.nat(255))),
+        fc
+          .integer({ min: 1, max: 1100 })
+          .chain((size) => fc.tuple(fc.constant(size), fc.integer({ min: 0, max: size - 1 }), fc.nat(), fc.nat(255))),
         async ([size, index, pick, bit]) => {
           const tree = treeOf(size);
           const root = await rootHash(size, tree.source);
@@ -180,12 +212,17 @@ describe('Merkle proofs over random trees (fast-check)', () => {
   });
 
   it('plans proofs for trees far beyond 2^32 leaves: the ranges of an inclusion proof and the leaf tile [0, size)', () => {
-    const span = (id: { level: number; index: number }) => [id.index * 2 ** id.level, (id.index + 1) * 2 ** id.level] as const;
+    const span = (id: { level: number; index: number }) =>
+      [id.index * 2 ** id.level, (id.index + 1) * 2 ** id.level] as const;
     fc.assert(
       fc.property(
-        fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }).chain((size) => fc.tuple(fc.constant(size), fc.integer({ min: 0, max: size - 1 }))),
+        fc
+          .integer({ min: 1, max: Number.MAX_SAFE_INTEGER })
+          .chain((size) => fc.tuple(fc.constant(size), fc.integer({ min: 0, max: size - 1 }))),
         ([size, index]) => {
-          const pieces = [[index, index + 1] as const, ...inclusionPlan(index, size).flat().map(span)].sort((a, b) => a[0] - b[0]);
+          const pieces = [[index, index + 1] as const, ...inclusionPlan(index, size).flat().map(span)].sort(
+            (a, b) => a[0] - b[0],
+          );
           let at = 0;
           for (const [from, to] of pieces) {
             assert.equal(from, at, `gap or overlap at ${at} for size ${size}, index ${index}`);
@@ -202,7 +239,9 @@ describe('Merkle proofs over random trees (fast-check)', () => {
   it('every generated consistency proof verifies, and any change to it is refused', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.integer({ min: 1, max: 1100 }).chain((size2) => fc.tuple(fc.integer({ min: 1, max: size2 }), fc.constant(size2), fc.nat(), fc.nat(255))),
+        fc
+          .integer({ min: 1, max: 1100 })
+          .chain((size2) => fc.tuple(fc.integer({ min: 1, max: size2 }), fc.constant(size2), fc.nat(), fc.nat(255))),
         async ([size1, size2, pick, bit]) => {
           const tree = treeOf(size2);
           const root1 = await rootHash(size1, tree.source);

@@ -31,7 +31,8 @@ describe('signed notes: Go sumdb/note vectors', () => {
     assert.equal(encodeVerifierKey(v), go.peterVkey);
     const bad: string[] = [...go.badVkeys];
     const b = Buffer.from(go.peterVkey);
-    for (let i = 0; i <= b.length; i++) for (let j = i + 1; j <= b.length; j++) if (i !== 0 || j !== b.length) bad.push(b.subarray(i, j).toString());
+    for (let i = 0; i <= b.length; i++)
+      for (let j = i + 1; j <= b.length; j++) if (i !== 0 || j !== b.length) bad.push(b.subarray(i, j).toString());
     for (let i = 0; i < b.length; i++) {
       const m = Buffer.from(b);
       m[i]!++;
@@ -55,7 +56,10 @@ describe('signed notes: Go sumdb/note vectors', () => {
     assert.equal(encodeVerifierKey(s), go.peterVkey);
     assert.equal(signNote(go.text, [s]), go.signedByPeter);
     // An old signature by the same key is replaced, not kept beside the new one.
-    assert.equal(signNote(go.text, [s], [{ name: 'PeterNeumann', id: 0xc74f20a3, base64: 'BADSIGN=' }]), go.signedByPeter);
+    assert.equal(
+      signNote(go.text, [s], [{ name: 'PeterNeumann', id: 0xc74f20a3, base64: 'BADSIGN=' }]),
+      go.signedByPeter,
+    );
     assert.throws(() => signNote('abc', [s]), NoteError);
     const b = Buffer.from(go.peterSkey);
     for (let i = 0; i < b.length; i++) {
@@ -72,11 +76,20 @@ describe('signed notes: Go sumdb/note vectors', () => {
     const both = `${go.text}\n${go.peterSig}${go.enochSig}`;
     const one = openNote(both, [peter]);
     assert.equal(one.text, go.text);
-    assert.deepEqual(one.verified.map((s) => s.name), ['PeterNeumann']);
-    assert.deepEqual(one.unverified.map((s) => [s.name, s.id]), [['EnochRoot', 0xaf0cfe78]]);
+    assert.deepEqual(
+      one.verified.map((s) => s.name),
+      ['PeterNeumann'],
+    );
+    assert.deepEqual(
+      one.unverified.map((s) => [s.name, s.id]),
+      [['EnochRoot', 0xaf0cfe78]],
+    );
     assert.equal(openNote(both, [peter, enoch]).verified.length, 2);
     assert.throws(() => openNote(both, []), /not signed by a known key/);
-    assert.throws(() => openNote(`${go.text}\n${go.enochSig}`, [enoch, peter, enoch]), /ambiguous key EnochRoot\+af0cfe78/);
+    assert.throws(
+      () => openNote(`${go.text}\n${go.enochSig}`, [enoch, peter, enoch]),
+      /ambiguous key EnochRoot\+af0cfe78/,
+    );
     openNote(`${go.text}\n${go.peterSig}`, [enoch, peter, enoch]);
     assert.throws(() => openNote(`${go.text}\n${go.peterSig.repeat(101)}`, [peter]), NoteError);
     const tampered = `${go.text}\n${go.peterSig.slice(0, 60)}ABCD${go.peterSig.slice(60)}`;
@@ -95,9 +108,15 @@ describe('signed notes: Go sumdb/note vectors', () => {
     ]) {
       assert.throws(() => openNote(msg, [peter]), /malformed note/, JSON.stringify(msg));
     }
-    assert.throws(() => openNote(Buffer.concat([Buffer.from([0xff]), Buffer.from(`${go.text}\n${go.peterSig}`)]), [peter]), /malformed note/);
+    assert.throws(
+      () => openNote(Buffer.concat([Buffer.from([0xff]), Buffer.from(`${go.text}\n${go.peterSig}`)]), [peter]),
+      /malformed note/,
+    );
     // A key with the right ID under another name is a different key.
-    assert.throws(() => openNote(`${go.text}\n${go.peterSig.replace('PeterNeumann', 'CarmenSandiego')}`, [peter]), /not signed by a known key/);
+    assert.throws(
+      () => openNote(`${go.text}\n${go.peterSig.replace('PeterNeumann', 'CarmenSandiego')}`, [peter]),
+      /not signed by a known key/,
+    );
   });
 });
 
@@ -136,9 +155,17 @@ describe('signed notes: C2SP example and our own keys', () => {
     assert.ok(cp.root.equals(root));
     assert.throws(() => openCheckpoint(note, 'other.example', v), /not "other.example"/);
     assert.throws(() => openCheckpoint(note, 'registry.example', other), /not signed by a known key/);
-    assert.throws(() => openCheckpoint(note.replace('20852163', '20852164'), 'registry.example', v), /invalid signature/);
+    assert.throws(
+      () => openCheckpoint(note.replace('20852163', '20852164'), 'registry.example', v),
+      /invalid signature/,
+    );
     assert.equal(parseCheckpoint('o\n0\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n').size, 0);
-    for (const bad of ['o\n01\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n', 'o\n1\nAAAA\n', 'o\n1\n', 'o\n-1\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n']) {
+    for (const bad of [
+      'o\n01\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n',
+      'o\n1\nAAAA\n',
+      'o\n1\n',
+      'o\n-1\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n',
+    ]) {
       assert.throws(() => parseCheckpoint(bad), NoteError, JSON.stringify(bad));
     }
   });

@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decodeBundle, encodeBundle, encodeTileIndex, parseTilePath, tilePath, tileWidthAt } from '../../../src/trust/tlog/tiles.ts';
+import {
+  decodeBundle,
+  encodeBundle,
+  encodeTileIndex,
+  parseTilePath,
+  tilePath,
+  tileWidthAt,
+} from '../../../src/trust/tlog/tiles.ts';
 
 describe('tlog-tiles layout', () => {
   it('encodes tile indexes as the spec shows', () => {
@@ -15,7 +22,25 @@ describe('tlog-tiles layout', () => {
     assert.deepEqual(parseTilePath('0/x001/x234/067'), { kind: 'hashes', level: 0, index: 1234067, width: null });
     assert.deepEqual(parseTilePath('entries/000.p/112'), { kind: 'entries', index: 0, width: 112 });
     assert.deepEqual(parseTilePath('63/001.p/255'), { kind: 'hashes', level: 63, index: 1, width: 255 });
-    for (const bad of ['', '0', '0/', '0/1', '0/0001', '0/x000/001', '0/001/x001', '64/000', '00/000', '0/000.p/0', '0/000.p/256', '0/000.p/01', '0/000.p', 'x/000', 'entries/x001', '0/000/', '0/000.p/1/2']) {
+    for (const bad of [
+      '',
+      '0',
+      '0/',
+      '0/1',
+      '0/0001',
+      '0/x000/001',
+      '0/001/x001',
+      '64/000',
+      '00/000',
+      '0/000.p/0',
+      '0/000.p/256',
+      '0/000.p/01',
+      '0/000.p',
+      'x/000',
+      'entries/x001',
+      '0/000/',
+      '0/000.p/1/2',
+    ]) {
       assert.equal(parseTilePath(bad), null, bad);
     }
   });
