@@ -18,6 +18,7 @@ const files = process.argv.slice(2);
 if (files.length === 0) {
   step('typecheck', bin('tsc'), ['--noEmit', '-p', 'tsconfig.json']);
   step('lint', bin('eslint'), ['--max-warnings', '0', 'src', 'test', 'scripts', 'bin']);
+  step('format', bin('prettier'), ['--check', 'src', 'test', 'scripts', 'bench', 'bin']);
   // The layering of docs/architecture.md (.dependency-cruiser.cjs).
   step('layering', bin('depcruise'), ['src', '--config', '.dependency-cruiser.cjs']);
 }
