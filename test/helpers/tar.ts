@@ -1,6 +1,10 @@
 // Writes tar archives byte by byte, so tests can build exactly the archives a packer never makes: links, devices,
 // duplicate paths, pax and GNU headers that rename entries, zero blocks in the middle, data after the end.
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { x as extract } from 'tar';
 
 export type TarEntry = {
   path: string;
@@ -82,3 +86,38 @@ export const tgz = (entries: Array<TarEntry | Buffer>, end?: Buffer): Buffer => 
 /** Files laid out as `npm pack` writes them: each under package/, in the order given. */
 export const packFiles = (files: Record<string, string | Buffer>): Buffer =>
   tgz(Object.entries(files).map(([path, data]) => ({ path: `package/${path}`, data })));
+
+/** What npm writes to disk for these bytes: node-tar, strip 1, links dropped (pacote's tarxOptions). */
+export function npmInstalls(bytes: Buffer): Map<string, string> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bulwark-tar-'));
+  const file = path.join(dir, 'pkg.tgz');
+  const out = path.join(dir, 'out');
+  try {
+    writeFileSync(file, bytes);
+    mkdirSync(out);
+    extract({
+      sync: true,
+      file,
+      cwd: out,
+      strip: 1,
+      noChmod: true,
+      noMtime: true,
+      filter: (_p, entry) => !/Link$/.test((entry as { type: string }).type),
+    });
+    const files = new Map<string, string>();
+    const walk = (d: string, rel: string) => {
+      for (const name of readdirSync(d)) {
+        const full = path.join(d, name);
+        if (statSync(full).isDirectory()) walk(full, `${rel}${name}/`);
+        else files.set(`${rel}${name}`, readFileSync(full, 'latin1'));
+      }
+    };
+    walk(out, '');
+    return files;
+  } catch {
+    // node-tar gave up on the archive (bad gzip): the reader must have refused it.
+    return new Map([['<npm could not extract>', '']]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -4,49 +4,10 @@
 // is not merely `unusual`) or report exactly the files npm writes to disk for the same bytes (node-tar, strip 1, links
 // dropped, as pacote configures it).
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { x as extract } from 'tar';
 import { readTarball } from '../../src/tarball/read.ts';
-import { paxBody, tarEntry, tarHeader, tarStream, tgz } from '../helpers/tar.ts';
-
-/** What npm writes to disk for these bytes: node-tar, strip 1, links dropped (pacote's tarxOptions). */
-function npmInstalls(bytes: Buffer): Map<string, string> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'bulwark-tar-'));
-  const file = path.join(dir, 'pkg.tgz');
-  const out = path.join(dir, 'out');
-  try {
-    writeFileSync(file, bytes);
-    mkdirSync(out);
-    extract({
-      sync: true,
-      file,
-      cwd: out,
-      strip: 1,
-      noChmod: true,
-      noMtime: true,
-      filter: (_p, entry) => !/Link$/.test((entry as { type: string }).type),
-    });
-    const files = new Map<string, string>();
-    const walk = (d: string, rel: string) => {
-      for (const name of readdirSync(d)) {
-        const full = path.join(d, name);
-        if (statSync(full).isDirectory()) walk(full, `${rel}${name}/`);
-        else files.set(`${rel}${name}`, readFileSync(full, 'latin1'));
-      }
-    };
-    walk(out, '');
-    return files;
-  } catch {
-    // node-tar gave up on the archive (bad gzip): the reader must have refused it.
-    return new Map([['<npm could not extract>', '']]);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+import { npmInstalls, paxBody, tarEntry, tarHeader, tarStream, tgz } from '../helpers/tar.ts';
 
 /** A header with its checksum recomputed after the caller edited it. */
 function resum(h: Buffer): Buffer {

@@ -2,52 +2,25 @@
 // never packed is named as a problem; and in every case the files reported are the files npm would install, checked
 // by extracting the same bytes with node-tar as pacote configures it.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { x as extract } from 'tar';
 import { describeProblem, readTarball, type TarContents } from '../../src/tarball/read.ts';
-import { END_OF_ARCHIVE, paxBody, tarEntry, tarHeader, tarStream, tgz, type TarEntry } from '../helpers/tar.ts';
+import {
+  END_OF_ARCHIVE,
+  npmInstalls,
+  paxBody,
+  tarEntry,
+  tarHeader,
+  tarStream,
+  tgz,
+  type TarEntry,
+} from '../helpers/tar.ts';
 
 const manifest = JSON.stringify({ name: 'demo', version: '1.0.0' });
 const ok: TarEntry[] = [
   { path: 'package/package.json', data: manifest },
   { path: 'package/index.js', data: 'module.exports = 1;\n' },
 ];
-
-/** What npm writes to disk for these bytes: node-tar, strip 1, links dropped (pacote's tarxOptions). */
-function npmInstalls(bytes: Buffer): Map<string, string> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'bulwark-tar-'));
-  const file = path.join(dir, 'pkg.tgz');
-  const out = path.join(dir, 'out');
-  try {
-    writeFileSync(file, bytes);
-    mkdirSync(out);
-    extract({
-      sync: true,
-      file,
-      cwd: out,
-      strip: 1,
-      noChmod: true,
-      noMtime: true,
-      filter: (_p, entry) => !/Link$/.test((entry as { type: string }).type),
-    });
-    const files = new Map<string, string>();
-    const walk = (d: string, rel: string) => {
-      for (const name of readdirSync(d)) {
-        const full = path.join(d, name);
-        if (statSync(full).isDirectory()) walk(full, `${rel}${name}/`);
-        else files.set(`${rel}${name}`, readFileSync(full, 'utf8'));
-      }
-    };
-    walk(out, '');
-    return files;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 /** A file entry whose size is written in GNU base-256, which pnpm reads as no size at all. */
 function baseSize(): Buffer {
@@ -62,7 +35,7 @@ function baseSize(): Buffer {
   return entry;
 }
 
-const view = (c: TarContents) => new Map(c.files.map((f) => [f.path, f.data?.toString('utf8') ?? '']));
+const view = (c: TarContents) => new Map(c.files.map((f) => [f.path, f.data?.toString('latin1') ?? '']));
 
 /** Reads the bytes and checks the files reported are the files npm installs. */
 function read(bytes: Buffer): TarContents {
