@@ -15,10 +15,7 @@ export const viewerOf = (user: { name: string; is_admin: number; is_moderator: n
 /** The one-time password a form asks for when the account's second-factor policy covers the change it makes. */
 export const otpField = (otp: boolean): Html | null =>
   otp
-    ? html`<label class="otp"
-        >One-time password <small>(your account asks for one on every change)</small
-        ><input name="otp" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" maxlength="6" required
-      /></label>`
+    ? html`<label class="otp">One-time password <small>(your account asks for one on every change)</small><input name="otp" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" maxlength="6" required></label>`
     : null;
 
 export type PageOptions = {
@@ -45,50 +42,43 @@ const FAVICON =
 function accountNav(viewer: Viewer, csrf: string | null | undefined): Html {
   if (!viewer) return html`<a href="/-/web/signin">Sign in</a><a class="button small" href="/-/web/signup">Sign up</a>`;
   const signOut = csrf
-    ? html`<form method="post" action="/-/web/signout" class="inline">
-        <input type="hidden" name="_csrf" value="${csrf}" /><button type="submit" class="link">Sign out</button>
-      </form>`
+    ? html`<form method="post" action="/-/web/signout" class="inline"><input type="hidden" name="_csrf" value="${csrf}"><button type="submit" class="link">Sign out</button></form>`
     : null;
-  return html`${viewer.staff ? html`<a href="/-/web/moderation">Moderation</a>` : null}<a href="/-/web/orgs"
-      >Organisations</a
-    ><a href="/-/web/account" class="who">${viewer.name}</a>${signOut}`;
+  return html`${viewer.staff ? html`<a href="/-/web/moderation">Moderation</a>` : null}<a href="/-/web/orgs">Organisations</a><a href="/-/web/account" class="who">${viewer.name}</a>${signOut}`;
 }
 
 export function page(opts: PageOptions): Html {
   return html`<!doctype html>
-    <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <title>${opts.title} · Bulwark</title>
-        <link rel="stylesheet" href="${stylesheetHref}" />
-        <link rel="icon" href="${FAVICON}" />
-      </head>
-      <body>
-        <header class="top">
-          <div class="bar">
-            <a class="brand" href="/">${LOGO}<span>Bulwark</span></a>
-            <form class="search" action="/-/web/search" method="get" role="search">
-              <input
-                type="search"
-                name="q"
-                value="${opts.query ?? ''}"
-                placeholder="Search packages"
-                aria-label="Search packages"
-              />
-              <button type="submit">Search</button>
-            </form>
-            <nav class="account">${accountNav(opts.viewer, opts.csrf)}</nav>
-          </div>
-        </header>
-        <main class="${opts.width === 'narrow' ? 'narrow' : 'wide'}">${opts.body}</main>
-        <footer class="bottom"><div class="bar">Bulwark — an npm-compatible package registry</div></footer>
-      </body>
-    </html> `;
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${opts.title} · Bulwark</title>
+<link rel="stylesheet" href="${stylesheetHref}">
+<link rel="icon" href="${FAVICON}">
+</head>
+<body>
+<header class="top">
+  <div class="bar">
+    <a class="brand" href="/">${LOGO}<span>Bulwark</span></a>
+    <form class="search" action="/-/web/search" method="get" role="search">
+      <input type="search" name="q" value="${opts.query ?? ''}" placeholder="Search packages" aria-label="Search packages">
+      <button type="submit">Search</button>
+    </form>
+    <nav class="account">${accountNav(opts.viewer, opts.csrf)}</nav>
+  </div>
+</header>
+<main class="${opts.width === 'narrow' ? 'narrow' : 'wide'}">
+${opts.body}
+</main>
+<footer class="bottom"><div class="bar">Bulwark — an npm-compatible package registry</div></footer>
+</body>
+</html>
+`;
 }
 
 /** A hidden CSRF field for a form. */
-export const csrfField = (token: string): Html => html`<input type="hidden" name="_csrf" value="${token}" />`;
+export const csrfField = (token: string): Html => html`<input type="hidden" name="_csrf" value="${token}">`;
 
 /** An error or notice box above a form. */
 export const alertBox = (kind: 'error' | 'notice', text: string | null | undefined): Html | null =>

@@ -17,8 +17,7 @@ const identity = (who: string) => (who.startsWith('user:') ? who.slice(5) : who)
 function describe(r: LeafRecord): Html {
   switch (r.type) {
     case 'version-published':
-      return html`published <strong>${r.version}</strong> (${identity(r.publisher)})
-        <code class="integrity">${r.integrity.slice(0, 24)}…</code>`;
+      return html`published <strong>${r.version}</strong> (${identity(r.publisher)}) <code class="integrity">${r.integrity.slice(0, 24)}…</code>`;
     case 'dist-tag-set':
       return html`tag <strong>${r.tag}</strong> → ${r.version} (${identity(r.actor)})`;
     case 'dist-tag-removed':
@@ -65,41 +64,14 @@ export function registerLogHistoryPages(web: WebUi): void {
         const r = decodeRecord(Buffer.from(e.record, 'utf8'));
         const proof =
           r.type === 'version-published'
-            ? html` <a
-                href="/-/log/proof/inclusion?name=${encodeURIComponent(name)}&amp;version=${encodeURIComponent(r.version)}"
-                >proof</a
-              >`
+            ? html` <a href="/-/log/proof/inclusion?name=${encodeURIComponent(name)}&amp;version=${encodeURIComponent(r.version)}">proof</a>`
             : null;
-        return html`<tr>
-          <td class="num">${e.index}</td>
-          <td><time datetime="${r.time}">${r.time.replace('T', ' ').slice(0, 19)}</time></td>
-          <td>${describe(r)}${proof}${e.salt !== null ? html` <span class="tag">sealed</span>` : null}</td>
-        </tr>`;
+        return html`<tr><td class="num">${e.index}</td><td><time datetime="${r.time}">${r.time.replace('T', ' ').slice(0, 19)}</time></td><td>${describe(r)}${proof}${e.salt !== null ? html` <span class="tag">sealed</span>` : null}</td></tr>`;
       });
       const body = html`<h1>${name}: history</h1>
-        <p>
-          Every change to this package as recorded in the registry's
-          <a href="/-/log/checkpoint">transparency log</a>${cp ? html` (signed tree of ${cp.size} entries)` : null}.
-          Anyone can check these entries with <code>bulwark log verify</code>; entries marked sealed are visible only to
-          readers of this package.
-        </p>
-        <p><a href="/-/web/package/${name}">Back to ${name}</a></p>
-        ${
-          rows.length
-            ? html`<table class="history">
-                <thead>
-                  <tr>
-                    <th>log index</th>
-                    <th>time (UTC)</th>
-                    <th>change</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  ${rows}
-                </tbody>
-              </table>`
-            : html`<p>No entries yet: changes appear here within a second.</p>`
-        }`;
+<p>Every change to this package as recorded in the registry's <a href="/-/log/checkpoint">transparency log</a>${cp ? html` (signed tree of ${cp.size} entries)` : null}. Anyone can check these entries with <code>bulwark log verify</code>; entries marked sealed are visible only to readers of this package.</p>
+<p><a href="/-/web/package/${name}">Back to ${name}</a></p>
+${rows.length ? html`<table class="history"><thead><tr><th>log index</th><th>time (UTC)</th><th>change</th></tr></thead><tbody>${rows}</tbody></table>` : html`<p>No entries yet: changes appear here within a second.</p>`}`;
       return web.send(reply, 200, page({ title: `${name} history`, viewer: ctx.viewer, csrf: ctx.csrf, body }));
     };
     scope.get<{ Params: { name: string } }>('/-/web/package/:name/history', (req, reply) =>

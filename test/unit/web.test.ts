@@ -17,12 +17,7 @@ describe('html templates', () => {
     assert.equal(escapeHtml(evil), '&quot;&gt;&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;&#96;');
     assert.equal(html`<a title="${evil}">${evil}</a>`.value, `<a title="${escapeHtml(evil)}">${escapeHtml(evil)}</a>`);
     assert.equal(html`<p>${raw('<b>ok</b>')}</p>`.value, '<p><b>ok</b></p>');
-    assert.equal(
-      html`<ul>
-        ${['<a>', html`<li>${'<b>'}</li>`]}
-      </ul>`.value,
-      '<ul>&lt;a&gt;<li>&lt;b&gt;</li></ul>',
-    );
+    assert.equal(html`<ul>${['<a>', html`<li>${'<b>'}</li>`]}</ul>`.value, '<ul>&lt;a&gt;<li>&lt;b&gt;</li></ul>');
     assert.equal(html`${null}${undefined}${false}${0}${'x'}`.value, '0x');
   });
 });

@@ -30,9 +30,9 @@ const PLACEHOLDERS: Record<AccountSlotValue, { title: string; text: string }> = 
 export function placeholderSection(slot: AccountSlotValue): Html {
   const p = PLACEHOLDERS[slot];
   return html`<section class="panel" id="${slot}" data-placeholder="${slot}">
-    <h2>${p.title}</h2>
-    <p class="muted">${p.text}</p>
-  </section>`;
+  <h2>${p.title}</h2>
+  <p class="muted">${p.text}</p>
+</section>`;
 }
 
 export type AccountView = {
@@ -52,9 +52,7 @@ function sessionsSection(v: AccountView): Html {
   );
   const rows = ordered.map((s) => {
     const current = s.id === v.currentSessionId;
-    const action = html`<form method="post" action="/-/web/account/sessions/${String(s.id)}/revoke" class="inline">
-      ${csrfField(v.csrf)}<button type="submit" class="secondary small">${current ? 'Sign out' : 'Revoke'}</button>
-    </form>`;
+    const action = html`<form method="post" action="/-/web/account/sessions/${String(s.id)}/revoke" class="inline">${csrfField(v.csrf)}<button type="submit" class="secondary small">${current ? 'Sign out' : 'Revoke'}</button></form>`;
     return html`<tr${current ? html` class="current"` : null}>
   <td><span title="${s.user_agent}">${describeUserAgent(s.user_agent)}</span>${current ? html` <span class="badge ok">this browser</span>` : null}</td>
   <td><code>${s.ip}</code></td>
@@ -64,23 +62,13 @@ function sessionsSection(v: AccountView): Html {
 </tr>`;
   });
   return html`<section class="panel" id="sessions">
-    <h2>Sessions</h2>
-    <p class="muted">Browsers signed in to your account. Revoke any you do not recognise; it is signed out at once.</p>
-    <table class="list sessions">
-      <thead>
-        <tr>
-          <th>Browser</th>
-          <th>Address</th>
-          <th>Signed in</th>
-          <th>Last active</th>
-          <th></th>
-        </tr>
-      </thead>
-      <tbody>
-        ${rows}
-      </tbody>
-    </table>
-  </section>`;
+  <h2>Sessions</h2>
+  <p class="muted">Browsers signed in to your account. Revoke any you do not recognise; it is signed out at once.</p>
+  <table class="list sessions">
+    <thead><tr><th>Browser</th><th>Address</th><th>Signed in</th><th>Last active</th><th></th></tr></thead>
+    <tbody>${rows}</tbody>
+  </table>
+</section>`;
 }
 
 export function accountPage(v: AccountView): Html {
@@ -90,28 +78,27 @@ export function accountPage(v: AccountView): Html {
       ? html`<span class="badge ok">verified</span>`
       : html`<span class="badge warn">not verified</span>`;
   const body = html`<div class="page-head">
-      <h1>Account settings</h1>
-      <p class="muted">Signed in as <strong>${u.name}</strong></p>
-    </div>
-    ${alertBox('notice', v.notice)}
-    <section class="panel" id="profile">
-      <h2>Profile</h2>
-      <dl class="facts">
-        <dt>Username</dt>
-        <dd>${u.name}</dd>
-        <dt>Email</dt>
-        <dd>${u.email} ${verified}</dd>
-        <dt>Member since</dt>
-        <dd>${time(u.created_at, v.now)}</dd>
-      </dl>
-      ${u.email_verified === 1 ? null : html`<p class="muted">Open the link in the verification email we sent to ${u.email}. Until then you can install packages but not publish them.</p>`}
-    </section>
-    ${v.slots[AccountSlot.Password]} ${v.slots[AccountSlot.TwoFactor]} ${sessionsSection(v)}
-    <section class="panel" id="access-tokens">
-      <h2>Access tokens</h2>
-      <p class="muted">Tokens for npm and CI, each limited to the packages, addresses and time it needs.</p>
-      <p><a href="/-/web/account/tokens">Manage access tokens</a></p>
-    </section>
-    ${v.slots[AccountSlot.SecurityHistory]}`;
+  <h1>Account settings</h1>
+  <p class="muted">Signed in as <strong>${u.name}</strong></p>
+</div>
+${alertBox('notice', v.notice)}
+<section class="panel" id="profile">
+  <h2>Profile</h2>
+  <dl class="facts">
+    <dt>Username</dt><dd>${u.name}</dd>
+    <dt>Email</dt><dd>${u.email} ${verified}</dd>
+    <dt>Member since</dt><dd>${time(u.created_at, v.now)}</dd>
+  </dl>
+  ${u.email_verified === 1 ? null : html`<p class="muted">Open the link in the verification email we sent to ${u.email}. Until then you can install packages but not publish them.</p>`}
+</section>
+${v.slots[AccountSlot.Password]}
+${v.slots[AccountSlot.TwoFactor]}
+${sessionsSection(v)}
+<section class="panel" id="access-tokens">
+  <h2>Access tokens</h2>
+  <p class="muted">Tokens for npm and CI, each limited to the packages, addresses and time it needs.</p>
+  <p><a href="/-/web/account/tokens">Manage access tokens</a></p>
+</section>
+${v.slots[AccountSlot.SecurityHistory]}`;
   return page({ title: 'Account settings', viewer: viewerOf(u), csrf: v.csrf, body });
 }

@@ -15,40 +15,30 @@ export const packageHref = (name: string): string =>
 
 function packageItem(p: Listed, now: number): Html {
   return html`<li class="result">
-    <div class="result-head">
-      <a class="name" href="${packageHref(p.name)}">${p.name}</a> <code class="version">${p.version ?? ''}</code>
-    </div>
-    ${p.description ? html`<p class="description">${p.description}</p>` : null}
-    ${p.keywords.length ? html`<p class="keywords">${p.keywords.slice(0, 8).map((k) => html`<a class="chip" href="/-/web/search?q=${encodeURIComponent(`keywords:${k}`)}">${k}</a>`)}</p>` : null}
-    <p class="muted fine">
-      ${p.publisher ? html`${p.publisher.username} published ` : html`published `}${time(Date.parse(p.date), now)}
-    </p>
-  </li>`;
+  <div class="result-head"><a class="name" href="${packageHref(p.name)}">${p.name}</a> <code class="version">${p.version ?? ''}</code></div>
+  ${p.description ? html`<p class="description">${p.description}</p>` : null}
+  ${p.keywords.length ? html`<p class="keywords">${p.keywords.slice(0, 8).map((k) => html`<a class="chip" href="/-/web/search?q=${encodeURIComponent(`keywords:${k}`)}">${k}</a>`)}</p>` : null}
+  <p class="muted fine">${p.publisher ? html`${p.publisher.username} published ` : html`published `}${time(Date.parse(p.date), now)}</p>
+</li>`;
 }
 
 export type HomeOptions = { viewer: Viewer; csrf: string | null; recent: Listed[]; registryUrl: string; now: number };
 
 export function homePage(o: HomeOptions): Html {
   const body = html`<section class="hero">
-      <div class="hero-mark">${LOGO}</div>
-      <h1>Bulwark package registry</h1>
-      <p class="muted">npm, pnpm, yarn and bun install from it and publish to it unchanged.</p>
-      <form class="search big" action="/-/web/search" method="get" role="search">
-        <input type="search" name="q" placeholder="Search packages" aria-label="Search packages" autofocus />
-        <button type="submit" class="primary">Search</button>
-      </form>
-      <p class="setup">Use it with npm: <code>npm config set registry ${o.registryUrl}/</code></p>
-    </section>
-    <section class="panel">
-      <h2>Recently updated</h2>
-      ${
-        o.recent.length
-          ? html`<ul class="results">
-              ${o.recent.map((p) => packageItem(p, o.now))}
-            </ul>`
-          : html`<p class="muted">No packages have been published yet.</p>`
-      }
-    </section>`;
+  <div class="hero-mark">${LOGO}</div>
+  <h1>Bulwark package registry</h1>
+  <p class="muted">npm, pnpm, yarn and bun install from it and publish to it unchanged.</p>
+  <form class="search big" action="/-/web/search" method="get" role="search">
+    <input type="search" name="q" placeholder="Search packages" aria-label="Search packages" autofocus>
+    <button type="submit" class="primary">Search</button>
+  </form>
+  <p class="setup">Use it with npm: <code>npm config set registry ${o.registryUrl}/</code></p>
+</section>
+<section class="panel">
+  <h2>Recently updated</h2>
+  ${o.recent.length ? html`<ul class="results">${o.recent.map((p) => packageItem(p, o.now))}</ul>` : html`<p class="muted">No packages have been published yet.</p>`}
+</section>`;
   return page({ title: 'Home', viewer: o.viewer, csrf: o.csrf, body });
 }
 
@@ -72,23 +62,9 @@ export function searchPage(o: SearchOptions): Html {
   const summary = o.query
     ? html`${String(total)} package${total === 1 ? '' : 's'} found for “${o.query}”`
     : html`${String(total)} package${total === 1 ? '' : 's'}`;
-  const body = html`<div class="page-head">
-      <h1>Search</h1>
-      <p class="muted">${summary}</p>
-    </div>
-    ${
-      objects.length
-        ? html`<ul class="results">
-            ${objects.map((r) => packageItem(r.package, o.now))}
-          </ul>`
-        : html`<div class="panel">
-            <p class="muted">
-              No packages match. Try fewer words, or <code>keywords:</code>, <code>scope:</code> or
-              <code>maintainer:</code> qualifiers.
-            </p>
-          </div>`
-    }
-    ${prev || next ? html`<nav class="pager">${prev}<span></span>${next}</nav>` : null}`;
+  const body = html`<div class="page-head"><h1>Search</h1><p class="muted">${summary}</p></div>
+${objects.length ? html`<ul class="results">${objects.map((r) => packageItem(r.package, o.now))}</ul>` : html`<div class="panel"><p class="muted">No packages match. Try fewer words, or <code>keywords:</code>, <code>scope:</code> or <code>maintainer:</code> qualifiers.</p></div>`}
+${prev || next ? html`<nav class="pager">${prev}<span></span>${next}</nav>` : null}`;
   return page({
     title: o.query ? `Search: ${o.query}` : 'Search',
     viewer: o.viewer,
@@ -114,30 +90,21 @@ export function errorPage(o: ErrorOptions): Html {
   const title = TITLES[o.status] ?? (o.status >= 500 ? 'Something went wrong' : 'Request refused');
   const message = o.status === 404 ? 'There is nothing here, or you do not have access to it.' : o.message;
   const body = html`<section class="card error-page">
-    <p class="status">${String(o.status)}</p>
-    <h1>${title}</h1>
-    <p>${message}</p>
-    <p class="actions">
-      ${o.status === 401 && !o.viewer ? html`<a class="button primary" href="/-/web/signin">Sign in</a>` : null}<a
-        class="button secondary"
-        href="/"
-        >Go to the home page</a
-      >
-    </p>
-  </section>`;
+  <p class="status">${String(o.status)}</p>
+  <h1>${title}</h1>
+  <p>${message}</p>
+  <p class="actions">${o.status === 401 && !o.viewer ? html`<a class="button primary" href="/-/web/signin">Sign in</a>` : null}<a class="button secondary" href="/">Go to the home page</a></p>
+</section>`;
   return page({ title, viewer: o.viewer, width: 'narrow', body });
 }
 
 /** A package whose versions were all unpublished or removed: say so, rather than a bare 404. */
 export function unpublishedPage(o: { name: string; since: number; viewer: Viewer; csrf: string | null }): Html {
   const body = html`<section class="card error-page">
-    <p class="status">404</p>
-    <h1>${o.name}</h1>
-    <p>
-      This package was unpublished on ${new Date(o.since).toISOString().slice(0, 10)} and has no versions left. Its
-      versions can never be published again; see the <a href="/-/web/policies/unpublish">unpublish policy</a>.
-    </p>
-    <p class="actions"><a class="button secondary" href="/">Go to the home page</a></p>
-  </section>`;
+  <p class="status">404</p>
+  <h1>${o.name}</h1>
+  <p>This package was unpublished on ${new Date(o.since).toISOString().slice(0, 10)} and has no versions left. Its versions can never be published again; see the <a href="/-/web/policies/unpublish">unpublish policy</a>.</p>
+  <p class="actions"><a class="button secondary" href="/">Go to the home page</a></p>
+</section>`;
   return page({ title: o.name, viewer: o.viewer, csrf: o.csrf, width: 'narrow', body });
 }

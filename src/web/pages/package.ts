@@ -102,127 +102,60 @@ export type PackagePageOptions = {
 export function packagePage({ view: v, access, viewer, csrf, now }: PackagePageOptions): Html {
   const latestAt = v.versions.find((x) => x.version === v.latest)?.publishedAt ?? v.modifiedAt;
   const versionRow = (x: PackageView['versions'][number]) =>
-    html`<tr>
-      <td><code>${x.version}</code>${x.deprecated ? html` <span class="badge warn">deprecated</span>` : null}</td>
-      <td class="right">${time(x.publishedAt, now)}</td>
-    </tr>`;
+    html`<tr><td><code>${x.version}</code>${x.deprecated ? html` <span class="badge warn">deprecated</span>` : null}</td><td class="right">${time(x.publishedAt, now)}</td></tr>`;
   const shown = v.versions.slice(0, SHOWN_VERSIONS);
   const rest = v.versions.slice(SHOWN_VERSIONS);
 
   const body = html`<div class="pkg-head">
-      <h1>${v.name}</h1>
-      <p class="meta">
-        ${v.latest ? html`<span class="version">${v.latest}</span> • ` : null}
-        ${access === 'restricted' ? html`<span class="badge private">private</span>` : html`<span class="badge">public</span>`}
-        • Published ${time(latestAt, now)}
-      </p>
-      ${v.description ? html`<p class="description">${v.description}</p>` : null}
-    </div>
-    <div class="pkg">
-      <article class="readme markdown">${v.readme ?? html`<p class="muted">This package has no README.</p>`}</article>
-      <aside class="side">
-        <section>
-          <h3>Install</h3>
-          <pre class="install"><code>npm install ${v.name}</code></pre>
-        </section>
-        <section>
-          <dl class="facts compact">
-            ${
-              v.latest
-                ? html`<dt>Version</dt>
-                    <dd>${v.latest}</dd>`
-                : null
-            }
-            ${
-              v.license
-                ? html`<dt>License</dt>
-                    <dd>${v.license}</dd>`
-                : null
-            }
-            <dt>Last publish</dt>
-            <dd>${time(latestAt, now)}</dd>
-            ${
-              v.homepage
-                ? html`<dt>Homepage</dt>
-                    <dd>
-                      <a href="${v.homepage}" rel="nofollow noopener noreferrer"
-                        >${v.homepage.replace(/^https?:\/\//, '').replace(/\/$/, '')}</a
-                      >
-                    </dd>`
-                : null
-            }
-            ${
-              v.repository
-                ? html`<dt>Repository</dt>
-                    <dd>
-                      <a href="${v.repository}" rel="nofollow noopener noreferrer"
-                        >${v.repository.replace(/^https?:\/\//, '')}</a
-                      >
-                    </dd>`
-                : null
-            }
-          </dl>
-        </section>
-        <section>
-          <h3>Dist-tags</h3>
-          <table class="list compact">
-            ${v.distTags.map(
-              (t) =>
-                html`<tr>
-                  <td>${t.tag}</td>
-                  <td class="right"><code>${t.version}</code></td>
-                </tr>`,
-            )}
-          </table>
-        </section>
-        <section>
-          <h3>Maintainers</h3>
-          <ul class="people">
-            ${v.maintainers.map((m) => html`<li><span class="avatar" aria-hidden="true">${m.slice(0, 1).toUpperCase()}</span>${m}</li>`)}
-          </ul>
-        </section>
-        <section>
-          <h3>Versions <span class="count">${String(v.versions.length)}</span></h3>
-          <table class="list compact versions">
-            ${shown.map(versionRow)}
-          </table>
-          ${
-            rest.length
-              ? html`<details>
-                  <summary>${String(rest.length)} older versions</summary>
-                  <table class="list compact versions">
-                    ${rest.map(versionRow)}
-                  </table>
-                </details>`
-              : null
-          }
-        </section>
-        <section>
-          <h3>Transparency log</h3>
-          <p>
-            <a href="${packageHref(v.name)}/history"
-              >History of every publish, tag and maintainer change, with proofs</a
-            >
-          </p>
-        </section>
-        <section>
-          <h3>Report</h3>
-          <p>
-            <a class="report-link" href="/-/web/report?package=${encodeURIComponent(v.name)}">Report this package</a> to
-            the moderators as malicious, suspicious, spam or a typosquat
-          </p>
-        </section>
-        ${
-          v.keywords.length
-            ? html`<section>
-                <h3>Keywords</h3>
-                <p class="keywords">
-                  ${v.keywords.map((k) => html`<a class="chip" href="/-/web/search?q=${encodeURIComponent(`keywords:${k}`)}">${k}</a>`)}
-                </p>
-              </section>`
-            : null
-        }
-      </aside>
-    </div>`;
+  <h1>${v.name}</h1>
+  <p class="meta">
+    ${v.latest ? html`<span class="version">${v.latest}</span> • ` : null}
+    ${access === 'restricted' ? html`<span class="badge private">private</span>` : html`<span class="badge">public</span>`} •
+    Published ${time(latestAt, now)}
+  </p>
+  ${v.description ? html`<p class="description">${v.description}</p>` : null}
+</div>
+<div class="pkg">
+  <article class="readme markdown">
+    ${v.readme ?? html`<p class="muted">This package has no README.</p>`}
+  </article>
+  <aside class="side">
+    <section>
+      <h3>Install</h3>
+      <pre class="install"><code>npm install ${v.name}</code></pre>
+    </section>
+    <section>
+      <dl class="facts compact">
+        ${v.latest ? html`<dt>Version</dt><dd>${v.latest}</dd>` : null}
+        ${v.license ? html`<dt>License</dt><dd>${v.license}</dd>` : null}
+        <dt>Last publish</dt><dd>${time(latestAt, now)}</dd>
+        ${v.homepage ? html`<dt>Homepage</dt><dd><a href="${v.homepage}" rel="nofollow noopener noreferrer">${v.homepage.replace(/^https?:\/\//, '').replace(/\/$/, '')}</a></dd>` : null}
+        ${v.repository ? html`<dt>Repository</dt><dd><a href="${v.repository}" rel="nofollow noopener noreferrer">${v.repository.replace(/^https?:\/\//, '')}</a></dd>` : null}
+      </dl>
+    </section>
+    <section>
+      <h3>Dist-tags</h3>
+      <table class="list compact">${v.distTags.map((t) => html`<tr><td>${t.tag}</td><td class="right"><code>${t.version}</code></td></tr>`)}</table>
+    </section>
+    <section>
+      <h3>Maintainers</h3>
+      <ul class="people">${v.maintainers.map((m) => html`<li><span class="avatar" aria-hidden="true">${m.slice(0, 1).toUpperCase()}</span>${m}</li>`)}</ul>
+    </section>
+    <section>
+      <h3>Versions <span class="count">${String(v.versions.length)}</span></h3>
+      <table class="list compact versions">${shown.map(versionRow)}</table>
+      ${rest.length ? html`<details><summary>${String(rest.length)} older versions</summary><table class="list compact versions">${rest.map(versionRow)}</table></details>` : null}
+    </section>
+    <section>
+      <h3>Transparency log</h3>
+      <p><a href="${packageHref(v.name)}/history">History of every publish, tag and maintainer change, with proofs</a></p>
+    </section>
+    <section>
+      <h3>Report</h3>
+      <p><a class="report-link" href="/-/web/report?package=${encodeURIComponent(v.name)}">Report this package</a> to the moderators as malicious, suspicious, spam or a typosquat</p>
+    </section>
+    ${v.keywords.length ? html`<section><h3>Keywords</h3><p class="keywords">${v.keywords.map((k) => html`<a class="chip" href="/-/web/search?q=${encodeURIComponent(`keywords:${k}`)}">${k}</a>`)}</p></section>` : null}
+  </aside>
+</div>`;
   return page({ title: v.name, viewer, csrf, body });
 }
