@@ -22,11 +22,21 @@ if (files.length === 0) {
   // The layering of docs/architecture.md (.dependency-cruiser.cjs).
   step('layering', bin('depcruise'), ['src', '--config', '.dependency-cruiser.cjs']);
 }
+// The whole suite also reports coverage of src/ (code the tests run in this process and its workers; the real
+// `bulwark` processes the CLI and end-to-end tests start are not counted) and fails below the floor: set a little
+// under what the suite reached when it was introduced (97.7% of lines, 89.2% of branches, 95.8% of functions).
+const coverage = [
+  '--experimental-test-coverage',
+  '--test-coverage-include=src/**',
+  '--test-coverage-lines=95',
+  '--test-coverage-branches=87',
+  '--test-coverage-functions=93',
+];
 step('tests', process.execPath, [
   '--test',
   '--test-concurrency=2',
   '--test-force-exit',
   '--test-timeout=900000',
   '--test-reporter=spec',
-  ...(files.length ? files : ['test/**/*.test.ts']),
+  ...(files.length ? files : [...coverage, 'test/**/*.test.ts']),
 ]);

@@ -8,6 +8,20 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { BIN, TEST_PASSWORD_HASH, bulwark, serve, type Exit, type Served } from '../helpers/bulwark-process.ts';
 
+/**
+ * The environment for a server run as another user. Node hands NODE_V8_COVERAGE (set by the suite's coverage run) to
+ * every child whatever its env says, and that user may not write the suite's coverage folder: give it one it may.
+ */
+function unprivilegedEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, BULWARK_PASSWORD_HASH: TEST_PASSWORD_HASH };
+  if (env.NODE_V8_COVERAGE) {
+    const open = mkdtempSync(path.join(os.tmpdir(), 'bulwark-coverage-'));
+    chmodSync(open, 0o777);
+    env.NODE_V8_COVERAGE = open;
+  }
+  return env;
+}
+
 /** The one line a failed start prints: names the setting, says what to do, carries no stack. */
 function oneLine(r: Exit, setting: RegExp): string {
   assert.equal(r.code, 1, r.stderr);
@@ -85,7 +99,10 @@ describe('bulwark serve: failures at start', () => {
     chmodSync(dir, 0o755);
     // As root every folder is writable: the server then runs as an unprivileged user, whom the folder refuses.
     const asRoot = process.getuid?.() === 0;
-    if (asRoot && spawnSync(process.execPath, [BIN, '--version'], { uid: 65534, gid: 65534 }).status !== 0) {
+    if (
+      asRoot &&
+      spawnSync(process.execPath, [BIN, '--version'], { uid: 65534, gid: 65534, env: unprivilegedEnv() }).status !== 0
+    ) {
       // Only where this checkout lies in a folder the unprivileged user cannot enter.
       return t.skip('no unprivileged user can run this checkout here');
     }
@@ -95,7 +112,7 @@ describe('bulwark serve: failures at start', () => {
         process.execPath,
         [BIN, 'serve', '--port', '0', '--data-dir', locked],
         {
-          env: { ...process.env, BULWARK_PASSWORD_HASH: TEST_PASSWORD_HASH },
+          env: unprivilegedEnv(),
           ...(asRoot ? { uid: 65534, gid: 65534 } : {}),
           timeout: 60_000,
         },
