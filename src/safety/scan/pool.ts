@@ -120,6 +120,9 @@ export class ScanPool {
 
   #run<T>(task: WorkerTask, budgetMs: number, lost: (reason: string, failed: boolean) => T): Promise<T> {
     if (this.#closed) return Promise.reject(new Error('scan pool is closed'));
+    // No time at all (--scan-budget 0s: every version waits for a moderator) is over budget at once, whether or not
+    // a warm worker could have answered first.
+    if (budgetMs <= 0) return Promise.resolve(lost('', false));
     return new Promise((resolve, reject) => {
       this.#queue.push({ id: this.#nextId++, task, budgetMs, resolve: resolve as (r: unknown) => void, lost, reject });
       this.#pump();
