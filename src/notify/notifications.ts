@@ -5,7 +5,7 @@ import type { Transaction } from 'kysely';
 import type { Logger } from 'pino';
 import { EmailPurpose, issueEmailToken } from '../accounts/email-tokens.ts';
 import type { Db } from '../store/db.ts';
-import { Consumer, EventKind } from '../store/events.ts';
+import { Consumer, EventKind, runEvery } from '../store/events.ts';
 import type { Database, EventRow } from '../store/schema.ts';
 import type { Mailer, Message } from './mailer.ts';
 import { drainOutbox, enqueue } from './outbox.ts';
@@ -228,20 +228,7 @@ export function startNotifier(
     await consumer.runOnce();
     await drainOutbox(deps);
   };
-  let running: Promise<unknown> | null = null;
-  const tick = () => {
-    running ??= runOnce()
-      .catch((err: unknown) => deps.logger.warn({ err }, 'email notifications failed; will retry'))
-      .finally(() => (running = null));
-  };
-  const timer = setInterval(tick, intervalMs);
-  timer.unref();
-  return {
-    runOnce,
-    async stop() {
-      clearInterval(timer);
-      await running;
-      await consumer.release().catch(() => {});
-    },
-  };
+  return runEvery(consumer, runOnce, intervalMs, (err) =>
+    deps.logger.warn({ err }, 'email notifications failed; will retry'),
+  );
 }

@@ -7,7 +7,7 @@
 import type { Transaction } from 'kysely';
 import type { Logger } from 'pino';
 import type { Db } from '../store/db.ts';
-import { Consumer, EventKind, recordEvent } from '../store/events.ts';
+import { Consumer, EventKind, recordEvent, runEvery } from '../store/events.ts';
 import type { Database, EventRow } from '../store/schema.ts';
 import type { SecurityReportsTable } from '../names/tables.ts';
 import { itemSubject, tellReporters } from './moderation.ts';
@@ -163,21 +163,10 @@ export function startModerationConsumer(
   intervalMs = 500,
 ): { stop(): Promise<void>; runOnce(): Promise<number> } {
   const consumer = new Consumer(deps.db, { name: MODERATION_CURSOR, handle: moderationHandler(deps.clock) });
-  const runOnce = () => consumer.runOnce();
-  let running: Promise<unknown> | null = null;
-  const tick = () => {
-    running ??= runOnce()
-      .catch((err: unknown) => deps.logger.warn({ err }, 'moderation queue: applying events failed; will retry'))
-      .finally(() => (running = null));
-  };
-  const timer = setInterval(tick, intervalMs);
-  timer.unref();
-  return {
-    runOnce,
-    async stop() {
-      clearInterval(timer);
-      await running;
-      await consumer.release().catch(() => {});
-    },
-  };
+  return runEvery(
+    consumer,
+    () => consumer.runOnce(),
+    intervalMs,
+    (err) => deps.logger.warn({ err }, 'moderation queue: applying events failed; will retry'),
+  );
 }

@@ -340,3 +340,31 @@ export class Consumer {
       .execute();
   }
 }
+
+/**
+ * Runs a consumer's work every interval until stopped: one run at a time, a failed run reported and retried at the
+ * next tick, and on stop the run in progress awaited and the lease released.
+ */
+export function runEvery<T>(
+  consumer: Consumer,
+  runOnce: () => Promise<T>,
+  intervalMs: number,
+  onError: (err: unknown) => void,
+): { runOnce: () => Promise<T>; stop(): Promise<void> } {
+  let running: Promise<unknown> | null = null;
+  const tick = () => {
+    running ??= runOnce()
+      .catch(onError)
+      .finally(() => (running = null));
+  };
+  const timer = setInterval(tick, intervalMs);
+  timer.unref();
+  return {
+    runOnce,
+    async stop() {
+      clearInterval(timer);
+      await running;
+      await consumer.release().catch(() => {});
+    },
+  };
+}
