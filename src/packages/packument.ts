@@ -26,7 +26,7 @@ export type PackageData = {
 };
 
 // The fields pacote and arborist read from an abbreviated packument (npm/pacote README, "corgi" documents).
-const CORGI_FIELDS = [
+export const CORGI_FIELDS = [
   'name',
   'version',
   'deprecated',
