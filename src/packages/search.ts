@@ -5,6 +5,7 @@ import { sql } from 'kysely';
 import type { Principal } from '../access/principal.ts';
 import type { Db } from '../store/db.ts';
 import { monthlyDownloads } from './downloads.ts';
+import { readableBy } from './readable.ts';
 
 export type SearchQuery = { terms: string[]; keywords: string[]; scope: string | null; maintainer: string | null };
 
@@ -69,41 +70,7 @@ export async function search(db: Db, opts: SearchOptions) {
     ])
     .where('packages.latest_version', 'is not', null);
   const p = opts.principal;
-  if (!p?.isAdmin) {
-    query = query.where((eb) =>
-      eb.or([
-        eb('packages.access', '=', 'public'),
-        ...(p
-          ? [
-              eb(
-                'packages.id',
-                'in',
-                eb.selectFrom('maintainers').select('package_id').where('user_id', '=', p.userId),
-              ),
-              // An organisation's scope has no single owner: there, reading comes from maintainership or a team grant.
-              eb(
-                'packages.scope',
-                'in',
-                eb
-                  .selectFrom('scopes')
-                  .select('name')
-                  .where('owner_user_id', '=', p.userId)
-                  .where('name', 'not in', eb.selectFrom('orgs').select('name')),
-              ),
-              eb(
-                'packages.id',
-                'in',
-                eb
-                  .selectFrom('team_packages')
-                  .innerJoin('team_members', 'team_members.team_id', 'team_packages.team_id')
-                  .select('team_packages.package_id')
-                  .where('team_members.user_id', '=', p.userId),
-              ),
-            ]
-          : []),
-      ]),
-    );
-  }
+  if (!p?.isAdmin) query = query.where((eb) => readableBy(eb, p));
   for (const term of q.terms) {
     const pattern = like(term);
     query = query.where((eb) =>

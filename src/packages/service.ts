@@ -15,7 +15,8 @@ import { dependencyEdges } from './dependencies.ts';
 import { scopeOf, tagProblem, tarballFile } from '../names/syntax.ts';
 import { touchPackage, upsertTag } from './package-rows.ts';
 import { abbreviatedPackument, fullPackument, type PackageData } from './packument.ts';
-import type { TarballInfo } from '../tarball/inspect.ts';
+import type { ListedFile, TarballInfo } from '../tarball/inspect.ts';
+import { decodeFiles, encodeFiles } from './version-files.ts';
 import { checkTarballAgrees, MAX_MANIFEST_BYTES, parsePublish, storedManifest, type Access } from './publish.ts';
 
 /** An uploaded tarball read (off the main thread) for publish, or why it is refused. */
@@ -97,6 +98,7 @@ export class Packages {
   readonly #nameHoldMs: number;
   readonly #scanner: PackagesOptions['scanner'];
   readonly #tarballReader: PackagesOptions['tarballs'];
+  readonly #listing = new Map<string, Promise<ListedFile[] | null>>();
 
   constructor(opts: PackagesOptions) {
     this.#signer = opts.signer;
@@ -158,6 +160,45 @@ export class Packages {
       return { bytes, size: bytes.length };
     });
     return bytes;
+  }
+
+  /**
+   * The files a visible version installs, for its page: the list stored at publish, or, for a version published
+   * before lists were kept, read once from its tarball by the worker pool (the reader publish uses, off the event
+   * loop) and stored. null when the version is not visible, or its tarball cannot be read: the page says "unknown".
+   */
+  async versionFiles(packageId: number, version: string): Promise<ListedFile[] | null> {
+    const row = await this.#db
+      .selectFrom('versions')
+      .select(['files', 'blob', 'size'])
+      .where('package_id', '=', packageId)
+      .where('version', '=', version)
+      .where('state', '=', 'visible')
+      .executeTakeFirst();
+    if (!row) return null;
+    if (row.files !== null) return decodeFiles(row.files);
+    // Many viewers of one old version at once read its tarball once.
+    const key = `${packageId}\0${version}`;
+    let pending = this.#listing.get(key);
+    if (!pending) {
+      pending = this.#listFiles(packageId, version, row.blob, row.size).finally(() => this.#listing.delete(key));
+      this.#listing.set(key, pending);
+    }
+    return pending;
+  }
+
+  async #listFiles(packageId: number, version: string, blob: string, size: number): Promise<ListedFile[] | null> {
+    const bytes = await this.tarball({ blob, size, version, packageId, etag: '' });
+    const inspected = await this.#tarballReader.inspect(bytes);
+    if (!inspected.ok) return null;
+    await this.#db
+      .updateTable('versions')
+      .set({ files: encodeFiles(inspected.info.files) })
+      .where('package_id', '=', packageId)
+      .where('version', '=', version)
+      .where('files', 'is', null)
+      .execute();
+    return inspected.info.files;
   }
 
   /** Authorization facts read straight from the database (writes must not decide on a cached view). */
@@ -376,6 +417,7 @@ export class Packages {
             blob,
             size: req.tarball.length,
             readme: info.readme,
+            files: encodeFiles(info.files),
             published_at: now,
             publisher_id: principal.userId,
             state: held ? 'held' : 'visible',

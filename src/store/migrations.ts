@@ -491,6 +491,13 @@ const MIGRATIONS: Record<string, Builder> = {
       await db.schema.createIndex('versions_blob').on('versions').column('blob').execute();
     },
   }),
+  // The package page's file list (web/pages/version.ts): each version's files (path and size) as JSON, stored at
+  // publish. Versions published before this have none; the page reads their tarball once and stores the list then.
+  '0018-version-files': () => ({
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('versions').addColumn('files', 'text').execute();
+    },
+  }),
 };
 
 /**

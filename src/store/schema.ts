@@ -120,6 +120,11 @@ export type VersionsTable = {
   scan_score: Generated<number | null>;
   /** for a held version: the dist-tag its publish asked for, set when a moderator releases it. */
   held_tag: Generated<string | null>;
+  /**
+   * JSON [[path, size], …] of the files npm installs, in path order, at most tarball/inspect.ts MAX_LISTED_FILES;
+   * null for a version published before lists were kept, until its page first reads the tarball.
+   */
+  files: Generated<string | null>;
 };
 
 /** Every name@version ever published. Rows are never deleted, so a pair can never be published twice. */

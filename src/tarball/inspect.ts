@@ -3,6 +3,9 @@
 // what npm will install.
 import { readTarball, TarballRefused, type TarLimits } from './read.ts';
 
+/** One file npm installs from the tarball: its path inside the package and its size in bytes. */
+export type ListedFile = { path: string; size: number };
+
 export type TarballInfo = {
   manifest: Record<string, unknown>;
   readme: string;
@@ -10,7 +13,15 @@ export type TarballInfo = {
   fileCount: number;
   unpackedSize: number;
   hasShrinkwrap: boolean;
+  /** what the package page lists, in path order; at most MAX_LISTED_FILES (fileCount says how many there are). */
+  files: ListedFile[];
 };
+
+/**
+ * Real packages hold tens to a few thousand files; the list is kept with the version row, so a tarball of 100,000
+ * tiny files (within the reader's limits) must not make a row of megabytes. Past this, the page says how many more.
+ */
+export const MAX_LISTED_FILES = 5000;
 
 /** Real package.json files nest a few levels (exports conditions); far deeper ones only exhaust stacks. */
 export const MAX_MANIFEST_DEPTH = 64;
@@ -64,5 +75,9 @@ export function inspectTarball(tgz: Buffer, limits?: Partial<TarLimits>): Tarbal
     fileCount: contents.fileCount,
     unpackedSize: contents.unpackedSize,
     hasShrinkwrap: contents.files.some((f) => f.path === 'npm-shrinkwrap.json'),
+    files: contents.files
+      .map((f) => ({ path: f.path, size: f.size }))
+      .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+      .slice(0, MAX_LISTED_FILES),
   };
 }

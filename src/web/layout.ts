@@ -3,14 +3,48 @@
 import { html, raw, type Html } from './html.ts';
 import { stylesheetHref } from './static.ts';
 
-/** Who is looking at the page; null when signed out. */
-/** Who is looking at a page; staff (administrators and moderators) also see the moderation queue in the header. */
-export type Viewer = { name: string; staff?: boolean } | null;
+/**
+ * Who is looking at a page; null when signed out. Staff (administrators and moderators) get the staff navigation: a
+ * link in the header, and the links on every staff page (staffLinks).
+ */
+export type Viewer = { name: string; staff?: boolean; admin?: boolean } | null;
 
 export const viewerOf = (user: { name: string; is_admin: number; is_moderator: number }): NonNullable<Viewer> => ({
   name: user.name,
   staff: user.is_admin === 1 || user.is_moderator === 1,
+  admin: user.is_admin === 1,
 });
+
+/** The pages of the registry's own administration; a staff page names itself so the navigation marks it. */
+export type StaffSection = 'moderation' | 'users' | 'names' | 'security-reports';
+
+// Who may open each follows access/decide.ts's STAFF_ACTIONS (moderation: moderators and administrators; the rest:
+// administrators). Offering a link the gate refuses would only lead to a 404, so the two must agree (tested).
+const STAFF_PAGES: ReadonlyArray<{ section: StaffSection; href: string; label: string; who: 'moderator' | 'admin' }> = [
+  { section: 'moderation', href: '/-/web/moderation', label: 'Moderation', who: 'moderator' },
+  { section: 'users', href: '/-/web/admin/users', label: 'Users', who: 'admin' },
+  { section: 'names', href: '/-/web/admin/names', label: 'Package names', who: 'admin' },
+  { section: 'security-reports', href: '/-/web/security/reports', label: 'Security reports', who: 'admin' },
+];
+
+/** The staff pages this viewer may open, in navigation order; empty for everyone else. */
+export function staffLinks(viewer: Viewer): Array<{ section: StaffSection; href: string; label: string }> {
+  if (!viewer?.staff) return [];
+  return STAFF_PAGES.filter((p) => p.who === 'moderator' || viewer.admin).map(({ section, href, label }) => ({
+    section,
+    href,
+    label,
+  }));
+}
+
+/** The one staff navigation, shown on every staff page (page() puts it there when the page names its section). */
+function staffNav(viewer: Viewer, current: StaffSection): Html | null {
+  const links = staffLinks(viewer);
+  if (!links.length) return null;
+  return html`<nav class="staff" aria-label="Administration">${links.map(
+    (l) => html`<a href="${l.href}"${l.section === current ? html` aria-current="page"` : null}>${l.label}</a>`,
+  )}</nav>`;
+}
 
 /** The one-time password a form asks for when the account's second-factor policy covers the change it makes. */
 export const otpField = (otp: boolean): Html | null =>
@@ -27,6 +61,8 @@ export type PageOptions = {
   query?: string | undefined;
   /** 'narrow' centres a card-sized column (forms); the default is the full content width. */
   width?: 'narrow' | 'wide';
+  /** A page of the registry's administration: the staff navigation is shown above it, with this page marked. */
+  staff?: StaffSection;
   body: Html;
 };
 
@@ -44,7 +80,9 @@ function accountNav(viewer: Viewer, csrf: string | null | undefined): Html {
   const signOut = csrf
     ? html`<form method="post" action="/-/web/signout" class="inline"><input type="hidden" name="_csrf" value="${csrf}"><button type="submit" class="link">Sign out</button></form>`
     : null;
-  return html`${viewer.staff ? html`<a href="/-/web/moderation">Moderation</a>` : null}<a href="/-/web/orgs">Organisations</a><a href="/-/web/account" class="who">${viewer.name}</a>${signOut}`;
+  // Administrators land on the first staff page (the moderation queue) and find the others in the staff navigation.
+  const staff = staffLinks(viewer)[0];
+  return html`${staff ? html`<a class="staff" href="${staff.href}">${viewer.admin ? 'Administration' : 'Moderation'}</a>` : null}<a href="/-/web/orgs">Organisations</a><a href="/-/web/account" class="who">${viewer.name}</a>${signOut}`;
 }
 
 export function page(opts: PageOptions): Html {
@@ -69,6 +107,7 @@ export function page(opts: PageOptions): Html {
   </div>
 </header>
 <main class="${opts.width === 'narrow' ? 'narrow' : 'wide'}">
+${opts.staff ? staffNav(opts.viewer, opts.staff) : null}
 ${opts.body}
 </main>
 <footer class="bottom"><div class="bar">Bulwark — an npm-compatible package registry</div></footer>

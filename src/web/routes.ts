@@ -12,6 +12,7 @@ import { notFound } from '../errors.ts';
 import type { Representation } from '../packages/cache.ts';
 import { isServableName } from '../names/syntax.ts';
 import { search } from '../packages/search.ts';
+import { dependentsOf, weeklyDownloads } from '../packages/package-insights.ts';
 import type { Packages } from '../packages/service.ts';
 import type { Db } from '../store/db.ts';
 import type { UserRow } from '../store/schema.ts';
@@ -284,11 +285,18 @@ export class WebUi {
       view = packageView(JSON.parse(entry.full.body.toString('utf8')) as Record<string, unknown>);
       this.#views.set(entry.full, view);
     }
-    const ctx = await this.context(req, reply);
+    const now = this.deps.clock();
+    // Dependents are those this viewer may read: a restricted dependent is neither listed nor counted for others.
+    const [ctx, downloads, dependents] = await Promise.all([
+      this.context(req, reply),
+      entry.facts.id === null ? 0 : weeklyDownloads(this.deps.db, entry.facts.id, now),
+      this.deps.gate.read(req).then((principal) => dependentsOf(this.deps.db, name, principal)),
+    ]);
+    const extras = { weeklyDownloads: downloads, dependents };
     return this.send(
       reply,
       200,
-      packagePage({ view, access: entry.facts.access, viewer: ctx.viewer, csrf: ctx.csrf, now: this.deps.clock() }),
+      packagePage({ view, extras, access: entry.facts.access, viewer: ctx.viewer, csrf: ctx.csrf, now }),
     );
   }
 }

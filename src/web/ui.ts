@@ -13,6 +13,7 @@ import { registerNameSafety } from './security-routes.ts';
 import { registerSettings } from './settings-routes.ts';
 import { registerTokenPages } from './token-routes.ts';
 import { registerTwoFactor } from './two-factor-routes.ts';
+import { registerVersionPages } from './version-routes.ts';
 import { registerWebLoginPages } from './web-login-routes.ts';
 
 export function registerWebUi(services: Services, { app, limiter, secondFactor }: PageParts): ErrorPages {
@@ -42,6 +43,8 @@ export function registerWebUi(services: Services, { app, limiter, secondFactor }
   web.extend((scope) => registerWebLoginPages(scope, web));
   // Organisations, teams, members and package access (/-/web/orgs, /-/web/org/:org, /-/web/access).
   registerOrgPages(web);
+  // One version's page: its dependencies, size, integrity and files (/-/web/package/:name/v/:version).
+  web.extend((scope) => registerVersionPages(scope, web));
   // A package's transparency-log history (/-/web/package/:name/history).
   registerLogHistoryPages(web);
   // The unpublish policy (GEN-2a), rendered from docs/policies/.

@@ -64,9 +64,9 @@ async function publish(
   token: string,
   manifest: Manifest,
   readme: string,
-  opts: { tag?: string } = {},
+  opts: { tag?: string; files?: Record<string, string> } = {},
 ) {
-  const tarball = packTarball(manifest, { 'package/README.md': readme });
+  const tarball = packTarball(manifest, { 'package/README.md': readme, ...opts.files });
   const res = await r.request('PUT', `/${manifest.name.replace('/', '%2f')}`, {
     token,
     body: body(publishDoc(manifest, { tarball, ...(opts.tag ? { tag: opts.tag } : {}) })),
@@ -203,6 +203,136 @@ describe('package pages in a browser', () => {
     await page.waitForURL(/\/-\/web\/search\?q=left-pad/);
     assert.deepEqual(await page.locator('li.result a.name').allTextContents(), ['left-pad-plus']);
     await b.screenshot(page, 'search');
+  });
+
+  it('links dependencies and dependents, shows weekly downloads, size and files, and has a page per version', async () => {
+    const insider = await r.user('insider');
+    const files = { 'package/lib/index.js': 'module.exports = 42;\n', 'package/lib/util/strings.js': '// strings\n' };
+    await publish(
+      r,
+      r.adminToken,
+      { name: 'dep-base', version: '1.0.0', description: 'at the bottom' },
+      '# dep-base\n',
+    );
+    await publish(
+      r,
+      r.adminToken,
+      { name: 'dep-mid', version: '1.0.0', license: 'MIT', dependencies: { 'dep-base': '^1.0.0' } },
+      '# dep-mid\n',
+      { files },
+    );
+    await publish(r, r.adminToken, { name: 'dep-top', version: '2.0.0', dependencies: { 'dep-mid': '~1.0.0' } }, '');
+    // A restricted dependent: counted and listed only for those who may read it.
+    await publish(
+      r,
+      insider.token,
+      { name: '@insider/uses-mid', version: '1.0.0', dependencies: { 'dep-mid': '*' } },
+      '',
+    );
+    for (let i = 0; i < 3; i++) assert.equal((await r.request('GET', '/dep-mid/-/dep-mid-1.0.0.tgz')).status, 200);
+    await r.app.downloads.flush();
+
+    const { page } = await b.person();
+    await page.goto(`${base}/-/web/package/dep-mid`);
+    const side = (section: string) => page.locator(`aside section.${section} a`).allTextContents();
+    assert.deepEqual(await side('dependencies'), ['dep-base']);
+    assert.equal(await page.getAttribute('aside section.dependencies a', 'href'), '/-/web/package/dep-base');
+    assert.deepEqual(await side('dependents'), ['dep-top'], 'the restricted dependent is not shown');
+    assert.equal(await page.textContent('aside section.dependents .count'), '1', 'nor counted');
+    assert.equal(await page.textContent('dd.downloads'), '3');
+    assert.equal(await page.textContent('dd.file-count'), '4');
+    assert.match((await page.textContent('dd.unpacked-size')) ?? '', /^\d+ B$/);
+    await b.screenshot(page, 'package-with-dependencies');
+
+    // The version row is a link to the version's page.
+    await page.click('table.versions a:has-text("1.0.0")');
+    await page.waitForURL(`${base}/-/web/package/dep-mid/v/1.0.0`);
+    assert.equal(await page.textContent('pre.install'), 'npm install dep-mid@1.0.0');
+    assert.deepEqual(await page.locator('table.files td:first-child').allTextContents(), [
+      'README.md',
+      'lib/index.js',
+      'lib/util/strings.js',
+      'package.json',
+    ]);
+    assert.equal(await page.textContent('table.files tr:has-text("lib/index.js") td.right'), '21 B');
+    assert.deepEqual(await page.locator('aside section.dependencies a').allTextContents(), ['dep-base']);
+    assert.match((await page.textContent('aside')) ?? '', /sha512-/);
+    await b.screenshot(page, 'version');
+
+    const mine = await b.person();
+    await signIn(mine.page, base, 'insider');
+    await mine.page.goto(`${base}/-/web/package/dep-mid`);
+    assert.deepEqual(await mine.page.locator('aside section.dependents a').allTextContents(), [
+      '@insider/uses-mid',
+      'dep-top',
+    ]);
+    // A scoped version page, for its reader only.
+    assert.equal((await mine.page.goto(`${base}/-/web/package/@insider/uses-mid/v/1.0.0`))?.status(), 200);
+    assert.equal((await page.goto(`${base}/-/web/package/@insider/uses-mid/v/1.0.0`))?.status(), 404);
+  });
+
+  it('answers a held, quarantined or unpublished version’s page as it answers a version that never existed', async () => {
+    for (const v of ['1.0.0', '1.1.0', '1.2.0', '1.3.0'])
+      await publish(r, r.adminToken, { name: 'hidden-versions', version: v, description: `release ${v}` }, '');
+    const id = (
+      await r.store.db
+        .selectFrom('packages')
+        .select('id')
+        .where('name', '=', 'hidden-versions')
+        .executeTakeFirstOrThrow()
+    ).id;
+    const states: Record<string, string> = { '1.1.0': 'held', '1.2.0': 'quarantined', '1.3.0': 'unpublished' };
+    for (const [version, state] of Object.entries(states))
+      await r.store.db
+        .updateTable('versions')
+        .set({ state })
+        .where('package_id', '=', id)
+        .where('version', '=', version)
+        .execute();
+    await r.store.db.updateTable('dist_tags').set({ version: '1.0.0' }).where('package_id', '=', id).execute();
+    r.app.packages.invalidate('hidden-versions');
+
+    // Even the maintainer (an administrator here) sees no page: the protocol serves none of these versions either.
+    const admin = await b.person();
+    await signIn(admin.page, base, 'admin');
+    const anonymous = await b.person();
+    const answer = async (page: Page, version: string) => {
+      const res = await page.goto(`${base}/-/web/package/hidden-versions/v/${version}`);
+      return { status: res?.status(), main: (await page.textContent('main'))?.trim() };
+    };
+    for (const page of [anonymous.page, admin.page]) {
+      const missing = await answer(page, '9.9.9');
+      assert.equal(missing.status, 404);
+      for (const version of Object.keys(states)) {
+        const got = await answer(page, version);
+        assert.deepEqual(got, missing, `${version} (${states[version]}) reads as missing`);
+        assert.doesNotMatch(await page.content(), new RegExp(`release ${version.replace(/\./g, '\\.')}`));
+      }
+      assert.equal((await answer(page, '1.0.0')).status, 200);
+    }
+    await anonymous.page.goto(`${base}/-/web/package/hidden-versions`);
+    assert.deepEqual(await anonymous.page.locator('table.versions code').allTextContents(), ['1.0.0']);
+  });
+
+  it('lists the files of a version published before file lists were kept, reading its tarball once', async () => {
+    await publish(r, r.adminToken, { name: 'old-timer', version: '1.0.0' }, '# old\n');
+    const id = (
+      await r.store.db.selectFrom('packages').select('id').where('name', '=', 'old-timer').executeTakeFirstOrThrow()
+    ).id;
+    const files = () =>
+      r.store.db.selectFrom('versions').select('files').where('package_id', '=', id).executeTakeFirstOrThrow();
+    assert.equal(
+      (await files()).files,
+      '[["README.md",6],["package.json",' +
+        String(JSON.stringify({ name: 'old-timer', version: '1.0.0' }, null, 2).length) +
+        ']]',
+      'stored at publish',
+    );
+    await r.store.db.updateTable('versions').set({ files: null }).where('package_id', '=', id).execute();
+    const { page } = await b.person();
+    assert.equal((await page.goto(`${base}/-/web/package/old-timer/v/1.0.0`))?.status(), 200);
+    assert.deepEqual(await page.locator('table.files td:first-child').allTextContents(), ['README.md', 'package.json']);
+    assert.notEqual((await files()).files, null, 'the list read from the tarball is stored');
   });
 
   it('keeps a restricted package invisible to anonymous and other users, and shows it to its owner', async () => {

@@ -54,7 +54,7 @@ export function userListPage(v: UserListView): Html {
   </table>
   <p class="pager">${v.offset > 0 ? html`<a href="${qs(Math.max(0, v.offset - v.size))}">← Newer</a>` : null}${v.offset + v.size < v.total ? html`<a href="${qs(v.offset + v.size)}">Older →</a>` : null}</p>
 </section>`;
-  return page({ title: 'Users · Administration', viewer: v.viewer, csrf: v.csrf, body });
+  return page({ title: 'Users · Administration', viewer: v.viewer, csrf: v.csrf, staff: 'users', body });
 }
 
 /** otp: the administrator's account asks for a one-time password with every change, so each form has the field. */
@@ -188,5 +188,5 @@ ${
   ${history.length ? html`<ul class="history">${history}</ul>` : html`<p class="muted">Nothing recorded.</p>`}
   ${v.history.next !== null ? html`<p class="pager"><a href="${base}?before=${String(v.history.next)}">Older →</a></p>` : null}
 </section>`;
-  return page({ title: `${u.name} · Administration`, viewer: v.viewer, csrf: v.csrf, body });
+  return page({ title: `${u.name} · Administration`, viewer: v.viewer, csrf: v.csrf, staff: 'users', body });
 }

@@ -98,7 +98,7 @@ export function queuePage(v: QueueView): Html {
     <tbody>${rows.length ? rows : html`<tr><td colspan="6" class="muted">Nothing ${v.status === 'open' ? 'waiting' : 'resolved yet'}.</td></tr>`}</tbody>
   </table>
 </section>`;
-  return page({ title: 'Moderation queue', viewer: v.viewer, csrf: v.csrf, body });
+  return page({ title: 'Moderation queue', viewer: v.viewer, csrf: v.csrf, staff: 'moderation', body });
 }
 
 /**
@@ -189,5 +189,5 @@ ${buttons.length ? html`<form method="post" action="${itemHref(id)}/dismiss" cla
 ${reportList}${security}${evidence}${v.changes && item.package ? changesPanel(item.package, v.changes) : null}${activity}
 ${history.length ? html`<section class="panel"><h2>History</h2><ul class="history">${history.map((h) => html`<li><span class="when">${time(h.at, v.now)}</span> ${h.action} by ${h.by}${h.reason ? html` — ${h.reason}` : null}</li>`)}</ul></section>` : null}
 <p><a href="${MODERATION_PATH}">← Back to the queue</a></p>`;
-  return page({ title: `${title} · Moderation`, viewer: v.viewer, csrf: v.csrf, body });
+  return page({ title: `${title} · Moderation`, viewer: v.viewer, csrf: v.csrf, staff: 'moderation', body });
 }

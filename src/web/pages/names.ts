@@ -36,7 +36,7 @@ ${verdict}
     <label>Name <input type="text" name="name" required maxlength="214" value="${c?.name ?? ''}"></label>
     <label>Reason (recorded) <input type="text" name="reason" required maxlength="500"></label>
     ${otpField(v.otp)}
-    <button type="submit">Allow</button>
+    <button type="submit" class="primary">Allow</button>
   </form>
 </section>
 <section class="panel"><h2>Allowed names</h2>
@@ -45,5 +45,5 @@ ${v.allowed.length ? html`<table class="list"><tr><th>name</th><th>reason</th><t
 <section class="panel"><h2>Reserved names</h2>
 ${v.reservations.length ? html`<table class="list"><tr><th>pattern</th><th>organisation</th><th>from</th></tr>${v.reservations.map((r) => html`<tr><td>${r.pattern}</td><td>${r.org}</td><td>${r.source}</td></tr>`)}</table>` : html`<p class="muted">None.</p>`}
 </section>`;
-  return page({ title: 'Package names', viewer: v.viewer, csrf: v.csrf, body });
+  return page({ title: 'Package names', viewer: v.viewer, csrf: v.csrf, staff: 'names', body });
 }

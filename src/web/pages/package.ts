@@ -20,7 +20,48 @@ export type PackageView = {
   maintainers: string[];
   modifiedAt: number;
   readme: Html | null;
+  /** the latest version's runtime dependencies (name and range, as written), and its size figures from dist. */
+  dependencies: Array<{ name: string; range: string }>;
+  unpackedSize: number | null;
+  fileCount: number | null;
 };
+
+/** What the page shows beyond the packument, per request: downloads, and the dependents this viewer may read. */
+export type PackageExtras = { weeklyDownloads: number; dependents: { total: number; names: string[] } };
+
+/** The web address of a version's page. */
+export const versionHref = (name: string, version: string): string =>
+  `${packageHref(name)}/v/${encodeURIComponent(version)}`;
+
+/** The dependencies a manifest declares for installs (dependencies, optionalDependencies), in name order. */
+export function declaredDependencies(manifest: Record<string, unknown>): Array<{ name: string; range: string }> {
+  const out = new Map<string, string>();
+  for (const field of ['dependencies', 'optionalDependencies']) {
+    const deps = manifest[field];
+    if (!deps || typeof deps !== 'object' || Array.isArray(deps)) continue;
+    for (const [name, range] of Object.entries(deps as Record<string, unknown>))
+      if (typeof range === 'string') out.set(name, range);
+  }
+  return [...out].map(([name, range]) => ({ name, range })).sort((a, b) => (a.name < b.name ? -1 : 1));
+}
+
+const count = (v: unknown): number | null => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : null);
+
+/** 1234567 → "1.2 MB": decimal units, as npm prints unpacked sizes. */
+export function formatBytes(n: number): string {
+  if (n < 1000) return `${n} B`;
+  const units = ['kB', 'MB', 'GB'];
+  let v = n;
+  let i = -1;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return `${v >= 100 ? Math.round(v) : v.toFixed(1)} ${units[i]}`;
+}
+
+/** A dependency's name as a link to its page here (a missing one is a plain 404 page, as for any name). */
+export const dependencyLink = (name: string): Html => html`<a href="${packageHref(name)}">${name}</a>`;
 
 const str = (v: unknown): string | null => (typeof v === 'string' && v.trim() ? v.trim() : null);
 
@@ -61,6 +102,7 @@ export function packageView(doc: Record<string, unknown>): PackageView {
   const latest = tags.latest ?? null;
   const latestManifest = (latest && versions[latest]) || {};
   const license = str(latestManifest.license) ?? str((latestManifest.license as { type?: unknown } | undefined)?.type);
+  const dist = (latestManifest.dist ?? {}) as Record<string, unknown>;
   return {
     name: String(doc.name),
     description: str(doc.description) ?? '',
@@ -86,6 +128,9 @@ export function packageView(doc: Record<string, unknown>): PackageView {
       : [],
     modifiedAt: Date.parse(times.modified ?? '') || 0,
     readme: str(doc.readme) ? renderReadme(String(doc.readme)) : null,
+    dependencies: declaredDependencies(latestManifest),
+    unpackedSize: count(dist.unpackedSize),
+    fileCount: count(dist.fileCount),
   };
 }
 
@@ -93,16 +138,17 @@ const SHOWN_VERSIONS = 25;
 
 export type PackagePageOptions = {
   view: PackageView;
+  extras: PackageExtras;
   access: 'public' | 'restricted';
   viewer: Viewer;
   csrf: string | null;
   now: number;
 };
 
-export function packagePage({ view: v, access, viewer, csrf, now }: PackagePageOptions): Html {
+export function packagePage({ view: v, extras, access, viewer, csrf, now }: PackagePageOptions): Html {
   const latestAt = v.versions.find((x) => x.version === v.latest)?.publishedAt ?? v.modifiedAt;
   const versionRow = (x: PackageView['versions'][number]) =>
-    html`<tr><td><code>${x.version}</code>${x.deprecated ? html` <span class="badge warn">deprecated</span>` : null}</td><td class="right">${time(x.publishedAt, now)}</td></tr>`;
+    html`<tr><td><a href="${versionHref(v.name, x.version)}"><code>${x.version}</code></a>${x.deprecated ? html` <span class="badge warn">deprecated</span>` : null}</td><td class="right">${time(x.publishedAt, now)}</td></tr>`;
   const shown = v.versions.slice(0, SHOWN_VERSIONS);
   const rest = v.versions.slice(SHOWN_VERSIONS);
 
@@ -126,7 +172,10 @@ export function packagePage({ view: v, access, viewer, csrf, now }: PackagePageO
     </section>
     <section>
       <dl class="facts compact">
-        ${v.latest ? html`<dt>Version</dt><dd>${v.latest}</dd>` : null}
+        ${v.latest ? html`<dt>Version</dt><dd><a href="${versionHref(v.name, v.latest)}">${v.latest}</a></dd>` : null}
+        <dt>Weekly downloads</dt><dd class="downloads">${extras.weeklyDownloads.toLocaleString('en-US')}</dd>
+        ${v.unpackedSize !== null ? html`<dt>Unpacked size</dt><dd class="unpacked-size">${formatBytes(v.unpackedSize)}</dd>` : null}
+        ${v.fileCount !== null && v.latest ? html`<dt>Total files</dt><dd class="file-count"><a href="${versionHref(v.name, v.latest)}#files">${String(v.fileCount)}</a></dd>` : null}
         ${v.license ? html`<dt>License</dt><dd>${v.license}</dd>` : null}
         <dt>Last publish</dt><dd>${time(latestAt, now)}</dd>
         ${v.homepage ? html`<dt>Homepage</dt><dd><a href="${v.homepage}" rel="nofollow noopener noreferrer">${v.homepage.replace(/^https?:\/\//, '').replace(/\/$/, '')}</a></dd>` : null}
@@ -145,6 +194,14 @@ export function packagePage({ view: v, access, viewer, csrf, now }: PackagePageO
       <h3>Versions <span class="count">${String(v.versions.length)}</span></h3>
       <table class="list compact versions">${shown.map(versionRow)}</table>
       ${rest.length ? html`<details><summary>${String(rest.length)} older versions</summary><table class="list compact versions">${rest.map(versionRow)}</table></details>` : null}
+    </section>
+    <section class="dependencies">
+      <h3>Dependencies <span class="count">${String(v.dependencies.length)}</span></h3>
+      ${v.dependencies.length ? html`<p class="deps">${v.dependencies.map((d) => html`<span class="dep" title="${d.range}">${dependencyLink(d.name)}</span>`)}</p>` : html`<p class="muted">None</p>`}
+    </section>
+    <section class="dependents">
+      <h3>Dependents <span class="count">${String(extras.dependents.total)}</span></h3>
+      ${extras.dependents.total ? html`<p class="deps">${extras.dependents.names.map((d) => html`<span class="dep">${dependencyLink(d)}</span>`)}${extras.dependents.total > extras.dependents.names.length ? html`<span class="muted">and ${String(extras.dependents.total - extras.dependents.names.length)} more</span>` : null}</p>` : html`<p class="muted">None here</p>`}
     </section>
     <section>
       <h3>Transparency log</h3>

@@ -86,5 +86,11 @@ export function reportsPage(v: ReportsView): Html {
   const body = html`<div class="page-head"><h1>${v.admin ? 'Security reports' : 'Your security reports'}</h1><p class="muted">${String(v.reports.length)} ${v.reports.length === 1 ? 'report' : 'reports'}</p></div>
 ${alertBox('notice', v.notice)}${alertBox('error', v.error)}
 ${items.length ? items : html`<p class="muted">No reports.</p>`}`;
-  return page({ title: 'Security reports', viewer: v.viewer, csrf: v.csrf, body });
+  return page({
+    title: 'Security reports',
+    viewer: v.viewer,
+    csrf: v.csrf,
+    body,
+    ...(v.admin ? { staff: 'security-reports' } : {}),
+  });
 }
