@@ -3,6 +3,7 @@
 //
 // Two kinds of rights are kept apart on purpose (AUTHZ-2): managing people (org roles: owner, admin, developer) and
 // changing packages (maintainership, or a team's read-write grant). No org role by itself lets anyone publish.
+import type { ErrorCode } from '../errors.ts';
 import type { Principal } from './principal.ts';
 import { tokenScopeDecision } from '../tokens/scope.ts';
 
@@ -32,6 +33,8 @@ export const Action = {
   PackageOwnersWrite: 'package:owners:write',
   PackagePublish: 'package:versions:publish',
   PackageRead: 'package:read',
+  /** npm star / unstar: the caller's own mark on a package they can see; no right on the package is needed. */
+  PackageStar: 'package:star',
   PackageUnpublish: 'package:versions:unpublish',
   /** npm access set status=public|private. */
   PackageVisibilityWrite: 'package:visibility:write',
@@ -150,14 +153,18 @@ export const REGISTRY: RegistryFacts = { kind: 'registry' };
 
 export type Facts = PackageFacts | OrgFacts | RegistryFacts;
 
-export type Policy = { readAccess: 'public' | 'authenticated' };
+export type Policy = {
+  readAccess: 'public' | 'authenticated';
+  /** who verifies a new account before it may change anything: the owner by an emailed link, or an administrator. */
+  emailVerification?: 'email' | 'admin';
+};
 
-/** status tells the HTTP layer how to refuse: 401 to ask for credentials, 403 to refuse, 404 to stay invisible. */
-export type Decision = { allow: true } | { allow: false; status: 401 | 403 | 404; reason: string };
+/** code tells the HTTP layer how to refuse: E_AUTH_REQUIRED asks for credentials, E_NOT_FOUND stays invisible. */
+export type Decision = { allow: true } | { allow: false; code: ErrorCode; reason: string };
 
 const ALLOW: Decision = { allow: true };
-const deny = (status: 401 | 403 | 404, reason: string): Decision => ({ allow: false, status, reason });
-const NOT_FOUND = deny(404, 'Not found');
+const deny = (code: ErrorCode, reason: string): Decision => ({ allow: false, code, reason });
+const NOT_FOUND = deny('E_NOT_FOUND', 'Not found');
 
 export const isOrgFacts = (facts: Facts): facts is OrgFacts => (facts as OrgFacts).kind === 'org';
 export const isRegistryFacts = (facts: Facts): facts is RegistryFacts => (facts as RegistryFacts).kind === 'registry';
@@ -183,32 +190,38 @@ export function decide(principal: Principal | null, action: ActionValue, pkg: Fa
   if (action === Action.ReportCreate)
     return principal
       ? decideRead(principal, pkg, policy)
-      : deny(401, 'reporting needs an account: sign in, or run `npm login` or pass a token');
+      : deny('E_AUTH_REQUIRED', 'reporting needs an account: sign in, or run `npm login` or pass a token');
 
-  if (!principal) return deny(401, 'authentication required: run `npm login` or add a token to your .npmrc');
+  if (!principal)
+    return deny('E_AUTH_REQUIRED', 'authentication required: run `npm login` or add a token to your .npmrc');
   if (principal.tokenReadonly)
-    return deny(403, 'this token is read-only and cannot be used to publish or change packages');
+    return deny('E_TOKEN_READONLY', 'this token is read-only and cannot be used to publish or change packages');
   if (!principal.emailVerified)
     return deny(
-      403,
-      `the email address of "${principal.name}" is not verified yet: follow the link in the verification email before publishing`,
+      'E_EMAIL_UNVERIFIED',
+      policy.emailVerification === 'admin'
+        ? `the email address of "${principal.name}" is not verified yet: an administrator of this registry must approve the account before it can publish`
+        : `the email address of "${principal.name}" is not verified yet: follow the link in the verification email before publishing`,
     );
 
   switch (action) {
     case Action.PackageCreate: {
-      if (pkg.access !== null) return deny(403, 'package already exists');
+      if (pkg.access !== null) return deny('E_NAME_TAKEN', 'package already exists');
       if (pkg.scope === null) return ALLOW;
       if (pkg.scopeIsOrg) {
         // Creating a package in an org is publishing: it takes the developers team, not an org role.
         if (pkg.relation?.developer) return ALLOW;
         return deny(
-          403,
+          'E_FORBIDDEN',
           `publishing a new package in @${pkg.scope} needs membership of the @${pkg.scope}:developers team`,
         );
       }
       const owner = pkg.scopeOwnerId ?? pkg.scopeNamesakeId;
       if (owner === null || owner === principal.userId) return ALLOW;
-      return deny(403, `the scope @${pkg.scope} belongs to another account: you cannot publish packages in it`);
+      return deny(
+        'E_NAME_TAKEN',
+        `the scope @${pkg.scope} belongs to another account: you cannot publish packages in it`,
+      );
     }
     case Action.PackagePublish:
       if (!canRead(principal, pkg)) return decideInvisiblePublish(principal, pkg, policy);
@@ -224,7 +237,7 @@ export function decide(principal: Principal | null, action: ActionValue, pkg: Fa
       if (pkg.maintainerIds.includes(principal.userId)) return ALLOW;
       if (!canRead(principal, pkg)) return NOT_FOUND;
       return deny(
-        403,
+        'E_FORBIDDEN',
         action === Action.PackageOwnersWrite
           ? 'only a maintainer of this package can change its maintainers'
           : 'only a maintainer of this package can change who may install it',
@@ -234,15 +247,19 @@ export function decide(principal: Principal | null, action: ActionValue, pkg: Fa
       const role = pkg.relation?.orgRole ?? null;
       if (pkg.scopeIsOrg && (role === 'owner' || role === 'admin' || principal.isAdmin)) return ALLOW;
       if (!canRead(principal, pkg)) return NOT_FOUND;
-      if (!pkg.scopeIsOrg) return deny(403, 'team access can only be granted on packages in an organisation scope');
-      return deny(403, `only an owner or admin of @${pkg.scope} can change which teams may use this package`);
+      if (!pkg.scopeIsOrg)
+        return deny('E_FORBIDDEN', 'team access can only be granted on packages in an organisation scope');
+      return deny('E_FORBIDDEN', `only an owner or admin of @${pkg.scope} can change which teams may use this package`);
     }
+    case Action.PackageStar:
+      // Starring changes nothing of the package: seeing it is enough, and one that cannot be seen is not there.
+      return pkg.access !== null && canRead(principal, pkg) ? ALLOW : NOT_FOUND;
     case Action.PackageModerate:
       if (principal.isModerator || principal.isAdmin) return ALLOW;
       if (pkg.access === null || !canRead(principal, pkg)) return NOT_FOUND;
-      return deny(403, 'only registry moderators can do this');
+      return deny('E_FORBIDDEN', 'only registry moderators can do this');
     default:
-      return deny(403, 'this action does not apply to a package');
+      return deny('E_FORBIDDEN', 'this action does not apply to a package');
   }
 }
 
@@ -252,7 +269,7 @@ function decideChange(principal: Principal, pkg: PackageFacts): Decision {
   if (pkg.maintainerIds.includes(principal.userId) || pkg.relation?.teamGrant === 'read-write') return ALLOW;
   if (!canRead(principal, pkg)) return NOT_FOUND;
   return deny(
-    403,
+    'E_FORBIDDEN',
     'you do not have permission to change this package: you are not one of its maintainers and no team of yours has read-write access to it',
   );
 }
@@ -272,7 +289,9 @@ function decideInvisiblePublish(principal: Principal, pkg: PackageFacts, policy:
     relation: { orgRole: pkg.relation?.orgRole ?? null, teamGrant: null, developer: pkg.relation?.developer ?? false },
   };
   const asNew = decide(principal, Action.PackageCreate, free, policy);
-  return asNew.allow ? deny(403, `the name "${pkg.name ?? ''}" is taken: publish under another name`) : asNew;
+  return asNew.allow
+    ? deny('E_NAME_TAKEN', `the name "${pkg.name ?? ''}" is taken: publish under another name`)
+    : asNew;
 }
 
 /** Publishing to a name whose package was unpublished: its maintainers, and only while the hold lasts. */
@@ -287,12 +306,12 @@ function decideHeldName(
   const admin = 'after that only a registry administrator can give the name out again (bulwark admin package transfer)';
   if (!pkg.maintainerIds.includes(principal.userId) && pkg.relation?.teamGrant !== 'read-write')
     return deny(
-      403,
+      'E_NAME_HELD',
       `"${pkg.name}" was unpublished on ${since}; its name is held for its previous maintainers until ${until}, and ${admin}`,
     );
   if (!hold.open)
     return deny(
-      403,
+      'E_NAME_HELD',
       `"${pkg.name}" was unpublished on ${since} and the hold for its previous maintainers ended on ${until}: ${admin}`,
     );
   return ALLOW;
@@ -320,8 +339,8 @@ function canRead(principal: Principal | null, pkg: PackageFacts): boolean {
  * only reads.
  */
 function decideRegistry(principal: Principal | null, action: ActionValue, facts: RegistryFacts): Decision {
-  if (!isStaffAction(action)) return deny(403, 'this action does not apply to the registry');
-  if (!principal) return deny(401, 'authentication required: sign in');
+  if (!isStaffAction(action)) return deny('E_FORBIDDEN', 'this action does not apply to the registry');
+  if (!principal) return deny('E_AUTH_REQUIRED', 'authentication required: sign in');
   const admin = principal.isAdmin;
   // isModerator absent means "not loaded": not a moderator.
   const staff = admin || principal.isModerator === true;
@@ -330,33 +349,35 @@ function decideRegistry(principal: Principal | null, action: ActionValue, facts:
   const scoped = tokenScopeDecision(principal, action, null, null);
   if (scoped) return scoped;
   if (principal.tokenReadonly && !action.endsWith(':read'))
-    return deny(403, 'this token is read-only and cannot be used to change anything');
+    return deny('E_TOKEN_READONLY', 'this token is read-only and cannot be used to change anything');
   if (action === Action.ModerationLock && facts.item?.publisherIsAdmin && !admin)
-    return deny(403, 'only an administrator can lock an administrator’s account');
+    return deny('E_FORBIDDEN', 'only an administrator can lock an administrator’s account');
   return ALLOW;
 }
 
 function decideRead(principal: Principal | null, pkg: PackageFacts, policy: Policy): Decision {
   // Asked first, so an anonymous client of a private registry cannot even learn which names exist.
   if (!principal && policy.readAccess === 'authenticated')
-    return deny(401, 'this registry requires authentication for every read: run `npm login`');
+    return deny('E_AUTH_REQUIRED', 'this registry requires authentication for every read: run `npm login`');
   if (pkg.access === null) return NOT_FOUND;
   return canRead(principal, pkg) ? ALLOW : NOT_FOUND;
 }
 
 function decideOrg(principal: Principal | null, action: ActionValue, org: OrgFacts): Decision {
-  if (!principal) return deny(401, 'authentication required: run `npm login` or add a token to your .npmrc');
+  if (!principal)
+    return deny('E_AUTH_REQUIRED', 'authentication required: run `npm login` or add a token to your .npmrc');
   // A scoped token's org rights were settled by tokenScopeDecision; the readonly flag only restricts classic tokens
   // (a token for org administration alone is "read-only" as far as packages go).
   const readonlyToken = principal.tokenReadonly && !principal.tokenScope;
   if (action === Action.OrgCreate) {
-    if (readonlyToken) return deny(403, 'this token is read-only and cannot be used to change anything');
-    if (!principal.emailVerified) return deny(403, `the email address of "${principal.name}" is not verified yet`);
-    if (org.exists) return deny(403, `@${org.org} is already an organisation`);
+    if (readonlyToken) return deny('E_TOKEN_READONLY', 'this token is read-only and cannot be used to change anything');
+    if (!principal.emailVerified)
+      return deny('E_EMAIL_UNVERIFIED', `the email address of "${principal.name}" is not verified yet`);
+    if (org.exists) return deny('E_NAME_TAKEN', `@${org.org} is already an organisation`);
     const owner = org.scopeOwnerId ?? org.scopeNamesakeId;
     if (owner === null || owner === principal.userId || principal.isAdmin) return ALLOW;
     return deny(
-      403,
+      'E_NAME_TAKEN',
       `the scope @${org.org} belongs to another account: only its owner can turn it into an organisation`,
     );
   }
@@ -366,27 +387,28 @@ function decideOrg(principal: Principal | null, action: ActionValue, org: OrgFac
   const effective: OrgRole | null = principal.isAdmin ? 'owner' : role;
   if (effective === null) return NOT_FOUND;
   if (action === Action.OrgRead) return ALLOW;
-  if (readonlyToken) return deny(403, 'this token is read-only and cannot be used to change anything');
-  if (!principal.emailVerified) return deny(403, `the email address of "${principal.name}" is not verified yet`);
+  if (readonlyToken) return deny('E_TOKEN_READONLY', 'this token is read-only and cannot be used to change anything');
+  if (!principal.emailVerified)
+    return deny('E_EMAIL_UNVERIFIED', `the email address of "${principal.name}" is not verified yet`);
   const manager = effective === 'owner' || effective === 'admin';
   switch (action) {
     case Action.OrgDelete:
-      return effective === 'owner' ? ALLOW : deny(403, `only an owner of @${org.org} can delete it`);
+      return effective === 'owner' ? ALLOW : deny('E_FORBIDDEN', `only an owner of @${org.org} can delete it`);
     case Action.OrgTeamsWrite:
     case Action.OrgTokenAdmin:
-      return manager ? ALLOW : deny(403, `only an owner or admin of @${org.org} can manage its teams`);
+      return manager ? ALLOW : deny('E_FORBIDDEN', `only an owner or admin of @${org.org} can manage its teams`);
     case Action.OrgMembersWrite: {
-      if (!manager) return deny(403, `only an owner or admin of @${org.org} can manage its members`);
+      if (!manager) return deny('E_FORBIDDEN', `only an owner or admin of @${org.org} can manage its members`);
       const t = org.target;
-      if (!t) return deny(403, 'no member named');
+      if (!t) return deny('E_FORBIDDEN', 'no member named');
       const touchesOwner = t.currentRole === 'owner' || t.newRole === 'owner';
       if (touchesOwner && effective !== 'owner')
-        return deny(403, `only an owner of @${org.org} can add, remove or change owners`);
+        return deny('E_FORBIDDEN', `only an owner of @${org.org} can add, remove or change owners`);
       if (t.currentRole === 'owner' && t.newRole !== 'owner' && t.ownerCount <= 1)
-        return deny(403, `@${org.org} must keep at least one owner: make someone else an owner first`);
+        return deny('E_FORBIDDEN', `@${org.org} must keep at least one owner: make someone else an owner first`);
       return ALLOW;
     }
     default:
-      return deny(403, 'this action does not apply to an organisation');
+      return deny('E_FORBIDDEN', 'this action does not apply to an organisation');
   }
 }

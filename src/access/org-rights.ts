@@ -4,7 +4,7 @@
 import { Action, decide } from './decide.ts';
 import type { Principal } from './principal.ts';
 import { orgFacts } from './relations.ts';
-import { forbidden } from '../errors.ts';
+import { fail } from '../errors.ts';
 import type { Db } from '../store/db.ts';
 import type { UserRow } from '../store/schema.ts';
 import type { TokenScope } from '../tokens/scope.ts';
@@ -29,7 +29,8 @@ export async function checkOrgRights(db: Db, owner: Principal, scope: TokenScope
   for (const org of scope.orgs.names) {
     const d = decide({ ...owner, tokenScope: null }, action, await orgFacts(db, org, owner), { readAccess: 'public' });
     if (!d.allow) {
-      throw forbidden(
+      throw fail(
+        'E_TOKEN_SCOPE',
         action === Action.OrgTokenAdmin
           ? `a token can administer @${org} only if you are an owner or admin of it`
           : `a token can read @${org} only if you are a member of it`,

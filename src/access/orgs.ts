@@ -3,7 +3,7 @@
 // action; these functions check the request itself (names exist, the team belongs to the org…) and record each change
 // with its domain event in the same transaction.
 import type { Transaction } from 'kysely';
-import { badRequest, conflict, notFound } from '../errors.ts';
+import { fail, notFound } from '../errors.ts';
 import { isUniqueViolation, type Db } from '../store/db.ts';
 import { EventKind, recordEvent } from '../store/events.ts';
 import type { Database } from '../store/schema.ts';
@@ -29,12 +29,12 @@ export function teamNameProblem(name: string): string | null {
 export function parseRole(role: unknown): OrgRole {
   if (role === undefined || role === null || role === '') return 'developer';
   if (typeof role !== 'string' || !(ORG_ROLES as readonly string[]).includes(role))
-    throw badRequest('"role" must be one of owner, admin or developer');
+    throw fail('E_ORG_INVALID', '"role" must be one of owner, admin or developer');
   return role as OrgRole;
 }
 export function parsePermission(p: unknown): TeamPermission {
   if (typeof p !== 'string' || !(TEAM_PERMISSIONS as readonly string[]).includes(p))
-    throw badRequest('"permissions" must be "read-only" or "read-write"');
+    throw fail('E_ORG_INVALID', '"permissions" must be "read-only" or "read-write"');
   return p as TeamPermission;
 }
 
@@ -80,7 +80,7 @@ export async function createOrg(
   now: number,
 ): Promise<void> {
   const problem = orgNameProblem(org);
-  if (problem) throw badRequest(problem);
+  if (problem) throw fail('E_ORG_INVALID', problem);
   try {
     await db.transaction().execute(async (trx) => {
       const owner = await liveUser(trx, ownerName);
@@ -107,7 +107,7 @@ export async function createOrg(
       );
     });
   } catch (err) {
-    if (isUniqueViolation(err)) throw conflict(`@${org} is already an organisation`);
+    if (isUniqueViolation(err)) throw fail('E_ORG_EXISTS', `@${org} is already an organisation`);
     throw err;
   }
 }
@@ -246,7 +246,7 @@ export async function createTeam(
   now: number,
 ): Promise<void> {
   const problem = teamNameProblem(team);
-  if (problem) throw badRequest(problem);
+  if (problem) throw fail('E_ORG_INVALID', problem);
   try {
     await db.transaction().execute(async (trx) => {
       await trx
@@ -256,7 +256,7 @@ export async function createTeam(
       await recordEvent(trx, { kind: EventKind.TeamCreated, subject: org, actorId: actor.id, data: { team } }, now);
     });
   } catch (err) {
-    if (isUniqueViolation(err)) throw conflict(`the team @${org}:${team} already exists`);
+    if (isUniqueViolation(err)) throw fail('E_ORG_EXISTS', `the team @${org}:${team} already exists`);
     throw err;
   }
 }
@@ -305,7 +305,8 @@ export async function addTeamMember(
       .where('user_id', '=', user.id)
       .executeTakeFirst();
     if (!member)
-      throw badRequest(
+      throw fail(
+        'E_ORG_INVALID',
         `${user.name} is not a member of @${org}: add them to the organisation first (npm org set ${org} ${user.name})`,
       );
     const already = await trx
@@ -421,7 +422,10 @@ export async function grantTeam(
   now: number,
 ): Promise<void> {
   if (pkg.scope !== org)
-    throw badRequest(`${pkg.name} is not in @${org}: a team can only be given packages of its own organisation`);
+    throw fail(
+      'E_ORG_INVALID',
+      `${pkg.name} is not in @${org}: a team can only be given packages of its own organisation`,
+    );
   await db.transaction().execute(async (trx) => {
     const id = await teamId(trx, org, team);
     await trx
@@ -570,15 +574,17 @@ export async function setMaintainers(
   actor: Actor,
   now: number,
 ): Promise<{ added: string[]; removed: string[] }> {
-  if (!Array.isArray(wanted)) throw badRequest('"maintainers" must be a list of { name, email } objects');
+  if (!Array.isArray(wanted))
+    throw fail('E_MAINTAINERS_INVALID', '"maintainers" must be a list of { name, email } objects');
   const names = new Set<string>();
   for (const m of wanted) {
     const name = typeof m === 'object' && m !== null ? (m as { name?: unknown }).name : undefined;
-    if (typeof name !== 'string' || name === '') throw badRequest('every maintainer needs a "name"');
+    if (typeof name !== 'string' || name === '') throw fail('E_MAINTAINERS_INVALID', 'every maintainer needs a "name"');
     names.add(name);
   }
-  if (names.size === 0) throw badRequest('a package must keep at least one maintainer: add someone else first');
-  if (names.size > 100) throw badRequest('a package can have at most 100 maintainers');
+  if (names.size === 0)
+    throw fail('E_MAINTAINERS_INVALID', 'a package must keep at least one maintainer: add someone else first');
+  if (names.size > 100) throw fail('E_MAINTAINERS_INVALID', 'a package can have at most 100 maintainers');
   return db.transaction().execute(async (trx) => {
     const current = await trx
       .selectFrom('maintainers')
@@ -630,9 +636,10 @@ export async function setVisibility(
   actor: Actor,
   now: number,
 ): Promise<void> {
-  if (access !== 'public' && access !== 'restricted') throw badRequest('"access" must be "public" or "restricted"');
+  if (access !== 'public' && access !== 'restricted')
+    throw fail('E_MAINTAINERS_INVALID', '"access" must be "public" or "restricted"');
   if (access === 'restricted' && pkg.scope === null)
-    throw badRequest(`unscoped packages cannot be restricted: "${pkg.name}" can only be public`);
+    throw fail('E_MAINTAINERS_INVALID', `unscoped packages cannot be restricted: "${pkg.name}" can only be public`);
   await db.transaction().execute(async (trx) => {
     const row = await trx
       .selectFrom('packages')

@@ -2,7 +2,7 @@
 // is not signed in (password reset by email). Each change and its domain event commit in one transaction; the emails
 // (security notices, verification and reset links) follow from those events, never from here.
 import type { Kysely } from 'kysely';
-import { badRequest, ClientError } from '../errors.ts';
+import { ClientError, fail } from '../errors.ts';
 import type { Db } from '../store/db.ts';
 import { EventKind, recordEvent } from '../store/events.ts';
 import type { Database, UserRow } from '../store/schema.ts';
@@ -35,7 +35,7 @@ async function confirmPassword(
   const ok = await limitedPasswordCheck(limiter, user.name, ip, check, () =>
     recordSignInLocked(db, user.name, ip, now),
   );
-  if (!ok) throw new ClientError(401, WRONG_PASSWORD);
+  if (!ok) throw new ClientError('E_BAD_CREDENTIALS', WRONG_PASSWORD);
 }
 
 function newPasswordProblem(name: string, password: string, confirmation: string): string | null {
@@ -57,11 +57,12 @@ export type PasswordChange = Who & {
  * @throws ClientError 401 for a wrong current password, 429 while the password limits block, 400 for a bad new one.
  */
 export async function changePassword(db: Db, limiter: Limiter, change: PasswordChange, now: number): Promise<number> {
-  if (!change.current) throw new ClientError(401, WRONG_PASSWORD);
+  if (!change.current) throw new ClientError('E_BAD_CREDENTIALS', WRONG_PASSWORD);
   const problem = newPasswordProblem(change.user.name, change.next, change.confirmation);
-  if (problem) throw badRequest(problem);
+  if (problem) throw fail('E_ACCOUNT_INVALID', problem);
   await confirmPassword(db, limiter, change, change.current, now);
-  if (change.next === change.current) throw badRequest('The new password must be different from the current one.');
+  if (change.next === change.current)
+    throw fail('E_ACCOUNT_INVALID', 'The new password must be different from the current one.');
   const password_hash = await hashPassword(change.next);
   return db.transaction().execute(async (trx) => {
     await trx.updateTable('users').set({ password_hash }).where('id', '=', change.user.id).execute();
@@ -101,8 +102,8 @@ export async function changeEmail(
 ): Promise<{ oldEmail: string; newEmail: string }> {
   const email = change.email.trim();
   const problem = email.includes('\0') ? 'a valid email address is required' : emailProblem(email);
-  if (problem) throw badRequest(problem);
-  if (!change.password) throw new ClientError(401, WRONG_PASSWORD);
+  if (problem) throw fail('E_ACCOUNT_INVALID', problem);
+  if (!change.password) throw new ClientError('E_BAD_CREDENTIALS', WRONG_PASSWORD);
   await confirmPassword(db, limiter, change, change.password, now);
   return db.transaction().execute(async (trx) => {
     const row = await trx
@@ -110,7 +111,8 @@ export async function changeEmail(
       .select('email')
       .where('id', '=', change.user.id)
       .executeTakeFirstOrThrow();
-    if (row.email.toLowerCase() === email.toLowerCase()) throw badRequest(`${email} is already your email address.`);
+    if (row.email.toLowerCase() === email.toLowerCase())
+      throw fail('E_ACCOUNT_INVALID', `${email} is already your email address.`);
     await trx.updateTable('users').set({ email, email_verified: 0 }).where('id', '=', change.user.id).execute();
     await trx
       .updateTable('email_tokens')
@@ -157,7 +159,7 @@ export async function requestVerificationEmail(
     .select(['email', 'email_verified'])
     .where('id', '=', user.id)
     .executeTakeFirstOrThrow();
-  if (row.email_verified === 1) throw badRequest('Your email address is already verified.');
+  if (row.email_verified === 1) throw fail('E_ACCOUNT_INVALID', 'Your email address is already verified.');
   await chargeEmailRequest(limiter, `user:${user.name}`, ip);
   await db.transaction().execute((trx) =>
     recordEvent(
@@ -191,9 +193,10 @@ export async function requestPasswordReset(
   now: number,
 ): Promise<void> {
   const wanted = identifier.trim().toLowerCase().slice(0, 254);
-  if (!wanted) throw badRequest('Enter your username or email address.');
+  if (!wanted) throw fail('E_ACCOUNT_INVALID', 'Enter your username or email address.');
   // No account has one, and PostgreSQL refuses NUL in text: answer as for any other bad input, not with a 500.
-  if (wanted.includes('\0')) throw badRequest('Enter your username or email address, without control characters.');
+  if (wanted.includes('\0'))
+    throw fail('E_ACCOUNT_INVALID', 'Enter your username or email address, without control characters.');
   await chargeEmailRequest(limiter, `reset:${wanted}`, ip);
   const byEmail = wanted.includes('@');
   const users = await db
@@ -230,7 +233,10 @@ async function usableForReset(db: Kysely<Database>, userId: number): Promise<voi
     .executeTakeFirst();
   // Links go only to verified addresses; this is the second lock, should one be issued some other way.
   if (!row || row.disabled_at !== null || row.email_verified !== 1)
-    throw badRequest('This account cannot be recovered by email. Contact the registry’s administrators.');
+    throw fail(
+      'E_ACCOUNT_INVALID',
+      'This account cannot be recovered by email. Contact the registry’s administrators.',
+    );
 }
 
 export type PasswordReset = { token: string; password: string; confirmation: string; ip: string };
@@ -248,7 +254,7 @@ export async function resetPassword(
 ): Promise<{ name: string; sessionsRevoked: number }> {
   const user = await resetLinkUser(db, reset.token, now);
   const problem = newPasswordProblem(user.name, reset.password, reset.confirmation);
-  if (problem) throw badRequest(problem);
+  if (problem) throw fail('E_ACCOUNT_INVALID', problem);
   const password_hash = await hashPassword(reset.password);
   return consumeEmailToken(db, reset.token, EmailPurpose.ResetPassword, now, async (trx, owner) => {
     await usableForReset(trx, owner.id);

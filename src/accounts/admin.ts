@@ -3,7 +3,7 @@
 // the account's own security history and the operator audit trail show it; the emails it triggers come from those
 // events (src/notify/notifications.ts), like every other security notice.
 import type { Transaction } from 'kysely';
-import { badRequest, conflict, notFound } from '../errors.ts';
+import { fail, notFound } from '../errors.ts';
 import type { Db } from '../store/db.ts';
 import { EventKind, recordEvent, type EventData } from '../store/events.ts';
 import type { Database, UserRow } from '../store/schema.ts';
@@ -132,7 +132,7 @@ async function mustFind(db: Db | Transaction<Database>, name: string): Promise<U
 function needReason(reason: string): string {
   const r = reason.trim();
   if (r.length < 3)
-    throw badRequest('give a reason: it is recorded with the action and shown in the account’s security history');
+    throw fail('E_USAGE', 'give a reason: it is recorded with the action and shown in the account’s security history');
   return r.slice(0, 500);
 }
 
@@ -177,7 +177,8 @@ async function act<T>(
 ): Promise<T> {
   return db.transaction().execute(async (trx) => {
     const user = await mustFind(trx, name);
-    if (user.deleted_at !== null) throw conflict(`${name} was deleted; nothing more can be done to the account`);
+    if (user.deleted_at !== null)
+      throw fail('E_ACCOUNT_STATE', `${name} was deleted; nothing more can be done to the account`);
     const { result, ...event } = await fn(trx, user);
     await recordEvent(trx, { ...event, subject: user.name, actorId: actor.id }, now);
     return result;
@@ -197,8 +198,8 @@ export async function disableUser(
     db,
     name,
     async (trx, user) => {
-      if (user.disabled_at !== null) throw conflict(`${name} is already disabled`);
-      if (actor.id === user.id) throw badRequest('you cannot disable your own account');
+      if (user.disabled_at !== null) throw fail('E_ALREADY_DONE', `${name} is already disabled`);
+      if (actor.id === user.id) throw fail('E_ACCOUNT_INVALID', 'you cannot disable your own account');
       await trx.updateTable('users').set({ disabled_at: now }).where('id', '=', user.id).execute();
       const revoked = await revokeCredentials(trx, user.id, now);
       return { kind: EventKind.UserDisabled, data: { by: actor.name, reason: why, ...revoked }, result: revoked };
@@ -215,7 +216,7 @@ export async function enableUser(db: Db, name: string, actor: Actor, reason: str
     db,
     name,
     async (trx, user) => {
-      if (user.disabled_at === null) throw conflict(`${name} is not disabled`);
+      if (user.disabled_at === null) throw fail('E_ALREADY_DONE', `${name} is not disabled`);
       await trx.updateTable('users').set({ disabled_at: null }).where('id', '=', user.id).execute();
       return { kind: EventKind.UserEnabled, data: { by: actor.name, reason: why }, result: undefined };
     },
@@ -241,7 +242,7 @@ export async function deleteUser(
     db,
     name,
     async (trx, user) => {
-      if (actor.id === user.id) throw badRequest('you cannot delete your own account');
+      if (actor.id === user.id) throw fail('E_ACCOUNT_INVALID', 'you cannot delete your own account');
       const maintained = await trx
         .selectFrom('maintainers')
         .select('package_id')
@@ -271,6 +272,13 @@ export async function deleteUser(
           password_hash: UNUSABLE_PASSWORD,
           totp_secret: null,
           totp_mode: 'disabled',
+          totp_pending_mode: null,
+          // What the user wrote about themselves (npm profile set) goes with the address.
+          fullname: null,
+          homepage: null,
+          freenode: null,
+          twitter: null,
+          github: null,
           is_admin: 0,
         })
         .where('id', '=', user.id)
@@ -367,21 +375,22 @@ export async function startRecovery(
   const reason = needReason(plan.reason);
   const evidence = plan.evidence.trim().slice(0, 1000);
   if (!evidence)
-    throw badRequest('record the evidence of identity that was checked (see docs/security/account-recovery.md)');
+    throw fail('E_USAGE', 'record the evidence of identity that was checked (see docs/security/account-recovery.md)');
   const newEmail = plan.newEmail?.trim() || null;
   if (newEmail) {
     const problem = emailProblem(newEmail);
-    if (problem) throw badRequest(problem);
+    if (problem) throw fail('E_ACCOUNT_INVALID', problem);
   }
   return act(
     db,
     name,
     async (trx, user) => {
       if (await pendingRecoveryOf(trx, user.name))
-        throw conflict(`a recovery of ${name} is already pending: complete or cancel it first`);
+        throw fail('E_ACCOUNT_STATE', `a recovery of ${name} is already pending: complete or cancel it first`);
       if (!newEmail && !plan.disableMfa)
-        throw badRequest('a recovery changes the email address, removes the second factor, or both');
-      if (plan.disableMfa && user.totp_mode === 'disabled') throw badRequest(`${name} has no second factor to remove`);
+        throw fail('E_ACCOUNT_INVALID', 'a recovery changes the email address, removes the second factor, or both');
+      if (plan.disableMfa && user.totp_mode === 'disabled')
+        throw fail('E_ACCOUNT_INVALID', `${name} has no second factor to remove`);
       const data = { newEmail, disableMfa: plan.disableMfa, reason, evidence, notBefore: now + waitMs };
       return {
         kind: EventKind.UserRecoveryStarted,
@@ -403,7 +412,8 @@ export async function completeRecovery(db: Db, name: string, actor: Actor, now =
       const pending = await pendingRecoveryOf(trx, user.name);
       if (!pending) throw notFound(`no recovery of ${name} is pending: start one first`);
       if (now < pending.notBefore)
-        throw conflict(
+        throw fail(
+          'E_ACCOUNT_STATE',
           `the waiting period of this recovery ends at ${new Date(pending.notBefore).toISOString()}; it cannot be completed before then`,
         );
       const revoked = await revokeCredentials(trx, user.id, now);

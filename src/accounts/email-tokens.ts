@@ -41,13 +41,13 @@ type TokenState = { used_at: number | null; expires_at: number; sentTo: string; 
 
 /** Throws the 400 that says why a link cannot be used: unknown, used, expired, or sent to a previous address. */
 function refuseUnusable<T extends TokenState>(row: T | undefined, now: number): asserts row is T {
-  if (!row) throw new ClientError(400, 'This link is not valid. Request a new one.');
+  if (!row) throw new ClientError('E_LINK_INVALID', 'This link is not valid. Request a new one.');
   // The address first: a link voided by an address change says why, not merely that it was used.
   if (row.sentTo !== row.email)
-    throw new ClientError(400, 'This link was sent to an address that is no longer on the account.');
+    throw new ClientError('E_LINK_INVALID', 'This link was sent to an address that is no longer on the account.');
   if (row.used_at !== null)
-    throw new ClientError(400, 'This link has already been used. Request a new one if you need to.');
-  if (row.expires_at <= now) throw new ClientError(400, 'This link has expired. Request a new one.');
+    throw new ClientError('E_LINK_INVALID', 'This link has already been used. Request a new one if you need to.');
+  if (row.expires_at <= now) throw new ClientError('E_LINK_INVALID', 'This link has expired. Request a new one.');
 }
 
 /**
@@ -60,7 +60,7 @@ export async function peekEmailToken(
   purpose: EmailPurposeValue,
   now: number,
 ): Promise<{ id: number; name: string; email: string }> {
-  if (!/^[\w-]{43}$/.test(token)) throw new ClientError(400, 'This link is not valid. Request a new one.');
+  if (!/^[\w-]{43}$/.test(token)) throw new ClientError('E_LINK_INVALID', 'This link is not valid. Request a new one.');
   const row = await db
     .selectFrom('email_tokens')
     .innerJoin('users', 'users.id', 'email_tokens.user_id')
@@ -90,7 +90,7 @@ export async function consumeEmailToken<T>(
   now: number,
   apply: (trx: Transaction<Database>, user: { id: number; name: string; email: string }) => Promise<T>,
 ): Promise<T> {
-  if (!/^[\w-]{43}$/.test(token)) throw new ClientError(400, 'This link is not valid. Request a new one.');
+  if (!/^[\w-]{43}$/.test(token)) throw new ClientError('E_LINK_INVALID', 'This link is not valid. Request a new one.');
   return db.transaction().execute(async (trx) => {
     const row = await trx
       .selectFrom('email_tokens')
@@ -115,7 +115,7 @@ export async function consumeEmailToken<T>(
       .where('id', '=', row.id)
       .where('used_at', 'is', null)
       .executeTakeFirst();
-    if (Number(used.numUpdatedRows) !== 1) throw new ClientError(400, 'This link has already been used.');
+    if (Number(used.numUpdatedRows) !== 1) throw new ClientError('E_LINK_INVALID', 'This link has already been used.');
     return apply(trx, { id: row.userId, name: row.name, email: row.email });
   });
 }

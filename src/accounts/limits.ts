@@ -148,7 +148,7 @@ export class Limiter {
     for (const [rule, key] of attempt) until = Math.max(until, await this.#store.blockedUntil(`${rule.name}:${key}`));
     if (until > now) {
       const seconds = Math.ceil((until - now) / 1000);
-      throw new ClientError(429, `too many failed ${what}: try again in ${seconds} seconds`, {
+      throw new ClientError('E_RATE_LIMITED', `too many failed ${what}: try again in ${seconds} seconds`, {
         'retry-after': String(seconds),
       });
     }

@@ -1,6 +1,6 @@
 // Switching an enabled second factor between npm's two modes: "auth-only" (asked at sign-in) and "auth-and-writes"
 // (also asked for every write through the npm protocol). The caller must have checked a current code first.
-import { badRequest } from '../errors.ts';
+import { fail } from '../errors.ts';
 import type { Db } from '../store/db.ts';
 import { EventKind, recordEvent } from '../store/events.ts';
 import type { MfaMode } from './totp.ts';
@@ -18,7 +18,7 @@ export async function setMfaMode(db: Db, userId: number, mode: EnabledMode, now:
       .select(['name', 'totp_mode'])
       .where('id', '=', userId)
       .executeTakeFirstOrThrow();
-    if (user.totp_mode === 'disabled') throw badRequest('two-factor authentication is not enabled');
+    if (user.totp_mode === 'disabled') throw fail('E_TFA_STATE', 'two-factor authentication is not enabled');
     if (user.totp_mode === mode) return false;
     await trx.updateTable('users').set({ totp_mode: mode }).where('id', '=', userId).execute();
     await recordEvent(

@@ -4,7 +4,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Secret, TOTP } from 'otpauth';
 import { open, seal } from '../crypto/secret-key.ts';
-import { badRequest } from '../errors.ts';
+import { fail } from '../errors.ts';
 import type { Db } from '../store/db.ts';
 import { EventKind, recordEvent } from '../store/events.ts';
 
@@ -42,7 +42,7 @@ export async function beginEnrolment(
   issuer: string,
 ): Promise<Enrolment> {
   if (user.totp_mode !== 'disabled')
-    throw badRequest('two-factor authentication is already enabled: disable it first to enrol a new device');
+    throw fail('E_TFA_STATE', 'two-factor authentication is already enabled: disable it first to enrol a new device');
   const secret = new Secret({ size: 20 }).base32;
   await db
     .updateTable('users')
@@ -98,11 +98,11 @@ export async function confirmEnrolment(
       .select(['name', 'totp_secret', 'totp_mode'])
       .where('id', '=', userId)
       .executeTakeFirstOrThrow();
-    if (user.totp_mode !== 'disabled') throw badRequest('two-factor authentication is already enabled');
-    if (!user.totp_secret) throw badRequest('start enrolment first');
+    if (user.totp_mode !== 'disabled') throw fail('E_TFA_STATE', 'two-factor authentication is already enabled');
+    if (!user.totp_secret) throw fail('E_TFA_STATE', 'start enrolment first');
     const step = matchStep(open(key, PURPOSE, user.totp_secret).toString(), code, now);
     if (step === null)
-      throw badRequest('that code is not right: check the time on your device and try the current code');
+      throw fail('E_TFA_CODE', 'that code is not right: check the time on your device and try the current code');
     await trx.updateTable('users').set({ totp_mode: mode, totp_last_step: step }).where('id', '=', userId).execute();
     await trx.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();
     await trx
@@ -199,7 +199,7 @@ export async function regenerateRecoveryCodes(db: Db, userId: number, now = Date
       .where('id', '=', userId)
       .executeTakeFirstOrThrow();
     if (user.totp_mode === 'disabled')
-      throw badRequest('recovery codes belong to two-factor authentication, which is not enabled');
+      throw fail('E_TFA_STATE', 'recovery codes belong to two-factor authentication, which is not enabled');
     await trx.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();
     await trx
       .insertInto('recovery_codes')

@@ -1,5 +1,5 @@
 // User accounts: creation, lookup and password sign-in.
-import { badRequest, conflict } from '../errors.ts';
+import { fail } from '../errors.ts';
 import { isUniqueViolation, type Db } from '../store/db.ts';
 import { EventKind, recordEvent } from '../store/events.ts';
 import type { UserRow } from '../store/schema.ts';
@@ -31,7 +31,7 @@ export type NewUser = {
 export async function createUser(db: Db, input: NewUser, now = Date.now()): Promise<UserRow> {
   const problem =
     usernameProblem(input.name) ?? emailProblem(input.email) ?? passwordProblem(input.password, input.name);
-  if (problem) throw badRequest(problem);
+  if (problem) throw fail('E_ACCOUNT_INVALID', problem);
   const password_hash = await hashPassword(input.password);
   try {
     return await db.transaction().execute(async (trx) => {
@@ -60,7 +60,7 @@ export async function createUser(db: Db, input: NewUser, now = Date.now()): Prom
       return user;
     });
   } catch (err) {
-    if (isUniqueViolation(err)) throw conflict(`the username "${input.name}" is already taken`);
+    if (isUniqueViolation(err)) throw fail('E_USERNAME_TAKEN', `the username "${input.name}" is already taken`);
     throw err;
   }
 }

@@ -33,6 +33,7 @@ import { PACKAGE_COMMANDS } from './package-commands.ts';
 import { KEYS_COMMANDS } from './keys-commands.ts';
 import { STORE_HELP, STORE_OPTIONS, settingsOf, withServices, type Command } from './command.ts';
 import { REPORT_COMMANDS } from './report-commands.ts';
+import { APPROVAL_COMMANDS } from './approval-commands.ts';
 
 const VERSION = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -166,7 +167,7 @@ The role gives no right to publish or to change any package or organisation.\n\n
     async run({ values, positionals }) {
       return withServices(values, async ({ store }) => {
         const user = await findUser(store.db, positionals[0]!);
-        if (!user) throw new ClientError(404, `no user named ${positionals[0]}`);
+        if (!user) throw new ClientError('E_NOT_FOUND', `no user named ${positionals[0]}`);
         await markEmailVerified(store.db, user, null);
         console.log(`verified the email address ${user.email} of ${user.name}`);
         return 0;
@@ -449,7 +450,7 @@ ${STORE_HELP}`,
     async run({ values, positionals }) {
       return withServices(values, async ({ store }) => {
         const user = await findUser(store.db, positionals[0]!);
-        if (!user) throw new ClientError(404, `no user named ${positionals[0]}`);
+        if (!user) throw new ClientError('E_NOT_FOUND', `no user named ${positionals[0]}`);
         const when = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString());
         const tokens = await listTokens(store.db, user.id, Date.now(), { sessions: !!values.sessions });
         for (const t of tokens)
@@ -480,11 +481,11 @@ ${STORE_HELP}`,
     async run({ values, positionals }) {
       return withServices(values, async ({ store }) => {
         const user = await findUser(store.db, positionals[0]!);
-        if (!user) throw new ClientError(404, `no user named ${positionals[0]}`);
+        if (!user) throw new ClientError('E_NOT_FOUND', `no user named ${positionals[0]}`);
         const revoked = await revokeOwnToken(store.db, user, positionals[1]!, null, Date.now());
         if (!revoked)
           throw new ClientError(
-            404,
+            'E_NOT_FOUND',
             `no live token of ${user.name} has a key starting with ${positionals[1]} (or more than one has)`,
           );
         console.log(`revoked ${revoked.display}… (${revoked.name}) of ${user.name}`);
@@ -492,6 +493,8 @@ ${STORE_HELP}`,
       });
     },
   },
+  // The queue of accounts waiting for an administrator's approval (--email-verification admin).
+  ...APPROVAL_COMMANDS,
   // The transparency log's monitor and proof check (GEN-3b).
   ...LOG_COMMANDS,
   // Name safety: typosquatting verdicts, allowed names and reserved names (GEN-1b).
@@ -523,7 +526,7 @@ async function issueToken(
   const plan = planToken(request, now);
   return withServices(values, async ({ store }) => {
     const user = await findUser(store.db, userName);
-    if (!user) throw new ClientError(404, `no user named ${userName}`);
+    if (!user) throw new ClientError('E_NOT_FOUND', `no user named ${userName}`);
     await checkOrgRights(store.db, ownerPrincipal(user), plan.scope);
     const { token } = await createToken(
       store.db,

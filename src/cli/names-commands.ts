@@ -90,7 +90,7 @@ recorded as an event. Reserved names stay reserved: reservations are changed wit
 ${STORE_HELP}`,
     async run({ values, positionals }) {
       if (typeof values.reason !== 'string')
-        throw new ClientError(400, '--reason is required: it is recorded with the decision');
+        throw new ClientError('E_USAGE', '--reason is required: it is recorded with the decision');
       const reason = values.reason;
       return withServices(values, async ({ store }) => {
         await allowName(store.db, positionals[0]!, null, reason, Date.now());
@@ -119,7 +119,10 @@ ${STORE_HELP}`,
           return 0;
         }
         if (typeof values.org !== 'string')
-          throw new ClientError(400, '--org is required: the organisation whose members may publish matching names');
+          throw new ClientError(
+            'E_USAGE',
+            '--org is required: the organisation whose members may publish matching names',
+          );
         await reserve(store.db, pattern, values.org.replace(/^@/, ''), null, Date.now());
         console.log(`reserved ${pattern} for the organisation ${values.org.replace(/^@/, '')}`);
         return 0;

@@ -11,13 +11,13 @@ const OPERATOR: Actor = { id: null, name: 'operator' };
 /** NAME@VERSION for the commands that act on one version. */
 function exactVersion(spec: string, verb: string): { name: string; version: string } {
   const { package: name, version } = parseSpec(spec);
-  if (!version) throw new ClientError(400, `name the version to ${verb}: NAME@VERSION`);
+  if (!version) throw new ClientError('E_USAGE', `name the version to ${verb}: NAME@VERSION`);
   return { name, version };
 }
 
 function reasonOf(values: Values): string {
   const reason = typeof values.reason === 'string' ? values.reason.trim() : '';
-  if (!reason) throw new ClientError(400, '--reason is required: it is recorded with the action');
+  if (!reason) throw new ClientError('E_USAGE', '--reason is required: it is recorded with the action');
   return reason;
 }
 
@@ -106,7 +106,7 @@ Options:
   --reason <text>          why (required; recorded)`,
     { to: { type: 'string' } },
     async (lifecycle, name, values) => {
-      if (typeof values.to !== 'string' || !values.to) throw new ClientError(400, '--to USER is required');
+      if (typeof values.to !== 'string' || !values.to) throw new ClientError('E_USAGE', '--to USER is required');
       const { from } = await lifecycle.transfer(OPERATOR, name, values.to, reasonOf(values));
       return `transferred ${name} from ${from.join(', ') || 'no one'} to ${values.to}`;
     },

@@ -1,7 +1,7 @@
 // Vulnerability reports sent through the web form (GEN-1a): stored, listed to administrators, answered by them.
 // Each change records its event in the same transaction; the moderation queue can consume those events later.
 import type { Kysely } from 'kysely';
-import { badRequest, notFound } from '../errors.ts';
+import { fail, notFound } from '../errors.ts';
 import { EventKind, recordEvent } from '../store/events.ts';
 import type { Database } from '../store/schema.ts';
 import { trxWithNames, withNames } from '../names/tables.ts';
@@ -34,7 +34,7 @@ export async function submitReport(
   now: number,
 ): Promise<number> {
   const problem = reportProblem(input);
-  if (problem) throw badRequest(problem);
+  if (problem) throw fail('E_REPORT_INVALID', problem);
   return db.transaction().execute(async (trx) => {
     const row = await trxWithNames(trx)
       .insertInto('security_reports')
@@ -91,7 +91,8 @@ export async function answerReport(
   actorId: number,
   now: number,
 ): Promise<void> {
-  if (!answer.trim() || answer.length > 20_000) throw badRequest('write an answer (at most 20,000 characters)');
+  if (!answer.trim() || answer.length > 20_000)
+    throw fail('E_REPORT_INVALID', 'write an answer (at most 20,000 characters)');
   await db.transaction().execute(async (trx) => {
     const res = await trxWithNames(trx)
       .updateTable('security_reports')

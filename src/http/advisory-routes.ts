@@ -3,7 +3,7 @@
 // registry's read policy; an advisory about a restricted package is shown only to those who may read that package.
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ClientError, notFound } from '../errors.ts';
+import { notFound } from '../errors.ts';
 import type { Packages } from '../packages/service.ts';
 import { allAdvisories, findAdvisory, listAdvisories, type AdvisorySummary } from '../safety/advisories.ts';
 import { isAdvisoryId, osvTime, withReferences, type OsvRecord } from '../safety/osv.ts';
@@ -24,18 +24,11 @@ export function registerAdvisoryRoutes(app: FastifyInstance, deps: AdvisoryRoute
   // The zip of the last answer: rebuilt only when the set of visible advisories or one of them changes.
   let lastZip: { key: string; bytes: Buffer } | null = null;
 
-  /** May the caller read this restricted package? Refusals become "no"; other errors propagate. */
+  /** May the caller read this restricted package? */
   async function mayRead(req: FastifyRequest, name: string): Promise<boolean> {
     const facts = await packages.facts(name);
     // Gone, and restricted when it was removed: nobody reads it any more, so nobody reads its advisory here.
-    if (facts.access === null) return false;
-    try {
-      await gate.readPackage(req, facts);
-      return true;
-    } catch (err) {
-      if (err instanceof ClientError && (err.status === 401 || err.status === 403 || err.status === 404)) return false;
-      throw err;
-    }
+    return facts.access !== null && gate.mayReadPackage(req, facts);
   }
 
   /** The advisories this reader may see: all but those about restricted packages they cannot read. */

@@ -14,11 +14,11 @@ import {
 } from '../access/decide.ts';
 import type { Principal } from '../access/principal.ts';
 import { isModerator, orgRoleOf, packageRelation } from '../access/relations.ts';
-import { ClientError, unauthorized } from '../errors.ts';
+import { AUTH_REQUIRED, fail } from '../errors.ts';
 import type { Db } from '../store/db.ts';
 import { resolveTokenDetailed } from '../tokens/service.ts';
 
-/** A rule applied to every write after authorization; throws a ClientError to refuse. */
+/** A rule applied to every write after authorization; throws a ClientError (errors.ts) to refuse. */
 export type WriteCheck = (
   req: FastifyRequest,
   principal: Principal,
@@ -52,6 +52,9 @@ export function unreadBodyHeaders(req: FastifyRequest): Record<string, string> {
 }
 
 const BAD_TOKEN = 'the token you sent is invalid, expired or revoked: run `npm login` or replace it in your .npmrc';
+/** The refusal of a caller without a principal: a token that was sent but is no good says so. */
+const anonymous = (badToken: boolean, message = AUTH_REQUIRED, headers?: Record<string, string>) =>
+  badToken ? fail('E_TOKEN_INVALID', BAD_TOKEN, headers) : fail('E_AUTH_REQUIRED', message, headers);
 // npm turns a 401 whose WWW-Authenticate names "ipaddress" into its EAUTHIP error.
 const WRONG_ADDRESS = (ip: string) =>
   `this token cannot be used from your address ${ip}: it is limited to other addresses by its CIDR allow-list`;
@@ -103,7 +106,7 @@ export class Gate {
     const r = await resolveTokenDetailed(this.#db, m ? m[1]! : '', req.ip);
     // A live token used from outside its CIDR allow-list is refused outright, saying why: only its holder gets here.
     if ('refused' in r && r.refused === 'address')
-      throw new ClientError(401, WRONG_ADDRESS(req.ip), { 'www-authenticate': 'ipaddress' });
+      throw fail('E_TOKEN_ADDRESS', WRONG_ADDRESS(req.ip), { 'www-authenticate': 'ipaddress' });
     const principal = 'principal' in r ? r.principal : null;
     return { principal, badToken: principal === null };
   }
@@ -123,17 +126,22 @@ export class Gate {
     return async (req, _reply, payload) => {
       const { principal, badToken } = await this.#identity(req);
       if (principal) return payload;
-      throw new ClientError(401, badToken ? BAD_TOKEN : (message ?? unauthorized().message), unreadBodyHeaders(req));
+      throw anonymous(badToken, message, unreadBodyHeaders(req));
     };
+  }
+
+  /** The signed-in caller, for routes about the caller's own account (whoami, their tokens); refuses anyone else. */
+  async caller(req: FastifyRequest, message?: string): Promise<Principal> {
+    const { principal, badToken } = await this.#identity(req);
+    if (!principal) throw anonymous(badToken, message);
+    return principal;
   }
 
   /** For reads that are not about one package (search, download totals): only the registry-wide read policy applies. */
   async read(req: FastifyRequest): Promise<Principal | null> {
     const { principal, badToken } = await this.#identity(req);
     if (!principal && this.#policy.readAccess === 'authenticated')
-      throw unauthorized(
-        badToken ? BAD_TOKEN : 'this registry requires authentication for every read: run `npm login`',
-      );
+      throw anonymous(badToken, 'this registry requires authentication for every read: run `npm login`');
     return principal;
   }
 
@@ -144,8 +152,18 @@ export class Gate {
     // for a missing package too, so that the two take a signed-in outsider the same time (invariant 6).
     if (principal && facts.access !== 'public' && !facts.relation) facts = await this.#withRelation(principal, facts);
     const d = decide(principal, Action.PackageRead, facts, this.#policy);
-    if (!d.allow) throw new ClientError(d.status, d.status === 401 && badToken ? BAD_TOKEN : d.reason);
+    if (!d.allow) throw d.code === 'E_AUTH_REQUIRED' ? anonymous(badToken, d.reason) : fail(d.code, d.reason);
     return principal;
+  }
+
+  /**
+   * Whether the caller may read this package, without refusing: for lists that leave out what a reader may not see
+   * (advisories, log entries). A token that is no good reads as anonymous, as everywhere for public data.
+   */
+  async mayReadPackage(req: FastifyRequest, facts: PackageFacts): Promise<boolean> {
+    const { principal } = await this.#identity(req);
+    if (principal && facts.access !== 'public' && !facts.relation) facts = await this.#withRelation(principal, facts);
+    return decide(principal, Action.PackageRead, facts, this.#policy).allow;
   }
 
   /** Loads the principal's relation to a package (org role, team grants) into a copy of its facts. */
@@ -179,10 +197,10 @@ export class Gate {
    */
   async authorize(req: FastifyRequest, action: ActionValue, facts: Facts): Promise<Principal> {
     const { principal: found, badToken } = await this.#identity(req);
-    if (!found) throw unauthorized(badToken ? BAD_TOKEN : undefined);
+    if (!found) throw anonymous(badToken);
     const { principal, facts: complete } = await this.#complete(found, facts);
     const d = decide(principal, action, complete, this.#policy);
-    if (!d.allow) throw new ClientError(d.status, d.reason);
+    if (!d.allow) throw fail(d.code, d.reason);
     return principal;
   }
 
@@ -206,21 +224,21 @@ export class Gate {
    */
   async screen(req: FastifyRequest, actions: readonly [ActionValue, ...ActionValue[]], given: Facts): Promise<void> {
     const { principal: found, badToken } = await this.#identity(req);
-    if (!found) throw unauthorized(badToken ? BAD_TOKEN : undefined);
+    if (!found) throw anonymous(badToken);
     const { principal, facts } = await this.#complete(found, given);
     const decisions = actions.map((action) => decide(principal, action, facts, this.#policy));
     if (decisions.some((d) => d.allow)) return;
     const d = decisions[0]!;
-    if (!d.allow) throw new ClientError(d.status, d.reason);
+    if (!d.allow) throw fail(d.code, d.reason);
   }
 
   /** Every write: authenticate, authorize, then the registered checks, in that order. */
   async write(req: FastifyRequest, action: ActionValue, given: Facts): Promise<Principal> {
     const { principal: found, badToken } = await this.#identity(req);
-    if (!found) throw unauthorized(badToken ? BAD_TOKEN : undefined);
+    if (!found) throw anonymous(badToken);
     const { principal, facts } = await this.#complete(found, given);
     const d = decide(principal, action, facts, this.#policy);
-    if (!d.allow) throw new ClientError(d.status, d.reason);
+    if (!d.allow) throw fail(d.code, d.reason);
     for (const check of this.#checks) await check(req, principal, action, facts);
     return principal;
   }

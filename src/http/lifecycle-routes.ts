@@ -11,7 +11,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Action } from '../access/decide.ts';
 import { setMaintainers } from '../access/orgs.ts';
-import { badRequest, conflict, notFound } from '../errors.ts';
+import { fail, notFound } from '../errors.ts';
 import { actorOf, type Lifecycle } from '../packages/lifecycle.ts';
 import { isCurrentRevision } from '../packages/packument.ts';
 import type { Packages } from '../packages/service.ts';
@@ -25,7 +25,7 @@ type Body = Record<string, unknown> | null | undefined;
 
 function documentOf(body: unknown): Record<string, unknown> {
   if (!body || typeof body !== 'object' || Array.isArray(body))
-    throw badRequest('the request body must be a JSON package document');
+    throw fail('E_LIFECYCLE_INVALID', 'the request body must be a JSON package document');
   return body as Record<string, unknown>;
 }
 
@@ -48,10 +48,12 @@ export function registerLifecycleRoutes(
     await gate.screen(req, [Action.PackageDeprecate, Action.PackageUnpublish], facts);
     const { removed, deprecations } = await lifecycle.plan(name, doc);
     if (removed.length && rev === undefined)
-      throw badRequest(
+      throw fail(
+        'E_LIFECYCLE_INVALID',
         'versions are unpublished with npm unpublish name@version, not by leaving them out of the document',
       );
-    if (removed.length && deprecations.size) throw badRequest('unpublish and deprecate in separate requests');
+    if (removed.length && deprecations.size)
+      throw fail('E_LIFECYCLE_INVALID', 'unpublish and deprecate in separate requests');
     const principal = await gate.write(req, removed.length ? Action.PackageUnpublish : Action.PackageDeprecate, facts);
     if (removed.length) {
       await lifecycle.unpublishVersions(actorOf(principal), name, removed, rev);
@@ -69,7 +71,8 @@ export function registerLifecycleRoutes(
     const doc = documentOf(req.body);
     if ('versions' in doc) return applyDocument(req, reply, name, doc, req.params.rev);
     if (!('maintainers' in doc))
-      throw badRequest(
+      throw fail(
+        'E_LIFECYCLE_INVALID',
         'a package document at a revision must carry "versions" (unpublish, deprecate) or "maintainers" (npm owner)',
       );
     const principal = await gate.write(req, Action.PackageOwnersWrite, await packages.facts(name));
@@ -80,7 +83,7 @@ export function registerLifecycleRoutes(
       .executeTakeFirstOrThrow();
     // npm sends the revision it read; a different one means someone changed the package in between.
     if (!isCurrentRevision(req.params.rev ?? '', pkg.rev))
-      throw conflict('the package changed since npm read it: run the command again');
+      throw fail('E_PACKAGE_CHANGED', 'the package changed since npm read it: run the command again');
     await setMaintainers(
       packages.db,
       { id: pkg.id, name },

@@ -2,7 +2,7 @@
 // bundles), JSON proofs, and the changes feed for mirrors. Every read passes the registry's read policy; entries of
 // restricted packages are sealed in the tiles, and their openings and feed entries reach only those who may read them.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ClientError, badRequest, notFound } from '../errors.ts';
+import { fail, notFound } from '../errors.ts';
 import { decodeRecord } from '../trust/tlog/leaf.ts';
 import { LogReader, type LogEntry } from '../trust/tlog/service.ts';
 import { parseTilePath } from '../trust/tlog/tiles.ts';
@@ -18,7 +18,7 @@ const MAX_BATCH = 5000;
 function nonNegativeInt(value: unknown, what: string): number | null {
   if (value === undefined || value === '') return null;
   if (typeof value !== 'string' || !/^(0|[1-9][0-9]{0,15})$/.test(value) || !Number.isSafeInteger(Number(value)))
-    throw badRequest(`${what} must be a non-negative integer`);
+    throw fail('E_INVALID_REQUEST', `${what} must be a non-negative integer`);
   return Number(value);
 }
 
@@ -33,23 +33,17 @@ export function registerLogRoutes(app: FastifyInstance, deps: LogRouteDeps): voi
     return forever ? `${scope}, max-age=31536000, immutable` : `${scope}, max-age=1, must-revalidate`;
   };
 
-  /** May the caller see this package's entries in the clear? 404-style refusals become "no", other errors propagate. */
+  /** May the caller see this package's entries in the clear? */
   async function mayRead(req: FastifyRequest, name: string, entrySealed: boolean): Promise<boolean> {
     const facts = await packages.facts(name);
     if (facts.access === null) return !entrySealed;
-    try {
-      await gate.readPackage(req, facts);
-      return true;
-    } catch (err) {
-      if (err instanceof ClientError && (err.status === 404 || err.status === 403)) return false;
-      throw err;
-    }
+    return gate.mayReadPackage(req, facts);
   }
 
   app.get('/-/log/checkpoint', async (req, reply) => {
     await gate.read(req);
     const cp = await log.checkpoint();
-    if (!cp) throw notFound('the transparency log has not started yet');
+    if (!cp) throw fail('E_LOG_NOT_STARTED', 'the transparency log has not started yet');
     return reply
       .header('content-type', 'text/plain; charset=utf-8')
       .header('cache-control', caching(false))
@@ -59,7 +53,7 @@ export function registerLogRoutes(app: FastifyInstance, deps: LogRouteDeps): voi
   app.get('/-/log/key', async (req, reply) => {
     await gate.read(req);
     const vkey = await log.verifierKey();
-    if (!vkey) throw notFound('the transparency log has not started yet');
+    if (!vkey) throw fail('E_LOG_NOT_STARTED', 'the transparency log has not started yet');
     return reply
       .header('content-type', 'text/plain; charset=utf-8')
       .header('cache-control', caching(false))
@@ -80,7 +74,7 @@ export function registerLogRoutes(app: FastifyInstance, deps: LogRouteDeps): voi
     async (req: FastifyRequest<{ Querystring: Record<string, string | undefined> }>) => {
       await gate.read(req);
       const { name, version } = req.query;
-      if (!name || !version) throw badRequest('give the package as ?name=<name>&version=<version>');
+      if (!name || !version) throw fail('E_INVALID_REQUEST', 'give the package as ?name=<name>&version=<version>');
       const cp = await log.checkpoint();
       const entry = await log.versionEntry(name, version);
       const sealed = entry?.salt !== null;
@@ -88,7 +82,7 @@ export function registerLogRoutes(app: FastifyInstance, deps: LogRouteDeps): voi
       if (!entry || !cp || !(await mayRead(req, name, sealed)))
         throw notFound(`${name}@${version} is not in the transparency log`);
       const size = nonNegativeInt(req.query.size, 'size') ?? cp.size;
-      if (size > cp.size) throw badRequest(`size ${size} is larger than the signed tree (${cp.size})`);
+      if (size > cp.size) throw fail('E_LOG_RANGE', `size ${size} is larger than the signed tree (${cp.size})`);
       if (entry.index >= size) throw notFound(`${name}@${version} is not in the tree of size ${size} yet`);
       const proof = await log.inclusionProof(entry.index, size);
       return {
@@ -118,10 +112,10 @@ export function registerLogRoutes(app: FastifyInstance, deps: LogRouteDeps): voi
       list.length > MAX_BATCH ||
       !list.every((v) => typeof v === 'string' && v.lastIndexOf('@') > 0)
     ) {
-      throw badRequest(`send {"versions": ["name@version", …]} with 1 to ${MAX_BATCH} entries`);
+      throw fail('E_INVALID_REQUEST', `send {"versions": ["name@version", …]} with 1 to ${MAX_BATCH} entries`);
     }
     const cp = await log.checkpoint();
-    if (!cp) throw notFound('the transparency log has not started yet');
+    if (!cp) throw fail('E_LOG_NOT_STARTED', 'the transparency log has not started yet');
     const pairs = [...new Set(list as string[])].map((spec) => ({
       spec,
       name: spec.slice(0, spec.lastIndexOf('@')),
@@ -172,12 +166,15 @@ export function registerLogRoutes(app: FastifyInstance, deps: LogRouteDeps): voi
     async (req: FastifyRequest<{ Querystring: Record<string, string | undefined> }>) => {
       await gate.read(req);
       const cp = await log.checkpoint();
-      if (!cp) throw notFound('the transparency log has not started yet');
+      if (!cp) throw fail('E_LOG_NOT_STARTED', 'the transparency log has not started yet');
       const from = nonNegativeInt(req.query.from, 'from');
       const to = nonNegativeInt(req.query.to, 'to') ?? cp.size;
-      if (from === null) throw badRequest('give the older tree size as ?from=<size>');
+      if (from === null) throw fail('E_INVALID_REQUEST', 'give the older tree size as ?from=<size>');
       if (from < 1 || from > to || to > cp.size)
-        throw badRequest(`no consistency proof from ${from} to ${to}: sizes must satisfy 1 ≤ from ≤ to ≤ ${cp.size}`);
+        throw fail(
+          'E_LOG_RANGE',
+          `no consistency proof from ${from} to ${to}: sizes must satisfy 1 ≤ from ≤ to ≤ ${cp.size}`,
+        );
       const proof = await log.consistencyProof(from, to);
       return {
         from,
@@ -193,7 +190,7 @@ export function registerLogRoutes(app: FastifyInstance, deps: LogRouteDeps): voi
     await gate.read(req);
     const since = nonNegativeInt(req.query.since, 'since') ?? 0;
     const limit = Math.min(nonNegativeInt(req.query.limit, 'limit') ?? MAX_FEED_PAGE, MAX_FEED_PAGE);
-    if (limit === 0) throw badRequest('limit must be at least 1');
+    if (limit === 0) throw fail('E_INVALID_REQUEST', 'limit must be at least 1');
     const cp = await log.checkpoint();
     const entries = cp ? await log.changes(since, limit, cp.size) : [];
     const verdicts = new Map<string, boolean>();

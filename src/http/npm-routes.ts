@@ -3,13 +3,15 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Action, decide } from '../access/decide.ts';
-import { badRequest, notFound } from '../errors.ts';
+import { fail, notFound } from '../errors.ts';
 import { etagMatches, negotiateEncoding } from '../packages/cache.ts';
 import { downloadsByDay, parsePeriod, type DownloadCounter } from '../packages/downloads.ts';
 import { isServableName, nameProblem } from '../names/syntax.ts';
 import { search } from '../packages/search.ts';
+import { isStarDocument } from '../packages/stars.ts';
 import type { PackageEntry, Packages, TarballRef } from '../packages/service.ts';
 import type { Gate } from './gate.ts';
+import type { ProxyReads } from './upstream-routes.ts';
 import type { UploadSlots } from './uploads.ts';
 
 export type NpmRouteDeps = {
@@ -21,8 +23,12 @@ export type NpmRouteDeps = {
   clock: () => number;
   /** a PUT of a package document without a tarball (npm deprecate): http/lifecycle-routes.ts. */
   updateDocument: (req: FastifyRequest<{ Params: NameParams }>, reply: FastifyReply) => Promise<FastifyReply>;
+  /** a PUT of { _id, _rev, users } (npm star, npm unstar): http/star-routes.ts. */
+  starDocument: (req: FastifyRequest<{ Params: NameParams }>, reply: FastifyReply) => Promise<FastifyReply>;
   /** the request id for a request answered without Fastify (which makes its own with the same function). */
   requestId: (req: IncomingMessage) => string;
+  /** reads of names not hosted here, answered from an upstream registry (upstream-routes.ts); none without a proxy. */
+  proxy?: ProxyReads | undefined;
 };
 
 export type NameParams = { name?: string; scope?: string; file?: string; tag?: string };
@@ -53,12 +59,16 @@ const TARBALL_CACHING = {
 export type FastRead = (req: IncomingMessage, res: ServerResponse) => boolean;
 
 export function registerNpmRoutes(app: FastifyInstance, deps: NpmRouteDeps): FastRead {
-  const { packages, gate, downloads, uploads, clock, updateDocument, requestId } = deps;
+  const { packages, gate, downloads, uploads, clock, updateDocument, starDocument, requestId, proxy } = deps;
+  // A name never published here may come from an upstream; one held by a hosted package (even unpublished, held or
+  // restricted) never does, and answers as the hosted package does (dependency confusion, docs/upstream.md).
+  const proxied = (entry: PackageEntry) => proxy !== undefined && entry.facts.id === null && proxy.covers(entry.name);
 
   // Reads that answerFromMemory (below) declined: packages not in memory, tokens, HEAD, anything the router decodes.
   async function packument(req: FastifyRequest<{ Params: NameParams }>, reply: FastifyReply) {
     const cached = packages.cached(nameOf(req.params));
     const entry = cached ?? (await packages.entry(packageName(req.params)));
+    if (proxied(entry)) return proxy!.packument(req, reply, entry.name);
     await gate.readPackage(req, entry.facts);
     req.routineRead = cached !== undefined;
     return sendAnswer(reply, servablePackument(req.headers, entry));
@@ -67,6 +77,7 @@ export function registerNpmRoutes(app: FastifyInstance, deps: NpmRouteDeps): Fas
   async function tarball(req: FastifyRequest<{ Params: NameParams }>, reply: FastifyReply) {
     const cached = packages.cached(nameOf(req.params));
     const entry = cached ?? (await packages.entry(packageName(req.params)));
+    if (proxied(entry)) return proxy!.tarball(req, reply, entry.name, req.params.file ?? '');
     await gate.readPackage(req, entry.facts);
     const ref = entry.tarballs.get(req.params.file ?? '');
     if (!ref) throw notFound(`${entry.name} has no tarball named ${req.params.file}`);
@@ -106,6 +117,7 @@ export function registerNpmRoutes(app: FastifyInstance, deps: NpmRouteDeps): Fas
     if (req.method !== 'GET' || req.headers.authorization !== undefined) return false;
     const target = readTarget(req.url ?? '');
     const entry = target && packages.cached(target.name);
+    if (entry && proxied(entry)) return proxy!.fromMemory(req, res, entry.name, target.file);
     // Only a package anyone at all may read: who is asking then cannot change the answer, since decide() never lets
     // a principal read less than an anonymous client.
     if (!entry || !decide(null, Action.PackageRead, entry.facts, gate.policy).allow) return false;
@@ -128,9 +140,10 @@ export function registerNpmRoutes(app: FastifyInstance, deps: NpmRouteDeps): Fas
   async function publish(req: FastifyRequest<{ Params: NameParams }>, reply: FastifyReply) {
     const name = nameOf(req.params);
     const problem = nameProblem(name);
-    if (problem) throw badRequest(problem);
+    if (problem) throw fail('E_NAME_INVALID', problem);
     const body = req.body as Record<string, unknown> | null;
-    if (body && typeof body === 'object' && !('_attachments' in body)) return updateDocument(req, reply);
+    if (body && typeof body === 'object' && !('_attachments' in body))
+      return isStarDocument(body) ? starDocument(req, reply) : updateDocument(req, reply);
     const facts = await packages.facts(name);
     const principal = await gate.write(
       req,
@@ -285,6 +298,6 @@ function readTarget(url: string): { name: string; file?: string } | undefined {
 
 function intParam(raw: string | undefined, dflt: number, min: number, max: number, name: string): number {
   if (raw === undefined || raw === '') return dflt;
-  if (!/^\d+$/.test(raw)) throw badRequest(`"${name}" must be a whole number`);
+  if (!/^\d+$/.test(raw)) throw fail('E_INVALID_REQUEST', `"${name}" must be a whole number`);
   return Math.min(max, Math.max(min, Number(raw)));
 }

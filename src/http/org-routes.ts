@@ -31,7 +31,7 @@ import {
 } from '../access/orgs.ts';
 import { orgFacts } from '../access/relations.ts';
 import type { Principal } from '../access/principal.ts';
-import { badRequest, notFound } from '../errors.ts';
+import { fail, notFound } from '../errors.ts';
 import { isServableName, scopeOf } from '../names/syntax.ts';
 import type { Packages } from '../packages/service.ts';
 import type { Db } from '../store/db.ts';
@@ -49,7 +49,7 @@ const bare = (s: string) => s.replace(/^[@~]/, '');
 
 function stringField(body: Body, field: string): string {
   const v = body && typeof body === 'object' ? body[field] : undefined;
-  if (typeof v !== 'string' || v === '') throw badRequest(`the request body needs a "${field}" string`);
+  if (typeof v !== 'string' || v === '') throw fail('E_ORG_INVALID', `the request body needs a "${field}" string`);
   return v;
 }
 
@@ -215,7 +215,8 @@ export function registerOrgRoutes(app: FastifyInstance, deps: OrgRouteDeps): voi
     if (!isServableName(name)) throw notFound();
     const body = req.body;
     if (!body || typeof body !== 'object' || !('access' in body))
-      throw badRequest(
+      throw fail(
+        'E_ORG_INVALID',
         'only "access" (public or restricted) can be set here: per-package two-factor settings (npm access set mfa) are not supported yet',
       );
     const facts = await packages.facts(name);

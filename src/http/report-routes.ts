@@ -6,7 +6,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Limiter } from '../accounts/limits.ts';
 import { Action, REGISTRY } from '../access/decide.ts';
 import type { Principal } from '../access/principal.ts';
-import { badRequest, notFound, unauthorized } from '../errors.ts';
+import { fail, notFound } from '../errors.ts';
 import { isServableName } from '../names/syntax.ts';
 import type { Packages } from '../packages/service.ts';
 import {
@@ -28,7 +28,7 @@ type RawReport = { package: unknown; version: unknown; reason: unknown; details:
 
 /** The package a report names, checked for shape only: 400 without one, 404 for a name that cannot be here. */
 function reportedName(raw: unknown): string {
-  if (typeof raw !== 'string' || !raw) throw badRequest('name the package you report ("package")');
+  if (typeof raw !== 'string' || !raw) throw fail('E_REPORT_INVALID', 'name the package you report ("package")');
   if (!isServableName(raw)) throw notFound(`${raw} is not in this registry`);
   return raw;
 }
@@ -58,7 +58,7 @@ export async function gatedReport(
   const version = raw.version === undefined || raw.version === null || raw.version === '' ? null : raw.version;
   const principal = await deps.gate.write(req, Action.ReportCreate, await deps.packages.facts(pkg));
   if (version !== null && typeof version !== 'string')
-    throw badRequest('the version must be a string, or left out to report the whole package');
+    throw fail('E_REPORT_INVALID', 'the version must be a string, or left out to report the whole package');
   const reporter = {
     id: principal.userId,
     name: principal.name,
@@ -81,11 +81,7 @@ export function registerReportRoutes(app: FastifyInstance, deps: ReportRoutesDep
   const { db, gate, limiter, clock } = deps;
 
   const NO_ACCOUNT = 'reporting needs an account: run `npm login` or pass a token';
-  const signedIn = async (req: FastifyRequest): Promise<Principal> => {
-    const principal = await gate.principal(req);
-    if (!principal) throw unauthorized(NO_ACCOUNT);
-    return principal;
-  };
+  const signedIn = (req: FastifyRequest): Promise<Principal> => gate.caller(req, NO_ACCOUNT);
 
   // An anonymous report is refused before its body is read (Gate.signedIn).
   app.post<{ Body: Record<string, unknown> | null }>(

@@ -27,7 +27,7 @@ export type SecondFactorDeps = {
 export class OtpRequired extends ClientError {
   readonly body: { authUrl: string; doneUrl: string };
   constructor(message: string, body: { authUrl: string; doneUrl: string }) {
-    super(401, message, OTP);
+    super('E_OTP_REQUIRED', message, OTP);
     this.body = body;
   }
 }
@@ -43,7 +43,7 @@ export async function requireOtp(
   if (typeof otp !== 'string' || otp.trim() === '') {
     const message = `${what} requires a one-time password from your authenticator app: run the command again with --otp=CODE`;
     if (offerWebOtp) throw new OtpRequired(message, await offerWebOtp(req, userId, what));
-    throw new ClientError(401, message, OTP);
+    throw new ClientError('E_OTP_REQUIRED', message, OTP);
   }
   const attempt: Array<[typeof Rules.secondFactor, string]> = [[Rules.secondFactor, String(userId)]];
   await limiter.check(attempt, 'one-time passwords');
@@ -54,7 +54,7 @@ export async function requireOtp(
   if (!result.ok) {
     await limiter.fail(attempt);
     throw new ClientError(
-      401,
+      'E_OTP_INVALID',
       'the one-time password is wrong, expired or was already used: wait for the next code and try again',
       OTP,
     );

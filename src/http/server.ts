@@ -13,10 +13,11 @@ import Fastify, {
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { Services } from '../app.ts';
-import { ClientError, badRequest } from '../errors.ts';
+import { ClientError, type ErrorCode, ERRORS, fail } from '../errors.ts';
 import { wantsHtml } from './accepts.ts';
 import { unreadBodyHeaders } from './gate.ts';
 import { registerNpmRoutes, type FastRead } from './npm-routes.ts';
+import { proxyReads } from './upstream-routes.ts';
 import { UploadSlots } from './uploads.ts';
 import { lazyChildLogger } from './request-logger.ts';
 import { keepTickShape } from './tick-shape.ts';
@@ -25,8 +26,12 @@ import { registerLifecycleRoutes } from './lifecycle-routes.ts';
 import { registerLogRoutes } from './log-routes.ts';
 import { registerKeysRoutes } from './keys-routes.ts';
 import { registerAdvisoryRoutes } from './advisory-routes.ts';
+import { registerAuditRoutes } from './audit-routes.ts';
+import { registerStarRoutes } from './star-routes.ts';
+import { encodingRefusal } from './compressed-bodies.ts';
 import { registerUserRoutes } from './user-routes.ts';
 import { registerTokenRoutes } from './token-routes.ts';
+import { registerProfileRoutes } from './profile-routes.ts';
 import { registerReportRoutes } from './report-routes.ts';
 import { OtpRequired, secondFactorCheck, type SecondFactorDeps } from './second-factor.ts';
 import { registerWebLoginRoutes, webOtpOffer } from './web-login.ts';
@@ -160,45 +165,51 @@ export async function startHttp(services: Services, addPages: (parts: PageParts)
   app.addHook('onRequest', (req, reply, done) => {
     reply.header('x-request-id', req.id);
     // NUL is never valid in the npm protocol, and PostgreSQL refuses it in text: stop it at the door.
-    if (req.url.includes('%00')) return done(badRequest('the URL contains a NUL character'));
+    if (req.url.includes('%00')) return done(fail('E_INVALID_REQUEST', 'the URL contains a NUL character'));
     // No route means nothing to read the body for: answer before Fastify would parse it (up to its 1 MB limit).
     if (req.is404 && (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined))
-      return done(new ClientError(404, 'Not found', unreadBodyHeaders(req)));
+      return done(new ClientError('E_NOT_FOUND', 'Not found', unreadBodyHeaders(req)));
+    // A compressed body only where the route decodes it (compressed-bodies.ts): refused before it is read.
+    if (req.headers['content-encoding'] !== undefined) {
+      const refusal = encodingRefusal(req);
+      if (refusal) return done(refusal);
+    }
     done();
   });
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, text, done) => {
     if ((text as string).includes('\\u0000'))
-      return done(badRequest('the request body contains a NUL character'), undefined);
+      return done(fail('E_INVALID_REQUEST', 'the request body contains a NUL character'), undefined);
     return parseJson(req, text as string, done);
   });
 
   app.setErrorHandler((err: FastifyError | ClientError, req, reply) => {
-    // Browsers asking for a page get the message as a page; npm clients keep npm's JSON body.
-    const send = (status: number, error: string) =>
-      wantsHtml(req) && pages ? pages.sendError(req, reply, status, error) : reply.code(status).send({ error });
+    // Browsers asking for a page get the message as a page; npm clients keep npm's JSON body, with the stable code.
+    const send = (code: ErrorCode, error: string, extra?: object) => {
+      const status = ERRORS[code].status;
+      return wantsHtml(req) && pages
+        ? pages.sendError(req, reply, status, error)
+        : reply.code(status).send({ error, code, ...extra });
+    };
     if (err instanceof ClientError) {
       for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
       // npm's web OTP reads authUrl/doneUrl from the 401's JSON body.
-      if (err instanceof OtpRequired && !wantsHtml(req))
-        return reply.code(err.status).send({ error: err.message, ...err.body });
-      return send(err.status, err.message);
+      return send(err.code, err.message, err instanceof OtpRequired ? err.body : undefined);
     }
-    const status = (err as FastifyError).statusCode;
-    if (status && status >= 400 && status < 500) {
-      const message =
-        status === 413
-          ? `request body too large (this registry accepts tarballs up to ${settings.maxTarballSize} bytes)`
-          : err.message;
-      return send(status, message);
-    }
+    const code = frameworkCode((err as FastifyError).statusCode);
+    if (code === 'E_BODY_TOO_LARGE')
+      return send(
+        code,
+        `request body too large (this registry accepts tarballs up to ${settings.maxTarballSize} bytes)`,
+      );
+    if (code) return send(code, err.message);
     req.log.error({ err }, 'request failed');
-    return send(500, `internal server error (request id ${req.id})`);
+    return send('E_INTERNAL', `internal server error (request id ${req.id})`);
   });
   app.setNotFoundHandler((req, reply) =>
     wantsHtml(req) && pages
       ? pages.sendError(req, reply, 404, 'Not found')
-      : reply.code(404).send({ error: 'Not found' }),
+      : reply.code(404).send({ error: 'Not found', code: 'E_NOT_FOUND' }),
   );
 
   app.get('/-/health', async () => ({ status: 'ok' }));
@@ -219,10 +230,14 @@ export async function startHttp(services: Services, addPages: (parts: PageParts)
   registerUserRoutes(app, { db: store.db, gate, signup: settings.signup, secondFactor });
   // npm token list/create/revoke (/-/npm/v1/tokens).
   registerTokenRoutes(app, { db: store.db, gate, secondFactor, clock });
+  // npm profile get/set/enable-2fa/disable-2fa (/-/npm/v1/user).
+  registerProfileRoutes(app, { gate, secondFactor, publicUrl });
   // npm login/adduser in the browser, and npm's web OTP (the pages are in the web UI below).
   registerWebLoginRoutes(app, webLogins);
   // npm deprecate, unpublish and owner: what happens to a package after publish (GEN-2a).
   const updateDocument = registerLifecycleRoutes(app, { packages, lifecycle, gate, clock });
+  // npm star, unstar and stars.
+  const starDocument = registerStarRoutes(app, { db: store.db, gate, packages, clock });
   // Publish documents are read whole: only so many at once (uploads.ts).
   const uploads = new UploadSlots();
   fast.read = registerNpmRoutes(app, {
@@ -232,7 +247,10 @@ export async function startHttp(services: Services, addPages: (parts: PageParts)
     uploads,
     clock,
     updateDocument,
+    starDocument,
     requestId: requestIdOf,
+    // Packages not hosted here, from the upstream registries (docs/upstream.md).
+    proxy: services.upstream ? proxyReads({ upstream: services.upstream, gate, requestId: requestIdOf }) : undefined,
   });
   // npm org, team, access and owner: organisations, teams, grants and maintainers (AUTHZ-2).
   registerOrgRoutes(app, { db: store.db, gate, packages, clock });
@@ -242,6 +260,8 @@ export async function startHttp(services: Services, addPages: (parts: PageParts)
   registerKeysRoutes(app, { db: store.db, gate });
   // OSV advisories for packages removed as malicious: records, index and all.zip (GEN-3c).
   registerAdvisoryRoutes(app, { db: store.db, gate, packages, publicUrl });
+  // npm audit's bulk and quick endpoints, answered from those advisories (CLI-2).
+  registerAuditRoutes(app, { db: store.db, gate, packages, publicUrl });
   // Reporting packages (GEN-2b): the JSON API (the report form and the moderators' queue are pages).
   registerReportRoutes(app, { db: store.db, gate, packages, limiter, clock });
   // The web UI: GET / for browsers and the pages under /-/web/ (web/ui.ts), assembled by app.ts.
@@ -267,4 +287,13 @@ export async function startHttp(services: Services, addPages: (parts: PageParts)
       await limiter.close();
     },
   };
+}
+
+/** The code of a refusal Fastify itself makes (a body it cannot parse, too large, of a type no route takes). */
+function frameworkCode(status: number | undefined): ErrorCode | null {
+  if (status === 413) return 'E_BODY_TOO_LARGE';
+  if (status === 415) return 'E_UNSUPPORTED_MEDIA_TYPE';
+  if (status === 404) return 'E_NOT_FOUND';
+  if (status !== undefined && status >= 400 && status < 500) return 'E_INVALID_REQUEST';
+  return null;
 }

@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { limitedPasswordCheck } from '../accounts/limits.ts';
 import { checkPassword, recordSignInLocked } from '../accounts/users.ts';
 import type { Principal } from '../access/principal.ts';
-import { badRequest, forbidden, notFound, unauthorized } from '../errors.ts';
+import { fail, notFound } from '../errors.ts';
 import type { Db } from '../store/db.ts';
 import { checkOrgRights } from '../access/org-rights.ts';
 import { planToken, type ScopeRequest } from '../tokens/scope.ts';
@@ -49,12 +49,12 @@ const list = (v: unknown, field: string): string[] | undefined => {
   if (v === undefined || v === null) return undefined;
   if (typeof v === 'string') return v.split(',');
   if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
-  throw badRequest(`${field} must be a list of strings`);
+  throw fail('E_TOKEN_REQUEST', `${field} must be a list of strings`);
 };
 
 const text = (v: unknown, field: string): string | null => {
   if (v === undefined || v === null) return null;
-  if (typeof v !== 'string') throw badRequest(`${field} must be a string`);
+  if (typeof v !== 'string') throw fail('E_TOKEN_REQUEST', `${field} must be a string`);
   return v;
 };
 
@@ -77,7 +77,7 @@ export function scopeRequestFromNpm(body: Body): ScopeRequest {
   if (permission === null && body.readonly === true) permission = 'read-only';
   const expires = body.expires;
   if (expires !== undefined && expires !== null && (typeof expires !== 'number' || Number.isNaN(expires)))
-    throw badRequest('expires must be a number of days');
+    throw fail('E_TOKEN_REQUEST', 'expires must be a number of days');
   return {
     name: text(body.name, 'name') ?? text(body.description, 'description'),
     permission,
@@ -95,10 +95,9 @@ export function scopeRequestFromNpm(body: Body): ScopeRequest {
 export function registerTokenRoutes(app: FastifyInstance, { db, gate, secondFactor, clock }: TokenRouteDeps): void {
   /** Token management needs the account's own credentials: a token limited by a scope cannot make or see tokens. */
   async function owner(req: FastifyRequest): Promise<Principal> {
-    const principal = await gate.principal(req);
-    if (!principal) throw unauthorized();
+    const principal = await gate.caller(req);
     if (principal.tokenScope)
-      throw forbidden('a token limited by a scope cannot manage tokens: run `npm login` and try again');
+      throw fail('E_TOKEN_SCOPE', 'a token limited by a scope cannot manage tokens: run `npm login` and try again');
     return principal;
   }
 
@@ -115,13 +114,13 @@ export function registerTokenRoutes(app: FastifyInstance, { db, gate, secondFact
     const principal = await owner(req);
     const body = req.body;
     if (!body || typeof body !== 'object' || Array.isArray(body))
-      throw badRequest('send the token request as a JSON object');
+      throw fail('E_TOKEN_REQUEST', 'send the token request as a JSON object');
     const now = clock();
     // Bad requests are answered before the password is checked, so a typo does not count as a failed sign-in.
     const plan = planToken({ name: 'npm token create', ...scopeRequestFromNpm(body) }, now);
     await checkOrgRights(db, principal, plan.scope);
     if (typeof body.password !== 'string' || body.password === '')
-      throw badRequest('creating a token needs your password: npm asks for it');
+      throw fail('E_TOKEN_REQUEST', 'creating a token needs your password: npm asks for it');
     const password = body.password;
     const user = await limitedPasswordCheck(
       secondFactor.limiter,
@@ -130,7 +129,7 @@ export function registerTokenRoutes(app: FastifyInstance, { db, gate, secondFact
       () => checkPassword(db, principal.name, password),
       () => recordSignInLocked(db, principal.name, req.ip, now),
     );
-    if (!user) throw unauthorized('incorrect password: creating a token needs your account password');
+    if (!user) throw fail('E_BAD_CREDENTIALS', 'incorrect password: creating a token needs your account password');
     if (user.totp_mode !== 'disabled') await requireOtp(secondFactor, req, user.id, 'creating a token');
     const { token, row } = await createToken(
       db,

@@ -65,7 +65,7 @@ export class UploadSlots {
       const refusal = { 'retry-after': String(retryAfterSeconds), ...unreadBodyHeaders(req) };
       if (mine >= perPrincipal) {
         throw new ClientError(
-          429,
+          'E_UPLOADS_PER_ACCOUNT',
           `you already have ${mine} large uploads in progress on this registry, the most one account may have at once: wait for them to finish and try again`,
           refusal,
         );
@@ -76,7 +76,7 @@ export class UploadSlots {
           'large upload refused: the server is at its limit of concurrent large uploads',
         );
         throw new ClientError(
-          503,
+          'E_UPLOADS_BUSY',
           'the registry is receiving as many large uploads as it takes at once: try again in a few seconds',
           refusal,
         );

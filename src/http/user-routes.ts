@@ -1,12 +1,13 @@
 // Identity routes npm uses: ping, whoami, the legacy CouchDB-style login/adduser that returns a token, and logout.
 import type { FastifyInstance } from 'fastify';
 import { checkPassword, createUser, findUser, recordSignInLocked, usernameProblem } from '../accounts/users.ts';
-import { badRequest, forbidden, notFound, unauthorized } from '../errors.ts';
+import { fail, notFound } from '../errors.ts';
 import type { Db } from '../store/db.ts';
 import { createToken, revokeTokenBySecret } from '../tokens/service.ts';
 import { ANONYMOUS_BODY_LIMIT, type Gate } from './gate.ts';
 import { requireOtp, type SecondFactorDeps } from './second-factor.ts';
 import { limitedPasswordCheck } from '../accounts/limits.ts';
+import { pendingMessage } from '../accounts/signup.ts';
 
 export type UserRouteDeps = { db: Db; gate: Gate; signup: 'open' | 'closed'; secondFactor: SecondFactorDeps };
 
@@ -16,16 +17,14 @@ export function registerUserRoutes(app: FastifyInstance, { db, gate, signup, sec
   /** npm adduser for a new name. (npm login of an unknown name fails like a wrong password, revealing nothing.) */
   async function signUp(name: string, password: string, email: string) {
     if (signup === 'closed')
-      throw forbidden('sign-up is closed on this registry: ask an administrator to create your account');
+      throw fail('E_SIGNUP_CLOSED', 'sign-up is closed on this registry: ask an administrator to create your account');
     return createUser(db, { name, email, password });
   }
 
   app.get('/-/ping', async () => ({}));
 
   app.get('/-/whoami', async (req) => {
-    const principal = await gate.principal(req);
-    if (!principal) throw unauthorized();
-    return { username: principal.name };
+    return { username: (await gate.caller(req)).name };
   });
 
   // npm login / npm adduser (auth-type=legacy, and the fallback when web login is unavailable).
@@ -37,10 +36,11 @@ export function registerUserRoutes(app: FastifyInstance, { db, gate, signup, sec
       const body = req.body ?? {};
       const name = req.params.name;
       if (typeof body !== 'object' || (body.name !== undefined && body.name !== name))
-        throw badRequest('the user name in the body must match the URL');
-      if (typeof body.password !== 'string' || body.password === '') throw badRequest('a password is required');
+        throw fail('E_INVALID_REQUEST', 'the user name in the body must match the URL');
+      if (typeof body.password !== 'string' || body.password === '')
+        throw fail('E_ACCOUNT_INVALID', 'a password is required');
       const nameIssue = usernameProblem(name);
-      if (nameIssue) throw badRequest(nameIssue);
+      if (nameIssue) throw fail('E_ACCOUNT_INVALID', nameIssue);
       const clientName = String(req.headers['user-agent'] ?? 'npm')
         .split(' ')[0]!
         .slice(0, 64);
@@ -55,10 +55,10 @@ export function registerUserRoutes(app: FastifyInstance, { db, gate, signup, sec
               () => checkPassword(db, name, password),
               () => recordSignInLocked(db, name, req.ip, secondFactor.clock()),
             );
-      if (!user) throw unauthorized('incorrect username or password');
+      if (!user) throw fail('E_BAD_CREDENTIALS', 'incorrect username or password');
       // Said only to someone who knew the password.
       if (user.disabled_at !== null)
-        throw forbidden('this account has been disabled: contact the registry’s administrators');
+        throw fail('E_ACCOUNT_DISABLED', 'this account has been disabled: contact the registry’s administrators');
       if (user.totp_mode !== 'disabled') await requireOtp(secondFactor, req, user.id, 'signing in');
       const { token } = await createToken(db, {
         userId: user.id,
@@ -66,20 +66,22 @@ export function registerUserRoutes(app: FastifyInstance, { db, gate, signup, sec
         name: `login from ${clientName}`,
         kind: 'session',
       });
+      // npm shows the user an `npm-notice` header (npm-registry-fetch's check-response.js), not the body's message.
+      const pending = user.email_verified
+        ? null
+        : pendingMessage({ emailVerification: gate.policy.emailVerification ?? 'email' });
+      if (pending) reply.header('npm-notice', pending);
       return reply.code(201).send({
         ok: true,
         id: `org.couchdb.user:${name}`,
         token,
-        ...(user.email_verified
-          ? {}
-          : { message: 'Your email address is not verified yet: you can install, but publishing waits until it is.' }),
+        ...(pending ? { message: pending } : {}),
       });
     },
   );
 
   app.get<{ Params: { name: string } }>('/-/user/org.couchdb.user:::name', async (req) => {
-    const principal = await gate.principal(req);
-    if (!principal) throw unauthorized();
+    await gate.caller(req);
     const user = await findUser(db, req.params.name);
     if (!user) throw notFound(`no user named ${req.params.name}`);
     return { _id: `org.couchdb.user:${user.name}`, name: user.name, email: user.email };

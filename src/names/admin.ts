@@ -1,7 +1,7 @@
 // Administrators' decisions about names: allowing a name the typosquatting check refused, and reserving name patterns
 // for an organisation. Each change records its event in the same transaction.
 import type { Kysely } from 'kysely';
-import { badRequest, notFound } from '../errors.ts';
+import { fail, notFound } from '../errors.ts';
 import { EventKind, recordEvent } from '../store/events.ts';
 import type { Database } from '../store/schema.ts';
 import { nameProblem } from './syntax.ts';
@@ -16,8 +16,8 @@ export async function allowName(
   now: number,
 ): Promise<void> {
   const problem = nameProblem(name);
-  if (problem) throw badRequest(problem);
-  if (!reason.trim()) throw badRequest('a reason is required: it is recorded with the decision');
+  if (problem) throw fail('E_NAME_INVALID', problem);
+  if (!reason.trim()) throw fail('E_USAGE', 'a reason is required: it is recorded with the decision');
   await db.transaction().execute(async (trx) => {
     await trxWithNames(trx)
       .insertInto('name_allows')
@@ -48,7 +48,7 @@ export async function reserve(
   now: number,
 ): Promise<void> {
   const problem = reservationProblem(pattern);
-  if (problem) throw badRequest(problem);
+  if (problem) throw fail('E_NAME_INVALID', problem);
   const exists = await db.selectFrom('orgs').select('name').where('name', '=', org).executeTakeFirst();
   if (!exists)
     throw notFound(`no organisation named ${org}: create it first (bulwark org create @${org} --owner USER)`);

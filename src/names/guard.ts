@@ -4,7 +4,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { Principal } from '../access/principal.ts';
 import type { Settings } from '../config.ts';
-import { forbidden } from '../errors.ts';
+import { fail } from '../errors.ts';
 import type { Database } from '../store/schema.ts';
 import { shippedPopularNames } from './popular.ts';
 import { Reservations, type Reservation } from './reservations.ts';
@@ -126,11 +126,11 @@ export class NameGuard {
         .where('org', '=', r.org)
         .where('user_id', '=', principal.userId)
         .executeTakeFirst();
-      if (!member) throw forbidden(reservedMessage(name, r));
+      if (!member) throw fail('E_NAME_RESERVED', reservedMessage(name, r));
     }
     if (reserved.length) return;
     const verdict = await this.verdict(trx, name, root);
-    if (verdict.verdict === 'block') throw forbidden(blockMessage(verdict));
+    if (verdict.verdict === 'block') throw fail('E_NAME_CONFUSABLE', blockMessage(verdict));
   }
 }
 

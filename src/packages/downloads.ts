@@ -1,7 +1,7 @@
 // Download counts per version per day. A tarball GET only bumps an in-memory counter; the counts are added to the
 // database in one transaction every few seconds (and on shutdown), so the hot path never waits on a write.
 import { sql } from 'kysely';
-import { badRequest } from '../errors.ts';
+import { fail } from '../errors.ts';
 import type { Db } from '../store/db.ts';
 
 const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
@@ -111,12 +111,14 @@ export function parsePeriod(period: string, now: number): Period {
   const valid = (d: string | undefined): d is string =>
     !!d && DATE.test(d) && !Number.isNaN(Date.parse(d)) && new Date(d).toISOString().startsWith(d);
   if (extra !== undefined || !valid(start) || !valid(end)) {
-    throw badRequest(
+    throw fail(
+      'E_DOWNLOADS_PERIOD',
       `invalid period "${period}": use last-day, last-week, last-month, last-year, YYYY-MM-DD or YYYY-MM-DD:YYYY-MM-DD`,
     );
   }
-  if (start > end) throw badRequest(`invalid period "${period}": the start is after the end`);
-  if (Date.parse(end) - Date.parse(start) > 550 * 86_400_000) throw badRequest('periods are limited to 18 months');
+  if (start > end) throw fail('E_DOWNLOADS_PERIOD', `invalid period "${period}": the start is after the end`);
+  if (Date.parse(end) - Date.parse(start) > 550 * 86_400_000)
+    throw fail('E_DOWNLOADS_PERIOD', 'periods are limited to 18 months');
   return { start, end };
 }
 

@@ -8,7 +8,7 @@
 import type { Transaction } from 'kysely';
 import semver from 'semver';
 import type { Principal } from '../access/principal.ts';
-import { badRequest, conflict, forbidden, notFound } from '../errors.ts';
+import { fail, notFound } from '../errors.ts';
 import type { Db } from '../store/db.ts';
 import { EventKind, recordEvent } from '../store/events.ts';
 import type { Database } from '../store/schema.ts';
@@ -85,7 +85,8 @@ export class Lifecycle {
   ): Promise<{ removed: string[]; deprecations: Map<string, string> }> {
     const sent = doc.versions;
     if (!sent || typeof sent !== 'object' || Array.isArray(sent)) {
-      throw badRequest(
+      throw fail(
+        'E_LIFECYCLE_INVALID',
         'a package document without a tarball must carry the "versions" npm read (npm deprecate); other metadata changes by publishing a new version',
       );
     }
@@ -96,16 +97,22 @@ export class Lifecycle {
     // npm itself removes the last version with DELETE (npm unpublish --force); a document listing no version at all
     // is a broken client, not a request to wipe the package.
     if (removed.length && removed.length === current.size)
-      throw badRequest(`a document without any version does not unpublish ${name}: use npm unpublish ${name} --force`);
+      throw fail(
+        'E_LIFECYCLE_INVALID',
+        `a document without any version does not unpublish ${name}: use npm unpublish ${name} --force`,
+      );
     const deprecations = new Map<string, string>();
     for (const [version, manifest] of Object.entries(sent as Record<string, unknown>)) {
       if (!current.has(version))
-        throw badRequest(`${name}@${version} is not a published version: new versions are published with npm publish`);
+        throw fail(
+          'E_LIFECYCLE_INVALID',
+          `${name}@${version} is not a published version: new versions are published with npm publish`,
+        );
       const message =
         manifest && typeof manifest === 'object' ? (manifest as Record<string, unknown>).deprecated : undefined;
       if (message === undefined) continue;
       if (typeof message !== 'string')
-        throw badRequest(`"deprecated" of ${version} must be a string ("" removes the deprecation)`);
+        throw fail('E_LIFECYCLE_INVALID', `"deprecated" of ${version} must be a string ("" removes the deprecation)`);
       if (message !== current.get(version)) deprecations.set(version, message);
     }
     return { removed, deprecations };
@@ -118,7 +125,10 @@ export class Lifecycle {
   async deprecate(actor: Actor, name: string, messages: Map<string, string>, rev?: string): Promise<string[]> {
     for (const [version, message] of messages) {
       if (message.length > MAX_DEPRECATION)
-        throw badRequest(`the deprecation message for ${version} is longer than ${MAX_DEPRECATION} characters`);
+        throw fail(
+          'E_LIFECYCLE_INVALID',
+          `the deprecation message for ${version} is longer than ${MAX_DEPRECATION} characters`,
+        );
     }
     const now = this.#clock();
     const changed = await this.#change(name, rev, async (trx, pkg) => {
@@ -203,7 +213,8 @@ export class Lifecycle {
     const late = targets.filter((v) => now - v.published_at > this.#windowMs);
     if (late.length) {
       const which = late.map((v) => `${pkg.name}@${v.version}`).join(', ');
-      throw forbidden(
+      throw fail(
+        'E_UNPUBLISH_REFUSED',
         `${which} can no longer be unpublished: versions can only be unpublished within ${hours} hours of publishing. ` +
           `Deprecate instead (npm deprecate ${pkg.name}@${late[0]!.version} "<message>"), or ask a registry administrator if it must go (policy: /-/web/policies/unpublish)`,
       );
@@ -216,7 +227,8 @@ export class Lifecycle {
     if (dependents.length) {
       const shown = dependents.slice(0, DEPENDENTS_SHOWN).map((d) => `${d.name}@${d.version} (${d.range})`);
       const more = dependents.length > DEPENDENTS_SHOWN ? ` and ${dependents.length - DEPENDENTS_SHOWN} more` : '';
-      throw forbidden(
+      throw fail(
+        'E_UNPUBLISH_REFUSED',
         `${pkg.name} cannot be unpublished: other packages depend on it: ${shown.join(', ')}${more}. Deprecate it instead (npm deprecate), or ask a registry administrator (policy: /-/web/policies/unpublish)`,
       );
     }
@@ -250,7 +262,10 @@ export class Lifecycle {
   ): Promise<{ versions: string[]; advisory: string | null }> {
     const reason = details.reason.trim();
     if (!reason)
-      throw badRequest('say why the package is malicious: the reason is published in the log and the advisory');
+      throw fail(
+        'E_REPORT_INVALID',
+        'say why the package is malicious: the reason is published in the log and the advisory',
+      );
     const now = this.#clock();
     return this.#change(name, undefined, async (trx, pkg) => {
       const live = await trx
@@ -352,7 +367,7 @@ export class Lifecycle {
         .where('state', '=', row.state)
         .executeTakeFirst();
       if (Number(res.numUpdatedRows) === 0)
-        throw conflict(`${name}@${version} changed while it was being released: look again`);
+        throw fail('E_PACKAGE_CHANGED', `${name}@${version} changed while it was being released: look again`);
       if (row.state === 'quarantined') {
         await repointTags(trx, { ...pkg, unpublished_at: null }, await visibleVersions(trx, pkg.id), now, {
           keepExisting: true,
@@ -428,7 +443,8 @@ export class Lifecycle {
         .orderBy('users.name')
         .execute();
       const from = current.map((c) => c.name);
-      if (from.length === 1 && from[0] === to.name) throw conflict(`${name} already belongs to ${to.name} alone`);
+      if (from.length === 1 && from[0] === to.name)
+        throw fail('E_ALREADY_DONE', `${name} already belongs to ${to.name} alone`);
       await trx.deleteFrom('maintainers').where('package_id', '=', pkg.id).execute();
       await trx.insertInto('maintainers').values({ package_id: pkg.id, user_id: to.id }).execute();
       await touchPackage(trx, pkg.id, now, pkg.unpublished_at !== null ? { unpublished_at: now } : {});
@@ -483,7 +499,7 @@ export class Lifecycle {
         if (!pkg) throw notFound(`${name} is not in this registry`);
         // npm sends the revision it read; another one means the package changed in between.
         if (rev !== undefined && !isCurrentRevision(rev, pkg.rev))
-          throw conflict('the package changed since npm read it: run the command again');
+          throw fail('E_PACKAGE_CHANGED', 'the package changed since npm read it: run the command again');
         return fn(trx, pkg);
       });
     } finally {
@@ -510,7 +526,10 @@ async function notFoundVersion(name: string, version: string, trx: Tx, packageId
     .where('version', '=', version)
     .executeTakeFirst();
   if (row?.state === 'quarantined' || row?.state === 'held')
-    throw forbidden(`${name}@${version} is held for security review and cannot be unpublished while it is`);
+    throw fail(
+      'E_VERSION_HELD',
+      `${name}@${version} is held for security review and cannot be unpublished while it is`,
+    );
   throw notFound(`${name}@${version} is not published here${row ? ' any more' : ''}`);
 }
 

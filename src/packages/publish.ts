@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import semver from 'semver';
-import { badRequest, tooLarge } from '../errors.ts';
+import { fail } from '../errors.ts';
 import { nameProblem, tagProblem } from '../names/syntax.ts';
 import { MAX_MANIFEST_DEPTH, nestsDeeperThan, type TarballInfo } from '../tarball/inspect.ts';
 
@@ -29,29 +29,34 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 
 /** Checks a publish document against the package name in the URL and returns what to store. */
 export function parsePublish(doc: unknown, urlName: string, maxTarballSize: number): PublishRequest {
-  if (!isObject(doc)) throw badRequest('the request body must be a JSON package document');
+  if (!isObject(doc)) throw fail('E_PUBLISH_INVALID', 'the request body must be a JSON package document');
   const problem = nameProblem(urlName);
-  if (problem) throw badRequest(problem);
+  if (problem) throw fail('E_NAME_INVALID', problem);
   if (doc.name !== urlName)
-    throw badRequest(
+    throw fail(
+      'E_PUBLISH_INVALID',
       `the document's name "${String(doc.name)}" does not match the package name in the URL "${urlName}"`,
     );
   if (doc._id !== undefined && doc._id !== urlName)
-    throw badRequest(`the document's _id "${String(doc._id)}" does not match the package name "${urlName}"`);
+    throw fail(
+      'E_PUBLISH_INVALID',
+      `the document's _id "${String(doc._id)}" does not match the package name "${urlName}"`,
+    );
 
-  if (!isObject(doc.versions)) throw badRequest('the document has no "versions" object');
+  if (!isObject(doc.versions)) throw fail('E_PUBLISH_INVALID', 'the document has no "versions" object');
   const versionKeys = Object.keys(doc.versions);
   if (versionKeys.length !== 1)
-    throw badRequest(`a publish must contain exactly one version (this one has ${versionKeys.length})`);
+    throw fail('E_PUBLISH_INVALID', `a publish must contain exactly one version (this one has ${versionKeys.length})`);
   const version = versionKeys[0]!;
   if (semver.valid(version) !== version)
-    throw badRequest(`invalid version "${version}": it must be a valid semver version such as 1.2.3`);
+    throw fail('E_PUBLISH_INVALID', `invalid version "${version}": it must be a valid semver version such as 1.2.3`);
   const manifest = doc.versions[version];
-  if (!isObject(manifest)) throw badRequest(`versions["${version}"] must be an object`);
+  if (!isObject(manifest)) throw fail('E_PUBLISH_INVALID', `versions["${version}"] must be an object`);
   if (nestsDeeperThan(manifest, MAX_MANIFEST_DEPTH))
-    throw badRequest(`versions["${version}"] nests deeper than ${MAX_MANIFEST_DEPTH} levels`);
-  if (manifest.name !== urlName) throw badRequest(`versions["${version}"].name must be "${urlName}"`);
-  if (manifest.version !== version) throw badRequest(`versions["${version}"].version must be "${version}"`);
+    throw fail('E_PUBLISH_INVALID', `versions["${version}"] nests deeper than ${MAX_MANIFEST_DEPTH} levels`);
+  if (manifest.name !== urlName) throw fail('E_PUBLISH_INVALID', `versions["${version}"].name must be "${urlName}"`);
+  if (manifest.version !== version)
+    throw fail('E_PUBLISH_INVALID', `versions["${version}"].version must be "${version}"`);
 
   const tag = parseTag(doc['dist-tags'], version);
   const access = parseAccess(doc.access, urlName);
@@ -61,58 +66,71 @@ export function parsePublish(doc: unknown, urlName: string, maxTarballSize: numb
 
 function parseTag(distTags: unknown, version: string): string {
   if (distTags === undefined) return 'latest';
-  if (!isObject(distTags)) throw badRequest('"dist-tags" must be an object');
+  if (!isObject(distTags)) throw fail('E_PUBLISH_INVALID', '"dist-tags" must be an object');
   const entries = Object.entries(distTags);
   if (entries.length === 0) return 'latest';
-  if (entries.length > 1) throw badRequest('a publish may set exactly one dist-tag');
+  if (entries.length > 1) throw fail('E_DIST_TAG_INVALID', 'a publish may set exactly one dist-tag');
   const [tag, target] = entries[0]!;
-  if (target !== version) throw badRequest(`the dist-tag "${tag}" must point at the published version ${version}`);
+  if (target !== version)
+    throw fail('E_DIST_TAG_INVALID', `the dist-tag "${tag}" must point at the published version ${version}`);
   const problem = tagProblem(tag, semver.validRange);
-  if (problem) throw badRequest(problem);
+  if (problem) throw fail('E_PUBLISH_INVALID', problem);
   return tag;
 }
 
 function parseAccess(access: unknown, name: string): Access | null {
   if (access === undefined || access === null || access === 'default') return null;
   if (access !== 'public' && access !== 'restricted')
-    throw badRequest(`"access" must be "public" or "restricted", not ${JSON.stringify(access)}`);
+    throw fail('E_PUBLISH_INVALID', `"access" must be "public" or "restricted", not ${JSON.stringify(access)}`);
   if (access === 'restricted' && !name.startsWith('@'))
-    throw badRequest(
+    throw fail(
+      'E_PUBLISH_INVALID',
       `unscoped packages cannot be restricted: "${name}" can only be public (publish it under a scope to keep it private)`,
     );
   return access;
 }
 
 function parseAttachment(attachments: unknown, manifest: Record<string, unknown>, maxTarballSize: number) {
-  if (!isObject(attachments)) throw badRequest('the document has no "_attachments": nothing to publish');
+  if (!isObject(attachments)) throw fail('E_PUBLISH_INVALID', 'the document has no "_attachments": nothing to publish');
   const keys = Object.keys(attachments);
   if (keys.length !== 1)
-    throw badRequest(`a publish must carry exactly one attachment, the tarball (this one has ${keys.length})`);
+    throw fail(
+      'E_PUBLISH_INVALID',
+      `a publish must carry exactly one attachment, the tarball (this one has ${keys.length})`,
+    );
   const key = keys[0]!;
-  if (!key.endsWith('.tgz')) throw badRequest(`the attachment "${key}" is not a .tgz tarball`);
+  if (!key.endsWith('.tgz')) throw fail('E_PUBLISH_INVALID', `the attachment "${key}" is not a .tgz tarball`);
   const att = attachments[key];
   if (!isObject(att) || typeof att.data !== 'string')
-    throw badRequest(`the attachment "${key}" must have base64 "data"`);
+    throw fail('E_PUBLISH_INVALID', `the attachment "${key}" must have base64 "data"`);
   const data = att.data;
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(data) || data.length % 4 !== 0)
-    throw badRequest(`the attachment "${key}" is not valid base64`);
+    throw fail('E_PUBLISH_INVALID', `the attachment "${key}" is not valid base64`);
   const tarball = Buffer.from(data, 'base64');
-  if (tarball.length === 0) throw badRequest(`the attachment "${key}" is empty`);
+  if (tarball.length === 0) throw fail('E_PUBLISH_INVALID', `the attachment "${key}" is empty`);
   if (tarball.length > maxTarballSize)
-    throw tooLarge(`the tarball is ${tarball.length} bytes; this registry accepts at most ${maxTarballSize}`);
+    throw fail(
+      'E_TARBALL_TOO_LARGE',
+      `the tarball is ${tarball.length} bytes; this registry accepts at most ${maxTarballSize}`,
+    );
   if (att.length !== undefined && att.length !== tarball.length) {
-    throw badRequest(`the attachment "${key}" declares length ${String(att.length)} but holds ${tarball.length} bytes`);
+    throw fail(
+      'E_PUBLISH_INVALID',
+      `the attachment "${key}" declares length ${String(att.length)} but holds ${tarball.length} bytes`,
+    );
   }
   const integrity = `sha512-${createHash('sha512').update(tarball).digest('base64')}`;
   const shasum = createHash('sha1').update(tarball).digest('hex');
   const dist = isObject(manifest.dist) ? manifest.dist : {};
   if (dist.integrity !== undefined && dist.integrity !== integrity) {
-    throw badRequest(
+    throw fail(
+      'E_TARBALL_MISMATCH',
       `dist.integrity does not match the uploaded tarball (declared ${String(dist.integrity)}, computed ${integrity})`,
     );
   }
   if (dist.shasum !== undefined && dist.shasum !== shasum) {
-    throw badRequest(
+    throw fail(
+      'E_TARBALL_MISMATCH',
       `dist.shasum does not match the uploaded tarball (declared ${String(dist.shasum)}, computed ${shasum})`,
     );
   }
@@ -129,18 +147,21 @@ const DEPENDENCY_FIELDS = ['dependencies', 'optionalDependencies', 'peerDependen
 export function checkTarballAgrees(req: PublishRequest, info: TarballInfo): void {
   const inner = info.manifest;
   if (inner.name !== req.name)
-    throw badRequest(
+    throw fail(
+      'E_TARBALL_MISMATCH',
       `package.json inside the tarball names "${String(inner.name)}", but the publish is for "${req.name}"`,
     );
   if (inner.version !== req.version)
-    throw badRequest(
+    throw fail(
+      'E_TARBALL_MISMATCH',
       `package.json inside the tarball has version "${String(inner.version)}", but the publish is for ${req.version}`,
     );
   for (const field of DEPENDENCY_FIELDS) {
     const declared = normalizeDeps(req.manifest, field);
     const packed = normalizeDeps(inner, field);
     if (!sameDependencies(declared, packed)) {
-      throw badRequest(
+      throw fail(
+        'E_TARBALL_MISMATCH',
         `"${field}" in the publish document differs from package.json inside the tarball: publish the tarball npm packed, unmodified`,
       );
     }

@@ -3,7 +3,7 @@
 import semver from 'semver';
 import type { PackageFacts } from '../access/decide.ts';
 import type { Principal } from '../access/principal.ts';
-import { badRequest, conflict, forbidden, notFound, tooLarge } from '../errors.ts';
+import { fail, notFound } from '../errors.ts';
 import type { FsBlobStore } from '../store/blobs.ts';
 import { isUniqueViolation, type Db } from '../store/db.ts';
 import { checkNewPackageName } from '../names/guard.ts';
@@ -15,6 +15,7 @@ import { dependencyEdges } from './dependencies.ts';
 import { scopeOf, tagProblem, tarballFile } from '../names/syntax.ts';
 import { touchPackage, upsertTag } from './package-rows.ts';
 import { abbreviatedPackument, fullPackument, type PackageData } from './packument.ts';
+import { starredBy } from './stars.ts';
 import type { ListedFile, TarballInfo } from '../tarball/inspect.ts';
 import { decodeFiles, encodeFiles } from './version-files.ts';
 import { checkTarballAgrees, MAX_MANIFEST_BYTES, parsePublish, storedManifest, type Access } from './publish.ts';
@@ -256,7 +257,7 @@ export class Packages {
     const db = this.#db;
     const pkg = await db.selectFrom('packages').selectAll().where('id', '=', facts.id).executeTakeFirst();
     if (!pkg) return empty;
-    const [all, tags, maintainers] = await Promise.all([
+    const [all, tags, maintainers, starred] = await Promise.all([
       db
         .selectFrom('versions')
         .select(['version', 'manifest', 'readme', 'published_at', 'blob', 'size', 'state', 'deprecated'])
@@ -271,6 +272,7 @@ export class Packages {
         .where('package_id', '=', pkg.id)
         .orderBy('users.name')
         .execute(),
+      starredBy(db, pkg.id),
     ]);
     const versions = all.filter((v) => v.state === 'visible');
     const data: PackageData = {
@@ -291,6 +293,7 @@ export class Packages {
       unpublishedAt: pkg.unpublished_at,
       distTags: Object.fromEntries(tags.map((t) => [t.tag, t.version])),
       maintainers,
+      starredBy: starred,
     };
     // A package with no version left is served as npm serves one: a full document saying when it was unpublished
     // (npm view prints "Unpublished on …"), and no abbreviated one, so installers get a 404.
@@ -322,8 +325,8 @@ export class Packages {
     const inspected = await this.#tarballReader.inspect(req.tarball);
     if (!inspected.ok)
       throw inspected.timeout
-        ? tooLarge(`${inspected.reason}: publish a smaller package`)
-        : badRequest(`the tarball is refused: ${inspected.reason}`);
+        ? fail('E_TARBALL_TOO_LARGE', `${inspected.reason}: publish a smaller package`)
+        : fail('E_TARBALL_INVALID', `the tarball is refused: ${inspected.reason}`);
     const { info } = inspected;
     checkTarballAgrees(req, info);
     const manifest = storedManifest(req, info, { name: principal.name, email: principal.email });
@@ -333,7 +336,8 @@ export class Packages {
       .where('name', '=', name)
       .where('version', '=', req.version)
       .executeTakeFirst();
-    if (taken) throw forbidden(`You cannot publish over the previously published versions: ${req.version}.`);
+    if (taken)
+      throw fail('E_VERSION_EXISTS', `You cannot publish over the previously published versions: ${req.version}.`);
     // Scanned before anything is stored; a version the scan stops is kept (as evidence) but never served
     // (docs/malware-scanning.md, "Publish states").
     // A scanner that fails holds the version, as one that runs out of time does: the scan fails closed.
@@ -353,7 +357,8 @@ export class Packages {
     // Everything that can refuse the publish is done before the blob is written, so a refused one leaves nothing.
     const stored = JSON.stringify(manifest);
     if (Buffer.byteLength(stored) > MAX_MANIFEST_BYTES)
-      throw tooLarge(
+      throw fail(
+        'E_TARBALL_TOO_LARGE',
         `the version document is ${Buffer.byteLength(stored)} bytes; this registry accepts at most ${MAX_MANIFEST_BYTES}`,
       );
     const blob = await this.#blobs.put(req.tarball);
@@ -367,7 +372,8 @@ export class Packages {
           .where('name', '=', name)
           .where('version', '=', req.version)
           .executeTakeFirst();
-        if (taken) throw forbidden(`You cannot publish over the previously published versions: ${req.version}.`);
+        if (taken)
+          throw fail('E_VERSION_EXISTS', `You cannot publish over the previously published versions: ${req.version}.`);
         let pkg = await trx.selectFrom('packages').selectAll().where('name', '=', name).executeTakeFirst();
         const created = !pkg;
         if (!pkg) {
@@ -488,14 +494,18 @@ export class Packages {
             : scan.failed
               ? 'the malware scan could not be completed'
               : 'the malware scan did not finish within its time budget';
-        throw forbidden(
+        throw fail(
+          'E_VERSION_HELD',
           `${name}@${req.version} is held for security review: ${why}. It is not installable; the registry's moderators have been alerted and will release or remove it.`,
         );
       }
       return { version: req.version, rev };
     } catch (err) {
       if (isUniqueViolation(err))
-        throw conflict(`another publish of ${name}@${req.version} happened at the same moment; run the publish again`);
+        throw fail(
+          'E_PACKAGE_CHANGED',
+          `another publish of ${name}@${req.version} happened at the same moment; run the publish again`,
+        );
       throw err;
     } finally {
       this.invalidate(name);
@@ -550,9 +560,9 @@ export class Packages {
     version: unknown,
   ): Promise<void> {
     const problem = tagProblem(tag, semver.validRange);
-    if (problem) throw badRequest(problem);
+    if (problem) throw fail('E_DIST_TAG_INVALID', problem);
     if (typeof version !== 'string' || !semver.valid(version))
-      throw badRequest('the request body must be a JSON string holding a version, e.g. "1.2.3"');
+      throw fail('E_DIST_TAG_INVALID', 'the request body must be a JSON string holding a version, e.g. "1.2.3"');
     const now = this.#clock();
     await this.#db.transaction().execute(async (trx) => {
       const exists = await trx
@@ -576,7 +586,7 @@ export class Packages {
 
   async removeDistTag(principal: Principal, packageId: number, name: string, tag: string): Promise<void> {
     if (tag === 'latest')
-      throw badRequest('the "latest" dist-tag cannot be removed: point it at another version instead');
+      throw fail('E_DIST_TAG_INVALID', 'the "latest" dist-tag cannot be removed: point it at another version instead');
     const now = this.#clock();
     await this.#db.transaction().execute(async (trx) => {
       const res = await trx

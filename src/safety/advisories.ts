@@ -2,7 +2,7 @@
 // by the first removal and extended by later ones, inside the moderator's transaction so that a removal and its
 // advisory commit together or not at all. Served by http/advisory-routes.ts; described in docs/advisories.md.
 import { sql, type Kysely, type Transaction } from 'kysely';
-import { badRequest } from '../errors.ts';
+import { fail } from '../errors.ts';
 import type { Database } from '../store/schema.ts';
 import {
   DEFAULT_ADVISORY_PREFIX,
@@ -64,13 +64,16 @@ function checkInput(input: MaliciousAdvisoryInput): void {
     throw new Error('an advisory names the removed versions, or null for the whole package');
   }
   if (!input.reason.trim())
-    throw badRequest('say why the package is malicious: the reason is published in the advisory');
+    throw fail('E_REPORT_INVALID', 'say why the package is malicious: the reason is published in the advisory');
   if (input.reason.length > MAX_REASON)
-    throw badRequest(`the reason is published in the advisory: keep it under ${MAX_REASON} characters`);
+    throw fail('E_REPORT_INVALID', `the reason is published in the advisory: keep it under ${MAX_REASON} characters`);
   if (input.evidence.length > MAX_EVIDENCE)
-    throw badRequest(`the evidence summary is published in the advisory: keep it under ${MAX_EVIDENCE} characters`);
+    throw fail(
+      'E_REPORT_INVALID',
+      `the evidence summary is published in the advisory: keep it under ${MAX_EVIDENCE} characters`,
+    );
   if (input.reporters.length > MAX_REPORTERS)
-    throw badRequest(`an advisory credits at most ${MAX_REPORTERS} reporters`);
+    throw fail('E_REPORT_INVALID', `an advisory credits at most ${MAX_REPORTERS} reporters`);
 }
 
 /**
@@ -280,4 +283,29 @@ export async function advisoryIdFor(db: Kysely<Database>, name: string): Promise
     .where('package_name', '=', name)
     .executeTakeFirst();
   return r?.id ?? null;
+}
+
+/** The advisories about any of these packages, with their records (npm audit's bulk and quick requests). */
+export async function advisoriesForPackages(db: Kysely<Database>, names: readonly string[]): Promise<StoredAdvisory[]> {
+  const out: StoredAdvisory[] = [];
+  // In slices, so a large tree stays well under either database's limit on bound parameters.
+  for (let i = 0; i < names.length; i += 500) {
+    const rows = await withAdvisories(db)
+      .selectFrom('advisories')
+      .leftJoin('packages', 'packages.name', 'advisories.package_name')
+      .select([
+        'advisories.id',
+        'advisories.package_name',
+        'advisories.removals',
+        'advisories.record',
+        'packages.access',
+        'advisories.published_at',
+        'advisories.modified_at',
+      ])
+      .where('advisories.package_name', 'in', names.slice(i, i + 500))
+      .orderBy('advisories.id')
+      .execute();
+    for (const r of rows) out.push({ ...summary(r), record: JSON.parse(r.record) as OsvRecord });
+  }
+  return out;
 }

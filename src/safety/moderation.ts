@@ -9,7 +9,7 @@
 import type { Transaction } from 'kysely';
 import { disableUser } from '../accounts/admin.ts';
 import type { RegistryFacts } from '../access/decide.ts';
-import { ClientError, badRequest, conflict, notFound } from '../errors.ts';
+import { ClientError, fail, notFound } from '../errors.ts';
 import type { SecurityReportsTable } from '../names/tables.ts';
 import type { Lifecycle } from '../packages/lifecycle.ts';
 import type { Db } from '../store/db.ts';
@@ -373,13 +373,13 @@ export async function moderate(
   const reason = reasonGiven.trim().slice(0, 500) || `moderation item #${id}${item.summary ? `: ${item.summary}` : ''}`;
   const who = { id: actor.id, name: actor.name };
   const needVersion = () => {
-    if (!item.package || !item.version) throw badRequest('this item is not about one version');
+    if (!item.package || !item.version) throw fail('E_USAGE', 'this item is not about one version');
     return { name: item.package, version: item.version };
   };
   const apply = async (): Promise<string> => {
     switch (action) {
       case 'dismiss':
-        if (item.status !== 'open') throw conflict('this item is already resolved');
+        if (item.status !== 'open') throw fail('E_MODERATION_STATE', 'this item is already resolved');
         return 'dismissed';
       case 'quarantine': {
         const { name, version } = needVersion();
@@ -392,7 +392,7 @@ export async function moderate(
         return `${name}@${version} is installable again`;
       }
       case 'remove': {
-        if (!item.package) throw badRequest('this item is not about a package');
+        if (!item.package) throw fail('E_USAGE', 'this item is not about a package');
         const reporters = await reporterNames(db, id);
         const evidence = item.source === Source.Scan ? JSON.stringify(item.evidence).slice(0, 4000) : item.summary;
         const removed = await lifecycle.removeMalicious(who, item.package, item.version, {
@@ -403,14 +403,14 @@ export async function moderate(
         return `removed ${removed.versions.length} version(s) of ${item.package}${removed.advisory ? `; advisory ${removed.advisory}` : ''}`;
       }
       case 'lock': {
-        if (item.publisherId === null) throw badRequest('this item has no publisher to lock');
+        if (item.publisherId === null) throw fail('E_USAGE', 'this item has no publisher to lock');
         // Who may lock whom (only an administrator locks an administrator) was decided before: Action.ModerationLock.
         const target = await db
           .selectFrom('users')
           .select(['name', 'disabled_at'])
           .where('id', '=', item.publisherId)
           .executeTakeFirstOrThrow();
-        if (target.disabled_at !== null) throw conflict(`${target.name}'s account is already locked`);
+        if (target.disabled_at !== null) throw fail('E_MODERATION_STATE', `${target.name}'s account is already locked`);
         const revoked = await disableUser(db, target.name, who, reason, clock());
         return `${target.name}'s account is locked; ${revoked.tokens} token(s) and ${revoked.sessions} session(s) revoked`;
       }
@@ -421,7 +421,7 @@ export async function moderate(
     detail = await apply();
   } catch (err) {
     // The item exists; what it is about changed meanwhile (already removed, no longer quarantined…).
-    if (err instanceof ClientError && err.status === 404) throw conflict(err.message);
+    if (err instanceof ClientError && err.code === 'E_NOT_FOUND') throw fail('E_MODERATION_STATE', err.message);
     throw err;
   }
   const resolution = RESOLUTION[action];
@@ -448,7 +448,8 @@ export async function moderate(
       if (action === 'remove')
         update = update.where((eb) => eb.or([eb('status', '=', 'open'), eb('resolution', '!=', 'removed')]));
       const res = await update.executeTakeFirst();
-      if (Number(res.numUpdatedRows) === 0 && action !== 'remove') throw conflict('this item is already resolved');
+      if (Number(res.numUpdatedRows) === 0 && action !== 'remove')
+        throw fail('E_MODERATION_STATE', 'this item is already resolved');
       told = Number(res.numUpdatedRows) === 0;
     }
     await recordEvent(

@@ -8,7 +8,7 @@
 // is a 404 to anyone else, here as everywhere.
 import type { Transaction } from 'kysely';
 import type { Attempt, Limiter, Rule } from '../accounts/limits.ts';
-import { ClientError, badRequest, notFound } from '../errors.ts';
+import { ClientError, fail, notFound } from '../errors.ts';
 import type { Message } from '../notify/mailer.ts';
 import { isUniqueViolation, type Db } from '../store/db.ts';
 import { EventKind, recordEvent } from '../store/events.ts';
@@ -110,7 +110,7 @@ export async function fileReport(
   now: number,
 ): Promise<{ report: ReportView; duplicate: boolean }> {
   const problem = reportInputProblem(input);
-  if (problem) throw badRequest(problem);
+  if (problem) throw fail('E_REPORT_INVALID', problem);
   const versionKey = input.version ?? '';
   const existing = await findOwn(db, reporter.id, input.package, versionKey);
   if (existing) return { report: existing, duplicate: true };
@@ -124,9 +124,9 @@ export async function fileReport(
       await limiter.check(limits, 'reports');
     } catch (err) {
       // The limiter words its refusal for sign-in failures; a report is not a failure.
-      if (err instanceof ClientError && err.status === 429)
+      if (err instanceof ClientError && err.code === 'E_RATE_LIMITED')
         throw new ClientError(
-          429,
+          'E_RATE_LIMITED',
           `too many reports from your account or address: try again in ${err.headers['retry-after'] ?? 'a few'} seconds`,
           err.headers,
         );

@@ -3,7 +3,7 @@
 // (tokenScopeDecision). No I/O: the web form, npm's POST /-/npm/v1/tokens and `bulwark token create` all pass their
 // request through the same planner, so one set of rules holds whichever way a token is made.
 import { BlockList, isIP } from 'node:net';
-import { badRequest } from '../errors.ts';
+import { fail } from '../errors.ts';
 import { nameProblem } from '../names/syntax.ts';
 
 /** npm's granular-token permission words (npm 11 `--packages-and-scopes-permission`, `--orgs-permission`). */
@@ -61,18 +61,19 @@ const clean = (list: readonly string[] | undefined) => [
 /** "@org", "org" or "@org/*" → "@org"; anything else is refused. */
 export function normaliseScope(raw: string): string {
   const m = /^@?([a-z0-9][a-z0-9._~-]*)(?:\/\*)?$/i.exec(raw.trim());
-  if (!m) throw badRequest(`invalid scope "${raw}": write it as @org or @org/*`);
+  if (!m) throw fail('E_TOKEN_REQUEST', `invalid scope "${raw}": write it as @org or @org/*`);
   return `@${m[1]!.toLowerCase()}`;
 }
 
 function permissionOf(raw: string | null | undefined, fallback: Permission, what: string): Permission {
   if (raw === undefined || raw === null || raw === '') return fallback;
   if (raw === 'read-write-stage-only')
-    throw badRequest(
+    throw fail(
+      'E_TOKEN_REQUEST',
       `${what} "read-write-stage-only" is not supported by this registry: staged publishing does not exist here; use read-write`,
     );
   if (!(PERMISSIONS as readonly string[]).includes(raw))
-    throw badRequest(`${what} must be one of ${PERMISSIONS.join(', ')}, not "${raw}"`);
+    throw fail('E_TOKEN_REQUEST', `${what} must be one of ${PERMISSIONS.join(', ')}, not "${raw}"`);
   return raw as Permission;
 }
 
@@ -82,11 +83,12 @@ export function parseCidr(raw: string): { text: string; address: string; prefix:
   const slash = s.indexOf('/');
   const address = slash === -1 ? s : s.slice(0, slash);
   const version = isIP(address);
-  if (version === 0) throw badRequest(`invalid CIDR "${raw}": the address part is not an IPv4 or IPv6 address`);
+  if (version === 0)
+    throw fail('E_TOKEN_REQUEST', `invalid CIDR "${raw}": the address part is not an IPv4 or IPv6 address`);
   const max = version === 4 ? 32 : 128;
   const prefixText = slash === -1 ? String(max) : s.slice(slash + 1);
   if (!/^\d{1,3}$/.test(prefixText) || Number(prefixText) > max)
-    throw badRequest(`invalid CIDR "${raw}": the prefix length must be a whole number from 0 to ${max}`);
+    throw fail('E_TOKEN_REQUEST', `invalid CIDR "${raw}": the prefix length must be a whole number from 0 to ${max}`);
   const prefix = Number(prefixText);
   return { text: `${address}/${prefix}`, address, prefix, family: version === 4 ? 'ipv4' : 'ipv6' };
 }
@@ -115,20 +117,24 @@ export function planToken(req: ScopeRequest, now: number): TokenPlan {
   const names = clean(req.packages);
   for (const n of names) {
     const problem = nameProblem(n);
-    if (problem) throw badRequest(problem);
+    if (problem) throw fail('E_TOKEN_REQUEST', problem);
   }
   const scopes = clean(req.scopes).map(normaliseScope);
   const orgs = clean(req.orgs).map((o) => normaliseScope(o).slice(1));
   if (names.length > MAX_LIST || scopes.length > MAX_LIST || orgs.length > MAX_LIST)
-    throw badRequest(`a token can name at most ${MAX_LIST} packages, ${MAX_LIST} scopes and ${MAX_LIST} orgs`);
+    throw fail(
+      'E_TOKEN_REQUEST',
+      `a token can name at most ${MAX_LIST} packages, ${MAX_LIST} scopes and ${MAX_LIST} orgs`,
+    );
   const all = !!req.packagesAll;
   if (all && (names.length || scopes.length))
-    throw badRequest('choose either all packages or a list of packages and scopes, not both');
+    throw fail('E_TOKEN_REQUEST', 'choose either all packages or a list of packages and scopes, not both');
   const listed = names.length > 0 || scopes.length > 0;
   // Without a list or "all", the token covers all packages read-only: the old `npm token create` default, and harmless.
   const permission = permissionOf(req.permission, 'read-only', 'the package permission');
   if (permission !== 'no-access' && !all && !listed && req.permission === 'read-write') {
-    throw badRequest(
+    throw fail(
+      'E_TOKEN_REQUEST',
       'a read-write token must say which packages it may change: list packages or scopes, or choose all packages',
     );
   }
@@ -138,23 +144,28 @@ export function planToken(req: ScopeRequest, now: number): TokenPlan {
     'the org permission',
   );
   if (orgsPermission !== 'no-access' && orgs.length === 0)
-    throw badRequest('an org permission needs the orgs it applies to');
+    throw fail('E_TOKEN_REQUEST', 'an org permission needs the orgs it applies to');
   if (permission === 'no-access' && orgsPermission === 'no-access')
-    throw badRequest('this token could do nothing: give it a package or an org permission');
+    throw fail('E_TOKEN_REQUEST', 'this token could do nothing: give it a package or an org permission');
 
   const cidrs = clean(req.cidr).map((c) => parseCidr(c).text);
-  if (cidrs.length > MAX_CIDRS) throw badRequest(`a token can list at most ${MAX_CIDRS} CIDRs`);
+  if (cidrs.length > MAX_CIDRS) throw fail('E_TOKEN_REQUEST', `a token can list at most ${MAX_CIDRS} CIDRs`);
 
   const writes = permission === 'read-write' || orgsPermission === 'read-write';
   const bypass2fa = !!req.bypass2fa;
   if (bypass2fa) {
     if (permission !== 'read-write')
-      throw badRequest('bypass-2fa is for tokens that publish: give the token read-write permission on its packages');
+      throw fail(
+        'E_TOKEN_REQUEST',
+        'bypass-2fa is for tokens that publish: give the token read-write permission on its packages',
+      );
     if (!listed)
-      throw badRequest(
+      throw fail(
+        'E_TOKEN_REQUEST',
         'bypass-2fa (automation) tokens must be limited to listed packages or scopes: a token that skips the second factor for all of your packages is not allowed',
       );
-    if (orgsPermission !== 'no-access') throw badRequest('bypass-2fa (automation) tokens cannot administer orgs');
+    if (orgsPermission !== 'no-access')
+      throw fail('E_TOKEN_REQUEST', 'bypass-2fa (automation) tokens cannot administer orgs');
   }
 
   let expiresAt: number | null = null;
@@ -162,7 +173,8 @@ export function planToken(req: ScopeRequest, now: number): TokenPlan {
   if (days !== undefined && days !== null) {
     const max = writes ? WRITE_MAX_DAYS : READ_MAX_DAYS;
     if (!Number.isInteger(days) || days < 1 || days > max) {
-      throw badRequest(
+      throw fail(
+        'E_TOKEN_REQUEST',
         `expiry must be a whole number of days from 1 to ${max}${writes ? ' for tokens that can publish or change anything' : ''}, not ${String(days)}`,
       );
     }
@@ -228,7 +240,7 @@ export function scopeSummary(scope: TokenScope | null, readonly: boolean): strin
 }
 
 /** The decision shape of access/decide.ts, repeated here so this module depends on nothing but its inputs. */
-export type ScopeDecision = { allow: false; status: 403 | 404; reason: string };
+export type ScopeDecision = { allow: false; code: 'E_TOKEN_SCOPE' | 'E_NOT_FOUND'; reason: string };
 
 type ScopedPrincipal = { tokenScope?: TokenScope | null } | null;
 
@@ -264,20 +276,20 @@ export function tokenScopeDecision(
   if (!scope) return null;
   // A scope names packages and orgs, never the registry's own administration ("registry:…", its staff's actions).
   if (action.startsWith('registry:'))
-    return { allow: false, status: 403, reason: 'this token cannot be used to administer the registry' };
+    return { allow: false, code: 'E_TOKEN_SCOPE', reason: 'this token cannot be used to administer the registry' };
   if (/^(org|team):/.test(action)) {
     const o = scope.orgs;
     const inList = pkgScope !== null && o.names.includes(pkgScope.toLowerCase());
     if (o.permission === 'no-access' || !inList)
       return {
         allow: false,
-        status: 403,
+        code: 'E_TOKEN_SCOPE',
         reason: `this token does not allow administering the org ${pkgScope ?? ''}`.trim(),
       };
     if (o.permission === 'read-only' && !isRead(action))
       return {
         allow: false,
-        status: 403,
+        code: 'E_TOKEN_SCOPE',
         reason: `this token may only read the org ${pkgScope ?? ''}, not change it`.trim(),
       };
     return null;
@@ -286,18 +298,18 @@ export function tokenScopeDecision(
   // Reporting a package ("report:create") changes nothing of it: a token that can read the package can report it.
   if (isRead(action) || action.startsWith('report:')) {
     if (covered || access !== 'restricted') return null;
-    return { allow: false, status: 404, reason: 'Not found' };
+    return { allow: false, code: 'E_NOT_FOUND', reason: 'Not found' };
   }
   if (!covered)
     return {
       allow: false,
-      status: 403,
+      code: 'E_TOKEN_SCOPE',
       reason: `this token is not allowed to change ${pkgName ?? 'this package'}: it is limited to other packages`,
     };
   if (scope.packages.permission !== 'read-write')
     return {
       allow: false,
-      status: 403,
+      code: 'E_TOKEN_SCOPE',
       reason: 'this token is read-only and cannot be used to publish or change packages',
     };
   return null;

@@ -3,6 +3,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Rules, limitedPasswordCheck } from '../accounts/limits.ts';
 import { listSessions, revokeSession } from '../accounts/sessions.ts';
+import { pendingMessage } from '../accounts/signup.ts';
 import { checkSecondFactor } from '../accounts/totp.ts';
 import { checkPassword, createUser, recordSignInLocked } from '../accounts/users.ts';
 import { ClientError, notFound } from '../errors.ts';
@@ -32,7 +33,7 @@ async function limited<T>(reply: FastifyReply, step: () => Promise<T>): Promise<
   try {
     return { value: await step() };
   } catch (err) {
-    if (!(err instanceof ClientError) || err.status !== 429) throw err;
+    if (!(err instanceof ClientError) || err.code !== 'E_RATE_LIMITED') throw err;
     for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
     return { refused: sentence(err.message) };
   }
@@ -135,13 +136,23 @@ export function registerAccountRoutes(scope: FastifyInstance, web: WebUi): void 
     return see(reply, next ?? '/-/web/account');
   });
 
+  // How a new account is verified: by the emailed link, or by an administrator's approval (what the pages say).
+  const policy = { emailVerification: web.deps.gate.policy.emailVerification ?? 'email' };
+  const approval = policy.emailVerification === 'admin';
+
   scope.get<{ Querystring: { next?: string } }>('/-/web/signup', async (req, reply) => {
     const next = safeNext(req.query.next);
     if (await web.sessions.current(req)) return see(reply, next ?? '/-/web/account');
     return web.send(
       reply,
       200,
-      signUpPage({ csrf: await web.csrf.token(req, reply), open: web.deps.signup === 'open', next, viewer: null }),
+      signUpPage({
+        csrf: await web.csrf.token(req, reply),
+        open: web.deps.signup === 'open',
+        approval,
+        next,
+        viewer: null,
+      }),
     );
   });
 
@@ -155,7 +166,16 @@ export function registerAccountRoutes(scope: FastifyInstance, web: WebUi): void 
       web.send(
         reply,
         status,
-        signUpPage({ csrf: await web.csrf.token(req, reply), open, username, email, next, error, viewer: null }),
+        signUpPage({
+          csrf: await web.csrf.token(req, reply),
+          open,
+          approval,
+          username,
+          email,
+          next,
+          error,
+          viewer: null,
+        }),
       );
     if (!open) return again(403, null);
     let user;
@@ -189,7 +209,9 @@ export function registerAccountRoutes(scope: FastifyInstance, web: WebUi): void 
       web.accountSlots({ req, reply, user: session.user, csrf, now }),
     ]);
     const notice = req.query.welcome
-      ? 'Welcome! Your account is ready.'
+      ? session.user.email_verified
+        ? 'Welcome! Your account is ready.'
+        : `Welcome! Your account ${approval ? 'was created' : 'is ready'}. ${pendingMessage(policy)}`
       : req.query.revoked
         ? 'The session was revoked.'
         : null;

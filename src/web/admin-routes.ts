@@ -19,7 +19,7 @@ import {
 } from '../accounts/admin.ts';
 import { securityHistory } from '../accounts/security-history.ts';
 import { Action, REGISTRY } from '../access/decide.ts';
-import { ClientError, badRequest } from '../errors.ts';
+import { ClientError, fail } from '../errors.ts';
 import type { Db } from '../store/db.ts';
 import { adminUserHref, userListPage, userPage } from './pages/admin.ts';
 import { asksForOtp, formRefusal, type WebUi } from './routes.ts';
@@ -46,7 +46,7 @@ const ACTIONS: Record<string, (db: Db, name: string, actor: Actor, form: Form, n
     'reset'
   ),
   delete: async (db, name, actor, f, now) => {
-    if (f.confirm !== name) throw badRequest('type the username exactly to confirm the deletion');
+    if (f.confirm !== name) throw fail('E_USAGE', 'type the username exactly to confirm the deletion');
     await deleteUser(db, name, actor, f.reason ?? '', now);
     return 'deleted';
   },
@@ -161,7 +161,7 @@ export function registerAdminRoutes(scope: FastifyInstance, web: WebUi): void {
         const session = web.sessions.known(req);
         if (
           !(err instanceof ClientError) ||
-          err.status === 404 ||
+          err.code === 'E_NOT_FOUND' ||
           !session ||
           !(await web.deps.gate.allows(req, Action.UsersRead, REGISTRY))
         )

@@ -27,7 +27,7 @@ export async function checkCode(
   try {
     await deps.limiter.check(attempt, 'one-time passwords');
   } catch (err) {
-    if (!(err instanceof ClientError) || err.status !== 429) throw err;
+    if (!(err instanceof ClientError) || err.code !== 'E_RATE_LIMITED') throw err;
     for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
     return { ok: false, status: 429, message: err.message.replace(/^./, (c) => c.toUpperCase()) + '.' };
   }

@@ -5,7 +5,7 @@
 // https://cheatsheetseries.owasp.org/cheatsheets/Cross-Site_Request_Forgery_Prevention_Cheat_Sheet.html
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { forbidden } from '../errors.ts';
+import { fail } from '../errors.ts';
 import { appendSetCookie, cookie, isHttps, setCookieLine } from './cookies.ts';
 import type { WebSessions } from './session.ts';
 
@@ -59,14 +59,14 @@ export class Csrf {
   async verify(req: FastifyRequest, submitted: unknown): Promise<void> {
     if (req.headers['sec-fetch-site'] === 'cross-site') {
       req.log.info({ cause: 'csrf-cross-site' }, 'form refused');
-      throw forbidden(CSRF_REFUSED);
+      throw fail('E_CSRF', CSRF_REFUSED);
     }
     const binding = await this.#binding(req);
     const given = Buffer.from(typeof submitted === 'string' ? submitted : '');
     const expected = binding ? Buffer.from(this.#mac(binding)) : null;
     if (!expected || given.length !== expected.length || !timingSafeEqual(given, expected)) {
       req.log.info({ cause: expected ? 'csrf-token-mismatch' : 'csrf-no-binding' }, 'form refused');
-      throw forbidden(CSRF_REFUSED);
+      throw fail('E_CSRF', CSRF_REFUSED);
     }
   }
 }

@@ -139,7 +139,7 @@ function registerPages(scope: FastifyInstance, web: WebUi, deps: ModerationPages
       req.log.info({ report: report.id, duplicate }, duplicate ? 'report repeated' : 'report filed');
       return web.send(reply, duplicate ? 200 : 201, reportFiledPage(viewerOf(session.user), csrf, report, duplicate));
     } catch (err) {
-      if (!(err instanceof ClientError) || err.status === 404) throw err;
+      if (!(err instanceof ClientError) || err.code === 'E_NOT_FOUND') throw err;
       for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
       const view = {
         viewer: viewerOf(session.user),
@@ -253,7 +253,7 @@ function registerPages(scope: FastifyInstance, web: WebUi, deps: ModerationPages
         const principal = await gate.principal(req);
         if (
           !(err instanceof ClientError) ||
-          err.status === 404 ||
+          err.code === 'E_NOT_FOUND' ||
           !session ||
           !principal ||
           !(await gate.allows(req, Action.ModerationRead, await factsOf(id)()))

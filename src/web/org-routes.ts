@@ -29,7 +29,7 @@ import {
 } from '../access/orgs.ts';
 import { orgFacts, packageRelation } from '../access/relations.ts';
 import type { Principal } from '../access/principal.ts';
-import { ClientError, badRequest, notFound } from '../errors.ts';
+import { ClientError, fail, notFound } from '../errors.ts';
 import { isServableName, scopeOf } from '../names/syntax.ts';
 import { accessHref, accessPage, orgHref, orgPage, orgsPage } from './pages/orgs.ts';
 import type { WebUi } from './routes.ts';
@@ -96,7 +96,7 @@ export function registerOrgPages(web: WebUi): void {
       try {
         done = await fn();
       } catch (err) {
-        if (!(err instanceof ClientError) || err.status === 404) throw err;
+        if (!(err instanceof ClientError) || err.code === 'E_NOT_FOUND') throw err;
         req.log.info({ cause: 'org-change-refused', status: err.status }, err.message);
         // The page shows the reason; the OTP challenge's header is for npm, not the browser.
         return render(
@@ -158,7 +158,7 @@ export function registerOrgPages(web: WebUi): void {
         reply,
         orgHref(name),
         async () => {
-          if (!name) throw badRequest('give the organisation a name');
+          if (!name) throw fail('E_ORG_INVALID', 'give the organisation a name');
           const principal = await gate.write(req, Action.OrgCreate, await orgFacts(db, name, null));
           await createOrg(db, name, principal.name, actor(principal), clock());
           return 'created';
@@ -239,7 +239,8 @@ export function registerOrgPages(web: WebUi): void {
         reply,
         '/-/web/orgs',
         async () => {
-          if (field(req, 'confirm') !== org) throw badRequest(`type the organisation's name (${org}) to confirm`);
+          if (field(req, 'confirm') !== org)
+            throw fail('E_ORG_INVALID', `type the organisation's name (${org}) to confirm`);
           const principal = await gate.write(req, Action.OrgDelete, await orgFacts(db, org, null));
           await deleteOrg(db, org, actor(principal), clock());
           return 'org-deleted';
@@ -250,7 +251,7 @@ export function registerOrgPages(web: WebUi): void {
     orgPost('/-/web/org/:org/members', async (req, org) => {
       const user = field(req, 'user');
       const role = parseRole(field(req, 'role'));
-      if (!user) throw badRequest('give a username');
+      if (!user) throw fail('E_ORG_INVALID', 'give a username');
       const principal = await gate.write(
         req,
         Action.OrgMembersWrite,
@@ -308,7 +309,7 @@ export function registerOrgPages(web: WebUi): void {
       // Readers of the package see who has access; an org owner or admin also reaches it to manage teams' access,
       // which is theirs to change even for a package none of their own teams can read.
       const principal = await gate.readPackage(req, facts).catch(async (err: unknown) => {
-        if (err instanceof ClientError && err.status === 404)
+        if (err instanceof ClientError && err.code === 'E_NOT_FOUND')
           return gate.authorize(req, Action.PackageAccessWrite, facts);
         throw err;
       });
@@ -387,7 +388,7 @@ export function registerOrgPages(web: WebUi): void {
     accessPost('/-/web/access/maintainers', async (req, pkg) => {
       const principal = await gate.write(req, Action.PackageOwnersWrite, pkg.facts);
       const user = field(req, 'user');
-      if (!user) throw badRequest('give a username');
+      if (!user) throw fail('E_ORG_INVALID', 'give a username');
       await setMaintainers(
         db,
         { id: pkg.id, name: pkg.name },
@@ -413,7 +414,7 @@ export function registerOrgPages(web: WebUi): void {
     });
     const splitTeam = (raw: string) => {
       const m = /^@?([^:]+):(.+)$/.exec(raw);
-      if (!m) throw badRequest('choose a team (@org:team)');
+      if (!m) throw fail('E_ORG_INVALID', 'choose a team (@org:team)');
       return { org: m[1]!, team: m[2]! };
     };
     accessPost('/-/web/access/teams', async (req, pkg) => {

@@ -5,7 +5,7 @@ import { viewerOf } from './layout.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Action, REGISTRY } from '../access/decide.ts';
 import type { Settings } from '../config.ts';
-import { ClientError, badRequest, notFound } from '../errors.ts';
+import { ClientError, fail, notFound } from '../errors.ts';
 import { allowName, listAllowed, listReservations } from '../names/admin.ts';
 import { NameGuard, setNameGuard } from '../names/guard.ts';
 import { nameProblem } from '../names/syntax.ts';
@@ -108,7 +108,7 @@ function registerNamesAdmin(scope: FastifyInstance, web: WebUi, deps: NameSafety
       const session = web.sessions.known(req);
       if (
         !(err instanceof ClientError) ||
-        err.status === 404 ||
+        err.code === 'E_NOT_FOUND' ||
         !session ||
         !(await web.deps.gate.allows(req, Action.NamesRead, REGISTRY))
       )
@@ -234,13 +234,13 @@ function registerSecurityPages(scope: FastifyInstance, web: WebUi, deps: NameSaf
       if (!allowed) return reply;
       if (!/^\d{1,15}$/.test(req.params.id)) throw notFound();
       const answer = ((req.body ?? {}) as Form).answer ?? '';
-      if (!answer.trim()) throw badRequest('write an answer');
+      if (!answer.trim()) throw fail('E_REPORT_INVALID', 'write an answer');
       await answerReport(db, Number(req.params.id), answer, allowed.principal.userId, clock());
     } catch (err) {
       const session = web.sessions.known(req);
       if (
         !(err instanceof ClientError) ||
-        err.status === 404 ||
+        err.code === 'E_NOT_FOUND' ||
         !session ||
         !(await web.deps.gate.allows(req, Action.SecurityReportsRead, REGISTRY))
       )

@@ -57,7 +57,7 @@ export function waitText(seconds: number): string {
 function explain(reply: FastifyReply, err: unknown, tooMany: string): { status: number; message: string } {
   if (!(err instanceof ClientError)) throw err;
   for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
-  if (err.status === 429)
+  if (err.code === 'E_RATE_LIMITED')
     return { status: 429, message: `${tooMany} Try again in ${waitText(Number(err.headers['retry-after'] ?? 60))}.` };
   return { status: err.status, message: err.message.replace(/^./, (c) => c.toUpperCase()).replace(/([^.])$/, '$1.') };
 }
@@ -78,6 +78,8 @@ const NOTICES: Record<string, { slot: 'email' | 'password'; text: string }> = {
 export function registerSettings(web: WebUi): void {
   const { db, clock } = web.deps;
   const { limiter } = web.deps.secondFactor;
+  // With --email-verification admin no verification link is ever mailed: an administrator approves the address.
+  const approval = web.deps.gate.policy.emailVerification === 'admin';
   // What a failed POST wants its section to show when the account page is drawn again for the same request.
   const states = new WeakMap<FastifyRequest, { email: SectionState; password: SectionState }>();
 
@@ -85,8 +87,15 @@ export function registerSettings(web: WebUi): void {
     const state = states.get(req) ?? { email: {}, password: {} };
     const changed = (req.query as Record<string, unknown> | undefined)?.changed;
     const notice = typeof changed === 'string' ? NOTICES[changed] : undefined;
-    if (notice && !states.has(req)) state[notice.slot] = { ...state[notice.slot], notice: notice.text };
-    return credentialsSections({ user, csrf, ...state });
+    if (notice && !states.has(req))
+      state[notice.slot] = {
+        ...state[notice.slot],
+        notice:
+          approval && changed === 'email'
+            ? 'Your email address was changed and the old one told. An administrator must approve the new address before you can publish again.'
+            : notice.text,
+      };
+    return credentialsSections({ user, csrf, approval, ...state });
   });
 
   web.setAccountSection(AccountSlot.SecurityHistory, async ({ req, user, now }) => {
@@ -164,6 +173,10 @@ export function registerSettings(web: WebUi): void {
     scope.post('/-/web/account/email/verify', async (req, reply) => {
       const session = await web.sessions.current(req);
       if (!session) return see(reply, SIGN_IN_FIRST);
+      if (approval)
+        return accountAgain(req, reply, 400, {
+          email: { error: 'This registry sends no verification links: an administrator approves your address.' },
+        });
       try {
         await requestVerificationEmail(db, limiter, { user: session.user, ip: req.ip }, clock());
       } catch (err) {

@@ -137,7 +137,7 @@ export function registerTwoFactor(web: WebUi): void {
       try {
         await secondFactor.limiter.check(attempt, 'one-time passwords');
       } catch (err) {
-        if (!(err instanceof ClientError) || err.status !== 429) throw err;
+        if (!(err instanceof ClientError) || err.code !== 'E_RATE_LIMITED') throw err;
         for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
         return again(429, err.message.replace(/^./, (c) => c.toUpperCase()) + '.');
       }

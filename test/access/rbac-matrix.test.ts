@@ -12,6 +12,7 @@
 // The resource is a restricted package @acme/pkg in the organisation @acme (its scope owner is a bystander), plus
 // @acme/new, not yet published, for package creation. Team grants: the "developers" team holds read-write on
 // @acme/pkg (and, as every org's developers team, may create packages in @acme); "readers" holds read-only.
+import { ERRORS } from '../../src/errors.ts';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -362,10 +363,11 @@ describe('authorization matrix: decide() against the expected rules', () => {
         const want = EXPECTED(d, s);
         const got = decide(principalOf(d), s.action, factsOf(d, s), { readAccess: 'public' });
         tally[got.allow ? 'allowed' : 'denied']++;
-        const same = got.allow === want.allow && (got.allow || (!want.allow && got.status === want.status));
+        const same =
+          got.allow === want.allow && (got.allow || (!want.allow && ERRORS[got.code].status === want.status));
         if (!same)
           disagreements.push(
-            `${s.id} ${label(d)}: expected ${want.allow ? 'allow' : want.status}, decide() said ${got.allow ? 'allow' : `${got.status} (${got.reason})`}`,
+            `${s.id} ${label(d)}: expected ${want.allow ? 'allow' : want.status}, decide() said ${got.allow ? 'allow' : `${got.code} (${got.reason})`}`,
           );
       }
     }

@@ -6,6 +6,7 @@
 // sign in, signed-in users without the role get the 404 of a missing page, moderators get it for the administrators'
 // pages, and none of those attempts changes anything; an administrator whose account protects writes with a second
 // factor is asked for it on every staff action; and every staff action and every report passes the gate's write checks.
+import { ERRORS } from '../../src/errors.ts';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -138,7 +139,7 @@ function expectedReport(role: Role, token: TokenKind, pkg: Reported): Outcome {
 }
 
 const same = (got: ReturnType<typeof decide>, want: Outcome) =>
-  got.allow === want.allow && (got.allow || (!want.allow && got.status === want.status));
+  got.allow === want.allow && (got.allow || (!want.allow && ERRORS[got.code].status === want.status));
 const POLICY = { readAccess: 'public' } as const;
 
 describe('staff actions in decide(): registry role × token kind × action × subject against the expected rules', () => {
@@ -153,7 +154,7 @@ describe('staff actions in decide(): registry role × token kind × action × su
             const got = decide(principalOf(role, token), action, SUBJECTS[subject], POLICY);
             if (!same(got, want))
               wrong.push(
-                `${action} on ${subject} by ${role}/${token}: expected ${want.allow ? 'allow' : want.status}, got ${got.allow ? 'allow' : `${got.status} (${got.reason})`}`,
+                `${action} on ${subject} by ${role}/${token}: expected ${want.allow ? 'allow' : want.status}, got ${got.allow ? 'allow' : `${got.code} (${got.reason})`}`,
               );
           }
     assert.deepEqual(wrong.slice(0, 20), [], `${wrong.length} disagreements`);
@@ -176,7 +177,7 @@ describe('staff actions in decide(): registry role × token kind × action × su
           const got = decide(principalOf(role, token), Action.ReportCreate, REPORTED[pkg], POLICY);
           if (!same(got, want))
             wrong.push(
-              `report ${pkg} by ${role}/${token}: expected ${want.allow ? 'allow' : want.status}, got ${got.allow ? 'allow' : `${got.status} (${got.reason})`}`,
+              `report ${pkg} by ${role}/${token}: expected ${want.allow ? 'allow' : want.status}, got ${got.allow ? 'allow' : `${got.code} (${got.reason})`}`,
             );
         }
     assert.deepEqual(wrong, []);

@@ -11,7 +11,8 @@ for (const kind of DB_KINDS) {
   describe(`write gate, identity and dist-tags (${kind})`, () => {
     let r: TestRegistry;
     before(async () => {
-      r = await startRegistry(kind);
+      // npm adduser signs people up below; with no SMTP server, an administrator approves new accounts.
+      r = await startRegistry(kind, { 'email-verification': 'admin' });
       await r.request('PUT', '/shared', {
         token: r.adminToken,
         body: body(
@@ -259,7 +260,7 @@ for (const kind of DB_KINDS) {
     it('answers unknown routes and bad bodies with npm-style JSON errors, never a 500', async () => {
       let res = await r.request('GET', '/-/no/such/route');
       assert.equal(res.status, 404);
-      assert.deepEqual(res.json(), { error: 'Not found' });
+      assert.deepEqual(res.json(), { error: 'Not found', code: 'E_NOT_FOUND' });
       res = await r.request('PUT', '/-/package/shared/dist-tags/x', {
         token: r.adminToken,
         raw: 'not json',

@@ -100,8 +100,11 @@ for (const kind of DB_KINDS) {
       for (const token of [null, bob.token]) {
         const res = await r.request('GET', '/-/log/proof/inclusion?name=@alice/secret&version=0.1.0', { token });
         assert.equal(res.status, 404);
-        assert.deepEqual(res.json(), { error: '@alice/secret@0.1.0 is not in the transparency log' });
-        assert.deepEqual(Object.keys(notLogged), ['error']);
+        assert.deepEqual(res.json(), {
+          error: '@alice/secret@0.1.0 is not in the transparency log',
+          code: 'E_NOT_FOUND',
+        });
+        assert.deepEqual(Object.keys(notLogged), ['error', 'code']);
         const feed = (await r.request('GET', '/-/bulwark/v1/changes?since=0', { token })).json();
         assert.doesNotMatch(JSON.stringify(feed), /secret/);
       }

@@ -162,14 +162,14 @@ for (const kind of DB_KINDS) {
       for (let i = 0; i < 2; i++) {
         const missing = await r.request('GET', '/absent', { headers: { accept: ABBREVIATED } });
         assert.equal(missing.status, 404);
-        assert.deepEqual(missing.json(), { error: 'Not found' });
+        assert.deepEqual(missing.json(), { error: 'Not found', code: 'E_NOT_FOUND' });
       }
       const bob = await r.user('bob');
       for (const token of [null, bob.token, 'bwk_' + 'A'.repeat(42)]) {
         for (const url of ['/@alice%2fsecret', '/@alice/secret', '/@alice/secret/-/secret-1.0.0.tgz']) {
           const res = await r.request('GET', url, { token, headers: { accept: ABBREVIATED } });
           assert.equal(res.status, 404, `${url} as ${token ? token.slice(0, 8) : 'anonymous'}`);
-          assert.deepEqual(res.json(), { error: 'Not found' });
+          assert.deepEqual(res.json(), { error: 'Not found', code: 'E_NOT_FOUND' });
         }
       }
     });

@@ -54,7 +54,7 @@ describe('decide', () => {
     assert.equal(decide(user(1), Action.PackagePublish, pkg(), policy).allow, true);
     assert.deepEqual(decide(user(2), Action.PackagePublish, pkg(), policy), {
       allow: false,
-      status: 403,
+      code: 'E_FORBIDDEN',
       reason:
         'you do not have permission to change this package: you are not one of its maintainers and no team of yours has read-write access to it',
     });
@@ -64,15 +64,15 @@ describe('decide', () => {
       decide(user(2), Action.PackagePublish, hidden, policy),
       decide(user(2), Action.PackageCreate, { ...hidden, access: null, maintainerIds: [] }, policy),
     );
-    assert.equal((decide(user(2), Action.PackagePublish, hidden, policy) as { status: number }).status, 403);
-    assert.equal((decide(null, Action.PackagePublish, pkg(), policy) as { status: number }).status, 401);
+    assert.equal((decide(user(2), Action.PackagePublish, hidden, policy) as { code: string }).code, 'E_NAME_TAKEN');
+    assert.equal((decide(null, Action.PackagePublish, pkg(), policy) as { code: string }).code, 'E_AUTH_REQUIRED');
     assert.equal(
-      (decide(user(1, { tokenReadonly: true }), Action.PackagePublish, pkg(), policy) as { status: number }).status,
-      403,
+      (decide(user(1, { tokenReadonly: true }), Action.PackagePublish, pkg(), policy) as { code: string }).code,
+      'E_TOKEN_READONLY',
     );
     assert.equal(
-      (decide(user(1, { emailVerified: false }), Action.PackagePublish, pkg(), policy) as { status: number }).status,
-      403,
+      (decide(user(1, { emailVerified: false }), Action.PackagePublish, pkg(), policy) as { code: string }).code,
+      'E_EMAIL_UNVERIFIED',
     );
   });
 
@@ -95,8 +95,8 @@ describe('decide', () => {
   it('hides restricted packages and, under authenticated reads, everything from anonymous callers', () => {
     assert.equal(decide(null, Action.PackageRead, pkg(), policy).allow, true);
     assert.equal(
-      (decide(null, Action.PackageRead, pkg({ access: 'restricted' }), policy) as { status: number }).status,
-      404,
+      (decide(null, Action.PackageRead, pkg({ access: 'restricted' }), policy) as { code: string }).code,
+      'E_NOT_FOUND',
     );
     assert.equal(decide(user(1), Action.PackageRead, pkg({ access: 'restricted' }), policy).allow, true);
     assert.equal(
@@ -104,9 +104,9 @@ describe('decide', () => {
       true,
     );
     assert.equal(
-      (decide(null, Action.PackageRead, pkg({ access: null }), { readAccess: 'authenticated' }) as { status: number })
-        .status,
-      401,
+      (decide(null, Action.PackageRead, pkg({ access: null }), { readAccess: 'authenticated' }) as { code: string })
+        .code,
+      'E_AUTH_REQUIRED',
       'existence is not revealed',
     );
   });

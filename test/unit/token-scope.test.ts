@@ -23,7 +23,7 @@ const NOW = Date.UTC(2026, 10, 30);
 function refused(req: ScopeRequest, message: RegExp) {
   assert.throws(
     () => planToken(req, NOW),
-    (err: unknown) => err instanceof ClientError && err.status === 400 && message.test(err.message),
+    (err: unknown) => err instanceof ClientError && err.code === 'E_TOKEN_REQUEST' && message.test(err.message),
     JSON.stringify(req),
   );
 }
@@ -146,13 +146,13 @@ describe('tokenScopeDecision', () => {
     ] as const) {
       for (const action of [PUBLISH, CREATE, 'package:dist-tags:write', 'package:owners:write']) {
         const d = tokenScopeDecision(t, action, name, sc);
-        assert.equal(d?.status, 403, `${action} ${name}`);
+        assert.equal(d?.code, 'E_TOKEN_SCOPE', `${action} ${name}`);
         assert.match(d!.reason, /limited to other packages/);
       }
     }
     assert.equal(
-      tokenScopeDecision(t, PUBLISH, undefined, null)?.status,
-      403,
+      tokenScopeDecision(t, PUBLISH, undefined, null)?.code,
+      'E_TOKEN_SCOPE',
       'a package without a known name is refused',
     );
   });
@@ -161,8 +161,8 @@ describe('tokenScopeDecision', () => {
     const t = scope({ permission: 'read-write', scopes: ['@acme/*'] });
     assert.equal(tokenScopeDecision(t, PUBLISH, '@acme/x', 'acme'), null);
     assert.equal(tokenScopeDecision(t, CREATE, '@acme/new', 'acme'), null);
-    assert.equal(tokenScopeDecision(t, PUBLISH, '@acmex/x', 'acmex')?.status, 403);
-    assert.equal(tokenScopeDecision(t, PUBLISH, 'acme', null)?.status, 403);
+    assert.equal(tokenScopeDecision(t, PUBLISH, '@acmex/x', 'acmex')?.code, 'E_TOKEN_SCOPE');
+    assert.equal(tokenScopeDecision(t, PUBLISH, 'acme', null)?.code, 'E_TOKEN_SCOPE');
   });
 
   it('keeps read-only tokens from writing, and hides restricted packages outside the list while public ones stay readable', () => {
@@ -170,7 +170,7 @@ describe('tokenScopeDecision', () => {
     assert.match(tokenScopeDecision(ro, PUBLISH, 'a', null)!.reason, /read-only/);
     assert.equal(tokenScopeDecision(ro, READ, 'a', null, 'restricted'), null);
     assert.equal(tokenScopeDecision(ro, READ, 'b', null, 'public'), null);
-    assert.equal(tokenScopeDecision(ro, READ, 'b', null, 'restricted')?.status, 404);
+    assert.equal(tokenScopeDecision(ro, READ, 'b', null, 'restricted')?.code, 'E_NOT_FOUND');
     const all = scope({});
     assert.match(tokenScopeDecision(all, PUBLISH, 'a', null)!.reason, /read-only/);
     assert.equal(tokenScopeDecision(all, READ, 'b', null, 'restricted'), null);
@@ -179,16 +179,16 @@ describe('tokenScopeDecision', () => {
   it('gives org administration only for listed orgs and at the granted level', () => {
     const admin = scope({ orgs: ['acme'], orgsPermission: 'read-write', permission: 'no-access' });
     assert.equal(tokenScopeDecision(admin, 'org:members:write', null, 'acme'), null);
-    assert.equal(tokenScopeDecision(admin, 'org:members:write', null, 'other')?.status, 403);
+    assert.equal(tokenScopeDecision(admin, 'org:members:write', null, 'other')?.code, 'E_TOKEN_SCOPE');
     assert.equal(
-      tokenScopeDecision(admin, PUBLISH, '@acme/x', 'acme')?.status,
-      403,
+      tokenScopeDecision(admin, PUBLISH, '@acme/x', 'acme')?.code,
+      'E_TOKEN_SCOPE',
       'org rights are not publishing rights',
     );
     const reader = scope({ orgs: ['acme'] });
     assert.equal(tokenScopeDecision(reader, 'org:read', null, 'acme'), null);
     assert.match(tokenScopeDecision(reader, 'org:teams:write', null, 'acme')!.reason, /only read/);
     const none = scope({ permission: 'read-write', packages: ['a'] });
-    assert.equal(tokenScopeDecision(none, 'org:read', null, 'acme')?.status, 403);
+    assert.equal(tokenScopeDecision(none, 'org:read', null, 'acme')?.code, 'E_TOKEN_SCOPE');
   });
 });

@@ -31,7 +31,7 @@ for (const kind of DB_KINDS) {
     let r: TestRegistry;
     const clock = movableClock();
     before(async () => {
-      r = await startRegistry(kind, {}, { clock: clock.now });
+      r = await startRegistry(kind, { 'email-verification': 'admin' }, { clock: clock.now });
       await r.user('alice');
       const owner = await r.user('owner');
       const res = await r.request('PUT', '/@owner%2fprivate', {
@@ -66,9 +66,9 @@ for (const kind of DB_KINDS) {
       assert.equal(res.headers.get('content-security-policy'), null);
       res = await r.request('GET', '/no-such-package', { headers: { accept: 'application/json' } });
       assert.equal(res.status, 404);
-      assert.deepEqual(res.json(), { error: 'Not found' });
+      assert.deepEqual(res.json(), { error: 'Not found', code: 'E_NOT_FOUND' });
       res = await r.request('GET', '/-/web/nowhere');
-      assert.deepEqual(res.json(), { error: 'Not found' });
+      assert.deepEqual(res.json(), { error: 'Not found', code: 'E_NOT_FOUND' });
       // The stylesheet is served from the app, cacheable, with nosniff.
       const css = await fetch(
         `${r.url}${/href="(\/-\/web\/static\/style\.css\?v=\w+)"/.exec((await web.get('/')).text)![1]}`,
