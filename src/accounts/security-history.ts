@@ -38,6 +38,15 @@ const DESCRIBE: Record<string, (d: Data) => { what: string; details: string[] }>
     ],
   }),
   [EventKind.UserPasswordResetRequested]: (d) => ({ what: 'Password reset requested', details: from(d) }),
+  [EventKind.UserProfileChanged]: (d) => ({
+    what: 'Profile changed',
+    details: [
+      ...(Array.isArray(d.fields) && d.fields.every((f) => typeof f === 'string' && /^[a-z]{1,20}$/.test(f))
+        ? [d.fields.join(', ')]
+        : []),
+      ...from(d),
+    ],
+  }),
   [EventKind.UserEmailChanged]: (d) => ({
     what: 'Email address changed',
     details: [
@@ -50,8 +59,8 @@ const DESCRIBE: Record<string, (d: Data) => { what: string; details: string[] }>
     details: text(d.email) ? [`sent to ${text(d.email)}`] : [],
   }),
   [EventKind.UserEmailVerified]: (d) => ({
-    what: text(d.by) ? 'Account approved by an administrator' : 'Email address verified',
-    details: [...(text(d.email) ? [text(d.email)!] : []), ...by(d)],
+    what: 'Email address verified',
+    details: text(d.email) ? [text(d.email)!] : [],
   }),
   [EventKind.UserMfaEnabled]: (d) => ({
     what: 'Two-factor authentication enabled',

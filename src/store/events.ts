@@ -60,6 +60,8 @@ export const EventKind = {
   UserModeratorChanged: 'user.moderator-changed',
   UserPasswordChanged: 'user.password-changed',
   UserPasswordResetRequested: 'user.password-reset-requested',
+  /** the public profile fields (npm profile set fullname, homepage, …) changed. */
+  UserProfileChanged: 'user.profile-changed',
   UserVerificationRequested: 'user.verification-requested',
   VersionDeprecated: 'package.version-deprecated',
   VersionHeld: 'package.version-held',
@@ -160,8 +162,7 @@ export type EventPayloads = {
   /** The user changed it, or an administrator's recovery did (the new address is then the account's). */
   [EventKind.UserEmailChanged]:
     { oldEmail: string; newEmail: string; ip: string } | (ByStaff & { oldEmail: string; recovery: true });
-  /** By its owner's emailed link, or by an administrator approving the account (--email-verification admin). */
-  [EventKind.UserEmailVerified]: { email: string } | ({ email: string } & ByStaff);
+  [EventKind.UserEmailVerified]: { email: string };
   /** The user turned it off, or an administrator's recovery removed it. */
   [EventKind.UserMfaDisabled]: NoData | (ByStaff & { recovery: true });
   [EventKind.UserMfaEnabled]: { mode: string };
@@ -170,6 +171,8 @@ export type EventPayloads = {
   /** reset: through a reset link rather than with the old password. */
   [EventKind.UserPasswordChanged]: { reset: boolean; ip: string; sessionsRevoked: number };
   [EventKind.UserPasswordResetRequested]: { ip: string };
+  /** fields: the names of the fields that changed (never their values: the stream feeds the log's consumers). */
+  [EventKind.UserProfileChanged]: { fields: string[]; ip: string };
   [EventKind.UserVerificationRequested]: { email: string; ip: string };
   [EventKind.VersionDeprecated]: { version: string; message: string };
   [EventKind.VersionHeld]: { version: string; verdict: string; score: number | null };

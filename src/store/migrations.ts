@@ -491,6 +491,14 @@ const MIGRATIONS: Record<string, Builder> = {
       await db.schema.createIndex('versions_blob').on('versions').column('blob').execute();
     },
   }),
+  // npm's profile (npm profile get/set, accounts/profile.ts): the public fields a user fills in, and the mode an
+  // enrolment begun with `npm profile enable-2fa` turns on once its first code confirms it.
+  '0016-user-profile': () => ({
+    async up(db: Kysely<unknown>) {
+      for (const column of ['fullname', 'homepage', 'freenode', 'twitter', 'github', 'totp_pending_mode'])
+        await db.schema.alterTable('users').addColumn(column, 'text').execute();
+    },
+  }),
   // The package page's file list (web/pages/version.ts): each version's files (path and size) as JSON, stored at
   // publish. Versions published before this have none; the page reads their tarball once and stores the list then.
   '0018-version-files': () => ({

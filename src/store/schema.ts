@@ -46,6 +46,14 @@ export type UsersTable = {
   deleted_at: Generated<number | null>;
   /** registry-level moderator (reports, quarantine review); grants no rights on packages. */
   is_moderator: Generated<number>;
+  /** npm's public profile fields (`npm profile set`); null when not given. */
+  fullname: Generated<string | null>;
+  homepage: Generated<string | null>;
+  freenode: Generated<string | null>;
+  twitter: Generated<string | null>;
+  github: Generated<string | null>;
+  /** the mode a pending enrolment (totp_secret set, totp_mode 'disabled') turns on when confirmed; null: auth-and-writes. */
+  totp_pending_mode: Generated<string | null>;
 };
 
 export type TokensTable = {

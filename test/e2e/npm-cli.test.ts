@@ -64,8 +64,7 @@ for (const npm of ['npm11', 'npm10'] as const satisfies ClientName[]) {
     let sb: Sandbox;
     const p = (name: string) => `${npm}-${name}`;
     before(async () => {
-      // npm adduser signs a person up below; with no SMTP server, an administrator approves new accounts.
-      r = await startRegistry(kind, { 'email-verification': 'admin' });
+      r = await startRegistry(kind);
       sb = await sandbox(r.url, r.adminToken);
     });
     after(async () => {

@@ -89,11 +89,14 @@ export async function ok(client: ClientName, args: string[], opts: Parameters<ty
   return r;
 }
 
-/** Runs a client that prompts (npm adduser/login): each answer is typed when its prompt appears on stdout. */
+/**
+ * Runs a client that prompts (npm adduser/login): each answer is typed when its prompt appears on stdout. An answer
+ * may be a function of everything printed so far (a code computed from a secret the client just showed).
+ */
 export function interact(
   client: ClientName,
   args: string[],
-  answers: Array<[RegExp, string]>,
+  answers: Array<[RegExp, string | ((stdout: string) => string)]>,
   opts: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs?: number },
 ): Promise<Run> {
   const c = CLIENTS[client];
@@ -117,7 +120,8 @@ export function interact(
         pending = '';
         // npm prints a prompt a moment before its reader is listening; an answer that arrives earlier can be read by
         // the previous prompt's reader as it closes (seen with npm 10 on a loaded machine). Answer after a pause.
-        setTimeout(() => child.stdin.write(next[1]), 150);
+        const answer = typeof next[1] === 'function' ? next[1](stdout) : next[1];
+        setTimeout(() => child.stdin.write(answer), 150);
       }
     });
     child.stderr.on('data', (d: Buffer) => (stderr += d));

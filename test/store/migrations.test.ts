@@ -247,7 +247,11 @@ describe('schema migrations', () => {
           const store = await openStore({ dataDir: old.dataDir, database: old.database, poolSize: 2 });
           try {
             const now = await executed(store);
-            assert.equal(now.length, released.length);
+            // Migrations written after that release run now, once each; no released one runs again.
+            const added = Object.keys(migrationsFor(kind)).filter(
+              (n) => !RELEASED_BEFORE_RENUMBERING.some((name) => purpose(name) === purpose(n)),
+            );
+            assert.equal(now.length, released.length + added.length);
             for (const e of released) {
               const same = now.filter((n) => purpose(n.name) === purpose(e.name));
               assert.deepEqual(

@@ -5,7 +5,6 @@ import { after, before, describe, it } from 'node:test';
 import { hashSessionId } from '../../src/accounts/sessions.ts';
 import { browserUrl, launchBrowser, type TestBrowser } from '../helpers/browser.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
-import { startSmtp, type Smtp } from '../helpers/smtp.ts';
 
 const PASSWORD = 'a-long-enough-password';
 
@@ -13,18 +12,14 @@ describe('web account pages in a browser', () => {
   let r: TestRegistry;
   let b: TestBrowser;
   let base: string;
-  let smtp: Smtp;
   before(async () => {
-    // Sign-up is open where new accounts can verify their address: here by the emailed link.
-    smtp = await startSmtp();
-    r = await startRegistry('sqlite', { 'smtp-url': smtp.url });
+    r = await startRegistry('sqlite');
     b = await launchBrowser();
     base = browserUrl(r.url);
   });
   after(async () => {
     await b?.close();
     await r?.stop();
-    await smtp?.stop();
   });
 
   it('signs up, lands on the account page, signs out and back in', async (t) => {

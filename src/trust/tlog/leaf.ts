@@ -302,6 +302,7 @@ const LEAVES = {
   [EventKind.UserModeratorChanged]: PRIVATE,
   [EventKind.UserPasswordChanged]: PRIVATE,
   [EventKind.UserPasswordResetRequested]: PRIVATE,
+  [EventKind.UserProfileChanged]: PRIVATE,
   [EventKind.UserVerificationRequested]: PRIVATE,
 } satisfies { [K in EventKindValue]: Mapping<K> };
 
