@@ -4,6 +4,7 @@
 // nothing below them builds its own.
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
+import { signupSummary } from './accounts/signup.ts';
 import { setPasswordHashParams } from './accounts/passwords.ts';
 import { accessSync, constants, existsSync } from 'node:fs';
 import { StartupError, type Settings } from './config.ts';
@@ -120,7 +121,7 @@ export async function buildServices({
     tarballs,
     packages,
     lifecycle,
-    gate: new Gate(store.db, { readAccess: settings.readAccess }),
+    gate: new Gate(store.db, { readAccess: settings.readAccess, emailVerification: settings.emailVerification }),
     downloads: new DownloadCounter(store.db, clock),
     memory,
     publicUrl,
@@ -207,6 +208,8 @@ export async function startRegistry(services: Services): Promise<Registry> {
     await services.close();
     throw err;
   }
+  // Whether people can sign up, how their accounts get verified, and how to change it: one line an operator reads.
+  logger.info({ signup: settings.signup, emailVerification: settings.emailVerification }, signupSummary(settings));
   const watcher = packages.watchEvents();
   downloads.start();
   const notifier = startNotifier({
@@ -215,6 +218,7 @@ export async function startRegistry(services: Services): Promise<Registry> {
     publicUrl: services.publicUrl,
     logger,
     clock,
+    emailVerification: settings.emailVerification,
   });
   // The moderation queue follows the event stream (security-form reports, removals made outside the queue).
   const moderation = startModerationConsumer({ db: store.db, logger, clock });

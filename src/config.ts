@@ -11,7 +11,10 @@ export type Settings = {
   database: string | null;
   publicUrl: string | null;
   trustProxy: string[];
+  /** self sign-up; when not set, open only if new accounts can be verified (SMTP, or approval by an administrator). */
   signup: 'open' | 'closed';
+  /** how a self-registered account's email address is verified before it may publish: a mailed link, or an administrator. */
+  emailVerification: 'email' | 'admin';
   readAccess: 'public' | 'authenticated';
   maxTarballSize: number;
   cacheSize: number;
@@ -221,9 +224,18 @@ export const SETTINGS: readonly Spec[] = [
     key: 'signup',
     flag: 'signup',
     env: 'BULWARK_SIGNUP',
-    default: 'open',
-    help: 'self sign-up through npm adduser and the web: open or closed',
-    parse: oneOf('open', 'closed'),
+    default: '',
+    help: 'self sign-up through npm adduser and the web: open or closed (default: open when new accounts can be verified, by --smtp-url or --email-verification admin; otherwise closed)',
+    // Unset stays null here and is settled by loadSettings once --smtp-url and --email-verification are known.
+    parse: (r) => (r === '' ? null : oneOf('open', 'closed')(r)),
+  },
+  {
+    key: 'emailVerification',
+    flag: 'email-verification',
+    env: 'BULWARK_EMAIL_VERIFICATION',
+    default: 'email',
+    help: 'how a new account is verified before it may publish: email (a link is mailed, needs --smtp-url) or admin (an administrator approves it at /-/web/admin/approvals or with bulwark admin user approve)',
+    parse: oneOf('email', 'admin'),
   },
   {
     key: 'readAccess',
@@ -521,7 +533,12 @@ export class StartupError extends Error {}
 export class ConfigError extends Error {
   readonly problems: string[];
   constructor(problems: string[]) {
-    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    // One problem fits on the one line a failed start prints; several are listed.
+    super(
+      problems.length === 1
+        ? `invalid configuration: ${problems[0]}`
+        : `invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    );
     this.problems = problems;
   }
 }
@@ -560,6 +577,7 @@ export function loadSettings({ flags, env, file }: ConfigSources): Settings {
     }
   }
   const out: Partial<Record<keyof Settings, unknown>> = {};
+  const origins: Partial<Record<keyof Settings, string>> = {};
   for (const spec of SETTINGS) {
     let raw: string = spec.default;
     let origin = 'default';
@@ -576,6 +594,7 @@ export function loadSettings({ flags, env, file }: ConfigSources): Settings {
       raw = flags[spec.flag]!;
       origin = `--${spec.flag}`;
     }
+    origins[spec.key] = origin;
     try {
       out[spec.key] = spec.parse(raw);
     } catch (err) {
@@ -583,8 +602,28 @@ export function loadSettings({ flags, env, file }: ConfigSources): Settings {
       problems.push(`${origin} = "${raw}" ${err.message}`);
     }
   }
+  const signupProblem = settleSignup(out, origins.signup ?? 'default');
+  if (signupProblem) problems.push(signupProblem);
   if (problems.length) throw new ConfigError(problems);
   return out as Settings;
+}
+
+/**
+ * Settles self sign-up. Left unset, it is open only when a new account can be verified: by a mailed link (an SMTP
+ * server) or by an administrator's approval. Set open with neither, it would welcome people into accounts that can
+ * never publish, told to open an email that is never sent: the operator must choose how accounts get verified.
+ */
+function settleSignup(out: Partial<Record<keyof Settings, unknown>>, origin: string): string | null {
+  const { smtpUrl, emailVerification } = out;
+  // A mistake in one of these settings is reported on its own; nothing more can be said about the combination.
+  if (out.signup === undefined || smtpUrl === undefined || emailVerification === undefined) return null;
+  const verifiable = smtpUrl !== null || emailVerification === 'admin';
+  if (out.signup === null) {
+    out.signup = verifiable ? 'open' : 'closed';
+    return null;
+  }
+  if (out.signup === 'closed' || verifiable) return null;
+  return `${origin} = "open" needs a way to verify new accounts, and no SMTP server is set to mail them a link: choose --email-verification admin (BULWARK_EMAIL_VERIFICATION) to have an administrator approve each new account, set --smtp-url (BULWARK_SMTP_URL), or leave sign-up closed`;
 }
 
 export function settingsHelp(): string {

@@ -59,8 +59,8 @@ const DESCRIBE: Record<string, (d: Data) => { what: string; details: string[] }>
     details: text(d.email) ? [`sent to ${text(d.email)}`] : [],
   }),
   [EventKind.UserEmailVerified]: (d) => ({
-    what: 'Email address verified',
-    details: text(d.email) ? [text(d.email)!] : [],
+    what: text(d.by) ? 'Account approved by an administrator' : 'Email address verified',
+    details: [...(text(d.email) ? [text(d.email)!] : []), ...by(d)],
   }),
   [EventKind.UserMfaEnabled]: (d) => ({
     what: 'Two-factor authentication enabled',

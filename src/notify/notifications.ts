@@ -18,7 +18,15 @@ import {
 } from './messages.ts';
 import { reportEmail } from '../safety/reports.ts';
 
-export type NotifierDeps = { db: Db; mailer: Mailer; publicUrl: () => string; logger: Logger; clock?: () => number };
+export type NotifierDeps = {
+  db: Db;
+  mailer: Mailer;
+  publicUrl: () => string;
+  logger: Logger;
+  clock?: () => number;
+  /** 'admin': administrators verify addresses by approving accounts, so no verification link is ever mailed. */
+  emailVerification?: 'email' | 'admin';
+};
 
 type Data = Record<string, unknown>;
 
@@ -105,7 +113,13 @@ const NOTICES: Partial<Record<string, (d: Data) => { what: string; details: stri
 };
 
 /** Turns an event into queued emails. The link token, the queued email and the cursor commit together. */
-export function mailHandler({ publicUrl, clock = Date.now }: Pick<NotifierDeps, 'publicUrl' | 'clock'>) {
+export function mailHandler({
+  publicUrl,
+  clock = Date.now,
+  emailVerification = 'email',
+}: Pick<NotifierDeps, 'publicUrl' | 'clock' | 'emailVerification'>) {
+  // A link would let a waiting account verify itself past the administrator who is to approve it.
+  const links = emailVerification === 'email';
   return async (event: EventRow, trx: Transaction<Database>): Promise<void> => {
     const data = JSON.parse(event.data) as Data;
     if (event.kind === EventKind.VersionHeld) {
@@ -149,7 +163,7 @@ export function mailHandler({ publicUrl, clock = Date.now }: Pick<NotifierDeps, 
           );
         }
         // A later change supersedes this one, and its own event sends the link to the address the account has now.
-        if (user.email_verified || (typeof data.newEmail === 'string' && data.newEmail !== user.email)) break;
+        if (!links || user.email_verified || (typeof data.newEmail === 'string' && data.newEmail !== user.email)) break;
         const token = await issueEmailToken(trx, user.id, user.email, EmailPurpose.VerifyEmail, clock());
         messages.push(verificationEmail(user, `${base}/-/web/verify-email?token=${token}`, base));
         break;
@@ -157,7 +171,7 @@ export function mailHandler({ publicUrl, clock = Date.now }: Pick<NotifierDeps, 
       case EventKind.UserCreated:
       case EventKind.UserVerificationRequested: {
         if (event.kind === EventKind.UserCreated && data.emailVerified) break;
-        if (user.email_verified) break;
+        if (!links || user.email_verified) break;
         const token = await issueEmailToken(trx, user.id, user.email, EmailPurpose.VerifyEmail, clock());
         messages.push(verificationEmail(user, `${base}/-/web/verify-email?token=${token}`, base));
         break;

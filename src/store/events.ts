@@ -162,7 +162,8 @@ export type EventPayloads = {
   /** The user changed it, or an administrator's recovery did (the new address is then the account's). */
   [EventKind.UserEmailChanged]:
     { oldEmail: string; newEmail: string; ip: string } | (ByStaff & { oldEmail: string; recovery: true });
-  [EventKind.UserEmailVerified]: { email: string };
+  /** By its owner's emailed link, or by an administrator approving the account (--email-verification admin). */
+  [EventKind.UserEmailVerified]: { email: string } | ({ email: string } & ByStaff);
   /** The user turned it off, or an administrator's recovery removed it. */
   [EventKind.UserMfaDisabled]: NoData | (ByStaff & { recovery: true });
   [EventKind.UserMfaEnabled]: { mode: string };

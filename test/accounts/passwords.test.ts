@@ -54,7 +54,7 @@ describe('password hashing in the bulwark process', () => {
   it('bulwark serve hashes a signed-up password at the default cost, whatever BULWARK_FAST_PASSWORD_HASH says', async () => {
     const t = await testDatabase('sqlite');
     try {
-      const server = await serve(['--data-dir', t.dataDir], { env: TEST_ENVIRONMENT });
+      const server = await serve(['--data-dir', t.dataDir, '--email-verification', 'admin'], { env: TEST_ENVIRONMENT });
       try {
         const res = await fetch(`${server.url}/-/user/org.couchdb.user:alice`, {
           method: 'PUT',

@@ -64,7 +64,8 @@ for (const npm of ['npm11', 'npm10'] as const satisfies ClientName[]) {
     let sb: Sandbox;
     const p = (name: string) => `${npm}-${name}`;
     before(async () => {
-      r = await startRegistry(kind);
+      // npm adduser signs a person up below; with no SMTP server, an administrator approves new accounts.
+      r = await startRegistry(kind, { 'email-verification': 'admin' });
       sb = await sandbox(r.url, r.adminToken);
     });
     after(async () => {

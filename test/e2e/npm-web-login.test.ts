@@ -79,7 +79,7 @@ describe('npm 11 web login, adduser and web OTP against Bulwark', () => {
     return sb;
   };
   before(async () => {
-    r = await startRegistry('sqlite', {}, { clock: now });
+    r = await startRegistry('sqlite', { 'email-verification': 'admin' }, { clock: now });
     await r.user('wendy');
     b = await launchBrowser();
   });

@@ -127,7 +127,10 @@ describe('logs', () => {
     const lines: string[] = [];
     const sink = new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) });
     const store = await openStore({ dataDir: t.dataDir, database: null });
-    const settings = loadSettings({ flags: { port: '0', 'data-dir': t.dataDir }, env: {} });
+    const settings = loadSettings({
+      flags: { port: '0', 'data-dir': t.dataDir, 'email-verification': 'admin' },
+      env: {},
+    });
     const app = await startApp({
       settings,
       store,

@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { hashSessionId } from '../../src/accounts/sessions.ts';
 import { browserUrl, launchBrowser, type TestBrowser } from '../helpers/browser.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
+import { startSmtp, type Smtp } from '../helpers/smtp.ts';
 
 const PASSWORD = 'a-long-enough-password';
 
@@ -12,14 +13,18 @@ describe('web account pages in a browser', () => {
   let r: TestRegistry;
   let b: TestBrowser;
   let base: string;
+  let smtp: Smtp;
   before(async () => {
-    r = await startRegistry('sqlite');
+    // Sign-up is open where new accounts can verify their address: here by the emailed link.
+    smtp = await startSmtp();
+    r = await startRegistry('sqlite', { 'smtp-url': smtp.url });
     b = await launchBrowser();
     base = browserUrl(r.url);
   });
   after(async () => {
     await b?.close();
     await r?.stop();
+    await smtp?.stop();
   });
 
   it('signs up, lands on the account page, signs out and back in', async (t) => {

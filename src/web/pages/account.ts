@@ -89,7 +89,7 @@ ${alertBox('notice', v.notice)}
     <dt>Email</dt><dd>${u.email} ${verified}</dd>
     <dt>Member since</dt><dd>${time(u.created_at, v.now)}</dd>
   </dl>
-  ${u.email_verified === 1 ? null : html`<p class="muted">Open the link in the verification email we sent to ${u.email}. Until then you can install packages but not publish them.</p>`}
+  ${u.email_verified === 1 ? null : html`<p class="muted">Until your email address is verified you can install packages but not publish them (see <a href="#email">Email address</a>).</p>`}
 </section>
 ${v.slots[AccountSlot.Password]}
 ${v.slots[AccountSlot.TwoFactor]}

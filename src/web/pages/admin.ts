@@ -40,7 +40,7 @@ export function userListPage(v: UserListView): Html {
     `?q=${encodeURIComponent(v.query)}&status=${encodeURIComponent(v.status)}&from=${offset}`;
   const body = html`<div class="page-head">
   <h1>Users</h1>
-  <p class="muted">${String(v.total)} ${v.total === 1 ? 'account' : 'accounts'}${v.query ? html` matching “${v.query}”` : null}</p>
+  <p class="muted">${String(v.total)} ${v.total === 1 ? 'account' : 'accounts'}${v.query ? html` matching “${v.query}”` : null} · <a href="/-/web/admin/approvals">Accounts awaiting approval</a></p>
 </div>
 <section class="panel">
   <form method="get" action="/-/web/admin/users" class="filters">

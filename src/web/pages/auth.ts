@@ -37,6 +37,8 @@ export function signInPage(f: SignInForm): Html {
 export type SignUpForm = {
   csrf: string;
   open: boolean;
+  /** new accounts wait for an administrator's approval instead of an emailed link. */
+  approval?: boolean;
   username?: string;
   email?: string;
   next?: string | null;
@@ -62,7 +64,7 @@ export function signUpPage(f: SignUpForm): Html {
     </label>
     <label>Email
       <input type="email" name="email" autocomplete="email" required maxlength="254" value="${f.email ?? ''}">
-      <small>We send a link to verify it. Publishing waits until it is verified.</small>
+      <small>${f.approval ? 'An administrator of this registry approves each new account. Publishing waits until yours is approved.' : 'We send a link to verify it. Publishing waits until it is verified.'}</small>
     </label>
     <label>Password
       <input type="password" name="password" autocomplete="new-password" required minlength="${PASSWORD_MIN}" maxlength="1024">

@@ -9,7 +9,14 @@ import { alertBox, csrfField, page, time, type Viewer } from '../layout.ts';
 
 export type SectionState = { error?: string | null; notice?: string | null; email?: string };
 
-export type CredentialsView = { user: UserRow; csrf: string; email: SectionState; password: SectionState };
+export type CredentialsView = {
+  user: UserRow;
+  csrf: string;
+  email: SectionState;
+  password: SectionState;
+  /** addresses are verified by an administrator's approval, never by an emailed link (--email-verification admin). */
+  approval?: boolean;
+};
 
 function emailSection(v: CredentialsView): Html {
   const u = v.user;
@@ -18,7 +25,7 @@ function emailSection(v: CredentialsView): Html {
       ? null
       : html`<div class="verify-box">
     <p><strong>${u.email}</strong> is not verified yet. Until it is, you cannot publish or reset your password by email.</p>
-    <form method="post" action="/-/web/account/email/verify" class="inline">${csrfField(v.csrf)}<button type="submit" class="secondary small">Resend verification email</button></form>
+    ${v.approval ? html`<p>An administrator of this registry verifies addresses by approving the account; yours is waiting for approval.</p>` : html`<form method="post" action="/-/web/account/email/verify" class="inline">${csrfField(v.csrf)}<button type="submit" class="secondary small">Resend verification email</button></form>`}
   </div>`;
   return html`<section class="panel settings" id="email">
   <h2>Email address</h2>
