@@ -8,6 +8,8 @@ import { NODE, ROOT, cleanEnv, freePort, mustRun, startServer, tempDir, type Ser
 export type Registry = Server & { token: string };
 
 const BULWARK_BIN = path.join(ROOT, 'bench', 'bulwark-dist.js');
+/** The checkout's sources, type-stripped (what the tests run), for benchmarks that compare Bulwark with itself. */
+export const SOURCE_BIN = path.join(ROOT, 'bin', 'bulwark.js');
 const BENCH = path.join(ROOT, 'bench');
 export const VERDACCIO_BIN = path.join(BENCH, 'node_modules', 'verdaccio', 'bin', 'verdaccio');
 export const NPM11 = path.join(ROOT, 'node_modules', 'npm11', 'bin', 'npm-cli.js');
@@ -23,30 +25,24 @@ export async function buildBulwark(): Promise<void> {
  * A fresh Bulwark on SQLite in `dataDir`: an administrator and a publish token made with the CLI first, then
  * `bulwark serve` on a free loopback port with warn-level logs (no per-request log lines).
  */
-export async function startBulwark(dataDir: string): Promise<Registry> {
+/** serveArgs: extra `serve` options; by default no upstream proxy, so a missing package is a 404 measured here, not a proxy miss. */
+export async function startBulwark(
+  dataDir: string,
+  serveArgs: string[] = ['--upstream', 'none'],
+  bin: string = BULWARK_BIN,
+): Promise<Registry> {
   const env = cleanEnv({ BULWARK_SECRET_KEY: randomBytes(24).toString('hex') });
   const store = ['--data-dir', dataDir];
   await mustRun(
     'bulwark admin user create',
     NODE,
-    [
-      BULWARK_BIN,
-      'admin',
-      'user',
-      'create',
-      USER,
-      '--email',
-      'bench@example.com',
-      '--admin',
-      '--password-stdin',
-      ...store,
-    ],
+    [bin, 'admin', 'user', 'create', USER, '--email', 'bench@example.com', '--admin', '--password-stdin', ...store],
     { env, input: `${PASSWORD}\n` },
   );
   const created = await mustRun(
     'bulwark admin token create',
     NODE,
-    [BULWARK_BIN, 'admin', 'token', 'create', USER, '--name', 'benchmark', ...store],
+    [bin, 'admin', 'token', 'create', USER, '--name', 'benchmark', ...store],
     { env },
   );
   const token = created.stdout.trim().split('\n').at(-1)?.trim() ?? '';
@@ -57,7 +53,7 @@ export async function startBulwark(dataDir: string): Promise<Registry> {
   const server = await startServer(
     'bulwark',
     NODE,
-    [BULWARK_BIN, 'serve', '--host', '127.0.0.1', '--port', String(port), ...store, '--log-level', 'warn'],
+    [bin, 'serve', '--host', '127.0.0.1', '--port', String(port), ...store, '--log-level', 'warn', ...serveArgs],
     {
       env,
       url: `http://127.0.0.1:${port}`,

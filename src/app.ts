@@ -28,6 +28,7 @@ import { startSequencer } from './trust/tlog/sequencer.ts';
 import { createMailer } from './notify/mailer.ts';
 import { startNotifier } from './notify/notifications.ts';
 import { startModerationConsumer } from './safety/moderation-consumer.ts';
+import { Upstream } from './upstream/service.ts';
 
 export type Services = {
   settings: Settings;
@@ -43,6 +44,8 @@ export type Services = {
   tarballs: ScanPool;
   packages: Packages;
   lifecycle: Lifecycle;
+  /** the upstream proxy for packages not hosted here (docs/upstream.md); null when --upstream is none. */
+  upstream: Upstream | null;
   gate: Gate;
   downloads: DownloadCounter;
   /** gives memory a burst of work freed back to the system (http/memory.ts). */
@@ -89,13 +92,15 @@ export async function buildServices({
     signatureFiles: settings.scanSignatures,
     onIdle: () => memory.settle(),
   });
+  // The read caches share --cache-size: hosted packuments and tarballs, and with a proxy, proxied ones too.
+  const cacheShare = Math.floor(settings.cacheSize / (settings.upstream.length ? 4 : 2));
   const packages = new Packages({
     db: store.db,
     blobs,
     publicUrl,
     maxTarballSize: settings.maxTarballSize,
-    cacheBytes: Math.floor(settings.cacheSize / 2),
-    tarballCacheBytes: Math.floor(settings.cacheSize / 2),
+    cacheBytes: cacheShare,
+    tarballCacheBytes: cacheShare,
     clock,
     signer,
     nameHoldMs: settings.nameHold,
@@ -110,6 +115,25 @@ export async function buildServices({
     recordAdvisory: advisoryRecorder(settings.advisoryPrefix),
     signer,
   });
+  const upstream = settings.upstream.length
+    ? new Upstream({
+        db: store.db,
+        blobs,
+        rules: settings.upstream,
+        maxAgeMs: settings.upstreamMaxAge,
+        timeoutMs: settings.upstreamTimeout,
+        minReleaseAgeMs: settings.minReleaseAge,
+        cooldownExempt: settings.minReleaseAgeExempt,
+        reservedNames: settings.reservedNames,
+        maxTarballSize: settings.maxTarballSize,
+        publicUrl,
+        logger,
+        clock,
+        scanner: tarballs,
+        signer,
+        cacheBytes: cacheShare,
+      })
+    : null;
   return {
     settings,
     store,
@@ -121,6 +145,7 @@ export async function buildServices({
     tarballs,
     packages,
     lifecycle,
+    upstream,
     gate: new Gate(store.db, { readAccess: settings.readAccess, emailVerification: settings.emailVerification }),
     downloads: new DownloadCounter(store.db, clock),
     memory,

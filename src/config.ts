@@ -52,6 +52,16 @@ export type Settings = {
    * Longer than any publish takes, so a blob a publish has written but not yet committed is never taken for litter.
    */
   blobGrace: number;
+  /** upstream registries for packages not hosted here, first matching pattern wins; empty: no proxy (docs/upstream.md). */
+  upstream: Array<{ pattern: string; url: string }>;
+  /** how long a proxied packument is served before the upstream is asked whether it changed, in ms. */
+  upstreamMaxAge: number;
+  /** how long one request to an upstream may take, in ms. */
+  upstreamTimeout: number;
+  /** proxied versions younger than this (by the upstream's publication time) are not offered, in ms; 0 turns it off. */
+  minReleaseAge: number;
+  /** package names and patterns the minimum release age does not apply to. */
+  minReleaseAgeExempt: string[];
 };
 
 /** argon2id cost: memory in KiB, iterations, lanes. */
@@ -258,7 +268,7 @@ export const SETTINGS: readonly Spec[] = [
     flag: 'cache-size',
     env: 'BULWARK_CACHE_SIZE',
     default: '32mb',
-    help: 'memory for serving reads from RAM: half for packuments (plain and compressed), half for tarballs',
+    help: 'memory for serving reads from RAM: half for packuments (plain and compressed), half for tarballs (with an upstream proxy, a quarter each for hosted and proxied packuments and tarballs)',
     parse: parseSize,
   },
   {
@@ -437,6 +447,59 @@ export const SETTINGS: readonly Spec[] = [
         .map((f) => path.resolve(f)),
   },
   {
+    key: 'upstream',
+    flag: 'upstream',
+    env: 'BULWARK_UPSTREAM',
+    default: 'https://registry.npmjs.org',
+    help: 'registries packages not hosted here are fetched from: a URL, or comma-separated PATTERN=URL rules (@scope/*, name, prefix*, *), first match wins; none turns the proxy off (docs/upstream.md)',
+    parse: parseUpstream,
+  },
+  {
+    key: 'upstreamMaxAge',
+    flag: 'upstream-max-age',
+    env: 'BULWARK_UPSTREAM_MAX_AGE',
+    default: '5m',
+    help: 'how long a proxied packument is served before the upstream is asked (ETag/Last-Modified) whether it changed',
+    parse: parseDuration,
+  },
+  {
+    key: 'upstreamTimeout',
+    flag: 'upstream-timeout',
+    env: 'BULWARK_UPSTREAM_TIMEOUT',
+    default: '10s',
+    help: 'how long one upstream request may take; then the cached copy is served (marked stale) or the request fails with 504',
+    parse: (r) => {
+      const ms = parseDuration(r);
+      if (ms < 1000) throw new SettingError('must be at least 1s');
+      return ms;
+    },
+  },
+  {
+    key: 'minReleaseAge',
+    flag: 'min-release-age',
+    env: 'BULWARK_MIN_RELEASE_AGE',
+    default: '3d',
+    help: 'proxied versions younger than this are hidden and their tarballs refused; latest falls back to an older version (0d turns it off)',
+    parse: parseDuration,
+  },
+  {
+    key: 'minReleaseAgeExempt',
+    flag: 'min-release-age-exempt',
+    env: 'BULWARK_MIN_RELEASE_AGE_EXEMPT',
+    default: '',
+    help: 'comma-separated package names and patterns (@scope/*, prefix*) the minimum release age does not apply to',
+    parse: (r) =>
+      r
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean)
+        .map((p) => {
+          if (!UPSTREAM_PATTERN.test(p))
+            throw new SettingError(`"${p}" is not a package name or pattern (@scope/*, name, prefix*)`);
+          return p;
+        }),
+  },
+  {
     key: 'logLevel',
     flag: 'log-level',
     env: 'BULWARK_LOG_LEVEL',
@@ -456,6 +519,37 @@ function parseNameList(raw: string): string[] {
   for (const item of items)
     if (!NAME_OR_SCOPE.test(item)) throw new SettingError(`"${item}" is not a package name or @scope`);
   return items;
+}
+
+const UPSTREAM_PATTERN = /^(\*\*?|@[a-z0-9][a-z0-9._-]*(\/\*\*?)?|(@[a-z0-9][a-z0-9._-]*\/)?[a-z0-9][a-z0-9._-]*\*?)$/i;
+
+/** `none`, one URL (every name), or PATTERN=URL rules; a bare URL among rules stands for `*`. */
+function parseUpstream(raw: string): Array<{ pattern: string; url: string }> {
+  if (raw.trim() === 'none' || raw.trim() === '') return [];
+  return raw
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean)
+    .map((item) => {
+      const eq = item.indexOf('=');
+      const [pattern, url] =
+        eq > 0 && !item.slice(0, eq).includes('://')
+          ? [item.slice(0, eq).trim(), item.slice(eq + 1).trim()]
+          : ['*', item];
+      if (!UPSTREAM_PATTERN.test(pattern))
+        throw new SettingError(`"${item}": "${pattern}" is not a pattern (@scope/*, a package name, prefix*, or *)`);
+      let parsed: URL;
+      try {
+        parsed = new URL(url);
+      } catch {
+        throw new SettingError(`"${item}" must be PATTERN=URL or a URL such as https://registry.npmjs.org`);
+      }
+      if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+        throw new SettingError(`"${url}" must use http or https`);
+      if (parsed.search || parsed.hash || parsed.username || parsed.password)
+        throw new SettingError(`"${url}" must not contain a query, fragment or credentials`);
+      return { pattern, url: parsed.href.replace(/\/+$/, '') };
+    });
 }
 
 function parseReservations(raw: string): Array<{ pattern: string; org: string }> {

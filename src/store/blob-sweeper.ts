@@ -217,7 +217,14 @@ export class BlobSweeper {
   async #referenced(keys: string[]): Promise<Set<string>> {
     if (!keys.length) return new Set();
     const rows = await this.#db.selectFrom('versions').select('blob').where('blob', 'in', keys).execute();
-    return new Set(rows.map((r) => r.blob));
+    // Tarballs of proxied versions (upstream/tables.ts) are kept for good too.
+    const proxied = await this.#db
+      .withTables<{ upstream_tarballs: { blob: string | null } }>()
+      .selectFrom('upstream_tarballs')
+      .select('blob')
+      .where('blob', 'in', keys)
+      .execute();
+    return new Set([...rows, ...proxied].map((r) => r.blob).filter((b): b is string => b !== null));
   }
 }
 

@@ -499,11 +499,58 @@ const MIGRATIONS: Record<string, Builder> = {
         await db.schema.alterTable('users').addColumn(column, 'text').execute();
     },
   }),
+  // The upstream proxy (upstream/service.ts): the last packument each upstream gave for a name, with what revalidates
+  // it, and every proxied tarball checked here, with the integrity it had, its blob and the scan's verdict.
+  '0017-upstream': () => ({
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('upstream_packuments')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('upstream', 'text', (c) => c.notNull())
+        .addColumn('body', 'text', (c) => c.notNull())
+        .addColumn('etag', 'text')
+        .addColumn('last_modified', 'text')
+        .addColumn('fetched_at', 'bigint', (c) => c.notNull())
+        .addColumn('checked_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('upstream_tarballs')
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('version', 'text', (c) => c.notNull())
+        .addColumn('integrity', 'text', (c) => c.notNull())
+        .addColumn('shasum', 'text')
+        .addColumn('blob', 'text')
+        .addColumn('size', 'bigint', (c) => c.notNull())
+        .addColumn('verdict', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text')
+        .addColumn('signatures', 'text')
+        .addColumn('upstream', 'text', (c) => c.notNull())
+        .addColumn('fetched_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('upstream_tarballs_pk', ['name', 'version'])
+        .execute();
+      // The blob sweeper asks whether a proxied version references a blob, as it asks of versions.
+      await db.schema.createIndex('upstream_tarballs_blob').on('upstream_tarballs').column('blob').execute();
+    },
+  }),
   // The package page's file list (web/pages/version.ts): each version's files (path and size) as JSON, stored at
   // publish. Versions published before this have none; the page reads their tarball once and stores the list then.
   '0018-version-files': () => ({
     async up(db: Kysely<unknown>) {
       await db.schema.alterTable('versions').addColumn('files', 'text').execute();
+    },
+  }),
+  // npm star (packages/stars.ts): one row per user per package, read per package for the packument's `users` and per
+  // user for `npm stars`; a star goes with its package or its account.
+  '0019-stars': () => ({
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('stars')
+        .addColumn('package_id', 'bigint', (c) => c.notNull().references('packages.id').onDelete('cascade'))
+        .addColumn('user_id', 'bigint', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('stars_pk', ['package_id', 'user_id'])
+        .execute();
+      await db.schema.createIndex('stars_user').on('stars').column('user_id').execute();
     },
   }),
 };

@@ -23,7 +23,7 @@ export function bulwark(
       process.execPath,
       [opts.bin ?? BIN, ...args],
       {
-        env: { ...process.env, BULWARK_PASSWORD_HASH: TEST_PASSWORD_HASH, ...opts.env },
+        env: { ...process.env, BULWARK_PASSWORD_HASH: TEST_PASSWORD_HASH, BULWARK_UPSTREAM: 'none', ...opts.env },
         cwd: opts.cwd,
         timeout: 60_000,
       },
@@ -47,7 +47,7 @@ export function serve(
   opts: { env?: NodeJS.ProcessEnv; bin?: string; cwd?: string } = {},
 ): Promise<Served> {
   const child = spawn(process.execPath, [opts.bin ?? BIN, 'serve', '--port', '0', ...args], {
-    env: { ...process.env, BULWARK_PASSWORD_HASH: TEST_PASSWORD_HASH, ...opts.env },
+    env: { ...process.env, BULWARK_PASSWORD_HASH: TEST_PASSWORD_HASH, BULWARK_UPSTREAM: 'none', ...opts.env },
     cwd: opts.cwd,
   });
   const logs: string[] = [];

@@ -45,6 +45,8 @@ export async function startRegistry(
       port: '0',
       'data-dir': t.dataDir,
       'password-hash': TEST_PASSWORD_HASH,
+      // No test reaches the public registry: a test that proxies names its own upstream.
+      upstream: 'none',
       ...(t.database ? { database: t.database } : {}),
       ...flags,
     },
