@@ -11,6 +11,7 @@ import {
   sessionUsedSecondFactor,
   type Purpose,
 } from '../accounts/web-logins.ts';
+import { pendingMessage } from '../accounts/signup.ts';
 import { checkCode } from './code-check.ts';
 import { webAdduserSignedOutPage, webLoginAnsweredPage, webLoginPage, webOtpPage } from './pages/web-login.ts';
 import type { WebUi } from './routes.ts';
@@ -79,6 +80,9 @@ export function registerWebLoginPages(scope: FastifyInstance, web: WebUi): void 
         info: l.found.info,
         create: l.found.row.create_account === 1,
         needsCode: await needsCode(l.session),
+        pending: l.session.user.email_verified
+          ? null
+          : pendingMessage({ emailVerification: web.deps.gate.policy.emailVerification ?? 'email' }),
       }),
     );
   });

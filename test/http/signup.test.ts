@@ -96,6 +96,25 @@ describe('sign-up approved by an administrator (--email-verification admin, no S
     assert.match(refused.text, /sends no verification links: an administrator approves your address/);
   });
 
+  it('npm adduser in the browser (npm 11): the approval page a new account comes back to says it waits', async () => {
+    const started = await r.request('POST', '/-/v1/login', { body: { create: true } });
+    assert.equal(started.status, 200, started.text);
+    const loginPath = new URL((started.json() as { loginUrl: string }).loginUrl).pathname;
+    const web = new WebClient(r.url);
+    const form = await web.get(`/-/web/signup?next=${encodeURIComponent(loginPath)}`);
+    const created = await web.post('/-/web/signup', {
+      _csrf: csrfIn(form.text),
+      username: 'nina',
+      email: 'nina@example.com',
+      password: 'a-long-passphrase',
+      next: loginPath,
+    });
+    assert.equal(created.location, loginPath, 'back to approving npm adduser');
+    const approval = await web.get(loginPath);
+    assert.equal(approval.status, 200);
+    assert.match(approval.text, APPROVAL);
+  });
+
   it('a waiting account cannot publish, nor make a token that can, until approved; then it can', async () => {
     const res = await adduser(r, 'pat');
     const token = (res.json() as { token: string }).token;

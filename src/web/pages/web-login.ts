@@ -25,6 +25,8 @@ export type WebLoginView = {
   create: boolean;
   needsCode: boolean;
   error?: string | null;
+  /** what an account that cannot publish yet is told (pendingMessage): npm adduser's new accounts come through here. */
+  pending?: string | null;
 };
 
 /** The Approve (with whatever the approval asks for) and Cancel forms of a pending npm request. */
@@ -46,7 +48,7 @@ export function webLoginPage(v: WebLoginView): Html {
   const title = v.info.hostname ? html`Log in to npm on ${v.info.hostname}?` : html`Log in to npm?`;
   const body = html`<section class="card" id="web-login">
   <h1>${title}</h1>
-  ${alertBox('error', v.error)}
+  ${alertBox('error', v.error)}${alertBox('notice', v.pending)}
   <p>A command line asked to ${v.create ? 'add' : 'sign in to'} your account <strong>${v.viewer.name}</strong>. If you approve, npm there gets an access token that can publish as you.</p>
   ${fromWhere(v.info)}
   <p class="muted">Approve only if you just ran <code>npm ${v.create ? 'adduser' : 'login'}</code> yourself. If you did not, cancel: someone may be trying to get you to sign them in.</p>
