@@ -30,6 +30,7 @@ import {
   type Actor,
 } from '../access/orgs.ts';
 import { orgFacts } from '../access/relations.ts';
+import { packagesOfOrgOrUser, readablePackages } from '../access/package-lists.ts';
 import type { Principal } from '../access/principal.ts';
 import { fail, notFound } from '../errors.ts';
 import { isServableName, scopeOf } from '../names/syntax.ts';
@@ -172,25 +173,18 @@ export function registerOrgRoutes(app: FastifyInstance, deps: OrgRouteDeps): voi
     const all = await teamPackages(db, org, req.params.team);
     return Object.fromEntries(Object.entries(all).filter(([name]) => name in visible));
   });
+  // npm access list packages NAME: an org's packages, or a user's (npm asks here first either way). A list of
+  // packages is a read of each: no right in the org is needed, and what the reader cannot read is left out.
   app.get<OrgParams>('/-/org/:org/package', async (req) => {
-    const org = bare(req.params.org);
-    const principal = await orgRead(req, org);
-    return orgPackages(db, org, principal.userId, principal.isAdmin);
+    const reader = await gate.read(req);
+    const listed = await packagesOfOrgOrUser(db, reader, gate.policy, bare(req.params.org));
+    if (!listed) throw notFound();
+    return listed;
   });
-  // libnpmaccess falls back to this when the scope is not an org: the packages a user maintains.
+  // libnpmaccess falls back to this when the org address answers 404: the packages a user maintains.
   app.get<{ Params: { user: string } }>('/-/user/:user/package', async (req) => {
     const reader = await gate.read(req);
-    const rows = await db
-      .selectFrom('maintainers')
-      .innerJoin('users', 'users.id', 'maintainers.user_id')
-      .innerJoin('packages', 'packages.id', 'maintainers.package_id')
-      .select(['packages.name', 'packages.access', 'users.id as userId'])
-      .where('users.name', '=', bare(req.params.user))
-      .orderBy('packages.name')
-      .execute();
-    const mayList = (r: (typeof rows)[number]) =>
-      r.access === 'public' || (reader !== null && (reader.isAdmin || reader.userId === r.userId));
-    return Object.fromEntries(rows.filter(mayList).map((r) => [r.name, 'write']));
+    return readablePackages(db, reader, gate.policy, { maintainer: bare(req.params.user) });
   });
 
   async function readable(req: FastifyRequest<{ Params: { name: string } }>) {

@@ -23,6 +23,8 @@ export type PackageData = {
   unpublishedAt?: number | null;
   distTags: Record<string, string>;
   maintainers: Array<{ name: string; email: string }>;
+  /** the users who starred the package (npm star), by name: the full document's `users`. */
+  starredBy?: string[];
 };
 
 // The fields pacote and arborist read from an abbreviated packument (npm/pacote README, "corgi" documents).
@@ -105,6 +107,8 @@ export function fullPackument(data: PackageData, base: string): Record<string, u
     ),
   };
   doc.maintainers = data.maintainers;
+  // npm's shape for stars, read back by npm star and npm unstar; absent when nobody starred, as on npm's registry.
+  if (data.starredBy?.length) doc.users = Object.fromEntries(data.starredBy.map((u) => [u, true]));
   doc.readme = latest?.readme ?? '';
   return doc;
 }

@@ -35,6 +35,10 @@ export const EventKind = {
   SessionCreated: 'session.created',
   SigningKeyCreated: 'registry.signing-key-created',
   SigningKeyRotated: 'registry.signing-key-rotated',
+  /** a user starred a package (npm star); subject is the package, so its cached packument (`users`) is rebuilt. */
+  StarAdded: 'package.starred',
+  /** a user took their star back (npm unstar). */
+  StarRemoved: 'package.unstarred',
   TeamCreated: 'org.team-created',
   TeamDeleted: 'org.team-deleted',
   TeamGrantAdded: 'package.team-access-granted',
@@ -125,6 +129,8 @@ export type EventPayloads = {
   [EventKind.SessionCreated]: { sessionId: number; ip: string; userAgent: string };
   [EventKind.SigningKeyCreated]: { keyid: string };
   [EventKind.SigningKeyRotated]: { keyid: string; expired: string[]; expiresAt: number };
+  [EventKind.StarAdded]: { user: string };
+  [EventKind.StarRemoved]: { user: string };
   [EventKind.TeamCreated]: { team: string };
   [EventKind.TeamDeleted]: { team: string; grants: string[] };
   /** team: "org:team". */

@@ -280,6 +280,9 @@ const LEAVES = {
   [EventKind.TeamMemberRemoved]: PRIVATE,
   [EventKind.SigningKeyCreated]: PRIVATE,
   [EventKind.SigningKeyRotated]: PRIVATE,
+  // A star is a reader's bookmark, not a change to what the package is: nothing for the log to prove.
+  [EventKind.StarAdded]: PRIVATE,
+  [EventKind.StarRemoved]: PRIVATE,
   [EventKind.SessionCreated]: PRIVATE,
   [EventKind.TokenCreated]: PRIVATE,
   [EventKind.TokenRevoked]: PRIVATE,

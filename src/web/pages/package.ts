@@ -18,6 +18,8 @@ export type PackageView = {
   /** newest first. */
   versions: Array<{ version: string; publishedAt: number; deprecated: boolean }>;
   maintainers: string[];
+  /** how many users starred it (npm star): the packument's `users`. */
+  stars: number;
   modifiedAt: number;
   readme: Html | null;
   /** the latest version's runtime dependencies (name and range, as written), and its size figures from dist. */
@@ -126,6 +128,7 @@ export function packageView(doc: Record<string, unknown>): PackageView {
     maintainers: Array.isArray(doc.maintainers)
       ? (doc.maintainers as Array<{ name?: unknown }>).map((m) => String(m.name))
       : [],
+    stars: doc.users && typeof doc.users === 'object' ? Object.keys(doc.users).length : 0,
     modifiedAt: Date.parse(times.modified ?? '') || 0,
     readme: str(doc.readme) ? renderReadme(String(doc.readme)) : null,
     dependencies: declaredDependencies(latestManifest),
@@ -174,6 +177,7 @@ export function packagePage({ view: v, extras, access, viewer, csrf, now }: Pack
       <dl class="facts compact">
         ${v.latest ? html`<dt>Version</dt><dd><a href="${versionHref(v.name, v.latest)}">${v.latest}</a></dd>` : null}
         <dt>Weekly downloads</dt><dd class="downloads">${extras.weeklyDownloads.toLocaleString('en-US')}</dd>
+        <dt>Stars</dt><dd class="stars" title="npm star ${v.name}">${v.stars.toLocaleString('en-US')}</dd>
         ${v.unpackedSize !== null ? html`<dt>Unpacked size</dt><dd class="unpacked-size">${formatBytes(v.unpackedSize)}</dd>` : null}
         ${v.fileCount !== null && v.latest ? html`<dt>Total files</dt><dd class="file-count"><a href="${versionHref(v.name, v.latest)}#files">${String(v.fileCount)}</a></dd>` : null}
         ${v.license ? html`<dt>License</dt><dd>${v.license}</dd>` : null}

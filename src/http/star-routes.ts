@@ -1,0 +1,69 @@
+// npm star, npm unstar and npm stars (npm/cli lib/commands/star.js, stars.js):
+//   npm star / unstar   GET /:pkg?write=true, then PUT /:pkg with { _id, _rev, users } (the caller added or removed);
+//                       the publish route hands such documents here (npm-routes.ts)
+//   npm stars [user]    GET /-/_view/starredByUser?key="<user>" → { rows: [{ value: <package> }] }
+// The rules are in packages/stars.ts and access/decide.ts (Action.PackageStar).
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Action } from '../access/decide.ts';
+import { fail } from '../errors.ts';
+import type { Packages } from '../packages/service.ts';
+import { setStar, starRequest, starsOf } from '../packages/stars.ts';
+import type { Db } from '../store/db.ts';
+import type { Gate } from './gate.ts';
+import { packageName, type NameParams } from './npm-routes.ts';
+
+export type StarRouteDeps = { db: Db; gate: Gate; packages: Packages; clock: () => number };
+
+/** npm's longest user name; anything longer cannot have starred anything. */
+const MAX_USER = 214;
+
+/** CouchDB's view key: a JSON string ("\"alice\""), which npm sends; a bare name is taken as it is. */
+function userKey(raw: unknown): string {
+  if (typeof raw !== 'string' || raw === '' || raw.length > MAX_USER + 2)
+    throw fail('E_INVALID_REQUEST', 'name the user whose stars to list: ?key="USER", as npm stars sends it');
+  if (!raw.startsWith('"')) return raw;
+  try {
+    const key: unknown = JSON.parse(raw);
+    if (typeof key === 'string') return key;
+  } catch {
+    // refused below
+  }
+  throw fail('E_INVALID_REQUEST', 'the key must be a user name in double quotes, as npm stars sends it');
+}
+
+/** Registers npm stars' listing; returns the handler of a star PUT, for the publish route to hand star documents to. */
+export function registerStarRoutes(
+  app: FastifyInstance,
+  deps: StarRouteDeps,
+): (req: FastifyRequest<{ Params: NameParams }>, reply: FastifyReply) => Promise<FastifyReply> {
+  const { db, gate, packages, clock } = deps;
+
+  app.get<{ Querystring: { key?: string } }>('/-/_view/starredByUser', async (req) => {
+    await gate.read(req);
+    const user = userKey(req.query.key);
+    const rows: Array<{ id: string; key: string; value: string }> = [];
+    // A star on a package this reader cannot see is left out, as the package itself is.
+    for (const { name } of await starsOf(db, user))
+      if (await gate.mayReadPackage(req, await packages.facts(name))) rows.push({ id: name, key: user, value: name });
+    return { rows };
+  });
+
+  return async (req, reply) => {
+    const name = packageName(req.params);
+    const facts = await packages.facts(name);
+    // Decided before the document is looked at: a package the caller cannot see answers as a missing one.
+    const principal = await gate.write(req, Action.PackageStar, facts);
+    const ask = starRequest(req.body as Record<string, unknown>, name, principal.name);
+    if (!ask || 'problem' in ask)
+      throw fail('E_INVALID_REQUEST', ask?.problem ?? 'a star request carries "users", as npm star sends it');
+    const changed = await setStar(
+      db,
+      { id: facts.id!, name },
+      { id: principal.userId, name: principal.name },
+      ask.starred,
+      clock(),
+    );
+    if (changed) packages.invalidate(name);
+    return reply.code(200).send({ ok: true, id: name });
+  };
+}
