@@ -229,7 +229,7 @@ export async function startHttp(services: Services, addPages: (parts: PageParts)
   gate.addWriteCheck(secondFactorCheck(secondFactor));
   registerUserRoutes(app, { db: store.db, gate, signup: settings.signup, secondFactor });
   // npm token list/create/revoke (/-/npm/v1/tokens).
-  registerTokenRoutes(app, { db: store.db, gate, secondFactor, clock });
+  registerTokenRoutes(app, { db: store.db, gate, secondFactor, clock, publicUrl });
   // npm profile get/set/enable-2fa/disable-2fa (/-/npm/v1/user).
   registerProfileRoutes(app, { gate, secondFactor, publicUrl });
   // npm login/adduser in the browser, and npm's web OTP (the pages are in the web UI below).

@@ -15,7 +15,20 @@ import { createToken, listTokens, revokeOwnToken, type TokenInfo } from '../toke
 import type { Gate } from './gate.ts';
 import { requireOtp, type SecondFactorDeps } from './second-factor.ts';
 
-export type TokenRouteDeps = { db: Db; gate: Gate; secondFactor: SecondFactorDeps; clock: () => number };
+export type TokenRouteDeps = {
+  db: Db;
+  gate: Gate;
+  secondFactor: SecondFactorDeps;
+  clock: () => number;
+  publicUrl: () => string;
+};
+
+/**
+ * Why a scoped token (every token `bulwark admin token create`, `npm token create` and the web page make) is refused
+ * here, and the exact command that gets a credential that is not: `npm login`'s two-hour session.
+ */
+export const scopedTokenRefusal = (publicUrl: string) =>
+  `this token is limited by a scope, and such tokens cannot list, create or revoke tokens (a leaked one could otherwise make more): run \`npm login --registry=${publicUrl}/\` for a two-hour session that can (it takes this token's place in your .npmrc), or manage tokens at ${publicUrl}/-/web/account/tokens`;
 
 type Body = Record<string, unknown>;
 
@@ -92,12 +105,14 @@ export function scopeRequestFromNpm(body: Body): ScopeRequest {
   };
 }
 
-export function registerTokenRoutes(app: FastifyInstance, { db, gate, secondFactor, clock }: TokenRouteDeps): void {
+export function registerTokenRoutes(
+  app: FastifyInstance,
+  { db, gate, secondFactor, clock, publicUrl }: TokenRouteDeps,
+): void {
   /** Token management needs the account's own credentials: a token limited by a scope cannot make or see tokens. */
   async function owner(req: FastifyRequest): Promise<Principal> {
     const principal = await gate.caller(req);
-    if (principal.tokenScope)
-      throw fail('E_TOKEN_SCOPE', 'a token limited by a scope cannot manage tokens: run `npm login` and try again');
+    if (principal.tokenScope) throw fail('E_TOKEN_SCOPE', scopedTokenRefusal(publicUrl()));
     return principal;
   }
 
