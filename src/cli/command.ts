@@ -1,8 +1,17 @@
 // What every `bulwark` subcommand shares: its shape (usage, help, options, run), and for those that work on a
 // registry's data, the storage flags (the same as serve's), their help text, and opening the store they name.
+import { readFileSync } from 'node:fs';
 import type { ParseArgsConfig } from 'node:util';
 import { SETTINGS, loadSettings, type Settings } from '../config.ts';
+import { fail } from '../errors.ts';
 import type { Services } from '../app.ts';
+
+export const VERSION = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
+/** A command used wrongly: the dispatcher prints the message with the command's usage line. */
+export const usageError = (message: string) => fail('E_USAGE', message);
 
 export type Values = Record<string, string | boolean | undefined>;
 

@@ -1,14 +1,21 @@
 // `bulwark names …`: explain the name-safety verdict on a name (typosquatting, reserved names), let an administrator
 // allow a refused name, and reserve name patterns for an organisation (dependency confusion). A thin shell over
 // names/guard.ts and names/admin.ts; check uses the same protected set as the server.
-import { ClientError } from '../errors.ts';
 import { allowName, listAllowed, listReservations, reserve, unreserve } from '../names/admin.ts';
 import { NameGuard } from '../names/guard.ts';
 import { shippedPopularNames } from '../names/popular.ts';
 import { ProtectedNames, type Verdict } from '../names/similarity.ts';
 import { Reservations } from '../names/reservations.ts';
 import { nameProblem } from '../names/syntax.ts';
-import { STORE_HELP, STORE_OPTIONS, settingsOf, withServices, type Command, type Values } from './command.ts';
+import {
+  STORE_HELP,
+  STORE_OPTIONS,
+  settingsOf,
+  usageError,
+  withServices,
+  type Command,
+  type Values,
+} from './command.ts';
 
 /** Whether the command was pointed at a registry's data (then its own names count too) or runs on the shipped list. */
 function targetsRegistry(values: Values): boolean {
@@ -89,8 +96,7 @@ recorded as an event. Reserved names stay reserved: reservations are changed wit
 
 ${STORE_HELP}`,
     async run({ values, positionals }) {
-      if (typeof values.reason !== 'string')
-        throw new ClientError('E_USAGE', '--reason is required: it is recorded with the decision');
+      if (typeof values.reason !== 'string') throw usageError('--reason is required: it is recorded with the decision');
       const reason = values.reason;
       return withServices(values, async ({ store }) => {
         await allowName(store.db, positionals[0]!, null, reason, Date.now());
@@ -119,10 +125,7 @@ ${STORE_HELP}`,
           return 0;
         }
         if (typeof values.org !== 'string')
-          throw new ClientError(
-            'E_USAGE',
-            '--org is required: the organisation whose members may publish matching names',
-          );
+          throw usageError('--org is required: the organisation whose members may publish matching names');
         await reserve(store.db, pattern, values.org.replace(/^@/, ''), null, Date.now());
         console.log(`reserved ${pattern} for the organisation ${values.org.replace(/^@/, '')}`);
         return 0;

@@ -1,23 +1,22 @@
 // `bulwark admin package …`: the administrator's actions on packages (docs/policies/unpublish.md, section 5). Each
 // is recorded with its reason as a domain event (and so in the transparency log); none makes a published
 // name@version publishable again. A running server sees the change within a second through the event stream.
-import { ClientError } from '../errors.ts';
 import type { Actor, Lifecycle } from '../packages/lifecycle.ts';
 import { parseSpec } from '../safety/reports.ts';
-import { STORE_HELP, STORE_OPTIONS, withServices, type Command, type Values } from './command.ts';
+import { STORE_HELP, STORE_OPTIONS, usageError, withServices, type Command, type Values } from './command.ts';
 
 const OPERATOR: Actor = { id: null, name: 'operator' };
 
 /** NAME@VERSION for the commands that act on one version. */
 function exactVersion(spec: string, verb: string): { name: string; version: string } {
   const { package: name, version } = parseSpec(spec);
-  if (!version) throw new ClientError('E_USAGE', `name the version to ${verb}: NAME@VERSION`);
+  if (!version) throw usageError(`name the version to ${verb}: NAME@VERSION`);
   return { name, version };
 }
 
 function reasonOf(values: Values): string {
   const reason = typeof values.reason === 'string' ? values.reason.trim() : '';
-  if (!reason) throw new ClientError('E_USAGE', '--reason is required: it is recorded with the action');
+  if (!reason) throw usageError('--reason is required: it is recorded with the action');
   return reason;
 }
 
@@ -106,7 +105,7 @@ Options:
   --reason <text>          why (required; recorded)`,
     { to: { type: 'string' } },
     async (lifecycle, name, values) => {
-      if (typeof values.to !== 'string' || !values.to) throw new ClientError('E_USAGE', '--to USER is required');
+      if (typeof values.to !== 'string' || !values.to) throw usageError('--to USER is required');
       const { from } = await lifecycle.transfer(OPERATOR, name, values.to, reasonOf(values));
       return `transferred ${name} from ${from.join(', ') || 'no one'} to ${values.to}`;
     },

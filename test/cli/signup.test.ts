@@ -104,7 +104,7 @@ describe('bulwark serve: sign-up without an SMTP server', () => {
       assert.match(twice.stderr, /no account named ann is waiting for approval/);
 
       const noReason = await bulwark(['admin', 'user', 'reject', 'bob', ...store]);
-      assert.equal(noReason.code, 1);
+      assert.equal(noReason.code, 2, 'a missing reason is a usage error');
       assert.match(noReason.stderr, /give a reason/);
       const rejected = await bulwark(['admin', 'user', 'reject', 'bob', '--reason', 'spam', ...store]);
       assert.equal(rejected.code, 0, rejected.stderr);
