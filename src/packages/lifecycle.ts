@@ -15,6 +15,7 @@ import type { Database } from '../store/schema.ts';
 import { rangeAdmits } from './dependencies.ts';
 import { touchPackage, upsertTag } from './package-rows.ts';
 import { isCurrentRevision } from './packument.ts';
+import { makeVisible, signManifest, type VersionSigner } from './visible.ts';
 
 type Tx = Transaction<Database>;
 
@@ -50,12 +51,17 @@ export type LifecycleOptions = {
   unpublishWindowMs?: number;
   recordAdvisory?: AdvisoryRecorder;
   /** signs a held version when it is released (trust/signing-keys.ts). */
-  signer?: {
-    signaturesFor(name: string, version: string, integrity: string): Promise<Array<{ keyid: string; sig: string }>>;
-  };
+  signer?: VersionSigner;
 };
 
-type PackageRow = { id: number; name: string; rev: number; unpublished_at: number | null };
+type PackageRow = {
+  id: number;
+  name: string;
+  rev: number;
+  unpublished_at: number | null;
+  latest_version: string | null;
+};
+type Manifest = Record<string, unknown>;
 type VersionRow = { version: string; published_at: number; state: string; deprecated: string | null };
 
 export class Lifecycle {
@@ -354,64 +360,46 @@ export class Lifecycle {
       .executeTakeFirst();
     if (!row || (row.state !== 'quarantined' && row.state !== 'held'))
       throw notFound(`${name}@${version} is not held or in quarantine`);
-    // Signed before the transaction: the signer may read its key from the database.
-    const signatures =
-      row.state === 'held' && this.#signer ? await this.#signer.signaturesFor(name, version, row.integrity) : null;
+    // A held version becomes visible for the first time: it takes the one step publish takes (visible.ts).
+    const signed =
+      row.state === 'held'
+        ? await signManifest(this.#signer, name, version, row.integrity, JSON.parse(row.manifest) as Manifest)
+        : null;
     const now = this.#clock();
     await this.#change(name, undefined, async (trx, pkg) => {
+      // The state guard: a held version's manifest does not change while it waits, so the one read above stands.
       const res = await trx
         .updateTable('versions')
-        .set({ state: 'visible' })
+        .set(
+          signed
+            ? { state: 'visible', manifest: signed.stored, published_at: now, held_tag: null }
+            : { state: 'visible' },
+        )
         .where('package_id', '=', pkg.id)
         .where('version', '=', version)
         .where('state', '=', row.state)
         .executeTakeFirst();
       if (Number(res.numUpdatedRows) === 0)
         throw fail('E_PACKAGE_CHANGED', `${name}@${version} changed while it was being released: look again`);
-      if (row.state === 'quarantined') {
+      if (signed)
+        // The publish enters the log now, as its publisher's, and the moderator's decision beside it.
+        await makeVisible(
+          trx,
+          signed,
+          {
+            pkg,
+            tag: row.held_tag ?? 'latest',
+            tagMoves: 'forward',
+            publisherId: row.publisher_id,
+            tokenId: null,
+            released: true,
+          },
+          now,
+        );
+      else
         await repointTags(trx, { ...pkg, unpublished_at: null }, await visibleVersions(trx, pkg.id), now, {
           keepExisting: true,
         });
-        await recordEvent(
-          trx,
-          { kind: EventKind.VersionReleased, subject: name, actorId: actor.id, data: { version, reason } },
-          now,
-        );
-        return;
-      }
-      // Read before the transaction: a held version's manifest does not change while it waits (the state guard above).
-      const manifest = JSON.parse(row.manifest) as Record<string, unknown>;
-      if (signatures) manifest.dist = { ...(manifest.dist as Record<string, unknown>), signatures };
-      await trx
-        .updateTable('versions')
-        .set({ manifest: JSON.stringify(manifest), published_at: now, held_tag: null })
-        .where('package_id', '=', pkg.id)
-        .where('version', '=', version)
-        .execute();
-      const tag = row.held_tag ?? 'latest';
-      const current = await trx
-        .selectFrom('dist_tags')
-        .select('version')
-        .where('package_id', '=', pkg.id)
-        .where('tag', '=', tag)
-        .executeTakeFirst();
-      if (!current || semver.gt(version, current.version)) {
-        await upsertTag(trx, pkg.id, tag, version);
-      }
-      await repointTags(trx, { ...pkg, unpublished_at: null }, await visibleVersions(trx, pkg.id), now, {
-        keepExisting: true,
-      });
-      // The publish enters the log now, as its publisher's, and the moderator's decision beside it.
-      await recordEvent(
-        trx,
-        {
-          kind: EventKind.VersionPublished,
-          subject: name,
-          actorId: row.publisher_id,
-          data: { version, integrity: row.integrity, tag, released: true },
-        },
-        now,
-      );
       await recordEvent(
         trx,
         { kind: EventKind.VersionReleased, subject: name, actorId: actor.id, data: { version, reason } },
@@ -493,7 +481,7 @@ export class Lifecycle {
       return await this.#db.transaction().execute(async (trx) => {
         const pkg = await trx
           .selectFrom('packages')
-          .select(['id', 'name', 'rev', 'unpublished_at'])
+          .select(['id', 'name', 'rev', 'unpublished_at', 'latest_version'])
           .where('name', '=', name)
           .executeTakeFirst();
         if (!pkg) throw notFound(`${name} is not in this registry`);

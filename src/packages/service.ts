@@ -14,6 +14,7 @@ import { LruCache, Representation, quotedTag } from './cache.ts';
 import { dependencyEdges } from './dependencies.ts';
 import { scopeOf, tagProblem, tarballFile } from '../names/syntax.ts';
 import { touchPackage, upsertTag } from './package-rows.ts';
+import { makeVisible, signManifest, type VersionSigner } from './visible.ts';
 import { abbreviatedPackument, fullPackument, type PackageData } from './packument.ts';
 import { starredBy } from './stars.ts';
 import type { ListedFile, TarballInfo } from '../tarball/inspect.ts';
@@ -68,9 +69,7 @@ export type PackagesOptions = {
    */
   scanner?: { scan(tgz: Buffer, previous: Buffer | null): Promise<ScanOutcome> };
   /** makes each new version's dist.signatures (npm registry signatures, trust/signing-keys.ts); none when absent. */
-  signer?: {
-    signaturesFor(name: string, version: string, integrity: string): Promise<Array<{ keyid: string; sig: string }>>;
-  };
+  signer?: VersionSigner;
 };
 
 /**
@@ -320,7 +319,16 @@ export class Packages {
    * Publishes one version. The caller has passed the write gate with facts(name). The tarball blob is written before
    * the metadata transaction, so a crash leaves at most an unreferenced blob, never a version without its bytes.
    */
-  async publish(principal: Principal, name: string, doc: unknown): Promise<{ version: string; rev: number }> {
+  /**
+   * `publishedAt` keeps a version's original publish time when it is imported from another registry (import/); a
+   * publish made here is timed by the clock.
+   */
+  async publish(
+    principal: Principal,
+    name: string,
+    doc: unknown,
+    opts: { publishedAt?: number } = {},
+  ): Promise<{ version: string; rev: number }> {
     const req = parsePublish(doc, name, this.#maxTarballSize);
     const inspected = await this.#tarballReader.inspect(req.tarball);
     if (!inspected.ok)
@@ -347,15 +355,11 @@ export class Packages {
           .catch((err: Error): ScanOutcome => ({ verdict: 'timeout', failed: true, reason: err.message }))
       : null;
     const held = scan !== null && (scan.verdict === 'malicious' || scan.verdict === 'timeout');
-    // Signed once here and stored with the version, so reads serve it without signing (read before the transaction).
-    // A held version is signed when a moderator releases it, like any version the moment it becomes visible.
-    if (this.#signer && !held)
-      manifest.dist = {
-        ...(manifest.dist as Record<string, unknown>),
-        signatures: await this.#signer.signaturesFor(name, req.version, req.integrity),
-      };
+    // Signed once here and stored with the version, so reads serve it without signing. A held version is signed when
+    // a moderator releases it, like any version the moment it becomes visible (visible.ts).
+    const signed = await signManifest(held ? undefined : this.#signer, name, req.version, req.integrity, manifest);
     // Everything that can refuse the publish is done before the blob is written, so a refused one leaves nothing.
-    const stored = JSON.stringify(manifest);
+    const { stored } = signed;
     if (Buffer.byteLength(stored) > MAX_MANIFEST_BYTES)
       throw fail(
         'E_TARBALL_TOO_LARGE',
@@ -375,7 +379,6 @@ export class Packages {
         if (taken)
           throw fail('E_VERSION_EXISTS', `You cannot publish over the previously published versions: ${req.version}.`);
         let pkg = await trx.selectFrom('packages').selectAll().where('name', '=', name).executeTakeFirst();
-        const created = !pkg;
         if (!pkg) {
           // Name safety (names/guard.ts): reserved names and look-alikes of protected ones are refused here.
           await checkNewPackageName(this.#db, trx, principal, name);
@@ -389,7 +392,7 @@ export class Packages {
               keywords: '',
               latest_version: null,
               rev: 0,
-              created_at: now,
+              created_at: opts.publishedAt ?? now,
               modified_at: now,
             })
             .returningAll()
@@ -410,7 +413,7 @@ export class Packages {
         }
         await trx
           .insertInto('published_versions')
-          .values({ name, version: req.version, integrity: req.integrity, published_at: now })
+          .values({ name, version: req.version, integrity: req.integrity, published_at: opts.publishedAt ?? now })
           .execute();
         await trx
           .insertInto('versions')
@@ -424,7 +427,7 @@ export class Packages {
             size: req.tarball.length,
             readme: info.readme,
             files: encodeFiles(info.files),
-            published_at: now,
+            published_at: opts.publishedAt ?? now,
             publisher_id: principal.userId,
             state: held ? 'held' : 'visible',
             scan_verdict: scan?.verdict ?? null,
@@ -455,37 +458,19 @@ export class Packages {
           );
           return pkg.rev + 1;
         }
-        await upsertTag(trx, pkg.id, req.tag, req.version);
-        // The first version (of a new package, or of one whose versions were all unpublished) is always "latest" too,
-        // whatever tag it was published under, so installs resolve.
-        const first = created || pkg.latest_version === null;
-        if (first && req.tag !== 'latest') await upsertTag(trx, pkg.id, 'latest', req.version);
-        const latest = req.tag === 'latest' || first ? req.version : pkg.latest_version;
-        const describe = latest === req.version;
-        await trx
-          .updateTable('packages')
-          .set({
-            rev: pkg.rev + 1,
-            modified_at: now,
-            latest_version: latest,
-            unpublished_at: null,
-            ...(describe
-              ? { description: stringField(req.manifest.description), keywords: keywordsOf(req.manifest.keywords) }
-              : {}),
-          })
-          .where('id', '=', pkg.id)
-          .execute();
-        await recordEvent(
+        return makeVisible(
           trx,
+          signed,
           {
-            kind: EventKind.VersionPublished,
-            subject: name,
-            actorId: principal.userId,
-            data: { version: req.version, integrity: req.integrity, tag: req.tag, tokenId: principal.tokenId },
+            pkg,
+            tag: req.tag,
+            tagMoves: 'always',
+            publisherId: principal.userId,
+            tokenId: principal.tokenId,
+            released: false,
           },
           now,
         );
-        return pkg.rev + 1;
       });
       if (held) {
         const why =
@@ -664,12 +649,3 @@ function withDeprecation(manifest: string, deprecated: string | null): Record<st
   if (deprecated !== null) m.deprecated = deprecated;
   return m;
 }
-
-const stringField = (v: unknown): string => (typeof v === 'string' ? v.slice(0, 1024) : '');
-const keywordsOf = (v: unknown): string =>
-  Array.isArray(v)
-    ? v
-        .filter((k): k is string => typeof k === 'string')
-        .join(' ')
-        .slice(0, 1024)
-    : '';

@@ -183,13 +183,17 @@ export type EventPayloads = {
   [EventKind.UserVerificationRequested]: { email: string; ip: string };
   [EventKind.VersionDeprecated]: { version: string; message: string };
   [EventKind.VersionHeld]: { version: string; verdict: string; score: number | null };
-  /** tag: the dist-tag the publish set, if any; released: a held version a moderator let through. */
+  /**
+   * Recorded by packages/visible.ts alone. tag: the dist-tag the publish moved, if any; tokenId: the token it came
+   * with (null for a release); released: a held version a moderator let through. (Events recorded before both kinds
+   * shared that step carry only one of tokenId and released.)
+   */
   [EventKind.VersionPublished]: {
     version: string;
     integrity: string;
     tag: string | null;
     tokenId?: number | null;
-    released?: true;
+    released?: boolean;
   };
   [EventKind.VersionQuarantined]: { version: string; reason: string };
   [EventKind.VersionReleased]: { version: string; reason: string };

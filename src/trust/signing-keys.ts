@@ -198,6 +198,14 @@ export class RegistrySigner {
   }
 }
 
+/** A version's manifest with its registry signatures in dist, where npm reads them. */
+export function withSignatures(
+  manifest: Record<string, unknown>,
+  signatures: RegistrySignature[],
+): Record<string, unknown> {
+  return { ...manifest, dist: { ...(manifest.dist as Record<string, unknown>), signatures } };
+}
+
 const hasSignatures = (manifest: Record<string, unknown>): boolean => {
   const dist = manifest.dist as Record<string, unknown> | undefined;
   return Array.isArray(dist?.signatures) && dist.signatures.length > 0;
@@ -247,13 +255,10 @@ export async function backfillSignatures(
         if (r.state !== 'visible') continue;
         const manifest = JSON.parse(r.manifest) as Record<string, unknown>;
         if (hasSignatures(manifest)) continue;
-        manifest.dist = {
-          ...(manifest.dist as Record<string, unknown>),
-          signatures: [signVersion(key.privateKey, key.keyid, r.name, r.version, r.integrity)],
-        };
+        const signatures = [signVersion(key.privateKey, key.keyid, r.name, r.version, r.integrity)];
         await trx
           .updateTable('versions')
-          .set({ manifest: JSON.stringify(manifest) })
+          .set({ manifest: JSON.stringify(withSignatures(manifest, signatures)) })
           .where('id', '=', r.id)
           .execute();
         byPackage.set(r.name, [...(byPackage.get(r.name) ?? []), r.version]);
