@@ -8,6 +8,8 @@
 //   the check could not tell the two apart.
 // - memory release: the server hands memory glibc keeps after it was freed back to the system (src/http/memory.ts);
 //   a child fragments its heap as a publish burst does and reports how much RSS the releaser, and settle(), gave back.
+// - anonymous flood: 64 anonymous publish-sized PUTs at once are refused before their bodies are read (tested in
+//   test/http/upload-limits.test.ts); meanwhile /-/ping must stay fast, which depends on how busy the machine is.
 // - token refusals: expired, revoked, unknown, malformed and garbage tokens are refused in the same time, so timing
 //   does not tell an attacker which tokens once existed (test/http/tokens.test.ts checks they get the same answer).
 import { spawnSync } from 'node:child_process';
@@ -158,8 +160,36 @@ export async function tokenTimingCheck(rounds = 60): Promise<Check> {
   }
 }
 
+/** /-/ping latency while 64 anonymous clients each try to send a 70 MB publish body. */
+export async function anonymousFloodCheck(): Promise<Check> {
+  const { startRegistry } = await import('../test/helpers/registry.ts');
+  const { ping, upload } = await import('../test/helpers/uploads.ts');
+  const r = await startRegistry('sqlite');
+  try {
+    const huge = 70 * 1024 * 1024;
+    const alone = await ping(r.url);
+    const uploads = Array.from({ length: 64 }, () => upload(r.url, '/x', { length: huge, upTo: huge }));
+    const pings: number[] = [];
+    for (let i = 0; i < 10; i++) pings.push(await ping(r.url));
+    await Promise.all(uploads.map((u) => u.closed));
+    const sorted = [...pings].sort((a, b) => a - b);
+    return {
+      name: 'pings stay fast under an anonymous upload flood',
+      pass: sorted[8]! < 50 && sorted[9]! < 1000,
+      detail: `/-/ping alone ${alone.toFixed(1)} ms; during the flood: 9th of 10 ${sorted[8]!.toFixed(1)} ms, slowest ${sorted[9]!.toFixed(1)} ms (targets < 50 ms and < 1000 ms)`,
+    };
+  } finally {
+    await r.stop();
+  }
+}
+
 export async function runChecks(): Promise<Check[]> {
-  return [tickShapeCheck(), ...(process.platform === 'linux' ? [memoryReleaseCheck()] : []), await tokenTimingCheck()];
+  return [
+    tickShapeCheck(),
+    ...(process.platform === 'linux' ? [memoryReleaseCheck()] : []),
+    await tokenTimingCheck(),
+    await anonymousFloodCheck(),
+  ];
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

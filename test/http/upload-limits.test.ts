@@ -10,87 +10,13 @@ import { DEFAULT_UPLOAD_LIMITS } from '../../src/http/uploads.ts';
 import { DB_KINDS } from '../helpers/db.ts';
 import { body, packTarball, publishDoc } from '../helpers/packages.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
+import { CHUNK, ping, upload } from '../helpers/uploads.ts';
 
 /**
  * The body the issue's attacker sent: a JSON document just under the publish route's body limit at the default
  * --max-tarball-size (50 MiB × 1.4 + 1 MiB, about 74 MB), so that the limit alone does not refuse it.
  */
 const HUGE = 70 * 1024 * 1024;
-const CHUNK = Buffer.alloc(64 * 1024, 'a');
-
-type Upload = {
-  /** the response, as soon as the server sends it, whether or not the body was sent in full. */
-  response: Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }>;
-  /** bytes of the body handed to the socket so far. */
-  sent(): number;
-  /** resolves when the connection is gone (the server closed it, or abort() did). */
-  closed: Promise<void>;
-  abort(): void;
-};
-
-/**
- * A PUT that declares `length` bytes of JSON and sends at most `upTo` of them, as fast as the socket takes them, then
- * waits. The server is free to answer at any point; nothing here ever buffers more than one chunk.
- */
-function upload(base: string, path: string, opts: { token?: string; length: number; upTo: number }): Upload {
-  const url = new URL(path, base);
-  const headers: http.OutgoingHttpHeaders = { 'content-type': 'application/json', 'content-length': opts.length };
-  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-  const req = http.request({
-    host: url.hostname,
-    port: url.port,
-    path: url.pathname,
-    method: 'PUT',
-    headers,
-    agent: false,
-  });
-  let sent = 0;
-  let stopped = false;
-  const response = new Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }>(
-    (resolve, reject) => {
-      req.on('response', (res) => {
-        const parts: Buffer[] = [];
-        res.on('data', (b: Buffer) => parts.push(b));
-        res.on('end', () =>
-          resolve({ status: res.statusCode!, headers: res.headers, text: Buffer.concat(parts).toString('utf8') }),
-        );
-        res.on('error', reject);
-      });
-      req.on('error', reject);
-    },
-  );
-  // A refused upload ends with the server closing the connection under the client's writes: expected here.
-  response.catch(() => {});
-  const closed = new Promise<void>((resolve) => req.on('close', resolve));
-  const pump = () => {
-    while (!stopped && sent < opts.upTo) {
-      const n = Math.min(CHUNK.length, opts.upTo - sent);
-      sent += n;
-      if (!req.write(n === CHUNK.length ? CHUNK : CHUNK.subarray(0, n))) return void req.once('drain', pump);
-    }
-  };
-  req.on('close', () => (stopped = true));
-  req.flushHeaders();
-  pump();
-  return {
-    response,
-    sent: () => sent,
-    closed,
-    abort: () => {
-      stopped = true;
-      req.destroy();
-    },
-  };
-}
-
-async function ping(base: string): Promise<number> {
-  const started = performance.now();
-  const res = await fetch(`${base}/-/ping`);
-  await res.arrayBuffer();
-  assert.equal(res.status, 200);
-  return performance.now() - started;
-}
-
 const until = async (what: string, ok: () => boolean) => {
   for (let i = 0; i < 500 && !ok(); i++) await new Promise((r) => setTimeout(r, 10));
   assert.ok(ok(), what);
@@ -160,12 +86,11 @@ for (const kind of DB_KINDS) {
       }
     });
 
-    it('64 anonymous publish-sized PUTs at once: the server reads none of them, its memory stays put and /-/ping stays fast', async () => {
-      const baseline = await ping(r.url);
+    it('64 anonymous publish-sized PUTs at once: the server reads none of them, its memory stays put and it keeps answering', async () => {
       const rssBefore = process.memoryUsage().rss;
       const uploads = Array.from({ length: 64 }, () => upload(r.url, '/x', { length: HUGE, upTo: HUGE }));
-      const pings: number[] = [];
-      for (let i = 0; i < 10; i++) pings.push(await ping(r.url));
+      // The server keeps answering meanwhile (how fast is a measurement: bench/checks.ts, "anonymous flood").
+      for (let i = 0; i < 3; i++) await ping(r.url);
       const answers = await Promise.all(uploads.map((u) => u.response));
       await Promise.all(uploads.map((u) => u.closed));
       const rssAfter = process.memoryUsage().rss;
@@ -175,10 +100,6 @@ for (const kind of DB_KINDS) {
       assert.ok(most < 16 * 1024 * 1024, `a client got to send ${most} of the ${HUGE} bytes it declared`);
       // Server and clients share this process: together they may not grow by more than a fraction of one body.
       assert.ok(rssAfter - rssBefore < HUGE, `RSS grew by ${Math.round((rssAfter - rssBefore) / 1e6)} MB`);
-      assert.ok(
-        Math.max(...pings) < 1000,
-        `/-/ping took up to ${Math.round(Math.max(...pings))} ms (alone: ${Math.round(baseline)} ms)`,
-      );
     });
 
     it('limits large uploads in progress per principal (429) and in total (503), with Retry-After, and gives the slots back', async () => {
@@ -241,6 +162,31 @@ for (const kind of DB_KINDS) {
       });
       assert.equal(res.status, 201, res.text);
       await until('the publish gave its slot back', () => r.app.uploads.inProgress === 0);
+    });
+
+    it('limits uploads of any size in progress per principal (429), so one account cannot queue publishes ahead of everyone', async () => {
+      const { perPrincipalAny, largeBytes } = DEFAULT_UPLOAD_LIMITS;
+      const flooder = await r.user('flooder');
+      const other = await r.user('bystander');
+      const small = { length: largeBytes / 4, upTo: 1024 };
+      const open = Array.from({ length: perPrincipalAny }, () =>
+        upload(r.url, '/flood', { token: flooder.token, ...small }),
+      );
+      await until(
+        'the small uploads are in progress',
+        () => r.app.uploads.inProgressOf(flooder.id) === perPrincipalAny,
+      );
+      const res = await upload(r.url, '/flood', { token: flooder.token, ...small }).response;
+      assert.equal(res.status, 429);
+      assert.equal(JSON.parse(res.text).code, 'E_UPLOADS_PER_ACCOUNT');
+      assert.equal(res.headers['retry-after'], String(DEFAULT_UPLOAD_LIMITS.retryAfterSeconds));
+      // Someone else publishes as usual meanwhile.
+      const doc = body(publishDoc({ name: 'unhindered', version: '1.0.0' }));
+      assert.equal((await r.request('PUT', '/unhindered', { token: other.token, body: doc })).status, 201);
+      for (const u of open) u.abort();
+      await until('the slots are free again', () => r.app.uploads.inProgressOf(flooder.id) === 0);
+      const mine = body(publishDoc({ name: 'flood', version: '1.0.0' }));
+      assert.equal((await r.request('PUT', '/flood', { token: flooder.token, body: mine })).status, 201);
     });
   });
 }
