@@ -23,9 +23,24 @@ export function tuneServerProcess(args) {
   if (!/heap-growing-percent/.test(given)) v8.setFlagsFromString('--heap-growing-percent=20');
 }
 
+/**
+ * Node 22 calls node:sqlite experimental and says so on stderr at every start of every command; an operator can do
+ * nothing about it (the SQLite store is tested on Node 22, 24 and 26), so that one warning is dropped. Every other
+ * warning is printed as usual.
+ */
+export function quietSqliteWarning() {
+  const emitWarning = process.emitWarning;
+  process.emitWarning = function (warning, ...rest) {
+    const text = typeof warning === 'string' ? warning : warning?.message;
+    if (typeof text === 'string' && text.startsWith('SQLite is an experimental feature')) return;
+    return emitWarning.call(this, warning, ...rest);
+  };
+}
+
 // Imported (by the benchmark's launcher, for tuneServerProcess) it runs nothing; older Node has no import.meta.main.
 if (import.meta.main !== false) {
   const args = process.argv.slice(2);
+  quietSqliteWarning();
   tuneServerProcess(args);
   const src = new URL('../src/cli/main.ts', import.meta.url);
   const entry = existsSync(src) ? src : new URL('../dist/cli/main.js', import.meta.url);

@@ -19,10 +19,15 @@ const out = path.resolve(
 );
 rmSync(out, { recursive: true, force: true });
 const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-const r = spawnSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.build.json'), '--outDir', out], {
-  cwd: root,
-  stdio: 'inherit',
-});
+// --noCheck: the build only emits (under half the time); the type check is `npm run typecheck`, part of `npm test`.
+const r = spawnSync(
+  process.execPath,
+  [tsc, '-p', path.join(root, 'tsconfig.build.json'), '--outDir', out, '--noCheck'],
+  {
+    cwd: root,
+    stdio: 'inherit',
+  },
+);
 if (r.status === 0)
   for (const dir of ASSETS) cpSync(path.join(root, 'src', dir), path.join(out, dir), { recursive: true });
 process.exit(r.status ?? 1);

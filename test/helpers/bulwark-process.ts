@@ -16,11 +16,11 @@ export type Exit = { code: number; stdout: string; stderr: string };
 
 export function bulwark(
   args: string[],
-  opts: { env?: NodeJS.ProcessEnv; input?: string; bin?: string; cwd?: string } = {},
+  opts: { env?: NodeJS.ProcessEnv; input?: string; bin?: string; cwd?: string; node?: string } = {},
 ): Promise<Exit> {
   return new Promise((resolve) => {
     const child = execFile(
-      process.execPath,
+      opts.node ?? process.execPath,
       [opts.bin ?? BIN, ...args],
       {
         env: { ...process.env, BULWARK_PASSWORD_HASH: TEST_PASSWORD_HASH, BULWARK_UPSTREAM: 'none', ...opts.env },
@@ -41,12 +41,12 @@ export function bulwark(
 
 export type Served = { url: string; child: ChildProcess; logs: string[]; stop(): Promise<number> };
 
-/** Starts `bulwark serve` and resolves once it logs the URL it listens on. */
+/** Starts `bulwark serve` (on `opts.node`, by default this test's Node) and resolves once it logs its URL. */
 export function serve(
   args: string[],
-  opts: { env?: NodeJS.ProcessEnv; bin?: string; cwd?: string } = {},
+  opts: { env?: NodeJS.ProcessEnv; bin?: string; cwd?: string; node?: string } = {},
 ): Promise<Served> {
-  const child = spawn(process.execPath, [opts.bin ?? BIN, 'serve', '--port', '0', ...args], {
+  const child = spawn(opts.node ?? process.execPath, [opts.bin ?? BIN, 'serve', '--port', '0', ...args], {
     env: { ...process.env, BULWARK_PASSWORD_HASH: TEST_PASSWORD_HASH, BULWARK_UPSTREAM: 'none', ...opts.env },
     cwd: opts.cwd,
   });
