@@ -3,6 +3,7 @@
 // cheapest cost OWASP accepts (m=7168,t=5), which their helpers configure as an operator would.
 import { hash, verify } from '@node-rs/argon2';
 import { meetsOwaspMinimum, type PasswordHashParams } from '../config.ts';
+import { isLegacyHash, needsReset, verifyLegacy } from './legacy-passwords.ts';
 
 const ARGON2ID = 2; // Algorithm.Argon2id: an ambient const enum, which type stripping cannot inline
 
@@ -36,8 +37,13 @@ export const hashPassword = (password: string): Promise<string> => hash(password
 // reveal which usernames exist.
 let decoy: Promise<string> | undefined;
 
+/**
+ * The one password check. An imported legacy hash (legacy-passwords.ts) verifies here too; the caller that signs the
+ * user in replaces it with argon2id (users.ts checkPassword). An account that must reset its password never matches.
+ */
 export async function verifyPassword(stored: string | null, password: string): Promise<boolean> {
-  if (stored === null) {
+  if (stored !== null && isLegacyHash(stored)) return verifyLegacy(stored, password);
+  if (stored === null || needsReset(stored)) {
     decoy ??= hashPassword(`decoy-${Math.random()}`);
     await verify(await decoy, password).catch(() => false);
     return false;

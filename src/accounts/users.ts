@@ -3,6 +3,7 @@ import { fail } from '../errors.ts';
 import { isUniqueViolation, type Db } from '../store/db.ts';
 import { EventKind, recordEvent } from '../store/events.ts';
 import type { UserRow } from '../store/schema.ts';
+import { isLegacyHash } from './legacy-passwords.ts';
 import { hashPassword, passwordProblem, verifyPassword } from './passwords.ts';
 
 const USERNAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
@@ -73,7 +74,24 @@ export async function findUser(db: Db, name: string): Promise<UserRow | undefine
 export async function checkPassword(db: Db, name: string, password: string): Promise<UserRow | null> {
   const user = await findUser(db, name);
   const ok = await verifyPassword(user?.password_hash ?? null, password);
-  return ok && user ? user : null;
+  if (!ok || !user) return null;
+  if (isLegacyHash(user.password_hash)) await upgradeLegacyHash(db, user, password);
+  return user;
+}
+
+/**
+ * An imported hash (bcrypt, SHA-1, crypt) is used for one sign-in only: it becomes argon2id now. The update is
+ * conditional on the old hash, so two sign-ins at once both succeed and the hash is written once.
+ */
+async function upgradeLegacyHash(db: Db, user: UserRow, password: string): Promise<void> {
+  const password_hash = await hashPassword(password);
+  await db
+    .updateTable('users')
+    .set({ password_hash })
+    .where('id', '=', user.id)
+    .where('password_hash', '=', user.password_hash)
+    .execute();
+  user.password_hash = password_hash;
 }
 
 export async function markEmailVerified(

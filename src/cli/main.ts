@@ -6,6 +6,7 @@ import { ConfigError, StartupError } from '../config.ts';
 import { ClientError } from '../errors.ts';
 import { WRITE_DEFAULT_DAYS } from '../tokens/scope.ts';
 import { APPROVAL_COMMANDS } from './approval-commands.ts';
+import { IMPORT_COMMANDS } from './import-commands.ts';
 import { STORE_OPTIONS, VERSION, type Command } from './command.ts';
 import { KEYS_COMMANDS } from './keys-commands.ts';
 import { LOG_COMMANDS } from './log-commands.ts';
@@ -40,6 +41,8 @@ const COMMANDS: Record<string, Command> = {
   ...KEYS_COMMANDS,
   // Reporting a package to a registry's moderators (GEN-2b), as a client of its API.
   ...REPORT_COMMANDS,
+  // Moving from another registry: Verdaccio's storage, users and access rules.
+  ...IMPORT_COMMANDS,
 };
 
 function mainHelp(): string {
