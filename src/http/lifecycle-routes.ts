@@ -17,22 +17,33 @@ import { isCurrentRevision } from '../packages/packument.ts';
 import type { Packages } from '../packages/service.ts';
 import type { Gate } from './gate.ts';
 import { packageName } from './npm-routes.ts';
+import { AnyObject, NAME_MAX, Str, Type, schema, type RouteTypes } from './schemas.ts';
 
 export type LifecycleRouteDeps = { packages: Packages; lifecycle: Lifecycle; gate: Gate; clock: () => number };
 
 type Params = { name?: string; scope?: string; rev?: string; file?: string };
-type Body = Record<string, unknown> | null | undefined;
 
-function documentOf(body: unknown): Record<string, unknown> {
-  if (!body || typeof body !== 'object' || Array.isArray(body))
-    throw fail('E_LIFECYCLE_INVALID', 'the request body must be a JSON package document');
-  return body as Record<string, unknown>;
-}
+const RevParams = Type.Object({
+  name: Type.Optional(Str(NAME_MAX)),
+  scope: Type.Optional(Str(NAME_MAX)),
+  rev: Str(256),
+  file: Type.Optional(Str(NAME_MAX * 2)),
+});
+/** The document npm sends at a revision: the package minus a version (unpublish), or { _id, _rev, maintainers }. */
+const RevisionDocument = Type.Object(
+  { versions: Type.Optional(AnyObject), maintainers: Type.Optional(Type.Unknown()) },
+  { description: 'a JSON package document' },
+);
+const AtRevisionRoute = schema({ params: RevParams, body: RevisionDocument });
+const RevRoute = schema({ params: RevParams });
 
 export function registerLifecycleRoutes(
   app: FastifyInstance,
   deps: LifecycleRouteDeps,
-): (req: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => Promise<FastifyReply> {
+): (
+  req: FastifyRequest<{ Params: Params; Body: Record<string, unknown> }>,
+  reply: FastifyReply,
+) => Promise<FastifyReply> {
   const { packages, lifecycle, gate, clock } = deps;
 
   /** A package document without a tarball: deprecations, or (at a revision) versions to unpublish. */
@@ -66,9 +77,9 @@ export function registerLifecycleRoutes(
     return reply.code(200).send({ ok: true, id: name });
   }
 
-  const atRevision = async (req: FastifyRequest<{ Params: Params; Body: Body }>, reply: FastifyReply) => {
+  const atRevision = async (req: FastifyRequest<RouteTypes<typeof AtRevisionRoute>>, reply: FastifyReply) => {
     const name = packageName(req.params);
-    const doc = documentOf(req.body);
+    const doc = req.body;
     if ('versions' in doc) return applyDocument(req, reply, name, doc, req.params.rev);
     if (!('maintainers' in doc))
       throw fail(
@@ -82,7 +93,7 @@ export function registerLifecycleRoutes(
       .where('name', '=', name)
       .executeTakeFirstOrThrow();
     // npm sends the revision it read; a different one means someone changed the package in between.
-    if (!isCurrentRevision(req.params.rev ?? '', pkg.rev))
+    if (!isCurrentRevision(req.params.rev, pkg.rev))
       throw fail('E_PACKAGE_CHANGED', 'the package changed since npm read it: run the command again');
     await setMaintainers(
       packages.db,
@@ -95,7 +106,7 @@ export function registerLifecycleRoutes(
     return reply.send({ ok: true, id: name });
   };
 
-  const unpublishAll = async (req: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
+  const unpublishAll = async (req: FastifyRequest<RouteTypes<typeof RevRoute>>, reply: FastifyReply) => {
     const name = packageName(req.params);
     const principal = await gate.write(req, Action.PackageUnpublish, await packages.facts(name));
     const versions = await lifecycle.unpublishPackage(actorOf(principal), name, req.params.rev);
@@ -104,7 +115,7 @@ export function registerLifecycleRoutes(
   };
 
   // npm removes the version from the document first, so the tarball is normally gone already: 404, which npm expects.
-  const deleteTarball = async (req: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
+  const deleteTarball = async (req: FastifyRequest<RouteTypes<typeof RevRoute>>, reply: FastifyReply) => {
     const name = packageName(req.params);
     const facts = await packages.facts(name);
     await gate.screen(req, [Action.PackageUnpublish], facts);
@@ -119,11 +130,19 @@ export function registerLifecycleRoutes(
   // Every route here changes a package: the caller is known from the headers before the body is read.
   const signedIn = { preParsing: gate.signedIn() };
   for (const prefix of ['/:name', '/@:scope/:name']) {
-    app.put<{ Params: Params; Body: Body }>(`${prefix}/-rev/:rev`, signedIn, atRevision);
-    app.delete<{ Params: Params }>(`${prefix}/-rev/:rev`, signedIn, unpublishAll);
-    app.delete<{ Params: Params }>(`${prefix}/-/:file/-rev/:rev`, signedIn, deleteTarball);
+    app.put<RouteTypes<typeof AtRevisionRoute>>(
+      `${prefix}/-rev/:rev`,
+      { ...signedIn, schema: AtRevisionRoute },
+      atRevision,
+    );
+    app.delete<RouteTypes<typeof RevRoute>>(`${prefix}/-rev/:rev`, { ...signedIn, schema: RevRoute }, unpublishAll);
+    app.delete<RouteTypes<typeof RevRoute>>(
+      `${prefix}/-/:file/-rev/:rev`,
+      { ...signedIn, schema: RevRoute },
+      deleteTarball,
+    );
   }
 
-  // PUT /:name without a tarball is npm deprecate; the publish route hands such documents over.
-  return (req, reply) => applyDocument(req, reply, packageName(req.params), documentOf(req.body));
+  // PUT /:name without a tarball is npm deprecate; the publish route hands such documents over, its envelope checked.
+  return (req, reply) => applyDocument(req, reply, packageName(req.params), req.body);
 }

@@ -13,6 +13,7 @@ import type { PackageEntry, Packages, TarballRef } from '../packages/service.ts'
 import type { Gate } from './gate.ts';
 import type { ProxyReads } from './upstream-routes.ts';
 import type { UploadSlots } from './uploads.ts';
+import { AnyObject, NAME_MAX, NameParams as NameParamsSchema, Str, Type, schema, type RouteTypes } from './schemas.ts';
 
 export type NpmRouteDeps = {
   packages: Packages;
@@ -22,9 +23,9 @@ export type NpmRouteDeps = {
   uploads: UploadSlots;
   clock: () => number;
   /** a PUT of a package document without a tarball (npm deprecate): http/lifecycle-routes.ts. */
-  updateDocument: (req: FastifyRequest<{ Params: NameParams }>, reply: FastifyReply) => Promise<FastifyReply>;
+  updateDocument: DocumentHandler;
   /** a PUT of { _id, _rev, users } (npm star, npm unstar): http/star-routes.ts. */
-  starDocument: (req: FastifyRequest<{ Params: NameParams }>, reply: FastifyReply) => Promise<FastifyReply>;
+  starDocument: DocumentHandler;
   /** the request id for a request answered without Fastify (which makes its own with the same function). */
   requestId: (req: IncomingMessage) => string;
   /** reads of names not hosted here, answered from an upstream registry (upstream-routes.ts); none without a proxy. */
@@ -32,6 +33,48 @@ export type NpmRouteDeps = {
 };
 
 export type NameParams = { name?: string; scope?: string; file?: string; tag?: string };
+
+/** A handler of a package document PUT to /:name that is not a publish (npm deprecate's, npm star's). */
+export type DocumentHandler = (
+  req: FastifyRequest<{ Params: NameParams; Body: Record<string, unknown> }>,
+  reply: FastifyReply,
+) => Promise<FastifyReply>;
+
+/** A package document PUT to /:name: its envelope only. What it is (a publish, npm deprecate's document, npm star's)
+ * is told apart by its fields below; the deep checks are parsePublish's, lifecycle's and stars' own. The tarball's
+ * base64 in _attachments is never walked here: an upload costs no more than before. */
+const PackageDocument = Type.Object(
+  {
+    name: Type.Optional(Type.Unknown()),
+    _attachments: Type.Optional(AnyObject),
+    versions: Type.Optional(AnyObject),
+    users: Type.Optional(AnyObject),
+  },
+  { description: 'a JSON package document' },
+);
+const PackageRoute = schema({ params: NameParamsSchema });
+const TarballRoute = schema({
+  params: Type.Object({
+    name: Type.Optional(Str(NAME_MAX)),
+    scope: Type.Optional(Str(NAME_MAX)),
+    file: Str(NAME_MAX * 2),
+  }),
+});
+const PublishRoute = schema({ params: NameParamsSchema, body: PackageDocument });
+const DistTagsRoute = schema({ params: Type.Object({ name: Str(NAME_MAX) }) });
+const DistTagRoute = schema({ params: Type.Object({ name: Str(NAME_MAX), tag: Str(NAME_MAX) }) });
+const SetDistTagRoute = schema({
+  params: DistTagRoute.params,
+  body: Type.String({ maxLength: 256, description: 'a JSON string holding a version, e.g. "1.2.3"' }),
+});
+// npm sends both; an empty one means the default.
+const Count = Type.String({ pattern: '^[0-9]{0,15}$', description: 'a whole number' });
+const SearchRoute = schema({
+  querystring: Type.Object({ text: Type.Optional(Str(4096)), size: Type.Optional(Count), from: Type.Optional(Count) }),
+});
+const DownloadsRoute = schema({
+  params: Type.Object({ period: Str(64), '*': Type.Optional(Str(NAME_MAX)) }),
+});
 
 /** The package name from either URL form: /@scope%2fname (decoded by the router) or /@scope/name. */
 const nameOf = (params: NameParams): string =>
@@ -137,13 +180,12 @@ export function registerNpmRoutes(app: FastifyInstance, deps: NpmRouteDeps): Fas
     return true;
   }
 
-  async function publish(req: FastifyRequest<{ Params: NameParams }>, reply: FastifyReply) {
+  async function publish(req: FastifyRequest<RouteTypes<typeof PublishRoute>>, reply: FastifyReply) {
     const name = nameOf(req.params);
     const problem = nameProblem(name);
     if (problem) throw fail('E_NAME_INVALID', problem);
-    const body = req.body as Record<string, unknown> | null;
-    if (body && typeof body === 'object' && !('_attachments' in body))
-      return isStarDocument(body) ? starDocument(req, reply) : updateDocument(req, reply);
+    const body = req.body;
+    if (!('_attachments' in body)) return isStarDocument(body) ? starDocument(req, reply) : updateDocument(req, reply);
     const facts = await packages.facts(name);
     const principal = await gate.write(
       req,
@@ -173,34 +215,42 @@ export function registerNpmRoutes(app: FastifyInstance, deps: NpmRouteDeps): Fas
     preParsing: [gate.signedIn(), uploads.hook(gate)],
   };
   for (const prefix of ['/:name', '/@:scope/:name']) {
-    app.get(prefix, packument);
-    app.put<{ Params: NameParams }>(prefix, publishOptions, publish);
-    app.get(`${prefix}/-/:file`, tarball);
+    app.get<RouteTypes<typeof PackageRoute>>(prefix, { schema: PackageRoute }, packument);
+    app.put<RouteTypes<typeof PublishRoute>>(prefix, { ...publishOptions, schema: PublishRoute }, publish);
+    app.get<RouteTypes<typeof TarballRoute>>(`${prefix}/-/:file`, { schema: TarballRoute }, tarball);
   }
 
-  app.get<{ Params: NameParams }>('/-/package/:name/dist-tags', async (req) => {
+  app.get<RouteTypes<typeof DistTagsRoute>>('/-/package/:name/dist-tags', { schema: DistTagsRoute }, async (req) => {
     const name = packageName(req.params);
     const entry = await packages.entry(name);
     await gate.readPackage(req, entry.facts);
     return entry.distTags;
   });
-  app.put<{ Params: NameParams }>('/-/package/:name/dist-tags/:tag', signedIn, async (req, reply) => {
-    const { name, principal, id } = await writableFacts(req);
-    await packages.setDistTag(principal, id, name, req.params.tag ?? '', req.body);
-    return reply.code(201).send({ ok: true });
-  });
-  app.delete<{ Params: NameParams }>('/-/package/:name/dist-tags/:tag', signedIn, async (req) => {
-    const { name, principal, id } = await writableFacts(req);
-    await packages.removeDistTag(principal, id, name, req.params.tag ?? '');
-    return { ok: true };
-  });
+  app.put<RouteTypes<typeof SetDistTagRoute>>(
+    '/-/package/:name/dist-tags/:tag',
+    { ...signedIn, schema: SetDistTagRoute },
+    async (req, reply) => {
+      const { name, principal, id } = await writableFacts(req);
+      await packages.setDistTag(principal, id, name, req.params.tag, req.body);
+      return reply.code(201).send({ ok: true });
+    },
+  );
+  app.delete<RouteTypes<typeof DistTagRoute>>(
+    '/-/package/:name/dist-tags/:tag',
+    { ...signedIn, schema: DistTagRoute },
+    async (req) => {
+      const { name, principal, id } = await writableFacts(req);
+      await packages.removeDistTag(principal, id, name, req.params.tag);
+      return { ok: true };
+    },
+  );
 
-  app.get<{ Querystring: { text?: string; size?: string; from?: string } }>('/-/v1/search', async (req) => {
+  app.get<RouteTypes<typeof SearchRoute>>('/-/v1/search', { schema: SearchRoute }, async (req) => {
     const principal = await gate.read(req);
-    const size = intParam(req.query.size, 20, 1, 250, 'size');
-    const from = intParam(req.query.from, 0, 0, 10_000, 'from');
+    const size = clamp(req.query.size, 20, 1, 250);
+    const from = clamp(req.query.from, 0, 0, 10_000);
     return search(packages.db, {
-      text: String(req.query.text ?? '').slice(0, 256),
+      text: (req.query.text ?? '').slice(0, 256),
       size,
       from,
       principal,
@@ -209,7 +259,7 @@ export function registerNpmRoutes(app: FastifyInstance, deps: NpmRouteDeps): Fas
   });
 
   for (const kind of ['point', 'range'] as const) {
-    const handler = async (req: FastifyRequest<{ Params: { period: string; '*'?: string } }>) => {
+    const handler = async (req: FastifyRequest<RouteTypes<typeof DownloadsRoute>>) => {
       await gate.read(req);
       const period = parsePeriod(req.params.period, clock());
       const name = req.params['*'] ?? '';
@@ -226,8 +276,8 @@ export function registerNpmRoutes(app: FastifyInstance, deps: NpmRouteDeps): Fas
       if (kind === 'range') return { ...head, downloads: days };
       return { downloads: days.reduce((n, d) => n + d.downloads, 0), ...head };
     };
-    app.get(`/downloads/${kind}/:period`, handler);
-    app.get(`/downloads/${kind}/:period/*`, handler);
+    app.get<RouteTypes<typeof DownloadsRoute>>(`/downloads/${kind}/:period`, { schema: DownloadsRoute }, handler);
+    app.get<RouteTypes<typeof DownloadsRoute>>(`/downloads/${kind}/:period/*`, { schema: DownloadsRoute }, handler);
   }
   return answerFromMemory;
 }
@@ -296,8 +346,8 @@ function readTarget(url: string): { name: string; file?: string } | undefined {
   return file.includes('/') ? undefined : { name: path.slice(0, dash), file };
 }
 
-function intParam(raw: string | undefined, dflt: number, min: number, max: number, name: string): number {
+/** A whole number from the query (its schema has checked the digits), or the default, within bounds. */
+function clamp(raw: string | undefined, dflt: number, min: number, max: number): number {
   if (raw === undefined || raw === '') return dflt;
-  if (!/^\d+$/.test(raw)) throw fail('E_INVALID_REQUEST', `"${name}" must be a whole number`);
   return Math.min(max, Math.max(min, Number(raw)));
 }

@@ -19,11 +19,14 @@ import { unreadBodyHeaders } from './gate.ts';
 import { registerNpmRoutes, type FastRead } from './npm-routes.ts';
 import { proxyReads } from './upstream-routes.ts';
 import { UploadSlots } from './uploads.ts';
+import { AJV_OPTIONS, schemaError } from './schemas.ts';
 import { lazyChildLogger } from './request-logger.ts';
 import { keepTickShape } from './tick-shape.ts';
 import { registerOrgRoutes } from './org-routes.ts';
 import { registerLifecycleRoutes } from './lifecycle-routes.ts';
-import { registerLogRoutes } from './log-routes.ts';
+import * as changesRoutes from './changes-routes.ts';
+import * as logProofRoutes from './log-proof-routes.ts';
+import * as logTileRoutes from './log-tile-routes.ts';
 import { registerKeysRoutes } from './keys-routes.ts';
 import { registerAdvisoryRoutes } from './advisory-routes.ts';
 import { registerAuditRoutes } from './audit-routes.ts';
@@ -134,6 +137,9 @@ export async function startHttp(services: Services, addPages: (parts: PageParts)
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 512 },
     genReqId: requestIdOf,
+    // Routes declare their params, query and body (schemas.ts); a failed check is E_INVALID_REQUEST naming the field.
+    schemaErrorFormatter: schemaError,
+    ajv: { customOptions: AJV_OPTIONS },
     // Reads answered from memory skip the router (see answerFromMemory in npm-routes.ts). Routine reads are logged
     // only at debug, so at debug every request takes the routed path, which logs it; so does every request once the
     // server is closing, which Fastify then answers with 503.
@@ -255,7 +261,10 @@ export async function startHttp(services: Services, addPages: (parts: PageParts)
   // npm org, team, access and owner: organisations, teams, grants and maintainers (AUTHZ-2).
   registerOrgRoutes(app, { db: store.db, gate, packages, clock });
   // The transparency log: checkpoint, tiles, proofs and the changes feed (GEN-3b).
-  registerLogRoutes(app, { db: store.db, gate, packages });
+  const logDeps = { db: store.db, gate, packages };
+  logTileRoutes.register(app, logDeps);
+  logProofRoutes.register(app, logDeps);
+  changesRoutes.register(app, logDeps);
   // The registry's signing keys for `npm audit signatures` (CLI-1).
   registerKeysRoutes(app, { db: store.db, gate });
   // OSV advisories for packages removed as malicious: records, index and all.zip (GEN-3c).

@@ -11,16 +11,18 @@ import { setStar, starRequest, starsOf } from '../packages/stars.ts';
 import type { Db } from '../store/db.ts';
 import type { Gate } from './gate.ts';
 import { packageName, type NameParams } from './npm-routes.ts';
+import { Str, Type, schema, type RouteTypes } from './schemas.ts';
 
 export type StarRouteDeps = { db: Db; gate: Gate; packages: Packages; clock: () => number };
 
 /** npm's longest user name; anything longer cannot have starred anything. */
 const MAX_USER = 214;
 
+const StarsRoute = schema({ querystring: Type.Object({ key: Type.Optional(Str(MAX_USER + 2)) }) });
+
 /** CouchDB's view key: a JSON string ("\"alice\""), which npm sends; a bare name is taken as it is. */
-function userKey(raw: unknown): string {
-  if (typeof raw !== 'string' || raw === '' || raw.length > MAX_USER + 2)
-    throw fail('E_INVALID_REQUEST', 'name the user whose stars to list: ?key="USER", as npm stars sends it');
+function userKey(raw: string | undefined): string {
+  if (!raw) throw fail('E_INVALID_REQUEST', 'name the user whose stars to list: ?key="USER", as npm stars sends it');
   if (!raw.startsWith('"')) return raw;
   try {
     const key: unknown = JSON.parse(raw);
@@ -35,10 +37,13 @@ function userKey(raw: unknown): string {
 export function registerStarRoutes(
   app: FastifyInstance,
   deps: StarRouteDeps,
-): (req: FastifyRequest<{ Params: NameParams }>, reply: FastifyReply) => Promise<FastifyReply> {
+): (
+  req: FastifyRequest<{ Params: NameParams; Body: Record<string, unknown> }>,
+  reply: FastifyReply,
+) => Promise<FastifyReply> {
   const { db, gate, packages, clock } = deps;
 
-  app.get<{ Querystring: { key?: string } }>('/-/_view/starredByUser', async (req) => {
+  app.get<RouteTypes<typeof StarsRoute>>('/-/_view/starredByUser', { schema: StarsRoute }, async (req) => {
     await gate.read(req);
     const user = userKey(req.query.key);
     const rows: Array<{ id: string; key: string; value: string }> = [];
@@ -53,7 +58,7 @@ export function registerStarRoutes(
     const facts = await packages.facts(name);
     // Decided before the document is looked at: a package the caller cannot see answers as a missing one.
     const principal = await gate.write(req, Action.PackageStar, facts);
-    const ask = starRequest(req.body as Record<string, unknown>, name, principal.name);
+    const ask = starRequest(req.body, name, principal.name);
     if (!ask || 'problem' in ask)
       throw fail('E_INVALID_REQUEST', ask?.problem ?? 'a star request carries "users", as npm star sends it');
     const changed = await setStar(

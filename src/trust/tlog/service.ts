@@ -1,5 +1,5 @@
 // Reads of the transparency log for the HTTP layer: the latest checkpoint, tiles and entry bundles, proofs, and the
-// changes feed. Who may see what is decided by the caller (http/log-routes.ts through the gate); this module returns
+// changes feed. Who may see what is decided by the caller (http/log-proof-routes.ts and changes-routes.ts, through the gate); this module returns
 // data and says which entries are sealed so the caller can withhold their openings.
 import type { Kysely } from 'kysely';
 import type { Database } from '../../store/schema.ts';
