@@ -22,7 +22,8 @@ const listOf = (v: unknown): string[] =>
 /** Reads config.yaml's packages rules and where its storage and htpasswd file are (relative to the config file). */
 export function parseVerdaccioConfig(text: string): VerdaccioConfig {
   const doc = parse(text) as unknown;
-  if (typeof doc !== 'object' || doc === null) throw new Error('the Verdaccio config is not a YAML mapping');
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
+    throw new Error('the Verdaccio config is not a YAML mapping');
   const d = doc as Record<string, unknown>;
   const packages = (typeof d.packages === 'object' && d.packages !== null ? d.packages : {}) as Record<string, unknown>;
   const rules = Object.entries(packages).map(([pattern, r]) => {
