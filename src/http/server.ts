@@ -22,7 +22,10 @@ import { UploadSlots } from './uploads.ts';
 import { AJV_OPTIONS, schemaError } from './schemas.ts';
 import { lazyChildLogger } from './request-logger.ts';
 import { keepTickShape } from './tick-shape.ts';
-import { registerOrgRoutes } from './org-routes.ts';
+import * as orgMemberRoutes from './org-member-routes.ts';
+import * as packageAccessRoutes from './package-access-routes.ts';
+import * as teamMemberRoutes from './team-member-routes.ts';
+import * as teamRoutes from './team-routes.ts';
 import { registerLifecycleRoutes } from './lifecycle-routes.ts';
 import * as changesRoutes from './changes-routes.ts';
 import * as logProofRoutes from './log-proof-routes.ts';
@@ -259,7 +262,11 @@ export async function startHttp(services: Services, addPages: (parts: PageParts)
     proxy: services.upstream ? proxyReads({ upstream: services.upstream, gate, requestId: requestIdOf }) : undefined,
   });
   // npm org, team, access and owner: organisations, teams, grants and maintainers (AUTHZ-2).
-  registerOrgRoutes(app, { db: store.db, gate, packages, clock });
+  const orgDeps = { db: store.db, gate, packages, clock };
+  orgMemberRoutes.register(app, orgDeps);
+  teamRoutes.register(app, orgDeps);
+  teamMemberRoutes.register(app, orgDeps);
+  packageAccessRoutes.register(app, orgDeps);
   // The transparency log: checkpoint, tiles, proofs and the changes feed (GEN-3b).
   const logDeps = { db: store.db, gate, packages };
   logTileRoutes.register(app, logDeps);

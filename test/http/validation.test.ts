@@ -117,6 +117,29 @@ describe('schema-validated npm routes', () => {
     }
   });
 
+  it('refuses org, team and access bodies without their names, naming the field', async () => {
+    invalid(
+      await r.request('PUT', '/-/org/acme/user', { token: r.adminToken, body: { role: 'developer' } }),
+      /the request body must have "user"/,
+    );
+    invalid(
+      await r.request('PUT', '/-/org/acme/user', { token: r.adminToken, body: { user: 5 } }),
+      /"user" in the request body must be a string/,
+    );
+    invalid(
+      await r.request('PUT', '/-/org/acme/team', { token: r.adminToken, body: { name: '' } }),
+      /"name" in the request body must not be empty/,
+    );
+    invalid(
+      await r.request('PUT', '/-/team/acme/devs/package', { token: r.adminToken, body: { package: ['a'] } }),
+      /"package" in the request body must be a string/,
+    );
+    invalid(
+      await r.request('POST', '/-/package/open-pkg/access', { token: r.adminToken, body: 'public' }),
+      /the request body must be a JSON object/,
+    );
+  });
+
   it('still refuses an anonymous write before reading its body at all', async () => {
     const res = await r.request('PUT', '/open-pkg', { body: ['not', 'a', 'document'] });
     assert.equal(res.status, 401);
