@@ -54,6 +54,8 @@ export type UpstreamOptions = {
   /** memory for proxied packuments and for tarball bytes, in bytes each. */
   cacheBytes: number;
   fetch?: FetchFn;
+  /** told each upstream request's upstream, kind, outcome (the status, timeout or unavailable) and time. */
+  observe?: (upstream: string, kind: 'packument' | 'tarball', outcome: string, seconds: number) => void;
 };
 
 /** A version whose tarball has been checked here: its pinned integrity, blob and verdict. */
@@ -111,6 +113,27 @@ export class Upstream {
     this.#clock = opts.clock ?? Date.now;
     this.#entries = new LruCache(opts.cacheBytes);
     this.#tarballs = new LruCache(opts.cacheBytes, Math.floor(opts.cacheBytes / 8));
+  }
+
+  /** Sizes and hit counts of the proxy's two caches (for operators' metrics). */
+  cacheStats() {
+    return { packuments: this.#entries.stats(), tarballs: this.#tarballs.stats() };
+  }
+
+  /** One upstream request, counted and observed. */
+  async #get(kind: 'packument' | 'tarball', upstream: string, url: string, opts: Parameters<typeof upstreamGet>[1]) {
+    this.#requests++;
+    const started = performance.now();
+    const observe = (outcome: string) =>
+      this.#o.observe?.(new URL(upstream).host, kind, outcome, (performance.now() - started) / 1000);
+    try {
+      const res = await upstreamGet(url, opts);
+      observe(String(res.status));
+      return res;
+    } catch (err) {
+      observe(err instanceof UpstreamFailure ? err.kind : 'unavailable');
+      throw err;
+    }
   }
 
   /** Whether a name not hosted here is looked for upstream at all (some rule covers it). */
@@ -211,8 +234,7 @@ export class Upstream {
     if (same && now - Number(same.checked_at) < this.#o.maxAgeMs) return this.#build(name, rule, same, false);
     let res;
     try {
-      this.#requests++;
-      res = await upstreamGet(`${rule.url}/${name.replace('/', '%2f')}`, {
+      res = await this.#get('packument', rule.url, `${rule.url}/${name.replace('/', '%2f')}`, {
         timeoutMs: this.#o.timeoutMs,
         maxBytes: MAX_PACKUMENT_BYTES,
         fetch: this.#o.fetch,
@@ -373,19 +395,23 @@ export class Upstream {
    */
   async #mayProxy(name: string): Promise<boolean> {
     const db = this.#o.db;
+    // Old npm names may have capitals, new ones (everything published here) may not: "Internal-Utils" or
+    // "@ACME/x" asked upstream would be another spelling of a name that is internal here.
+    const spellings = [...new Set([name, name.toLowerCase()])];
     const hosted = await db
       .selectFrom('published_versions')
       .select('name')
-      .where('name', '=', name)
+      .where('name', 'in', spellings)
       .limit(1)
       .executeTakeFirst();
-    const pkg = await db.selectFrom('packages').select('id').where('name', '=', name).executeTakeFirst();
+    const pkg = await db.selectFrom('packages').select('id').where('name', 'in', spellings).executeTakeFirst();
     if (hosted || pkg) return false;
     const scope = scopeOf(name);
     if (scope !== null) {
-      const org = await db.selectFrom('orgs').select('name').where('name', '=', scope).executeTakeFirst();
-      const claimed = await db.selectFrom('scopes').select('name').where('name', '=', scope).executeTakeFirst();
-      const user = await db.selectFrom('users').select('id').where('name', '=', scope).executeTakeFirst();
+      const scopes = [...new Set([scope, scope.toLowerCase()])];
+      const org = await db.selectFrom('orgs').select('name').where('name', 'in', scopes).executeTakeFirst();
+      const claimed = await db.selectFrom('scopes').select('name').where('name', 'in', scopes).executeTakeFirst();
+      const user = await db.selectFrom('users').select('id').where('name', 'in', scopes).executeTakeFirst();
       if (org || claimed || user) return false;
     }
     const stored = await withNames(db).selectFrom('name_reservations').select(['pattern', 'org']).execute();
@@ -398,8 +424,7 @@ export class Upstream {
     const url = tarballSource(entry.upstream, name, v);
     let res;
     try {
-      this.#requests++;
-      res = await upstreamGet(url, {
+      res = await this.#get('tarball', entry.upstream, url, {
         timeoutMs: this.#o.timeoutMs,
         maxBytes: this.#o.maxTarballSize,
         fetch: this.#o.fetch,
