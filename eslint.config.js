@@ -2,7 +2,18 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'data/', 'bench/verdaccio/', 'bench/node_modules/', '.cache/'] },
+  {
+    ignores: [
+      'dist/',
+      'node_modules/',
+      'data/',
+      'bench/verdaccio/',
+      'bench/node_modules/',
+      '.cache/',
+      // Inert malware samples, generated and scanned byte for byte (test/fixtures/malware-families/generate.ts).
+      'test/fixtures/malware-families/*/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
