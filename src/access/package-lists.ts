@@ -27,7 +27,12 @@ export async function readablePackages(
   let q = db
     .selectFrom('packages')
     .leftJoin('scopes', 'scopes.name', 'packages.scope')
-    .select(['packages.id', 'packages.name', 'packages.access', 'packages.scope', 'scopes.owner_user_id']);
+    .select(['packages.id', 'packages.name', 'packages.access', 'packages.scope', 'scopes.owner_user_id'])
+    // A package with nothing to read (its first version held for review: no version visible, none unpublished)
+    // answers 404 to everyone, so no list names it either.
+    .where((eb) =>
+      eb.or([eb('packages.latest_version', 'is not', null), eb('packages.unpublished_at', 'is not', null)]),
+    );
   if ('scope' in which) q = q.where('packages.scope', '=', which.scope);
   else
     q = q.where('packages.id', 'in', (eb) =>

@@ -55,7 +55,10 @@ export function registerStarRoutes(
 
   return async (req, reply) => {
     const name = packageName(req.params);
-    const facts = await packages.facts(name);
+    const entry = await packages.entry(name);
+    // A package with nothing to read (its first version held for review) is not there to star: a star must not tell
+    // a stranger it exists when npm view answers 404.
+    const facts = entry.full ? entry.facts : { ...entry.facts, id: null, access: null };
     // Decided before the document is looked at: a package the caller cannot see answers as a missing one.
     const principal = await gate.write(req, Action.PackageStar, facts);
     const ask = starRequest(req.body, name, principal.name);
