@@ -42,6 +42,14 @@ module.exports = {
       to: { path: ENTRY, dependencyTypesNot: ['type-only'] },
     },
     {
+      name: 'capabilities-know-no-http',
+      severity: 'error',
+      comment:
+        'the rules (access/ above all: the write gate, the second-factor policy) and the capabilities do not depend on the web framework or an entry point, not even for a type; http/ and web/ adapt requests to them',
+      from: { path: `${CAPABILITY}|^src/store/` },
+      to: { path: `${ENTRY}|^node_modules/(fastify|@fastify/)` },
+    },
+    {
       name: 'store-imports-domain',
       severity: 'error',
       comment: 'store/ (schema, migrations, dialects, blobs, events) sits below everything; a migration must not change when domain code does',
@@ -68,6 +76,7 @@ module.exports = {
     doNotFollow: { path: 'node_modules' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
-    exclude: { path: '^(node_modules|dist)/' },
+    // npm packages stay in the graph as leaves (not followed), so a rule can name one (capabilities-know-no-http).
+    exclude: { path: '^dist/' },
   },
 };
