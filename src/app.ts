@@ -29,6 +29,7 @@ import { createMailer } from './notify/mailer.ts';
 import { startNotifier } from './notify/notifications.ts';
 import { startModerationConsumer } from './safety/moderation-consumer.ts';
 import { Upstream } from './upstream/service.ts';
+import { Metrics } from './metrics.ts';
 
 export type Services = {
   settings: Settings;
@@ -47,6 +48,8 @@ export type Services = {
   /** the upstream proxy for packages not hosted here (docs/upstream.md); null when --upstream is none. */
   upstream: Upstream | null;
   gate: Gate;
+  /** Prometheus metrics (metrics.ts); null with --metrics off, when nothing is counted. */
+  metrics: Metrics | null;
   downloads: DownloadCounter;
   /** gives memory a burst of work freed back to the system (http/memory.ts). */
   memory: ReturnType<typeof releaseFreedMemory>;
@@ -85,12 +88,25 @@ export async function buildServices({
   // Memory that a burst of publishes (or other work) freed goes back to the system; the last tarball worker stopping
   // marks the end of a burst.
   const memory = releaseFreedMemory();
+  // The caches it reads at scrape time are made below; it is asked only once the server runs.
+  const metrics: Metrics | null =
+    settings.metrics === 'off'
+      ? null
+      : new Metrics({
+          db: store.db,
+          clock,
+          caches: () => ({
+            ...prefixed('hosted', packages.cacheStats()),
+            ...(upstream ? prefixed('proxied', upstream.cacheStats()) : {}),
+          }),
+        });
   // Every uploaded tarball is read (package.json) and scanned for malware (GEN-2c) in these workers, never on the
   // thread that serves requests; they start with the first publish.
   const tarballs = new ScanPool({
     budgetMs: settings.scanBudget,
     signatureFiles: settings.scanSignatures,
     onIdle: () => memory.settle(),
+    ...(metrics ? { observe: metrics.scan.bind(metrics) } : {}),
   });
   // The read caches share --cache-size: hosted packuments and tarballs, and with a proxy, proxied ones too.
   const cacheShare = Math.floor(settings.cacheSize / (settings.upstream.length ? 4 : 2));
@@ -132,6 +148,7 @@ export async function buildServices({
         scanner: tarballs,
         signer,
         cacheBytes: cacheShare,
+        ...(metrics ? { observe: metrics.upstreamRequest.bind(metrics) } : {}),
       })
     : null;
   return {
@@ -146,6 +163,7 @@ export async function buildServices({
     packages,
     lifecycle,
     upstream,
+    metrics,
     gate: new Gate(store.db, { readAccess: settings.readAccess, emailVerification: settings.emailVerification }),
     downloads: new DownloadCounter(store.db, clock),
     memory,
@@ -286,6 +304,11 @@ export async function startRegistry(services: Services): Promise<Registry> {
 /** Builds the services over an open store and starts serving them (what tests start a registry with). */
 export async function startApp(deps: ServiceDeps): Promise<Registry> {
   return startRegistry(await buildServices(deps));
+}
+
+/** A service's caches named for the metrics: hosted_packuments, proxied_tarballs. */
+function prefixed<T>(prefix: string, caches: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(caches).map(([name, stats]) => [`${prefix}_${name}`, stats]));
 }
 
 /** Refuses a data directory this process cannot write to (or create), naming the setting and what to do. */

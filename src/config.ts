@@ -62,6 +62,10 @@ export type Settings = {
   minReleaseAge: number;
   /** package names and patterns the minimum release age does not apply to. */
   minReleaseAgeExempt: string[];
+  /** Prometheus metrics at /-/metrics: not served, open to anyone, or for an administrator's or the metrics token. */
+  metrics: 'off' | 'public' | 'token';
+  /** a dedicated bearer token for scraping /-/metrics with --metrics token (a scraper need not hold an admin's). */
+  metricsToken: string | null;
 };
 
 /** argon2id cost: memory in KiB, iterations, lanes. */
@@ -498,6 +502,26 @@ export const SETTINGS: readonly Spec[] = [
             throw new SettingError(`"${p}" is not a package name or pattern (@scope/*, name, prefix*)`);
           return p;
         }),
+  },
+  {
+    key: 'metrics',
+    flag: 'metrics',
+    env: 'BULWARK_METRICS',
+    default: 'off',
+    help: "Prometheus metrics at /-/metrics: off (404), public, or token (an administrator's token or --metrics-token as a bearer token; docs/deploy.md#metrics)",
+    parse: oneOf('off', 'public', 'token'),
+  },
+  {
+    key: 'metricsToken',
+    flag: 'metrics-token',
+    env: 'BULWARK_METRICS_TOKEN',
+    default: '',
+    help: 'a secret of at least 32 characters that Prometheus sends as its bearer token with --metrics token (prefer the environment variable: flags show in ps)',
+    parse: (r) => {
+      if (r === '') return null;
+      if (r.length < 32 || /\s/.test(r)) throw new SettingError('must be at least 32 characters, without spaces');
+      return r;
+    },
   },
   {
     key: 'logLevel',

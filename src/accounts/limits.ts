@@ -136,17 +136,28 @@ export type Attempt = Array<[Rule, string]>;
 export class Limiter {
   readonly #store: CounterStore;
   readonly #clock: () => number;
+  #onRefused: (rule: string) => void = () => {};
   constructor(store: CounterStore, clock: () => number = Date.now) {
     this.#store = store;
     this.#clock = clock;
+  }
+
+  /** Tells `onRefused` the rule behind each refusal (the metrics count them). */
+  observeRefusals(onRefused: (rule: string) => void): void {
+    this.#onRefused = onRefused;
   }
 
   /** Throws 429 with Retry-After when any of the counters is blocked. */
   async check(attempt: Attempt, what: string): Promise<void> {
     const now = this.#clock();
     let until = 0;
-    for (const [rule, key] of attempt) until = Math.max(until, await this.#store.blockedUntil(`${rule.name}:${key}`));
+    let blocking = '';
+    for (const [rule, key] of attempt) {
+      const blocked = await this.#store.blockedUntil(`${rule.name}:${key}`);
+      if (blocked > until) [until, blocking] = [blocked, rule.name];
+    }
     if (until > now) {
+      this.#onRefused(blocking);
       const seconds = Math.ceil((until - now) / 1000);
       throw new ClientError('E_RATE_LIMITED', `too many failed ${what}: try again in ${seconds} seconds`, {
         'retry-after': String(seconds),

@@ -39,6 +39,7 @@ import { registerUserRoutes } from './user-routes.ts';
 import { registerTokenRoutes } from './token-routes.ts';
 import { registerProfileRoutes } from './profile-routes.ts';
 import { registerReportRoutes } from './report-routes.ts';
+import { registerMetricsRoutes } from './metrics-routes.ts';
 import { OtpRequired, secondFactorCheck, type SecondFactorDeps } from './second-factor.ts';
 import { registerWebLoginRoutes, webOtpOffer } from './web-login.ts';
 import { DbCounterStore, Limiter, RedisCounterStore } from '../accounts/limits.ts';
@@ -282,6 +283,8 @@ export async function startHttp(services: Services, addPages: (parts: PageParts)
   registerReportRoutes(app, { db: store.db, gate, packages, limiter, clock });
   // The web UI: GET / for browsers and the pages under /-/web/ (web/ui.ts), assembled by app.ts.
   pages = addPages({ app, limiter, secondFactor });
+  // Prometheus metrics at /-/metrics and the request observations behind them, unless --metrics is off.
+  if (services.metrics) registerMetricsRoutes(app, { metrics: services.metrics, settings, gate, limiter, fast });
 
   await app.listen({ host: settings.host, port: settings.port });
   const address = app.server.address();

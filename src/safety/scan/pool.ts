@@ -46,6 +46,7 @@ export class ScanPool {
   readonly #maxMemoryMb: number;
   readonly #idleMs: number;
   readonly #onIdle: () => void;
+  readonly #observe: (task: WorkerTask['kind'], outcome: string, seconds: number) => void;
   readonly #slots: Slot[] = [];
   readonly #queue: Job[] = [];
   #nextId = 1;
@@ -65,6 +66,8 @@ export class ScanPool {
     maxMemoryMb?: number;
     idleMs?: number;
     onIdle?: () => void;
+    /** told each task's outcome (a scan's verdict; ok, refused, timeout or failed) and time, queueing included. */
+    observe?: (task: WorkerTask['kind'], outcome: string, seconds: number) => void;
   }) {
     this.#size = Math.max(1, opts.size ?? Math.max(1, Math.min(2, os.availableParallelism() - 1)));
     this.#budgetMs = opts.budgetMs;
@@ -74,6 +77,7 @@ export class ScanPool {
     this.#maxMemoryMb = opts.maxMemoryMb ?? 1024;
     this.#idleMs = opts.idleMs ?? 10_000;
     this.#onIdle = opts.onIdle ?? (() => {});
+    this.#observe = opts.observe ?? (() => {});
   }
 
   /**
@@ -123,8 +127,17 @@ export class ScanPool {
     // No time at all (--scan-budget 0s: every version waits for a moderator) is over budget at once, whether or not
     // a warm worker could have answered first.
     if (budgetMs <= 0) return Promise.resolve(lost('', false));
+    const started = performance.now();
     return new Promise((resolve, reject) => {
-      this.#queue.push({ id: this.#nextId++, task, budgetMs, resolve: resolve as (r: unknown) => void, lost, reject });
+      const done = (r: unknown) => {
+        this.#observe(
+          task.kind,
+          outcomeOf(r as PoolResult | InspectResult | DiffResult),
+          (performance.now() - started) / 1000,
+        );
+        resolve(r as T);
+      };
+      this.#queue.push({ id: this.#nextId++, task, budgetMs, resolve: done, lost, reject });
       this.#pump();
     });
   }
@@ -220,4 +233,11 @@ export class ScanPool {
       slot.worker.postMessage({ id: job.id, task: job.task });
     }
   }
+}
+
+/** A task's outcome for the metrics: a scan's verdict, or whether a read or diff worked. */
+function outcomeOf(r: PoolResult | InspectResult | DiffResult): string {
+  if ('verdict' in r) return r.verdict === 'timeout' && r.failed ? 'failed' : r.verdict;
+  if (r.ok) return 'ok';
+  return 'timeout' in r ? (r.timeout ? 'timeout' : 'refused') : 'failed';
 }
