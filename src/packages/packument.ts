@@ -83,12 +83,16 @@ export function fullPackument(data: PackageData, base: string): Record<string, u
   const iso = (ms: number) => new Date(ms).toISOString();
   const gone = Object.fromEntries((data.unpublishedVersions ?? []).map((v) => [v.version, iso(v.publishedAt)]));
   if (data.versions.length === 0 && data.unpublishedAt) {
-    // The shape registry.npmjs.org serves for an unpublished package; npm view reads time.unpublished.
+    // The shape registry.npmjs.org serves for an unpublished package (npm view reads time.unpublished), plus empty
+    // `dist-tags` and `versions`: yarn 4 reads every packument with Object.entries(versions) (yarn add, yarn npm
+    // audit) and stops with a TypeError on a document without them; with them it says "No candidates found".
     const unpublished = { time: iso(data.unpublishedAt), versions: Object.keys(gone) };
     return {
       _id: data.name,
       _rev: revision(data),
       name: data.name,
+      'dist-tags': {},
+      versions: {},
       time: { created: iso(data.createdAt), modified: iso(data.modifiedAt), ...gone, unpublished },
     };
   }
