@@ -1,22 +1,13 @@
 // Vulnerability reports sent through the web form (GEN-1a): stored, listed to administrators, answered by them.
 // Each change records its event in the same transaction; the moderation queue can consume those events later.
-import type { Kysely } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import { fail, notFound } from '../errors.ts';
 import { EventKind, recordEvent } from '../store/events.ts';
 import type { Database } from '../store/schema.ts';
-import { trxWithNames, withNames } from '../names/tables.ts';
+import { trxWithNames, withNames, type SecurityReportsTable } from '../names/tables.ts';
 
-export type SecurityReport = {
-  id: number;
-  reporter_id: number | null;
-  reporter_email: string;
-  subject: string;
-  body: string;
-  status: string;
-  answer: string | null;
-  answered_at: number | null;
-  created_at: number;
-};
+/** A report as its list shows it (who answered is in the event stream). */
+export type SecurityReport = Omit<Selectable<SecurityReportsTable>, 'answered_by'>;
 
 const EMAIL = /^[^@\s]{1,64}@[^@\s]{1,255}$/;
 

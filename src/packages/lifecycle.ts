@@ -8,6 +8,7 @@
 import type { Transaction } from 'kysely';
 import semver from 'semver';
 import type { Principal } from '../access/principal.ts';
+import type { MaliciousAdvisoryInput } from '../safety/advisories.ts';
 import { fail, notFound } from '../errors.ts';
 import type { Db } from '../store/db.ts';
 import { EventKind, recordEvent } from '../store/events.ts';
@@ -29,18 +30,7 @@ const MAX_DEPRECATION = 1024;
 const DEPENDENTS_SHOWN = 5;
 
 /** What a moderator's removal tells the advisory database (safety/advisories.ts), inside the same transaction. */
-export type AdvisoryRecorder = (
-  trx: Tx,
-  input: {
-    name: string;
-    versions: string[] | null;
-    reason: string;
-    evidence: string;
-    reporters: string[];
-    actor: string;
-  },
-  now: number,
-) => Promise<string>;
+export type AdvisoryRecorder = (trx: Tx, input: MaliciousAdvisoryInput, now: number) => Promise<string>;
 
 export type LifecycleOptions = {
   db: Db;

@@ -11,7 +11,7 @@ import { Consumer, EventKind, recordEvent, runEvery } from '../store/events.ts';
 import type { Database, EventRow } from '../store/schema.ts';
 import type { SecurityReportsTable } from '../names/tables.ts';
 import { itemSubject, tellReporters } from './moderation.ts';
-import { Source, trxWithModeration } from './moderation-tables.ts';
+import { Source, openItemRow, trxWithModeration } from './moderation-tables.ts';
 
 /** The consumer's cursor name in consumer_cursors. */
 export const MODERATION_CURSOR = 'moderation';
@@ -37,23 +37,23 @@ async function queueSecurityReport(trx: Trx, id: number, now: number): Promise<v
   if (!report) return;
   await q
     .insertInto('moderation_items')
-    .values({
-      source: Source.SecurityForm,
-      package: null,
-      version: null,
-      risk: 50,
-      status: 'open',
-      resolution: null,
-      summary: report.subject,
-      evidence: '{}',
-      publisher_id: null,
-      ref_id: id,
-      open_key: `${Source.SecurityForm}:${id}`,
-      created_at: report.created_at,
-      updated_at: now,
-      resolved_by: null,
-      resolved_at: null,
-    })
+    .values(
+      openItemRow(
+        {
+          source: Source.SecurityForm,
+          package: null,
+          version: null,
+          risk: 50,
+          summary: report.subject,
+          evidence: '{}',
+          publisherId: null,
+          refId: id,
+          openKey: `${Source.SecurityForm}:${id}`,
+        },
+        now,
+        report.created_at,
+      ),
+    )
     .onConflict((oc) => oc.columns(['source', 'ref_id']).doNothing())
     .execute();
 }

@@ -3,7 +3,7 @@
 // One queue holds everything a moderator looks at: users' reports, the publish scanner's findings and the security
 // form's reports. A queue item is about one package or one version; reports from several people about the same
 // name@version join the same open item, which is why reports live in their own table and point at their item.
-import type { Generated, Kysely, Transaction } from 'kysely';
+import type { Generated, Insertable, Kysely, Transaction } from 'kysely';
 import type { Database } from '../store/schema.ts';
 
 export const Source = { Report: 'report', Scan: 'scan', SecurityForm: 'security-form' } as const;
@@ -61,3 +61,50 @@ export type ModerationDatabase = Database & Tables;
 export const withModeration = (db: Kysely<Database>): Kysely<ModerationDatabase> => db.withTables<Tables>();
 export const trxWithModeration = (trx: Transaction<Database>): Transaction<ModerationDatabase> =>
   trx.withTables<Tables>();
+
+/** What differs between new queue items; every item starts open and unresolved. */
+export type NewItem = {
+  source: SourceValue;
+  package: string | null;
+  version: string | null;
+  risk: number;
+  summary: string;
+  /** JSON. */
+  evidence: string;
+  publisherId: number | null;
+  refId?: number;
+  openKey: string;
+};
+
+/** The row of a new open item; createdAt is when what it is about happened (defaults to now). */
+export const openItemRow = (i: NewItem, now: number, createdAt = now): Insertable<ModerationItemsTable> => ({
+  source: i.source,
+  package: i.package,
+  version: i.version,
+  risk: i.risk,
+  status: 'open',
+  resolution: null,
+  summary: i.summary,
+  evidence: i.evidence,
+  publisher_id: i.publisherId,
+  ref_id: i.refId ?? null,
+  open_key: i.openKey,
+  created_at: createdAt,
+  updated_at: now,
+  resolved_by: null,
+  resolved_at: null,
+});
+
+/** Opens an item in the caller's transaction; returns its id. */
+export async function insertOpenItem(
+  trx: Transaction<ModerationDatabase>,
+  item: NewItem,
+  now: number,
+): Promise<number> {
+  const row = await trx
+    .insertInto('moderation_items')
+    .values(openItemRow(item, now))
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return Number(row.id);
+}

@@ -15,7 +15,7 @@ import type { Lifecycle } from '../packages/lifecycle.ts';
 import type { Db } from '../store/db.ts';
 import { EventKind, recordEvent } from '../store/events.ts';
 import type { Database } from '../store/schema.ts';
-import { Source, trxWithModeration, withModeration, type SourceValue } from './moderation-tables.ts';
+import { Source, insertOpenItem, trxWithModeration, withModeration, type SourceValue } from './moderation-tables.ts';
 
 /** The lifecycle actions the queue calls (a Lifecycle, or a stand-in in tests). */
 export type ModerationLifecycle = Pick<Lifecycle, 'removeMalicious' | 'quarantine' | 'release'>;
@@ -80,28 +80,20 @@ export async function queueScanFinding(
       .execute();
     return Number(found.id);
   }
-  const row = await t
-    .insertInto('moderation_items')
-    .values({
+  return insertOpenItem(
+    t,
+    {
       source: Source.Scan,
       package: f.package,
       version: f.version,
       risk,
-      status: 'open',
-      resolution: null,
       summary: f.summary,
       evidence,
-      publisher_id: f.publisherId,
-      ref_id: null,
-      open_key: openKey,
-      created_at: now,
-      updated_at: now,
-      resolved_by: null,
-      resolved_at: null,
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return Number(row.id);
+      publisherId: f.publisherId,
+      openKey,
+    },
+    now,
+  );
 }
 
 function itemQuery(db: Db) {

@@ -13,7 +13,7 @@ import type { Message } from '../notify/mailer.ts';
 import { isUniqueViolation, type Db } from '../store/db.ts';
 import { EventKind, recordEvent } from '../store/events.ts';
 import type { Database } from '../store/schema.ts';
-import { Source, trxWithModeration, withModeration } from './moderation-tables.ts';
+import { Source, insertOpenItem, trxWithModeration, withModeration } from './moderation-tables.ts';
 
 export const REASONS = ['malicious', 'suspicious', 'spam', 'typosquat'] as const;
 export type Reason = (typeof REASONS)[number];
@@ -219,28 +219,11 @@ async function openReportItem(
   const openKey = `${Source.Report}:${name}@${version ?? ''}`;
   const found = await t.selectFrom('moderation_items').select('id').where('open_key', '=', openKey).executeTakeFirst();
   if (found) return Number(found.id);
-  const row = await t
-    .insertInto('moderation_items')
-    .values({
-      source: Source.Report,
-      package: name,
-      version,
-      risk: 0,
-      status: 'open',
-      resolution: null,
-      summary: '',
-      evidence: '{}',
-      publisher_id: publisherId,
-      ref_id: null,
-      open_key: openKey,
-      created_at: now,
-      updated_at: now,
-      resolved_by: null,
-      resolved_at: null,
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return Number(row.id);
+  return insertOpenItem(
+    t,
+    { source: Source.Report, package: name, version, risk: 0, summary: '', evidence: '{}', publisherId, openKey },
+    now,
+  );
 }
 
 async function rescoreReportItem(trx: Transaction<Database>, itemId: number, now: number): Promise<void> {

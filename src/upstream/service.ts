@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import { fail, notFound } from '../errors.ts';
 import { LruCache, Representation, quotedTag } from '../packages/cache.ts';
 import type { ScanOutcome } from '../packages/service.ts';
+import type { VersionSigner } from '../packages/visible.ts';
 import { scopeOf } from '../names/syntax.ts';
 import { Reservations, type Reservation } from '../names/reservations.ts';
 import { withNames } from '../names/tables.ts';
@@ -24,7 +25,7 @@ import { expectedHash, integrityProblem, sha512Sri } from './integrity.ts';
 import { parseUpstreamDoc, servedDocs, tarballSource, type UpstreamVersion } from './packument.ts';
 import { applyCooldown, cooldownMessage } from './policy.ts';
 import { matchesAny, upstreamFor, type UpstreamRule } from './rules.ts';
-import { trxWithUpstream, withUpstream, type UpstreamPackumentsTable } from './tables.ts';
+import { trxWithUpstream, withUpstream, type UpstreamPackumentsTable, type UpstreamTarballsTable } from './tables.ts';
 
 export type UpstreamOptions = {
   db: Db;
@@ -48,9 +49,7 @@ export type UpstreamOptions = {
   /** the publish-time malware scan (safety/scan/pool.ts). */
   scanner: { scan(tgz: Buffer, previous: Buffer | null): Promise<ScanOutcome> };
   /** this registry's npm registry signatures, made for each version whose tarball it has checked. */
-  signer?: {
-    signaturesFor(name: string, version: string, integrity: string): Promise<Array<{ keyid: string; sig: string }>>;
-  };
+  signer?: VersionSigner;
   /** memory for proxied packuments and for tarball bytes, in bytes each. */
   cacheBytes: number;
   fetch?: FetchFn;
@@ -514,15 +513,9 @@ function rulesOf(scan: ScanOutcome): string[] {
   return [...new Set((scan.findings as Array<{ rule?: string }>).map((f) => f.rule ?? '').filter(Boolean))];
 }
 
-function toChecked(r: {
-  integrity: string;
-  shasum: string | null;
-  blob: string | null;
-  size: number;
-  verdict: string;
-  reason: string | null;
-  signatures: string | null;
-}): Checked {
+function toChecked(
+  r: Pick<UpstreamTarballsTable, 'integrity' | 'shasum' | 'blob' | 'size' | 'verdict' | 'reason' | 'signatures'>,
+): Checked {
   return {
     integrity: r.integrity,
     shasum: r.shasum,
