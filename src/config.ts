@@ -78,6 +78,8 @@ type Spec = {
   help: string;
   default: string;
   parse: (raw: string) => Settings[keyof Settings];
+  /** a secret: a mistake in it is reported without its value. */
+  secret?: true;
 };
 
 class SettingError extends Error {}
@@ -517,6 +519,7 @@ export const SETTINGS: readonly Spec[] = [
     env: 'BULWARK_METRICS_TOKEN',
     default: '',
     help: 'a secret of at least 32 characters that Prometheus sends as its bearer token with --metrics token (prefer the environment variable: flags show in ps)',
+    secret: true,
     parse: (r) => {
       if (r === '') return null;
       if (r.length < 32 || /\s/.test(r)) throw new SettingError('must be at least 32 characters, without spaces');
@@ -717,7 +720,7 @@ export function loadSettings({ flags, env, file }: ConfigSources): Settings {
       out[spec.key] = spec.parse(raw);
     } catch (err) {
       if (!(err instanceof SettingError)) throw err;
-      problems.push(`${origin} = "${raw}" ${err.message}`);
+      problems.push(`${origin} ${spec.secret ? '(not shown: a secret)' : `= "${raw}"`} ${err.message}`);
     }
   }
   const signupProblem = settleSignup(out, origins.signup ?? 'default');

@@ -3,6 +3,7 @@
 // rate-limit refusals, the log and its consumers) shows in it.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { loadSettings, type ConfigError } from '../../src/config.ts';
 import { body, publishDoc } from '../helpers/packages.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
 
@@ -209,6 +210,24 @@ describe('metrics', () => {
       assert.ok(after.get('bulwark_event_consumer_lag')!.samples.some((s) => s.labels.consumer === 'transparency-log'));
       assert.ok(value(after, 'bulwark_cache_bytes', { cache: 'hosted_packuments' }) > 0);
     });
+  });
+
+  it('settings: the mode is one of three, and a metrics token must be long enough to be a secret', () => {
+    const settings = loadSettings({
+      flags: {},
+      env: { BULWARK_METRICS: 'token', BULWARK_METRICS_TOKEN: METRICS_TOKEN },
+    });
+    assert.equal(settings.metrics, 'token');
+    assert.equal(settings.metricsToken, METRICS_TOKEN);
+    assert.equal(loadSettings({ flags: {}, env: {} }).metrics, 'off');
+    assert.throws(
+      () => loadSettings({ flags: { metrics: 'on', 'metrics-token': 'short' }, env: {} }),
+      (err: ConfigError) =>
+        err.problems.length === 2 &&
+        /--metrics = "on" must be one of off, public, token/.test(err.problems[0]!) &&
+        /^--metrics-token \(not shown: a secret\) must be at least 32 characters/.test(err.problems[1]!) &&
+        !err.message.includes('short'),
+    );
   });
 
   it('with --metrics public, anyone may scrape them', async () => {
