@@ -3,10 +3,22 @@
 // exponential back-off; a blocked caller gets 429 with Retry-After. An attacker spraying one account from many
 // addresses blocks the account only for addresses that have never signed in to it: its owner, signing in from a
 // known address, is not locked out.
+import { sql } from 'kysely';
 import { ClientError } from '../errors.ts';
 import type { Db } from '../store/db.ts';
 
-export type Rule = { name: string; free: number; baseMs: number; maxMs: number; windowMs: number };
+export type Rule = {
+  name: string;
+  free: number;
+  baseMs: number;
+  maxMs: number;
+  windowMs: number;
+  /**
+   * One attempt at a time per counter (on each node): an attempt is checked, then verified, then counted, so guesses
+   * sent at once would all pass the check before the first failure counts (a burst of 300 one-time passwords tried 300).
+   */
+  oneAtATime?: boolean;
+};
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -19,7 +31,7 @@ export const Rules = {
   /** many addresses trying one account; addresses the account has signed in from are exempt. */
   passwordAccount: { name: 'pw-acct', free: 20, baseMs: MINUTE, maxMs: HOUR, windowMs: 24 * HOUR },
   /** one-time passwords and recovery codes for one account, from anywhere: the password is already known. */
-  secondFactor: { name: 'otp-acct', free: 5, baseMs: 5_000, maxMs: HOUR, windowMs: 24 * HOUR },
+  secondFactor: { name: 'otp-acct', free: 5, baseMs: 5_000, maxMs: HOUR, windowMs: 24 * HOUR, oneAtATime: true },
   /** password-reset and verification emails asked for one account. */
   emailAccount: { name: 'mail-acct', free: 3, baseMs: 10 * MINUTE, maxMs: 6 * HOUR, windowMs: 24 * HOUR },
   emailAddress: { name: 'mail-ip', free: 20, baseMs: 10 * MINUTE, maxMs: 6 * HOUR, windowMs: 24 * HOUR },
@@ -48,19 +60,22 @@ export class DbCounterStore implements CounterStore {
     this.#db = db;
   }
   async fail(key: string, now: number, windowMs: number): Promise<number> {
-    return this.#db.transaction().execute(async (trx) => {
-      const row = await trx.selectFrom('rate_limits').selectAll().where('key', '=', key).executeTakeFirst();
-      const fresh = !row || row.window_start + windowMs <= now;
-      if (!row)
-        await trx.insertInto('rate_limits').values({ key, failures: 1, window_start: now, blocked_until: 0 }).execute();
-      else
-        await trx
-          .updateTable('rate_limits')
-          .set(fresh ? { failures: 1, window_start: now, blocked_until: 0 } : { failures: row.failures + 1 })
-          .where('key', '=', key)
-          .execute();
-      return fresh ? 1 : row.failures + 1;
-    });
+    // One statement, so concurrent failures each count (a read then a write lost some on PostgreSQL, and two first
+    // failures inserted at once failed with a duplicate key). SET expressions read the row as it was.
+    const expired = sql<boolean>`rate_limits.window_start + ${windowMs} <= ${now}`;
+    const row = await this.#db
+      .insertInto('rate_limits')
+      .values({ key, failures: 1, window_start: now, blocked_until: 0 })
+      .onConflict((oc) =>
+        oc.column('key').doUpdateSet({
+          failures: sql<number>`case when ${expired} then 1 else rate_limits.failures + 1 end`,
+          window_start: sql<number>`case when ${expired} then ${now} else rate_limits.window_start end`,
+          blocked_until: sql<number>`case when ${expired} then 0 else rate_limits.blocked_until end`,
+        }),
+      )
+      .returning('failures')
+      .executeTakeFirstOrThrow();
+    return Number(row.failures);
   }
   async blockedUntil(key: string): Promise<number> {
     const row = await this.#db
@@ -133,10 +148,15 @@ export class RedisCounterStore implements CounterStore {
 
 export type Attempt = Array<[Rule, string]>;
 
+/** How long an attempt of a oneAtATime rule holds its counter at most (see Limiter.check). */
+const UNDERWAY_MS = 30_000;
+
 export class Limiter {
   readonly #store: CounterStore;
   readonly #clock: () => number;
   #onRefused: (rule: string) => void = () => {};
+  /** counters of oneAtATime rules with an attempt under way on this node, and since when. */
+  readonly #underway = new Map<string, number>();
   constructor(store: CounterStore, clock: () => number = Date.now) {
     this.#store = store;
     this.#clock = clock;
@@ -163,6 +183,16 @@ export class Limiter {
         'retry-after': String(seconds),
       });
     }
+    const serial = attempt.filter(([rule]) => rule.oneAtATime).map(([rule, key]) => `${rule.name}:${key}`);
+    // An attempt whose caller never counted it (an unexpected error) stops holding the counter after a while.
+    const busy = serial.find((k) => now - (this.#underway.get(k) ?? -Infinity) < UNDERWAY_MS);
+    if (busy !== undefined) {
+      this.#onRefused(busy.slice(0, busy.indexOf(':')));
+      throw new ClientError('E_RATE_LIMITED', `another of your ${what} is being checked: try again in a second`, {
+        'retry-after': '1',
+      });
+    }
+    for (const k of serial) this.#underway.set(k, now);
   }
 
   /** Counts a failure against every counter; returns the rules whose counter this failure blocked for the first time in its window. */
@@ -175,12 +205,17 @@ export class Limiter {
       const ms = blockFor(rule, failures);
       if (ms > 0) await this.#store.block(k, now + ms, rule.windowMs);
       if (failures === rule.free + 1) newlyBlocked.push(rule);
+      // Released only once the failure (and any block) is stored: the next attempt's check sees it.
+      this.#underway.delete(k);
     }
     return newlyBlocked;
   }
 
   async reset(attempt: Attempt): Promise<void> {
-    for (const [rule, key] of attempt) await this.#store.reset(`${rule.name}:${key}`);
+    for (const [rule, key] of attempt) {
+      await this.#store.reset(`${rule.name}:${key}`);
+      this.#underway.delete(`${rule.name}:${key}`);
+    }
   }
 
   /** Records that an account signed in from an address, which exempts that address from the account-wide block. */
