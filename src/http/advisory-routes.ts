@@ -10,6 +10,9 @@ import { isAdvisoryId, osvTime, withReferences, type OsvRecord } from '../safety
 import { zipFiles } from '../safety/osv-zip.ts';
 import type { Db } from '../store/db.ts';
 import type { Gate } from './gate.ts';
+import { Str, Type, schema, type RouteTypes } from './schemas.ts';
+
+const AdvisoryRoute = schema({ params: Type.Object({ id: Str(256) }) });
 
 export type AdvisoryRouteDeps = { db: Db; gate: Gate; packages: Packages; publicUrl: () => string };
 
@@ -111,7 +114,7 @@ export function registerAdvisoryRoutes(app: FastifyInstance, deps: AdvisoryRoute
     );
   });
 
-  app.get(`${BASE}/:id`, async (req: FastifyRequest<{ Params: { id: string } }>, reply) => {
+  app.get<RouteTypes<typeof AdvisoryRoute>>(`${BASE}/:id`, { schema: AdvisoryRoute }, async (req, reply) => {
     await gate.read(req);
     // OSV's buckets name files <id>.json; accept that spelling too.
     const id = req.params.id.replace(/\.json$/, '');

@@ -11,6 +11,7 @@ import { bulkReport, nestsDeeperThan, parseBulkRequest, parseQuickRequest, quick
 import type { Db } from '../store/db.ts';
 import { decodeBody } from './compressed-bodies.ts';
 import type { Gate } from './gate.ts';
+import { AnyObject, schema } from './schemas.ts';
 
 export type AuditRouteDeps = { db: Db; gate: Gate; packages: Packages; publicUrl: () => string };
 
@@ -44,6 +45,8 @@ export function registerAuditRoutes(app: FastifyInstance, deps: AuditRouteDeps):
     bodyLimit: AUDIT_BODY_LIMIT,
     config: { compressedBody: true },
     preParsing: decodeBody(AUDIT_BODY_LIMIT),
+    // The envelope only: the entries (thousands in a large tree) are safety/audit.ts's to read, in one pass.
+    schema: schema({ body: AnyObject }),
   };
 
   // Their own scope: a JSON parser that refuses deep nesting before parsing (these bodies need no more than a

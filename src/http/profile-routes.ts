@@ -9,6 +9,9 @@ import { looksLikeGrant } from '../accounts/web-logins.ts';
 import { fail, unauthorized } from '../errors.ts';
 import type { Gate } from './gate.ts';
 import { requireOtp, type SecondFactorDeps } from './second-factor.ts';
+import { AnyObject, schema, type RouteTypes } from './schemas.ts';
+
+const ChangeRoute = schema({ body: AnyObject });
 
 export type ProfileRouteDeps = { gate: Gate; secondFactor: SecondFactorDeps; publicUrl: () => string };
 
@@ -57,15 +60,20 @@ export function registerProfileRoutes(app: FastifyInstance, { gate, secondFactor
     return readProfile(db, principal);
   });
 
-  app.post<{ Body: unknown }>('/-/npm/v1/user', { ...signedIn, bodyLimit: PROFILE_BODY_LIMIT }, async (req) => {
-    const principal = await gate.principal(req);
-    if (!principal) throw unauthorized();
-    return changeProfile(
-      { db, key, limiter, clock, issuer: () => issuer(publicUrl) },
-      principal,
-      req.ip,
-      req.body,
-      otpPrompt(secondFactor, req, principal.userId),
-    );
-  });
+  // npm-profile's documents differ by what they change; their fields are accounts/profile.ts's to check.
+  app.post<RouteTypes<typeof ChangeRoute>>(
+    '/-/npm/v1/user',
+    { ...signedIn, bodyLimit: PROFILE_BODY_LIMIT, schema: ChangeRoute },
+    async (req) => {
+      const principal = await gate.principal(req);
+      if (!principal) throw unauthorized();
+      return changeProfile(
+        { db, key, limiter, clock, issuer: () => issuer(publicUrl) },
+        principal,
+        req.ip,
+        req.body,
+        otpPrompt(secondFactor, req, principal.userId),
+      );
+    },
+  );
 }

@@ -19,12 +19,24 @@ import {
 } from '../safety/reports.ts';
 import type { Db } from '../store/db.ts';
 import type { Gate } from './gate.ts';
+import { Type, schema, type RouteTypes } from './schemas.ts';
 
 export type ReportRoutesDeps = { db: Db; gate: Gate; packages: Packages; limiter: Limiter; clock: () => number };
 
 export const REPORTS_PATH = '/-/bulwark/v1/reports';
 
 type RawReport = { package: unknown; version: unknown; reason: unknown; details: unknown };
+
+/** A report as the API takes it; what the names and words must be is checked by gatedReport and safety/reports.ts. */
+const FileRoute = schema({
+  body: Type.Object({
+    package: Type.Optional(Type.String()),
+    version: Type.Optional(Type.Union([Type.String(), Type.Null()], { description: 'a string, or null' })),
+    reason: Type.Optional(Type.String()),
+    details: Type.Optional(Type.String()),
+  }),
+});
+const ReportRoute = schema({ params: Type.Object({ id: Type.String() }) });
 
 /** The package a report names, checked for shape only: 400 without one, 404 for a name that cannot be here. */
 function reportedName(raw: unknown): string {
@@ -84,11 +96,11 @@ export function registerReportRoutes(app: FastifyInstance, deps: ReportRoutesDep
   const signedIn = (req: FastifyRequest): Promise<Principal> => gate.caller(req, NO_ACCOUNT);
 
   // An anonymous report is refused before its body is read (Gate.signedIn).
-  app.post<{ Body: Record<string, unknown> | null }>(
+  app.post<RouteTypes<typeof FileRoute>>(
     REPORTS_PATH,
-    { preParsing: gate.signedIn(NO_ACCOUNT) },
+    { preParsing: gate.signedIn(NO_ACCOUNT), schema: FileRoute },
     async (req, reply) => {
-      const b = req.body && typeof req.body === 'object' ? req.body : {};
+      const b = req.body;
       const { input, reporter } = await gatedReport(req, deps, {
         package: b.package,
         version: b.version,
@@ -106,7 +118,7 @@ export function registerReportRoutes(app: FastifyInstance, deps: ReportRoutesDep
     return { reports: await listOwnReports(db, principal.userId) };
   });
 
-  app.get<{ Params: { id: string } }>(`${REPORTS_PATH}/:id`, async (req) => {
+  app.get<RouteTypes<typeof ReportRoute>>(`${REPORTS_PATH}/:id`, { schema: ReportRoute }, async (req) => {
     const principal = await signedIn(req);
     if (!/^\d{1,15}$/.test(req.params.id)) throw notFound();
     const report = await reportById(db, Number(req.params.id));

@@ -14,6 +14,7 @@ import { planToken, type ScopeRequest } from '../tokens/scope.ts';
 import { createToken, listTokens, revokeOwnToken, type TokenInfo } from '../tokens/service.ts';
 import type { Gate } from './gate.ts';
 import { requireOtp, type SecondFactorDeps } from './second-factor.ts';
+import { AnyObject, Str, Type, schema, type RouteTypes } from './schemas.ts';
 
 export type TokenRouteDeps = {
   db: Db;
@@ -31,6 +32,12 @@ export const scopedTokenRefusal = (publicUrl: string) =>
   `this token is limited by a scope, and such tokens cannot list, create or revoke tokens (a leaked one could otherwise make more): run \`npm login --registry=${publicUrl}/\` for a two-hour session that can (it takes this token's place in your .npmrc), or manage tokens at ${publicUrl}/-/web/account/tokens`;
 
 type Body = Record<string, unknown>;
+
+/** npm 11's granular fields and npm 10's classic ones share the body; tokens/scope.ts plans from either. */
+const CreateRoute = schema({
+  body: Type.Intersect([AnyObject, Type.Object({ password: Type.Optional(Type.String()) })]),
+});
+const RevokeRoute = schema({ params: Type.Object({ key: Str(512) }) });
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -125,17 +132,14 @@ export function registerTokenRoutes(
   // Only a signed-in user manages tokens: an anonymous request is refused before its body is read (Gate.signedIn).
   const signedIn = { preParsing: gate.signedIn() };
 
-  app.post<{ Body: Body | null }>('/-/npm/v1/tokens', signedIn, async (req) => {
+  app.post<RouteTypes<typeof CreateRoute>>('/-/npm/v1/tokens', { ...signedIn, schema: CreateRoute }, async (req) => {
     const principal = await owner(req);
     const body = req.body;
-    if (!body || typeof body !== 'object' || Array.isArray(body))
-      throw fail('E_TOKEN_REQUEST', 'send the token request as a JSON object');
     const now = clock();
     // Bad requests are answered before the password is checked, so a typo does not count as a failed sign-in.
     const plan = planToken({ name: 'npm token create', ...scopeRequestFromNpm(body) }, now);
     await checkOrgRights(db, principal, plan.scope);
-    if (typeof body.password !== 'string' || body.password === '')
-      throw fail('E_TOKEN_REQUEST', 'creating a token needs your password: npm asks for it');
+    if (!body.password) throw fail('E_TOKEN_REQUEST', 'creating a token needs your password: npm asks for it');
     const password = body.password;
     const user = await limitedPasswordCheck(
       secondFactor.limiter,
@@ -166,16 +170,20 @@ export function registerTokenRoutes(
   });
 
   // npm sends the key of a listed token, or the token itself when the argument starts with a listed token's prefix.
-  app.delete<{ Params: { key: string } }>('/-/npm/v1/tokens/token/:key', signedIn, async (req, reply) => {
-    const principal = await owner(req);
-    const revoked = await revokeOwnToken(
-      db,
-      { id: principal.userId, name: principal.name },
-      req.params.key,
-      principal.userId,
-      clock(),
-    );
-    if (!revoked) throw notFound('no live token of yours has that id');
-    return reply.code(204).send();
-  });
+  app.delete<RouteTypes<typeof RevokeRoute>>(
+    '/-/npm/v1/tokens/token/:key',
+    { ...signedIn, schema: RevokeRoute },
+    async (req, reply) => {
+      const principal = await owner(req);
+      const revoked = await revokeOwnToken(
+        db,
+        { id: principal.userId, name: principal.name },
+        req.params.key,
+        principal.userId,
+        clock(),
+      );
+      if (!revoked) throw notFound('no live token of yours has that id');
+      return reply.code(204).send();
+    },
+  );
 }

@@ -8,10 +8,22 @@ import { ANONYMOUS_BODY_LIMIT, type Gate } from './gate.ts';
 import { requireOtp, type SecondFactorDeps } from './second-factor.ts';
 import { limitedPasswordCheck } from '../accounts/limits.ts';
 import { pendingMessage } from '../accounts/signup.ts';
+import { NAME_MAX, Str, Type, schema, type RouteTypes } from './schemas.ts';
 
 export type UserRouteDeps = { db: Db; gate: Gate; signup: 'open' | 'closed'; secondFactor: SecondFactorDeps };
 
-type CouchUser = { name?: unknown; password?: unknown; email?: unknown };
+const UserParams = Type.Object({ name: Str(NAME_MAX) });
+/** What npm login and npm adduser send (npm-profile's loginCouch/adduserCouch; other CouchDB fields are ignored). */
+const CouchLoginRoute = schema({
+  params: UserParams,
+  body: Type.Object({
+    name: Type.Optional(Str(NAME_MAX)),
+    password: Type.Optional(Type.String()),
+    email: Type.Optional(Str(254)),
+  }),
+});
+const UserRoute = schema({ params: UserParams });
+const LogoutRoute = schema({ params: Type.Object({ token: Str(512) }) });
 
 export function registerUserRoutes(app: FastifyInstance, { db, gate, signup, secondFactor }: UserRouteDeps): void {
   /** npm adduser for a new name. (npm login of an unknown name fails like a wrong password, revealing nothing.) */
@@ -29,16 +41,15 @@ export function registerUserRoutes(app: FastifyInstance, { db, gate, signup, sec
 
   // npm login / npm adduser (auth-type=legacy, and the fallback when web login is unavailable).
   // Anyone may call this, so it reads no more than a sign-in needs.
-  app.put<{ Params: { name: string }; Body: CouchUser }>(
+  app.put<RouteTypes<typeof CouchLoginRoute>>(
     '/-/user/org.couchdb.user:::name',
-    { bodyLimit: ANONYMOUS_BODY_LIMIT },
+    { bodyLimit: ANONYMOUS_BODY_LIMIT, schema: CouchLoginRoute },
     async (req, reply) => {
-      const body = req.body ?? {};
+      const body = req.body;
       const name = req.params.name;
-      if (typeof body !== 'object' || (body.name !== undefined && body.name !== name))
+      if (body.name !== undefined && body.name !== name)
         throw fail('E_INVALID_REQUEST', 'the user name in the body must match the URL');
-      if (typeof body.password !== 'string' || body.password === '')
-        throw fail('E_ACCOUNT_INVALID', 'a password is required');
+      if (!body.password) throw fail('E_ACCOUNT_INVALID', 'a password is required');
       const nameIssue = usernameProblem(name);
       if (nameIssue) throw fail('E_ACCOUNT_INVALID', nameIssue);
       const clientName = String(req.headers['user-agent'] ?? 'npm')
@@ -46,7 +57,7 @@ export function registerUserRoutes(app: FastifyInstance, { db, gate, signup, sec
         .slice(0, 64);
       const password = body.password;
       const user =
-        !(await findUser(db, name)) && typeof body.email === 'string'
+        !(await findUser(db, name)) && body.email !== undefined
           ? await signUp(name, password, body.email)
           : await limitedPasswordCheck(
               secondFactor.limiter,
@@ -80,7 +91,7 @@ export function registerUserRoutes(app: FastifyInstance, { db, gate, signup, sec
     },
   );
 
-  app.get<{ Params: { name: string } }>('/-/user/org.couchdb.user:::name', async (req) => {
+  app.get<RouteTypes<typeof UserRoute>>('/-/user/org.couchdb.user:::name', { schema: UserRoute }, async (req) => {
     await gate.caller(req);
     const user = await findUser(db, req.params.name);
     if (!user) throw notFound(`no user named ${req.params.name}`);
@@ -89,9 +100,9 @@ export function registerUserRoutes(app: FastifyInstance, { db, gate, signup, sec
 
   // npm logout: the token to revoke is in the URL, and holding it is what authorizes revoking it.
   // npm logout sends no body: a large one is refused before it is read.
-  app.delete<{ Params: { token: string } }>(
+  app.delete<RouteTypes<typeof LogoutRoute>>(
     '/-/user/token/:token',
-    { bodyLimit: ANONYMOUS_BODY_LIMIT },
+    { bodyLimit: ANONYMOUS_BODY_LIMIT, schema: LogoutRoute },
     async (req) => {
       const principal = await gate.principal(req);
       if (!(await revokeTokenBySecret(db, req.params.token, principal)))

@@ -10,6 +10,7 @@ import type { Limiter, Rule } from '../accounts/limits.ts';
 import { cleanHostname, poll, POLL_SECONDS, startRequest, sweep, type Purpose } from '../accounts/web-logins.ts';
 import type { Db } from '../store/db.ts';
 import { ANONYMOUS_BODY_LIMIT } from './gate.ts';
+import { Str, Type, schema, type RouteTypes } from './schemas.ts';
 
 export type WebLoginDeps = { db: Db; key: Buffer; limiter: Limiter; clock: () => number; publicUrl: () => string };
 
@@ -44,14 +45,23 @@ export function webOtpOffer({ db, clock, publicUrl }: WebLoginDeps) {
   };
 }
 
+/** npm login sends {} (npm 11 may add hostname; adduser, create: true); npm 10 sends no body at all. */
+const LoginRoute = schema({
+  body: Type.Union([
+    Type.Object({ create: Type.Optional(Type.Unknown()), hostname: Type.Optional(Type.Unknown()) }),
+    Type.Null(),
+  ]),
+});
+const DoneRoute = schema({ params: Type.Object({ id: Str(128) }) });
+
 export function registerWebLoginRoutes(app: FastifyInstance, deps: WebLoginDeps): void {
   const { db, key, limiter, clock, publicUrl } = deps;
 
-  app.post<{ Body: { create?: unknown; hostname?: unknown } | null }>(
+  app.post<RouteTypes<typeof LoginRoute>>(
     '/-/v1/login',
-    { bodyLimit: ANONYMOUS_BODY_LIMIT },
+    { bodyLimit: ANONYMOUS_BODY_LIMIT, schema: LoginRoute },
     async (req, reply) => {
-      const body = req.body && typeof req.body === 'object' ? req.body : {};
+      const body = req.body ?? {};
       const attempt: Array<[Rule, string]> = [[WEB_LOGIN_START, req.ip]];
       await limiter.check(attempt, 'web logins started');
       await limiter.fail(attempt);
@@ -70,7 +80,7 @@ export function registerWebLoginRoutes(app: FastifyInstance, deps: WebLoginDeps)
     },
   );
 
-  const done = (purpose: Purpose) => async (req: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
+  const done = (purpose: Purpose) => async (req: FastifyRequest<RouteTypes<typeof DoneRoute>>, reply: FastifyReply) => {
     reply.header('cache-control', 'no-store');
     const result = await poll(db, key, purpose, req.params.id, clock());
     switch (result.state) {
@@ -90,6 +100,6 @@ export function registerWebLoginRoutes(app: FastifyInstance, deps: WebLoginDeps)
         });
     }
   };
-  app.get<{ Params: { id: string } }>('/-/v1/login/done/:id', done('login'));
-  app.get<{ Params: { id: string } }>('/-/v1/otp/done/:id', done('otp'));
+  app.get<RouteTypes<typeof DoneRoute>>('/-/v1/login/done/:id', { schema: DoneRoute }, done('login'));
+  app.get<RouteTypes<typeof DoneRoute>>('/-/v1/otp/done/:id', { schema: DoneRoute }, done('otp'));
 }
