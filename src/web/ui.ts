@@ -7,7 +7,11 @@ import { registerApprovalRoutes } from './approval-routes.ts';
 import { registerEmailRoutes } from './email-routes.ts';
 import { registerLogHistoryPages } from './log-history-routes.ts';
 import { registerModerationPages } from './moderation-routes.ts';
-import { registerOrgPages } from './org-routes.ts';
+import * as orgMemberRoutes from './org-member-routes.ts';
+import * as orgRoutes from './org-routes.ts';
+import * as packageAccessRoutes from './package-access-routes.ts';
+import * as teamMemberRoutes from './team-member-routes.ts';
+import * as teamRoutes from './team-routes.ts';
 import { registerPolicyPages } from './policy-routes.ts';
 import { WebUi } from './routes.ts';
 import { registerNameSafety } from './security-routes.ts';
@@ -45,7 +49,8 @@ export function registerWebUi(services: Services, { app, limiter, secondFactor }
   web.extend((scope) => registerTokenPages(scope, web));
   web.extend((scope) => registerWebLoginPages(scope, web));
   // Organisations, teams, members and package access (/-/web/orgs, /-/web/org/:org, /-/web/access).
-  registerOrgPages(web);
+  for (const routes of [orgRoutes, orgMemberRoutes, teamRoutes, teamMemberRoutes, packageAccessRoutes])
+    web.extend((scope) => routes.register(scope, web));
   // One version's page: its dependencies, size, integrity and files (/-/web/package/:name/v/:version).
   web.extend((scope) => registerVersionPages(scope, web));
   // A package's transparency-log history (/-/web/package/:name/history).

@@ -1,0 +1,86 @@
+// The one way a page's form is read and answered. A form route declares its fields (TypeBox, as the npm routes do);
+// a form of another shape is not answered with a bare error page but refused as any other refusal of that form is:
+// the page again, with the sentence naming the field and the status. A change that succeeds redirects (303), so a
+// reload never submits twice.
+import type { Static, TObject } from '@sinclair/typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ClientError } from '../errors.ts';
+import { Type } from '../http/schemas.ts';
+import type { WebSession, WebSessions } from './session.ts';
+
+/** A text field of a form, at most `max` characters; missing is the empty string, as an empty input sends. */
+export const Field = (max = 1024) => Type.String({ maxLength: max, default: '' });
+
+/** A form's fields; other fields (the CSRF token, an OTP for the gate) may come too. */
+export const FormFields = <P extends Parameters<typeof Type.Object>[0]>(fields: P) => Type.Object(fields);
+
+/**
+ * Route options for a form POST: its body schema, checked by Fastify as every route's is, with the failure kept on
+ * the request (attachValidation) so the handler shows it on the page, after the CSRF check.
+ */
+export const formRoute = <S extends TObject>(body: S) => ({ schema: { body }, attachValidation: true }) as const;
+
+/**
+ * The form's fields as its schema declares them. A form that failed the check throws its refusal here
+ * (E_INVALID_REQUEST, naming the field), inside the handler's refusal path, so the page is drawn again with it.
+ */
+export function formOf<S extends TObject>(req: FastifyRequest, _schema: S): Static<S> {
+  if (req.validationError) throw req.validationError;
+  // Checked against _schema by Fastify before the handler ran (formRoute).
+  return req.body as Static<S>;
+}
+
+/** A refusal as a form shows it: a sentence, npm's advice to pass --otp becoming the form's own. */
+export const refusalText = (err: Error): string =>
+  err.message
+    .replace(/: run the command again with --otp=CODE$/, ': enter the code from your authenticator app')
+    .replace(/^./, (c) => c.toUpperCase())
+    .replace(/([^.])$/, '$1.');
+
+/** The signed-in session, or null after redirecting the browser to sign in and come back. */
+export async function signedIn(
+  sessions: WebSessions,
+  req: FastifyRequest,
+  reply: FastifyReply,
+): Promise<WebSession | null> {
+  const session = await sessions.current(req);
+  if (session) return session;
+  await reply
+    .code(303)
+    .header('location', `/-/web/signin?next=${encodeURIComponent(req.url)}`)
+    .send();
+  return null;
+}
+
+/** 303 to `location`, the answer to a form that did what it asked. */
+export const see = (reply: FastifyReply, location: string): FastifyReply =>
+  reply.code(303).header('location', location).send();
+
+/**
+ * Runs one change a form asks for. The form's one-time password stands in for npm's npm-otp header, so the gate's
+ * second-factor check applies to the page exactly as to the CLI. Success redirects to `back` with `done=<what
+ * happened>`; a refusal other than not-found (which stays the 404 page, so nothing hidden is confirmed) draws the page
+ * again with the reason and the refusal's status and headers (Retry-After).
+ */
+export async function formChange(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  opts: {
+    back: string;
+    run: () => Promise<string>;
+    render: (status: number, error: string) => Promise<FastifyReply>;
+  },
+): Promise<FastifyReply> {
+  const otp = (req.body as { otp?: unknown } | null | undefined)?.otp;
+  if (typeof otp === 'string' && otp.trim()) req.headers['npm-otp'] = otp.trim();
+  let done: string;
+  try {
+    done = await opts.run();
+  } catch (err) {
+    if (!(err instanceof ClientError) || err.code === 'E_NOT_FOUND') throw err;
+    req.log.info({ cause: 'form-refused', status: err.status, code: err.code }, err.message);
+    for (const [k, v] of Object.entries(err.headers)) if (k !== 'www-authenticate') reply.header(k, v);
+    return opts.render(err.status, refusalText(err));
+  }
+  return see(reply, `${opts.back}${opts.back.includes('?') ? '&' : '?'}done=${done}`);
+}
