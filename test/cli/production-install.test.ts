@@ -73,7 +73,8 @@ async function publishAndInstall(major: LtsMajor, app: string): Promise<void> {
   const node = await nodeBinary(major);
   assert.match((await promisify(execFile)(node, ['--version'])).stdout, new RegExp(`^v${major}\\.`));
   const bin = path.join(app, 'node_modules', '.bin', 'bulwark');
-  const env = { BULWARK_SECRET_KEY: 'p'.repeat(40) };
+  // Metrics on, so prom-client and Node's own metrics are loaded by this Node too.
+  const env = { BULWARK_SECRET_KEY: 'p'.repeat(40), BULWARK_METRICS: 'public' };
   const data = ['--data-dir', path.join(app, `data-${major}`)];
   const opts = { bin, cwd: app, env, node };
 
@@ -114,6 +115,12 @@ async function publishAndInstall(major: LtsMajor, app: string): Promise<void> {
     assert.equal(
       await readFile(path.join(consumer, 'node_modules', name, 'index.js'), 'utf8'),
       `module.exports = 'served by Node ${major}';\n`,
+    );
+    const metrics = await fetch(`${server.url}/-/metrics`);
+    assert.equal(metrics.status, 200);
+    assert.match(
+      await metrics.text(),
+      /^bulwark_http_request_duration_seconds_count\{method="PUT",route="\/:name",status="201"\} 1$/m,
     );
     assert.deepEqual(
       server.logs.filter((l) => /Warning|"level":[56]0/.test(l)),
