@@ -25,11 +25,18 @@ const HOUR = 60 * MINUTE;
 
 export const Rules = {
   /** one address guessing one account's password. */
-  passwordAccountAddress: { name: 'pw-acct-ip', free: 5, baseMs: 2_000, maxMs: 15 * MINUTE, windowMs: 24 * HOUR },
+  passwordAccountAddress: {
+    name: 'pw-acct-ip',
+    free: 5,
+    baseMs: 2_000,
+    maxMs: 15 * MINUTE,
+    windowMs: 24 * HOUR,
+    oneAtATime: true,
+  },
   /** one address trying many accounts (spraying). */
   passwordAddress: { name: 'pw-ip', free: 30, baseMs: MINUTE, maxMs: HOUR, windowMs: HOUR },
   /** many addresses trying one account; addresses the account has signed in from are exempt. */
-  passwordAccount: { name: 'pw-acct', free: 20, baseMs: MINUTE, maxMs: HOUR, windowMs: 24 * HOUR },
+  passwordAccount: { name: 'pw-acct', free: 20, baseMs: MINUTE, maxMs: HOUR, windowMs: 24 * HOUR, oneAtATime: true },
   /** one-time passwords and recovery codes for one account, from anywhere: the password is already known. */
   secondFactor: { name: 'otp-acct', free: 5, baseMs: 5_000, maxMs: HOUR, windowMs: 24 * HOUR, oneAtATime: true },
   /** password-reset and verification emails asked for one account. */
@@ -218,6 +225,11 @@ export class Limiter {
     }
   }
 
+  /** Ends an attempt that is neither counted nor reset (a success that keeps its counters). */
+  release(attempt: Attempt): void {
+    for (const [rule, key] of attempt) this.#underway.delete(`${rule.name}:${key}`);
+  }
+
   /** Records that an account signed in from an address, which exempts that address from the account-wide block. */
   async rememberAddress(account: string, address: string): Promise<void> {
     await this.#store.fail(`known:${account}:${address}`, this.#clock(), 90 * 24 * HOUR);
@@ -250,14 +262,19 @@ export async function limitedPasswordCheck<T>(
     [Rules.passwordAddress, address],
   ];
   const accountWide: Attempt = [[Rules.passwordAccount, account]];
-  await limiter.check(known ? attempt : [...attempt, ...accountWide], 'sign-in attempts');
-  const result = await check();
-  if (result === null) {
-    const newlyBlocked = await limiter.fail([...attempt, ...accountWide]);
-    if (onAccountLocked && newlyBlocked.includes(Rules.passwordAccount)) await onAccountLocked();
-    return null;
+  const checked = known ? attempt : [...attempt, ...accountWide];
+  await limiter.check(checked, 'sign-in attempts');
+  try {
+    const result = await check();
+    if (result === null) {
+      const newlyBlocked = await limiter.fail([...attempt, ...accountWide]);
+      if (onAccountLocked && newlyBlocked.includes(Rules.passwordAccount)) await onAccountLocked();
+      return null;
+    }
+    await limiter.reset([attempt[0]!]);
+    await limiter.rememberAddress(account, address);
+    return result;
+  } finally {
+    limiter.release(checked);
   }
-  await limiter.reset([attempt[0]!]);
-  await limiter.rememberAddress(account, address);
-  return result;
 }

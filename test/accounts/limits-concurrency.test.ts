@@ -2,8 +2,9 @@
 // databases. The limiter's check and the failure it records are apart in time (the code is verified between them),
 // so 300 guesses sent at once all passed the check before the first failure was counted: on PostgreSQL about 40 of
 // them were tried against a limit of 5 through `npm profile`, and every one through the enrolment's confirmation
-// (plus 500s from two first failures inserted at once). A one-time password of an account is now checked one at a
-// time, and failures are counted atomically.
+// (plus 500s from two first failures inserted at once); 100 wrong passwords sent at once were all tried against a
+// limit of 5. An account's one-time passwords, and its passwords from one address, are now checked one at a time,
+// and failures are counted atomically.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Rules } from '../../src/accounts/limits.ts';
@@ -48,6 +49,30 @@ for (const kind of DB_KINDS) {
       const tried = counts['401 E_OTP_INVALID'] ?? 0;
       assert.ok(tried <= Rules.secondFactor.free + 1, `${tried} codes were tried: ${JSON.stringify(counts)}`);
       assert.equal(tried + (counts['429 E_RATE_LIMITED'] ?? 0), burst.length, JSON.stringify(counts));
+    });
+
+    it('tries no more passwords than the limit allows when they all arrive at once, and a right one still works', async () => {
+      const victim = await r.user('victim3');
+      const answers = await Promise.all(
+        Array.from({ length: 100 }, (_, i) =>
+          post(victim.token, { password: { old: `wrong-password-${i}`, new: 'another-good-password-1' } }),
+        ),
+      );
+      const counts = tally(answers);
+      const tried = counts['401 E_BAD_CREDENTIALS'] ?? 0;
+      assert.ok(
+        tried <= Rules.passwordAccountAddress.free + 1,
+        `${tried} passwords were tried: ${JSON.stringify(counts)}`,
+      );
+      assert.equal(tried + (counts['429 E_RATE_LIMITED'] ?? 0), 100, JSON.stringify(counts));
+      // Checked one after the other, an owner's passwords are never refused for being concurrent.
+      const owner = await r.user('owner');
+      let current = PASSWORD;
+      for (const next of ['first-new-password-1', 'second-new-password-2']) {
+        const res = await post(owner.token, { password: { old: current, new: next } });
+        assert.equal(res.status, 200, res.text);
+        current = next;
+      }
     });
 
     it('tries no more codes than the limit allows when confirming an enrolment, and never fails with a 500', async () => {
