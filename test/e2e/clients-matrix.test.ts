@@ -142,6 +142,7 @@ describe('every client, every flow, against bulwark serve', { concurrency: 5 }, 
       const bad = `${prefix}-bad`;
       let sb: Sandbox;
       let session: Sandbox;
+      let sessionToken: string;
       let app: string;
       const npm = (args: string[], cwd = sb.dir, env = sb.env) => run(client, args, { cwd, env });
       // pnpm publish refuses outside a clean git checkout unless told not to check.
@@ -169,6 +170,9 @@ describe('every client, every flow, against bulwark serve', { concurrency: 5 }, 
         passed(login, 'npm login');
         assert.match(login.stdout + login.stderr, new RegExp(`Logged in (as ${user} )?on ${server.url}`));
         assert.equal((await npm(['whoami'], session.dir, session.env)).stdout.trim(), user);
+        const rc = await readFile(path.join(session.home, '.npmrc'), 'utf8');
+        sessionToken = /:_authToken=(bwk_\w+)/.exec(rc)?.[1] ?? '';
+        assert.ok(sessionToken, rc);
       });
 
       it('publishes a package, a second version, and a restricted scoped package', async () => {
@@ -307,6 +311,12 @@ describe('every client, every flow, against bulwark serve', { concurrency: 5 }, 
         const gone = await npm(['view', secret]);
         failed(gone, 'view of an unpublished package');
         assert.match(gone.stderr, /Unpublished on/);
+      });
+
+      it('logout revokes the session', async () => {
+        passed(await npm(['logout'], session.dir, session.env), 'logout');
+        const after = await fetch(`${server.url}/-/whoami`, { headers: { authorization: `Bearer ${sessionToken}` } });
+        assert.equal(after.status, 401, 'the registry no longer accepts it');
       });
     });
 
