@@ -14,6 +14,16 @@ import { otpPage, signInPage, signUpPage } from './pages/auth.ts';
 import type { WebUi } from './routes.ts';
 import { SESSION_COOKIE } from './session.ts';
 import { SignInTickets } from './signin-ticket.ts';
+import { Str, Type, schema, type RouteTypes } from '../http/schemas.ts';
+import { AccountQuery } from './credentials-routes.ts';
+
+/** The account page's query: its own notices, and those of its sections (credentials-routes.ts). */
+const AccountRoute = schema({
+  querystring: Type.Composite([
+    AccountQuery,
+    Type.Object({ welcome: Type.Optional(Str(8)), revoked: Type.Optional(Str(8)) }),
+  ]),
+});
 
 type Form = Record<string, string | undefined>;
 
@@ -199,7 +209,7 @@ export function registerAccountRoutes(scope: FastifyInstance, web: WebUi): void 
     return see(reply, '/');
   });
 
-  scope.get<{ Querystring: { welcome?: string; revoked?: string } }>('/-/web/account', async (req, reply) => {
+  scope.get<RouteTypes<typeof AccountRoute>>('/-/web/account', { schema: AccountRoute }, async (req, reply) => {
     const session = await web.sessions.current(req);
     if (!session) return see(reply, '/-/web/signin?next=%2F-%2Fweb%2Faccount');
     const now = clock();

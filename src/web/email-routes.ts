@@ -1,5 +1,5 @@
-// The pages behind the links Bulwark emails: verifying an address (the password-reset page lives with the account
-// settings in web/settings-routes.ts). Registered inside the web UI's scope, so the page has the site's layout,
+// The pages behind the links Bulwark emails: verifying an address (the password-reset page is in
+// web/password-reset-routes.ts). Registered inside the web UI's scope, so the page has the site's layout,
 // security headers and signed-in header.
 import type { FastifyInstance } from 'fastify';
 import { EmailPurpose, consumeEmailToken } from '../accounts/email-tokens.ts';

@@ -11,9 +11,6 @@ import type { WebSession, WebSessions } from './session.ts';
 /** A text field of a form, at most `max` characters; missing is the empty string, as an empty input sends. */
 export const Field = (max = 1024) => Type.String({ maxLength: max, default: '' });
 
-/** A form's fields; other fields (the CSRF token, an OTP for the gate) may come too. */
-export const FormFields = <P extends Parameters<typeof Type.Object>[0]>(fields: P) => Type.Object(fields);
-
 /**
  * Route options for a form POST: its body schema, checked by Fastify as every route's is, with the failure kept on
  * the request (attachValidation) so the handler shows it on the page, after the CSRF check.
@@ -36,6 +33,27 @@ export const refusalText = (err: Error): string =>
     .replace(/: run the command again with --otp=CODE$/, ': enter the code from your authenticator app')
     .replace(/^./, (c) => c.toUpperCase())
     .replace(/([^.])$/, '$1.');
+
+/** "2 seconds", "10 minutes", "about 3 hours": Retry-After as a person reads it. */
+export function waitText(seconds: number): string {
+  if (seconds < 90) return `${seconds} ${seconds === 1 ? 'second' : 'seconds'}`;
+  const minutes = Math.ceil(seconds / 60);
+  if (minutes < 90) return `${minutes} minutes`;
+  return `about ${Math.round(minutes / 60)} hours`;
+}
+
+/**
+ * The status and sentence a page shows for a refused request, its headers (Retry-After) put on the reply. A 429
+ * becomes `tooMany` and "try again in N minutes". Anything but a ClientError is not ours to explain: rethrown.
+ */
+export function explain(reply: FastifyReply, err: unknown, tooMany: string): { status: number; message: string } {
+  if (!(err instanceof ClientError)) throw err;
+  // The OTP challenge's header is for npm, not the browser.
+  for (const [k, v] of Object.entries(err.headers)) if (k !== 'www-authenticate') reply.header(k, v);
+  if (err.code === 'E_RATE_LIMITED')
+    return { status: 429, message: `${tooMany} Try again in ${waitText(Number(err.headers['retry-after'] ?? 60))}.` };
+  return { status: err.status, message: refusalText(err) };
+}
 
 /** The signed-in session, or null after redirecting the browser to sign in and come back. */
 export async function signedIn(
@@ -79,8 +97,8 @@ export async function formChange(
   } catch (err) {
     if (!(err instanceof ClientError) || err.code === 'E_NOT_FOUND') throw err;
     req.log.info({ cause: 'form-refused', status: err.status, code: err.code }, err.message);
-    for (const [k, v] of Object.entries(err.headers)) if (k !== 'www-authenticate') reply.header(k, v);
-    return opts.render(err.status, refusalText(err));
+    const { status, message } = explain(reply, err, 'Too many attempts.');
+    return opts.render(status, message);
   }
   return see(reply, `${opts.back}${opts.back.includes('?') ? '&' : '?'}done=${done}`);
 }

@@ -15,7 +15,9 @@ import * as teamRoutes from './team-routes.ts';
 import { registerPolicyPages } from './policy-routes.ts';
 import { WebUi } from './routes.ts';
 import { registerNameSafety } from './security-routes.ts';
-import { registerSettings } from './settings-routes.ts';
+import * as credentialsRoutes from './credentials-routes.ts';
+import * as passwordResetRoutes from './password-reset-routes.ts';
+import * as securityHistoryRoutes from './security-history-routes.ts';
 import { registerTokenPages } from './token-routes.ts';
 import { registerTwoFactor } from './two-factor-routes.ts';
 import { registerVersionPages } from './version-routes.ts';
@@ -36,7 +38,8 @@ export function registerWebUi(services: Services, { app, limiter, secondFactor }
   });
   // The pages behind emailed links, and the account settings (email, password, security history, password reset).
   web.extend((scope) => registerEmailRoutes(scope, web));
-  registerSettings(web);
+  for (const routes of [credentialsRoutes, securityHistoryRoutes, passwordResetRoutes])
+    web.extend((scope) => routes.register(scope, web));
   // Administrators' account pages (list, find, disable, enable, delete, force a reset, recovery).
   web.extend((scope) => registerAdminRoutes(scope, web));
   // The queue of new accounts waiting for an administrator's approval (--email-verification admin).

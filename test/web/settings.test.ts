@@ -10,7 +10,7 @@ import { redactUrl } from '../../src/http/server.ts';
 import type { EventRow } from '../../src/store/schema.ts';
 import { createToken } from '../../src/tokens/service.ts';
 import { CONTENT_SECURITY_POLICY } from '../../src/web/routes.ts';
-import { waitText } from '../../src/web/settings-routes.ts';
+import { waitText } from '../../src/web/form.ts';
 import { DB_KINDS } from '../helpers/db.ts';
 import { body, publishDoc } from '../helpers/packages.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';

@@ -1,6 +1,7 @@
 // Account settings sections (email address, password, security history) and the pages for getting back into an
 // account (forgot password, reset password) and for the links Bulwark emails (verify email). The handlers in
-// settings-routes.ts decide; these only draw, keeping what the user typed (never a password) when a form comes back.
+// credentials-routes.ts and password-reset-routes.ts decide; these only draw, keeping what the user typed (never a
+// password) when a form comes back.
 import { PASSWORD_MIN } from '../../accounts/passwords.ts';
 import type { HistoryPage } from '../../accounts/security-history.ts';
 import type { UserRow } from '../../store/schema.ts';
