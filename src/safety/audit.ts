@@ -103,7 +103,18 @@ export function bulkReport(
 }
 
 /** One installed copy of a package in the quick-audit request's tree, and where it sits ("a>b>c"). */
-export type Installed = { name: string; version: string; path: string; dev: boolean };
+export type Installed = { name: string; version: string; readonly path: string; dev: boolean };
+
+/** Paths listed per advisory in a quick-audit answer at most (npm 10 reads none of them: auditToBulk drops them). */
+export const MAX_PATHS_PER_ADVISORY = 100;
+
+type TreeNode = { name: string; parent: TreeNode | null };
+
+function pathOf(node: TreeNode): string {
+  const names: string[] = [];
+  for (let n: TreeNode | null = node; n; n = n.parent) names.push(n.name);
+  return names.reverse().join('>');
+}
 
 /**
  * The quick-audit request (npm ≤ 10's fallback, from the lockfile): `dependencies` is the lockfile's tree, each entry
@@ -113,20 +124,30 @@ export function parseQuickRequest(body: unknown): Installed[] {
   if (!body || typeof body !== 'object' || Array.isArray(body))
     throw fail('E_INVALID_REQUEST', 'the audit request must be a JSON object (npm audit sends the lockfile tree)');
   const out: Installed[] = [];
-  const walk = (deps: unknown, parents: string[]) => {
+  // A path is spelled out only when an answer lists it: every copy's path made at once costs the product of the
+  // tree's depth and breadth (a 0.6 MB request made half a gigabyte of paths).
+  const walk = (deps: unknown, parent: TreeNode | null) => {
     if (deps === undefined || deps === null) return;
     if (typeof deps !== 'object' || Array.isArray(deps)) throw invalid('"dependencies" must be an object');
     for (const [name, entry] of Object.entries(deps as Record<string, unknown>)) {
       if (out.length >= MAX_AUDIT_PACKAGES) throw invalid(`more than ${MAX_AUDIT_PACKAGES} installed packages`);
+      if (name === '' || name.length > MAX_NAME) throw invalid(`"${name.slice(0, 40)}…" is not a package name`);
       if (!entry || typeof entry !== 'object' || Array.isArray(entry)) throw invalid(`the entry of ${name}`);
       const e = entry as { version?: unknown; dev?: unknown; dependencies?: unknown };
-      const path = [...parents, name];
+      const node: TreeNode = { name, parent };
       if (typeof e.version === 'string' && e.version.length <= MAX_VERSION)
-        out.push({ name, version: e.version, path: path.join('>'), dev: e.dev === true });
-      walk(e.dependencies, path);
+        out.push({
+          name,
+          version: e.version,
+          dev: e.dev === true,
+          get path() {
+            return pathOf(node);
+          },
+        });
+      walk(e.dependencies, node);
     }
   };
-  walk((body as { dependencies?: unknown }).dependencies, []);
+  walk((body as { dependencies?: unknown }).dependencies, null);
   return out;
 }
 
@@ -141,16 +162,28 @@ export function quickReport(installed: readonly Installed[], records: readonly O
   const advisories: Record<string, Record<string, unknown>> = {};
   const vulnerabilities = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;
   const byName = new Map<string, Installed[]>();
-  for (const i of installed) byName.set(i.name, [...(byName.get(i.name) ?? []), i]);
+  for (const i of installed) {
+    const list = byName.get(i.name);
+    if (list) list.push(i);
+    else byName.set(i.name, [i]);
+  }
   for (const record of records) {
     const name = record.affected[0]?.package.name;
     const hits = (name === undefined ? [] : (byName.get(name) ?? [])).filter((i) => affects(record, i.version));
     if (!name || !hits.length) continue;
     const advisory = npmAdvisory(record, publicUrl);
-    const findings = [...new Set(hits.map((h) => h.version))].map((version) => ({
-      version,
-      paths: hits.filter((h) => h.version === version).map((h) => h.path),
-    }));
+    const byVersion = new Map<string, Installed[]>();
+    for (const h of hits) {
+      const list = byVersion.get(h.version);
+      if (list) list.push(h);
+      else byVersion.set(h.version, [h]);
+    }
+    let listed = 0;
+    const findings = [...byVersion].map(([version, copies]) => {
+      const shown = copies.slice(0, Math.max(0, MAX_PATHS_PER_ADVISORY - listed));
+      listed += shown.length;
+      return { version, paths: shown.map((h) => h.path) };
+    });
     advisories[record.id] = {
       ...advisory,
       module_name: name,
