@@ -14,6 +14,8 @@ import {
   SHELL_DANGER,
   stripNode,
 } from './patterns.ts';
+import { hiddenCode } from './hidden.ts';
+import { dataFlows, type FlowInfo } from './flow.ts';
 
 export type RawFinding = { rule: string; line: number | null; evidence: string; weight: number };
 
@@ -33,6 +35,8 @@ export type FileFacts = {
   endpoints: Set<string>;
   /** Calls that read the machine's or user's identity (host name, user, interfaces, DNS servers). */
   identity: number;
+  /** Sources reaching sinks in this file, and what it exports from a source (for flows across modules). */
+  flow?: FlowInfo;
 };
 
 export type AnalyzeOptions = { depth: number; decodedFrom?: string; budget: { decodedBytes: number }; loose?: boolean };
@@ -43,7 +47,7 @@ export type AnalyzeOptions = { depth: number; decodedFrom?: string; budget: { de
  * are still checked when they name a credential location or an exfiltration service.
  */
 export const BEHAVIOUR =
-  /child_process|\beval\s*\(|\bFunction\s*\(|fromCharCode|\batob\b|['"](base64|hex|base64url)['"]|_0x[0-9a-f]{4}|process\.env(?!\.(NODE_ENV|DEBUG|NODE_DEBUG|TERM|FORCE_COLOR|NO_COLOR|CI)\b)|['"](node:)?(https?|http2|net|tls|dgram|dns|vm)['"]|\bfetch\s*\(|XMLHttpRequest|WebSocket|\.connect\s*\(|homedir\s*\(|hostname\s*\(|userInfo\s*\(|npm\s+publish|_compile|module\.constructor|\bexeca\b|cross-spawn|shelljs|['"](?:[0-9a-f]{2}){4,32}['"]|['"][A-Za-z0-9+/]{40,}={0,2}['"]/;
+  /child_process|\beval\s*\(|\bFunction\s*\(|fromCharCode|\batob\b|['"](base64|hex|base64url)['"]|_0x[0-9a-f]{4}|process\.env(?!\.(NODE_ENV|DEBUG|NODE_DEBUG|TERM|FORCE_COLOR|NO_COLOR|CI)\b)|['"](node:)?(https?|http2|net|tls|dgram|dns|vm)['"]|\bfetch\s*\(|XMLHttpRequest|WebSocket|\bethereum\b|\.signTransaction\b|\.fetch\s*=[^=]|prototype\.(open|send)\s*=[^=]|\.connect\s*\(|homedir\s*\(|hostname\s*\(|userInfo\s*\(|npm\s+publish|_compile|module\.constructor|\bexeca\b|cross-spawn|shelljs|['"](?:[0-9a-f]{2}){4,32}['"]|['"][A-Za-z0-9+/]{40,}={0,2}['"]/;
 export const SENSITIVE =
   /npmrc|_authToken|\.ssh|id_rsa|id_ed25519|\.aws|credentials|169\.254\.|metadata\.google|[Ww]allet|keystore|Login Data|Local Storage|User Data|Profiles|keychain|webhook|discord|telegram|pipedream|requestbin|oast|interact\.sh|burpcollaborator|ngrok|pastebin|transfer\.sh|curl|wget|powershell|\/dev\/tcp|trufflehog|\.github\/workflows|\/etc\/(passwd|shadow)|ipify|ipinfo/;
 
@@ -132,6 +136,25 @@ function parseJs(text: string): Node | null {
 
 type AnyNode = Node & Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
+/** Browser and wallet entry points that address swappers and drainers replace (chalk/debug, 2025). */
+const HOOKED_API =
+  /^(fetch|XMLHttpRequest\.prototype\.(open|send|setRequestHeader)|(ethereum|web3\.currentProvider|solana|phantom\.solana)\.(request|send|sendAsync|signTransaction|signAllTransactions|signAndSendTransaction))$/;
+const WALLET_HOOK = /^(ethereum|web3|solana|phantom)/;
+/** A regular expression matching Ethereum or Bitcoin addresses, or a literal one. */
+const ADDRESS_REGEX = /0x\[a-fA-F0-9\]\{40\}|0x\[0-9a-fA-F\]\{40\}|\[a-km-zA-HJ-NP-Z1-9\]\{2[0-9],/;
+const ADDRESS_LITERAL = /^(0x[a-fA-F0-9]{40}|(bc1|[13])[a-km-zA-HJ-NP-Z0-9]{25,39})$/;
+const MEDIA_FILE = /\.(png|jpe?g|gif|bmp|ico|webp|tiff?|wav|mp3|ogg|ttf|otf|woff2?)$/i;
+
+/** The string literals anywhere under a node (`__dirname + '/img/a.png'` names an image even though it does not fold). */
+function stringsIn(n: AnyNode): string[] {
+  const out: string[] = [];
+  full(n, (x: AnyNode) => {
+    if (x.type === 'Literal' && typeof x.value === 'string') out.push(x.value);
+    else if (x.type === 'TemplateLiteral') for (const q of x.quasis) out.push(q.value.cooked ?? '');
+  });
+  return out;
+}
+
 const memberName = (n: AnyNode): string | null => {
   if (n.type === 'Identifier') return n.name;
   if (n.type === 'MemberExpression') {
@@ -199,6 +222,8 @@ const CALLS_OF_INTEREST = new Set([
   'unescape',
   'join',
   'constructor',
+  'readFileSync',
+  'readFile',
 ]);
 
 /** What the analysis of one piece of JavaScript collects before rules weigh it. */
@@ -219,6 +244,12 @@ type Collected = {
   envNpmToken: boolean;
   endpoints: Set<string>;
   moduleCompile: number | null;
+  /** Reads an image, font or audio file of the package (a steganographic carrier when the result is evaluated). */
+  readsMedia: number | null;
+  /** Browser or wallet APIs the code replaces: `window.fetch = …`, `XMLHttpRequest.prototype.open = …`. */
+  hooks: Array<{ api: string; line: number }>;
+  /** A regular expression or literals for crypto-currency addresses. */
+  addressPattern: number | null;
 };
 
 const newCollected = (): Collected => ({
@@ -237,6 +268,9 @@ const newCollected = (): Collected => ({
   envNpmToken: false,
   endpoints: new Set(),
   moduleCompile: null,
+  readsMedia: null,
+  hooks: [],
+  addressPattern: null,
 });
 
 function collectAst(ast: Node, text: string): Collected {
@@ -268,6 +302,10 @@ function collectAst(ast: Node, text: string): Collected {
         return;
       case 'Literal':
         if (typeof n.value === 'string') nodes.push(n);
+        else if (n.regex && ADDRESS_REGEX.test(n.regex.pattern)) c.addressPattern ??= n.start;
+        return;
+      case 'AssignmentExpression':
+        if (n.left.type === 'MemberExpression') nodes.push(n);
         return;
       case 'TemplateLiteral':
       case 'ImportDeclaration':
@@ -427,10 +465,20 @@ function collectAst(ast: Node, text: string): Collected {
   // Identity of the machine and its user, what recon beacons send; platform and architecture are what every
   // prebuilt-binary installer reads, so they do not count.
   const recon = /^(os\.hostname|os\.userInfo|os\.networkInterfaces|dns\.getServers|os\.homedir)$/;
+  if (c.addressPattern !== null) c.addressPattern = lineOf({ start: c.addressPattern } as AnyNode);
   for (const n of nodes) {
     switch (n.type) {
+      case 'AssignmentExpression': {
+        const target = memberName(n.left) ?? '';
+        const api = HOOKED_API.exec(target.replace(/^(window|globalThis|self|global)\./, ''))?.[0];
+        if (api) c.hooks.push({ api, line: lineOf(n) });
+        break;
+      }
       case 'Literal':
-        if (typeof n.value === 'string') addString(n.value, lineOf(n), null);
+        if (typeof n.value === 'string') {
+          addString(n.value, lineOf(n), null);
+          if (c.addressPattern === null && ADDRESS_LITERAL.test(n.value)) c.addressPattern = lineOf(n);
+        }
         break;
       case 'TemplateLiteral':
         for (const q of n.quasis) if (q.value.cooked) addString(q.value.cooked, lineOf(n), null);
@@ -470,6 +518,13 @@ function collectAst(ast: Node, text: string): Collected {
         const f = n.type === 'CallExpression' ? fold(n) : null;
         if (f) addString(f.value, lineOf(n), f.decoded);
         if (n.type === 'NewExpression' && name === 'module.constructor') c.moduleCompile = lineOf(n);
+        if (
+          /(^|\.)(readFileSync|readFile)$/.test(name) &&
+          c.readsMedia === null &&
+          args[0] &&
+          stringsIn(args[0]).some((v) => MEDIA_FILE.test(v))
+        )
+          c.readsMedia = lineOf(n);
         if (name === 'require' && args[0]) {
           const m = fold(args[0]);
           if (m) c.modules.add(m.value);
@@ -653,7 +708,7 @@ function collectLoose(text: string): Collected {
 
 /** Every rule in analyzeStrings needs one of these substrings; a string without any is skipped. */
 const STRING_HINT =
-  /npmrc|_authToken|ssh|id_(rsa|dsa|ecdsa|ed25519)|aws|credentials|\.azure|\.kube|\.docker|git-credentials|gh[\\/]hosts|_history|\/etc\/|wallet|Exodus|Electrum|atomic|nkbihf|bfnael|ejbalb|solana|keystore|Bitcoin|Chrome|Brave|Firefox|Edge|Login Data|logins\.json|key4\.db|Local Storage|keychain|find-generic-password|169\.254|metadata|100\.100\.100\.200|discord|telegram|webhook|pipedream|requestbin|hookbin|beeceptor|requestcatcher|mockbin|postb\.in|burpcollaborator|oastify|interact\.sh|oast\.|dnslog|ceye\.io|canarytokens|bxss|ngrok|trycloudflare|serveo|localtunnel|loca\.lt|paste|hastebin|transfer\.sh|0x0\.st|termbin|bashupload|file\.io|anonfiles|gofile|tmpfiles|ipify|ipinfo|ifconfig\.me|icanhazip|ip-api|:\/\/\d|curl|wget|iwr|Invoke-|IEX|DownloadString|certutil|bitsadmin|\/dev\/tcp|\bnc(at)?\s|mkfifo|socat|sh\s+-i|powershell|base64|trufflehog|gh\s+auth|docker\s+run|sudoers|rm\s+-rf|nslookup|dig\s|cron|LaunchAgents|Startup|CurrentVersion|systemctl|\|\s*(node|python|perl)|shred|del\s+\/|Remove-Item|npm\s+(publish|whoami)|whoami|maintainer:|\.github/i;
+  /mshta|rundll32|regsvr32|bitsadmin|wscript|cscript|npmrc|_authToken|ssh|id_(rsa|dsa|ecdsa|ed25519)|aws|credentials|\.azure|\.kube|\.docker|git-credentials|gh[\\/]hosts|_history|\/etc\/|wallet|Exodus|Electrum|atomic|nkbihf|bfnael|ejbalb|solana|keystore|Bitcoin|Chrome|Brave|Firefox|Edge|Login Data|logins\.json|key4\.db|Local Storage|keychain|find-generic-password|169\.254|metadata|100\.100\.100\.200|discord|telegram|webhook|pipedream|requestbin|hookbin|beeceptor|requestcatcher|mockbin|postb\.in|burpcollaborator|oastify|interact\.sh|oast\.|dnslog|ceye\.io|canarytokens|bxss|ngrok|trycloudflare|serveo|localtunnel|loca\.lt|paste|hastebin|transfer\.sh|0x0\.st|termbin|bashupload|file\.io|anonfiles|gofile|tmpfiles|ipify|ipinfo|ifconfig\.me|icanhazip|ip-api|:\/\/\d|curl|wget|iwr|Invoke-|IEX|DownloadString|certutil|bitsadmin|\/dev\/tcp|\bnc(at)?\s|mkfifo|socat|sh\s+-i|powershell|base64|trufflehog|gh\s+auth|docker\s+run|sudoers|rm\s+-rf|nslookup|dig\s|cron|LaunchAgents|Startup|CurrentVersion|systemctl|\|\s*(node|python|perl)|shred|del\s+\/|Remove-Item|npm\s+(publish|whoami)|whoami|maintainer:|\.github/i;
 
 export type FileAnalysis = { findings: RawFinding[]; facts: FileFacts; parsed: boolean };
 
@@ -793,8 +848,71 @@ export function analyzeJs(text: string, opts: AnalyzeOptions): FileAnalysis {
       Math.min(6, 2 + hiddenNames.size),
     );
   }
+  if (ast) {
+    let starts: number[] | null = null;
+    const lineAt = (pos: number) => {
+      if (!starts) {
+        starts = [0];
+        for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
+      }
+      let lo = 0;
+      let hi = starts.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (starts[mid]! <= pos) lo = mid;
+        else hi = mid - 1;
+      }
+      return lo + 1;
+    };
+    const fi = dataFlows(
+      ast,
+      c.strings.map((x) => x.value),
+      facts.network || facts.exfil.size > 0,
+      lineAt,
+    );
+    facts.flow = fi;
+    const seenFlow = new Set<string>();
+    for (const f of fi.flows) {
+      const key = `${f.source}>${f.sink}`;
+      if (seenFlow.has(key)) continue;
+      seenFlow.add(key);
+      const [rule, weight] = flowRule(f.source, f.sink);
+      add(rule, f.line, `${f.source} reaches ${f.sink === 'network' ? 'a network call' : 'a child process'}`, weight);
+    }
+  }
   if (c.moduleCompile !== null)
     add('module-compile', c.moduleCompile, 'new module.constructor(): compiles a module from a string', 3);
+  const evaluates = c.evalCalls.some((e) => !e.literal) || c.moduleCompile !== null;
+  if (c.readsMedia !== null && evaluates) {
+    facts.obfuscated = true;
+    add(
+      'payload-from-media',
+      c.readsMedia,
+      'evaluates code in a file that reads an image, font or audio file of its own',
+      6,
+    );
+  }
+  if (!opts.decodedFrom) {
+    const hidden = hiddenCode(text);
+    for (const h of hidden) add(h.rule, h.line, h.evidence, h.weight);
+    if (hidden.some((h) => h.rule === 'invisible-characters') && evaluates) {
+      facts.obfuscated = true;
+      add('invisible-payload-eval', null, 'evaluates code in a file that carries a run of invisible characters', 4);
+    }
+    if (hidden.some((h) => h.rule === 'offscreen-code')) facts.obfuscated = true;
+  }
+  // Replacing fetch or XMLHttpRequest is what polyfills, mocks and error trackers do; replacing a wallet's signing
+  // or request method, or rewriting responses while carrying crypto-currency address patterns, is what drainers do.
+  for (const h of c.hooks.filter((x) => WALLET_HOOK.test(x.api)).slice(0, 1))
+    add('wallet-provider-hook', h.line, `replaces ${h.api}: intercepts wallet requests or transactions`, 6);
+  const netHook = c.hooks.find((x) => !WALLET_HOOK.test(x.api));
+  if (netHook)
+    add(
+      c.addressPattern !== null ? 'address-swap-hook' : 'network-api-hook',
+      netHook.line,
+      `replaces ${netHook.api}${c.addressPattern !== null ? ' in a file that matches or names crypto-currency addresses' : ''}`,
+      c.addressPattern !== null ? 6 : 1,
+    );
   // Payloads hidden in strings: decode base64 / hex literals and analyse what they hide.
   if (opts.depth < MAX_DECODE_DEPTH) {
     for (const s of c.strings) {
@@ -823,6 +941,14 @@ export function analyzeJs(text: string, opts: AnalyzeOptions): FileAnalysis {
     }
   }
   return { findings, facts, parsed: ast !== null };
+}
+
+/** How much a source reaching a sink weighs: stolen secrets outweigh a beacon; tokens in API headers are routine. */
+export function flowRule(source: string, sink: 'network' | 'process'): [string, number] {
+  if (source === 'host identity') return ['data-flow-beacon', sink === 'network' ? 3 : 1];
+  if (source === 'secret variable') return ['data-flow-secret', 2];
+  // Build tools hand the environment and settings to the commands they run all day: context, not evidence.
+  return sink === 'network' ? ['data-flow-exfiltration', 6] : ['data-flow-to-process', 1];
 }
 
 export function mergeFacts(into: FileFacts, from: FileFacts): void {

@@ -81,6 +81,11 @@ export const SHELL_DANGER: Pattern[] = [
     kind: 'decode and execute',
     re: /base64\s+(-d|--decode)[^|]*\|\s*(ba)?sh|echo\s+[A-Za-z0-9+/=]{40,}\s*\|\s*base64/i,
   },
+  {
+    // Windows binaries that fetch or run a next stage (the LOLBAS catalogue): how Windows-targeting droppers launch.
+    kind: 'Windows launcher',
+    re: /\bmshta(\.exe)?\s+["']?(https?:|vbscript:|javascript:)|\brundll32(\.exe)?\s+(?!(url|shell32|user32|ieframe|zipfldr|advpack|printui|inetcpl|shdocvw)\.dll)[^\s,]+\.(dll|tmp|dat|bin)\b|\bregsvr32(\.exe)?\s+(\/[sinu]\s+)*[^|&;]*(\/i:\s*https?:|scrobj\.dll|%TEMP%|\\Temp\\)|\bbitsadmin(\.exe)?\s+\/transfer\b|\bwscript(\.exe)?\s+\/\/[be]\b|\bcscript(\.exe)?\s+\/\/[be]\b|\bpowershell(\.exe)?\b[^"'\n]*\s-(e|ec|enc|encodedcommand)\s+[A-Za-z0-9+/=]{16,}|\bpowershell(\.exe)?\b[^\n]*-w(indowstyle)?\s+hidden\b[^\n]*(iwr|iex|Invoke-|DownloadString|Net\.WebClient)/i,
+  },
   { kind: 'credential tool', re: /\btrufflehog\b|\bgh\s+auth\s+token\b|security\s+find-generic-password/i },
   { kind: 'privilege escalation', re: /docker\s+run\s+[^"']*--privileged[^"']*-v\s+\/:\/host|\/etc\/sudoers\.d/i },
   {

@@ -8,6 +8,7 @@ import {
   analyzeJs,
   analyzeShell,
   emptyFacts,
+  flowRule,
   mergeFacts,
   type FileFacts,
   type RawFinding,
@@ -91,6 +92,38 @@ function scriptTargets(command: string): { files: string[]; inline: string[] } {
   return { files, inline };
 }
 
+/**
+ * A lifecycle command and the package scripts it runs through `npm run x` (`npm run-script`, `yarn x`, `pnpm run x`),
+ * followed a few levels: `"postinstall": "npm run setup"` runs whatever `setup` says, at install time.
+ */
+export function expandRunScripts(
+  manifest: Record<string, unknown>,
+  command: string,
+): Array<{ command: string; via: string }> {
+  const all = (manifest.scripts ?? {}) as Record<string, unknown>;
+  const out = [{ command, via: '' }];
+  const seen = new Set<string>();
+  for (let i = 0; i < out.length && out.length < 10; i++)
+    for (const m of out[i]!.command.matchAll(
+      /\b(?:npm\s+run(?:-script)?|pnpm(?:\s+run)?|yarn(?:\s+run)?)\s+(?:--?[\w-]+\s+)*([\w:.-]+)/g,
+    )) {
+      const name = m[1]!;
+      const next = all[name];
+      if (typeof next !== 'string' || seen.has(name)) continue;
+      seen.add(name);
+      out.push({ command: next, via: `npm run ${name}` });
+    }
+  return out;
+}
+
+/** The commands of gyp's command expansions, `<!(cmd)` and `<!@(cmd)`, in a binding.gyp's strings. */
+export function gypCommands(text: string): string[] {
+  const out: string[] = [];
+  for (const m of text.matchAll(/(["'])<!@?\(((?:\\.|(?!\1)[^\\])*)\)\1/g))
+    out.push(m[2]!.replace(/\\(["'\\])/g, '$1'));
+  return out.slice(0, 50);
+}
+
 function resolveLocal(pkg: Pkg, from: string, spec: string): string | null {
   const dir = from.includes('/') ? from.slice(0, from.lastIndexOf('/') + 1) : '';
   const parts: string[] = [];
@@ -124,7 +157,17 @@ function analyzePackage(pkg: Pkg, sigs: SignatureDb): PackageAnalysis {
   // Install lifecycle scripts, and the files they run (which run with the installing user's rights, unasked).
   const scripts = installScripts(pkg.manifest);
   const installTime = new Set<string>();
-  for (const [hook, command] of Object.entries(scripts)) {
+  const commands: Array<[string, string]> = Object.entries(scripts).flatMap(([hook, command]) =>
+    expandRunScripts(pkg.manifest, command).map((c, i): [string, string] => [
+      i ? `${hook} → ${c.via}` : hook,
+      c.command,
+    ]),
+  );
+  // npm runs `node-gyp rebuild` for a package with a binding.gyp and no install script, and gyp runs the commands
+  // of its <!(…) expansions while configuring: install-time code with nothing in package.json.
+  const gyp = pkg.files.get('binding.gyp');
+  if (gyp) for (const command of gypCommands(gyp.data.toString('utf8'))) commands.push(['binding.gyp <!(…)', command]);
+  for (const [hook, command] of commands) {
     const danger = SHELL_DANGER.filter((p) => p.re.test(command));
     for (const d of danger)
       findings.push({
@@ -143,7 +186,7 @@ function analyzePackage(pkg: Pkg, sigs: SignatureDb): PackageAnalysis {
       );
     findings.push({
       rule: 'install-script',
-      file: 'package.json',
+      file: hook.startsWith('binding.gyp') ? 'binding.gyp' : 'package.json',
       line: null,
       evidence: `${hook}: ${command}`,
       weight: routine ? 0 : 1,
@@ -292,6 +335,22 @@ function analyzePackage(pkg: Pkg, sigs: SignatureDb): PackageAnalysis {
         weight: 5,
       });
   }
+  // Flows across modules: a module that exports what it read from a source, required by one that sends it.
+  for (const [path, f] of perFile)
+    for (const imp of f.flow?.importsToSink ?? []) {
+      const target = resolveLocal(pkg, path, imp.spec);
+      const source = target ? perFile.get(target)?.flow?.exports : null;
+      if (!source) continue;
+      const [rule, weight] = flowRule(source, imp.sink);
+      findings.push({
+        rule,
+        file: path,
+        line: imp.line,
+        evidence: `${source} read in ${target} reaches ${imp.sink === 'network' ? 'a network call' : 'a child process'} here`,
+        weight: weight * (installTime.has(path) || installTime.has(target!) ? 2 : NOT_RUN.test(path) ? 0.5 : 1),
+      });
+      break;
+    }
   if (facts.npmPublish && facts.npmToken)
     findings.push({
       rule: 'self-propagation',
