@@ -80,22 +80,34 @@ async function yarnrc(dir: string, token?: string) {
 }
 
 /**
- * `npm login` as npm 10 and 11 do it by default: npm prints a link, the user signs in on that page and approves, and
- * npm, polling meanwhile, stores the session it is handed. (npm 10 reads the legacy prompts from a piped stdin with a
- * race that sometimes hands one typed line to two prompts; the browser flow needs no typing.)
+ * Logging in through the browser, as `npm login` does by default and `yarn npm login --web-login` does: the client
+ * prints a link, the user signs in on that page and approves, and the client, polling meanwhile, stores the session
+ * it is handed. (npm 10 reads the legacy prompts from a piped stdin with a race that sometimes hands one typed line
+ * to two prompts; the browser flow needs no typing.) `answer` replies to a question asked first (yarn offers to open
+ * a browser).
  */
-async function browserLogin(client: ClientName, sb: Sandbox, user: string): Promise<Run> {
-  const child = spawn(CLIENTS[client].cmd, [...CLIENTS[client].pre, 'login', '--browser=false'], {
-    cwd: sb.dir,
-    env: sb.env,
-  });
+async function browserLogin(
+  client: ClientName,
+  args: string[],
+  at: { cwd: string; env: NodeJS.ProcessEnv },
+  user: string,
+  answer?: [RegExp, string],
+): Promise<Run> {
+  const child = spawn(CLIENTS[client].cmd, [...CLIENTS[client].pre, ...args], at);
   let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d));
+  let answered = false;
+  child.stdout.on('data', (d: Buffer) => {
+    out += d;
+    if (answer && !answered && answer[0].test(out)) {
+      answered = true;
+      setTimeout(() => child.stdin.write(answer[1]), 150);
+    }
+  });
   child.stderr.on('data', (d: Buffer) => (out += d));
   const exit = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? 1)));
   let url: string | undefined;
   for (let i = 0; i < 300 && !url && child.exitCode === null; i++) {
-    url = /Login at:\s+(http\S+)/.exec(out)?.[1];
+    url = /(http\S+\/-\/web\/login\/[\w.-]+)/.exec(out)?.[1];
     if (!url) await new Promise((r) => setTimeout(r, 100));
   }
   assert.ok(url, out);
@@ -157,7 +169,7 @@ describe('every client, every flow, against bulwark serve', { concurrency: 5 }, 
         session = await setUp(client, '');
         const login =
           client === 'npm10'
-            ? await browserLogin(client, session, user)
+            ? await browserLogin(client, ['login', '--browser=false'], { cwd: session.dir, env: session.env }, user)
             : await interact(
                 client,
                 ['login', '--auth-type=legacy'],
@@ -343,7 +355,7 @@ describe('every client, every flow, against bulwark serve', { concurrency: 5 }, 
       sb = await setUp('yarn', token);
     });
 
-    it('yarn npm whoami with the README token; yarn npm login with a password', async () => {
+    it('yarn npm whoami with the README token; yarn npm login with a password, and in the browser', async () => {
       const dir = await project(path.join(sb.dir, 'who'), { name: 'who', version: '1.0.0', private: true });
       assert.match((await yarn(['npm', 'whoami'], dir)).stdout, new RegExp(`YN0000: ${user}$`, 'm'));
       const anonymous = await project(
@@ -364,6 +376,20 @@ describe('every client, every flow, against bulwark serve', { concurrency: 5 }, 
       passed(login, 'yarn npm login');
       assert.match(login.stdout, /Successfully logged in/);
       assert.match((await yarn(['npm', 'whoami'], anonymous)).stdout, new RegExp(`YN0000: ${user}$`, 'm'));
+
+      const viaWeb = await setUp('yarn', '');
+      const web = await project(path.join(viaWeb.dir, 'web'), { name: 'w', version: '1.0.0', private: true }, false);
+      const approved = await browserLogin(
+        'yarn',
+        ['npm', 'login', '--web-login'],
+        { cwd: web, env: viaWeb.env },
+        user,
+        [/open your browser/, 'n\n'],
+      );
+      passed(approved, 'yarn npm login --web-login');
+      assert.match(approved.stdout, /Successfully logged in/);
+      const who = await run('yarn', ['npm', 'whoami'], { cwd: web, env: viaWeb.env });
+      assert.match(who.stdout, new RegExp(`YN0000: ${user}$`, 'm'));
     });
 
     it('yarn npm publish, also a restricted scoped package', async () => {
