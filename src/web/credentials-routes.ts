@@ -18,6 +18,7 @@ const SIGN_IN_FIRST = '/-/web/signin?next=%2F-%2Fweb%2Faccount';
 /** The account page's query: the notice of a change just made, and the security history's page. */
 export const AccountQuery = Type.Object({
   changed: Type.Optional(Str(64)),
+  'two-factor': Type.Optional(Str(64)),
   history: Type.Optional(Type.String({ pattern: '^[0-9]{0,15}$', description: 'a whole number' })),
 });
 

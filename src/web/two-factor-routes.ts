@@ -26,14 +26,12 @@ import {
 } from './pages/two-factor.ts';
 import type { WebUi } from './routes.ts';
 
-type Form = Record<string, string | undefined>;
+import { Str, Type, schema, type RouteTypes } from '../http/schemas.ts';
+import { explain, Field, formOf, formRoute, see } from './form.ts';
 
-const field = (req: FastifyRequest, name: string): string => {
-  const v = (req.body as Form | null)?.[name];
-  return typeof v === 'string' ? v : '';
-};
-
-const see = (reply: FastifyReply, location: string) => reply.code(303).header('location', location).send();
+/** Enrolment's confirmation, and each management step: a code from the app (and, where it applies, the mode). */
+const CodeForm = Type.Object({ mode: Field(32), otp: Field(64) });
+const ActionRoute = schema({ params: Type.Object({ action: Str(32) }) });
 
 const NOTICES: Record<string, string> = {
   disabled: 'Two-factor authentication is off.',
@@ -43,7 +41,7 @@ const NOTICES: Record<string, string> = {
 
 const ACTIONS = new Set<TwoFactorAction>(['mode', 'recovery-codes', 'disable']);
 
-export function registerTwoFactor(web: WebUi): void {
+export function register(scope: FastifyInstance, web: WebUi): void {
   const { db, clock, publicUrl } = web.deps;
   const secondFactor = web.deps.secondFactor;
   const key = secondFactor.key;
@@ -67,96 +65,105 @@ export function registerTwoFactor(web: WebUi): void {
               .where('used_at', 'is', null)
               .execute()
           ).length;
-    const flag = (req.query as Record<string, unknown> | undefined)?.['two-factor'];
+    // The account page's route checked its query (credentials-routes.ts AccountQuery).
+    const flag = (req.query as { 'two-factor'?: string } | undefined)?.['two-factor'];
     return twoFactorSection({
       mode: isEnabledMode(user.totp_mode) ? user.totp_mode : 'disabled',
       csrf,
       recoveryCodesLeft: left,
-      notice: typeof flag === 'string' ? (NOTICES[flag] ?? null) : null,
+      notice: flag === undefined ? null : (NOTICES[flag] ?? null),
     });
   });
 
-  web.extend((scope: FastifyInstance) => {
-    /** The signed-in user, or null after sending the browser to sign in (and back to the account page). */
-    async function signedIn(req: FastifyRequest, reply: FastifyReply) {
-      const session = await web.sessions.current(req);
-      if (!session) {
-        await see(reply, '/-/web/signin?next=%2F-%2Fweb%2Faccount');
-        return null;
-      }
-      return session.user;
+  /** The signed-in user, or null after sending the browser to sign in (and back to the account page). */
+  async function signedIn(req: FastifyRequest, reply: FastifyReply) {
+    const session = await web.sessions.current(req);
+    if (!session) {
+      await see(reply, '/-/web/signin?next=%2F-%2Fweb%2Faccount');
+      return null;
     }
+    return session.user;
+  }
 
-    scope.post('/-/web/account/two-factor/enrol', async (req, reply) => {
-      const user = await signedIn(req, reply);
-      if (!user) return reply;
-      if (user.totp_mode !== 'disabled') return see(reply, '/-/web/account#two-factor');
-      const { secret, qrSvg } = await beginEnrolment(db, key, user, issuer());
-      return web.send(
+  scope.post('/-/web/account/two-factor/enrol', async (req, reply) => {
+    const user = await signedIn(req, reply);
+    if (!user) return reply;
+    if (user.totp_mode !== 'disabled') return see(reply, '/-/web/account#two-factor');
+    const { secret, qrSvg } = await beginEnrolment(db, key, user, issuer());
+    return web.send(
+      reply,
+      200,
+      enrolPage({
+        viewer: viewerOf(user),
+        csrf: await web.csrf.token(req, reply),
+        qrSvg,
+        secret,
+        mode: 'auth-and-writes',
+      }),
+    );
+  });
+
+  scope.post('/-/web/account/two-factor/confirm', formRoute(CodeForm), async (req, reply) => {
+    const user = await signedIn(req, reply);
+    if (!user) return reply;
+    const csrf = await web.csrf.token(req, reply);
+    if (user.totp_mode !== 'disabled')
+      return web.sendError(
+        req,
         reply,
-        200,
+        409,
+        'Two-factor authentication is already on. To use another device, turn it off and set it up again.',
+      );
+    if (!user.totp_secret) return see(reply, '/-/web/account#two-factor');
+    let form;
+    try {
+      form = formOf(req, CodeForm);
+    } catch (err) {
+      const { status, message } = explain(reply, err, '');
+      return web.sendError(req, reply, status, message);
+    }
+    const mode = form.mode;
+    // After a wrong code the same QR code is shown again: the app may not have the entry yet.
+    const pending = await pendingEnrolment(key, user, issuer());
+    const again = (status: number, error: string) =>
+      web.send(
+        reply,
+        status,
         enrolPage({
           viewer: viewerOf(user),
-          csrf: await web.csrf.token(req, reply),
-          qrSvg,
-          secret,
-          mode: 'auth-and-writes',
+          csrf,
+          mode: isEnabledMode(mode) ? mode : 'auth-and-writes',
+          error,
+          ...(pending ? { qrSvg: pending.qrSvg, secret: pending.secret } : {}),
         }),
       );
-    });
+    if (!isEnabledMode(mode)) return again(400, 'Choose when a code is asked for.');
+    const attempt: Array<[typeof Rules.secondFactor, string]> = [[Rules.secondFactor, String(user.id)]];
+    try {
+      await secondFactor.limiter.check(attempt, 'one-time passwords');
+    } catch (err) {
+      if (!(err instanceof ClientError) || err.code !== 'E_RATE_LIMITED') throw err;
+      return again(429, explain(reply, err, 'Too many codes tried.').message);
+    }
+    let codes: string[];
+    try {
+      codes = await confirmEnrolment(db, key, user.id, form.otp.trim(), mode, clock());
+    } catch (err) {
+      if (!(err instanceof ClientError)) throw err;
+      await secondFactor.limiter.fail(attempt);
+      return again(
+        401,
+        'That code is not right. Check that the time on your phone is correct, and enter the code the app shows now.',
+      );
+    }
+    await secondFactor.limiter.reset(attempt);
+    return web.send(reply, 200, recoveryCodesPage({ viewer: viewerOf(user), csrf, codes, fresh: true }));
+  });
 
-    scope.post('/-/web/account/two-factor/confirm', async (req, reply) => {
-      const user = await signedIn(req, reply);
-      if (!user) return reply;
-      const csrf = await web.csrf.token(req, reply);
-      if (user.totp_mode !== 'disabled')
-        return web.sendError(
-          req,
-          reply,
-          409,
-          'Two-factor authentication is already on. To use another device, turn it off and set it up again.',
-        );
-      if (!user.totp_secret) return see(reply, '/-/web/account#two-factor');
-      const mode = field(req, 'mode');
-      // After a wrong code the same QR code is shown again: the app may not have the entry yet.
-      const pending = await pendingEnrolment(key, user, issuer());
-      const again = (status: number, error: string) =>
-        web.send(
-          reply,
-          status,
-          enrolPage({
-            viewer: viewerOf(user),
-            csrf,
-            mode: isEnabledMode(mode) ? mode : 'auth-and-writes',
-            error,
-            ...(pending ? { qrSvg: pending.qrSvg, secret: pending.secret } : {}),
-          }),
-        );
-      if (!isEnabledMode(mode)) return again(400, 'Choose when a code is asked for.');
-      const attempt: Array<[typeof Rules.secondFactor, string]> = [[Rules.secondFactor, String(user.id)]];
-      try {
-        await secondFactor.limiter.check(attempt, 'one-time passwords');
-      } catch (err) {
-        if (!(err instanceof ClientError) || err.code !== 'E_RATE_LIMITED') throw err;
-        for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
-        return again(429, err.message.replace(/^./, (c) => c.toUpperCase()) + '.');
-      }
-      let codes: string[];
-      try {
-        codes = await confirmEnrolment(db, key, user.id, field(req, 'otp').trim(), mode, clock());
-      } catch (err) {
-        if (!(err instanceof ClientError)) throw err;
-        await secondFactor.limiter.fail(attempt);
-        return again(
-          401,
-          'That code is not right. Check that the time on your phone is correct, and enter the code the app shows now.',
-        );
-      }
-      await secondFactor.limiter.reset(attempt);
-      return web.send(reply, 200, recoveryCodesPage({ viewer: viewerOf(user), csrf, codes, fresh: true }));
-    });
-
-    scope.get<{ Params: { action: string } }>('/-/web/account/two-factor/:action', async (req, reply) => {
+  scope.get<RouteTypes<typeof ActionRoute>>(
+    '/-/web/account/two-factor/:action',
+    { schema: ActionRoute },
+    async (req, reply) => {
       const user = await signedIn(req, reply);
       if (!user) return reply;
       const action = req.params.action as TwoFactorAction;
@@ -167,57 +174,70 @@ export function registerTwoFactor(web: WebUi): void {
         200,
         actionPage({ action, viewer: viewerOf(user), csrf: await web.csrf.token(req, reply), mode: user.totp_mode }),
       );
-    });
+    },
+  );
 
-    /** A management step: needs two-factor on and a current code; a wrong one comes back on the step's own page. */
-    const step =
-      (
-        action: TwoFactorAction,
-        totpOnly: boolean,
-        apply: (user: UserRow, req: FastifyRequest, reply: FastifyReply, csrf: string) => Promise<unknown>,
-      ) =>
-      async (req: FastifyRequest, reply: FastifyReply) => {
-        const user = await signedIn(req, reply);
-        if (!user) return reply;
-        if (!isEnabledMode(user.totp_mode)) return see(reply, '/-/web/account#two-factor');
-        const csrf = await web.csrf.token(req, reply);
-        const checked = await checkCode(secondFactor, reply, user.id, field(req, 'otp'), { totpOnly });
-        if (!checked.ok) {
-          req.log.info({ cause: `two-factor-${action}-refused` }, 'second factor refused');
-          return web.send(
-            reply,
-            checked.status,
-            actionPage({ action, viewer: viewerOf(user), csrf, mode: user.totp_mode, error: checked.message }),
-          );
-        }
-        return apply(user, req, reply, csrf);
-      };
+  /** A management step: needs two-factor on and a current code; a wrong one comes back on the step's own page. */
+  const step =
+    (
+      action: TwoFactorAction,
+      totpOnly: boolean,
+      apply: (user: UserRow, req: FastifyRequest, reply: FastifyReply, csrf: string, mode: string) => Promise<unknown>,
+    ) =>
+    async (req: FastifyRequest, reply: FastifyReply) => {
+      const user = await signedIn(req, reply);
+      if (!user) return reply;
+      if (!isEnabledMode(user.totp_mode)) return see(reply, '/-/web/account#two-factor');
+      const csrf = await web.csrf.token(req, reply);
+      let form;
+      try {
+        form = formOf(req, CodeForm);
+      } catch (err) {
+        const { status, message } = explain(reply, err, '');
+        return web.send(
+          reply,
+          status,
+          actionPage({ action, viewer: viewerOf(user), csrf, mode: user.totp_mode, error: message }),
+        );
+      }
+      const checked = await checkCode(secondFactor, reply, user.id, form.otp, { totpOnly });
+      if (!checked.ok) {
+        req.log.info({ cause: `two-factor-${action}-refused` }, 'second factor refused');
+        return web.send(
+          reply,
+          checked.status,
+          actionPage({ action, viewer: viewerOf(user), csrf, mode: user.totp_mode, error: checked.message }),
+        );
+      }
+      return apply(user, req, reply, csrf, form.mode);
+    };
 
-    scope.post(
-      '/-/web/account/two-factor/mode',
-      step('mode', true, async (user, req, reply) => {
-        const mode = field(req, 'mode');
-        if (!isEnabledMode(mode))
-          return web.sendError(req, reply, 400, 'Choose “Authorization and writes” or “Authorization only”.');
-        const changed = await setMfaMode(db, user.id, mode, clock());
-        return see(reply, `/-/web/account?two-factor=${changed ? 'mode' : 'unchanged'}#two-factor`);
-      }),
-    );
+  scope.post(
+    '/-/web/account/two-factor/mode',
+    formRoute(CodeForm),
+    step('mode', true, async (user, req, reply, _csrf, mode) => {
+      if (!isEnabledMode(mode))
+        return web.sendError(req, reply, 400, 'Choose “Authorization and writes” or “Authorization only”.');
+      const changed = await setMfaMode(db, user.id, mode, clock());
+      return see(reply, `/-/web/account?two-factor=${changed ? 'mode' : 'unchanged'}#two-factor`);
+    }),
+  );
 
-    scope.post(
-      '/-/web/account/two-factor/recovery-codes',
-      step('recovery-codes', true, async (user, _req, reply, csrf) => {
-        const codes = await regenerateRecoveryCodes(db, user.id, clock());
-        return web.send(reply, 200, recoveryCodesPage({ viewer: viewerOf(user), csrf, codes, fresh: false }));
-      }),
-    );
+  scope.post(
+    '/-/web/account/two-factor/recovery-codes',
+    formRoute(CodeForm),
+    step('recovery-codes', true, async (user, _req, reply, csrf) => {
+      const codes = await regenerateRecoveryCodes(db, user.id, clock());
+      return web.send(reply, 200, recoveryCodesPage({ viewer: viewerOf(user), csrf, codes, fresh: false }));
+    }),
+  );
 
-    scope.post(
-      '/-/web/account/two-factor/disable',
-      step('disable', false, async (user, _req, reply) => {
-        await disableMfa(db, user.id, user.id, clock());
-        return see(reply, '/-/web/account?two-factor=disabled#two-factor');
-      }),
-    );
-  });
+  scope.post(
+    '/-/web/account/two-factor/disable',
+    formRoute(CodeForm),
+    step('disable', false, async (user, _req, reply) => {
+      await disableMfa(db, user.id, user.id, clock());
+      return see(reply, '/-/web/account?two-factor=disabled#two-factor');
+    }),
+  );
 }

@@ -18,8 +18,8 @@ import { registerNameSafety } from './security-routes.ts';
 import * as credentialsRoutes from './credentials-routes.ts';
 import * as passwordResetRoutes from './password-reset-routes.ts';
 import * as securityHistoryRoutes from './security-history-routes.ts';
-import { registerTokenPages } from './token-routes.ts';
-import { registerTwoFactor } from './two-factor-routes.ts';
+import * as tokenRoutes from './token-routes.ts';
+import * as twoFactorRoutes from './two-factor-routes.ts';
 import { registerVersionPages } from './version-routes.ts';
 import { registerWebLoginPages } from './web-login-routes.ts';
 
@@ -47,9 +47,9 @@ export function registerWebUi(services: Services, { app, limiter, secondFactor }
   // Reporting packages (GEN-2b): the report form and the moderators' queue.
   registerModerationPages(web, { db: store.db, packages, limiter, lifecycle, clock });
   // Two-factor settings on the account page, and the pages npm's web login and web OTP send the user to.
-  registerTwoFactor(web);
+  web.extend((scope) => twoFactorRoutes.register(scope, web));
   // The access-tokens page (/-/web/account/tokens).
-  web.extend((scope) => registerTokenPages(scope, web));
+  web.extend((scope) => tokenRoutes.register(scope, web));
   web.extend((scope) => registerWebLoginPages(scope, web));
   // Organisations, teams, members and package access (/-/web/orgs, /-/web/org/:org, /-/web/access).
   for (const routes of [orgRoutes, orgMemberRoutes, teamRoutes, teamMemberRoutes, packageAccessRoutes])

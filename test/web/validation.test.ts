@@ -39,6 +39,19 @@ describe('schema-checked pages', () => {
     assert.equal((await web.post('/-/web/org/acme/teams', { _csrf: csrf, name: 'core' })).status, 303);
   });
 
+  it('draws the tokens page again naming a malformed field, with what was typed but never the password', async () => {
+    const csrf = await web.csrf('/-/web/account/tokens');
+    const res = await web.post('/-/web/account/tokens', {
+      _csrf: csrf,
+      name: 'ci',
+      expires: 'soon',
+      password: 'correct-horse-battery',
+    });
+    assert.equal(res.status, 400);
+    assert.match(res.text, /&quot;expires&quot; in the request body must be a whole number of days\./);
+    assert.doesNotMatch(res.text, /correct-horse-battery/);
+  });
+
   it('still checks the CSRF token before answering a malformed form', async () => {
     const res = await web.post('/-/web/orgs', { _csrf: 'forged', name: 'x'.repeat(300) });
     assert.equal(res.status, 403);
