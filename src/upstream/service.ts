@@ -166,7 +166,11 @@ export class Upstream {
    */
   async packument(name: string): Promise<ProxiedEntry> {
     const held = this.#entries.peek(name);
-    if (held && this.#clock() < held.expiresAt) return held;
+    if (held && this.#clock() < held.expiresAt) {
+      // Remembered as missing upstream: a 404 again, until the max age says to ask again.
+      if (held.missing) throw notFound();
+      return held;
+    }
     // An expired entry is dropped and reloaded; concurrent requests share the one load (LruCache.get). Only the
     // request that finds it expired drops it: dropping again would forget the load under way.
     if (held) this.#entries.invalidate(name);

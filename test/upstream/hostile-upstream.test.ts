@@ -205,6 +205,18 @@ describe('the upstream proxy against a hostile upstream and dependency-confusion
     assert.equal((await r.request('GET', '/liar/-/liar-2.0.0.tgz')).status, 404);
   });
 
+  it('answers a name the upstream does not have with a 404 every time, asking the upstream once per max age', async () => {
+    for (let i = 0; i < 3; i++) {
+      for (const accept of [ABBREVIATED, 'application/json']) {
+        const res = await r.request('GET', '/nowhere-at-all', { headers: { accept } });
+        assert.equal(res.status, 404, `request ${i}: ${res.text}`);
+        assert.equal(res.json().code, 'E_NOT_FOUND');
+      }
+      assert.equal((await r.request('GET', '/nowhere-at-all/-/nowhere-at-all-1.0.0.tgz')).status, 404);
+    }
+    assert.equal(up.hits.filter((h) => h === '/nowhere-at-all').length, 1);
+  });
+
   it('holds back versions with no publication time or one in the future, and their tarballs, by any route', async () => {
     const a = tgz('timeless', '1.0.0');
     const b = tgz('timeless', '1.1.0');
