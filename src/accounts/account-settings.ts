@@ -2,41 +2,19 @@
 // is not signed in (password reset by email). Each change and its domain event commit in one transaction; the emails
 // (security notices, verification and reset links) follow from those events, never from here.
 import type { Kysely } from 'kysely';
-import { ClientError, fail } from '../errors.ts';
+import { fail } from '../errors.ts';
 import type { Db } from '../store/db.ts';
 import { EventKind, recordEvent } from '../store/events.ts';
 import type { Database, UserRow } from '../store/schema.ts';
 import { EmailPurpose, consumeEmailToken, peekEmailToken } from './email-tokens.ts';
-import { Rules, limitedPasswordCheck, type Attempt, type Limiter } from './limits.ts';
-import { hashPassword, passwordProblem, verifyPassword } from './passwords.ts';
-import { emailProblem, recordSignInLocked } from './users.ts';
+import { Rules, type Attempt, type Limiter } from './limits.ts';
+import { confirmPassword } from './password-checks.ts';
+import { hashPassword, passwordProblem } from './passwords.ts';
+import { emailProblem } from './users.ts';
 
-/** Thrown for a wrong current password, so the page can say so without a generic 400. */
-export const WRONG_PASSWORD = 'Your current password is not right.';
+export { WRONG_PASSWORD } from './password-checks.ts';
 
 type Who = { user: Pick<UserRow, 'id' | 'name'>; ip: string };
-
-/**
- * The stored password hash checked under the same limits as sign-in (and, like sign-in, the owner is told when the
- * account-wide limit first blocks); throws 401 when it is wrong, 429 when blocked.
- */
-async function confirmPassword(
-  db: Db,
-  limiter: Limiter,
-  { user, ip }: Who,
-  password: string,
-  now: number,
-): Promise<void> {
-  const check = async () => {
-    // Read fresh: another tab may have changed the password since this request's session was loaded.
-    const row = await db.selectFrom('users').select('password_hash').where('id', '=', user.id).executeTakeFirst();
-    return (await verifyPassword(row?.password_hash ?? null, password)) ? true : null;
-  };
-  const ok = await limitedPasswordCheck(limiter, user.name, ip, check, () =>
-    recordSignInLocked(db, user.name, ip, now),
-  );
-  if (!ok) throw new ClientError('E_BAD_CREDENTIALS', WRONG_PASSWORD);
-}
 
 function newPasswordProblem(name: string, password: string, confirmation: string): string | null {
   if (password !== confirmation) return 'The new password and its confirmation do not match.';
@@ -57,7 +35,6 @@ export type PasswordChange = Who & {
  * @throws ClientError 401 for a wrong current password, 429 while the password limits block, 400 for a bad new one.
  */
 export async function changePassword(db: Db, limiter: Limiter, change: PasswordChange, now: number): Promise<number> {
-  if (!change.current) throw new ClientError('E_BAD_CREDENTIALS', WRONG_PASSWORD);
   const problem = newPasswordProblem(change.user.name, change.next, change.confirmation);
   if (problem) throw fail('E_ACCOUNT_INVALID', problem);
   await confirmPassword(db, limiter, change, change.current, now);
@@ -103,7 +80,6 @@ export async function changeEmail(
   const email = change.email.trim();
   const problem = email.includes('\0') ? 'a valid email address is required' : emailProblem(email);
   if (problem) throw fail('E_ACCOUNT_INVALID', problem);
-  if (!change.password) throw new ClientError('E_BAD_CREDENTIALS', WRONG_PASSWORD);
   await confirmPassword(db, limiter, change, change.password, now);
   return db.transaction().execute(async (trx) => {
     const row = await trx

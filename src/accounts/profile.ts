@@ -8,13 +8,14 @@ import { ClientError, fail } from '../errors.ts';
 import type { Db } from '../store/db.ts';
 import { EventKind, recordEvent } from '../store/events.ts';
 import type { UserRow } from '../store/schema.ts';
-import { WRONG_PASSWORD, changeEmail, changePassword } from './account-settings.ts';
-import { Rules, limitedPasswordCheck, type Limiter } from './limits.ts';
+import { changeEmail, changePassword } from './account-settings.ts';
+import { Rules, type Limiter } from './limits.ts';
+import { confirmPassword } from './password-checks.ts';
 import { isEnabledMode, setMfaMode, type EnabledMode } from './mfa-mode.ts';
-import { passwordProblem, verifyPassword } from './passwords.ts';
+import { passwordProblem } from './passwords.ts';
 import { parseProfileRequest, type ProfileField, type ProfileRequest } from './profile-request.ts';
 import { beginEnrolment, confirmEnrolment, disableMfa } from './totp.ts';
-import { emailProblem, recordSignInLocked } from './users.ts';
+import { emailProblem } from './users.ts';
 
 /** The profile as npm-profile's get() returns it and `npm profile get` prints it. */
 export type NpmProfile = {
@@ -119,19 +120,6 @@ export function profileWriteRefusal(principal: Principal): string | null {
   return null;
 }
 
-/** The current password, under the same limits as sign-in (the owner is told when the account-wide one blocks). */
-async function confirmPassword(deps: ProfileDeps, user: UserRow, ip: string, password: string): Promise<void> {
-  if (!password) throw fail('E_BAD_CREDENTIALS', WRONG_PASSWORD);
-  const check = async () => {
-    const row = await deps.db.selectFrom('users').select('password_hash').where('id', '=', user.id).executeTakeFirst();
-    return (await verifyPassword(row?.password_hash ?? null, password)) ? true : null;
-  };
-  const ok = await limitedPasswordCheck(deps.limiter, user.name, ip, check, () =>
-    recordSignInLocked(deps.db, user.name, ip, deps.clock()),
-  );
-  if (!ok) throw fail('E_BAD_CREDENTIALS', WRONG_PASSWORD);
-}
-
 /**
  * Applies a change npm sent and answers what npm expects. Checks run in this order, so nothing is learnt or spent
  * early: the token's right to change the profile, the shape of the request (400), the one-time password's presence
@@ -174,12 +162,12 @@ async function enableTfa(
     // Already on: this only switches the mode (npm answers "mode changed"). A second device is never enrolled this
     // way; that takes turning it off first, with a code from the first.
     if (!otp.supplied) await otp.ask('changing the two-factor mode');
-    await confirmPassword(deps, user, ip, password);
+    await confirmPassword(deps.db, deps.limiter, { user, ip }, password, deps.clock());
     await otp.check('changing the two-factor mode', { totpOnly: true });
     await setMfaMode(deps.db, user.id, mode, deps.clock());
     return fresh(deps, user);
   }
-  await confirmPassword(deps, user, ip, password);
+  await confirmPassword(deps.db, deps.limiter, { user, ip }, password, deps.clock());
   // A new seed each time: a pending enrolment begun earlier (here or on the web page) is replaced.
   const { uri } = await beginEnrolment(deps.db, deps.key, user, deps.issuer());
   await deps.db.updateTable('users').set({ totp_pending_mode: mode }).where('id', '=', user.id).execute();
@@ -195,7 +183,7 @@ async function disableTfa(
 ): Promise<ProfileAnswer> {
   if (isEnabledMode(user.totp_mode)) {
     if (!otp.supplied) await otp.ask('turning off two-factor authentication');
-    await confirmPassword(deps, user, ip, password);
+    await confirmPassword(deps.db, deps.limiter, { user, ip }, password, deps.clock());
     // As on the web page, a recovery code also works here: it is how someone who lost the device gets out.
     await otp.check('turning off two-factor authentication', { totpOnly: false });
     await disableMfa(deps.db, user.id, user.id, deps.clock());
@@ -205,7 +193,7 @@ async function disableTfa(
   if (!user.totp_secret) throw fail('E_TFA_STATE', 'two-factor authentication is not enabled');
   // An enrolment never confirmed protects nothing yet: dropping it needs the password only (npm sends it first when
   // `npm profile enable-2fa` finds one pending).
-  await confirmPassword(deps, user, ip, password);
+  await confirmPassword(deps.db, deps.limiter, { user, ip }, password, deps.clock());
   await deps.db
     .updateTable('users')
     .set({ totp_secret: null, totp_pending_mode: null, totp_last_step: 0 })
@@ -271,7 +259,7 @@ async function update(
   const what = password ? 'changing your password' : email ? 'changing your email address' : 'changing your profile';
   if (needsOtp && !otp.supplied) await otp.ask(what);
   const current = password ? request.password!.old : email ? request.currentPassword! : null;
-  if (current !== null) await confirmPassword(deps, user, ip, current);
+  if (current !== null) await confirmPassword(deps.db, deps.limiter, { user, ip }, current, deps.clock());
   if (needsOtp) await otp.check(what, { totpOnly: false });
 
   const now = deps.clock();

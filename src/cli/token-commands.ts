@@ -4,7 +4,7 @@ import { checkOrgRights, ownerPrincipal } from '../access/org-rights.ts';
 import { findUser } from '../accounts/users.ts';
 import { fail } from '../errors.ts';
 import { WRITE_DEFAULT_DAYS, WRITE_MAX_DAYS, planToken, scopeSummary, type ScopeRequest } from '../tokens/scope.ts';
-import { createToken, listTokens, revokeOwnToken } from '../tokens/service.ts';
+import { createPlannedToken, listTokens, revokeOwnToken } from '../tokens/service.ts';
 import { STORE_HELP, usageError, withServices, type Command, type Values } from './command.ts';
 
 export const TOKEN_COMMANDS: Record<string, Command> = {
@@ -179,20 +179,7 @@ async function issueToken(
     const user = await findUser(store.db, userName);
     if (!user) throw fail('E_NOT_FOUND', `no user named ${userName}`);
     await checkOrgRights(store.db, ownerPrincipal(user), plan.scope);
-    const { token } = await createToken(
-      store.db,
-      {
-        userId: user.id,
-        userName: user.name,
-        name: plan.name,
-        kind: 'granular',
-        readonly: plan.readonly,
-        expiresAt: plan.expiresAt,
-        scope: plan.scope,
-        actorId: null,
-      },
-      now,
-    );
+    const { token } = await createPlannedToken(store.db, user, plan, { actorId: null }, now);
     print(token, scopeSummary(plan.scope, plan.readonly), plan.expiresAt);
     return 0;
   });

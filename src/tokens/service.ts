@@ -6,7 +6,15 @@ import type { Db } from '../store/db.ts';
 import { EventKind, recordEvent } from '../store/events.ts';
 import type { TokenRow } from '../store/schema.ts';
 import { hashToken, isWellFormedToken, newToken } from './format.ts';
-import { SESSION_TTL_MS, cidrAllows, parseScope, scopeSummary, serializeScope, type TokenScope } from './scope.ts';
+import {
+  SESSION_TTL_MS,
+  cidrAllows,
+  parseScope,
+  scopeSummary,
+  serializeScope,
+  type TokenPlan,
+  type TokenScope,
+} from './scope.ts';
 
 /** session: `npm login` (two hours, unscoped); publish: made before scopes existed; granular: has a scope. */
 export type TokenKind = 'session' | 'publish' | 'granular';
@@ -23,6 +31,25 @@ export type NewToken = {
   /** where the token was asked for from, for the security email. */
   ip?: string | null;
 };
+
+/**
+ * A granular token as its plan says (scope.ts planToken), for its owner. by: who asked (the owner, from an address; or
+ * the operator at the command line, actorId null).
+ */
+export function createPlannedToken(
+  db: Db,
+  owner: { id: number; name: string },
+  plan: TokenPlan,
+  by: { actorId: number | null; ip?: string },
+  now: number,
+): Promise<{ token: string; row: TokenRow }> {
+  const { name, readonly, expiresAt, scope } = plan;
+  return createToken(
+    db,
+    { userId: owner.id, userName: owner.name, kind: 'granular', name, readonly, expiresAt, scope, ...by },
+    now,
+  );
+}
 
 export async function createToken(
   db: Db,
