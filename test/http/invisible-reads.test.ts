@@ -6,9 +6,8 @@
 // changes feed, a user's package list) never name it. Complements invisible-writes.test.ts (issue 15, item 4).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createOrg } from '../../src/access/orgs.ts';
 import { DB_KINDS } from '../helpers/db.ts';
-import { body, publishDoc } from '../helpers/packages.ts';
+import { secretsAndOutsiders } from '../helpers/outsiders.ts';
 import { startRegistry, type Response, type TestRegistry } from '../helpers/registry.ts';
 import { WebClient, csrfIn, type WebResponse } from '../helpers/web-client.ts';
 
@@ -121,31 +120,14 @@ for (const kind of DB_KINDS) {
 
     before(async () => {
       r = await startRegistry(kind);
-      const alice = await r.user('alice');
-      await createOrg(r.store.db, 'acme', 'alice', null, Date.now());
-      for (const name of ['@alice/secret', '@acme/secret']) {
-        const doc = publishDoc({ name, version: '1.0.0', description: 'zqxsecretword' }, { access: 'restricted' });
-        const res = await r.request('PUT', `/${enc(name)}`, { token: alice.token, body: body(doc) });
-        assert.equal(res.status, 201, res.text);
-      }
-      const bob = await r.user('bob');
-      const carol = await r.user('carol');
-      await r.store.db
-        .insertInto('org_members')
-        .values({ org: 'acme', user_id: carol.id, role: 'developer', created_at: Date.now() })
-        .execute();
-      Object.assign(callers, {
-        anonymous: null,
-        'bad token': 'bwk_' + 'A'.repeat(42),
-        'a stranger': bob.token,
-        'an org member without a grant': carol.token,
-      });
+      const { owner, callers: outsiders } = await secretsAndOutsiders(r, { description: 'zqxsecretword' });
+      Object.assign(callers, outsiders);
       Object.assign(passwords, { bob: 'correct-horse-battery', carol: 'correct-horse-battery' });
       // The log must hold both versions, or the proof probes would compare two "not logged yet" answers.
       const logged = async () => {
         for (const name of ['@alice/secret', '@acme/secret'])
           if (
-            (await r.request('GET', `/-/log/proof/inclusion?name=${q(name)}&version=1.0.0`, { token: alice.token }))
+            (await r.request('GET', `/-/log/proof/inclusion?name=${q(name)}&version=1.0.0`, { token: owner }))
               .status !== 200
           )
             return false;

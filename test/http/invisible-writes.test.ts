@@ -4,8 +4,8 @@
 // adversary used to learn that a restricted package exists, or which versions it has (issue 15, item 4).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createOrg } from '../../src/access/orgs.ts';
 import { DB_KINDS } from '../helpers/db.ts';
+import { secretsAndOutsiders } from '../helpers/outsiders.ts';
 import { body, publishDoc } from '../helpers/packages.ts';
 import { startRegistry, type Response, type TestRegistry } from '../helpers/registry.ts';
 
@@ -141,28 +141,7 @@ for (const kind of DB_KINDS) {
 
     before(async () => {
       r = await startRegistry(kind);
-      const alice = await r.user('alice');
-      await createOrg(r.store.db, 'acme', 'alice', null, Date.now());
-      for (const name of ['@alice/secret', '@acme/secret']) {
-        const res = await r.request('PUT', `/${name.replace('/', '%2f')}`, {
-          token: alice.token,
-          body: body(publishDoc({ name, version: '1.0.0' }, { access: 'restricted' })),
-        });
-        assert.equal(res.status, 201, res.text);
-      }
-      const bob = await r.user('bob');
-      // carol is in the org but on no team that can see @acme/secret.
-      const carol = await r.user('carol');
-      await r.store.db
-        .insertInto('org_members')
-        .values({ org: 'acme', user_id: carol.id, role: 'developer', created_at: Date.now() })
-        .execute();
-      Object.assign(callers, {
-        anonymous: null,
-        'bad token': 'bwk_' + 'A'.repeat(42),
-        'a stranger': bob.token,
-        'an org member without a grant': carol.token,
-      });
+      Object.assign(callers, (await secretsAndOutsiders(r)).callers);
     });
     after(() => r.stop());
 
