@@ -43,8 +43,8 @@ async function writePackage(dir: string, manifest: Record<string, unknown>): Pro
   return dir;
 }
 
-/** A client's sandbox with the README's token, plus what each client needs to be pointed at the registry. */
-async function setUp(client: ClientName, token: string): Promise<Sandbox> {
+/** A client's sandbox: a home whose .npmrc (read by npm, pnpm and bun) names the registry and holds the token. */
+async function setUp(token: string): Promise<Sandbox> {
   const sb = await sandbox(server.url, token);
   sandboxes.push(sb);
   // pnpm 10 hands publish and the npm-only commands (dist-tag, owner, access, token, profile, deprecate, star,
@@ -54,7 +54,6 @@ async function setUp(client: ClientName, token: string): Promise<Sandbox> {
   await writeFile(path.join(bin, 'npm'), `#!/bin/sh\nexec "${process.execPath}" "${CLIENTS.npm11.pre[0]}" "$@"\n`);
   await chmod(path.join(bin, 'npm'), 0o755);
   sb.env.PATH = `${bin}:${sb.env.PATH}`;
-  if (client === 'bun') await writeFile(path.join(sb.home, '.bunfig.toml'), `[install]\nregistry = "${server.url}/"\n`);
   return sb;
 }
 
@@ -161,12 +160,12 @@ describe('every client, every flow, against bulwark serve', { concurrency: 5 }, 
       const publish = client === 'pnpm' ? ['publish', '--no-git-checks'] : ['publish'];
 
       before(async () => {
-        sb = await setUp(client, (await admin(['admin', 'token', 'create', user])).trim());
+        sb = await setUp((await admin(['admin', 'token', 'create', user])).trim());
       });
 
       it('whoami with the README token; login with a password gives a session', async () => {
         assert.equal((await npm(['whoami'])).stdout.trim(), user);
-        session = await setUp(client, '');
+        session = await setUp('');
         const login =
           client === 'npm10'
             ? await browserLogin(client, ['login', '--browser=false'], { cwd: session.dir, env: session.env }, user)
@@ -352,7 +351,7 @@ describe('every client, every flow, against bulwark serve', { concurrency: 5 }, 
 
     before(async () => {
       token = (await admin(['admin', 'token', 'create', user])).trim();
-      sb = await setUp('yarn', token);
+      sb = await setUp(token);
     });
 
     it('yarn npm whoami with the README token; yarn npm login with a password, and in the browser', async () => {
@@ -377,7 +376,7 @@ describe('every client, every flow, against bulwark serve', { concurrency: 5 }, 
       assert.match(login.stdout, /Successfully logged in/);
       assert.match((await yarn(['npm', 'whoami'], anonymous)).stdout, new RegExp(`YN0000: ${user}$`, 'm'));
 
-      const viaWeb = await setUp('yarn', '');
+      const viaWeb = await setUp('');
       const web = await project(path.join(viaWeb.dir, 'web'), { name: 'w', version: '1.0.0', private: true }, false);
       const approved = await browserLogin(
         'yarn',
@@ -460,7 +459,7 @@ describe('every client, every flow, against bulwark serve', { concurrency: 5 }, 
 
     it('a package with no version left reads as one with nothing to install, not as a crash', async () => {
       // A new home: yarn's global metadata cache and offline mirror would otherwise still hold the package.
-      const fresh = await setUp('yarn', token);
+      const fresh = await setUp(token);
       const dir = await project(path.join(fresh.dir, 'late'), { name: 'late', version: '1.0.0', private: true });
       const res = await run('yarn', ['add', `${gone}@1.0.0`], { cwd: dir, env: fresh.env });
       failed(res, 'yarn add of a removed package');
@@ -481,7 +480,7 @@ describe('every client, every flow, against bulwark serve', { concurrency: 5 }, 
     const bun = (args: string[], cwd = sb.dir, env = sb.env) => run('bun', args, { cwd, env });
 
     before(async () => {
-      sb = await setUp('bun', (await admin(['admin', 'token', 'create', user])).trim());
+      sb = await setUp((await admin(['admin', 'token', 'create', user])).trim());
     });
 
     it('bun pm whoami with the README token', async () => {
