@@ -192,6 +192,13 @@ export function registerNpmRoutes(app: FastifyInstance, deps: NpmRouteDeps): Fas
       facts.access === null ? Action.PackageCreate : Action.PackagePublish,
       facts,
     );
+    // Hosted names win over the upstream's: a first publish of a name the upstream serves would replace that package
+    // for every client of this registry (docs/upstream.md).
+    if (facts.access === null && proxy && (await proxy.serves(name)))
+      throw fail(
+        'E_NAME_TAKEN',
+        `"${name}" is a package on the upstream registry this one proxies: publishing it here would replace it for everyone who installs through this registry. Publish under your own scope, or ask an administrator to reserve the name for your organisation (bulwark names reserve) if this registry should host its own ${name}`,
+      );
     const { version, rev } = await packages.publish(principal, name, body);
     req.log.info({ package: name, version, user: principal.name }, 'published');
     return reply.code(201).send({ ok: true, id: name, rev: String(rev), success: true });

@@ -15,6 +15,8 @@ const STALE_WARNING = '110 bulwark "Response is Stale: the upstream registry cou
 export type ProxyReads = {
   /** whether some upstream rule covers the name (else it is simply not found). */
   covers(name: string): boolean;
+  /** whether an upstream serves the name, so that no new package may take it here (Upstream.serves). */
+  serves(name: string): Promise<boolean>;
   packument(req: FastifyRequest, reply: FastifyReply, name: string): Promise<FastifyReply>;
   tarball(req: FastifyRequest, reply: FastifyReply, name: string, file: string): Promise<FastifyReply>;
   /** the fast path: answers an anonymous GET from memory, or returns false to leave it to the router. */
@@ -32,6 +34,7 @@ export function proxyReads(deps: {
   const send = (reply: FastifyReply, a: Answer) => reply.code(a.status).headers(a.headers).send(a.body);
   return {
     covers: (name) => upstream.covers(name),
+    serves: (name) => upstream.serves(name),
     async packument(req, reply, name) {
       await gate.read(req);
       const entry = await upstream.packument(name);

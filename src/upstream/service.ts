@@ -9,7 +9,7 @@
 // again, without asking any upstream, a name that was ever published here, falls under a reservation, or lies in a
 // scope that is an organisation, a user or a claimed scope here. Such a name answers exactly as a missing one.
 import type { Logger } from 'pino';
-import { fail, notFound } from '../errors.ts';
+import { ClientError, fail, notFound } from '../errors.ts';
 import { LruCache, Representation, quotedTag } from '../packages/cache.ts';
 import type { ScanOutcome } from '../packages/service.ts';
 import type { VersionSigner } from '../packages/visible.ts';
@@ -138,6 +138,24 @@ export class Upstream {
   /** Whether a name not hosted here is looked for upstream at all (some rule covers it). */
   covers(name: string): boolean {
     return upstreamFor(this.#o.rules, name) !== null;
+  }
+
+  /**
+   * Whether an upstream serves this name: then no account here may create a package of it, since a hosted name always
+   * wins and the new package would replace the upstream's for every client of this registry (a name taken over by
+   * whoever publishes it first). False when no rule covers the name, or when it must stay internal (never asked
+   * upstream: reserved, an org's or a user's scope, ever published here). Throws 502/504 when the upstream cannot be
+   * asked: nothing is assumed.
+   */
+  async serves(name: string): Promise<boolean> {
+    if (!this.covers(name)) return false;
+    try {
+      await this.packument(name);
+      return true;
+    } catch (err) {
+      if (err instanceof ClientError && err.code === 'E_NOT_FOUND') return false;
+      throw err;
+    }
   }
 
   /** How many requests this node has made to upstreams (for tests and operators). */

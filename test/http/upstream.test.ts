@@ -46,7 +46,7 @@ for (const kind of DB_KINDS) {
       up = await startFakeUpstream(closurePackages(closure, now));
       hanging = await startFakeUpstream([]);
       hanging.behaviour.hang = true;
-      for (const name of ['internal-tool', '@acme/secret', 'hosted-pkg', '@admin/priv'])
+      for (const name of ['internal-tool', '@acme/secret', '@admin/priv'])
         up.add({ name, versions: [{ version: '9.9.9', tarball: plain(name, '9.9.9'), publishedAt: now - 30 * DAY }] });
       up.add({
         name: 'tampered-pkg',
@@ -215,6 +215,14 @@ for (const kind of DB_KINDS) {
       const alice = await r.user('alice');
       const pub = body(publishDoc({ name: 'hosted-pkg', version: '1.0.0' }));
       assert.equal((await r.request('PUT', '/hosted-pkg', { token: alice.token, body: pub })).status, 201);
+      // The upstream has the name only once it is hosted here (a dependency-confusion attempt): asked once, by the
+      // publish, whether it had it (a name it serves cannot be published here: test/upstream/hostile-upstream.test.ts).
+      const askedByPublish = up.requestsFor('/hosted-pkg').length;
+      assert.equal(askedByPublish, 1);
+      up.add({
+        name: 'hosted-pkg',
+        versions: [{ version: '9.9.9', tarball: plain('hosted-pkg', '9.9.9'), publishedAt: now - 30 * DAY }],
+      });
       const priv = body(publishDoc({ name: '@admin/priv', version: '1.0.0' }, { access: 'restricted' }));
       assert.equal((await r.request('PUT', '/@admin%2fpriv', { token: r.adminToken, body: priv })).status, 201);
 
@@ -228,8 +236,9 @@ for (const kind of DB_KINDS) {
       }
       const hosted = (await r.request('GET', '/hosted-pkg')).json();
       assert.deepEqual(Object.keys(hosted.versions), ['1.0.0']);
-      for (const p of ['/internal-tool', '/@acme%2fsecret', '/@admin%2fpriv', '/hosted-pkg'])
+      for (const p of ['/internal-tool', '/@acme%2fsecret', '/@admin%2fpriv'])
         assert.equal(up.requestsFor(p).length, 0, `${p} was never asked of the upstream`);
+      assert.equal(up.requestsFor('/hosted-pkg').length, askedByPublish, 'a hosted name is never asked upstream');
       assert.equal(up.requests.filter((q) => q.path.startsWith('/internal-tool')).length, 0);
     });
 
