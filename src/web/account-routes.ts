@@ -1,6 +1,6 @@
 // Sign-up, sign-in, sign-out and the account page. Every POST has already passed the CSRF check (routes.ts) when its
 // handler runs, and answers with a redirect (303) on success, so a reload never submits a form twice.
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Rules, limitedPasswordCheck } from '../accounts/limits.ts';
 import { listSessions, revokeSession } from '../accounts/sessions.ts';
 import { pendingMessage } from '../accounts/signup.ts';
@@ -14,6 +14,7 @@ import { otpPage, signInPage, signUpPage } from './pages/auth.ts';
 import type { WebUi } from './routes.ts';
 import { SESSION_COOKIE } from './session.ts';
 import { SignInTickets } from './signin-ticket.ts';
+import { explain, Field, formOf, formRoute, refusalText, see } from './form.ts';
 import { Str, Type, schema, type RouteTypes } from '../http/schemas.ts';
 import { AccountQuery } from './credentials-routes.ts';
 
@@ -25,18 +26,14 @@ const AccountRoute = schema({
   ]),
 });
 
-type Form = Record<string, string | undefined>;
-
-const field = (req: FastifyRequest, name: string): string => {
-  const v = (req.body as Form | null)?.[name];
-  return typeof v === 'string' ? v : '';
-};
+const Next = Type.Optional(Str(2048));
+const NextRoute = schema({ querystring: Type.Object({ next: Next }) });
+const SignInForm = Type.Object({ username: Field(256), password: Field(), next: Field(2048) });
+const OtpForm = Type.Object({ ticket: Field(2048), otp: Field(64), next: Field(2048) });
+const SignUpForm = Type.Object({ username: Field(256), email: Field(), password: Field(), next: Field(2048) });
+const SessionRoute = schema({ params: Type.Object({ id: Str(32) }) });
 
 const SIGNIN_FAILED = 'Incorrect username or password.';
-
-const see = (reply: FastifyReply, location: string) => reply.code(303).header('location', location).send();
-
-const sentence = (message: string) => message.replace(/^./, (c) => c.toUpperCase()).replace(/([^.])$/, '$1.');
 
 /** Runs a limited step; a 429 from the limiter comes back as the message to show (its Retry-After header kept). */
 async function limited<T>(reply: FastifyReply, step: () => Promise<T>): Promise<{ value: T } | { refused: string }> {
@@ -45,32 +42,39 @@ async function limited<T>(reply: FastifyReply, step: () => Promise<T>): Promise<
   } catch (err) {
     if (!(err instanceof ClientError) || err.code !== 'E_RATE_LIMITED') throw err;
     for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
-    return { refused: sentence(err.message) };
+    return { refused: refusalText(err) };
   }
 }
 
-export function registerAccountRoutes(scope: FastifyInstance, web: WebUi): void {
+export function register(scope: FastifyInstance, web: WebUi): void {
   const { db, clock } = web.deps;
   const { limiter, key } = web.deps.secondFactor;
   const tickets = new SignInTickets(web.deps.secretKey);
 
-  scope.get<{ Querystring: { next?: string } }>('/-/web/signin', async (req, reply) => {
+  scope.get<RouteTypes<typeof NextRoute>>('/-/web/signin', { schema: NextRoute }, async (req, reply) => {
     const next = safeNext(req.query.next);
     if (await web.sessions.current(req)) return see(reply, next ?? '/-/web/account');
     return web.send(reply, 200, signInPage({ csrf: await web.csrf.token(req, reply), next, viewer: null }));
   });
 
-  scope.post('/-/web/signin', async (req, reply) => {
-    const username = field(req, 'username').trim().toLowerCase().slice(0, 64);
-    const password = field(req, 'password');
-    const next = safeNext(field(req, 'next'));
-    const again = async (status: number, error: string) =>
+  scope.post('/-/web/signin', formRoute(SignInForm), async (req, reply) => {
+    const again = async (status: number, error: string, username = '', next: string | null = null) =>
       web.send(
         reply,
         status,
         signInPage({ csrf: await web.csrf.token(req, reply), username, next, error, viewer: null }),
       );
-    if (!username || !password) return again(401, SIGNIN_FAILED);
+    let form;
+    try {
+      form = formOf(req, SignInForm);
+    } catch (err) {
+      const { status, message } = explain(reply, err, '');
+      return again(status, message);
+    }
+    const username = form.username.trim().toLowerCase().slice(0, 64);
+    const password = form.password;
+    const next = safeNext(form.next);
+    if (!username || !password) return again(401, SIGNIN_FAILED, username, next);
     // The same limits as npm login. checkPassword takes as long for unknown names as for known ones, and the message
     // does not say which of the two was wrong.
     const checked = await limited(reply, () =>
@@ -82,15 +86,15 @@ export function registerAccountRoutes(scope: FastifyInstance, web: WebUi): void 
         () => recordSignInLocked(db, username, req.ip, clock()),
       ),
     );
-    if ('refused' in checked) return again(429, checked.refused);
+    if ('refused' in checked) return again(429, checked.refused, username, next);
     const user = checked.value;
     if (!user) {
       req.log.info({ cause: 'web-signin-failed' }, 'sign-in refused');
-      return again(401, SIGNIN_FAILED);
+      return again(401, SIGNIN_FAILED, username, next);
     }
     // Only someone who knows the password learns that the account is disabled.
     if (user.disabled_at !== null)
-      return again(403, 'This account has been disabled. Contact the registry’s administrators.');
+      return again(403, 'This account has been disabled. Contact the registry’s administrators.', username, next);
     if (user.totp_mode !== 'disabled') {
       const csrf = await web.csrf.token(req, reply);
       return web.send(reply, 200, otpPage({ csrf, ticket: tickets.issue(user.id, csrf, clock()), next }));
@@ -100,10 +104,12 @@ export function registerAccountRoutes(scope: FastifyInstance, web: WebUi): void 
   });
 
   // Second step for accounts with two-factor authentication: the ticket says the password was right moments ago.
-  scope.post('/-/web/signin/otp', async (req, reply) => {
-    const next = safeNext(field(req, 'next'));
+  scope.post('/-/web/signin/otp', formRoute(OtpForm), async (req, reply) => {
     const csrf = await web.csrf.token(req, reply);
-    const ticket = field(req, 'ticket');
+    // A form of another shape is a sign-in that could not be completed, as an expired ticket is.
+    const form = req.validationError ? { ticket: '', otp: '', next: '' } : formOf(req, OtpForm);
+    const next = safeNext(form.next);
+    const ticket = form.ticket;
     const userId = tickets.verify(ticket, csrf, clock());
     const user =
       userId === null
@@ -124,7 +130,7 @@ export function registerAccountRoutes(scope: FastifyInstance, web: WebUi): void 
     const attempt: Array<[typeof Rules.secondFactor, string]> = [[Rules.secondFactor, String(user.id)]];
     const checked = await limited(reply, async () => {
       await limiter.check(attempt, 'one-time passwords');
-      return checkSecondFactor(db, key, user.id, field(req, 'otp'), clock());
+      return checkSecondFactor(db, key, user.id, form.otp, clock());
     });
     if ('refused' in checked) return web.send(reply, 429, otpPage({ csrf, ticket, next, error: checked.refused }));
     if (!checked.value.ok) {
@@ -150,7 +156,7 @@ export function registerAccountRoutes(scope: FastifyInstance, web: WebUi): void 
   const policy = { emailVerification: web.deps.gate.policy.emailVerification ?? 'email' };
   const approval = policy.emailVerification === 'admin';
 
-  scope.get<{ Querystring: { next?: string } }>('/-/web/signup', async (req, reply) => {
+  scope.get<RouteTypes<typeof NextRoute>>('/-/web/signup', { schema: NextRoute }, async (req, reply) => {
     const next = safeNext(req.query.next);
     if (await web.sessions.current(req)) return see(reply, next ?? '/-/web/account');
     return web.send(
@@ -166,12 +172,14 @@ export function registerAccountRoutes(scope: FastifyInstance, web: WebUi): void 
     );
   });
 
-  scope.post('/-/web/signup', async (req, reply) => {
+  scope.post('/-/web/signup', formRoute(SignUpForm), async (req, reply) => {
     const open = web.deps.signup === 'open';
-    const username = field(req, 'username').trim().toLowerCase();
-    const email = field(req, 'email').trim();
+    // What was typed goes back on the page, when the form had the right shape at all.
+    const form = req.validationError ? null : formOf(req, SignUpForm);
+    const username = form?.username.trim().toLowerCase() ?? '';
+    const email = form?.email.trim() ?? '';
     // Where to go afterwards, e.g. back to the page approving an `npm adduser` that sent the user here.
-    const next = safeNext(field(req, 'next'));
+    const next = safeNext(form?.next ?? '');
     const again = async (status: number, error: string | null) =>
       web.send(
         reply,
@@ -190,15 +198,13 @@ export function registerAccountRoutes(scope: FastifyInstance, web: WebUi): void 
     if (!open) return again(403, null);
     let user;
     try {
+      // A form of another shape is refused here, on the page, as createUser's refusals are.
+      const { password } = formOf(req, SignUpForm);
       // Unverified until the link in the verification email (sent from the user.created event) is opened.
-      user = await createUser(
-        db,
-        { name: username, email, password: field(req, 'password'), emailVerified: false },
-        clock(),
-      );
+      user = await createUser(db, { name: username, email, password, emailVerified: false }, clock());
     } catch (err) {
-      if (err instanceof ClientError) return again(err.status, sentence(err.message));
-      throw err;
+      const { status, message } = explain(reply, err, '');
+      return again(status, message);
     }
     await web.sessions.start(req, reply, user);
     return see(reply, next ?? '/-/web/account?welcome=1');
@@ -232,14 +238,18 @@ export function registerAccountRoutes(scope: FastifyInstance, web: WebUi): void 
     );
   });
 
-  scope.post<{ Params: { id: string } }>('/-/web/account/sessions/:id/revoke', async (req, reply) => {
-    const session = await web.sessions.current(req);
-    if (!session) return see(reply, '/-/web/signin?next=%2F-%2Fweb%2Faccount');
-    const id = /^\d{1,15}$/.test(req.params.id) ? Number(req.params.id) : 0;
-    // Scoped to the signed-in user: another account's session id is simply not found.
-    if (!(await revokeSession(db, session.user.id, id, clock()))) throw notFound();
-    if (id !== session.session.id) return see(reply, '/-/web/account?revoked=1');
-    appendSetCookie(reply, setCookieLine(SESSION_COOKIE, '', { maxAgeSeconds: 0, secure: isHttps(req) }));
-    return see(reply, '/');
-  });
+  scope.post<RouteTypes<typeof SessionRoute>>(
+    '/-/web/account/sessions/:id/revoke',
+    { schema: SessionRoute },
+    async (req, reply) => {
+      const session = await web.sessions.current(req);
+      if (!session) return see(reply, '/-/web/signin?next=%2F-%2Fweb%2Faccount');
+      const id = /^\d{1,15}$/.test(req.params.id) ? Number(req.params.id) : 0;
+      // Scoped to the signed-in user: another account's session id is simply not found.
+      if (!(await revokeSession(db, session.user.id, id, clock()))) throw notFound();
+      if (id !== session.session.id) return see(reply, '/-/web/account?revoked=1');
+      appendSetCookie(reply, setCookieLine(SESSION_COOKIE, '', { maxAgeSeconds: 0, secure: isHttps(req) }));
+      return see(reply, '/');
+    },
+  );
 }

@@ -18,15 +18,32 @@ import {
   type UserQuery,
 } from '../accounts/admin.ts';
 import { securityHistory } from '../accounts/security-history.ts';
-import { Action, REGISTRY } from '../access/decide.ts';
-import { ClientError, fail } from '../errors.ts';
+import { Action } from '../access/decide.ts';
+import { fail } from '../errors.ts';
+import { NAME_MAX, Str, Type, schema, type RouteTypes, type Static } from '../http/schemas.ts';
 import type { Db } from '../store/db.ts';
+import { assertValid, Field, formOf, formRoute, staffFormChange, staffQueryRoute } from './form.ts';
 import { adminUserHref, userListPage, userPage } from './pages/admin.ts';
-import { asksForOtp, formRefusal, type WebUi } from './routes.ts';
+import { asksForOtp, type WebUi } from './routes.ts';
 import type { WebSession } from './session.ts';
 
-type Form = Record<string, string | undefined>;
-type NameParams = { Params: { name: string } };
+/** Every action's form: the reason (and, for some, a confirmation, a new address, evidence); the gate reads otp. */
+const ActionForm = Type.Object({
+  reason: Field(4096),
+  confirm: Field(NAME_MAX),
+  email: Field(254),
+  removeMfa: Field(8),
+  evidence: Field(4096),
+});
+type Form = Static<typeof ActionForm>;
+const NameParams = Type.Object({ name: Str(NAME_MAX) });
+const ListQuery = Type.Object({
+  q: Type.Optional(Type.String()),
+  status: Type.Optional(Type.String()),
+  from: Type.Optional(Type.String()),
+});
+const UserQuery_ = Type.Object({ done: Type.Optional(Type.String()), before: Type.Optional(Type.String()) });
+const UserRoute = schema({ params: NameParams, querystring: UserQuery_ });
 
 const DONE: Record<string, string> = {
   disabled: 'The account was disabled and everything it was signed in with was revoked.',
@@ -39,15 +56,12 @@ const DONE: Record<string, string> = {
 };
 
 const ACTIONS: Record<string, (db: Db, name: string, actor: Actor, form: Form, now: number) => Promise<string>> = {
-  disable: async (db, name, actor, f, now) => (await disableUser(db, name, actor, f.reason ?? '', now), 'disabled'),
-  enable: async (db, name, actor, f, now) => (await enableUser(db, name, actor, f.reason ?? '', now), 'enabled'),
-  'force-reset': async (db, name, actor, f, now) => (
-    await forcePasswordReset(db, name, actor, f.reason ?? '', now),
-    'reset'
-  ),
+  disable: async (db, name, actor, f, now) => (await disableUser(db, name, actor, f.reason, now), 'disabled'),
+  enable: async (db, name, actor, f, now) => (await enableUser(db, name, actor, f.reason, now), 'enabled'),
+  'force-reset': async (db, name, actor, f, now) => (await forcePasswordReset(db, name, actor, f.reason, now), 'reset'),
   delete: async (db, name, actor, f, now) => {
     if (f.confirm !== name) throw fail('E_USAGE', 'type the username exactly to confirm the deletion');
-    await deleteUser(db, name, actor, f.reason ?? '', now);
+    await deleteUser(db, name, actor, f.reason, now);
     return 'deleted';
   },
   'recover/start': async (db, name, actor, f, now) => {
@@ -58,8 +72,8 @@ const ACTIONS: Record<string, (db: Db, name: string, actor: Actor, form: Form, n
       {
         newEmail: f.email || null,
         disableMfa: f.removeMfa === '1',
-        reason: f.reason ?? '',
-        evidence: f.evidence ?? '',
+        reason: f.reason,
+        evidence: f.evidence,
       },
       now,
     );
@@ -70,12 +84,12 @@ const ACTIONS: Record<string, (db: Db, name: string, actor: Actor, form: Form, n
     'recovery-completed'
   ),
   'recover/cancel': async (db, name, actor, f, now) => (
-    await cancelRecovery(db, name, actor, f.reason ?? '', now),
+    await cancelRecovery(db, name, actor, f.reason, now),
     'recovery-cancelled'
   ),
 };
 
-export function registerAdminRoutes(scope: FastifyInstance, web: WebUi): void {
+export function register(scope: FastifyInstance, web: WebUi): void {
   const { db, clock } = web.deps;
 
   async function renderUser(
@@ -104,11 +118,13 @@ export function registerAdminRoutes(scope: FastifyInstance, web: WebUi): void {
     );
   }
 
-  scope.get<{ Querystring: { q?: string; status?: string; from?: string } }>(
+  scope.get<RouteTypes<{ querystring: typeof ListQuery }>>(
     '/-/web/admin/users',
+    staffQueryRoute(ListQuery),
     async (req, reply) => {
       const allowed = await web.staff(req, reply, Action.UsersRead);
       if (!allowed) return reply;
+      assertValid(req);
       const { session } = allowed;
       const query = String(req.query.q ?? '').slice(0, 100);
       const status = ['active', 'disabled', 'deleted', 'admin'].includes(String(req.query.status))
@@ -136,11 +152,13 @@ export function registerAdminRoutes(scope: FastifyInstance, web: WebUi): void {
     },
   );
 
-  scope.get<NameParams & { Querystring: { done?: string; before?: string } }>(
+  scope.get<RouteTypes<typeof UserRoute>>(
     '/-/web/admin/users/:name',
+    { schema: UserRoute, attachValidation: true },
     async (req, reply) => {
       const allowed = await web.staff(req, reply, Action.UsersRead);
       if (!allowed) return reply;
+      assertValid(req);
       const { session } = allowed;
       const before = /^\d{1,15}$/.test(String(req.query.before ?? '')) ? Number(req.query.before) : null;
       return renderUser(req, reply, session, req.params.name, { notice: DONE[String(req.query.done)] ?? null, before });
@@ -148,33 +166,25 @@ export function registerAdminRoutes(scope: FastifyInstance, web: WebUi): void {
   );
 
   for (const [path, act] of Object.entries(ACTIONS)) {
-    scope.post<NameParams>(`/-/web/admin/users/:name/${path}`, async (req, reply) => {
-      const name = req.params.name;
-      let done: string;
-      try {
-        const allowed = await web.staff(req, reply, Action.UsersWrite, { write: true });
-        if (!allowed) return reply;
-        const actor: Actor = { id: allowed.principal.userId, name: allowed.principal.name };
-        done = await act(db, name, actor, (req.body ?? {}) as Form, clock());
-      } catch (err) {
-        // 401 and 404 before the gate let the caller in are answered as they are: the page is only for administrators.
-        const session = web.sessions.known(req);
-        if (
-          !(err instanceof ClientError) ||
-          err.code === 'E_NOT_FOUND' ||
-          !session ||
-          !(await web.deps.gate.allows(req, Action.UsersRead, REGISTRY))
-        )
-          throw err;
-        for (const [k, v] of Object.entries(err.headers)) if (k !== 'www-authenticate') reply.header(k, v);
-        req.log.info({ cause: 'admin-action-refused', action: path, status: err.status }, err.message);
-        return renderUser(req, reply, session, name, { status: err.status, error: formRefusal(err) });
-      }
-      req.log.info({ action: path, subject: name }, 'admin action');
-      return reply
-        .code(303)
-        .header('location', `${adminUserHref(name)}?done=${done}`)
-        .send();
-    });
+    scope.post<RouteTypes<{ params: typeof NameParams }>>(
+      `/-/web/admin/users/:name/${path}`,
+      { ...formRoute(ActionForm), schema: { params: NameParams, body: ActionForm } },
+      async (req, reply) => {
+        const name = req.params.name;
+        return staffFormChange(web, req, reply, {
+          action: Action.UsersWrite,
+          page: Action.UsersRead,
+          cause: 'admin-action-refused',
+          run: async (principal) => {
+            const actor: Actor = { id: principal.userId, name: principal.name };
+            const done = await act(db, name, actor, formOf(req, ActionForm), clock());
+            req.log.info({ action: path, subject: name }, 'admin action');
+            return done;
+          },
+          done: (done) => `${adminUserHref(name)}?done=${done}`,
+          render: (session, status, error) => renderUser(req, reply, session, name, { status, error }),
+        });
+      },
+    );
   }
 }

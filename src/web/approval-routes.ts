@@ -4,21 +4,24 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { approveAccount, pendingAccounts, rejectAccount } from '../accounts/approval.ts';
 import type { Actor } from '../accounts/admin.ts';
-import { Action, REGISTRY } from '../access/decide.ts';
-import { ClientError } from '../errors.ts';
+import { Action } from '../access/decide.ts';
+import { NAME_MAX, Str, Type, type RouteTypes, type Static } from '../http/schemas.ts';
+import { assertValid, Field, formOf, formRoute, staffFormChange, staffQueryRoute } from './form.ts';
 import { viewerOf } from './layout.ts';
 import { APPROVALS_PATH, approvalsPage } from './pages/approvals.ts';
-import { asksForOtp, formRefusal, type WebUi } from './routes.ts';
+import { asksForOtp, type WebUi } from './routes.ts';
 import type { WebSession } from './session.ts';
 
-type Params = { Params: { name: string } };
+const NameParams = Type.Object({ name: Str(NAME_MAX) });
+const ReasonForm = Type.Object({ reason: Field(4096) });
+const QueueQuery = Type.Object({ done: Type.Optional(Type.String()), name: Type.Optional(Type.String()) });
 
 const DONE: Record<string, (name: string) => string> = {
   approved: (name) => `${name} was approved: the account may publish now.`,
   rejected: (name) => `${name} was rejected and the account deleted.`,
 };
 
-export function registerApprovalRoutes(scope: FastifyInstance, web: WebUi): void {
+export function register(scope: FastifyInstance, web: WebUi): void {
   const { db, clock } = web.deps;
   const approval = web.deps.gate.policy.emailVerification === 'admin';
 
@@ -46,46 +49,46 @@ export function registerApprovalRoutes(scope: FastifyInstance, web: WebUi): void
     );
   }
 
-  scope.get<{ Querystring: { done?: string; name?: string } }>(APPROVALS_PATH, async (req, reply) => {
-    const allowed = await web.staff(req, reply, Action.UsersRead);
-    if (!allowed) return reply;
-    const done = DONE[String(req.query.done)];
-    const name = String(req.query.name ?? '').slice(0, 64);
-    return render(req, reply, allowed.session, { notice: done && name ? done(name) : null });
-  });
+  scope.get<RouteTypes<{ querystring: typeof QueueQuery }>>(
+    APPROVALS_PATH,
+    staffQueryRoute(QueueQuery),
+    async (req, reply) => {
+      const allowed = await web.staff(req, reply, Action.UsersRead);
+      if (!allowed) return reply;
+      assertValid(req);
+      const done = DONE[String(req.query.done)];
+      const name = String(req.query.name ?? '').slice(0, 64);
+      return render(req, reply, allowed.session, { notice: done && name ? done(name) : null });
+    },
+  );
 
-  const actions: Record<
-    string,
-    (name: string, actor: Actor, form: Record<string, string | undefined>) => Promise<string>
-  > = {
+  const actions: Record<string, (name: string, actor: Actor, form: Static<typeof ReasonForm>) => Promise<string>> = {
     approve: async (name, actor) => (await approveAccount(db, name, actor, clock()), 'approved'),
-    reject: async (name, actor, form) => (await rejectAccount(db, name, actor, form.reason ?? '', clock()), 'rejected'),
+    reject: async (name, actor, form) => (await rejectAccount(db, name, actor, form.reason, clock()), 'rejected'),
   };
 
   for (const [verb, act] of Object.entries(actions)) {
-    scope.post<Params>(`${APPROVALS_PATH}/:name/${verb}`, async (req, reply) => {
-      const name = req.params.name;
-      let done: string;
-      try {
-        const allowed = await web.staff(req, reply, Action.UsersWrite, { write: true });
-        if (!allowed) return reply;
-        const actor: Actor = { id: allowed.principal.userId, name: allowed.principal.name };
-        done = await act(name, actor, (req.body ?? {}) as Record<string, string | undefined>);
-      } catch (err) {
-        // Refusals before the gate let the caller in (401, 404) are answered as they are: the page is for
-        // administrators only. An administrator's refused action (no reason, a wrong code) shows on the queue.
-        const session = web.sessions.known(req);
-        if (!(err instanceof ClientError) || !session || !(await web.deps.gate.allows(req, Action.UsersRead, REGISTRY)))
-          throw err;
-        for (const [k, v] of Object.entries(err.headers)) if (k !== 'www-authenticate') reply.header(k, v);
-        req.log.info({ cause: 'approval-refused', action: verb, status: err.status }, err.message);
-        return render(req, reply, session, { status: err.status, error: formRefusal(err) });
-      }
-      req.log.info({ action: `approval:${verb}`, subject: name }, 'admin action');
-      return reply
-        .code(303)
-        .header('location', `${APPROVALS_PATH}?done=${done}&name=${encodeURIComponent(name)}`)
-        .send();
-    });
+    scope.post<RouteTypes<{ params: typeof NameParams }>>(
+      `${APPROVALS_PATH}/:name/${verb}`,
+      { ...formRoute(ReasonForm), schema: { params: NameParams, body: ReasonForm } },
+      async (req, reply) => {
+        const name = req.params.name;
+        // An administrator's refused action (no reason, a wrong code, an account no longer waiting) shows on the queue.
+        return staffFormChange(web, req, reply, {
+          action: Action.UsersWrite,
+          page: Action.UsersRead,
+          cause: 'approval-refused',
+          notFoundOnPage: true,
+          run: async (principal) => {
+            const actor: Actor = { id: principal.userId, name: principal.name };
+            const done = await act(name, actor, formOf(req, ReasonForm));
+            req.log.info({ action: `approval:${verb}`, subject: name }, 'admin action');
+            return done;
+          },
+          done: (done) => `${APPROVALS_PATH}?done=${done}&name=${encodeURIComponent(name)}`,
+          render: (session, status, error) => render(req, reply, session, { status, error }),
+        });
+      },
+    );
   }
 }

@@ -4,8 +4,11 @@
 // reload never submits twice.
 import type { Static, TObject } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { REGISTRY, type StaffAction } from '../access/decide.ts';
+import type { Principal } from '../access/principal.ts';
 import { ClientError } from '../errors.ts';
 import { Type } from '../http/schemas.ts';
+import type { WebUi } from './routes.ts';
 import type { WebSession, WebSessions } from './session.ts';
 
 /** A text field of a form, at most `max` characters; missing is the empty string, as an empty input sends. */
@@ -26,6 +29,18 @@ export function formOf<S extends TObject>(req: FastifyRequest, _schema: S): Stat
   // Checked against _schema by Fastify before the handler ran (formRoute).
   return req.body as Static<S>;
 }
+
+/**
+ * For a route whose schema's failure is kept on the request (attachValidation): throws it now. Staff pages check their
+ * query only once the gate has let the caller in, so a malformed query cannot tell anyone else that the page exists.
+ */
+export function assertValid(req: FastifyRequest): void {
+  if (req.validationError) throw req.validationError;
+}
+
+/** Route options for a staff page's GET: its query checked, the failure kept for assertValid after the gate. */
+export const staffQueryRoute = <S extends TObject>(querystring: S) =>
+  ({ schema: { querystring }, attachValidation: true }) as const;
 
 /** A refusal as a form shows it: a sentence, npm's advice to pass --otp becoming the form's own. */
 export const refusalText = (err: Error): string =>
@@ -101,4 +116,47 @@ export async function formChange(
     return opts.render(status, message);
   }
   return see(reply, `${opts.back}${opts.back.includes('?') ? '&' : '?'}done=${done}`);
+}
+
+/**
+ * One action on a staff page (administrators', moderators'): the gate first (web.staff: a 404 for anyone who may not
+ * use the page, the write checks with the form's one-time password), then the form's shape, then the change, then a
+ * redirect to `done(what happened)`. Refusals before the gate let the caller in are answered as they are; a refusal
+ * of an allowed caller's action (no reason, a wrong code, a malformed form) draws the page again with it. `notFound`
+ * says whether a not-found of the action itself shows on the page (a queue item gone) or stays the 404 page.
+ */
+export async function staffFormChange(
+  web: WebUi,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  opts: {
+    action: StaffAction;
+    /** what the page itself needs: whoever may not use it gets the 404 page whatever went wrong. */
+    page: StaffAction;
+    cause: string;
+    notFoundOnPage?: boolean;
+    run: (principal: Principal) => Promise<string>;
+    done: (what: string) => string;
+    render: (session: WebSession, status: number, error: string) => Promise<FastifyReply>;
+  },
+): Promise<FastifyReply> {
+  let what: string;
+  try {
+    const allowed = await web.staff(req, reply, opts.action, { write: true });
+    if (!allowed) return reply;
+    what = await opts.run(allowed.principal);
+  } catch (err) {
+    const session = web.sessions.known(req);
+    if (
+      !(err instanceof ClientError) ||
+      (err.code === 'E_NOT_FOUND' && !opts.notFoundOnPage) ||
+      !session ||
+      !(await web.deps.gate.allows(req, opts.page, REGISTRY))
+    )
+      throw err;
+    req.log.info({ cause: opts.cause, status: err.status, code: err.code }, err.message);
+    const { status, message } = explain(reply, err, 'Too many attempts.');
+    return opts.render(session, status, message);
+  }
+  return see(reply, opts.done(what));
 }

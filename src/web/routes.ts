@@ -16,7 +16,7 @@ import { dependentsOf, weeklyDownloads } from '../packages/package-insights.ts';
 import type { Packages } from '../packages/service.ts';
 import type { Db } from '../store/db.ts';
 import type { UserRow } from '../store/schema.ts';
-import { registerAccountRoutes } from './account-routes.ts';
+import * as accountRoutes from './account-routes.ts';
 import { CSRF_FIELD, Csrf } from './csrf.ts';
 import type { Html } from './html.ts';
 import type { Viewer } from './layout.ts';
@@ -228,7 +228,7 @@ export class WebUi {
       scope.get<{ Params: { scope: string; name: string } }>('/-/web/package/@:scope/:name', (req, reply) =>
         this.#package(req, reply, `@${req.params.scope}/${req.params.name}`),
       );
-      registerAccountRoutes(scope, this);
+      accountRoutes.register(scope, this);
       for (const extension of this.#extensions) extension(scope, this);
     });
   }

@@ -2,8 +2,8 @@
 // (http/server.ts), over the same services. Returns what the server answers a browser's failed request with.
 import type { Services } from '../app.ts';
 import type { ErrorPages, PageParts } from '../http/server.ts';
-import { registerAdminRoutes } from './admin-routes.ts';
-import { registerApprovalRoutes } from './approval-routes.ts';
+import * as adminRoutes from './admin-routes.ts';
+import * as approvalRoutes from './approval-routes.ts';
 import { registerEmailRoutes } from './email-routes.ts';
 import { registerLogHistoryPages } from './log-history-routes.ts';
 import { registerModerationPages } from './moderation-routes.ts';
@@ -41,9 +41,9 @@ export function registerWebUi(services: Services, { app, limiter, secondFactor }
   for (const routes of [credentialsRoutes, securityHistoryRoutes, passwordResetRoutes])
     web.extend((scope) => routes.register(scope, web));
   // Administrators' account pages (list, find, disable, enable, delete, force a reset, recovery).
-  web.extend((scope) => registerAdminRoutes(scope, web));
+  web.extend((scope) => adminRoutes.register(scope, web));
   // The queue of new accounts waiting for an administrator's approval (--email-verification admin).
-  web.extend((scope) => registerApprovalRoutes(scope, web));
+  web.extend((scope) => approvalRoutes.register(scope, web));
   // Reporting packages (GEN-2b): the report form and the moderators' queue.
   registerModerationPages(web, { db: store.db, packages, limiter, lifecycle, clock });
   // Two-factor settings on the account page, and the pages npm's web login and web OTP send the user to.

@@ -57,6 +57,22 @@ describe('schema-checked pages', () => {
     assert.equal(res.status, 403);
   });
 
+  it('checks a staff page query only after the gate: a malformed one is a 404 for anyone else', async () => {
+    const res = await web.get('/-/web/admin/users?q=a&q=b');
+    assert.equal(res.status, 404, 'the page does not advertise itself');
+    await r.user('root', { admin: true });
+    const admin = new WebClient(r.url);
+    assert.equal((await admin.signIn('root', 'correct-horse-battery')).status, 303);
+    const bad = await admin.get('/-/web/admin/users?q=a&q=b');
+    assert.equal(bad.status, 400);
+    assert.match(bad.text, /&quot;q&quot; in the query must be a string/);
+    const csrf = await admin.csrf('/-/web/admin/users/olivia');
+    const refused = await admin.post('/-/web/admin/users/olivia/disable', { _csrf: csrf, reason: 'r'.repeat(5000) });
+    assert.equal(refused.status, 400);
+    assert.match(refused.text, /&quot;reason&quot; in the request body must be at most 4096 characters\./);
+    assert.match(refused.text, /olivia/, 'the account page is drawn again');
+  });
+
   it('answers a malformed query with the error page, not JSON', async () => {
     const res = await web.get('/-/web/access?package=a&package=b');
     assert.equal(res.status, 400);
