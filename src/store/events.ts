@@ -251,8 +251,22 @@ export async function eventHorizon(db: Kysely<Database>): Promise<number> {
   });
 }
 
-export async function eventsAfter(db: Kysely<Database>, seq: number, limit: number): Promise<EventRow[]> {
-  return db.selectFrom('events').selectAll().where('seq', '>', seq).orderBy('seq').limit(limit).execute();
+/** The next events after seq, in order; a consumer passes the horizon it may read up to (see eventHorizon). */
+export async function eventsAfter<DB extends Database>(
+  db: Kysely<DB>,
+  seq: number,
+  limit: number,
+  horizon = Number.MAX_SAFE_INTEGER,
+): Promise<EventRow[]> {
+  // A database (or transaction) with a capability's tables besides reads the same events table.
+  return (db as unknown as Kysely<Database>)
+    .selectFrom('events')
+    .selectAll()
+    .where('seq', '>', seq)
+    .where('seq', '<=', horizon)
+    .orderBy('seq')
+    .limit(limit)
+    .execute();
 }
 
 export type ConsumerOptions = {
@@ -317,14 +331,7 @@ export class Consumer {
           .where('name', '=', name)
           .executeTakeFirstOrThrow();
         if (cursor.lease_owner !== this.owner) return -1;
-        const events = await trx
-          .selectFrom('events')
-          .selectAll()
-          .where('seq', '>', cursor.position)
-          .where('seq', '<=', horizon)
-          .orderBy('seq')
-          .limit(batch)
-          .execute();
+        const events = await eventsAfter(trx, cursor.position, batch, horizon);
         for (const event of events) await handle(event, trx);
         if (events.length) {
           // Conditional on still owning the lease: a node that lost it mid-batch rolls its work back.

@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Logger } from 'pino';
 import type { Dialect } from '../../store/db.ts';
-import { eventHorizon } from '../../store/events.ts';
+import { eventHorizon, eventsAfter } from '../../store/events.ts';
 import type { Database } from '../../store/schema.ts';
 import { encodeRecord, recordsForEvent, sealedLeaf, userIdentity } from './leaf.ts';
 import { EMPTY_ROOT, foldRange, hashChildren, hashLeaf, rangeNodes, type Hash } from './merkle.ts';
@@ -150,14 +150,7 @@ export class Sequencer {
       .select('position')
       .where('name', '=', LOG_CURSOR)
       .executeTakeFirstOrThrow();
-    const events = await trx
-      .selectFrom('events')
-      .selectAll()
-      .where('seq', '>', cursor.position)
-      .where('seq', '<=', barrier)
-      .orderBy('seq')
-      .limit(this.#batch)
-      .execute();
+    const events = await eventsAfter<Database & LogTables>(trx, cursor.position, this.#batch, barrier);
     if (events.length === 0) return null;
 
     const actorIds = [...new Set(events.map((e) => e.actor_id).filter((id): id is number => id !== null))].map(Number);
