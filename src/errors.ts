@@ -18,6 +18,10 @@ export const ERRORS = {
   E_UPLOADS_BUSY: { status: 503, means: 'the server is receiving as many large uploads as it takes at once' },
   E_RATE_LIMITED: { status: 429, means: 'too many failed attempts: wait for the time Retry-After gives' },
   E_USAGE: { status: 400, means: 'a required argument, reason or confirmation is missing or wrong' },
+  E_NOT_SUPPORTED: {
+    status: 405,
+    means: 'an npmjs.com feature this registry does not offer (the message says what to do)',
+  },
   E_INTERNAL: { status: 500, means: 'a defect: the server logs the request id the message gives' },
 
   // Authentication (accounts, tokens, the gate)

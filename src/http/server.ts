@@ -28,6 +28,7 @@ import * as teamMemberRoutes from './team-member-routes.ts';
 import * as teamRoutes from './team-routes.ts';
 import { registerLifecycleRoutes } from './lifecycle-routes.ts';
 import * as changesRoutes from './changes-routes.ts';
+import * as unsupportedRoutes from './unsupported-routes.ts';
 import * as logProofRoutes from './log-proof-routes.ts';
 import * as logTileRoutes from './log-tile-routes.ts';
 import { registerKeysRoutes } from './keys-routes.ts';
@@ -279,6 +280,8 @@ export async function startHttp(services: Services, addPages: (parts: PageParts)
   registerAdvisoryRoutes(app, { db: store.db, gate, packages, publicUrl });
   // npm audit's bulk and quick endpoints, answered from those advisories (CLI-2).
   registerAuditRoutes(app, { db: store.db, gate, packages, publicUrl });
+  // npm 11's trust and stage commands: features of npmjs.com not offered here, refused with what to do instead.
+  unsupportedRoutes.register(app);
   // Reporting packages (GEN-2b): the JSON API (the report form and the moderators' queue are pages).
   registerReportRoutes(app, { db: store.db, gate, packages, limiter, clock });
   // The web UI: GET / for browsers and the pages under /-/web/ (web/ui.ts), assembled by app.ts.

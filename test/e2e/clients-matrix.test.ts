@@ -292,7 +292,9 @@ describe('every client, every flow, against bulwark serve', { concurrency: 5 }, 
       it('deprecate and undeprecate', async () => {
         passed(await npm(['deprecate', `${lib}@1.0.0`, 'use 1.1']), 'deprecate');
         assert.equal((await npm(['view', `${lib}@1.0.0`, 'deprecated'])).stdout.trim(), 'use 1.1');
-        passed(await npm(['deprecate', `${lib}@1.0.0`, '']), 'undeprecate');
+        // npm 11 has a command for it; before, an empty message undeprecates.
+        const undo = client === 'npm11' ? ['undeprecate', `${lib}@1.0.0`] : ['deprecate', `${lib}@1.0.0`, ''];
+        passed(await npm(undo), 'undeprecate');
         assert.equal((await npm(['view', `${lib}@1.0.0`, 'deprecated'])).stdout.trim(), '');
       });
 
@@ -323,6 +325,17 @@ describe('every client, every flow, against bulwark serve', { concurrency: 5 }, 
         failed(gone, 'view of an unpublished package');
         assert.match(gone.stderr, /Unpublished on/);
       });
+
+      if (client === 'npm11')
+        it('npm trust and npm stage say they are not available and what to do instead', async () => {
+          const trust = await npm(['trust', 'list', lib]);
+          failed(trust, 'npm trust list');
+          assert.match(trust.stderr, /405 Method Not Allowed[^\n]*trusted publishing \(npm trust\) is not available/);
+          const dir = await writePackage(path.join(sb.dir, 'staged'), { name: `${prefix}-staged`, version: '1.0.0' });
+          const stage = await npm(['stage', 'publish'], dir);
+          failed(stage, 'npm stage publish');
+          assert.match(stage.stderr, /staged publishing \(npm stage\) is not available[^\n]*`npm publish`/);
+        });
 
       it('logout revokes the session', async () => {
         passed(await npm(['logout'], session.dir, session.env), 'logout');
