@@ -182,7 +182,7 @@ export function register(scope: FastifyInstance, web: WebUi): void {
             return done;
           },
           done: (done) => `${adminUserHref(name)}?done=${done}`,
-          render: (session, status, error) => renderUser(req, reply, session, name, { status, error }),
+          render: (session, _principal, status, error) => renderUser(req, reply, session, name, { status, error }),
         });
       },
     );

@@ -86,7 +86,7 @@ export function register(scope: FastifyInstance, web: WebUi): void {
             return done;
           },
           done: (done) => `${APPROVALS_PATH}?done=${done}&name=${encodeURIComponent(name)}`,
-          render: (session, status, error) => render(req, reply, session, { status, error }),
+          render: (session, _principal, status, error) => render(req, reply, session, { status, error }),
         });
       },
     );

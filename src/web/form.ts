@@ -4,7 +4,7 @@
 // reload never submits twice.
 import type { Static, TObject } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { REGISTRY, type StaffAction } from '../access/decide.ts';
+import { REGISTRY, type RegistryFacts, type StaffAction } from '../access/decide.ts';
 import type { Principal } from '../access/principal.ts';
 import { ClientError } from '../errors.ts';
 import { Type } from '../http/schemas.ts';
@@ -135,28 +135,35 @@ export async function staffFormChange(
     page: StaffAction;
     cause: string;
     notFoundOnPage?: boolean;
+    /** what the action is about (a queue item), loaded once the caller may use the page (web.staff). */
+    facts?: () => Promise<RegistryFacts>;
     run: (principal: Principal) => Promise<string>;
     done: (what: string) => string;
-    render: (session: WebSession, status: number, error: string) => Promise<FastifyReply>;
+    render: (session: WebSession, principal: Principal, status: number, error: string) => Promise<FastifyReply>;
   },
 ): Promise<FastifyReply> {
   let what: string;
   try {
-    const allowed = await web.staff(req, reply, opts.action, { write: true });
+    const allowed = await web.staff(req, reply, opts.action, {
+      write: true,
+      ...(opts.facts ? { facts: opts.facts } : {}),
+    });
     if (!allowed) return reply;
     what = await opts.run(allowed.principal);
   } catch (err) {
     const session = web.sessions.known(req);
+    const principal = await web.deps.gate.principal(req);
     if (
       !(err instanceof ClientError) ||
       (err.code === 'E_NOT_FOUND' && !opts.notFoundOnPage) ||
       !session ||
-      !(await web.deps.gate.allows(req, opts.page, REGISTRY))
+      !principal ||
+      !(await web.deps.gate.allows(req, opts.page, opts.facts ? await opts.facts() : REGISTRY))
     )
       throw err;
     req.log.info({ cause: opts.cause, status: err.status, code: err.code }, err.message);
     const { status, message } = explain(reply, err, 'Too many attempts.');
-    return opts.render(session, status, message);
+    return opts.render(session, principal, status, message);
   }
   return see(reply, opts.done(what));
 }

@@ -5,12 +5,10 @@
 // is a CSRF-checked POST (the web scope checks it) through the gate's write checks that redirects back.
 import { viewerOf } from './layout.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Limiter } from '../accounts/limits.ts';
 import { Action, REGISTRY, type RegistryFacts } from '../access/decide.ts';
 import type { Principal } from '../access/principal.ts';
 import { ClientError, notFound } from '../errors.ts';
 import { authorizeReport, gatedReport } from '../http/report-routes.ts';
-import type { Packages } from '../packages/service.ts';
 import {
   ACTIONS,
   itemDetail,
@@ -18,11 +16,9 @@ import {
   listQueue,
   moderate,
   type ModerationActionName,
-  type ModerationLifecycle,
   type Moderator,
 } from '../safety/moderation.ts';
 import { fileReport, listOwnReports } from '../safety/reports.ts';
-import type { Db } from '../store/db.ts';
 import {
   MODERATION_PATH,
   itemHref,
@@ -32,18 +28,33 @@ import {
   reportFiledPage,
   reportFormPage,
 } from './pages/moderation.ts';
-import { asksForOtp, formRefusal, type WebUi } from './routes.ts';
+import { asksForOtp, type WebUi } from './routes.ts';
+import { NAME_MAX, Str, Type, schema, type RouteTypes } from '../http/schemas.ts';
+import {
+  assertValid,
+  explain,
+  Field,
+  formOf,
+  formRoute,
+  signedIn as signedInOr,
+  staffFormChange,
+  staffQueryRoute,
+} from './form.ts';
 import type { WebSession } from './session.ts';
 
-type Form = Record<string, string | undefined>;
-
-export type ModerationPagesDeps = {
-  db: Db;
-  packages: Packages;
-  limiter: Limiter;
-  lifecycle: ModerationLifecycle;
-  clock: () => number;
-};
+const ReportQuery = Type.Object({ package: Type.Optional(Str(NAME_MAX)), version: Type.Optional(Str(256)) });
+const ReportRoute = schema({ querystring: ReportQuery });
+/** The report form; what a reason and details may be is safety/reports.ts's to say. */
+const ReportForm = Type.Object({
+  package: Field(NAME_MAX),
+  version: Field(256),
+  reason: Field(256),
+  details: Field(16384),
+});
+const QueueQuery = Type.Object({ status: Type.Optional(Type.String()) });
+const ItemParams = Type.Object({ id: Type.String() });
+const ItemRoute = schema({ params: ItemParams, querystring: Type.Object({ done: Type.Optional(Type.String()) }) });
+const ReasonForm = Type.Object({ reason: Field(4096) });
 
 const DONE: Record<string, string> = {
   dismiss: 'The item was dismissed; its reporters are told.',
@@ -56,23 +67,10 @@ const DONE: Record<string, string> = {
 /** A security-form item: what decide() is asked to learn whether the viewer sees those. */
 const SECURITY_ITEM: RegistryFacts = { kind: 'registry', item: { securityForm: true, publisherIsAdmin: false } };
 
-export function registerModerationPages(web: WebUi, deps: ModerationPagesDeps): void {
-  web.extend((scope) => registerPages(scope, web, deps));
-}
-
-function registerPages(scope: FastifyInstance, web: WebUi, deps: ModerationPagesDeps): void {
-  const { db, packages, limiter, clock } = deps;
-  const gate = web.deps.gate;
-
-  async function signedIn(req: FastifyRequest, reply: FastifyReply): Promise<WebSession | null> {
-    const session = await web.sessions.current(req);
-    if (!session)
-      await reply
-        .code(303)
-        .header('location', `/-/web/signin?next=${encodeURIComponent(req.url)}`)
-        .send();
-    return session;
-  }
+export function register(scope: FastifyInstance, web: WebUi): void {
+  const { db, packages, clock, lifecycle, gate } = web.deps;
+  const { limiter } = web.deps.secondFactor;
+  const signedIn = (req: FastifyRequest, reply: FastifyReply) => signedInOr(web.sessions, req, reply);
 
   /** The viewer as the queue sees them, from the gate's decisions. */
   const moderatorOf = async (req: FastifyRequest, p: Principal): Promise<Moderator> => ({
@@ -101,10 +99,10 @@ function registerPages(scope: FastifyInstance, web: WebUi, deps: ModerationPages
     return rows.map((r) => r.version);
   }
 
-  scope.get<{ Querystring: { package?: string; version?: string } }>('/-/web/report', async (req, reply) => {
+  scope.get<RouteTypes<typeof ReportRoute>>('/-/web/report', { schema: ReportRoute }, async (req, reply) => {
     const session = await signedIn(req, reply);
     if (!session) return reply;
-    const name = String(req.query.package ?? '');
+    const name = req.query.package ?? '';
     // The same decision as filing the report: a package the viewer may not read does not exist.
     await authorizeReport(req, { gate, packages }, name);
     const csrf = await web.csrf.token(req, reply);
@@ -116,7 +114,7 @@ function registerPages(scope: FastifyInstance, web: WebUi, deps: ModerationPages
         csrf,
         name,
         versions: await versionsOf(name),
-        version: String(req.query.version ?? ''),
+        version: req.query.version ?? '',
         reason: '',
         details: '',
         error: null,
@@ -124,10 +122,11 @@ function registerPages(scope: FastifyInstance, web: WebUi, deps: ModerationPages
     );
   });
 
-  scope.post('/-/web/report', async (req, reply) => {
+  // A malformed form gets the error page (400, naming the field): the form cannot be drawn without a package.
+  scope.post('/-/web/report', formRoute(ReportForm), async (req, reply) => {
     const session = await signedIn(req, reply);
     if (!session) return reply;
-    const form = (req.body ?? {}) as Form;
+    const form = formOf(req, ReportForm);
     const { input, reporter } = await gatedReport(
       req,
       { gate, packages },
@@ -140,7 +139,7 @@ function registerPages(scope: FastifyInstance, web: WebUi, deps: ModerationPages
       return web.send(reply, duplicate ? 200 : 201, reportFiledPage(viewerOf(session.user), csrf, report, duplicate));
     } catch (err) {
       if (!(err instanceof ClientError) || err.code === 'E_NOT_FOUND') throw err;
-      for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
+      const { status, message } = explain(reply, err, 'You have sent many reports already.');
       const view = {
         viewer: viewerOf(session.user),
         csrf,
@@ -149,9 +148,9 @@ function registerPages(scope: FastifyInstance, web: WebUi, deps: ModerationPages
         version: input.version ?? '',
         reason: input.reason,
         details: input.details,
-        error: formRefusal(err),
+        error: message,
       };
-      return web.send(reply, err.status, reportFormPage(view));
+      return web.send(reply, status, reportFormPage(view));
     }
   });
 
@@ -166,15 +165,20 @@ function registerPages(scope: FastifyInstance, web: WebUi, deps: ModerationPages
     );
   });
 
-  scope.get<{ Querystring: { status?: string } }>(MODERATION_PATH, async (req, reply) => {
-    const allowed = await web.staff(req, reply, Action.ModerationRead);
-    if (!allowed) return reply;
-    const { session } = allowed;
-    const status = req.query.status === 'resolved' ? 'resolved' : 'open';
-    const items = await listQueue(db, { status, viewer: await moderatorOf(req, allowed.principal) });
-    const csrf = await web.csrf.token(req, reply);
-    return web.send(reply, 200, queuePage({ viewer: viewerOf(session.user), csrf, items, status, now: clock() }));
-  });
+  scope.get<RouteTypes<{ querystring: typeof QueueQuery }>>(
+    MODERATION_PATH,
+    staffQueryRoute(QueueQuery),
+    async (req, reply) => {
+      const allowed = await web.staff(req, reply, Action.ModerationRead);
+      if (!allowed) return reply;
+      assertValid(req);
+      const { session } = allowed;
+      const status = req.query.status === 'resolved' ? 'resolved' : 'open';
+      const items = await listQueue(db, { status, viewer: await moderatorOf(req, allowed.principal) });
+      const csrf = await web.csrf.token(req, reply);
+      return web.send(reply, 200, queuePage({ viewer: viewerOf(session.user), csrf, items, status, now: clock() }));
+    },
+  );
 
   async function renderItem(
     req: FastifyRequest,
@@ -218,12 +222,14 @@ function registerPages(scope: FastifyInstance, web: WebUi, deps: ModerationPages
     return Number(raw);
   };
 
-  scope.get<{ Params: { id: string }; Querystring: { done?: string } }>(
+  scope.get<RouteTypes<typeof ItemRoute>>(
     `${MODERATION_PATH}/:id`,
+    { schema: ItemRoute, attachValidation: true },
     async (req, reply) => {
       const id = itemId(req.params.id);
       const allowed = await web.staff(req, reply, Action.ModerationRead, { facts: factsOf(id) });
       if (!allowed) return reply;
+      assertValid(req);
       return renderItem(req, reply, allowed.session, allowed.principal, id, {
         notice: DONE[String(req.query.done)] ?? null,
       });
@@ -231,42 +237,34 @@ function registerPages(scope: FastifyInstance, web: WebUi, deps: ModerationPages
   );
 
   for (const action of ACTIONS) {
-    scope.post<{ Params: { id: string } }>(`${MODERATION_PATH}/:id/${action}`, async (req, reply) => {
-      const id = itemId(req.params.id);
-      const reason = ((req.body ?? {}) as Form).reason ?? '';
-      try {
-        const allowed = await web.staff(req, reply, action === 'lock' ? Action.ModerationLock : Action.ModerationAct, {
-          write: true,
-          facts: factsOf(id),
-        });
-        if (!allowed) return reply;
-        await moderate(
-          { db, lifecycle: deps.lifecycle, clock },
-          id,
-          action as ModerationActionName,
-          await moderatorOf(req, allowed.principal),
-          reason,
-        );
-      } catch (err) {
+    scope.post<RouteTypes<{ params: typeof ItemParams }>>(
+      `${MODERATION_PATH}/:id/${action}`,
+      { ...formRoute(ReasonForm), schema: { params: ItemParams, body: ReasonForm } },
+      async (req, reply) => {
+        const id = itemId(req.params.id);
         // A refusal before the gate let the caller act on this item is answered as it is (404 for anyone else).
-        const session = web.sessions.known(req);
-        const principal = await gate.principal(req);
-        if (
-          !(err instanceof ClientError) ||
-          err.code === 'E_NOT_FOUND' ||
-          !session ||
-          !principal ||
-          !(await gate.allows(req, Action.ModerationRead, await factsOf(id)()))
-        )
-          throw err;
-        req.log.info({ cause: 'moderation-action-refused', action, item: id, status: err.status }, err.message);
-        return renderItem(req, reply, session, principal, id, { status: err.status, error: formRefusal(err) });
-      }
-      req.log.info({ action, item: id }, 'moderation action');
-      return reply
-        .code(303)
-        .header('location', `${itemHref(id)}?done=${action}`)
-        .send();
-    });
+        return staffFormChange(web, req, reply, {
+          action: action === 'lock' ? Action.ModerationLock : Action.ModerationAct,
+          page: Action.ModerationRead,
+          facts: factsOf(id),
+          cause: 'moderation-action-refused',
+          run: async (principal) => {
+            const { reason } = formOf(req, ReasonForm);
+            await moderate(
+              { db, lifecycle, clock },
+              id,
+              action as ModerationActionName,
+              await moderatorOf(req, principal),
+              reason,
+            );
+            req.log.info({ action, item: id }, 'moderation action');
+            return action;
+          },
+          done: (done) => `${itemHref(id)}?done=${done}`,
+          render: (session, principal, status, error) =>
+            renderItem(req, reply, session, principal, id, { status, error }),
+        });
+      },
+    );
   }
 }

@@ -15,6 +15,7 @@ import { search } from '../packages/search.ts';
 import { dependentsOf, weeklyDownloads } from '../packages/package-insights.ts';
 import type { Packages } from '../packages/service.ts';
 import type { Db } from '../store/db.ts';
+import type { ModerationLifecycle } from '../safety/moderation.ts';
 import type { UserRow } from '../store/schema.ts';
 import * as accountRoutes from './account-routes.ts';
 import { CSRF_FIELD, Csrf } from './csrf.ts';
@@ -37,6 +38,8 @@ export type WebDeps = {
   clock: () => number;
   /** the registry's base URL, shown in the "use it with npm" hint. */
   publicUrl: () => string;
+  /** what the moderators' actions do to a version (quarantine, release, remove). */
+  lifecycle: ModerationLifecycle;
 };
 
 // https://cheatsheetseries.owasp.org/cheatsheets/Content_Security_Policy_Cheat_Sheet.html: nothing loads unless

@@ -5,19 +5,27 @@ import { viewerOf } from './layout.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Action, REGISTRY } from '../access/decide.ts';
 import type { Settings } from '../config.ts';
-import { ClientError, fail, notFound } from '../errors.ts';
+import { fail, notFound } from '../errors.ts';
 import { allowName, listAllowed, listReservations } from '../names/admin.ts';
 import { NameGuard, setNameGuard } from '../names/guard.ts';
 import { nameProblem } from '../names/syntax.ts';
 import { answerReport, listReports, submitReport } from '../disclosure/security-reports.ts';
 import { securityTxt } from '../disclosure/security-txt.ts';
 import type { Db } from '../store/db.ts';
-import { asksForOtp, formRefusal, type WebUi } from './routes.ts';
+import { asksForOtp, type WebUi } from './routes.ts';
+import { NAME_MAX, Str, Type, schema, type RouteTypes } from '../http/schemas.ts';
+import { assertValid, explain, Field, formOf, formRoute, signedIn, staffFormChange, staffQueryRoute } from './form.ts';
 import type { WebSession } from './session.ts';
 import { namesAdminPage } from './pages/names.ts';
 import { policyPage, reportFormPage, reportSentPage, reportsPage } from './pages/security.ts';
 
-type Form = Record<string, string | undefined>;
+const NamesQuery = Type.Object({ check: Type.Optional(Type.String()), done: Type.Optional(Type.String()) });
+const AllowForm = Type.Object({ name: Field(NAME_MAX), reason: Field(4096) });
+/** The disclosure form; how long a subject and a report may be is disclosure/security-reports.ts's to say. */
+const ReportForm = Type.Object({ email: Field(254), subject: Field(1024), body: Field(65536) });
+const ReportsRoute = schema({ querystring: Type.Object({ done: Type.Optional(Str(64)) }) });
+const AnswerParams = Type.Object({ id: Type.String() });
+const AnswerForm = Type.Object({ answer: Field(65536) });
 
 export type NameSafetyDeps = { db: Db; settings: Settings; clock: () => number; publicUrl: () => string };
 
@@ -86,38 +94,36 @@ function registerNamesAdmin(scope: FastifyInstance, web: WebUi, deps: NameSafety
       }),
     );
   }
-  scope.get<{ Querystring: { check?: string; done?: string } }>('/-/web/admin/names', async (req, reply) => {
-    const allowed = await web.staff(req, reply, Action.NamesRead);
-    if (!allowed) return reply;
-    const check = String(req.query.check ?? '')
-      .trim()
-      .slice(0, 214);
-    return render(req, reply, allowed.session, {
-      check,
-      notice: req.query.done === 'allowed' ? 'The name was allowed; the decision is recorded.' : null,
-    });
-  });
-  scope.post('/-/web/admin/names/allow', async (req, reply) => {
-    const form = (req.body ?? {}) as Form;
-    try {
-      const allowed = await web.staff(req, reply, Action.NamesWrite, { write: true });
+  scope.get<RouteTypes<{ querystring: typeof NamesQuery }>>(
+    '/-/web/admin/names',
+    staffQueryRoute(NamesQuery),
+    async (req, reply) => {
+      const allowed = await web.staff(req, reply, Action.NamesRead);
       if (!allowed) return reply;
-      await allowName(db, (form.name ?? '').trim(), allowed.principal.userId, form.reason ?? '', clock());
-    } catch (err) {
-      // Refusals before the gate let the caller in are answered as they are: the page is only for administrators.
-      const session = web.sessions.known(req);
-      if (
-        !(err instanceof ClientError) ||
-        err.code === 'E_NOT_FOUND' ||
-        !session ||
-        !(await web.deps.gate.allows(req, Action.NamesRead, REGISTRY))
-      )
-        throw err;
-      return render(req, reply, session, { status: err.status, error: formRefusal(err) });
-    }
-    req.log.info({ action: 'name-allowed', subject: form.name }, 'admin action');
-    return reply.code(303).header('location', '/-/web/admin/names?done=allowed').send();
-  });
+      assertValid(req);
+      const check = (req.query.check ?? '').trim().slice(0, 214);
+      return render(req, reply, allowed.session, {
+        check,
+        notice: req.query.done === 'allowed' ? 'The name was allowed; the decision is recorded.' : null,
+      });
+    },
+  );
+  // Refusals before the gate let the caller in are answered as they are: the page is only for administrators.
+  scope.post('/-/web/admin/names/allow', formRoute(AllowForm), async (req, reply) =>
+    staffFormChange(web, req, reply, {
+      action: Action.NamesWrite,
+      page: Action.NamesRead,
+      cause: 'name-allow-refused',
+      run: async (principal) => {
+        const form = formOf(req, AllowForm);
+        await allowName(db, form.name.trim(), principal.userId, form.reason, clock());
+        req.log.info({ action: 'name-allowed', subject: form.name }, 'admin action');
+        return 'allowed';
+      },
+      done: (done) => `/-/web/admin/names?done=${done}`,
+      render: (session, _principal, status, error) => render(req, reply, session, { status, error }),
+    }),
+  );
 }
 
 function registerSecurityPages(scope: FastifyInstance, web: WebUi, deps: NameSafetyDeps): void {
@@ -149,32 +155,33 @@ function registerSecurityPages(scope: FastifyInstance, web: WebUi, deps: NameSaf
     );
   });
 
-  scope.post('/-/web/security/report', async (req, reply) => {
-    const form = (req.body ?? {}) as Form;
+  scope.post('/-/web/security/report', formRoute(ReportForm), async (req, reply) => {
     const session = await web.sessions.current(req);
+    const form = req.validationError ? { email: '', subject: '', body: '' } : formOf(req, ReportForm);
     const input = {
       reporterId: session?.user.id ?? null,
-      email: (form.email ?? '').trim(),
-      subject: form.subject ?? '',
-      body: form.body ?? '',
+      email: form.email.trim(),
+      subject: form.subject,
+      body: form.body,
     };
     let id: number;
     try {
+      formOf(req, ReportForm);
       id = await submitReport(db, input, clock());
     } catch (err) {
-      if (!(err instanceof ClientError)) throw err;
+      const { status, message } = explain(reply, err, 'We have received several reports from you already.');
       const ctx = await web.context(req, reply);
       const csrf = await web.csrf.token(req, reply);
       return web.send(
         reply,
-        err.status,
+        status,
         reportFormPage({
           viewer: ctx.viewer,
           csrf,
           email: input.email,
           subject: input.subject,
           body: input.body,
-          error: err.message.replace(/^./, (c) => c.toUpperCase()),
+          error: message,
         }),
       );
     }
@@ -182,16 +189,6 @@ function registerSecurityPages(scope: FastifyInstance, web: WebUi, deps: NameSaf
     const ctx = await web.context(req, reply);
     return web.send(reply, 201, reportSentPage(ctx.viewer, ctx.csrf, id));
   });
-
-  async function signedIn(req: FastifyRequest, reply: FastifyReply) {
-    const session = await web.sessions.current(req);
-    if (!session)
-      await reply
-        .code(303)
-        .header('location', `/-/web/signin?next=${encodeURIComponent(req.url)}`)
-        .send();
-    return session;
-  }
 
   async function renderReports(
     req: FastifyRequest,
@@ -219,34 +216,36 @@ function registerSecurityPages(scope: FastifyInstance, web: WebUi, deps: NameSaf
     );
   }
 
-  scope.get<{ Querystring: { done?: string } }>('/-/web/security/reports', async (req, reply) => {
-    const session = await signedIn(req, reply);
-    if (!session) return reply;
-    return renderReports(req, reply, session, {
-      notice: req.query.done === 'answered' ? 'The answer was saved.' : null,
-    });
-  });
+  scope.get<RouteTypes<typeof ReportsRoute>>(
+    '/-/web/security/reports',
+    { schema: ReportsRoute },
+    async (req, reply) => {
+      const session = await signedIn(web.sessions, req, reply);
+      if (!session) return reply;
+      return renderReports(req, reply, session, {
+        notice: req.query.done === 'answered' ? 'The answer was saved.' : null,
+      });
+    },
+  );
 
-  scope.post<{ Params: { id: string } }>('/-/web/security/reports/:id/answer', async (req, reply) => {
-    try {
-      // Not an administrator: the same 404 as a report that does not exist.
-      const allowed = await web.staff(req, reply, Action.SecurityReportsAnswer, { write: true });
-      if (!allowed) return reply;
-      if (!/^\d{1,15}$/.test(req.params.id)) throw notFound();
-      const answer = ((req.body ?? {}) as Form).answer ?? '';
-      if (!answer.trim()) throw fail('E_REPORT_INVALID', 'write an answer');
-      await answerReport(db, Number(req.params.id), answer, allowed.principal.userId, clock());
-    } catch (err) {
-      const session = web.sessions.known(req);
-      if (
-        !(err instanceof ClientError) ||
-        err.code === 'E_NOT_FOUND' ||
-        !session ||
-        !(await web.deps.gate.allows(req, Action.SecurityReportsRead, REGISTRY))
-      )
-        throw err;
-      return renderReports(req, reply, session, { status: err.status, error: formRefusal(err) });
-    }
-    return reply.code(303).header('location', '/-/web/security/reports?done=answered').send();
-  });
+  // Not an administrator: the same 404 as a report that does not exist.
+  scope.post<RouteTypes<{ params: typeof AnswerParams }>>(
+    '/-/web/security/reports/:id/answer',
+    { ...formRoute(AnswerForm), schema: { params: AnswerParams, body: AnswerForm } },
+    async (req, reply) =>
+      staffFormChange(web, req, reply, {
+        action: Action.SecurityReportsAnswer,
+        page: Action.SecurityReportsRead,
+        cause: 'security-answer-refused',
+        run: async (principal) => {
+          if (!/^\d{1,15}$/.test(req.params.id)) throw notFound();
+          const { answer } = formOf(req, AnswerForm);
+          if (!answer.trim()) throw fail('E_REPORT_INVALID', 'write an answer');
+          await answerReport(db, Number(req.params.id), answer, principal.userId, clock());
+          return 'answered';
+        },
+        done: (done) => `/-/web/security/reports?done=${done}`,
+        render: (session, _principal, status, error) => renderReports(req, reply, session, { status, error }),
+      }),
+  );
 }

@@ -6,7 +6,7 @@ import * as adminRoutes from './admin-routes.ts';
 import * as approvalRoutes from './approval-routes.ts';
 import { registerEmailRoutes } from './email-routes.ts';
 import { registerLogHistoryPages } from './log-history-routes.ts';
-import { registerModerationPages } from './moderation-routes.ts';
+import * as moderationRoutes from './moderation-routes.ts';
 import * as orgMemberRoutes from './org-member-routes.ts';
 import * as orgRoutes from './org-routes.ts';
 import * as packageAccessRoutes from './package-access-routes.ts';
@@ -23,7 +23,7 @@ import * as twoFactorRoutes from './two-factor-routes.ts';
 import { registerVersionPages } from './version-routes.ts';
 import { registerWebLoginPages } from './web-login-routes.ts';
 
-export function registerWebUi(services: Services, { app, limiter, secondFactor }: PageParts): ErrorPages {
+export function registerWebUi(services: Services, { app, secondFactor }: PageParts): ErrorPages {
   const { settings, store, secretKey, clock, packages, lifecycle, gate, publicUrl } = services;
   // GET / (JSON for clients, the home page for browsers) and the pages under /-/web/.
   const web = new WebUi({
@@ -35,6 +35,7 @@ export function registerWebUi(services: Services, { app, limiter, secondFactor }
     secondFactor,
     clock,
     publicUrl,
+    lifecycle,
   });
   // The pages behind emailed links, and the account settings (email, password, security history, password reset).
   web.extend((scope) => registerEmailRoutes(scope, web));
@@ -45,7 +46,7 @@ export function registerWebUi(services: Services, { app, limiter, secondFactor }
   // The queue of new accounts waiting for an administrator's approval (--email-verification admin).
   web.extend((scope) => approvalRoutes.register(scope, web));
   // Reporting packages (GEN-2b): the report form and the moderators' queue.
-  registerModerationPages(web, { db: store.db, packages, limiter, lifecycle, clock });
+  web.extend((scope) => moderationRoutes.register(scope, web));
   // Two-factor settings on the account page, and the pages npm's web login and web OTP send the user to.
   web.extend((scope) => twoFactorRoutes.register(scope, web));
   // The access-tokens page (/-/web/account/tokens).
