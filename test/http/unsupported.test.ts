@@ -1,14 +1,14 @@
-// npm 11's `npm trust` and `npm stage` ask for npmjs.com features this registry does not offer. Each of their
-// requests is refused with 405 E_NOT_SUPPORTED and a sentence naming the command and what to do instead, the same for
-// a stranger as for the owner and for a missing package as for an existing one, and before any body is read: a
-// `npm stage publish` that declares a large tarball is answered at once.
+// npm 11's `npm trust` and `npm stage`, and npm 10's `npm hook`, ask for npmjs.com features this registry does not
+// offer. Each of their requests is refused with 405 E_NOT_SUPPORTED and a sentence naming the command and what to do
+// instead, the same for a stranger as for the owner and for a missing package as for an existing one, and before any
+// body is read: a `npm stage publish` that declares a large tarball is answered at once.
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { body, publishDoc } from '../helpers/packages.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
 
-describe('npm trust and npm stage (sqlite)', () => {
+describe('npm trust, npm stage and npm hook (sqlite)', () => {
   let r: TestRegistry;
   before(async () => {
     r = await startRegistry('sqlite');
@@ -31,6 +31,11 @@ describe('npm trust and npm stage (sqlite)', () => {
     ['POST', '/-/stage/abc/approve', /npm stage/],
     ['GET', '/-/stage/abc/tarball', /npm stage/],
     ['POST', '/-/stage/package/trusty', /npm stage/],
+    ['GET', '/-/npm/v1/hooks?package=trusty', /npm hook/],
+    ['POST', '/-/npm/v1/hooks/hook', /npm hook/],
+    ['GET', '/-/npm/v1/hooks/hook/abc', /npm hook/],
+    ['PUT', '/-/npm/v1/hooks/hook/abc', /npm hook/],
+    ['DELETE', '/-/npm/v1/hooks/hook/abc', /npm hook/],
   ];
 
   it('refuses each request with 405 and what to do instead, for anyone', async () => {
@@ -46,7 +51,7 @@ describe('npm trust and npm stage (sqlite)', () => {
         assert.equal(code, 'E_NOT_SUPPORTED');
         assert.match(error, names);
         assert.match(error, /not available on this registry/);
-        assert.match(error, /`npm (token create|publish)/, 'says what to do instead');
+        assert.match(error, /`npm (token create|publish)|changes feed/, 'says what to do instead');
       }
   });
 
