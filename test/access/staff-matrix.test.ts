@@ -21,6 +21,7 @@ import {
 import type { Principal } from '../../src/access/principal.ts';
 import { planToken, type ScopeRequest } from '../../src/tokens/scope.ts';
 import { DB_KINDS } from '../helpers/db.ts';
+import { consumersCaughtUp, eventually } from '../helpers/events.ts';
 import { body, publishDoc } from '../helpers/packages.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
 import { codeAt, enableMfa } from '../helpers/totp.ts';
@@ -282,14 +283,6 @@ const STAFF_ROUTES: StaffRoute[] = [
 
 const PASSWORD = 'correct-horse-battery';
 
-async function eventually(condition: () => Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting: ${what}`);
-    await new Promise((res) => setTimeout(res, 50));
-  }
-}
-
 type Extra = {
   name_allows: { name: string };
   moderation_items: { id: number; status: string; resolution: string | null; summary: string; package: string | null };
@@ -380,30 +373,10 @@ for (const kind of DB_KINDS) {
     /** Everything a staff action could change, once the event consumers have caught up. */
     async function state() {
       const db = r.store.db;
-      const latest = async () =>
-        Number(
-          (
-            await db
-              .selectFrom('events')
-              .select((eb) => eb.fn.max('seq').as('seq'))
-              .executeTakeFirstOrThrow()
-          ).seq,
-        );
-      await eventually(
-        async () =>
-          Number(
-            (
-              await db
-                .selectFrom('consumer_cursors')
-                .select((eb) => eb.fn.min('position').as('min'))
-                .executeTakeFirstOrThrow()
-            ).min,
-          ) >= (await latest()),
-        'the consumers catch up',
-      );
+      const events = await consumersCaughtUp(db);
       const x = db.withTables<Extra>();
       return {
-        events: await latest(),
+        events,
         outbox: (await db.selectFrom('outbox').select('id').execute()).length,
         victim: await db
           .selectFrom('users')

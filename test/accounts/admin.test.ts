@@ -7,6 +7,7 @@ import { DB_KINDS } from '../helpers/db.ts';
 import { TEST_SECRET_KEY, startRegistry, type TestRegistry } from '../helpers/registry.ts';
 import { startSmtp, type Smtp } from '../helpers/smtp.ts';
 import { WebClient, csrfIn } from '../helpers/web-client.ts';
+import { eventsAbout } from '../helpers/events.ts';
 
 const PASSWORD = 'correct-horse-battery';
 
@@ -251,12 +252,7 @@ for (const kind of DB_KINDS) {
         });
       }
       await smtp.waitFor((m) => m.to.includes('target@example.com') && /temporarily blocked/.test(m.subject));
-      const events = await r.store.db
-        .selectFrom('events')
-        .select('seq')
-        .where('subject', '=', 'target')
-        .where('kind', '=', 'user.sign-in-locked')
-        .execute();
+      const events = await eventsAbout(r.store.db, 'target', 'user.sign-in-locked');
       assert.equal(events.length, 1, 'one notice per lock, not one per attempt');
       for (let i = 0; i < 5; i++)
         await r.request('PUT', '/-/user/org.couchdb.user:nobody-here', {

@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { DB_KINDS } from '../helpers/db.ts';
 import { body, publishDoc, type Manifest } from '../helpers/packages.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
+import { eventAbout, eventsAbout } from '../helpers/events.ts';
 
 const HOUR = 3600_000;
 const ABBREVIATED = { accept: 'application/vnd.npm.install-v1+json' };
@@ -109,12 +110,7 @@ for (const kind of DB_KINDS) {
       const again = await publish({ name: 'oops', version: '1.0.1' });
       assert.equal(again.status, 403);
       assert.match(again.json().error, /cannot publish over the previously published versions: 1\.0\.1/);
-      const events = await r.store.db
-        .selectFrom('events')
-        .select('kind')
-        .where('subject', '=', 'oops')
-        .where('kind', '=', 'package.version-unpublished')
-        .execute();
+      const events = await eventsAbout(r.store.db, 'oops', 'package.version-unpublished');
       assert.equal(events.length, 1);
     });
 
@@ -231,12 +227,7 @@ for (const kind of DB_KINDS) {
         );
         assert.equal((await publish({ name: 'abandoned', version: '2.0.0' }, bob.token)).status, 201);
         assert.equal((await publish({ name: 'abandoned', version: '2.0.1' })).status, 403, 'the old owner lost it');
-        const event = await r.store.db
-          .selectFrom('events')
-          .select('data')
-          .where('subject', '=', 'abandoned')
-          .where('kind', '=', 'package.transferred')
-          .executeTakeFirstOrThrow();
+        const event = await eventAbout(r.store.db, 'abandoned', 'package.transferred');
         assert.deepEqual(JSON.parse(event.data), { from: 'user:alice', to: 'user:bob', reason: 'asked on the forum' });
       } finally {
         now -= 31 * 24 * HOUR;

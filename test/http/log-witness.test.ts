@@ -3,7 +3,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { logDb } from '../../src/trust/tlog/store.ts';
 import { openCheckpoint, parseVerifierKey, type Verifier } from '../../src/trust/tlog/note.ts';
 import { addWitness, listWitnesses } from '../../src/trust/tlog/witness-client.ts';
 import { ed25519Cosigner, encodeCosignerKey, parseCosignerKey } from '../../src/trust/tlog/witness.ts';
@@ -12,6 +11,7 @@ import { DB_KINDS } from '../helpers/db.ts';
 import { body, publishDoc } from '../helpers/packages.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
 import { startWitness, type TestWitness } from '../helpers/witness.ts';
+import { rewriteLogHistory } from '../helpers/log-history.ts';
 
 for (const kind of DB_KINDS) {
   describe(`transparency log witnesses (${kind})`, () => {
@@ -129,27 +129,7 @@ for (const kind of DB_KINDS) {
 
     it('gets no cosignature for a rewritten history: the witness refuses the inconsistent checkpoint', async () => {
       const seen = witness.core.latest(origin)!;
-      await r.store.db.transaction().execute(async (trx) => {
-        const ev = await trx
-          .selectFrom('events')
-          .select(['seq', 'data'])
-          .where('kind', '=', 'package.version-published')
-          .orderBy('seq')
-          .limit(1)
-          .executeTakeFirstOrThrow();
-        const data = JSON.parse(ev.data);
-        data.integrity = `sha512-${Buffer.alloc(64, 4).toString('base64')}`;
-        await trx
-          .updateTable('events')
-          .set({ data: JSON.stringify(data) })
-          .where('seq', '=', ev.seq)
-          .execute();
-        const t = logDb(trx as never);
-        await t.deleteFrom('log_leaves').execute();
-        await t.deleteFrom('log_nodes').execute();
-        await t.deleteFrom('log_checkpoints').execute();
-        await trx.updateTable('consumer_cursors').set({ position: 0 }).where('name', '=', 'transparency-log').execute();
-      });
+      await rewriteLogHistory(r.store.db);
       const w = parseCosignerKey(witness.vkey);
       const started = Date.now();
       for (;;) {

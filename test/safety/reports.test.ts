@@ -8,6 +8,7 @@ import { DB_KINDS } from '../helpers/db.ts';
 import { body, publishDoc } from '../helpers/packages.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
 import { startSmtp, type Smtp } from '../helpers/smtp.ts';
+import { eventsAbout } from '../helpers/events.ts';
 
 const DETAILS = 'postinstall.js reads ~/.npmrc and posts it to a webhook on example.invalid';
 
@@ -133,12 +134,7 @@ for (const kind of DB_KINDS) {
       assert.equal(again.json().id, receipt.id);
       assert.equal(again.json().duplicate, true);
       assert.equal(again.json().reason, 'malicious', 'the first report is returned, not overwritten');
-      const rows = await r.store.db
-        .selectFrom('events')
-        .select('kind')
-        .where('kind', '=', 'report.received')
-        .where('subject', '=', 'bob')
-        .execute();
+      const rows = await eventsAbout(r.store.db, 'bob', 'report.received');
       assert.equal(rows.length, 1, 'one receipt event, not two');
 
       // Another reporter of the same version joins the same queue item, which gets riskier.

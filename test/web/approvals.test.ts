@@ -7,6 +7,7 @@ import { securityHistory } from '../../src/accounts/security-history.ts';
 import { findUser } from '../../src/accounts/users.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
 import { WebClient, csrfIn } from '../helpers/web-client.ts';
+import { eventAbout } from '../helpers/events.ts';
 
 const QUEUE = '/-/web/admin/approvals';
 
@@ -58,12 +59,7 @@ describe('web: the approval queue', () => {
     assert.deepEqual(await state('ann'), { verified: true, deleted: false });
 
     const user = (await findUser(r.store.db, 'ann'))!;
-    const event = await r.store.db
-      .selectFrom('events')
-      .select(['actor_id', 'data'])
-      .where('kind', '=', 'user.email-verified')
-      .where('subject', '=', 'ann')
-      .executeTakeFirstOrThrow();
+    const event = await eventAbout(r.store.db, 'ann', 'user.email-verified');
     const adminRow = (await findUser(r.store.db, 'admin'))!;
     assert.equal(event.actor_id, adminRow.id);
     assert.deepEqual(JSON.parse(event.data), { email: 'ann@example.com', by: 'admin' });
@@ -92,12 +88,7 @@ describe('web: the approval queue', () => {
     assert.equal(res.status, 303, res.text);
     assert.match((await admin.get(res.location!)).text, /bob was rejected and the account deleted/);
     assert.deepEqual(await state('bob'), { verified: false, deleted: true });
-    const event = await r.store.db
-      .selectFrom('events')
-      .select('data')
-      .where('kind', '=', 'user.deleted')
-      .where('subject', '=', 'bob')
-      .executeTakeFirstOrThrow();
+    const event = await eventAbout(r.store.db, 'bob', 'user.deleted');
     assert.equal(JSON.parse(event.data).reason, 'spam sign-up');
     assert.equal(JSON.parse(event.data).by, 'admin');
     // Signing in with it no longer works.

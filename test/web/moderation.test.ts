@@ -11,18 +11,10 @@ import { body, packTarball, publishDoc } from '../helpers/packages.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
 import { startSmtp, type Smtp } from '../helpers/smtp.ts';
 import { WebClient, csrfIn } from '../helpers/web-client.ts';
+import { consumersCaughtUp, eventAbout, eventsAbout, eventually } from '../helpers/events.ts';
 
 const PASSWORD = 'correct-horse-battery';
 const DETAILS = 'lib/install.js sends process.env to https://collect.example.invalid on install';
-
-/** Polls until the condition holds (what an event consumer does happens within a second or so). */
-async function eventually(condition: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting: ${what}`);
-    await new Promise((res) => setTimeout(res, 50));
-  }
-}
 
 type Items = {
   moderation_items: {
@@ -335,7 +327,7 @@ for (const kind of DB_KINDS) {
       assert.match(page.text, /\+if \(false\) require\(&quot;https&quot;\)/, 'the added file’s lines, escaped');
       assert.match(
         page.text,
-        /<nav class="account"><a href="\/-\/web\/moderation">Moderation<\/a>/,
+        /<nav class="account"><a class="staff" href="\/-\/web\/moderation">Moderation<\/a>/,
         'staff find the queue in the header',
       );
       assert.doesNotMatch(
@@ -450,12 +442,7 @@ for (const kind of DB_KINDS) {
         .where('id', '=', held)
         .executeTakeFirstOrThrow();
       assert.deepEqual({ ...item }, { status: 'resolved', resolution: 'released' });
-      const released = await r.store.db
-        .selectFrom('events')
-        .select('data')
-        .where('kind', '=', 'package.version-released')
-        .where('subject', '=', 'held-lib')
-        .executeTakeFirstOrThrow();
+      const released = await eventAbout(r.store.db, 'held-lib', 'package.version-released');
       assert.equal(
         JSON.parse(released.data).reason,
         'false positive: a minified bundle',
@@ -499,12 +486,7 @@ for (const kind of DB_KINDS) {
         { status: item.status, resolution: item.resolution },
         { status: 'resolved', resolution: 'removed' },
       );
-      const told = await r.store.db
-        .selectFrom('events')
-        .select('seq')
-        .where('kind', '=', 'report.resolved')
-        .where('subject', '=', 'eve')
-        .execute();
+      const told = await eventsAbout(r.store.db, 'eve', 'report.resolved');
       assert.equal(told.length, 1, 'the reporter is told once');
       assert.match((await mod.get(`/-/web/moderation/${item.id}`)).text, /removed-elsewhere by registry/);
     });
@@ -587,27 +569,7 @@ for (const kind of DB_KINDS) {
       await apiReport(r.adminToken, 'quiet-lib', '1.0.0', 'suspicious');
       const open = await itemOf('quiet-lib', '1.0.0');
       // Every event consumer has caught up, so none of them writes while the pages are opened.
-      const latest = async () =>
-        Number(
-          (
-            await db
-              .selectFrom('events')
-              .select((eb) => eb.fn.max('seq').as('seq'))
-              .executeTakeFirstOrThrow()
-          ).seq,
-        );
-      await eventually(
-        async () =>
-          Number(
-            (
-              await db
-                .selectFrom('consumer_cursors')
-                .select((eb) => eb.fn.min('position').as('min'))
-                .executeTakeFirstOrThrow()
-            ).min,
-          ) >= (await latest()),
-        'the event consumers catch up',
-      );
+      await consumersCaughtUp(db);
       // Changes made behind the event stream's back (no event): only a GET that writes would pick them up.
       await db
         .withTables<{
