@@ -3,7 +3,7 @@
 // names/guard.ts and names/admin.ts; check uses the same protected set as the server.
 import { allowName, listAllowed, listReservations, reserve, unreserve } from '../names/admin.ts';
 import { NameGuard } from '../names/guard.ts';
-import { shippedPopularNames } from '../names/popular.ts';
+import { englishWords, shippedPopularNames } from '../names/popular.ts';
 import { ProtectedNames, type Verdict } from '../names/similarity.ts';
 import { Reservations } from '../names/reservations.ts';
 import { nameProblem } from '../names/syntax.ts';
@@ -25,20 +25,28 @@ function targetsRegistry(values: Values): boolean {
   );
 }
 
+/** Exit status: 0 allow, 1 block, 3 review (the first version would be held for a moderator); 2 is an error. */
 function print(verdict: Verdict, reserved: Array<{ pattern: string; org: string }>, json: boolean): number {
-  const blocked = verdict.verdict === 'block' || reserved.length > 0;
+  const outcome = reserved.length > 0 ? 'block' : verdict.verdict;
   const reasons = [
     ...reserved.map((r) => ({ rule: 'reserved', similar_to: r.pattern, org: r.org })),
     ...verdict.reasons,
   ];
-  if (json) console.log(JSON.stringify({ name: verdict.name, verdict: blocked ? 'block' : 'allow', reasons }));
-  else if (!blocked) console.log(`allow: "${verdict.name}" is not confusingly similar to a protected name`);
+  if (json) console.log(JSON.stringify({ name: verdict.name, verdict: outcome, reasons }));
+  else if (outcome === 'allow') console.log(`allow: "${verdict.name}" is not confusingly similar to a protected name`);
   else {
-    console.log(`block: "${verdict.name}"`);
+    console.log(
+      outcome === 'block'
+        ? `block: "${verdict.name}" would be refused`
+        : `review: the first version of "${verdict.name}" would be held for a moderator`,
+    );
     for (const r of reserved) console.log(`  reserved: matches "${r.pattern}", reserved for the organisation ${r.org}`);
-    for (const r of verdict.reasons) console.log(`  ${r.rule}: looks like "${r.similar_to}"`);
+    for (const r of verdict.reasons)
+      console.log(
+        `  ${r.rule}: looks like "${r.similar_to}"${r.cost !== undefined ? ` (typing-slip cost ${r.cost} within its budget ${r.budget!.toFixed(2)}: ${r.tier})` : ''}`,
+      );
   }
-  return blocked ? 1 : 0;
+  return outcome === 'allow' ? 0 : outcome === 'block' ? 1 : 3;
 }
 
 export const NAMES_COMMANDS: Record<string, Command> = {
@@ -47,8 +55,10 @@ export const NAMES_COMMANDS: Record<string, Command> = {
     summary: 'explain whether a new package name would be refused as a look-alike or a reserved name',
     positionals: ['NAME'],
     options: { json: { type: 'boolean' }, ...STORE_OPTIONS },
-    help: `Explains the verdict the registry gives a new package NAME on first publish: exit 0 allow, 1 block, 2 error.
-With --json prints {"name","verdict":"allow"|"block","reasons":[{"rule","similar_to"}]}.
+    help: `Explains the verdict the registry gives a new package NAME on first publish: exit 0 allow, 1 block (refused),
+3 review (the first version is held for a moderator), 2 error. With --json prints
+{"name","verdict":"allow"|"block"|"review","reasons":[{"rule","similar_to","cost","budget","tier"}]}; cost and budget
+come with the scored rules (docs/names.md).
 
 Without storage options the protected set is the shipped list of popular npm names plus --protected-names; pointed at
 a registry's data (--data-dir, --database or --config) it also holds that registry's most-downloaded packages, and
@@ -65,6 +75,7 @@ ${STORE_HELP}`,
           const operator = settings.protectedNames;
           const index = new ProtectedNames([...operator.filter((n) => !/^@[^/]+$/.test(n)), ...shippedPopularNames()], {
             scopes: operator.filter((n) => /^@[^/]+$/.test(n)),
+            words: englishWords(),
           });
           return print(
             index.check(name),

@@ -6,7 +6,7 @@ import type { Principal } from '../access/principal.ts';
 import type { Settings } from '../config.ts';
 import { fail } from '../errors.ts';
 import type { Database } from '../store/schema.ts';
-import { shippedPopularNames } from './popular.ts';
+import { englishWords, shippedPopularNames } from './popular.ts';
 import { Reservations, type Reservation } from './reservations.ts';
 import { ProtectedNames, type Verdict } from './similarity.ts';
 import { withNames } from './tables.ts';
@@ -74,9 +74,7 @@ export class NameGuard {
     const own = await topDownloaded(q, this.#settings.typosquatTop, now);
     const names = new ProtectedNames(
       [...operator.filter((n) => !/^@[^/]+$/.test(n)), ...own, ...shippedPopularNames()],
-      {
-        scopes: operator.filter((n) => /^@[^/]+$/.test(n)),
-      },
+      { scopes: operator.filter((n) => /^@[^/]+$/.test(n)), words: englishWords() },
     );
     this.#index = { names, builtAt: now };
   }

@@ -30,7 +30,6 @@ export class Reservations {
         index: new ProtectedNames(names, {
           scopes: scope ? [scope] : [],
           fuzzyTop: Infinity,
-          affixTop: Infinity,
           minEditLength: 4,
         }),
       };
@@ -44,7 +43,7 @@ export class Reservations {
   /** The reservations a name falls under. */
   matching(name: string): Reservation[] {
     return this.#lookalikes
-      .filter(({ res, index }) => covers(res.pattern, name) || index.check(name).verdict === 'block')
+      .filter(({ res, index }) => covers(res.pattern, name) || index.check(name).verdict !== 'allow')
       .map(({ res }) => res);
   }
 }

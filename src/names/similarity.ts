@@ -1,8 +1,11 @@
-// Typosquatting: is a new package name confusingly similar to a protected one? Pure and index-based: the protected
-// names are turned into hash maps once (npm keys, UTS #39 skeletons, symmetric-delete neighbourhoods for edit
-// distance 1 and, around long famous names, 2; collapsed repeats), and a check is a few hundred map look-ups at most,
-// whatever the number of protected names.
+// Typosquatting: is a new package name confusingly similar to a protected one? Pure and index-based. Exact rules
+// (npm's own punctuation-insensitive key, UTS #39 confusable skeletons, look-alike scopes, unscoped copies of scoped
+// names) refuse outright. Everything fuzzier is scored (typo-model.ts): the cheapest typing slip that turns a
+// protected name into the candidate, measured against a budget that grows with the protected name's length and
+// popularity, is discounted when the candidate's changed word is itself a word other packages use ("math" is not a
+// typo of "mpath"). The verdict has three tiers: block (refused), review (held for a moderator) and allow.
 import { CONFUSABLES } from './confusables-table.ts';
+import { bitCount, coresOf, letterMask, NOISE_AFFIXES, tokensOf, typoCost } from './typo-model.ts';
 
 export const Rule = {
   NpmNormalized: 'npm-normalized',
@@ -15,70 +18,56 @@ export const Rule = {
 } as const;
 export type RuleValue = (typeof Rule)[keyof typeof Rule];
 
-export type Reason = { rule: RuleValue; similar_to: string };
-export type Verdict = { name: string; verdict: 'allow' | 'block'; reasons: Reason[] };
+/** cost and budget: the scored rules' typing-slip cost and the protected name's budget; tier: what this reason alone asks. */
+export type Reason = { rule: RuleValue; similar_to: string; cost?: number; budget?: number; tier?: 'block' | 'review' };
+export type Verdict = { name: string; verdict: 'allow' | 'review' | 'block'; reasons: Reason[] };
 
 export type IndexOptions = {
-  /**
-   * Fuzzy rules (edit distance, repeats, affixes, plurals, scope look-alikes) compare against the first `fuzzyTop`
-   * names only: attackers imitate names people actually type, and comparing every new name with the long tail of
-   * moderately popular names mostly refuses legitimate ones (see docs/names.md for the measured trade-off).
-   */
+  /** fuzzy (scored) look-alikes are looked for around the first `fuzzyTop` names only. */
   fuzzyTop?: number;
-  /** shortest npm key (name without . - _) for which one edit is considered a typo rather than a different word. */
+  /** shortest npm key of a protected name for which any edit is scored (shorter names are other words). */
   minEditLength?: number;
-  /** affixes ("x-js", "node-x", "x-cli") are only looked for around the first `affixTop` names, the famous ones. */
-  affixTop?: number;
-  /**
-   * A dropped letter ("mogodb", "good-listene") is looked for in the first `omissionTop` names, beyond the fuzzy tier:
-   * a name one letter short of a well-known one is rarely a package of its own, unlike one with a letter added.
-   */
-  omissionTop?: number;
-  /** two edits ("yargs-parxe", "lodash.isstgrng") are looked for around the first `edit2Top` names, long ones only. */
-  edit2Top?: number;
-  /** shortest npm key (of the protected name) for which two edits still read as that name rather than another word. */
-  edit2MinLength?: number;
-  /**
-   * Beyond the fuzzy tier, one edit inside a long name ("dizcordjs" for "discord.js") still counts when the protected
-   * key has at least this many characters and the last letter is the same: changing or adding the last letter is how
-   * legitimate long-tail names differ ("diacritic"/"diacritics", "markdown-it-sub"/"-sup", "eslint-plugin-jsonc").
-   */
-  tailEditMinLength?: number;
+  /** words of the language names are made of (an English word list): a changed word that is one is not a slip */
+  words?: ReadonlySet<string>;
 };
 
-export const DEFAULT_FUZZY_TOP = 3000;
-export const DEFAULT_MIN_EDIT_LENGTH = 5;
-export const DEFAULT_AFFIX_TOP = 1000;
-export const DEFAULT_OMISSION_TOP = 10_000;
-export const DEFAULT_EDIT2_TOP = 3000;
-export const DEFAULT_EDIT2_MIN_LENGTH = 10;
-export const DEFAULT_TAIL_EDIT_MIN_LENGTH = 9;
+export const DEFAULT_FUZZY_TOP = Infinity;
+export const DEFAULT_MIN_EDIT_LENGTH = 4;
 
-// Words people add to a famous name to make a look-alike ("node-x", "x-js", "x.js", "x-cli" …).
-const PREFIXES = ['node-', 'node.', 'node_', 'nodejs-', 'js-', 'npm-', 'get-', 'the-', 'real-', 'official-'];
-const SUFFIXES = [
-  '-js',
-  '.js',
-  '_js',
-  '-node',
-  '-nodejs',
-  '-cli',
-  '-utils',
-  '-util',
-  '-lib',
-  '-core',
-  '-api',
-  '-sdk',
-  '-dev',
-  '-next',
-  '-pro',
-  '-plus',
-  '-official',
-  '-latest',
-];
-// Glued forms compared on the npm key (separators already removed): "xjs", "nodex".
-const KEY_SUFFIXES = ['js', 'node'];
-const KEY_PREFIXES = ['node'];
+/**
+ * The scoring's knobs, chosen on the tuning half of test/fixtures/names-eval (docs/names.md says how). A pair is
+ * refused when its cost is at least `blockMargin` under the budget and held for review when under the budget.
+ */
+export const TUNING = {
+  /** budget by the protected key's length: [minimum length, budget], longest first */
+  budgetByLength: [
+    [12, 2],
+    [9, 1.5],
+    [7, 1.25],
+    [6, 1],
+    [5, 0.75],
+    [4, 0.5],
+  ] as Array<[number, number]>,
+  /** every budget multiplied by this */
+  scale: 1.25,
+  /** budget added per tenfold popularity: log10(pivotRank / (rank + 100)) times this */
+  popularity: 0.5,
+  pivotRank: 3000,
+  /** the first letter changed: more often another word than a slip */
+  firstLetter: 0.5,
+  /** the last letter changed, added or dropped: how long-tail packages name themselves apart (diacritic/s) */
+  lastLetter: 0.5,
+  /** the changed word is a word other protected names use */
+  word: 1.5,
+  /** an affix that names a companion package (x-cli, x-utils) rather than noise (x-js, node-x) */
+  companionAffix: Infinity,
+  noiseAffix: 0.25,
+  /** a noise affix and nothing else ("x-js" for x): at most held for review, never refused */
+  affixOnly: 1.5,
+  blockMargin: 0.5,
+  /** held for review up to this many times the budget */
+  reviewStretch: 1,
+};
 
 // Scopes are short words (aws, vue, nestjs): one edit makes another organisation's name unless the scope is long.
 const SCOPE_MIN_EDIT = 7;
@@ -165,45 +154,15 @@ const splitName = (name: string): { scope: string | null; bare: string } =>
     ? { scope: name.slice(1, name.indexOf('/')), bare: name.slice(name.indexOf('/') + 1) }
     : { scope: null, bare: name };
 
-/**
- * A map from a key to one or more names. Nearly every key has a single name (of 24,000 deletion keys of the shipped
- * list, 700 have more), so a lone name is stored as itself rather than in an array: an array per key was a sixth of
- * the index's memory.
- */
-type MultiMap = Map<string, string | string[]>;
+/** A protected name in the scored pool: its key (scoped names: scope and name joined), rank and letter mask. */
+type Entry = { key: string; name: string; budget: number; mask: number; tokens: string[] };
 
-function push(map: MultiMap, key: string, value: string): void {
-  const held = map.get(key);
-  if (held === undefined) map.set(key, value);
-  else if (typeof held === 'string') {
-    if (held !== value) map.set(key, [held, value]);
-  } else if (!held.includes(value)) held.push(value);
-}
-
-const NONE: readonly string[] = [];
-
-/**
- * Names grouped by the first letter and length of their key. A typo keeps the first letter (see typoLike), so the
- * names within k edits of a key are in the 2k+1 groups of its first letter and lengths within k: a few dozen names,
- * each compared with a capped edit distance. A symmetric-delete index gives the same answers for two edits with
- * 30 MB more memory.
- */
-type Buckets = Map<string, [string, string][]>;
-
-function addToBucket(buckets: Buckets, key: string, name: string): void {
-  const bucket = `${key[0]}${key.length}`;
-  const held = buckets.get(bucket);
-  if (held === undefined) buckets.set(bucket, [[key, name]]);
-  else held.push([key, name]);
-}
-
-function* bucketsAround(buckets: Buckets, key: string, k: number): Generator<[string, string]> {
-  for (let len = key.length - k; len <= key.length + k; len++) yield* buckets.get(`${key[0]}${len}`) ?? [];
-}
-
-function namesAt(map: MultiMap, key: string): readonly string[] {
-  const held = map.get(key);
-  return held === undefined ? NONE : typeof held === 'string' ? [held] : held;
+export function budgetFor(keyLength: number, rank: number): number {
+  const found = TUNING.budgetByLength.find(([min]) => keyLength >= min)?.[1] ?? 0;
+  if (found === 0) return 0;
+  // Squatters copy what people install: a look-alike is about ten times likelier around the first few hundred names
+  // than in the long tail (measured on the tuning half), so the budget grows with the log of popularity.
+  return found * TUNING.scale + TUNING.popularity * Math.log10(TUNING.pivotRank / (rank + 100));
 }
 
 /**
@@ -214,78 +173,53 @@ export class ProtectedNames {
   readonly #all = new Set<string>();
   readonly #byKey = new Map<string, string>();
   readonly #bySkeleton = new Map<string, string>();
-  readonly #fuzzyByKey = new Map<string, string>();
-  readonly #byDeletion: MultiMap = new Map();
-  readonly #byCollapsed: MultiMap = new Map();
   readonly #scopes = new Set<string>();
   readonly #scopeByKey = new Map<string, string>();
   readonly #scopeBySkeleton = new Map<string, string>();
-  readonly #scopeByDeletion: MultiMap = new Map();
+  readonly #scopeByDeletion = new Map<string, string[]>();
   readonly #byScopedBare = new Map<string, string>();
+  /** scored pool, by key length */
+  readonly #pool = new Map<number, Entry[]>();
+  /** how many protected names use each word (3+ letters) */
+  readonly #words = new Map<string, number>();
   readonly #minEdit: number;
-  readonly #affixByKey = new Map<string, string>();
-  readonly #transposeByKey = new Map<string, string>();
-  readonly #omissionByKey = new Map<string, string>();
-  /** long famous names, for two edits: [npm key (scoped: scope and name joined), name]. */
-  readonly #twoEditBuckets: Buckets = new Map();
-  readonly #edit2Min: number;
-  readonly #tailEditMin: number;
-  /** long names beyond the fuzzy tier, for one edit inside them. */
-  readonly #tailBuckets: Buckets = new Map();
+
+  readonly #dictionary: ReadonlySet<string>;
 
   constructor(names: Iterable<string>, opts: IndexOptions & { scopes?: Iterable<string> } = {}) {
+    this.#dictionary = opts.words ?? new Set();
     const fuzzyTop = opts.fuzzyTop ?? DEFAULT_FUZZY_TOP;
-    const affixTop = opts.affixTop ?? DEFAULT_AFFIX_TOP;
     this.#minEdit = opts.minEditLength ?? DEFAULT_MIN_EDIT_LENGTH;
-    const omissionTop = opts.omissionTop ?? DEFAULT_OMISSION_TOP;
-    const edit2Top = opts.edit2Top ?? DEFAULT_EDIT2_TOP;
-    this.#edit2Min = opts.edit2MinLength ?? DEFAULT_EDIT2_MIN_LENGTH;
-    this.#tailEditMin = opts.tailEditMinLength ?? DEFAULT_TAIL_EDIT_MIN_LENGTH;
     for (const scope of opts.scopes ?? []) this.#addScope(scope.replace(/^@/, '').replace(/\/.*$/, ''));
     let rank = 0;
     for (const raw of names) {
       const name = raw.trim();
       if (!name || this.#all.has(name)) continue;
       this.#all.add(name);
+      const thisRank = rank++;
       const key = npmKey(name);
       if (!this.#byKey.has(key)) this.#byKey.set(key, name);
-      // Most skeletons equal the key: keeping the key's string lets the skeleton's copy go.
       const skel = skeleton(name);
       if (!this.#bySkeleton.has(skel)) this.#bySkeleton.set(skel === key ? key : skel, name);
-      const thisRank = rank++;
-      // Every unscoped protected name is guarded against swapped letters ("electorn", "ethres"): people rarely choose
-      // such a name for a package of their own, so this costs almost no legitimate names, unlike the other edits.
-      if (!name.startsWith('@') && key.length >= this.#minEdit && !this.#transposeByKey.has(key))
-        this.#transposeByKey.set(key, name);
-      if (!name.startsWith('@') && thisRank < omissionTop && key.length > this.#minEdit) {
-        // Not the first letter (another word) nor a digit (a version: "listr2", "listr").
-        for (let i = 1; i < key.length; i++) {
-          const k = key.slice(0, i) + key.slice(i + 1);
-          if (!/\d/.test(key[i]!) && !this.#omissionByKey.has(k)) this.#omissionByKey.set(k, name);
-        }
-      }
-      if (!name.startsWith('@') && thisRank < edit2Top && key.length >= this.#edit2Min)
-        addToBucket(this.#twoEditBuckets, key, name);
-      if (thisRank >= fuzzyTop) {
-        if (!name.startsWith('@') && key.length >= this.#tailEditMin) addToBucket(this.#tailBuckets, key, name);
-        continue;
-      }
+      const tokens = tokensOf(name);
+      for (const t of new Set(tokens)) if (t.length >= 3) this.#words.set(t, (this.#words.get(t) ?? 0) + 1);
       const { scope, bare } = splitName(name);
+      let poolKey = key;
       if (scope !== null) {
         this.#addScope(scope);
-        // "@babel/core" copied unscoped as "babel-core". (@types packages are themselves copies of unscoped names.)
-        const joined = npmKey(scope + bare);
-        if (scope !== 'types' && thisRank < affixTop && !this.#byScopedBare.has(joined))
-          this.#byScopedBare.set(joined, name);
-        // …and with one or two typos ("rollup-pluginuls" for "@rollup/pluginutils"), when long enough to tell.
-        if (scope !== 'types' && thisRank < edit2Top && joined.length >= this.#edit2Min)
-          addToBucket(this.#twoEditBuckets, joined, name);
-        continue;
+        // @types packages are themselves copies of unscoped names.
+        if (scope === 'types') continue;
+        // "@babel/core" copied unscoped as "babel-core".
+        poolKey = npmKey(scope + bare);
+        if (!this.#byScopedBare.has(poolKey)) this.#byScopedBare.set(poolKey, name);
       }
-      if (!this.#fuzzyByKey.has(key)) this.#fuzzyByKey.set(key, name);
-      if (thisRank < affixTop && !this.#affixByKey.has(key)) this.#affixByKey.set(key, name);
-      if (key.length >= this.#minEdit) for (const d of [key, ...deletions(key)]) push(this.#byDeletion, d, name);
-      if (key.length >= 4) push(this.#byCollapsed, collapseRepeats(key), name);
+      if (thisRank >= fuzzyTop || poolKey.length < this.#minEdit) continue;
+      const budget = budgetFor(poolKey.length, thisRank);
+      if (budget <= 0) continue;
+      const entry: Entry = { key: poolKey, name, budget, mask: letterMask(poolKey), tokens };
+      const held = this.#pool.get(poolKey.length);
+      if (held) held.push(entry);
+      else this.#pool.set(poolKey.length, [entry]);
     }
   }
 
@@ -296,7 +230,12 @@ export class ProtectedNames {
     if (!this.#scopeByKey.has(key)) this.#scopeByKey.set(key, scope);
     const skel = skeleton(scope);
     if (!this.#scopeBySkeleton.has(skel)) this.#scopeBySkeleton.set(skel, scope);
-    if (key.length >= SCOPE_MIN_EDIT) for (const d of [key, ...deletions(key)]) push(this.#scopeByDeletion, d, scope);
+    if (key.length >= SCOPE_MIN_EDIT)
+      for (const d of [key, ...deletions(key)]) {
+        const held = this.#scopeByDeletion.get(d);
+        if (!held) this.#scopeByDeletion.set(d, [scope]);
+        else if (!held.includes(scope)) held.push(scope);
+      }
   }
 
   get size(): number {
@@ -310,101 +249,87 @@ export class ProtectedNames {
   /** The verdict on a name. A protected name is never a typosquat of anything (safe-buffer and safer-buffer are both real). */
   check(name: string, opts: { asNew?: boolean } = {}): Verdict {
     // asNew: judge a protected name as if it were not there yet (leave-one-out evaluation of legitimate names).
-    if (this.#all.has(name) && !opts.asNew) return { name, verdict: 'allow', reasons: [] };
+    const asNew = opts.asNew === true && this.#all.has(name);
+    if (this.#all.has(name) && !asNew) return { name, verdict: 'allow', reasons: [] };
     const reasons: Reason[] = [];
     const add = (rule: RuleValue, similar: string | undefined) => {
       if (similar === undefined || similar === name || reasons.some((r) => r.similar_to === similar)) return;
       reasons.push({ rule, similar_to: similar });
     };
     const { scope } = splitName(name);
-    if (scope !== null) this.#checkScoped(name, scope, add);
-    else {
-      this.#checkUnscoped(name, add);
-      if (!reasons.length) this.#checkLooser(name, add);
-    }
-    return { name, verdict: reasons.length ? 'block' : 'allow', reasons };
+    // Inside one scope only its owners publish: two of their names alike are their own business ("@types/isurl").
+    const otherScope = (similar: string | undefined) =>
+      similar !== undefined && scope !== null && splitName(similar).scope === scope ? undefined : similar;
+    add(Rule.NpmNormalized, otherScope(this.#byKey.get(npmKey(name))));
+    add(Rule.Confusable, otherScope(this.#bySkeleton.get(skeleton(name))));
+    if (scope !== null) this.#checkScoped(scope, add);
+    else add(Rule.Scope, this.#byScopedBare.get(npmKey(name)));
+    if (reasons.length) return { name, verdict: 'block', reasons };
+    if (scope !== null) return { name, verdict: 'allow', reasons };
+    const scored = this.#scored(name, asNew);
+    if (!scored.length) return { name, verdict: 'allow', reasons };
+    const margin = (r: Reason) => r.budget! - r.cost!;
+    scored.sort((a, b) => (a.tier === b.tier ? margin(b) - margin(a) : a.tier === 'block' ? -1 : 1));
+    return { name, verdict: scored[0]!.tier!, reasons: scored.slice(0, 4) };
   }
 
-  #checkUnscoped(name: string, add: (rule: RuleValue, similar: string | undefined) => void): void {
-    const key = npmKey(name);
-    add(Rule.NpmNormalized, this.#byKey.get(key));
-    add(Rule.Confusable, this.#bySkeleton.get(skeleton(name)));
-    this.#nearKey(key, name, add, Rule.EditDistance);
-    if (key.length >= this.#minEdit) {
-      for (let i = 1; i + 1 < key.length; i++) {
-        if (key[i] === key[i + 1]) continue;
-        add(Rule.EditDistance, this.#transposeByKey.get(key.slice(0, i) + key[i + 1]! + key[i]! + key.slice(i + 2)));
+  /** Scored look-alikes: every protected name whose typo cost (plus affix and word costs) fits its budget. */
+  #scored(name: string, asNew: boolean): Reason[] {
+    const out = new Map<string, Reason>();
+    const nameTokens = tokensOf(name);
+    const own = new Set(nameTokens);
+    const isWord = (t: string) =>
+      t.length >= 3 && (this.#dictionary.has(t) || (this.#words.get(t) ?? 0) - (asNew && own.has(t) ? 1 : 0) > 0);
+    for (const core of coresOf(name, this.#minEdit)) {
+      const noise = core.affix !== null && NOISE_AFFIXES.includes(core.affix);
+      const affixCost = core.affix === null ? 0 : noise ? TUNING.noiseAffix : TUNING.companionAffix;
+      const mask = letterMask(core.key);
+      for (let len = core.key.length - 2; len <= core.key.length + 2; len++) {
+        for (const e of this.#pool.get(len) ?? []) {
+          if (bitCount(mask ^ e.mask) > 4 || e.name === name) continue;
+          const budget = e.budget;
+          if (budget < affixCost) continue;
+          if (core.key === e.key && (!noise || TUNING.affixOnly === Infinity)) continue;
+          let cost = core.key === e.key ? TUNING.affixOnly : affixCost;
+          if (core.key !== e.key) {
+            const typo = typoCost(core.key, e.key, budget * TUNING.reviewStretch - affixCost);
+            if (typo === Infinity) continue;
+            cost += typo;
+            if (core.key[0] !== e.key[0]) cost += TUNING.firstLetter;
+            const tokens = nameTokens.filter((t) => t !== core.affix);
+            // The protected name's words all there, with a word of its own added ("ast-types-x", "bootstrap-vue-3"):
+            // a companion or a fork named as such, not a slip.
+            // …or one of its words dropped ("reduce" / "p-reduce").
+            const whole = (xs: string[], ys: string[]) => xs.length > 0 && xs.every((t) => ys.includes(t));
+            if (whole(e.tokens, tokens) || (tokens.length > 1 && whole(tokens, e.tokens))) continue;
+            // The changed word is one other packages use, or a whole short word swapped ("eslint-plugin-i" / "-n"):
+            // another name, not a slip ("math" / "mpath").
+            const added = tokens.filter((t) => !e.tokens.includes(t));
+            const swappedShort =
+              tokens.length === e.tokens.length && tokens.length > 1 && added.length === 1 && added[0]!.length <= 2;
+            if (swappedShort || added.some(isWord)) cost += TUNING.word;
+            if (core.key.at(-1) !== e.key.at(-1)) cost += TUNING.lastLetter;
+          }
+          if (cost > budget * TUNING.reviewStretch) continue;
+          const tier = budget - cost >= TUNING.blockMargin && core.key !== e.key ? 'block' : 'review';
+          const held = out.get(e.name);
+          if (held && (held.tier === 'block' || tier === 'review') && held.budget! - held.cost! >= budget - cost)
+            continue;
+          const rule =
+            core.affix !== null
+              ? Rule.Affix
+              : collapseRepeats(core.key) === collapseRepeats(e.key)
+                ? Rule.RepeatedCharacter
+                : Rule.EditDistance;
+          const round = (x: number) => Math.round(x * 100) / 100;
+          out.set(e.name, { rule, similar_to: e.name, cost: round(cost), budget: round(budget), tier });
+        }
       }
     }
-    if (key.length >= 4)
-      for (const p of namesAt(this.#byCollapsed, collapseRepeats(key))) add(Rule.RepeatedCharacter, p);
-    const lower = name.toLowerCase();
-    for (const prefix of PREFIXES) if (lower.startsWith(prefix)) this.#affixRest(lower.slice(prefix.length), add);
-    for (const suffix of SUFFIXES) if (lower.endsWith(suffix)) this.#affixRest(lower.slice(0, -suffix.length), add);
-    for (const suffix of KEY_SUFFIXES) if (key.endsWith(suffix)) this.#affixRest(key.slice(0, -suffix.length), add);
-    for (const prefix of KEY_PREFIXES) if (key.startsWith(prefix)) this.#affixRest(key.slice(prefix.length), add);
-    if (key.length >= 4) {
-      for (const k of [
-        key + 's',
-        key.endsWith('s') ? key.slice(0, -1) : '',
-        key.endsWith('es') ? key.slice(0, -2) : '',
-      ])
-        if (k) add(Rule.Plural, this.#fuzzyByKey.get(k));
-    }
-    add(Rule.Scope, this.#byScopedBare.get(key));
+    return [...out.values()];
   }
 
-  // What is left after removing an affix: the famous name itself, or one typo of it when long enough to tell.
-  #affixRest(rest: string, add: (rule: RuleValue, similar: string | undefined) => void): void {
-    const key = npmKey(rest);
-    if (key.length < 2) return;
-    add(Rule.Affix, this.#affixByKey.get(key));
-  }
-
-  #nearKey(
-    key: string,
-    name: string,
-    add: (rule: RuleValue, similar: string | undefined) => void,
-    rule: RuleValue,
-  ): void {
-    if (key.length < this.#minEdit) return;
-    for (const d of [key, ...deletions(key)]) {
-      for (const p of namesAt(this.#byDeletion, d)) {
-        const pk = npmKey(p);
-        if (editDistance(key, pk) === 1 && typoLike(key, pk, name, p)) add(rule, p);
-      }
-    }
-  }
-
-  // The looser edits, looked for only when the closer rules found nothing (so a reason names the likeliest target:
-  // "expresss" is "express" with a letter repeated, not "express-ws" with a letter dropped).
-  #checkLooser(name: string, add: (rule: RuleValue, similar: string | undefined) => void): void {
-    const key = npmKey(name);
-    if (key.length >= this.#tailEditMin - 1) {
-      for (const [pk, p] of bucketsAround(this.#tailBuckets, key, 1)) {
-        if (key.at(-1) === pk.at(-1) && editDistance(key, pk) === 1 && typoLike(key, pk, name, p))
-          add(Rule.EditDistance, p);
-      }
-    }
-    if (key.length >= this.#minEdit) {
-      const p = this.#omissionByKey.get(key);
-      if (p !== undefined && typoLike(key, npmKey(p), name, p)) add(Rule.EditDistance, p);
-    }
-    if (key.length >= this.#edit2Min - 2) this.#twoEdits(key, name, add);
-  }
-
-  // Two edits of a long famous name (candidates from the buckets). A name that only adds or drops letters at the end
-  // ("estraverse-fb", "markdown" for "markdown-it") is another word, not a typo.
-  #twoEdits(key: string, name: string, add: (rule: RuleValue, similar: string | undefined) => void): void {
-    for (const [pk, p] of bucketsAround(this.#twoEditBuckets, key, 2)) {
-      if (!pk.startsWith(key) && !key.startsWith(pk) && editDistance(key, pk, 2) <= 2 && typoLike(key, pk, name, p))
-        add(p.startsWith('@') ? Rule.Scope : Rule.EditDistance, p);
-    }
-  }
-
-  #checkScoped(name: string, scope: string, add: (rule: RuleValue, similar: string | undefined) => void): void {
-    add(Rule.NpmNormalized, this.#byKey.get(npmKey(name)));
-    add(Rule.Confusable, this.#bySkeleton.get(skeleton(name)));
+  #checkScoped(scope: string, add: (rule: RuleValue, similar: string | undefined) => void): void {
     // Publishing inside a protected scope is the scope owner's business, not a look-alike.
     if (this.#scopes.has(scope)) return;
     const key = npmKey(scope);
@@ -415,7 +340,7 @@ export class ProtectedNames {
     }
     if (key.length >= SCOPE_MIN_EDIT) {
       for (const d of [key, ...deletions(key)]) {
-        for (const s of namesAt(this.#scopeByDeletion, d))
+        for (const s of this.#scopeByDeletion.get(d) ?? [])
           if (editDistance(key, npmKey(s)) === 1 && typoLike(key, npmKey(s))) add(Rule.Scope, `@${s}`);
       }
     }

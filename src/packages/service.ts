@@ -6,7 +6,8 @@ import type { Principal } from '../access/principal.ts';
 import { fail, notFound } from '../errors.ts';
 import type { FsBlobStore } from '../store/blobs.ts';
 import { isUniqueViolation, type Db } from '../store/db.ts';
-import { checkNewPackageName } from '../names/guard.ts';
+import { checkNewPackageName, nameGuardFor } from '../names/guard.ts';
+import type { Verdict } from '../names/similarity.ts';
 import { queueScanFinding } from '../safety/moderation.ts';
 import { previousVersion, type VersionDiff } from '../safety/version-diff.ts';
 import { EventKind, eventsAfter, latestSeq, recordEvent } from '../store/events.ts';
@@ -354,7 +355,12 @@ export class Packages {
           .scan(req.tarball, await this.#previousTarball(name, req.version))
           .catch((err: Error): ScanOutcome => ({ verdict: 'timeout', failed: true, reason: err.message }))
       : null;
-    const held = scan !== null && (scan.verdict === 'malicious' || scan.verdict === 'timeout');
+    const scanHeld = scan !== null && (scan.verdict === 'malicious' || scan.verdict === 'timeout');
+    // A new name the name guard is unsure of (names/similarity.ts, tier "review") is published held, like a scan's
+    // hold: the first version waits for a moderator. Names it refuses are refused in the transaction below.
+    const nameVerdict = await nameGuardFor(this.#db).verdict(this.#db, name, this.#db);
+    const nameHeld = nameVerdict.verdict === 'review';
+    const held = scanHeld || nameHeld;
     // Signed once here and stored with the version, so reads serve it without signing. A held version is signed when
     // a moderator releases it, like any version the moment it becomes visible (visible.ts).
     const signed = await signManifest(held ? undefined : this.#signer, name, req.version, req.integrity, manifest);
@@ -439,6 +445,7 @@ export class Packages {
         if (edges.length) await trx.insertInto('dependency_edges').values(edges).execute();
         if (scan && scan.verdict !== 'clean')
           await queueScanFinding(trx, scanFinding(name, req.version, scan, principal.userId), now);
+        if (nameHeld) await queueScanFinding(trx, nameFinding(req.version, nameVerdict, principal.userId), now);
         if (held) {
           // Nothing a reader sees changes: no tag moves, no log entry; moderators are alerted through the event.
           await trx
@@ -452,7 +459,9 @@ export class Packages {
               kind: EventKind.VersionHeld,
               subject: name,
               actorId: principal.userId,
-              data: { version: req.version, verdict: scan.verdict, score: 'score' in scan ? scan.score : null },
+              data: scanHeld
+                ? { version: req.version, verdict: scan.verdict, score: 'score' in scan ? scan.score : null }
+                : { version: req.version, verdict: 'name-review', score: null },
             },
             now,
           );
@@ -472,7 +481,14 @@ export class Packages {
           now,
         );
       });
-      if (held) {
+      if (nameHeld && !scanHeld) {
+        const like = nameVerdict.reasons[0]!.similar_to;
+        throw fail(
+          'E_VERSION_HELD',
+          `${name}@${req.version} is held for review: the new name looks like the existing package "${like}", so its first version waits for the registry's moderators, who have been alerted and will release or remove it. If the name is legitimate, they can also allow it (bulwark names allow ${name}).`,
+        );
+      }
+      if (scanHeld) {
         const why =
           scan.verdict !== 'timeout'
             ? 'the malware scan found signs of malicious code'
@@ -639,6 +655,19 @@ function scanFinding(name: string, version: string, scan: ScanOutcome, publisher
     risk: Math.round(scan.score),
     summary: `scan: ${scan.verdict} (score ${Math.round(scan.score)}): ${rules.slice(0, 6).join(', ')}`,
     evidence: { verdict: scan.verdict, score: scan.score, findings: scan.findings },
+    publisherId,
+  };
+}
+
+/** A new name held for review by the name guard, as the moderation queue shows it. */
+function nameFinding(version: string, v: Verdict, publisherId: number) {
+  const r = v.reasons[0]!;
+  return {
+    package: v.name,
+    version,
+    risk: 50,
+    summary: `new name looks like "${r.similar_to}" (${r.rule}${r.cost !== undefined ? `, typing-slip cost ${r.cost} of budget ${r.budget}` : ''}): held for review`,
+    evidence: { verdict: 'name-review', reasons: v.reasons },
     publisherId,
   };
 }

@@ -51,11 +51,13 @@ for (const kind of DB_KINDS) {
 
       const check = await bulwark(['names', 'check', 'expresss', '--json', ...storeArgs]);
       assert.equal(check.code, 1, check.stderr);
-      assert.deepEqual(JSON.parse(check.stdout), {
-        name: 'expresss',
-        verdict: 'block',
-        reasons: [{ rule: 'edit-distance', similar_to: 'express' }],
-      });
+      const explained = JSON.parse(check.stdout) as { verdict: string; reasons: Array<Record<string, unknown>> };
+      assert.equal(explained.verdict, 'block');
+      assert.deepEqual(
+        { rule: explained.reasons[0]!.rule, similar_to: explained.reasons[0]!.similar_to },
+        { rule: 'repeated-character', similar_to: 'express' },
+      );
+      assert.equal(explained.reasons[0]!.tier, 'block');
 
       const allow = await bulwark([
         'names',
@@ -129,6 +131,49 @@ for (const kind of DB_KINDS) {
       assert.equal((await put()).status, 201);
     });
 
+    it('a name the guard is unsure of is published held: the first version waits in the moderation queue', async () => {
+      const erin = await reg.user('erin');
+      const res = await reg.request('PUT', '/zustand.js', {
+        token: erin.token,
+        body: body(publishDoc({ name: 'zustand.js', version: '1.0.0' })),
+      });
+      assert.equal(res.status, 403, res.text);
+      assert.equal(res.json().code, 'E_VERSION_HELD');
+      assert.match(res.json().error, /held for review: the new name looks like the existing package "zustand"/);
+      assert.equal((await reg.request('GET', '/zustand.js/-/zustand.js-1.0.0.tgz')).status, 404, 'not installable');
+      const row = await reg.store.db
+        .selectFrom('versions')
+        .innerJoin('packages', 'packages.id', 'versions.package_id')
+        .select(['versions.state'])
+        .where('packages.name', '=', 'zustand.js')
+        .executeTakeFirstOrThrow();
+      assert.equal(row.state, 'held');
+      const items = await reg.store.db
+        .withTables<{ moderation_items: { package: string; summary: string } }>()
+        .selectFrom('moderation_items')
+        .select(['summary'])
+        .where('package', '=', 'zustand.js')
+        .execute();
+      assert.equal(items.length, 1);
+      assert.match(items[0]!.summary, /new name looks like "zustand" \(affix/);
+      const held = await reg.store.db
+        .selectFrom('events')
+        .select('data')
+        .where('subject', '=', 'zustand.js')
+        .where('kind', '=', 'package.version-held')
+        .executeTakeFirstOrThrow();
+      assert.match(held.data, /name-review/);
+      const check = await bulwark(['names', 'check', 'zustand-js', '--json', ...storeArgs]);
+      assert.equal(check.code, 3, check.stdout + check.stderr);
+      assert.equal(JSON.parse(check.stdout).verdict, 'review');
+      // An ordinary new name is published at once, as before.
+      const plain = await reg.request('PUT', '/erins-own-widget-thing', {
+        token: erin.token,
+        body: body(publishDoc({ name: 'erins-own-widget-thing', version: '1.0.0' })),
+      });
+      assert.equal(plain.status, 201, plain.text);
+    });
+
     it('bulwark names check: 0 allow, 1 block, 2 error, with the same protected set as the server', async () => {
       let r = await bulwark(['names', 'check', 'a-fresh-and-unrelated-name', '--json', ...storeArgs]);
       assert.equal(r.code, 0, r.stderr);
@@ -144,6 +189,7 @@ for (const kind of DB_KINDS) {
       r = await bulwark(['names', 'check', 'lodahs']);
       assert.equal(r.code, 1, 'without a data dir the shipped list alone is used');
       assert.match(r.stdout, /edit-distance: looks like "lodash"/);
+      assert.match(r.stdout, /^block: "lodahs" would be refused/);
     });
 
     it('the registry’s own most-downloaded packages are protected too', async () => {
@@ -158,7 +204,7 @@ for (const kind of DB_KINDS) {
         if (row) break;
         await new Promise((r) => setTimeout(r, 100));
       }
-      const r = await bulwark(['names', 'check', 'zebra-widget-kit', '--json', ...storeArgs]);
+      const r = await bulwark(['names', 'check', 'zebra-widgtes-kit', '--json', ...storeArgs]);
       assert.equal(r.code, 1, r.stdout + r.stderr);
       assert.equal(JSON.parse(r.stdout).reasons[0].similar_to, 'zebra-widgets-kit');
     });

@@ -20,7 +20,7 @@ export type NamesAdminView = {
 export function namesAdminPage(v: NamesAdminView): Html {
   const c = v.checked;
   const verdict = c
-    ? html`<div class="panel"><h2>${c.name}: ${c.verdict === 'block' || c.reserved.length ? html`<span class="badge warn">refused</span>` : html`<span class="badge ok">allowed</span>`}</h2>
+    ? html`<div class="panel"><h2>${c.name}: ${c.verdict === 'block' || c.reserved.length ? html`<span class="badge warn">refused</span>` : c.verdict === 'review' ? html`<span class="badge warn">held for review</span>` : html`<span class="badge ok">allowed</span>`}</h2>
   <ul>${c.reserved.map((r) => html`<li>reserved: matches “${r.pattern}”, reserved for ${r.org}</li>`)}${c.reasons.map((r) => html`<li>${r.rule}: looks like “${r.similar_to}”</li>`)}</ul></div>`
     : null;
   const body = html`<div class="page-head"><h1>Package names</h1><p class="muted">Typosquatting and dependency-confusion checks on first publish (docs/names.md).</p></div>
