@@ -149,7 +149,7 @@ describe('npm deprecate and unpublish through the real npm CLI (sqlite)', () => 
     for (const version of ['3.0.0', '3.0.1']) await publish('alice', { name: 'taken-over', version });
     const storeArgs = ['--data-dir', r.dataDir];
     let out = await bulwark(['admin', 'package', 'remove-malicious', 'taken-over@3.0.1', ...storeArgs]);
-    assert.equal(out.code, 1, 'the reason is required');
+    assert.equal(out.code, 2, 'the reason is required: a usage error');
     assert.match(out.stderr, /--reason is required/);
     out = await bulwark([
       'admin',
