@@ -3,9 +3,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { hashSessionId } from '../../src/accounts/sessions.ts';
-import { browserUrl, launchBrowser, type TestBrowser } from '../helpers/browser.ts';
-import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
-import { startSmtp, type Smtp } from '../helpers/smtp.ts';
+import type { TestBrowser } from '../helpers/browser.ts';
+import { startBrowserRegistry } from '../helpers/browser-registry.ts';
+import type { TestRegistry } from '../helpers/registry.ts';
 
 const PASSWORD = 'a-long-enough-password';
 
@@ -13,19 +13,10 @@ describe('web account pages in a browser', () => {
   let r: TestRegistry;
   let b: TestBrowser;
   let base: string;
-  let smtp: Smtp;
-  before(async () => {
-    // Sign-up is open where new accounts can verify their address: here by the emailed link.
-    smtp = await startSmtp();
-    r = await startRegistry('sqlite', { 'smtp-url': smtp.url });
-    b = await launchBrowser();
-    base = browserUrl(r.url);
-  });
-  after(async () => {
-    await b?.close();
-    await r?.stop();
-    await smtp?.stop();
-  });
+  let close: () => Promise<void>;
+  // Sign-up is open where new accounts can verify their address: here by the emailed link.
+  before(async () => void ({ r, b, base, close } = await startBrowserRegistry({ smtp: true })));
+  after(() => close());
 
   it('signs up, lands on the account page, signs out and back in', async (t) => {
     const { context, page } = await b.person();

@@ -3,9 +3,10 @@
 // screenshotted to be looked at.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { browserUrl, launchBrowser, type TestBrowser } from '../helpers/browser.ts';
-import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
-import { startSmtp, type Smtp } from '../helpers/smtp.ts';
+import type { TestBrowser } from '../helpers/browser.ts';
+import { startBrowserRegistry } from '../helpers/browser-registry.ts';
+import type { TestRegistry } from '../helpers/registry.ts';
+import type { Smtp } from '../helpers/smtp.ts';
 
 const OLD_PASSWORD = 'correct-horse-battery'; // what the registry helper gives its users
 const NEW_PASSWORD = 'a-brand-new-passphrase';
@@ -15,17 +16,9 @@ describe('password reset and account settings in a browser', () => {
   let smtp: Smtp;
   let b: TestBrowser;
   let base: string;
-  before(async () => {
-    smtp = await startSmtp();
-    r = await startRegistry('sqlite', { 'smtp-url': smtp.url });
-    b = await launchBrowser();
-    base = browserUrl(r.url);
-  });
-  after(async () => {
-    await b?.close();
-    await r?.stop();
-    await smtp?.stop();
-  });
+  let close: () => Promise<void>;
+  before(async () => void ({ r, b, base, smtp, close } = await startBrowserRegistry({ smtp: true })));
+  after(() => close());
 
   it('forgot password → email link → new password → sign in, and the settings sections look right', async (t) => {
     await r.user('yara');

@@ -4,9 +4,10 @@
 // (no session, no CSRF token, someone else's token). Then the page in a real Chromium, with a screenshot.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { browserUrl, cspViolations, launchBrowser, signInThroughForm, type TestBrowser } from '../helpers/browser.ts';
+import { browserUrl, cspViolations, signInThroughForm, type TestBrowser } from '../helpers/browser.ts';
 import { DB_KINDS } from '../helpers/db.ts';
 import { body, publishDoc } from '../helpers/packages.ts';
+import { startBrowserRegistry } from '../helpers/browser-registry.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
 import { startSmtp, type Smtp } from '../helpers/smtp.ts';
 import { codeAt, enableMfa, signInWithCode, wrongCodeAt } from '../helpers/totp.ts';
@@ -161,15 +162,9 @@ for (const kind of DB_KINDS) {
 describe('access tokens in a browser', () => {
   let r: TestRegistry;
   let b: TestBrowser;
-  before(async () => {
-    r = await startRegistry('sqlite');
-    await r.user('olga');
-    b = await launchBrowser();
-  });
-  after(async () => {
-    await b?.close();
-    await r?.stop();
-  });
+  let close: () => Promise<void>;
+  before(async () => void ({ r, b, close } = await startBrowserRegistry({ users: ['olga'] })));
+  after(() => close());
 
   it('goes from the account page to the tokens page, creates a read-only token and revokes it', async () => {
     const base = browserUrl(r.url);

@@ -4,8 +4,9 @@
 // CSRF tokens, and the limit on guessing. Then the enrolment page in a real Chromium, with a screenshot.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { browserUrl, cspViolations, launchBrowser, signInThroughForm, type TestBrowser } from '../helpers/browser.ts';
+import { browserUrl, cspViolations, signInThroughForm, type TestBrowser } from '../helpers/browser.ts';
 import { DB_KINDS } from '../helpers/db.ts';
+import { startBrowserRegistry } from '../helpers/browser-registry.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
 import { startSmtp, type Smtp } from '../helpers/smtp.ts';
 import { codeAt, wrongCodeAt } from '../helpers/totp.ts';
@@ -288,15 +289,9 @@ for (const kind of DB_KINDS) {
 describe('two-factor enrolment in a browser', () => {
   let r: TestRegistry;
   let b: TestBrowser;
-  before(async () => {
-    r = await startRegistry('sqlite');
-    await r.user('brenda');
-    b = await launchBrowser();
-  });
-  after(async () => {
-    await b?.close();
-    await r?.stop();
-  });
+  let close: () => Promise<void>;
+  before(async () => void ({ r, b, close } = await startBrowserRegistry({ users: ['brenda'] })));
+  after(() => close());
 
   it('shows the QR code (rendered, not blocked by the CSP), accepts the code and shows the recovery codes', async () => {
     const base = browserUrl(r.url);
