@@ -118,6 +118,23 @@ async function browserLogin(
   return { code: await exit, stdout: out, stderr: '' };
 }
 
+/** docs/clients.md's yarn configuration for one scope only. */
+async function yarnrcForScope(dir: string, scope: string, token: string) {
+  await writeFile(
+    path.join(dir, '.yarnrc.yml'),
+    [
+      'npmScopes:',
+      `  ${scope}:`,
+      `    npmRegistryServer: "${server.url}"`,
+      `    npmPublishRegistry: "${server.url}"`,
+      `    npmAuthToken: "${token}"`,
+      `unsafeHttpWhitelist: ["${new URL(server.url).hostname}"]`,
+      'enableTelemetry: false',
+      '',
+    ].join('\n'),
+  );
+}
+
 const passed = (res: Run, what: string) => assert.equal(res.code, 0, `${what}\n${res.stdout}\n${res.stderr}`);
 /** The installed package, as Node loads it from the project. */
 function require(dir: string, name: string): unknown {
@@ -414,6 +431,9 @@ describe('every client, every flow, against bulwark serve', { concurrency: 5 }, 
         [secret, '1.0.0'],
       ] as const) {
         const dir = await project(path.join(sb.dir, name, version), { name, version });
+        // The scoped package as docs/clients.md configures "only your scope": without npmPublishRegistry in the
+        // scope, yarn would send it to registry.yarnpkg.com.
+        if (name === secret) await yarnrcForScope(dir, prefix, token);
         // yarn publishes only a workspace its lockfile knows.
         passed(await yarn(['install'], dir), 'yarn install before publishing');
         const access = name === secret ? ['--access', 'restricted'] : [];
