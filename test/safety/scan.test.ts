@@ -222,14 +222,32 @@ describe('scanner rules', () => {
     assert.notEqual(r.verdict, 'clean');
   });
 
-  it('self-propagation: npm tokens plus publishing', () => {
+  it('self-propagation: npm tokens plus publishing in code that installing runs, not in a release tool', () => {
+    const worm = `const t = process.env.NPM_TOKEN; require('child_process').execSync('npm publish', { env: { NPM_CONFIG_TOKEN: t } });`;
     const r = scan({
-      'index.js': `const t = process.env.NPM_TOKEN; require('child_process').execSync('npm publish', { env: { NPM_CONFIG_TOKEN: t } });`,
+      'package.json': JSON.stringify({ name: 'p', version: '1.0.0', scripts: { postinstall: 'node setup.js' } }),
+      'setup.js': worm,
     });
     assert.ok(rules(r).has('self-propagation'));
+    assert.notEqual(r.verdict, 'clean');
     assert.ok(
       !rules(scan({ 'index.js': `require('child_process').execSync('npm publish');` })).has('self-propagation'),
     );
+    // A release CLI does the same when its user asks it to.
+    const cli = scan({
+      'package.json': JSON.stringify({ name: 'p', version: '1.0.0', bin: { rel: 'cli.js' } }),
+      'cli.js': worm + `\nrequire('child_process').execSync('npm whoami');`,
+    });
+    assert.ok(!rules(cli).has('self-propagation'));
+    assert.equal(cli.verdict, 'clean');
+  });
+
+  it('self-propagation: publishing with npm tokens that a new version adds', () => {
+    const worm = `const t = process.env.NPM_TOKEN; require('child_process').execSync('npm publish', { env: { NPM_CONFIG_TOKEN: t } });`;
+    const r = scan({ 'index.js': worm }, { 'index.js': 'module.exports = 1;' });
+    assert.ok(r.findings.some((f) => f.rule === 'self-propagation' && /new in/.test(f.evidence)));
+    const same = scan({ 'index.js': worm }, { 'index.js': worm });
+    assert.ok(!rules(same).has('self-propagation'));
   });
 
   it('tests and examples weigh half: they do not run on install or require', () => {

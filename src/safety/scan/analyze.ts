@@ -224,6 +224,7 @@ const CALLS_OF_INTEREST = new Set([
   'constructor',
   'readFileSync',
   'readFile',
+  '_compile',
 ]);
 
 /** What the analysis of one piece of JavaScript collects before rules weigh it. */
@@ -244,6 +245,8 @@ type Collected = {
   envNpmToken: boolean;
   endpoints: Set<string>;
   moduleCompile: number | null;
+  /** `module._compile(code)` of a computed string: how loaders (and stego payloads) run text as a module. */
+  compiles: boolean;
   /** Reads an image, font or audio file of the package (a steganographic carrier when the result is evaluated). */
   readsMedia: number | null;
   /** Browser or wallet APIs the code replaces: `window.fetch = …`, `XMLHttpRequest.prototype.open = …`. */
@@ -268,6 +271,7 @@ const newCollected = (): Collected => ({
   envNpmToken: false,
   endpoints: new Set(),
   moduleCompile: null,
+  compiles: false,
   readsMedia: null,
   hooks: [],
   addressPattern: null,
@@ -518,6 +522,7 @@ function collectAst(ast: Node, text: string): Collected {
         const f = n.type === 'CallExpression' ? fold(n) : null;
         if (f) addString(f.value, lineOf(n), f.decoded);
         if (n.type === 'NewExpression' && name === 'module.constructor') c.moduleCompile = lineOf(n);
+        if (/\._compile$/.test(name) && args[0] && args[0].type !== 'Literal') c.compiles = true;
         if (
           /(^|\.)(readFileSync|readFile)$/.test(name) &&
           c.readsMedia === null &&
@@ -689,6 +694,7 @@ function collectLoose(text: string): Collected {
       variable: /^[\w$.]+\s*$/.test(arg),
     });
   }
+  c.compiles = /\._compile\s*\(\s*[^'"`\s)]/.test(stripped);
   for (const m of stripped.matchAll(
     /\b(?:exec|execSync|spawn|spawnSync|execFile|execFileSync)\s*\(\s*(['"`])([^'"`]*)\1/g,
   ))
@@ -882,7 +888,7 @@ export function analyzeJs(text: string, opts: AnalyzeOptions): FileAnalysis {
   }
   if (c.moduleCompile !== null)
     add('module-compile', c.moduleCompile, 'new module.constructor(): compiles a module from a string', 3);
-  const evaluates = c.evalCalls.some((e) => !e.literal) || c.moduleCompile !== null;
+  const evaluates = c.evalCalls.some((e) => !e.literal) || c.moduleCompile !== null || c.compiles;
   if (c.readsMedia !== null && evaluates) {
     facts.obfuscated = true;
     add(
@@ -894,7 +900,10 @@ export function analyzeJs(text: string, opts: AnalyzeOptions): FileAnalysis {
   }
   if (!opts.decodedFrom) {
     const hidden = hiddenCode(text);
-    for (const h of hidden) add(h.rule, h.line, h.evidence, h.weight);
+    // A run of invisible characters in a file that never evaluates anything is data (code-page tables, fonts
+    // mapped to private-use characters), not a program: context only.
+    for (const h of hidden)
+      add(h.rule, h.line, h.evidence, h.rule === 'invisible-characters' && !evaluates ? 1 : h.weight);
     if (hidden.some((h) => h.rule === 'invisible-characters') && evaluates) {
       facts.obfuscated = true;
       add('invisible-payload-eval', null, 'evaluates code in a file that carries a run of invisible characters', 4);

@@ -147,6 +147,8 @@ type PackageAnalysis = {
 function analyzePackage(pkg: Pkg, sigs: SignatureDb): PackageAnalysis {
   const findings: Finding[] = [];
   const facts = emptyFacts();
+  // What the code run at install time does: a worm spreads from there, npm's own tooling publishes from its CLI.
+  const installFacts = emptyFacts();
   const perFile = new Map<string, FileFacts>();
   const push = (file: string, f: RawFinding, factor = 1) =>
     findings.push({ rule: f.rule, file, line: f.line, evidence: f.evidence, weight: f.weight * factor });
@@ -217,6 +219,7 @@ function analyzePackage(pkg: Pkg, sigs: SignatureDb): PackageAnalysis {
           weight: 5,
         });
       mergeFacts(facts, a.facts);
+      mergeFacts(installFacts, a.facts);
     }
   }
 
@@ -293,14 +296,10 @@ function analyzePackage(pkg: Pkg, sigs: SignatureDb): PackageAnalysis {
     const factor = installTime.has(path) ? 2 : NOT_RUN.test(path) ? 0.5 : 1;
     // Naming a credential file without sending anything is what package-manager tooling does all day.
     const sends = a.facts.network || a.facts.exfil.size > 0;
-    for (const f of a.findings)
-      push(
-        path,
-        f.rule === 'credential-access' && !sends && !installTime.has(path) ? { ...f, weight: f.weight / 2 } : f,
-        factor,
-      );
+    for (const f of a.findings) push(path, installTime.has(path) ? f : outsideInstall(f, sends), factor);
     perFile.set(path, a.facts);
     mergeFacts(facts, a.facts);
+    if (installTime.has(path)) mergeFacts(installFacts, a.facts);
     // Code the install script runs can pull in more of the package: follow its relative requires.
     if (installTime.has(path))
       for (const spec of a.facts.relativeRequires) {
@@ -351,15 +350,28 @@ function analyzePackage(pkg: Pkg, sigs: SignatureDb): PackageAnalysis {
       });
       break;
     }
-  if (facts.npmPublish && facts.npmToken)
+  // Release tools (npm, np, lerna, release-it) publish with the user's token when asked to; a worm does it unasked,
+  // from the code that installing runs (or code new in a version: diffFindings).
+  if (installFacts.npmPublish && installFacts.npmToken)
     findings.push({
       rule: 'self-propagation',
       file: '',
       line: null,
-      evidence: 'uses npm tokens and publishes packages',
+      evidence: 'install-time code uses npm tokens and publishes packages',
       weight: 6,
     });
   return { findings, facts, perFile, scripts };
+}
+
+/**
+ * How a finding weighs in code that runs only when asked (a library's functions, a CLI's commands): naming a
+ * credential file without sending anything, and publishing or asking npm who the user is, are what package-manager
+ * and release tooling do all day.
+ */
+function outsideInstall(f: RawFinding, sends: boolean): RawFinding {
+  if (f.rule === 'credential-access' && !sends) return { ...f, weight: f.weight / 2 };
+  if (f.rule === 'npm-publish' || f.rule === 'npm-account-enumeration') return { ...f, weight: Math.min(f.weight, 1) };
+  return f;
 }
 
 const semverParts = (v: unknown) =>
@@ -411,6 +423,14 @@ function diffFindings(now: PackageAnalysis, nowPkg: Pkg, before: PackageAnalysis
         weight: 3 * k,
       });
   }
+  if (now.facts.npmPublish && now.facts.npmToken && !(before.facts.npmPublish && before.facts.npmToken))
+    out.push({
+      rule: 'self-propagation',
+      file: firstWith(now, (f) => f.npmPublish),
+      line: null,
+      evidence: `uses npm tokens and publishes packages, new in a ${release}`,
+      weight: 6,
+    });
   const newCreds = [...now.facts.credentials].filter((c) => !before.facts.credentials.has(c));
   if (newCreds.length)
     out.push({
