@@ -265,12 +265,32 @@ export class ProtectedNames {
     if (scope !== null) this.#checkScoped(scope, add);
     else add(Rule.Scope, this.#byScopedBare.get(npmKey(name)));
     if (reasons.length) return { name, verdict: 'block', reasons };
+    // Scope imitation, held for review: "types-node" for "@types/node", "@axios/axios" for "axios".
+    const imitated =
+      scope === null
+        ? /^types[._-]?(.+)$/.exec(name.toLowerCase())?.[1]
+        : !this.#scopes.has(scope) && npmKey(scope) === npmKey(splitName(name).bare)
+          ? splitName(name).bare
+          : undefined;
+    const target =
+      imitated === undefined
+        ? undefined
+        : scope === null
+          ? this.#byKey.get(npmKey(`@types/${imitated}`))
+          : this.#unscopedByKey(npmKey(imitated));
+    if (target !== undefined && target !== name)
+      return { name, verdict: 'review', reasons: [{ rule: Rule.Scope, similar_to: target, tier: 'review' }] };
     if (scope !== null) return { name, verdict: 'allow', reasons };
     const scored = this.#scored(name, asNew);
     if (!scored.length) return { name, verdict: 'allow', reasons };
     const margin = (r: Reason) => r.budget! - r.cost!;
     scored.sort((a, b) => (a.tier === b.tier ? margin(b) - margin(a) : a.tier === 'block' ? -1 : 1));
     return { name, verdict: scored[0]!.tier!, reasons: scored.slice(0, 4) };
+  }
+
+  #unscopedByKey(key: string): string | undefined {
+    const found = this.#byKey.get(key);
+    return found !== undefined && !found.startsWith('@') ? found : undefined;
   }
 
   /** Scored look-alikes: every protected name whose typo cost (plus affix and word costs) fits its budget. */

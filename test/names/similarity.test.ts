@@ -113,6 +113,15 @@ test('scope confusion: look-alike scopes and unscoped copies of popular scoped n
   assert.equal(verdict('@types/isurl', scoped), 'allow', 'two names in one scope are its owners’ business');
 });
 
+test('scope imitation is held for review: types-x for @types/x, @x/x for x', () => {
+  assert.deepEqual(index.check('types-node').reasons[0], { rule: 'scope', similar_to: '@types/node', tier: 'review' });
+  assert.equal(verdict('typesnode'), 'review');
+  assert.deepEqual(index.check('@axios/axios').reasons[0], { rule: 'scope', similar_to: 'axios', tier: 'review' });
+  assert.equal(verdict('@babel/babel'), 'allow', 'inside a protected scope: its owners’ business');
+  assert.equal(verdict('@acme/acme'), 'allow', 'nothing of that name is protected');
+  assert.equal(verdict('types-of-my-own-thing'), 'allow');
+});
+
 test('protected names are never typosquats of each other; ordinary new names pass', () => {
   for (const n of ['safe-buffer', 'safer-buffer', 'preact', 'react', 'vuex', 'vue', 'express', 'lodash'])
     assert.equal(verdict(n), 'allow', n);
