@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { RECOVERY_WAIT_MS } from '../../src/accounts/admin.ts';
-import { beginEnrolment, confirmEnrolment } from '../../src/accounts/totp.ts';
-import { Secret, TOTP } from 'otpauth';
 import { DB_KINDS } from '../helpers/db.ts';
-import { TEST_SECRET_KEY, startRegistry, type TestRegistry } from '../helpers/registry.ts';
+import { enableMfa } from '../helpers/totp.ts';
+import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
 import { startSmtp, type Smtp } from '../helpers/smtp.ts';
 import { WebClient, csrfIn } from '../helpers/web-client.ts';
 import { eventsAbout } from '../helpers/events.ts';
@@ -152,21 +151,7 @@ for (const kind of DB_KINDS) {
 
     it('recovers an account in two steps with a waiting period, telling the old address at each step', async () => {
       const { id, token } = await r.user('lost');
-      const row = await r.store.db
-        .selectFrom('users')
-        .select(['id', 'name', 'totp_mode'])
-        .where('id', '=', id)
-        .executeTakeFirstOrThrow();
-      const { secret } = await beginEnrolment(r.store.db, TEST_SECRET_KEY, row, 'test');
-      const totp = new TOTP({ secret: Secret.fromBase32(secret), digits: 6, period: 30 });
-      await confirmEnrolment(
-        r.store.db,
-        TEST_SECRET_KEY,
-        id,
-        totp.generate({ timestamp: Date.now() - 30_000 }),
-        'auth-and-writes',
-        Date.now() - 30_000,
-      );
+      await enableMfa(r, 'lost', 'auth-and-writes', Date.now() - 30_000);
 
       const noEvidence = await act('lost', 'recover/start', {
         email: 'lost-new@example.com',

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { Secret, TOTP } from 'otpauth';
 import { Limiter, RedisCounterStore, Rules, blockFor } from '../../src/accounts/limits.ts';
-import { beginEnrolment, confirmEnrolment } from '../../src/accounts/totp.ts';
 import { DB_KINDS } from '../helpers/db.ts';
-import { TEST_SECRET_KEY, startRegistry, type TestRegistry } from '../helpers/registry.ts';
+import { codeAt, enableMfa } from '../helpers/totp.ts';
+import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
 
 const PASSWORD = 'correct-horse-battery';
 
@@ -99,22 +98,8 @@ for (const kind of DB_KINDS) {
     });
 
     it('limits one-time password guesses per account', async () => {
-      const u = await r.user('otpuser');
-      const row = await r.store.db
-        .selectFrom('users')
-        .select(['id', 'name', 'totp_mode'])
-        .where('id', '=', u.id)
-        .executeTakeFirstOrThrow();
-      const { secret } = await beginEnrolment(r.store.db, TEST_SECRET_KEY, row, 'test');
-      const totp = new TOTP({ secret: Secret.fromBase32(secret), digits: 6, period: 30 });
-      await confirmEnrolment(
-        r.store.db,
-        TEST_SECRET_KEY,
-        u.id,
-        totp.generate({ timestamp: now - 30_000 }),
-        'auth-only',
-        now - 30_000,
-      );
+      await r.user('otpuser');
+      const secret = await enableMfa(r, 'otpuser', 'auth-only', now - 30_000);
       const statuses: number[] = [];
       for (let i = 0; i < 200; i++)
         statuses.push((await login('otpuser', PASSWORD, `10.7.${i % 200}.1`, String(100000 + i))).status);
@@ -124,7 +109,7 @@ for (const kind of DB_KINDS) {
         String(statuses.slice(0, 12)),
       );
       assert.equal(
-        (await login('otpuser', PASSWORD, '10.8.0.1', totp.generate({ timestamp: now }))).status,
+        (await login('otpuser', PASSWORD, '10.8.0.1', codeAt(secret, now))).status,
         429,
         'the right code must wait too',
       );

@@ -7,7 +7,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { ok, sandbox, type ClientName } from '../helpers/clients.ts';
+import { npmLockIntegrities, ok, sandbox, type ClientName } from '../helpers/clients.ts';
 import { DB_KINDS } from '../helpers/db.ts';
 import { closurePublishDocs, loadExpressClosure } from '../helpers/fixtures.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
@@ -36,18 +36,7 @@ async function project(dir: string): Promise<void> {
 
 /** Every name@version installed and its integrity, as each client's lockfile records it. */
 const LOCKFILES: Record<ClientName, (dir: string, registry: string) => Promise<Map<string, string>>> = {
-  async npm11(dir, registry) {
-    const lock = JSON.parse(await readFile(path.join(dir, 'package-lock.json'), 'utf8')) as {
-      packages: Record<string, { version: string; resolved: string; integrity: string }>;
-    };
-    const out = new Map<string, string>();
-    for (const [key, entry] of Object.entries(lock.packages)) {
-      if (!key) continue;
-      assert.ok(entry.resolved.startsWith(`${registry}/`), `${key} resolved from ${entry.resolved}`);
-      out.set(`${key.slice(key.lastIndexOf('node_modules/') + 13)}@${entry.version}`, entry.integrity);
-    }
-    return out;
-  },
+  npm11: (dir, registry) => npmLockIntegrities(dir, registry),
   npm10: (dir, registry) => LOCKFILES.npm11(dir, registry),
   async pnpm(dir) {
     const text = await readFile(path.join(dir, 'pnpm-lock.yaml'), 'utf8');

@@ -4,12 +4,12 @@
 // and a second install with an empty npm cache still succeeds from what Bulwark cached.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { ok, sandbox } from '../helpers/clients.ts';
+import { npmLockIntegrities, ok, sandbox } from '../helpers/clients.ts';
 import { loadExpressClosure } from '../helpers/fixtures.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
 import { closurePackages, startFakeUpstream, type FakeUpstream } from '../helpers/upstream.ts';
@@ -29,16 +29,7 @@ async function installExpress(registry: string): Promise<Map<string, string>> {
       "const app = require('express')(); app.get('/', (q, s) => s.send('ok')); const srv = app.listen(0, async () => { const r = await fetch('http://127.0.0.1:' + srv.address().port + '/'); console.log(await r.text()); srv.close(); });";
     const { stdout } = await promisify(execFile)(process.execPath, ['-e', script], { cwd: sb.dir });
     assert.equal(stdout.trim(), 'ok');
-    const lock = JSON.parse(await readFile(path.join(sb.dir, 'package-lock.json'), 'utf8')) as {
-      packages: Record<string, { version: string; resolved: string; integrity: string }>;
-    };
-    const out = new Map<string, string>();
-    for (const [key, entry] of Object.entries(lock.packages)) {
-      if (!key) continue;
-      assert.ok(entry.resolved.startsWith(`${registry}/`), `${key} resolved from ${entry.resolved}`);
-      out.set(`${key.slice(key.lastIndexOf('node_modules/') + 13)}@${entry.version}`, entry.integrity);
-    }
-    return out;
+    return await npmLockIntegrities(sb.dir, registry);
   } finally {
     await rm(sb.dir, { recursive: true, force: true });
   }

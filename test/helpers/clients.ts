@@ -1,7 +1,8 @@
 // Runs the real package-manager clients pinned in devDependencies, each isolated from the machine's own
 // configuration (a temporary HOME, cache and npmrc; no npm_config_* variables inherited from `npm test`).
+import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -133,4 +134,18 @@ export function interact(
       resolve({ code: code ?? 1, stdout, stderr });
     });
   });
+}
+
+/** What npm's package-lock.json in dir pins, name@version to integrity, each entry checked to resolve from registry. */
+export async function npmLockIntegrities(dir: string, registry: string): Promise<Map<string, string>> {
+  const lock = JSON.parse(await readFile(path.join(dir, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, { version: string; resolved: string; integrity: string }>;
+  };
+  const out = new Map<string, string>();
+  for (const [key, entry] of Object.entries(lock.packages)) {
+    if (!key) continue;
+    assert.ok(entry.resolved.startsWith(`${registry}/`), `${key} resolved from ${entry.resolved}`);
+    out.set(`${key.slice(key.lastIndexOf('node_modules/') + 13)}@${entry.version}`, entry.integrity);
+  }
+  return out;
 }
