@@ -139,7 +139,8 @@ export function reservedMessage(name: string, r: Reservation): string {
 export function blockMessage(v: Verdict): string {
   const first = v.reasons[0]!;
   const others = v.reasons.slice(1, 4).map((r) => r.similar_to);
-  return `the name "${v.name}" is too similar to the existing package "${first.similar_to}" (${first.rule})${others.length ? ` and to ${others.map((o) => `"${o}"`).join(', ')}` : ''}; new names that look like popular packages are refused to protect against typosquatting. Choose another name, or if the name is legitimate, ask the registry's administrators to allow it (bulwark names allow ${v.name}); see /-/web/security for how to reach them.`;
+  const claims = first.rule === 'claims' ? `, and its package.json points at that package's own repository` : '';
+  return `the name "${v.name}" is too similar to the existing package "${first.similar_to}" (${first.rule})${claims}${others.length ? ` and to ${others.map((o) => `"${o}"`).join(', ')}` : ''}; new names that look like popular packages are refused to protect against typosquatting. Choose another name, or if the name is legitimate, ask the registry's administrators to allow it (bulwark names allow ${v.name}); see /-/web/security for how to reach them.`;
 }
 
 // One guard per database, so the publish path (packages/service.ts) needs only the database it already has.

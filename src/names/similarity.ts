@@ -15,6 +15,8 @@ export const Rule = {
   Affix: 'affix',
   Plural: 'plural',
   Scope: 'scope',
+  /** a look-alike whose package.json points at the imitated package's repository (claims.ts) */
+  Claims: 'claims',
 } as const;
 export type RuleValue = (typeof Rule)[keyof typeof Rule];
 

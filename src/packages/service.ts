@@ -6,7 +6,8 @@ import type { Principal } from '../access/principal.ts';
 import { fail, notFound } from '../errors.ts';
 import type { FsBlobStore } from '../store/blobs.ts';
 import { isUniqueViolation, type Db } from '../store/db.ts';
-import { checkNewPackageName, nameGuardFor } from '../names/guard.ts';
+import { blockMessage, checkNewPackageName, nameGuardFor } from '../names/guard.ts';
+import { withClaims } from '../names/claims.ts';
 import type { Verdict } from '../names/similarity.ts';
 import { queueScanFinding } from '../safety/moderation.ts';
 import { previousVersion, type VersionDiff } from '../safety/version-diff.ts';
@@ -358,7 +359,10 @@ export class Packages {
     const scanHeld = scan !== null && (scan.verdict === 'malicious' || scan.verdict === 'timeout');
     // A new name the name guard is unsure of (names/similarity.ts, tier "review") is published held, like a scan's
     // hold: the first version waits for a moderator. Names it refuses are refused in the transaction below.
-    const nameVerdict = await nameGuardFor(this.#db).verdict(this.#db, name, this.#db);
+    // A look-alike whose package.json claims the imitated package's repository is refused instead (names/claims.ts).
+    const guarded = await nameGuardFor(this.#db).verdict(this.#db, name, this.#db);
+    const nameVerdict = withClaims(name, manifest, guarded);
+    if (nameVerdict !== guarded) throw fail('E_NAME_CONFUSABLE', blockMessage(nameVerdict));
     const nameHeld = nameVerdict.verdict === 'review';
     const held = scanHeld || nameHeld;
     // Signed once here and stored with the version, so reads serve it without signing. A held version is signed when

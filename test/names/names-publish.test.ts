@@ -166,6 +166,20 @@ for (const kind of DB_KINDS) {
       const check = await bulwark(['names', 'check', 'zustand-js', '--json', ...storeArgs]);
       assert.equal(check.code, 3, check.stdout + check.stderr);
       assert.equal(JSON.parse(check.stdout).verdict, 'review');
+      // The same kind of name with the imitated package's repository in its package.json is refused outright.
+      const claiming = await reg.request('PUT', '/zustand-js', {
+        token: erin.token,
+        body: body(
+          publishDoc({ name: 'zustand-js', version: '1.0.0', repository: 'https://github.com/pmndrs/zustand.git' }),
+        ),
+      });
+      assert.equal(claiming.status, 403, claiming.text);
+      assert.equal(claiming.json().code, 'E_NAME_CONFUSABLE');
+      assert.match(
+        claiming.json().error,
+        /"zustand" \(claims\), and its package.json points at that package's own repository/,
+      );
+      assert.equal((await reg.request('GET', '/zustand-js')).status, 404, 'nothing was created');
       // An ordinary new name is published at once, as before.
       const plain = await reg.request('PUT', '/erins-own-widget-thing', {
         token: erin.token,
