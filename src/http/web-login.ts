@@ -52,7 +52,7 @@ const LoginRoute = schema({
     Type.Null(),
   ]),
 });
-const DoneRoute = schema({ params: Type.Object({ id: Str(128) }) });
+const DoneRoute = schema({ params: Type.Object({ id: Str(512) }) });
 
 export function registerWebLoginRoutes(app: FastifyInstance, deps: WebLoginDeps): void {
   const { db, key, limiter, clock, publicUrl } = deps;

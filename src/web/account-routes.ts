@@ -16,7 +16,7 @@ import { SESSION_COOKIE } from './session.ts';
 import { SignInTickets } from './signin-ticket.ts';
 import { explain, Field, formOf, formRoute, refusalText, see } from './form.ts';
 import { Str, Type, schema, type RouteTypes } from '../http/schemas.ts';
-import { AccountQuery } from './credentials-routes.ts';
+import { AccountQuery } from './account-query.ts';
 
 /** The account page's query: its own notices, and those of its sections (credentials-routes.ts). */
 const AccountRoute = schema({
@@ -222,7 +222,7 @@ export function register(scope: FastifyInstance, web: WebUi): void {
     const csrf = await web.csrf.token(req, reply);
     const [sessions, slots] = await Promise.all([
       listSessions(db, session.user.id, now),
-      web.accountSlots({ req, reply, user: session.user, csrf, now }),
+      web.accountSlots({ req, reply, user: session.user, csrf, now, query: req.query }),
     ]);
     const notice = req.query.welcome
       ? session.user.email_verified

@@ -7,20 +7,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { changeEmail, changePassword, requestVerificationEmail } from '../accounts/account-settings.ts';
 import { listSessions } from '../accounts/sessions.ts';
-import { Str, Type } from '../http/schemas.ts';
+import { Type } from '../http/schemas.ts';
 import { explain, Field, formOf, formRoute, see } from './form.ts';
 import { AccountSlot, accountPage } from './pages/account.ts';
 import { credentialsSections, type SectionState } from './pages/settings.ts';
 import type { WebUi } from './routes.ts';
 
 const SIGN_IN_FIRST = '/-/web/signin?next=%2F-%2Fweb%2Faccount';
-
-/** The account page's query: the notice of a change just made, and the security history's page. */
-export const AccountQuery = Type.Object({
-  changed: Type.Optional(Str(64)),
-  'two-factor': Type.Optional(Str(64)),
-  history: Type.Optional(Type.String({ pattern: '^[0-9]{0,15}$', description: 'a whole number' })),
-});
 
 const PasswordForm = Type.Object({ current: Field(), password: Field(), confirm: Field() });
 const EmailForm = Type.Object({ email: Field(), password: Field() });
@@ -48,10 +41,9 @@ export function register(scope: FastifyInstance, web: WebUi): void {
   // What a failed POST wants its section to show when the account page is drawn again for the same request.
   const states = new WeakMap<FastifyRequest, States>();
 
-  web.setAccountSection(AccountSlot.Password, async ({ req, user, csrf }) => {
+  web.setAccountSection(AccountSlot.Password, async ({ req, user, csrf, query }) => {
     const state = states.get(req) ?? { email: {}, password: {} };
-    // The account page's route checked its query against AccountQuery.
-    const changed = (req.query as { changed?: string } | undefined)?.changed;
+    const changed = query.changed;
     const notice = changed === undefined ? undefined : NOTICES[changed];
     if (notice && !states.has(req))
       state[notice.slot] = {
@@ -77,7 +69,7 @@ export function register(scope: FastifyInstance, web: WebUi): void {
     states.set(req, { email: state.email ?? {}, password: state.password ?? {} });
     const [sessions, slots] = await Promise.all([
       listSessions(db, session.user.id, now),
-      web.accountSlots({ req, reply, user: session.user, csrf, now }),
+      web.accountSlots({ req, reply, user: session.user, csrf, now, query: {} }),
     ]);
     return web.send(
       reply,

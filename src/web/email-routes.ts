@@ -7,10 +7,13 @@ import { ClientError } from '../errors.ts';
 import { EventKind, recordEvent } from '../store/events.ts';
 import { linkResultPage } from './pages/settings.ts';
 import type { WebUi } from './routes.ts';
+import { Str, Type, schema, type RouteTypes } from '../http/schemas.ts';
 
-export function registerEmailRoutes(scope: FastifyInstance, web: WebUi): void {
+const VerifyRoute = schema({ querystring: Type.Object({ token: Type.Optional(Str(1024)) }) });
+
+export function register(scope: FastifyInstance, web: WebUi): void {
   const { db, clock } = web.deps;
-  scope.get<{ Querystring: { token?: string } }>('/-/web/verify-email', async (req, reply) => {
+  scope.get<RouteTypes<typeof VerifyRoute>>('/-/web/verify-email', { schema: VerifyRoute }, async (req, reply) => {
     const ctx = await web.context(req, reply);
     const next = ctx.viewer
       ? { href: '/-/web/account', label: 'Go to your account' }
@@ -18,7 +21,7 @@ export function registerEmailRoutes(scope: FastifyInstance, web: WebUi): void {
     try {
       const user = await consumeEmailToken(
         db,
-        String(req.query.token ?? ''),
+        req.query.token ?? '',
         EmailPurpose.VerifyEmail,
         clock(),
         async (trx, user) => {

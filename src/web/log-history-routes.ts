@@ -9,6 +9,7 @@ import { isServableName } from '../names/syntax.ts';
 import { html, type Html } from './html.ts';
 import { page } from './layout.ts';
 import type { WebUi } from './routes.ts';
+import { NAME_MAX, Str, Type, schema, type RouteTypes } from '../http/schemas.ts';
 
 const LIMIT = 500;
 
@@ -47,38 +48,40 @@ function describe(r: LeafRecord): Html {
   }
 }
 
-export function registerLogHistoryPages(web: WebUi): void {
-  web.extend((scope: FastifyInstance) => {
-    const log = new LogReader(web.deps.db);
-    const show = async (req: FastifyRequest, reply: FastifyReply, name: string) => {
-      if (!isServableName(name)) throw notFound();
-      const facts = await web.deps.packages.facts(name);
-      await web.deps.gate.readPackage(req, facts);
-      if (facts.access === null) throw notFound();
-      const [entries, cp, ctx] = await Promise.all([
-        log.packageEntries(name, LIMIT),
-        log.checkpoint(),
-        web.context(req, reply),
-      ]);
-      const rows = entries.map((e) => {
-        const r = decodeRecord(Buffer.from(e.record, 'utf8'));
-        const proof =
-          r.type === 'version-published'
-            ? html` <a href="/-/log/proof/inclusion?name=${encodeURIComponent(name)}&amp;version=${encodeURIComponent(r.version)}">proof</a>`
-            : null;
-        return html`<tr><td class="num">${e.index}</td><td><time datetime="${r.time}">${r.time.replace('T', ' ').slice(0, 19)}</time></td><td>${describe(r)}${proof}${e.salt !== null ? html` <span class="tag">sealed</span>` : null}</td></tr>`;
-      });
-      const body = html`<h1>${name}: history</h1>
+const HistoryRoute = schema({ params: Type.Object({ scope: Type.Optional(Str(NAME_MAX)), name: Str(NAME_MAX * 2) }) });
+
+export function register(scope: FastifyInstance, web: WebUi): void {
+  const log = new LogReader(web.deps.db);
+  const show = async (req: FastifyRequest, reply: FastifyReply, name: string) => {
+    if (!isServableName(name)) throw notFound();
+    const facts = await web.deps.packages.facts(name);
+    await web.deps.gate.readPackage(req, facts);
+    if (facts.access === null) throw notFound();
+    const [entries, cp, ctx] = await Promise.all([
+      log.packageEntries(name, LIMIT),
+      log.checkpoint(),
+      web.context(req, reply),
+    ]);
+    const rows = entries.map((e) => {
+      const r = decodeRecord(Buffer.from(e.record, 'utf8'));
+      const proof =
+        r.type === 'version-published'
+          ? html` <a href="/-/log/proof/inclusion?name=${encodeURIComponent(name)}&amp;version=${encodeURIComponent(r.version)}">proof</a>`
+          : null;
+      return html`<tr><td class="num">${e.index}</td><td><time datetime="${r.time}">${r.time.replace('T', ' ').slice(0, 19)}</time></td><td>${describe(r)}${proof}${e.salt !== null ? html` <span class="tag">sealed</span>` : null}</td></tr>`;
+    });
+    const body = html`<h1>${name}: history</h1>
 <p>Every change to this package as recorded in the registry's <a href="/-/log/checkpoint">transparency log</a>${cp ? html` (signed tree of ${cp.size} entries)` : null}. Anyone can check these entries with <code>bulwark log verify</code>; entries marked sealed are visible only to readers of this package.</p>
 <p><a href="/-/web/package/${name}">Back to ${name}</a></p>
 ${rows.length ? html`<table class="history"><thead><tr><th>log index</th><th>time (UTC)</th><th>change</th></tr></thead><tbody>${rows}</tbody></table>` : html`<p>No entries yet: changes appear here within a second.</p>`}`;
-      return web.send(reply, 200, page({ title: `${name} history`, viewer: ctx.viewer, csrf: ctx.csrf, body }));
-    };
-    scope.get<{ Params: { name: string } }>('/-/web/package/:name/history', (req, reply) =>
-      show(req, reply, req.params.name),
-    );
-    scope.get<{ Params: { scope: string; name: string } }>('/-/web/package/@:scope/:name/history', (req, reply) =>
-      show(req, reply, `@${req.params.scope}/${req.params.name}`),
-    );
-  });
+    return web.send(reply, 200, page({ title: `${name} history`, viewer: ctx.viewer, csrf: ctx.csrf, body }));
+  };
+  scope.get<RouteTypes<typeof HistoryRoute>>('/-/web/package/:name/history', { schema: HistoryRoute }, (req, reply) =>
+    show(req, reply, req.params.name),
+  );
+  scope.get<RouteTypes<typeof HistoryRoute>>(
+    '/-/web/package/@:scope/:name/history',
+    { schema: HistoryRoute },
+    (req, reply) => show(req, reply, `@${req.params.scope ?? ''}/${req.params.name}`),
+  );
 }

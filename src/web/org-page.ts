@@ -34,9 +34,9 @@ const NOTICES: Record<string, string> = {
 /** The `?done=` a change redirects back with. */
 export const DoneQuery = Type.Object({ done: Type.Optional(Str(64)) });
 
-/** The notice for this request's `?done=` (its schema has checked it is a short string, if present). */
-export const noticeOf = (req: FastifyRequest): string | null =>
-  NOTICES[(req.query as { done?: string } | undefined)?.done ?? ''] ?? null;
+/** The notice for a page's `?done=` (a GET's query, checked by DoneQuery); none when a refusal draws the page. */
+export const noticeOf = (done: string | undefined): string | null =>
+  done === undefined ? null : (NOTICES[done] ?? null);
 
 export const actorOf = (p: Principal): Actor => ({ id: p.userId, name: p.name });
 
@@ -53,6 +53,7 @@ export async function renderOrg(
   org: string,
   status = 200,
   error: string | null = null,
+  done?: string,
 ) {
   const { db, gate } = web.deps;
   const principal = await gate.authorize(req, Action.OrgRead, await orgFacts(db, org, null));
@@ -88,7 +89,7 @@ export async function renderOrg(
       teams,
       packages: listed,
       error,
-      notice: noticeOf(req),
+      notice: noticeOf(done),
     }),
   );
 }

@@ -28,6 +28,7 @@ export function register(scope: FastifyInstance, web: WebUi): void {
     status = 200,
     error: string | null = null,
     name = '',
+    done?: string,
   ) {
     const rows = await db
       .selectFrom('org_members')
@@ -45,14 +46,14 @@ export function register(scope: FastifyInstance, web: WebUi): void {
         otp: session.user.totp_mode === 'auth-and-writes',
         orgs: rows.map((r) => ({ name: r.org, role: r.role as OrgRole })),
         error,
-        notice: noticeOf(req),
+        notice: noticeOf(done),
         name,
       }),
     );
   }
   scope.get<RouteTypes<typeof OrgsRoute>>('/-/web/orgs', { schema: OrgsRoute }, async (req, reply) => {
     const session = await signedIn(web.sessions, req, reply);
-    return session ? renderOrgs(req, reply, session) : reply;
+    return session ? renderOrgs(req, reply, session, 200, null, '', req.query.done) : reply;
   });
   scope.post('/-/web/orgs', formRoute(CreateForm), async (req, reply) => {
     const session = await signedIn(web.sessions, req, reply);
@@ -75,7 +76,7 @@ export function register(scope: FastifyInstance, web: WebUi): void {
 
   scope.get<RouteTypes<typeof OrgRoute>>('/-/web/org/:org', { schema: OrgRoute }, async (req, reply) => {
     const session = await signedIn(web.sessions, req, reply);
-    return session ? renderOrg(web, req, reply, req.params.org) : reply;
+    return session ? renderOrg(web, req, reply, req.params.org, 200, null, req.query.done) : reply;
   });
   scope.post<RouteTypes<{ params: typeof OrgParams }>>(
     '/-/web/org/:org/delete',

@@ -39,6 +39,7 @@ export function register(scope: FastifyInstance, web: WebUi): void {
     name: string,
     status = 200,
     error: string | null = null,
+    done?: string,
   ) {
     const { facts, id } = await packageOf(name);
     // Readers of the package see who has access; an org owner or admin also reaches it to manage teams' access,
@@ -85,13 +86,13 @@ export function register(scope: FastifyInstance, web: WebUi): void {
         canOwners: facts.maintainerIds.includes(principal.userId),
         canTeams,
         error,
-        notice: noticeOf(req),
+        notice: noticeOf(done),
       }),
     );
   }
   scope.get<RouteTypes<typeof AccessRoute>>('/-/web/access', { schema: AccessRoute }, async (req, reply) => {
     if (!(await signedIn(web.sessions, req, reply))) return reply;
-    return renderAccess(req, reply, req.query.package ?? '');
+    return renderAccess(req, reply, req.query.package ?? '', 200, null, req.query.done);
   });
 
   /**

@@ -15,6 +15,7 @@ import { search } from '../packages/search.ts';
 import { dependentsOf, weeklyDownloads } from '../packages/package-insights.ts';
 import type { Packages } from '../packages/service.ts';
 import type { Db } from '../store/db.ts';
+import type { AccountQuery } from './account-query.ts';
 import type { ModerationLifecycle } from '../safety/moderation.ts';
 import type { UserRow } from '../store/schema.ts';
 import * as accountRoutes from './account-routes.ts';
@@ -25,6 +26,7 @@ import { AccountSlot, placeholderSection, type AccountSlotValue } from './pages/
 import { errorPage, homePage, searchPage, unpublishedPage, type Listed } from './pages/browse.ts';
 import { packagePage, packageView, type PackageView } from './pages/package.ts';
 import { STYLESHEET_PATH, stylesheet } from './static.ts';
+import { NAME_MAX, Str, Type, schema, type RouteTypes } from '../http/schemas.ts';
 import { sessionPrincipal, WebSessions, type WebSession } from './session.ts';
 
 export type WebDeps = {
@@ -59,12 +61,6 @@ const SECURITY_HEADERS: Record<string, string> = {
 /** Whether a change made by this account asks for a one-time password (the gate's second-factor check): forms show the field. */
 export const asksForOtp = (user: Pick<UserRow, 'totp_mode'>): boolean => user.totp_mode === 'auth-and-writes';
 
-/** A refusal as a form shows it: npm's advice to pass --otp becomes the form's own. */
-export const formRefusal = (err: Error): string =>
-  err.message
-    .replace(/: run the command again with --otp=CODE$/, ': enter the code from your authenticator app')
-    .replace(/^./, (c) => c.toUpperCase());
-
 /** What an account-settings slot renders for the signed-in user. */
 export type AccountSectionRenderer = (ctx: {
   req: FastifyRequest;
@@ -72,12 +68,24 @@ export type AccountSectionRenderer = (ctx: {
   user: UserRow;
   csrf: string;
   now: number;
+  /** the account page's query (checked by its route); empty when a form's refusal draws the page. */
+  query: AccountQuery;
 }) => Promise<Html>;
 
 /** What a page handler knows about the viewer: the session (if any), and the CSRF token for the header's forms. */
 export type PageContext = { session: WebSession | null; viewer: Viewer; csrf: string | null };
 
 type FormBody = Record<string, string>;
+
+const SearchRoute = schema({
+  querystring: Type.Object({
+    q: Type.Optional(Type.String()),
+    from: Type.Optional(Type.String({ pattern: '^[0-9]{0,5}$', description: 'a whole number' })),
+  }),
+});
+const PackageRoute = schema({
+  params: Type.Object({ scope: Type.Optional(Str(NAME_MAX)), name: Str(NAME_MAX * 2) }),
+});
 
 export class WebUi {
   readonly deps: WebDeps;
@@ -222,14 +230,16 @@ export class WebUi {
           .header('x-content-type-options', 'nosniff')
           .send(stylesheet),
       );
-      scope.get<{ Querystring: { q?: string; from?: string } }>('/-/web/search', (req, reply) =>
+      scope.get<RouteTypes<typeof SearchRoute>>('/-/web/search', { schema: SearchRoute }, (req, reply) =>
         this.#search(req, reply),
       );
-      scope.get<{ Params: { name: string } }>('/-/web/package/:name', (req, reply) =>
+      scope.get<RouteTypes<typeof PackageRoute>>('/-/web/package/:name', { schema: PackageRoute }, (req, reply) =>
         this.#package(req, reply, req.params.name),
       );
-      scope.get<{ Params: { scope: string; name: string } }>('/-/web/package/@:scope/:name', (req, reply) =>
-        this.#package(req, reply, `@${req.params.scope}/${req.params.name}`),
+      scope.get<RouteTypes<typeof PackageRoute>>(
+        '/-/web/package/@:scope/:name',
+        { schema: PackageRoute },
+        (req, reply) => this.#package(req, reply, `@${req.params.scope ?? ''}/${req.params.name}`),
       );
       accountRoutes.register(scope, this);
       for (const extension of this.#extensions) extension(scope, this);
@@ -259,11 +269,10 @@ export class WebUi {
     );
   }
 
-  async #search(req: FastifyRequest<{ Querystring: { q?: string; from?: string } }>, reply: FastifyReply) {
+  async #search(req: FastifyRequest<RouteTypes<typeof SearchRoute>>, reply: FastifyReply) {
     const principal = await this.deps.gate.read(req);
-    const query = String(req.query.q ?? '').slice(0, 256);
-    const rawFrom = String(req.query.from ?? '');
-    const from = /^\d{1,5}$/.test(rawFrom) ? Math.min(Number(rawFrom), 10_000) : 0;
+    const query = (req.query.q ?? '').slice(0, 256);
+    const from = req.query.from ? Math.min(Number(req.query.from), 10_000) : 0;
     const size = 20;
     const now = this.deps.clock();
     const results = await search(this.deps.db, { text: query, size, from, principal, now });

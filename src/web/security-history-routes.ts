@@ -9,10 +9,8 @@ import type { WebUi } from './routes.ts';
 export const HISTORY_PAGE_SIZE = 20;
 
 export function register(_scope: FastifyInstance, web: WebUi): void {
-  web.setAccountSection(AccountSlot.SecurityHistory, async ({ req, user, now }) => {
-    // The account page's route checked its query (credentials.ts AccountQuery): digits, or empty.
-    const raw = (req.query as { history?: string } | undefined)?.history;
-    const before = raw ? Number(raw) : null;
+  web.setAccountSection(AccountSlot.SecurityHistory, async ({ query, user, now }) => {
+    const before = query.history ? Number(query.history) : null;
     const history = await securityHistory(web.deps.db, user.id, { limit: HISTORY_PAGE_SIZE, before });
     return historySection({ history, now, newer: before !== null });
   });

@@ -53,7 +53,7 @@ export function register(scope: FastifyInstance, web: WebUi): void {
     }
   };
 
-  web.setAccountSection(AccountSlot.TwoFactor, async ({ req, user, csrf }) => {
+  web.setAccountSection(AccountSlot.TwoFactor, async ({ query, user, csrf }) => {
     const left =
       user.totp_mode === 'disabled'
         ? 0
@@ -65,8 +65,7 @@ export function register(scope: FastifyInstance, web: WebUi): void {
               .where('used_at', 'is', null)
               .execute()
           ).length;
-    // The account page's route checked its query (credentials-routes.ts AccountQuery).
-    const flag = (req.query as { 'two-factor'?: string } | undefined)?.['two-factor'];
+    const flag = query['two-factor'];
     return twoFactorSection({
       mode: isEnabledMode(user.totp_mode) ? user.totp_mode : 'disabled',
       csrf,

@@ -7,8 +7,13 @@ import { isServableName } from '../names/syntax.ts';
 import type { Representation } from '../packages/cache.ts';
 import { versionPage, versionView } from './pages/version.ts';
 import type { WebUi } from './routes.ts';
+import { NAME_MAX, Str, Type, schema, type RouteTypes } from '../http/schemas.ts';
 
-export function registerVersionPages(scope: FastifyInstance, web: WebUi): void {
+const VersionRoute = schema({
+  params: Type.Object({ scope: Type.Optional(Str(NAME_MAX)), name: Str(NAME_MAX * 2), version: Str(256) }),
+});
+
+export function register(scope: FastifyInstance, web: WebUi): void {
   // Parsed once per cached packument (a publish or any change replaces it, and the parse goes with it).
   const docs = new WeakMap<Representation, Record<string, unknown>>();
   const show = async (req: FastifyRequest, reply: FastifyReply, name: string, version: string) => {
@@ -27,11 +32,14 @@ export function registerVersionPages(scope: FastifyInstance, web: WebUi): void {
     const [files, ctx] = await Promise.all([packages.versionFiles(entry.facts.id, version), web.context(req, reply)]);
     return web.send(reply, 200, versionPage({ view, files, viewer: ctx.viewer, csrf: ctx.csrf, now: clock() }));
   };
-  scope.get<{ Params: { name: string; version: string } }>('/-/web/package/:name/v/:version', (req, reply) =>
-    show(req, reply, req.params.name, req.params.version),
+  scope.get<RouteTypes<typeof VersionRoute>>(
+    '/-/web/package/:name/v/:version',
+    { schema: VersionRoute },
+    (req, reply) => show(req, reply, req.params.name, req.params.version),
   );
-  scope.get<{ Params: { scope: string; name: string; version: string } }>(
+  scope.get<RouteTypes<typeof VersionRoute>>(
     '/-/web/package/@:scope/:name/v/:version',
-    (req, reply) => show(req, reply, `@${req.params.scope}/${req.params.name}`, req.params.version),
+    { schema: VersionRoute },
+    (req, reply) => show(req, reply, `@${req.params.scope ?? ''}/${req.params.name}`, req.params.version),
   );
 }

@@ -16,9 +16,16 @@ import { checkCode } from './code-check.ts';
 import { webAdduserSignedOutPage, webLoginAnsweredPage, webLoginPage, webOtpPage } from './pages/web-login.ts';
 import type { WebUi } from './routes.ts';
 import type { WebSession } from './session.ts';
+import { Str, Type, schema, type RouteTypes } from '../http/schemas.ts';
+import { Field, formOf, formRoute, see } from './form.ts';
 
-type Params = { Params: { id: string } };
-type Form = Record<string, string | undefined>;
+// A page id carries what the client said about itself (signed), so it is longer than a random id.
+const IdParams = Type.Object({ id: Str(512) });
+const RequestRoute = schema({ params: IdParams });
+/** The approve forms: a code from the app, when the session did not sign in with one. */
+const CodeForm = Type.Object({ otp: Field(64) });
+const ApproveRoute = { ...formRoute(CodeForm), schema: { params: IdParams, body: CodeForm } };
+type Params = RouteTypes<typeof RequestRoute>;
 
 const GONE = {
   login:
@@ -26,13 +33,10 @@ const GONE = {
   otp: 'This request has expired, was already answered or does not exist. Run the npm command again to get a new link.',
 } as const;
 
-const see = (reply: FastifyReply, location: string) => reply.code(303).header('location', location).send();
-const code = (req: FastifyRequest): string => {
-  const v = (req.body as Form | null)?.otp;
-  return typeof v === 'string' ? v : '';
-};
+/** The code typed on an approve form (a form of another shape is refused here, with the error page). */
+const code = (req: FastifyRequest): string => formOf(req, CodeForm).otp;
 
-export function registerWebLoginPages(scope: FastifyInstance, web: WebUi): void {
+export function register(scope: FastifyInstance, web: WebUi): void {
   const { db, clock, secretKey } = web.deps;
   const secondFactor = web.deps.secondFactor;
 
@@ -66,7 +70,7 @@ export function registerWebLoginPages(scope: FastifyInstance, web: WebUi): void 
   const needsCode = async (s: WebSession) =>
     s.user.totp_mode !== 'disabled' && !(await sessionUsedSecondFactor(db, s.session, s.user));
 
-  scope.get<Params>('/-/web/login/:id', async (req, reply) => {
+  scope.get<Params>('/-/web/login/:id', { schema: RequestRoute }, async (req, reply) => {
     const l = await load('login', req, reply);
     if ('sent' in l) return l.sent;
     const csrf = await web.csrf.token(req, reply);
@@ -87,7 +91,7 @@ export function registerWebLoginPages(scope: FastifyInstance, web: WebUi): void 
     );
   });
 
-  scope.post<Params>('/-/web/login/:id/approve', async (req, reply) => {
+  scope.post<Params>('/-/web/login/:id/approve', ApproveRoute, async (req, reply) => {
     const l = await load('login', req, reply);
     if ('sent' in l) return l.sent;
     const { found, session } = l;
@@ -125,7 +129,7 @@ export function registerWebLoginPages(scope: FastifyInstance, web: WebUi): void 
     );
   });
 
-  scope.post<Params>('/-/web/login/:id/cancel', async (req, reply) => {
+  scope.post<Params>('/-/web/login/:id/cancel', { schema: RequestRoute }, async (req, reply) => {
     const l = await load('login', req, reply);
     if ('sent' in l) return l.sent;
     await cancelRequest(db, l.found.row.id);
@@ -141,7 +145,7 @@ export function registerWebLoginPages(scope: FastifyInstance, web: WebUi): void 
     );
   });
 
-  scope.get<Params>('/-/web/otp/:id', async (req, reply) => {
+  scope.get<Params>('/-/web/otp/:id', { schema: RequestRoute }, async (req, reply) => {
     const l = await load('otp', req, reply);
     if ('sent' in l) return l.sent;
     return web.send(
@@ -156,7 +160,7 @@ export function registerWebLoginPages(scope: FastifyInstance, web: WebUi): void 
     );
   });
 
-  scope.post<Params>('/-/web/otp/:id/approve', async (req, reply) => {
+  scope.post<Params>('/-/web/otp/:id/approve', ApproveRoute, async (req, reply) => {
     const l = await load('otp', req, reply);
     if ('sent' in l) return l.sent;
     const { found, session } = l;
@@ -189,7 +193,7 @@ export function registerWebLoginPages(scope: FastifyInstance, web: WebUi): void 
     );
   });
 
-  scope.post<Params>('/-/web/otp/:id/cancel', async (req, reply) => {
+  scope.post<Params>('/-/web/otp/:id/cancel', { schema: RequestRoute }, async (req, reply) => {
     const l = await load('otp', req, reply);
     if ('sent' in l) return l.sent;
     await cancelRequest(db, l.found.row.id);
