@@ -106,6 +106,15 @@ export class NameGuard {
   }
 
   /**
+   * The verdict a publish gets before its transaction (the hold for review is decided there): a name under a
+   * reservation is left to the transaction, which refuses outsiders and lets the organisation's members publish it.
+   */
+  async publishVerdict(db: Kysely<Database>, name: string): Promise<Verdict> {
+    if ((await this.reservations(db)).matching(name).length) return { name, verdict: 'allow', reasons: [] };
+    return this.verdict(db, name, db);
+  }
+
+  /**
    * Refuses a new package name that falls under another organisation's reservation or looks like a protected name.
    * Runs inside the publish transaction that creates the package (trx), so every query goes through it.
    * @throws ClientError 403 with a message naming the package it resembles and how to appeal

@@ -360,7 +360,7 @@ export class Packages {
     // A new name the name guard is unsure of (names/similarity.ts, tier "review") is published held, like a scan's
     // hold: the first version waits for a moderator. Names it refuses are refused in the transaction below.
     // A look-alike whose package.json claims the imitated package's repository is refused instead (names/claims.ts).
-    const guarded = await nameGuardFor(this.#db).verdict(this.#db, name, this.#db);
+    const guarded = await nameGuardFor(this.#db).publishVerdict(this.#db, name);
     const nameVerdict = withClaims(name, manifest, guarded);
     if (nameVerdict !== guarded) throw fail('E_NAME_CONFUSABLE', blockMessage(nameVerdict));
     const nameHeld = nameVerdict.verdict === 'review';

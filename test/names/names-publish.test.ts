@@ -251,6 +251,21 @@ for (const kind of DB_KINDS) {
       const check = await bulwark(['names', 'check', 'globex-tools', '--json', ...storeArgs]);
       assert.equal(check.code, 1);
       assert.equal(JSON.parse(check.stdout).reasons[0].rule, 'reserved');
+
+      // A reserved name is its organisation's: a member publishes it at once even where the name guard would hold
+      // an outsider's look-alike for review (nodemon.js looks like nodemon).
+      assert.equal((await bulwark(['names', 'reserve', 'nodemon.*', '--org', 'acme', ...storeArgs])).code, 0);
+      const member = await reg.request('PUT', '/nodemon.js', {
+        token: carol.token,
+        body: body(publishDoc({ name: 'nodemon.js', version: '1.0.0' })),
+      });
+      assert.equal(member.status, 201, member.text);
+      const outsider = await reg.request('PUT', '/nodemon.ts', {
+        token: mallory.token,
+        body: body(publishDoc({ name: 'nodemon.ts', version: '1.0.0' })),
+      });
+      assert.equal(outsider.status, 403);
+      assert.equal(outsider.json().code, 'E_NAME_RESERVED');
     });
   });
 }
