@@ -10,6 +10,7 @@ import { isServableName, nameProblem } from '../names/syntax.ts';
 import { search } from '../packages/search.ts';
 import { isStarDocument } from '../packages/stars.ts';
 import type { PackageEntry, Packages, TarballRef } from '../packages/service.ts';
+import { sendAnswer, writeAnswer, type Answer } from './answers.ts';
 import type { Gate } from './gate.ts';
 import type { ProxyReads } from './upstream-routes.ts';
 import type { UploadSlots } from './uploads.ts';
@@ -172,12 +173,7 @@ export function registerNpmRoutes(app: FastifyInstance, deps: NpmRouteDeps): Fas
       const bytes = ref && packages.cachedTarball(ref);
       answer = bytes ? countedTarball('GET', req.headers, entry, ref, bytes) : undefined;
     }
-    if (!answer) return false;
-    answer.headers['x-request-id'] = requestId(req);
-    if (answer.body) answer.headers['content-length'] = String(answer.body.length);
-    res.writeHead(answer.status, answer.headers);
-    res.end(answer.body);
-    return true;
+    return writeAnswer(req, res, answer, requestId);
   }
 
   async function publish(req: FastifyRequest<RouteTypes<typeof PublishRoute>>, reply: FastifyReply) {
@@ -290,11 +286,6 @@ export function registerNpmRoutes(app: FastifyInstance, deps: NpmRouteDeps): Fas
 }
 
 /** What a read sends, decided from the request's headers alone, so the routed and the fast path answer alike. */
-type Answer = { status: 200 | 304; headers: Record<string, string>; body: Buffer | undefined };
-
-function sendAnswer(reply: FastifyReply, answer: Answer): FastifyReply {
-  return reply.code(answer.status).headers(answer.headers).send(answer.body);
-}
 
 /** The packument in the form asked for, or undefined when the package has none: only an unpublished package has a full document and no abbreviated one. */
 function packumentAnswer(headers: IncomingHttpHeaders, entry: PackageEntry): Answer | undefined {

@@ -6,6 +6,7 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { etagMatches, negotiateEncoding } from '../packages/cache.ts';
 import type { ProxiedEntry, TarballAnswer, Upstream } from '../upstream/service.ts';
+import { sendAnswer, writeAnswer, type Answer } from './answers.ts';
 import type { Gate } from './gate.ts';
 
 const ABBREVIATED = 'application/vnd.npm.install-v1+json';
@@ -23,15 +24,12 @@ export type ProxyReads = {
   fromMemory(req: IncomingMessage, res: ServerResponse, name: string, file: string | undefined): boolean;
 };
 
-type Answer = { status: 200 | 304; headers: Record<string, string>; body: Buffer | undefined };
-
 export function proxyReads(deps: {
   upstream: Upstream;
   gate: Gate;
   requestId: (req: IncomingMessage) => string;
 }): ProxyReads {
   const { upstream, gate, requestId } = deps;
-  const send = (reply: FastifyReply, a: Answer) => reply.code(a.status).headers(a.headers).send(a.body);
   return {
     covers: (name) => upstream.covers(name),
     serves: (name) => upstream.serves(name),
@@ -39,13 +37,13 @@ export function proxyReads(deps: {
       await gate.read(req);
       const entry = await upstream.packument(name);
       req.routineRead = !entry.stale;
-      return send(reply, packumentAnswer(req.headers, entry));
+      return sendAnswer(reply, packumentAnswer(req.headers, entry));
     },
     async tarball(req, reply, name, file) {
       await gate.read(req);
       const t = await upstream.tarball(name, file);
       req.routineRead = !t.stale;
-      return send(reply, tarballAnswer(req.headers, t));
+      return sendAnswer(reply, tarballAnswer(req.headers, t));
     },
     fromMemory(req, res, name, file) {
       // Only when anyone may read: a proxied package is public, so the registry's read policy alone decides.
@@ -58,12 +56,7 @@ export function proxyReads(deps: {
         const t = upstream.cachedTarball(entry, file);
         answer = t && tarballAnswer(req.headers, t);
       }
-      if (!answer) return false;
-      answer.headers['x-request-id'] = requestId(req);
-      if (answer.body) answer.headers['content-length'] = String(answer.body.length);
-      res.writeHead(answer.status, answer.headers);
-      res.end(answer.body);
-      return true;
+      return writeAnswer(req, res, answer, requestId);
     },
   };
 }
