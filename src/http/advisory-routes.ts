@@ -22,7 +22,7 @@ const BASE = '/-/bulwark/v1/osv';
 const recordBytes = (record: OsvRecord, publicUrl: string) =>
   Buffer.from(`${JSON.stringify(withReferences(record, publicUrl), null, 2)}\n`);
 
-export function registerAdvisoryRoutes(app: FastifyInstance, deps: AdvisoryRouteDeps): void {
+export function register(app: FastifyInstance, deps: AdvisoryRouteDeps): void {
   const { gate, packages } = deps;
   // The zip of the last answer: rebuilt only when the set of visible advisories or one of them changes.
   let lastZip: { key: string; bytes: Buffer } | null = null;

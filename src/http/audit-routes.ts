@@ -23,7 +23,7 @@ export const AUDIT_BODY_LIMIT = 4 * 1024 * 1024;
 /** Deeper than any lockfile's tree: npm's nesting of node_modules, two levels of JSON each. */
 const MAX_DEPTH = 256;
 
-export function registerAuditRoutes(app: FastifyInstance, deps: AuditRouteDeps): void {
+export function register(app: FastifyInstance, deps: AuditRouteDeps): void {
   const { db, gate, packages, publicUrl } = deps;
 
   /** The advisories about these packages that this reader may see: a restricted package's only for its readers. */

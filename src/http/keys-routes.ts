@@ -9,7 +9,7 @@ import type { Gate } from './gate.ts';
 
 export type KeysRouteDeps = { db: Db; gate: Gate };
 
-export function registerKeysRoutes(app: FastifyInstance, deps: KeysRouteDeps): void {
+export function register(app: FastifyInstance, deps: KeysRouteDeps): void {
   app.get('/-/npm/v1/keys', async (req, reply) => {
     // The keys are public, but a registry whose every read needs a token says nothing to strangers.
     await deps.gate.read(req);

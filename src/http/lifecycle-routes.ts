@@ -16,7 +16,7 @@ import { actorOf, type Lifecycle } from '../packages/lifecycle.ts';
 import { isCurrentRevision } from '../packages/packument.ts';
 import type { Packages } from '../packages/service.ts';
 import type { Gate } from './gate.ts';
-import { packageName } from './npm-routes.ts';
+import { packageName, type DocumentHandler } from './npm-routes.ts';
 import { AnyObject, NAME_MAX, Str, Type, schema, type RouteTypes } from './schemas.ts';
 
 export type LifecycleRouteDeps = { packages: Packages; lifecycle: Lifecycle; gate: Gate; clock: () => number };
@@ -37,50 +37,51 @@ const RevisionDocument = Type.Object(
 const AtRevisionRoute = schema({ params: RevParams, body: RevisionDocument });
 const RevRoute = schema({ params: RevParams });
 
-export function registerLifecycleRoutes(
-  app: FastifyInstance,
+/** A package document without a tarball: deprecations, or (at a revision) versions to unpublish. */
+async function applyDocument(
   deps: LifecycleRouteDeps,
-): (
-  req: FastifyRequest<{ Params: Params; Body: Record<string, unknown> }>,
+  req: FastifyRequest<{ Params: Params }>,
   reply: FastifyReply,
-) => Promise<FastifyReply> {
-  const { packages, lifecycle, gate, clock } = deps;
-
-  /** A package document without a tarball: deprecations, or (at a revision) versions to unpublish. */
-  async function applyDocument(
-    req: FastifyRequest<{ Params: Params }>,
-    reply: FastifyReply,
-    name: string,
-    doc: Record<string, unknown>,
-    rev?: string,
-  ) {
-    const facts = await packages.facts(name);
-    // Which of the two it is shows only against the stored versions: refuse first whoever may do neither.
-    await gate.screen(req, [Action.PackageDeprecate, Action.PackageUnpublish], facts);
-    const { removed, deprecations } = await lifecycle.plan(name, doc);
-    if (removed.length && rev === undefined)
-      throw fail(
-        'E_LIFECYCLE_INVALID',
-        'versions are unpublished with npm unpublish name@version, not by leaving them out of the document',
-      );
-    if (removed.length && deprecations.size)
-      throw fail('E_LIFECYCLE_INVALID', 'unpublish and deprecate in separate requests');
-    const principal = await gate.write(req, removed.length ? Action.PackageUnpublish : Action.PackageDeprecate, facts);
-    if (removed.length) {
-      await lifecycle.unpublishVersions(actorOf(principal), name, removed, rev);
-      req.log.info({ package: name, versions: removed, user: principal.name }, 'unpublished');
-    } else {
-      const changed = await lifecycle.deprecate(actorOf(principal), name, deprecations, rev);
-      if (changed.length)
-        req.log.info({ package: name, versions: changed, user: principal.name }, 'deprecation changed');
-    }
-    return reply.code(200).send({ ok: true, id: name });
+  name: string,
+  doc: Record<string, unknown>,
+  rev?: string,
+) {
+  const { packages, lifecycle, gate } = deps;
+  const facts = await packages.facts(name);
+  // Which of the two it is shows only against the stored versions: refuse first whoever may do neither.
+  await gate.screen(req, [Action.PackageDeprecate, Action.PackageUnpublish], facts);
+  const { removed, deprecations } = await lifecycle.plan(name, doc);
+  if (removed.length && rev === undefined)
+    throw fail(
+      'E_LIFECYCLE_INVALID',
+      'versions are unpublished with npm unpublish name@version, not by leaving them out of the document',
+    );
+  if (removed.length && deprecations.size)
+    throw fail('E_LIFECYCLE_INVALID', 'unpublish and deprecate in separate requests');
+  const principal = await gate.write(req, removed.length ? Action.PackageUnpublish : Action.PackageDeprecate, facts);
+  if (removed.length) {
+    await lifecycle.unpublishVersions(actorOf(principal), name, removed, rev);
+    req.log.info({ package: name, versions: removed, user: principal.name }, 'unpublished');
+  } else {
+    const changed = await lifecycle.deprecate(actorOf(principal), name, deprecations, rev);
+    if (changed.length) req.log.info({ package: name, versions: changed, user: principal.name }, 'deprecation changed');
   }
+  return reply.code(200).send({ ok: true, id: name });
+}
+
+/** PUT /:name without a tarball is npm deprecate: the publish route (npm-routes.ts) hands such documents here. */
+export const documentHandler =
+  (deps: LifecycleRouteDeps): DocumentHandler =>
+  (req, reply) =>
+    applyDocument(deps, req, reply, packageName(req.params), req.body);
+
+export function register(app: FastifyInstance, deps: LifecycleRouteDeps): void {
+  const { packages, lifecycle, gate, clock } = deps;
 
   const atRevision = async (req: FastifyRequest<RouteTypes<typeof AtRevisionRoute>>, reply: FastifyReply) => {
     const name = packageName(req.params);
     const doc = req.body;
-    if ('versions' in doc) return applyDocument(req, reply, name, doc, req.params.rev);
+    if ('versions' in doc) return applyDocument(deps, req, reply, name, doc, req.params.rev);
     if (!('maintainers' in doc))
       throw fail(
         'E_LIFECYCLE_INVALID',
@@ -142,7 +143,4 @@ export function registerLifecycleRoutes(
       deleteTarball,
     );
   }
-
-  // PUT /:name without a tarball is npm deprecate; the publish route hands such documents over, its envelope checked.
-  return (req, reply) => applyDocument(req, reply, packageName(req.params), req.body);
 }

@@ -49,7 +49,7 @@ function otpPrompt(deps: SecondFactorDeps, req: FastifyRequest, userId: number):
   };
 }
 
-export function registerProfileRoutes(app: FastifyInstance, { gate, secondFactor, publicUrl }: ProfileRouteDeps): void {
+export function register(app: FastifyInstance, { gate, secondFactor, publicUrl }: ProfileRouteDeps): void {
   const { db, key, limiter, clock } = secondFactor;
   // Only a signed-in caller has a profile: without a valid token the answer is 401 before any body is read.
   const signedIn = { preParsing: gate.signedIn() };

@@ -89,7 +89,7 @@ export async function gatedReport(
 
 const shape = (r: ReportView, duplicate: boolean) => ({ ...r, duplicate });
 
-export function registerReportRoutes(app: FastifyInstance, deps: ReportRoutesDeps): void {
+export function register(app: FastifyInstance, deps: ReportRoutesDeps): void {
   const { db, gate, limiter, clock } = deps;
 
   const NO_ACCOUNT = 'reporting needs an account: run `npm login` or pass a token';

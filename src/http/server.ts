@@ -26,23 +26,23 @@ import * as orgMemberRoutes from './org-member-routes.ts';
 import * as packageAccessRoutes from './package-access-routes.ts';
 import * as teamMemberRoutes from './team-member-routes.ts';
 import * as teamRoutes from './team-routes.ts';
-import { registerLifecycleRoutes } from './lifecycle-routes.ts';
+import * as lifecycleRoutes from './lifecycle-routes.ts';
 import * as changesRoutes from './changes-routes.ts';
 import * as unsupportedRoutes from './unsupported-routes.ts';
 import * as logProofRoutes from './log-proof-routes.ts';
 import * as logTileRoutes from './log-tile-routes.ts';
-import { registerKeysRoutes } from './keys-routes.ts';
-import { registerAdvisoryRoutes } from './advisory-routes.ts';
-import { registerAuditRoutes } from './audit-routes.ts';
-import { registerStarRoutes } from './star-routes.ts';
+import * as keysRoutes from './keys-routes.ts';
+import * as advisoryRoutes from './advisory-routes.ts';
+import * as auditRoutes from './audit-routes.ts';
+import * as starRoutes from './star-routes.ts';
 import { encodingRefusal } from './compressed-bodies.ts';
-import { registerUserRoutes } from './user-routes.ts';
-import { registerTokenRoutes } from './token-routes.ts';
-import { registerProfileRoutes } from './profile-routes.ts';
-import { registerReportRoutes } from './report-routes.ts';
+import * as userRoutes from './user-routes.ts';
+import * as tokenRoutes from './token-routes.ts';
+import * as profileRoutes from './profile-routes.ts';
+import * as reportRoutes from './report-routes.ts';
 import { registerMetricsRoutes } from './metrics-routes.ts';
 import { OtpRequired, secondFactorCheck, type SecondFactorDeps } from './second-factor.ts';
-import { registerWebLoginRoutes, webOtpOffer } from './web-login.ts';
+import * as webLoginRoutes from './web-login.ts';
 import { DbCounterStore, Limiter, RedisCounterStore } from '../accounts/limits.ts';
 
 /** What the web UI is built with besides the services: the server, and the shared limiter and second-factor state. */
@@ -236,19 +236,27 @@ export async function startHttp(services: Services, addPages: (parts: PageParts)
     clock,
   );
   const webLogins = { db: store.db, key: secretKey, limiter, clock, publicUrl };
-  const secondFactor = { db: store.db, key: secretKey, limiter, clock, offerWebOtp: webOtpOffer(webLogins) };
+  const secondFactor = {
+    db: store.db,
+    key: secretKey,
+    limiter,
+    clock,
+    offerWebOtp: webLoginRoutes.webOtpOffer(webLogins),
+  };
   gate.addWriteCheck(secondFactorCheck(secondFactor));
-  registerUserRoutes(app, { db: store.db, gate, signup: settings.signup, secondFactor });
+  userRoutes.register(app, { db: store.db, gate, signup: settings.signup, secondFactor });
   // npm token list/create/revoke (/-/npm/v1/tokens).
-  registerTokenRoutes(app, { db: store.db, gate, secondFactor, clock, publicUrl });
+  tokenRoutes.register(app, { db: store.db, gate, secondFactor, clock, publicUrl });
   // npm profile get/set/enable-2fa/disable-2fa (/-/npm/v1/user).
-  registerProfileRoutes(app, { gate, secondFactor, publicUrl });
+  profileRoutes.register(app, { gate, secondFactor, publicUrl });
   // npm login/adduser in the browser, and npm's web OTP (the pages are in the web UI below).
-  registerWebLoginRoutes(app, webLogins);
+  webLoginRoutes.register(app, webLogins);
   // npm deprecate, unpublish and owner: what happens to a package after publish (GEN-2a).
-  const updateDocument = registerLifecycleRoutes(app, { packages, lifecycle, gate, clock });
+  const lifecycleDeps = { packages, lifecycle, gate, clock };
+  lifecycleRoutes.register(app, lifecycleDeps);
   // npm star, unstar and stars.
-  const starDocument = registerStarRoutes(app, { db: store.db, gate, packages, clock });
+  const starDeps = { db: store.db, gate, packages, clock };
+  starRoutes.register(app, starDeps);
   // Publish documents are read whole: only so many at once (uploads.ts).
   const uploads = new UploadSlots();
   fast.read = registerNpmRoutes(app, {
@@ -257,8 +265,8 @@ export async function startHttp(services: Services, addPages: (parts: PageParts)
     downloads,
     uploads,
     clock,
-    updateDocument,
-    starDocument,
+    updateDocument: lifecycleRoutes.documentHandler(lifecycleDeps),
+    starDocument: starRoutes.starHandler(starDeps),
     requestId: requestIdOf,
     // Packages not hosted here, from the upstream registries (docs/upstream.md).
     proxy: services.upstream ? proxyReads({ upstream: services.upstream, gate, requestId: requestIdOf }) : undefined,
@@ -275,15 +283,15 @@ export async function startHttp(services: Services, addPages: (parts: PageParts)
   logProofRoutes.register(app, logDeps);
   changesRoutes.register(app, logDeps);
   // The registry's signing keys for `npm audit signatures` (CLI-1).
-  registerKeysRoutes(app, { db: store.db, gate });
+  keysRoutes.register(app, { db: store.db, gate });
   // OSV advisories for packages removed as malicious: records, index and all.zip (GEN-3c).
-  registerAdvisoryRoutes(app, { db: store.db, gate, packages, publicUrl });
+  advisoryRoutes.register(app, { db: store.db, gate, packages, publicUrl });
   // npm audit's bulk and quick endpoints, answered from those advisories (CLI-2).
-  registerAuditRoutes(app, { db: store.db, gate, packages, publicUrl });
+  auditRoutes.register(app, { db: store.db, gate, packages, publicUrl });
   // npm 11's trust and stage commands: features of npmjs.com not offered here, refused with what to do instead.
   unsupportedRoutes.register(app);
   // Reporting packages (GEN-2b): the JSON API (the report form and the moderators' queue are pages).
-  registerReportRoutes(app, { db: store.db, gate, packages, limiter, clock });
+  reportRoutes.register(app, { db: store.db, gate, packages, limiter, clock });
   // The web UI: GET / for browsers and the pages under /-/web/ (web/ui.ts), assembled by app.ts.
   pages = addPages({ app, limiter, secondFactor });
   // Prometheus metrics at /-/metrics and the request observations behind them, unless --metrics is off.

@@ -3,14 +3,14 @@
 //                       the publish route hands such documents here (npm-routes.ts)
 //   npm stars [user]    GET /-/_view/starredByUser?key="<user>" → { rows: [{ value: <package> }] }
 // The rules are in packages/stars.ts and access/decide.ts (Action.PackageStar).
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { Action } from '../access/decide.ts';
 import { fail } from '../errors.ts';
 import type { Packages } from '../packages/service.ts';
 import { setStar, starRequest, starsOf } from '../packages/stars.ts';
 import type { Db } from '../store/db.ts';
 import type { Gate } from './gate.ts';
-import { packageName, type NameParams } from './npm-routes.ts';
+import { packageName, type DocumentHandler } from './npm-routes.ts';
 import { Str, Type, schema, type RouteTypes } from './schemas.ts';
 
 export type StarRouteDeps = { db: Db; gate: Gate; packages: Packages; clock: () => number };
@@ -33,15 +33,9 @@ function userKey(raw: string | undefined): string {
   throw fail('E_INVALID_REQUEST', 'the key must be a user name in double quotes, as npm stars sends it');
 }
 
-/** Registers npm stars' listing; returns the handler of a star PUT, for the publish route to hand star documents to. */
-export function registerStarRoutes(
-  app: FastifyInstance,
-  deps: StarRouteDeps,
-): (
-  req: FastifyRequest<{ Params: NameParams; Body: Record<string, unknown> }>,
-  reply: FastifyReply,
-) => Promise<FastifyReply> {
-  const { db, gate, packages, clock } = deps;
+/** npm stars' listing. */
+export function register(app: FastifyInstance, deps: StarRouteDeps): void {
+  const { db, gate, packages } = deps;
 
   app.get<RouteTypes<typeof StarsRoute>>('/-/_view/starredByUser', { schema: StarsRoute }, async (req) => {
     await gate.read(req);
@@ -52,7 +46,11 @@ export function registerStarRoutes(
       if (await gate.mayReadPackage(req, await packages.facts(name))) rows.push({ id: name, key: user, value: name });
     return { rows };
   });
+}
 
+/** The handler of a star PUT (npm star, npm unstar): the publish route (npm-routes.ts) hands star documents here. */
+export function starHandler(deps: StarRouteDeps): DocumentHandler {
+  const { db, gate, packages, clock } = deps;
   return async (req, reply) => {
     const name = packageName(req.params);
     const entry = await packages.entry(name);

@@ -112,10 +112,7 @@ export function scopeRequestFromNpm(body: Body): ScopeRequest {
   };
 }
 
-export function registerTokenRoutes(
-  app: FastifyInstance,
-  { db, gate, secondFactor, clock, publicUrl }: TokenRouteDeps,
-): void {
+export function register(app: FastifyInstance, { db, gate, secondFactor, clock, publicUrl }: TokenRouteDeps): void {
   /** Token management needs the account's own credentials: a token limited by a scope cannot make or see tokens. */
   async function owner(req: FastifyRequest): Promise<Principal> {
     const principal = await gate.caller(req);

@@ -25,7 +25,7 @@ const CouchLoginRoute = schema({
 const UserRoute = schema({ params: UserParams });
 const LogoutRoute = schema({ params: Type.Object({ token: Str(512) }) });
 
-export function registerUserRoutes(app: FastifyInstance, { db, gate, signup, secondFactor }: UserRouteDeps): void {
+export function register(app: FastifyInstance, { db, gate, signup, secondFactor }: UserRouteDeps): void {
   /** npm adduser for a new name. (npm login of an unknown name fails like a wrong password, revealing nothing.) */
   async function signUp(name: string, password: string, email: string) {
     if (signup === 'closed')

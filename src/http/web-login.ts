@@ -54,7 +54,7 @@ const LoginRoute = schema({
 });
 const DoneRoute = schema({ params: Type.Object({ id: Str(512) }) });
 
-export function registerWebLoginRoutes(app: FastifyInstance, deps: WebLoginDeps): void {
+export function register(app: FastifyInstance, deps: WebLoginDeps): void {
   const { db, key, limiter, clock, publicUrl } = deps;
 
   app.post<RouteTypes<typeof LoginRoute>>(
