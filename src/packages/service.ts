@@ -364,7 +364,11 @@ export class Packages {
     const nameVerdict = withClaims(name, manifest, guarded);
     if (nameVerdict !== guarded) throw fail('E_NAME_CONFUSABLE', blockMessage(nameVerdict));
     const nameHeld = nameVerdict.verdict === 'review';
-    const held = scanHeld || nameHeld;
+    // A package none of whose versions a moderator has let through yet (its first was held, by the scan or for its
+    // name) gets no visible version by publishing another: the next version waits too, or a hold would last one
+    // publish. The guard allows names that exist, so this is decided here.
+    const waiting = !scanHeld && !nameHeld && (await this.#awaitsReview(name));
+    const held = scanHeld || nameHeld || waiting;
     // Signed once here and stored with the version, so reads serve it without signing. A held version is signed when
     // a moderator releases it, like any version the moment it becomes visible (visible.ts).
     const signed = await signManifest(held ? undefined : this.#signer, name, req.version, req.integrity, manifest);
@@ -450,6 +454,7 @@ export class Packages {
         if (scan && scan.verdict !== 'clean')
           await queueScanFinding(trx, scanFinding(name, req.version, scan, principal.userId), now);
         if (nameHeld) await queueScanFinding(trx, nameFinding(req.version, nameVerdict, principal.userId), now);
+        if (waiting) await queueScanFinding(trx, waitingFinding(name, req.version, principal.userId), now);
         if (held) {
           // Nothing a reader sees changes: no tag moves, no log entry; moderators are alerted through the event.
           await trx
@@ -465,7 +470,7 @@ export class Packages {
               actorId: principal.userId,
               data: scanHeld
                 ? { version: req.version, verdict: scan.verdict, score: 'score' in scan ? scan.score : null }
-                : { version: req.version, verdict: 'name-review', score: null },
+                : { version: req.version, verdict: waiting ? 'awaiting-review' : 'name-review', score: null },
             },
             now,
           );
@@ -485,6 +490,11 @@ export class Packages {
           now,
         );
       });
+      if (waiting)
+        throw fail(
+          'E_VERSION_HELD',
+          `${name}@${req.version} is held for review: no version of ${name} has been let through by the registry's moderators yet, so new versions wait with the first. They have been alerted.`,
+        );
       if (nameHeld && !scanHeld) {
         const like = nameVerdict.reasons[0]!.similar_to;
         throw fail(
@@ -518,6 +528,17 @@ export class Packages {
   }
 
   /** What a new version is compared with: the highest visible version below it, else the highest one. */
+  /** True when the package exists, has a held version, and no version was ever visible (released or published). */
+  async #awaitsReview(name: string): Promise<boolean> {
+    const states = await this.#db
+      .selectFrom('versions')
+      .innerJoin('packages', 'packages.id', 'versions.package_id')
+      .select('versions.state')
+      .where('packages.name', '=', name)
+      .execute();
+    return states.some((v) => v.state === 'held') && !states.some((v) => v.state !== 'held');
+  }
+
   async #previousTarball(name: string, version: string): Promise<Buffer | null> {
     return (await this.#previous(await this.#versionBlobs(name), version))?.bytes ?? null;
   }
@@ -659,6 +680,18 @@ function scanFinding(name: string, version: string, scan: ScanOutcome, publisher
     risk: Math.round(scan.score),
     summary: `scan: ${scan.verdict} (score ${Math.round(scan.score)}): ${rules.slice(0, 6).join(', ')}`,
     evidence: { verdict: scan.verdict, score: scan.score, findings: scan.findings },
+    publisherId,
+  };
+}
+
+/** A version held because its package has no version a moderator let through yet. */
+function waitingFinding(name: string, version: string, publisherId: number) {
+  return {
+    package: name,
+    version,
+    risk: 50,
+    summary: 'published while the package’s first version waits for review: held with it',
+    evidence: { verdict: 'awaiting-review' },
     publisherId,
   };
 }

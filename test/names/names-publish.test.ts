@@ -163,6 +163,16 @@ for (const kind of DB_KINDS) {
         .where('kind', '=', 'package.version-held')
         .executeTakeFirstOrThrow();
       assert.match(held.data, /name-review/);
+      // The next version of the held package waits too: the name guard allows names that exist, and the hold must
+      // not last one publish (found in review: 1.0.1 was installable at once).
+      const next = await reg.request('PUT', '/zustand.js', {
+        token: erin.token,
+        body: body(publishDoc({ name: 'zustand.js', version: '1.0.1' })),
+      });
+      assert.equal(next.status, 403, next.text);
+      assert.equal(next.json().code, 'E_VERSION_HELD');
+      assert.equal((await reg.request('GET', '/zustand.js/-/zustand.js-1.0.1.tgz')).status, 404, 'not installable');
+      assert.equal((await reg.request('GET', '/zustand.js')).status, 404, 'the package has no visible version');
       const check = await bulwark(['names', 'check', 'zustand-js', '--json', ...storeArgs]);
       assert.equal(check.code, 3, check.stdout + check.stderr);
       assert.equal(JSON.parse(check.stdout).verdict, 'review');
