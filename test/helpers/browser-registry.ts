@@ -1,6 +1,7 @@
 // What a browser test of the web UI starts with: a registry (with a real SMTP server when the test reads mail), the
 // users it needs, and a browser, all stopped by one close().
-import { browserUrl, launchBrowser, type TestBrowser } from './browser.ts';
+import type { Page } from 'playwright-core';
+import { browserUrl, cspViolations, launchBrowser, signInThroughForm, type TestBrowser } from './browser.ts';
 import { startRegistry, type TestRegistry } from './registry.ts';
 import { startSmtp, type Smtp } from './smtp.ts';
 
@@ -11,6 +12,8 @@ export type BrowserRegistry = {
   base: string;
   /** the SMTP server the registry sends to, when asked for; otherwise null. */
   smtp: Smtp | null;
+  /** A new person in the browser, signed in through the form, and the CSP violations their page reports. */
+  signedIn(name: string, password: string): Promise<{ page: Page; blocked: string[] }>;
   close(): Promise<void>;
 };
 
@@ -23,11 +26,18 @@ export async function startBrowserRegistry(opts: Options = {}): Promise<BrowserR
   const r = await startRegistry('sqlite', { ...opts.flags, ...(smtp ? { 'smtp-url': smtp.url } : {}) });
   for (const name of opts.users ?? []) await r.user(name);
   const b = await launchBrowser();
+  const base = browserUrl(r.url);
   return {
     r,
     b,
-    base: browserUrl(r.url),
+    base,
     smtp,
+    async signedIn(name, password) {
+      const { page } = await b.person();
+      const blocked = cspViolations(page);
+      await signInThroughForm(page, base, name, password);
+      return { page, blocked };
+    },
     async close() {
       await b.close();
       await r.stop();

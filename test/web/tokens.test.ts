@@ -4,10 +4,9 @@
 // (no session, no CSRF token, someone else's token). Then the page in a real Chromium, with a screenshot.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { browserUrl, cspViolations, signInThroughForm, type TestBrowser } from '../helpers/browser.ts';
 import { DB_KINDS } from '../helpers/db.ts';
 import { body, publishDoc } from '../helpers/packages.ts';
-import { startBrowserRegistry } from '../helpers/browser-registry.ts';
+import { startBrowserRegistry, type BrowserRegistry } from '../helpers/browser-registry.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
 import { startSmtp, type Smtp } from '../helpers/smtp.ts';
 import { codeAt, enableMfa, signInWithCode, wrongCodeAt } from '../helpers/totp.ts';
@@ -160,17 +159,13 @@ for (const kind of DB_KINDS) {
 }
 
 describe('access tokens in a browser', () => {
-  let r: TestRegistry;
-  let b: TestBrowser;
-  let close: () => Promise<void>;
-  before(async () => void ({ r, b, close } = await startBrowserRegistry({ users: ['olga'] })));
-  after(() => close());
+  let s: BrowserRegistry;
+  before(async () => void (s = await startBrowserRegistry({ users: ['olga'] })));
+  after(() => s.close());
 
   it('goes from the account page to the tokens page, creates a read-only token and revokes it', async () => {
-    const base = browserUrl(r.url);
-    const { page } = await b.person();
-    const blocked = cspViolations(page);
-    await signInThroughForm(page, base, 'olga', PASSWORD);
+    const { base } = s;
+    const { page, blocked } = await s.signedIn('olga', PASSWORD);
     await page.click('#access-tokens a');
     await page.waitForURL(`${base}${TOKENS}`);
     await page.fill('#create-token input[name=name]', 'laptop install');
@@ -181,14 +176,14 @@ describe('access tokens in a browser', () => {
     await page.waitForSelector('#new-token-value');
     const token = (await page.textContent('#new-token-value'))!;
     assert.match(token, /^bwk_[0-9A-Za-z]{42}$/);
-    console.log(`screenshot: ${await b.screenshot(page, 'access-tokens-created')}`);
-    assert.equal((await r.request('GET', '/-/whoami', { token })).status, 200);
+    console.log(`screenshot: ${await s.b.screenshot(page, 'access-tokens-created')}`);
+    assert.equal((await s.r.request('GET', '/-/whoami', { token })).status, 200);
     await page.goto(`${base}${TOKENS}`);
     assert.match((await page.textContent('#tokens'))!, /read-only, all packages|read-only on all packages/);
     await page.click('#tokens button[type=submit]');
     await page.waitForURL(`${base}${TOKENS}?done=revoked`);
-    assert.equal((await r.request('GET', '/-/whoami', { token })).status, 401);
-    await b.screenshot(page, 'access-tokens-list');
+    assert.equal((await s.r.request('GET', '/-/whoami', { token })).status, 401);
+    await s.b.screenshot(page, 'access-tokens-list');
     assert.deepEqual(blocked, []);
   });
 });

@@ -4,9 +4,8 @@
 // CSRF tokens, and the limit on guessing. Then the enrolment page in a real Chromium, with a screenshot.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { browserUrl, cspViolations, signInThroughForm, type TestBrowser } from '../helpers/browser.ts';
 import { DB_KINDS } from '../helpers/db.ts';
-import { startBrowserRegistry } from '../helpers/browser-registry.ts';
+import { startBrowserRegistry, type BrowserRegistry } from '../helpers/browser-registry.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
 import { startSmtp, type Smtp } from '../helpers/smtp.ts';
 import { codeAt, wrongCodeAt } from '../helpers/totp.ts';
@@ -287,17 +286,13 @@ for (const kind of DB_KINDS) {
 }
 
 describe('two-factor enrolment in a browser', () => {
-  let r: TestRegistry;
-  let b: TestBrowser;
-  let close: () => Promise<void>;
-  before(async () => void ({ r, b, close } = await startBrowserRegistry({ users: ['brenda'] })));
-  after(() => close());
+  let s: BrowserRegistry;
+  before(async () => void (s = await startBrowserRegistry({ users: ['brenda'] })));
+  after(() => s.close());
 
   it('shows the QR code (rendered, not blocked by the CSP), accepts the code and shows the recovery codes', async () => {
-    const base = browserUrl(r.url);
-    const { page } = await b.person();
-    const blocked = cspViolations(page);
-    await signInThroughForm(page, base, 'brenda', PASSWORD);
+    const { base } = s;
+    const { page, blocked } = await s.signedIn('brenda', PASSWORD);
     await page.click('#two-factor button[type=submit]');
     await page.waitForSelector('img.qr');
     const size = await page.$eval('img.qr', (img) => ({
@@ -305,7 +300,7 @@ describe('two-factor enrolment in a browser', () => {
       complete: (img as HTMLImageElement).complete,
     }));
     assert.ok(size.complete && size.w > 0, `the QR image decoded (${JSON.stringify(size)})`);
-    const shot = await b.screenshot(page, 'two-factor-enrol');
+    const shot = await s.b.screenshot(page, 'two-factor-enrol');
     console.log(`screenshot: ${shot}`);
     const secret = (await page.textContent('#two-factor-secret'))!.replace(/\s/g, '');
     await page.selectOption('#two-factor-enrol select[name=mode]', 'auth-only');
@@ -313,11 +308,11 @@ describe('two-factor enrolment in a browser', () => {
     await page.click('#two-factor-enrol form.stack button[type=submit]');
     await page.waitForSelector('#recovery-codes');
     assert.equal((await page.$$('#recovery-codes ol.codes li')).length, 10);
-    await b.screenshot(page, 'two-factor-recovery-codes');
+    await s.b.screenshot(page, 'two-factor-recovery-codes');
     await page.click('#recovery-codes a.button');
     await page.waitForURL(`${base}/-/web/account#two-factor`);
     assert.equal(await page.textContent('#two-factor-current-mode'), 'Authorization only');
-    await b.screenshot(page, 'two-factor-account-section');
+    await s.b.screenshot(page, 'two-factor-account-section');
     assert.deepEqual(blocked, []);
   });
 });
