@@ -140,6 +140,44 @@ describe('schema-validated npm routes', () => {
     );
   });
 
+  it('never answers a body of the wrong JSON type with a 500, on any route that takes one', async () => {
+    const routes: Array<[string, string]> = [
+      ['PUT', '/open-pkg'],
+      ['PUT', '/open-pkg/-rev/1-abc'],
+      ['PUT', '/-/package/open-pkg/dist-tags/beta'],
+      ['POST', '/-/package/open-pkg/access'],
+      ['PUT', '/-/org/acme/user'],
+      ['DELETE', '/-/org/acme/user'],
+      ['PUT', '/-/org/acme/team'],
+      ['PUT', '/-/team/acme/devs/user'],
+      ['PUT', '/-/team/acme/devs/package'],
+      ['DELETE', '/-/team/acme/devs/package'],
+      ['POST', '/-/npm/v1/tokens'],
+      ['POST', '/-/npm/v1/user'],
+      ['POST', '/-/bulwark/v1/reports'],
+      ['POST', '/-/log/proof/inclusion'],
+      ['PUT', '/-/user/org.couchdb.user:someone'],
+      ['POST', '/-/v1/login'],
+    ];
+    for (const [method, path] of routes)
+      for (const raw of [
+        'null',
+        '[1,2]',
+        '"text"',
+        '42',
+        'true',
+        '{"user":{"a":1},"name":[],"package":7,"versions":"x"}',
+      ]) {
+        const res = await r.request(method, path, {
+          token: r.adminToken,
+          raw,
+          headers: { 'content-type': 'application/json' },
+        });
+        assert.ok(res.status < 500, `${method} ${path} ${raw}: ${res.status} ${res.text.slice(0, 200)}`);
+        if (res.status === 400) assert.equal(typeof res.json().code, 'string', `${method} ${path} ${raw}`);
+      }
+  });
+
   it('still refuses an anonymous write before reading its body at all', async () => {
     const res = await r.request('PUT', '/open-pkg', { body: ['not', 'a', 'document'] });
     assert.equal(res.status, 401);
