@@ -1,20 +1,7 @@
 // `bulwark admin user …`: accounts as an operator manages them (create, roles, verification, listing, disabling,
 // deleting, recovery), against the registry's own database, with every action recorded as the web pages record it.
 import { readFileSync } from 'node:fs';
-import {
-  OPERATOR,
-  RECOVERY_WAIT_MS,
-  cancelRecovery,
-  completeRecovery,
-  deleteUser,
-  disableUser,
-  enableUser,
-  forcePasswordReset,
-  listUsers,
-  startRecovery,
-  userDetail,
-  type UserQuery,
-} from '../accounts/admin.ts';
+import * as admin from '../accounts/admin.ts';
 import { setModerator } from '../access/orgs.ts';
 import { securityHistory } from '../accounts/security-history.ts';
 import { createUser, findUser, markEmailVerified } from '../accounts/users.ts';
@@ -109,9 +96,9 @@ ${STORE_HELP}`,
       if (!Number.isInteger(limit) || limit < 1 || limit > 500)
         throw usageError('--limit must be a whole number from 1 to 500');
       return withServices(values, async ({ store }) => {
-        const { users, total } = await listUsers(store.db, {
+        const { users, total } = await admin.listUsers(store.db, {
           text: typeof values.query === 'string' ? values.query : '',
-          status: status as UserQuery['status'],
+          status: status as admin.UserQuery['status'],
           limit,
         });
         for (const u of users) {
@@ -147,7 +134,7 @@ ${STORE_HELP}`,
       if (!Number.isInteger(n) || n < 0 || n > 10_000)
         throw usageError('--history must be a whole number from 0 to 10000');
       return withServices(values, async ({ store }) => {
-        const d = await userDetail(store.db, positionals[0]!);
+        const d = await admin.userDetail(store.db, positionals[0]!);
         const u = d.user;
         console.log(`name:            ${u.name}${u.is_admin ? ' (administrator)' : ''}
 status:          ${d.status}
@@ -174,7 +161,7 @@ packages:        ${d.packages.join(', ') || '-'}`);
     'disable an account: its sessions and tokens stop working at once',
     'Disables the account: every web session and token is revoked at once and no sign-in succeeds until it is enabled again.',
     async (db, name, reason) => {
-      const r = await disableUser(db, name, OPERATOR, reason);
+      const r = await admin.disableUser(db, name, admin.OPERATOR, reason);
       return `disabled ${name}: revoked ${r.sessions} session(s) and ${r.tokens} token(s)`;
     },
   ),
@@ -183,7 +170,7 @@ packages:        ${d.packages.join(', ') || '-'}`);
     'enable a disabled account again',
     'Enables a disabled account. Its old sessions and tokens stay revoked.',
     async (db, name, reason) => {
-      await enableUser(db, name, OPERATOR, reason);
+      await admin.enableUser(db, name, admin.OPERATOR, reason);
       return `enabled ${name}`;
     },
   ),
@@ -192,7 +179,7 @@ packages:        ${d.packages.join(', ') || '-'}`);
     'delete an account for good (its name stays reserved)',
     'Deletes the account: its email, password, second factor, sessions and tokens are removed; its name stays reserved so no one else can take it. Published versions stay. Packages it maintained alone are listed: give them a maintainer.',
     async (db, name, reason) => {
-      const r = await deleteUser(db, name, OPERATOR, reason);
+      const r = await admin.deleteUser(db, name, admin.OPERATOR, reason);
       return `deleted ${name}${r.orphaned.length ? `\npackages now without a maintainer: ${r.orphaned.join(', ')}` : ''}`;
     },
   ),
@@ -201,7 +188,7 @@ packages:        ${d.packages.join(', ') || '-'}`);
     'force a password reset (signs out everything)',
     'Makes the password unusable, revokes every session and token, and emails a reset link to the verified address. Use it when an account may be compromised.',
     async (db, name, reason) => {
-      const r = await forcePasswordReset(db, name, OPERATOR, reason);
+      const r = await admin.forcePasswordReset(db, name, admin.OPERATOR, reason);
       return `reset the password of ${name}: revoked ${r.sessions} session(s) and ${r.tokens} token(s); ${r.linkSent ? 'a reset link is being emailed to the verified address' : 'the account has no verified address: use "bulwark admin user recover" to give it one'}`;
     },
   ),
@@ -223,7 +210,7 @@ the checks in docs/security/account-recovery.md. It takes two steps:
 
   1. start:    bulwark admin user recover NAME --email NEW --remove-2fa --reason "…" --evidence "…"
                records the plan and emails the account's current address; nothing changes yet.
-  2. complete: bulwark admin user recover NAME --complete        (only after the ${RECOVERY_WAIT_MS / 3_600_000}-hour waiting period)
+  2. complete: bulwark admin user recover NAME --complete        (only after the ${admin.RECOVERY_WAIT_MS / 3_600_000}-hour waiting period)
                applies the plan: every session and token is revoked, the second factor removed and/or the email
                changed (a verification link goes to the new address), and the password made unusable, so the owner
                chooses a new one with "Forgot password".
@@ -237,15 +224,15 @@ ${STORE_HELP}`,
       const reason = typeof values.reason === 'string' ? values.reason : '';
       return withServices(values, async ({ store }) => {
         if (values.complete) {
-          const done = await completeRecovery(store.db, name, OPERATOR);
+          const done = await admin.completeRecovery(store.db, name, admin.OPERATOR);
           console.log(
             `recovered ${name}${done.newEmail ? `: a verification link is being sent to ${done.newEmail}` : ''}${done.disableMfa ? '; two-factor authentication removed' : ''}; the owner now sets a password with "Forgot password"`,
           );
         } else if (values.cancel) {
-          await cancelRecovery(store.db, name, OPERATOR, reason);
+          await admin.cancelRecovery(store.db, name, admin.OPERATOR, reason);
           console.log(`cancelled the pending recovery of ${name}`);
         } else {
-          const plan = await startRecovery(store.db, name, OPERATOR, {
+          const plan = await admin.startRecovery(store.db, name, admin.OPERATOR, {
             newEmail: typeof values.email === 'string' ? values.email : null,
             disableMfa: !!values['remove-2fa'],
             reason,
