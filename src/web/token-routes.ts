@@ -3,13 +3,12 @@
 // planner as npm's token commands (tokens/scope.ts), and records the same events, so the owner is emailed either way.
 import { viewerOf } from './layout.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { limitedPasswordCheck } from '../accounts/limits.ts';
-import { checkPassword, recordSignInLocked } from '../accounts/users.ts';
+import { signInPassword } from '../accounts/password-checks.ts';
 import { Str, Type, schema, type RouteTypes } from '../http/schemas.ts';
 import type { UserRow } from '../store/schema.ts';
 import { checkOrgRights, ownerPrincipal } from '../access/org-rights.ts';
 import { planToken, scopeSummary } from '../tokens/scope.ts';
-import { createToken, listTokens, revokeOwnToken } from '../tokens/service.ts';
+import { createPlannedToken, listTokens, revokeOwnToken } from '../tokens/service.ts';
 import { checkCode } from './code-check.ts';
 import { TOKENS_PATH, tokensPage, type TokenForm, type TokensView } from './pages/tokens.ts';
 import type { WebUi } from './routes.ts';
@@ -110,13 +109,7 @@ export function register(scope: FastifyInstance, web: WebUi): void {
         now,
       );
       await checkOrgRights(db, ownerPrincipal(user), plan.scope);
-      const ok = await limitedPasswordCheck(
-        secondFactor.limiter,
-        user.name,
-        req.ip,
-        () => checkPassword(db, user.name, password),
-        () => recordSignInLocked(db, user.name, req.ip, now),
-      );
+      const ok = await signInPassword(db, secondFactor.limiter, { name: user.name, ip: req.ip }, password, now);
       if (!ok) return await refuse(401, 'That password is not right.');
     } catch (err) {
       const { status, message } = explain(reply, err, 'Too many wrong passwords.');
@@ -126,21 +119,7 @@ export function register(scope: FastifyInstance, web: WebUi): void {
       const code = await checkCode(secondFactor, reply, user.id, otp);
       if (!code.ok) return refuse(code.status, code.message);
     }
-    const { token } = await createToken(
-      db,
-      {
-        userId: user.id,
-        userName: user.name,
-        name: plan.name,
-        kind: 'granular',
-        readonly: plan.readonly,
-        expiresAt: plan.expiresAt,
-        scope: plan.scope,
-        actorId: user.id,
-        ip: req.ip,
-      },
-      now,
-    );
+    const { token } = await createPlannedToken(db, user, plan, { actorId: user.id, ip: req.ip }, now);
     return render(req, reply, user, 200, {
       created: { token, name: plan.name, summary: scopeSummary(plan.scope, plan.readonly), expiresAt: plan.expiresAt },
     });
