@@ -350,7 +350,7 @@ describe('registry-wide settings', () => {
       const { loadSettings } = await import('../../src/config.ts');
       const pino = (await import('pino')).default;
       const store = await openStore({ dataDir: a.dataDir, database: null });
-      const settings = loadSettings({ flags: { port: '0', 'data-dir': a.dataDir }, env: {} });
+      const settings = loadSettings({ flags: { port: '0', 'data-dir': a.dataDir, upstream: 'none' }, env: {} });
       const b = await startApp({
         settings,
         store,

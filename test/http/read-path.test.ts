@@ -230,7 +230,7 @@ describe('request logs of the read path', () => {
     const lines: Array<{ level: number; msg: string; url?: string; status?: number; reqId?: string }> = [];
     const sink = new Writable({ write: (chunk, _enc, done) => (lines.push(JSON.parse(String(chunk))), done()) });
     const store = await openStore({ dataDir: t.dataDir, database: null });
-    const settings = loadSettings({ flags: { port: '0', 'data-dir': t.dataDir }, env: {} });
+    const settings = loadSettings({ flags: { port: '0', 'data-dir': t.dataDir, upstream: 'none' }, env: {} });
     const logger = pino({ level: 'info' }, sink);
     const app = await startApp({
       settings,

@@ -128,7 +128,7 @@ describe('logs', () => {
     const sink = new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) });
     const store = await openStore({ dataDir: t.dataDir, database: null });
     const settings = loadSettings({
-      flags: { port: '0', 'data-dir': t.dataDir, 'email-verification': 'admin' },
+      flags: { port: '0', 'data-dir': t.dataDir, 'email-verification': 'admin', upstream: 'none' },
       env: {},
     });
     const app = await startApp({
