@@ -13,6 +13,7 @@ import { Gate } from './http/gate.ts';
 import { releaseFreedMemory } from './http/memory.ts';
 import { DownloadCounter } from './packages/downloads.ts';
 import { Lifecycle } from './packages/lifecycle.ts';
+import { NameGuard } from './names/guard.ts';
 import { Packages } from './packages/service.ts';
 import { advisoryRecorder } from './safety/advisories.ts';
 import { ScanPool } from './safety/scan/pool.ts';
@@ -44,6 +45,8 @@ export type Services = {
   /** worker threads for everything that reads inside a tarball: the publish-time read, the malware scan, diffs. */
   tarballs: ScanPool;
   packages: Packages;
+  /** the name guard the publish path and the names pages consult (names/guard.ts). */
+  names: NameGuard;
   lifecycle: Lifecycle;
   /** the upstream proxy for packages not hosted here (docs/upstream.md); null when --upstream is none. */
   upstream: Upstream | null;
@@ -110,8 +113,11 @@ export async function buildServices({
   });
   // The read caches share --cache-size: hosted packuments and tarballs, and with a proxy, proxied ones too.
   const cacheShare = Math.floor(settings.cacheSize / (settings.upstream.length ? 4 : 2));
+  // Name safety (typosquats, reserved names) with the operator's settings, for every publish: HTTP, imports, the CLI.
+  const names = new NameGuard(settings, clock);
   const packages = new Packages({
     db: store.db,
+    names,
     blobs,
     publicUrl,
     maxTarballSize: settings.maxTarballSize,
@@ -161,6 +167,7 @@ export async function buildServices({
     signer,
     tarballs,
     packages,
+    names,
     lifecycle,
     upstream,
     metrics,

@@ -151,27 +151,3 @@ export function blockMessage(v: Verdict): string {
   const claims = first.rule === 'claims' ? `, and its package.json points at that package's own repository` : '';
   return `the name "${v.name}" is too similar to the existing package "${first.similar_to}" (${first.rule})${claims}${others.length ? ` and to ${others.map((o) => `"${o}"`).join(', ')}` : ''}; new names that look like popular packages are refused to protect against typosquatting. Choose another name, or if the name is legitimate, ask the registry's administrators to allow it (bulwark names allow ${v.name}); see /-/web/security for how to reach them.`;
 }
-
-// One guard per database, so the publish path (packages/service.ts) needs only the database it already has.
-const GUARDS = new WeakMap<object, NameGuard>();
-const DEFAULT_SETTINGS: GuardSettings = { protectedNames: [], reservedNames: [], typosquatTop: 500 };
-
-export function setNameGuard(db: Kysely<Database>, guard: NameGuard): void {
-  GUARDS.set(db, guard);
-}
-
-export function nameGuardFor(db: Kysely<Database>): NameGuard {
-  let guard = GUARDS.get(db);
-  if (!guard) GUARDS.set(db, (guard = new NameGuard(DEFAULT_SETTINGS)));
-  return guard;
-}
-
-/** The publish path's one call, made when a publish is about to create a new package. */
-export function checkNewPackageName(
-  db: Kysely<Database>,
-  trx: Transaction<Database>,
-  principal: Principal,
-  name: string,
-): Promise<void> {
-  return nameGuardFor(db).checkNewPackage(db, trx, principal, name);
-}

@@ -6,7 +6,7 @@ import type { Principal } from '../access/principal.ts';
 import { fail, notFound } from '../errors.ts';
 import type { FsBlobStore } from '../store/blobs.ts';
 import { isUniqueViolation, type Db } from '../store/db.ts';
-import { blockMessage, checkNewPackageName, nameGuardFor } from '../names/guard.ts';
+import { blockMessage, type NameGuard } from '../names/guard.ts';
 import { withClaims } from '../names/claims.ts';
 import type { Verdict } from '../names/similarity.ts';
 import { queueScanFinding } from '../safety/moderation.ts';
@@ -45,6 +45,8 @@ export type PackageEntry = {
 
 export type PackagesOptions = {
   db: Db;
+  /** the name guard (typosquats, reserved names) with the operator's settings, built once in app.ts. */
+  names: NameGuard;
   blobs: FsBlobStore;
   /** base URL for dist.tarball links, without a trailing slash (known once the server listens). */
   publicUrl: () => string;
@@ -101,10 +103,12 @@ export class Packages {
   readonly #scanner: PackagesOptions['scanner'];
   readonly #tarballReader: PackagesOptions['tarballs'];
   readonly #listing = new Map<string, Promise<ListedFile[] | null>>();
+  readonly #names: NameGuard;
 
   constructor(opts: PackagesOptions) {
     this.#signer = opts.signer;
     this.#db = opts.db;
+    this.#names = opts.names;
     this.#blobs = opts.blobs;
     this.#publicUrl = opts.publicUrl;
     this.#maxTarballSize = opts.maxTarballSize;
@@ -360,7 +364,7 @@ export class Packages {
     // A new name the name guard is unsure of (names/similarity.ts, tier "review") is published held, like a scan's
     // hold: the first version waits for a moderator. Names it refuses are refused in the transaction below.
     // A look-alike whose package.json claims the imitated package's repository is refused instead (names/claims.ts).
-    const guarded = await nameGuardFor(this.#db).publishVerdict(this.#db, name);
+    const guarded = await this.#names.publishVerdict(this.#db, name);
     const nameVerdict = withClaims(name, manifest, guarded);
     if (nameVerdict !== guarded) throw fail('E_NAME_CONFUSABLE', blockMessage(nameVerdict));
     const nameHeld = nameVerdict.verdict === 'review';
@@ -395,7 +399,7 @@ export class Packages {
         let pkg = await trx.selectFrom('packages').selectAll().where('name', '=', name).executeTakeFirst();
         if (!pkg) {
           // Name safety (names/guard.ts): reserved names and look-alikes of protected ones are refused here.
-          await checkNewPackageName(this.#db, trx, principal, name);
+          await this.#names.checkNewPackage(this.#db, trx, principal, name);
           pkg = await trx
             .insertInto('packages')
             .values({

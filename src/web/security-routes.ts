@@ -7,7 +7,7 @@ import { Action, REGISTRY } from '../access/decide.ts';
 import type { Settings } from '../config.ts';
 import { fail, notFound } from '../errors.ts';
 import { allowName, listAllowed, listReservations } from '../names/admin.ts';
-import { NameGuard, setNameGuard } from '../names/guard.ts';
+import type { NameGuard } from '../names/guard.ts';
 import { nameProblem } from '../names/syntax.ts';
 import { answerReport, listReports, submitReport } from '../disclosure/security-reports.ts';
 import { securityTxt } from '../disclosure/security-txt.ts';
@@ -27,11 +27,16 @@ const ReportsRoute = schema({ querystring: Type.Object({ done: Type.Optional(Str
 const AnswerParams = Type.Object({ id: Type.String() });
 const AnswerForm = Type.Object({ answer: Field(65536) });
 
-export type NameSafetyDeps = { db: Db; settings: Settings; clock: () => number; publicUrl: () => string };
+export type NameSafetyDeps = {
+  db: Db;
+  settings: Settings;
+  clock: () => number;
+  publicUrl: () => string;
+  names: NameGuard;
+};
 
-export function registerNameSafety(app: FastifyInstance, web: WebUi, deps: NameSafetyDeps): NameGuard {
-  const guard = new NameGuard(deps.settings, deps.clock);
-  setNameGuard(deps.db, guard);
+export function registerNameSafety(app: FastifyInstance, web: WebUi, deps: NameSafetyDeps): void {
+  const guard = deps.names;
   // Registered on the root instance as a static route, so the npm routes' /:name patterns never see it.
   app.get('/.well-known/security.txt', async (_req, reply) =>
     reply
@@ -50,7 +55,6 @@ export function registerNameSafety(app: FastifyInstance, web: WebUi, deps: NameS
   );
   web.extend((scope) => registerSecurityPages(scope, web, deps));
   web.extend((scope) => registerNamesAdmin(scope, web, deps, guard));
-  return guard;
 }
 
 // /-/web/admin/names: administrators only (the gate's decide()); everyone else gets the 404 of a page that does not exist.

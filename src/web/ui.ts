@@ -24,7 +24,7 @@ import * as versionRoutes from './version-routes.ts';
 import * as webLoginRoutes from './web-login-routes.ts';
 
 export function registerWebUi(services: Services, { app, secondFactor }: PageParts): ErrorPages {
-  const { settings, store, secretKey, clock, packages, lifecycle, gate, publicUrl } = services;
+  const { settings, store, secretKey, clock, packages, lifecycle, gate, publicUrl, names } = services;
   // GET / (JSON for clients, the home page for browsers) and the pages under /-/web/.
   const web = new WebUi({
     db: store.db,
@@ -62,7 +62,7 @@ export function registerWebUi(services: Services, { app, secondFactor }: PagePar
   // The unpublish policy (GEN-2a), rendered from docs/policies/.
   web.extend((scope) => policyRoutes.register(scope, web));
   // Name safety on first publish (typosquatting, reserved names), security.txt and the disclosure policy pages.
-  registerNameSafety(app, web, { db: store.db, settings, clock, publicUrl });
+  registerNameSafety(app, web, { db: store.db, settings, clock, publicUrl, names });
   web.register(app);
   return web;
 }
