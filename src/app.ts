@@ -153,6 +153,7 @@ export async function buildServices({
         clock,
         scanner: tarballs,
         signer,
+        unsignedAllowed: settings.upstreamUnsignedAllowed,
         cacheBytes: cacheShare,
         ...(metrics ? { observe: metrics.upstreamRequest.bind(metrics) } : {}),
       })

@@ -62,6 +62,8 @@ export type Settings = {
   minReleaseAge: number;
   /** package names and patterns the minimum release age does not apply to. */
   minReleaseAgeExempt: string[];
+  /** upstream URLs whose versions are served although they publish no signing keys (default: none, refused). */
+  upstreamUnsignedAllowed: string[];
   /** Prometheus metrics at /-/metrics: not served, open to anyone, or for an administrator's or the metrics token. */
   metrics: 'off' | 'public' | 'token';
   /** a dedicated bearer token for scraping /-/metrics with --metrics token (a scraper need not hold an admin's). */
@@ -487,6 +489,25 @@ export const SETTINGS: readonly Spec[] = [
     default: '3d',
     help: 'proxied versions younger than this are hidden and their tarballs refused; latest falls back to an older version (0d turns it off)',
     parse: parseDuration,
+  },
+  {
+    key: 'upstreamUnsignedAllowed',
+    flag: 'upstream-unsigned-allowed',
+    env: 'BULWARK_UPSTREAM_UNSIGNED_ALLOWED',
+    default: '',
+    help: 'comma-separated upstream URLs allowed to serve versions without registry signatures because they publish no /-/npm/v1/keys (a private registry); every other upstream without keys is refused (docs/upstream.md)',
+    parse: (r) =>
+      r
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean)
+        .map((u) => {
+          try {
+            return new URL(u).href.replace(/\/+$/, '');
+          } catch {
+            throw new SettingError(`"${u}" is not a URL: name an upstream as --upstream does`);
+          }
+        }),
   },
   {
     key: 'minReleaseAgeExempt',

@@ -107,6 +107,14 @@ export const ERRORS = {
     means: 'the version is younger than the minimum release age; the message says when it is not',
   },
   E_UPSTREAM_REFUSED: { status: 403, means: 'the proxied version was found malicious by the scan or an advisory' },
+  E_UPSTREAM_SIGNATURE: {
+    status: 403,
+    means: "the proxied version's upstream registry signature does not verify with the upstream's keys",
+  },
+  E_UPSTREAM_UNSIGNED: {
+    status: 403,
+    means: 'the upstream publishes no signing keys and the operator has not allowed it to serve unsigned versions',
+  },
   E_UPSTREAM_SCAN: { status: 503, means: 'the proxied tarball could not be scanned for malware yet: try again' },
 
   // The transparency log

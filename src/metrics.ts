@@ -132,7 +132,7 @@ export class Metrics {
     this.#requests.observe(method, route, status, seconds);
   }
 
-  upstreamRequest(upstream: string, kind: 'packument' | 'tarball', outcome: string, seconds: number): void {
+  upstreamRequest(upstream: string, kind: 'packument' | 'tarball' | 'keys', outcome: string, seconds: number): void {
     this.#upstream.observe({ upstream, kind, outcome }, seconds);
   }
 

@@ -47,6 +47,8 @@ export const EventKind = {
   TeamMemberRemoved: 'org.team-member-removed',
   TokenCreated: 'token.created',
   TokenRevoked: 'token.revoked',
+  /** the upstream proxy served a version of a package not hosted here for the first time; subject is the package. */
+  UpstreamVersionAdmitted: 'upstream.version-admitted',
   UserCreated: 'user.created',
   UserDeleted: 'user.deleted',
   UserDisabled: 'user.disabled',
@@ -149,6 +151,8 @@ export type EventPayloads = {
     ip?: string;
   };
   [EventKind.TokenRevoked]: { tokenId: number; name: string; kind: string };
+  /** integrity: of the bytes checked and served; upstream: the upstream registry's base URL they came from. */
+  [EventKind.UpstreamVersionAdmitted]: { version: string; integrity: string; upstream: string };
   [EventKind.UserCreated]: { admin: boolean; emailVerified: boolean };
   [EventKind.UserDeleted]: ByStaff & Revoked & { reason: string; orphaned: string[] };
   [EventKind.UserDisabled]: ByStaff & Revoked & { reason: string };

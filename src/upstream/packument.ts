@@ -11,10 +11,12 @@ import type { Cooldown } from './policy.ts';
 /** One version of an upstream packument as this registry keeps it in memory: what a tarball request needs. */
 export type UpstreamVersion = {
   version: string;
-  /** the dist object the upstream gave (integrity, shasum, tarball). */
-  dist: { integrity?: unknown; shasum?: unknown; tarball?: unknown };
+  /** the dist object the upstream gave (integrity, shasum, tarball, its registry signatures). */
+  dist: { integrity?: unknown; shasum?: unknown; tarball?: unknown; signatures?: unknown };
   /** the upstream's publication time (ms), NaN when it gives none. */
   publishedAt: number;
+  /** the upstream packument's time[version] as given (what npm's signature check reads). */
+  time?: unknown;
 };
 
 /** An upstream packument after the checks every document from another server passes. */
@@ -91,7 +93,7 @@ export function servedDocs(name: string, doc: UpstreamDoc, opts: ServeOptions): 
     if (sigs?.length) dist.signatures = sigs;
     versions[v] = { ...m, dist };
     const at = typeof doc.time[v] === 'string' ? Date.parse(doc.time[v]) : NaN;
-    files.set(tarballFile(name, v), { version: v, dist: upstreamDist, publishedAt: at });
+    files.set(tarballFile(name, v), { version: v, dist: upstreamDist, publishedAt: at, time: doc.time[v] });
   }
   const time: Record<string, unknown> = {};
   for (const key of ['created', 'modified']) if (typeof doc.time[key] === 'string') time[key] = doc.time[key];

@@ -2,8 +2,11 @@
 // and served through the same read path as hosted ones (docs/upstream.md). Packuments are kept (the upstream's body,
 // its ETag and Last-Modified) in the database and revalidated after the max age; tarballs are checked against the
 // integrity the upstream promised, scanned for malware like a publish, and kept for good in the blob store by their
-// sha512. Concurrent misses for one packument or one tarball share one upstream request. When the upstream is down
-// or slow, what is cached is served, marked stale; a miss is a 502 or 504, never a hang.
+// sha512. Before any of that, a version's registry signature must verify with the upstream's /-/npm/v1/keys
+// (signatures.ts), and a version served for the first time is logged in the transparency log with its upstream (an
+// event in the same transaction as its row). Concurrent misses for one packument or one tarball share one upstream
+// request. When the upstream is down or slow, what is cached is served, marked stale; a miss is a 502 or 504, never a
+// hang.
 //
 // Dependency confusion: this module is only asked about names not hosted here (the route checks first), and refuses
 // again, without asking any upstream, a name that was ever published here, falls under a reservation, or lies in a
@@ -13,7 +16,8 @@ import { ClientError, fail, notFound } from '../errors.ts';
 import { LruCache, Representation, quotedTag } from '../packages/cache.ts';
 import type { ScanOutcome } from '../packages/service.ts';
 import type { VersionSigner } from '../packages/visible.ts';
-import { scopeOf } from '../names/syntax.ts';
+import { scopeOf, tarballFile } from '../names/syntax.ts';
+import { EventKind, recordEvent } from '../store/events.ts';
 import { Reservations, type Reservation } from '../names/reservations.ts';
 import { withNames } from '../names/tables.ts';
 import { queueScanFinding } from '../safety/moderation.ts';
@@ -25,6 +29,7 @@ import { expectedHash, integrityProblem, sha512Sri } from './integrity.ts';
 import { parseUpstreamDoc, servedDocs, tarballSource, type UpstreamVersion } from './packument.ts';
 import { applyCooldown, cooldownMessage } from './policy.ts';
 import { matchesAny, upstreamFor, type UpstreamRule } from './rules.ts';
+import { parseKeysDocument, signatureProblem, type UpstreamKeys } from './signatures.ts';
 import { trxWithUpstream, withUpstream, type UpstreamPackumentsTable, type UpstreamTarballsTable } from './tables.ts';
 
 export type UpstreamOptions = {
@@ -50,11 +55,17 @@ export type UpstreamOptions = {
   scanner: { scan(tgz: Buffer, previous: Buffer | null): Promise<ScanOutcome> };
   /** this registry's npm registry signatures, made for each version whose tarball it has checked. */
   signer?: VersionSigner;
+  /**
+   * Upstream URLs whose versions are served although the upstream publishes no signing keys (its /-/npm/v1/keys
+   * answers 404): a private registry without signatures, opted into by the operator. Every other upstream without
+   * keys is refused.
+   */
+  unsignedAllowed?: readonly string[];
   /** memory for proxied packuments and for tarball bytes, in bytes each. */
   cacheBytes: number;
   fetch?: FetchFn;
   /** told each upstream request's upstream, kind, outcome (the status, timeout or unavailable) and time. */
-  observe?: (upstream: string, kind: 'packument' | 'tarball', outcome: string, seconds: number) => void;
+  observe?: (upstream: string, kind: 'packument' | 'tarball' | 'keys', outcome: string, seconds: number) => void;
 };
 
 /** A version whose tarball has been checked here: its pinned integrity, blob and verdict. */
@@ -79,6 +90,10 @@ export type ProxiedEntry = {
   files: Map<string, UpstreamVersion>;
   /** tarball file → version held back by the cooldown, with when it becomes available. */
   hidden: Map<string, { version: string; availableAt: number }>;
+  /** tarball file → version left out because its upstream registry signature does not verify, and why. */
+  unverified: Map<string, { version: string; reason: string }>;
+  /** why nothing of this package is served (an upstream without signing keys the operator did not allow), or null. */
+  refusal: string | null;
   checked: Map<string, Checked>;
   /** the registry's own malicious-package advisory for the name: the versions it covers, null for all of them. */
   advisory: { id: string; versions: Set<string> | null } | null;
@@ -98,6 +113,12 @@ const STALE_RETRY_MS = 30_000;
 const MAX_PACKUMENT_BYTES = 64 * 1024 * 1024;
 const ENTRY_OVERHEAD = 1024;
 const VERSION_OVERHEAD = 200;
+// An upstream's keys document is a few hundred bytes; versions whose signature check is remembered, per key set.
+const MAX_KEYS_BYTES = 1024 * 1024;
+const MAX_VERIFIED = 200_000;
+
+/** An upstream's signing keys as last fetched: null when it publishes none (404). */
+type KeysHeld = { keys: UpstreamKeys | null; expiresAt: number };
 
 export class Upstream {
   readonly #o: UpstreamOptions;
@@ -105,6 +126,9 @@ export class Upstream {
   readonly #entries: LruCache<ProxiedEntry>;
   readonly #tarballs: LruCache<{ bytes: Buffer; size: number }>;
   readonly #fetching = new Map<string, Promise<Checked>>();
+  readonly #keys = new Map<string, KeysHeld>();
+  readonly #keysLoading = new Map<string, Promise<KeysHeld>>();
+  readonly #verified = new WeakMap<UpstreamKeys, Map<string, string | null>>();
   #requests = 0;
 
   constructor(opts: UpstreamOptions) {
@@ -120,7 +144,12 @@ export class Upstream {
   }
 
   /** One upstream request, counted and observed. */
-  async #get(kind: 'packument' | 'tarball', upstream: string, url: string, opts: Parameters<typeof upstreamGet>[1]) {
+  async #get(
+    kind: 'packument' | 'tarball' | 'keys',
+    upstream: string,
+    url: string,
+    opts: Parameters<typeof upstreamGet>[1],
+  ) {
     this.#requests++;
     const started = performance.now();
     const observe = (outcome: string) =>
@@ -154,6 +183,8 @@ export class Upstream {
       return true;
     } catch (err) {
       if (err instanceof ClientError && err.code === 'E_NOT_FOUND') return false;
+      // The upstream has the name; that it is not served unsigned does not make it free to take here.
+      if (err instanceof ClientError && err.code === 'E_UPSTREAM_UNSIGNED') return true;
       throw err;
     }
   }
@@ -166,7 +197,7 @@ export class Upstream {
   /** The entry when it is in memory and fresh: what the fast read path may serve without waiting. */
   cached(name: string): ProxiedEntry | undefined {
     const hit = this.#entries.peek(name);
-    return hit && this.#clock() < hit.expiresAt ? hit : undefined;
+    return hit && !hit.refusal && this.#clock() < hit.expiresAt ? hit : undefined;
   }
 
   /** Tarball bytes of a checked version, when they are in memory. */
@@ -187,6 +218,7 @@ export class Upstream {
     if (held && this.#clock() < held.expiresAt) {
       // Remembered as missing upstream: a 404 again, until the max age says to ask again.
       if (held.missing) throw notFound();
+      if (held.refusal) throw fail('E_UPSTREAM_UNSIGNED', held.refusal);
       return held;
     }
     // An expired entry is dropped and reloaded; concurrent requests share the one load (LruCache.get). Only the
@@ -194,6 +226,7 @@ export class Upstream {
     if (held) this.#entries.invalidate(name);
     const entry = await this.#entries.get(name, (n) => this.#load(n));
     if (entry.missing) throw notFound();
+    if (entry.refusal) throw fail('E_UPSTREAM_UNSIGNED', entry.refusal);
     return entry;
   }
 
@@ -208,6 +241,8 @@ export class Upstream {
           'E_UPSTREAM_TOO_NEW',
           cooldownMessage(name, held.version, held.availableAt, this.#o.minReleaseAgeMs),
         );
+      const unverified = entry.unverified.get(file);
+      if (unverified) throw fail('E_UPSTREAM_SIGNATURE', unverifiedMessage(unverified.reason));
       throw notFound(`${name} has no tarball named ${file}`);
     }
     let checked = entry.checked.get(v.version);
@@ -326,6 +361,8 @@ export class Upstream {
       abbreviated: null,
       files: new Map(),
       hidden: new Map(),
+      unverified: new Map(),
+      refusal: null,
       checked: new Map(),
       advisory: null,
       stale: false,
@@ -337,10 +374,29 @@ export class Upstream {
   async #build(name: string, rule: UpstreamRule, row: UpstreamPackumentsTable, stale: boolean): Promise<ProxiedEntry> {
     const now = this.#clock();
     const doc = parseUpstreamDoc(name, row.body);
-    const [checked, advisory] = await Promise.all([this.#checked(name), this.#advisory(name)]);
+    const [checked, advisory, keys] = await Promise.all([
+      this.#checked(name),
+      this.#advisory(name),
+      this.#keysFor(rule.url, !stale),
+    ]);
+    // Versions whose upstream signature does not verify are left out before the cooldown, so `latest` falls back
+    // past them as it does past a too-young one. Without the keys at hand (the upstream could not be asked), nothing
+    // is left out here: the tarball request checks again and fails while the keys cannot be had.
+    const unverified = new Map<string, { version: string; reason: string }>();
+    const refusal = keys === null && !this.#unsignedAllowed(rule.url) ? unsignedMessage(name, rule.url) : null;
+    if (keys)
+      for (const [v, m] of doc.versions) {
+        const reason = this.#signatureProblem(keys, name, v, m.dist as UpstreamVersion['dist'], doc.time[v]);
+        if (reason) unverified.set(tarballFile(name, v), { version: v, reason });
+      }
+    const unverifiedVersions = new Set([...unverified.values()].map((u) => u.version));
     const minAge = matchesAny(this.#o.cooldownExempt, name) ? 0 : this.#o.minReleaseAgeMs;
     const cooldown = applyCooldown(
-      { versions: [...doc.versions.keys()], time: doc.time, distTags: doc.distTags },
+      {
+        versions: [...doc.versions.keys()].filter((v) => !unverifiedVersions.has(v)),
+        time: doc.time,
+        distTags: doc.distTags,
+      },
       minAge,
       now,
     );
@@ -358,7 +414,7 @@ export class Upstream {
     const hidden = new Map<string, { version: string; availableAt: number }>();
     let nextChange = Infinity;
     for (const [v, availableAt] of cooldown.hidden) {
-      hidden.set(`${name.slice(name.lastIndexOf('/') + 1)}-${v}.tgz`, { version: v, availableAt });
+      hidden.set(tarballFile(name, v), { version: v, availableAt });
       if (Number.isFinite(availableAt)) nextChange = Math.min(nextChange, availableAt);
     }
     // Compressed forms are made on first request; the cache then counts their bytes too.
@@ -375,8 +431,10 @@ export class Upstream {
       upstream: rule.url,
       full,
       abbreviated,
-      files: served.files,
+      files: refusal ? new Map() : served.files,
       hidden,
+      unverified,
+      refusal,
       checked,
       advisory,
       stale,
@@ -385,6 +443,71 @@ export class Upstream {
     };
     made.entry = entry;
     return entry;
+  }
+
+  #unsignedAllowed(url: string): boolean {
+    return (this.#o.unsignedAllowed ?? []).some((u) => u.replace(/\/+$/, '') === url.replace(/\/+$/, ''));
+  }
+
+  /**
+   * An upstream's signing keys (null: it publishes none), fetched at most once per max age, one request for
+   * concurrent callers. undefined when they cannot be had: never fetched and `fetchIfOld` false, or the upstream failed
+   * and nothing was fetched before (keys fetched before are used however old: a key list only grows).
+   */
+  async #keysFor(url: string, fetchIfOld: boolean): Promise<UpstreamKeys | null | undefined> {
+    const held = this.#keys.get(url);
+    if (held && (!fetchIfOld || this.#clock() < held.expiresAt)) return held.keys;
+    if (!fetchIfOld) return undefined;
+    let loading = this.#keysLoading.get(url);
+    if (!loading) {
+      loading = this.#loadKeys(url, held).finally(() => this.#keysLoading.delete(url));
+      this.#keysLoading.set(url, loading);
+    }
+    try {
+      return (await loading).keys;
+    } catch (err) {
+      this.#o.logger.warn({ upstream: url, err: (err as Error).message }, 'upstream: signing keys unavailable');
+      return held?.keys;
+    }
+  }
+
+  async #loadKeys(url: string, held: KeysHeld | undefined): Promise<KeysHeld> {
+    const res = await this.#get('keys', url, `${url}/-/npm/v1/keys`, {
+      timeoutMs: this.#o.timeoutMs,
+      maxBytes: MAX_KEYS_BYTES,
+      fetch: this.#o.fetch,
+      headers: { accept: 'application/json' },
+    });
+    if (res.status === 304) throw new UpstreamFailure('unavailable', 'the upstream answered 304 to a plain request');
+    let keys: UpstreamKeys | null = null;
+    if (res.status === 200) {
+      try {
+        keys = parseKeysDocument(res.body.toString('utf8'));
+      } catch (err) {
+        throw new UpstreamFailure('unavailable', `its /-/npm/v1/keys is unusable (${(err as Error).message})`);
+      }
+      // The same keys as before keep their object, and with it the signatures already verified with them.
+      if (held?.keys && sameKeys(held.keys, keys)) keys = held.keys;
+    }
+    const fresh = { keys, expiresAt: this.#clock() + this.#o.maxAgeMs };
+    this.#keys.set(url, fresh);
+    return fresh;
+  }
+
+  /** signatureProblem, remembered per key set: an ECDSA verification per version of a large packument adds up. */
+  #signatureProblem(keys: UpstreamKeys, name: string, version: string, dist: UpstreamVersion['dist'], time: unknown) {
+    let memo = this.#verified.get(keys);
+    if (!memo) this.#verified.set(keys, (memo = new Map()));
+    const d = dist as Record<string, unknown>;
+    const key = JSON.stringify([name, version, d.integrity, d.shasum, d.signatures, time]);
+    let problem = memo.get(key);
+    if (problem === undefined) {
+      problem = signatureProblem(keys, name, version, d, time);
+      // Bounded: a registry proxying everything forgets and verifies again rather than grow without end.
+      if (memo.size >= MAX_VERIFIED) memo.clear();
+      memo.set(key, problem);
+    }
+    return problem;
   }
 
   async #checked(name: string): Promise<Map<string, Checked>> {
@@ -443,6 +566,21 @@ export class Upstream {
   async #fetchTarball(entry: ProxiedEntry, v: UpstreamVersion): Promise<Checked> {
     const { name } = entry;
     const url = tarballSource(entry.upstream, name, v);
+    // The upstream's signature is checked before its bytes are fetched: with the keys at hand when the packument was
+    // built this version was already offered only if it verified; without them, this is where it is checked.
+    const keys = await this.#keysFor(entry.upstream, true);
+    if (keys === undefined)
+      throw fail(
+        'E_UPSTREAM_UNAVAILABLE',
+        `${name}@${v.version} is not cached here, and the signing keys of the upstream ${new URL(entry.upstream).host} could not be fetched to verify it; try again later`,
+      );
+    if (keys === null && !this.#unsignedAllowed(entry.upstream))
+      throw fail('E_UPSTREAM_UNSIGNED', unsignedMessage(name, entry.upstream));
+    const unverified = keys && this.#signatureProblem(keys, name, v.version, v.dist, v.time);
+    if (unverified) {
+      this.#o.logger.error({ package: name, version: v.version, problem: unverified }, 'upstream: signature refused');
+      throw fail('E_UPSTREAM_SIGNATURE', unverifiedMessage(unverified));
+    }
     let res;
     try {
       res = await this.#get('tarball', entry.upstream, url, {
@@ -505,7 +643,20 @@ export class Upstream {
         // Another node checked the same version meanwhile: its row stands (it holds the same bytes).
         .onConflict((oc) => oc.columns(['name', 'version']).doNothing())
         .executeTakeFirst();
-      if (Number(inserted.numInsertedOrUpdatedRows ?? 1n) > 0 && scan.verdict !== 'clean')
+      const first = Number(inserted.numInsertedOrUpdatedRows ?? 1n) > 0;
+      // Logged once, by the node whose row stands: what this registry now serves under the name, and where from.
+      if (first && !malicious)
+        await recordEvent(
+          trx,
+          {
+            kind: EventKind.UpstreamVersionAdmitted,
+            subject: name,
+            actorId: null,
+            data: { version: v.version, integrity, upstream: entry.upstream },
+          },
+          now,
+        );
+      if (first && scan.verdict !== 'clean')
         await queueScanFinding(
           trx,
           {
@@ -529,6 +680,22 @@ export class Upstream {
 }
 
 const etagOf = (blob: string) => quotedTag(blob.slice(0, 40));
+
+function sameKeys(a: UpstreamKeys, b: UpstreamKeys): boolean {
+  if (a.size !== b.size) return false;
+  for (const [id, k] of b) {
+    const old = a.get(id);
+    if (!old || old.expires !== k.expires || !old.publicKey !== !k.publicKey) return false;
+    if (old.publicKey && k.publicKey && !old.publicKey.equals(k.publicKey)) return false;
+  }
+  return true;
+}
+
+const unverifiedMessage = (reason: string) =>
+  `${reason}. This registry serves a version from its upstream only when the upstream's registry signature verifies (as npm audit signatures checks it); the registry's operators should find out why`;
+
+const unsignedMessage = (name: string, url: string) =>
+  `${name} is not served: its upstream ${new URL(url).host} publishes no registry signing keys (/-/npm/v1/keys answers 404), so its versions cannot be verified. An administrator can allow this upstream with --upstream-unsigned-allowed ${url}`;
 
 function rulesOf(scan: ScanOutcome): string[] {
   if (scan.verdict === 'timeout') return [];

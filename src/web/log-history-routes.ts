@@ -45,6 +45,8 @@ function describe(r: LeafRecord): Html {
       return html`transferred from ${identity(r.from)} to ${identity(r.to)} (${identity(r.actor)})`;
     case 'malicious-package-removed':
       return html`removed as malicious (${r.version}): ${r.reason}`;
+    case 'version-proxied':
+      return html`served <strong>${r.version}</strong> from the upstream ${r.upstream} <code class="integrity">${r.integrity.slice(0, 24)}…</code>`;
   }
 }
 

@@ -84,6 +84,9 @@ describe('the upstream proxy against a hostile upstream and dependency-confusion
       'upstream-timeout': '2s',
       'upstream-max-age': '1s',
       'reserved-names': 'acme-fork=acme',
+      // This stand-in signs nothing and publishes no keys (as a private Verdaccio does): what it tests is what the
+      // proxy does with the rest of what it says. Signatures are tested in signatures.test.ts.
+      'upstream-unsigned-allowed': up.url,
     });
     await createOrg(r.store.db, 'acme', 'admin', null, Date.now());
   });

@@ -26,6 +26,7 @@ export const RECORD_FIELDS = {
   'package-created': ['name', 'actor', 'time'],
   'package-transferred': ['name', 'from', 'to', 'actor', 'time'],
   'malicious-package-removed': ['name', 'version', 'reason', 'actor', 'time'],
+  'version-proxied': ['name', 'version', 'integrity', 'upstream', 'time'],
 } as const;
 
 export type RecordType = keyof typeof RECORD_FIELDS;
@@ -252,6 +253,18 @@ const LEAVES = {
       version: need(e, 'version'),
       reason: need(e, 'reason'),
       actor: e.actor,
+      time: e.time,
+    },
+  ],
+  // A version of a package not hosted here, served from an upstream after its checks: what this registry vouched for
+  // under the name, and where it came from (a registry that later serves other bytes for it is caught by this entry).
+  [EventKind.UpstreamVersionAdmitted]: (e) => [
+    {
+      type: 'version-proxied',
+      name: e.name,
+      version: need(e, 'version'),
+      integrity: need(e, 'integrity'),
+      upstream: need(e, 'upstream'),
       time: e.time,
     },
   ],

@@ -192,8 +192,9 @@ export class Sequencer {
       });
       records.forEach((record, part) => {
         const recordBytes = encodeRecord(record);
-        // Only a package known to be public is logged in the clear: restricted, or gone by the time it is logged.
-        const sealed = access.get(record.name) !== 'public';
+        // Only a package known to be public is logged in the clear: restricted, or gone by the time it is logged. A
+        // proxied version is public by where it came from (the proxy fetches anonymously) and has no package row here.
+        const sealed = record.type !== 'version-proxied' && access.get(record.name) !== 'public';
         const salt = sealed ? randomBytes(32) : null;
         const leaf = salt ? sealedLeaf(salt, recordBytes) : recordBytes;
         const leafHash = hashLeaf(leaf);

@@ -30,6 +30,8 @@ export type LogEntry = {
 /** Nodes at or above this level (subtrees of 256+ leaves) are few and shared by most proofs: worth keeping in memory. */
 const CACHED_LEVEL = 8;
 const CACHE_LIMIT = 200_000;
+// The records that say which bytes a version is: published here, or served from an upstream (a name is one or the other).
+const VERSION_TYPES = ['version-published', 'version-proxied'];
 
 export class LogReader {
   readonly #db: LogDb;
@@ -92,14 +94,14 @@ export class LogReader {
     return Buffer.concat(hashes);
   }
 
-  /** The published-version entry of name@version, if it was logged. */
+  /** The entry of name@version (published here, or served from an upstream), if it was logged. */
   async versionEntry(name: string, version: string): Promise<LogEntry | null> {
     const row = await this.#db
       .selectFrom('log_leaves')
       .selectAll()
       .where('package', '=', name)
       .where('version', '=', version)
-      .where('type', '=', 'version-published')
+      .where('type', 'in', VERSION_TYPES)
       .orderBy('idx')
       .limit(1)
       .executeTakeFirst();
@@ -118,7 +120,7 @@ export class LogReader {
     return rows.map(toEntry);
   }
 
-  /** The published-version entries of many name@version pairs at once (a lockfile's worth). */
+  /** The version entries of many name@version pairs at once (a lockfile's worth). */
   async versionEntries(pairs: readonly { name: string; version: string }[]): Promise<Map<string, LogEntry>> {
     const wanted = new Set(pairs.map((p) => `${p.name}@${p.version}`));
     const names = [...new Set(pairs.map((p) => p.name))];
@@ -127,7 +129,7 @@ export class LogReader {
       const rows = await this.#db
         .selectFrom('log_leaves')
         .selectAll()
-        .where('type', '=', 'version-published')
+        .where('type', 'in', VERSION_TYPES)
         .where('package', 'in', names.slice(i, i + 200))
         .orderBy('idx')
         .execute();

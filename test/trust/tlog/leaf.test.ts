@@ -278,6 +278,14 @@ describe('log leaf records', () => {
           '{"v":1,"type":"malicious-package-removed","name":"@acme/widget","version":"1.2.3","reason":"steals tokens","actor":"user:alice","time":"2026-11-30T07:00:00.123Z"}',
         ],
       ],
+      // A version served from an upstream: no actor (the proxy admitted it), the upstream it came from instead.
+      [
+        EventKind.UpstreamVersionAdmitted,
+        { version: '4.22.1', integrity: INTEGRITY, upstream: 'https://registry.npmjs.org' },
+        [
+          `{"v":1,"type":"version-proxied","name":"@acme/widget","version":"4.22.1","integrity":"${INTEGRITY}","upstream":"https://registry.npmjs.org","time":"2026-11-30T07:00:00.123Z"}`,
+        ],
+      ],
     ];
     for (const [kind, data, leaves] of pins) {
       const records = recordsForEvent({ kind, subject: '@acme/widget', data, createdAt: at, actor: 'user:alice' });
@@ -318,6 +326,8 @@ describe('log leaf records', () => {
       [EventKind.DistTagSet, { tag: 'latest' }],
       [EventKind.DistTagSet, { version: '1.0.0' }],
       [EventKind.DistTagRemoved, {}],
+      [EventKind.UpstreamVersionAdmitted, { version: '1.0.0', integrity: INTEGRITY }],
+      [EventKind.UpstreamVersionAdmitted, { version: '1.0.0', upstream: 'https://registry.npmjs.org' }],
       [EventKind.MaintainerAdded, {}],
       [EventKind.MaintainerRemoved, { user: 7 }],
       [EventKind.TeamGrantAdded, { team: 'acme:devs' }],
