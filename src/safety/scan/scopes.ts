@@ -39,6 +39,25 @@ const patternNames = (p: AnyNode | null | undefined): string[] => patternIdentif
 const isFunction = (n: AnyNode) =>
   n.type === 'FunctionDeclaration' || n.type === 'FunctionExpression' || n.type === 'ArrowFunctionExpression';
 
+const HOLDS_DECLARATIONS = new Set([
+  'Program',
+  'BlockStatement',
+  'IfStatement',
+  'ForStatement',
+  'ForInStatement',
+  'ForOfStatement',
+  'WhileStatement',
+  'DoWhileStatement',
+  'TryStatement',
+  'CatchClause',
+  'SwitchStatement',
+  'SwitchCase',
+  'LabeledStatement',
+  'WithStatement',
+  'ExportNamedDeclaration',
+  'ExportDefaultDeclaration',
+]);
+
 /** `var` and function declarations anywhere in a function body, not inside nested functions. */
 function hoist(n: AnyNode | null | undefined, names: Set<string>): void {
   if (!n || typeof n.type !== 'string') return;
@@ -52,8 +71,7 @@ function hoist(n: AnyNode | null | undefined, names: Set<string>): void {
     return;
   }
   // Only statements hold declarations; expressions cannot (functions inside them are skipped above).
-  if (!/Statement$|^(Program|SwitchCase|CatchClause|ExportNamedDeclaration|ExportDefaultDeclaration)$/.test(n.type))
-    return;
+  if (!HOLDS_DECLARATIONS.has(n.type)) return;
   for (const key in n) {
     if (key === 'type' || key === 'start' || key === 'end' || key === 'loc') continue;
     const v = n[key];
