@@ -174,22 +174,13 @@ export class Limiter {
     this.#onRefused = onRefused;
   }
 
-  /** Throws 429 with Retry-After when any of the counters is blocked. */
+  /**
+   * Throws 429 with Retry-After when any of the counters is blocked, or (for oneAtATime rules) when another attempt
+   * on the same counter is under way on this node. The attempt is marked under way BEFORE the counters are read: a
+   * read that started before the previous attempt's failure was stored could otherwise let one more guess through.
+   */
   async check(attempt: Attempt, what: string): Promise<void> {
     const now = this.#clock();
-    let until = 0;
-    let blocking = '';
-    for (const [rule, key] of attempt) {
-      const blocked = await this.#store.blockedUntil(`${rule.name}:${key}`);
-      if (blocked > until) [until, blocking] = [blocked, rule.name];
-    }
-    if (until > now) {
-      this.#onRefused(blocking);
-      const seconds = Math.ceil((until - now) / 1000);
-      throw new ClientError('E_RATE_LIMITED', `too many failed ${what}: try again in ${seconds} seconds`, {
-        'retry-after': String(seconds),
-      });
-    }
     const serial = attempt.filter(([rule]) => rule.oneAtATime).map(([rule, key]) => `${rule.name}:${key}`);
     // An attempt whose caller never counted it (an unexpected error) stops holding the counter after a while.
     const busy = serial.find((k) => now - (this.#underway.get(k) ?? -Infinity) < UNDERWAY_MS);
@@ -200,6 +191,24 @@ export class Limiter {
       });
     }
     for (const k of serial) this.#underway.set(k, now);
+    try {
+      let until = 0;
+      let blocking = '';
+      for (const [rule, key] of attempt) {
+        const blocked = await this.#store.blockedUntil(`${rule.name}:${key}`);
+        if (blocked > until) [until, blocking] = [blocked, rule.name];
+      }
+      if (until > now) {
+        this.#onRefused(blocking);
+        const seconds = Math.ceil((until - now) / 1000);
+        throw new ClientError('E_RATE_LIMITED', `too many failed ${what}: try again in ${seconds} seconds`, {
+          'retry-after': String(seconds),
+        });
+      }
+    } catch (err) {
+      for (const k of serial) this.#underway.delete(k);
+      throw err;
+    }
   }
 
   /** Counts a failure against every counter; returns the rules whose counter this failure blocked for the first time in its window. */
