@@ -237,9 +237,9 @@ export async function listAdvisories(db: Kysely<Database>): Promise<AdvisorySumm
   return rows.map(summary);
 }
 
-/** Every advisory with its record, oldest first (for the bulk download). */
-export async function allAdvisories(db: Kysely<Database>): Promise<StoredAdvisory[]> {
-  const rows = await withAdvisories(db)
+/** Advisories with their records and their package's visibility: one query for the bulk download, one id, npm audit. */
+const withRecords = (db: Kysely<Database>) =>
+  withAdvisories(db)
     .selectFrom('advisories')
     .leftJoin('packages', 'packages.name', 'advisories.package_name')
     .select([
@@ -250,29 +250,22 @@ export async function allAdvisories(db: Kysely<Database>): Promise<StoredAdvisor
       'packages.access',
       'advisories.published_at',
       'advisories.modified_at',
-    ])
-    .orderBy('advisories.published_at')
-    .orderBy('advisories.id')
-    .execute();
-  return rows.map((r) => ({ ...summary(r), record: JSON.parse(r.record) as OsvRecord }));
+    ]);
+
+const stored = (r: SummaryRow & { record: string }): StoredAdvisory => ({
+  ...summary(r),
+  record: JSON.parse(r.record) as OsvRecord,
+});
+
+/** Every advisory with its record, oldest first (for the bulk download). */
+export async function allAdvisories(db: Kysely<Database>): Promise<StoredAdvisory[]> {
+  const rows = await withRecords(db).orderBy('advisories.published_at').orderBy('advisories.id').execute();
+  return rows.map(stored);
 }
 
 export async function findAdvisory(db: Kysely<Database>, id: string): Promise<StoredAdvisory | null> {
-  const r = await withAdvisories(db)
-    .selectFrom('advisories')
-    .leftJoin('packages', 'packages.name', 'advisories.package_name')
-    .select([
-      'advisories.id',
-      'advisories.package_name',
-      'advisories.removals',
-      'advisories.record',
-      'packages.access',
-      'advisories.published_at',
-      'advisories.modified_at',
-    ])
-    .where('advisories.id', '=', id)
-    .executeTakeFirst();
-  return r ? { ...summary(r), record: JSON.parse(r.record) as OsvRecord } : null;
+  const r = await withRecords(db).where('advisories.id', '=', id).executeTakeFirst();
+  return r ? stored(r) : null;
 }
 
 /** The advisory id for a package, if it was ever removed as malicious (for pages and the moderation queue). */
@@ -290,22 +283,11 @@ export async function advisoriesForPackages(db: Kysely<Database>, names: readonl
   const out: StoredAdvisory[] = [];
   // In slices, so a large tree stays well under either database's limit on bound parameters.
   for (let i = 0; i < names.length; i += 500) {
-    const rows = await withAdvisories(db)
-      .selectFrom('advisories')
-      .leftJoin('packages', 'packages.name', 'advisories.package_name')
-      .select([
-        'advisories.id',
-        'advisories.package_name',
-        'advisories.removals',
-        'advisories.record',
-        'packages.access',
-        'advisories.published_at',
-        'advisories.modified_at',
-      ])
+    const rows = await withRecords(db)
       .where('advisories.package_name', 'in', names.slice(i, i + 500))
       .orderBy('advisories.id')
       .execute();
-    for (const r of rows) out.push({ ...summary(r), record: JSON.parse(r.record) as OsvRecord });
+    out.push(...rows.map(stored));
   }
   return out;
 }
