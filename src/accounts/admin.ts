@@ -7,7 +7,7 @@ import { fail, notFound } from '../errors.ts';
 import type { Db } from '../store/db.ts';
 import { EventKind, recordEvent, type EventData } from '../store/events.ts';
 import type { Database, UserRow } from '../store/schema.ts';
-import { emailProblem } from './users.ts';
+import { emailProblem, mustFindUser } from './users.ts';
 
 /** Who acts: an administrator signed in to the web UI (id), or the operator at the command line (id null). */
 export type Actor = { id: number | null; name: string };
@@ -87,7 +87,7 @@ export type UserDetail = {
 };
 
 export async function userDetail(db: Db, name: string, now = Date.now()): Promise<UserDetail> {
-  const user = await mustFind(db, name);
+  const user = await mustFindUser(db, name);
   const [sessions, tokens, packages, pendingRecovery] = await Promise.all([
     db
       .selectFrom('sessions')
@@ -121,12 +121,6 @@ export async function userDetail(db: Db, name: string, now = Date.now()): Promis
     packages: packages.map((p) => p.name),
     pendingRecovery: status === 'deleted' ? null : pendingRecovery,
   };
-}
-
-async function mustFind(db: Db | Transaction<Database>, name: string): Promise<UserRow> {
-  const user = await db.selectFrom('users').selectAll().where('name', '=', name).executeTakeFirst();
-  if (!user) throw notFound(`no user named ${name}`);
-  return user;
 }
 
 function needReason(reason: string): string {
@@ -176,7 +170,7 @@ async function act<T>(
   now: number,
 ): Promise<T> {
   return db.transaction().execute(async (trx) => {
-    const user = await mustFind(trx, name);
+    const user = await mustFindUser(trx, name);
     if (user.deleted_at !== null)
       throw fail('E_ACCOUNT_STATE', `${name} was deleted; nothing more can be done to the account`);
     const { result, ...event } = await fn(trx, user);

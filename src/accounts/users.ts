@@ -1,5 +1,5 @@
 // User accounts: creation, lookup and password sign-in.
-import { fail } from '../errors.ts';
+import { fail, notFound } from '../errors.ts';
 import { isUniqueViolation, type Db } from '../store/db.ts';
 import { EventKind, recordEvent } from '../store/events.ts';
 import type { UserRow } from '../store/schema.ts';
@@ -68,6 +68,13 @@ export async function createUser(db: Db, input: NewUser, now = Date.now()): Prom
 
 export async function findUser(db: Db, name: string): Promise<UserRow | undefined> {
   return db.selectFrom('users').selectAll().where('name', '=', name).executeTakeFirst();
+}
+
+/** The user of this name (deleted ones too, whose names stay reserved), or a 404 that names it. */
+export async function mustFindUser(db: Db, name: string): Promise<UserRow> {
+  const user = await findUser(db, name);
+  if (!user) throw notFound(`no user named ${name}`);
+  return user;
 }
 
 /** Returns the user when the password is right. Takes as long for unknown users as for known ones. */

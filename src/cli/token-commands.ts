@@ -1,7 +1,7 @@
 // `bulwark admin token create` and `bulwark token …`: tokens an operator issues, lists and revokes for a user, under
 // the same rules as npm token create and the web page (tokens/scope.ts).
 import { checkOrgRights, ownerPrincipal } from '../access/org-rights.ts';
-import { findUser } from '../accounts/users.ts';
+import { mustFindUser } from '../accounts/users.ts';
 import { fail } from '../errors.ts';
 import { WRITE_DEFAULT_DAYS, WRITE_MAX_DAYS, planToken, scopeSummary, type ScopeRequest } from '../tokens/scope.ts';
 import { createPlannedToken, listTokens, revokeOwnToken } from '../tokens/service.ts';
@@ -113,8 +113,7 @@ Options:
 ${STORE_HELP}`,
     async run({ values, positionals }) {
       return withServices(values, async ({ store }) => {
-        const user = await findUser(store.db, positionals[0]!);
-        if (!user) throw fail('E_NOT_FOUND', `no user named ${positionals[0]}`);
+        const user = await mustFindUser(store.db, positionals[0]!);
         const when = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString());
         const tokens = await listTokens(store.db, user.id, Date.now(), { sessions: !!values.sessions });
         for (const t of tokens)
@@ -144,8 +143,7 @@ is recorded and the user is emailed.
 ${STORE_HELP}`,
     async run({ values, positionals }) {
       return withServices(values, async ({ store }) => {
-        const user = await findUser(store.db, positionals[0]!);
-        if (!user) throw fail('E_NOT_FOUND', `no user named ${positionals[0]}`);
+        const user = await mustFindUser(store.db, positionals[0]!);
         const revoked = await revokeOwnToken(store.db, user, positionals[1]!, null, Date.now());
         if (!revoked)
           throw fail(
@@ -176,8 +174,7 @@ async function issueToken(
   const now = Date.now();
   const plan = planToken(request, now);
   return withServices(values, async ({ store }) => {
-    const user = await findUser(store.db, userName);
-    if (!user) throw fail('E_NOT_FOUND', `no user named ${userName}`);
+    const user = await mustFindUser(store.db, userName);
     await checkOrgRights(store.db, ownerPrincipal(user), plan.scope);
     const { token } = await createPlannedToken(store.db, user, plan, { actorId: null }, now);
     print(token, scopeSummary(plan.scope, plan.readonly), plan.expiresAt);

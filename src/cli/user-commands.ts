@@ -4,8 +4,7 @@ import { readFileSync } from 'node:fs';
 import * as admin from '../accounts/admin.ts';
 import { setModerator } from '../access/orgs.ts';
 import { securityHistory } from '../accounts/security-history.ts';
-import { createUser, findUser, markEmailVerified } from '../accounts/users.ts';
-import { fail } from '../errors.ts';
+import { createUser, markEmailVerified, mustFindUser } from '../accounts/users.ts';
 import type { Store } from '../store/db.ts';
 import { STORE_HELP, usageError, withServices, type Command } from './command.ts';
 
@@ -68,8 +67,7 @@ The role gives no right to publish or to change any package or organisation.\n\n
     help: `Marks the user's email address as verified, which allows them to publish.\n\n${STORE_HELP}`,
     async run({ values, positionals }) {
       return withServices(values, async ({ store }) => {
-        const user = await findUser(store.db, positionals[0]!);
-        if (!user) throw fail('E_NOT_FOUND', `no user named ${positionals[0]}`);
+        const user = await mustFindUser(store.db, positionals[0]!);
         await markEmailVerified(store.db, user, null);
         console.log(`verified the email address ${user.email} of ${user.name}`);
         return 0;

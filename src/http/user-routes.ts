@@ -1,6 +1,13 @@
 // Identity routes npm uses: ping, whoami, the legacy CouchDB-style login/adduser that returns a token, and logout.
 import type { FastifyInstance } from 'fastify';
-import { checkPassword, createUser, findUser, recordSignInLocked, usernameProblem } from '../accounts/users.ts';
+import {
+  checkPassword,
+  createUser,
+  findUser,
+  mustFindUser,
+  recordSignInLocked,
+  usernameProblem,
+} from '../accounts/users.ts';
 import { fail, notFound } from '../errors.ts';
 import type { Db } from '../store/db.ts';
 import { createToken, revokeTokenBySecret } from '../tokens/service.ts';
@@ -93,8 +100,7 @@ export function register(app: FastifyInstance, { db, gate, signup, secondFactor 
 
   app.get<RouteTypes<typeof UserRoute>>('/-/user/org.couchdb.user:::name', { schema: UserRoute }, async (req) => {
     await gate.caller(req);
-    const user = await findUser(db, req.params.name);
-    if (!user) throw notFound(`no user named ${req.params.name}`);
+    const user = await mustFindUser(db, req.params.name);
     return { _id: `org.couchdb.user:${user.name}`, name: user.name, email: user.email };
   });
 
