@@ -538,9 +538,10 @@ export class Packages {
       .selectFrom('versions')
       .innerJoin('packages', 'packages.id', 'versions.package_id')
       .select('versions.state')
+      .distinct()
       .where('packages.name', '=', name)
       .execute();
-    return states.some((v) => v.state === 'held') && !states.some((v) => v.state !== 'held');
+    return states.length === 1 && states[0]!.state === 'held';
   }
 
   async #previousTarball(name: string, version: string): Promise<Buffer | null> {
